@@ -1,0 +1,155 @@
+package org.pgstrata;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import org.pgstrata.api.BackupInfo;
+import org.pgstrata.api.BackupRequest;
+import org.pgstrata.api.BackupResult;
+import org.pgstrata.api.CompareResult;
+import org.pgstrata.api.ConnectionSettings;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.api.RestoreRequest;
+import org.pgstrata.api.RestoreResult;
+import org.pgstrata.api.VerifyResult;
+import org.pgstrata.backup.PhysicalBackup;
+import org.pgstrata.compare.Compare;
+import org.pgstrata.db.Db;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.db.PgBinaries;
+import org.pgstrata.demo.Books;
+import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.RepoInfo;
+import org.pgstrata.manifest.Repository;
+import org.pgstrata.manifest.Verifier;
+import org.pgstrata.postgres.ControlFile;
+import org.pgstrata.restore.PhysicalRestore;
+
+/**
+ * The library's entry point: one method per thing pgstrata does. The command line is a thin
+ * layer over this class; so are the tests. Time, progress reporting and the environment (for
+ * PG* variables and binary lookup) are passed in.
+ */
+public final class Pgstrata {
+    private final Clock clock;
+    private final Progress progress;
+    private final Map<String, String> env;
+
+    public Pgstrata(Clock clock, Progress progress, Map<String, String> env) {
+        this.clock = clock;
+        this.progress = progress;
+        this.env = env;
+    }
+
+    public static Pgstrata standard(Progress progress) {
+        return new Pgstrata(Clock.systemUTC(), progress, System.getenv());
+    }
+
+    public Map<String, String> env() {
+        return env;
+    }
+
+    // ---- local clusters
+
+    public LocalCluster clusterInit(Path pgdata, int port, Integer pgVersion, Path pgBin) {
+        PgBinaries bin = PgBinaries.resolve(pgBin, pgVersion, env);
+        progress.step("initialising PostgreSQL " + bin.version() + " cluster in " + pgdata);
+        return LocalCluster.init(pgdata, bin, LocalCluster.InitOptions.port(port));
+    }
+
+    /** The cluster in {@code pgdata}, run with binaries of its own major version. */
+    public LocalCluster cluster(Path pgdata, Path pgBin) {
+        int major = LocalCluster.majorOf(pgdata);
+        return new LocalCluster(pgdata, PgBinaries.forMajor(pgBin, major, env));
+    }
+
+    // ---- the books workload
+
+    public void demoInit(ConnectionSettings s) {
+        try (Connection c = Db.connect(s)) {
+            Books.init(c);
+        } catch (SQLException e) {
+            throw Db.sqlFailed("creating the books table", e);
+        }
+    }
+
+    public Books.PopulateResult populate(ConnectionSettings s, long rows, int batchSize, long seed) {
+        try (Connection c = Db.connect(s)) {
+            return Books.populate(c, rows, batchSize, seed, progress);
+        } catch (SQLException e) {
+            throw Db.sqlFailed("populating books", e);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "populating books failed: " + e.getMessage(), null, e);
+        }
+    }
+
+    public Books.MutateResult mutate(ConnectionSettings s, int inserts, int updates, int deletes, long seed) {
+        try (Connection c = Db.connect(s)) {
+            return Books.mutate(c, inserts, updates, deletes, seed);
+        } catch (SQLException e) {
+            throw Db.sqlFailed("changing books", e);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "changing books failed: " + e.getMessage(), null, e);
+        }
+    }
+
+    public ContentChecksum.Result checksum(ConnectionSettings s) {
+        try (Connection c = Db.connect(s)) {
+            return ContentChecksum.compute(c);
+        } catch (SQLException e) {
+            throw Db.sqlFailed("computing the content checksum", e);
+        }
+    }
+
+    // ---- repository, backup, restore
+
+    /** Creates a repository for the cluster in {@code pgdata} (no server connection needed). */
+    public RepoInfo repoInit(String repo, Path pgdata) {
+        LocalCluster.requireDataDirectory(pgdata);
+        try (Repository r = Repository.open(repo)) {
+            ControlFile control = ControlFile.read(pgdata);
+            return r.initialize(control.systemIdentifierText(), LocalCluster.majorOf(pgdata), clock);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot read " + pgdata + "/global/pg_control: " + e.getMessage(), null);
+        }
+    }
+
+    public BackupResult backup(BackupRequest req) {
+        return new PhysicalBackup(clock, progress).run(req);
+    }
+
+    public RestoreResult restore(RestoreRequest req) {
+        return new PhysicalRestore(progress, env).run(req);
+    }
+
+    public VerifyResult verify(String repo, String backupId) {
+        try (Repository r = Repository.open(repo)) {
+            return new Verifier(progress).verify(r, backupId);
+        }
+    }
+
+    public List<BackupInfo> list(String repo) {
+        try (Repository r = Repository.open(repo)) {
+            r.requireInfo();
+            return r.backups().stream().map(Pgstrata::info).toList();
+        }
+    }
+
+    private static BackupInfo info(Manifest m) {
+        return new BackupInfo(m.id(), m.type(), m.reference(), m.startLsn(), m.stopLsn(), m.startTime(), m.stopTime(),
+                m.dataBytes(), m.repositoryBytes(), m.pgMajor());
+    }
+
+    // ---- the main job
+
+    public CompareResult compare(Compare.Options options) {
+        return new Compare(clock, progress, env).run(options);
+    }
+}

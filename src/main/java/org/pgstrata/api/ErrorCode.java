@@ -1,0 +1,48 @@
+package org.pgstrata.api;
+
+/**
+ * Every failure pgstrata reports has one of these codes. The exit status is part of the
+ * command-line contract: scripts test for it, so a code keeps its number forever.
+ */
+public enum ErrorCode {
+    /** Bad command-line usage (picocli's own convention). */
+    USAGE(2),
+    /** A restore target (or other output directory) already holds files. */
+    TARGET_NOT_EMPTY(10),
+    /** The repository belongs to another cluster or another major version. */
+    REPO_MISMATCH(11),
+    /** A --pgdata path is not a PostgreSQL data directory. */
+    NOT_A_DATA_DIR(12),
+    /** The data directory and the server behind the connection are different clusters. */
+    PGDATA_MISMATCH(13),
+    /** Another pgstrata command holds the repository lock. */
+    LOCKED(14),
+    /** An object or manifest failed its checksum, or is missing. */
+    CORRUPT(15),
+    /** The server could not be reached or refused the connection. */
+    CONNECTION(16),
+    /** A backup, repository or file that was asked for does not exist. */
+    NOT_FOUND(17),
+    /** PostgreSQL binaries could not be found or unpacked. */
+    BINARIES(18),
+    /** A local server failed to initialise, start or stop. */
+    SERVER(19),
+    /** A server setting makes the operation unsafe (full_page_writes off, wal_level minimal...). */
+    SERVER_SETTING(20),
+    /** A restored cluster's content differs from the source's. */
+    VERIFY_FAILED(21),
+    /** Reading or writing local files failed. */
+    IO(22),
+    /** Anything else: a bug. */
+    INTERNAL(70);
+
+    private final int exitCode;
+
+    ErrorCode(int exitCode) {
+        this.exitCode = exitCode;
+    }
+
+    public int exitCode() {
+        return exitCode;
+    }
+}

@@ -1,0 +1,140 @@
+package org.pgstrata.backup;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.pgstrata.postgres.RelationFile;
+
+/**
+ * Lists what a backup copies from a data directory, leaving out what PostgreSQL's own base
+ * backup leaves out (src/backend/backup/basebackup.c): the contents of directories that the
+ * server empties or rebuilds at start, pg_wal's contents, the relation cache init files, the pid
+ * and option files, backup_label and tablespace_map, temporary files and temporary relations,
+ * and every fork of an unlogged relation except its init fork. Tablespaces (symlinks in
+ * pg_tblspc) are followed and listed under pg_tblspc/OID/.
+ */
+final class DataDirectoryScan {
+    /** Directories kept, but empty. */
+    private static final Set<String> EMPTY_DIRS = Set.of("pg_stat_tmp", "pg_replslot", "pg_dynshmem", "pg_notify",
+            "pg_serial", "pg_snapshots", "pg_subtrans", "pg_wal");
+    /** Files never copied, wherever they are at the top level. */
+    private static final Set<String> SKIP_FILES = Set.of("postgresql.auto.conf.tmp", "current_logfiles.tmp", "backup_label",
+            "tablespace_map", "backup_manifest", "postmaster.pid", "postmaster.opts", "backup_label.old");
+    private static final Pattern DB_DIR = Pattern.compile("(base/\\d+|pg_tblspc/\\d+/[^/]+/\\d+)");
+
+    record Item(String path, Path absolute, long size, String mode) {
+    }
+
+    record Result(List<Item> files, List<Item> directories, long totalBytes) {
+    }
+
+    private final Path root;
+    private final List<Item> files = new ArrayList<>();
+    private final List<Item> dirs = new ArrayList<>();
+
+    private DataDirectoryScan(Path root) {
+        this.root = root;
+    }
+
+    static Result scan(Path pgdata) throws IOException {
+        DataDirectoryScan s = new DataDirectoryScan(pgdata);
+        s.walk(pgdata, "");
+        long total = s.files.stream().mapToLong(Item::size).sum();
+        return new Result(s.files, s.dirs, total);
+    }
+
+    private void walk(Path dir, String rel) throws IOException {
+        List<Path> children;
+        try (Stream<Path> list = Files.list(dir)) {
+            children = list.sorted().toList();
+        } catch (NoSuchFileException e) {
+            return; // dropped while we looked (a database or tablespace being removed)
+        }
+        Set<Long> unlogged = DB_DIR.matcher(rel).matches() ? unloggedRelations(children) : Set.of();
+        for (Path child : children) {
+            String name = child.getFileName().toString();
+            String childRel = rel.isEmpty() ? name : rel + "/" + name;
+            if (name.startsWith("pgsql_tmp")) {
+                continue;
+            }
+            PosixFileAttributes attrs;
+            try {
+                attrs = Files.readAttributes(child, PosixFileAttributes.class); // follows symlinks (tablespaces)
+            } catch (NoSuchFileException e) {
+                continue;
+            }
+            String mode = PosixFilePermissions.toString(attrs.permissions());
+            if (attrs.isDirectory()) {
+                dirs.add(new Item(childRel, child, 0, mode));
+                if (EMPTY_DIRS.contains(childRel)) {
+                    if (childRel.equals("pg_wal")) {
+                        keepEmpty(child, childRel, "archive_status");
+                        keepEmpty(child, childRel, "summaries");
+                    }
+                    continue;
+                }
+                walk(child, childRel);
+            } else if (attrs.isRegularFile()) {
+                if (rel.isEmpty() && SKIP_FILES.contains(name)) {
+                    continue;
+                }
+                if (name.startsWith("pg_internal.init")) {
+                    continue;
+                }
+                if (!unlogged.isEmpty() || DB_DIR.matcher(rel).matches()) {
+                    var relFile = RelationFile.parse(name);
+                    if (relFile.isPresent()) {
+                        if (relFile.get().temporary()) {
+                            continue;
+                        }
+                        if (unlogged.contains(relFile.get().relfilenode()) && !relFile.get().fork().equals("init")) {
+                            continue;
+                        }
+                    }
+                }
+                files.add(new Item(childRel, child, attrs.size(), mode));
+            }
+            // sockets, fifos and dangling links are not data
+        }
+    }
+
+    private void keepEmpty(Path parent, String parentRel, String name) throws IOException {
+        Path p = parent.resolve(name);
+        if (Files.isDirectory(p)) {
+            String mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+            dirs.add(new Item(parentRel + "/" + name, p, 0, mode));
+        }
+    }
+
+    private static Set<Long> unloggedRelations(List<Path> children) {
+        Set<Long> result = new HashSet<>();
+        for (Path c : children) {
+            RelationFile.parse(c.getFileName().toString()).ifPresent(r -> {
+                if (r.fork().equals("init")) {
+                    result.add(r.relfilenode());
+                }
+            });
+        }
+        return result;
+    }
+
+    static boolean isRelationDataPath(String rel) {
+        int slash = rel.lastIndexOf('/');
+        return slash > 0 && DB_DIR.matcher(rel.substring(0, slash)).matches()
+                && RelationFile.parse(rel.substring(slash + 1)).isPresent();
+    }
+
+    static boolean exists(Path p) {
+        return Files.exists(p, LinkOption.NOFOLLOW_LINKS);
+    }
+}

@@ -1,0 +1,368 @@
+package org.pgstrata.backup;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import org.pgstrata.api.BackupRequest;
+import org.pgstrata.api.BackupResult;
+import org.pgstrata.api.BackupType;
+import org.pgstrata.api.Compression;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.db.BackupSession;
+import org.pgstrata.manifest.DirectoryEntry;
+import org.pgstrata.manifest.FileEntry;
+import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.ObjectStore;
+import org.pgstrata.manifest.Repository;
+import org.pgstrata.manifest.WalEntry;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.Page;
+import org.pgstrata.postgres.PageChecksum;
+import org.pgstrata.postgres.RelationFile;
+import org.pgstrata.postgres.WalFileName;
+import org.pgstrata.storage.Storage;
+
+/**
+ * A physical backup of a running cluster: start the backup on one dedicated connection, copy the
+ * data directory (compressed, checksummed, page checksums verified), stop the backup, copy the
+ * WAL from start to stop into the backup, and write the manifest last.
+ */
+public final class PhysicalBackup {
+    private static final int CHUNK = 128 * Page.SIZE;
+    private static final DateTimeFormatter ID_FORMAT = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
+    private static final String VERSION = PhysicalBackup.class.getPackage().getImplementationVersion() == null
+            ? "dev" : PhysicalBackup.class.getPackage().getImplementationVersion();
+
+    private final Clock clock;
+    private final Progress progress;
+
+    public PhysicalBackup(Clock clock, Progress progress) {
+        this.clock = clock;
+        this.progress = progress;
+    }
+
+    public BackupResult run(BackupRequest req) {
+        if (req.type() != BackupType.FULL) {
+            throw new PgstrataException(ErrorCode.USAGE, "backup type '" + req.type().label() + "' is not available yet",
+                    "use --type full");
+        }
+        long t0 = System.nanoTime();
+        Path pgdata = req.pgdata().toAbsolutePath().normalize();
+        try (Repository repo = Repository.open(req.repo());
+             Storage.RepositoryLock lock = repo.lock("backup", clock);
+             BackupSession session = BackupSession.open(req.connection(), pgdata, progress)) {
+
+            // Check the repository serves this cluster (or make it serve it)
+            int major = session.versionNum() / 10000;
+            if (repo.info().isEmpty()) {
+                repo.initialize(session.systemIdentifier(), major, clock);
+                progress.step("created repository " + repo.describe() + " for cluster " + session.systemIdentifier());
+            } else {
+                repo.checkCluster(session.systemIdentifier(), major);
+            }
+
+            // Remove what killed or failed backups left behind; we hold the lock, so nobody is writing them
+            for (String stale : repo.incompleteBackups()) {
+                progress.warn("removing incomplete backup " + stale + " left by an earlier failed run");
+                repo.removeIncomplete(stale);
+            }
+
+            String id = newId(repo, req.type());
+            Instant startTime = Instant.now(clock);
+
+            // Start the backup on the server
+            progress.step("starting backup " + id + " (checkpoint)");
+            Lsn startLsn = session.start("pgstrata " + id, progress);
+
+            // Copy the data directory
+            DataDirectoryScan.Result scan = DataDirectoryScan.scan(pgdata);
+            progress.step("copying " + scan.files().size() + " files (" + human(scan.totalBytes()) + ") from " + pgdata);
+            Copier copier = new Copier(repo.objects(), id, req.compression(), startLsn, session.dataChecksums(), scan.totalBytes(),
+                    req.pauseAfterFiles());
+            List<FileEntry> files = copier.copyAll(scan.files(), req.jobs());
+
+            // Stop the backup, then fetch the WAL that makes the copy consistent
+            BackupSession.StopResult stop = session.stop();
+            progress.step("backup stopped at " + stop.stopLsn() + "; copying WAL " + startLsn + " .. " + stop.stopLsn());
+            List<WalEntry> wal = copyWal(repo.objects(), id, req.compression(), pgdata, startLsn, stop, session.walSegmentSize());
+
+            // Write the manifest last: from here on the backup exists
+            List<DirectoryEntry> dirs = scan.directories().stream().map(d -> new DirectoryEntry(d.path(), d.mode())).toList();
+            long dataBytes = files.stream().mapToLong(FileEntry::size).sum();
+            long repoBytes = files.stream().filter(f -> f.object() != null).mapToLong(f -> f.object().storedBytes()).sum()
+                    + wal.stream().mapToLong(w -> w.object().storedBytes()).sum();
+            Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, req.type().label(), null, session.systemIdentifier(),
+                    session.versionNum(), stop.timeline(), startLsn.toString(), stop.stopLsn().toString(), startTime.toString(),
+                    Instant.now(clock).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
+                    dataBytes, repoBytes, VERSION);
+            repo.writeManifest(m);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            progress.step("backup " + id + " complete: " + human(dataBytes) + " of data in " + human(repoBytes) + " of repository");
+            return new BackupResult(id, m.type(), null, m.startLsn(), m.stopLsn(), files.size(), dataBytes, repoBytes, seconds, wal.size());
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "backup failed: " + e.getMessage(),
+                    "fix the cause and run the backup again; earlier backups are intact", e);
+        }
+    }
+
+    private String newId(Repository repo, BackupType type) {
+        String base = ID_FORMAT.format(Instant.now(clock)) + switch (type) {
+            case FULL -> "F";
+            case INCR -> "I";
+            case DIFF -> "D";
+            case REVERSE -> "R";
+        };
+        String id = base;
+        for (int n = 2; repo.backupIds().contains(id); n++) {
+            id = base + "_" + n;
+        }
+        return id;
+    }
+
+    /** Copies files in parallel, biggest first, and pg_control last of all. */
+    private final class Copier {
+        private final ObjectStore objects;
+        private final String id;
+        private final Compression compression;
+        private final Lsn startLsn;
+        private final boolean verifyChecksums;
+        private final long totalBytes;
+        private final int pauseAfterFiles;
+        private final AtomicLong bytesDone = new AtomicLong();
+        private final AtomicLong filesDone = new AtomicLong();
+        private final List<String> corruptPages = Collections.synchronizedList(new ArrayList<>());
+
+        Copier(ObjectStore objects, String id, Compression compression, Lsn startLsn, boolean verifyChecksums, long totalBytes,
+               int pauseAfterFiles) {
+            this.objects = objects;
+            this.id = id;
+            this.compression = compression;
+            this.startLsn = startLsn;
+            this.verifyChecksums = verifyChecksums;
+            this.totalBytes = totalBytes;
+            this.pauseAfterFiles = pauseAfterFiles;
+        }
+
+        List<FileEntry> copyAll(List<DataDirectoryScan.Item> items, int jobs) throws IOException {
+            List<DataDirectoryScan.Item> ordered = new ArrayList<>(items);
+            DataDirectoryScan.Item control = null;
+            for (DataDirectoryScan.Item i : items) {
+                if (i.path().equals("global/pg_control")) {
+                    control = i;
+                }
+            }
+            ordered.remove(control);
+            ordered.sort(Comparator.comparingLong(DataDirectoryScan.Item::size).reversed());
+            List<FileEntry> result = new ArrayList<>();
+            ExecutorService pool = Executors.newFixedThreadPool(jobs, r -> {
+                Thread t = new Thread(r, "pgstrata-copy");
+                t.setDaemon(true);
+                return t;
+            });
+            try {
+                List<Future<FileEntry>> futures = new ArrayList<>();
+                for (DataDirectoryScan.Item item : ordered) {
+                    futures.add(pool.submit(() -> copy(item)));
+                }
+                for (Future<FileEntry> f : futures) {
+                    FileEntry e = get(f);
+                    if (e != null) {
+                        result.add(e);
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            if (control != null) {
+                result.add(copy(control));
+            }
+            if (!corruptPages.isEmpty()) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "the data directory has " + corruptPages.size()
+                        + " page(s) with a wrong checksum, first: " + corruptPages.get(0) + "; the backup was not kept",
+                        "repair the cluster (e.g. restore the affected relation) before backing up; the earlier backups are intact");
+            }
+            result.sort(Comparator.comparing(FileEntry::path));
+            return result;
+        }
+
+        private FileEntry get(Future<FileEntry> f) throws IOException {
+            try {
+                return f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof IOException io) {
+                    throw io;
+                }
+                if (e.getCause() instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new IOException(e.getCause());
+            }
+        }
+
+        /** Copies one file; returns null if it vanished (dropped relation: WAL replay removes it too). */
+        private FileEntry copy(DataDirectoryScan.Item item) throws IOException {
+            FileEntry entry;
+            try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
+                boolean relation = DataDirectoryScan.isRelationDataPath(item.path());
+                long firstBlock = relation ? RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock() : 0;
+                boolean checkPages = verifyChecksums && relation;
+                String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path() + compression.suffix();
+                ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+                long pos = 0;
+                ObjectStore.PendingObject pending = null;
+                try {
+                    while (true) {
+                        buf.clear();
+                        int n = readFully(ch, buf, pos);
+                        if (n <= 0) {
+                            break;
+                        }
+                        if (pending == null) {
+                            pending = objects.create(id, key, compression);
+                        }
+                        if (checkPages) {
+                            checkPages(ch, buf.array(), n, pos, firstBlock, item.path());
+                        }
+                        pending.content().write(buf.array(), 0, n);
+                        pos += n;
+                        long done = bytesDone.addAndGet(n);
+                        progress.advance(done, totalBytes);
+                        if (n < CHUNK) {
+                            break;
+                        }
+                    }
+                    if (pending == null) {
+                        entry = FileEntry.whole(item.path(), 0, item.mode(), EMPTY_SHA256, null);
+                    } else {
+                        ObjectStore.Stored stored = pending.finish();
+                        entry = FileEntry.whole(item.path(), stored.contentBytes(), item.mode(), stored.contentSha256(), stored.ref());
+                    }
+                } finally {
+                    if (pending != null) {
+                        pending.close();
+                    }
+                }
+            } catch (NoSuchFileException e) {
+                return null;
+            }
+            long n = filesDone.incrementAndGet();
+            if (pauseAfterFiles > 0 && n == pauseAfterFiles) {
+                pauseForTest();
+            }
+            return entry;
+        }
+
+        private void checkPages(FileChannel ch, byte[] data, int length, long filePos, long firstBlock, String path) throws IOException {
+            for (int off = 0; off + Page.SIZE <= length; off += Page.SIZE) {
+                long block = firstBlock + (filePos + off) / Page.SIZE;
+                if (PageChecksum.verify(data, off, block) || !Page.lsn(data, off).isBefore(startLsn)) {
+                    continue; // good, or written after the backup started (WAL replay rewrites it)
+                }
+                // A concurrent write may have torn the page under us: read it once more.
+                ByteBuffer again = ByteBuffer.allocate(Page.SIZE);
+                readFully(ch, again, filePos + off);
+                byte[] page = again.array();
+                if (PageChecksum.verify(page, 0, block) || !Page.lsn(page, 0).isBefore(startLsn)) {
+                    System.arraycopy(page, 0, data, off, Page.SIZE);
+                    continue;
+                }
+                corruptPages.add(path + " block " + block);
+            }
+        }
+
+        private void pauseForTest() {
+            progress.warn("test hook: pausing after " + pauseAfterFiles + " files");
+            try {
+                Thread.sleep(Long.MAX_VALUE);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    static final String EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    private static int readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        int total = 0;
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, pos + total);
+            if (n < 0) {
+                break;
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    /** Copies the WAL segments from the start LSN's to the stop LSN's, and the timeline history files. */
+    private List<WalEntry> copyWal(ObjectStore objects, String id, Compression compression, Path pgdata, Lsn start,
+                                   BackupSession.StopResult stop, long segSize) throws IOException {
+        Path walDir = pgdata.resolve("pg_wal");
+        long first = start.segmentNumber(segSize);
+        long last = new Lsn(stop.stopLsn().value() - 1).segmentNumber(segSize);
+        List<String> names = new ArrayList<>();
+        for (long seg = first; seg <= last; seg++) {
+            names.add(WalFileName.segment(stop.timeline(), seg, segSize));
+        }
+        try (var list = Files.list(walDir)) {
+            list.map(p -> p.getFileName().toString()).filter(WalFileName::isHistory).sorted().forEach(names::add);
+        }
+        List<WalEntry> result = new ArrayList<>();
+        for (String name : names) {
+            Path file = walDir.resolve(name);
+            if (!Files.isRegularFile(file)) {
+                throw new PgstrataException(ErrorCode.IO, "WAL segment " + name + " needed by the backup is missing from " + walDir,
+                        "the server removed it before it could be copied; check max_slot_wal_keep_size and run the backup again");
+            }
+            String key = Repository.BACKUP_PREFIX + id + "/wal/" + name + compression.suffix();
+            try (InputStream in = Files.newInputStream(file); ObjectStore.PendingObject p = objects.create(id, key, compression)) {
+                in.transferTo(p.content());
+                ObjectStore.Stored s = p.finish();
+                if (WalFileName.isSegment(name) && s.contentBytes() != segSize) {
+                    throw new PgstrataException(ErrorCode.IO, "WAL segment " + name + " has " + s.contentBytes() + " bytes, expected " + segSize,
+                            "run the backup again");
+                }
+                result.add(new WalEntry(name, s.contentBytes(), s.contentSha256(), s.ref()));
+            }
+        }
+        return result;
+    }
+
+    static String human(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        double v = bytes;
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        int u = -1;
+        do {
+            v /= 1024;
+            u++;
+        } while (v >= 1024 && u < units.length - 1);
+        return String.format("%.1f %s", v, units[u]);
+    }
+
+}

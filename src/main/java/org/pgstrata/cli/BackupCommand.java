@@ -1,0 +1,58 @@
+package org.pgstrata.cli;
+
+import java.nio.file.Path;
+import org.pgstrata.api.BackupRequest;
+import org.pgstrata.api.BackupResult;
+import org.pgstrata.api.BackupType;
+import org.pgstrata.api.Compression;
+import org.pgstrata.db.LocalCluster;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "backup", description = {
+    "Take a physical backup of a running cluster into a repository.",
+    "Runs on the database host: it reads --pgdata itself between pg_backup_start and",
+    "pg_backup_stop on one connection, compresses and checksums every file, verifies page",
+    "checksums, stores the WAL from start to stop inside the backup so that it restores on its",
+    "own, and writes the manifest last. The repository is created on the first backup."})
+final class BackupCommand extends BaseCommand {
+    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
+    String repo;
+
+    @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the running cluster.")
+    Path pgdata;
+
+    @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "Backup type: full (default).")
+    String type;
+
+    @Option(names = "--compress", defaultValue = "zstd", paramLabel = "ALGO", description = "zstd (default), lz4 or none.")
+    String compress;
+
+    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", description = "Files copied in parallel (default: ${DEFAULT-VALUE}).")
+    int jobs;
+
+    @Option(names = "--json", description = "Print the result as JSON.")
+    boolean json;
+
+    @Mixin
+    ConnectionOptions conn;
+
+    @Override
+    int execute() {
+        var env = System.getenv();
+        int defaultPort = java.nio.file.Files.isRegularFile(pgdata.resolve("postgresql.conf"))
+                ? new LocalCluster(pgdata, null).configuredPort() : 5432;
+        int pause = env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES") == null ? 0 : Integer.parseInt(env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES"));
+        BackupResult r = facade().backup(new BackupRequest(repo, pgdata, conn.resolve(env, defaultPort), BackupType.parse(type),
+                Compression.parse(compress), jobs, pause));
+        if (json) {
+            Output.json(out(), r);
+        } else {
+            out().printf("backup %s (%s) complete: %d files, %s of data, %s in the repository, LSN %s .. %s, %.1f s%n",
+                    r.id(), r.type(), r.files(), Output.bytes(r.dataBytes()), Output.bytes(r.repositoryBytes()), r.startLsn(), r.stopLsn(),
+                    r.seconds());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,116 @@
+package org.pgstrata.cli;
+
+import java.nio.file.Path;
+import org.pgstrata.db.LocalCluster;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "cluster", description = "Create, start, stop and inspect a local PostgreSQL cluster.",
+        subcommands = {ClusterCommand.Init.class, ClusterCommand.Start.class, ClusterCommand.Stop.class, ClusterCommand.Status.class},
+        mixinStandardHelpOptions = true)
+final class ClusterCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "init", description = {
+        "Create a cluster ready for online backups: data checksums on, wal_level=replica,",
+        "listening on 127.0.0.1 only, trust authentication for this machine only, superuser postgres.",
+        "Uses --pg-bin, else PGSTRATA_PG_BIN, else the bundled binaries of --pg-version.",
+        "As root, the server runs unprivileged in a user namespace (unshare -U)."})
+    static final class Init extends BaseCommand {
+        @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory to create (must be absent or empty).")
+        Path pgdata;
+
+        @Option(names = "--port", defaultValue = "5432", paramLabel = "PORT", description = "Port to listen on (default: ${DEFAULT-VALUE}).")
+        int port;
+
+        @Option(names = "--pg-version", paramLabel = "MAJOR", description = "Bundled PostgreSQL major version: 15, 16, 17 or 18 (default: 17).")
+        Integer pgVersion;
+
+        @Option(names = "--pg-bin", paramLabel = "DIR", description = "Directory with initdb, pg_ctl and postgres to use instead.")
+        Path pgBin;
+
+        @Option(names = "--start", description = "Start the server after creating it.")
+        boolean start;
+
+        @Override
+        int execute() {
+            LocalCluster c = facade().clusterInit(pgdata, port, pgVersion, pgBin);
+            out().println("initialised PostgreSQL " + c.binaries().version() + " cluster in " + c.pgdata() + " (port " + port + ")");
+            if (start) {
+                c.start();
+                out().println("started on 127.0.0.1:" + port);
+            }
+            return 0;
+        }
+    }
+
+    abstract static class ExistingCluster extends BaseCommand {
+        @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the cluster.")
+        Path pgdata;
+
+        @Option(names = "--pg-bin", paramLabel = "DIR", description = "Binaries to use (default: PGSTRATA_PG_BIN, else bundled of the cluster's major).")
+        Path pgBin;
+
+        LocalCluster cluster() {
+            return facade().cluster(pgdata, pgBin);
+        }
+    }
+
+    @Command(name = "start", description = "Start the cluster and wait until it accepts connections.")
+    static final class Start extends ExistingCluster {
+        @Option(names = "--port", paramLabel = "PORT", description = "Listen on this port instead of the configured one.")
+        Integer port;
+
+        @Override
+        int execute() {
+            LocalCluster c = cluster();
+            c.start(port);
+            out().println("started " + c.pgdata() + " on 127.0.0.1:" + c.status().map(LocalCluster.Status::port).orElse(c.configuredPort()));
+            return 0;
+        }
+    }
+
+    @Command(name = "stop", description = "Stop the cluster (fast shutdown: active sessions are ended, then a checkpoint).")
+    static final class Stop extends ExistingCluster {
+        @Override
+        int execute() {
+            LocalCluster c = cluster();
+            boolean was = c.isRunning();
+            c.stop();
+            out().println(was ? "stopped " + c.pgdata() : c.pgdata() + " was not running");
+            return 0;
+        }
+    }
+
+    @Command(name = "status", description = "Say whether the cluster runs, with its pid and port. Exit code 0 running, 3 stopped.")
+    static final class Status extends ExistingCluster {
+        @Option(names = "--json", description = "Print {\"pgdata\", \"running\", \"pid\", \"port\", \"pgMajor\"}.")
+        boolean json;
+
+        @Override
+        int execute() {
+            LocalCluster c = cluster();
+            var st = c.status();
+            if (json) {
+                var m = new java.util.LinkedHashMap<String, Object>();
+                m.put("pgdata", c.pgdata().toString());
+                m.put("running", st.isPresent());
+                m.put("pid", st.map(LocalCluster.Status::pid).orElse(null));
+                m.put("port", st.map(LocalCluster.Status::port).orElse(c.configuredPort()));
+                m.put("pgMajor", c.binaries().major());
+                Output.json(out(), m);
+            } else if (st.isPresent()) {
+                out().println("running: pid " + st.get().pid() + ", port " + st.get().port() + ", PostgreSQL " + c.binaries().major() + ", " + c.pgdata());
+            } else {
+                out().println("stopped: " + c.pgdata() + " (PostgreSQL " + c.binaries().major() + ", port " + c.configuredPort() + ")");
+            }
+            return st.isPresent() ? 0 : 3;
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package org.pgstrata.cli;
+
+import java.io.PrintStream;
+import org.pgstrata.api.Progress;
+
+/**
+ * Progress on stderr: each step on its own line, and on a terminal a bar for the work within a
+ * step, redrawn at most five times a second. With --quiet, only warnings.
+ */
+final class ConsoleProgress implements Progress {
+    private final PrintStream err;
+    private final boolean terminal;
+    private final boolean quiet;
+    private long lastDraw;
+    private boolean barShown;
+
+    ConsoleProgress(PrintStream err, boolean quiet) {
+        this.err = err;
+        this.terminal = System.console() != null && System.getenv("CI") == null;
+        this.quiet = quiet;
+    }
+
+    @Override
+    public synchronized void step(String description) {
+        if (quiet) {
+            return;
+        }
+        clearBar();
+        err.println("pgstrata: " + description);
+    }
+
+    @Override
+    public synchronized void advance(long done, long total) {
+        if (quiet || !terminal) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (now - lastDraw < 200_000_000L && done < total) {
+            return;
+        }
+        lastDraw = now;
+        int width = 30;
+        if (total > 0) {
+            int filled = (int) Math.min(width, width * done / total);
+            err.print("\r  [" + "#".repeat(filled) + " ".repeat(width - filled) + "] "
+                    + String.format("%3d%%", Math.min(100, 100 * done / total)) + "  " + done + "/" + total + "   ");
+        } else {
+            err.print("\r  " + done + "   ");
+        }
+        err.flush();
+        barShown = true;
+    }
+
+    @Override
+    public synchronized void warn(String message) {
+        clearBar();
+        err.println("pgstrata: warning: " + message);
+    }
+
+    private void clearBar() {
+        if (barShown) {
+            err.print("\r" + " ".repeat(70) + "\r");
+            barShown = false;
+        }
+    }
+}

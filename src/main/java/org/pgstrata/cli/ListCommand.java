@@ -1,0 +1,52 @@
+package org.pgstrata.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.pgstrata.api.BackupInfo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "list", description = {"List the backups in a repository, oldest first.",
+    "--json prints an array of objects with the stable fields id, type, reference, startLsn,",
+    "stopLsn, startTime, stopTime, dataBytes and repositoryBytes."})
+final class ListCommand extends BaseCommand {
+    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
+    String repo;
+
+    @Option(names = "--json", description = "Print JSON for scripts.")
+    boolean json;
+
+    @Override
+    int execute() {
+        List<BackupInfo> backups = facade().list(repo);
+        if (json) {
+            List<java.util.Map<String, Object>> rows = new ArrayList<>();
+            for (BackupInfo b : backups) {
+                var m = new java.util.LinkedHashMap<String, Object>();
+                m.put("id", b.id());
+                m.put("type", b.type());
+                m.put("reference", b.reference());
+                m.put("startLsn", b.startLsn());
+                m.put("stopLsn", b.stopLsn());
+                m.put("startTime", b.startTime());
+                m.put("stopTime", b.stopTime());
+                m.put("dataBytes", b.dataBytes());
+                m.put("repositoryBytes", b.repositoryBytes());
+                rows.add(m);
+            }
+            Output.json(out(), rows);
+            return 0;
+        }
+        if (backups.isEmpty()) {
+            out().println("no backups in " + repo);
+            return 0;
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (BackupInfo b : backups) {
+            rows.add(java.util.Arrays.asList(b.id(), b.type(), b.reference(), b.startLsn(), b.stopLsn(), b.startTime(), b.stopTime(),
+                    Output.bytes(b.dataBytes()), Output.bytes(b.repositoryBytes())));
+        }
+        Output.table(out(), List.of("id", "type", "reference", "start lsn", "stop lsn", "start time", "stop time", "data", "repository"), rows);
+        return 0;
+    }
+}

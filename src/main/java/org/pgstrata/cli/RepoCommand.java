@@ -1,0 +1,35 @@
+package org.pgstrata.cli;
+
+import java.nio.file.Path;
+import org.pgstrata.manifest.RepoInfo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "repo", description = "Manage repositories.", subcommands = {RepoCommand.Init.class}, mixinStandardHelpOptions = true)
+final class RepoCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "init", description = {"Create a repository for the cluster in --pgdata. It records the cluster's system",
+        "identifier and major version and refuses backups of any other cluster. The first backup",
+        "creates the repository too, so this is optional."})
+    static final class Init extends BaseCommand {
+        @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
+        String repo;
+
+        @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the cluster it serves.")
+        Path pgdata;
+
+        @Override
+        int execute() {
+            RepoInfo info = facade().repoInit(repo, pgdata);
+            out().println("repository " + repo + " serves cluster " + info.systemIdentifier() + " (PostgreSQL " + info.pgMajor() + ")");
+            return 0;
+        }
+    }
+}

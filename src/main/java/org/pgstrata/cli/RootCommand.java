@@ -1,0 +1,28 @@
+package org.pgstrata.cli;
+
+import picocli.CommandLine.Command;
+
+@Command(name = "pgstrata", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = {
+            "Back up and restore PostgreSQL page by page, and prove every restore by its content.",
+            "",
+            "Quick start: 'pgstrata compare' runs every strategy on a throwaway embedded cluster",
+            "and prints what each one costs."
+        },
+        subcommands = {
+            ClusterCommand.class, DemoCommand.class, RepoCommand.class, BackupCommand.class, ListCommand.class,
+            RestoreCommand.class, VerifyCommand.class, CompareCommand.class, picocli.CommandLine.HelpCommand.class
+        },
+        footer = {"", "Exit codes: 0 ok, 2 usage, 10 target not empty, 11 repository of another cluster,",
+            "12 not a data directory, 13 data directory of another cluster, 14 repository locked,",
+            "15 corrupt or missing object, 16 connection failed, 17 not found, 18 binaries missing,",
+            "19 server failed, 20 unsafe server setting, 21 restore not proven, 22 I/O error, 70 internal error."})
+public final class RootCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}

@@ -1,0 +1,163 @@
+package org.pgstrata.compare;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.pgstrata.api.BackupRequest;
+import org.pgstrata.api.BackupResult;
+import org.pgstrata.api.BackupType;
+import org.pgstrata.api.CompareResult;
+import org.pgstrata.api.Compression;
+import org.pgstrata.api.ConnectionSettings;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.api.RestoreRequest;
+import org.pgstrata.api.RestoreResult;
+import org.pgstrata.api.StrategyRow;
+import org.pgstrata.backup.PhysicalBackup;
+import org.pgstrata.db.Amcheck;
+import org.pgstrata.db.Db;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.db.PgBinaries;
+import org.pgstrata.demo.Books;
+import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.restore.PhysicalRestore;
+
+/**
+ * The main job: on a throwaway cluster, load the books workload, then for each strategy back up,
+ * change the data, restore, and prove the restore equals the content at the backup point. Every
+ * server and directory it makes is removed at the end, also when interrupted.
+ */
+public final class Compare {
+    public record Options(long rows, int batchSize, Integer pgVersion, Path pgBin, Path workDir, boolean keep) {
+    }
+
+    private final Clock clock;
+    private final Progress progress;
+    private final Map<String, String> env;
+
+    public Compare(Clock clock, Progress progress, Map<String, String> env) {
+        this.clock = clock;
+        this.progress = progress;
+        this.env = env;
+    }
+
+    public CompareResult run(Options opt) {
+        PgBinaries bin = PgBinaries.resolve(opt.pgBin(), opt.pgVersion(), env);
+        Path work;
+        try {
+            work = opt.workDir() != null ? Files.createDirectories(opt.workDir()) : Files.createTempDirectory("pgstrata-compare-");
+        } catch (IOException e) {
+            throw new PgstrataException(org.pgstrata.api.ErrorCode.IO, "cannot create a work directory: " + e.getMessage(), "set TMPDIR or --work-dir");
+        }
+        List<LocalCluster> started = new ArrayList<>();
+        Thread cleanup = new Thread(() -> cleanUp(started, work, opt.keep()), "pgstrata-compare-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
+        try {
+            // A source cluster with the books workload
+            int port = LocalCluster.freePort();
+            progress.step("initialising a PostgreSQL " + bin.version() + " cluster in " + work.resolve("source") + " on port " + port);
+            LocalCluster source = LocalCluster.init(work.resolve("source"), bin, LocalCluster.InitOptions.port(port));
+            started.add(source);
+            source.start();
+            ConnectionSettings conn = new ConnectionSettings("127.0.0.1", port, "postgres", "postgres", null);
+            Books.PopulateResult pop;
+            long dbBytes;
+            try (Connection c = Db.connect(conn)) {
+                Books.init(c);
+                progress.step("populating " + opt.rows() + " books in batches of " + opt.batchSize());
+                pop = Books.populate(c, opt.rows(), opt.batchSize(), 1, progress);
+                Db.execute(c, "VACUUM ANALYZE books");
+                dbBytes = Long.parseLong(Db.queryString(c, "SELECT pg_database_size(current_database())"));
+            }
+
+            List<StrategyRow> rows = new ArrayList<>();
+            rows.add(fullPhysical(work, source, conn, bin, started));
+            return new CompareResult(bin.major(), pop.rows(), opt.batchSize(), pop.seconds(), dbBytes, rows);
+        } catch (SQLException e) {
+            throw Db.sqlFailed("the compare workload", e);
+        } catch (IOException e) {
+            throw new PgstrataException(org.pgstrata.api.ErrorCode.IO, "compare failed: " + e.getMessage(), null, e);
+        } finally {
+            cleanUp(started, work, opt.keep());
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook runs (and finds nothing left to do)
+            }
+        }
+    }
+
+    /** Full physical: one backup, a change, a restore of the backup point, proven by content and amcheck. */
+    private StrategyRow fullPhysical(Path work, LocalCluster source, ConnectionSettings conn, PgBinaries bin,
+                                     List<LocalCluster> started) throws SQLException, IOException {
+        String name = "full (physical)";
+        progress.step("strategy " + name);
+        ContentChecksum.Result atBackup;
+        try (Connection c = Db.connect(conn)) {
+            atBackup = ContentChecksum.compute(c);
+        }
+        String repo = work.resolve("repo-full").toString();
+        BackupResult b = new PhysicalBackup(clock, progress).run(new BackupRequest(repo, source.pgdata(), conn, BackupType.FULL,
+                Compression.ZSTD, 2, 0));
+        try (Connection c = Db.connect(conn)) {
+            Books.mutate(c, 1000, 1000, 1000, 42);
+        }
+        int restorePort = LocalCluster.freePort();
+        Path target = work.resolve("restore-full");
+        RestoreResult r;
+        try {
+            r = new PhysicalRestore(progress, env).run(new RestoreRequest(repo, target, b.id(), true, restorePort, bin.binDir(), 2));
+        } finally {
+            started.add(new LocalCluster(target, bin));
+        }
+        String reason = prove(conn.withPort(restorePort), atBackup);
+        new LocalCluster(target, bin).stop();
+        return new StrategyRow(name, b.seconds(), b.repositoryBytes(), r.readySeconds(), 1, reason == null, reason);
+    }
+
+    /** Null when the restored content equals {@code expected} and amcheck is clean; otherwise why not. */
+    static String prove(ConnectionSettings restored, ContentChecksum.Result expected) throws SQLException {
+        try (Connection c = Db.connect(restored)) {
+            ContentChecksum.Result got = ContentChecksum.compute(c);
+            if (!got.combined().equals(expected.combined())) {
+                return "content differs: expected " + expected.totalRows() + " rows hashing to " + expected.combined()
+                        + ", restored " + got.totalRows() + " rows hashing to " + got.combined();
+            }
+            List<String> problems = Amcheck.check(c);
+            if (!problems.isEmpty()) {
+                return "amcheck found " + problems.size() + " problem(s), first: " + problems.get(0);
+            }
+            return null;
+        }
+    }
+
+    private static synchronized void cleanUp(List<LocalCluster> clusters, Path work, boolean keep) {
+        for (LocalCluster c : clusters) {
+            try {
+                c.stopImmediately();
+            } catch (RuntimeException e) {
+                // keep cleaning the rest
+            }
+        }
+        clusters.clear();
+        if (keep || !Files.exists(work)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(work)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // a leftover temp directory is not worth failing the run for
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package org.pgstrata.db;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import org.pgstrata.api.ConnectionSettings;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.postgres.ControlFile;
+import org.pgstrata.postgres.BackupLabel;
+import org.pgstrata.postgres.Lsn;
+
+/**
+ * An online backup on the server: pg_backup_start / pg_backup_stop (pg_start_backup /
+ * pg_stop_backup before 15) over one dedicated connection that stays open while the files are
+ * copied; closing the connection aborts the backup. A temporary physical replication slot on the
+ * same connection keeps the server from recycling the WAL the backup needs until it is copied.
+ */
+public final class BackupSession implements AutoCloseable {
+    private final Connection conn;
+    private final int versionNum;
+    private final String systemIdentifier;
+    private final boolean dataChecksums;
+    private final long walSegmentSize;
+    private Lsn startLsn;
+    private boolean started;
+
+    private BackupSession(Connection conn, int versionNum, String systemIdentifier, boolean dataChecksums, long walSegmentSize) {
+        this.conn = conn;
+        this.versionNum = versionNum;
+        this.systemIdentifier = systemIdentifier;
+        this.dataChecksums = dataChecksums;
+        this.walSegmentSize = walSegmentSize;
+    }
+
+    /**
+     * Connects and checks that {@code pgdata} is the data directory of the server behind the
+     * connection and that its settings allow an online backup.
+     */
+    public static BackupSession open(ConnectionSettings settings, Path pgdata, Progress progress) {
+        LocalCluster.requireDataDirectory(pgdata);
+        Connection c = Db.connect(settings, "pgstrata backup");
+        try {
+            int version = Db.serverVersionNum(c);
+            if (version < 130000) {
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, "the server runs PostgreSQL " + version / 10000 + ", pgstrata needs 13 or later",
+                        "upgrade the server");
+            }
+            String sysid = Db.queryString(c, "SELECT system_identifier::text FROM pg_control_system()");
+            ControlFile control = ControlFile.read(pgdata);
+            if (!control.systemIdentifierText().equals(sysid)) {
+                throw new PgstrataException(ErrorCode.PGDATA_MISMATCH,
+                        pgdata + " belongs to the cluster with system identifier " + control.systemIdentifierText()
+                                + ", but the server at " + settings.describe() + " is " + sysid,
+                        "pass the --pgdata of the server you connect to, or connect to the server of that --pgdata");
+            }
+            String serverDir = Db.queryString(c, "SELECT current_setting('data_directory')");
+            if (serverDir != null && !sameDirectory(Path.of(serverDir), pgdata)) {
+                throw new PgstrataException(ErrorCode.PGDATA_MISMATCH,
+                        "the server at " + settings.describe() + " runs on " + serverDir + ", not on " + pgdata + " (a copy of the same cluster)",
+                        "pass --pgdata " + serverDir);
+            }
+            if (!"on".equals(Db.queryString(c, "SHOW full_page_writes"))) {
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, "full_page_writes is off on " + settings.describe()
+                        + ": pages torn during the copy could not be repaired from WAL",
+                        "set full_page_writes = on and reload the server");
+            }
+            String walLevel = Db.queryString(c, "SHOW wal_level");
+            if ("minimal".equals(walLevel)) {
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, "wal_level is minimal on " + settings.describe(),
+                        "set wal_level = replica and restart the server");
+            }
+            boolean checksums = "on".equals(Db.queryString(c, "SHOW data_checksums"));
+            long segSize = Long.parseLong(Db.queryString(c, "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'"));
+            String unit = Db.queryString(c, "SELECT unit FROM pg_settings WHERE name = 'wal_segment_size'");
+            if ("8kB".equals(unit)) {
+                segSize *= 8192;
+            } else if ("MB".equals(unit)) {
+                segSize *= 1024 * 1024;
+            }
+            return new BackupSession(c, version, sysid, checksums, segSize);
+        } catch (SQLException e) {
+            closeQuietly(c);
+            throw Db.sqlFailed("checking the server at " + settings.describe(), e);
+        } catch (IOException e) {
+            closeQuietly(c);
+            throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot read " + pgdata.resolve("global/pg_control") + ": " + e.getMessage(),
+                    "run pgstrata as a user that can read the data directory");
+        } catch (RuntimeException e) {
+            closeQuietly(c);
+            throw e;
+        }
+    }
+
+    private static boolean sameDirectory(Path a, Path b) {
+        try {
+            return Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+        }
+    }
+
+    public int versionNum() {
+        return versionNum;
+    }
+
+    public String systemIdentifier() {
+        return systemIdentifier;
+    }
+
+    public boolean dataChecksums() {
+        return dataChecksums;
+    }
+
+    public long walSegmentSize() {
+        return walSegmentSize;
+    }
+
+    /** Starts the backup with an immediate checkpoint; returns the start LSN. */
+    public Lsn start(String label, Progress progress) {
+        try {
+            try {
+                Db.execute(conn, "SELECT pg_create_physical_replication_slot('pgstrata_backup_' || pg_backend_pid(), true, true)");
+            } catch (SQLException e) {
+                progress.warn("could not reserve WAL with a temporary replication slot (" + e.getMessage().split("\n")[0]
+                        + "); a long backup may find its WAL recycled");
+            }
+            String sql = versionNum >= 150000 ? "SELECT pg_backup_start(?, true)::text" : "SELECT pg_start_backup(?, true, false)::text";
+            try (PreparedStatement ps = conn.prepareStatement(sql)) {
+                ps.setString(1, label);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    startLsn = Lsn.parse(rs.getString(1));
+                }
+            }
+            started = true;
+            return startLsn;
+        } catch (SQLException e) {
+            throw Db.sqlFailed("starting the backup (pg_backup_start)", e);
+        }
+    }
+
+    /** What pg_backup_stop returns: the stop LSN and the contents of backup_label and tablespace_map. */
+    public record StopResult(Lsn stopLsn, String backupLabel, String tablespaceMap, int timeline) {
+    }
+
+    /** Stops the backup without waiting for WAL archiving (the WAL is copied into the backup). */
+    public StopResult stop() {
+        String sql = versionNum >= 150000
+                ? "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)"
+                : "SELECT lsn::text, labelfile, spcmapfile FROM pg_stop_backup(false, false)";
+        try {
+            Db.execute(conn, "SET client_min_messages = warning");
+            String lsn;
+            String label;
+            String map;
+            try (var st = conn.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+                rs.next();
+                lsn = rs.getString(1);
+                label = rs.getString(2);
+                map = rs.getString(3);
+            }
+            started = false;
+            return new StopResult(Lsn.parse(lsn), label, map == null ? "" : map, BackupLabel.parse(label).timeline());
+        } catch (SQLException e) {
+            throw Db.sqlFailed("stopping the backup (pg_backup_stop)", e);
+        }
+    }
+
+    /** Closing the connection aborts a backup that was not stopped and drops the temporary slot. */
+    @Override
+    public void close() {
+        closeQuietly(conn);
+    }
+
+    private static void closeQuietly(Connection c) {
+        try {
+            c.close();
+        } catch (SQLException e) {
+            // the server aborts the backup and drops the slot when the session ends either way
+        }
+    }
+}

@@ -1,0 +1,257 @@
+package org.pgstrata.manifest;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.storage.LockedException;
+import org.pgstrata.storage.ObjectNotFoundException;
+import org.pgstrata.storage.Storage;
+import org.pgstrata.storage.StorageFactory;
+
+/**
+ * A repository: repo.json, the catalogue of backups (one manifest each, under backup/ID/), their
+ * objects, and the writer lock. Layout:
+ * <pre>
+ *   repo.json                       which cluster this repository serves
+ *   lock                            the writer lock (holder written inside)
+ *   backup/ID/manifest              a backup exists iff this exists; written last
+ *   backup/ID/data/PATH[.zst]       file objects
+ *   backup/ID/wal/NAME[.zst]        WAL needed to make the backup consistent
+ * </pre>
+ */
+public final class Repository implements AutoCloseable {
+    public static final String INFO_KEY = "repo.json";
+    public static final String BACKUP_PREFIX = "backup/";
+    public static final String MANIFEST_NAME = "manifest";
+
+    private final Storage storage;
+    private final ObjectStore objects;
+
+    private Repository(Storage storage) {
+        this.storage = storage;
+        this.objects = new ObjectStore(storage);
+    }
+
+    public static Repository open(String location) {
+        try {
+            return new Repository(StorageFactory.open(location));
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.USAGE, "cannot open repository " + location + ": " + e.getMessage(),
+                    "pass --repo a local directory");
+        }
+    }
+
+    public static Repository on(Storage storage) {
+        return new Repository(storage);
+    }
+
+    public Storage storage() {
+        return storage;
+    }
+
+    public ObjectStore objects() {
+        return objects;
+    }
+
+    public String describe() {
+        return storage.describe();
+    }
+
+    /** repo.json, if the repository has been initialised. */
+    public Optional<RepoInfo> info() {
+        try {
+            if (!storage.exists(INFO_KEY)) {
+                return Optional.empty();
+            }
+            return Optional.of(Json.unseal(INFO_KEY, storage.getBytes(INFO_KEY), RepoInfo.class));
+        } catch (CorruptObjectException e) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "repository " + describe() + ": " + e.getMessage(),
+                    "restore repo.json from a copy, or point --repo at the right repository");
+        } catch (IOException e) {
+            throw io("read " + INFO_KEY, e);
+        }
+    }
+
+    /** repo.json, or a clear error when the location is not a repository. */
+    public RepoInfo requireInfo() {
+        return info().orElseThrow(() -> new PgstrataException(ErrorCode.NOT_FOUND,
+                "no pgstrata repository at " + describe() + " (repo.json is missing)",
+                "check --repo, or create one with 'pgstrata repo init' or a first backup"));
+    }
+
+    /** Creates repo.json for a cluster. Fails if the repository already serves a cluster. */
+    public RepoInfo initialize(String systemIdentifier, int pgMajor, Clock clock) {
+        Optional<RepoInfo> existing = info();
+        if (existing.isPresent()) {
+            checkCluster(systemIdentifier, pgMajor);
+            return existing.get();
+        }
+        RepoInfo info = new RepoInfo(RepoInfo.FORMAT_VERSION, systemIdentifier, pgMajor, Instant.now(clock).toString());
+        try {
+            storage.putBytes(INFO_KEY, Json.seal(info));
+        } catch (IOException e) {
+            throw io("write " + INFO_KEY, e);
+        }
+        return info;
+    }
+
+    /** Refuses a cluster other than the one this repository serves. */
+    public void checkCluster(String systemIdentifier, int pgMajor) {
+        RepoInfo info = requireInfo();
+        if (!info.systemIdentifier().equals(systemIdentifier)) {
+            throw new PgstrataException(ErrorCode.REPO_MISMATCH,
+                    "repository " + describe() + " belongs to the cluster with system identifier " + info.systemIdentifier()
+                            + ", not " + systemIdentifier,
+                    "use a separate repository for each cluster");
+        }
+        if (info.pgMajor() != pgMajor) {
+            throw new PgstrataException(ErrorCode.REPO_MISMATCH,
+                    "repository " + describe() + " holds PostgreSQL " + info.pgMajor() + " backups, the cluster runs " + pgMajor,
+                    "start a new repository after a major upgrade");
+        }
+    }
+
+    /** Takes the writer lock or fails with the holder's description. */
+    public Storage.RepositoryLock lock(String command, Clock clock) {
+        String holder = "pgstrata " + command + " (pid " + ProcessHandle.current().pid() + " on " + hostName()
+                + ", since " + Instant.now(clock) + ")";
+        try {
+            return storage.lock(holder);
+        } catch (LockedException e) {
+            throw new PgstrataException(ErrorCode.LOCKED, e.getMessage(),
+                    "wait for that command to finish; the lock is released when it exits");
+        } catch (IOException e) {
+            throw io("lock the repository", e);
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            String jvm = ManagementFactory.getRuntimeMXBean().getName();
+            int at = jvm.indexOf('@');
+            return at >= 0 ? jvm.substring(at + 1) : "localhost";
+        }
+    }
+
+    public static String manifestKey(String backupId) {
+        return BACKUP_PREFIX + backupId + "/" + MANIFEST_NAME;
+    }
+
+    /** Every complete backup, oldest first. */
+    public List<Manifest> backups() {
+        List<Manifest> result = new ArrayList<>();
+        for (String id : backupIds()) {
+            try {
+                if (storage.exists(manifestKey(id))) {
+                    result.add(manifest(id));
+                }
+            } catch (IOException e) {
+                throw io("list backups", e);
+            }
+        }
+        result.sort(Comparator.comparing(Manifest::stopLsn, Comparator.comparing(org.pgstrata.manifest.Repository::lsnKey))
+                .thenComparing(Manifest::id));
+        return result;
+    }
+
+    private static Long lsnKey(String lsn) {
+        int slash = lsn.indexOf('/');
+        return (Long.parseLong(lsn.substring(0, slash), 16) << 32) | Long.parseLong(lsn.substring(slash + 1), 16);
+    }
+
+    /** Every backup directory, complete or not. */
+    public Set<String> backupIds() {
+        Set<String> ids = new LinkedHashSet<>();
+        try {
+            for (String key : storage.list(BACKUP_PREFIX)) {
+                String rest = key.substring(BACKUP_PREFIX.length());
+                int slash = rest.indexOf('/');
+                if (slash > 0) {
+                    ids.add(rest.substring(0, slash));
+                }
+            }
+        } catch (IOException e) {
+            throw io("list backups", e);
+        }
+        return ids;
+    }
+
+    /** Backup directories without a manifest: left by a backup that failed or was killed. */
+    public List<String> incompleteBackups() {
+        List<String> result = new ArrayList<>();
+        for (String id : backupIds()) {
+            try {
+                if (!storage.exists(manifestKey(id))) {
+                    result.add(id);
+                }
+            } catch (IOException e) {
+                throw io("list backups", e);
+            }
+        }
+        return result;
+    }
+
+    /** Removes what a failed backup left. Only call while holding the lock. */
+    public void removeIncomplete(String id) {
+        try {
+            if (storage.exists(manifestKey(id))) {
+                throw new IllegalStateException("backup " + id + " is complete");
+            }
+            for (String key : storage.list(BACKUP_PREFIX + id + "/")) {
+                storage.delete(key);
+            }
+        } catch (IOException e) {
+            throw io("remove incomplete backup " + id, e);
+        }
+    }
+
+    public Manifest manifest(String id) {
+        String key = manifestKey(id);
+        try {
+            return Json.unseal(key, storage.getBytes(key), Manifest.class);
+        } catch (ObjectNotFoundException e) {
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "backup " + id + " does not exist in " + describe(),
+                    "run 'pgstrata list --repo " + describe() + "' to see the backups");
+        } catch (CorruptObjectException e) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "manifest of backup " + id + " is corrupt: " + e.getMessage(),
+                    "this backup cannot be trusted; restore another one");
+        } catch (IOException e) {
+            throw io("read manifest " + key, e);
+        }
+    }
+
+    /** Writes a manifest atomically and durably: from this moment the backup exists. */
+    public void writeManifest(Manifest manifest) {
+        try {
+            storage.putBytes(manifestKey(manifest.id()), Json.seal(manifest));
+        } catch (IOException e) {
+            throw io("write manifest of " + manifest.id(), e);
+        }
+    }
+
+    public PgstrataException io(String what, IOException e) {
+        return new PgstrataException(ErrorCode.IO, "cannot " + what + " in repository " + describe() + ": " + e.getMessage(),
+                "check that the repository is reachable and writable", e);
+    }
+
+    @Override
+    public void close() {
+        try {
+            storage.close();
+        } catch (IOException e) {
+            // nothing useful to do when closing fails
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package org.pgstrata.postgres;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The few fields of global/pg_control that pgstrata needs. The file starts with
+ * system_identifier (uint64), pg_control_version (uint32) and catalog_version_no (uint32), in the
+ * machine's byte order (little-endian on every platform pgstrata runs on).
+ */
+public record ControlFile(long systemIdentifier, int controlVersion, int catalogVersion) {
+
+    public static ControlFile parse(byte[] bytes) {
+        if (bytes.length < 16) {
+            throw new IllegalArgumentException("pg_control is too short (" + bytes.length + " bytes)");
+        }
+        long lo = Page.u32(bytes, 0);
+        long hi = Page.u32(bytes, 4);
+        return new ControlFile((hi << 32) | lo, (int) Page.u32(bytes, 8), (int) Page.u32(bytes, 12));
+    }
+
+    public static ControlFile read(Path pgdata) throws IOException {
+        return parse(Files.readAllBytes(pgdata.resolve("global").resolve("pg_control")));
+    }
+
+    /** The identifier as PostgreSQL prints it (an unsigned decimal). */
+    public String systemIdentifierText() {
+        return Long.toUnsignedString(systemIdentifier);
+    }
+}

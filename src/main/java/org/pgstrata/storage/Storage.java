@@ -1,0 +1,80 @@
+package org.pgstrata.storage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.List;
+
+/**
+ * Where a repository's bytes live. Keys are relative, '/'-separated paths ("backup/X/manifest").
+ * Every implementation passes the same contract test. The contract, per method:
+ */
+public interface Storage extends AutoCloseable {
+
+    /**
+     * Starts writing an object. Nothing is visible under {@code key} until {@link ObjectWriter#commit()}
+     * returns; after it returns the whole object is durable (it survives a power loss). Closing a
+     * writer that was not committed discards it. Writing a key that exists replaces it atomically.
+     */
+    ObjectWriter create(String key) throws IOException;
+
+    /** Reads a whole object. Throws {@link ObjectNotFoundException} when the key does not exist. */
+    InputStream get(String key) throws IOException;
+
+    /** Reads {@code length} bytes from {@code offset}; fewer only at the end of the object. */
+    InputStream get(String key, long offset, long length) throws IOException;
+
+    /** The object's size in bytes. Throws {@link ObjectNotFoundException} when it does not exist. */
+    long size(String key) throws IOException;
+
+    boolean exists(String key) throws IOException;
+
+    /** Every key that starts with {@code prefix}, in lexical order; empty when there are none. */
+    List<String> list(String prefix) throws IOException;
+
+    /** Removes an object; removing one that does not exist is not an error. */
+    void delete(String key) throws IOException;
+
+    /**
+     * Takes the repository's writer lock, or fails at once with {@link LockedException} naming the
+     * holder. The lock is released by {@link RepositoryLock#close()} or when the process dies.
+     */
+    RepositoryLock lock(String holder) throws IOException;
+
+    /** Where this storage is, for messages ("/var/backups/pg", "s3://bucket/prefix"). */
+    String describe();
+
+    @Override
+    void close() throws IOException;
+
+    /** A streaming upload that becomes visible, whole, only on commit. */
+    interface ObjectWriter extends AutoCloseable {
+        OutputStream stream();
+
+        /** Makes the object durable and visible; returns its size in bytes. */
+        long commit() throws IOException;
+
+        /** Discards the object unless it was committed. */
+        @Override
+        void close() throws IOException;
+    }
+
+    /** A held repository lock. */
+    interface RepositoryLock extends AutoCloseable {
+        @Override
+        void close() throws IOException;
+    }
+
+    default void putBytes(String key, byte[] bytes) throws IOException {
+        try (ObjectWriter w = create(key)) {
+            w.stream().write(bytes);
+            w.commit();
+        }
+    }
+
+    default byte[] getBytes(String key) throws IOException {
+        try (InputStream in = get(key)) {
+            return in.readAllBytes();
+        }
+    }
+}

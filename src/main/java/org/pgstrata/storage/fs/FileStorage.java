@@ -1,0 +1,273 @@
+package org.pgstrata.storage.fs;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.pgstrata.storage.LockedException;
+import org.pgstrata.storage.ObjectNotFoundException;
+import org.pgstrata.storage.Storage;
+
+/**
+ * A repository in a local directory. Objects are written to a temporary name beside their final
+ * one, fsynced, renamed into place, and the directory fsynced, so an object either exists whole
+ * or not at all, even across a power loss. The lock is an OS file lock (fcntl) on "lock", which
+ * the kernel releases when the holding process dies, so a killed backup never leaves a stale lock.
+ */
+public final class FileStorage implements Storage {
+    private static final String TEMP_SUFFIX = ".pgstrata-tmp";
+    private static final AtomicLong TEMP_COUNTER = new AtomicLong();
+
+    private final Path root;
+
+    public FileStorage(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    private Path resolve(String key) {
+        if (key.isEmpty() || key.startsWith("/") || key.contains("..") || key.contains("\\")) {
+            throw new IllegalArgumentException("invalid object key '" + key + "'");
+        }
+        return root.resolve(key);
+    }
+
+    @Override
+    public ObjectWriter create(String key) throws IOException {
+        Path target = resolve(key);
+        Files.createDirectories(target.getParent());
+        Path temp = target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid() + "."
+                + TEMP_COUNTER.incrementAndGet() + TEMP_SUFFIX);
+        FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        OutputStream out = Channels.newOutputStream(channel);
+        return new ObjectWriter() {
+            private boolean committed;
+            private boolean closed;
+
+            @Override
+            public OutputStream stream() {
+                return out;
+            }
+
+            @Override
+            public long commit() throws IOException {
+                out.flush();
+                long size = channel.size();
+                channel.force(true);
+                channel.close();
+                try {
+                    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    throw new IOException("the file system under " + root + " cannot rename atomically", e);
+                }
+                fsyncDirectory(target.getParent());
+                committed = true;
+                return size;
+            }
+
+            @Override
+            public void close() throws IOException {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                if (!committed) {
+                    channel.close();
+                    Files.deleteIfExists(temp);
+                }
+            }
+        };
+    }
+
+    @Override
+    public InputStream get(String key) throws IOException {
+        try {
+            return Files.newInputStream(resolve(key));
+        } catch (NoSuchFileException e) {
+            throw new ObjectNotFoundException(key, describe());
+        }
+    }
+
+    @Override
+    public InputStream get(String key, long offset, long length) throws IOException {
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(resolve(key), StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw new ObjectNotFoundException(key, describe());
+        }
+        ch.position(offset);
+        InputStream in = Channels.newInputStream(ch);
+        return new InputStream() {
+            private long left = length;
+
+            @Override
+            public int read() throws IOException {
+                if (left <= 0) {
+                    return -1;
+                }
+                int b = in.read();
+                if (b >= 0) {
+                    left--;
+                }
+                return b;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (left <= 0) {
+                    return -1;
+                }
+                int n = in.read(b, off, (int) Math.min(len, left));
+                if (n > 0) {
+                    left -= n;
+                }
+                return n;
+            }
+
+            @Override
+            public void close() throws IOException {
+                in.close();
+            }
+        };
+    }
+
+    @Override
+    public long size(String key) throws IOException {
+        try {
+            return Files.size(resolve(key));
+        } catch (NoSuchFileException e) {
+            throw new ObjectNotFoundException(key, describe());
+        }
+    }
+
+    @Override
+    public boolean exists(String key) {
+        return Files.isRegularFile(resolve(key));
+    }
+
+    @Override
+    public List<String> list(String prefix) throws IOException {
+        List<String> keys = new ArrayList<>();
+        if (!Files.isDirectory(root)) {
+            return keys;
+        }
+        // Walk only the directory the prefix points into, then filter by the full prefix.
+        int slash = prefix.lastIndexOf('/');
+        Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
+        if (!Files.isDirectory(start)) {
+            return keys;
+        }
+        try (Stream<Path> walk = Files.walk(start)) {
+            walk.filter(Files::isRegularFile).forEach(p -> {
+                String key = root.relativize(p).toString().replace('\\', '/');
+                if (key.startsWith(prefix) && !key.endsWith(TEMP_SUFFIX)) {
+                    keys.add(key);
+                }
+            });
+        }
+        keys.sort(null);
+        return keys;
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        Path p = resolve(key);
+        Files.deleteIfExists(p);
+        // Drop directories left empty, up to the root, so a deleted backup leaves no trace.
+        Path dir = p.getParent();
+        while (dir != null && !dir.equals(root) && dir.startsWith(root)) {
+            try (Stream<Path> s = Files.list(dir)) {
+                if (s.findAny().isPresent()) {
+                    break;
+                }
+            } catch (NoSuchFileException e) {
+                dir = dir.getParent();
+                continue;
+            }
+            try {
+                Files.delete(dir);
+            } catch (IOException e) {
+                break;
+            }
+            dir = dir.getParent();
+        }
+    }
+
+    /** Temporary files left by a writer that was killed; they are never listed as objects. */
+    public List<Path> leftoverTemporaryFiles() throws IOException {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            return walk.filter(p -> p.getFileName().toString().endsWith(TEMP_SUFFIX)).toList();
+        }
+    }
+
+    @Override
+    public RepositoryLock lock(String holder) throws IOException {
+        Files.createDirectories(root);
+        Path lockFile = root.resolve("lock");
+        FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            ch.close();
+            String who;
+            try {
+                who = Files.readString(lockFile, StandardCharsets.UTF_8).trim();
+            } catch (IOException e) {
+                who = "";
+            }
+            throw new LockedException(describe(), who.isEmpty() ? "another process" : who);
+        }
+        ch.truncate(0);
+        ch.write(ByteBuffer.wrap((holder + "\n").getBytes(StandardCharsets.UTF_8)), 0);
+        ch.force(true);
+        FileLock held = lock;
+        return () -> {
+            if (held.isValid()) {
+                ch.truncate(0);
+                held.release();
+            }
+            ch.close();
+        };
+    }
+
+    @Override
+    public String describe() {
+        return root.toString();
+    }
+
+    @Override
+    public void close() {
+    }
+
+    public static void fsyncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+}
