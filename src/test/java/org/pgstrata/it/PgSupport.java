@@ -1,0 +1,119 @@
+package org.pgstrata.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.pgstrata.Pgstrata;
+import org.pgstrata.api.BackupRequest;
+import org.pgstrata.api.BackupResult;
+import org.pgstrata.api.BackupType;
+import org.pgstrata.api.Compression;
+import org.pgstrata.api.ConnectionSettings;
+import org.pgstrata.api.Progress;
+import org.pgstrata.api.RestoreRequest;
+import org.pgstrata.api.RestoreResult;
+import org.pgstrata.db.Db;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.db.PgBinaries;
+
+/**
+ * Real servers for tests, started through the same {@link LocalCluster} code as the command line.
+ * Every cluster a test makes is stopped by {@link #close()}.
+ */
+public final class PgSupport implements AutoCloseable {
+    private final List<LocalCluster> clusters = new ArrayList<>();
+    private final Path root;
+
+    public PgSupport(Path root) {
+        this.root = root;
+    }
+
+    public static Map<String, String> env() {
+        // Tests choose their binaries explicitly; an inherited PGSTRATA_PG_BIN or PG* would change what they test.
+        Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.keySet().removeIf(k -> k.startsWith("PG"));
+        return env;
+    }
+
+    public static Pgstrata facade() {
+        return new Pgstrata(Clock.systemUTC(), Progress.NONE, env());
+    }
+
+    public LocalCluster start(String name, int major) {
+        PgBinaries bin = PgBinaries.resolve(null, major, env());
+        LocalCluster c = LocalCluster.init(root.resolve(name), bin, LocalCluster.InitOptions.port(LocalCluster.freePort()));
+        clusters.add(c);
+        c.start();
+        return c;
+    }
+
+    /** Remembers a cluster (e.g. a restored one) so that it is stopped at the end. */
+    public LocalCluster track(LocalCluster c) {
+        clusters.add(c);
+        return c;
+    }
+
+    public static ConnectionSettings conn(LocalCluster c) {
+        int port = c.status().orElseThrow(() -> new IllegalStateException(c.pgdata() + " is not running")).port();
+        return new ConnectionSettings("127.0.0.1", port, "postgres", "postgres", null);
+    }
+
+    public static Connection connect(LocalCluster c) {
+        return Db.connect(conn(c));
+    }
+
+    public static void sql(LocalCluster c, String... statements) throws SQLException {
+        try (Connection conn = connect(c)) {
+            for (String s : statements) {
+                Db.execute(conn, s);
+            }
+        }
+    }
+
+    public static BackupResult fullBackup(Path repo, LocalCluster c) {
+        return facade().backup(new BackupRequest(repo.toString(), c.pgdata(), conn(c), BackupType.FULL, Compression.ZSTD, 2, 0));
+    }
+
+    /** Restores and starts the copy on a free port; the caller proves its content. */
+    public LocalCluster restoreAndStart(Path repo, String backupId, String name, int major) {
+        Path target = root.resolve(name);
+        int port = LocalCluster.freePort();
+        RestoreResult r = facade().restore(new RestoreRequest(repo.toString(), target, backupId, true, port, null, 2));
+        return track(new LocalCluster(r.target(), PgBinaries.resolve(null, major, env())));
+    }
+
+    public Path path(String name) {
+        return root.resolve(name);
+    }
+
+    @Override
+    public void close() {
+        for (LocalCluster c : clusters) {
+            try {
+                c.stopImmediately();
+            } catch (RuntimeException e) {
+                // keep stopping the others
+            }
+        }
+        clusters.clear();
+    }
+
+    public static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package org.pgstrata.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The contract every {@link Storage} passes. Each backend's test extends this class and says how
+ * to make a fresh, empty storage.
+ */
+public abstract class StorageContract {
+    protected Storage storage;
+
+    protected abstract Storage newStorage() throws Exception;
+
+    @BeforeEach
+    void open() throws Exception {
+        storage = newStorage();
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        storage.close();
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void put_thenGet_returnsTheBytes() throws Exception {
+        storage.putBytes("a/b/c", bytes("hello"));
+        assertThat(storage.getBytes("a/b/c")).isEqualTo(bytes("hello"));
+        assertThat(storage.size("a/b/c")).isEqualTo(5);
+        assertThat(storage.exists("a/b/c")).isTrue();
+    }
+
+    @Test
+    void get_ofAMissingKey_throwsNotFound() {
+        assertThatThrownBy(() -> storage.get("nope")).isInstanceOf(ObjectNotFoundException.class).hasMessageContaining("nope");
+        assertThatThrownBy(() -> storage.size("nope")).isInstanceOf(ObjectNotFoundException.class);
+        assertThatThrownBy(() -> storage.get("nope", 0, 1)).isInstanceOf(ObjectNotFoundException.class);
+    }
+
+    @Test
+    void rangedGet_returnsTheRange() throws Exception {
+        byte[] data = new byte[100_000];
+        new Random(1).nextBytes(data);
+        storage.putBytes("big", data);
+        try (InputStream in = storage.get("big", 40_000, 1000)) {
+            assertThat(in.readAllBytes()).isEqualTo(java.util.Arrays.copyOfRange(data, 40_000, 41_000));
+        }
+        try (InputStream in = storage.get("big", 99_990, 1000)) {
+            assertThat(in.readAllBytes()).hasSize(10);
+        }
+    }
+
+    @Test
+    void anUncommittedWrite_isInvisible_andClosingDiscardsIt() throws Exception {
+        try (Storage.ObjectWriter w = storage.create("x/partial")) {
+            w.stream().write(bytes("half"));
+            assertThat(storage.exists("x/partial")).isFalse();
+            assertThat(storage.list("x/")).isEmpty();
+        }
+        assertThat(storage.exists("x/partial")).isFalse();
+        assertThat(storage.list("")).isEmpty();
+    }
+
+    @Test
+    void overwrite_replacesTheObjectWhole() throws Exception {
+        storage.putBytes("k", bytes("first"));
+        storage.putBytes("k", bytes("second, longer"));
+        assertThat(storage.getBytes("k")).isEqualTo(bytes("second, longer"));
+    }
+
+    @Test
+    void list_returnsKeysUnderThePrefixInOrder_pastAThousand() throws Exception {
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 1100; i++) {
+            String key = String.format("many/obj-%05d", i);
+            storage.putBytes(key, new byte[] {(byte) i});
+            expected.add(key);
+        }
+        storage.putBytes("other/x", bytes("x"));
+        storage.putBytes("manyother", bytes("y"));
+        assertThat(storage.list("many/")).containsExactlyElementsOf(expected);
+        assertThat(storage.list("many")).hasSize(1101);
+        assertThat(storage.list("none/")).isEmpty();
+    }
+
+    @Test
+    void delete_removesTheObject_andMissingKeysAreFine() throws Exception {
+        storage.putBytes("d/1", bytes("1"));
+        storage.delete("d/1");
+        storage.delete("d/1");
+        assertThat(storage.exists("d/1")).isFalse();
+        assertThat(storage.list("d/")).isEmpty();
+    }
+
+    @Test
+    void lock_secondHolder_failsAtOnceNamingTheFirst() throws Exception {
+        try (Storage.RepositoryLock first = storage.lock("pgstrata backup (pid 4242)")) {
+            assertThatThrownBy(() -> storage.lock("pgstrata backup (pid 5353)"))
+                    .isInstanceOf(LockedException.class).hasMessageContaining("pid 4242");
+        }
+        try (Storage.RepositoryLock again = storage.lock("pgstrata backup (pid 5353)")) {
+            assertThat(again).isNotNull();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package org.pgstrata.storage.fs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pgstrata.storage.Storage;
+import org.pgstrata.storage.StorageContract;
+
+class FileStorageTest extends StorageContract {
+    @TempDir
+    Path dir;
+
+    @Override
+    protected Storage newStorage() {
+        return new FileStorage(dir.resolve("repo"));
+    }
+
+    @Test
+    void killedWriter_leavesOnlyATemporaryFile_thatIsNeverListed() throws Exception {
+        Storage.ObjectWriter w = storage.create("backup/x/data/file");
+        w.stream().write(new byte[] {1, 2, 3});
+        w.stream().flush();
+        // no commit, no close: as if the process died here
+        assertThat(storage.list("")).isEmpty();
+        assertThat(((FileStorage) storage).leftoverTemporaryFiles()).hasSize(1);
+        assertThat(Files.exists(dir.resolve("repo/backup/x/data/file"))).isFalse();
+    }
+}
