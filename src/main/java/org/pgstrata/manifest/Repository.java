@@ -209,9 +209,7 @@ public final class Repository implements AutoCloseable {
             if (storage.exists(manifestKey(id))) {
                 throw new IllegalStateException("backup " + id + " is complete");
             }
-            for (String key : storage.list(BACKUP_PREFIX + id + "/")) {
-                storage.delete(key);
-            }
+            storage.deletePrefix(BACKUP_PREFIX + id + "/");
         } catch (IOException e) {
             throw io("remove incomplete backup " + id, e);
         }

@@ -36,6 +36,12 @@ public interface Storage extends AutoCloseable {
     void delete(String key) throws IOException;
 
     /**
+     * Removes every object under {@code prefix} and whatever uncommitted writes that were cut
+     * short (a killed process) left there. Only for prefixes nobody is writing to.
+     */
+    void deletePrefix(String prefix) throws IOException;
+
+    /**
      * Takes the repository's writer lock, or fails at once with {@link LockedException} naming the
      * holder. The lock is released by {@link RepositoryLock#close()} or when the process dies.
      */

@@ -106,6 +106,15 @@ public abstract class StorageContract {
     }
 
     @Test
+    void deletePrefix_removesEverythingUnderIt_andNothingElse() throws Exception {
+        storage.putBytes("backup/1/a", bytes("a"));
+        storage.putBytes("backup/1/sub/b", bytes("b"));
+        storage.putBytes("backup/10/c", bytes("c"));
+        storage.deletePrefix("backup/1/");
+        assertThat(storage.list("")).containsExactly("backup/10/c");
+    }
+
+    @Test
     void lock_secondHolder_failsAtOnceNamingTheFirst() throws Exception {
         try (Storage.RepositoryLock first = storage.lock("pgstrata backup (pid 4242)")) {
             assertThatThrownBy(() -> storage.lock("pgstrata backup (pid 5353)"))

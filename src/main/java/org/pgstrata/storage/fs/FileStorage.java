@@ -212,6 +212,27 @@ public final class FileStorage implements Storage {
         }
     }
 
+    @Override
+    public void deletePrefix(String prefix) throws IOException {
+        for (String key : list(prefix)) {
+            delete(key);
+        }
+        // Leftover temporary files of killed writers are not listed as objects; remove them too.
+        int slash = prefix.lastIndexOf('/');
+        Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
+        if (!Files.isDirectory(start)) {
+            return;
+        }
+        List<Path> leftovers;
+        try (Stream<Path> walk = Files.walk(start)) {
+            leftovers = walk.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().endsWith(TEMP_SUFFIX)
+                    && root.relativize(p).toString().startsWith(prefix)).toList();
+        }
+        for (Path p : leftovers) {
+            delete(root.relativize(p).toString());
+        }
+    }
+
     /** Temporary files left by a writer that was killed; they are never listed as objects. */
     public List<Path> leftoverTemporaryFiles() throws IOException {
         if (!Files.isDirectory(root)) {

@@ -27,5 +27,12 @@ class FileStorageTest extends StorageContract {
         assertThat(storage.list("")).isEmpty();
         assertThat(((FileStorage) storage).leftoverTemporaryFiles()).hasSize(1);
         assertThat(Files.exists(dir.resolve("repo/backup/x/data/file"))).isFalse();
+
+        storage.putBytes("backup/x/data/other", new byte[] {4});
+        storage.putBytes("backup/y/keep", new byte[] {5});
+        storage.deletePrefix("backup/x/");
+        assertThat(((FileStorage) storage).leftoverTemporaryFiles()).isEmpty();
+        assertThat(storage.list("")).containsExactly("backup/y/keep");
+        assertThat(Files.exists(dir.resolve("repo/backup/x"))).isFalse();
     }
 }
