@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
     "Runs on the database host: it reads --pgdata itself between pg_backup_start and",
     "pg_backup_stop on one connection, compresses and checksums every file, verifies page",
     "checksums, stores the WAL from start to stop inside the backup so that it restores on its",
-    "own, and writes the manifest last. The repository is created on the first backup."})
+    "own, and writes the manifest last. The repository is created on the first backup.",
+    "Without --port or PGPORT it connects to the port configured in --pgdata."})
 final class BackupCommand extends BaseCommand {
     @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
     String repo;

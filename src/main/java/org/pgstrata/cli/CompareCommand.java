@@ -11,11 +11,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "compare", description = {
-    "Measure every backup strategy on a throwaway embedded cluster: create it, load the books",
-    "workload, then for each strategy back up, change the data, restore and prove the restore",
-    "(row counts, a hash over every row, amcheck). Prints backup time, repository size, restore",
-    "time until ready, restore points and whether the restore was proven. Everything it starts",
-    "is removed at the end, also on Ctrl-C. Exit code 21 when a restore is not proven."})
+    "Measure every backup strategy on a throwaway cluster and prove each restore.",
+    "Creates an embedded cluster and loads the books workload. Then, for each strategy, it backs",
+    "up, changes the data, restores, and proves the restore (row counts, a hash over every row,",
+    "amcheck). Prints backup time, repository size, restore time until ready, restore points and",
+    "whether the restore was proven. Everything it starts is removed at the end, also on Ctrl-C.",
+    "Exit code 21 when a restore is not proven."})
 final class CompareCommand extends BaseCommand {
     @Option(names = "--rows", defaultValue = "100000", paramLabel = "N", description = "Books to load (default: ${DEFAULT-VALUE}).")
     long rows;

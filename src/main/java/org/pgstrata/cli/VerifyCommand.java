@@ -5,8 +5,9 @@ import org.pgstrata.api.VerifyResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "verify", description = {"Reread every object of every backup (or of one) and check its size and checksum,",
-    "and each file's content checksum, against the manifest. Exit code 15 when anything is wrong."})
+@Command(name = "verify", description = {"Reread every object in the repository and check it against its manifest.",
+    "Checks each object's size and checksum, then each file's content checksum, for every backup",
+    "or only --backup. Names backups left incomplete by a failed run. Exit code 15 when anything is wrong."})
 final class VerifyCommand extends BaseCommand {
     @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
     String repo;
