@@ -11,6 +11,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -88,7 +89,7 @@ public final class PhysicalBackup {
             }
 
             String id = newId(repo, req.type());
-            Instant startTime = Instant.now(clock);
+            Instant startTime = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS);
 
             // Start the backup on the server
             progress.step("starting backup " + id + " (checkpoint)");
@@ -113,7 +114,7 @@ public final class PhysicalBackup {
                     + wal.stream().mapToLong(w -> w.object().storedBytes()).sum();
             Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, req.type().label(), null, session.systemIdentifier(),
                     session.versionNum(), stop.timeline(), startLsn.toString(), stop.stopLsn().toString(), startTime.toString(),
-                    Instant.now(clock).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
+                    Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
                     dataBytes, repoBytes, VERSION);
             repo.writeManifest(m);
             double seconds = (System.nanoTime() - t0) / 1e9;

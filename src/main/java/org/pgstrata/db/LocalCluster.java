@@ -52,7 +52,7 @@ public final class LocalCluster {
      */
     public static LocalCluster init(Path pgdata, PgBinaries binaries, InitOptions options) {
         Path dir = pgdata.toAbsolutePath().normalize();
-        requireEmptyOrAbsent(dir, "initialise a cluster");
+        requireEmptyOrAbsent(dir, "initialise a cluster there");
         try {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
@@ -104,12 +104,12 @@ public final class LocalCluster {
             return;
         }
         if (!Files.isDirectory(dir)) {
-            throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot " + purpose + " in " + dir + ": it is a file",
+            throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot " + purpose + ": " + dir + " is a file",
                     "choose a path that does not exist or is an empty directory");
         }
         try (Stream<Path> s = Files.list(dir)) {
             if (s.findAny().isPresent()) {
-                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot " + purpose + " in " + dir + " because it is not empty",
+                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot " + purpose + ": " + dir + " is not empty",
                         "choose an empty or new directory, or empty this one first");
             }
         } catch (IOException e) {

@@ -63,7 +63,7 @@ public final class PhysicalRestore {
             repo.requireInfo();
             Manifest m = chooseBackup(repo, req.backupId());
             checkRestorable(m);
-            LocalCluster.requireEmptyOrAbsent(target, "restore");
+            LocalCluster.requireEmptyOrAbsent(target, "restore backup " + m.id() + " there");
             boolean existed = Files.exists(target);
             long t0 = System.nanoTime();
             long bytes;

@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -178,6 +179,30 @@ class FullBackupRoundTripTest {
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    @Test
+    void fullBackup_ofAClusterWithACorruptPage_reportsItAndKeepsNoBackup() throws Exception {
+        LocalCluster source = pg.start("source", 17);
+        String relPath;
+        try (Connection c = PgSupport.connect(source)) {
+            Books.init(c);
+            Books.populate(c, 5_000, 5_000, 1, Progress.NONE);
+            Db.execute(c, "CHECKPOINT");
+            relPath = Db.queryString(c, "SELECT pg_relation_filepath('books')");
+        }
+        BackupResult good = PgSupport.fullBackup(dir.resolve("repo"), source);
+        // Damage block 2 on disk behind the server's back (its LSN, in the header, stays old).
+        Path file = source.pgdata().resolve(relPath);
+        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap("garbage!".getBytes()), 2L * Page.SIZE + 4000);
+        }
+        assertThatThrownBy(() -> PgSupport.fullBackup(dir.resolve("repo"), source))
+                .isInstanceOf(org.pgstrata.api.PgstrataException.class)
+                .hasMessageContaining("wrong checksum").hasMessageContaining(relPath + " block 2")
+                .extracting(e -> ((org.pgstrata.api.PgstrataException) e).code()).isEqualTo(org.pgstrata.api.ErrorCode.CORRUPT);
+        assertThat(PgSupport.facade().list(dir.resolve("repo").toString())).extracting(org.pgstrata.api.BackupInfo::id)
+                .containsExactly(good.id());
     }
 
     @Test
