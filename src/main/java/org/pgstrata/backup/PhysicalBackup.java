@@ -17,17 +17,15 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import org.pgstrata.api.BackupRequest;
 import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.BackupType;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.Parallel;
 import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Sizes;
 import org.pgstrata.api.Progress;
 import org.pgstrata.db.BackupSession;
 import org.pgstrata.manifest.DirectoryEntry;
@@ -97,7 +95,7 @@ public final class PhysicalBackup {
 
             // Copy the data directory
             DataDirectoryScan.Result scan = DataDirectoryScan.scan(pgdata);
-            progress.step("copying " + scan.files().size() + " files (" + human(scan.totalBytes()) + ") from " + pgdata);
+            progress.step("copying " + scan.files().size() + " files (" + Sizes.human(scan.totalBytes()) + ") from " + pgdata);
             Copier copier = new Copier(repo.objects(), id, req.compression(), startLsn, session.dataChecksums(), scan.totalBytes(),
                     req.pauseAfterFiles());
             List<FileEntry> files = copier.copyAll(scan.files(), req.jobs());
@@ -118,7 +116,7 @@ public final class PhysicalBackup {
                     dataBytes, repoBytes, VERSION);
             repo.writeManifest(m);
             double seconds = (System.nanoTime() - t0) / 1e9;
-            progress.step("backup " + id + " complete: " + human(dataBytes) + " of data in " + human(repoBytes) + " of repository");
+            progress.step("backup " + id + " complete: " + Sizes.human(dataBytes) + " of data in " + Sizes.human(repoBytes) + " of repository");
             return new BackupResult(id, m.type(), null, m.startLsn(), m.stopLsn(), files.size(), dataBytes, repoBytes, seconds, wal.size());
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "backup failed: " + e.getMessage(),
@@ -174,26 +172,12 @@ public final class PhysicalBackup {
             }
             ordered.remove(control);
             ordered.sort(Comparator.comparingLong(DataDirectoryScan.Item::size).reversed());
-            List<FileEntry> result = new ArrayList<>();
-            ExecutorService pool = Executors.newFixedThreadPool(jobs, r -> {
-                Thread t = new Thread(r, "pgstrata-copy");
-                t.setDaemon(true);
-                return t;
-            });
-            try {
-                List<Future<FileEntry>> futures = new ArrayList<>();
-                for (DataDirectoryScan.Item item : ordered) {
-                    futures.add(pool.submit(() -> copy(item)));
-                }
-                for (Future<FileEntry> f : futures) {
-                    FileEntry e = get(f);
-                    if (e != null) {
-                        result.add(e);
-                    }
-                }
-            } finally {
-                pool.shutdownNow();
+            List<java.util.concurrent.Callable<FileEntry>> tasks = new ArrayList<>();
+            for (DataDirectoryScan.Item item : ordered) {
+                tasks.add(() -> copy(item));
             }
+            List<FileEntry> result = new ArrayList<>(Parallel.run(jobs, "pgstrata-copy", tasks));
+            result.removeIf(java.util.Objects::isNull);
             if (control != null) {
                 result.add(copy(control));
             }
@@ -204,23 +188,6 @@ public final class PhysicalBackup {
             }
             result.sort(Comparator.comparing(FileEntry::path));
             return result;
-        }
-
-        private FileEntry get(Future<FileEntry> f) throws IOException {
-            try {
-                return f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted");
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof IOException io) {
-                    throw io;
-                }
-                if (e.getCause() instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw new IOException(e.getCause());
-            }
         }
 
         /** Copies one file; returns null if it vanished (dropped relation: WAL replay removes it too). */
@@ -352,18 +319,5 @@ public final class PhysicalBackup {
         return result;
     }
 
-    static String human(long bytes) {
-        if (bytes < 1024) {
-            return bytes + " B";
-        }
-        double v = bytes;
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        int u = -1;
-        do {
-            v /= 1024;
-            u++;
-        } while (v >= 1024 && u < units.length - 1);
-        return String.format("%.1f %s", v, units[u]);
-    }
 
 }

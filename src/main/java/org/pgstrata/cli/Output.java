@@ -55,16 +55,6 @@ final class Output {
     }
 
     static String bytes(long b) {
-        if (b < 1024) {
-            return b + " B";
-        }
-        double v = b;
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        int u = -1;
-        do {
-            v /= 1024;
-            u++;
-        } while (v >= 1024 && u < units.length - 1);
-        return String.format("%.1f %s", v, units[u]);
+        return org.pgstrata.api.Sizes.human(b);
     }
 }

@@ -17,14 +17,11 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.pgstrata.api.ConnectionSettings;
 import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.Parallel;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.RestoreRequest;
@@ -134,52 +131,28 @@ public final class PhysicalRestore {
         long total = m.files().stream().mapToLong(FileEntry::size).sum() + m.wal().stream().mapToLong(WalEntry::size).sum();
         AtomicLong done = new AtomicLong();
         progress.step("restoring " + m.files().size() + " files and " + m.wal().size() + " WAL files of backup " + m.id());
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, jobs), r -> {
-            Thread t = new Thread(r, "pgstrata-restore");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            List<Future<?>> futures = new ArrayList<>();
-            List<FileEntry> files = new ArrayList<>(m.files());
-            files.sort(Comparator.comparingLong(FileEntry::size).reversed());
-            for (FileEntry f : files) {
-                futures.add(pool.submit(() -> {
-                    writeFile(repo, f.object(), target.resolve(f.path()), f.path(), f.size(), f.sha256(), f.mode());
-                    progress.advance(done.addAndGet(f.size()), total);
-                    return null;
-                }));
-            }
-            for (WalEntry w : m.wal()) {
-                futures.add(pool.submit(() -> {
-                    writeFile(repo, w.object(), target.resolve("pg_wal").resolve(w.name()), "pg_wal/" + w.name(), w.size(), w.sha256(), "rw-------");
-                    // Marked as archived, so that enabling archiving later does not archive them again.
-                    Path status = target.resolve("pg_wal/archive_status");
-                    Files.createDirectories(status);
-                    Files.writeString(status.resolve(w.name() + ".done"), "");
-                    progress.advance(done.addAndGet(w.size()), total);
-                    return null;
-                }));
-            }
-            for (Future<?> f : futures) {
-                try {
-                    f.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException("interrupted");
-                } catch (ExecutionException e) {
-                    if (e.getCause() instanceof IOException io) {
-                        throw io;
-                    }
-                    if (e.getCause() instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    throw new IOException(e.getCause());
-                }
-            }
-        } finally {
-            pool.shutdownNow();
+        List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
+        List<FileEntry> files = new ArrayList<>(m.files());
+        files.sort(Comparator.comparingLong(FileEntry::size).reversed());
+        for (FileEntry f : files) {
+            tasks.add(() -> {
+                writeFile(repo, f.object(), target.resolve(f.path()), f.path(), f.size(), f.sha256(), f.mode());
+                progress.advance(done.addAndGet(f.size()), total);
+                return null;
+            });
         }
+        for (WalEntry w : m.wal()) {
+            tasks.add(() -> {
+                writeFile(repo, w.object(), target.resolve("pg_wal").resolve(w.name()), "pg_wal/" + w.name(), w.size(), w.sha256(), "rw-------");
+                // Marked as archived, so that enabling archiving later does not archive them again.
+                Path status = target.resolve("pg_wal/archive_status");
+                Files.createDirectories(status);
+                Files.writeString(status.resolve(w.name() + ".done"), "");
+                progress.advance(done.addAndGet(w.size()), total);
+                return null;
+            });
+        }
+        Parallel.run(jobs, "pgstrata-restore", tasks);
         writeRecoveryFiles(m, target);
         syncDirectories(target);
         return total;
