@@ -84,7 +84,11 @@ public final class PgBinaries {
     }
 
     public static boolean isRoot() {
-        return "root".equals(System.getProperty("user.name"));
+        try {
+            return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return "root".equals(System.getProperty("user.name"));
+        }
     }
 
     /**
