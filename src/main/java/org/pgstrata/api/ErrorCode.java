@@ -33,6 +33,10 @@ public enum ErrorCode {
     VERIFY_FAILED(21),
     /** Reading or writing local files failed. */
     IO(22),
+    /** A WAL file was pushed with content that differs from the archived file of the same name. */
+    WAL_CONFLICT(23),
+    /** A recovery target that no backup and archive in the repository can reach. */
+    TARGET_UNREACHABLE(24),
     /** Anything else: a bug. */
     INTERNAL(70);
 

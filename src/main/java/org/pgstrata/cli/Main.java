@@ -1,44 +1,16 @@
 package org.pgstrata.cli;
 
-import org.pgstrata.api.PgstrataException;
-import picocli.CommandLine;
-
-/** The pgstrata command. Errors print as one line on stderr and exit with the error's own code. */
+/**
+ * The entry point. {@code wal push} and {@code wal get} run once per WAL segment from
+ * archive_command and restore_command, so they take a lean path that loads no command-line
+ * framework; everything else goes through picocli.
+ */
 public final class Main {
     private Main() {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args));
-    }
-
-    public static int run(String... args) {
-        CommandLine cl = commandLine();
-        return cl.execute(args);
-    }
-
-    static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new RootCommand());
-        cl.setUsageHelpWidth(100);
-        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            if (ex instanceof PgstrataException p) {
-                commandLine.getErr().println("pgstrata: error: " + p.oneLine());
-                if (System.getenv("PGSTRATA_DEBUG") != null) {
-                    p.printStackTrace(commandLine.getErr());
-                }
-                return p.code().exitCode();
-            }
-            commandLine.getErr().println("pgstrata: internal error: " + ex + " (please report it; set PGSTRATA_DEBUG=1 for a stack trace)");
-            if (System.getenv("PGSTRATA_DEBUG") != null) {
-                ex.printStackTrace(commandLine.getErr());
-            }
-            return org.pgstrata.api.ErrorCode.INTERNAL.exitCode();
-        });
-        cl.setParameterExceptionHandler((ex, args) -> {
-            CommandLine c = ex.getCommandLine();
-            c.getErr().println("pgstrata: error: " + ex.getMessage() + "; hint: see '" + c.getCommandSpec().qualifiedName() + " --help'");
-            return org.pgstrata.api.ErrorCode.USAGE.exitCode();
-        });
-        return cl;
+        int code = LeanWal.handles(args) ? LeanWal.run(args) : Cli.run(args);
+        System.exit(code);
     }
 }

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * Repository metadata files are JSON wrapped in a checksum envelope:
@@ -19,42 +17,15 @@ public final class Json {
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
             .configure(SerializationFeature.INDENT_OUTPUT, false);
 
-    private static final byte[] HEAD = "{\"sha256\":\"".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] MID = "\",\"body\":".getBytes(StandardCharsets.US_ASCII);
-    private static final int BODY_START = HEAD.length + 64 + MID.length;
-
     private Json() {
     }
 
     public static byte[] seal(Object value) throws IOException {
-        byte[] body = MAPPER.writeValueAsBytes(value);
-        byte[] hex = Hashing.sha256Hex(body).getBytes(StandardCharsets.US_ASCII);
-        byte[] out = new byte[BODY_START + body.length + 2];
-        System.arraycopy(HEAD, 0, out, 0, HEAD.length);
-        System.arraycopy(hex, 0, out, HEAD.length, 64);
-        System.arraycopy(MID, 0, out, HEAD.length + 64, MID.length);
-        System.arraycopy(body, 0, out, BODY_START, body.length);
-        out[out.length - 2] = '}';
-        out[out.length - 1] = '\n';
-        return out;
+        return Envelope.seal(MAPPER.writeValueAsBytes(value));
     }
 
     /** Checks the envelope and returns the body; throws {@link CorruptObjectException} if it does not match. */
     public static <T> T unseal(String key, byte[] bytes, Class<T> type) throws IOException {
-        int end = bytes.length;
-        while (end > 0 && (bytes[end - 1] == '\n' || bytes[end - 1] == '\r' || bytes[end - 1] == ' ')) {
-            end--;
-        }
-        if (end < BODY_START + 1 || !Arrays.equals(bytes, 0, HEAD.length, HEAD, 0, HEAD.length)
-                || !Arrays.equals(bytes, HEAD.length + 64, BODY_START, MID, 0, MID.length) || bytes[end - 1] != '}') {
-            throw new CorruptObjectException(key, "is not a pgstrata metadata file (no checksum envelope)");
-        }
-        String recorded = new String(bytes, HEAD.length, 64, StandardCharsets.US_ASCII);
-        byte[] body = Arrays.copyOfRange(bytes, BODY_START, end - 1);
-        String actual = Hashing.sha256Hex(body);
-        if (!actual.equals(recorded)) {
-            throw new CorruptObjectException(key, "has checksum " + actual + " but records " + recorded);
-        }
-        return MAPPER.readValue(body, type);
+        return MAPPER.readValue(Envelope.open(key, bytes), type);
     }
 }

@@ -10,7 +10,7 @@ import picocli.CommandLine;
 public record CliRun(int exitCode, String out, String err) {
 
     public static CliRun run(String... args) {
-        CommandLine cl = Main.commandLine();
+        CommandLine cl = Cli.commandLine();
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(out, true));

@@ -23,7 +23,7 @@ class CommandLineTest {
     @Test
     void everyCommand_hasHelpThatExplainsItsOptions() {
         List<List<String>> paths = new ArrayList<>();
-        collect(Main.commandLine(), new ArrayList<>(), paths);
+        collect(Cli.commandLine(), new ArrayList<>(), paths);
         assertThat(paths).extracting(p -> String.join(" ", p)).contains("cluster init", "cluster start", "cluster stop", "cluster status",
                 "demo init", "demo populate", "demo mutate", "demo checksum", "repo init", "backup", "list", "restore", "verify", "compare");
         for (List<String> p : paths) {

@@ -1,0 +1,92 @@
+package org.pgstrata.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.pgstrata.api.Compression;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.wal.WalPush;
+import org.pgstrata.wal.WalGet;
+
+/**
+ * {@code wal push [--repo DIR] [--no-batch] [--compress ALGO] PATH} and
+ * {@code wal get [--repo DIR] NAME PATH}, parsed by hand. Anything unusual (--help, an unknown
+ * option) falls back to the full command line, which explains itself.
+ */
+final class LeanWal {
+    /** Exit code of {@code wal get} when the archive does not have the file: recovery's end of archive. */
+    static final int NOT_IN_ARCHIVE = 1;
+
+    private LeanWal() {
+    }
+
+    static boolean handles(String[] args) {
+        if (args.length < 3 || !args[0].equals("wal") || !(args[1].equals("push") || args[1].equals("get"))) {
+            return false;
+        }
+        return parse(args) != null;
+    }
+
+    private record Parsed(String verb, String repo, boolean batch, Compression compression, List<String> positional) {
+    }
+
+    private static Parsed parse(String[] args) {
+        String repo = System.getenv("PGSTRATA_REPO");
+        boolean batch = true;
+        Compression compression = Compression.ZSTD;
+        List<String> positional = new ArrayList<>();
+        for (int i = 2; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--repo") && i + 1 < args.length) {
+                repo = args[++i];
+            } else if (a.startsWith("--repo=")) {
+                repo = a.substring("--repo=".length());
+            } else if (a.equals("--no-batch")) {
+                batch = false;
+            } else if (a.equals("--compress") && i + 1 < args.length) {
+                try {
+                    compression = Compression.parse(args[++i]);
+                } catch (PgstrataException e) {
+                    return null;
+                }
+            } else if (a.startsWith("-")) {
+                return null; // --help, or something the full command line should explain
+            } else {
+                positional.add(a);
+            }
+        }
+        int want = args[1].equals("push") ? 1 : 2;
+        if (repo == null || positional.size() != want) {
+            return null;
+        }
+        return new Parsed(args[1], repo, batch, compression, positional);
+    }
+
+    static int run(String[] args) {
+        Parsed p = parse(args);
+        try {
+            if (p.verb().equals("push")) {
+                WalPush.Result r = WalPush.push(p.repo(), Path.of(p.positional().get(0)), p.batch(), p.compression());
+                for (String w : r.warnings()) {
+                    System.err.println("pgstrata: warning: " + w);
+                }
+                if (!r.alsoPushed().isEmpty()) {
+                    System.err.println("pgstrata: archived " + r.name() + " and " + r.alsoPushed().size() + " more ready file(s), up to "
+                            + r.alsoPushed().get(r.alsoPushed().size() - 1));
+                }
+                return 0;
+            }
+            if (WalGet.get(p.repo(), p.positional().get(0), Path.of(p.positional().get(1)))) {
+                return 0;
+            }
+            System.err.println("pgstrata: " + p.positional().get(0) + " is not in the archive at " + p.repo());
+            return NOT_IN_ARCHIVE;
+        } catch (PgstrataException e) {
+            System.err.println("pgstrata: error: " + e.oneLine());
+            return e.code().exitCode();
+        } catch (RuntimeException e) {
+            System.err.println("pgstrata: internal error: " + e);
+            return org.pgstrata.api.ErrorCode.INTERNAL.exitCode();
+        }
+    }
+}

@@ -1,0 +1,284 @@
+package org.pgstrata.postgres;
+
+import java.time.Instant;
+import java.util.function.LongFunction;
+import java.util.zip.CRC32C;
+
+/**
+ * Reads WAL records out of consecutive segments of one timeline (access/xlogrecord.h,
+ * xlog_internal.h). Pages are 8 KiB with a 24-byte header (40 bytes on a segment's first page);
+ * records start 8-byte aligned, begin with a 24-byte XLogRecord header (total length, xid,
+ * prev pointer, info, resource manager, CRC-32C) and may continue across pages and segments.
+ * Reading stops at the first position that does not hold a valid record: the end of WAL.
+ *
+ * <p>Only what pgstrata needs is decoded: commit and abort timestamps and named restore points.
+ */
+public final class WalReader {
+    public static final int PAGE = 8192;
+    private static final int SHORT_HEADER = 24;
+    private static final int LONG_HEADER = 40;
+    private static final int RECORD_HEADER = 24;
+    private static final int XLP_FIRST_IS_CONTRECORD = 0x0001;
+    private static final long POSTGRES_EPOCH_MICROS = 946_684_800_000_000L; // 2000-01-01 in Unix microseconds
+
+    public static final int RM_XLOG = 0;
+    public static final int RM_XACT = 1;
+    private static final int XLOG_SWITCH = 0x40;
+    private static final int XLOG_RESTORE_POINT = 0x70;
+
+    /** One decoded record: where it starts and ends, and what pgstrata cares about in it. */
+    public record Record(Lsn lsn, Lsn end, int rmid, int info, long xid, Kind kind, Instant time, String restorePointName) {
+    }
+
+    public enum Kind { COMMIT, ABORT, RESTORE_POINT, SWITCH, OTHER }
+
+    /** Receives records; return false to stop reading. */
+    public interface Visitor {
+        boolean visit(Record r);
+    }
+
+    private final long segSize;
+    private final LongFunction<byte[]> segments;
+    private long cachedSegno = -1;
+    private byte[] cached;
+
+    /**
+     * @param segments returns the content of segment {@code segno} of the timeline being read,
+     *                 or null where the WAL ends
+     */
+    public WalReader(long segmentSize, LongFunction<byte[]> segments) {
+        this.segSize = segmentSize;
+        this.segments = segments;
+    }
+
+    /**
+     * Reads from the first record that starts in segment {@code firstSegno} to the end of the
+     * WAL. Returns the position after the last valid record.
+     */
+    public Lsn readFromSegment(long firstSegno, Visitor visitor) {
+        byte[] first = segment(firstSegno);
+        if (first == null) {
+            return new Lsn(firstSegno * segSize);
+        }
+        long start = firstSegno * segSize;
+        int info = u16(first, 2);
+        long pos = start + LONG_HEADER;
+        if ((info & XLP_FIRST_IS_CONTRECORD) != 0) {
+            // The segment begins inside a record from the previous one: skip its remainder.
+            long remLen = u32(first, 16);
+            pos = skipPayload(start + LONG_HEADER, remLen);
+            pos = align(pos);
+            pos = skipPageHeader(pos);
+        }
+        return read(pos, visitor);
+    }
+
+    private Lsn read(long pos, Visitor visitor) {
+        long prev = -1;
+        while (true) {
+            byte[] header = gather(pos, RECORD_HEADER);
+            if (header == null) {
+                return new Lsn(pos);
+            }
+            long totLen = u32(header, 0);
+            long xlPrev = u32(header, 8) | (u32(header, 12) << 32);
+            if (totLen < RECORD_HEADER || totLen > 1L << 30 || (prev >= 0 && xlPrev != prev)) {
+                return new Lsn(pos);
+            }
+            byte[] rec = gather(pos, (int) totLen);
+            if (rec == null || !crcOk(rec)) {
+                return new Lsn(pos);
+            }
+            long end = endOf(pos, totLen);
+            Record r = decode(rec, new Lsn(pos), new Lsn(end));
+            if (!visitor.visit(r)) {
+                return new Lsn(end);
+            }
+            prev = pos;
+            if (r.kind() == Kind.SWITCH) {
+                // The rest of the segment is unused; the next record starts in the next segment.
+                long nextSeg = (Long.divideUnsigned(pos, segSize) + 1) * segSize;
+                pos = nextSeg + LONG_HEADER;
+                if (segment(Long.divideUnsigned(nextSeg, segSize)) == null) {
+                    return new Lsn(nextSeg);
+                }
+                continue;
+            }
+            pos = skipPageHeader(align(end));
+        }
+    }
+
+    private static long align(long p) {
+        return (p + 7) & ~7L;
+    }
+
+    private long headerSize(long pagePos) {
+        return Long.remainderUnsigned(pagePos, segSize) == 0 ? LONG_HEADER : SHORT_HEADER;
+    }
+
+    /** A position at a page boundary moves past the page header. */
+    private long skipPageHeader(long pos) {
+        if (Long.remainderUnsigned(pos, PAGE) == 0) {
+            return pos + headerSize(pos);
+        }
+        return pos;
+    }
+
+    /** The position after {@code len} payload bytes starting at {@code pos}, skipping page headers. */
+    private long skipPayload(long pos, long len) {
+        while (len > 0) {
+            long pageEnd = (pos / PAGE + 1) * PAGE;
+            long n = Math.min(len, pageEnd - pos);
+            pos += n;
+            len -= n;
+            if (len > 0) {
+                pos = pageEnd + headerSize(pageEnd);
+            }
+        }
+        return pos;
+    }
+
+    private long endOf(long pos, long len) {
+        return skipPayload(pos, len);
+    }
+
+    /** Collects {@code len} record bytes from {@code pos}, across page headers; null at the end of WAL. */
+    private byte[] gather(long pos, int len) {
+        byte[] out = new byte[len];
+        int got = 0;
+        long p = pos;
+        while (got < len) {
+            long segno = Long.divideUnsigned(p, segSize);
+            byte[] seg = segment(segno);
+            if (seg == null) {
+                return null;
+            }
+            int off = (int) Long.remainderUnsigned(p, segSize);
+            if (off % PAGE == 0) {
+                int h = off == 0 ? LONG_HEADER : SHORT_HEADER;
+                if (!pageHeaderOk(seg, off, p, got > 0)) {
+                    return null;
+                }
+                off += h;
+                p += h;
+            } else if (got == 0 && !pageHeaderOk(seg, off - off % PAGE, p - off % PAGE, false)) {
+                return null;
+            }
+            int pageEnd = (off / PAGE + 1) * PAGE;
+            int n = Math.min(len - got, pageEnd - off);
+            if (off + n > seg.length) {
+                return null;
+            }
+            System.arraycopy(seg, off, out, got, n);
+            got += n;
+            p += n;
+        }
+        return out;
+    }
+
+    private static boolean pageHeaderOk(byte[] seg, int pageOff, long pageLsn, boolean continuation) {
+        if (pageOff + SHORT_HEADER > seg.length) {
+            return false;
+        }
+        long addr = u32(seg, pageOff + 8) | (u32(seg, pageOff + 12) << 32);
+        if (addr != pageLsn) {
+            return false; // a recycled page from an older segment: the WAL ends here
+        }
+        if (continuation) {
+            return (u16(seg, pageOff + 2) & XLP_FIRST_IS_CONTRECORD) != 0;
+        }
+        return true;
+    }
+
+    private byte[] segment(long segno) {
+        if (segno != cachedSegno) {
+            cached = segments.apply(segno);
+            cachedSegno = segno;
+        }
+        return cached;
+    }
+
+    private static boolean crcOk(byte[] rec) {
+        CRC32C crc = new CRC32C();
+        crc.update(rec, RECORD_HEADER, rec.length - RECORD_HEADER);
+        crc.update(rec, 0, 20);
+        return (int) crc.getValue() == (int) u32(rec, 20);
+    }
+
+    private static Record decode(byte[] rec, Lsn lsn, Lsn end) {
+        long xid = u32(rec, 4);
+        int info = rec[16] & 0xFF;
+        int rmid = rec[17] & 0xFF;
+        Kind kind = Kind.OTHER;
+        Instant time = null;
+        String name = null;
+        if (rmid == RM_XLOG && (info & 0xF0) == XLOG_SWITCH) {
+            kind = Kind.SWITCH;
+        } else if (rmid == RM_XACT || (rmid == RM_XLOG && (info & 0xF0) == XLOG_RESTORE_POINT)) {
+            int mainStart = mainDataStart(rec);
+            if (mainStart >= 0 && rec.length - mainStart >= 8) {
+                long micros = u32(rec, mainStart) | (u32(rec, mainStart + 4) << 32);
+                time = toInstant(micros);
+                if (rmid == RM_XLOG) {
+                    kind = Kind.RESTORE_POINT;
+                    int nameStart = mainStart + 8;
+                    int nameEnd = nameStart;
+                    while (nameEnd < rec.length && nameEnd < nameStart + 64 && rec[nameEnd] != 0) {
+                        nameEnd++;
+                    }
+                    name = new String(rec, nameStart, nameEnd - nameStart, java.nio.charset.StandardCharsets.UTF_8);
+                } else {
+                    int op = info & 0x70;
+                    if (op == 0x00 || op == 0x30) {
+                        kind = Kind.COMMIT;
+                    } else if (op == 0x20 || op == 0x40) {
+                        kind = Kind.ABORT;
+                    } else {
+                        time = null;
+                    }
+                }
+            }
+        }
+        return new Record(lsn, end, rmid, info, xid, kind, time, name);
+    }
+
+    /**
+     * Where the main data starts, for records without block references (commit, abort, restore
+     * point); -1 for anything else.
+     */
+    private static int mainDataStart(byte[] rec) {
+        int off = RECORD_HEADER;
+        while (off < rec.length) {
+            int id = rec[off] & 0xFF;
+            switch (id) {
+                case 255 -> {
+                    int len = rec[off + 1] & 0xFF;
+                    return rec.length - len;
+                }
+                case 254 -> {
+                    long len = u32(rec, off + 1);
+                    return (int) (rec.length - len);
+                }
+                case 253 -> off += 1 + 2; // replication origin
+                case 252 -> off += 1 + 4; // top-level xid
+                default -> {
+                    return -1; // a block reference: not a record we decode
+                }
+            }
+        }
+        return -1;
+    }
+
+    public static Instant toInstant(long postgresMicros) {
+        long unixMicros = postgresMicros + POSTGRES_EPOCH_MICROS;
+        return Instant.ofEpochSecond(Math.floorDiv(unixMicros, 1_000_000L), Math.floorMod(unixMicros, 1_000_000L) * 1000L);
+    }
+
+    private static int u16(byte[] b, int off) {
+        return (b[off] & 0xFF) | ((b[off + 1] & 0xFF) << 8);
+    }
+
+    private static long u32(byte[] b, int off) {
+        return Page.u32(b, off);
+    }
+}

@@ -1,0 +1,132 @@
+package org.pgstrata.wal;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.pgstrata.api.Compression;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.manifest.CorruptObjectException;
+import org.pgstrata.manifest.RepoIdentity;
+import org.pgstrata.manifest.WalArchive;
+import org.pgstrata.postgres.WalSegmentHeader;
+import org.pgstrata.storage.Storage;
+import org.pgstrata.storage.StorageFactory;
+
+/**
+ * archive_command: pushes one WAL file into the repository's archive, then (by default) every
+ * other file that pg_wal/archive_status marks ready, oldest first, so that one process start
+ * serves many segments; PostgreSQL's later calls for those find them archived and return at
+ * once. Nothing here loads a command-line or JSON framework.
+ */
+public final class WalPush {
+    private static final Pattern SEGMENT = Pattern.compile("[0-9A-F]{24}");
+    private static final Pattern PARTIAL = Pattern.compile("[0-9A-F]{24}\\.partial");
+    private static final Pattern BACKUP_HISTORY = Pattern.compile("[0-9A-F]{24}\\.[0-9A-F]{8}\\.backup");
+    private static final Pattern HISTORY = Pattern.compile("[0-9A-F]{8}\\.history");
+
+    /** What one run pushed: the requested file's outcome, and the ready files pushed with it. */
+    public record Result(String name, WalArchive.PutOutcome outcome, List<String> alsoPushed, List<String> warnings) {
+    }
+
+    private WalPush() {
+    }
+
+    public static boolean isArchivable(String name) {
+        return SEGMENT.matcher(name).matches() || PARTIAL.matcher(name).matches() || BACKUP_HISTORY.matcher(name).matches()
+                || HISTORY.matcher(name).matches();
+    }
+
+    public static Result push(String repo, Path file, boolean batch, Compression compression) {
+        String name = file.getFileName().toString();
+        if (!isArchivable(name)) {
+            throw new PgstrataException(ErrorCode.USAGE, "'" + name + "' is not a WAL segment, timeline history, .partial or backup history file",
+                    "archive_command should pass %p");
+        }
+        try (Storage storage = StorageFactory.open(repo)) {
+            String sysid = RepoIdentity.systemIdentifier(storage);
+            if (sysid == null) {
+                throw new PgstrataException(ErrorCode.NOT_FOUND, "no pgstrata repository at " + storage.describe() + " to archive " + name + " into",
+                        "create it with 'pgstrata repo init --repo " + storage.describe() + " --pgdata DIR'");
+            }
+            WalArchive archive = new WalArchive(storage);
+            WalArchive.PutOutcome outcome = pushOne(archive, file, sysid, compression);
+            List<String> also = new ArrayList<>();
+            List<String> warnings = new ArrayList<>();
+            if (batch) {
+                for (Path ready : readyFiles(file, name)) {
+                    try {
+                        if (pushOne(archive, ready, sysid, compression) == WalArchive.PutOutcome.STORED) {
+                            also.add(ready.getFileName().toString());
+                        }
+                    } catch (PgstrataException | IOException e) {
+                        // PostgreSQL will ask for this file itself and get the error then.
+                        warnings.add("could not push ready file " + ready.getFileName() + " ahead: " + e.getMessage());
+                        break;
+                    }
+                }
+            }
+            return new Result(name, outcome, also, warnings);
+        } catch (CorruptObjectException e) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "cannot archive " + name + ": " + e.getMessage(),
+                    "run 'pgstrata verify --repo " + repo + "'");
+        } catch (NoSuchFileException e) {
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "cannot archive " + name + ": " + file + " does not exist",
+                    "archive_command runs in the data directory and should pass %p");
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot archive " + name + " into " + repo + ": " + e.getMessage(),
+                    "check that the repository is reachable and writable; PostgreSQL retries the push");
+        }
+    }
+
+    private static WalArchive.PutOutcome pushOne(WalArchive archive, Path file, String sysid, Compression compression) throws IOException {
+        String name = file.getFileName().toString();
+        byte[] content = Files.readAllBytes(file);
+        if (SEGMENT.matcher(name).matches() || PARTIAL.matcher(name).matches()) {
+            WalSegmentHeader h = WalSegmentHeader.parse(content);
+            if (h == null) {
+                throw new PgstrataException(ErrorCode.CORRUPT, name + " does not start with a WAL segment header",
+                        "check the file; PostgreSQL retries the push");
+            }
+            if (!h.systemIdentifierText().equals(sysid)) {
+                throw new PgstrataException(ErrorCode.REPO_MISMATCH, "WAL " + name + " belongs to the cluster with system identifier "
+                        + h.systemIdentifierText() + ", but the repository " + archive.storage().describe() + " serves " + sysid,
+                        "point archive_command at this cluster's own repository");
+            }
+        }
+        try {
+            return archive.put(name, content, compression);
+        } catch (WalArchive.ConflictException e) {
+            throw new PgstrataException(ErrorCode.WAL_CONFLICT, e.getMessage(),
+                    "two clusters (or a restored copy with archiving on) are archiving into one repository; give each its own");
+        }
+    }
+
+    /** Files archive_status marks ready, other than the one asked for: history files first, then by name. */
+    private static List<Path> readyFiles(Path file, String except) throws IOException {
+        Path walDir = file.toAbsolutePath().getParent();
+        Path status = walDir.resolve("archive_status");
+        List<Path> result = new ArrayList<>();
+        if (!Files.isDirectory(status)) {
+            return result;
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(status, "*.ready")) {
+            for (Path p : ds) {
+                String n = p.getFileName().toString();
+                String walName = n.substring(0, n.length() - ".ready".length());
+                if (!walName.equals(except) && isArchivable(walName) && Files.isRegularFile(walDir.resolve(walName))) {
+                    result.add(walDir.resolve(walName));
+                }
+            }
+        }
+        result.sort(Comparator.comparing((Path p) -> !p.getFileName().toString().endsWith(".history"))
+                .thenComparing(p -> p.getFileName().toString()));
+        return result;
+    }
+}

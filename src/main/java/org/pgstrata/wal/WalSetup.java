@@ -1,0 +1,86 @@
+package org.pgstrata.wal;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.pgstrata.api.ConnectionSettings;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Self;
+import org.pgstrata.db.Db;
+
+/**
+ * The settings that make a cluster archive into a repository, printed or applied. On a running
+ * cluster they are applied with ALTER SYSTEM (the server writes its own files: pgstrata never
+ * writes into the data directory of a running cluster); on a stopped one they are appended to
+ * postgresql.auto.conf.
+ */
+public final class WalSetup {
+    private WalSetup() {
+    }
+
+    public static Map<String, String> settings(String repo) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("archive_mode", "on");
+        s.put("archive_command", Self.archiveCommand(repo));
+        s.put("wal_level", "replica");
+        return s;
+    }
+
+    /** The settings as postgresql.conf lines. */
+    public static String confLines(String repo) {
+        StringBuilder sb = new StringBuilder();
+        for (var e : settings(repo).entrySet()) {
+            sb.append(e.getKey()).append(" = ").append(Self.confValue(e.getValue())).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** What {@link #apply} did, and whether a restart is still needed. */
+    public record Applied(String how, boolean restartNeeded) {
+    }
+
+    public static Applied apply(String repo, Path pgdata, ConnectionSettings conn, boolean running) {
+        if (!running) {
+            try {
+                Files.writeString(pgdata.resolve("postgresql.auto.conf"),
+                        "\n# Added by pgstrata wal setup: archive into " + repo + "\n" + confLines(repo),
+                        StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                throw new PgstrataException(ErrorCode.IO, "cannot write " + pgdata.resolve("postgresql.auto.conf") + ": " + e.getMessage(), null);
+            }
+            return new Applied("appended to " + pgdata.resolve("postgresql.auto.conf") + "; start the cluster to use them", false);
+        }
+        try (Connection c = Db.connect(conn)) {
+            String archiveMode = Db.queryString(c, "SHOW archive_mode");
+            String walLevel = Db.queryString(c, "SHOW wal_level");
+            for (var e : settings(repo).entrySet()) {
+                if (e.getKey().equals("wal_level") && !walLevel.equals("minimal")) {
+                    continue; // replica or logical already archive everything needed
+                }
+                // ALTER SYSTEM takes no bind parameters; the value is quoted as a literal.
+                try (PreparedStatement ps = c.prepareStatement("ALTER SYSTEM SET " + e.getKey() + " = " + Self.confValue(e.getValue()))) {
+                    ps.execute();
+                }
+            }
+            Db.execute(c, "SELECT pg_reload_conf()");
+            boolean restart = !"on".equals(archiveMode) && !"always".equals(archiveMode) || "minimal".equals(walLevel);
+            return new Applied("applied with ALTER SYSTEM on " + conn.describe(), restart);
+        } catch (SQLException e) {
+            throw Db.sqlFailed("applying the archive settings", e);
+        }
+    }
+
+    /** True when the cluster in {@code pgdata} is running. */
+    public static boolean isRunning(Path pgdata) {
+        return Files.exists(pgdata.resolve("postmaster.pid"));
+    }
+
+}
