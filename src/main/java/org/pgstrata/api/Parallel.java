@@ -11,8 +11,8 @@ import java.util.concurrent.Future;
 
 /**
  * Runs tasks on a fixed number of threads and returns their results in task order. The first
- * failure is rethrown as it was thrown (an IOException stays an IOException), and the remaining
- * tasks are cancelled.
+ * failure is rethrown as it was thrown (an IOException stays an IOException), after the remaining
+ * tasks are cancelled and every running one has ended.
  */
 public final class Parallel {
     private Parallel() {
@@ -30,12 +30,29 @@ public final class Parallel {
                 futures.add(pool.submit(task));
             }
             List<T> results = new ArrayList<>();
-            for (Future<T> f : futures) {
-                results.add(get(f));
+            try {
+                for (Future<T> f : futures) {
+                    results.add(get(f));
+                }
+            } catch (IOException | RuntimeException | Error e) {
+                // Stop the rest and wait for running tasks to end, so that the caller's clean-up
+                // does not race with tasks still writing.
+                futures.forEach(f -> f.cancel(true));
+                pool.shutdownNow();
+                awaitQuietly(pool);
+                throw e;
             }
             return results;
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    private static void awaitQuietly(ExecutorService pool) {
+        try {
+            pool.awaitTermination(10, java.util.concurrent.TimeUnit.MINUTES);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

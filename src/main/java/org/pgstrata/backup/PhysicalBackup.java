@@ -28,6 +28,7 @@ import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Sizes;
 import org.pgstrata.api.Progress;
 import org.pgstrata.db.BackupSession;
+import org.pgstrata.manifest.Checksum;
 import org.pgstrata.manifest.DirectoryEntry;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
@@ -48,6 +49,12 @@ import org.pgstrata.storage.Storage;
  */
 public final class PhysicalBackup {
     private static final int CHUNK = 128 * Page.SIZE;
+    /** Files smaller than this share bundle objects instead of having one each. */
+    static final long BUNDLE_FILE_LIMIT = 256 * 1024;
+    /** A bundle is closed once it holds this many stored bytes. */
+    static final long BUNDLE_TARGET = 32L * 1024 * 1024;
+    /** Files from this size up are compressed by several zstd threads. */
+    static final long ZSTD_WORKERS_FROM = 64L * 1024 * 1024;
     private static final DateTimeFormatter ID_FORMAT = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
     private static final String VERSION = PhysicalBackup.class.getPackage().getImplementationVersion() == null
             ? "dev" : PhysicalBackup.class.getPackage().getImplementationVersion();
@@ -66,6 +73,7 @@ public final class PhysicalBackup {
                     "use --type full");
         }
         long t0 = System.nanoTime();
+        warmUpInBackground();
         Path pgdata = req.pgdata().toAbsolutePath().normalize();
         try (Repository repo = Repository.open(req.repo());
              Storage.RepositoryLock lock = repo.lock("backup", clock);
@@ -124,6 +132,23 @@ public final class PhysicalBackup {
         }
     }
 
+    /**
+     * Class loading and JIT are a real share of a short backup. The JSON mapper (for the manifest)
+     * and the compressor load on a second thread while this one connects to the server.
+     */
+    private static void warmUpInBackground() {
+        Thread t = new Thread(() -> {
+            try {
+                Repository.warmUp();
+                com.github.luben.zstd.Zstd.compress(new byte[Page.SIZE], ObjectStore.ZSTD_LEVEL);
+            } catch (RuntimeException | java.io.IOException e) {
+                // only a warm-up: the real use reports any problem
+            }
+        }, "pgstrata-warmup");
+        t.setDaemon(true);
+        t.start();
+    }
+
     private String newId(Repository repo, BackupType type) {
         String base = ID_FORMAT.format(Instant.now(clock)) + switch (type) {
             case FULL -> "F";
@@ -163,23 +188,43 @@ public final class PhysicalBackup {
         }
 
         List<FileEntry> copyAll(List<DataDirectoryScan.Item> items, int jobs) throws IOException {
-            List<DataDirectoryScan.Item> ordered = new ArrayList<>(items);
             DataDirectoryScan.Item control = null;
+            List<DataDirectoryScan.Item> large = new ArrayList<>();
+            List<DataDirectoryScan.Item> small = new ArrayList<>();
             for (DataDirectoryScan.Item i : items) {
                 if (i.path().equals("global/pg_control")) {
                     control = i;
+                } else if (i.size() >= BUNDLE_FILE_LIMIT) {
+                    large.add(i);
+                } else {
+                    small.add(i);
                 }
             }
-            ordered.remove(control);
-            ordered.sort(Comparator.comparingLong(DataDirectoryScan.Item::size).reversed());
-            List<java.util.concurrent.Callable<FileEntry>> tasks = new ArrayList<>();
-            for (DataDirectoryScan.Item item : ordered) {
-                tasks.add(() -> copy(item));
+            large.sort(Comparator.comparingLong(DataDirectoryScan.Item::size).reversed());
+            List<java.util.concurrent.Callable<List<FileEntry>>> tasks = new ArrayList<>();
+            for (DataDirectoryScan.Item item : large) {
+                // A file much bigger than the rest gets all the compression threads.
+                int workers = item.size() >= ZSTD_WORKERS_FROM ? jobs : 1;
+                tasks.add(() -> {
+                    FileEntry e = copyWhole(item, workers);
+                    return e == null ? List.of() : List.of(e);
+                });
             }
-            List<FileEntry> result = new ArrayList<>(Parallel.run(jobs, "pgstrata-copy", tasks));
-            result.removeIf(java.util.Objects::isNull);
+            List<List<DataDirectoryScan.Item>> groups = splitByBytes(small, jobs);
+            for (int g = 0; g < groups.size(); g++) {
+                List<DataDirectoryScan.Item> group = groups.get(g);
+                int n = g;
+                tasks.add(() -> copyBundled(group, n));
+            }
+            List<FileEntry> result = new ArrayList<>();
+            for (List<FileEntry> part : Parallel.run(jobs, "pgstrata-copy", tasks)) {
+                result.addAll(part);
+            }
             if (control != null) {
-                result.add(copy(control));
+                FileEntry e = copyWhole(control, 1);
+                if (e != null) {
+                    result.add(e);
+                }
             }
             if (!corruptPages.isEmpty()) {
                 throw new PgstrataException(ErrorCode.CORRUPT, "the data directory has " + corruptPages.size()
@@ -190,8 +235,78 @@ public final class PhysicalBackup {
             return result;
         }
 
-        /** Copies one file; returns null if it vanished (dropped relation: WAL replay removes it too). */
-        private FileEntry copy(DataDirectoryScan.Item item) throws IOException {
+        /** Contiguous runs of files (in path order) with about the same number of bytes each. */
+        private List<List<DataDirectoryScan.Item>> splitByBytes(List<DataDirectoryScan.Item> items, int parts) {
+            List<DataDirectoryScan.Item> sorted = new ArrayList<>(items);
+            sorted.sort(Comparator.comparing(DataDirectoryScan.Item::path));
+            long total = sorted.stream().mapToLong(i -> Math.max(i.size(), 1)).sum();
+            long per = Math.max(1, total / Math.max(1, parts) + 1);
+            List<List<DataDirectoryScan.Item>> groups = new ArrayList<>();
+            List<DataDirectoryScan.Item> current = new ArrayList<>();
+            long bytes = 0;
+            for (DataDirectoryScan.Item i : sorted) {
+                current.add(i);
+                bytes += Math.max(i.size(), 1);
+                if (bytes >= per && groups.size() < parts - 1) {
+                    groups.add(current);
+                    current = new ArrayList<>();
+                    bytes = 0;
+                }
+            }
+            if (!current.isEmpty()) {
+                groups.add(current);
+            }
+            return groups;
+        }
+
+        /** Small files, read whole, each compressed on its own into shared bundle objects. */
+        private List<FileEntry> copyBundled(List<DataDirectoryScan.Item> items, int group) throws IOException {
+            List<FileEntry> entries = new ArrayList<>();
+            ObjectStore.Bundle bundle = null;
+            int sequence = 0;
+            try {
+                for (DataDirectoryScan.Item item : items) {
+                    byte[] content;
+                    try {
+                        content = Files.readAllBytes(item.absolute());
+                    } catch (NoSuchFileException e) {
+                        continue; // dropped while we copied: WAL replay drops it too
+                    }
+                    if (content.length == 0) {
+                        entries.add(FileEntry.whole(item.path(), 0, item.mode(), Checksum.EMPTY, null));
+                    } else {
+                        if (verifyChecksums && DataDirectoryScan.isRelationDataPath(item.path())) {
+                            long firstBlock = RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock();
+                            checkPages(null, item.absolute(), content, content.length, 0, firstBlock, item.path());
+                        }
+                        if (bundle != null && bundle.size() >= BUNDLE_TARGET) {
+                            bundle.finish();
+                            bundle.close();
+                            bundle = null;
+                        }
+                        if (bundle == null) {
+                            String key = Repository.BACKUP_PREFIX + id + "/bundle/" + group + "-" + sequence++ + compression.suffix();
+                            bundle = objects.bundle(id, key, compression);
+                        }
+                        ObjectStore.Stored stored = bundle.add(content, content.length);
+                        entries.add(FileEntry.whole(item.path(), stored.contentBytes(), item.mode(), stored.contentChecksum(), stored.ref()));
+                    }
+                    progress.advance(bytesDone.addAndGet(content.length), totalBytes);
+                    fileDone();
+                }
+                if (bundle != null) {
+                    bundle.finish();
+                }
+            } finally {
+                if (bundle != null) {
+                    bundle.close();
+                }
+            }
+            return entries;
+        }
+
+        /** A file in an object of its own; returns null if it vanished. */
+        private FileEntry copyWhole(DataDirectoryScan.Item item, int workers) throws IOException {
             FileEntry entry;
             try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
                 boolean relation = DataDirectoryScan.isRelationDataPath(item.path());
@@ -209,24 +324,23 @@ public final class PhysicalBackup {
                             break;
                         }
                         if (pending == null) {
-                            pending = objects.create(id, key, compression);
+                            pending = objects.create(id, key, compression, workers);
                         }
                         if (checkPages) {
-                            checkPages(ch, buf.array(), n, pos, firstBlock, item.path());
+                            checkPages(ch, item.absolute(), buf.array(), n, pos, firstBlock, item.path());
                         }
                         pending.content().write(buf.array(), 0, n);
                         pos += n;
-                        long done = bytesDone.addAndGet(n);
-                        progress.advance(done, totalBytes);
+                        progress.advance(bytesDone.addAndGet(n), totalBytes);
                         if (n < CHUNK) {
                             break;
                         }
                     }
                     if (pending == null) {
-                        entry = FileEntry.whole(item.path(), 0, item.mode(), EMPTY_SHA256, null);
+                        entry = FileEntry.whole(item.path(), 0, item.mode(), Checksum.EMPTY, null);
                     } else {
                         ObjectStore.Stored stored = pending.finish();
-                        entry = FileEntry.whole(item.path(), stored.contentBytes(), item.mode(), stored.contentSha256(), stored.ref());
+                        entry = FileEntry.whole(item.path(), stored.contentBytes(), item.mode(), stored.contentChecksum(), stored.ref());
                     }
                 } finally {
                     if (pending != null) {
@@ -236,14 +350,24 @@ public final class PhysicalBackup {
             } catch (NoSuchFileException e) {
                 return null;
             }
+            fileDone();
+            return entry;
+        }
+
+        private void fileDone() {
             long n = filesDone.incrementAndGet();
             if (pauseAfterFiles > 0 && n == pauseAfterFiles) {
                 pauseForTest();
             }
-            return entry;
         }
 
-        private void checkPages(FileChannel ch, byte[] data, int length, long filePos, long firstBlock, String path) throws IOException {
+        /**
+         * Verifies the page checksums in {@code data}. A page that fails is read again (from
+         * {@code ch}, or by opening {@code file} when the caller has no channel), because a
+         * concurrent write may have torn it under us.
+         */
+        private void checkPages(FileChannel ch, Path file, byte[] data, int length, long filePos, long firstBlock, String path)
+                throws IOException {
             for (int off = 0; off + Page.SIZE <= length; off += Page.SIZE) {
                 long block = firstBlock + (filePos + off) / Page.SIZE;
                 if (PageChecksum.verify(data, off, block) || !Page.lsn(data, off).isBefore(startLsn)) {
@@ -251,7 +375,15 @@ public final class PhysicalBackup {
                 }
                 // A concurrent write may have torn the page under us: read it once more.
                 ByteBuffer again = ByteBuffer.allocate(Page.SIZE);
-                readFully(ch, again, filePos + off);
+                if (ch != null) {
+                    readFully(ch, again, filePos + off);
+                } else {
+                    try (FileChannel reread = FileChannel.open(file, StandardOpenOption.READ)) {
+                        readFully(reread, again, filePos + off);
+                    } catch (NoSuchFileException e) {
+                        continue; // dropped meanwhile: WAL replay drops it too
+                    }
+                }
                 byte[] page = again.array();
                 if (PageChecksum.verify(page, 0, block) || !Page.lsn(page, 0).isBefore(startLsn)) {
                     System.arraycopy(page, 0, data, off, Page.SIZE);
@@ -271,7 +403,6 @@ public final class PhysicalBackup {
         }
     }
 
-    static final String EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
     private static int readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
         int total = 0;
@@ -313,7 +444,7 @@ public final class PhysicalBackup {
                     throw new PgstrataException(ErrorCode.IO, "WAL segment " + name + " has " + s.contentBytes() + " bytes, expected " + segSize,
                             "run the backup again");
                 }
-                result.add(new WalEntry(name, s.contentBytes(), s.contentSha256(), s.ref()));
+                result.add(new WalEntry(name, s.contentBytes(), s.contentChecksum(), s.ref()));
             }
         }
         return result;

@@ -26,7 +26,16 @@ final class ConsoleProgress implements Progress {
             return;
         }
         clearBar();
-        err.println("pgstrata: " + description);
+        err.println("pgstrata: " + trace() + description);
+    }
+
+    /** With PGSTRATA_TRACE set, each line says how long after the process started it was printed. */
+    private static String trace() {
+        if (System.getenv("PGSTRATA_TRACE") == null) {
+            return "";
+        }
+        long startMillis = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+        return String.format("[+%.3fs] ", (System.currentTimeMillis() - startMillis) / 1000.0);
     }
 
     @Override

@@ -9,10 +9,6 @@ import picocli.CommandLine.Command;
             "Quick start: 'pgstrata compare' runs every strategy on a throwaway embedded cluster",
             "and prints what each one costs."
         },
-        subcommands = {
-            ClusterCommand.class, DemoCommand.class, RepoCommand.class, BackupCommand.class, ListCommand.class,
-            RestoreCommand.class, VerifyCommand.class, CompareCommand.class, picocli.CommandLine.HelpCommand.class
-        },
         footer = {"", "Exit codes: 0 ok, 2 usage, 10 target not empty, 11 repository of another cluster,",
             "12 not a data directory, 13 data directory of another cluster, 14 repository locked,",
             "15 corrupt or missing object, 16 connection failed, 17 not found, 18 binaries missing,",

@@ -46,12 +46,32 @@ public final class BackupSession implements AutoCloseable {
         LocalCluster.requireDataDirectory(pgdata);
         Connection c = Db.connect(settings, "pgstrata backup");
         try {
-            int version = Db.serverVersionNum(c);
+            // Everything the checks need, in one round trip.
+            String version_;
+            String sysid;
+            String serverDir;
+            String fpw;
+            String walLevel;
+            String checksumsSetting;
+            String segSetting;
+            try (var st = c.createStatement(); var rs = st.executeQuery("""
+                    SELECT current_setting('server_version_num'), (SELECT system_identifier::text FROM pg_control_system()),
+                           current_setting('data_directory'), current_setting('full_page_writes'), current_setting('wal_level'),
+                           current_setting('data_checksums'), current_setting('wal_segment_size')""")) {
+                rs.next();
+                version_ = rs.getString(1);
+                sysid = rs.getString(2);
+                serverDir = rs.getString(3);
+                fpw = rs.getString(4);
+                walLevel = rs.getString(5);
+                checksumsSetting = rs.getString(6);
+                segSetting = rs.getString(7);
+            }
+            int version = Integer.parseInt(version_);
             if (version < 130000) {
                 throw new PgstrataException(ErrorCode.SERVER_SETTING, "the server runs PostgreSQL " + version / 10000 + ", pgstrata needs 13 or later",
                         "upgrade the server");
             }
-            String sysid = Db.queryString(c, "SELECT system_identifier::text FROM pg_control_system()");
             ControlFile control = ControlFile.read(pgdata);
             if (!control.systemIdentifierText().equals(sysid)) {
                 throw new PgstrataException(ErrorCode.PGDATA_MISMATCH,
@@ -59,30 +79,22 @@ public final class BackupSession implements AutoCloseable {
                                 + ", but the server at " + settings.describe() + " is " + sysid,
                         "pass the --pgdata of the server you connect to, or connect to the server of that --pgdata");
             }
-            String serverDir = Db.queryString(c, "SELECT current_setting('data_directory')");
             if (serverDir != null && !sameDirectory(Path.of(serverDir), pgdata)) {
                 throw new PgstrataException(ErrorCode.PGDATA_MISMATCH,
                         "the server at " + settings.describe() + " runs on " + serverDir + ", not on " + pgdata + " (a copy of the same cluster)",
                         "pass --pgdata " + serverDir);
             }
-            if (!"on".equals(Db.queryString(c, "SHOW full_page_writes"))) {
+            if (!"on".equals(fpw)) {
                 throw new PgstrataException(ErrorCode.SERVER_SETTING, "full_page_writes is off on " + settings.describe()
                         + ": pages torn during the copy could not be repaired from WAL",
                         "set full_page_writes = on and reload the server");
             }
-            String walLevel = Db.queryString(c, "SHOW wal_level");
             if ("minimal".equals(walLevel)) {
                 throw new PgstrataException(ErrorCode.SERVER_SETTING, "wal_level is minimal on " + settings.describe(),
                         "set wal_level = replica and restart the server");
             }
-            boolean checksums = "on".equals(Db.queryString(c, "SHOW data_checksums"));
-            long segSize = Long.parseLong(Db.queryString(c, "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'"));
-            String unit = Db.queryString(c, "SELECT unit FROM pg_settings WHERE name = 'wal_segment_size'");
-            if ("8kB".equals(unit)) {
-                segSize *= 8192;
-            } else if ("MB".equals(unit)) {
-                segSize *= 1024 * 1024;
-            }
+            boolean checksums = "on".equals(checksumsSetting);
+            long segSize = parseSize(segSetting);
             return new BackupSession(c, version, sysid, checksums, segSize);
         } catch (SQLException e) {
             closeQuietly(c);
@@ -95,6 +107,21 @@ public final class BackupSession implements AutoCloseable {
             closeQuietly(c);
             throw e;
         }
+    }
+
+    /** wal_segment_size as current_setting prints it: "16MB", "1GB". */
+    static long parseSize(String text) {
+        String t = text.trim();
+        long unit = 1;
+        if (t.endsWith("kB")) {
+            unit = 1024;
+        } else if (t.endsWith("MB")) {
+            unit = 1024L * 1024;
+        } else if (t.endsWith("GB")) {
+            unit = 1024L * 1024 * 1024;
+        }
+        String digits = t.replaceAll("[^0-9]", "");
+        return Long.parseLong(digits) * unit;
     }
 
     private static boolean sameDirectory(Path a, Path b) {

@@ -1,10 +1,20 @@
 package org.pgstrata.manifest;
 
 /**
- * Where some bytes live in the repository: the object's key, how it is compressed, and the size
- * and SHA-256 of the stored (compressed) bytes, which every read checks.
+ * Where some bytes live in the repository: the object's key, how they are compressed, and the size
+ * and checksum of the stored (compressed) bytes, which every read checks. Small files share a
+ * bundle object: {@code offset} says where their stored bytes start in it (null for an object of
+ * its own).
  *
- * @param backup the backup that wrote the object (objects are never shared across repositories)
+ * @param backup the backup that wrote the object
  */
-public record ObjectRef(String backup, String key, String compression, long storedBytes, String storedSha256) {
+public record ObjectRef(String backup, String key, String compression, long storedBytes, String storedChecksum, Long offset) {
+
+    public ObjectRef(String backup, String key, String compression, long storedBytes, String storedChecksum) {
+        this(backup, key, compression, storedBytes, storedChecksum, null);
+    }
+
+    public long start() {
+        return offset == null ? 0 : offset;
+    }
 }

@@ -218,7 +218,16 @@ public final class Repository implements AutoCloseable {
     public Manifest manifest(String id) {
         String key = manifestKey(id);
         try {
-            return Json.unseal(key, storage.getBytes(key), Manifest.class);
+            byte[] bytes = storage.getBytes(key);
+            if (bytes.length >= 4 && (bytes[0] & 0xFF) == 0x28 && (bytes[1] & 0xFF) == 0xB5 && (bytes[2] & 0xFF) == 0x2F
+                    && (bytes[3] & 0xFF) == 0xFD) {
+                try {
+                    bytes = com.github.luben.zstd.Zstd.decompress(bytes, (int) com.github.luben.zstd.Zstd.getFrameContentSize(bytes));
+                } catch (RuntimeException e) {
+                    throw new CorruptObjectException(key, "cannot be decompressed (" + e.getMessage() + ")");
+                }
+            }
+            return Json.unseal(key, bytes, Manifest.class);
         } catch (ObjectNotFoundException e) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "backup " + id + " does not exist in " + describe(),
                     "run 'pgstrata list --repo " + describe() + "' to see the backups");
@@ -233,10 +242,19 @@ public final class Repository implements AutoCloseable {
     /** Writes a manifest atomically and durably: from this moment the backup exists. */
     public void writeManifest(Manifest manifest) {
         try {
-            storage.putBytes(manifestKey(manifest.id()), Json.seal(manifest));
+            // A manifest lists every file: compressed, it is a few percent of its JSON size.
+            storage.putBytes(manifestKey(manifest.id()), com.github.luben.zstd.Zstd.compress(Json.seal(manifest), 9));
         } catch (IOException e) {
             throw io("write manifest of " + manifest.id(), e);
         }
+    }
+
+    /** Loads the manifest codec (see PhysicalBackup's warm-up). */
+    public static void warmUp() throws IOException {
+        Manifest m = new Manifest(Manifest.FORMAT_VERSION, "warmup", "full", null, "1", 170000, 1, "0/0", "0/0", "t", "t", "zstd",
+                "", "", List.of(), List.of(FileEntry.whole("f", 1, "rw-------", "0", new ObjectRef("b", "k", "zstd", 1, "0", 0L))),
+                List.of(), 0, 0, "dev");
+        Json.unseal("warmup", Json.seal(m), Manifest.class);
     }
 
     public PgstrataException io(String what, IOException e) {

@@ -2,7 +2,6 @@ package org.pgstrata.manifest;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import org.pgstrata.api.Progress;
@@ -34,7 +33,7 @@ public final class Verifier {
                 if (f.object() != null) {
                     objects++;
                     bytes += f.object().storedBytes();
-                    check(repo, m.id(), f.path(), f.object(), f.size(), f.sha256(), problems);
+                    check(repo, m.id(), f.path(), f.object(), f.size(), f.checksum(), problems);
                 }
                 done += f.size();
                 progress.advance(done, total);
@@ -42,15 +41,15 @@ public final class Verifier {
             for (WalEntry w : m.wal()) {
                 objects++;
                 bytes += w.object().storedBytes();
-                check(repo, m.id(), "pg_wal/" + w.name(), w.object(), w.size(), w.sha256(), problems);
+                check(repo, m.id(), "pg_wal/" + w.name(), w.object(), w.size(), w.checksum(), problems);
             }
         }
         List<String> incomplete = backupId == null ? repo.incompleteBackups() : List.of();
         return new VerifyResult(manifests.size(), objects, bytes, problems, incomplete);
     }
 
-    private static void check(Repository repo, String backup, String path, ObjectRef ref, long size, String sha256, List<String> problems) {
-        MessageDigest digest = Hashing.sha256();
+    private static void check(Repository repo, String backup, String path, ObjectRef ref, long size, String checksum, List<String> problems) {
+        Checksum digest = new Checksum();
         long n = 0;
         try (InputStream in = repo.objects().open(ref)) {
             byte[] buf = new byte[1 << 17];
@@ -70,9 +69,9 @@ public final class Verifier {
             problems.add("backup " + backup + ", file " + path + ": object " + ref.key() + " holds " + n + " bytes, the manifest says " + size);
             return;
         }
-        String actual = Hashing.hex(digest.digest());
-        if (!actual.equals(sha256)) {
-            problems.add("backup " + backup + ", file " + path + ": content checksum " + actual + " differs from the manifest's " + sha256);
+        String actual = digest.hex();
+        if (!actual.equals(checksum)) {
+            problems.add("backup " + backup + ", file " + path + ": content checksum " + actual + " differs from the manifest's " + checksum);
         }
     }
 }

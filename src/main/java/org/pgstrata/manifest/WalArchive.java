@@ -5,7 +5,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -18,10 +17,10 @@ import org.pgstrata.storage.Storage;
 
 /**
  * The WAL archive inside a repository. Each archived file (segment, timeline history, .partial,
- * backup history) is one immutable object whose key carries the SHA-256 of its content:
+ * backup history) is one immutable object whose key carries the checksum (XXH64) of its content:
  * <pre>
- *   archive/TTTTTTTTLLLLLLLL/NAME-SHA256[.zst]     segments, .partial and .backup files
- *   archive/history/NAME-SHA256[.zst]              timeline history files
+ *   archive/TTTTTTTTLLLLLLLL/NAME-XXH64[.zst]      segments, .partial and .backup files
+ *   archive/history/NAME-XXH64[.zst]               timeline history files
  * </pre>
  * A name is archived once: the same content again is accepted, other content is refused. Reads
  * decompress and check the content against the key's checksum before anything is used.
@@ -40,7 +39,7 @@ public final class WalArchive {
     }
 
     /** An archived file. */
-    public record Entry(String name, String key, String sha256, Compression compression) {
+    public record Entry(String name, String key, String checksum, Compression compression) {
     }
 
     static String directoryOf(String name) {
@@ -85,7 +84,7 @@ public final class WalArchive {
             }
         }
         int dash = file.lastIndexOf('-');
-        if (dash <= 0 || file.length() - dash - 1 != 64) {
+        if (dash <= 0 || file.length() - dash - 1 != 16) {
             return null;
         }
         return new Entry(file.substring(0, dash), key, file.substring(dash + 1), c);
@@ -100,13 +99,13 @@ public final class WalArchive {
      * {@link ConflictException} and leaves the first copy alone.
      */
     public PutOutcome put(String name, byte[] content, Compression compression) throws IOException {
-        String sha = Hashing.sha256Hex(content);
+        String sha = Checksum.of(content);
         Optional<Entry> existing = find(name);
         if (existing.isPresent()) {
-            if (existing.get().sha256().equals(sha)) {
+            if (existing.get().checksum().equals(sha)) {
                 return PutOutcome.ALREADY_ARCHIVED;
             }
-            throw new ConflictException(name, existing.get().sha256(), sha);
+            throw new ConflictException(name, existing.get().checksum(), sha);
         }
         String key = PREFIX + directoryOf(name) + "/" + name + "-" + sha + compression.suffix();
         try (Storage.ObjectWriter w = storage.create(key)) {
@@ -147,10 +146,9 @@ public final class WalArchive {
         } catch (IOException | RuntimeException ex) {
             throw new CorruptObjectException(e.key(), "cannot be decompressed (" + ex.getMessage() + ")");
         }
-        MessageDigest d = Hashing.sha256();
-        String actual = Hashing.hex(d.digest(content));
-        if (!actual.equals(e.sha256())) {
-            throw new CorruptObjectException(e.key(), "has content checksum " + actual + ", its name records " + e.sha256());
+        String actual = Checksum.of(content);
+        if (!actual.equals(e.checksum())) {
+            throw new CorruptObjectException(e.key(), "has content checksum " + actual + ", its name records " + e.checksum());
         }
         return content;
     }
@@ -184,8 +182,8 @@ public final class WalArchive {
     /** Different content was pushed under a name the archive already holds. */
     public static final class ConflictException extends IOException {
         public ConflictException(String name, String archived, String offered) {
-            super("the archive already holds " + name + " with different content (archived " + archived.substring(0, 12)
-                    + "..., offered " + offered.substring(0, 12) + "...); the archived copy was kept");
+            super("the archive already holds " + name + " with different content (archived " + archived
+                    + ", offered " + offered + "); the archived copy was kept");
         }
     }
 }

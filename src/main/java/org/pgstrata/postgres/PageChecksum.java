@@ -17,6 +17,9 @@ public final class PageChecksum {
         0x783125BB, 0x6CA8EAA2, 0xE407EAC6, 0x4B5CFC3E, 0x9FBF8C76, 0x15CA20BE, 0xF2CA9FD3, 0x959BD756
     };
 
+    private static final java.lang.invoke.VarHandle LE_INT =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
     private PageChecksum() {
     }
 
@@ -26,13 +29,13 @@ public final class PageChecksum {
         for (int i = 0; i < rows; i++) {
             int base = off + i * LANES * 4;
             for (int j = 0; j < LANES; j++) {
-                int p = base + j * 4;
-                int word = (page[p] & 0xFF) | ((page[p + 1] & 0xFF) << 8) | ((page[p + 2] & 0xFF) << 16) | ((page[p + 3] & 0xFF) << 24);
-                if (p - off == 8) {
+                int word = (int) LE_INT.get(page, base + j * 4);
+                if (i == 0 && j == 2) {
                     // pd_checksum (the low half of this word) counts as zero; pd_flags stays.
                     word &= 0xFFFF0000;
                 }
-                sums[j] = mix(sums[j], word);
+                int tmp = sums[j] ^ word;
+                sums[j] = tmp * PRIME ^ (tmp >>> 17);
             }
         }
         for (int round = 0; round < 2; round++) {

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -29,6 +28,7 @@ import org.pgstrata.api.RestoreResult;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
+import org.pgstrata.manifest.Checksum;
 import org.pgstrata.manifest.CorruptObjectException;
 import org.pgstrata.manifest.DirectoryEntry;
 import org.pgstrata.manifest.FileEntry;
@@ -65,7 +65,7 @@ public final class PhysicalRestore {
             long t0 = System.nanoTime();
             long bytes;
             try {
-                bytes = writeFiles(repo, m, target, req.jobs());
+                bytes = writeFiles(repo, m, target, req.jobs(), req.port());
             } catch (IOException | RuntimeException e) {
                 cleanUp(target, existed);
                 if (e instanceof CorruptObjectException c) {
@@ -88,7 +88,7 @@ public final class PhysicalRestore {
                 PgBinaries bin = PgBinaries.forMajor(req.pgBin(), m.pgMajor(), env);
                 LocalCluster cluster = new LocalCluster(target, bin);
                 progress.step("starting the restored server (recovery from " + m.startLsn() + " to " + m.stopLsn() + ")");
-                cluster.start(port);
+                cluster.start();
                 int actualPort = cluster.status().map(LocalCluster.Status::port).orElse(port == null ? cluster.configuredPort() : port);
                 waitReadWrite(actualPort);
                 ready = (System.nanoTime() - t0) / 1e9;
@@ -120,7 +120,7 @@ public final class PhysicalRestore {
         }
     }
 
-    private long writeFiles(Repository repo, Manifest m, Path target, int jobs) throws IOException {
+    private long writeFiles(Repository repo, Manifest m, Path target, int jobs, Integer port) throws IOException {
         Files.createDirectories(target);
         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
         for (DirectoryEntry d : m.directories()) {
@@ -136,14 +136,14 @@ public final class PhysicalRestore {
         files.sort(Comparator.comparingLong(FileEntry::size).reversed());
         for (FileEntry f : files) {
             tasks.add(() -> {
-                writeFile(repo, f.object(), target.resolve(f.path()), f.path(), f.size(), f.sha256(), f.mode());
+                writeFile(repo, f.object(), target.resolve(f.path()), f.path(), f.size(), f.checksum(), f.mode());
                 progress.advance(done.addAndGet(f.size()), total);
                 return null;
             });
         }
         for (WalEntry w : m.wal()) {
             tasks.add(() -> {
-                writeFile(repo, w.object(), target.resolve("pg_wal").resolve(w.name()), "pg_wal/" + w.name(), w.size(), w.sha256(), "rw-------");
+                writeFile(repo, w.object(), target.resolve("pg_wal").resolve(w.name()), "pg_wal/" + w.name(), w.size(), w.checksum(), "rw-------");
                 // Marked as archived, so that enabling archiving later does not archive them again.
                 Path status = target.resolve("pg_wal/archive_status");
                 Files.createDirectories(status);
@@ -153,15 +153,15 @@ public final class PhysicalRestore {
             });
         }
         Parallel.run(jobs, "pgstrata-restore", tasks);
-        writeRecoveryFiles(m, target);
+        writeRecoveryFiles(m, target, port);
         syncDirectories(target);
         return total;
     }
 
-    private static void writeFile(Repository repo, ObjectRef ref, Path out, String path, long size, String sha256, String mode)
+    private static void writeFile(Repository repo, ObjectRef ref, Path out, String path, long size, String checksum, String mode)
             throws IOException {
         Files.createDirectories(out.getParent());
-        MessageDigest digest = Hashing.sha256();
+        Checksum digest = new Checksum();
         long written = 0;
         try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             if (ref != null) {
@@ -181,9 +181,9 @@ public final class PhysicalRestore {
         if (written != size) {
             throw new CorruptObjectException(ref == null ? path : ref.key(), "restored " + path + " with " + written + " bytes, the manifest says " + size);
         }
-        String actual = Hashing.hex(digest.digest());
-        if (!actual.equals(sha256)) {
-            throw new CorruptObjectException(ref == null ? path : ref.key(), "restored " + path + " with checksum " + actual + ", the manifest says " + sha256);
+        String actual = digest.hex();
+        if (!actual.equals(checksum)) {
+            throw new CorruptObjectException(ref == null ? path : ref.key(), "restored " + path + " with checksum " + actual + ", the manifest says " + checksum);
         }
         Files.setPosixFilePermissions(out, PosixFilePermissions.fromString(mode));
     }
@@ -193,13 +193,13 @@ public final class PhysicalRestore {
      * in pg_wal up to the end of the backup. Tablespaces are restored in place (as directories in
      * pg_tblspc), so no tablespace_map is written.
      */
-    private static void writeRecoveryFiles(Manifest m, Path target) throws IOException {
+    private static void writeRecoveryFiles(Manifest m, Path target, Integer port) throws IOException {
         Path label = target.resolve("backup_label");
         Files.writeString(label, m.backupLabel(), StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(label, PosixFilePermissions.fromString("rw-------"));
         Path auto = target.resolve("postgresql.auto.conf");
         String extra = "\n# Added by pgstrata restore of backup " + m.id() + ": a restored copy must not archive into the source's archive.\n"
-                + "archive_mode = 'off'\n";
+                + "archive_mode = 'off'\n" + (port == null ? "" : "port = " + port + "\n");
         Files.writeString(auto, extra, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         try (FileChannel ch = FileChannel.open(auto, StandardOpenOption.WRITE)) {
             ch.force(true);

@@ -16,7 +16,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.pgstrata.storage.LockedException;
@@ -34,6 +38,11 @@ public final class FileStorage implements Storage {
     private static final AtomicLong TEMP_COUNTER = new AtomicLong();
 
     private final Path root;
+    /** Repository content holds table data: owner only, like the data directory itself. */
+    private static final FileAttribute<Set<PosixFilePermission>> DIR_MODE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+    private static final FileAttribute<Set<PosixFilePermission>> FILE_MODE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     public FileStorage(Path root) {
         this.root = root.toAbsolutePath().normalize();
@@ -53,10 +62,10 @@ public final class FileStorage implements Storage {
     @Override
     public ObjectWriter create(String key) throws IOException {
         Path target = resolve(key);
-        Files.createDirectories(target.getParent());
+        createDirectories(target.getParent());
         Path temp = target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid() + "."
                 + TEMP_COUNTER.incrementAndGet() + TEMP_SUFFIX);
-        FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        FileChannel channel = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), FILE_MODE);
         OutputStream out = Channels.newOutputStream(channel);
         return new ObjectWriter() {
             private boolean committed;
@@ -245,9 +254,9 @@ public final class FileStorage implements Storage {
 
     @Override
     public RepositoryLock lock(String holder) throws IOException {
-        Files.createDirectories(root);
+        createDirectories(root);
         Path lockFile = root.resolve("lock");
-        FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel ch = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE), FILE_MODE);
         FileLock lock;
         try {
             lock = ch.tryLock();
@@ -284,6 +293,22 @@ public final class FileStorage implements Storage {
 
     @Override
     public void close() {
+    }
+
+    /** Creates missing directories (owner-only), without a system call for those that exist. */
+    private void createDirectories(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        Path parent = dir.getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            createDirectories(parent);
+        }
+        try {
+            Files.createDirectory(dir, DIR_MODE);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            // made by a concurrent writer: fine
+        }
     }
 
     public static void fsyncDirectory(Path dir) throws IOException {

@@ -1,0 +1,41 @@
+package org.pgstrata.cli;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.List;
+import org.pgstrata.manifest.Checksum;
+import org.pgstrata.manifest.Json;
+import org.pgstrata.manifest.Manifest;
+
+/**
+ * Loads the classes a typical command needs, so that the launcher can record them in a class
+ * data sharing archive (-XX:ArchiveClassesAtExit) once per build. Later runs map that archive
+ * instead of loading and verifying the classes again, which saves a fifth of a second on every
+ * command. Run by the launcher only; it touches no server and no files.
+ */
+public final class Warmup {
+    private Warmup() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        var cl = Cli.commandLine();
+        StringWriter sink = new StringWriter();
+        cl.usage(new PrintWriter(sink));
+        for (var sub : cl.getSubcommands().values()) {
+            sub.usage(new PrintWriter(sink));
+        }
+        Manifest m = new Manifest(Manifest.FORMAT_VERSION, "warmup", "full", null, "1", 170000, 1, "0/0", "0/0", "t", "t", "zstd",
+                "", "", List.of(), List.of(), List.of(), 0, 0, "dev");
+        Json.unseal("warmup", Json.seal(m), Manifest.class);
+        com.github.luben.zstd.Zstd.compress(new byte[8192], 3);
+        Checksum.of(new byte[8192]);
+        try {
+            // Port 1 on loopback refuses at once; this loads the driver's connection classes.
+            DriverManager.getConnection("jdbc:postgresql://127.0.0.1:1/postgres?connectTimeout=1", "postgres", "");
+        } catch (SQLException expected) {
+            // refused, as intended
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package org.pgstrata.manifest;
+
+import net.jpountz.xxhash.StreamingXXHash64;
+import net.jpountz.xxhash.XXHashFactory;
+
+/**
+ * The checksum of file content and of stored objects: XXH64, printed as 16 hex digits. It is
+ * there to catch corruption (a flipped bit, a torn or truncated object), not tampering; at
+ * about 5 GB/s it costs a fraction of SHA-256's 1 GB/s, which matters on the backup's critical
+ * path. Metadata files (manifests, repo.json) carry a SHA-256 in their envelope.
+ */
+public final class Checksum {
+    public static final String ALGORITHM = "xxh64";
+    private static final XXHashFactory FACTORY = XXHashFactory.fastestInstance();
+    /** The checksum of no bytes. */
+    public static final String EMPTY = of(new byte[0], 0, 0);
+
+    private final StreamingXXHash64 hash = FACTORY.newStreamingHash64(0);
+
+    public void update(byte[] b, int off, int len) {
+        hash.update(b, off, len);
+    }
+
+    public String hex() {
+        return String.format("%016x", hash.getValue());
+    }
+
+    public static String of(byte[] b, int off, int len) {
+        return String.format("%016x", FACTORY.hash64().hash(b, off, len, 0));
+    }
+
+    public static String of(byte[] b) {
+        return of(b, 0, b.length);
+    }
+}
