@@ -8,6 +8,8 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import org.pgstrata.api.BackupInfo;
+import org.pgstrata.api.Compression;
+import org.pgstrata.api.RecoveryWindow;
 import org.pgstrata.api.BackupRequest;
 import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.CompareResult;
@@ -26,11 +28,15 @@ import org.pgstrata.db.PgBinaries;
 import org.pgstrata.demo.Books;
 import org.pgstrata.demo.ContentChecksum;
 import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.RecoveryWindows;
 import org.pgstrata.manifest.RepoInfo;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.Verifier;
 import org.pgstrata.postgres.ControlFile;
 import org.pgstrata.restore.PhysicalRestore;
+import org.pgstrata.wal.WalGet;
+import org.pgstrata.wal.WalPush;
+import org.pgstrata.wal.WalSetup;
 
 /**
  * The library's entry point: one method per thing pgstrata does. The command line is a thin
@@ -59,9 +65,31 @@ public final class Pgstrata {
     // ---- local clusters
 
     public LocalCluster clusterInit(Path pgdata, int port, Integer pgVersion, Path pgBin) {
+        return clusterInit(pgdata, port, pgVersion, pgBin, null);
+    }
+
+    /** A new cluster; with {@code archiveTo}, archiving into that repository (created for the cluster). */
+    public LocalCluster clusterInit(Path pgdata, int port, Integer pgVersion, Path pgBin, String archiveTo) {
         PgBinaries bin = PgBinaries.resolve(pgBin, pgVersion, env);
         progress.step("initialising PostgreSQL " + bin.version() + " cluster in " + pgdata);
-        return LocalCluster.init(pgdata, bin, LocalCluster.InitOptions.port(port));
+        String extra = "";
+        if (archiveTo != null) {
+            try (Repository r = Repository.open(archiveTo)) {
+                if (r.info().isPresent()) {
+                    throw new PgstrataException(ErrorCode.REPO_MISMATCH, "repository " + r.describe() + " already serves cluster "
+                            + r.info().get().systemIdentifier() + "; a new cluster needs its own",
+                            "pass --archive-to a new or empty directory");
+                }
+            }
+            extra = "\n# Added by pgstrata cluster init --archive-to: archive every WAL file into the repository.\n"
+                    + WalSetup.confLines(archiveTo);
+        }
+        LocalCluster c = LocalCluster.init(pgdata, bin, new LocalCluster.InitOptions(port, extra));
+        if (archiveTo != null) {
+            RepoInfo info = repoInit(archiveTo, c.pgdata());
+            progress.step("the cluster archives into " + archiveTo + " (repository for " + info.systemIdentifier() + ")");
+        }
+        return c;
     }
 
     /** The cluster in {@code pgdata}, run with binaries of its own major version. */
@@ -145,6 +173,64 @@ public final class Pgstrata {
     private static BackupInfo info(Manifest m) {
         return new BackupInfo(m.id(), m.type(), m.reference(), m.startLsn(), m.stopLsn(), m.startTime(), m.stopTime(),
                 m.dataBytes(), m.repositoryBytes(), m.pgMajor());
+    }
+
+    // ---- WAL archive
+
+    public WalPush.Result walPush(String repo, Path file, boolean batch, Compression compression) {
+        return WalPush.push(repo, file, batch, compression);
+    }
+
+    public boolean walGet(String repo, String name, Path target) {
+        return WalGet.get(repo, name, target);
+    }
+
+    /** The archive settings for a cluster, as postgresql.conf lines. */
+    public String walSettings(String repo) {
+        return WalSetup.confLines(repo);
+    }
+
+    /** Applies the archive settings (creating the repository if needed); the cluster may be running or not. */
+    public WalSetup.Applied walSetupApply(String repo, Path pgdata, ConnectionSettings conn) {
+        try (Repository r = Repository.open(repo)) {
+            if (r.info().isEmpty()) {
+                repoInit(repo, pgdata);
+            }
+        }
+        return WalSetup.apply(repo, pgdata, conn, WalSetup.isRunning(pgdata));
+    }
+
+    /** Creates a named restore point; with {@code switchWal}, also switches WAL so that it is archived now. */
+    public String restorePoint(ConnectionSettings s, String name, boolean switchWal) {
+        if (name == null || name.isEmpty() || name.length() > 63) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid restore point name '" + name + "'", "use 1 to 63 characters");
+        }
+        try (Connection c = Db.connect(s)) {
+            String lsn;
+            try (var ps = c.prepareStatement("SELECT pg_create_restore_point(?)::text")) {
+                ps.setString(1, name);
+                try (var rs = ps.executeQuery()) {
+                    rs.next();
+                    lsn = rs.getString(1);
+                }
+            }
+            if (switchWal) {
+                Db.execute(c, "SELECT pg_switch_wal()");
+            }
+            return lsn;
+        } catch (SQLException e) {
+            throw Db.sqlFailed("creating restore point " + name, e);
+        }
+    }
+
+    /** The recoverable window of each timeline. */
+    public List<RecoveryWindow> info(String repo) {
+        try (Repository r = Repository.open(repo)) {
+            r.requireInfo();
+            return RecoveryWindows.of(r);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot read repository " + repo + ": " + e.getMessage(), null, e);
+        }
     }
 
     // ---- the main job

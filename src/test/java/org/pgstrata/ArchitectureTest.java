@@ -34,7 +34,7 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("org.pgstrata.api..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.cli..", "org.pgstrata.backup..",
                         "org.pgstrata.restore..", "org.pgstrata.manifest..", "org.pgstrata.storage..", "org.pgstrata.postgres..",
-                        "org.pgstrata.db..", "org.pgstrata.demo..", "org.pgstrata.compare..")
+                        "org.pgstrata.db..", "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..")
                 .check(classes);
     }
 
@@ -43,7 +43,7 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("org.pgstrata.postgres..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.cli..", "org.pgstrata.backup..",
                         "org.pgstrata.restore..", "org.pgstrata.manifest..", "org.pgstrata.storage..", "org.pgstrata.db..",
-                        "org.pgstrata.demo..", "org.pgstrata.compare..", "java.sql..", "org.postgresql..", "com.fasterxml..")
+                        "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..", "java.sql..", "org.postgresql..", "com.fasterxml..")
                 .check(classes);
     }
 
@@ -52,7 +52,7 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("org.pgstrata.storage..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.backup..", "org.pgstrata.restore..",
                         "org.pgstrata.manifest..", "org.pgstrata.db..", "org.pgstrata.demo..", "org.pgstrata.compare..",
-                        "org.pgstrata.postgres..")
+                        "org.pgstrata.postgres..", "org.pgstrata.wal..")
                 .check(classes);
     }
 
@@ -60,7 +60,7 @@ class ArchitectureTest {
     void lowLayersDoNotReachUp() {
         noClasses().that().resideInAnyPackage("org.pgstrata.manifest..", "org.pgstrata.db..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.backup..", "org.pgstrata.restore..",
-                        "org.pgstrata.demo..", "org.pgstrata.compare..")
+                        "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..")
                 .check(classes);
         noClasses().that().resideInAPackage("org.pgstrata.manifest..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata.db..", "java.sql..")
@@ -69,7 +69,7 @@ class ArchitectureTest {
 
     @Test
     void enginesShareTheManifestNotEachOther() {
-        String[] engines = {"org.pgstrata.backup..", "org.pgstrata.restore..", "org.pgstrata.demo.."};
+        String[] engines = {"org.pgstrata.backup..", "org.pgstrata.restore..", "org.pgstrata.demo..", "org.pgstrata.wal.."};
         for (String engine : engines) {
             java.util.List<String> others = new java.util.ArrayList<>(java.util.List.of(engines));
             others.remove(engine);
@@ -79,6 +79,19 @@ class ArchitectureTest {
                     .should().dependOnClassesThat().resideInAnyPackage(others.toArray(String[]::new))
                     .check(classes);
         }
+    }
+
+    @Test
+    void thePushPathLoadsNoFrameworks() {
+        // archive_command starts a process per segment: its code must not touch picocli or Jackson.
+        noClasses().that().haveFullyQualifiedName("org.pgstrata.cli.Main").or().haveFullyQualifiedName("org.pgstrata.cli.LeanWal")
+                .or().resideInAPackage("org.pgstrata.wal..")
+                .should().dependOnClassesThat().resideInAnyPackage("picocli..", "com.fasterxml..")
+                .check(classes);
+        noClasses().that().haveFullyQualifiedName("org.pgstrata.manifest.WalArchive")
+                .or().haveFullyQualifiedName("org.pgstrata.manifest.RepoIdentity").or().haveFullyQualifiedName("org.pgstrata.manifest.Envelope")
+                .should().dependOnClassesThat().haveFullyQualifiedName("org.pgstrata.manifest.Json")
+                .check(classes);
     }
 
     @Test

@@ -37,6 +37,8 @@ public enum ErrorCode {
     WAL_CONFLICT(23),
     /** A recovery target that no backup and archive in the repository can reach. */
     TARGET_UNREACHABLE(24),
+    /** WAL that a backup or a restore needs is not in the archive. */
+    WAL_MISSING(25),
     /** Anything else: a bug. */
     INTERNAL(70);
 

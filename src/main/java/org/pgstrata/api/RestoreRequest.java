@@ -7,6 +7,12 @@ import java.nio.file.Path;
  *
  * @param backupId null for the newest backup
  * @param pgBin    binaries to start the restored server with (null: PGSTRATA_PG_BIN or bundled)
+ * @param recoveryTarget where recovery stops; {@link RecoveryTarget#IMMEDIATE} for the backup's own point
  */
-public record RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs) {
+public record RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
+                             RecoveryTarget recoveryTarget) {
+
+    public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs) {
+        this(repo, target, backupId, start, port, pgBin, jobs, RecoveryTarget.IMMEDIATE);
+    }
 }

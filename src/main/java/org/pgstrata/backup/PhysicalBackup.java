@@ -11,7 +11,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -34,6 +33,7 @@ import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectStore;
 import org.pgstrata.manifest.Repository;
+import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.manifest.WalEntry;
 import org.pgstrata.postgres.Lsn;
 import org.pgstrata.postgres.Page;
@@ -95,7 +95,7 @@ public final class PhysicalBackup {
             }
 
             String id = newId(repo, req.type());
-            Instant startTime = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS);
+            Instant startTime = Instant.now(clock);
 
             // Start the backup on the server
             progress.step("starting backup " + id + " (checkpoint)");
@@ -110,8 +110,21 @@ public final class PhysicalBackup {
 
             // Stop the backup, then fetch the WAL that makes the copy consistent
             BackupSession.StopResult stop = session.stop();
-            progress.step("backup stopped at " + stop.stopLsn() + "; copying WAL " + startLsn + " .. " + stop.stopLsn());
-            List<WalEntry> wal = copyWal(repo.objects(), id, req.compression(), pgdata, startLsn, stop, session.walSegmentSize());
+            List<WalEntry> wal;
+            String walSource;
+            WalArchive archive = new WalArchive(repo.storage());
+            if (archive.isEmpty() && !session.archivesInto(repo.describe())) {
+                progress.step("backup stopped at " + stop.stopLsn() + "; copying WAL " + startLsn + " .. " + stop.stopLsn());
+                wal = copyWal(repo.objects(), id, req.compression(), pgdata, startLsn, stop, session.walSegmentSize());
+                walSource = Manifest.WAL_IN_BACKUP;
+            } else {
+                // Invariant 2: with an archive, the backup is complete once its WAL is archived.
+                progress.step("backup stopped at " + stop.stopLsn() + "; waiting for WAL " + startLsn + " .. " + stop.stopLsn()
+                        + " to reach the archive");
+                waitForArchive(archive, startLsn, stop, session.walSegmentSize(), req.archiveTimeoutSeconds());
+                wal = List.of();
+                walSource = Manifest.WAL_IN_ARCHIVE;
+            }
 
             // Write the manifest last: from here on the backup exists
             List<DirectoryEntry> dirs = scan.directories().stream().map(d -> new DirectoryEntry(d.path(), d.mode())).toList();
@@ -120,8 +133,8 @@ public final class PhysicalBackup {
                     + wal.stream().mapToLong(w -> w.object().storedBytes()).sum();
             Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, req.type().label(), null, session.systemIdentifier(),
                     session.versionNum(), stop.timeline(), startLsn.toString(), stop.stopLsn().toString(), startTime.toString(),
-                    Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
-                    dataBytes, repoBytes, VERSION);
+                    Instant.now(clock).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
+                    dataBytes, repoBytes, VERSION, walSource);
             repo.writeManifest(m);
             double seconds = (System.nanoTime() - t0) / 1e9;
             progress.step("backup " + id + " complete: " + Sizes.human(dataBytes) + " of data in " + Sizes.human(repoBytes) + " of repository");
@@ -414,6 +427,34 @@ public final class PhysicalBackup {
             total += n;
         }
         return total;
+    }
+
+    /**
+     * Waits until the archive holds every segment from the start LSN's to the stop LSN's. The
+     * server's archiver pushes them (pg_backup_stop switched to a new segment, so the last one is
+     * complete); nothing is copied from pg_wal behind its back.
+     */
+    private void waitForArchive(WalArchive archive, Lsn start, BackupSession.StopResult stop, long segSize, int timeoutSeconds)
+            throws IOException {
+        long first = start.segmentNumber(segSize);
+        long last = new Lsn(stop.stopLsn().value() - 1).segmentNumber(segSize);
+        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+        for (long seg = first; seg <= last; seg++) {
+            String name = WalFileName.segment(stop.timeline(), seg, segSize);
+            while (archive.find(name).isEmpty()) {
+                if (System.nanoTime() > deadline) {
+                    throw new PgstrataException(ErrorCode.WAL_MISSING, "WAL segment " + name + " that the backup needs did not reach the archive in "
+                            + archive.storage().describe() + " within " + timeoutSeconds + " s; the backup was not kept",
+                            "check archive_command (pgstrata wal setup prints it) and the server log, then run the backup again");
+                }
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for the archive");
+                }
+            }
+        }
     }
 
     /** Copies the WAL segments from the start LSN's to the stop LSN's, and the timeline history files. */

@@ -14,8 +14,9 @@ import picocli.CommandLine.Option;
     "Take a physical backup of a running cluster into a repository.",
     "Runs on the database host: it reads --pgdata itself between pg_backup_start and",
     "pg_backup_stop on one connection, compresses and checksums every file, verifies page",
-    "checksums, stores the WAL from start to stop inside the backup so that it restores on its",
-    "own, and writes the manifest last. The repository is created on the first backup.",
+    "checksums, and writes the manifest last. Without a WAL archive it stores the WAL from start",
+    "to stop inside the backup, so that it restores on its own; with one, it completes only once",
+    "that WAL is archived. The repository is created on the first backup.",
     "Without --port or PGPORT it connects to the port configured in --pgdata."})
 final class BackupCommand extends BaseCommand {
     @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
@@ -36,6 +37,10 @@ final class BackupCommand extends BaseCommand {
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
+    @Option(names = "--archive-timeout", defaultValue = "60", paramLabel = "SECONDS",
+            description = "With a WAL archive: how long to wait for the backup's WAL to be archived (default: ${DEFAULT-VALUE}).")
+    int archiveTimeout;
+
     @Mixin
     ConnectionOptions conn;
 
@@ -46,7 +51,7 @@ final class BackupCommand extends BaseCommand {
                 ? new LocalCluster(pgdata, null).configuredPort() : 5432;
         int pause = env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES") == null ? 0 : Integer.parseInt(env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES"));
         BackupResult r = facade().backup(new BackupRequest(repo, pgdata, conn.resolve(env, defaultPort), BackupType.parse(type),
-                Compression.parse(compress), jobs, pause));
+                Compression.parse(compress), jobs, pause, archiveTimeout));
         if (json) {
             Output.json(out(), r);
         } else {

@@ -38,9 +38,13 @@ final class ClusterCommand implements Runnable {
         @Option(names = "--start", description = "Start the server after creating it.")
         boolean start;
 
+        @Option(names = "--archive-to", paramLabel = "REPO", description = "Archive WAL into this repository (created for the cluster): "
+                + "sets archive_mode and archive_command.")
+        String archiveTo;
+
         @Override
         int execute() {
-            LocalCluster c = facade().clusterInit(pgdata, port, pgVersion, pgBin);
+            LocalCluster c = facade().clusterInit(pgdata, port, pgVersion, pgBin, archiveTo);
             out().println("initialised PostgreSQL " + c.binaries().version() + " cluster in " + c.pgdata() + " (port " + port + ")");
             if (start) {
                 c.start();

@@ -1,16 +1,20 @@
 package org.pgstrata.cli;
 
 import java.nio.file.Path;
+import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "restore", description = {
-    "Rebuild a data directory from a backup (the newest unless --backup is given).",
-    "Every object and every file is checked against its checksum. The backup's WAL goes into",
-    "pg_wal with a backup_label, so the server makes itself consistent when it starts;",
-    "archive_mode is switched off in the copy. The target must be absent or empty."})
+    "Rebuild a data directory from a backup, optionally recovering to a point in time.",
+    "Every object and every file is checked against its checksum. Without a target the copy",
+    "recovers to the backup's own consistency point. With a target (time, LSN, xid, restore point",
+    "name, or latest) it picks the newest backup before the target, says which and why, and writes",
+    "restore_command and the recovery settings so that the server replays archived WAL up to it.",
+    "With --start it waits until the target is reached and reports where recovery stopped.",
+    "archive_mode is switched off in the copy. The directory must be absent or empty."})
 final class RestoreCommand extends BaseCommand {
     @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
     String repo;
@@ -36,15 +40,71 @@ final class RestoreCommand extends BaseCommand {
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
+    @picocli.CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
+    Target target;
+
+    static final class Target {
+        @Option(names = "--target-time", paramLabel = "TIME", description = "Stop at this time (ISO-8601, or '2026-11-24 19:20:30+00').")
+        String time;
+
+        @Option(names = "--target-lsn", paramLabel = "LSN", description = "Stop at this WAL position.")
+        String lsn;
+
+        @Option(names = "--target-xid", paramLabel = "XID", description = "Stop at the commit of this transaction.")
+        String xid;
+
+        @Option(names = "--target-name", paramLabel = "NAME", description = "Stop at this named restore point.")
+        String name;
+
+        @Option(names = "--target", paramLabel = "latest", description = "latest: replay all archived WAL.")
+        String keyword;
+    }
+
+    @Option(names = "--target-inclusive", arity = "0..1", defaultValue = "true", fallbackValue = "true", paramLabel = "BOOL",
+            description = "Stop just after the target (true, the default) or just before it (false).")
+    boolean inclusive;
+
+    @Option(names = "--target-timeline", defaultValue = "latest", paramLabel = "TLI",
+            description = "Timeline to recover along: latest (default), current, or a number.")
+    String timeline;
+
+    @Option(names = "--target-action", defaultValue = "promote", paramLabel = "ACTION",
+            description = "At the target: promote (default: read-write), pause (read-only, inspect), or shutdown.")
+    String action;
+
+    private RecoveryTarget recoveryTarget() {
+        if (target == null) {
+            return new RecoveryTarget(RecoveryTarget.Type.IMMEDIATE, null, inclusive, "current", action);
+        }
+        if (target.keyword != null) {
+            if (!target.keyword.equals("latest")) {
+                throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "invalid --target '" + target.keyword + "'",
+                        "use --target latest, or --target-time/--target-lsn/--target-xid/--target-name");
+            }
+            return new RecoveryTarget(RecoveryTarget.Type.LATEST, null, inclusive, timeline, action);
+        }
+        if (target.lsn != null) {
+            org.pgstrata.postgres.Lsn.parse(target.lsn);
+        }
+        RecoveryTarget.Type type = target.time != null ? RecoveryTarget.Type.TIME : target.lsn != null ? RecoveryTarget.Type.LSN
+                : target.xid != null ? RecoveryTarget.Type.XID : RecoveryTarget.Type.NAME;
+        String value = target.time != null ? target.time : target.lsn != null ? target.lsn : target.xid != null ? target.xid : target.name;
+        return new RecoveryTarget(type, value, inclusive, timeline, action);
+    }
+
     @Override
     int execute() {
-        RestoreResult r = facade().restore(new RestoreRequest(repo, to, backup, start, port, pgBin, jobs));
+        RestoreResult r = facade().restore(new RestoreRequest(repo, to, backup, start, port, pgBin, jobs, recoveryTarget()));
         if (json) {
             Output.json(out(), r);
         } else {
-            out().printf("restored backup %s into %s: %d files, %s, files in %.1f s%s%n", r.backupId(), r.target(), r.files(),
-                    Output.bytes(r.bytes()), r.filesSeconds(),
-                    r.readySeconds() == null ? "" : String.format(", ready for read-write on port %d after %.1f s", r.port(), r.readySeconds()));
+            out().printf("restored backup %s into %s: %d files, %s, files in %.1f s%n", r.backupId(), r.target(), r.files(),
+                    Output.bytes(r.bytes()), r.filesSeconds());
+            if (r.readySeconds() != null) {
+                out().printf("recovery stopped at %s%s; the server is %s%s, %.1f s after the restore began%n", r.stoppedAtLsn(),
+                        r.stoppedAtTime() == null ? "" : " (last transaction " + r.stoppedAtTime() + ")", r.state(),
+                        r.port() == null ? "" : " on port " + r.port(), r.readySeconds());
+            }
         }
         return 0;
     }

@@ -27,10 +27,13 @@ public final class BackupSession implements AutoCloseable {
     private final String systemIdentifier;
     private final boolean dataChecksums;
     private final long walSegmentSize;
+    private final String archiveCommand;
     private Lsn startLsn;
     private boolean started;
 
-    private BackupSession(Connection conn, int versionNum, String systemIdentifier, boolean dataChecksums, long walSegmentSize) {
+    private BackupSession(Connection conn, int versionNum, String systemIdentifier, boolean dataChecksums, long walSegmentSize,
+                          String archiveCommand) {
+        this.archiveCommand = archiveCommand;
         this.conn = conn;
         this.versionNum = versionNum;
         this.systemIdentifier = systemIdentifier;
@@ -54,10 +57,13 @@ public final class BackupSession implements AutoCloseable {
             String walLevel;
             String checksumsSetting;
             String segSetting;
+            String archiveMode;
+            String archiveCommand;
             try (var st = c.createStatement(); var rs = st.executeQuery("""
                     SELECT current_setting('server_version_num'), (SELECT system_identifier::text FROM pg_control_system()),
                            current_setting('data_directory'), current_setting('full_page_writes'), current_setting('wal_level'),
-                           current_setting('data_checksums'), current_setting('wal_segment_size')""")) {
+                           current_setting('data_checksums'), current_setting('wal_segment_size'),
+                           current_setting('archive_mode'), current_setting('archive_command')""")) {
                 rs.next();
                 version_ = rs.getString(1);
                 sysid = rs.getString(2);
@@ -66,6 +72,8 @@ public final class BackupSession implements AutoCloseable {
                 walLevel = rs.getString(5);
                 checksumsSetting = rs.getString(6);
                 segSetting = rs.getString(7);
+                archiveMode = rs.getString(8);
+                archiveCommand = rs.getString(9);
             }
             int version = Integer.parseInt(version_);
             if (version < 130000) {
@@ -95,7 +103,8 @@ public final class BackupSession implements AutoCloseable {
             }
             boolean checksums = "on".equals(checksumsSetting);
             long segSize = parseSize(segSetting);
-            return new BackupSession(c, version, sysid, checksums, segSize);
+            boolean archiving = !"off".equals(archiveMode) && archiveCommand != null && !archiveCommand.isBlank();
+            return new BackupSession(c, version, sysid, checksums, segSize, archiving ? archiveCommand : null);
         } catch (SQLException e) {
             closeQuietly(c);
             throw Db.sqlFailed("checking the server at " + settings.describe(), e);
@@ -146,6 +155,11 @@ public final class BackupSession implements AutoCloseable {
 
     public long walSegmentSize() {
         return walSegmentSize;
+    }
+
+    /** True when the server archives WAL with a command that names {@code repoPath}. */
+    public boolean archivesInto(String repoPath) {
+        return archiveCommand != null && archiveCommand.contains(repoPath);
     }
 
     /** Starts the backup with an immediate checkpoint; returns the start LSN. */

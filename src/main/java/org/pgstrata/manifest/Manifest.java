@@ -9,6 +9,7 @@ import java.util.List;
  *
  * @param dataBytes       the size of the data directory files the backup describes
  * @param repositoryBytes the bytes this backup itself added to the repository (its objects)
+ * @param walSource       where the WAL from start to stop is: {@link #WAL_IN_BACKUP} or {@link #WAL_IN_ARCHIVE}
  */
 public record Manifest(
         int formatVersion,
@@ -30,9 +31,18 @@ public record Manifest(
         List<WalEntry> wal,
         long dataBytes,
         long repositoryBytes,
-        String pgstrataVersion) {
+        String pgstrataVersion,
+        String walSource) {
 
     public static final int FORMAT_VERSION = 1;
+    /** The WAL from start to stop is stored with the backup. */
+    public static final String WAL_IN_BACKUP = "backup";
+    /** The WAL from start to stop is in the repository's archive. */
+    public static final String WAL_IN_ARCHIVE = "archive";
+
+    public boolean walInArchive() {
+        return WAL_IN_ARCHIVE.equals(walSource);
+    }
 
     public int pgMajor() {
         return pgVersionNum / 10000;

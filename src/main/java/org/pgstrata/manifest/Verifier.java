@@ -45,7 +45,72 @@ public final class Verifier {
             }
         }
         List<String> incomplete = backupId == null ? repo.incompleteBackups() : List.of();
-        return new VerifyResult(manifests.size(), objects, bytes, problems, incomplete);
+        long[] archived = checkArchive(repo, manifests, problems);
+        return new VerifyResult(manifests.size(), objects + archived[0], bytes + archived[1], problems, incomplete);
+    }
+
+    /**
+     * Rereads every archived WAL file (checksum), and checks that the archive is continuous from
+     * each backup's start (or stop, when the backup holds its own WAL) to the newest segment on
+     * the newest timeline that descends from it. Returns {files, stored bytes}.
+     */
+    private long[] checkArchive(Repository repo, List<Manifest> manifests, List<String> problems) {
+        WalArchive archive = new WalArchive(repo.storage());
+        long files = 0;
+        long bytes = 0;
+        try {
+            List<WalArchive.Entry> entries = archive.entries();
+            if (entries.isEmpty()) {
+                return new long[] {0, 0};
+            }
+            progress.step("verifying " + entries.size() + " archived WAL files");
+            for (WalArchive.Entry e : entries) {
+                try {
+                    archive.read(e);
+                    bytes += repo.storage().size(e.key());
+                } catch (CorruptObjectException ex) {
+                    problems.add("archived WAL " + e.name() + ": " + ex.getMessage());
+                }
+                files++;
+            }
+            ArchiveTimelines tl = new ArchiveTimelines(archive);
+            java.util.Set<String> reported = new java.util.HashSet<>();
+            for (Manifest m : manifests) {
+                org.pgstrata.postgres.Lsn stop = org.pgstrata.postgres.Lsn.parse(m.stopLsn());
+                org.pgstrata.postgres.TimelineHistory best = null;
+                for (int t : tl.timelines()) {
+                    org.pgstrata.postgres.TimelineHistory p = tl.path(t);
+                    if (p.descendsFrom(m.timeline()) && p.timelineAt(stop) == m.timeline() && (best == null || t > best.timeline())) {
+                        best = p;
+                    }
+                }
+                if (best == null) {
+                    continue;
+                }
+                long from = m.walInArchive() ? org.pgstrata.postgres.Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize())
+                        : new org.pgstrata.postgres.Lsn(stop.value() - 1).segmentNumber(tl.segmentSize()) + 1;
+                long last = tl.lastSegment(best);
+                List<Long> gaps = tl.gaps(best, from, last);
+                int i = 0;
+                while (i < gaps.size()) {
+                    int j = i;
+                    while (j + 1 < gaps.size() && gaps.get(j + 1) == gaps.get(j) + 1) {
+                        j++;
+                    }
+                    String first = tl.segmentName(best, gaps.get(i));
+                    String range = i == j ? "WAL segment " + first + " is" : "WAL segments " + first + " .. " + tl.segmentName(best, gaps.get(j)) + " are";
+                    String line = "archive gap on timeline " + best.timeline() + ": " + range + " missing; recovery from backup " + m.id()
+                            + " cannot pass it";
+                    if (reported.add(range)) {
+                        problems.add(line);
+                    }
+                    i = j + 1;
+                }
+            }
+        } catch (IOException e) {
+            problems.add("cannot read the WAL archive: " + e.getMessage());
+        }
+        return new long[] {files, bytes};
     }
 
     private static void check(Repository repo, String backup, String path, ObjectRef ref, long size, String checksum, List<String> problems) {

@@ -24,7 +24,9 @@ import org.pgstrata.api.Parallel;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.RestoreRequest;
+import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreResult;
+import org.pgstrata.api.Self;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
@@ -58,14 +60,16 @@ public final class PhysicalRestore {
         Path target = req.target().toAbsolutePath().normalize();
         try (Repository repo = Repository.open(req.repo())) {
             repo.requireInfo();
-            Manifest m = chooseBackup(repo, req.backupId());
+            RecoveryPlan plan = RecoveryPlan.make(repo, req.recoveryTarget(), req.backupId());
+            Manifest m = plan.backup();
             checkRestorable(m);
             LocalCluster.requireEmptyOrAbsent(target, "restore backup " + m.id() + " there");
+            progress.step(plan.reason());
             boolean existed = Files.exists(target);
             long t0 = System.nanoTime();
             long bytes;
             try {
-                bytes = writeFiles(repo, m, target, req.jobs(), req.port());
+                bytes = writeFiles(repo, m, target, req.jobs(), req.port(), plan);
             } catch (IOException | RuntimeException e) {
                 cleanUp(target, existed);
                 if (e instanceof CorruptObjectException c) {
@@ -82,33 +86,111 @@ public final class PhysicalRestore {
             double filesSeconds = (System.nanoTime() - t0) / 1e9;
             progress.step("restored backup " + m.id() + " into " + target + " (" + m.files().size() + " files) in "
                     + String.format("%.1f", filesSeconds) + " s");
-            Double ready = null;
-            Integer port = req.port();
-            if (req.start()) {
-                PgBinaries bin = PgBinaries.forMajor(req.pgBin(), m.pgMajor(), env);
-                LocalCluster cluster = new LocalCluster(target, bin);
-                progress.step("starting the restored server (recovery from " + m.startLsn() + " to " + m.stopLsn() + ")");
-                cluster.start();
-                int actualPort = cluster.status().map(LocalCluster.Status::port).orElse(port == null ? cluster.configuredPort() : port);
-                waitReadWrite(actualPort);
-                ready = (System.nanoTime() - t0) / 1e9;
-                port = actualPort;
-                progress.step("server ready for read-write connections on 127.0.0.1:" + actualPort);
+            if (!req.start()) {
+                return new RestoreResult(m.id(), target, m.files().size(), bytes, filesSeconds, null, req.port(), plan.reason(), null, null,
+                        "stopped");
             }
-            return new RestoreResult(m.id(), target, m.files().size(), bytes, filesSeconds, ready, port);
+            PgBinaries bin = PgBinaries.forMajor(req.pgBin(), m.pgMajor(), env);
+            LocalCluster cluster = new LocalCluster(target, bin);
+            progress.step("starting the restored server: recovery to " + req.recoveryTarget().describe());
+            Stop stop = startAndWait(cluster, req.recoveryTarget(), plan);
+            double ready = (System.nanoTime() - t0) / 1e9;
+            progress.step("recovery stopped at " + stop.lsn() + (stop.time() == null ? "" : " (last transaction " + stop.time() + ")")
+                    + "; the server is " + stop.state() + (stop.port() == null ? "" : " on 127.0.0.1:" + stop.port()));
+            return new RestoreResult(m.id(), target, m.files().size(), bytes, filesSeconds, ready, stop.port(), plan.reason(), stop.lsn(),
+                    stop.time(), stop.state());
         }
     }
 
-    static Manifest chooseBackup(Repository repo, String id) {
-        if (id != null) {
-            return repo.manifest(id);
+    /** Where recovery stopped and what state the server is in. */
+    private record Stop(String lsn, String time, String state, Integer port) {
+    }
+
+    /**
+     * Starts the server and waits until recovery has reached the target: read-write after
+     * promotion, paused, or shut down, as the target's action says.
+     */
+    private Stop startAndWait(LocalCluster cluster, RecoveryTarget target, RecoveryPlan plan) {
+        try {
+            cluster.start();
+        } catch (PgstrataException e) {
+            String log = cluster.serverLogTail();
+            if (target.action().equals("shutdown") && log.contains("shut down")) {
+                return shutdownStop(cluster);
+            }
+            if (log.contains("recovery ended before configured recovery target was reached")) {
+                throw new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "recovery ended before reaching " + target.describe()
+                        + ": the archived WAL stops earlier; " + log, "choose an earlier target or --target latest");
+            }
+            if (log.contains("could not locate required checkpoint") || log.contains("requested WAL segment")
+                    || log.contains("could not find")) {
+                throw new PgstrataException(ErrorCode.WAL_MISSING, "recovery could not find the WAL it needs: " + log,
+                        "run 'pgstrata verify --repo REPO' to see the gaps in the archive");
+            }
+            throw e;
         }
-        List<Manifest> all = repo.backups();
-        if (all.isEmpty()) {
-            throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe() + " has no backups",
-                    "take one with 'pgstrata backup --repo " + repo.describe() + " --pgdata DIR --type full'");
+        int port = cluster.status().map(LocalCluster.Status::port).orElse(cluster.configuredPort());
+        ConnectionSettings s = new ConnectionSettings("127.0.0.1", port, "postgres", "postgres", null);
+        long deadline = System.nanoTime() + 600_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (!cluster.isRunning()) {
+                if (target.action().equals("shutdown")) {
+                    return shutdownStop(cluster);
+                }
+                throw new PgstrataException(ErrorCode.SERVER, "the restored server stopped during recovery: " + cluster.serverLogTail(),
+                        "read the server log in " + cluster.pgdata());
+            }
+            try (Connection c = Db.connect(s, "pgstrata restore")) {
+                boolean inRecovery = "t".equals(Db.queryString(c, "SELECT pg_is_in_recovery()"));
+                boolean paused = inRecovery && "t".equals(Db.queryString(c, "SELECT pg_is_wal_replay_paused()"));
+                if (!inRecovery || paused) {
+                    String lsn = Db.queryString(c, "SELECT pg_last_wal_replay_lsn()::text");
+                    String time = Db.queryString(c, "SELECT pg_last_xact_replay_timestamp()::text");
+                    if (lsn == null && plan.targetLsn() != null) {
+                        lsn = plan.targetLsn().toString();
+                    }
+                    return new Stop(lsn, time, inRecovery ? "paused in recovery (read-only)" : "read-write", port);
+                }
+            } catch (PgstrataException | SQLException e) {
+                // still starting or replaying: try again shortly
+            }
+            sleep(100);
         }
-        return all.get(all.size() - 1);
+        throw new PgstrataException(ErrorCode.SERVER, "the restored server did not reach " + target.describe() + " in time: " + cluster.serverLogTail(),
+                "look at the server log in " + cluster.pgdata());
+    }
+
+    /** After recovery_target_action=shutdown the server is gone; its log says where it stopped. */
+    private Stop shutdownStop(LocalCluster cluster) {
+        for (int i = 0; i < 600 && cluster.isRunning(); i++) {
+            sleep(100);
+        }
+        String lsn = null;
+        String time = null;
+        try {
+            for (String line : Files.readAllLines(cluster.pgdata().resolve(LocalCluster.LOG_FILE))) {
+                if (line.contains("recovery stopping")) {
+                    int t = line.indexOf(", time ");
+                    time = t >= 0 ? line.substring(t + 7).trim() : time;
+                }
+                int at = line.indexOf("redo done at ");
+                if (at >= 0) {
+                    lsn = line.substring(at + "redo done at ".length()).split(" ")[0];
+                }
+            }
+        } catch (IOException e) {
+            // the stop point is then unknown; the shutdown itself is what was asked for
+        }
+        return new Stop(lsn, time, "shut down", null);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PgstrataException(ErrorCode.SERVER, "interrupted while waiting for recovery", null);
+        }
     }
 
     private static void checkRestorable(Manifest m) {
@@ -120,7 +202,7 @@ public final class PhysicalRestore {
         }
     }
 
-    private long writeFiles(Repository repo, Manifest m, Path target, int jobs, Integer port) throws IOException {
+    private long writeFiles(Repository repo, Manifest m, Path target, int jobs, Integer port, RecoveryPlan plan) throws IOException {
         Files.createDirectories(target);
         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
         for (DirectoryEntry d : m.directories()) {
@@ -153,7 +235,7 @@ public final class PhysicalRestore {
             });
         }
         Parallel.run(jobs, "pgstrata-restore", tasks);
-        writeRecoveryFiles(m, target, port);
+        writeRecoveryFiles(m, target, port, plan);
         syncDirectories(target);
         return total;
     }
@@ -193,14 +275,26 @@ public final class PhysicalRestore {
      * in pg_wal up to the end of the backup. Tablespaces are restored in place (as directories in
      * pg_tblspc), so no tablespace_map is written.
      */
-    private static void writeRecoveryFiles(Manifest m, Path target, Integer port) throws IOException {
+    private static void writeRecoveryFiles(Manifest m, Path target, Integer port, RecoveryPlan plan) throws IOException {
         Path label = target.resolve("backup_label");
         Files.writeString(label, m.backupLabel(), StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(label, PosixFilePermissions.fromString("rw-------"));
         Path auto = target.resolve("postgresql.auto.conf");
-        String extra = "\n# Added by pgstrata restore of backup " + m.id() + ": a restored copy must not archive into the source's archive.\n"
-                + "archive_mode = 'off'\n" + (port == null ? "" : "port = " + port + "\n");
-        Files.writeString(auto, extra, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        StringBuilder extra = new StringBuilder("\n# Added by pgstrata restore of backup " + m.id()
+                + ": a restored copy must not archive into the source's archive.\narchive_mode = 'off'\n");
+        if (port != null) {
+            extra.append("port = ").append(port).append('\n');
+        }
+        if (plan.archiveRecovery()) {
+            extra.append("# Recovery from the repository's WAL archive: ").append(plan.reason()).append('\n');
+            for (var e : plan.settings().entrySet()) {
+                extra.append(e.getKey()).append(" = ").append(Self.confValue(e.getValue())).append('\n');
+            }
+            Path signal = target.resolve("recovery.signal");
+            Files.writeString(signal, "");
+            Files.setPosixFilePermissions(signal, PosixFilePermissions.fromString("rw-------"));
+        }
+        Files.writeString(auto, extra.toString(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         try (FileChannel ch = FileChannel.open(auto, StandardOpenOption.WRITE)) {
             ch.force(true);
         }
@@ -231,29 +325,4 @@ public final class PhysicalRestore {
         }
     }
 
-    /** Waits until the restored server accepts read-write connections (recovery finished). */
-    private static void waitReadWrite(int port) {
-        ConnectionSettings s = new ConnectionSettings("127.0.0.1", port, "postgres", "postgres", null);
-        long deadline = System.nanoTime() + 300_000_000_000L;
-        PgstrataException last = null;
-        while (System.nanoTime() < deadline) {
-            try (Connection c = Db.connect(s, "pgstrata restore")) {
-                if ("f".equals(Db.queryString(c, "SELECT pg_is_in_recovery()"))) {
-                    return;
-                }
-            } catch (PgstrataException e) {
-                last = e;
-            } catch (SQLException e) {
-                last = Db.sqlFailed("checking the restored server", e);
-            }
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        throw new PgstrataException(ErrorCode.SERVER, "the restored server on port " + port + " did not become read-write in time"
-                + (last == null ? "" : ": " + last.getMessage()), "look at the server log in the restored data directory");
-    }
 }

@@ -1,0 +1,44 @@
+package org.pgstrata.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.pgstrata.api.RecoveryWindow;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "info", description = {"Show what a repository can restore: per timeline, the earliest and latest",
+    "restorable LSN and time, the backups and named restore points on the way, and any gaps.",
+    "--json prints an array of {timeline, earliestLsn, earliestTime, latestLsn, latestTime, backups,",
+    "restorePoints, gaps}."})
+final class InfoCommand extends BaseCommand {
+    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
+    String repo;
+
+    @Option(names = "--json", description = "Print JSON for scripts.")
+    boolean json;
+
+    @Override
+    int execute() {
+        List<RecoveryWindow> windows = facade().info(repo);
+        if (json) {
+            Output.json(out(), windows);
+            return 0;
+        }
+        if (windows.isEmpty()) {
+            out().println("nothing to restore in " + repo + " yet: no backups");
+            return 0;
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (RecoveryWindow w : windows) {
+            rows.add(java.util.Arrays.asList(Integer.toString(w.timeline()), w.earliestLsn(), w.earliestTime(), w.latestLsn(),
+                    w.latestTime(), Integer.toString(w.backups().size()), w.gaps().isEmpty() ? "none" : String.join(" ", w.gaps())));
+        }
+        Output.table(out(), List.of("timeline", "earliest lsn", "earliest time", "latest lsn", "latest transaction", "backups", "gaps"), rows);
+        for (RecoveryWindow w : windows) {
+            for (String p : w.restorePoints()) {
+                out().println("timeline " + w.timeline() + ": restore point " + p);
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,111 @@
+package org.pgstrata.cli;
+
+import java.nio.file.Path;
+import org.pgstrata.api.Compression;
+import org.pgstrata.wal.WalPush;
+import org.pgstrata.wal.WalSetup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "wal", description = "Archive WAL into a repository and fetch it back for recovery.",
+        subcommands = {WalCommand.Push.class, WalCommand.Get.class, WalCommand.Setup.class, WalReceiveCommand.class},
+        mixinStandardHelpOptions = true)
+final class WalCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "push", description = {
+        "Archive one WAL file: archive_command = 'pgstrata wal push --repo DIR %p'.",
+        "Compresses and checksums the file and makes it durable before exiting 0. The same content",
+        "again succeeds; different content under an archived name is refused (exit 23) and the",
+        "archived copy kept. Handles segments, timeline history, .partial and backup history files.",
+        "By default also pushes every other file archive_status marks ready, oldest first, so one",
+        "process start serves many segments; PostgreSQL's later calls for them return at once.",
+        "Runs without loading the command-line framework when called as archive_command."})
+    static final class Push extends BaseCommand {
+        @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository (default: PGSTRATA_REPO).",
+                defaultValue = "${env:PGSTRATA_REPO}")
+        String repo;
+
+        @Option(names = "--no-batch", description = "Push only the file named, not the other ready ones.")
+        boolean noBatch;
+
+        @Option(names = "--compress", defaultValue = "zstd", paramLabel = "ALGO", description = "zstd (default), lz4 or none.")
+        String compress;
+
+        @Parameters(index = "0", paramLabel = "PATH", description = "The file to archive (%p).")
+        Path path;
+
+        @Override
+        int execute() {
+            WalPush.Result r = facade().walPush(repo, path, !noBatch, Compression.parse(compress));
+            out().println(r.name() + ": " + (r.outcome() == org.pgstrata.manifest.WalArchive.PutOutcome.STORED ? "archived" : "already archived")
+                    + (r.alsoPushed().isEmpty() ? "" : "; also archived " + String.join(", ", r.alsoPushed())));
+            return 0;
+        }
+    }
+
+    @Command(name = "get", description = {
+        "Fetch one archived WAL file: restore_command = 'pgstrata wal get --repo DIR %f %p'.",
+        "Exits 0 with the file in place (checked against its checksum first), 1 when the archive",
+        "does not have it (recovery's end of archive), 15 when the archived copy is damaged."})
+    static final class Get extends BaseCommand {
+        @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository (default: PGSTRATA_REPO).",
+                defaultValue = "${env:PGSTRATA_REPO}")
+        String repo;
+
+        @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file's name (%f).")
+        String name;
+
+        @Parameters(index = "1", paramLabel = "PATH", description = "Where to put it (%p).")
+        Path path;
+
+        @Override
+        int execute() {
+            if (facade().walGet(repo, name, path)) {
+                return 0;
+            }
+            spec.commandLine().getErr().println("pgstrata: " + name + " is not in the archive at " + repo);
+            return LeanWal.NOT_IN_ARCHIVE;
+        }
+    }
+
+    @Command(name = "setup", description = {
+        "Print the settings that make a cluster archive into a repository; --apply them.",
+        "On a running cluster --apply uses ALTER SYSTEM and reloads (archive_mode needs a restart",
+        "when it was off); on a stopped one it appends to postgresql.auto.conf. The repository is",
+        "created for the cluster if it does not exist."})
+    static final class Setup extends BaseCommand {
+        @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
+        String repo;
+
+        @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the cluster.")
+        Path pgdata;
+
+        @Option(names = "--apply", description = "Write the settings instead of printing them.")
+        boolean apply;
+
+        @Mixin
+        ConnectionOptions conn;
+
+        @Override
+        int execute() {
+            if (!apply) {
+                out().print(facade().walSettings(repo));
+                return 0;
+            }
+            org.pgstrata.db.LocalCluster.requireDataDirectory(pgdata);
+            int port = new org.pgstrata.db.LocalCluster(pgdata, null).configuredPort();
+            WalSetup.Applied a = facade().walSetupApply(repo, pgdata, conn.resolve(System.getenv(), port));
+            out().println("archive settings " + a.how() + (a.restartNeeded() ? "; restart the cluster for archive_mode to take effect" : ""));
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package org.pgstrata.cli;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.pgstrata.api.Compression;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.wal.WalReceiver;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "receive", description = {
+    "Stream WAL into the repository's archive over a replication slot (no process per segment).",
+    "Creates the physical slot if needed (it reserves WAL from that moment), archives every",
+    "completed segment, and reports a position as flushed only once its segment is durable in",
+    "the repository. Resumes from the slot after a restart; follows timeline switches. Runs until",
+    "Ctrl-C, or with --stop-at until every segment up to that position is archived."})
+final class WalReceiveCommand extends BaseCommand {
+    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
+    String repo;
+
+    @Option(names = "--slot", defaultValue = "pgstrata", paramLabel = "NAME", description = "Replication slot (default: ${DEFAULT-VALUE}).")
+    String slot;
+
+    @Option(names = "--stop-at", paramLabel = "LSN", description = "Exit once the segment holding this position is archived.")
+    String stopAt;
+
+    @Option(names = "--compress", defaultValue = "zstd", paramLabel = "ALGO", description = "zstd (default), lz4 or none.")
+    String compress;
+
+    @Mixin
+    ConnectionOptions conn;
+
+    @Override
+    int execute() {
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread main = Thread.currentThread();
+        Thread hook = new Thread(() -> {
+            stop.set(true);
+            try {
+                main.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        WalReceiver.Result r = new WalReceiver(new ConsoleProgress(System.err, quiet), stop::get).run(new WalReceiver.Options(repo,
+                conn.resolve(System.getenv()), slot, stopAt == null ? null : Lsn.parse(stopAt), Compression.parse(compress)));
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // shutting down
+        }
+        out().println("archived " + r.segments() + " segment(s) on timeline " + r.timeline() + "; flushed up to " + r.flushed());
+        return 0;
+    }
+}

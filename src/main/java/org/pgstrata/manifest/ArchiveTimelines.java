@@ -1,0 +1,191 @@
+package org.pgstrata.manifest;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.TimelineHistory;
+import org.pgstrata.postgres.WalFileName;
+import org.pgstrata.postgres.WalReader;
+import org.pgstrata.postgres.WalSegmentHeader;
+
+/**
+ * The WAL archive seen along timelines: which archived segment holds WAL position P on the way
+ * to timeline T, where the archive ends, where it has gaps, and the records in it.
+ */
+public final class ArchiveTimelines {
+    public static final long DEFAULT_SEGMENT_SIZE = 16L * 1024 * 1024;
+
+    private final WalArchive archive;
+    private final Map<String, WalArchive.Entry> byName = new HashMap<>();
+    private final long segmentSize;
+    private int latestTimeline = 1;
+
+    public ArchiveTimelines(WalArchive archive) throws IOException {
+        this.archive = archive;
+        String anySegment = null;
+        for (WalArchive.Entry e : archive.entries()) {
+            byName.put(e.name(), e);
+            if (WalFileName.isSegment(e.name())) {
+                latestTimeline = Math.max(latestTimeline, WalFileName.timeline(e.name()));
+                anySegment = e.name();
+            } else if (WalFileName.isHistory(e.name())) {
+                latestTimeline = Math.max(latestTimeline, Integer.parseInt(e.name().substring(0, 8), 16));
+            }
+        }
+        long size = DEFAULT_SEGMENT_SIZE;
+        if (anySegment != null) {
+            WalSegmentHeader h = WalSegmentHeader.parse(archive.read(byName.get(anySegment)));
+            if (h != null && h.segmentSize() > 0) {
+                size = h.segmentSize();
+            }
+        }
+        this.segmentSize = size;
+    }
+
+    public long segmentSize() {
+        return segmentSize;
+    }
+
+    public boolean isEmpty() {
+        return byName.isEmpty();
+    }
+
+    /** The newest timeline the archive knows (from segments and history files). */
+    public int latestTimeline() {
+        return latestTimeline;
+    }
+
+    /** Every timeline the archive has segments or history for, ascending. */
+    public List<Integer> timelines() {
+        java.util.TreeSet<Integer> set = new java.util.TreeSet<>();
+        for (String n : byName.keySet()) {
+            if (WalFileName.isSegment(n)) {
+                set.add(WalFileName.timeline(n));
+            } else if (WalFileName.isHistory(n)) {
+                set.add(Integer.parseInt(n.substring(0, 8), 16));
+            }
+        }
+        return new ArrayList<>(set);
+    }
+
+    /** The way to timeline {@code tli}: its history file, or no ancestors for timeline 1. */
+    public TimelineHistory path(int tli) throws IOException {
+        String name = String.format("%08X.history", tli);
+        WalArchive.Entry e = byName.get(name);
+        if (e == null) {
+            return new TimelineHistory(tli, List.of());
+        }
+        return TimelineHistory.parse(tli, new String(archive.read(e), StandardCharsets.UTF_8));
+    }
+
+    /** The segment that holds {@code segno}'s WAL on the way to {@code path}'s timeline, if archived. */
+    public Optional<WalArchive.Entry> segment(TimelineHistory path, long segno) {
+        // Newest timeline first: at a switch the new timeline's copy of the segment has both parts.
+        List<int[]> ranges = ranges(path);
+        for (int i = ranges.size() - 1; i >= 0; i--) {
+            int tli = ranges.get(i)[0];
+            long beginSeg = rangeBegin(path, i).segmentNumber(segmentSize);
+            Lsn end = rangeEnd(path, i);
+            long endSeg = end == null ? Long.MAX_VALUE : new Lsn(Math.max(0, end.value() - 1)).segmentNumber(segmentSize);
+            if (segno < beginSeg || segno > endSeg) {
+                continue;
+            }
+            WalArchive.Entry e = byName.get(WalFileName.segment(tli, segno, segmentSize));
+            if (e != null) {
+                return Optional.of(e);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The timelines on the path, oldest first, as {timeline} entries. */
+    private static List<int[]> ranges(TimelineHistory path) {
+        List<int[]> r = new ArrayList<>();
+        for (TimelineHistory.Entry e : path.ancestors()) {
+            r.add(new int[] {e.timeline()});
+        }
+        r.add(new int[] {path.timeline()});
+        return r;
+    }
+
+    private static Lsn rangeBegin(TimelineHistory path, int i) {
+        return i == 0 ? Lsn.ZERO : path.ancestors().get(i - 1).switchPoint();
+    }
+
+    private static Lsn rangeEnd(TimelineHistory path, int i) {
+        return i < path.ancestors().size() ? path.ancestors().get(i).switchPoint() : null;
+    }
+
+    /** The newest segment number archived on the path, or -1. */
+    public long lastSegment(TimelineHistory path) {
+        long last = -1;
+        for (String n : byName.keySet()) {
+            if (!WalFileName.isSegment(n)) {
+                continue;
+            }
+            int tli = WalFileName.timeline(n);
+            if (!path.descendsFrom(tli)) {
+                continue;
+            }
+            long seg = WalFileName.segmentNumber(n, segmentSize);
+            if (segment(path, seg).map(e -> e.name().equals(n)).orElse(false)) {
+                last = Math.max(last, seg);
+            }
+        }
+        return last;
+    }
+
+    /** Segment numbers in [from, to] that the archive lacks on the path. */
+    public List<Long> gaps(TimelineHistory path, long from, long to) {
+        List<Long> missing = new ArrayList<>();
+        for (long s = from; s <= to; s++) {
+            if (segment(path, s).isEmpty()) {
+                missing.add(s);
+            }
+        }
+        return missing;
+    }
+
+    public String segmentName(TimelineHistory path, long segno) {
+        return segment(path, segno).map(WalArchive.Entry::name)
+                .orElse(WalFileName.segment(path.timelineAt(new Lsn(segno * segmentSize)), segno, segmentSize));
+    }
+
+    /**
+     * Reads records from the first one that starts in segment {@code fromSegno} to the end of
+     * the archived WAL on the path (or until the visitor stops); returns where reading stopped.
+     */
+    public Lsn scan(TimelineHistory path, long fromSegno, WalReader.Visitor visitor) throws IOException {
+        try {
+            WalReader reader = new WalReader(segmentSize, segno -> {
+                Optional<WalArchive.Entry> e = segment(path, segno);
+                if (e.isEmpty()) {
+                    return null;
+                }
+                try {
+                    return archive.read(e.get());
+                } catch (IOException ex) {
+                    throw new UncheckedIOException(ex);
+                }
+            });
+            return reader.readFromSegment(fromSegno, visitor);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    /** The end of the archived WAL on the path: the position after its last valid record. */
+    public Lsn end(TimelineHistory path) throws IOException {
+        long last = lastSegment(path);
+        if (last < 0) {
+            return Lsn.ZERO;
+        }
+        return scan(path, last, r -> true);
+    }
+}

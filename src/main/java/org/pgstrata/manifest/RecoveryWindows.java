@@ -1,0 +1,67 @@
+package org.pgstrata.manifest;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.pgstrata.api.RecoveryWindow;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.TimelineHistory;
+import org.pgstrata.postgres.WalReader;
+
+/**
+ * The recoverable window of each timeline: from the consistency point of the oldest backup on
+ * the way to it, to the end of the archived WAL on it, with the newest transaction time, the
+ * named restore points and any gaps in between. Reads the archived WAL from the oldest backup on.
+ */
+public final class RecoveryWindows {
+    private RecoveryWindows() {
+    }
+
+    public static List<RecoveryWindow> of(Repository repo) throws IOException {
+        List<Manifest> backups = repo.backups();
+        WalArchive archive = new WalArchive(repo.storage());
+        List<RecoveryWindow> result = new ArrayList<>();
+        if (archive.isEmpty()) {
+            // Without an archive each backup restores to its own point only.
+            for (Manifest m : backups) {
+                result.add(new RecoveryWindow(m.timeline(), m.stopLsn(), m.stopTime(), m.stopLsn(), m.stopTime(), List.of(m.id()),
+                        List.of(), List.of()));
+            }
+            return result;
+        }
+        ArchiveTimelines tl = new ArchiveTimelines(archive);
+        for (int tli : tl.timelines()) {
+            TimelineHistory path = tl.path(tli);
+            List<Manifest> onPath = new ArrayList<>();
+            for (Manifest m : backups) {
+                if (path.descendsFrom(m.timeline()) && path.timelineAt(Lsn.parse(m.stopLsn())) == m.timeline()) {
+                    onPath.add(m);
+                }
+            }
+            if (onPath.isEmpty()) {
+                continue;
+            }
+            Manifest oldest = onPath.get(0);
+            long from = Lsn.parse(oldest.startLsn()).segmentNumber(tl.segmentSize());
+            List<String> points = new ArrayList<>();
+            String[] lastTime = {null};
+            Lsn end = tl.scan(path, from, r -> {
+                if (r.kind() == WalReader.Kind.RESTORE_POINT) {
+                    points.add(r.restorePointName() + " at " + r.lsn());
+                }
+                if ((r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT) && r.time() != null) {
+                    lastTime[0] = r.time().toString();
+                }
+                return true;
+            });
+            long last = tl.lastSegment(path);
+            List<String> gaps = new ArrayList<>();
+            for (long g : tl.gaps(path, from, Math.max(from, last))) {
+                gaps.add(tl.segmentName(path, g));
+            }
+            result.add(new RecoveryWindow(tli, oldest.stopLsn(), oldest.stopTime(), end.toString(), lastTime[0],
+                    onPath.stream().map(Manifest::id).toList(), points, gaps));
+        }
+        return result;
+    }
+}

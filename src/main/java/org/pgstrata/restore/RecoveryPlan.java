@@ -1,0 +1,214 @@
+package org.pgstrata.restore;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.RecoveryTarget;
+import org.pgstrata.api.Self;
+import org.pgstrata.manifest.ArchiveTimelines;
+import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.Repository;
+import org.pgstrata.manifest.WalArchive;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.TimelineHistory;
+import org.pgstrata.postgres.WalReader;
+
+/**
+ * Which backup to restore for a recovery target, why, and the recovery settings that reach it.
+ * Targets by name and by transaction are looked up in the archived WAL (restore point and
+ * commit records), so the backup is chosen by an exact position, not a guess; time and LSN
+ * targets are checked against the archive's end before anything is written.
+ */
+record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings, boolean archiveRecovery, Lsn targetLsn) {
+
+    private static final DateTimeFormatter PG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSx").withZone(ZoneOffset.UTC);
+
+    static RecoveryPlan make(Repository repo, RecoveryTarget target, String backupId) {
+        try {
+            return build(repo, target, backupId);
+        } catch (IOException e) {
+            throw repo.io("read the WAL archive", e);
+        }
+    }
+
+    private static RecoveryPlan build(Repository repo, RecoveryTarget target, String backupId) throws IOException {
+        List<Manifest> backups = repo.backups();
+        if (backups.isEmpty()) {
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe() + " has no backups",
+                    "take one with 'pgstrata backup --repo " + repo.describe() + " --pgdata DIR --type full'");
+        }
+        Manifest chosen = backupId == null ? null : repo.manifest(backupId);
+        WalArchive archive = new WalArchive(repo.storage());
+
+        if (target.type() == RecoveryTarget.Type.IMMEDIATE) {
+            Manifest m = chosen != null ? chosen : backups.get(backups.size() - 1);
+            String why = chosen != null ? "as asked" : "the newest backup";
+            if (!m.walInArchive()) {
+                return new RecoveryPlan(m, "restoring backup " + m.id() + " (" + why + ") to its own consistency point " + m.stopLsn(),
+                        Map.of(), false, Lsn.parse(m.stopLsn()));
+            }
+            Map<String, String> s = baseSettings(repo, "current", "promote");
+            s.put("recovery_target", "immediate");
+            return new RecoveryPlan(m, "restoring backup " + m.id() + " (" + why + ") to its own consistency point " + m.stopLsn()
+                    + ", with its WAL from the archive", s, true, Lsn.parse(m.stopLsn()));
+        }
+
+        if (archive.isEmpty()) {
+            throw new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "repository " + repo.describe()
+                    + " has no WAL archive, so only each backup's own consistency point can be restored, not " + target.describe(),
+                    "set up archiving with 'pgstrata wal setup --repo " + repo.describe() + " --pgdata DIR --apply', or restore without a target");
+        }
+        ArchiveTimelines tl = new ArchiveTimelines(archive);
+        int targetTli = switch (target.timeline()) {
+            case "latest" -> tl.latestTimeline();
+            case "current" -> (chosen != null ? chosen : backups.get(backups.size() - 1)).timeline();
+            default -> Integer.parseInt(target.timeline());
+        };
+        TimelineHistory path = tl.path(targetTli);
+        List<Manifest> onPath = new ArrayList<>();
+        for (Manifest m : backups) {
+            // On the way to the target timeline: its timeline is on the path, and it ended before that timeline did.
+            if (path.descendsFrom(m.timeline()) && path.timelineAt(Lsn.parse(m.stopLsn())) == m.timeline()) {
+                onPath.add(m);
+            }
+        }
+        if (onPath.isEmpty()) {
+            throw new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "no backup in " + repo.describe() + " lies on the way to timeline " + targetTli,
+                    "choose another --target-timeline");
+        }
+        Lsn archiveEnd = tl.end(path);
+        Manifest oldest = onPath.get(0);
+        Map<String, String> s = baseSettings(repo, target.timeline(), target.action());
+        String targetWord;
+        Lsn position;
+        switch (target.type()) {
+            case LATEST -> {
+                Manifest m = chosen != null ? chosen : onPath.get(onPath.size() - 1);
+                return new RecoveryPlan(m, "restoring backup " + m.id() + " (the newest on timeline " + targetTli
+                        + ") and replaying all archived WAL, up to " + archiveEnd, withoutAction(s), true, archiveEnd);
+            }
+            case LSN -> {
+                position = Lsn.parse(target.value());
+                if (archiveEnd.isBefore(position)) {
+                    throw unreachable(target, "after the end of the archived WAL (" + archiveEnd + ")",
+                            "choose a target up to " + archiveEnd + ", or archive more WAL first (pg_switch_wal)");
+                }
+                s.put("recovery_target_lsn", position.toString());
+                targetWord = "LSN " + position;
+            }
+            case TIME -> {
+                Instant t = RecoveryTarget.parseTime(target.value());
+                Instant lastCommit = lastCommitTime(tl, path, oldest);
+                if (lastCommit == null || !t.isBefore(lastCommit)) {
+                    throw unreachable(target, "not before the newest archived transaction (" + (lastCommit == null ? "none" : lastCommit) + ")",
+                            "recovery by time stops at the first transaction after the target; choose an earlier time or --target latest");
+                }
+                s.put("recovery_target_time", PG_TIME.format(t));
+                Manifest m = chosen;
+                if (m == null) {
+                    for (Manifest b : onPath) {
+                        if (!Instant.parse(b.stopTime()).isAfter(t)) {
+                            m = b;
+                        }
+                    }
+                }
+                if (m == null || Instant.parse(m.stopTime()).isAfter(t)) {
+                    throw unreachable(target, "before the oldest backup's consistency point (backup " + oldest.id() + " at " + oldest.stopTime() + ")",
+                            "choose a time after " + oldest.stopTime());
+                }
+                putInclusive(s, target);
+                return new RecoveryPlan(m, "restoring backup " + m.id() + ": the newest whose consistency point (" + m.stopTime()
+                        + ") precedes time " + target.value(), s, true, null);
+            }
+            case XID -> {
+                long xid = Long.parseLong(target.value()) & 0xFFFFFFFFL;
+                position = findRecord(tl, path, oldest, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
+                        && r.xid() == xid);
+                if (position == null) {
+                    throw unreachable(target, "not in the archived WAL (no commit or abort of it after the oldest backup)",
+                            "check the transaction id (SELECT pg_current_xact_id() in that transaction)");
+                }
+                s.put("recovery_target_xid", Long.toString(xid));
+                targetWord = "transaction " + target.value() + " (commit record at " + position + ")";
+            }
+            case NAME -> {
+                position = findRecord(tl, path, oldest, r -> r.kind() == WalReader.Kind.RESTORE_POINT && target.value().equals(r.restorePointName()));
+                if (position == null) {
+                    throw unreachable(target, "not in the archived WAL after the oldest backup",
+                            "create it with 'pgstrata restore-point NAME', or list names with 'pgstrata info'");
+                }
+                s.put("recovery_target_name", target.value());
+                targetWord = "restore point '" + target.value() + "' (at " + position + ")";
+            }
+            default -> throw new IllegalStateException(target.type().toString());
+        }
+        putInclusive(s, target);
+        Manifest m = chosen;
+        if (m == null) {
+            for (Manifest b : onPath) {
+                if (!position.isBefore(Lsn.parse(b.stopLsn()))) {
+                    m = b;
+                }
+            }
+        }
+        if (m == null || position.isBefore(Lsn.parse(m.stopLsn()))) {
+            throw unreachable(target, "before the oldest backup's consistency point (backup " + oldest.id() + " at " + oldest.stopLsn() + ")",
+                    "the archive cannot go back further than the oldest backup");
+        }
+        return new RecoveryPlan(m, "restoring backup " + m.id() + ": the newest whose consistency point (" + m.stopLsn() + ") precedes "
+                + targetWord, s, true, position);
+    }
+
+    private static void putInclusive(Map<String, String> s, RecoveryTarget target) {
+        s.put("recovery_target_inclusive", target.inclusive() ? "on" : "off");
+    }
+
+    private static Map<String, String> withoutAction(Map<String, String> s) {
+        s.remove("recovery_target_action");
+        return s;
+    }
+
+    private static Map<String, String> baseSettings(Repository repo, String timeline, String action) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("restore_command", Self.restoreCommand(repo.describe()));
+        s.put("recovery_target_timeline", timeline);
+        s.put("recovery_target_action", action);
+        return s;
+    }
+
+    private static PgstrataException unreachable(RecoveryTarget target, String why, String hint) {
+        return new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "cannot restore to " + target.describe() + ": it is " + why, hint);
+    }
+
+    private static Instant lastCommitTime(ArchiveTimelines tl, TimelineHistory path, Manifest from) throws IOException {
+        AtomicReference<Instant> last = new AtomicReference<>();
+        tl.scan(path, Lsn.parse(from.startLsn()).segmentNumber(tl.segmentSize()), r -> {
+            if ((r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT) && r.time() != null) {
+                last.set(r.time());
+            }
+            return true;
+        });
+        return last.get();
+    }
+
+    private static Lsn findRecord(ArchiveTimelines tl, TimelineHistory path, Manifest from,
+                                  java.util.function.Predicate<WalReader.Record> match) throws IOException {
+        AtomicReference<Lsn> found = new AtomicReference<>();
+        tl.scan(path, Lsn.parse(from.startLsn()).segmentNumber(tl.segmentSize()), r -> {
+            if (match.test(r)) {
+                found.set(r.lsn());
+                return false;
+            }
+            return true;
+        });
+        return found.get();
+    }
+}

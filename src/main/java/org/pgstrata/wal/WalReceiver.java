@@ -1,0 +1,287 @@
+package org.pgstrata.wal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+import java.util.function.BooleanSupplier;
+import org.pgstrata.api.Compression;
+import org.pgstrata.api.ConnectionSettings;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.db.Db;
+import org.pgstrata.manifest.RepoIdentity;
+import org.pgstrata.manifest.WalArchive;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.TimelineHistory;
+import org.pgstrata.postgres.WalFileName;
+import org.pgstrata.storage.Storage;
+import org.pgstrata.storage.StorageFactory;
+import org.postgresql.PGConnection;
+import org.postgresql.PGProperty;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+
+/**
+ * A streaming WAL receiver: physical replication (pgjdbc) over a replication slot that
+ * reserves WAL, assembling whole segments and archiving each one. A position is reported to the
+ * server as flushed only once its segment is durable in the repository, so the slot never lets
+ * the server drop WAL that is not safe. After a restart it resumes from the slot; when the
+ * server moves to a new timeline it archives the history file and continues on it.
+ */
+public final class WalReceiver {
+    /** How the receiver runs: which slot, and optionally a position to stop at. */
+    public record Options(String repo, ConnectionSettings connection, String slot, Lsn stopAt, Compression compression) {
+    }
+
+    /** What a run archived. */
+    public record Result(int segments, long bytes, Lsn flushed, int timeline) {
+    }
+
+    private final Progress progress;
+    private final BooleanSupplier stopRequested;
+
+    public WalReceiver(Progress progress, BooleanSupplier stopRequested) {
+        this.progress = progress;
+        this.stopRequested = stopRequested;
+    }
+
+    public Result run(Options o) {
+        try (Storage storage = StorageFactory.open(o.repo())) {
+            String sysid = RepoIdentity.systemIdentifier(storage);
+            if (sysid == null) {
+                throw new PgstrataException(ErrorCode.NOT_FOUND, "no pgstrata repository at " + storage.describe(),
+                        "create it with 'pgstrata repo init --repo " + storage.describe() + " --pgdata DIR'");
+            }
+            WalArchive archive = new WalArchive(storage);
+            int segments = 0;
+            long bytes = 0;
+            Lsn flushed = null;
+            int timeline = 0;
+            // Each pass is one replication connection; a timeline switch ends it and the next pass follows.
+            while (!stopRequested.getAsBoolean()) {
+                Pass p = pass(o, archive, sysid);
+                segments += p.segments;
+                bytes += p.bytes;
+                flushed = p.flushed;
+                timeline = p.timeline;
+                if (p.finished) {
+                    break;
+                }
+            }
+            return new Result(segments, bytes, flushed, timeline);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "the receiver cannot write to " + o.repo() + ": " + e.getMessage(),
+                    "check the repository; the slot keeps the WAL on the server meanwhile");
+        }
+    }
+
+    private static final class Pass {
+        int segments;
+        long bytes;
+        Lsn flushed;
+        int timeline;
+        boolean finished;
+    }
+
+    private Pass pass(Options o, WalArchive archive, String sysid) throws IOException {
+        Pass pass = new Pass();
+        ConnectionSettings s = o.connection();
+        long segSize;
+        Lsn start;
+        try (Connection sql = Db.connect(s, "pgstrata wal receive")) {
+            segSize = parseSize(Db.queryString(sql, "SELECT current_setting('wal_segment_size')"));
+            start = slotStart(sql, o.slot(), progress);
+        } catch (SQLException e) {
+            throw Db.sqlFailed("preparing replication slot " + o.slot(), e);
+        }
+        try (Connection repl = replicationConnection(s)) {
+            String[] ident = identify(repl);
+            if (!ident[0].equals(sysid)) {
+                throw new PgstrataException(ErrorCode.REPO_MISMATCH, "the server at " + s.describe() + " is cluster " + ident[0]
+                        + ", but repository " + archive.storage().describe() + " serves " + sysid, "receive into this cluster's own repository");
+            }
+            int tli = Integer.parseInt(ident[1]);
+            pass.timeline = tli;
+            if (tli > 1) {
+                // Archive the history of the current timeline, and start on it at its first segment we lack.
+                String[] hist = timelineHistory(repl, tli);
+                byte[] content = hist[1].getBytes(StandardCharsets.UTF_8);
+                archive.put(hist[0], content, o.compression());
+                TimelineHistory h = TimelineHistory.parse(tli, hist[1]);
+                Lsn switchPoint = h.begin();
+                if (start.isBefore(switchPoint)) {
+                    // WAL before the switch on the old timeline is the old timeline's business; the new
+                    // timeline's copy of the switch segment holds both parts.
+                    long seg = switchPoint.segmentNumber(segSize);
+                    start = new Lsn(seg * segSize);
+                    progress.step("following timeline " + tli + " from " + switchPoint + " (segment " + WalFileName.segment(tli, seg, segSize) + ")");
+                }
+            }
+            long segno = start.segmentNumber(segSize);
+            start = new Lsn(segno * segSize);
+            progress.step("streaming from " + start + " on timeline " + tli + " through slot " + o.slot());
+            PGReplicationStream stream = repl.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
+                    .withSlotName(o.slot()).withStartPosition(LogSequenceNumber.valueOf(start.value())).withStatusInterval(1,
+                            java.util.concurrent.TimeUnit.SECONDS).start();
+            byte[] segment = new byte[(int) segSize];
+            long segStart = start.value();
+            long filled = 0;
+            try {
+                while (!stopRequested.getAsBoolean()) {
+                    ByteBuffer msg = stream.readPending();
+                    if (msg == null) {
+                        if (stream.isClosed()) {
+                            break;
+                        }
+                        if (o.stopAt() != null && pass.flushed != null && !pass.flushed.isBefore(o.stopAt())) {
+                            pass.finished = true;
+                            break;
+                        }
+                        Thread.sleep(5);
+                        continue;
+                    }
+                    long at = stream.getLastReceiveLSN().asLong();
+                    int len = msg.remaining();
+                    int offset = 0;
+                    while (offset < len) {
+                        long pos = at + offset;
+                        if (pos < segStart || pos >= segStart + segSize) {
+                            throw new IOException("received WAL at " + new Lsn(pos) + " outside segment starting " + new Lsn(segStart));
+                        }
+                        int inSeg = (int) (pos - segStart);
+                        int n = (int) Math.min(len - offset, segSize - inSeg);
+                        msg.get(segment, inSeg, n);
+                        offset += n;
+                        filled = Math.max(filled, inSeg + n);
+                        if (filled == segSize) {
+                            String name = WalFileName.segment(tli, segStart / segSize, segSize);
+                            archive.put(name, segment, o.compression());
+                            pass.segments++;
+                            pass.bytes += segSize;
+                            segStart += segSize;
+                            filled = 0;
+                            // Durable in the repository: only now may the server forget it.
+                            Lsn safe = new Lsn(segStart);
+                            stream.setFlushedLSN(LogSequenceNumber.valueOf(safe.value()));
+                            stream.setAppliedLSN(LogSequenceNumber.valueOf(safe.value()));
+                            stream.forceUpdateStatus();
+                            pass.flushed = safe;
+                            progress.step("archived " + name);
+                        }
+                    }
+                    if (o.stopAt() != null && pass.flushed != null && !pass.flushed.isBefore(o.stopAt())) {
+                        pass.finished = true;
+                        break;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                pass.finished = true;
+            } finally {
+                try {
+                    stream.close();
+                } catch (SQLException e) {
+                    // the connection is closing anyway
+                }
+            }
+            if (stopRequested.getAsBoolean()) {
+                pass.finished = true;
+            }
+            return pass;
+        } catch (SQLException e) {
+            if (e.getMessage() != null && e.getMessage().contains("timeline")) {
+                // The server moved to a new timeline under us: the next pass follows it.
+                progress.step("the server switched timelines (" + e.getMessage().split("\n")[0] + "); reconnecting");
+                return pass;
+            }
+            throw Db.sqlFailed("streaming WAL from " + s.describe(), e);
+        }
+    }
+
+    /** Creates the slot (reserving WAL now) if needed; returns where streaming resumes. */
+    private static Lsn slotStart(Connection c, String slot, Progress progress) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT restart_lsn::text, slot_type FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    if (!"physical".equals(rs.getString(2))) {
+                        throw new PgstrataException(ErrorCode.USAGE, "replication slot " + slot + " is a " + rs.getString(2) + " slot",
+                                "use a physical slot (or another --slot name)");
+                    }
+                    if (rs.getString(1) != null) {
+                        return Lsn.parse(rs.getString(1));
+                    }
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_create_physical_replication_slot(?, true)")) {
+            ps.setString(1, slot);
+            ps.execute();
+        } catch (SQLException e) {
+            if (!"42710".equals(e.getSQLState())) { // duplicate_object: it exists but had no restart_lsn yet
+                throw e;
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_replication_slot_advance(?, pg_current_wal_lsn())")) {
+                ps.setString(1, slot);
+                ps.execute();
+            }
+        }
+        progress.step("created replication slot " + slot + " (it keeps the server's WAL until it is archived)");
+        try (PreparedStatement ps = c.prepareStatement("SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return Lsn.parse(rs.getString(1));
+            }
+        }
+    }
+
+    private static Connection replicationConnection(ConnectionSettings s) {
+        Properties p = new Properties();
+        PGProperty.USER.set(p, s.user());
+        if (s.password() != null) {
+            PGProperty.PASSWORD.set(p, s.password());
+        }
+        PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "10");
+        PGProperty.REPLICATION.set(p, "true");
+        PGProperty.PREFER_QUERY_MODE.set(p, "simple");
+        PGProperty.APPLICATION_NAME.set(p, "pgstrata wal receive");
+        String host = s.host().contains(":") ? "[" + s.host() + "]" : s.host();
+        try {
+            return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + s.port() + "/" + s.dbname(), p);
+        } catch (SQLException e) {
+            throw Db.connectionFailed(s, e);
+        }
+    }
+
+    /** IDENTIFY_SYSTEM: {system identifier, timeline, current WAL position}. */
+    private static String[] identify(Connection repl) throws SQLException {
+        try (Statement st = repl.createStatement(); ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
+            rs.next();
+            return new String[] {rs.getString(1), rs.getString(2), rs.getString(3)};
+        }
+    }
+
+    /** TIMELINE_HISTORY: {file name, content}. */
+    private static String[] timelineHistory(Connection repl, int tli) throws SQLException {
+        try (Statement st = repl.createStatement(); ResultSet rs = st.executeQuery("TIMELINE_HISTORY " + tli)) {
+            rs.next();
+            return new String[] {rs.getString(1), new String(rs.getBytes(2), StandardCharsets.UTF_8)};
+        }
+    }
+
+    static long parseSize(String text) {
+        String t = text.trim();
+        long unit = t.endsWith("kB") ? 1024 : t.endsWith("MB") ? 1024L * 1024 : t.endsWith("GB") ? 1024L * 1024 * 1024 : 1;
+        return Long.parseLong(t.replaceAll("[^0-9]", "")) * unit;
+    }
+}
