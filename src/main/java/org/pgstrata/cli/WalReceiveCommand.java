@@ -33,11 +33,12 @@ final class WalReceiveCommand extends BaseCommand {
     @Override
     int execute() {
         AtomicBoolean stop = new AtomicBoolean();
-        Thread main = Thread.currentThread();
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        // Ctrl-C or SIGTERM: ask the receiver to stop, and give it time to finish the segment at hand.
         Thread hook = new Thread(() -> {
             stop.set(true);
             try {
-                main.join(10_000);
+                done.await(30, java.util.concurrent.TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -45,12 +46,15 @@ final class WalReceiveCommand extends BaseCommand {
         Runtime.getRuntime().addShutdownHook(hook);
         WalReceiver.Result r = new WalReceiver(new ConsoleProgress(System.err, quiet), stop::get).run(new WalReceiver.Options(repo,
                 conn.resolve(System.getenv()), slot, stopAt == null ? null : Lsn.parse(stopAt), Compression.parse(compress)));
+        out().println("archived " + r.segments() + " segment(s) on timeline " + r.timeline() + "; "
+                + (r.flushed() == null ? "no new position flushed" : "flushed up to " + r.flushed()));
+        out().flush();
+        done.countDown();
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException e) {
-            // shutting down
+            // already shutting down: the hook has what it waited for
         }
-        out().println("archived " + r.segments() + " segment(s) on timeline " + r.timeline() + "; flushed up to " + r.flushed());
         return 0;
     }
 }

@@ -65,9 +65,25 @@ public final class WalReceiver {
             long bytes = 0;
             Lsn flushed = null;
             int timeline = 0;
-            // Each pass is one replication connection; a timeline switch ends it and the next pass follows.
+            // Each pass is one replication connection; a timeline switch or a lost connection ends
+            // it and the next pass resumes from the slot.
+            int failures = 0;
+            boolean everStreamed = false;
             while (!stopRequested.getAsBoolean()) {
-                Pass p = pass(o, archive, sysid);
+                Pass p;
+                try {
+                    p = pass(o, archive, sysid);
+                    failures = 0;
+                    everStreamed = true;
+                } catch (PgstrataException e) {
+                    boolean transientFailure = e.code() == ErrorCode.CONNECTION || e.code() == ErrorCode.SERVER;
+                    if (!everStreamed || !transientFailure || ++failures > MAX_RETRIES) {
+                        throw e;
+                    }
+                    progress.warn("streaming stopped (" + e.getMessage() + "); resuming from the slot in 1 s");
+                    sleep(1000);
+                    continue;
+                }
                 segments += p.segments;
                 bytes += p.bytes;
                 flushed = p.flushed;
@@ -80,6 +96,17 @@ public final class WalReceiver {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "the receiver cannot write to " + o.repo() + ": " + e.getMessage(),
                     "check the repository; the slot keeps the WAL on the server meanwhile");
+        }
+    }
+
+    /** Consecutive failed passes (server restarting, promotion) before the receiver gives up. */
+    private static final int MAX_RETRIES = 60;
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -131,12 +158,24 @@ public final class WalReceiver {
             PGReplicationStream stream = repl.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
                     .withSlotName(o.slot()).withStartPosition(LogSequenceNumber.valueOf(start.value())).withStatusInterval(1,
                             java.util.concurrent.TimeUnit.SECONDS).start();
+            Watchdog watch = new Watchdog(repl, s, tli, progress, stopRequested);
+            watch.start();
             byte[] segment = new byte[(int) segSize];
             long segStart = start.value();
             long filled = 0;
             try {
-                while (!stopRequested.getAsBoolean()) {
-                    ByteBuffer msg = stream.readPending();
+                while (!stopRequested.getAsBoolean() && !watch.tripped()) {
+                    ByteBuffer msg;
+                    try {
+                        msg = stream.readPending();
+                    } catch (SQLException e) {
+                        // The server ended the stream (a restart, a lost link), or the watchdog did
+                        // (a new timeline, a stop request).
+                        if (!watch.tripped()) {
+                            progress.step("the stream ended (" + e.getMessage().split("\n")[0] + "); reconnecting");
+                        }
+                        break;
+                    }
                     if (msg == null) {
                         if (stream.isClosed()) {
                             break;
@@ -148,8 +187,9 @@ public final class WalReceiver {
                         Thread.sleep(5);
                         continue;
                     }
-                    long at = stream.getLastReceiveLSN().asLong();
+                    // For physical streams pgjdbc reports the position after the message's data.
                     int len = msg.remaining();
+                    long at = stream.getLastReceiveLSN().asLong() - len;
                     int offset = 0;
                     while (offset < len) {
                         long pos = at + offset;
@@ -186,6 +226,7 @@ public final class WalReceiver {
                 Thread.currentThread().interrupt();
                 pass.finished = true;
             } finally {
+                watch.interrupt();
                 try {
                     stream.close();
                 } catch (SQLException e) {
@@ -203,6 +244,70 @@ public final class WalReceiver {
                 return pass;
             }
             throw Db.sqlFailed("streaming WAL from " + s.describe(), e);
+        }
+    }
+
+    /**
+     * Watches a stream from the side. pgjdbc can block in a read when a promoted server has
+     * nothing more to send on the old timeline, and when nothing arrives at all; closing the
+     * connection is then the only way out. Every second it checks for a stop request and for a
+     * new timeline on the server, and aborts the connection for either.
+     */
+    private static final class Watchdog extends Thread {
+        private final Connection repl;
+        private final ConnectionSettings settings;
+        private final int timeline;
+        private final Progress progress;
+        private final BooleanSupplier stop;
+        private volatile boolean tripped;
+
+        Watchdog(Connection repl, ConnectionSettings settings, int timeline, Progress progress, BooleanSupplier stop) {
+            super("pgstrata-receiver-watchdog");
+            setDaemon(true);
+            this.repl = repl;
+            this.settings = settings;
+            this.timeline = timeline;
+            this.progress = progress;
+            this.stop = stop;
+        }
+
+        boolean tripped() {
+            return tripped;
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (!isInterrupted()) {
+                    Thread.sleep(1000);
+                    boolean stopNow = stop.getAsBoolean();
+                    Integer now = stopNow ? null : currentTimeline(settings);
+                    if (stopNow || (now != null && now != timeline)) {
+                        if (!stopNow) {
+                            progress.step("the server moved to timeline " + now + "; following it");
+                        }
+                        tripped = true;
+                        try {
+                            repl.abort(Runnable::run);
+                        } catch (SQLException e) {
+                            // it is going away either way
+                        }
+                        return;
+                    }
+                }
+            } catch (InterruptedException e) {
+                // the pass ended
+            }
+        }
+    }
+
+    /** The server's current timeline, or null while it is in recovery or unreachable. */
+    private static Integer currentTimeline(ConnectionSettings s) {
+        try (Connection c = Db.connect(s, "pgstrata wal receive")) {
+            String name = Db.queryString(c, "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END");
+            return name == null ? null : Integer.parseInt(name.substring(0, 8), 16);
+        } catch (PgstrataException | SQLException e) {
+            return null;
         }
     }
 

@@ -56,6 +56,7 @@ public final class WalSetup {
             } catch (IOException e) {
                 throw new PgstrataException(ErrorCode.IO, "cannot write " + pgdata.resolve("postgresql.auto.conf") + ": " + e.getMessage(), null);
             }
+            archiveHistoryFiles(repo, pgdata);
             return new Applied("appended to " + pgdata.resolve("postgresql.auto.conf") + "; start the cluster to use them", false);
         }
         try (Connection c = Db.connect(conn)) {
@@ -71,10 +72,26 @@ public final class WalSetup {
                 }
             }
             Db.execute(c, "SELECT pg_reload_conf()");
+            archiveHistoryFiles(repo, pgdata);
             boolean restart = !"on".equals(archiveMode) && !"always".equals(archiveMode) || "minimal".equals(walLevel);
             return new Applied("applied with ALTER SYSTEM on " + conn.describe(), restart);
         } catch (SQLException e) {
             throw Db.sqlFailed("applying the archive settings", e);
+        }
+    }
+
+    /**
+     * A cluster that was promoted while archiving was off never marked its timeline history
+     * files for archiving; without them a restore cannot follow its timeline. Push them now
+     * (reading pg_wal is safe on a running cluster; nothing there is written).
+     */
+    static void archiveHistoryFiles(String repo, Path pgdata) {
+        try (var files = Files.list(pgdata.resolve("pg_wal"))) {
+            for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".history")).sorted().toList()) {
+                WalPush.push(repo, p, false, org.pgstrata.api.Compression.ZSTD);
+            }
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot read " + pgdata.resolve("pg_wal") + ": " + e.getMessage(), null);
         }
     }
 
