@@ -17,6 +17,7 @@ import org.pgstrata.api.BackupType;
 import org.pgstrata.api.CompareResult;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.ConnectionSettings;
+import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.RestoreRequest;
@@ -29,7 +30,10 @@ import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
 import org.pgstrata.demo.Books;
 import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.manifest.Repository;
+import org.pgstrata.postgres.ControlFile;
 import org.pgstrata.restore.PhysicalRestore;
+import org.pgstrata.wal.WalSetup;
 
 /**
  * The main job: on a throwaway cluster, load the books workload, then for each strategy back up,
@@ -65,8 +69,14 @@ public final class Compare {
             // A source cluster with the books workload
             int port = LocalCluster.freePort();
             progress.step("initialising a PostgreSQL " + bin.version() + " cluster in " + work.resolve("source") + " on port " + port);
-            LocalCluster source = LocalCluster.init(work.resolve("source"), bin, LocalCluster.InitOptions.port(port));
+            // The source archives into the point-in-time strategy's repository from the start.
+            Path pitrRepo = work.resolve("repo-pitr");
+            LocalCluster source = LocalCluster.init(work.resolve("source"), bin,
+                    new LocalCluster.InitOptions(port, "\n" + WalSetup.confLines(pitrRepo.toString())));
             started.add(source);
+            try (Repository r = Repository.open(pitrRepo.toString())) {
+                r.initialize(ControlFile.read(source.pgdata()).systemIdentifierText(), bin.major(), clock);
+            }
             source.start();
             ConnectionSettings conn = new ConnectionSettings("127.0.0.1", port, "postgres", "postgres", null);
             Books.PopulateResult pop;
@@ -81,6 +91,7 @@ public final class Compare {
 
             List<StrategyRow> rows = new ArrayList<>();
             rows.add(fullPhysical(work, source, conn, bin, started));
+            rows.add(pointInTime(work, pitrRepo, source, conn, bin, started));
             return new CompareResult(bin.major(), pop.rows(), opt.batchSize(), pop.seconds(), dbBytes, rows);
         } catch (SQLException e) {
             throw Db.sqlFailed("the compare workload", e);
@@ -122,6 +133,78 @@ public final class Compare {
         String reason = prove(conn.withPort(restorePort), atBackup);
         new LocalCluster(target, bin).stop();
         return new StrategyRow(name, b.seconds(), b.repositoryBytes(), r.readySeconds(), 1, reason == null, reason);
+    }
+
+    /**
+     * Base backup + WAL: one backup, then three changes each followed by a named restore point,
+     * then every point restored from the backup and the archive and proven.
+     */
+    private StrategyRow pointInTime(Path work, Path repo, LocalCluster source, ConnectionSettings conn, PgBinaries bin,
+                                    List<LocalCluster> started) throws SQLException, IOException {
+        String name = "base backup + WAL (point in time)";
+        progress.step("strategy " + name);
+        BackupResult b = new PhysicalBackup(clock, progress).run(new BackupRequest(repo.toString(), source.pgdata(), conn, BackupType.FULL,
+                Compression.ZSTD, 2, 0, 120));
+        List<String> points = new ArrayList<>();
+        List<ContentChecksum.Result> expected = new ArrayList<>();
+        try (Connection c = Db.connect(conn)) {
+            for (int i = 1; i <= 3; i++) {
+                Books.mutate(c, 500, 500, 500, 100 + i);
+                expected.add(ContentChecksum.compute(c));
+                String point = "compare-point-" + i;
+                try (var ps = c.prepareStatement("SELECT pg_create_restore_point(?)")) {
+                    ps.setString(1, point);
+                    ps.execute();
+                }
+                points.add(point);
+            }
+            Books.mutate(c, 500, 500, 500, 200); // a change after the last point, which no restore may show
+            Db.execute(c, "SELECT pg_switch_wal()");
+            waitUntilArchived(c);
+        }
+        double restoreSeconds = 0;
+        String reason = null;
+        for (int i = 0; i < points.size(); i++) {
+            int port = LocalCluster.freePort();
+            Path target = work.resolve("restore-pitr-" + (i + 1));
+            RestoreResult r;
+            try {
+                r = new PhysicalRestore(progress, env).run(new RestoreRequest(repo.toString(), target, null, true, port, bin.binDir(), 2,
+                        new RecoveryTarget(RecoveryTarget.Type.NAME, points.get(i), true, "latest", "promote")));
+            } finally {
+                started.add(new LocalCluster(target, bin));
+            }
+            restoreSeconds += r.readySeconds();
+            String why = prove(conn.withPort(port), expected.get(i));
+            if (why != null && reason == null) {
+                reason = "restore point " + points.get(i) + ": " + why;
+            }
+            new LocalCluster(target, bin).stop();
+        }
+        return new StrategyRow(name, b.seconds(), directoryBytes(repo), restoreSeconds / points.size(), points.size(), reason == null, reason);
+    }
+
+    /** Waits until the server's archiver has nothing left to push. */
+    private static void waitUntilArchived(Connection c) throws SQLException {
+        for (int i = 0; i < 600; i++) {
+            if ("0".equals(Db.queryString(c, "SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'"))) {
+                return;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        throw new PgstrataException(org.pgstrata.api.ErrorCode.WAL_MISSING, "the compare cluster did not archive its WAL within a minute",
+                "look at its server log for archive_command errors");
+    }
+
+    private static long directoryBytes(Path dir) throws IOException {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
     }
 
     /** Null when the restored content equals {@code expected} and amcheck is clean; otherwise why not. */

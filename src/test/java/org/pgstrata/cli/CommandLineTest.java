@@ -25,7 +25,8 @@ class CommandLineTest {
         List<List<String>> paths = new ArrayList<>();
         collect(Cli.commandLine(), new ArrayList<>(), paths);
         assertThat(paths).extracting(p -> String.join(" ", p)).contains("cluster init", "cluster start", "cluster stop", "cluster status",
-                "demo init", "demo populate", "demo mutate", "demo checksum", "repo init", "backup", "list", "restore", "verify", "compare");
+                "demo init", "demo populate", "demo mutate", "demo checksum", "repo init", "backup", "list", "restore", "verify", "compare",
+                "wal push", "wal get", "wal setup", "wal receive", "restore-point", "info");
         for (List<String> p : paths) {
             List<String> args = new ArrayList<>(p);
             args.add("--help");
@@ -136,6 +137,10 @@ class CommandLineTest {
         assertThat(full.get("restoreSeconds").asDouble()).isPositive();
         assertThat(full.get("restorePoints").asInt()).isEqualTo(1);
         assertThat(full.has("reason")).isFalse();
+        JsonNode pitr = json.get("strategies").get(1);
+        assertThat(pitr.get("strategy").asText()).isEqualTo("base backup + WAL (point in time)");
+        assertThat(pitr.get("verified").asBoolean()).as(pitr.toString()).isTrue();
+        assertThat(pitr.get("restorePoints").asInt()).isGreaterThanOrEqualTo(3);
         assertThat(dir.resolve("work")).doesNotExist();
     }
 }
