@@ -22,6 +22,21 @@ public final class Self {
         List<String> parts = new ArrayList<>();
         parts.add(quote(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         parts.addAll(FAST_START);
+        String cp = System.getProperty("java.class.path");
+        if (cp != null && cp.endsWith(".jar") && !cp.contains(java.io.File.pathSeparator)) {
+            // The launcher's class data sharing archive, when there is one beside the jar.
+            Path jsa = Path.of(cp).toAbsolutePath().resolveSibling("pgstrata.jsa");
+            if (java.nio.file.Files.isRegularFile(jsa)) {
+                parts.add(quote("-XX:SharedArchiveFile=" + jsa));
+                parts.add("-Xlog:cds=off");
+                parts.add("-Xlog:cds+dynamic=off");
+            }
+        }
+        String zstd = extractedZstdLibrary();
+        if (zstd != null) {
+            // zstd-jni otherwise unpacks its native library into /tmp on every start.
+            parts.add(quote("-DZstdNativePath=" + zstd));
+        }
         String pgbin = System.getProperty("pgstrata.pgbin.dir");
         if (pgbin != null) {
             parts.add(quote("-Dpgstrata.pgbin.dir=" + pgbin));
@@ -30,6 +45,50 @@ public final class Self {
         parts.add(quote(System.getProperty("java.class.path")));
         parts.add("org.pgstrata.cli.Main");
         return String.join(" ", parts);
+    }
+
+    /**
+     * zstd-jni's native library for this platform, unpacked once into pgstrata's cache
+     * (PGSTRATA_CACHE or ~/.cache/pgstrata); null when it cannot be found or written.
+     */
+    static String extractedZstdLibrary() {
+        String os = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT);
+        String arch = System.getProperty("os.arch", "");
+        if (!os.contains("linux")) {
+            return null;
+        }
+        arch = arch.equals("x86_64") ? "amd64" : arch;
+        java.net.URL zstdClass = ClassLoader.getSystemResource("com/github/luben/zstd/Zstd.class");
+        if (zstdClass == null || !zstdClass.getProtocol().equals("jar")) {
+            return null;
+        }
+        try {
+            String jarPath = java.net.URLDecoder.decode(zstdClass.getPath().substring("file:".length(), zstdClass.getPath().indexOf('!')),
+                    java.nio.charset.StandardCharsets.UTF_8);
+            try (java.util.jar.JarFile jar = new java.util.jar.JarFile(jarPath)) {
+                String prefix = "linux/" + arch + "/libzstd-jni-";
+                var entry = jar.stream().filter(e -> e.getName().startsWith(prefix) && e.getName().endsWith(".so")).findFirst();
+                if (entry.isEmpty()) {
+                    return null;
+                }
+                String env = System.getenv("PGSTRATA_CACHE");
+                Path cache = env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "pgstrata");
+                String file = entry.get().getName().substring(entry.get().getName().lastIndexOf('/') + 1);
+                Path target = cache.resolve("native").resolve(arch).resolve(file);
+                if (!java.nio.file.Files.isRegularFile(target)) {
+                    java.nio.file.Files.createDirectories(target.getParent());
+                    Path temp = target.resolveSibling(file + "." + ProcessHandle.current().pid() + ".tmp");
+                    try (var in = jar.getInputStream(entry.get())) {
+                        java.nio.file.Files.copy(in, temp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    }
+                    java.nio.file.Files.move(temp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+                return target.toString();
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return null; // zstd-jni then unpacks it itself, as usual
+        }
     }
 
     /** Quotes a word for sh. */

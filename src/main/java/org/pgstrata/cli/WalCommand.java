@@ -99,6 +99,7 @@ final class WalCommand implements Runnable {
         int execute() {
             if (!apply) {
                 out().print(facade().walSettings(repo));
+                out().flush();
                 return 0;
             }
             org.pgstrata.db.LocalCluster.requireDataDirectory(pgdata);

@@ -30,6 +30,12 @@ public final class Warmup {
                 "", "", List.of(), List.of(), List.of(), 0, 0, "dev", Manifest.WAL_IN_BACKUP);
         Json.unseal("warmup", Json.seal(m), Manifest.class);
         com.github.luben.zstd.Zstd.compress(new byte[8192], 3);
+        // The archive_command path: its classes, loaded but not run.
+        for (String c : new String[] {"org.pgstrata.cli.LeanWal", "org.pgstrata.wal.WalPush", "org.pgstrata.wal.WalGet",
+            "org.pgstrata.manifest.WalArchive", "org.pgstrata.manifest.RepoIdentity", "org.pgstrata.manifest.Envelope",
+            "org.pgstrata.storage.fs.FileStorage", "org.pgstrata.postgres.WalSegmentHeader"}) {
+            Class.forName(c);
+        }
         Checksum.of(new byte[8192]);
         try {
             // Port 1 on loopback refuses at once; this loads the driver's connection classes.

@@ -99,7 +99,7 @@ public final class WalArchive {
      * {@link ConflictException} and leaves the first copy alone.
      */
     public PutOutcome put(String name, byte[] content, Compression compression) throws IOException {
-        String sha = Checksum.of(content);
+        String sha = Checksum.ofLean(content);
         Optional<Entry> existing = find(name);
         if (existing.isPresent()) {
             if (existing.get().checksum().equals(sha)) {
@@ -146,7 +146,7 @@ public final class WalArchive {
         } catch (IOException | RuntimeException ex) {
             throw new CorruptObjectException(e.key(), "cannot be decompressed (" + ex.getMessage() + ")");
         }
-        String actual = Checksum.of(content);
+        String actual = Checksum.ofLean(content);
         if (!actual.equals(e.checksum())) {
             throw new CorruptObjectException(e.key(), "has content checksum " + actual + ", its name records " + e.checksum());
         }
