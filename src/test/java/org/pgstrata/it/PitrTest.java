@@ -46,6 +46,7 @@ class PitrTest {
     static String timeA;
     static String xidA;
     static ContentChecksum.Result afterC;
+    static ContentChecksum.Result atB2;
     static ContentChecksum.Result latest;
 
     @BeforeAll
@@ -76,6 +77,7 @@ class PitrTest {
         f.restorePoint(PgSupport.conn(source), "after-a", false);
         try (Connection c = PgSupport.connect(source)) {
             Books.mutate(c, 200, 0, 300, 11); // change B
+            atB2 = ContentChecksum.compute(c);
         }
         b2 = PgSupport.fullBackup(repo, source);
         try (Connection c = PgSupport.connect(source)) {
@@ -162,6 +164,15 @@ class PitrTest {
         assertThat(c.backupId()).isEqualTo(b2.id());
         assertThat(c.reason()).contains("restore point 'after-c'");
         assertContent(c, afterC);
+    }
+
+    @Test
+    void aBackupWhoseWalIsInTheArchive_restoresToItsOwnPoint_withoutATarget() throws Exception {
+        RestoreResult r = PgSupport.facade().restore(new RestoreRequest(repo.toString(), dir.resolve("own-point"), b2.id(), true,
+                LocalCluster.freePort(), null, 2));
+        pg.track(new LocalCluster(r.target(), PgBinaries.resolve(null, 17, PgSupport.env())));
+        assertThat(r.reason()).contains("to its own consistency point").contains("from the archive");
+        assertContent(r, atB2);
     }
 
     @Test
