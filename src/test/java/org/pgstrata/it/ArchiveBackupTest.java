@@ -5,10 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.sql.Connection;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.api.BackupInfo;
 import org.pgstrata.api.BackupRequest;
 import org.pgstrata.api.BackupType;
@@ -19,20 +16,7 @@ import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 
 /** Invariant 2: with an archive, a backup is complete only once its WAL is archived. */
-class ArchiveBackupTest {
-    @TempDir
-    Path dir;
-    PgSupport pg;
-
-    @BeforeEach
-    void setUp() {
-        pg = new PgSupport(dir);
-    }
-
-    @AfterEach
-    void tearDown() {
-        pg.close();
-    }
+class ArchiveBackupTest extends PgTest {
 
     @Test
     void backup_whoseWalNeverReachesTheArchive_failsNamingTheSegment_andIsNotListed() throws Exception {

@@ -14,10 +14,7 @@ import java.sql.Statement;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.pgstrata.api.BackupResult;
@@ -31,20 +28,7 @@ import org.pgstrata.postgres.Page;
 import org.pgstrata.postgres.PageChecksum;
 
 /** A full backup restores to exactly the content it was taken at, on real servers of several majors. */
-class FullBackupRoundTripTest {
-    @TempDir
-    Path dir;
-    PgSupport pg;
-
-    @BeforeEach
-    void setUp() {
-        pg = new PgSupport(dir);
-    }
-
-    @AfterEach
-    void tearDown() {
-        pg.close();
-    }
+class FullBackupRoundTripTest extends PgTest {
 
     /** Books plus the awkward cases: no primary key, TOASTed values, an unlogged table, a second database. */
     private static void loadContent(LocalCluster c) throws Exception {

@@ -12,10 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.api.BackupInfo;
 import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.ErrorCode;
@@ -33,20 +30,7 @@ import org.pgstrata.storage.fs.FileStorage;
  * copy leaves no listed backup, earlier backups stay restorable, the next backup works; while it
  * ran, a second writer was refused with the holder's pid.
  */
-class KillDuringBackupTest {
-    @TempDir
-    Path dir;
-    PgSupport pg;
-
-    @BeforeEach
-    void setUp() {
-        pg = new PgSupport(dir);
-    }
-
-    @AfterEach
-    void tearDown() {
-        pg.close();
-    }
+class KillDuringBackupTest extends PgTest {
 
     @Test
     void backupKilledMidCopy_leavesNoBackup_earlierOnesRestore_andTheNextBackupWorks() throws Exception {

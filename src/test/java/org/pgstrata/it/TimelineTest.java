@@ -8,10 +8,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.Pgstrata;
 import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.Compression;
@@ -34,20 +31,7 @@ import org.pgstrata.wal.WalReceiver;
  * a restore along the latest timeline gets its writes, and the streaming receiver follows a
  * server through its promotion.
  */
-class TimelineTest {
-    @TempDir
-    Path dir;
-    PgSupport pg;
-
-    @BeforeEach
-    void setUp() {
-        pg = new PgSupport(dir);
-    }
-
-    @AfterEach
-    void tearDown() {
-        pg.close();
-    }
+class TimelineTest extends PgTest {
 
     private LocalCluster restored(RestoreResult r) {
         return pg.track(new LocalCluster(r.target(), PgBinaries.resolve(null, 17, PgSupport.env())));
