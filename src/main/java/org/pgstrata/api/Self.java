@@ -32,10 +32,14 @@ public final class Self {
                 parts.add("-Xlog:cds+dynamic=off");
             }
         }
-        String zstd = extractedZstdLibrary();
+        // zstd-jni and lz4-java otherwise unpack their native libraries into /tmp on every start.
+        String zstd = extractedLibrary("com/github/luben/zstd/Zstd.class", "linux/%s/libzstd-jni-", null);
         if (zstd != null) {
-            // zstd-jni otherwise unpacks its native library into /tmp on every start.
             parts.add(quote("-DZstdNativePath=" + zstd));
+        }
+        String lz4 = extractedLibrary("net/jpountz/xxhash/XXHashFactory.class", "net/jpountz/util/linux/%s/liblz4-java", "liblz4-java.so");
+        if (lz4 != null) {
+            parts.add(quote("-Djava.library.path=" + Path.of(lz4).getParent()));
         }
         String pgbin = System.getProperty("pgstrata.pgbin.dir");
         if (pgbin != null) {
@@ -48,17 +52,18 @@ public final class Self {
     }
 
     /**
-     * zstd-jni's native library for this platform, unpacked once into pgstrata's cache
-     * (PGSTRATA_CACHE or ~/.cache/pgstrata); null when it cannot be found or written.
+     * A native library from the jar that holds {@code classInJar}, for this platform, unpacked
+     * once into pgstrata's cache (PGSTRATA_CACHE or ~/.cache/pgstrata), under {@code fileName}
+     * or its own name; null when it cannot be found or written.
      */
-    static String extractedZstdLibrary() {
+    static String extractedLibrary(String classInJar, String entryPrefixPattern, String fileName) {
         String os = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT);
         String arch = System.getProperty("os.arch", "");
         if (!os.contains("linux")) {
             return null;
         }
         arch = arch.equals("x86_64") ? "amd64" : arch;
-        java.net.URL zstdClass = ClassLoader.getSystemResource("com/github/luben/zstd/Zstd.class");
+        java.net.URL zstdClass = ClassLoader.getSystemResource(classInJar);
         if (zstdClass == null || !zstdClass.getProtocol().equals("jar")) {
             return null;
         }
@@ -66,14 +71,14 @@ public final class Self {
             String jarPath = java.net.URLDecoder.decode(zstdClass.getPath().substring("file:".length(), zstdClass.getPath().indexOf('!')),
                     java.nio.charset.StandardCharsets.UTF_8);
             try (java.util.jar.JarFile jar = new java.util.jar.JarFile(jarPath)) {
-                String prefix = "linux/" + arch + "/libzstd-jni-";
+                String prefix = String.format(entryPrefixPattern, arch);
                 var entry = jar.stream().filter(e -> e.getName().startsWith(prefix) && e.getName().endsWith(".so")).findFirst();
                 if (entry.isEmpty()) {
                     return null;
                 }
                 String env = System.getenv("PGSTRATA_CACHE");
                 Path cache = env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "pgstrata");
-                String file = entry.get().getName().substring(entry.get().getName().lastIndexOf('/') + 1);
+                String file = fileName != null ? fileName : entry.get().getName().substring(entry.get().getName().lastIndexOf('/') + 1);
                 Path target = cache.resolve("native").resolve(arch).resolve(file);
                 if (!java.nio.file.Files.isRegularFile(target)) {
                     java.nio.file.Files.createDirectories(target.getParent());
@@ -87,7 +92,7 @@ public final class Self {
                 return target.toString();
             }
         } catch (java.io.IOException | RuntimeException e) {
-            return null; // zstd-jni then unpacks it itself, as usual
+            return null; // the library then unpacks itself, as usual
         }
     }
 
@@ -99,9 +104,16 @@ public final class Self {
         return "'" + s.replace("'", "'\\''") + "'";
     }
 
-    /** archive_command for a repository. */
+    /**
+     * archive_command for a repository. A push also archives the other files that are ready and
+     * notes them in the repository's spool directory; PostgreSQL's later call for such a file
+     * is answered by the shell, which removes the note, instead of by a new JVM.
+     */
     public static String archiveCommand(String repo) {
-        return shellCommand() + " wal push --repo " + quote(Path.of(repo).toAbsolutePath().normalize().toString()) + " %p";
+        Path root = Path.of(repo).toAbsolutePath().normalize();
+        String note = quote(root.resolve("spool").toString()) + "/%f";
+        return "if [ -f " + note + " ]; then rm -f " + note + "; else " + shellCommand() + " wal push --repo " + quote(root.toString())
+                + " %p; fi";
     }
 
     /** restore_command for a repository. */

@@ -22,7 +22,7 @@ final class WalCommand implements Runnable {
     }
 
     @Command(name = "push", description = {
-        "Archive one WAL file: archive_command = 'pgstrata wal push --repo DIR %p'.",
+        "Archive one WAL file: archive_command = 'pgstrata wal push --repo DIR %%p'.",
         "Compresses and checksums the file and makes it durable before exiting 0. The same content",
         "again succeeds; different content under an archived name is refused (exit 23) and the",
         "archived copy kept. Handles segments, timeline history, .partial and backup history files.",
@@ -40,7 +40,7 @@ final class WalCommand implements Runnable {
         @Option(names = "--compress", defaultValue = "zstd", paramLabel = "ALGO", description = "zstd (default), lz4 or none.")
         String compress;
 
-        @Parameters(index = "0", paramLabel = "PATH", description = "The file to archive (%p).")
+        @Parameters(index = "0", paramLabel = "PATH", description = "The file to archive (%%p).")
         Path path;
 
         @Override
@@ -53,7 +53,7 @@ final class WalCommand implements Runnable {
     }
 
     @Command(name = "get", description = {
-        "Fetch one archived WAL file: restore_command = 'pgstrata wal get --repo DIR %f %p'.",
+        "Fetch one archived WAL file: restore_command = 'pgstrata wal get --repo DIR %%f %%p'.",
         "Exits 0 with the file in place (checked against its checksum first), 1 when the archive",
         "does not have it (recovery's end of archive), 15 when the archived copy is damaged."})
     static final class Get extends BaseCommand {
@@ -61,10 +61,10 @@ final class WalCommand implements Runnable {
                 defaultValue = "${env:PGSTRATA_REPO}")
         String repo;
 
-        @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file's name (%f).")
+        @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file's name (%%f).")
         String name;
 
-        @Parameters(index = "1", paramLabel = "PATH", description = "Where to put it (%p).")
+        @Parameters(index = "1", paramLabel = "PATH", description = "Where to put it (%%p).")
         Path path;
 
         @Override

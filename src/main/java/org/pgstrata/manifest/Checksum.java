@@ -36,6 +36,11 @@ public final class Checksum {
         return of(b, 0, b.length);
     }
 
+    /** The checksum of a buffer's remaining bytes (its position is left alone). */
+    public static String of(java.nio.ByteBuffer b) {
+        return String.format("%016x", Native.FACTORY.hash64().hash(b, b.position(), b.remaining(), 0));
+    }
+
     private static final class Lean {
         static final XXHashFactory JAVA = XXHashFactory.fastestJavaInstance();
     }

@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 
 /**
- * Repository metadata files are JSON wrapped in a checksum envelope:
- * {@code {"sha256":"<hex of body bytes>","body":<body>}}. The body's exact bytes are checked,
+ * Repository metadata files are JSON wrapped in a checksum envelope ({@link Envelope}):
+ * {@code {"crc32c":"<hex of body bytes>","body":<body>}}. The body's exact bytes are checked,
  * so a torn or edited file is detected before anything in it is believed.
  */
 public final class Json {

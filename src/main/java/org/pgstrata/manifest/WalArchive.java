@@ -5,6 +5,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -118,6 +119,42 @@ public final class WalArchive {
                     }
                 }
                 case NONE -> out.write(content);
+            }
+            w.commit();
+        }
+        return PutOutcome.STORED;
+    }
+
+    /**
+     * {@link #put(String, byte[], Compression)} for content in a (mapped) direct buffer: the WAL
+     * push path reads a 16 MiB segment without copying it, checksums it natively and compresses
+     * it with zstd's own threads.
+     */
+    public PutOutcome put(String name, ByteBuffer content, int zstdWorkers) throws IOException {
+        String sum = Checksum.of(content);
+        Optional<Entry> existing = find(name);
+        if (existing.isPresent()) {
+            if (existing.get().checksum().equals(sum)) {
+                return PutOutcome.ALREADY_ARCHIVED;
+            }
+            throw new ConflictException(name, existing.get().checksum(), sum);
+        }
+        String key = PREFIX + directoryOf(name) + "/" + name + "-" + sum + Compression.ZSTD.suffix();
+        int length = content.remaining();
+        ByteBuffer out = ByteBuffer.allocateDirect((int) Zstd.compressBound(length));
+        int written;
+        try (com.github.luben.zstd.ZstdCompressCtx ctx = new com.github.luben.zstd.ZstdCompressCtx()) {
+            ctx.setLevel(ObjectStore.ZSTD_LEVEL);
+            if (zstdWorkers > 1) {
+                ctx.setWorkers(zstdWorkers);
+            }
+            written = ctx.compressDirectByteBuffer(out, 0, out.capacity(), content, content.position(), length);
+        }
+        out.limit(written);
+        try (Storage.ObjectWriter w = storage.create(key)) {
+            java.nio.channels.WritableByteChannel ch = java.nio.channels.Channels.newChannel(w.stream());
+            while (out.hasRemaining()) {
+                ch.write(out);
             }
             w.commit();
         }

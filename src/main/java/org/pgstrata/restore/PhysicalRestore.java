@@ -34,7 +34,6 @@ import org.pgstrata.manifest.Checksum;
 import org.pgstrata.manifest.CorruptObjectException;
 import org.pgstrata.manifest.DirectoryEntry;
 import org.pgstrata.manifest.FileEntry;
-import org.pgstrata.manifest.Hashing;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectRef;
 import org.pgstrata.manifest.Repository;

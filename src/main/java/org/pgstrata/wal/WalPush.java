@@ -1,7 +1,10 @@
 package org.pgstrata.wal;
 
 import java.io.IOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -56,23 +59,34 @@ public final class WalPush {
                         "create it with 'pgstrata repo init --repo " + storage.describe() + " --pgdata DIR'");
             }
             WalArchive archive = new WalArchive(storage);
-            WalArchive.PutOutcome outcome = pushOne(archive, file, sysid, compression);
-            List<String> also = new ArrayList<>();
-            List<String> warnings = new ArrayList<>();
-            if (batch) {
-                for (Path ready : readyFiles(file, name)) {
+            List<String> also = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<String> warnings = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<Path> ready = batch ? readyFiles(file, name) : List.of();
+            if (ready.isEmpty()) {
+                return new Result(name, pushOne(archive, file, sysid, compression, THREADS), also, warnings);
+            }
+            // Several files: one per thread, the requested one first.
+            Path spool = spoolDirectory(repo);
+            List<java.util.concurrent.Callable<WalArchive.PutOutcome>> tasks = new ArrayList<>();
+            tasks.add(() -> pushOne(archive, file, sysid, compression, 1));
+            for (Path r : ready) {
+                tasks.add(() -> {
                     try {
-                        if (pushOne(archive, ready, sysid, compression) == WalArchive.PutOutcome.STORED) {
-                            also.add(ready.getFileName().toString());
+                        if (pushOne(archive, r, sysid, compression, 1) == WalArchive.PutOutcome.STORED) {
+                            also.add(r.getFileName().toString());
                         }
+                        markPushed(spool, r.getFileName().toString());
                     } catch (PgstrataException | IOException e) {
                         // PostgreSQL will ask for this file itself and get the error then.
-                        warnings.add("could not push ready file " + ready.getFileName() + " ahead: " + e.getMessage());
-                        break;
+                        warnings.add("could not push ready file " + r.getFileName() + " ahead: " + e.getMessage());
                     }
-                }
+                    return null;
+                });
             }
-            return new Result(name, outcome, also, warnings);
+            WalArchive.PutOutcome outcome = org.pgstrata.api.Parallel.run(THREADS, "pgstrata-push", tasks).get(0);
+            List<String> sorted = new ArrayList<>(also);
+            sorted.sort(null);
+            return new Result(name, outcome, sorted, new ArrayList<>(warnings));
         } catch (CorruptObjectException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "cannot archive " + name + ": " + e.getMessage(),
                     "run 'pgstrata verify --repo " + repo + "'");
@@ -85,26 +99,71 @@ public final class WalPush {
         }
     }
 
-    private static WalArchive.PutOutcome pushOne(WalArchive archive, Path file, String sysid, Compression compression) throws IOException {
+    private static WalArchive.PutOutcome pushOne(WalArchive archive, Path file, String sysid, Compression compression, int workers)
+            throws IOException {
         String name = file.getFileName().toString();
-        byte[] content = Files.readAllBytes(file);
-        if (SEGMENT.matcher(name).matches() || PARTIAL.matcher(name).matches()) {
-            WalSegmentHeader h = WalSegmentHeader.parse(content);
-            if (h == null) {
-                throw new PgstrataException(ErrorCode.CORRUPT, name + " does not start with a WAL segment header",
-                        "check the file; PostgreSQL retries the push");
+        boolean segment = SEGMENT.matcher(name).matches() || PARTIAL.matcher(name).matches();
+        if (!segment || compression != Compression.ZSTD) {
+            byte[] content = Files.readAllBytes(file);
+            if (segment) {
+                checkHeader(archive, name, content, sysid);
             }
-            if (!h.systemIdentifierText().equals(sysid)) {
-                throw new PgstrataException(ErrorCode.REPO_MISMATCH, "WAL " + name + " belongs to the cluster with system identifier "
-                        + h.systemIdentifierText() + ", but the repository " + archive.storage().describe() + " serves " + sysid,
-                        "point archive_command at this cluster's own repository");
-            }
+            return put(() -> archive.put(name, content, compression));
         }
+        // A segment: mapped, not copied; checksummed natively; compressed by zstd's own threads.
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+            byte[] header = new byte[Math.min(WalSegmentHeader.LENGTH, map.remaining())];
+            map.get(0, header);
+            checkHeader(archive, name, header, sysid);
+            return put(() -> archive.put(name, map, workers));
+        }
+    }
+
+    private interface Put {
+        WalArchive.PutOutcome run() throws IOException;
+    }
+
+    private static WalArchive.PutOutcome put(Put p) throws IOException {
         try {
-            return archive.put(name, content, compression);
+            return p.run();
         } catch (WalArchive.ConflictException e) {
             throw new PgstrataException(ErrorCode.WAL_CONFLICT, e.getMessage(),
                     "two clusters (or a restored copy with archiving on) are archiving into one repository; give each its own");
+        }
+    }
+
+    private static void checkHeader(WalArchive archive, String name, byte[] start, String sysid) {
+        WalSegmentHeader h = WalSegmentHeader.parse(start);
+        if (h == null) {
+            throw new PgstrataException(ErrorCode.CORRUPT, name + " does not start with a WAL segment header",
+                    "check the file; PostgreSQL retries the push");
+        }
+        if (!h.systemIdentifierText().equals(sysid)) {
+            throw new PgstrataException(ErrorCode.REPO_MISMATCH, "WAL " + name + " belongs to the cluster with system identifier "
+                    + h.systemIdentifierText() + ", but the repository " + archive.storage().describe() + " serves " + sysid,
+                    "point archive_command at this cluster's own repository");
+        }
+    }
+
+    /** Threads for compressing: a segment alone gets them all; a batch gets one file per thread. */
+    private static final int THREADS = 2;
+
+    /**
+     * Where pushed-ahead files are noted, so that archive_command's shell check can answer
+     * PostgreSQL's later call for them without starting a JVM (see {@link org.pgstrata.api.Self}).
+     * A note is written only once its file is durable in the archive; losing one costs a push.
+     */
+    public static Path spoolDirectory(String repo) {
+        return Path.of(repo).toAbsolutePath().normalize().resolve("spool");
+    }
+
+    private static void markPushed(Path spool, String name) {
+        try {
+            Files.createDirectories(spool);
+            Files.writeString(spool.resolve(name), "");
+        } catch (IOException e) {
+            // Without the note PostgreSQL's call runs a push, which finds the file archived.
         }
     }
 

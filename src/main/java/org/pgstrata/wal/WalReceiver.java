@@ -154,6 +154,12 @@ public final class WalReceiver {
             }
             long segno = start.segmentNumber(segSize);
             start = new Lsn(segno * segSize);
+            if (o.stopAt() != null && !start.isBefore(o.stopAt())) {
+                // Everything up to the stop position is archived already (the slot says so).
+                pass.flushed = start;
+                pass.finished = true;
+                return pass;
+            }
             progress.step("streaming from " + start + " on timeline " + tli + " through slot " + o.slot());
             PGReplicationStream stream = repl.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
                     .withSlotName(o.slot()).withStartPosition(LogSequenceNumber.valueOf(start.value())).withStatusInterval(1,

@@ -125,6 +125,39 @@ class WalCommandsTest {
     }
 
     @Test
+    void archiveCommand_answersLaterCallsForPushedAheadFiles_fromTheSpool_withoutAJvm() throws Exception {
+        Path repo = newRepo("repo-spool");
+        for (String s : segments) {
+            Files.writeString(walDir.resolve("archive_status").resolve(s + ".ready"), "");
+        }
+        try {
+            String command = org.pgstrata.api.Self.archiveCommand(repo.toString());
+            for (String s : segments) {
+                String line = command.replace("%p", walDir.resolve(s).toString()).replace("%f", s);
+                Process p = new ProcessBuilder("sh", "-c", line).redirectErrorStream(true).start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(p.waitFor()).as(out).isZero();
+                // As PostgreSQL does after a successful call.
+                Files.move(walDir.resolve("archive_status").resolve(s + ".ready"), walDir.resolve("archive_status").resolve(s + ".done"));
+            }
+            // The first call pushed them all and noted the others; the later calls used (and removed) the notes.
+            try (Stream<Path> notes = Files.list(repo.resolve("spool"))) {
+                assertThat(notes.toList()).isEmpty();
+            }
+            for (String s : segments) {
+                Path out = dir.resolve("spool-" + s);
+                assertThat(lean("wal", "get", "--repo", repo.toString(), s, out.toString()).code()).isZero();
+                assertThat(Files.readAllBytes(out)).isEqualTo(Files.readAllBytes(walDir.resolve(s)));
+            }
+        } finally {
+            for (String s : segments) {
+                Files.deleteIfExists(walDir.resolve("archive_status").resolve(s + ".ready"));
+                Files.deleteIfExists(walDir.resolve("archive_status").resolve(s + ".done"));
+            }
+        }
+    }
+
+    @Test
     void pushOfDifferentContentUnderAnArchivedName_isRefused_andKeepsTheOriginal() throws Exception {
         Path repo = newRepo("repo-conflict");
         String seg = segments.get(1);
