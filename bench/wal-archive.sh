@@ -129,7 +129,7 @@ pbr_push() { pgbackrest --config="$1/pgbackrest.conf" --stanza=bench archive-pus
 # pgstrata as PostgreSQL runs it: archive_command through sh, %p and %f filled in, for repo $1.
 stg_push() {
   local cmd=${ac//"$work/a-repo"/$1}
-  cmd=${cmd//%p/$2}; cmd=${cmd//%f/${2##*/}}
+  cmd=${cmd//%p/$2}; cmd=${cmd//%f/${2##*/}}; cmd=${cmd//%%/%}
   sh -c "$cmd"
 }
 

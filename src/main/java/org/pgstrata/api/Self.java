@@ -112,8 +112,9 @@ public final class Self {
     public static String archiveCommand(String repo) {
         Path root = Path.of(repo).toAbsolutePath().normalize();
         String note = quote(root.resolve("spool").toString()) + "/%f";
-        return "if [ -f " + note + " ]; then rm -f " + note + "; else " + shellCommand() + " wal push --repo " + quote(root.toString())
-                + " %p; fi";
+        // The note must name this very file (inode, size, mtime as stat prints them); %% is PostgreSQL's escape for %.
+        return "if [ -f " + note + " ] && [ \"$(cat " + note + ")\" = \"$(stat -c '%%i %%s %%Y' %p)\" ]; then rm -f " + note
+                + "; else " + shellCommand() + " wal push --repo " + quote(root.toString()) + " %p; fi";
     }
 
     /** restore_command for a repository. */

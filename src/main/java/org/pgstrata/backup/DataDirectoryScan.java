@@ -128,9 +128,12 @@ final class DataDirectoryScan {
         return result;
     }
 
+    /** Directories whose relation files carry page checksums: databases, tablespaces, and global/ (shared catalogs). */
+    private static final Pattern CHECKSUMMED_DIR = Pattern.compile("(global|base/\\d+|pg_tblspc/\\d+/[^/]+/\\d+)");
+
     static boolean isRelationDataPath(String rel) {
         int slash = rel.lastIndexOf('/');
-        return slash > 0 && DB_DIR.matcher(rel.substring(0, slash)).matches()
+        return slash > 0 && CHECKSUMMED_DIR.matcher(rel.substring(0, slash)).matches()
                 && RelationFile.parse(rel.substring(slash + 1)).isPresent();
     }
 

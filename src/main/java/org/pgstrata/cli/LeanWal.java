@@ -16,6 +16,13 @@ import org.pgstrata.wal.WalGet;
 final class LeanWal {
     /** Exit code of {@code wal get} when the archive does not have the file: recovery's end of archive. */
     static final int NOT_IN_ARCHIVE = 1;
+    /**
+     * Exit codes of {@code wal get} for a damaged object and for any other failure. PostgreSQL
+     * treats any status up to 125 as "not in the archive" and would end recovery early there,
+     * silently short of its target; above 125 it stops recovery with an error instead.
+     */
+    static final int GET_DAMAGED = 126;
+    static final int GET_FAILED = 128;
 
     private LeanWal() {
     }
@@ -76,17 +83,30 @@ final class LeanWal {
                 }
                 return 0;
             }
-            if (WalGet.get(p.repo(), p.positional().get(0), Path.of(p.positional().get(1)))) {
-                return 0;
-            }
-            System.err.println("pgstrata: " + p.positional().get(0) + " is not in the archive at " + p.repo());
-            return NOT_IN_ARCHIVE;
+            return get(p.repo(), p.positional().get(0), Path.of(p.positional().get(1)));
         } catch (PgstrataException e) {
             System.err.println("pgstrata: error: " + e.oneLine());
             return e.code().exitCode();
         } catch (RuntimeException e) {
             System.err.println("pgstrata: internal error: " + e);
             return org.pgstrata.api.ErrorCode.INTERNAL.exitCode();
+        }
+    }
+
+    /** wal get, with restore_command's exit codes: 0 found, 1 absent, 126 damaged, 128 failed. */
+    static int get(String repo, String name, Path target) {
+        try {
+            if (WalGet.get(repo, name, target)) {
+                return 0;
+            }
+            System.err.println("pgstrata: " + name + " is not in the archive at " + repo);
+            return NOT_IN_ARCHIVE;
+        } catch (PgstrataException e) {
+            System.err.println("pgstrata: error: " + e.oneLine());
+            return e.code() == org.pgstrata.api.ErrorCode.CORRUPT ? GET_DAMAGED : GET_FAILED;
+        } catch (RuntimeException e) {
+            System.err.println("pgstrata: internal error: " + e);
+            return GET_FAILED;
         }
     }
 }

@@ -55,7 +55,8 @@ final class WalCommand implements Runnable {
     @Command(name = "get", description = {
         "Fetch one archived WAL file: restore_command = 'pgstrata wal get --repo DIR %%f %%p'.",
         "Exits 0 with the file in place (checked against its checksum first), 1 when the archive",
-        "does not have it (recovery's end of archive), 15 when the archived copy is damaged."})
+        "does not have it (recovery's end of archive), 126 when the archived copy is damaged and 128",
+        "on any other failure: above 125, so that PostgreSQL stops recovery instead of ending it early."})
     static final class Get extends BaseCommand {
         @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository (default: PGSTRATA_REPO).",
                 defaultValue = "${env:PGSTRATA_REPO}")
@@ -69,11 +70,7 @@ final class WalCommand implements Runnable {
 
         @Override
         int execute() {
-            if (facade().walGet(repo, name, path)) {
-                return 0;
-            }
-            spec.commandLine().getErr().println("pgstrata: " + name + " is not in the archive at " + repo);
-            return LeanWal.NOT_IN_ARCHIVE;
+            return LeanWal.get(repo, name, path);
         }
     }
 

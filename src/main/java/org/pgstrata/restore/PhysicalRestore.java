@@ -93,6 +93,13 @@ public final class PhysicalRestore {
             LocalCluster cluster = new LocalCluster(target, bin);
             progress.step("starting the restored server: recovery to " + req.recoveryTarget().describe());
             Stop stop = startAndWait(cluster, req.recoveryTarget(), plan);
+            if (req.recoveryTarget().type() == RecoveryTarget.Type.LATEST && plan.targetLsn() != null && stop.lsn() != null
+                    && org.pgstrata.postgres.Lsn.parse(stop.lsn()).isBefore(plan.targetLsn())) {
+                // Never report a short recovery as the latest point.
+                cluster.stop();
+                throw new PgstrataException(ErrorCode.WAL_MISSING, "recovery stopped at " + stop.lsn() + ", before the end of the archive ("
+                        + plan.targetLsn() + "); the server in " + target + " was stopped", "run 'pgstrata verify' to see what is missing");
+            }
             double ready = (System.nanoTime() - t0) / 1e9;
             progress.step("recovery stopped at " + stop.lsn() + (stop.time() == null ? "" : " (last transaction " + stop.time() + ")")
                     + "; the server is " + stop.state() + (stop.port() == null ? "" : " on 127.0.0.1:" + stop.port()));
@@ -120,6 +127,10 @@ public final class PhysicalRestore {
             if (log.contains("recovery ended before configured recovery target was reached")) {
                 throw new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "recovery ended before reaching " + target.describe()
                         + ": the archived WAL stops earlier; " + log, "choose an earlier target or --target latest");
+            }
+            if (log.contains("archived WAL") && log.contains("is damaged")) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "recovery stopped at a damaged archived WAL file: " + log,
+                        "run 'pgstrata verify' to find it; restore to an earlier target, or repair the archive from a copy");
             }
             if (log.contains("could not locate required checkpoint") || log.contains("requested WAL segment")
                     || log.contains("could not find")) {

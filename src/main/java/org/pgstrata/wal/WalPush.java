@@ -59,6 +59,7 @@ public final class WalPush {
                         "create it with 'pgstrata repo init --repo " + storage.describe() + " --pgdata DIR'");
             }
             WalArchive archive = new WalArchive(storage);
+            dropNote(repo, name);
             List<String> also = java.util.Collections.synchronizedList(new ArrayList<>());
             List<String> warnings = java.util.Collections.synchronizedList(new ArrayList<>());
             List<Path> ready = batch ? readyFiles(file, name) : List.of();
@@ -72,10 +73,11 @@ public final class WalPush {
             for (Path r : ready) {
                 tasks.add(() -> {
                     try {
+                        String identity = identity(r);
                         if (pushOne(archive, r, sysid, compression, 1) == WalArchive.PutOutcome.STORED) {
                             also.add(r.getFileName().toString());
                         }
-                        markPushed(spool, r.getFileName().toString());
+                        markPushed(spool, r.getFileName().toString(), identity);
                     } catch (PgstrataException | IOException e) {
                         // PostgreSQL will ask for this file itself and get the error then.
                         warnings.add("could not push ready file " + r.getFileName() + " ahead: " + e.getMessage());
@@ -158,12 +160,36 @@ public final class WalPush {
         return Path.of(repo).toAbsolutePath().normalize().resolve("spool");
     }
 
-    private static void markPushed(Path spool, String name) {
+    /**
+     * The note holds the file's identity as {@code stat -c '%i %s %Y'} prints it (inode, size,
+     * modification second), read before the push: the shell check answers only for that very
+     * file, so a later file that reuses the name (another timeline's history, a restored copy)
+     * still goes through a real push and its conflict check.
+     */
+    private static void markPushed(Path spool, String name, String identity) {
         try {
             Files.createDirectories(spool);
-            Files.writeString(spool.resolve(name), "");
-        } catch (IOException e) {
+            Path temp = spool.resolve(name + ".tmp");
+            Files.writeString(temp, identity + "\n");
+            Files.move(temp, spool.resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
             // Without the note PostgreSQL's call runs a push, which finds the file archived.
+        }
+    }
+
+    static String identity(Path file) throws IOException {
+        var a = Files.readAttributes(file, "unix:ino,size,lastModifiedTime");
+        long seconds = ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).to(java.util.concurrent.TimeUnit.SECONDS);
+        return a.get("ino") + " " + a.get("size") + " " + seconds;
+    }
+
+    /** A real push of a file makes any note for its name stale: drop it. */
+    private static void dropNote(String repo, String name) {
+        try {
+            Files.deleteIfExists(spoolDirectory(repo).resolve(name));
+        } catch (IOException | RuntimeException e) {
+            // a leftover note is checked against the file's identity anyway
         }
     }
 

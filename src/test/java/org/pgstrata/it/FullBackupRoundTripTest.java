@@ -190,6 +190,23 @@ class FullBackupRoundTripTest extends PgTest {
     }
 
     @Test
+    void fullBackup_checksTheSharedCatalogsInGlobalToo() throws Exception {
+        LocalCluster source = pg.start("source", 17);
+        String relPath;
+        try (Connection c = PgSupport.connect(source)) {
+            Db.execute(c, "CHECKPOINT");
+            relPath = Db.queryString(c, "SELECT pg_relation_filepath('pg_database')");
+        }
+        assertThat(relPath).startsWith("global/");
+        try (var ch = java.nio.channels.FileChannel.open(source.pgdata().resolve(relPath), java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap("garbage!".getBytes()), 6000);
+        }
+        assertThatThrownBy(() -> PgSupport.fullBackup(dir.resolve("repo"), source))
+                .isInstanceOf(org.pgstrata.api.PgstrataException.class)
+                .hasMessageContaining("wrong checksum").hasMessageContaining(relPath + " block 0");
+    }
+
+    @Test
     void pageChecksum_matchesWhatPostgresWrote_andCatchesAFlippedBit() throws Exception {
         LocalCluster source = pg.start("source", 17);
         String relPath;

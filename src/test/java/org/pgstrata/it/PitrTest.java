@@ -263,6 +263,34 @@ class PitrTest {
         assertContent(r, latest);
     }
 
+    @Test
+    void aDamagedSegment_stopsRecoveryWithAnError_insteadOfEndingItEarly() throws Exception {
+        Path copy = dir.resolve("repo-damaged");
+        copyTree(repo, copy);
+        // Damage a segment that the latest restore (from b2) must replay.
+        String segment;
+        try (Connection c = PgSupport.connect(source)) {
+            segment = Db.queryString(c, "SELECT pg_walfile_name('" + b2.stopLsn() + "')");
+        }
+        Path victim;
+        try (Stream<Path> s = Files.walk(copy.resolve("archive"))) {
+            victim = s.filter(p -> p.getFileName().toString().startsWith(segment + "-")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(victim);
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(victim, bytes);
+        Path target = dir.resolve("damaged-latest");
+        try {
+            assertThatThrownBy(() -> PgSupport.facade().restore(new RestoreRequest(copy.toString(), target, null, true,
+                    LocalCluster.freePort(), null, 2, target(RecoveryTarget.Type.LATEST, null))))
+                    .isInstanceOf(PgstrataException.class).hasMessageContaining("damaged");
+        } finally {
+            if (Files.exists(target)) {
+                pg.track(new LocalCluster(target, PgBinaries.resolve(null, 17, PgSupport.env())));
+            }
+        }
+    }
+
     static void copyTree(Path from, Path to) throws java.io.IOException {
         try (Stream<Path> walk = Files.walk(from)) {
             for (Path p : walk.toList()) {

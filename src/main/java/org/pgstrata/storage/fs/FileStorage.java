@@ -306,6 +306,10 @@ public final class FileStorage implements Storage {
         }
         try {
             Files.createDirectory(dir, DIR_MODE);
+            // The new entry must be durable too, or an fsynced object in it could vanish with it.
+            if (parent != null) {
+                fsyncDirectory(parent);
+            }
         } catch (java.nio.file.FileAlreadyExistsException e) {
             // made by a concurrent writer: fine
         }
