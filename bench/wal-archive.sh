@@ -91,7 +91,8 @@ done
 mkdir -p "$stage/archive_status"   # a pg_wal look-alike: pgstrata batches from archive_status/
 mapfile -t names < <(sql "$port" "$completed" | tail -n "$segs")
 for n in "${names[@]}"; do cp "$pga/pg_wal/$n" "$stage/"; done
-ac=$(sed -n "s/^archive_command = '\(.*\)'\$/\1/p" "$pga/postgresql.conf" | tail -1)
+# The value as PostgreSQL reads it: '' inside the quoted setting is one '.
+ac=$(sed -n "s/^archive_command = '\(.*\)'\$/\1/p" "$pga/postgresql.conf" | tail -1 | sed "s/''/'/g")
 "$pgstrata" cluster stop --pgdata "$pga" >/dev/null   # quiet machine; pgBackRest reads its pg_control
 # archive_command is a shell line: a note in the repository's spool (left by a push that archived
 # the file ahead) answers at once; otherwise pgstrata's lean JVM entry pushes the file.

@@ -325,7 +325,8 @@ public final class PhysicalBackup {
                 boolean relation = DataDirectoryScan.isRelationDataPath(item.path());
                 long firstBlock = relation ? RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock() : 0;
                 boolean checkPages = verifyChecksums && relation;
-                String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path() + compression.suffix();
+                // One flat directory: each new directory costs an fsync of its parent.
+                String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path().replace('/', '+') + compression.suffix();
                 ByteBuffer buf = ByteBuffer.allocate(CHUNK);
                 long pos = 0;
                 ObjectStore.PendingObject pending = null;
