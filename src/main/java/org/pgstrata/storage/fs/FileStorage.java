@@ -185,13 +185,26 @@ public final class FileStorage implements Storage {
         if (!Files.isDirectory(start)) {
             return keys;
         }
-        try (Stream<Path> walk = Files.walk(start)) {
-            walk.filter(Files::isRegularFile).forEach(p -> {
-                String key = root.relativize(p).toString().replace('\\', '/');
-                if (key.startsWith(prefix) && !key.endsWith(TEMP_SUFFIX)) {
-                    keys.add(key);
+        // Another process may remove a directory while we walk it (a deleted backup): walk again.
+        for (int attempt = 0; ; attempt++) {
+            keys.clear();
+            try (Stream<Path> walk = Files.walk(start)) {
+                walk.filter(Files::isRegularFile).forEach(p -> {
+                    String key = root.relativize(p).toString().replace('\\', '/');
+                    if (key.startsWith(prefix) && !key.endsWith(TEMP_SUFFIX)) {
+                        keys.add(key);
+                    }
+                });
+                break;
+            } catch (java.io.UncheckedIOException | NoSuchFileException e) {
+                if (!Files.isDirectory(start)) {
+                    keys.clear();
+                    return keys;
                 }
-            });
+                if (attempt >= 3) {
+                    throw e instanceof java.io.UncheckedIOException u ? u.getCause() : (IOException) e;
+                }
+            }
         }
         keys.sort(null);
         return keys;
