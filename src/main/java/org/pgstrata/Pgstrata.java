@@ -58,10 +58,6 @@ public final class Pgstrata {
         return new Pgstrata(Clock.systemUTC(), progress, System.getenv());
     }
 
-    public Map<String, String> env() {
-        return env;
-    }
-
     // ---- local clusters
 
     public LocalCluster clusterInit(Path pgdata, int port, Integer pgVersion, Path pgBin) {

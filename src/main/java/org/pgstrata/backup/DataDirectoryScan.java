@@ -2,7 +2,6 @@ package org.pgstrata.backup;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
@@ -135,9 +134,5 @@ final class DataDirectoryScan {
         int slash = rel.lastIndexOf('/');
         return slash > 0 && CHECKSUMMED_DIR.matcher(rel.substring(0, slash)).matches()
                 && RelationFile.parse(rel.substring(slash + 1)).isPresent();
-    }
-
-    static boolean exists(Path p) {
-        return Files.exists(p, LinkOption.NOFOLLOW_LINKS);
     }
 }

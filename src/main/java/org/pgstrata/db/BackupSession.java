@@ -14,6 +14,7 @@ import org.pgstrata.api.Progress;
 import org.pgstrata.postgres.ControlFile;
 import org.pgstrata.postgres.BackupLabel;
 import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.Setting;
 
 /**
  * An online backup on the server: pg_backup_start / pg_backup_stop (pg_start_backup /
@@ -102,7 +103,7 @@ public final class BackupSession implements AutoCloseable {
                         "set wal_level = replica and restart the server");
             }
             boolean checksums = "on".equals(checksumsSetting);
-            long segSize = parseSize(segSetting);
+            long segSize = Setting.bytes(segSetting);
             boolean archiving = !"off".equals(archiveMode) && archiveCommand != null && !archiveCommand.isBlank();
             return new BackupSession(c, version, sysid, checksums, segSize, archiving ? archiveCommand : null);
         } catch (SQLException e) {
@@ -116,21 +117,6 @@ public final class BackupSession implements AutoCloseable {
             closeQuietly(c);
             throw e;
         }
-    }
-
-    /** wal_segment_size as current_setting prints it: "16MB", "1GB". */
-    static long parseSize(String text) {
-        String t = text.trim();
-        long unit = 1;
-        if (t.endsWith("kB")) {
-            unit = 1024;
-        } else if (t.endsWith("MB")) {
-            unit = 1024L * 1024;
-        } else if (t.endsWith("GB")) {
-            unit = 1024L * 1024 * 1024;
-        }
-        String digits = t.replaceAll("[^0-9]", "");
-        return Long.parseLong(digits) * unit;
     }
 
     private static boolean sameDirectory(Path a, Path b) {

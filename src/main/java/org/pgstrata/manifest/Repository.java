@@ -13,6 +13,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
+import org.pgstrata.postgres.Lsn;
 import org.pgstrata.storage.LockedException;
 import org.pgstrata.storage.ObjectNotFoundException;
 import org.pgstrata.storage.Storage;
@@ -161,14 +162,9 @@ public final class Repository implements AutoCloseable {
                 throw io("list backups", e);
             }
         }
-        result.sort(Comparator.comparing(Manifest::stopLsn, Comparator.comparing(org.pgstrata.manifest.Repository::lsnKey))
+        result.sort(Comparator.comparing((Manifest m) -> Lsn.parse(m.stopLsn()))
                 .thenComparing(Manifest::id));
         return result;
-    }
-
-    private static Long lsnKey(String lsn) {
-        int slash = lsn.indexOf('/');
-        return (Long.parseLong(lsn.substring(0, slash), 16) << 32) | Long.parseLong(lsn.substring(slash + 1), 16);
     }
 
     /** Every backup directory, complete or not. */

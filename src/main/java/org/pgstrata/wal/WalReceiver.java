@@ -20,6 +20,7 @@ import org.pgstrata.db.Db;
 import org.pgstrata.manifest.RepoIdentity;
 import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.Setting;
 import org.pgstrata.postgres.TimelineHistory;
 import org.pgstrata.postgres.WalFileName;
 import org.pgstrata.storage.Storage;
@@ -124,7 +125,7 @@ public final class WalReceiver {
         long segSize;
         Lsn start;
         try (Connection sql = Db.connect(s, "pgstrata wal receive")) {
-            segSize = parseSize(Db.queryString(sql, "SELECT current_setting('wal_segment_size')"));
+            segSize = Setting.bytes(Db.queryString(sql, "SELECT current_setting('wal_segment_size')"));
             start = slotStart(sql, o.slot(), progress);
         } catch (SQLException e) {
             throw Db.sqlFailed("preparing replication slot " + o.slot(), e);
@@ -390,9 +391,4 @@ public final class WalReceiver {
         }
     }
 
-    static long parseSize(String text) {
-        String t = text.trim();
-        long unit = t.endsWith("kB") ? 1024 : t.endsWith("MB") ? 1024L * 1024 : t.endsWith("GB") ? 1024L * 1024 * 1024 : 1;
-        return Long.parseLong(t.replaceAll("[^0-9]", "")) * unit;
-    }
 }

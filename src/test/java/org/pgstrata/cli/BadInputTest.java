@@ -148,7 +148,7 @@ class BadInputTest {
     void corruptObject_isReportedByVerify_andRefusedByRestore() throws Exception {
         // Corrupt a copy of the repository, so the shared one stays intact for the other cases.
         Path copy = dir.resolve("repo-corrupt");
-        copyTree(repoA, copy);
+        PgSupport.copyTree(repoA, copy);
         Manifest m;
         try (Repository repo = Repository.open(copy.toString())) {
             m = repo.manifest(backupA);
@@ -208,18 +208,5 @@ class BadInputTest {
             assertThat(ContentChecksum.compute(c)).isEqualTo(contentA);
         }
         restored.stop();
-    }
-
-    private static void copyTree(Path from, Path to) throws java.io.IOException {
-        try (Stream<Path> walk = Files.walk(from)) {
-            for (Path p : walk.toList()) {
-                Path t = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(t);
-                } else {
-                    Files.copy(p, t);
-                }
-            }
-        }
     }
 }

@@ -87,7 +87,26 @@ public final class PgSupport implements AutoCloseable {
         Path target = root.resolve(name);
         int port = LocalCluster.freePort();
         RestoreResult r = facade().restore(new RestoreRequest(repo.toString(), target, backupId, true, port, null, 2));
-        return track(new LocalCluster(r.target(), PgBinaries.resolve(null, major, env())));
+        return trackRestored(r.target(), major);
+    }
+
+    /** Remembers a restored data directory (PostgreSQL {@code major}) so that its server is stopped at the end. */
+    public LocalCluster trackRestored(Path pgdata, int major) {
+        return track(new LocalCluster(pgdata, PgBinaries.resolve(null, major, env())));
+    }
+
+    /** Copies a repository, without its lock file, so that a test can damage the copy. */
+    public static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else if (!p.getFileName().toString().equals("lock")) {
+                    Files.copy(p, t);
+                }
+            }
+        }
     }
 
     public Path path(String name) {

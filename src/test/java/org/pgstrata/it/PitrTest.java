@@ -115,7 +115,7 @@ class PitrTest {
     private static RestoreResult restore(String name, RecoveryTarget target) {
         RestoreResult r = PgSupport.facade().restore(new RestoreRequest(repo.toString(), dir.resolve(name), null, true,
                 LocalCluster.freePort(), null, 2, target));
-        pg.track(new LocalCluster(r.target(), PgBinaries.resolve(null, 17, PgSupport.env())));
+        pg.trackRestored(r.target(), 17);
         return r;
     }
 
@@ -170,7 +170,7 @@ class PitrTest {
     void aBackupWhoseWalIsInTheArchive_restoresToItsOwnPoint_withoutATarget() throws Exception {
         RestoreResult r = PgSupport.facade().restore(new RestoreRequest(repo.toString(), dir.resolve("own-point"), b2.id(), true,
                 LocalCluster.freePort(), null, 2));
-        pg.track(new LocalCluster(r.target(), PgBinaries.resolve(null, 17, PgSupport.env())));
+        pg.trackRestored(r.target(), 17);
         assertThat(r.reason()).contains("to its own consistency point").contains("from the archive");
         assertContent(r, atB2);
     }
@@ -186,7 +186,7 @@ class PitrTest {
     void restoreWithPause_leavesTheServerReadOnlyAtTheTarget() throws Exception {
         RestoreResult r = PgSupport.facade().restore(new RestoreRequest(repo.toString(), dir.resolve("paused"), null, true,
                 LocalCluster.freePort(), null, 2, new RecoveryTarget(RecoveryTarget.Type.NAME, "after-a", true, "latest", "pause")));
-        LocalCluster c = pg.track(new LocalCluster(r.target(), PgBinaries.resolve(null, 17, PgSupport.env())));
+        LocalCluster c = pg.trackRestored(r.target(), 17);
         assertThat(r.state()).contains("paused");
         try (Connection conn = PgSupport.connect(c)) {
             assertThat(Db.queryString(conn, "SELECT pg_is_in_recovery()")).isEqualTo("t");
@@ -229,7 +229,7 @@ class PitrTest {
     @Test
     void aMissingSegmentInsideTheWindow_stopsTheRestore_andVerifyNamesIt() throws Exception {
         Path copy = dir.resolve("repo-with-gap");
-        copyTree(repo, copy);
+        PgSupport.copyTree(repo, copy);
         // Remove a segment between the first backup and the end.
         String lsnSegment;
         try (Connection c = PgSupport.connect(source)) {
@@ -258,7 +258,7 @@ class PitrTest {
         // The newer backup does not need the hole: the latest point still restores from it.
         RestoreResult r = PgSupport.facade().restore(new RestoreRequest(copy.toString(), dir.resolve("past-gap"), null, true,
                 LocalCluster.freePort(), null, 2, target(RecoveryTarget.Type.LATEST, null)));
-        pg.track(new LocalCluster(r.target(), PgBinaries.resolve(null, 17, PgSupport.env())));
+        pg.trackRestored(r.target(), 17);
         assertThat(r.backupId()).isEqualTo(b2.id());
         assertContent(r, latest);
     }
@@ -266,7 +266,7 @@ class PitrTest {
     @Test
     void aDamagedSegment_stopsRecoveryWithAnError_insteadOfEndingItEarly() throws Exception {
         Path copy = dir.resolve("repo-damaged");
-        copyTree(repo, copy);
+        PgSupport.copyTree(repo, copy);
         // Damage a segment that the latest restore (from b2) must replay.
         String segment;
         try (Connection c = PgSupport.connect(source)) {
@@ -286,20 +286,7 @@ class PitrTest {
                     .isInstanceOf(PgstrataException.class).hasMessageContaining("damaged");
         } finally {
             if (Files.exists(target)) {
-                pg.track(new LocalCluster(target, PgBinaries.resolve(null, 17, PgSupport.env())));
-            }
-        }
-    }
-
-    static void copyTree(Path from, Path to) throws java.io.IOException {
-        try (Stream<Path> walk = Files.walk(from)) {
-            for (Path p : walk.toList()) {
-                Path t = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(t);
-                } else if (!p.getFileName().toString().equals("lock")) {
-                    Files.copy(p, t);
-                }
+                pg.trackRestored(target, 17);
             }
         }
     }

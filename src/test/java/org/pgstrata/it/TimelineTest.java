@@ -34,7 +34,7 @@ import org.pgstrata.wal.WalReceiver;
 class TimelineTest extends PgTest {
 
     private LocalCluster restored(RestoreResult r) {
-        return pg.track(new LocalCluster(r.target(), PgBinaries.resolve(null, 17, PgSupport.env())));
+        return pg.trackRestored(r.target(), 17);
     }
 
     private static List<String> archived(Path repo) throws Exception {
