@@ -39,6 +39,15 @@ public enum ErrorCode {
     TARGET_UNREACHABLE(24),
     /** WAL that a backup or a restore needs is not in the archive. */
     WAL_MISSING(25),
+    /**
+     * An incremental or differential cannot be built on the backup it would reference: that
+     * backup belongs to another timeline or system.
+     */
+    REFERENCE_MISMATCH(26),
+    /** A backup that a restore needs, or that others build on, is missing or out of order. */
+    CHAIN_BROKEN(27),
+    /** A backup cannot be removed because others depend on it. */
+    HAS_DEPENDANTS(28),
     /** Anything else: a bug. */
     INTERNAL(70);
 

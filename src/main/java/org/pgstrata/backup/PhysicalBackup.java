@@ -31,6 +31,7 @@ import org.pgstrata.manifest.Checksum;
 import org.pgstrata.manifest.DirectoryEntry;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.ObjectRef;
 import org.pgstrata.manifest.ObjectStore;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalArchive;
@@ -68,9 +69,9 @@ public final class PhysicalBackup {
     }
 
     public BackupResult run(BackupRequest req) {
-        if (req.type() != BackupType.FULL) {
+        if (req.type() == BackupType.REVERSE) {
             throw new PgstrataException(ErrorCode.USAGE, "backup type '" + req.type().label() + "' is not available yet",
-                    "use --type full");
+                    "use --type full, incr or diff");
         }
         long t0 = System.nanoTime();
         warmUpInBackground();
@@ -94,18 +95,37 @@ public final class PhysicalBackup {
                 repo.removeIncomplete(stale);
             }
 
-            String id = newId(repo, req.type());
+            // An incremental or differential needs a full to build on, and a server whose page LSNs tell every change
+            BackupType type = req.type();
+            Manifest base = null;
+            if (type != BackupType.FULL) {
+                base = Reference.choose(repo.backups(), type);
+                if (base == null) {
+                    progress.step("no full backup in " + repo.describe() + " to build on: taking a full backup instead of "
+                            + (type == BackupType.INCR ? "an incremental" : "a differential"));
+                    type = BackupType.FULL;
+                } else if (!session.dataChecksums()) {
+                    throw new PgstrataException(ErrorCode.SERVER_SETTING, "an " + type.label() + " backup needs data checksums, which are off on "
+                            + req.connection().describe() + ": without them a page read while being written cannot be detected, and "
+                            + "hint-bit changes do not move a page's LSN",
+                            "enable them with pg_checksums --enable while the server is stopped, or take full backups (--type full)");
+                }
+            }
+
+            String id = newId(repo, type);
             Instant startTime = Instant.now(clock);
 
             // Start the backup on the server
-            progress.step("starting backup " + id + " (checkpoint)");
+            progress.step("starting " + type.label() + " backup " + id + (base == null ? "" : " on " + base.id()) + " (checkpoint)");
             Lsn startLsn = session.start("pgstrata " + id, progress);
+            Reference reference = base == null ? null
+                    : Reference.check(base, session.systemIdentifier(), session.timeline(), startLsn, type.label());
 
             // Copy the data directory
             DataDirectoryScan.Result scan = DataDirectoryScan.scan(pgdata);
             progress.step("copying " + scan.files().size() + " files (" + Sizes.human(scan.totalBytes()) + ") from " + pgdata);
             Copier copier = new Copier(repo.objects(), id, req.compression(), startLsn, session.dataChecksums(), scan.totalBytes(),
-                    req.pauseAfterFiles());
+                    req.pauseAfterFiles(), reference);
             List<FileEntry> files = copier.copyAll(scan.files(), req.jobs());
 
             // Stop the backup, then fetch the WAL that makes the copy consistent
@@ -129,16 +149,22 @@ public final class PhysicalBackup {
             // Write the manifest last: from here on the backup exists
             List<DirectoryEntry> dirs = scan.directories().stream().map(d -> new DirectoryEntry(d.path(), d.mode())).toList();
             long dataBytes = files.stream().mapToLong(FileEntry::size).sum();
-            long repoBytes = files.stream().filter(f -> f.object() != null).mapToLong(f -> f.object().storedBytes()).sum()
+            long repoBytes = files.stream().map(f -> f.ownObject(id)).filter(o -> o != null).mapToLong(ObjectRef::storedBytes).sum()
                     + wal.stream().mapToLong(w -> w.object().storedBytes()).sum();
-            Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, req.type().label(), null, session.systemIdentifier(),
+            Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, type.label(), reference == null ? null : reference.id(),
+                    session.systemIdentifier(),
                     session.versionNum(), stop.timeline(), startLsn.toString(), stop.stopLsn().toString(), startTime.toString(),
                     Instant.now(clock).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
                     dataBytes, repoBytes, VERSION, walSource);
             repo.writeManifest(m);
             double seconds = (System.nanoTime() - t0) / 1e9;
+            if (reference != null) {
+                long stored = files.stream().filter(f -> !f.isUnchanged()).count();
+                progress.step(stored + " of " + files.size() + " files changed since " + reference.id() + "; "
+                        + copier.pagesStored.get() + " pages stored as page deltas");
+            }
             progress.step("backup " + id + " complete: " + Sizes.human(dataBytes) + " of data in " + Sizes.human(repoBytes) + " of repository");
-            return new BackupResult(id, m.type(), null, m.startLsn(), m.stopLsn(), files.size(), dataBytes, repoBytes, seconds, wal.size());
+            return new BackupResult(id, m.type(), m.reference(), m.startLsn(), m.stopLsn(), files.size(), dataBytes, repoBytes, seconds, wal.size());
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "backup failed: " + e.getMessage(),
                     "fix the cause and run the backup again; earlier backups are intact", e);
@@ -188,9 +214,13 @@ public final class PhysicalBackup {
         private final AtomicLong bytesDone = new AtomicLong();
         private final AtomicLong filesDone = new AtomicLong();
         private final List<String> corruptPages = Collections.synchronizedList(new ArrayList<>());
+        /** The backup this one is built on, or null for a full. */
+        private final Reference reference;
+        final AtomicLong pagesStored = new AtomicLong();
 
         Copier(ObjectStore objects, String id, Compression compression, Lsn startLsn, boolean verifyChecksums, long totalBytes,
-               int pauseAfterFiles) {
+               int pauseAfterFiles, Reference reference) {
+            this.reference = reference;
             this.objects = objects;
             this.id = id;
             this.compression = compression;
@@ -292,17 +322,50 @@ public final class PhysicalBackup {
                             long firstBlock = RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock();
                             checkPages(null, item.absolute(), content, content.length, 0, firstBlock, item.path());
                         }
-                        if (bundle != null && bundle.size() >= BUNDLE_TARGET) {
-                            bundle.finish();
-                            bundle.close();
-                            bundle = null;
+                        Reference.Held held = reference == null ? null : reference.file(item.path());
+                        FileEntry unchanged = null;
+                        List<Long> blocks = null;
+                        byte[] toStore = content;
+                        if (held != null) {
+                            String checksum = Checksum.of(content, 0, content.length);
+                            if (Reference.byPages(item.path())) {
+                                blocks = changedBlocks(content, content.length, 0, held);
+                                if (blocks.isEmpty() && content.length == held.size()) {
+                                    unchanged = unchangedEntry(item, content.length, checksum, held);
+                                } else if (blocks.size() == blockCount(content.length)) {
+                                    blocks = null; // every page changed: store the file whole
+                                } else {
+                                    toStore = gather(content, content.length, 0, blocks);
+                                }
+                            } else if (content.length == held.size() && checksum.equals(held.checksum())) {
+                                unchanged = unchangedEntry(item, content.length, checksum, held);
+                            }
                         }
-                        if (bundle == null) {
-                            String key = Repository.BACKUP_PREFIX + id + "/bundle/" + group + "-" + sequence++ + compression.suffix();
-                            bundle = objects.bundle(id, key, compression);
+                        if (unchanged != null) {
+                            entries.add(unchanged);
+                        } else if (blocks != null && blocks.isEmpty()) {
+                            // only truncated: nothing to store
+                            entries.add(FileEntry.pages(item.path(), content.length, item.mode(), Checksum.of(content, 0, content.length),
+                                    reference.id(), null, blocks, Checksum.EMPTY));
+                        } else {
+                            if (bundle != null && bundle.size() >= BUNDLE_TARGET) {
+                                bundle.finish();
+                                bundle.close();
+                                bundle = null;
+                            }
+                            if (bundle == null) {
+                                String key = Repository.BACKUP_PREFIX + id + "/bundle/" + group + "-" + sequence++ + compression.suffix();
+                                bundle = objects.bundle(id, key, compression);
+                            }
+                            ObjectStore.Stored stored = bundle.add(toStore, toStore.length);
+                            if (blocks == null) {
+                                entries.add(FileEntry.whole(item.path(), stored.contentBytes(), item.mode(), stored.contentChecksum(), stored.ref()));
+                            } else {
+                                pagesStored.addAndGet(blocks.size());
+                                entries.add(FileEntry.pages(item.path(), content.length, item.mode(), Checksum.of(content, 0, content.length),
+                                        reference.id(), stored.ref(), blocks, stored.contentChecksum()));
+                            }
                         }
-                        ObjectStore.Stored stored = bundle.add(content, content.length);
-                        entries.add(FileEntry.whole(item.path(), stored.contentBytes(), item.mode(), stored.contentChecksum(), stored.ref()));
                     }
                     progress.advance(bytesDone.addAndGet(content.length), totalBytes);
                     fileDone();
@@ -318,8 +381,137 @@ public final class PhysicalBackup {
             return entries;
         }
 
-        /** A file in an object of its own; returns null if it vanished. */
+        private FileEntry unchangedEntry(DataDirectoryScan.Item item, long size, String checksum, Reference.Held held) {
+            return FileEntry.unchanged(item.path(), size, item.mode(), checksum, held.definedIn(), held.wholeObject());
+        }
+
+        /** The blocks of {@code data} (which starts at block {@code first} of the file) to store again. */
+        private List<Long> changedBlocks(byte[] data, int length, long first, Reference.Held held) {
+            List<Long> blocks = new ArrayList<>();
+            for (int off = 0; off < length; off += Page.SIZE) {
+                long block = first + off / Page.SIZE;
+                // A partial last page (the file grew under us) is always stored; WAL replay completes it.
+                if (off + Page.SIZE > length || reference.changed(data, off, block, held)) {
+                    blocks.add(block);
+                }
+            }
+            return blocks;
+        }
+
+        /** The listed blocks of {@code data} one after the other, a partial last page padded with zeros. */
+        private static byte[] gather(byte[] data, int length, long first, List<Long> blocks) {
+            byte[] out = new byte[blocks.size() * Page.SIZE];
+            for (int i = 0; i < blocks.size(); i++) {
+                int off = (int) ((blocks.get(i) - first) * Page.SIZE);
+                System.arraycopy(data, off, out, i * Page.SIZE, Math.min(Page.SIZE, length - off));
+            }
+            return out;
+        }
+
+        private static long blockCount(long size) {
+            return (size + Page.SIZE - 1) / Page.SIZE;
+        }
+
+        /**
+         * A large file: with a reference, a relation is stored page by page and any other file is
+         * first compared whole; without one (or when it changed), it is stored whole.
+         */
         private FileEntry copyWhole(DataDirectoryScan.Item item, int workers) throws IOException {
+            Reference.Held held = reference == null ? null : reference.file(item.path());
+            if (held == null) {
+                return storeWhole(item, workers);
+            }
+            if (Reference.byPages(item.path())) {
+                return storePages(item, held);
+            }
+            Checksum digest = new Checksum();
+            long size = 0;
+            try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
+                ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+                int n;
+                while ((n = readFully(ch, buf.clear(), size)) > 0) {
+                    digest.update(buf.array(), 0, n);
+                    size += n;
+                }
+            } catch (NoSuchFileException e) {
+                return null;
+            }
+            if (size == held.size() && digest.hex().equals(held.checksum())) {
+                progress.advance(bytesDone.addAndGet(size), totalBytes);
+                fileDone();
+                return unchangedEntry(item, size, held.checksum(), held);
+            }
+            return storeWhole(item, workers);
+        }
+
+        /**
+         * A relation file over its reference: every page is read (and its checksum verified), the
+         * whole content is checksummed, and only the changed pages are stored, in block order.
+         */
+        private FileEntry storePages(DataDirectoryScan.Item item, Reference.Held held) throws IOException {
+            FileEntry entry;
+            try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
+                long firstBlock = RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock();
+                String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path().replace('/', '+') + compression.suffix();
+                ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+                Checksum digest = new Checksum();
+                List<Long> blocks = new ArrayList<>();
+                long pos = 0;
+                ObjectStore.PendingObject pending = null;
+                try {
+                    while (true) {
+                        int n = readFully(ch, buf.clear(), pos);
+                        if (n <= 0) {
+                            break;
+                        }
+                        if (verifyChecksums) {
+                            checkPages(ch, item.absolute(), buf.array(), n, pos, firstBlock, item.path());
+                        }
+                        digest.update(buf.array(), 0, n);
+                        List<Long> changed = changedBlocks(buf.array(), n, pos / Page.SIZE, held);
+                        if (!changed.isEmpty()) {
+                            if (pending == null) {
+                                pending = objects.create(id, key, compression, 1);
+                            }
+                            byte[] pages = gather(buf.array(), n, pos / Page.SIZE, changed);
+                            pending.content().write(pages, 0, pages.length);
+                            blocks.addAll(changed);
+                        }
+                        pos += n;
+                        progress.advance(bytesDone.addAndGet(n), totalBytes);
+                        if (n < CHUNK) {
+                            break;
+                        }
+                    }
+                    String checksum = digest.hex();
+                    if (blocks.isEmpty() && pos == held.size()) {
+                        entry = unchangedEntry(item, pos, checksum, held);
+                    } else if (pending == null) {
+                        entry = FileEntry.pages(item.path(), pos, item.mode(), checksum, reference.id(), null, blocks, Checksum.EMPTY);
+                    } else {
+                        ObjectStore.Stored stored = pending.finish();
+                        if (blocks.size() == blockCount(pos) && pos % Page.SIZE == 0) {
+                            entry = FileEntry.whole(item.path(), pos, item.mode(), checksum, stored.ref());
+                        } else {
+                            pagesStored.addAndGet(blocks.size());
+                            entry = FileEntry.pages(item.path(), pos, item.mode(), checksum, reference.id(), stored.ref(), blocks,
+                                    stored.contentChecksum());
+                        }
+                    }
+                } finally {
+                    if (pending != null) {
+                        pending.close();
+                    }
+                }
+            } catch (NoSuchFileException e) {
+                return null;
+            }
+            fileDone();
+            return entry;
+        }
+
+        /** A file in an object of its own; returns null if it vanished. */
+        private FileEntry storeWhole(DataDirectoryScan.Item item, int workers) throws IOException {
             FileEntry entry;
             try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
                 boolean relation = DataDirectoryScan.isRelationDataPath(item.path());

@@ -17,6 +17,10 @@ import picocli.CommandLine.Option;
     "checksums, and writes the manifest last. Without a WAL archive it stores the WAL from start",
     "to stop inside the backup, so that it restores on its own; with one, it completes only once",
     "that WAL is archived. The repository is created on the first backup.",
+    "Types: full copies every file; incr stores only the pages changed since the previous",
+    "backup of any type; diff only those changed since the last full. Changed pages are told",
+    "by their LSN, so incr and diff need data checksums on. With no full to build on, an incr",
+    "or diff becomes a full and says so.",
     "Without --port or PGPORT it connects to the port configured in --pgdata."})
 final class BackupCommand extends BaseCommand {
     @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
@@ -25,7 +29,7 @@ final class BackupCommand extends BaseCommand {
     @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the running cluster.")
     Path pgdata;
 
-    @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "Backup type: full (default).")
+    @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "full (default), incr or diff.")
     String type;
 
     @Option(names = "--compress", defaultValue = "zstd", paramLabel = "ALGO", description = "zstd (default), lz4 or none.")
@@ -55,8 +59,8 @@ final class BackupCommand extends BaseCommand {
         if (json) {
             Output.json(out(), r);
         } else {
-            out().printf("backup %s (%s) complete: %d files, %s of data, %s in the repository, LSN %s .. %s, %.1f s%n",
-                    r.id(), r.type(), r.files(), Output.bytes(r.dataBytes()), Output.bytes(r.repositoryBytes()), r.startLsn(), r.stopLsn(),
+            out().printf("backup %s (%s%s) complete: %d files, %s of data, %s in the repository, LSN %s .. %s, %.1f s%n",
+                    r.id(), r.type(), r.reference() == null ? "" : " on " + r.reference(), r.files(), Output.bytes(r.dataBytes()), Output.bytes(r.repositoryBytes()), r.startLsn(), r.stopLsn(),
                     r.seconds());
         }
         return 0;

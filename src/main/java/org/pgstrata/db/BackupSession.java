@@ -29,12 +29,14 @@ public final class BackupSession implements AutoCloseable {
     private final boolean dataChecksums;
     private final long walSegmentSize;
     private final String archiveCommand;
+    private final boolean hintsLogged;
     private Lsn startLsn;
     private boolean started;
 
     private BackupSession(Connection conn, int versionNum, String systemIdentifier, boolean dataChecksums, long walSegmentSize,
-                          String archiveCommand) {
+                          String archiveCommand, boolean hintsLogged) {
         this.archiveCommand = archiveCommand;
+        this.hintsLogged = hintsLogged;
         this.conn = conn;
         this.versionNum = versionNum;
         this.systemIdentifier = systemIdentifier;
@@ -60,11 +62,13 @@ public final class BackupSession implements AutoCloseable {
             String segSetting;
             String archiveMode;
             String archiveCommand;
+            String walLogHints;
             try (var st = c.createStatement(); var rs = st.executeQuery("""
                     SELECT current_setting('server_version_num'), (SELECT system_identifier::text FROM pg_control_system()),
                            current_setting('data_directory'), current_setting('full_page_writes'), current_setting('wal_level'),
                            current_setting('data_checksums'), current_setting('wal_segment_size'),
-                           current_setting('archive_mode'), current_setting('archive_command')""")) {
+                           current_setting('archive_mode'), current_setting('archive_command'),
+                           current_setting('wal_log_hints')""")) {
                 rs.next();
                 version_ = rs.getString(1);
                 sysid = rs.getString(2);
@@ -75,6 +79,7 @@ public final class BackupSession implements AutoCloseable {
                 segSetting = rs.getString(7);
                 archiveMode = rs.getString(8);
                 archiveCommand = rs.getString(9);
+                walLogHints = rs.getString(10);
             }
             int version = Integer.parseInt(version_);
             if (version < 130000) {
@@ -105,7 +110,8 @@ public final class BackupSession implements AutoCloseable {
             boolean checksums = "on".equals(checksumsSetting);
             long segSize = Setting.bytes(segSetting);
             boolean archiving = !"off".equals(archiveMode) && archiveCommand != null && !archiveCommand.isBlank();
-            return new BackupSession(c, version, sysid, checksums, segSize, archiving ? archiveCommand : null);
+            return new BackupSession(c, version, sysid, checksums, segSize, archiving ? archiveCommand : null,
+                    checksums || "on".equals(walLogHints));
         } catch (SQLException e) {
             closeQuietly(c);
             throw Db.sqlFailed("checking the server at " + settings.describe(), e);
@@ -137,6 +143,23 @@ public final class BackupSession implements AutoCloseable {
 
     public boolean dataChecksums() {
         return dataChecksums;
+    }
+
+    /**
+     * True when every change to a page moves its LSN, hint bits included (data checksums or
+     * wal_log_hints on): the condition for telling changed pages by their LSN.
+     */
+    public boolean hintsLogged() {
+        return hintsLogged;
+    }
+
+    /** The server's current timeline, as of the backup's start checkpoint. */
+    public int timeline() {
+        try {
+            return Integer.parseInt(Db.queryString(conn, "SELECT timeline_id::text FROM pg_control_checkpoint()"));
+        } catch (SQLException e) {
+            throw Db.sqlFailed("reading the server's timeline", e);
+        }
     }
 
     public long walSegmentSize() {

@@ -5,25 +5,54 @@ import java.util.List;
 /**
  * One file of the data directory as it was at backup time.
  *
- * <p>{@code size}, {@code mode} and {@code checksum} (XXH64) describe the file's whole content, whatever
- * way it is stored, so that a file rebuilt from several backups is checked like any other.
- * Where the content lives is {@code source}:
+ * <p>{@code size}, {@code mode} and {@code checksum} (XXH64) describe the file's whole content as
+ * the backup read it, whatever way it is stored, so that a file rebuilt from several backups is
+ * checked like any other. Where the content lives is {@code source}:
  * <ul>
  *   <li>{@code whole}: {@code object} holds the complete file (absent for an empty file);</li>
- *   <li>{@code unchanged}: identical to the file in backup {@code reference}; {@code object}
- *       points at the object that holds it there, so a restore needs no chain walk;</li>
- *   <li>{@code pages}: {@code object} holds the listed {@code blocks} (8 KiB each, in order),
- *       to be laid over the file as backup {@code reference} has it, then cut to {@code size}.</li>
+ *   <li>{@code unchanged}: identical to the file in backup {@code reference}, which is always a
+ *       backup that stores it (whole or as pages), never another "unchanged"; {@code object} is
+ *       that backup's object when it stores the file whole, so a restore needs no chain walk;</li>
+ *   <li>{@code pages}: {@code object} holds the listed {@code blocks} (8 KiB each, ascending,
+ *       numbered from the start of this file), to be laid over the file as backup
+ *       {@code reference} has it, then cut to {@code size}; {@code pagesChecksum} is the XXH64
+ *       of the object's content.</li>
  * </ul>
  */
 public record FileEntry(String path, long size, String mode, String checksum, String source,
-                        String reference, ObjectRef object, List<Long> blocks) {
+                        String reference, ObjectRef object, List<Long> blocks, String pagesChecksum) {
 
     public static final String WHOLE = "whole";
     public static final String UNCHANGED = "unchanged";
     public static final String PAGES = "pages";
 
     public static FileEntry whole(String path, long size, String mode, String checksum, ObjectRef object) {
-        return new FileEntry(path, size, mode, checksum, WHOLE, null, object, null);
+        return new FileEntry(path, size, mode, checksum, WHOLE, null, object, null, null);
+    }
+
+    public static FileEntry unchanged(String path, long size, String mode, String checksum, String reference, ObjectRef object) {
+        return new FileEntry(path, size, mode, checksum, UNCHANGED, reference, object, null, null);
+    }
+
+    public static FileEntry pages(String path, long size, String mode, String checksum, String reference, ObjectRef object,
+                                  List<Long> blocks, String pagesChecksum) {
+        return new FileEntry(path, size, mode, checksum, PAGES, reference, object, List.copyOf(blocks), pagesChecksum);
+    }
+
+    public boolean isWhole() {
+        return WHOLE.equals(source);
+    }
+
+    public boolean isUnchanged() {
+        return UNCHANGED.equals(source);
+    }
+
+    public boolean isPages() {
+        return PAGES.equals(source);
+    }
+
+    /** The object this backup itself wrote for the file, or null (unchanged, or empty). */
+    public ObjectRef ownObject(String backupId) {
+        return object != null && backupId.equals(object.backup()) ? object : null;
     }
 }

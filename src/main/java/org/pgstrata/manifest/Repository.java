@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.pgstrata.api.ErrorCode;
@@ -150,7 +151,10 @@ public final class Repository implements AutoCloseable {
         return BACKUP_PREFIX + backupId + "/" + MANIFEST_NAME;
     }
 
-    /** Every complete backup, oldest first. */
+    /**
+     * Every complete backup whose manifest reads back intact, oldest first. A damaged manifest
+     * is left out (so that the other backups stay usable) and named by {@link #damagedBackups()}.
+     */
     public List<Manifest> backups() {
         List<Manifest> result = new ArrayList<>();
         for (String id : backupIds()) {
@@ -158,12 +162,35 @@ public final class Repository implements AutoCloseable {
                 if (storage.exists(manifestKey(id))) {
                     result.add(manifest(id));
                 }
+            } catch (PgstrataException e) {
+                if (e.code() != ErrorCode.CORRUPT) {
+                    throw e;
+                }
             } catch (IOException e) {
                 throw io("list backups", e);
             }
         }
         result.sort(Comparator.comparing((Manifest m) -> Lsn.parse(m.stopLsn()))
                 .thenComparing(Manifest::id));
+        return result;
+    }
+
+    /** Backups whose manifest exists but fails its checksum: id and what is wrong. */
+    public Map<String, String> damagedBackups() {
+        Map<String, String> result = new java.util.TreeMap<>();
+        for (String id : backupIds()) {
+            try {
+                if (storage.exists(manifestKey(id))) {
+                    manifest(id);
+                }
+            } catch (PgstrataException e) {
+                if (e.code() == ErrorCode.CORRUPT) {
+                    result.put(id, e.getMessage());
+                }
+            } catch (IOException e) {
+                throw io("list backups", e);
+            }
+        }
         return result;
     }
 

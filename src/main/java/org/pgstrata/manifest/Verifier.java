@@ -23,17 +23,31 @@ public final class Verifier {
         repo.requireInfo();
         List<Manifest> manifests = backupId == null ? repo.backups() : List.of(repo.manifest(backupId));
         List<String> problems = new ArrayList<>();
+        if (backupId == null) {
+            repo.damagedBackups().forEach((id, why) -> problems.add("backup " + id + ": " + why));
+        }
         long objects = 0;
         long bytes = 0;
         for (Manifest m : manifests) {
             progress.step("verifying backup " + m.id() + " (" + m.files().size() + " files, " + m.wal().size() + " WAL files)");
             long total = m.files().stream().mapToLong(FileEntry::size).sum();
             long done = 0;
+            try {
+                Chain.load(repo, m);
+            } catch (org.pgstrata.api.PgstrataException e) {
+                problems.add("backup " + m.id() + " cannot be restored: " + e.getMessage());
+            }
             for (FileEntry f : m.files()) {
-                if (f.object() != null) {
+                ObjectRef own = f.ownObject(m.id());
+                if (own != null) {
                     objects++;
-                    bytes += f.object().storedBytes();
-                    check(repo, m.id(), f.path(), f.object(), f.size(), f.checksum(), problems);
+                    bytes += own.storedBytes();
+                    if (f.isPages()) {
+                        check(repo, m.id(), f.path() + " (" + f.blocks().size() + " pages)", own, (long) f.blocks().size() * org.pgstrata.postgres.Page.SIZE,
+                                f.pagesChecksum(), problems);
+                    } else {
+                        check(repo, m.id(), f.path(), own, f.size(), f.checksum(), problems);
+                    }
                 }
                 done += f.size();
                 progress.advance(done, total);

@@ -30,6 +30,7 @@ import org.pgstrata.api.Self;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
+import org.pgstrata.manifest.Chain;
 import org.pgstrata.manifest.Checksum;
 import org.pgstrata.manifest.CorruptObjectException;
 import org.pgstrata.manifest.DirectoryEntry;
@@ -38,6 +39,7 @@ import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectRef;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalEntry;
+import org.pgstrata.postgres.Page;
 
 /**
  * Rebuilds a data directory from a backup: every object's stored checksum and every file's
@@ -61,14 +63,18 @@ public final class PhysicalRestore {
             repo.requireInfo();
             RecoveryPlan plan = RecoveryPlan.make(repo, req.recoveryTarget(), req.backupId());
             Manifest m = plan.backup();
-            checkRestorable(m);
+            Chain chain = Chain.load(repo, m);
+            if (chain.members().size() > 1) {
+                progress.step("backup " + m.id() + " is built on " + String.join(", ", chain.members().subList(1, chain.members().size()))
+                        + "; all present and consistent");
+            }
             LocalCluster.requireEmptyOrAbsent(target, "restore backup " + m.id() + " there");
             progress.step(plan.reason());
             boolean existed = Files.exists(target);
             long t0 = System.nanoTime();
             long bytes;
             try {
-                bytes = writeFiles(repo, m, target, req.jobs(), req.port(), plan);
+                bytes = writeFiles(repo, chain, target, req.jobs(), req.port(), plan);
             } catch (IOException | RuntimeException e) {
                 cleanUp(target, existed);
                 if (e instanceof CorruptObjectException c) {
@@ -203,16 +209,8 @@ public final class PhysicalRestore {
         }
     }
 
-    private static void checkRestorable(Manifest m) {
-        for (FileEntry f : m.files()) {
-            if (!FileEntry.WHOLE.equals(f.source()) && !FileEntry.UNCHANGED.equals(f.source())) {
-                throw new PgstrataException(ErrorCode.CORRUPT, "backup " + m.id() + " stores " + f.path() + " as '" + f.source()
-                        + "', which this version of pgstrata cannot restore", "use a newer pgstrata");
-            }
-        }
-    }
-
-    private long writeFiles(Repository repo, Manifest m, Path target, int jobs, Integer port, RecoveryPlan plan) throws IOException {
+    private long writeFiles(Repository repo, Chain chain, Path target, int jobs, Integer port, RecoveryPlan plan) throws IOException {
+        Manifest m = chain.target();
         Files.createDirectories(target);
         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
         for (DirectoryEntry d : m.directories()) {
@@ -228,7 +226,12 @@ public final class PhysicalRestore {
         files.sort(Comparator.comparingLong(FileEntry::size).reversed());
         for (FileEntry f : files) {
             tasks.add(() -> {
-                writeFile(repo, f.object(), target.resolve(f.path()), f.path(), f.size(), f.checksum(), f.mode());
+                List<Chain.Layer> layers = chain.layers(f.path());
+                if (layers.size() == 1) {
+                    writeFile(repo, layers.get(0).object(), target.resolve(f.path()), f.path(), f.size(), f.checksum(), f.mode());
+                } else {
+                    rebuildFile(repo, layers, target.resolve(f.path()), f);
+                }
                 progress.advance(done.addAndGet(f.size()), total);
                 return null;
             });
@@ -278,6 +281,85 @@ public final class PhysicalRestore {
             throw new CorruptObjectException(ref == null ? path : ref.key(), "restored " + path + " with checksum " + actual + ", the manifest says " + checksum);
         }
         Files.setPosixFilePermissions(out, PosixFilePermissions.fromString(mode));
+    }
+
+    /**
+     * Rebuilds a file from page sets over a whole file, in one sequential pass: every layer is
+     * read once, in block order; each block is taken from the newest layer that has it and
+     * written once; blocks past the manifest size are dropped. The result is checked against the
+     * whole-content checksum the backup recorded.
+     */
+    private static void rebuildFile(Repository repo, List<Chain.Layer> layers, Path out, FileEntry f) throws IOException {
+        Files.createDirectories(out.getParent());
+        int n = layers.size();
+        InputStream[] in = new InputStream[n];
+        int[] next = new int[n];
+        Chain.Layer base = layers.get(n - 1);
+        long baseBlocks = (base.size() + Page.SIZE - 1) / Page.SIZE;
+        long blocks = (f.size() + Page.SIZE - 1) / Page.SIZE;
+        Checksum digest = new Checksum();
+        byte[] page = new byte[Page.SIZE];
+        byte[] skip = new byte[Page.SIZE];
+        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (int i = 0; i < n; i++) {
+                in[i] = layers.get(i).object() == null ? InputStream.nullInputStream() : repo.objects().open(layers.get(i).object());
+            }
+            OutputStream os = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 17);
+            for (long b = 0; b < blocks; b++) {
+                boolean found = false;
+                for (int i = 0; i < n; i++) {
+                    Chain.Layer l = layers.get(i);
+                    boolean has = l.whole() ? b < baseBlocks : next[i] < l.blocks().size() && l.blocks().get(next[i]) == b;
+                    if (!has) {
+                        continue;
+                    }
+                    int len = l.whole() ? (int) Math.min(Page.SIZE, l.size() - b * Page.SIZE) : Page.SIZE;
+                    readExactly(in[i], found ? skip : page, len, l, f.path());
+                    if (!l.whole()) {
+                        next[i]++;
+                    }
+                    if (!found) {
+                        found = true;
+                        int want = (int) Math.min(Page.SIZE, f.size() - b * Page.SIZE);
+                        if (len < want) {
+                            java.util.Arrays.fill(page, len, want, (byte) 0);
+                        }
+                        digest.update(page, 0, want);
+                        os.write(page, 0, want);
+                    }
+                }
+                if (!found) {
+                    throw new CorruptObjectException(f.path(), "block " + b + " of " + f.path() + " is in no backup of the chain "
+                            + layers.stream().map(Chain.Layer::backup).toList());
+                }
+            }
+            os.flush();
+            // Read every layer to its end, so that its stored checksum is checked.
+            for (InputStream s : in) {
+                s.transferTo(OutputStream.nullOutputStream());
+            }
+            ch.force(true);
+        } finally {
+            for (InputStream s : in) {
+                if (s != null) {
+                    s.close();
+                }
+            }
+        }
+        String actual = digest.hex();
+        if (!actual.equals(f.checksum())) {
+            throw new CorruptObjectException(f.path(), "rebuilt " + f.path() + " from " + layers.stream().map(Chain.Layer::backup).toList()
+                    + " with checksum " + actual + ", the manifest says " + f.checksum());
+        }
+        Files.setPosixFilePermissions(out, PosixFilePermissions.fromString(f.mode()));
+    }
+
+    private static void readExactly(InputStream in, byte[] buf, int len, Chain.Layer l, String path) throws IOException {
+        int got = in.readNBytes(buf, 0, len);
+        if (got != len) {
+            throw new CorruptObjectException(l.object() == null ? path : l.object().key(), "ends early: " + path + " from backup "
+                    + l.backup() + " is missing pages");
+        }
     }
 
     /**

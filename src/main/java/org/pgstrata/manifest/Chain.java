@@ -1,0 +1,191 @@
+package org.pgstrata.manifest;
+
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.storage.ObjectNotFoundException;
+
+/**
+ * A backup and every backup its files are built on, loaded and checked before a restore writes
+ * anything: each member present with an intact manifest, the same system, each reference ending
+ * before the backup built on it starts, and every object the restore will read present with its
+ * recorded size.
+ */
+public final class Chain {
+    /** One source of a file's content: the whole file, or some of its pages. */
+    public record Layer(String backup, ObjectRef object, List<Long> blocks, long size) {
+        public boolean whole() {
+            return blocks == null;
+        }
+    }
+
+    private final Manifest target;
+    private final Map<String, Manifest> members;
+    private final Map<String, Map<String, FileEntry>> filesByMember = new HashMap<>();
+    private final Map<String, List<Layer>> layersByPath = new HashMap<>();
+
+    private Chain(Manifest target, Map<String, Manifest> members) {
+        this.target = target;
+        this.members = members;
+    }
+
+    /** Loads and checks the chain of {@code target}; throws before anything is written. */
+    public static Chain load(Repository repo, Manifest target) {
+        Map<String, Manifest> members = new LinkedHashMap<>();
+        members.put(target.id(), target);
+        Deque<Manifest> todo = new ArrayDeque<>(List.of(target));
+        while (!todo.isEmpty()) {
+            Manifest m = todo.pop();
+            Set<String> refs = new HashSet<>();
+            if (m.reference() != null) {
+                refs.add(m.reference());
+            }
+            for (FileEntry f : m.files()) {
+                if (f.reference() != null) {
+                    refs.add(f.reference());
+                }
+            }
+            for (String ref : refs) {
+                if (members.containsKey(ref)) {
+                    continue;
+                }
+                Manifest r = member(repo, target, m, ref);
+                members.put(ref, r);
+                todo.push(r);
+            }
+        }
+        Chain chain = new Chain(target, members);
+        chain.checkObjects(repo);
+        return chain;
+    }
+
+    private static Manifest member(Repository repo, Manifest target, Manifest builtOn, String ref) {
+        Manifest r;
+        try {
+            r = repo.manifest(ref);
+        } catch (PgstrataException e) {
+            if (e.code() == ErrorCode.NOT_FOUND) {
+                throw new PgstrataException(ErrorCode.CHAIN_BROKEN, "backup " + ref + ", which " + builtOn.id()
+                        + " is built on, is missing from " + repo.describe() + ", so " + target.id() + " cannot be restored; nothing was written",
+                        "restore another backup ('pgstrata list' shows each chain), or take a new full backup");
+            }
+            if (e.code() == ErrorCode.CORRUPT) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "backup " + ref + ", which " + builtOn.id() + " is built on, is damaged ("
+                        + e.getMessage() + "), so " + target.id() + " cannot be restored; nothing was written",
+                        "restore a backup whose chain is intact ('pgstrata verify' names the damage), or take a new full backup");
+            }
+            throw e;
+        }
+        if (!r.systemIdentifier().equals(builtOn.systemIdentifier())) {
+            throw new PgstrataException(ErrorCode.CHAIN_BROKEN, "backup " + ref + " belongs to system " + r.systemIdentifier() + " but "
+                    + builtOn.id() + ", built on it, to " + builtOn.systemIdentifier() + "; nothing was written",
+                    "the repository was mixed from two clusters; restore a full backup");
+        }
+        if (Lsn.parse(builtOn.startLsn()).isBefore(Lsn.parse(r.stopLsn()))) {
+            throw new PgstrataException(ErrorCode.CHAIN_BROKEN, "backup " + builtOn.id() + " starts at " + builtOn.startLsn()
+                    + ", before " + ref + ", which it is built on, ends (" + r.stopLsn() + "); nothing was written",
+                    "the chain is inconsistent; restore a full backup");
+        }
+        return r;
+    }
+
+    /** Every object the restore reads exists with at least its recorded size (a cheap check; content is checked while reading). */
+    private void checkObjects(Repository repo) {
+        Map<String, Long> needed = new HashMap<>();
+        for (FileEntry f : target.files()) {
+            List<Layer> layers = resolve(f);
+            layersByPath.put(f.path(), layers);
+            for (Layer l : layers) {
+                if (l.object() != null) {
+                    needed.merge(l.object().key(), l.object().start() + l.object().storedBytes(), Math::max);
+                }
+            }
+        }
+        for (var e : needed.entrySet()) {
+            long size;
+            try {
+                size = repo.storage().size(e.getKey());
+            } catch (ObjectNotFoundException ex) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "object " + e.getKey() + " that the restore of " + target.id()
+                        + " needs is missing from " + repo.describe() + "; nothing was written",
+                        "run 'pgstrata verify --repo " + repo.describe() + "' and restore another backup");
+            } catch (IOException ex) {
+                throw repo.io("check object " + e.getKey(), ex);
+            }
+            if (size < e.getValue()) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "object " + e.getKey() + " that the restore of " + target.id() + " needs has "
+                        + size + " bytes, fewer than the " + e.getValue() + " recorded; nothing was written",
+                        "run 'pgstrata verify --repo " + repo.describe() + "' and restore another backup");
+            }
+        }
+    }
+
+    public Manifest target() {
+        return target;
+    }
+
+    /** The members, the target first. */
+    public List<String> members() {
+        return new ArrayList<>(members.keySet());
+    }
+
+    /**
+     * Where a file of the target comes from, newest first: zero or more page sets, then the
+     * whole file they lie over (new files are stored whole, so every walk ends at one).
+     */
+    public List<Layer> layers(String path) {
+        return layersByPath.get(path);
+    }
+
+    private List<Layer> resolve(FileEntry file) {
+        List<Layer> layers = new ArrayList<>();
+        FileEntry e = file;
+        Manifest in = target;
+        for (int depth = 0; depth <= members.size() + 1; depth++) {
+            switch (e.source()) {
+                case FileEntry.WHOLE -> {
+                    layers.add(new Layer(in.id(), e.object(), null, e.size()));
+                    return layers;
+                }
+                case FileEntry.UNCHANGED -> {
+                    if (e.object() != null) {
+                        layers.add(new Layer(e.reference(), e.object(), null, e.size()));
+                        return layers;
+                    }
+                }
+                case FileEntry.PAGES -> layers.add(new Layer(in.id(), e.object(), e.blocks(), e.size()));
+                default -> throw new PgstrataException(ErrorCode.CORRUPT, "backup " + in.id() + " stores " + e.path() + " as '" + e.source()
+                        + "', which this version of pgstrata cannot restore", "use a newer pgstrata");
+            }
+            String ref = e.reference();
+            in = members.get(ref);
+            FileEntry next = in == null ? null : fileOf(in, e.path());
+            if (next == null) {
+                throw new PgstrataException(ErrorCode.CHAIN_BROKEN, "backup " + ref + " does not hold " + e.path() + ", which a later backup of "
+                        + target.id() + "'s chain builds on; nothing was written", "restore a full backup");
+            }
+            e = next;
+        }
+        throw new PgstrataException(ErrorCode.CHAIN_BROKEN, "the chain of " + file.path() + " in " + target.id() + " loops", "restore a full backup");
+    }
+
+    private FileEntry fileOf(Manifest m, String path) {
+        return filesByMember.computeIfAbsent(m.id(), id -> {
+            Map<String, FileEntry> byPath = new HashMap<>();
+            for (FileEntry f : m.files()) {
+                byPath.put(f.path(), f);
+            }
+            return byPath;
+        }).get(path);
+    }
+}
