@@ -20,6 +20,7 @@ import org.pgstrata.api.Progress;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
 import org.pgstrata.api.VerifyResult;
+import org.pgstrata.backup.BackupRemoval;
 import org.pgstrata.backup.PhysicalBackup;
 import org.pgstrata.compare.Compare;
 import org.pgstrata.db.Db;
@@ -162,13 +163,17 @@ public final class Pgstrata {
     public List<BackupInfo> list(String repo) {
         try (Repository r = Repository.open(repo)) {
             r.requireInfo();
-            return r.backups().stream().map(Pgstrata::info).toList();
+            List<Manifest> backups = r.backups();
+            Map<String, Manifest> byId = new java.util.HashMap<>();
+            backups.forEach(m -> byId.put(m.id(), m));
+            return backups.stream().map(m -> new BackupInfo(m.id(), m.type(), m.reference(), Repository.chainOf(m, byId), m.startLsn(),
+                    m.stopLsn(), m.startTime(), m.stopTime(), m.dataBytes(), m.repositoryBytes(), m.pgMajor())).toList();
         }
     }
 
-    private static BackupInfo info(Manifest m) {
-        return new BackupInfo(m.id(), m.type(), m.reference(), m.startLsn(), m.stopLsn(), m.startTime(), m.stopTime(),
-                m.dataBytes(), m.repositoryBytes(), m.pgMajor());
+    /** Removes a backup; with {@code withDependants}, also every backup built on it (otherwise they make it refuse). */
+    public List<String> delete(String repo, String backupId, boolean withDependants) {
+        return new BackupRemoval(clock, progress).run(repo, backupId, withDependants);
     }
 
     // ---- WAL archive

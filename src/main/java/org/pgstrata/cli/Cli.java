@@ -48,6 +48,7 @@ public final class Cli {
         SUBCOMMANDS.put("list", ListCommand::new);
         SUBCOMMANDS.put("restore", RestoreCommand::new);
         SUBCOMMANDS.put("verify", VerifyCommand::new);
+        SUBCOMMANDS.put("delete", DeleteCommand::new);
         SUBCOMMANDS.put("restore-point", RestorePointCommand::new);
         SUBCOMMANDS.put("info", InfoCommand::new);
         SUBCOMMANDS.put("wal", WalCommand::new);

@@ -73,6 +73,9 @@ final class CompareCommand extends BaseCommand {
                         String.format("%.2f", s.restoreSeconds()), Integer.toString(s.restorePoints()), s.verified() ? "yes" : "no: " + s.reason()));
             }
             Output.table(out(), List.of("strategy", "backup s", "repository", "restore s", "restore points", "verified"), rowsOut);
+            out().println();
+            out().println("incremental chain and differential: a full, then three changes each followed by a backup of that type;");
+            out().println("backup s is the mean of those three, repository is what all four hold, restore s the mean over the four points.");
         }
         boolean allVerified = r.strategies().stream().allMatch(StrategyRow::verified);
         return allVerified ? 0 : ErrorCode.VERIFY_FAILED.exitCode();

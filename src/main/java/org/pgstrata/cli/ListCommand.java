@@ -7,8 +7,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "list", description = {"List the backups in a repository, oldest first.",
-    "--json prints an array of objects with the stable fields id, type, reference, startLsn,",
-    "stopLsn, startTime, stopTime, dataBytes and repositoryBytes."})
+    "reference is the backup an incr or diff is built on; chain lists every backup a restore of",
+    "it reads, the full first. --json prints an array of objects with the stable fields id, type,",
+    "reference, chain, startLsn, stopLsn, startTime, stopTime, dataBytes and repositoryBytes."})
 final class ListCommand extends BaseCommand {
     @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
     String repo;
@@ -26,6 +27,7 @@ final class ListCommand extends BaseCommand {
                 m.put("id", b.id());
                 m.put("type", b.type());
                 m.put("reference", b.reference());
+                m.put("chain", b.chain());
                 m.put("startLsn", b.startLsn());
                 m.put("stopLsn", b.stopLsn());
                 m.put("startTime", b.startTime());
@@ -43,10 +45,11 @@ final class ListCommand extends BaseCommand {
         }
         List<List<String>> rows = new ArrayList<>();
         for (BackupInfo b : backups) {
-            rows.add(java.util.Arrays.asList(b.id(), b.type(), b.reference(), b.startLsn(), b.stopLsn(), b.startTime(), b.stopTime(),
-                    Output.bytes(b.dataBytes()), Output.bytes(b.repositoryBytes())));
+            rows.add(java.util.Arrays.asList(b.id(), b.type(), b.reference() == null ? "-" : b.reference(), b.startLsn(), b.stopLsn(),
+                    b.stopTime(), Output.bytes(b.dataBytes()), Output.bytes(b.repositoryBytes()),
+                    b.chain().size() <= 1 ? "-" : String.join(" > ", b.chain())));
         }
-        Output.table(out(), List.of("id", "type", "reference", "start lsn", "stop lsn", "start time", "stop time", "data", "repository"), rows);
+        Output.table(out(), List.of("id", "type", "reference", "start lsn", "stop lsn", "stop time", "data", "repository", "chain"), rows);
         return 0;
     }
 }

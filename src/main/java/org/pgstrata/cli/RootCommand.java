@@ -12,7 +12,9 @@ import picocli.CommandLine.Command;
         footer = {"", "Exit codes: 0 ok, 2 usage, 10 target not empty, 11 repository of another cluster,",
             "12 not a data directory, 13 data directory of another cluster, 14 repository locked,",
             "15 corrupt or missing object, 16 connection failed, 17 not found, 18 binaries missing,",
-            "19 server failed, 20 unsafe server setting, 21 restore not proven, 22 I/O error, 70 internal error."})
+            "19 server failed, 20 unsafe server setting, 21 restore not proven, 22 I/O error,",
+            "23 conflicting WAL push, 24 target unreachable, 25 WAL missing, 26 reference backup of",
+            "another timeline or system, 27 broken backup chain, 28 backup has dependants, 70 internal error."})
 public final class RootCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -91,6 +91,8 @@ public final class Compare {
 
             List<StrategyRow> rows = new ArrayList<>();
             rows.add(fullPhysical(work, source, conn, bin, started));
+            rows.add(chain("incremental chain", BackupType.INCR, work, source, conn, bin, started));
+            rows.add(chain("differential", BackupType.DIFF, work, source, conn, bin, started));
             rows.add(pointInTime(work, pitrRepo, source, conn, bin, started));
             return new CompareResult(bin.major(), pop.rows(), opt.batchSize(), pop.seconds(), dbBytes, rows);
         } catch (SQLException e) {
@@ -133,6 +135,64 @@ public final class Compare {
         String reason = prove(conn.withPort(restorePort), atBackup);
         new LocalCluster(target, bin).stop();
         return new StrategyRow(name, b.seconds(), b.repositoryBytes(), r.readySeconds(), 1, reason == null, reason);
+    }
+
+    /**
+     * A full, then three changes each followed by an incremental (or a differential), then
+     * every one of the four points restored and proven. Backup time is the mean of the three
+     * backups after the full; repository bytes are everything the four hold.
+     */
+    private StrategyRow chain(String name, BackupType type, Path work, LocalCluster source, ConnectionSettings conn, PgBinaries bin,
+                              List<LocalCluster> started) throws SQLException, IOException {
+        progress.step("strategy " + name);
+        String repo = work.resolve("repo-" + type.label()).toString();
+        List<String> ids = new ArrayList<>();
+        List<ContentChecksum.Result> expected = new ArrayList<>();
+        double deltaSeconds = 0;
+        long bytes = 0;
+        for (int i = 0; i <= 3; i++) {
+            try (Connection c = Db.connect(conn)) {
+                if (i > 0) {
+                    Books.mutate(c, 500, 500, 500, 300 + 10L * i + type.ordinal());
+                }
+                expected.add(ContentChecksum.compute(c));
+            }
+            BackupResult b = new PhysicalBackup(clock, progress).run(new BackupRequest(repo, source.pgdata(), conn,
+                    i == 0 ? BackupType.FULL : type, Compression.ZSTD, 2, 0));
+            ids.add(b.id());
+            bytes += b.repositoryBytes();
+            if (i > 0) {
+                deltaSeconds += b.seconds();
+            }
+        }
+        double restoreSeconds = 0;
+        String reason = null;
+        for (int i = 0; i < ids.size(); i++) {
+            int port = LocalCluster.freePort();
+            Path target = work.resolve("restore-" + type.label() + "-" + i);
+            RestoreResult r;
+            try {
+                r = new PhysicalRestore(progress, env).run(new RestoreRequest(repo, target, ids.get(i), true, port, bin.binDir(), 2));
+            } finally {
+                started.add(new LocalCluster(target, bin));
+            }
+            restoreSeconds += r.readySeconds();
+            String why = prove(conn.withPort(port), expected.get(i));
+            if (why != null && reason == null) {
+                reason = "backup " + ids.get(i) + ": " + why;
+            }
+            new LocalCluster(target, bin).stop();
+            deleteTree(target);
+        }
+        return new StrategyRow(name, deltaSeconds / 3, bytes, restoreSeconds / ids.size(), ids.size(), reason == null, reason);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     /**
@@ -235,10 +295,8 @@ public final class Compare {
         if (keep || !Files.exists(work)) {
             return;
         }
-        try (Stream<Path> walk = Files.walk(work)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            deleteTree(work);
         } catch (IOException e) {
             // a leftover temp directory is not worth failing the run for
         }

@@ -40,7 +40,11 @@ public final class LocalCluster {
     }
 
     /** Settings written into a new cluster's postgresql.conf: ready for online backups. */
-    public record InitOptions(int port, String extraConfig) {
+    public record InitOptions(int port, String extraConfig, boolean dataChecksums) {
+        public InitOptions(int port, String extraConfig) {
+            this(port, extraConfig, true);
+        }
+
         public static InitOptions port(int port) {
             return new InitOptions(port, "");
         }
@@ -60,8 +64,15 @@ public final class LocalCluster {
             throw new PgstrataException(ErrorCode.IO, "cannot create " + dir + ": " + e.getMessage(), "check the path and permissions");
         }
         LocalCluster c = new LocalCluster(dir, binaries);
-        List<String> cmd = binaries.serverCommand("initdb", "-D", dir.toString(), "-U", "postgres", "--data-checksums",
-                "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions");
+        List<String> args = new ArrayList<>(List.of("-D", dir.toString(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C",
+                "--no-instructions"));
+        // Checksums are off by default before 18 and on from 18.
+        if (options.dataChecksums()) {
+            args.add("--data-checksums");
+        } else if (binaries.major() >= 18) {
+            args.add("--no-data-checksums");
+        }
+        List<String> cmd = binaries.serverCommand("initdb", args.toArray(String[]::new));
         ProcessResult r = ProcessResult.run(cmd, 300);
         if (r.exitCode() != 0) {
             throw new PgstrataException(ErrorCode.SERVER, "initdb failed for " + dir + ": " + r.lastLines(5),

@@ -175,6 +175,66 @@ public final class Repository implements AutoCloseable {
         return result;
     }
 
+    /**
+     * The backups that build on backup {@code id}, directly or through others, newest first:
+     * removing {@code id} would break every one of them.
+     */
+    public static List<Manifest> dependants(String id, List<Manifest> backups) {
+        Set<String> broken = new java.util.HashSet<>(Set.of(id));
+        List<Manifest> result = new ArrayList<>();
+        boolean grew = true;
+        while (grew) {
+            grew = false;
+            for (Manifest m : backups) {
+                if (!broken.contains(m.id()) && references(m).stream().anyMatch(broken::contains)) {
+                    broken.add(m.id());
+                    result.add(m);
+                    grew = true;
+                }
+            }
+        }
+        result.sort(Comparator.comparing((Manifest m) -> Lsn.parse(m.stopLsn())).reversed());
+        return result;
+    }
+
+    /** Every backup whose files {@code m} reads. */
+    public static Set<String> references(Manifest m) {
+        Set<String> refs = new java.util.HashSet<>();
+        if (m.reference() != null) {
+            refs.add(m.reference());
+        }
+        for (FileEntry f : m.files()) {
+            if (f.reference() != null) {
+                refs.add(f.reference());
+            }
+        }
+        return refs;
+    }
+
+    /** The backups a restore of {@code m} starts from, oldest (the full) first, ending with {@code m}. */
+    public static List<String> chainOf(Manifest m, Map<String, Manifest> byId) {
+        java.util.LinkedList<String> chain = new java.util.LinkedList<>();
+        Manifest at = m;
+        while (at != null && chain.size() <= byId.size()) {
+            chain.addFirst(at.id());
+            at = at.reference() == null ? null : byId.get(at.reference());
+        }
+        return chain;
+    }
+
+    /**
+     * Removes a complete backup: its manifest first (from then on it does not exist), then its
+     * objects. Only call while holding the lock, after checking that nothing depends on it.
+     */
+    public void removeBackup(String id) {
+        try {
+            storage.delete(manifestKey(id));
+            storage.deletePrefix(BACKUP_PREFIX + id + "/");
+        } catch (IOException e) {
+            throw io("remove backup " + id, e);
+        }
+    }
+
     /** Backups whose manifest exists but fails its checksum: id and what is wrong. */
     public Map<String, String> damagedBackups() {
         Map<String, String> result = new java.util.TreeMap<>();

@@ -1,0 +1,58 @@
+package org.pgstrata.backup;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.Repository;
+import org.pgstrata.storage.Storage;
+
+/**
+ * Removes a backup from a repository. A backup that others build on (incrementals, differentials,
+ * unchanged files pointing at its objects) is kept unless its dependants go with it, newest first,
+ * so that at every moment each remaining backup still restores.
+ */
+public final class BackupRemoval {
+    private final Clock clock;
+    private final Progress progress;
+
+    public BackupRemoval(Clock clock, Progress progress) {
+        this.clock = clock;
+        this.progress = progress;
+    }
+
+    /** Returns the ids removed, in the order they were removed. */
+    public List<String> run(String repoLocation, String id, boolean withDependants) {
+        try (Repository repo = Repository.open(repoLocation);
+             Storage.RepositoryLock lock = repo.lock("delete", clock)) {
+            repo.requireInfo();
+            List<Manifest> backups = repo.backups();
+            if (backups.stream().noneMatch(m -> m.id().equals(id))) {
+                repo.manifest(id); // names a damaged manifest, or says the backup does not exist
+            }
+            List<Manifest> dependants = Repository.dependants(id, backups);
+            List<String> ids = dependants.stream().map(Manifest::id).toList();
+            if (!dependants.isEmpty() && !withDependants) {
+                throw new PgstrataException(ErrorCode.HAS_DEPENDANTS, "backup " + id + " was not removed: " + dependants.size()
+                        + " backup(s) build on it (" + String.join(", ", ids) + ") and could no longer be restored",
+                        "remove them with it: pgstrata delete --repo " + repo.describe() + " --backup " + id + " --with-dependants");
+            }
+            List<String> removed = new ArrayList<>();
+            for (String victim : ids) {
+                progress.step("removing backup " + victim + ", which builds on " + id);
+                repo.removeBackup(victim);
+                removed.add(victim);
+            }
+            progress.step("removing backup " + id);
+            repo.removeBackup(id);
+            removed.add(id);
+            return removed;
+        } catch (java.io.IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot release the lock of " + repoLocation + ": " + e.getMessage(),
+                    "remove the lock file by hand once no pgstrata command runs");
+        }
+    }
+}

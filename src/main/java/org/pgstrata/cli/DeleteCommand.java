@@ -1,0 +1,35 @@
+package org.pgstrata.cli;
+
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "delete", description = {"Remove a backup from the repository.",
+    "Refuses (exit code 28) when other backups build on it, such as incrementals and differentials",
+    "over a full, because they could no longer be restored; --with-dependants removes them too,",
+    "newest first. The manifest goes first, so an interrupted delete never leaves a half backup",
+    "that looks complete. Archived WAL is kept."})
+final class DeleteCommand extends BaseCommand {
+    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
+    String repo;
+
+    @Option(names = "--backup", required = true, paramLabel = "ID", description = "The backup to remove ('pgstrata list' shows ids).")
+    String backup;
+
+    @Option(names = "--with-dependants", description = "Also remove every backup built on it.")
+    boolean withDependants;
+
+    @Option(names = "--json", description = "Print {\"removed\": [ids]}.")
+    boolean json;
+
+    @Override
+    int execute() {
+        List<String> removed = facade().delete(repo, backup, withDependants);
+        if (json) {
+            Output.json(out(), java.util.Map.of("removed", removed));
+        } else {
+            out().println("removed " + removed.size() + " backup(s): " + String.join(", ", removed));
+        }
+        return 0;
+    }
+}
