@@ -186,10 +186,11 @@ class BadInputTest {
         JsonNode first = arr.get(0);
         List<String> names = new java.util.ArrayList<>();
         first.fieldNames().forEachRemaining(names::add);
-        assertThat(names).containsExactly("id", "type", "reference", "startLsn", "stopLsn", "startTime", "stopTime", "dataBytes",
+        assertThat(names).containsExactly("id", "type", "reference", "chain", "startLsn", "stopLsn", "startTime", "stopTime", "dataBytes",
                 "repositoryBytes");
         assertThat(first.get("type").asText()).isEqualTo("full");
         assertThat(first.get("reference").isNull()).isTrue();
+        assertThat(first.get("chain").get(0).asText()).isEqualTo(first.get("id").asText());
         assertThat(first.get("repositoryBytes").asLong()).isPositive();
     }
 

@@ -125,7 +125,7 @@ class CommandLineTest {
     }
 
     @Test
-    void compare_printsTheFullRow_verified() throws Exception {
+    void compare_printsEveryRow_verified() throws Exception {
         CliRun r = CliRun.run("compare", "-q", "--rows", "5000", "--batch-size", "1000", "--json", "--work-dir", dir.resolve("work").toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode json = JSON.readTree(r.out());
@@ -137,7 +137,15 @@ class CommandLineTest {
         assertThat(full.get("restoreSeconds").asDouble()).isPositive();
         assertThat(full.get("restorePoints").asInt()).isEqualTo(1);
         assertThat(full.has("reason")).isFalse();
-        JsonNode pitr = json.get("strategies").get(1);
+        JsonNode incr = json.get("strategies").get(1);
+        assertThat(incr.get("strategy").asText()).isEqualTo("incremental chain");
+        assertThat(incr.get("verified").asBoolean()).as(incr.toString()).isTrue();
+        assertThat(incr.get("restorePoints").asInt()).isEqualTo(4);
+        JsonNode diff = json.get("strategies").get(2);
+        assertThat(diff.get("strategy").asText()).isEqualTo("differential");
+        assertThat(diff.get("verified").asBoolean()).as(diff.toString()).isTrue();
+        assertThat(diff.get("restorePoints").asInt()).isEqualTo(4);
+        JsonNode pitr = json.get("strategies").get(3);
         assertThat(pitr.get("strategy").asText()).isEqualTo("base backup + WAL (point in time)");
         assertThat(pitr.get("verified").asBoolean()).as(pitr.toString()).isTrue();
         assertThat(pitr.get("restorePoints").asInt()).isGreaterThanOrEqualTo(3);
