@@ -84,7 +84,9 @@ class IncrementalBackupTest extends PgTest {
                 "INSERT INTO extra SELECT g, repeat('x', 200) FROM generate_series(1, 5000) g",
                 "CREATE DATABASE second", "CREATE TABLESPACE ts LOCATION '" + tablespace + "'",
                 "CREATE TABLE spaced (id int PRIMARY KEY, v text) TABLESPACE ts",
-                "INSERT INTO spaced SELECT g, md5(g::text) FROM generate_series(1, 3000) g");
+                "INSERT INTO spaced SELECT g, md5(g::text) FROM generate_series(1, 3000) g",
+                "CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY)", "INSERT INTO scratch SELECT generate_series(1, 1000)");
+        String scratch = PgSupport.queryString(src, "SELECT pg_relation_filepath('scratch')");
         try (Connection c = PgSupport.connect(src)) {
             Books.mutate(c, 500, 300, 200, 7);
         }
@@ -117,6 +119,8 @@ class IncrementalBackupTest extends PgTest {
             Manifest incr = r.manifest(taken.get(1).id());
             assertThat(incr.reference()).isEqualTo(taken.get(0).id());
             assertThat(incr.files()).anyMatch(FileEntry::isPages).anyMatch(FileEntry::isUnchanged);
+            // An unlogged relation keeps only its init fork.
+            assertThat(incr.files()).extracting(FileEntry::path).contains(scratch + "_init").doesNotContain(scratch);
             Manifest diff = r.manifest(taken.get(2).id());
             assertThat(diff.reference()).as("a differential builds on the full").isEqualTo(taken.get(0).id());
             Manifest last = r.manifest(taken.get(3).id());
@@ -138,6 +142,9 @@ class IncrementalBackupTest extends PgTest {
         for (int i = 0; i < taken.size(); i++) {
             LocalCluster restored = pg.restoreAndStart(repo, taken.get(i).id(), "restored-" + i, 17);
             assertThat(proof(PgSupport.conn(restored))).as("backup " + i + " (" + taken.get(i).type() + ")").isEqualTo(expected.get(i));
+            if (i > 0) {
+                assertThat(PgSupport.queryString(restored, "SELECT count(*) FROM scratch")).as("unlogged table restored empty").isEqualTo("0");
+            }
             restored.stop();
         }
     }

@@ -70,6 +70,13 @@ public final class PgSupport implements AutoCloseable {
         return Db.connect(conn(c));
     }
 
+    /** The first column of the first row of {@code query}, as text. */
+    public static String queryString(LocalCluster c, String query) throws SQLException {
+        try (Connection conn = connect(c)) {
+            return Db.queryString(conn, query);
+        }
+    }
+
     public static void sql(LocalCluster c, String... statements) throws SQLException {
         try (Connection conn = connect(c)) {
             for (String s : statements) {
