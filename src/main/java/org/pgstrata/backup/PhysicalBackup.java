@@ -471,7 +471,7 @@ public final class PhysicalBackup {
                         List<Long> changed = changedBlocks(buf.array(), n, pos / Page.SIZE, held);
                         if (!changed.isEmpty()) {
                             if (pending == null) {
-                                pending = objects.create(id, key, compression, 1);
+                                pending = objects.createPages(id, key, compression);
                             }
                             byte[] pages = gather(buf.array(), n, pos / Page.SIZE, changed);
                             pending.content().write(pages, 0, pages.length);

@@ -28,6 +28,12 @@ public final class ObjectStore {
      * compressor calls; level 1 halves their cost for about 3% more of their (small) size.
      */
     public static final int ZSTD_LEVEL_SMALL = 1;
+    /**
+     * Changed pages of an incremental are a small share of the data, and their size is the point
+     * of an incremental: level 6 stores them about 11% smaller than level 3 (measured on the
+     * books table's changed heap and index pages) for about 0.1 s more per 10 MiB.
+     */
+    public static final int ZSTD_LEVEL_PAGES = 6;
 
     private final Storage storage;
 
@@ -52,7 +58,7 @@ public final class ObjectStore {
         private final OutputStream content;
         private long contentBytes;
 
-        private PendingObject(String backup, String key, Compression compression, int zstdWorkers) throws IOException {
+        private PendingObject(String backup, String key, Compression compression, int zstdWorkers, int zstdLevel) throws IOException {
             this.backup = backup;
             this.key = key;
             this.compression = compression;
@@ -61,7 +67,7 @@ public final class ObjectStore {
             this.compressor = switch (compression) {
                 case ZSTD -> {
                     ZstdOutputStreamNoFinalizer z = new ZstdOutputStreamNoFinalizer(storedCounter, RecyclingBufferPool.INSTANCE);
-                    z.setLevel(ZSTD_LEVEL);
+                    z.setLevel(zstdLevel);
                     if (zstdWorkers > 1) {
                         z.setWorkers(zstdWorkers);
                     }
@@ -113,12 +119,17 @@ public final class ObjectStore {
     }
 
     public PendingObject create(String backup, String key, Compression compression) throws IOException {
-        return new PendingObject(backup, key, compression, 1);
+        return new PendingObject(backup, key, compression, 1, ZSTD_LEVEL);
+    }
+
+    /** For the changed pages of an incremental or differential: compressed harder (see {@link #ZSTD_LEVEL_PAGES}). */
+    public PendingObject createPages(String backup, String key, Compression compression) throws IOException {
+        return new PendingObject(backup, key, compression, 1, ZSTD_LEVEL_PAGES);
     }
 
     /** For large objects: zstd compresses with {@code workers} threads (other compressions ignore it). */
     public PendingObject create(String backup, String key, Compression compression, int workers) throws IOException {
-        return new PendingObject(backup, key, compression, workers);
+        return new PendingObject(backup, key, compression, workers, ZSTD_LEVEL);
     }
 
     /**
