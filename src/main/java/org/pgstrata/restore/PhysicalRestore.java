@@ -377,9 +377,10 @@ public final class PhysicalRestore {
         if (port != null) {
             extra.append("port = ").append(port).append('\n');
         }
-        if (m.directories().stream().anyMatch(d -> d.path().startsWith("pg_tblspc/"))) {
-            // Tablespaces come back as directories inside pg_tblspc, which the server accepts only with this on.
-            extra.append("# Tablespaces are restored in place, as directories in pg_tblspc.\nallow_in_place_tablespaces = on\n");
+        if (m.pgVersionNum() >= 150000 && m.directories().stream().anyMatch(d -> d.path().startsWith("pg_tblspc/"))) {
+            // The tablespaces are directories in pg_tblspc now, not links: without this, PostgreSQL refuses to end
+            // recovery ("unexpected directory entry ... found in pg_tblspc/"), here and after any later crash.
+            extra.append("allow_in_place_tablespaces = on\n");
         }
         if (plan.archiveRecovery()) {
             extra.append("# Recovery from the repository's WAL archive: ").append(plan.reason()).append('\n');
