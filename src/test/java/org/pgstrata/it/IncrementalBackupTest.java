@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -17,11 +16,9 @@ import org.pgstrata.api.BackupRequest;
 import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.BackupType;
 import org.pgstrata.api.Compression;
-import org.pgstrata.api.ConnectionSettings;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
-import org.pgstrata.db.Amcheck;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.Books;
@@ -42,24 +39,10 @@ class IncrementalBackupTest extends PgTest {
         return PgSupport.facade().backup(new BackupRequest(repo.toString(), c.pgdata(), PgSupport.conn(c), type, Compression.ZSTD, 2, 0));
     }
 
-    /** Row counts and hashes of every user table of every database, by database. */
-    static Map<String, String> proof(ConnectionSettings s) throws SQLException {
-        Map<String, String> result = new LinkedHashMap<>();
-        List<String> dbs = new ArrayList<>();
-        try (Connection c = Db.connect(s); var st = c.createStatement();
-             var rs = st.executeQuery("SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY datname")) {
-            while (rs.next()) {
-                dbs.add(rs.getString(1));
-            }
-        }
-        for (String db : dbs) {
-            try (Connection c = Db.connect(s.withDbname(db))) {
-                ContentChecksum.Result r = ContentChecksum.compute(c);
-                result.put(db, r.totalRows() + " rows " + r.combined());
-                assertThat(Amcheck.check(c)).as("amcheck in " + db).isEmpty();
-            }
-        }
-        return result;
+    /** The content of every database, after checking that amcheck finds nothing in any. */
+    static Map<String, ContentChecksum.Result> proof(LocalCluster c) throws SQLException {
+        assertThat(ClusterContent.amcheck(c)).as("amcheck of " + c.pgdata()).isEmpty();
+        return ClusterContent.of(c);
     }
 
     @Test
@@ -73,11 +56,11 @@ class IncrementalBackupTest extends PgTest {
             Db.execute(c, "VACUUM ANALYZE books");
         }
         List<BackupResult> taken = new ArrayList<>();
-        List<Map<String, String>> expected = new ArrayList<>();
+        List<Map<String, ContentChecksum.Result>> expected = new ArrayList<>();
         // With no full yet, an incremental becomes a full.
         taken.add(backup(repo, src, BackupType.INCR));
         assertThat(taken.get(0).type()).isEqualTo("full");
-        expected.add(proof(PgSupport.conn(src)));
+        expected.add(proof(src));
 
         // Rows changed, a new table, a new database, a tablespace.
         PgSupport.sql(src, "CREATE TABLE extra (id int PRIMARY KEY, v text)",
@@ -95,14 +78,14 @@ class IncrementalBackupTest extends PgTest {
             Db.execute(c, "INSERT INTO s SELECT g, md5(g::text) FROM generate_series(1, 2000) g");
         }
         taken.add(backup(repo, src, BackupType.INCR));
-        expected.add(proof(PgSupport.conn(src)));
+        expected.add(proof(src));
 
         // Rewrites and removals: VACUUM FULL (new files), DROP TABLE, TRUNCATE, an index, deletes then VACUUM.
         PgSupport.sql(src, "VACUUM FULL extra", "DROP TABLE spaced", "TRUNCATE extra",
                 "INSERT INTO extra SELECT g, 'y' FROM generate_series(1, 100) g", "CREATE INDEX books_year ON books (published_year)",
                 "DELETE FROM books WHERE id % 7 = 0", "VACUUM books");
         taken.add(backup(repo, src, BackupType.DIFF));
-        expected.add(proof(PgSupport.conn(src)));
+        expected.add(proof(src));
 
         try (Connection c = PgSupport.connect(src)) {
             Books.mutate(c, 100, 100, 100, 8);
@@ -111,7 +94,7 @@ class IncrementalBackupTest extends PgTest {
             Db.execute(c, "DELETE FROM s WHERE id > 1500");
         }
         taken.add(backup(repo, src, BackupType.INCR));
-        expected.add(proof(PgSupport.conn(src)));
+        expected.add(proof(src));
 
         // The manifests: references, page sets, unchanged files, and a much smaller incremental.
         Repository.warmUp();
@@ -141,7 +124,7 @@ class IncrementalBackupTest extends PgTest {
 
         for (int i = 0; i < taken.size(); i++) {
             LocalCluster restored = pg.restoreAndStart(repo, taken.get(i).id(), "restored-" + i, 17);
-            assertThat(proof(PgSupport.conn(restored))).as("backup " + i + " (" + taken.get(i).type() + ")").isEqualTo(expected.get(i));
+            assertThat(proof(restored)).as("backup " + i + " (" + taken.get(i).type() + ")").isEqualTo(expected.get(i));
             if (i > 0) {
                 assertThat(PgSupport.queryString(restored, "SELECT count(*) FROM scratch")).as("unlogged table restored empty").isEqualTo("0");
             }
@@ -161,7 +144,7 @@ class IncrementalBackupTest extends PgTest {
         PgSupport.sql(src, "UPDATE books SET title = title || '!' WHERE id < 50");
         BackupResult incr = backup(repo, src, BackupType.INCR);
         PgSupport.sql(src, "UPDATE books SET title = title || '?' WHERE id < 50");
-        Map<String, String> atDiff = proof(PgSupport.conn(src));
+        Map<String, ContentChecksum.Result> atDiff = proof(src);
         BackupResult diff = backup(repo, src, BackupType.DIFF);
         PgSupport.sql(src, "UPDATE books SET title = title || '.' WHERE id < 50");
         BackupResult incr2 = backup(repo, src, BackupType.INCR);
@@ -177,7 +160,7 @@ class IncrementalBackupTest extends PgTest {
         // The incremental nothing builds on goes alone; the rest still restores.
         assertThat(PgSupport.facade().delete(repo.toString(), incr.id(), false)).containsExactly(incr.id());
         LocalCluster restored = pg.restoreAndStart(repo, diff.id(), "after-delete", 17);
-        assertThat(proof(PgSupport.conn(restored))).isEqualTo(atDiff);
+        assertThat(proof(restored)).isEqualTo(atDiff);
         restored.stop();
 
         assertThat(PgSupport.facade().delete(repo.toString(), full.id(), true)).containsExactly(incr2.id(), diff.id(), full.id());
