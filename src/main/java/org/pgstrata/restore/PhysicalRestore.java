@@ -348,8 +348,9 @@ public final class PhysicalRestore {
         }
         String actual = digest.hex();
         if (!actual.equals(f.checksum())) {
-            throw new CorruptObjectException(f.path(), "rebuilt " + f.path() + " from " + layers.stream().map(Chain.Layer::backup).toList()
-                    + " with checksum " + actual + ", the manifest says " + f.checksum());
+            String key = layers.get(0).object() == null ? f.path() : layers.get(0).object().key();
+            throw new CorruptObjectException(key, "and the backups under it " + layers.stream().map(Chain.Layer::backup).toList()
+                    + " rebuild " + f.path() + " with checksum " + actual + ", the manifest says " + f.checksum());
         }
         Files.setPosixFilePermissions(out, PosixFilePermissions.fromString(f.mode()));
     }
