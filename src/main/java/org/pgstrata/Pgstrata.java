@@ -171,6 +171,16 @@ public final class Pgstrata {
         }
     }
 
+    /** The id of the backup {@code steps} before the newest (0: the newest), in the order of their stop LSNs. */
+    public String backupStepsBack(String repo, int steps) {
+        List<BackupInfo> all = list(repo);
+        if (steps < 0 || steps >= all.size()) {
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.NOT_FOUND, "repository " + repo + " has " + all.size()
+                    + " backup(s), so there is no point " + steps + " steps back", "use --steps-back 0 to " + Math.max(0, all.size() - 1));
+        }
+        return all.get(all.size() - 1 - steps).id();
+    }
+
     /** Removes a backup; with {@code withDependants}, also every backup built on it (otherwise they make it refuse). */
     public List<String> delete(String repo, String backupId, boolean withDependants) {
         return new BackupRemoval(clock, progress).run(repo, backupId, withDependants);

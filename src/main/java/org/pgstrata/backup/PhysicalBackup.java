@@ -69,10 +69,6 @@ public final class PhysicalBackup {
     }
 
     public BackupResult run(BackupRequest req) {
-        if (req.type() == BackupType.REVERSE) {
-            throw new PgstrataException(ErrorCode.USAGE, "backup type '" + req.type().label() + "' is not available yet",
-                    "use --type full, incr or diff");
-        }
         long t0 = System.nanoTime();
         warmUpInBackground();
         Path pgdata = req.pgdata().toAbsolutePath().normalize();
@@ -99,10 +95,14 @@ public final class PhysicalBackup {
             BackupType type = req.type();
             Manifest base = null;
             if (type != BackupType.FULL) {
-                base = Reference.choose(repo.backups(), type);
+                base = Reference.choose(repo.backups(), type == BackupType.REVERSE ? BackupType.DIFF : type);
                 if (base == null) {
                     progress.step("no full backup in " + repo.describe() + " to build on: taking a full backup instead of "
-                            + (type == BackupType.INCR ? "an incremental" : "a differential"));
+                            + switch (type) {
+                                case INCR -> "an incremental";
+                                case DIFF -> "a differential";
+                                default -> "a reverse-delta backup";
+                            });
                     type = BackupType.FULL;
                 } else if (!session.dataChecksums()) {
                     throw new PgstrataException(ErrorCode.SERVER_SETTING, "an " + type.label() + " backup needs data checksums, which are off on "
@@ -112,6 +112,10 @@ public final class PhysicalBackup {
                 }
             }
 
+            if (type == BackupType.REVERSE && base != null) {
+                // Old pages a crashed conversion left in the current full's directory are read by nobody.
+                repo.collectGarbage(base.id());
+            }
             String id = newId(repo, type);
             Instant startTime = Instant.now(clock);
 
@@ -125,7 +129,7 @@ public final class PhysicalBackup {
             DataDirectoryScan.Result scan = DataDirectoryScan.scan(pgdata);
             progress.step("copying " + scan.files().size() + " files (" + Sizes.human(scan.totalBytes()) + ") from " + pgdata);
             Copier copier = new Copier(repo.objects(), id, req.compression(), startLsn, session.dataChecksums(), scan.totalBytes(),
-                    req.pauseAfterFiles(), reference);
+                    req.pauseAfterFiles(), reference, type == BackupType.REVERSE);
             List<FileEntry> files = copier.copyAll(scan.files(), req.jobs());
 
             // Stop the backup, then fetch the WAL that makes the copy consistent
@@ -151,14 +155,23 @@ public final class PhysicalBackup {
             long dataBytes = files.stream().mapToLong(FileEntry::size).sum();
             long repoBytes = files.stream().map(f -> f.ownObject(id)).filter(o -> o != null).mapToLong(ObjectRef::storedBytes).sum()
                     + wal.stream().mapToLong(w -> w.object().storedBytes()).sum();
-            Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, type.label(), reference == null ? null : reference.id(),
+            TestHook.haltAt("full-objects");
+            boolean reverse = type == BackupType.REVERSE && reference != null;
+            // A reverse-delta backup is a complete full; the old full becomes a reverse delta over it below.
+            Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, reverse || type == BackupType.REVERSE ? BackupType.FULL.label() : type.label(),
+                    reverse ? null : reference == null ? null : reference.id(),
                     session.systemIdentifier(),
                     session.versionNum(), stop.timeline(), startLsn.toString(), stop.stopLsn().toString(), startTime.toString(),
                     Instant.now(clock).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
                     dataBytes, repoBytes, VERSION, walSource);
             repo.writeManifest(m);
+            if (reverse) {
+                // Invariant 4: the new full is durable; only now does the old one become a reverse delta.
+                TestHook.haltAt("full-manifest");
+                new ReverseDelta(repo, progress).convert(reference.manifest(), m, copier.changedForReverse, req.compression());
+            }
             double seconds = (System.nanoTime() - t0) / 1e9;
-            if (reference != null) {
+            if (reference != null && !reverse) {
                 long stored = files.stream().filter(f -> !f.isUnchanged()).count();
                 progress.step(stored + " of " + files.size() + " files changed since " + reference.id() + "; "
                         + copier.pagesStored.get() + " pages stored as page deltas");
@@ -217,10 +230,15 @@ public final class PhysicalBackup {
         /** The backup this one is built on, or null for a full. */
         private final Reference reference;
         final AtomicLong pagesStored = new AtomicLong();
+        /** A reverse-delta backup: a new full, noting the changed blocks of each relation. */
+        private final boolean reverse;
+        /** For a reverse-delta backup: the blocks of each relation file that changed since the old full. */
+        final java.util.Map<String, List<Long>> changedForReverse = new java.util.concurrent.ConcurrentHashMap<>();
 
         Copier(ObjectStore objects, String id, Compression compression, Lsn startLsn, boolean verifyChecksums, long totalBytes,
-               int pauseAfterFiles, Reference reference) {
+               int pauseAfterFiles, Reference reference, boolean reverse) {
             this.reference = reference;
+            this.reverse = reverse;
             this.objects = objects;
             this.id = id;
             this.compression = compression;
@@ -330,8 +348,11 @@ public final class PhysicalBackup {
                             String checksum = Checksum.of(content, 0, content.length);
                             if (Reference.byPages(item.path())) {
                                 blocks = changedBlocks(content, content.length, 0, held);
-                                if (blocks.isEmpty() && content.length == held.size()) {
+                                if ((blocks.isEmpty() || checksum.equals(held.checksum())) && content.length == held.size()) {
                                     unchanged = unchangedEntry(item, content.length, checksum, held);
+                                } else if (reverse) {
+                                    changedForReverse.put(item.path(), blocks);
+                                    blocks = null; // the new full holds it whole
                                 } else if (blocks.size() == blockCount(content.length)) {
                                     blocks = null; // every page changed: store the file whole
                                 } else {
@@ -382,6 +403,13 @@ public final class PhysicalBackup {
         }
 
         private FileEntry unchangedEntry(DataDirectoryScan.Item item, long size, String checksum, Reference.Held held) {
+            if (reverse) {
+                // The new full reads the object the old full stored the file in.
+                if (size > 0 && held.wholeObject() == null) {
+                    throw new IllegalStateException(item.path() + " has no whole object in full backup " + reference.id());
+                }
+                return FileEntry.whole(item.path(), size, item.mode(), checksum, held.wholeObject());
+            }
             return FileEntry.unchanged(item.path(), size, item.mode(), checksum, held.definedIn(), held.wholeObject());
         }
 
@@ -422,7 +450,7 @@ public final class PhysicalBackup {
                 return storeWhole(item, workers);
             }
             if (Reference.byPages(item.path())) {
-                return storePages(item, held);
+                return reverse ? storeChangedWhole(item, workers, held) : storePages(item, held);
             }
             Checksum digest = new Checksum();
             long size = 0;
@@ -442,6 +470,40 @@ public final class PhysicalBackup {
                 return unchangedEntry(item, size, held.checksum(), held);
             }
             return storeWhole(item, workers);
+        }
+
+        /**
+         * For a reverse-delta backup: the new full holds every file whole. A relation in which no
+         * page changed keeps the reference's object; otherwise it is stored anew, noting which
+         * blocks changed while storing (the reverse delta needs their old versions).
+         */
+        private FileEntry storeChangedWhole(DataDirectoryScan.Item item, int workers, Reference.Held held) throws IOException {
+            Checksum digest = new Checksum();
+            long size = 0;
+            boolean changed = false;
+            try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
+                ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+                int n;
+                long firstBlock = RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock();
+                while ((n = readFully(ch, buf.clear(), size)) > 0) {
+                    if (verifyChecksums) {
+                        checkPages(ch, item.absolute(), buf.array(), n, size, firstBlock, item.path());
+                    }
+                    changed |= !changedBlocks(buf.array(), n, size / Page.SIZE, held).isEmpty();
+                    digest.update(buf.array(), 0, n);
+                    size += n;
+                }
+            } catch (NoSuchFileException e) {
+                return null;
+            }
+            // Byte for byte the same (all-zero pages past the last used one have no LSN, so the page rule alone says "changed").
+            boolean same = size == held.size() && digest.hex().equals(held.checksum());
+            if (same || !changed && size == held.size()) {
+                progress.advance(bytesDone.addAndGet(size), totalBytes);
+                fileDone();
+                return unchangedEntry(item, size, digest.hex(), held);
+            }
+            return storeWhole(item, workers, held);
         }
 
         /**
@@ -484,7 +546,8 @@ public final class PhysicalBackup {
                         }
                     }
                     String checksum = digest.hex();
-                    if (blocks.isEmpty() && pos == held.size()) {
+                    if (pos == held.size() && (blocks.isEmpty() || checksum.equals(held.checksum()))) {
+                        // Nothing changed, or only pages the rule must store (all-zero, no LSN) that are byte for byte the same.
                         entry = unchangedEntry(item, pos, checksum, held);
                     } else if (pending == null) {
                         entry = FileEntry.pages(item.path(), pos, item.mode(), checksum, reference.id(), null, blocks, Checksum.EMPTY);
@@ -512,7 +575,16 @@ public final class PhysicalBackup {
 
         /** A file in an object of its own; returns null if it vanished. */
         private FileEntry storeWhole(DataDirectoryScan.Item item, int workers) throws IOException {
+            return storeWhole(item, workers, null);
+        }
+
+        /**
+         * Stores a file whole. With {@code held} (a reverse-delta backup), also notes which of the
+         * blocks just read changed since the reference, from the same bytes that are stored.
+         */
+        private FileEntry storeWhole(DataDirectoryScan.Item item, int workers, Reference.Held held) throws IOException {
             FileEntry entry;
+            List<Long> changed = held == null ? null : new ArrayList<>();
             try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
                 boolean relation = DataDirectoryScan.isRelationDataPath(item.path());
                 long firstBlock = relation ? RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock() : 0;
@@ -536,11 +608,18 @@ public final class PhysicalBackup {
                             checkPages(ch, item.absolute(), buf.array(), n, pos, firstBlock, item.path());
                         }
                         pending.content().write(buf.array(), 0, n);
+                        if (changed != null) {
+                            changed.addAll(changedBlocks(buf.array(), n, pos / Page.SIZE, held));
+                        }
                         pos += n;
                         progress.advance(bytesDone.addAndGet(n), totalBytes);
                         if (n < CHUNK) {
                             break;
                         }
+                    }
+                    if (changed != null) {
+                        changedForReverse.put(item.path(), changed);
+                        TestHook.haltAt("pages-read");
                     }
                     if (pending == null) {
                         entry = FileEntry.whole(item.path(), 0, item.mode(), Checksum.EMPTY, null);

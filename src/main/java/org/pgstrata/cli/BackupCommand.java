@@ -20,7 +20,10 @@ import picocli.CommandLine.Option;
     "Types: full copies every file; incr stores only the pages changed since the previous",
     "backup of any type; diff only those changed since the last full. Changed pages are told",
     "by their LSN, so incr and diff need data checksums on. With no full to build on, an incr",
-    "or diff becomes a full and says so.",
+    "or diff becomes a full and says so. reverse writes a new full (unchanged files refer to the",
+    "objects already stored) and then turns the previous full into a reverse delta: the old",
+    "versions of the pages that changed, so the newest backup is always a full and older points",
+    "are reached by stepping back (restore --steps-back N).",
     "Without --port or PGPORT it connects to the port configured in --pgdata."})
 final class BackupCommand extends BaseCommand {
     @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
@@ -29,7 +32,7 @@ final class BackupCommand extends BaseCommand {
     @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the running cluster.")
     Path pgdata;
 
-    @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "full (default), incr or diff.")
+    @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "full (default), incr, diff or reverse.")
     String type;
 
     @Option(names = "--compress", defaultValue = "zstd", paramLabel = "ALGO", description = "zstd (default), lz4 or none.")

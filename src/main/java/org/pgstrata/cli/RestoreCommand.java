@@ -25,6 +25,10 @@ final class RestoreCommand extends BaseCommand {
     @Option(names = "--backup", paramLabel = "ID", description = "Backup to restore (default: the newest).")
     String backup;
 
+    @Option(names = "--steps-back", paramLabel = "N",
+            description = "Restore the backup N steps before the newest (0 = the newest; in a reverse-delta repository, N reverse deltas applied).")
+    Integer stepsBack;
+
     @Option(names = "--start", description = "Start the restored server and wait until it accepts read-write connections.")
     boolean start;
 
@@ -94,7 +98,12 @@ final class RestoreCommand extends BaseCommand {
 
     @Override
     int execute() {
-        RestoreResult r = facade().restore(new RestoreRequest(repo, to, backup, start, port, pgBin, jobs, recoveryTarget()));
+        if (stepsBack != null && backup != null) {
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "--steps-back and --backup both choose the backup",
+                    "give one of them");
+        }
+        String id = stepsBack == null ? backup : facade().backupStepsBack(repo, stepsBack);
+        RestoreResult r = facade().restore(new RestoreRequest(repo, to, id, start, port, pgBin, jobs, recoveryTarget()));
         if (json) {
             Output.json(out(), r);
         } else {

@@ -22,6 +22,9 @@ import org.pgstrata.storage.ObjectNotFoundException;
  * recorded size.
  */
 public final class Chain {
+    /** The type of a backup kept as a reverse delta over the newer full that replaced it. */
+    public static final String REVERSE = "reverse";
+
     /** One source of a file's content: the whole file, or some of its pages. */
     public record Layer(String backup, ObjectRef object, List<Long> blocks, long size) {
         public boolean whole() {
@@ -91,7 +94,14 @@ public final class Chain {
                     + builtOn.id() + ", built on it, to " + builtOn.systemIdentifier() + "; nothing was written",
                     "the repository was mixed from two clusters; restore a full backup");
         }
-        if (Lsn.parse(builtOn.startLsn()).isBefore(Lsn.parse(r.stopLsn()))) {
+        if (REVERSE.equals(builtOn.type())) {
+            // A reverse delta is built on the newer backup that replaced it as the full.
+            if (Lsn.parse(r.startLsn()).isBefore(Lsn.parse(builtOn.stopLsn()))) {
+                throw new PgstrataException(ErrorCode.CHAIN_BROKEN, "reverse delta " + builtOn.id() + " ends at " + builtOn.stopLsn()
+                        + ", after " + ref + ", which it is built on, starts (" + r.startLsn() + "); nothing was written",
+                        "the chain is inconsistent; restore the newest full");
+            }
+        } else if (Lsn.parse(builtOn.startLsn()).isBefore(Lsn.parse(r.stopLsn()))) {
             throw new PgstrataException(ErrorCode.CHAIN_BROKEN, "backup " + builtOn.id() + " starts at " + builtOn.startLsn()
                     + ", before " + ref + ", which it is built on, ends (" + r.stopLsn() + "); nothing was written",
                     "the chain is inconsistent; restore a full backup");

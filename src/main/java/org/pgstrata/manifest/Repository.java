@@ -223,16 +223,20 @@ public final class Repository implements AutoCloseable {
     }
 
     /**
-     * Removes a complete backup: its manifest first (from then on it does not exist), then its
-     * objects. Only call while holding the lock, after checking that nothing depends on it.
+     * Removes a complete backup: its manifest first (from then on it does not exist), then those
+     * of its objects that no other backup reads (a newer full of a reverse-delta repository reads
+     * the unchanged files of older ones). An interruption leaves only unread objects, which the
+     * next backup removes. Only call while holding the lock, after checking that nothing depends
+     * on it.
      */
     public void removeBackup(String id) {
+        referencedKeys(); // refuses before anything is removed when a manifest is damaged
         try {
             storage.delete(manifestKey(id));
-            storage.deletePrefix(BACKUP_PREFIX + id + "/");
         } catch (IOException e) {
             throw io("remove backup " + id, e);
         }
+        collectGarbage(id);
     }
 
     /** Backups whose manifest exists but fails its checksum: id and what is wrong. */
@@ -271,13 +275,24 @@ public final class Repository implements AutoCloseable {
         return ids;
     }
 
-    /** Backup directories without a manifest: left by a backup that failed or was killed. */
+    /**
+     * Backup directories without a manifest that hold nothing any manifest reads: left by a
+     * backup that failed or was killed. (A directory whose manifest was removed may still hold
+     * objects that newer backups read; it is not incomplete, and they are kept.)
+     */
     public List<String> incompleteBackups() {
         List<String> result = new ArrayList<>();
+        Set<String> live = null;
         for (String id : backupIds()) {
             try {
                 if (!storage.exists(manifestKey(id))) {
-                    result.add(id);
+                    if (live == null) {
+                        live = referencedKeys();
+                    }
+                    String prefix = BACKUP_PREFIX + id + "/";
+                    if (live.stream().noneMatch(k -> k.startsWith(prefix))) {
+                        result.add(id);
+                    }
                 }
             } catch (IOException e) {
                 throw io("list backups", e);
@@ -292,10 +307,58 @@ public final class Repository implements AutoCloseable {
             if (storage.exists(manifestKey(id))) {
                 throw new IllegalStateException("backup " + id + " is complete");
             }
-            storage.deletePrefix(BACKUP_PREFIX + id + "/");
         } catch (IOException e) {
             throw io("remove incomplete backup " + id, e);
         }
+        collectGarbage(id);
+    }
+
+    /**
+     * Every object key some intact manifest reads. With a damaged manifest present nobody can
+     * tell what it reads, so this throws rather than let garbage collection guess.
+     */
+    public Set<String> referencedKeys() {
+        Map<String, String> damaged = damagedBackups();
+        if (!damaged.isEmpty()) {
+            var first = damaged.entrySet().iterator().next();
+            throw new PgstrataException(ErrorCode.CORRUPT, "cannot tell which objects are still needed: the manifest of backup "
+                    + first.getKey() + " is damaged (" + first.getValue() + "); nothing was removed",
+                    "run 'pgstrata verify --repo " + describe() + "', and delete the damaged backup first");
+        }
+        Set<String> keys = new java.util.HashSet<>();
+        for (Manifest m : backups()) {
+            for (FileEntry f : m.files()) {
+                if (f.object() != null) {
+                    keys.add(f.object().key());
+                }
+            }
+            for (WalEntry w : m.wal()) {
+                keys.add(w.object().key());
+            }
+        }
+        return keys;
+    }
+
+    /**
+     * Deletes the objects under backup {@code id}'s directory that no manifest reads (its
+     * manifest, if any, must already be gone or be the reader). Only call while holding the lock.
+     * Returns the number of objects deleted.
+     */
+    public int collectGarbage(String id) {
+        Set<String> live = referencedKeys();
+        String prefix = BACKUP_PREFIX + id + "/";
+        int deleted = 0;
+        try {
+            for (String key : storage.list(prefix)) {
+                if (!live.contains(key) && !key.equals(manifestKey(id))) {
+                    storage.delete(key);
+                    deleted++;
+                }
+            }
+        } catch (IOException e) {
+            throw io("remove unused objects of backup " + id, e);
+        }
+        return deleted;
     }
 
     public Manifest manifest(String id) {

@@ -23,6 +23,7 @@ public final class Verifier {
         repo.requireInfo();
         List<Manifest> manifests = backupId == null ? repo.backups() : List.of(repo.manifest(backupId));
         List<String> problems = new ArrayList<>();
+        java.util.Set<String> checked = new java.util.HashSet<>();
         if (backupId == null) {
             repo.damagedBackups().forEach((id, why) -> problems.add("backup " + id + ": " + why));
         }
@@ -38,15 +39,16 @@ public final class Verifier {
                 problems.add("backup " + m.id() + " cannot be restored: " + e.getMessage());
             }
             for (FileEntry f : m.files()) {
-                ObjectRef own = f.ownObject(m.id());
-                if (own != null) {
+                // Objects can be shared (unchanged files, the newest full of a reverse-delta repository): each is read once.
+                ObjectRef ref = f.object();
+                if (ref != null && checked.add(ref.key() + "@" + ref.start())) {
                     objects++;
-                    bytes += own.storedBytes();
+                    bytes += ref.storedBytes();
                     if (f.isPages()) {
-                        check(repo, m.id(), f.path() + " (" + f.blocks().size() + " pages)", own, (long) f.blocks().size() * org.pgstrata.postgres.Page.SIZE,
+                        check(repo, m.id(), f.path() + " (" + f.blocks().size() + " pages)", ref, (long) f.blocks().size() * org.pgstrata.postgres.Page.SIZE,
                                 f.pagesChecksum(), problems);
                     } else {
-                        check(repo, m.id(), f.path(), own, f.size(), f.checksum(), problems);
+                        check(repo, m.id(), f.path(), ref, f.size(), f.checksum(), problems);
                     }
                 }
                 done += f.size();

@@ -1,0 +1,138 @@
+package org.pgstrata.backup;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.pgstrata.api.Compression;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.api.Sizes;
+import org.pgstrata.manifest.Chain;
+import org.pgstrata.manifest.FileEntry;
+import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.ObjectRef;
+import org.pgstrata.manifest.ObjectStore;
+import org.pgstrata.manifest.Repository;
+import org.pgstrata.postgres.Page;
+
+/**
+ * Turns the previous full into a reverse delta over the new full, once the new full is durable
+ * (invariant 4). Copy-on-write: the old pages it needs go into new objects, the old manifest is
+ * replaced in one atomic write, and only then are the old objects that nothing reads any more
+ * deleted. A crash before the replacement leaves two fulls; after it, one full and a reverse
+ * delta; during the deletion, some unread objects, which the next removal collects.
+ */
+final class ReverseDelta {
+    private final Repository repo;
+    private final Progress progress;
+
+    ReverseDelta(Repository repo, Progress progress) {
+        this.repo = repo;
+        this.progress = progress;
+    }
+
+    /**
+     * @param old     the full that the new full was built from
+     * @param now     the new full, already written
+     * @param changed for each relation file stored anew in {@code now}, the blocks that changed since {@code old}
+     */
+    void convert(Manifest old, Manifest now, Map<String, List<Long>> changed, Compression compression) {
+        progress.step("turning full backup " + old.id() + " into a reverse delta over " + now.id());
+        Map<String, FileEntry> newFiles = new HashMap<>();
+        now.files().forEach(f -> newFiles.put(f.path(), f));
+        List<FileEntry> needPages = old.files().stream().filter(e -> needsPages(e, newFiles.get(e.path()), changed.get(e.path()))).toList();
+        List<FileEntry> files = new ArrayList<>();
+        int done = 0;
+        long pages = 0;
+        try {
+            for (FileEntry e : old.files()) {
+                if (!needPages.contains(e)) {
+                    files.add(e); // unchanged (the new full reads the same object), or kept whole
+                    continue;
+                }
+                FileEntry n = newFiles.get(e.path());
+                FileEntry rev = oldPages(e, n, changed.get(e.path()), now.id(), compression);
+                pages += rev.blocks().size();
+                files.add(rev);
+                if (++done == (needPages.size() + 1) / 2) {
+                    TestHook.haltAt("reverse-middle");
+                }
+            }
+        } catch (IOException ex) {
+            throw new PgstrataException(ErrorCode.IO, "could not turn " + old.id() + " into a reverse delta: " + ex.getMessage()
+                    + "; it stays a full, and the new full " + now.id() + " is complete", "nothing to do; the next reverse backup tries again", ex);
+        }
+        Set<String> inNew = new HashSet<>();
+        now.files().stream().map(FileEntry::object).filter(o -> o != null).forEach(o -> inNew.add(o.key() + "@" + o.start()));
+        Set<String> counted = new HashSet<>();
+        long own = 0;
+        for (FileEntry f : files) {
+            ObjectRef o = f.object();
+            if (o != null && !inNew.contains(o.key() + "@" + o.start()) && counted.add(o.key() + "@" + o.start())) {
+                own += o.storedBytes();
+            }
+        }
+        own += old.wal().stream().mapToLong(w -> w.object().storedBytes()).sum();
+        Manifest reverse = new Manifest(old.formatVersion(), old.id(), Chain.REVERSE, now.id(), old.systemIdentifier(), old.pgVersionNum(),
+                old.timeline(), old.startLsn(), old.stopLsn(), old.startTime(), old.stopTime(), old.compression(), old.backupLabel(),
+                old.tablespaceMap(), old.directories(), files, old.wal(), old.dataBytes(), own, old.pgstrataVersion(), old.walSource());
+        repo.writeManifest(reverse);
+        TestHook.haltAt("reverse-swapped");
+        int removed = repo.collectGarbage(old.id());
+        progress.step(old.id() + " is now a reverse delta over " + now.id() + ": " + pages + " old pages of " + needPages.size()
+                + " files, " + Sizes.human(own) + "; " + removed + " objects no backup reads any more were removed");
+    }
+
+    /** A file the old full holds whole and the new full stored anew with known changed blocks. */
+    private static boolean needsPages(FileEntry old, FileEntry now, List<Long> changed) {
+        return now != null && changed != null && old.isWhole() && now.isWhole()
+                && !(old.size() == now.size() && old.checksum().equals(now.checksum()));
+    }
+
+    /**
+     * The old versions of the blocks that differ: those that changed, and those past the new
+     * file's end; laid over the new full's file and cut to the old size, they give the old file.
+     */
+    private FileEntry oldPages(FileEntry old, FileEntry now, List<Long> changed, String nowId, Compression compression) throws IOException {
+        long oldBlocks = (old.size() + Page.SIZE - 1) / Page.SIZE;
+        long newBlocks = (now.size() + Page.SIZE - 1) / Page.SIZE;
+        TreeSet<Long> need = new TreeSet<>();
+        for (long b : changed) {
+            if (b < oldBlocks) {
+                need.add(b);
+            }
+        }
+        for (long b = newBlocks; b < oldBlocks; b++) {
+            need.add(b);
+        }
+        if (need.isEmpty()) {
+            return FileEntry.pages(old.path(), old.size(), old.mode(), old.checksum(), nowId, null, List.of(), org.pgstrata.manifest.Checksum.EMPTY);
+        }
+        String key = Repository.BACKUP_PREFIX + nowId + "/reverse/" + old.path().replace('/', '+') + compression.suffix();
+        byte[] page = new byte[Page.SIZE];
+        try (InputStream in = repo.objects().open(old.object());
+             ObjectStore.PendingObject out = repo.objects().createPages(nowId, key, compression)) {
+            for (long b = 0; b < oldBlocks; b++) {
+                int len = (int) Math.min(Page.SIZE, old.size() - b * Page.SIZE);
+                if (in.readNBytes(page, 0, len) != len) {
+                    throw new IOException("object " + old.object().key() + " ends before block " + b + " of " + old.path());
+                }
+                if (need.contains(b)) {
+                    java.util.Arrays.fill(page, len, Page.SIZE, (byte) 0);
+                    out.content().write(page, 0, Page.SIZE);
+                }
+            }
+            in.transferTo(java.io.OutputStream.nullOutputStream()); // to the end, so that the stored checksum is checked
+            ObjectStore.Stored stored = out.finish();
+            return FileEntry.pages(old.path(), old.size(), old.mode(), old.checksum(), nowId, stored.ref(), List.copyOf(need),
+                    stored.contentChecksum());
+        }
+    }
+}
