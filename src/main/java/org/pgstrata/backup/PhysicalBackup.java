@@ -113,8 +113,11 @@ public final class PhysicalBackup {
             }
 
             if (type == BackupType.REVERSE && base != null) {
-                // Old pages a crashed conversion left in the current full's directory are read by nobody.
-                repo.collectGarbage(base.id());
+                // What an interrupted conversion left (old pages not yet read, old objects not yet removed) is read by nobody.
+                int removed = repo.collectAllGarbage();
+                if (removed > 0) {
+                    progress.warn("removed " + removed + " objects that an interrupted earlier run left and no backup reads");
+                }
             }
             String id = newId(repo, type);
             Instant startTime = Instant.now(clock);

@@ -345,7 +345,23 @@ public final class Repository implements AutoCloseable {
      * Returns the number of objects deleted.
      */
     public int collectGarbage(String id) {
+        return collectGarbage(id, referencedKeys());
+    }
+
+    /**
+     * Deletes every object under complete backups' directories that no manifest reads: what an
+     * interrupted conversion or removal left. Only call while holding the lock.
+     */
+    public int collectAllGarbage() {
         Set<String> live = referencedKeys();
+        int deleted = 0;
+        for (String id : backupIds()) {
+            deleted += collectGarbage(id, live);
+        }
+        return deleted;
+    }
+
+    private int collectGarbage(String id, Set<String> live) {
         String prefix = BACKUP_PREFIX + id + "/";
         int deleted = 0;
         try {
