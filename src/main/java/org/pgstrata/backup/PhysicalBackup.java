@@ -90,6 +90,7 @@ public final class PhysicalBackup {
                 progress.warn("removing incomplete backup " + stale + " left by an earlier failed run");
                 repo.removeIncomplete(stale);
             }
+            repo.removeTemporary();
 
             // An incremental or differential needs a full to build on, and a server whose page LSNs tell every change
             BackupType type = req.type();

@@ -310,7 +310,26 @@ public final class Repository implements AutoCloseable {
         } catch (IOException e) {
             throw io("remove incomplete backup " + id, e);
         }
-        collectGarbage(id);
+        String prefix = BACKUP_PREFIX + id + "/";
+        Set<String> live = referencedKeys();
+        try {
+            if (live.stream().anyMatch(k -> k.startsWith(prefix))) {
+                collectGarbage(id, live);
+            } else {
+                storage.deletePrefix(prefix); // its half-written temporary files too
+            }
+        } catch (IOException e) {
+            throw io("remove incomplete backup " + id, e);
+        }
+    }
+
+    /** Removes half-written files of killed backups. Only call while holding the lock. */
+    public void removeTemporary() {
+        try {
+            storage.deleteTemporary(BACKUP_PREFIX);
+        } catch (IOException e) {
+            throw io("remove half-written files", e);
+        }
     }
 
     /**

@@ -42,6 +42,14 @@ public interface Storage extends AutoCloseable {
     void deletePrefix(String prefix) throws IOException;
 
     /**
+     * Removes what writers that were killed left half-written under {@code prefix} (never
+     * listed as objects). Only for a prefix that nobody else writes while the caller holds the
+     * lock. Stores whose writes are atomic leave nothing, hence the default.
+     */
+    default void deleteTemporary(String prefix) throws IOException {
+    }
+
+    /**
      * Takes the repository's writer lock, or fails at once with {@link LockedException} naming the
      * holder. The lock is released by {@link RepositoryLock#close()} or when the process dies.
      */

@@ -255,6 +255,21 @@ public final class FileStorage implements Storage {
         }
     }
 
+    @Override
+    public void deleteTemporary(String prefix) throws IOException {
+        Path start = root.resolve(prefix);
+        if (!Files.isDirectory(start)) {
+            return;
+        }
+        List<Path> leftovers;
+        try (Stream<Path> walk = Files.walk(start)) {
+            leftovers = walk.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().endsWith(TEMP_SUFFIX)).toList();
+        }
+        for (Path p : leftovers) {
+            Files.deleteIfExists(p);
+        }
+    }
+
     /** Temporary files left by a writer that was killed; they are never listed as objects. */
     public List<Path> leftoverTemporaryFiles() throws IOException {
         if (!Files.isDirectory(root)) {
