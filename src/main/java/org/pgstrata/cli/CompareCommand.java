@@ -74,8 +74,8 @@ final class CompareCommand extends BaseCommand {
             }
             Output.table(out(), List.of("strategy", "backup s", "repository", "restore s", "restore points", "verified"), rowsOut);
             out().println();
-            out().println("incremental chain and differential: a full, then three changes each followed by a backup of that type;");
-            out().println("backup s is the mean of those three, repository is what all four hold, restore s the mean over the four points.");
+            out().println("incremental chain, differential, reverse delta: a full, then three changes each followed by a backup of that");
+            out().println("type; backup s is the mean of those three, repository what it then holds, restore s the mean over the four points.");
         }
         boolean allVerified = r.strategies().stream().allMatch(StrategyRow::verified);
         return allVerified ? 0 : ErrorCode.VERIFY_FAILED.exitCode();

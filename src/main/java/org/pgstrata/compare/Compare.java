@@ -93,6 +93,7 @@ public final class Compare {
             rows.add(fullPhysical(work, source, conn, bin, started));
             rows.add(chain("incremental chain", BackupType.INCR, work, source, conn, bin, started));
             rows.add(chain("differential", BackupType.DIFF, work, source, conn, bin, started));
+            rows.add(chain("reverse delta", BackupType.REVERSE, work, source, conn, bin, started));
             rows.add(pointInTime(work, pitrRepo, source, conn, bin, started));
             return new CompareResult(bin.major(), pop.rows(), opt.batchSize(), pop.seconds(), dbBytes, rows);
         } catch (SQLException e) {
@@ -138,9 +139,10 @@ public final class Compare {
     }
 
     /**
-     * A full, then three changes each followed by an incremental (or a differential), then
-     * every one of the four points restored and proven. Backup time is the mean of the three
-     * backups after the full; repository bytes are everything the four hold.
+     * A full, then three changes each followed by an incremental, a differential or a
+     * reverse-delta backup, then every one of the four points restored and proven (newest
+     * first: for reverse deltas, the latest and then each step back). Backup time is the mean of
+     * the three backups after the full; repository bytes are what the repository holds.
      */
     private StrategyRow chain(String name, BackupType type, Path work, LocalCluster source, ConnectionSettings conn, PgBinaries bin,
                               List<LocalCluster> started) throws SQLException, IOException {
@@ -149,7 +151,6 @@ public final class Compare {
         List<String> ids = new ArrayList<>();
         List<ContentChecksum.Result> expected = new ArrayList<>();
         double deltaSeconds = 0;
-        long bytes = 0;
         for (int i = 0; i <= 3; i++) {
             try (Connection c = Db.connect(conn)) {
                 if (i > 0) {
@@ -160,14 +161,13 @@ public final class Compare {
             BackupResult b = new PhysicalBackup(clock, progress).run(new BackupRequest(repo, source.pgdata(), conn,
                     i == 0 ? BackupType.FULL : type, Compression.ZSTD, 2, 0));
             ids.add(b.id());
-            bytes += b.repositoryBytes();
             if (i > 0) {
                 deltaSeconds += b.seconds();
             }
         }
         double restoreSeconds = 0;
         String reason = null;
-        for (int i = 0; i < ids.size(); i++) {
+        for (int i = ids.size() - 1; i >= 0; i--) {
             int port = LocalCluster.freePort();
             Path target = work.resolve("restore-" + type.label() + "-" + i);
             RestoreResult r;
@@ -184,7 +184,7 @@ public final class Compare {
             new LocalCluster(target, bin).stop();
             deleteTree(target);
         }
-        return new StrategyRow(name, deltaSeconds / 3, bytes, restoreSeconds / ids.size(), ids.size(), reason == null, reason);
+        return new StrategyRow(name, deltaSeconds / 3, directoryBytes(Path.of(repo)), restoreSeconds / ids.size(), ids.size(), reason == null, reason);
     }
 
     private static void deleteTree(Path dir) throws IOException {

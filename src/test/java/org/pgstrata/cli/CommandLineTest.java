@@ -145,7 +145,11 @@ class CommandLineTest {
         assertThat(diff.get("strategy").asText()).isEqualTo("differential");
         assertThat(diff.get("verified").asBoolean()).as(diff.toString()).isTrue();
         assertThat(diff.get("restorePoints").asInt()).isEqualTo(4);
-        JsonNode pitr = json.get("strategies").get(3);
+        JsonNode reverse = json.get("strategies").get(3);
+        assertThat(reverse.get("strategy").asText()).isEqualTo("reverse delta");
+        assertThat(reverse.get("verified").asBoolean()).as(reverse.toString()).isTrue();
+        assertThat(reverse.get("restorePoints").asInt()).isEqualTo(4);
+        JsonNode pitr = json.get("strategies").get(4);
         assertThat(pitr.get("strategy").asText()).isEqualTo("base backup + WAL (point in time)");
         assertThat(pitr.get("verified").asBoolean()).as(pitr.toString()).isTrue();
         assertThat(pitr.get("restorePoints").asInt()).isGreaterThanOrEqualTo(3);
