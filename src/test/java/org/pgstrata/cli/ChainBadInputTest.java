@@ -84,8 +84,9 @@ class ChainBadInputTest {
         } finally {
             pg.close();
         }
-        // missing member 27, damaged 15, reference of another timeline or system 26, no checksums 20, dependants 28
-        assertThat(CODES).as("exit codes seen").containsExactlyInAnyOrder(15, 20, 26, 27, 28);
+        // missing member 27, damaged 15, reference of another timeline or system 26, no checksums 20, dependants 28,
+        // no such point 17
+        assertThat(CODES).as("exit codes seen").containsExactlyInAnyOrder(15, 17, 20, 26, 27, 28);
     }
 
     private static CliRun expectFailure(ErrorCode code, String... args) {
@@ -200,6 +201,15 @@ class ChainBadInputTest {
                 "--port", Integer.toString(PgSupport.conn(plain).port()), "--type", "incr");
         assertThat(run.err()).contains("needs data checksums").contains("pg_checksums --enable");
         plain.stop();
+    }
+
+    @Test
+    void restore_stepsBackFurtherThanThePoints_isRefused() {
+        Path target = dir.resolve("target-steps");
+        CliRun run = expectFailure(ErrorCode.NOT_FOUND, "restore", "-q", "--repo", repo.toString(), "--steps-back", "3",
+                "--to", target.toString());
+        assertThat(run.err()).contains("has 3 backup(s), so there is no point 3 steps back").contains("--steps-back 0 to 2");
+        assertThat(target).doesNotExist();
     }
 
     @Test
