@@ -70,12 +70,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "error: line $LINENO: $BASH_COMMAND failed" >&2' ERR
 
-sql() { PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -X -At -v ON_ERROR_STOP=1 -c "$*"; }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.15g\n", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-calc() { awk "BEGIN {printf \"%.3f\", $*}"; }
-cond() { awk "BEGIN {exit !($*)}"; }
-verdict() { cond "$@" && echo met || echo MISSED; }
-checksum() { "$pgstrata" demo checksum -p "$1" --json 2>>"$log" | jq -r .combined; }
+. "$(dirname "$0")/lib.sh"
 
 # One backup: wall clock and the JSON result. A reverse-delta backup is a full (JSON type "full",
 # id ending in R); the line that says what became of the old full is kept in $rinfo.
