@@ -28,6 +28,13 @@ import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
 import org.pgstrata.demo.Books;
 import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.api.LogicalBackupRequest;
+import org.pgstrata.api.LogicalBackupResult;
+import org.pgstrata.api.LogicalRestoreRequest;
+import org.pgstrata.api.LogicalRestoreResult;
+import org.pgstrata.logical.LogicalBackup;
+import org.pgstrata.logical.LogicalRestore;
+import org.pgstrata.manifest.LogicalManifest;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.RecoveryWindows;
 import org.pgstrata.manifest.RepoInfo;
@@ -154,6 +161,16 @@ public final class Pgstrata {
         return new PhysicalRestore(progress, env).run(req);
     }
 
+    /** pg_dump of one database (full), or the rows changed since the last logical full (diff). */
+    public LogicalBackupResult logicalBackup(LogicalBackupRequest req) {
+        return new LogicalBackup(clock, progress, env).run(req);
+    }
+
+    /** A logical backup (and its full, for a differential) restored into a database of a running server. */
+    public LogicalRestoreResult logicalRestore(LogicalRestoreRequest req) {
+        return new LogicalRestore(progress, env).run(req);
+    }
+
     public VerifyResult verify(String repo, String backupId) {
         try (Repository r = Repository.open(repo)) {
             return new Verifier(progress).verify(r, backupId);
@@ -166,14 +183,22 @@ public final class Pgstrata {
             List<Manifest> backups = r.backups();
             Map<String, Manifest> byId = new java.util.HashMap<>();
             backups.forEach(m -> byId.put(m.id(), m));
-            return backups.stream().map(m -> new BackupInfo(m.id(), m.type(), m.reference(), Repository.chainOf(m, byId), m.startLsn(),
-                    m.stopLsn(), m.startTime(), m.stopTime(), m.dataBytes(), m.repositoryBytes(), m.pgMajor())).toList();
+            List<BackupInfo> all = new java.util.ArrayList<>(backups.stream().map(m -> new BackupInfo(m.id(), m.type(), m.reference(),
+                    Repository.chainOf(m, byId), m.startLsn(), m.stopLsn(), m.startTime(), m.stopTime(), m.dataBytes(), m.repositoryBytes(),
+                    m.pgMajor(), null)).toList());
+            for (LogicalManifest m : r.logicalBackups()) {
+                all.add(new BackupInfo(m.id(), m.type(), m.reference(), m.differential() ? List.of(m.reference(), m.id()) : List.of(m.id()),
+                        m.snapshotLsn(), m.snapshotLsn(), m.startTime(), m.stopTime(),
+                        m.dump().stream().mapToLong(LogicalManifest.StoredFile::size).sum(), m.repositoryBytes(), m.pgMajor(), m.database()));
+            }
+            all.sort(java.util.Comparator.comparing(BackupInfo::stopTime)); // stable: physical backups keep their LSN order
+            return all;
         }
     }
 
     /** The id of the backup {@code steps} before the newest (0: the newest), in the order of their stop LSNs. */
     public String backupStepsBack(String repo, int steps) {
-        List<BackupInfo> all = list(repo);
+        List<BackupInfo> all = list(repo).stream().filter(b -> !b.logical()).toList();
         if (steps < 0 || steps >= all.size()) {
             throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.NOT_FOUND, "repository " + repo + " has " + all.size()
                     + " backup(s), so there is no point " + steps + " steps back", "use --steps-back 0 to " + Math.max(0, all.size() - 1));

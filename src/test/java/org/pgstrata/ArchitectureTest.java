@@ -34,7 +34,8 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("org.pgstrata.api..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.cli..", "org.pgstrata.backup..",
                         "org.pgstrata.restore..", "org.pgstrata.manifest..", "org.pgstrata.storage..", "org.pgstrata.postgres..",
-                        "org.pgstrata.db..", "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..")
+                        "org.pgstrata.db..", "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..",
+                        "org.pgstrata.logical..")
                 .check(classes);
     }
 
@@ -43,7 +44,8 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("org.pgstrata.postgres..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.cli..", "org.pgstrata.backup..",
                         "org.pgstrata.restore..", "org.pgstrata.manifest..", "org.pgstrata.storage..", "org.pgstrata.db..",
-                        "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..", "java.sql..", "org.postgresql..", "com.fasterxml..")
+                        "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..", "org.pgstrata.logical..", "java.sql..", "org.postgresql..",
+                        "com.fasterxml..")
                 .check(classes);
     }
 
@@ -52,7 +54,7 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("org.pgstrata.storage..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.backup..", "org.pgstrata.restore..",
                         "org.pgstrata.manifest..", "org.pgstrata.db..", "org.pgstrata.demo..", "org.pgstrata.compare..",
-                        "org.pgstrata.postgres..", "org.pgstrata.wal..")
+                        "org.pgstrata.postgres..", "org.pgstrata.wal..", "org.pgstrata.logical..")
                 .check(classes);
     }
 
@@ -60,7 +62,7 @@ class ArchitectureTest {
     void lowLayersDoNotReachUp() {
         noClasses().that().resideInAnyPackage("org.pgstrata.manifest..", "org.pgstrata.db..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.backup..", "org.pgstrata.restore..",
-                        "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..")
+                        "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..", "org.pgstrata.logical..")
                 .check(classes);
         noClasses().that().resideInAPackage("org.pgstrata.manifest..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata.db..", "java.sql..")
@@ -69,7 +71,7 @@ class ArchitectureTest {
 
     @Test
     void enginesShareTheManifestNotEachOther() {
-        String[] engines = {"org.pgstrata.backup..", "org.pgstrata.restore..", "org.pgstrata.demo..", "org.pgstrata.wal.."};
+        String[] engines = {"org.pgstrata.backup..", "org.pgstrata.restore..", "org.pgstrata.demo..", "org.pgstrata.wal..", "org.pgstrata.logical.."};
         for (String engine : engines) {
             java.util.List<String> others = new java.util.ArrayList<>(java.util.List.of(engines));
             others.remove(engine);

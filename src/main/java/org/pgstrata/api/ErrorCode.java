@@ -48,6 +48,10 @@ public enum ErrorCode {
     CHAIN_BROKEN(27),
     /** A backup cannot be removed because others depend on it. */
     HAS_DEPENDANTS(28),
+    /** pg_dump is older than the server, or pg_restore older than the pg_dump that wrote the archive. */
+    CLIENT_TOO_OLD(29),
+    /** pg_dump or pg_restore ran and failed. */
+    DUMP_FAILED(30),
     /** Anything else: a bug. */
     INTERNAL(70);
 

@@ -29,6 +29,9 @@ public final class BackupRemoval {
         try (Repository repo = Repository.open(repoLocation);
              Storage.RepositoryLock lock = repo.lock("delete", clock)) {
             repo.requireInfo();
+            if (repo.logicalIds().contains(id)) {
+                return removeLogical(repo, id, withDependants);
+            }
             List<Manifest> backups = repo.backups();
             if (backups.stream().noneMatch(m -> m.id().equals(id))) {
                 repo.manifest(id); // names a damaged manifest, or says the backup does not exist
@@ -54,5 +57,29 @@ public final class BackupRemoval {
             throw new PgstrataException(ErrorCode.IO, "cannot release the lock of " + repoLocation + ": " + e.getMessage(),
                     "remove the lock file by hand once no pgstrata command runs");
         }
+    }
+
+    /** A logical full's differentials depend on it; a differential has no dependants. */
+    private List<String> removeLogical(Repository repo, String id, boolean withDependants) {
+        if (!repo.damagedLogical().containsKey(id)) {
+            repo.logicalManifest(id); // says plainly when the backup is incomplete
+        }
+        List<String> ids = repo.logicalBackups().stream().filter(m -> id.equals(m.reference())).map(m -> m.id())
+                .sorted(java.util.Comparator.reverseOrder()).toList();
+        if (!ids.isEmpty() && !withDependants) {
+            throw new PgstrataException(ErrorCode.HAS_DEPENDANTS, "backup " + id + " was not removed: " + ids.size()
+                    + " logical differential(s) build on it (" + String.join(", ", ids) + ") and could no longer be restored",
+                    "remove them with it: pgstrata delete --repo " + repo.describe() + " --backup " + id + " --with-dependants");
+        }
+        List<String> removed = new ArrayList<>();
+        for (String victim : ids) {
+            progress.step("removing logical backup " + victim + ", which builds on " + id);
+            repo.removeLogical(victim);
+            removed.add(victim);
+        }
+        progress.step("removing logical backup " + id);
+        repo.removeLogical(id);
+        removed.add(id);
+        return removed;
     }
 }

@@ -5,6 +5,8 @@ import org.pgstrata.api.BackupRequest;
 import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.BackupType;
 import org.pgstrata.api.Compression;
+import org.pgstrata.api.LogicalBackupRequest;
+import org.pgstrata.api.LogicalBackupResult;
 import org.pgstrata.db.LocalCluster;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,13 +26,28 @@ import picocli.CommandLine.Option;
     "objects already stored) and then turns the previous full into a reverse delta: the old",
     "versions of the pages that changed, so the newest backup is always a full and older points",
     "are reached by stepping back (restore --steps-back N).",
-    "Without --port or PGPORT it connects to the port configured in --pgdata."})
+    "Without --port or PGPORT it connects to the port configured in --pgdata.",
+    "",
+    "With --logical it backs up one database (--dbname) through pg_dump instead, in one",
+    "repeatable-read snapshot; --pgdata is not needed. --type full stores pg_dump's archive",
+    "(pg_dump writes it uncompressed, pgstrata compresses it) and, per table with a primary key, a",
+    "key index (key and row hash). --type diff stores only the rows inserted, updated or deleted",
+    "since the last logical full of that database, a schema-only archive so that schema changes",
+    "travel, and the sequences; tables without a primary key (or whose columns or key changed) are",
+    "stored whole, and it says so. pg_dump is found via --pg-bin, PGSTRATA_PG_BIN, PATH, then the",
+    "usual installation directories, and must be at least the server's major version."})
 final class BackupCommand extends BaseCommand {
     @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
     String repo;
 
-    @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the running cluster.")
+    @Option(names = "--pgdata", paramLabel = "DIR", description = "Data directory of the running cluster (physical backups).")
     Path pgdata;
+
+    @Option(names = "--logical", description = "A logical backup of one database through pg_dump (--type full or diff).")
+    boolean logical;
+
+    @Option(names = "--pg-bin", paramLabel = "DIR", description = "With --logical: the directory holding pg_dump.")
+    Path pgBin;
 
     @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "full (default), incr, diff or reverse.")
     String type;
@@ -38,7 +55,8 @@ final class BackupCommand extends BaseCommand {
     @Option(names = "--compress", defaultValue = "zstd", paramLabel = "ALGO", description = "zstd (default), lz4 or none.")
     String compress;
 
-    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", description = "Files copied in parallel (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N",
+            description = "Files copied in parallel (default: ${DEFAULT-VALUE}). With --logical --type full: above 1, pg_dump's directory format with N jobs; default 1.")
     int jobs;
 
     @Option(names = "--json", description = "Print the result as JSON.")
@@ -54,6 +72,13 @@ final class BackupCommand extends BaseCommand {
     @Override
     int execute() {
         var env = System.getenv();
+        if (logical) {
+            return logical(env);
+        }
+        if (pgdata == null) {
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "a physical backup needs --pgdata",
+                    "pass the data directory of the running cluster, or add --logical for a pg_dump backup of one database");
+        }
         int defaultPort = java.nio.file.Files.isRegularFile(pgdata.resolve("postgresql.conf"))
                 ? new LocalCluster(pgdata, null).configuredPort() : 5432;
         int pause = env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES") == null ? 0 : Integer.parseInt(env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES"));
@@ -65,6 +90,27 @@ final class BackupCommand extends BaseCommand {
             out().printf("backup %s (%s%s) complete: %d files, %s of data, %s in the repository, LSN %s .. %s, %.1f s%n",
                     r.id(), r.type(), r.reference() == null ? "" : " on " + r.reference(), r.files(), Output.bytes(r.dataBytes()), Output.bytes(r.repositoryBytes()), r.startLsn(), r.stopLsn(),
                     r.seconds());
+        }
+        return 0;
+    }
+
+    private int logical(java.util.Map<String, String> env) {
+        boolean jobsGiven = spec.commandLine().getParseResult().hasMatchedOption("--jobs");
+        int defaultPort = pgdata != null && java.nio.file.Files.isRegularFile(pgdata.resolve("postgresql.conf"))
+                ? new LocalCluster(pgdata, null).configuredPort() : 5432;
+        LogicalBackupResult r = facade().logicalBackup(new LogicalBackupRequest(repo, conn.resolve(env, defaultPort), BackupType.parse(type),
+                Compression.parse(compress), jobsGiven ? jobs : 1, pgBin));
+        if (json) {
+            Output.json(out(), r);
+        } else {
+            out().printf("logical backup %s (%s%s) of database %s complete: %d tables%s, dump %s, %s in the repository, snapshot at %s, %.1f s%n",
+                    r.id(), r.type(), r.reference() == null ? "" : " on " + r.reference(), r.database(), r.tables(),
+                    r.reference() == null ? "" : " (" + r.deltaTables() + " as changes: " + r.changedRows() + " rows changed, " + r.deletedRows()
+                            + " deleted; " + r.wholeTables().size() + " whole)",
+                    Output.bytes(r.dumpBytes()), Output.bytes(r.repositoryBytes()), r.snapshotLsn(), r.seconds());
+            for (String w : r.wholeTables()) {
+                out().println("  stored whole: " + w);
+            }
         }
         return 0;
     }

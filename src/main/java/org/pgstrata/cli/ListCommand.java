@@ -9,7 +9,9 @@ import picocli.CommandLine.Option;
 @Command(name = "list", description = {"List the backups in a repository, oldest first.",
     "reference is the backup an incr or diff is built on; chain lists every backup a restore of",
     "it reads, the full first. --json prints an array of objects with the stable fields id, type,",
-    "reference, chain, startLsn, stopLsn, startTime, stopTime, dataBytes and repositoryBytes."})
+    "reference, chain, startLsn, stopLsn, startTime, stopTime, dataBytes and repositoryBytes, and",
+    "database for logical backups (types logical-full and logical-diff: their LSNs are the snapshot's,",
+    "and data is the size of pg_dump's output)."})
 final class ListCommand extends BaseCommand {
     @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
     String repo;
@@ -34,6 +36,9 @@ final class ListCommand extends BaseCommand {
                 m.put("stopTime", b.stopTime());
                 m.put("dataBytes", b.dataBytes());
                 m.put("repositoryBytes", b.repositoryBytes());
+                if (b.database() != null) {
+                    m.put("database", b.database());
+                }
                 rows.add(m);
             }
             Output.json(out(), rows);
@@ -45,7 +50,7 @@ final class ListCommand extends BaseCommand {
         }
         List<List<String>> rows = new ArrayList<>();
         for (BackupInfo b : backups) {
-            rows.add(java.util.Arrays.asList(b.id(), b.type(), b.reference() == null ? "-" : b.reference(), b.startLsn(), b.stopLsn(),
+            rows.add(java.util.Arrays.asList(b.id(), b.database() == null ? b.type() : b.type() + " (" + b.database() + ")", b.reference() == null ? "-" : b.reference(), b.startLsn(), b.stopLsn(),
                     b.stopTime(), Output.bytes(b.dataBytes()), Output.bytes(b.repositoryBytes()),
                     b.chain().size() <= 1 ? "-" : String.join(" > ", b.chain())));
         }

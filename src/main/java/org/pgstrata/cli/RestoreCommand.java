@@ -14,13 +14,45 @@ import picocli.CommandLine.Option;
     "name, or latest) it picks the newest backup before the target, says which and why, and writes",
     "restore_command and the recovery settings so that the server replays archived WAL up to it.",
     "With --start it waits until the target is reached and reports where recovery stopped.",
-    "archive_mode is switched off in the copy. The directory must be absent or empty."})
+    "archive_mode is switched off in the copy. The directory must be absent or empty.",
+    "",
+    "With --logical it restores a logical backup (pg_dump) into a running server instead:",
+    "--to-db NAME is created (a whole database is restored under a temporary name and renamed",
+    "into place at the end; an existing NAME is refused unless --clean, and is replaced only",
+    "once the restore has succeeded). A differential is its full's pg_restore plus the rows",
+    "changed, in one transaction. --table T restores one table (its definition, data, indexes,",
+    "constraints other than foreign keys, and owned sequences) into an existing database",
+    "(--create makes it). --port, --host and --user name the server."})
 final class RestoreCommand extends BaseCommand {
     @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
     String repo;
 
-    @Option(names = "--to", required = true, paramLabel = "DIR", description = "Directory to restore into (absent or empty).")
+    @Option(names = "--to", paramLabel = "DIR", description = "Directory to restore into (absent or empty).")
     Path to;
+
+    @Option(names = "--logical", description = "Restore a logical backup into a running server (--to-db).")
+    boolean logical;
+
+    @Option(names = "--to-db", paramLabel = "NAME", description = "With --logical: the database to restore into.")
+    String toDb;
+
+    @Option(names = "--create", description = "With --logical --table: create --to-db if it does not exist.")
+    boolean create;
+
+    @Option(names = "--clean", description = "With --logical: replace an existing --to-db (with --table: drop the existing table first).")
+    boolean clean;
+
+    @Option(names = "--table", paramLabel = "T", description = "With --logical: restore only this table (name or schema.name).")
+    String table;
+
+    @Option(names = "--no-owner", description = "With --logical: do not restore object owners (the restoring user owns everything).")
+    boolean noOwner;
+
+    @Option(names = {"-h", "--host"}, paramLabel = "HOST", description = "With --logical: server host (default: PGHOST, else 127.0.0.1).")
+    String host;
+
+    @Option(names = {"-U", "--user"}, paramLabel = "USER", description = "With --logical: user name (default: PGUSER, else postgres).")
+    String user;
 
     @Option(names = "--backup", paramLabel = "ID", description = "Backup to restore (default: the newest).")
     String backup;
@@ -32,10 +64,12 @@ final class RestoreCommand extends BaseCommand {
     @Option(names = "--start", description = "Start the restored server and wait until it accepts read-write connections.")
     boolean start;
 
-    @Option(names = "--port", paramLabel = "PORT", description = "Port for the restored server (with --start; default: the source's).")
+    @Option(names = "--port", paramLabel = "PORT",
+            description = "Port for the restored server (with --start; default: the source's). With --logical: the server's port (default: PGPORT, else 5432).")
     Integer port;
 
-    @Option(names = "--pg-bin", paramLabel = "DIR", description = "Binaries to start the server with (default: PGSTRATA_PG_BIN, else bundled).")
+    @Option(names = "--pg-bin", paramLabel = "DIR",
+            description = "Binaries to start the server with (default: PGSTRATA_PG_BIN, else bundled). With --logical: where pg_restore is.")
     Path pgBin;
 
     @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", description = "Files restored in parallel (default: ${DEFAULT-VALUE}).")
@@ -98,6 +132,13 @@ final class RestoreCommand extends BaseCommand {
 
     @Override
     int execute() {
+        if (logical) {
+            return logical();
+        }
+        if (to == null) {
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "a physical restore needs --to DIR",
+                    "name the directory to restore into, or add --logical --to-db NAME for a logical backup");
+        }
         if (stepsBack != null && backup != null) {
             throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "--steps-back and --backup both choose the backup",
                     "give one of them");
@@ -113,6 +154,29 @@ final class RestoreCommand extends BaseCommand {
                 out().printf("recovery stopped at %s%s; the server is %s%s, %.1f s after the restore began%n", r.stoppedAtLsn(),
                         r.stoppedAtTime() == null ? "" : " (last transaction " + r.stoppedAtTime() + ")", r.state(),
                         r.port() == null ? "" : " on port " + r.port(), r.readySeconds());
+            }
+        }
+        return 0;
+    }
+
+    private int logical() {
+        if (toDb == null) {
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "a logical restore needs --to-db NAME",
+                    "name the database to restore into");
+        }
+        var env = System.getenv();
+        var server = org.pgstrata.api.ConnectionSettings.resolve(host, port, user, "postgres", env);
+        boolean jobsGiven = spec.commandLine().getParseResult().hasMatchedOption("--jobs");
+        var r = facade().logicalRestore(new org.pgstrata.api.LogicalRestoreRequest(repo, backup, server, toDb, create, clean, table,
+                jobs, pgBin, noOwner));
+        if (json) {
+            Output.json(out(), r);
+        } else {
+            out().printf("restored logical backup %s (%s) into database %s%s: %d table(s)%s, %.1f s%n", r.backupId(), String.join(" + ", r.chain()),
+                    r.database(), r.table() == null ? "" : ", table " + r.table(), r.tables(),
+                    r.chain().size() > 1 ? ", " + r.changedRows() + " changed rows and " + r.deletedRows() + " deletes applied" : "", r.seconds());
+            for (String w : r.wholeTables()) {
+                out().println("  stored whole in the differential: " + w);
             }
         }
         return 0;

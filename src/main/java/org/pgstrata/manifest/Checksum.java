@@ -32,6 +32,11 @@ public final class Checksum {
         return String.format("%016x", Native.FACTORY.hash64().hash(b, off, len, 0));
     }
 
+    /** The XXH64 of some bytes as a number. */
+    public static long hash64(byte[] b, int off, int len) {
+        return Native.FACTORY.hash64().hash(b, off, len, 0);
+    }
+
     public static String of(byte[] b) {
         return of(b, 0, b.length);
     }

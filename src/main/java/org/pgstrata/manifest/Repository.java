@@ -29,12 +29,15 @@ import org.pgstrata.storage.StorageFactory;
  *   backup/ID/manifest              a backup exists iff this exists; written last
  *   backup/ID/data/PATH[.zst]       file objects
  *   backup/ID/wal/NAME[.zst]        WAL needed to make the backup consistent
+ *   logical/ID/manifest             a logical backup (pg_dump), see {@link LogicalManifest}
+ *   logical/ID/...                  its objects, read by no other backup
  * </pre>
  */
 public final class Repository implements AutoCloseable {
     public static final String INFO_KEY = "repo.json";
     public static final String BACKUP_PREFIX = "backup/";
     public static final String MANIFEST_NAME = "manifest";
+    public static final String LOGICAL_PREFIX = "logical/";
 
     private final Storage storage;
     private final ObjectStore objects;
@@ -410,6 +413,11 @@ public final class Repository implements AutoCloseable {
             }
             return Json.unseal(key, bytes, Manifest.class);
         } catch (ObjectNotFoundException e) {
+            if (logicalIds().contains(id)) {
+                throw new PgstrataException(ErrorCode.NOT_FOUND, "backup " + id + " is a logical backup (pg_dump), not a physical one",
+                        "restore it into a running server with 'pgstrata restore --logical --repo " + describe() + " --backup " + id
+                                + " --to-db NAME'");
+            }
             throw new PgstrataException(ErrorCode.NOT_FOUND, "backup " + id + " does not exist in " + describe(),
                     "run 'pgstrata list --repo " + describe() + "' to see the backups");
         } catch (CorruptObjectException e) {
@@ -428,6 +436,125 @@ public final class Repository implements AutoCloseable {
         } catch (IOException e) {
             throw io("write manifest of " + manifest.id(), e);
         }
+    }
+
+    // ---- logical backups: their own prefix, objects never shared
+
+    public static String logicalManifestKey(String id) {
+        return LOGICAL_PREFIX + id + "/" + MANIFEST_NAME;
+    }
+
+    /** Every logical backup directory, complete or not. */
+    public Set<String> logicalIds() {
+        Set<String> ids = new LinkedHashSet<>();
+        try {
+            for (String key : storage.list(LOGICAL_PREFIX)) {
+                String rest = key.substring(LOGICAL_PREFIX.length());
+                int slash = rest.indexOf('/');
+                if (slash > 0) {
+                    ids.add(rest.substring(0, slash));
+                }
+            }
+        } catch (IOException e) {
+            throw io("list logical backups", e);
+        }
+        return ids;
+    }
+
+    /** Every complete logical backup whose manifest reads back intact, oldest first. */
+    public List<LogicalManifest> logicalBackups() {
+        List<LogicalManifest> result = new ArrayList<>();
+        for (String id : logicalIds()) {
+            try {
+                if (storage.exists(logicalManifestKey(id))) {
+                    result.add(logicalManifest(id));
+                }
+            } catch (PgstrataException e) {
+                if (e.code() != ErrorCode.CORRUPT) {
+                    throw e;
+                }
+            } catch (IOException e) {
+                throw io("list logical backups", e);
+            }
+        }
+        result.sort(Comparator.comparing(LogicalManifest::snapshotTime).thenComparing(LogicalManifest::id));
+        return result;
+    }
+
+    /** Logical backups whose manifest exists but fails its checksum: id and what is wrong. */
+    public Map<String, String> damagedLogical() {
+        Map<String, String> result = new java.util.TreeMap<>();
+        for (String id : logicalIds()) {
+            try {
+                if (storage.exists(logicalManifestKey(id))) {
+                    logicalManifest(id);
+                }
+            } catch (PgstrataException e) {
+                if (e.code() == ErrorCode.CORRUPT) {
+                    result.put(id, e.getMessage());
+                }
+            } catch (IOException e) {
+                throw io("list logical backups", e);
+            }
+        }
+        return result;
+    }
+
+    public LogicalManifest logicalManifest(String id) {
+        String key = logicalManifestKey(id);
+        try {
+            byte[] bytes = storage.getBytes(key);
+            try {
+                bytes = com.github.luben.zstd.Zstd.decompress(bytes, (int) com.github.luben.zstd.Zstd.getFrameContentSize(bytes));
+            } catch (RuntimeException e) {
+                throw new CorruptObjectException(key, "cannot be decompressed (" + e.getMessage() + ")");
+            }
+            return Json.unseal(key, bytes, LogicalManifest.class);
+        } catch (ObjectNotFoundException e) {
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "logical backup " + id + " does not exist in " + describe(),
+                    "run 'pgstrata list --repo " + describe() + "' to see the backups");
+        } catch (CorruptObjectException e) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "manifest of logical backup " + id + " is corrupt: " + e.getMessage(),
+                    "this backup cannot be trusted; restore another one");
+        } catch (IOException e) {
+            throw io("read manifest " + key, e);
+        }
+    }
+
+    /** Writes a logical manifest atomically and durably: from this moment the backup exists. */
+    public void writeLogicalManifest(LogicalManifest manifest) {
+        try {
+            storage.putBytes(logicalManifestKey(manifest.id()), com.github.luben.zstd.Zstd.compress(Json.seal(manifest), 9));
+        } catch (IOException e) {
+            throw io("write manifest of " + manifest.id(), e);
+        }
+    }
+
+    /** Removes a logical backup: manifest first (from then on it does not exist), then its objects. Only under the lock. */
+    public void removeLogical(String id) {
+        try {
+            storage.delete(logicalManifestKey(id));
+            storage.deletePrefix(LOGICAL_PREFIX + id + "/");
+        } catch (IOException e) {
+            throw io("remove logical backup " + id, e);
+        }
+    }
+
+    /** Removes what failed or killed logical backups left: directories without a manifest. Only under the lock. */
+    public List<String> removeIncompleteLogical() {
+        List<String> removed = new ArrayList<>();
+        try {
+            for (String id : logicalIds()) {
+                if (!storage.exists(logicalManifestKey(id))) {
+                    storage.deletePrefix(LOGICAL_PREFIX + id + "/");
+                    removed.add(id);
+                }
+            }
+            storage.deleteTemporary(LOGICAL_PREFIX);
+        } catch (IOException e) {
+            throw io("remove incomplete logical backups", e);
+        }
+        return removed;
     }
 
     /** Loads the manifest codec (see PhysicalBackup's warm-up). */

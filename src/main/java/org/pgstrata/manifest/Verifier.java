@@ -21,7 +21,8 @@ public final class Verifier {
 
     public VerifyResult verify(Repository repo, String backupId) {
         repo.requireInfo();
-        List<Manifest> manifests = backupId == null ? repo.backups() : List.of(repo.manifest(backupId));
+        boolean logicalOnly = backupId != null && repo.logicalIds().contains(backupId);
+        List<Manifest> manifests = backupId == null ? repo.backups() : logicalOnly ? List.of() : List.of(repo.manifest(backupId));
         List<String> problems = new ArrayList<>();
         java.util.Set<String> checked = new java.util.HashSet<>();
         if (backupId == null) {
@@ -60,9 +61,34 @@ public final class Verifier {
                 check(repo, m.id(), "pg_wal/" + w.name(), w.object(), w.size(), w.checksum(), problems);
             }
         }
+        List<LogicalManifest> logical = backupId == null ? repo.logicalBackups() : logicalOnly ? List.of(repo.logicalManifest(backupId)) : List.of();
+        if (backupId == null) {
+            repo.damagedLogical().forEach((id, why) -> problems.add("logical backup " + id + ": " + why));
+        }
+        for (LogicalManifest m : logical) {
+            progress.step("verifying logical backup " + m.id() + " (" + m.objects().size() + " objects)");
+            if (m.differential()) {
+                try {
+                    if (!repo.storage().exists(Repository.logicalManifestKey(m.reference()))) {
+                        problems.add("logical backup " + m.id() + " cannot be restored: its logical full " + m.reference() + " is missing");
+                    } else {
+                        repo.logicalManifest(m.reference());
+                    }
+                } catch (org.pgstrata.api.PgstrataException e) {
+                    problems.add("logical backup " + m.id() + " cannot be restored: " + e.getMessage());
+                } catch (IOException e) {
+                    problems.add("logical backup " + m.id() + ": cannot read its full's manifest: " + e.getMessage());
+                }
+            }
+            for (LogicalManifest.StoredFile f : m.objects()) {
+                objects++;
+                bytes += f.object().storedBytes();
+                check(repo, m.id(), f.name(), f.object(), f.size(), f.checksum(), problems);
+            }
+        }
         List<String> incomplete = backupId == null ? repo.incompleteBackups() : List.of();
         long[] archived = checkArchive(repo, manifests, problems);
-        return new VerifyResult(manifests.size(), objects + archived[0], bytes + archived[1], problems, incomplete);
+        return new VerifyResult(manifests.size() + logical.size(), objects + archived[0], bytes + archived[1], problems, incomplete);
     }
 
     /**

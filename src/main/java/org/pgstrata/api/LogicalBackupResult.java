@@ -1,0 +1,14 @@
+package org.pgstrata.api;
+
+import java.util.List;
+
+/**
+ * A completed logical backup.
+ *
+ * @param wholeTables tables a differential stores whole, each as "schema.table: reason"
+ * @param dumpBytes   the size of pg_dump's output (uncompressed)
+ */
+public record LogicalBackupResult(String id, String type, String reference, String database, String snapshotLsn, String snapshotTime,
+                                  int tables, int deltaTables, List<String> wholeTables, long changedRows, long deletedRows,
+                                  long dumpBytes, long repositoryBytes, double seconds) {
+}

@@ -1,0 +1,13 @@
+package org.pgstrata.api;
+
+import java.util.List;
+
+/**
+ * A completed logical restore.
+ *
+ * @param chain       the backups read: the full, then the differential if any
+ * @param wholeTables tables the differential held whole, each as "schema.table: reason"
+ */
+public record LogicalRestoreResult(String backupId, List<String> chain, String database, String table, int tables,
+                                   List<String> wholeTables, long changedRows, long deletedRows, double seconds) {
+}

@@ -1,0 +1,198 @@
+package org.pgstrata.db;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+
+/**
+ * PostgreSQL's client programs for logical backups: pg_dump and pg_restore. They are not in the
+ * bundled server binaries, so they are looked up in this order: --pg-bin, PGSTRATA_PG_BIN, each
+ * directory of PATH, then the usual installation directories (Debian's /usr/lib/postgresql/N/bin,
+ * the PGDG RPMs' /usr/pgsql-N/bin, /usr/local/pgsql/bin), newest major first.
+ *
+ * <p>pg_dump must be at least the server's major version (it refuses a newer server), and
+ * pg_restore at least the major of the pg_dump that wrote an archive.
+ */
+public final class PgClient {
+    private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)(?:\\.(\\d+))?");
+    private static final List<Path> INSTALL_ROOTS = List.of(Path.of("/usr/lib/postgresql"), Path.of("/usr"), Path.of("/usr/local/pgsql"));
+
+    private final Path program;
+    private final int major;
+    private final String version;
+
+    private PgClient(Path program, int major, String version) {
+        this.program = program;
+        this.major = major;
+        this.version = version;
+    }
+
+    public Path program() {
+        return program;
+    }
+
+    public int major() {
+        return major;
+    }
+
+    public String version() {
+        return version;
+    }
+
+    /**
+     * The program {@code name} (pg_dump or pg_restore) for a server or archive of major
+     * {@code atLeast}. An explicit directory (--pg-bin, PGSTRATA_PG_BIN) is used as it is; the
+     * search takes the first program found that is new enough.
+     *
+     * @param purpose what the program is for, for messages ("the server's PostgreSQL 17")
+     */
+    public static PgClient find(String name, int atLeast, String purpose, Path pgBin, Map<String, String> env) {
+        Path explicit = pgBin;
+        String source = "--pg-bin";
+        if (explicit == null && env.get("PGSTRATA_PG_BIN") != null && !env.get("PGSTRATA_PG_BIN").isBlank()) {
+            explicit = Path.of(env.get("PGSTRATA_PG_BIN"));
+            source = "PGSTRATA_PG_BIN";
+        }
+        String install = "install PostgreSQL " + atLeast + "'s client programs (Debian: apt-get install postgresql-client-" + atLeast
+                + ") or point --pg-bin at their bin directory";
+        if (explicit != null) {
+            Path p = explicit.resolve(name);
+            if (!Files.isExecutable(p)) {
+                throw new PgstrataException(ErrorCode.BINARIES, "no " + name + " in " + explicit + " (from " + source + ")", install);
+            }
+            PgClient c = probe(p);
+            requireAtLeast(c, atLeast, purpose, install);
+            return c;
+        }
+        List<PgClient> found = new ArrayList<>();
+        for (Path dir : searchPath(env)) {
+            Path p = dir.resolve(name);
+            if (Files.isExecutable(p) && !Files.isDirectory(p)) {
+                try {
+                    PgClient c = probe(p);
+                    if (c.major >= atLeast) {
+                        return c;
+                    }
+                    found.add(c);
+                } catch (PgstrataException e) {
+                    // a broken or foreign program of that name: keep looking
+                }
+            }
+        }
+        if (found.isEmpty()) {
+            throw new PgstrataException(ErrorCode.BINARIES, "no " + name + " found (looked in PATH and the usual PostgreSQL directories)", install);
+        }
+        requireAtLeast(found.get(0), atLeast, purpose, install);
+        throw new IllegalStateException("unreachable");
+    }
+
+    private static void requireAtLeast(PgClient c, int atLeast, String purpose, String install) {
+        if (c.major < atLeast) {
+            throw new PgstrataException(ErrorCode.CLIENT_TOO_OLD, c.program + " is version " + c.version + ", older than " + purpose
+                    + "; version " + atLeast + " or newer is needed", install);
+        }
+    }
+
+    /** Directories to search, in order, without duplicates. */
+    static List<Path> searchPath(Map<String, String> env) {
+        Set<Path> dirs = new LinkedHashSet<>();
+        String path = env.get("PATH");
+        if (path != null) {
+            for (String d : path.split(":")) {
+                if (!d.isBlank()) {
+                    dirs.add(Path.of(d));
+                }
+            }
+        }
+        String roots = env.get("PGSTRATA_PG_INSTALL_ROOTS"); // tests narrow the search with this
+        List<Path> rootList = roots == null ? INSTALL_ROOTS : java.util.Arrays.stream(roots.split(":")).filter(s -> !s.isBlank()).map(Path::of).toList();
+        for (Path root : rootList) {
+            dirs.addAll(versionedBins(root));
+        }
+        return new ArrayList<>(dirs);
+    }
+
+    /** root/N/bin (Debian), root/pgsql-N/bin (PGDG RPMs) and root/bin, newest major first. */
+    private static List<Path> versionedBins(Path root) {
+        List<Path> result = new ArrayList<>();
+        if (!Files.isDirectory(root)) {
+            return result;
+        }
+        Pattern numbered = Pattern.compile("(?:pgsql-)?(\\d+)(?:\\.\\d+)?");
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(root)) {
+            for (Path d : ds) {
+                if (numbered.matcher(d.getFileName().toString()).matches() && Files.isDirectory(d.resolve("bin"))) {
+                    result.add(d.resolve("bin"));
+                }
+            }
+        } catch (IOException e) {
+            return result;
+        }
+        result.sort(Comparator.comparingInt((Path d) -> {
+            Matcher m = numbered.matcher(d.getParent().getFileName().toString());
+            return m.matches() ? Integer.parseInt(m.group(1)) : 0;
+        }).reversed());
+        if (Files.isDirectory(root.resolve("bin"))) {
+            result.add(root.resolve("bin"));
+        }
+        return result;
+    }
+
+    private static PgClient probe(Path program) {
+        String out;
+        try {
+            Process p = new ProcessBuilder(program.toString(), "--version").redirectErrorStream(true).start();
+            out = new String(p.getInputStream().readAllBytes());
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.BINARIES, "cannot run " + program + ": " + e.getMessage(), "check the PostgreSQL client installation");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PgstrataException(ErrorCode.BINARIES, "interrupted while running " + program, null);
+        }
+        Matcher m = VERSION.matcher(out);
+        if (!m.find()) {
+            throw new PgstrataException(ErrorCode.BINARIES, "cannot tell the version of " + program + " from '" + out.strip() + "'",
+                    "point --pg-bin at a PostgreSQL bin directory");
+        }
+        int major = Integer.parseInt(m.group(1));
+        return new PgClient(program, major, m.group(1) + (m.group(2) != null ? "." + m.group(2) : ""));
+    }
+
+    /** The major version in a version string such as "15.18 (Debian 15.18-0+deb12u1)". */
+    public static int majorOf(String version) {
+        Matcher m = Pattern.compile("^(\\d+)").matcher(version.trim());
+        return m.find() ? Integer.parseInt(m.group(1)) : 0;
+    }
+
+    /**
+     * The environment for a client program that connects to {@code s}: libpq's variables, so that
+     * no password appears on a command line.
+     */
+    public static Map<String, String> libpqEnv(org.pgstrata.api.ConnectionSettings s, Map<String, String> base) {
+        Map<String, String> env = new java.util.HashMap<>(base);
+        env.put("PGHOST", s.host());
+        env.put("PGPORT", Integer.toString(s.port()));
+        env.put("PGUSER", s.user());
+        env.put("PGDATABASE", s.dbname());
+        if (s.password() != null) {
+            env.put("PGPASSWORD", s.password());
+        }
+        env.put("PGCONNECT_TIMEOUT", "10");
+        return env;
+    }
+}

@@ -1,0 +1,183 @@
+package org.pgstrata.logical;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.pgstrata.manifest.LogicalManifest.Column;
+import org.pgstrata.manifest.LogicalManifest.SequenceValue;
+
+/** What a logical backup reads of a database's catalog, inside its snapshot. */
+final class Catalog {
+    private Catalog() {
+    }
+
+    /** How a key column is ordered and compared: as a number, or as its text in the "C" collation. */
+    enum KeyKind { LONG, TEXT }
+
+    /**
+     * A table with data: the columns read (stored generated columns are left out: the server
+     * computes them), its primary key and how each key column sorts.
+     */
+    record Table(long oid, String schema, String name, List<Column> columns, List<String> key, List<KeyKind> keyKinds,
+                 List<String> indexes, List<String> ownedSequences) {
+        String qualified() {
+            return schema + "." + name;
+        }
+
+        String sqlName() {
+            return ident(schema) + "." + ident(name);
+        }
+
+        String columnList() {
+            return String.join(", ", columns.stream().map(c -> ident(c.name())).toList());
+        }
+
+        /** The position of each key column in {@link #columns}. */
+        int[] keyPositions() {
+            int[] pos = new int[key.size()];
+            for (int i = 0; i < key.size(); i++) {
+                pos[i] = -1;
+                for (int j = 0; j < columns.size(); j++) {
+                    if (columns.get(j).name().equals(key.get(i))) {
+                        pos[i] = j;
+                    }
+                }
+            }
+            return pos;
+        }
+
+        /** ORDER BY of the key: numbers in their own order, everything else by its text in the "C" collation. */
+        String keyOrder() {
+            List<String> parts = new ArrayList<>();
+            for (int i = 0; i < key.size(); i++) {
+                parts.add(keyKinds.get(i) == KeyKind.LONG ? ident(key.get(i)) : ident(key.get(i)) + "::text COLLATE \"C\"");
+            }
+            return String.join(", ", parts);
+        }
+    }
+
+    static String ident(String name) {
+        return "\"" + name.replace("\"", "\"\"") + "\"";
+    }
+
+    /** Ordinary tables and partitions outside the system schemas that no extension owns. */
+    static List<Table> tables(Connection c) throws SQLException {
+        List<long[]> oids = new ArrayList<>();
+        List<String[]> names = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT c.oid, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind = 'r' AND c.relpersistence <> 't'
+                  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
+                  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+                ORDER BY n.nspname, c.relname""")) {
+            while (rs.next()) {
+                oids.add(new long[] {rs.getLong(1)});
+                names.add(new String[] {rs.getString(2), rs.getString(3)});
+            }
+        }
+        List<Table> result = new ArrayList<>();
+        for (int i = 0; i < oids.size(); i++) {
+            long oid = oids.get(i)[0];
+            result.add(new Table(oid, names.get(i)[0], names.get(i)[1], columns(c, oid), keyColumns(c, oid), keyKinds(c, oid),
+                    strings(c, """
+                            SELECT ci.relname FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
+                            WHERE i.indrelid = ? AND NOT EXISTS (SELECT 1 FROM pg_constraint co
+                                WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x'))
+                            ORDER BY 1""", oid),
+                    strings(c, """
+                            SELECT s.relname FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+                            WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                              AND d.refobjid = ? AND d.deptype IN ('a', 'i')
+                            ORDER BY 1""", oid)));
+        }
+        return result;
+    }
+
+    private static List<Column> columns(Connection c, long oid) throws SQLException {
+        List<Column> cols = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+                WHERE attrelid = ? AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum""")) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    cols.add(new Column(rs.getString(1), rs.getString(2)));
+                }
+            }
+        }
+        return cols;
+    }
+
+    private static final String KEY_QUERY = """
+            SELECT a.attname, a.atttypid FROM pg_index i
+            CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+            WHERE i.indrelid = ? AND i.indisprimary ORDER BY k.ord""";
+
+    private static List<String> keyColumns(Connection c, long oid) throws SQLException {
+        return strings(c, KEY_QUERY, oid);
+    }
+
+    private static List<KeyKind> keyKinds(Connection c, long oid) throws SQLException {
+        List<KeyKind> kinds = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(KEY_QUERY)) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long type = rs.getLong(2);
+                    kinds.add(type == 20 || type == 21 || type == 23 ? KeyKind.LONG : KeyKind.TEXT); // int8, int2, int4
+                }
+            }
+        }
+        return kinds;
+    }
+
+    private static List<String> strings(Connection c, String sql, long oid) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Every sequence outside the system schemas that no extension owns, with its state now. */
+    static List<SequenceValue> sequences(Connection c) throws SQLException {
+        List<String[]> names = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
+                  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+                ORDER BY 1, 2""")) {
+            while (rs.next()) {
+                names.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+        }
+        List<SequenceValue> values = new ArrayList<>();
+        for (String[] n : names) {
+            try (Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT last_value, is_called FROM " + ident(n[0]) + "." + ident(n[1]))) {
+                rs.next();
+                values.add(new SequenceValue(n[0], n[1], rs.getLong(1), rs.getBoolean(2)));
+            }
+        }
+        return values;
+    }
+
+    /** Takes the lock pg_dump takes, so that no table is dropped or rewritten under the backup. */
+    static void lock(Connection c, List<Table> tables) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            for (Table t : tables) {
+                st.execute("LOCK TABLE " + t.sqlName() + " IN ACCESS SHARE MODE");
+            }
+        }
+    }
+}

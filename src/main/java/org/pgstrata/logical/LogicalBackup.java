@@ -1,0 +1,516 @@
+package org.pgstrata.logical;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Stream;
+import org.pgstrata.api.BackupType;
+import org.pgstrata.api.Compression;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.LogicalBackupRequest;
+import org.pgstrata.api.LogicalBackupResult;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.db.Db;
+import org.pgstrata.db.PgClient;
+import org.pgstrata.logical.Catalog.KeyKind;
+import org.pgstrata.logical.Catalog.Table;
+import org.pgstrata.manifest.Checksum;
+import org.pgstrata.manifest.CorruptObjectException;
+import org.pgstrata.manifest.LogicalManifest;
+import org.pgstrata.manifest.LogicalManifest.LogicalTable;
+import org.pgstrata.manifest.LogicalManifest.StoredFile;
+import org.pgstrata.manifest.ObjectStore;
+import org.pgstrata.manifest.Repository;
+import org.pgstrata.storage.Storage;
+import org.postgresql.copy.CopyManager;
+import org.postgresql.copy.CopyOut;
+import org.postgresql.core.BaseConnection;
+
+/**
+ * Logical backups of one database, in one repeatable-read snapshot that pg_dump shares
+ * (--snapshot). A full is pg_dump's archive (pg_dump writes it uncompressed and pgstrata
+ * compresses it, never both) plus a key index per table with a primary key. A differential is a
+ * schema-only archive, the sequences' values, and per table the rows that differ from the full's
+ * key index (inserted or updated, in COPY text) and the keys it lacks (deleted); a table that
+ * cannot be compared (no primary key, columns or key changed, new) is stored whole and says why.
+ */
+public final class LogicalBackup {
+    private static final DateTimeFormatter ID_FORMAT = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
+    private static final String VERSION = LogicalBackup.class.getPackage().getImplementationVersion() == null
+            ? "dev" : LogicalBackup.class.getPackage().getImplementationVersion();
+
+    private final Clock clock;
+    private final Progress progress;
+    private final Map<String, String> env;
+
+    public LogicalBackup(Clock clock, Progress progress, Map<String, String> env) {
+        this.clock = clock;
+        this.progress = progress;
+        this.env = env;
+    }
+
+    public LogicalBackupResult run(LogicalBackupRequest req) {
+        if (req.type() != BackupType.FULL && req.type() != BackupType.DIFF) {
+            throw new PgstrataException(ErrorCode.USAGE, "a logical backup is --type full or diff, not " + req.type().label(),
+                    "use --type full or --type diff with --logical");
+        }
+        long t0 = System.nanoTime();
+        Instant startTime = Instant.now(clock);
+        try (Connection c = Db.connect(req.connection(), "pgstrata logical backup")) {
+            int versionNum = Db.serverVersionNum(c);
+            String serverVersion = Db.queryString(c, "SHOW server_version");
+            PgClient pgDump = PgClient.find("pg_dump", versionNum / 10000, "the server (PostgreSQL " + serverVersion + ")", req.pgBin(), env);
+            String systemId = Db.queryString(c, "SELECT system_identifier::text FROM pg_control_system()");
+            String database = Db.queryString(c, "SELECT current_database()");
+            boolean utf8 = List.of("UTF8", "SQL_ASCII").contains(Db.queryString(c, "SHOW server_encoding"));
+            try (Repository repo = Repository.open(req.repo())) {
+                repo.initialize(systemId, versionNum / 10000, clock);
+                try (Storage.RepositoryLock lock = repo.lock("backup --logical", clock)) {
+                    List<String> leftovers = repo.removeIncompleteLogical();
+                    if (!leftovers.isEmpty()) {
+                        progress.step("removed what failed logical backups left: " + String.join(", ", leftovers));
+                    }
+                    LogicalManifest full = null;
+                    BackupType type = req.type();
+                    if (type == BackupType.DIFF) {
+                        full = newestFull(repo, database);
+                        if (full == null) {
+                            progress.warn("no logical full of database " + database + " to build on: taking a logical full");
+                            type = BackupType.FULL;
+                        }
+                    }
+                    String id = newId(repo, type);
+                    boolean written = false;
+                    try {
+                        LogicalBackupResult r = new Run(repo, c, req, pgDump, id, type, full, database, systemId, versionNum, serverVersion,
+                                utf8, startTime).execute();
+                        written = true;
+                        return new LogicalBackupResult(r.id(), r.type(), r.reference(), r.database(), r.snapshotLsn(), r.snapshotTime(),
+                                r.tables(), r.deltaTables(), r.wholeTables(), r.changedRows(), r.deletedRows(), r.dumpBytes(),
+                                r.repositoryBytes(), (System.nanoTime() - t0) / 1e9);
+                    } finally {
+                        if (!written) {
+                            try {
+                                repo.storage().deletePrefix(Repository.LOGICAL_PREFIX + id + "/");
+                            } catch (IOException e) {
+                                progress.warn("could not remove the unfinished backup " + id + ": " + e.getMessage() + " (the next backup removes it)");
+                            }
+                        }
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw Db.sqlFailed("the logical backup", e);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "the logical backup failed: " + e.getMessage(), "check the repository and free space", e);
+        }
+    }
+
+    /** The newest logical full of {@code database}; a damaged manifest newer than it makes this refuse. */
+    private static LogicalManifest newestFull(Repository repo, String database) {
+        LogicalManifest found = null;
+        for (LogicalManifest m : repo.logicalBackups()) {
+            if (!m.differential() && m.database().equals(database)) {
+                found = m;
+            }
+        }
+        Map<String, String> damaged = repo.damagedLogical();
+        if (!damaged.isEmpty()) {
+            var first = damaged.entrySet().iterator().next();
+            throw new PgstrataException(ErrorCode.CORRUPT, "cannot choose the logical full to build on: " + first.getValue(),
+                    "delete the damaged backup (pgstrata delete --backup " + first.getKey() + "), then take the differential again");
+        }
+        return found;
+    }
+
+    private String newId(Repository repo, BackupType type) {
+        String base = ID_FORMAT.format(Instant.now(clock)) + (type == BackupType.FULL ? "LF" : "LD");
+        String id = base;
+        java.util.Set<String> taken = repo.logicalIds();
+        taken.addAll(repo.backupIds());
+        for (int n = 2; taken.contains(id); n++) {
+            id = base + "_" + n;
+        }
+        return id;
+    }
+
+    /** One backup's work, from the snapshot to the manifest. */
+    private final class Run {
+        private final Repository repo;
+        private final ObjectStore objects;
+        private final Connection c;
+        private final LogicalBackupRequest req;
+        private final PgClient pgDump;
+        private final String id;
+        private final BackupType type;
+        private final LogicalManifest full;
+        private final String database;
+        private final String systemId;
+        private final int versionNum;
+        private final String serverVersion;
+        private final boolean textKeysSortable;
+        private final Instant startTime;
+        private final Compression compression;
+
+        Run(Repository repo, Connection c, LogicalBackupRequest req, PgClient pgDump, String id, BackupType type, LogicalManifest full,
+            String database, String systemId, int versionNum, String serverVersion, boolean textKeysSortable, Instant startTime) {
+            this.repo = repo;
+            this.objects = repo.objects();
+            this.c = c;
+            this.req = req;
+            this.pgDump = pgDump;
+            this.id = id;
+            this.type = type;
+            this.full = full;
+            this.database = database;
+            this.systemId = systemId;
+            this.versionNum = versionNum;
+            this.serverVersion = serverVersion;
+            this.textKeysSortable = textKeysSortable;
+            this.startTime = startTime;
+            this.compression = req.compression();
+        }
+
+        private String key(String name) {
+            return Repository.LOGICAL_PREFIX + id + "/" + name;
+        }
+
+        LogicalBackupResult execute() throws SQLException, IOException {
+            boolean diff = type == BackupType.DIFF;
+            try (Statement st = c.createStatement()) {
+                // COPY text must be the same in the full and every differential: pin what changes it.
+                st.execute("SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; SET extra_float_digits = 3; "
+                        + "SET bytea_output = hex; SET statement_timeout = 0");
+            }
+            c.setAutoCommit(false);
+            String snapshot;
+            String lsn;
+            String snapshotTime;
+            try (Statement st = c.createStatement()) {
+                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+                try (ResultSet rs = st.executeQuery("SELECT pg_export_snapshot(), (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                        + "ELSE pg_current_wal_lsn() END)::text, clock_timestamp()")) {
+                    rs.next();
+                    snapshot = rs.getString(1);
+                    lsn = rs.getString(2);
+                    snapshotTime = rs.getTimestamp(3).toInstant().toString();
+                }
+            }
+            List<Table> tables = Catalog.tables(c);
+            Catalog.lock(c, tables);
+            var sequences = Catalog.sequences(c);
+            progress.step((diff ? "logical differential of " : "logical full of ") + database + " (" + tables.size() + " tables) at " + lsn
+                    + (diff ? ", against " + full.id() : "") + " with " + pgDump.program() + " " + pgDump.version());
+
+            boolean directory = !diff && req.jobs() > 1;
+            Path dumpDir = directory ? Files.createTempDirectory("pgstrata-dump-" + id + "-") : null;
+            Path stderr = Files.createTempFile("pgstrata-pg_dump-", ".log");
+            try {
+                List<String> cmd = new ArrayList<>(List.of(pgDump.program().toString(), directory ? "--format=directory" : "--format=custom",
+                        "--compress=0", "--snapshot=" + snapshot, "--no-password"));
+                if (diff) {
+                    cmd.add("--schema-only");
+                }
+                if (directory) {
+                    cmd.add("--jobs=" + req.jobs());
+                    cmd.add("--file=" + dumpDir.resolve("dump"));
+                }
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr.toFile());
+                pb.environment().putAll(PgClient.libpqEnv(req.connection().withDbname(database), Map.of()));
+                if (directory) {
+                    pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+                }
+                Process p = pb.start();
+                CompletableFuture<StoredFile> streamed = directory ? CompletableFuture.completedFuture(null)
+                        : CompletableFuture.supplyAsync(() -> store(p.getInputStream(), diff ? "schema" : "dump"));
+                List<LogicalTable> entries = new ArrayList<>();
+                long changed = 0;
+                long deleted = 0;
+                List<String> whole = new ArrayList<>();
+                try {
+                    for (Table t : tables) {
+                        LogicalTable e = diff ? diffTable(t) : indexTable(t);
+                        entries.add(e);
+                        changed += e.changedRows();
+                        deleted += e.deletedRows();
+                        if (LogicalTable.WHOLE.equals(e.mode())) {
+                            whole.add(t.qualified() + ": " + e.reason());
+                            progress.warn("table " + t.qualified() + " is stored whole (" + e.reason() + ")");
+                        }
+                    }
+                } catch (RuntimeException | SQLException | IOException e) {
+                    p.destroyForcibly();
+                    throw e;
+                }
+                StoredFile dumpFile;
+                int rc;
+                try {
+                    dumpFile = streamed.get();
+                    rc = p.waitFor();
+                } catch (ExecutionException e) {
+                    p.destroyForcibly();
+                    Throwable cause = e.getCause();
+                    if (cause instanceof PgstrataException pe) {
+                        throw pe;
+                    }
+                    throw new IOException("storing pg_dump's output failed: " + cause.getMessage(), cause);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    p.destroyForcibly();
+                    throw new PgstrataException(ErrorCode.INTERNAL, "interrupted while pg_dump ran", null);
+                }
+                if (rc != 0) {
+                    throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_dump failed (exit " + rc + "): " + lastLines(stderr),
+                            "see the message above; nothing was added to the repository");
+                }
+                List<StoredFile> dump = new ArrayList<>();
+                if (directory) {
+                    try (Stream<Path> files = Files.list(dumpDir.resolve("dump"))) {
+                        for (Path f : files.sorted().toList()) {
+                            try (InputStream in = Files.newInputStream(f)) {
+                                dump.add(store(in, "dump/" + f.getFileName()));
+                            }
+                        }
+                    }
+                } else {
+                    dump.add(dumpFile);
+                }
+                c.commit();
+                long repoBytes = dump.stream().mapToLong(f -> f.object().storedBytes()).sum();
+                for (LogicalTable e : entries) {
+                    for (StoredFile f : new StoredFile[] {e.keyIndex(), e.rowsObject(), e.deletes()}) {
+                        if (f != null) {
+                            repoBytes += f.object().storedBytes();
+                        }
+                    }
+                }
+                LogicalManifest m = new LogicalManifest(LogicalManifest.FORMAT_VERSION, id, diff ? LogicalManifest.DIFF : LogicalManifest.FULL,
+                        diff ? full.id() : null, systemId, versionNum, serverVersion, pgDump.version(), database, lsn, snapshotTime,
+                        startTime.toString(), Instant.now(clock).toString(), compression.label(),
+                        directory ? LogicalManifest.DIRECTORY : LogicalManifest.CUSTOM, dump, entries, sequences, repoBytes, VERSION);
+                repo.writeLogicalManifest(m);
+                long dumpBytes = dump.stream().mapToLong(StoredFile::size).sum();
+                return new LogicalBackupResult(id, m.type(), m.reference(), database, lsn, snapshotTime, entries.size(),
+                        (int) entries.stream().filter(e -> LogicalTable.DELTA.equals(e.mode())).count(), whole, changed, deleted, dumpBytes,
+                        repoBytes, 0);
+            } finally {
+                Files.deleteIfExists(stderr);
+                if (dumpDir != null) {
+                    deleteTree(dumpDir);
+                }
+            }
+        }
+
+        private StoredFile store(InputStream in, String name) {
+            try (ObjectStore.PendingObject o = objects.create(id, key(name), compression)) {
+                in.transferTo(o.content());
+                ObjectStore.Stored s = o.finish();
+                return new StoredFile(name, s.contentBytes(), s.contentChecksum(), s.ref());
+            } catch (IOException e) {
+                throw new PgstrataException(ErrorCode.IO, "cannot store " + name + " in " + repo.describe() + ": " + e.getMessage(),
+                        "check that the repository is writable and has room", e);
+            }
+        }
+
+        /** Why a table cannot carry a key index, or null. */
+        private String unindexable(Table t) {
+            if (t.key().isEmpty()) {
+                return "no primary key";
+            }
+            for (int p : t.keyPositions()) {
+                if (p < 0) {
+                    return "a primary key column is generated";
+                }
+            }
+            if (!textKeysSortable && t.keyKinds().contains(KeyKind.TEXT)) {
+                return "a non-integer primary key in a database whose encoding is not UTF8";
+            }
+            return null;
+        }
+
+        private String scanSql(Table t, boolean ordered) {
+            return "COPY (SELECT " + t.columnList() + " FROM ONLY " + t.sqlName() + (ordered ? " ORDER BY " + t.keyOrder() : "") + ") TO STDOUT";
+        }
+
+        /** Full: the table's key index (tables without a usable primary key get none). */
+        private LogicalTable indexTable(Table t) throws SQLException, IOException {
+            String why = unindexable(t);
+            if (why != null) {
+                return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.UNINDEXED, why, count(t), null, null, 0, null, 0,
+                        t.indexes(), t.ownedSequences());
+            }
+            progress.step("indexing " + t.qualified());
+            int[] positions = t.keyPositions();
+            int fields = t.columns().size();
+            CopyOut out = copyManager().copyOut(scanSql(t, true));
+            try (ObjectStore.PendingObject o = objects.create(id, key("table-" + t.oid() + ".keys"), compression)) {
+                KeyIndex.Writer w = new KeyIndex.Writer(o.content(), positions.length);
+                byte[] row;
+                while ((row = out.readFromCopy()) != null) {
+                    int len = CopyText.lineLength(row);
+                    w.add(KeyIndex.keyOf(row, len, fields, positions, t.keyKinds()), Checksum.hash64(row, 0, len));
+                }
+                w.finish();
+                ObjectStore.Stored s = o.finish();
+                return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.INDEXED, null, w.rows(),
+                        new StoredFile("table-" + t.oid() + ".keys", s.contentBytes(), s.contentChecksum(), s.ref()), null, 0, null, 0,
+                        t.indexes(), t.ownedSequences());
+            }
+        }
+
+        private long count(Table t) throws SQLException {
+            return Long.parseLong(Db.queryString(c, "SELECT count(*) FROM ONLY " + t.sqlName()));
+        }
+
+        private CopyManager copyManager() throws SQLException {
+            return new CopyManager(c.unwrap(BaseConnection.class));
+        }
+
+        /** Differential: the rows that differ from the full's key index, or the whole table. */
+        private LogicalTable diffTable(Table t) throws SQLException, IOException {
+            Optional<LogicalTable> before = full.table(t.schema(), t.name());
+            String why = unindexable(t);
+            if (why == null) {
+                if (before.isEmpty()) {
+                    why = "new since the full";
+                } else if (!LogicalTable.INDEXED.equals(before.get().mode())) {
+                    why = "the full has no key index for it (" + before.get().reason() + ")";
+                } else if (!before.get().columns().equals(t.columns())) {
+                    why = "its columns changed since the full";
+                } else if (!before.get().key().equals(t.key())) {
+                    why = "its primary key changed since the full";
+                }
+            }
+            String base = "table-" + t.oid();
+            if (why != null) {
+                progress.step("copying " + t.qualified() + " whole (" + why + ")");
+                Sink rows = new Sink(base + ".rows");
+                long n = 0;
+                CopyOut out = copyManager().copyOut(scanSql(t, false));
+                byte[] row;
+                while ((row = out.readFromCopy()) != null) {
+                    rows.write(row);
+                    n++;
+                }
+                return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.WHOLE, why, n, null, rows.finish(), n, null, 0,
+                        t.indexes(), t.ownedSequences());
+            }
+            progress.step("comparing " + t.qualified() + " with " + full.id());
+            StoredFile index = before.get().keyIndex();
+            int[] positions = t.keyPositions();
+            int fields = t.columns().size();
+            Sink rows = new Sink(base + ".rows");
+            Sink deletes = new Sink(base + ".deletes");
+            long total = 0;
+            long changed = 0;
+            long deleted = 0;
+            try (InputStream raw = objects.open(index.object());
+                 VerifyingIn in = new VerifyingIn(raw)) {
+                KeyIndex.Reader r = new KeyIndex.Reader(in, t.keyKinds());
+                boolean more = r.next();
+                CopyOut out = copyManager().copyOut(scanSql(t, true));
+                byte[] row;
+                while ((row = out.readFromCopy()) != null) {
+                    total++;
+                    int len = CopyText.lineLength(row);
+                    KeyIndex.Key k = KeyIndex.keyOf(row, len, fields, positions, t.keyKinds());
+                    int cmp;
+                    while (more && (cmp = KeyIndex.compare(r.key(), k)) < 0) {
+                        deletes.write(r.key().copyLine());
+                        deleted++;
+                        more = r.next();
+                    }
+                    if (more && KeyIndex.compare(r.key(), k) == 0) {
+                        if (r.hash() != Checksum.hash64(row, 0, len)) {
+                            rows.write(row);
+                            changed++;
+                        }
+                        more = r.next();
+                    } else {
+                        rows.write(row);
+                        changed++;
+                    }
+                }
+                while (more) {
+                    deletes.write(r.key().copyLine());
+                    deleted++;
+                    more = r.next();
+                }
+                in.transferTo(OutputStream.nullOutputStream());
+                if (in.bytes() != index.size() || !in.checksum().equals(index.checksum())) {
+                    throw new CorruptObjectException(index.object().key(), "does not match its manifest (checksum or size)");
+                }
+            } catch (CorruptObjectException e) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "the key index of " + t.qualified() + " in logical full " + full.id()
+                        + " is damaged: " + e.getMessage() + "; nothing was added to the repository",
+                        "take a new logical full (pgstrata backup --logical --type full)");
+            }
+            return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.DELTA, null, total, null, rows.finish(), changed,
+                    deletes.finish(), deleted, t.indexes(), t.ownedSequences());
+        }
+
+        /** An object created on the first write, so that an empty delta stores nothing. */
+        private final class Sink {
+            private final String name;
+            private ObjectStore.PendingObject object;
+
+            Sink(String name) {
+                this.name = name;
+            }
+
+            void write(byte[] b) throws IOException {
+                if (object == null) {
+                    object = objects.create(id, key(name), compression);
+                }
+                object.content().write(b);
+            }
+
+            StoredFile finish() throws IOException {
+                if (object == null) {
+                    return null;
+                }
+                try (ObjectStore.PendingObject o = object) {
+                    ObjectStore.Stored s = o.finish();
+                    return new StoredFile(name, s.contentBytes(), s.contentChecksum(), s.ref());
+                }
+            }
+        }
+    }
+
+    private static String lastLines(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log).stream().filter(l -> !l.isBlank()).toList();
+            return lines.isEmpty() ? "(no message)" : String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size()));
+        } catch (IOException e) {
+            return "(its messages could not be read)";
+        }
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
