@@ -257,6 +257,8 @@ public final class LogicalBackup {
                     }
                 } catch (RuntimeException | SQLException | IOException e) {
                     p.destroyForcibly();
+                    // let the copy of pg_dump's output end before the unfinished backup is removed
+                    streamed.handle((ok, failed) -> null).join();
                     throw e;
                 }
                 StoredFile dumpFile;
@@ -423,8 +425,9 @@ public final class LogicalBackup {
             long deleted = 0;
             try (InputStream raw = objects.open(index.object());
                  VerifyingIn in = new VerifyingIn(raw)) {
-                KeyIndex.Reader r = new KeyIndex.Reader(in, t.keyKinds());
-                boolean more = r.next();
+                String indexKey = index.object().key();
+                KeyIndex.Reader r = readIndex(indexKey, () -> new KeyIndex.Reader(in, t.keyKinds()));
+                boolean more = readIndex(indexKey, r::next);
                 CopyOut out = copyManager().copyOut(scanSql(t, true));
                 byte[] row;
                 while ((row = out.readFromCopy()) != null) {
@@ -435,14 +438,14 @@ public final class LogicalBackup {
                     while (more && (cmp = KeyIndex.compare(r.key(), k)) < 0) {
                         deletes.write(r.key().copyLine());
                         deleted++;
-                        more = r.next();
+                        more = readIndex(indexKey, r::next);
                     }
                     if (more && KeyIndex.compare(r.key(), k) == 0) {
                         if (r.hash() != Checksum.hash64(row, 0, len)) {
                             rows.write(row);
                             changed++;
                         }
-                        more = r.next();
+                        more = readIndex(indexKey, r::next);
                     } else {
                         rows.write(row);
                         changed++;
@@ -451,9 +454,9 @@ public final class LogicalBackup {
                 while (more) {
                     deletes.write(r.key().copyLine());
                     deleted++;
-                    more = r.next();
+                    more = readIndex(indexKey, r::next);
                 }
-                in.transferTo(OutputStream.nullOutputStream());
+                readIndex(indexKey, () -> in.transferTo(OutputStream.nullOutputStream()));
                 if (in.bytes() != index.size() || !in.checksum().equals(index.checksum())) {
                     throw new CorruptObjectException(index.object().key(), "does not match its manifest (checksum or size)");
                 }
@@ -464,6 +467,17 @@ public final class LogicalBackup {
             }
             return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.DELTA, null, total, null, rows.finish(), changed,
                     deletes.finish(), deleted, t.indexes(), t.ownedSequences());
+        }
+
+        /** Reading the full's key index: any failure there means the object is damaged. */
+        private <T> T readIndex(String key, IndexRead<T> read) throws CorruptObjectException {
+            try {
+                return read.get();
+            } catch (CorruptObjectException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                throw new CorruptObjectException(key, "cannot be read (" + e.getMessage() + ")");
+            }
         }
 
         /** An object created on the first write, so that an empty delta stores nothing. */
@@ -492,6 +506,10 @@ public final class LogicalBackup {
                 }
             }
         }
+    }
+
+    private interface IndexRead<T> {
+        T get() throws IOException;
     }
 
     private static String lastLines(Path log) {

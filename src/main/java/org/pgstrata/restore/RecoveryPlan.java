@@ -41,11 +41,11 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
 
     private static RecoveryPlan build(Repository repo, RecoveryTarget target, String backupId) throws IOException {
         List<Manifest> backups = repo.backups();
+        Manifest chosen = backupId == null ? null : repo.manifest(backupId); // names a logical backup as such
         if (backups.isEmpty()) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe() + " has no backups",
                     "take one with 'pgstrata backup --repo " + repo.describe() + " --pgdata DIR --type full'");
         }
-        Manifest chosen = backupId == null ? null : repo.manifest(backupId);
         WalArchive archive = new WalArchive(repo.storage());
 
         if (target.type() == RecoveryTarget.Type.IMMEDIATE) {
