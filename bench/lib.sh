@@ -5,4 +5,4 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.15g\n",
 calc() { awk "BEGIN {printf \"%.3f\", $*}"; }
 cond() { awk "BEGIN {exit !($*)}"; }
 verdict() { cond "$@" && echo met || echo MISSED; }
-checksum() { "$pgstrata" demo checksum -p "$1" --json 2>>"$log" | jq -r .combined; }
+checksum() { "$pgstrata" demo checksum -p "$1" ${2:+-d "$2"} --json 2>>"$log" | jq -r .combined; }   # port [database]
