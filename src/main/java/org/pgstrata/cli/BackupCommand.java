@@ -56,7 +56,7 @@ final class BackupCommand extends BaseCommand {
     String compress;
 
     @Option(names = "--jobs", defaultValue = "2", paramLabel = "N",
-            description = "Files copied in parallel (default: ${DEFAULT-VALUE}). With --logical --type full: above 1, pg_dump's directory format with N jobs; default 1.")
+            description = "Files copied in parallel (default: ${DEFAULT-VALUE}). With --logical: a full above 1 uses pg_dump's directory format with N jobs (default 1); a diff reads big tables over N connections (default 2).")
     int jobs;
 
     @Option(names = "--json", description = "Print the result as JSON.")
@@ -99,15 +99,16 @@ final class BackupCommand extends BaseCommand {
         int defaultPort = pgdata != null && java.nio.file.Files.isRegularFile(pgdata.resolve("postgresql.conf"))
                 ? new LocalCluster(pgdata, null).configuredPort() : 5432;
         LogicalBackupResult r = facade().logicalBackup(new LogicalBackupRequest(repo, conn.resolve(env, defaultPort), BackupType.parse(type),
-                Compression.parse(compress), jobsGiven ? jobs : 1, pgBin));
+                Compression.parse(compress), jobsGiven ? jobs : "diff".equals(type) ? 2 : 1, pgBin));
         if (json) {
             Output.json(out(), r);
         } else {
-            out().printf("logical backup %s (%s%s) of database %s complete: %d tables%s, dump %s, %s in the repository, snapshot at %s, %.1f s%n",
+            out().printf("logical backup %s (%s%s) of database %s complete: %d tables%s, %s %s, %s in the repository, snapshot at %s, %.1f s%n",
                     r.id(), r.type(), r.reference() == null ? "" : " on " + r.reference(), r.database(), r.tables(),
                     r.reference() == null ? "" : " (" + r.deltaTables() + " as changes: " + r.changedRows() + " rows changed, " + r.deletedRows()
                             + " deleted; " + r.wholeTables().size() + " whole)",
-                    Output.bytes(r.dumpBytes()), Output.bytes(r.repositoryBytes()), r.snapshotLsn(), r.seconds());
+                    r.reference() == null ? "dump" : "schema-only dump", Output.bytes(r.dumpBytes()), Output.bytes(r.repositoryBytes()),
+                    r.snapshotLsn(), r.seconds());
             for (String w : r.wholeTables()) {
                 out().println("  stored whole: " + w);
             }

@@ -16,6 +16,9 @@ import picocli.CommandLine.Option;
     "up, changes the data, restores, and proves the restore (row counts, a hash over every row,",
     "amcheck). Prints backup time, repository size, restore time until ready, restore points and",
     "whether the restore was proven. Everything it starts is removed at the end, also on Ctrl-C.",
+    "The logical rows need pg_dump and pg_restore (PATH or the usual installation directories);",
+    "without --pg-version the cluster runs the newest bundled major that the pg_dump found can",
+    "dump, and without a usable pg_dump those rows say so instead of running.",
     "Exit code 21 when a restore is not proven."})
 final class CompareCommand extends BaseCommand {
     @Option(names = "--rows", defaultValue = "100000", paramLabel = "N", description = "Books to load (default: ${DEFAULT-VALUE}).")
@@ -24,7 +27,7 @@ final class CompareCommand extends BaseCommand {
     @Option(names = "--batch-size", defaultValue = "10000", paramLabel = "B", description = "Rows per transaction (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--pg-version", paramLabel = "MAJOR", description = "Bundled PostgreSQL major: 15, 16, 17 or 18 (default: 17).")
+    @Option(names = "--pg-version", paramLabel = "MAJOR", description = "Bundled PostgreSQL major: 15, 16, 17 or 18 (default: the one matching pg_dump, else 17).")
     Integer pgVersion;
 
     @Option(names = "--pg-bin", paramLabel = "DIR", description = "Use these PostgreSQL binaries instead of the bundled ones.")
@@ -76,8 +79,9 @@ final class CompareCommand extends BaseCommand {
             out().println();
             out().println("incremental chain, differential, reverse delta: a full, then three changes each followed by a backup of that");
             out().println("type; backup s is the mean of those three, repository what it then holds, restore s the mean over the four points.");
+            out().println("logical differential: the same with pg_dump's full and row-level differentials, each restored into a new database.");
         }
-        boolean allVerified = r.strategies().stream().allMatch(StrategyRow::verified);
+        boolean allVerified = r.strategies().stream().filter(StrategyRow::ran).allMatch(StrategyRow::verified);
         return allVerified ? 0 : ErrorCode.VERIFY_FAILED.exitCode();
     }
 

@@ -64,7 +64,7 @@ final class RestoreCommand extends BaseCommand {
     @Option(names = "--start", description = "Start the restored server and wait until it accepts read-write connections.")
     boolean start;
 
-    @Option(names = "--port", paramLabel = "PORT",
+    @Option(names = {"-p", "--port"}, paramLabel = "PORT",
             description = "Port for the restored server (with --start; default: the source's). With --logical: the server's port (default: PGPORT, else 5432).")
     Integer port;
 

@@ -23,7 +23,14 @@ import org.pgstrata.api.Progress;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
 import org.pgstrata.api.StrategyRow;
+import org.pgstrata.api.LogicalBackupRequest;
+import org.pgstrata.api.LogicalBackupResult;
+import org.pgstrata.api.LogicalRestoreRequest;
+import org.pgstrata.api.LogicalRestoreResult;
 import org.pgstrata.backup.PhysicalBackup;
+import org.pgstrata.db.PgClient;
+import org.pgstrata.logical.LogicalBackup;
+import org.pgstrata.logical.LogicalRestore;
 import org.pgstrata.db.Amcheck;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
@@ -55,7 +62,11 @@ public final class Compare {
     }
 
     public CompareResult run(Options opt) {
-        PgBinaries bin = PgBinaries.resolve(opt.pgBin(), opt.pgVersion(), env);
+        Integer version = opt.pgVersion();
+        if (version == null && opt.pgBin() == null && env.get("PGSTRATA_PG_BIN") == null) {
+            version = majorForPgDump();
+        }
+        PgBinaries bin = PgBinaries.resolve(opt.pgBin(), version, env);
         Path work;
         try {
             work = opt.workDir() != null ? Files.createDirectories(opt.workDir()) : Files.createTempDirectory("pgstrata-compare-");
@@ -95,6 +106,8 @@ public final class Compare {
             rows.add(chain("differential", BackupType.DIFF, work, source, conn, bin, started));
             rows.add(chain("reverse delta", BackupType.REVERSE, work, source, conn, bin, started));
             rows.add(pointInTime(work, pitrRepo, source, conn, bin, started));
+            rows.add(logicalFull(work, conn));
+            rows.add(logicalDifferential(work, conn));
             return new CompareResult(bin.major(), pop.rows(), opt.batchSize(), pop.seconds(), dbBytes, rows);
         } catch (SQLException e) {
             throw Db.sqlFailed("the compare workload", e);
@@ -242,6 +255,104 @@ public final class Compare {
             new LocalCluster(target, bin).stop();
         }
         return new StrategyRow(name, b.seconds(), directoryBytes(repo), restoreSeconds / points.size(), points.size(), reason == null, reason);
+    }
+
+    /**
+     * The newest bundled major that the pg_dump found here can dump (pg_dump reads servers up to
+     * its own major), so that the logical rows run too; the default when there is none.
+     */
+    private Integer majorForPgDump() {
+        try {
+            int dumpMajor = PgClient.find("pg_dump", 0, "any server", null, env).major();
+            return PgBinaries.BUNDLED_MAJORS.stream().filter(m -> m <= dumpMajor).max(Integer::compare).orElse(null);
+        } catch (PgstrataException e) {
+            return null;
+        }
+    }
+
+    /** Logical full: pg_dump, a change, pg_restore of the backup into a new database, proven. */
+    private StrategyRow logicalFull(Path work, ConnectionSettings conn) throws SQLException, IOException {
+        String name = "logical full (pg_dump)";
+        progress.step("strategy " + name);
+        ContentChecksum.Result atBackup;
+        try (Connection c = Db.connect(conn)) {
+            atBackup = ContentChecksum.compute(c);
+        }
+        Path repo = work.resolve("repo-logical-full");
+        LogicalBackupResult b;
+        try {
+            b = new LogicalBackup(clock, progress, env).run(new LogicalBackupRequest(repo.toString(), conn, BackupType.FULL, Compression.ZSTD, 1, null));
+        } catch (PgstrataException e) {
+            if (e.code() == org.pgstrata.api.ErrorCode.BINARIES || e.code() == org.pgstrata.api.ErrorCode.CLIENT_TOO_OLD) {
+                progress.warn(name + " not run: " + e.getMessage());
+                return StrategyRow.notRun(name, e.getMessage());
+            }
+            throw e;
+        }
+        try (Connection c = Db.connect(conn)) {
+            Books.mutate(c, 1000, 1000, 1000, 44);
+        }
+        String db = "compare_logical_full";
+        LogicalRestoreResult r = new LogicalRestore(progress, env).run(new LogicalRestoreRequest(repo.toString(), b.id(), conn, db, true, false,
+                null, 2, null, false));
+        String reason = prove(conn.withDbname(db), atBackup);
+        dropDatabase(conn, db);
+        return new StrategyRow(name, b.seconds(), directoryBytes(repo), r.seconds(), 1, reason == null, reason);
+    }
+
+    /**
+     * Logical differential: a logical full, then three changes each followed by a differential
+     * (rows changed since the full), then every point restored into a new database and proven.
+     */
+    private StrategyRow logicalDifferential(Path work, ConnectionSettings conn) throws SQLException, IOException {
+        String name = "logical differential";
+        progress.step("strategy " + name);
+        Path repo = work.resolve("repo-logical-diff");
+        List<String> ids = new ArrayList<>();
+        List<ContentChecksum.Result> expected = new ArrayList<>();
+        double diffSeconds = 0;
+        for (int i = 0; i <= 3; i++) {
+            try (Connection c = Db.connect(conn)) {
+                if (i > 0) {
+                    Books.mutate(c, 500, 500, 500, 400 + i);
+                }
+                expected.add(ContentChecksum.compute(c));
+            }
+            LogicalBackupResult b;
+            try {
+                b = new LogicalBackup(clock, progress, env).run(new LogicalBackupRequest(repo.toString(), conn, i == 0 ? BackupType.FULL : BackupType.DIFF,
+                        Compression.ZSTD, 1, null));
+            } catch (PgstrataException e) {
+                if (e.code() == org.pgstrata.api.ErrorCode.BINARIES || e.code() == org.pgstrata.api.ErrorCode.CLIENT_TOO_OLD) {
+                    return StrategyRow.notRun(name, e.getMessage());
+                }
+                throw e;
+            }
+            ids.add(b.id());
+            if (i > 0) {
+                diffSeconds += b.seconds();
+            }
+        }
+        double restoreSeconds = 0;
+        String reason = null;
+        for (int i = ids.size() - 1; i >= 0; i--) {
+            String db = "compare_logical_diff_" + i;
+            LogicalRestoreResult r = new LogicalRestore(progress, env).run(new LogicalRestoreRequest(repo.toString(), ids.get(i), conn, db, true,
+                    false, null, 2, null, false));
+            restoreSeconds += r.seconds();
+            String why = prove(conn.withDbname(db), expected.get(i));
+            if (why != null && reason == null) {
+                reason = "backup " + ids.get(i) + ": " + why;
+            }
+            dropDatabase(conn, db);
+        }
+        return new StrategyRow(name, diffSeconds / 3, directoryBytes(repo), restoreSeconds / ids.size(), ids.size(), reason == null, reason);
+    }
+
+    private static void dropDatabase(ConnectionSettings conn, String db) throws SQLException {
+        try (Connection c = Db.connect(conn)) {
+            Db.execute(c, "DROP DATABASE IF EXISTS \"" + db + "\"");
+        }
     }
 
     /** Waits until the server's archiver has nothing left to push. */

@@ -56,6 +56,10 @@ public final class LogicalBackup {
     private static final String VERSION = LogicalBackup.class.getPackage().getImplementationVersion() == null
             ? "dev" : LogicalBackup.class.getPackage().getImplementationVersion();
 
+    /** COPY text must be the same in the full and every differential: pin the settings that change it. */
+    private static final String SESSION_SETTINGS = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; "
+            + "SET extra_float_digits = 3; SET bytea_output = hex; SET statement_timeout = 0";
+
     private final Clock clock;
     private final Progress progress;
     private final Map<String, String> env;
@@ -99,8 +103,13 @@ public final class LogicalBackup {
                     String id = newId(repo, type);
                     boolean written = false;
                     try {
-                        LogicalBackupResult r = new Run(repo, c, req, pgDump, id, type, full, database, systemId, versionNum, serverVersion,
-                                utf8, startTime).execute();
+                        Run run = new Run(repo, c, req, pgDump, id, type, full, database, systemId, versionNum, serverVersion, utf8, startTime);
+                        LogicalBackupResult r;
+                        try {
+                            r = run.execute();
+                        } finally {
+                            run.closeWorkers();
+                        }
                         written = true;
                         return new LogicalBackupResult(r.id(), r.type(), r.reference(), r.database(), r.snapshotLsn(), r.snapshotTime(),
                                 r.tables(), r.deltaTables(), r.wholeTables(), r.changedRows(), r.deletedRows(), r.dumpBytes(),
@@ -168,6 +177,7 @@ public final class LogicalBackup {
         private final boolean textKeysSortable;
         private final Instant startTime;
         private final Compression compression;
+        private String snapshot;
 
         Run(Repository repo, Connection c, LogicalBackupRequest req, PgClient pgDump, String id, BackupType type, LogicalManifest full,
             String database, String systemId, int versionNum, String serverVersion, boolean textKeysSortable, Instant startTime) {
@@ -195,12 +205,9 @@ public final class LogicalBackup {
         LogicalBackupResult execute() throws SQLException, IOException {
             boolean diff = type == BackupType.DIFF;
             try (Statement st = c.createStatement()) {
-                // COPY text must be the same in the full and every differential: pin what changes it.
-                st.execute("SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; SET extra_float_digits = 3; "
-                        + "SET bytea_output = hex; SET statement_timeout = 0");
+                st.execute(SESSION_SETTINGS);
             }
             c.setAutoCommit(false);
-            String snapshot;
             String lsn;
             String snapshotTime;
             try (Statement st = c.createStatement()) {
@@ -416,6 +423,10 @@ public final class LogicalBackup {
             }
             progress.step("comparing " + t.qualified() + " with " + full.id());
             StoredFile index = before.get().keyIndex();
+            if (t.key().size() == 1 && t.keyKinds().get(0) == KeyKind.LONG
+                    && before.get().rows() * 24 < Runtime.getRuntime().maxMemory() / 3) {
+                return diffByLookup(t, before.get(), base);
+            }
             int[] positions = t.keyPositions();
             int fields = t.columns().size();
             Sink rows = new Sink(base + ".rows");
@@ -467,6 +478,162 @@ public final class LogicalBackup {
             }
             return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.DELTA, null, total, null, rows.finish(), changed,
                     deletes.finish(), deleted, t.indexes(), t.ownedSequences());
+        }
+
+        /**
+         * The differential of a table with one integer key that fits in memory: the full's key
+         * index loaded into two sorted arrays, the table read unordered (a sequential scan, no
+         * sort, no index) by up to --jobs connections that share the snapshot, each taking a range
+         * of heap blocks; every row's key is looked up by binary search. Keys never seen are the
+         * deletes.
+         */
+        private LogicalTable diffByLookup(Table t, LogicalTable before, String base) throws SQLException, IOException {
+            StoredFile index = before.keyIndex();
+            int n = Math.toIntExact(before.rows());
+            long[] keys = new long[n];
+            long[] hashes = new long[n];
+            String indexKey = index.object().key();
+            try (InputStream raw = objects.open(index.object());
+                 VerifyingIn in = new VerifyingIn(raw)) {
+                KeyIndex.Reader r = readIndex(indexKey, () -> new KeyIndex.Reader(in, t.keyKinds()));
+                int i = 0;
+                while (readIndex(indexKey, r::next)) {
+                    if (i == n) {
+                        throw new CorruptObjectException(indexKey, "holds more rows than its manifest says (" + n + ")");
+                    }
+                    keys[i] = (Long) r.key().values()[0];
+                    hashes[i] = r.hash();
+                    if (i > 0 && keys[i] <= keys[i - 1]) {
+                        throw new CorruptObjectException(indexKey, "is not in key order");
+                    }
+                    i++;
+                }
+                readIndex(indexKey, () -> in.transferTo(OutputStream.nullOutputStream()));
+                if (i != n || in.bytes() != index.size() || !in.checksum().equals(index.checksum())) {
+                    throw new CorruptObjectException(indexKey, "does not match its manifest (rows, checksum or size)");
+                }
+            } catch (CorruptObjectException e) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "the key index of " + t.qualified() + " in logical full " + full.id()
+                        + " is damaged: " + e.getMessage() + "; nothing was added to the repository",
+                        "take a new logical full (pgstrata backup --logical --type full)");
+            }
+            long blocks = Long.parseLong(Db.queryString(c, "SELECT pg_relation_size(" + t.oid() + ") / current_setting('block_size')::int"));
+            int workers = (int) Math.max(1, Math.min(Math.max(1, req.jobs()), blocks / 128)); // 1 MiB of heap per worker at least
+            if (workers > 1) {
+                progress.step("reading " + t.qualified() + " over " + workers + " connections");
+            }
+            java.util.concurrent.atomic.AtomicLongArray seen = new java.util.concurrent.atomic.AtomicLongArray((n + 63) / 64);
+            Sink rows = new Sink(base + ".rows");
+            int fields = t.columns().size();
+            int keyField = t.keyPositions()[0];
+            java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicLong changed = new java.util.concurrent.atomic.AtomicLong();
+            List<CompletableFuture<Void>> tasks = new ArrayList<>();
+            for (int w = 0; w < workers; w++) {
+                long from = blocks * w / workers;
+                long to = blocks * (w + 1) / workers;
+                String range = workers == 1 ? "" : " WHERE ctid >= '(" + from + ",0)'" + (w == workers - 1 ? "" : " AND ctid < '(" + to + ",0)'");
+                String sql = "COPY (SELECT " + t.columnList() + " FROM ONLY " + t.sqlName() + range + ") TO STDOUT";
+                Connection wc = w == 0 ? c : worker(w);
+                tasks.add(CompletableFuture.runAsync(() -> {
+                    try {
+                        CopyOut out = new CopyManager(wc.unwrap(BaseConnection.class)).copyOut(sql);
+                        byte[] row;
+                        long mine = 0;
+                        long mineChanged = 0;
+                        while ((row = out.readFromCopy()) != null) {
+                            mine++;
+                            int len = CopyText.lineLength(row);
+                            int[] bounds = CopyText.fieldBounds(row, len, keyField + 1);
+                            long key = CopyText.parseLong(row, bounds[2 * keyField], bounds[2 * keyField + 1]);
+                            int at = java.util.Arrays.binarySearch(keys, key);
+                            if (at >= 0) {
+                                long bit = 1L << (at & 63);
+                                seen.getAndAccumulate(at >>> 6, bit, (x, y) -> x | y);
+                                if (hashes[at] == Checksum.hash64(row, 0, len)) {
+                                    continue;
+                                }
+                            }
+                            mineChanged++;
+                            synchronized (rows) {
+                                rows.write(row);
+                            }
+                        }
+                        total.addAndGet(mine);
+                        changed.addAndGet(mineChanged);
+                    } catch (SQLException | IOException e) {
+                        throw new java.util.concurrent.CompletionException(e);
+                    }
+                }, scanPool(workers)));
+            }
+            try {
+                CompletableFuture.allOf(tasks.toArray(CompletableFuture[]::new)).join();
+            } catch (java.util.concurrent.CompletionException e) {
+                Throwable cause = e.getCause();
+                if (cause instanceof SQLException se) {
+                    throw se;
+                }
+                if (cause instanceof IOException ie) {
+                    throw ie;
+                }
+                if (cause instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw e;
+            }
+            Sink deletes = new Sink(base + ".deletes");
+            long deleted = 0;
+            for (int i = 0; i < n; i++) {
+                if ((seen.get(i >>> 6) & (1L << (i & 63))) == 0) {
+                    deletes.write((keys[i] + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    deleted++;
+                }
+            }
+            return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.DELTA, null, total.get(), null, rows.finish(),
+                    changed.get(), deletes.finish(), deleted, t.indexes(), t.ownedSequences());
+        }
+
+        private final List<Connection> workers = new ArrayList<>();
+        private java.util.concurrent.ExecutorService pool;
+
+        private java.util.concurrent.Executor scanPool(int size) {
+            if (pool == null) {
+                pool = java.util.concurrent.Executors.newFixedThreadPool(Math.max(2, req.jobs()), r -> {
+                    Thread th = new Thread(r, "pgstrata-logical-scan");
+                    th.setDaemon(true);
+                    return th;
+                });
+            }
+            return pool;
+        }
+
+        /** Connection number {@code w} (1..): reads in this backup's snapshot, with the same settings. */
+        private Connection worker(int w) throws SQLException {
+            while (workers.size() < w) {
+                Connection wc = Db.connect(req.connection().withDbname(database), "pgstrata logical backup worker");
+                try (Statement st = wc.createStatement()) {
+                    st.execute(SESSION_SETTINGS);
+                    wc.setAutoCommit(false);
+                    st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+                    st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+                }
+                workers.add(wc);
+            }
+            return workers.get(w - 1);
+        }
+
+        void closeWorkers() {
+            for (Connection wc : workers) {
+                try {
+                    wc.close();
+                } catch (SQLException e) {
+                    // a read-only transaction: nothing to lose
+                }
+            }
+            workers.clear();
+            if (pool != null) {
+                pool.shutdownNow();
+            }
         }
 
         /** Reading the full's key index: any failure there means the object is damaged. */

@@ -153,6 +153,17 @@ class CommandLineTest {
         assertThat(pitr.get("strategy").asText()).isEqualTo("base backup + WAL (point in time)");
         assertThat(pitr.get("verified").asBoolean()).as(pitr.toString()).isTrue();
         assertThat(pitr.get("restorePoints").asInt()).isGreaterThanOrEqualTo(3);
+        // CI installs Debian's pg_dump, and compare picks the bundled server it can dump: the logical rows run
+        JsonNode logical = json.get("strategies").get(5);
+        assertThat(logical.get("strategy").asText()).isEqualTo("logical full (pg_dump)");
+        assertThat(logical.get("verified").asBoolean()).as(logical.toString()).isTrue();
+        assertThat(logical.get("restorePoints").asInt()).isEqualTo(1);
+        JsonNode logicalDiff = json.get("strategies").get(6);
+        assertThat(logicalDiff.get("strategy").asText()).isEqualTo("logical differential");
+        assertThat(logicalDiff.get("verified").asBoolean()).as(logicalDiff.toString()).isTrue();
+        assertThat(logicalDiff.get("restorePoints").asInt()).isEqualTo(4);
+        assertThat(logicalDiff.get("repositoryBytes").asLong()).isLessThan(2 * logical.get("repositoryBytes").asLong());
+        assertThat(json.get("pgMajor").asInt()).isEqualTo(org.pgstrata.it.LogicalSupport.serverMajor());
         assertThat(dir.resolve("work")).doesNotExist();
     }
 }

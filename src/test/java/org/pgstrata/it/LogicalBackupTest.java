@@ -59,7 +59,7 @@ class LogicalBackupTest {
         PgSupport.sql(a, "CREATE DATABASE shop");
         try (Connection c = Db.connect(LogicalSupport.conn(a, "shop"))) {
             Books.init(c);
-            Books.populate(c, 3_000, 1_000, 7, Progress.NONE);
+            Books.populate(c, 20_000, 5_000, 7, Progress.NONE); // over 2 MiB: a differential reads it with two connections
         }
         LogicalSupport.sql(a, "shop",
                 "CREATE TABLE tags (name text PRIMARY KEY, weight int)",
@@ -94,9 +94,10 @@ class LogicalBackupTest {
                 "SELECT nextval('counter')");
         atDiff1 = LogicalSupport.proof(a, "shop");
         seqAtDiff1 = LogicalSupport.sequences(a, "shop");
-        diff1 = backup(BackupType.DIFF, 1);
+        diff1 = backup(BackupType.DIFF, 2);
     }
 
+    /** Differentials read with two connections where the table is big enough (books is). */
     static LogicalBackupResult backup(BackupType type, int jobs) {
         return PgSupport.facade().logicalBackup(new LogicalBackupRequest(repo.toString(), LogicalSupport.conn(a, "shop"), type,
                 Compression.ZSTD, jobs, null));
@@ -147,6 +148,7 @@ class LogicalBackupTest {
         LogicalTable books = m.table("public", "books").orElseThrow();
         assertThat(books.deletedRows()).isEqualTo(30);
         assertThat(books.changedRows()).isBetween(200L + 1, 200L + 50); // inserts plus the rows updated (some twice)
+        assertThat(books.rows()).isEqualTo(20_000 + 200 - 30);
         LogicalTable notes = m.table("public", "notes").orElseThrow();
         assertThat(notes.mode()).isEqualTo(LogicalTable.WHOLE);
         assertThat(notes.reason()).isEqualTo("no primary key");
@@ -201,7 +203,7 @@ class LogicalBackupTest {
                 "UPDATE pairs SET v = 0 WHERE a = 7");
         ContentChecksum.Result at = LogicalSupport.proof(a, "shop");
         Map<String, String> seq = LogicalSupport.sequences(a, "shop");
-        LogicalBackupResult diff2 = backup(BackupType.DIFF, 1);
+        LogicalBackupResult diff2 = backup(BackupType.DIFF, 2);
         assertThat(diff2.reference()).isEqualTo(full.id());
         assertThat(diff2.wholeTables()).containsExactlyInAnyOrder("public.books: its columns changed since the full",
                 "public.notes: no primary key", "public.pairs: no primary key");
