@@ -22,8 +22,9 @@ final class Catalog {
      * A table with data: the columns read (stored generated columns are left out: the server
      * computes them), its primary key and how each key column sorts.
      */
+    /** @param binary every column read has a binary send function, so the table can be read in COPY's binary format */
     record Table(long oid, String schema, String name, List<Column> columns, List<String> key, List<KeyKind> keyKinds,
-                 List<String> indexes, List<String> ownedSequences) {
+                 List<String> indexes, List<String> ownedSequences, boolean binary) {
         String qualified() {
             return schema + "." + name;
         }
@@ -92,7 +93,11 @@ final class Catalog {
                             SELECT s.relname FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
                             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
                               AND d.refobjid = ? AND d.deptype IN ('a', 'i')
-                            ORDER BY 1""", oid)));
+                            ORDER BY 1""", oid),
+                    "t".equals(strings(c, """
+                            SELECT coalesce(bool_and(t.typsend <> 0 AND (t.typelem = 0 OR e.typsend <> 0)), true)::text
+                            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type e ON e.oid = t.typelem
+                            WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''""", oid).get(0).substring(0, 1))));
         }
         return result;
     }

@@ -186,4 +186,55 @@ final class KeyIndex {
         }
         throw new IOException("damaged key index");
     }
+
+    /**
+     * Reads a whole index of one integer key column into {@code keys} and {@code hashes} (sized
+     * to its row count), without an object per row. Returns the number of rows read; throws
+     * when the content is not a well-formed index of that many rows in ascending key order.
+     */
+    static int readIntegerKeys(byte[] content, long[] keys, long[] hashes) throws IOException {
+        if (content.length < MAGIC.length || !Arrays.equals(content, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            throw new IOException("not a key index");
+        }
+        int pos = MAGIC.length;
+        long previous = 0;
+        int n = 0;
+        try {
+            while (true) {
+                byte marker = content[pos++];
+                if (marker == 0) {
+                    break;
+                }
+                if (marker != 1 || n == keys.length) {
+                    throw new IOException("damaged key index (row " + n + ")");
+                }
+                long z = 0;
+                for (int shift = 0; ; shift += 7) {
+                    byte b = content[pos++];
+                    z |= (long) (b & 0x7F) << shift;
+                    if (b >= 0) {
+                        break;
+                    }
+                    if (shift > 63) {
+                        throw new IOException("damaged key index (row " + n + ")");
+                    }
+                }
+                long key = previous + ((z >>> 1) ^ -(z & 1));
+                if (n > 0 && key <= previous) {
+                    throw new IOException("key index out of order at row " + n);
+                }
+                previous = key;
+                keys[n] = key;
+                hashes[n] = BinaryCopy.readLong(content, pos);
+                pos += 8;
+                n++;
+            }
+        } catch (ArrayIndexOutOfBoundsException e) {
+            throw new EOFException("key index ends early (row " + n + ")");
+        }
+        if (pos != content.length) {
+            throw new IOException("damaged key index (bytes after its end)");
+        }
+        return n;
+    }
 }

@@ -77,10 +77,20 @@ public final class LogicalBackup {
         }
         long t0 = System.nanoTime();
         Instant startTime = Instant.now(clock);
+        warmUpInBackground();
+        // pg_dump's version is asked while this thread connects; checked against the server's after
+        CompletableFuture<PgClient> anyPgDump = CompletableFuture.supplyAsync(() -> PgClient.find("pg_dump", 0, "", req.pgBin(), env));
         try (Connection c = Db.connect(req.connection(), "pgstrata logical backup")) {
             int versionNum = Db.serverVersionNum(c);
             String serverVersion = Db.queryString(c, "SHOW server_version");
-            PgClient pgDump = PgClient.find("pg_dump", versionNum / 10000, "the server (PostgreSQL " + serverVersion + ")", req.pgBin(), env);
+            PgClient found;
+            try {
+                found = anyPgDump.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                found = null; // not found at all: the lookup below says so
+            }
+            PgClient pgDump = found != null && found.major() >= versionNum / 10000 ? found
+                    : PgClient.find("pg_dump", versionNum / 10000, "the server (PostgreSQL " + serverVersion + ")", req.pgBin(), env);
             String systemId = Db.queryString(c, "SELECT system_identifier::text FROM pg_control_system()");
             String database = Db.queryString(c, "SELECT current_database()");
             boolean utf8 = List.of("UTF8", "SQL_ASCII").contains(Db.queryString(c, "SHOW server_encoding"));
@@ -130,6 +140,27 @@ public final class LogicalBackup {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "the logical backup failed: " + e.getMessage(), "check the repository and free space", e);
         }
+    }
+
+    /** The JSON mapper, the compressor and the key index code load on a second thread while this one connects. */
+    private static void warmUpInBackground() {
+        Thread t = new Thread(() -> {
+            try {
+                LogicalManifest m = new LogicalManifest(LogicalManifest.FORMAT_VERSION, "warmup", LogicalManifest.FULL, null, "1", 170000, "17",
+                        "17", "postgres", "0/0", "t", "t", "t", "zstd", LogicalManifest.CUSTOM, List.of(),
+                        List.of(new LogicalTable("s", "t", List.of(new LogicalManifest.Column("c", "bigint")), List.of("c"), LogicalTable.INDEXED,
+                                null, 1, null, null, 0, null, 0, List.of(), List.of(), LogicalTable.BINARY)),
+                        List.of(new LogicalManifest.SequenceValue("s", "q", 1, true)), 0, "dev");
+                org.pgstrata.manifest.Json.unseal("warmup", org.pgstrata.manifest.Json.seal(m), LogicalManifest.class);
+                com.github.luben.zstd.Zstd.compress(new byte[8192], ObjectStore.ZSTD_LEVEL);
+                Checksum.hash64(new byte[64], 0, 64);
+                KeyIndex.readIntegerKeys(new byte[] {'P', 'G', 'S', 'K', 'I', '1', 0}, new long[0], new long[0]);
+            } catch (RuntimeException | IOException e) {
+                // only a warm-up: the real use reports any problem
+            }
+        }, "pgstrata-warmup");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** The newest logical full of {@code database}; a damaged manifest newer than it makes this refuse. */
@@ -363,25 +394,43 @@ public final class LogicalBackup {
             String why = unindexable(t);
             if (why != null) {
                 return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.UNINDEXED, why, count(t), null, null, 0, null, 0,
-                        t.indexes(), t.ownedSequences());
+                        t.indexes(), t.ownedSequences(), null);
             }
             progress.step("indexing " + t.qualified());
             int[] positions = t.keyPositions();
             int fields = t.columns().size();
-            CopyOut out = copyManager().copyOut(scanSql(t, true));
+            boolean binary = binaryRows(t);
+            CopyOut out = copyManager().copyOut(scanSql(t, true) + (binary ? " (FORMAT binary)" : ""));
             try (ObjectStore.PendingObject o = objects.create(id, key("table-" + t.oid() + ".keys"), compression)) {
                 KeyIndex.Writer w = new KeyIndex.Writer(o.content(), positions.length);
                 byte[] row;
                 while ((row = out.readFromCopy()) != null) {
-                    int len = CopyText.lineLength(row);
-                    w.add(KeyIndex.keyOf(row, len, fields, positions, t.keyKinds()), Checksum.hash64(row, 0, len));
+                    if (binary) {
+                        int start = BinaryCopy.rowStart(row);
+                        if (start >= 0) {
+                            w.add(new KeyIndex.Key(new Object[] {BinaryCopy.integerField(row, start, positions[0])}),
+                                    Checksum.hash64(row, start, row.length - start));
+                        }
+                    } else {
+                        int len = CopyText.lineLength(row);
+                        w.add(KeyIndex.keyOf(row, len, fields, positions, t.keyKinds()), Checksum.hash64(row, 0, len));
+                    }
                 }
                 w.finish();
                 ObjectStore.Stored s = o.finish();
                 return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.INDEXED, null, w.rows(),
                         new StoredFile("table-" + t.oid() + ".keys", s.contentBytes(), s.contentChecksum(), s.ref()), null, 0, null, 0,
-                        t.indexes(), t.ownedSequences());
+                        t.indexes(), t.ownedSequences(), binary ? LogicalTable.BINARY : LogicalTable.TEXT);
             }
+        }
+
+        /**
+         * Whether row hashes are taken over COPY's binary rows: one integer key (the fast
+         * differential) and a binary form for every column. The server produces binary rows in
+         * about half the time of text ones (no number or date formatting).
+         */
+        private boolean binaryRows(Table t) {
+            return t.binary() && t.key().size() == 1 && t.keyKinds().get(0) == KeyKind.LONG;
         }
 
         private long count(Table t) throws SQLException {
@@ -419,11 +468,12 @@ public final class LogicalBackup {
                     n++;
                 }
                 return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.WHOLE, why, n, null, rows.finish(), n, null, 0,
-                        t.indexes(), t.ownedSequences());
+                        t.indexes(), t.ownedSequences(), null);
             }
             progress.step("comparing " + t.qualified() + " with " + full.id());
             StoredFile index = before.get().keyIndex();
-            if (t.key().size() == 1 && t.keyKinds().get(0) == KeyKind.LONG
+            // PGSTRATA_TEST_ORDERED_MERGE: tests take the path that big tables take
+            if (t.key().size() == 1 && t.keyKinds().get(0) == KeyKind.LONG && env.get("PGSTRATA_TEST_ORDERED_MERGE") == null
                     && before.get().rows() * 24 < Runtime.getRuntime().maxMemory() / 3) {
                 return diffByLookup(t, before.get(), base);
             }
@@ -431,6 +481,7 @@ public final class LogicalBackup {
             int fields = t.columns().size();
             Sink rows = new Sink(base + ".rows");
             Sink deletes = new Sink(base + ".deletes");
+            List<Long> changedKeys = new ArrayList<>();
             long total = 0;
             long changed = 0;
             long deleted = 0;
@@ -439,27 +490,44 @@ public final class LogicalBackup {
                 String indexKey = index.object().key();
                 KeyIndex.Reader r = readIndex(indexKey, () -> new KeyIndex.Reader(in, t.keyKinds()));
                 boolean more = readIndex(indexKey, r::next);
-                CopyOut out = copyManager().copyOut(scanSql(t, true));
+                // an index of binary rows (one integer key) compares binary rows, and reads the changed ones as text afterwards
+                boolean binary = LogicalTable.BINARY.equals(before.get().rowFormat());
+                CopyOut out = copyManager().copyOut(scanSql(t, true) + (binary ? " (FORMAT binary)" : ""));
                 byte[] row;
                 while ((row = out.readFromCopy()) != null) {
+                    int start = 0;
+                    int len;
+                    KeyIndex.Key k;
+                    if (binary) {
+                        start = BinaryCopy.rowStart(row);
+                        if (start < 0) {
+                            continue;
+                        }
+                        len = row.length - start;
+                        k = new KeyIndex.Key(new Object[] {BinaryCopy.integerField(row, start, positions[0])});
+                    } else {
+                        len = CopyText.lineLength(row);
+                        k = KeyIndex.keyOf(row, len, fields, positions, t.keyKinds());
+                    }
                     total++;
-                    int len = CopyText.lineLength(row);
-                    KeyIndex.Key k = KeyIndex.keyOf(row, len, fields, positions, t.keyKinds());
                     int cmp;
                     while (more && (cmp = KeyIndex.compare(r.key(), k)) < 0) {
                         deletes.write(r.key().copyLine());
                         deleted++;
                         more = readIndex(indexKey, r::next);
                     }
+                    boolean same = false;
                     if (more && KeyIndex.compare(r.key(), k) == 0) {
-                        if (r.hash() != Checksum.hash64(row, 0, len)) {
-                            rows.write(row);
-                            changed++;
-                        }
+                        same = r.hash() == Checksum.hash64(row, start, len);
                         more = readIndex(indexKey, r::next);
-                    } else {
-                        rows.write(row);
+                    }
+                    if (!same) {
                         changed++;
+                        if (binary) {
+                            changedKeys.add((Long) k.values()[0]);
+                        } else {
+                            rows.write(row);
+                        }
                     }
                 }
                 while (more) {
@@ -471,13 +539,14 @@ public final class LogicalBackup {
                 if (in.bytes() != index.size() || !in.checksum().equals(index.checksum())) {
                     throw new CorruptObjectException(index.object().key(), "does not match its manifest (checksum or size)");
                 }
+                copyRowsByKey(t, changedKeys, rows);
             } catch (CorruptObjectException e) {
                 throw new PgstrataException(ErrorCode.CORRUPT, "the key index of " + t.qualified() + " in logical full " + full.id()
                         + " is damaged: " + e.getMessage() + "; nothing was added to the repository",
                         "take a new logical full (pgstrata backup --logical --type full)");
             }
             return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.DELTA, null, total, null, rows.finish(), changed,
-                    deletes.finish(), deleted, t.indexes(), t.ownedSequences());
+                    deletes.finish(), deleted, t.indexes(), t.ownedSequences(), null);
         }
 
         /**
@@ -495,27 +564,22 @@ public final class LogicalBackup {
             String indexKey = index.object().key();
             try (InputStream raw = objects.open(index.object());
                  VerifyingIn in = new VerifyingIn(raw)) {
-                KeyIndex.Reader r = readIndex(indexKey, () -> new KeyIndex.Reader(in, t.keyKinds()));
-                int i = 0;
-                while (readIndex(indexKey, r::next)) {
-                    if (i == n) {
-                        throw new CorruptObjectException(indexKey, "holds more rows than its manifest says (" + n + ")");
-                    }
-                    keys[i] = (Long) r.key().values()[0];
-                    hashes[i] = r.hash();
-                    if (i > 0 && keys[i] <= keys[i - 1]) {
-                        throw new CorruptObjectException(indexKey, "is not in key order");
-                    }
-                    i++;
+                byte[] content = readIndex(indexKey, in::readAllBytes);
+                if (in.bytes() != index.size() || !in.checksum().equals(index.checksum())) {
+                    throw new CorruptObjectException(indexKey, "does not match its manifest (checksum or size)");
                 }
-                readIndex(indexKey, () -> in.transferTo(OutputStream.nullOutputStream()));
-                if (i != n || in.bytes() != index.size() || !in.checksum().equals(index.checksum())) {
-                    throw new CorruptObjectException(indexKey, "does not match its manifest (rows, checksum or size)");
+                int read = readIndex(indexKey, () -> KeyIndex.readIntegerKeys(content, keys, hashes));
+                if (read != n) {
+                    throw new CorruptObjectException(indexKey, "holds " + read + " rows, its manifest says " + n);
                 }
             } catch (CorruptObjectException e) {
                 throw new PgstrataException(ErrorCode.CORRUPT, "the key index of " + t.qualified() + " in logical full " + full.id()
                         + " is damaged: " + e.getMessage() + "; nothing was added to the repository",
                         "take a new logical full (pgstrata backup --logical --type full)");
+            }
+            boolean binary = LogicalTable.BINARY.equals(before.rowFormat()) && binaryRows(t);
+            if (LogicalTable.BINARY.equals(before.rowFormat()) && !binary) {
+                throw new PgstrataException(ErrorCode.INTERNAL, "table " + t.qualified() + " can no longer be read in binary form", null);
             }
             long blocks = Long.parseLong(Db.queryString(c, "SELECT pg_relation_size(" + t.oid() + ") / current_setting('block_size')::int"));
             int workers = (int) Math.max(1, Math.min(Math.max(1, req.jobs()), blocks / 128)); // 1 MiB of heap per worker at least
@@ -528,12 +592,14 @@ public final class LogicalBackup {
             int keyField = t.keyPositions()[0];
             java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
             java.util.concurrent.atomic.AtomicLong changed = new java.util.concurrent.atomic.AtomicLong();
+            List<Long> changedKeys = new ArrayList<>();
             List<CompletableFuture<Void>> tasks = new ArrayList<>();
             for (int w = 0; w < workers; w++) {
                 long from = blocks * w / workers;
                 long to = blocks * (w + 1) / workers;
                 String range = workers == 1 ? "" : " WHERE ctid >= '(" + from + ",0)'" + (w == workers - 1 ? "" : " AND ctid < '(" + to + ",0)'");
-                String sql = "COPY (SELECT " + t.columnList() + " FROM ONLY " + t.sqlName() + range + ") TO STDOUT";
+                String sql = "COPY (SELECT " + t.columnList() + " FROM ONLY " + t.sqlName() + range + ") TO STDOUT"
+                        + (binary ? " (FORMAT binary)" : "");
                 Connection wc = w == 0 ? c : worker(w);
                 tasks.add(CompletableFuture.runAsync(() -> {
                     try {
@@ -542,21 +608,41 @@ public final class LogicalBackup {
                         long mine = 0;
                         long mineChanged = 0;
                         while ((row = out.readFromCopy()) != null) {
+                            int start;
+                            int len;
+                            long key;
+                            if (binary) {
+                                start = BinaryCopy.rowStart(row);
+                                if (start < 0) {
+                                    continue; // the trailer
+                                }
+                                len = row.length - start;
+                                key = BinaryCopy.integerField(row, start, keyField);
+                            } else {
+                                start = 0;
+                                len = CopyText.lineLength(row);
+                                int[] bounds = CopyText.fieldBounds(row, len, keyField + 1);
+                                key = CopyText.parseLong(row, bounds[2 * keyField], bounds[2 * keyField + 1]);
+                            }
                             mine++;
-                            int len = CopyText.lineLength(row);
-                            int[] bounds = CopyText.fieldBounds(row, len, keyField + 1);
-                            long key = CopyText.parseLong(row, bounds[2 * keyField], bounds[2 * keyField + 1]);
                             int at = java.util.Arrays.binarySearch(keys, key);
                             if (at >= 0) {
                                 long bit = 1L << (at & 63);
-                                seen.getAndAccumulate(at >>> 6, bit, (x, y) -> x | y);
-                                if (hashes[at] == Checksum.hash64(row, 0, len)) {
+                                long word;
+                                do {
+                                    word = seen.get(at >>> 6);
+                                } while (!seen.compareAndSet(at >>> 6, word, word | bit));
+                                if (hashes[at] == Checksum.hash64(row, start, len)) {
                                     continue;
                                 }
                             }
                             mineChanged++;
                             synchronized (rows) {
-                                rows.write(row);
+                                if (binary) {
+                                    changedKeys.add(key);
+                                } else {
+                                    rows.write(row);
+                                }
                             }
                         }
                         total.addAndGet(mine);
@@ -581,6 +667,7 @@ public final class LogicalBackup {
                 }
                 throw e;
             }
+            copyRowsByKey(t, changedKeys, rows);
             Sink deletes = new Sink(base + ".deletes");
             long deleted = 0;
             for (int i = 0; i < n; i++) {
@@ -590,7 +677,7 @@ public final class LogicalBackup {
                 }
             }
             return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.DELTA, null, total.get(), null, rows.finish(),
-                    changed.get(), deletes.finish(), deleted, t.indexes(), t.ownedSequences());
+                    changed.get(), deletes.finish(), deleted, t.indexes(), t.ownedSequences(), null);
         }
 
         private final List<Connection> workers = new ArrayList<>();
@@ -633,6 +720,30 @@ public final class LogicalBackup {
             workers.clear();
             if (pool != null) {
                 pool.shutdownNow();
+            }
+        }
+
+        /** The rows with these (integer) keys, in COPY text, from this backup's snapshot. */
+        private void copyRowsByKey(Table t, List<Long> changedKeys, Sink rows) throws SQLException, IOException {
+            long[] sorted = changedKeys.stream().mapToLong(Long::longValue).sorted().toArray();
+            long found = 0;
+            for (int from = 0; from < sorted.length; from += 50_000) {
+                StringBuilder list = new StringBuilder("'{");
+                for (int i = from; i < Math.min(sorted.length, from + 50_000); i++) {
+                    list.append(i > from ? "," : "").append(sorted[i]);
+                }
+                list.append("}'::bigint[]");
+                CopyOut out = copyManager().copyOut("COPY (SELECT " + t.columnList() + " FROM ONLY " + t.sqlName() + " WHERE "
+                        + Catalog.ident(t.key().get(0)) + " = ANY(" + list + ")) TO STDOUT");
+                byte[] row;
+                while ((row = out.readFromCopy()) != null) {
+                    rows.write(row);
+                    found++;
+                }
+            }
+            if (found != sorted.length) {
+                throw new PgstrataException(ErrorCode.INTERNAL, "table " + t.qualified() + ": " + sorted.length + " changed keys, but " + found
+                        + " rows read back by key in the same snapshot", "report this as a bug; nothing was added to the repository");
             }
         }
 

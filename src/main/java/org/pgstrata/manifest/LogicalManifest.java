@@ -93,10 +93,15 @@ public record LogicalManifest(
      * @param deletes   (diff, delta) keys deleted since the full, in COPY text
      * @param indexes   the names of the table's indexes that are not constraints (for --table)
      * @param ownedSequences sequences owned by the table's columns (for --table)
+     * @param rowFormat (full, indexed) what the key index's row hashes are taken over: {@link #BINARY} (COPY's binary
+     *                  row, cheaper for the server to produce) or {@link #TEXT} (COPY's text row; also when absent)
      */
     public record LogicalTable(String schema, String name, List<Column> columns, List<String> key, String mode, String reason,
                                long rows, StoredFile keyIndex, StoredFile rowsObject, long changedRows, StoredFile deletes,
-                               long deletedRows, List<String> indexes, List<String> ownedSequences) {
+                               long deletedRows, List<String> indexes, List<String> ownedSequences, String rowFormat) {
+        public static final String BINARY = "binary";
+        public static final String TEXT = "text";
+
         public static final String INDEXED = "indexed";
         public static final String UNINDEXED = "unindexed";
         public static final String DELTA = "delta";

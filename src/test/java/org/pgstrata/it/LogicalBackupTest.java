@@ -120,6 +120,13 @@ class LogicalBackupTest {
     void aFullRestoresTheSourceAsItWas() throws Exception {
         assertThat(full.type()).isEqualTo(LogicalManifest.FULL);
         assertThat(full.tables()).isEqualTo(6);
+        try (Repository r = Repository.open(repo.toString())) {
+            LogicalManifest m = r.logicalManifest(full.id());
+            // one integer key and binary send functions: hashed over binary rows; text and composite keys over text rows
+            assertThat(m.table("public", "books").orElseThrow().rowFormat()).isEqualTo(LogicalTable.BINARY);
+            assertThat(m.table("public", "tags").orElseThrow().rowFormat()).isEqualTo(LogicalTable.TEXT);
+            assertThat(m.table("public", "pairs").orElseThrow().rowFormat()).isEqualTo(LogicalTable.TEXT);
+        }
         restore(full.id(), "r_full", null, false);
         assertThat(LogicalSupport.proof(a, "r_full")).isEqualTo(atFull);
         assertThat(LogicalSupport.sequences(a, "r_full")).isEqualTo(seqAtFull);
@@ -191,6 +198,29 @@ class LogicalBackupTest {
         // and from a full alone
         restore(full.id(), "single", "measures", false);
         assertThat(LogicalSupport.proof(a, "single").tables()).contains(tableSum(atFull, "public.measures"));
+    }
+
+    @Test
+    @Order(4)
+    void theOrderedMergeForTablesTooBigForMemoryFindsTheSameChanges() throws Exception {
+        var env = new java.util.HashMap<>(PgSupport.env());
+        env.put("PGSTRATA_TEST_ORDERED_MERGE", "1");
+        var merging = new org.pgstrata.Pgstrata(java.time.Clock.systemUTC(), Progress.NONE, env);
+        LogicalBackupResult merged = merging.logicalBackup(new LogicalBackupRequest(repo.toString(), LogicalSupport.conn(a, "shop"),
+                BackupType.DIFF, Compression.ZSTD, 2, null));
+        try (Repository r = Repository.open(repo.toString())) {
+            LogicalManifest lookup = r.logicalManifest(diff1.id());
+            LogicalManifest merge = r.logicalManifest(merged.id());
+            for (LogicalTable t : lookup.tables()) {
+                LogicalTable m = merge.table(t.schema(), t.name()).orElseThrow();
+                assertThat(m.changedRows()).as(t.qualified()).isEqualTo(t.changedRows());
+                assertThat(m.deletedRows()).as(t.qualified()).isEqualTo(t.deletedRows());
+                assertThat(m.mode()).isEqualTo(t.mode());
+            }
+        }
+        restore(merged.id(), "r_merged", null, false);
+        assertThat(LogicalSupport.proof(a, "r_merged")).isEqualTo(atDiff1);
+        PgSupport.facade().delete(repo.toString(), merged.id(), false);
     }
 
     @Test
