@@ -49,4 +49,25 @@ final class BinaryCopy {
     static long readLong(byte[] b, int pos) {
         return ((long) readInt(b, pos) << 32) | (readInt(b, pos + 4) & 0xFFFFFFFFL);
     }
+
+    /**
+     * Where the field values begin, after the field count and the first {@code skip} fields: a
+     * row's hash covers its values from there, so that a scan that also reads the row's ctid
+     * (one more field, first) hashes the same bytes as one that does not.
+     */
+    static int valuesStart(byte[] m, int start, int skip) {
+        int pos = start + 2;
+        for (int i = 0; i < skip; i++) {
+            pos += 4 + Math.max(readInt(m, pos), 0);
+        }
+        return pos;
+    }
+
+    /** The ctid in the first field of the row that starts at {@code start}, as tid text "(block,offset)". */
+    static String tidField(byte[] m, int start) {
+        int pos = start + 2 + 4;
+        long block = readInt(m, pos) & 0xFFFFFFFFL;
+        int offset = ((m[pos + 4] & 0xFF) << 8) | (m[pos + 5] & 0xFF);
+        return "(" + block + "," + offset + ")";
+    }
 }

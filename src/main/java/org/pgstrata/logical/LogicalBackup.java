@@ -408,8 +408,9 @@ public final class LogicalBackup {
                     if (binary) {
                         int start = BinaryCopy.rowStart(row);
                         if (start >= 0) {
+                            int values = BinaryCopy.valuesStart(row, start, 0);
                             w.add(new KeyIndex.Key(new Object[] {BinaryCopy.integerField(row, start, positions[0])}),
-                                    Checksum.hash64(row, start, row.length - start));
+                                    Checksum.hash64(row, values, row.length - values));
                         }
                     } else {
                         int len = CopyText.lineLength(row);
@@ -503,8 +504,9 @@ public final class LogicalBackup {
                         if (start < 0) {
                             continue;
                         }
-                        len = row.length - start;
                         k = new KeyIndex.Key(new Object[] {BinaryCopy.integerField(row, start, positions[0])});
+                        start = BinaryCopy.valuesStart(row, start, 0);
+                        len = row.length - start;
                     } else {
                         len = CopyText.lineLength(row);
                         k = KeyIndex.keyOf(row, len, fields, positions, t.keyKinds());
@@ -592,13 +594,14 @@ public final class LogicalBackup {
             int keyField = t.keyPositions()[0];
             java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
             java.util.concurrent.atomic.AtomicLong changed = new java.util.concurrent.atomic.AtomicLong();
-            List<Long> changedKeys = new ArrayList<>();
+            List<String> changedTids = new ArrayList<>();
             List<CompletableFuture<Void>> tasks = new ArrayList<>();
             for (int w = 0; w < workers; w++) {
                 long from = blocks * w / workers;
                 long to = blocks * (w + 1) / workers;
                 String range = workers == 1 ? "" : " WHERE ctid >= '(" + from + ",0)'" + (w == workers - 1 ? "" : " AND ctid < '(" + to + ",0)'");
-                String sql = "COPY (SELECT " + t.columnList() + " FROM ONLY " + t.sqlName() + range + ") TO STDOUT"
+                // binary: the ctid comes first, so that the changed rows can be read back by it (a TID scan, no index)
+                String sql = "COPY (SELECT " + (binary ? "ctid, " : "") + t.columnList() + " FROM ONLY " + t.sqlName() + range + ") TO STDOUT"
                         + (binary ? " (FORMAT binary)" : "");
                 Connection wc = w == 0 ? c : worker(w);
                 tasks.add(CompletableFuture.runAsync(() -> {
@@ -611,13 +614,16 @@ public final class LogicalBackup {
                             int start;
                             int len;
                             long key;
+                            String tid = null;
                             if (binary) {
-                                start = BinaryCopy.rowStart(row);
-                                if (start < 0) {
+                                int rowStart = BinaryCopy.rowStart(row);
+                                if (rowStart < 0) {
                                     continue; // the trailer
                                 }
+                                key = BinaryCopy.integerField(row, rowStart, keyField + 1);
+                                start = BinaryCopy.valuesStart(row, rowStart, 1);
                                 len = row.length - start;
-                                key = BinaryCopy.integerField(row, start, keyField);
+                                tid = BinaryCopy.tidField(row, rowStart);
                             } else {
                                 start = 0;
                                 len = CopyText.lineLength(row);
@@ -639,7 +645,7 @@ public final class LogicalBackup {
                             mineChanged++;
                             synchronized (rows) {
                                 if (binary) {
-                                    changedKeys.add(key);
+                                    changedTids.add(tid);
                                 } else {
                                     rows.write(row);
                                 }
@@ -667,7 +673,7 @@ public final class LogicalBackup {
                 }
                 throw e;
             }
-            copyRowsByKey(t, changedKeys, rows);
+            copyRowsByTid(t, changedTids, rows);
             Sink deletes = new Sink(base + ".deletes");
             long deleted = 0;
             for (int i = 0; i < n; i++) {
@@ -744,6 +750,26 @@ public final class LogicalBackup {
             if (found != sorted.length) {
                 throw new PgstrataException(ErrorCode.INTERNAL, "table " + t.qualified() + ": " + sorted.length + " changed keys, but " + found
                         + " rows read back by key in the same snapshot", "report this as a bug; nothing was added to the repository");
+            }
+        }
+
+        /** The rows at these ctids, in COPY text, from this backup's snapshot (where they cannot have moved). */
+        private void copyRowsByTid(Table t, List<String> tids, Sink rows) throws SQLException, IOException {
+            long found = 0;
+            for (int from = 0; from < tids.size(); from += 50_000) {
+                String list = "'{" + String.join(",", tids.subList(from, Math.min(tids.size(), from + 50_000)).stream()
+                        .map(x -> "\"" + x + "\"").toList()) + "}'::tid[]";
+                CopyOut out = copyManager().copyOut("COPY (SELECT " + t.columnList() + " FROM ONLY " + t.sqlName() + " WHERE ctid = ANY("
+                        + list + ")) TO STDOUT");
+                byte[] row;
+                while ((row = out.readFromCopy()) != null) {
+                    rows.write(row);
+                    found++;
+                }
+            }
+            if (found != tids.size()) {
+                throw new PgstrataException(ErrorCode.INTERNAL, "table " + t.qualified() + ": " + tids.size() + " changed rows, but " + found
+                        + " read back by ctid in the same snapshot", "report this as a bug; nothing was added to the repository");
             }
         }
 
