@@ -56,7 +56,7 @@ final class BackupCommand extends BaseCommand {
     String compress;
 
     @Option(names = "--jobs", defaultValue = "2", paramLabel = "N",
-            description = "Files copied in parallel (default: ${DEFAULT-VALUE}). With --logical: a full above 1 uses pg_dump's directory format with N jobs (default 1); a diff reads big tables over N connections (default 2).")
+            description = "Files copied in parallel (default: ${DEFAULT-VALUE}). With --logical: a full above 1 uses pg_dump's directory format with N jobs (default 1); a diff reads big tables over N connections sharing its snapshot (default 1: on 2 cores a second one costs more than it saves).")
     int jobs;
 
     @Option(names = "--json", description = "Print the result as JSON.")
@@ -99,7 +99,7 @@ final class BackupCommand extends BaseCommand {
         int defaultPort = pgdata != null && java.nio.file.Files.isRegularFile(pgdata.resolve("postgresql.conf"))
                 ? new LocalCluster(pgdata, null).configuredPort() : 5432;
         LogicalBackupResult r = facade().logicalBackup(new LogicalBackupRequest(repo, conn.resolve(env, defaultPort), BackupType.parse(type),
-                Compression.parse(compress), jobsGiven ? jobs : "diff".equals(type) ? 2 : 1, pgBin));
+                Compression.parse(compress), jobsGiven ? jobs : 1, pgBin));
         if (json) {
             Output.json(out(), r);
         } else {
