@@ -114,12 +114,42 @@ public final class Self {
         String note = quote(root.resolve("spool").toString()) + "/%f";
         // The note must name this very file (inode, size, mtime as stat prints them); %% is PostgreSQL's escape for %.
         return "if [ -f " + note + " ] && [ \"$(cat " + note + ")\" = \"$(stat -c '%%i %%s %%Y' %p)\" ]; then rm -f " + note
-                + "; else " + shellCommand() + " wal push --repo " + quote(root.toString()) + " %p; fi";
+                + "; else " + shortCommand() + " wal push --repo " + quote(root.toString()) + " %p; fi";
     }
 
     /** restore_command for a repository. */
     public static String restoreCommand(String repo) {
-        return shellCommand() + " wal get --repo " + quote(Path.of(repo).toAbsolutePath().normalize().toString()) + " %f %p";
+        return shortCommand() + " wal get --repo " + quote(Path.of(repo).toAbsolutePath().normalize().toString()) + " %f %p";
+    }
+
+    /**
+     * {@link #shellCommand()}, or when that is long (a class path of many jars, as under Maven's
+     * tests) a script in pgstrata's cache that runs it: PostgreSQL 15 and older cut
+     * archive_command at 1023 bytes, which leaves the shell a half command.
+     */
+    static String shortCommand() {
+        String full = shellCommand();
+        if (full.length() <= 600) {
+            return full;
+        }
+        try {
+            String name = "pgstrata-" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(full.getBytes(java.nio.charset.StandardCharsets.UTF_8)), 0, 8) + ".sh";
+            String env = System.getenv("PGSTRATA_CACHE");
+            Path cache = env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "pgstrata");
+            Path script = cache.resolve("bin").resolve(name);
+            if (!java.nio.file.Files.isExecutable(script)) {
+                java.nio.file.Files.createDirectories(script.getParent());
+                Path temp = script.resolveSibling(name + "." + ProcessHandle.current().pid() + ".tmp");
+                java.nio.file.Files.writeString(temp, "#!/bin/sh\n# written by pgstrata: archive_command and restore_command run this\nexec " + full
+                        + " \"$@\"\n");
+                java.nio.file.Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+                java.nio.file.Files.move(temp, script, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            return quote(script.toString());
+        } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+            return full; // PostgreSQL 16 and later take it whole
+        }
     }
 
     /** A value for a postgresql.conf line: single-quoted, inner quotes doubled. */

@@ -229,8 +229,9 @@ public final class LogicalBackup {
             this.compression = req.compression();
         }
 
+        /** The object key of a stored file: its name under the backup's directory, with the compression's suffix. */
         private String key(String name) {
-            return Repository.LOGICAL_PREFIX + id + "/" + name;
+            return Repository.LOGICAL_PREFIX + id + "/" + name + compression.suffix();
         }
 
         LogicalBackupResult execute() throws SQLException, IOException {
