@@ -46,12 +46,8 @@ done
 pbr_version=$(pgbackrest version | awk '{print $2}')
 [ "$pbr_version" = 2.45 ] || echo "note: pgBackRest is $pbr_version, not the 2.45 the goals were set against" >&2
 
-if [ -z "$work" ]; then
-  work=$(mktemp -d /tmp/incrbench.XXXXXX)
-elif [ -e "$work" ] && [ -n "$(ls -A "$work")" ]; then
-  echo "error: $work is not empty; it is removed at the end, so give a new or empty directory" >&2; exit 2
-fi
-mkdir -p "$work"
+. "$(dirname "$0")/lib.sh"
+make_work incrbench
 log=$work/commands.log src=$work/source sock=$work/sock pbr=$work/pgbackrest
 
 cleanup() {   # everything this script started, and nothing else
@@ -67,7 +63,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "error: line $LINENO: $BASH_COMMAND failed" >&2' ERR
 
-. "$(dirname "$0")/lib.sh"
 
 # One pgstrata backup: wall clock, the JSON result and the phases from its traced progress lines.
 # Sets: wall sec bytes id du ph (phases "to-start checkpoint copy wal+manifest exit", seconds).

@@ -57,12 +57,8 @@ if [ "$pg_version" -gt "$dump_major" ]; then
   echo "error: pg_dump $dump_major cannot dump a PostgreSQL $pg_version server; use PG_VERSION=$dump_major" >&2; exit 1
 fi
 
-if [ -z "$work" ]; then
-  work=$(mktemp -d /tmp/logbench.XXXXXX)
-elif [ -e "$work" ] && [ -n "$(ls -A "$work")" ]; then
-  echo "error: $work is not empty; it is removed at the end, so give a new or empty directory" >&2; exit 2
-fi
-mkdir -p "$work"
+. "$(dirname "$0")/lib.sh"
+make_work logbench
 log=$work/commands.log src=$work/source
 
 cleanup() {   # everything this script started, and nothing else
@@ -76,7 +72,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "error: line $LINENO: $BASH_COMMAND failed" >&2' ERR
 
-. "$(dirname "$0")/lib.sh"
 
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres   # for pg_dump
 sqldb() { PGOPTIONS="-c client_min_messages=warning" psql -d "$1" -X -At -v ON_ERROR_STOP=1 -c "$2"; }

@@ -49,12 +49,8 @@ for c in psql jq; do
   command -v "$c" >/dev/null || { echo "error: $c is missing; apt-get install -y ${c/psql/postgresql-client}" >&2; exit 1; }
 done
 
-if [ -z "$work" ]; then
-  work=$(mktemp -d /tmp/revbench.XXXXXX)
-elif [ -e "$work" ] && [ -n "$(ls -A "$work")" ]; then
-  echo "error: $work is not empty; it is removed at the end, so give a new or empty directory" >&2; exit 2
-fi
-mkdir -p "$work"
+. "$(dirname "$0")/lib.sh"
+make_work revbench
 log=$work/commands.log src=$work/source
 
 cleanup() {   # everything this script started, and nothing else
@@ -70,7 +66,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "error: line $LINENO: $BASH_COMMAND failed" >&2' ERR
 
-. "$(dirname "$0")/lib.sh"
 
 # One backup: wall clock and the JSON result. A reverse-delta backup is a full (JSON type "full",
 # id ending in R); the line that says what became of the old full is kept in $rinfo.

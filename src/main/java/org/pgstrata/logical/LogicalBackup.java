@@ -596,7 +596,7 @@ public final class LogicalBackup {
             java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
             java.util.concurrent.atomic.AtomicLong changed = new java.util.concurrent.atomic.AtomicLong();
             List<String> changedTids = new ArrayList<>();
-            List<CompletableFuture<Void>> tasks = new ArrayList<>();
+            List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
             for (int w = 0; w < workers; w++) {
                 long from = blocks * w / workers;
                 long to = blocks * (w + 1) / workers;
@@ -605,7 +605,7 @@ public final class LogicalBackup {
                 String sql = "COPY (SELECT " + (binary ? "ctid, " : "") + t.columnList() + " FROM ONLY " + t.sqlName() + range + ") TO STDOUT"
                         + (binary ? " (FORMAT binary)" : "");
                 Connection wc = w == 0 ? c : worker(w);
-                tasks.add(CompletableFuture.runAsync(() -> {
+                tasks.add(() -> {
                     try {
                         CopyOut out = new CopyManager(wc.unwrap(BaseConnection.class)).copyOut(sql);
                         byte[] row;
@@ -654,26 +654,13 @@ public final class LogicalBackup {
                         }
                         total.addAndGet(mine);
                         changed.addAndGet(mineChanged);
-                    } catch (SQLException | IOException e) {
-                        throw new java.util.concurrent.CompletionException(e);
+                    } catch (SQLException e) {
+                        throw Db.sqlFailed("reading " + t.qualified(), e);
                     }
-                }, scanPool(workers)));
+                    return null;
+                });
             }
-            try {
-                CompletableFuture.allOf(tasks.toArray(CompletableFuture[]::new)).join();
-            } catch (java.util.concurrent.CompletionException e) {
-                Throwable cause = e.getCause();
-                if (cause instanceof SQLException se) {
-                    throw se;
-                }
-                if (cause instanceof IOException ie) {
-                    throw ie;
-                }
-                if (cause instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw e;
-            }
+            org.pgstrata.api.Parallel.run(workers, "pgstrata-logical-scan", tasks);
             copyRowsByTid(t, changedTids, rows);
             Sink deletes = new Sink(base + ".deletes");
             long deleted = 0;
@@ -688,19 +675,6 @@ public final class LogicalBackup {
         }
 
         private final List<Connection> workers = new ArrayList<>();
-        private java.util.concurrent.ExecutorService pool;
-
-        private java.util.concurrent.Executor scanPool(int size) {
-            if (pool == null) {
-                pool = java.util.concurrent.Executors.newFixedThreadPool(Math.max(2, req.jobs()), r -> {
-                    Thread th = new Thread(r, "pgstrata-logical-scan");
-                    th.setDaemon(true);
-                    return th;
-                });
-            }
-            return pool;
-        }
-
         /** Connection number {@code w} (1..): reads in this backup's snapshot, with the same settings. */
         private Connection worker(int w) throws SQLException {
             while (workers.size() < w) {
@@ -725,9 +699,6 @@ public final class LogicalBackup {
                 }
             }
             workers.clear();
-            if (pool != null) {
-                pool.shutdownNow();
-            }
         }
 
         /** The rows with these (integer) keys, in COPY text, from this backup's snapshot. */

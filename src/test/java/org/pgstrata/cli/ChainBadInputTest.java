@@ -90,18 +90,11 @@ class ChainBadInputTest {
     }
 
     private static CliRun expectFailure(ErrorCode code, String... args) {
-        CliRun r = CliRun.run(args);
-        assertThat(r.exitCode()).as(r.err()).isEqualTo(code.exitCode());
-        assertThat(r.errLines()).as("stderr").hasSize(1);
-        assertThat(r.errLines().get(0)).startsWith("pgstrata: error: ").contains("hint: ");
-        CODES.add(r.exitCode());
-        return r;
+        return Refusals.expectFailure(CODES, code, args);
     }
 
     private static Path copyOfRepo(String name) throws Exception {
-        Path copy = dir.resolve(name);
-        PgSupport.copyTree(repo, copy);
-        return copy;
+        return Refusals.copyOfRepo(repo, dir, name);
     }
 
     /** A restore of the newest incremental from {@code r} fails with {@code code} and writes nothing. */
