@@ -274,4 +274,9 @@ public final class Pgstrata {
     public CompareResult compare(Compare.Options options) {
         return new Compare(clock, progress, env).run(options);
     }
+
+    /** Writes DIR/index.html for a compare result: table, charts, recommendation; returns its path. */
+    public Path compareReport(CompareResult result, Path dir) {
+        return org.pgstrata.compare.CompareReport.write(result, dir);
+    }
 }

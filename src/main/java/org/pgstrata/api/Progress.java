@@ -11,6 +11,14 @@ public interface Progress {
     /** Work within the current step: {@code done} of {@code total} units ({@code total} may be -1). */
     void advance(long done, long total);
 
+    /**
+     * What a long job is doing now, in one line that replaces the previous one where the output
+     * allows (a terminal); elsewhere the same as {@link #step}.
+     */
+    default void status(String description) {
+        step(description);
+    }
+
     /** Something the user should know about but that does not stop the work. */
     void warn(String message);
 

@@ -2,20 +2,28 @@ package org.pgstrata.cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import org.pgstrata.api.CompareResult;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.StrategyRow;
 import org.pgstrata.compare.Compare;
+import org.pgstrata.compare.CompareReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "compare", description = {
     "Measure every backup strategy on a throwaway cluster and prove each restore.",
-    "Creates an embedded cluster and loads the books workload. Then, for each strategy, it backs",
-    "up, changes the data, restores, and proves the restore (row counts, a hash over every row,",
-    "amcheck). Prints backup time, repository size, restore time until ready, restore points and",
-    "whether the restore was proven. Everything it starts is removed at the end, also on Ctrl-C.",
+    "Creates an embedded cluster and loads N books. Then, for each strategy, it takes a first",
+    "backup and runs K cycles of a change followed by that strategy's backup (for base backup +",
+    "WAL: a named restore point whose WAL is archived), measuring each backup's seconds and the",
+    "repository's size after it. Then it restores the latest point, the oldest one and, where WAL",
+    "allows, a moment between two cycles, and proves each restore (row counts, a hash over every",
+    "row, amcheck) against the content captured at that point. Prints the table and a",
+    "recommendation drawn from the figures; --json prints every figure; --report DIR writes",
+    "DIR/index.html with the table, three charts and the recommendation (self-contained).",
+    "Everything it starts is removed at the end, also on Ctrl-C.",
     "The logical rows need pg_dump and pg_restore (PATH or the usual installation directories);",
     "without --pg-version the cluster runs the newest bundled major that the pg_dump found can",
     "dump, and without a usable pg_dump those rows say so instead of running.",
@@ -26,6 +34,20 @@ final class CompareCommand extends BaseCommand {
 
     @Option(names = "--batch-size", defaultValue = "10000", paramLabel = "B", description = "Rows per transaction (default: ${DEFAULT-VALUE}).")
     int batchSize;
+
+    @Option(names = "--cycles", defaultValue = "5", paramLabel = "K", description = "Changes, each followed by a backup (default: ${DEFAULT-VALUE}).")
+    int cycles;
+
+    @Option(names = "--change", defaultValue = "insert=1000,update=1000,delete=500", paramLabel = "insert=I,update=U,delete=D",
+            description = "Rows changed in each cycle (default: ${DEFAULT-VALUE}).")
+    String change;
+
+    @Option(names = "--strategies", paramLabel = "LIST", split = ",",
+            description = "Only these (default: all): full, incr, diff, reverse, pitr, logical, logical-diff.")
+    List<String> strategies;
+
+    @Option(names = "--seed", defaultValue = "1", paramLabel = "S", description = "Seeds the load and every change (default: ${DEFAULT-VALUE}).")
+    long seed;
 
     @Option(names = "--pg-version", paramLabel = "MAJOR", description = "Bundled PostgreSQL major: 15, 16, 17 or 18 (default: the one matching pg_dump, else 17).")
     Integer pgVersion;
@@ -39,53 +61,48 @@ final class CompareCommand extends BaseCommand {
     @Option(names = "--keep", description = "Keep the work directory afterwards (servers are stopped either way).")
     boolean keep;
 
-    @Option(names = "--json", description = "Print {\"strategies\": [{strategy, backupSeconds, repositoryBytes, restoreSeconds, restorePoints, verified, reason}]}.")
+    @Option(names = "--report", paramLabel = "DIR", description = "Write DIR/index.html: the table, charts and recommendation, viewable offline.")
+    Path report;
+
+    @Option(names = "--json", description = "Print every figure as JSON: {\"strategies\": [{strategy, backupSeconds, repositoryBytes, restoreSeconds, "
+            + "restorePoints, verified, reason, key, granularity, backupSecondsPerCycle, repositoryBytesPerCycle, restores}], ...}.")
     boolean json;
 
     @Override
     int execute() {
-        CompareResult r = facade().compare(new Compare.Options(rows, batchSize, pgVersion, pgBin, workDir, keep));
-        if (json) {
-            var m = new java.util.LinkedHashMap<String, Object>();
-            m.put("pgMajor", r.pgMajor());
-            m.put("rows", r.rows());
-            m.put("populateSeconds", r.populateSeconds());
-            m.put("databaseBytes", r.databaseBytes());
-            List<java.util.Map<String, Object>> rowsOut = new ArrayList<>();
-            for (StrategyRow s : r.strategies()) {
-                var row = new java.util.LinkedHashMap<String, Object>();
-                row.put("strategy", s.strategy());
-                row.put("backupSeconds", round(s.backupSeconds()));
-                row.put("repositoryBytes", s.repositoryBytes());
-                row.put("restoreSeconds", round(s.restoreSeconds()));
-                row.put("restorePoints", s.restorePoints());
-                row.put("verified", s.verified());
-                if (!s.verified()) {
-                    row.put("reason", s.reason());
-                }
-                rowsOut.add(row);
+        Set<String> chosen = strategies == null ? Set.of() : new LinkedHashSet<>(strategies);
+        CompareResult r = facade().compare(new Compare.Options(rows, batchSize, cycles, CompareResult.Change.parse(change), chosen, pgVersion, pgBin,
+                workDir, keep, seed));
+        if (report != null) {
+            Path written = facade().compareReport(r, report);
+            if (!json) {
+                out().println("report: " + written);
             }
-            m.put("strategies", rowsOut);
-            Output.json(out(), m);
+        }
+        if (json) {
+            Output.json(out(), CompareReport.asMap(r));
         } else {
-            out().printf("PostgreSQL %d, %d books loaded in %.1f s (%.0f rows/s), database %s%n%n", r.pgMajor(), r.rows(), r.populateSeconds(),
-                    r.rows() / Math.max(r.populateSeconds(), 1e-9), Output.bytes(r.databaseBytes()));
+            out().printf("PostgreSQL %s, %d books loaded in %.1f s (%.0f rows/s), database %s; %d cycles of %s; seed %d%n%n", r.pgVersion(), r.rows(),
+                    r.populateSeconds(), r.rows() / Math.max(r.populateSeconds(), 1e-9), Output.bytes(r.databaseBytes()), r.cycles(),
+                    r.changePerCycle(), r.seed());
             List<List<String>> rowsOut = new ArrayList<>();
             for (StrategyRow s : r.strategies()) {
-                rowsOut.add(List.of(s.strategy(), String.format("%.2f", s.backupSeconds()), Output.bytes(s.repositoryBytes()),
-                        String.format("%.2f", s.restoreSeconds()), Integer.toString(s.restorePoints()), s.verified() ? "yes" : "no: " + s.reason()));
+                String restore = s.restores().stream().map(x -> String.format("%.2f", x.seconds())).reduce((a, b) -> a + " / " + b).orElse("-");
+                rowsOut.add(List.of(s.strategy(), String.format("%.2f", s.backupSeconds()), Output.bytes(s.repositoryBytes()), restore,
+                        s.granularity() == null ? "-" : s.restorePoints() + ", " + s.granularity(), s.verified() ? "yes" : "no: " + s.reason()));
             }
-            Output.table(out(), List.of("strategy", "backup s", "repository", "restore s", "restore points", "verified"), rowsOut);
+            Output.table(out(), List.of("strategy", "backup s", "repository", "restore s: latest / oldest / between", "restore points", "verified"),
+                    rowsOut);
             out().println();
-            out().println("incremental chain, differential, reverse delta: a full, then three changes each followed by a backup of that");
-            out().println("type; backup s is the mean of those three, repository what it then holds, restore s the mean over the four points.");
-            out().println("logical differential: the same with pg_dump's full and row-level differentials, each restored into a new database.");
+            out().println("backup s: the mean of the " + r.cycles() + " backups after the first (base backup + WAL: switching and archiving the WAL");
+            out().println("of a restore point); repository: its size at the end; restore s: until the restored copy answers (physical: the");
+            out().println("server started and recovered; logical: pg_restore into a new database), each proven against its point.");
+            out().println();
+            for (String line : CompareReport.recommendation(r)) {
+                out().println(line);
+            }
         }
         boolean allVerified = r.strategies().stream().filter(StrategyRow::ran).allMatch(StrategyRow::verified);
         return allVerified ? 0 : ErrorCode.VERIFY_FAILED.exitCode();
-    }
-
-    private static double round(double v) {
-        return Math.round(v * 1000) / 1000.0;
     }
 }

@@ -39,6 +39,21 @@ final class ConsoleProgress implements Progress {
     }
 
     @Override
+    public synchronized void status(String description) {
+        if (quiet) {
+            return;
+        }
+        if (!terminal) {
+            step(description);
+            return;
+        }
+        String line = description.length() > 100 ? description.substring(0, 97) + "..." : description;
+        err.print("\r\033[K  " + line);
+        err.flush();
+        barShown = true;
+    }
+
+    @Override
     public synchronized void advance(long done, long total) {
         if (quiet || !terminal) {
             return;
@@ -68,7 +83,7 @@ final class ConsoleProgress implements Progress {
 
     private void clearBar() {
         if (barShown) {
-            err.print("\r" + " ".repeat(70) + "\r");
+            err.print("\r\033[K");
             barShown = false;
         }
     }

@@ -6,10 +6,13 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.pgstrata.api.BackupRequest;
 import org.pgstrata.api.BackupResult;
@@ -17,51 +20,104 @@ import org.pgstrata.api.BackupType;
 import org.pgstrata.api.CompareResult;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.ConnectionSettings;
-import org.pgstrata.api.RecoveryTarget;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.LogicalBackupRequest;
+import org.pgstrata.api.LogicalRestoreRequest;
+import org.pgstrata.api.LogicalRestoreResult;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
+import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
 import org.pgstrata.api.StrategyRow;
-import org.pgstrata.api.LogicalBackupRequest;
-import org.pgstrata.api.LogicalBackupResult;
-import org.pgstrata.api.LogicalRestoreRequest;
-import org.pgstrata.api.LogicalRestoreResult;
 import org.pgstrata.backup.PhysicalBackup;
-import org.pgstrata.db.PgClient;
-import org.pgstrata.logical.LogicalBackup;
-import org.pgstrata.logical.LogicalRestore;
 import org.pgstrata.db.Amcheck;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
+import org.pgstrata.db.PgClient;
 import org.pgstrata.demo.Books;
 import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.logical.LogicalBackup;
+import org.pgstrata.logical.LogicalRestore;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.postgres.ControlFile;
 import org.pgstrata.restore.PhysicalRestore;
 import org.pgstrata.wal.WalSetup;
 
 /**
- * The main job: on a throwaway cluster, load the books workload, then for each strategy back up,
- * change the data, restore, and prove the restore equals the content at the backup point. Every
- * server and directory it makes is removed at the end, also when interrupted.
+ * The main job: on a throwaway cluster, load the books workload, then for each strategy take a
+ * first backup and K cycles of a change followed by that strategy's backup, measuring each
+ * backup's seconds and the repository's size after it; then restore the latest point, the oldest
+ * one and (where WAL allows) a moment between cycles, and prove each restore equals the content
+ * captured at its point. Every server and directory it makes is removed at the end, also when
+ * interrupted.
  */
 public final class Compare {
-    public record Options(long rows, int batchSize, Integer pgVersion, Path pgBin, Path workDir, boolean keep) {
+    /**
+     * @param strategies keys of the strategies to run (see {@link #STRATEGIES}); empty: all
+     * @param seed       seeds the load and every change, so that a run can be repeated
+     */
+    public record Options(long rows, int batchSize, int cycles, CompareResult.Change change, Set<String> strategies, Integer pgVersion,
+                          Path pgBin, Path workDir, boolean keep, long seed) {
+        public Options(long rows, int batchSize, Integer pgVersion, Path pgBin, Path workDir, boolean keep) {
+            this(rows, batchSize, 5, new CompareResult.Change(1000, 1000, 500), Set.of(), pgVersion, pgBin, workDir, keep, 1);
+        }
     }
+
+    /** Every strategy compare knows, by the key --strategies takes, in the order it runs them. */
+    public static final Map<String, String> STRATEGIES = strategies();
+
+    private static Map<String, String> strategies() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("full", "full (physical)");
+        m.put("incr", "incremental chain");
+        m.put("diff", "differential");
+        m.put("reverse", "reverse delta");
+        m.put("pitr", "base backup + WAL (point in time)");
+        m.put("logical", "logical full (pg_dump)");
+        m.put("logical-diff", "logical differential");
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    private static final String VERSION = Compare.class.getPackage().getImplementationVersion() == null
+            ? "dev" : Compare.class.getPackage().getImplementationVersion();
 
     private final Clock clock;
     private final Progress progress;
     private final Map<String, String> env;
+    /** What the engines report: only their warnings; compare itself says what it is doing. */
+    private final Progress quiet;
 
     public Compare(Clock clock, Progress progress, Map<String, String> env) {
         this.clock = clock;
         this.progress = progress;
         this.env = env;
+        this.quiet = new Progress() {
+            @Override
+            public void step(String description) {
+            }
+
+            @Override
+            public void advance(long done, long total) {
+            }
+
+            @Override
+            public void warn(String message) {
+                progress.warn(message);
+            }
+        };
     }
 
     public CompareResult run(Options opt) {
+        for (String s : opt.strategies()) {
+            if (!STRATEGIES.containsKey(s)) {
+                throw new PgstrataException(ErrorCode.USAGE, "unknown strategy '" + s + "'", "use some of " + String.join(",", STRATEGIES.keySet()));
+            }
+        }
+        if (opt.cycles() < 1) {
+            throw new PgstrataException(ErrorCode.USAGE, "--cycles must be at least 1", "the default is 5");
+        }
         Integer version = opt.pgVersion();
         if (version == null && opt.pgBin() == null && env.get("PGSTRATA_PG_BIN") == null) {
             version = majorForPgDump();
@@ -71,15 +127,15 @@ public final class Compare {
         try {
             work = opt.workDir() != null ? Files.createDirectories(opt.workDir()) : Files.createTempDirectory("pgstrata-compare-");
         } catch (IOException e) {
-            throw new PgstrataException(org.pgstrata.api.ErrorCode.IO, "cannot create a work directory: " + e.getMessage(), "set TMPDIR or --work-dir");
+            throw new PgstrataException(ErrorCode.IO, "cannot create a work directory: " + e.getMessage(), "set TMPDIR or --work-dir");
         }
         List<LocalCluster> started = new ArrayList<>();
         Thread cleanup = new Thread(() -> cleanUp(started, work, opt.keep()), "pgstrata-compare-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
+        String startedAt = Instant.now(clock).toString();
         try {
-            // A source cluster with the books workload
             int port = LocalCluster.freePort();
-            progress.step("initialising a PostgreSQL " + bin.version() + " cluster in " + work.resolve("source") + " on port " + port);
+            progress.status("initialising a PostgreSQL " + bin.version() + " cluster in " + work.resolve("source") + " on port " + port);
             // The source archives into the point-in-time strategy's repository from the start.
             Path pitrRepo = work.resolve("repo-pitr");
             LocalCluster source = LocalCluster.init(work.resolve("source"), bin,
@@ -94,25 +150,25 @@ public final class Compare {
             long dbBytes;
             try (Connection c = Db.connect(conn)) {
                 Books.init(c);
-                progress.step("populating " + opt.rows() + " books in batches of " + opt.batchSize());
-                pop = Books.populate(c, opt.rows(), opt.batchSize(), 1, progress);
+                progress.status("populating " + opt.rows() + " books in batches of " + opt.batchSize());
+                pop = Books.populate(c, opt.rows(), opt.batchSize(), opt.seed(), quiet);
                 Db.execute(c, "VACUUM ANALYZE books");
                 dbBytes = Long.parseLong(Db.queryString(c, "SELECT pg_database_size(current_database())"));
             }
-
+            Run run = new Run(opt, work, source, conn, bin, started, pitrRepo);
             List<StrategyRow> rows = new ArrayList<>();
-            rows.add(fullPhysical(work, source, conn, bin, started));
-            rows.add(chain("incremental chain", BackupType.INCR, work, source, conn, bin, started));
-            rows.add(chain("differential", BackupType.DIFF, work, source, conn, bin, started));
-            rows.add(chain("reverse delta", BackupType.REVERSE, work, source, conn, bin, started));
-            rows.add(pointInTime(work, pitrRepo, source, conn, bin, started));
-            rows.add(logicalFull(work, conn));
-            rows.add(logicalDifferential(work, conn));
-            return new CompareResult(bin.major(), pop.rows(), opt.batchSize(), pop.seconds(), dbBytes, rows);
+            for (String key : STRATEGIES.keySet()) {
+                if (opt.strategies().isEmpty() || opt.strategies().contains(key)) {
+                    rows.add(run.strategy(key));
+                }
+            }
+            progress.status("done");
+            return new CompareResult(bin.major(), pop.rows(), opt.batchSize(), pop.seconds(), dbBytes, rows, bin.version(), VERSION, opt.seed(),
+                    opt.cycles(), opt.change(), startedAt);
         } catch (SQLException e) {
             throw Db.sqlFailed("the compare workload", e);
         } catch (IOException e) {
-            throw new PgstrataException(org.pgstrata.api.ErrorCode.IO, "compare failed: " + e.getMessage(), null, e);
+            throw new PgstrataException(ErrorCode.IO, "compare failed: " + e.getMessage(), null, e);
         } finally {
             cleanUp(started, work, opt.keep());
             try {
@@ -121,140 +177,6 @@ public final class Compare {
                 // already shutting down: the hook runs (and finds nothing left to do)
             }
         }
-    }
-
-    /** Full physical: one backup, a change, a restore of the backup point, proven by content and amcheck. */
-    private StrategyRow fullPhysical(Path work, LocalCluster source, ConnectionSettings conn, PgBinaries bin,
-                                     List<LocalCluster> started) throws SQLException, IOException {
-        String name = "full (physical)";
-        progress.step("strategy " + name);
-        ContentChecksum.Result atBackup;
-        try (Connection c = Db.connect(conn)) {
-            atBackup = ContentChecksum.compute(c);
-        }
-        String repo = work.resolve("repo-full").toString();
-        BackupResult b = new PhysicalBackup(clock, progress).run(new BackupRequest(repo, source.pgdata(), conn, BackupType.FULL,
-                Compression.ZSTD, 2, 0));
-        try (Connection c = Db.connect(conn)) {
-            Books.mutate(c, 1000, 1000, 1000, 42);
-        }
-        int restorePort = LocalCluster.freePort();
-        Path target = work.resolve("restore-full");
-        RestoreResult r;
-        try {
-            r = new PhysicalRestore(progress, env).run(new RestoreRequest(repo, target, b.id(), true, restorePort, bin.binDir(), 2));
-        } finally {
-            started.add(new LocalCluster(target, bin));
-        }
-        String reason = prove(conn.withPort(restorePort), atBackup);
-        new LocalCluster(target, bin).stop();
-        return new StrategyRow(name, b.seconds(), b.repositoryBytes(), r.readySeconds(), 1, reason == null, reason);
-    }
-
-    /**
-     * A full, then three changes each followed by an incremental, a differential or a
-     * reverse-delta backup, then every one of the four points restored and proven (newest
-     * first: for reverse deltas, the latest and then each step back). Backup time is the mean of
-     * the three backups after the full; repository bytes are what the repository holds.
-     */
-    private StrategyRow chain(String name, BackupType type, Path work, LocalCluster source, ConnectionSettings conn, PgBinaries bin,
-                              List<LocalCluster> started) throws SQLException, IOException {
-        progress.step("strategy " + name);
-        String repo = work.resolve("repo-" + type.label()).toString();
-        List<String> ids = new ArrayList<>();
-        List<ContentChecksum.Result> expected = new ArrayList<>();
-        double deltaSeconds = 0;
-        for (int i = 0; i <= 3; i++) {
-            try (Connection c = Db.connect(conn)) {
-                if (i > 0) {
-                    Books.mutate(c, 500, 500, 500, 300 + 10L * i + type.ordinal());
-                }
-                expected.add(ContentChecksum.compute(c));
-            }
-            BackupResult b = new PhysicalBackup(clock, progress).run(new BackupRequest(repo, source.pgdata(), conn,
-                    i == 0 ? BackupType.FULL : type, Compression.ZSTD, 2, 0));
-            ids.add(b.id());
-            if (i > 0) {
-                deltaSeconds += b.seconds();
-            }
-        }
-        double restoreSeconds = 0;
-        String reason = null;
-        for (int i = ids.size() - 1; i >= 0; i--) {
-            int port = LocalCluster.freePort();
-            Path target = work.resolve("restore-" + type.label() + "-" + i);
-            RestoreResult r;
-            try {
-                r = new PhysicalRestore(progress, env).run(new RestoreRequest(repo, target, ids.get(i), true, port, bin.binDir(), 2));
-            } finally {
-                started.add(new LocalCluster(target, bin));
-            }
-            restoreSeconds += r.readySeconds();
-            String why = prove(conn.withPort(port), expected.get(i));
-            if (why != null && reason == null) {
-                reason = "backup " + ids.get(i) + ": " + why;
-            }
-            new LocalCluster(target, bin).stop();
-            deleteTree(target);
-        }
-        return new StrategyRow(name, deltaSeconds / 3, directoryBytes(Path.of(repo)), restoreSeconds / ids.size(), ids.size(), reason == null, reason);
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    /**
-     * Base backup + WAL: one backup, then three changes each followed by a named restore point,
-     * then every point restored from the backup and the archive and proven.
-     */
-    private StrategyRow pointInTime(Path work, Path repo, LocalCluster source, ConnectionSettings conn, PgBinaries bin,
-                                    List<LocalCluster> started) throws SQLException, IOException {
-        String name = "base backup + WAL (point in time)";
-        progress.step("strategy " + name);
-        BackupResult b = new PhysicalBackup(clock, progress).run(new BackupRequest(repo.toString(), source.pgdata(), conn, BackupType.FULL,
-                Compression.ZSTD, 2, 0, 120));
-        List<String> points = new ArrayList<>();
-        List<ContentChecksum.Result> expected = new ArrayList<>();
-        try (Connection c = Db.connect(conn)) {
-            for (int i = 1; i <= 3; i++) {
-                Books.mutate(c, 500, 500, 500, 100 + i);
-                expected.add(ContentChecksum.compute(c));
-                String point = "compare-point-" + i;
-                try (var ps = c.prepareStatement("SELECT pg_create_restore_point(?)")) {
-                    ps.setString(1, point);
-                    ps.execute();
-                }
-                points.add(point);
-            }
-            Books.mutate(c, 500, 500, 500, 200); // a change after the last point, which no restore may show
-            Db.execute(c, "SELECT pg_switch_wal()");
-            waitUntilArchived(c);
-        }
-        double restoreSeconds = 0;
-        String reason = null;
-        for (int i = 0; i < points.size(); i++) {
-            int port = LocalCluster.freePort();
-            Path target = work.resolve("restore-pitr-" + (i + 1));
-            RestoreResult r;
-            try {
-                r = new PhysicalRestore(progress, env).run(new RestoreRequest(repo.toString(), target, null, true, port, bin.binDir(), 2,
-                        new RecoveryTarget(RecoveryTarget.Type.NAME, points.get(i), true, "latest", "promote")));
-            } finally {
-                started.add(new LocalCluster(target, bin));
-            }
-            restoreSeconds += r.readySeconds();
-            String why = prove(conn.withPort(port), expected.get(i));
-            if (why != null && reason == null) {
-                reason = "restore point " + points.get(i) + ": " + why;
-            }
-            new LocalCluster(target, bin).stop();
-        }
-        return new StrategyRow(name, b.seconds(), directoryBytes(repo), restoreSeconds / points.size(), points.size(), reason == null, reason);
     }
 
     /**
@@ -270,105 +192,285 @@ public final class Compare {
         }
     }
 
-    /** Logical full: pg_dump, a change, pg_restore of the backup into a new database, proven. */
-    private StrategyRow logicalFull(Path work, ConnectionSettings conn) throws SQLException, IOException {
-        String name = "logical full (pg_dump)";
-        progress.step("strategy " + name);
-        ContentChecksum.Result atBackup;
-        try (Connection c = Db.connect(conn)) {
-            atBackup = ContentChecksum.compute(c);
-        }
-        Path repo = work.resolve("repo-logical-full");
-        LogicalBackupResult b;
-        try {
-            b = new LogicalBackup(clock, progress, env).run(new LogicalBackupRequest(repo.toString(), conn, BackupType.FULL, Compression.ZSTD, 1, null));
-        } catch (PgstrataException e) {
-            if (e.code() == org.pgstrata.api.ErrorCode.BINARIES || e.code() == org.pgstrata.api.ErrorCode.CLIENT_TOO_OLD) {
-                progress.warn(name + " not run: " + e.getMessage());
-                return StrategyRow.notRun(name, e.getMessage());
-            }
-            throw e;
-        }
-        try (Connection c = Db.connect(conn)) {
-            Books.mutate(c, 1000, 1000, 1000, 44);
-        }
-        String db = "compare_logical_full";
-        LogicalRestoreResult r = new LogicalRestore(progress, env).run(new LogicalRestoreRequest(repo.toString(), b.id(), conn, db, true, false,
-                null, 2, null, false));
-        String reason = prove(conn.withDbname(db), atBackup);
-        dropDatabase(conn, db);
-        return new StrategyRow(name, b.seconds(), directoryBytes(repo), r.seconds(), 1, reason == null, reason);
+    /** Seconds rounded to the millisecond: what is printed, written as JSON and drawn is the same number. */
+    static double seconds(double s) {
+        return Math.round(s * 1000) / 1000.0;
     }
 
-    /**
-     * Logical differential: a logical full, then three changes each followed by a differential
-     * (rows changed since the full), then every point restored into a new database and proven.
-     */
-    private StrategyRow logicalDifferential(Path work, ConnectionSettings conn) throws SQLException, IOException {
-        String name = "logical differential";
-        progress.step("strategy " + name);
-        Path repo = work.resolve("repo-logical-diff");
-        List<String> ids = new ArrayList<>();
-        List<ContentChecksum.Result> expected = new ArrayList<>();
-        double diffSeconds = 0;
-        for (int i = 0; i <= 3; i++) {
-            try (Connection c = Db.connect(conn)) {
-                if (i > 0) {
-                    Books.mutate(c, 500, 500, 500, 400 + i);
-                }
-                expected.add(ContentChecksum.compute(c));
-            }
-            LogicalBackupResult b;
+    /** One compare run's shared state: the source cluster and where each strategy works. */
+    private final class Run {
+        private final Options opt;
+        private final Path work;
+        private final LocalCluster source;
+        private final ConnectionSettings conn;
+        private final PgBinaries bin;
+        private final List<LocalCluster> started;
+        private final Path pitrRepo;
+        private long changes;
+
+        Run(Options opt, Path work, LocalCluster source, ConnectionSettings conn, PgBinaries bin, List<LocalCluster> started, Path pitrRepo) {
+            this.opt = opt;
+            this.work = work;
+            this.source = source;
+            this.conn = conn;
+            this.bin = bin;
+            this.started = started;
+            this.pitrRepo = pitrRepo;
+        }
+
+        StrategyRow strategy(String key) throws SQLException, IOException {
+            String name = STRATEGIES.get(key);
             try {
-                b = new LogicalBackup(clock, progress, env).run(new LogicalBackupRequest(repo.toString(), conn, i == 0 ? BackupType.FULL : BackupType.DIFF,
-                        Compression.ZSTD, 1, null));
+                return switch (key) {
+                    case "full" -> perCycle(key, physical(key, BackupType.FULL, BackupType.FULL));
+                    case "incr" -> perCycle(key, physical(key, BackupType.FULL, BackupType.INCR));
+                    case "diff" -> perCycle(key, physical(key, BackupType.FULL, BackupType.DIFF));
+                    case "reverse" -> perCycle(key, physical(key, BackupType.REVERSE, BackupType.REVERSE));
+                    case "pitr" -> pointInTime();
+                    case "logical" -> perCycle(key, logical(key, BackupType.FULL));
+                    case "logical-diff" -> perCycle(key, logical(key, BackupType.DIFF));
+                    default -> throw new IllegalArgumentException(key);
+                };
             } catch (PgstrataException e) {
-                if (e.code() == org.pgstrata.api.ErrorCode.BINARIES || e.code() == org.pgstrata.api.ErrorCode.CLIENT_TOO_OLD) {
-                    return StrategyRow.notRun(name, e.getMessage());
+                if (key.startsWith("logical") && (e.code() == ErrorCode.BINARIES || e.code() == ErrorCode.CLIENT_TOO_OLD)) {
+                    progress.warn(name + " not run: " + e.getMessage());
+                    return StrategyRow.notRun(name, key, e.getMessage());
                 }
                 throw e;
             }
-            ids.add(b.id());
-            if (i > 0) {
-                diffSeconds += b.seconds();
+        }
+
+        /** A change of the workload, the same for every strategy's cycle {@code cycle}. */
+        private ContentChecksum.Result change(int cycle) throws SQLException, IOException {
+            try (Connection c = Db.connect(conn)) {
+                if (cycle > 0) {
+                    var ch = opt.change();
+                    Books.mutate(c, ch.inserts(), ch.updates(), ch.deletes(), opt.seed() * 1000 + (++changes));
+                }
+                return ContentChecksum.compute(c);
             }
         }
-        double restoreSeconds = 0;
-        String reason = null;
-        for (int i = ids.size() - 1; i >= 0; i--) {
-            String db = "compare_logical_diff_" + i;
-            LogicalRestoreResult r = new LogicalRestore(progress, env).run(new LogicalRestoreRequest(repo.toString(), ids.get(i), conn, db, true,
-                    false, null, 2, null, false));
-            restoreSeconds += r.seconds();
-            String why = prove(conn.withDbname(db), expected.get(i));
-            if (why != null && reason == null) {
-                reason = "backup " + ids.get(i) + ": " + why;
-            }
-            dropDatabase(conn, db);
+
+        /** How one strategy backs up (returning the backup's id and seconds) and restores a backup, proving it. */
+        private interface Method {
+            String repo();
+
+            String granularity();
+
+            Taken backup(int cycle) throws SQLException, IOException;
+
+            StrategyRow.Restore restore(String point, String backupId, ContentChecksum.Result expected) throws SQLException, IOException;
         }
-        return new StrategyRow(name, diffSeconds / 3, directoryBytes(repo), restoreSeconds / ids.size(), ids.size(), reason == null, reason);
+
+        private record Taken(String id, double seconds) {
+        }
+
+        /**
+         * A first backup, then {@code cycles} times a change and a backup; then the latest and the
+         * oldest point restored and proven.
+         */
+        private StrategyRow perCycle(String key, Method m) throws SQLException, IOException {
+            String name = STRATEGIES.get(key);
+            List<String> ids = new ArrayList<>();
+            List<ContentChecksum.Result> expected = new ArrayList<>();
+            List<Double> secs = new ArrayList<>();
+            List<Long> bytes = new ArrayList<>();
+            for (int i = 0; i <= opt.cycles(); i++) {
+                progress.status(name + ": " + (i == 0 ? "first backup" : "cycle " + i + "/" + opt.cycles() + ": change and backup"));
+                expected.add(change(i));
+                Taken t = m.backup(i);
+                ids.add(t.id());
+                secs.add(seconds(t.seconds()));
+                bytes.add(directoryBytes(Path.of(m.repo())));
+            }
+            List<StrategyRow.Restore> restores = new ArrayList<>();
+            int last = ids.size() - 1;
+            progress.status(name + ": restoring the latest point");
+            restores.add(m.restore("latest", ids.get(last), expected.get(last)));
+            progress.status(name + ": restoring the oldest point");
+            restores.add(m.restore("oldest", ids.get(0), expected.get(0)));
+            return row(key, secs, bytes, restores, ids.size(), m.granularity());
+        }
+
+        private StrategyRow row(String key, List<Double> secs, List<Long> bytes, List<StrategyRow.Restore> restores, int points, String granularity) {
+            double backupMean = secs.subList(1, secs.size()).stream().mapToDouble(Double::doubleValue).average().orElse(0);
+            double restoreMean = restores.stream().mapToDouble(StrategyRow.Restore::seconds).average().orElse(0);
+            String reason = restores.stream().filter(r -> !r.proven()).map(r -> r.point() + " point (" + r.target() + ") not proven")
+                    .findFirst().orElse(null);
+            if (reason != null && failure != null) {
+                reason = reason + ": " + failure;
+            }
+            failure = null;
+            return new StrategyRow(STRATEGIES.get(key), seconds(backupMean), bytes.get(bytes.size() - 1), seconds(restoreMean), points,
+                    reason == null, reason, key, granularity, List.copyOf(secs), List.copyOf(bytes), List.copyOf(restores));
+        }
+
+        /** Why the last failed proof failed, for the row's reason. */
+        private String failure;
+
+        private StrategyRow.Restore proven(String point, String target, double secs, ConnectionSettings restored, ContentChecksum.Result expected)
+                throws SQLException {
+            String why = prove(restored, expected);
+            if (why != null && failure == null) {
+                failure = why;
+            }
+            return new StrategyRow.Restore(point, target, seconds(secs), why == null);
+        }
+
+        private Method physical(String key, BackupType first, BackupType then) {
+            String repo = work.resolve("repo-" + key).toString();
+            return new Method() {
+                @Override
+                public String repo() {
+                    return repo;
+                }
+
+                @Override
+                public String granularity() {
+                    return "each backup";
+                }
+
+                @Override
+                public Taken backup(int cycle) {
+                    BackupResult b = new PhysicalBackup(clock, quiet).run(new BackupRequest(repo, source.pgdata(), conn,
+                            cycle == 0 ? first : then, Compression.ZSTD, 2, 0));
+                    return new Taken(b.id(), b.seconds());
+                }
+
+                @Override
+                public StrategyRow.Restore restore(String point, String backupId, ContentChecksum.Result expected) throws SQLException, IOException {
+                    return physicalRestore(repo, point, backupId, "backup " + backupId, RecoveryTarget.IMMEDIATE, expected);
+                }
+            };
+        }
+
+        private StrategyRow.Restore physicalRestore(String repo, String point, String backupId, String target, RecoveryTarget recovery,
+                                                    ContentChecksum.Result expected) throws SQLException, IOException {
+            int port = LocalCluster.freePort();
+            Path dir = work.resolve("restore-" + Path.of(repo).getFileName() + "-" + point);
+            RestoreResult r;
+            try {
+                r = new PhysicalRestore(quiet, env).run(new RestoreRequest(repo, dir, backupId, true, port, bin.binDir(), 2, recovery));
+            } finally {
+                started.add(new LocalCluster(dir, bin));
+            }
+            StrategyRow.Restore result = proven(point, target, r.readySeconds(), conn.withPort(port), expected);
+            new LocalCluster(dir, bin).stop();
+            deleteTree(dir);
+            return result;
+        }
+
+        private Method logical(String key, BackupType then) {
+            String repo = work.resolve("repo-" + key).toString();
+            return new Method() {
+                @Override
+                public String repo() {
+                    return repo;
+                }
+
+                @Override
+                public String granularity() {
+                    return "each backup";
+                }
+
+                @Override
+                public Taken backup(int cycle) {
+                    var b = new LogicalBackup(clock, quiet, env).run(new LogicalBackupRequest(repo, conn, cycle == 0 ? BackupType.FULL : then,
+                            Compression.ZSTD, 1, null));
+                    return new Taken(b.id(), b.seconds());
+                }
+
+                @Override
+                public StrategyRow.Restore restore(String point, String backupId, ContentChecksum.Result expected) throws SQLException {
+                    String db = "compare_" + key.replace('-', '_') + "_" + point;
+                    LogicalRestoreResult r = new LogicalRestore(quiet, env).run(new LogicalRestoreRequest(repo, backupId, conn, db, true, false,
+                            null, 2, null, false));
+                    StrategyRow.Restore result = proven(point, "backup " + backupId, r.seconds(), conn.withDbname(db), expected);
+                    try (Connection c = Db.connect(conn)) {
+                        Db.execute(c, "DROP DATABASE IF EXISTS \"" + db + "\"");
+                    }
+                    return result;
+                }
+            };
+        }
+
+        /**
+         * Base backup + WAL: one backup, then each cycle a change and a named restore point whose
+         * WAL is archived (the cycle's "backup" is the wait for that). Restores: the latest WAL,
+         * the base backup's own point, and a moment in time between two cycles.
+         */
+        private StrategyRow pointInTime() throws SQLException, IOException {
+            String key = "pitr";
+            String name = STRATEGIES.get(key);
+            List<ContentChecksum.Result> expected = new ArrayList<>();
+            List<Double> secs = new ArrayList<>();
+            List<Long> bytes = new ArrayList<>();
+            progress.status(name + ": base backup");
+            expected.add(change(0));
+            BackupResult base = new PhysicalBackup(clock, quiet).run(new BackupRequest(pitrRepo.toString(), source.pgdata(), conn, BackupType.FULL,
+                    Compression.ZSTD, 2, 0, 120));
+            secs.add(seconds(base.seconds()));
+            bytes.add(directoryBytes(pitrRepo));
+            int middle = Math.max(1, opt.cycles() / 2);
+            String between = null;
+            for (int i = 1; i <= opt.cycles(); i++) {
+                progress.status(name + ": cycle " + i + "/" + opt.cycles() + ": change and restore point");
+                expected.add(change(i));
+                long t0 = System.nanoTime();
+                try (Connection c = Db.connect(conn)) {
+                    try (var ps = c.prepareStatement("SELECT pg_create_restore_point(?)")) {
+                        ps.setString(1, "compare-point-" + i);
+                        ps.execute();
+                    }
+                    if (i == middle) {
+                        // a moment after this cycle's change and before the next one's
+                        between = Db.queryString(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+                    }
+                    Db.execute(c, "SELECT pg_switch_wal()");
+                    waitUntilArchived(c);
+                }
+                secs.add(seconds((System.nanoTime() - t0) / 1e9));
+                bytes.add(directoryBytes(pitrRepo));
+            }
+            List<StrategyRow.Restore> restores = new ArrayList<>();
+            progress.status(name + ": restoring the latest point (all archived WAL)");
+            restores.add(physicalRestore(pitrRepo.toString(), "latest", null, "latest", new RecoveryTarget(RecoveryTarget.Type.LATEST, null, true,
+                    "latest", "promote"), expected.get(expected.size() - 1)));
+            progress.status(name + ": restoring the oldest point (the base backup)");
+            restores.add(physicalRestore(pitrRepo.toString(), "oldest", base.id(), "backup " + base.id(), RecoveryTarget.IMMEDIATE,
+                    expected.get(0)));
+            progress.status(name + ": restoring " + between + ", between cycles " + middle + " and " + (middle + 1));
+            restores.add(physicalRestore(pitrRepo.toString(), "between", null, "time " + between, new RecoveryTarget(RecoveryTarget.Type.TIME,
+                    between, true, "latest", "promote"), expected.get(middle)));
+            return row(key, secs, bytes, restores, opt.cycles() + 1, "any moment after the base backup (WAL)");
+        }
     }
 
-    private static void dropDatabase(ConnectionSettings conn, String db) throws SQLException {
-        try (Connection c = Db.connect(conn)) {
-            Db.execute(c, "DROP DATABASE IF EXISTS \"" + db + "\"");
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 
     /** Waits until the server's archiver has nothing left to push. */
     private static void waitUntilArchived(Connection c) throws SQLException {
-        for (int i = 0; i < 600; i++) {
+        for (int i = 0; i < 3000; i++) {
             if ("0".equals(Db.queryString(c, "SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'"))) {
                 return;
             }
             try {
-                Thread.sleep(100);
+                Thread.sleep(20);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
         }
-        throw new PgstrataException(org.pgstrata.api.ErrorCode.WAL_MISSING, "the compare cluster did not archive its WAL within a minute",
+        throw new PgstrataException(ErrorCode.WAL_MISSING, "the compare cluster did not archive its WAL within a minute",
                 "look at its server log for archive_command errors");
     }
 

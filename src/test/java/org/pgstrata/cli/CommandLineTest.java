@@ -125,45 +125,77 @@ class CommandLineTest {
     }
 
     @Test
-    void compare_printsEveryRow_verified() throws Exception {
-        CliRun r = CliRun.run("compare", "-q", "--rows", "5000", "--batch-size", "1000", "--json", "--work-dir", dir.resolve("work").toString());
+    void compare_measuresEveryStrategy_andTheReportDrawsTheSameFigures() throws Exception {
+        Path report = dir.resolve("report");
+        CliRun r = CliRun.run("compare", "-q", "--rows", "5000", "--batch-size", "1000", "--cycles", "2", "--change", "insert=200,update=200,delete=100",
+                "--seed", "7", "--json", "--report", report.toString(), "--work-dir", dir.resolve("work").toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode json = JSON.readTree(r.out());
-        JsonNode full = json.get("strategies").get(0);
-        assertThat(full.get("strategy").asText()).isEqualTo("full (physical)");
-        assertThat(full.get("verified").asBoolean()).isTrue();
-        assertThat(full.get("repositoryBytes").asLong()).isPositive();
-        assertThat(full.get("backupSeconds").asDouble()).isPositive();
-        assertThat(full.get("restoreSeconds").asDouble()).isPositive();
-        assertThat(full.get("restorePoints").asInt()).isEqualTo(1);
-        assertThat(full.has("reason")).isFalse();
-        JsonNode incr = json.get("strategies").get(1);
-        assertThat(incr.get("strategy").asText()).isEqualTo("incremental chain");
-        assertThat(incr.get("verified").asBoolean()).as(incr.toString()).isTrue();
-        assertThat(incr.get("restorePoints").asInt()).isEqualTo(4);
-        JsonNode diff = json.get("strategies").get(2);
-        assertThat(diff.get("strategy").asText()).isEqualTo("differential");
-        assertThat(diff.get("verified").asBoolean()).as(diff.toString()).isTrue();
-        assertThat(diff.get("restorePoints").asInt()).isEqualTo(4);
-        JsonNode reverse = json.get("strategies").get(3);
-        assertThat(reverse.get("strategy").asText()).isEqualTo("reverse delta");
-        assertThat(reverse.get("verified").asBoolean()).as(reverse.toString()).isTrue();
-        assertThat(reverse.get("restorePoints").asInt()).isEqualTo(4);
-        JsonNode pitr = json.get("strategies").get(4);
-        assertThat(pitr.get("strategy").asText()).isEqualTo("base backup + WAL (point in time)");
-        assertThat(pitr.get("verified").asBoolean()).as(pitr.toString()).isTrue();
-        assertThat(pitr.get("restorePoints").asInt()).isGreaterThanOrEqualTo(3);
-        // CI installs Debian's pg_dump, and compare picks the bundled server it can dump: the logical rows run
-        JsonNode logical = json.get("strategies").get(5);
-        assertThat(logical.get("strategy").asText()).isEqualTo("logical full (pg_dump)");
-        assertThat(logical.get("verified").asBoolean()).as(logical.toString()).isTrue();
-        assertThat(logical.get("restorePoints").asInt()).isEqualTo(1);
-        JsonNode logicalDiff = json.get("strategies").get(6);
-        assertThat(logicalDiff.get("strategy").asText()).isEqualTo("logical differential");
-        assertThat(logicalDiff.get("verified").asBoolean()).as(logicalDiff.toString()).isTrue();
-        assertThat(logicalDiff.get("restorePoints").asInt()).isEqualTo(4);
-        assertThat(logicalDiff.get("repositoryBytes").asLong()).isLessThan(2 * logical.get("repositoryBytes").asLong());
+        assertThat(json.get("seed").asLong()).isEqualTo(7);
+        assertThat(json.get("cycles").asInt()).isEqualTo(2);
+        assertThat(json.get("pgVersion").asText()).isNotBlank();
+        assertThat(json.get("pgstrataVersion").asText()).isNotBlank();
+        // CI installs Debian's pg_dump, and compare picks the bundled server it can dump: the logical rows run too
         assertThat(json.get("pgMajor").asInt()).isEqualTo(org.pgstrata.it.LogicalSupport.serverMajor());
+        List<String> names = new ArrayList<>();
+        for (JsonNode s : json.get("strategies")) {
+            names.add(s.get("strategy").asText());
+            assertThat(s.get("verified").asBoolean()).as(s.toString()).isTrue();
+            assertThat(s.has("reason")).isFalse();
+            assertThat(s.get("restorePoints").asInt()).isEqualTo(3);
+            assertThat(s.get("backupSecondsPerCycle")).hasSize(3);
+            assertThat(s.get("repositoryBytesPerCycle")).hasSize(3);
+            assertThat(s.get("repositoryBytes").asLong()).isEqualTo(s.get("repositoryBytesPerCycle").get(2).asLong()).isPositive();
+            assertThat(s.get("backupSeconds").asDouble()).isPositive();
+            List<String> points = new ArrayList<>();
+            for (JsonNode x : s.get("restores")) {
+                points.add(x.get("point").asText());
+                assertThat(x.get("proven").asBoolean()).isTrue();
+                assertThat(x.get("seconds").asDouble()).isPositive();
+            }
+            assertThat(points).containsExactlyElementsOf(s.get("key").asText().equals("pitr") ? List.of("latest", "oldest", "between")
+                    : List.of("latest", "oldest"));
+        }
+        assertThat(names).containsExactly("full (physical)", "incremental chain", "differential", "reverse delta",
+                "base backup + WAL (point in time)", "logical full (pg_dump)", "logical differential");
+        assertThat(json.get("recommendation").size()).isGreaterThanOrEqualTo(3);
+
+        // the report: three charts whose every drawn value is the JSON's figure, and nothing to fetch
+        String html = java.nio.file.Files.readString(report.resolve("index.html"));
+        assertThat(html).contains("data-chart-id=\"repository\"", "data-chart-id=\"backup\"", "data-chart-id=\"restore\"")
+                .doesNotContain("<script src", "<link ", "https://");
+        java.util.Map<String, String> drawn = new java.util.HashMap<>();
+        var m = java.util.regex.Pattern.compile("data-chart=\"(\\w+)\" data-strategy=\"([\\w-]+)\" data-(?:cycle|point)=\"(\\w+)\" data-value=\"([^\"]+)\"")
+                .matcher(html);
+        while (m.find()) {
+            drawn.put(m.group(1) + "/" + m.group(2) + "/" + m.group(3), m.group(4));
+        }
+        java.util.Map<String, String> measured = new java.util.HashMap<>();
+        for (JsonNode s : json.get("strategies")) {
+            String key = s.get("key").asText();
+            for (int c = 0; c < 3; c++) {
+                measured.put("repository/" + key + "/" + c, s.get("repositoryBytesPerCycle").get(c).asText());
+                measured.put("backup/" + key + "/" + c, s.get("backupSecondsPerCycle").get(c).asText());
+            }
+            for (JsonNode x : s.get("restores")) {
+                measured.put("restore/" + key + "/" + x.get("point").asText(), x.get("seconds").asText());
+            }
+        }
+        assertThat(drawn).hasSize(measured.size());
+        drawn.forEach((k, v) -> assertThat(Double.parseDouble(v)).as(k).isEqualTo(Double.parseDouble(measured.get(k))));
+        for (JsonNode line : json.get("recommendation")) {
+            assertThat(html).contains(line.asText().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;"));
+        }
         assertThat(dir.resolve("work")).doesNotExist();
+    }
+
+    @Test
+    void compare_refusesAnUnknownStrategyAndABadChange() {
+        CliRun unknown = CliRun.run("compare", "--strategies", "full,weekly");
+        assertThat(unknown.exitCode()).isEqualTo(ErrorCode.USAGE.exitCode());
+        assertThat(unknown.err()).contains("unknown strategy 'weekly'").contains("logical-diff");
+        CliRun change = CliRun.run("compare", "--change", "insert=ten");
+        assertThat(change.exitCode()).isEqualTo(ErrorCode.USAGE.exitCode());
+        assertThat(change.err()).contains("invalid --change part 'insert=ten'");
     }
 }
