@@ -35,4 +35,22 @@ public interface Progress {
         public void warn(String message) {
         }
     };
+
+    /** Passes on only the warnings of {@code to}: for work whose steps another line already describes. */
+    static Progress warningsOnly(Progress to) {
+        return new Progress() {
+            @Override
+            public void step(String description) {
+            }
+
+            @Override
+            public void advance(long done, long total) {
+            }
+
+            @Override
+            public void warn(String message) {
+                to.warn(message);
+            }
+        };
+    }
 }

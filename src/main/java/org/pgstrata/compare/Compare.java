@@ -93,20 +93,7 @@ public final class Compare {
         this.clock = clock;
         this.progress = progress;
         this.env = env;
-        this.quiet = new Progress() {
-            @Override
-            public void step(String description) {
-            }
-
-            @Override
-            public void advance(long done, long total) {
-            }
-
-            @Override
-            public void warn(String message) {
-                progress.warn(message);
-            }
-        };
+        this.quiet = Progress.warningsOnly(progress);
     }
 
     public CompareResult run(Options opt) {
@@ -240,6 +227,13 @@ public final class Compare {
             }
         }
 
+        /** The server's clock, as a recovery target time. */
+        private String now() throws SQLException {
+            try (Connection c = Db.connect(conn)) {
+                return Db.queryString(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+            }
+        }
+
         /** A change of the workload, the same for every strategy's cycle {@code cycle}. */
         private ContentChecksum.Result change(int cycle) throws SQLException, IOException {
             try (Connection c = Db.connect(conn)) {
@@ -263,6 +257,25 @@ public final class Compare {
         }
 
         private record Taken(String id, double seconds) {
+        }
+
+        /** A strategy whose every cycle is a backup in its own repository. */
+        private abstract static class BackupEachCycle implements Method {
+            private final String repo;
+
+            BackupEachCycle(String repo) {
+                this.repo = repo;
+            }
+
+            @Override
+            public String repo() {
+                return repo;
+            }
+
+            @Override
+            public String granularity() {
+                return "each backup";
+            }
         }
 
         /**
@@ -319,16 +332,7 @@ public final class Compare {
 
         private Method physical(String key, BackupType first, BackupType then) {
             String repo = work.resolve("repo-" + key).toString();
-            return new Method() {
-                @Override
-                public String repo() {
-                    return repo;
-                }
-
-                @Override
-                public String granularity() {
-                    return "each backup";
-                }
+            return new BackupEachCycle(repo) {
 
                 @Override
                 public Taken backup(int cycle) {
@@ -362,16 +366,7 @@ public final class Compare {
 
         private Method logical(String key, BackupType then) {
             String repo = work.resolve("repo-" + key).toString();
-            return new Method() {
-                @Override
-                public String repo() {
-                    return repo;
-                }
-
-                @Override
-                public String granularity() {
-                    return "each backup";
-                }
+            return new BackupEachCycle(repo) {
 
                 @Override
                 public Taken backup(int cycle) {
@@ -411,8 +406,9 @@ public final class Compare {
                     Compression.ZSTD, 2, 0, 120));
             secs.add(seconds(base.seconds()));
             bytes.add(directoryBytes(pitrRepo));
-            int middle = Math.max(1, opt.cycles() / 2);
-            String between = null;
+            // a moment after cycle `middle`'s change (0: after the base backup) and before the next cycle's
+            int middle = opt.cycles() / 2;
+            String between = middle == 0 ? now() : null;
             for (int i = 1; i <= opt.cycles(); i++) {
                 progress.status(name + ": cycle " + i + "/" + opt.cycles() + ": change and restore point");
                 expected.add(change(i));
@@ -423,8 +419,7 @@ public final class Compare {
                         ps.execute();
                     }
                     if (i == middle) {
-                        // a moment after this cycle's change and before the next one's
-                        between = Db.queryString(c, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+                        between = now();
                     }
                     Db.execute(c, "SELECT pg_switch_wal()");
                     waitUntilArchived(c);
