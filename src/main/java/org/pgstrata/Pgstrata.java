@@ -206,6 +206,16 @@ public final class Pgstrata {
         return all.get(all.size() - 1 - steps).id();
     }
 
+    /** The id of the logical backup {@code steps} before the newest logical one (0: the newest). */
+    public String logicalStepsBack(String repo, int steps) {
+        List<BackupInfo> all = list(repo).stream().filter(BackupInfo::logical).toList();
+        if (steps < 0 || steps >= all.size()) {
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo + " has " + all.size()
+                    + " logical backup(s), so there is no point " + steps + " steps back", "use --steps-back 0 to " + Math.max(0, all.size() - 1));
+        }
+        return all.get(all.size() - 1 - steps).id();
+    }
+
     /** Removes a backup; with {@code withDependants}, also every backup built on it (otherwise they make it refuse). */
     public List<String> delete(String repo, String backupId, boolean withDependants) {
         return new BackupRemoval(clock, progress).run(repo, backupId, withDependants);

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -160,6 +161,27 @@ final class RestoreCommand extends BaseCommand {
     }
 
     private int logical() {
+        List<String> physicalOnly = new java.util.ArrayList<>();
+        if (to != null) {
+            physicalOnly.add("--to");
+        }
+        if (start) {
+            physicalOnly.add("--start");
+        }
+        if (target != null) {
+            physicalOnly.add("--target-*");
+        }
+        if (!physicalOnly.isEmpty()) {
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, String.join(", ", physicalOnly)
+                    + " apply to a physical restore, not to --logical", "a logical restore goes into a running server's database: --to-db NAME");
+        }
+        if (stepsBack != null && backup != null) {
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "--steps-back and --backup both choose the backup",
+                    "give one of them");
+        }
+        if (stepsBack != null) {
+            backup = facade().logicalStepsBack(repo, stepsBack);
+        }
         if (toDb == null) {
             throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "a logical restore needs --to-db NAME",
                     "name the database to restore into");

@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
             "15 corrupt or missing object, 16 connection failed, 17 not found, 18 binaries missing,",
             "19 server failed, 20 unsafe server setting, 21 restore not proven, 22 I/O error,",
             "23 conflicting WAL push, 24 target unreachable, 25 WAL missing, 26 reference backup of",
-            "another timeline or system, 27 broken backup chain, 28 backup has dependants, 70 internal error."})
+            "another timeline or system, 27 broken backup chain, 28 backup has dependants, 29 pg_dump or",
+            "pg_restore too old, 30 pg_dump or pg_restore failed, 70 internal error."})
 public final class RootCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -42,6 +42,10 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
     private static RecoveryPlan build(Repository repo, RecoveryTarget target, String backupId) throws IOException {
         List<Manifest> backups = repo.backups();
         Manifest chosen = backupId == null ? null : repo.manifest(backupId); // names a logical backup as such
+        if (backups.isEmpty() && !repo.logicalIds().isEmpty()) {
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe() + " has no physical backups, only logical ones (pg_dump)",
+                    "restore one into a running server with 'pgstrata restore --logical --repo " + repo.describe() + " --to-db NAME'");
+        }
         if (backups.isEmpty()) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe() + " has no backups",
                     "take one with 'pgstrata backup --repo " + repo.describe() + " --pgdata DIR --type full'");

@@ -50,6 +50,7 @@ class LogicalBadInputTest {
     static LogicalBackupResult full;
     static LogicalBackupResult diff;
     static ContentChecksum.Result atDiff;
+    static ContentChecksum.Result atFull;
     static final Set<Integer> CODES = new HashSet<>();
 
     @BeforeAll
@@ -63,6 +64,7 @@ class LogicalBadInputTest {
             Books.populate(c, 2_000, 1_000, 3, Progress.NONE);
         }
         repo = dir.resolve("repo");
+        atFull = LogicalSupport.proof(a, "src");
         full = backup(repo, BackupType.FULL);
         try (Connection c = Db.connect(LogicalSupport.conn(a, "src"))) {
             Books.mutate(c, 50, 20, 10, 5);
@@ -78,7 +80,7 @@ class LogicalBadInputTest {
     @AfterAll
     static void tearDown() throws Exception {
         try {
-            assertThat(CODES).as("exit codes seen").containsExactlyInAnyOrder(10, 15, 17, 18, 27, 28, 29);
+            assertThat(CODES).as("exit codes seen").containsExactlyInAnyOrder(2, 10, 15, 17, 18, 27, 28, 29);
             // Nothing above damaged the real repository: it verifies, and the differential still restores.
             assertThat(PgSupport.facade().verify(repo.toString(), null).problems()).isEmpty();
             CliRun ok = CliRun.run("restore", "-q", "--logical", "--repo", repo.toString(), "--backup", diff.id(), "--to-db", "final", "--port", port);
@@ -241,5 +243,20 @@ class LogicalBadInputTest {
                 dir.resolve("phys").toString());
         assertThat(physical.err()).contains("is a logical backup").contains("restore --logical");
         assertThat(dir.resolve("phys")).doesNotExist();
+    }
+
+    @Test
+    void restore_logical_takesStepsBack_andRefusesThePhysicalRestoreOptions() throws Exception {
+        CliRun back = CliRun.run("restore", "-q", "--logical", "--repo", repo.toString(), "--steps-back", "1", "--to-db", "one_back", "--port", port);
+        assertThat(back.exitCode()).as(back.err()).isZero();
+        assertThat(back.out()).contains("restored logical backup " + full.id());
+        assertThat(LogicalSupport.proof(a, "one_back")).isEqualTo(atFull);
+        expectFailure(ErrorCode.NOT_FOUND, "restore", "-q", "--logical", "--repo", repo.toString(), "--steps-back", "2", "--to-db", "two_back",
+                "--port", port);
+        CliRun mixed = expectFailure(ErrorCode.USAGE, "restore", "-q", "--logical", "--repo", repo.toString(), "--to-db", "mixed", "--to",
+                dir.resolve("mixed").toString(), "--start", "--port", port);
+        assertThat(mixed.err()).contains("--to, --start apply to a physical restore");
+        assertThat(LogicalSupport.databaseExists(a, "mixed")).isFalse();
+        assertThat(LogicalSupport.databaseExists(a, "two_back")).isFalse();
     }
 }
