@@ -189,6 +189,17 @@ public final class PhysicalBackup {
     }
 
     /**
+     * The entries an incremental on {@code reference} would record, with its objects compressed
+     * exactly as {@link #run} compresses them, but into {@code objects}, which for advise only
+     * counts. Page checksums are not verified: without pg_backup_start a page being written may
+     * read torn, and that only moves an estimate.
+     */
+    List<FileEntry> copyForEstimate(ObjectStore objects, String id, Compression compression, Lsn startLsn,
+                                    DataDirectoryScan.Result scan, Reference reference, int jobs) throws IOException {
+        return new Copier(objects, id, compression, startLsn, false, scan.totalBytes(), 0, reference, false).copyAll(scan.files(), jobs);
+    }
+
+    /**
      * Class loading and JIT are a real share of a short backup. The JSON mapper (for the manifest)
      * and the compressor load on a second thread while this one connects to the server.
      */

@@ -171,6 +171,33 @@ public final class BackupSession implements AutoCloseable {
         return archiveCommand != null && archiveCommand.contains(repoPath);
     }
 
+    /**
+     * An immediate checkpoint outside any backup, for advise: it writes the pages that changed
+     * only in shared buffers to the files, as a backup's own start checkpoint would, so that
+     * reading the files sees them. Needs superuser or pg_checkpoint (15 and later).
+     */
+    public void checkpoint() {
+        try {
+            Db.execute(conn, "CHECKPOINT");
+        } catch (SQLException e) {
+            if (!"42501".equals(e.getSQLState())) {
+                throw Db.sqlFailed("CHECKPOINT", e);
+            }
+            throw new PgstrataException(ErrorCode.CONNECTION, "the server refused CHECKPOINT: " + e.getMessage().split("\n")[0],
+                    "connect as a superuser or a member of pg_checkpoint, or pass --no-checkpoint (pages changed only in "
+                            + "shared buffers then go uncounted)", e);
+        }
+    }
+
+    /** The server's current WAL insert position. */
+    public Lsn currentLsn() {
+        try {
+            return Lsn.parse(Db.queryString(conn, "SELECT pg_current_wal_lsn()::text"));
+        } catch (SQLException e) {
+            throw Db.sqlFailed("reading the server's WAL position", e);
+        }
+    }
+
     /** Starts the backup with an immediate checkpoint; returns the start LSN. */
     public Lsn start(String label, Progress progress) {
         try {
