@@ -7,6 +7,9 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import org.pgstrata.advise.Advisor;
+import org.pgstrata.api.Advice;
+import org.pgstrata.api.AdviseRequest;
 import org.pgstrata.api.BackupInfo;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.RecoveryWindow;
@@ -277,6 +280,13 @@ public final class Pgstrata {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read repository " + repo + ": " + e.getMessage(), null, e);
         }
+    }
+
+    // ---- advice for this cluster
+
+    /** Measures the change since the newest backup, the WAL rate and this machine's restore rate, and predicts each strategy's cost. */
+    public Advice advise(AdviseRequest req) {
+        return new Advisor(clock, progress).run(req);
     }
 
     // ---- the main job

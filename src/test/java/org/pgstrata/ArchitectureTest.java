@@ -34,7 +34,7 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("org.pgstrata.api..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.cli..", "org.pgstrata.backup..",
                         "org.pgstrata.restore..", "org.pgstrata.manifest..", "org.pgstrata.storage..", "org.pgstrata.postgres..",
-                        "org.pgstrata.db..", "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..",
+                        "org.pgstrata.db..", "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.advise..", "org.pgstrata.wal..",
                         "org.pgstrata.logical..")
                 .check(classes);
     }
@@ -44,7 +44,7 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("org.pgstrata.postgres..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.cli..", "org.pgstrata.backup..",
                         "org.pgstrata.restore..", "org.pgstrata.manifest..", "org.pgstrata.storage..", "org.pgstrata.db..",
-                        "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..", "org.pgstrata.logical..", "java.sql..", "org.postgresql..",
+                        "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.advise..", "org.pgstrata.wal..", "org.pgstrata.logical..", "java.sql..", "org.postgresql..",
                         "com.fasterxml..")
                 .check(classes);
     }
@@ -54,7 +54,7 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("org.pgstrata.storage..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.backup..", "org.pgstrata.restore..",
                         "org.pgstrata.manifest..", "org.pgstrata.db..", "org.pgstrata.demo..", "org.pgstrata.compare..",
-                        "org.pgstrata.postgres..", "org.pgstrata.wal..", "org.pgstrata.logical..")
+                        "org.pgstrata.advise..", "org.pgstrata.postgres..", "org.pgstrata.wal..", "org.pgstrata.logical..")
                 .check(classes);
     }
 
@@ -62,7 +62,7 @@ class ArchitectureTest {
     void lowLayersDoNotReachUp() {
         noClasses().that().resideInAnyPackage("org.pgstrata.manifest..", "org.pgstrata.db..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata", "org.pgstrata.backup..", "org.pgstrata.restore..",
-                        "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.wal..", "org.pgstrata.logical..")
+                        "org.pgstrata.demo..", "org.pgstrata.compare..", "org.pgstrata.advise..", "org.pgstrata.wal..", "org.pgstrata.logical..")
                 .check(classes);
         noClasses().that().resideInAPackage("org.pgstrata.manifest..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.pgstrata.db..", "java.sql..")
@@ -76,6 +76,7 @@ class ArchitectureTest {
             java.util.List<String> others = new java.util.ArrayList<>(java.util.List.of(engines));
             others.remove(engine);
             others.add("org.pgstrata.compare..");
+            others.add("org.pgstrata.advise..");
             others.add("org.pgstrata");
             noClasses().that().resideInAPackage(engine)
                     .should().dependOnClassesThat().resideInAnyPackage(others.toArray(String[]::new))

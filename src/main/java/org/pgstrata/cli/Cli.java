@@ -53,6 +53,7 @@ public final class Cli {
         SUBCOMMANDS.put("info", InfoCommand::new);
         SUBCOMMANDS.put("wal", WalCommand::new);
         SUBCOMMANDS.put("compare", CompareCommand::new);
+        SUBCOMMANDS.put("advise", AdviseCommand::new);
         SUBCOMMANDS.put("help", picocli.CommandLine.HelpCommand::new);
     }
 
