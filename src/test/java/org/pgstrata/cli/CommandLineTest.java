@@ -26,7 +26,7 @@ class CommandLineTest {
         collect(Cli.commandLine(), new ArrayList<>(), paths);
         assertThat(paths).extracting(p -> String.join(" ", p)).contains("cluster init", "cluster start", "cluster stop", "cluster status",
                 "demo init", "demo populate", "demo mutate", "demo checksum", "repo init", "backup", "list", "restore", "verify", "compare",
-                "wal push", "wal get", "wal setup", "wal receive", "restore-point", "info");
+                "wal push", "wal get", "wal setup", "wal receive", "restore-point", "info", "advise", "delete");
         for (List<String> p : paths) {
             List<String> args = new ArrayList<>(p);
             args.add("--help");
