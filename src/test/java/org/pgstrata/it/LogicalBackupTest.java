@@ -255,6 +255,23 @@ class LogicalBackupTest {
     }
 
     @Test
+    @Order(5)
+    void aDifferentialRestoresIntoANewerMajorVersion() throws Exception {
+        int major = LogicalSupport.serverMajor();
+        int newer = org.pgstrata.db.PgBinaries.BUNDLED_MAJORS.stream().filter(m -> m > major).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no bundled server newer than " + major + " to restore into"));
+        LocalCluster b = pg.start("newer", newer);
+        LogicalRestoreResult r = PgSupport.facade().logicalRestore(new LogicalRestoreRequest(repo.toString(), diff1.id(), PgSupport.conn(b),
+                "upgraded", false, false, null, 2, null, false));
+        assertThat(r.chain()).containsExactly(full.id(), diff1.id());
+        try (Connection c = Db.connect(PgSupport.conn(b).withDbname("upgraded"))) {
+            assertThat(ContentChecksum.compute(c)).isEqualTo(atDiff1);
+            assertThat(Db.queryString(c, "SHOW server_version_num")).startsWith(Integer.toString(newer));
+        }
+        b.stopImmediately();
+    }
+
+    @Test
     @Order(6)
     void aParallelFullUsesTheDirectoryFormatAndRestoresInParallel() throws Exception {
         ContentChecksum.Result now = LogicalSupport.proof(a, "shop");
