@@ -47,7 +47,7 @@ public final class RecoveryWindows {
             String[] lastTime = {null};
             Lsn end = tl.scan(path, from, r -> {
                 if (r.kind() == WalReader.Kind.RESTORE_POINT) {
-                    points.add(r.restorePointName() + " at " + r.lsn());
+                    points.add(r.restorePointName() + " at " + r.reportedEnd());
                 }
                 if ((r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT) && r.time() != null) {
                     lastTime[0] = r.time().toString();

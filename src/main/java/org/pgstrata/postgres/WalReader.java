@@ -28,6 +28,14 @@ public final class WalReader {
 
     /** One decoded record: where it starts and ends, and what pgstrata cares about in it. */
     public record Record(Lsn lsn, Lsn end, int rmid, int info, long xid, Kind kind, Instant time, String restorePointName) {
+        /**
+         * The end as PostgreSQL reports it (pg_create_restore_point, where recovery to the record
+         * stops): the record's end rounded up to 8 bytes, as the server reserves its space.
+         */
+        public Lsn reportedEnd() {
+            return new Lsn((end.value() + 7) & ~7L);
+        }
+
     }
 
     public enum Kind { COMMIT, ABORT, RESTORE_POINT, SWITCH, OTHER }

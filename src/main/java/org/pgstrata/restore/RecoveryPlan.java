@@ -148,7 +148,9 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 targetWord = "transaction " + target.value() + " (commit record at " + position + ")";
             }
             case NAME -> {
-                position = findRecord(tl, path, oldest, r -> r.kind() == WalReader.Kind.RESTORE_POINT && target.value().equals(r.restorePointName()));
+                // the record's end: what pg_create_restore_point (and 'pgstrata restore-point') report, and where recovery stops
+                position = findRecord(tl, path, oldest, r -> r.kind() == WalReader.Kind.RESTORE_POINT && target.value().equals(r.restorePointName()),
+                        true);
                 if (position == null) {
                     checkContinuous(tl, path, oldest, null, target);
                     throw unreachable(target, "not in the archived WAL after the oldest backup",
@@ -231,10 +233,16 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
 
     private static Lsn findRecord(ArchiveTimelines tl, TimelineHistory path, Manifest from,
                                   java.util.function.Predicate<WalReader.Record> match) throws IOException {
+        return findRecord(tl, path, from, match, false);
+    }
+
+    /** The start of the first record that matches, or with {@code end} its end (where recovery to a restore point stops). */
+    private static Lsn findRecord(ArchiveTimelines tl, TimelineHistory path, Manifest from,
+                                  java.util.function.Predicate<WalReader.Record> match, boolean end) throws IOException {
         AtomicReference<Lsn> found = new AtomicReference<>();
         tl.scan(path, Lsn.parse(from.startLsn()).segmentNumber(tl.segmentSize()), r -> {
             if (match.test(r)) {
-                found.set(r.lsn());
+                found.set(end ? r.reportedEnd() : r.lsn());
                 return false;
             }
             return true;
