@@ -132,10 +132,8 @@ final class RestoreRateProbe {
     }
 
     private static void deleteQuietly(Path dir) {
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            org.pgstrata.api.FileTrees.delete(dir);
         } catch (IOException e) {
             // a leftover scratch file in a temporary directory; the measurement itself is done
         }

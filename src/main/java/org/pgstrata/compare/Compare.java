@@ -8,7 +8,6 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +20,7 @@ import org.pgstrata.api.CompareResult;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.ConnectionSettings;
 import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.FileTrees;
 import org.pgstrata.api.LogicalBackupRequest;
 import org.pgstrata.api.LogicalRestoreRequest;
 import org.pgstrata.api.LogicalRestoreResult;
@@ -360,7 +360,7 @@ public final class Compare {
             }
             StrategyRow.Restore result = proven(point, target, r.readySeconds(), conn.withPort(port), expected);
             new LocalCluster(dir, bin).stop();
-            deleteTree(dir);
+            FileTrees.delete(dir);
             return result;
         }
 
@@ -441,17 +441,6 @@ public final class Compare {
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
     /** Waits until the server's archiver has nothing left to push. */
     private static void waitUntilArchived(Connection c) throws SQLException {
         for (int i = 0; i < 3000; i++) {
@@ -504,7 +493,7 @@ public final class Compare {
             return;
         }
         try {
-            deleteTree(work);
+            FileTrees.delete(work);
         } catch (IOException e) {
             // a leftover temp directory is not worth failing the run for
         }

@@ -234,7 +234,7 @@ public final class PgBinaries {
         Path temp = target.resolveSibling(target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         try {
             Files.createDirectories(target.getParent());
-            deleteTree(temp);
+            org.pgstrata.api.FileTrees.delete(temp);
             Files.createDirectories(temp);
             try (ZipInputStream zip = new ZipInputStream(new BufferedInputStream(Files.newInputStream(jar)))) {
                 ZipEntry e;
@@ -254,7 +254,7 @@ public final class PgBinaries {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
                 // another process unpacked the same version first; use theirs
-                deleteTree(temp);
+                org.pgstrata.api.FileTrees.delete(temp);
             }
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.BINARIES, "cannot unpack " + jar + " into " + target + ": " + e.getMessage(),
@@ -298,16 +298,5 @@ public final class PgBinaries {
         }
         p.add(PosixFilePermission.OWNER_READ);
         return p;
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

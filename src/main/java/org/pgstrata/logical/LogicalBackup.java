@@ -354,7 +354,7 @@ public final class LogicalBackup {
             } finally {
                 Files.deleteIfExists(stderr);
                 if (dumpDir != null) {
-                    deleteTree(dumpDir);
+                    org.pgstrata.api.FileTrees.delete(dumpDir);
                 }
             }
         }
@@ -794,17 +794,6 @@ public final class LogicalBackup {
             return lines.isEmpty() ? "(no message)" : String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size()));
         } catch (IOException e) {
             return "(its messages could not be read)";
-        }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

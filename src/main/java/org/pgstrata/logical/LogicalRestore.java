@@ -160,7 +160,7 @@ public final class LogicalRestore {
                     return new LogicalRestoreResult(m.id(), chain, req.toDb(), only == null ? null : only.qualified(),
                             only == null ? m.tables().size() : 1, whole, changed, deleted, (System.nanoTime() - t0) / 1e9);
                 } finally {
-                    LogicalBackup.deleteTree(work);
+                    org.pgstrata.api.FileTrees.delete(work);
                 }
             }
         } catch (SQLException e) {
