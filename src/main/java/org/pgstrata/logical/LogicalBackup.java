@@ -487,8 +487,7 @@ public final class LogicalBackup {
             long total = 0;
             long changed = 0;
             long deleted = 0;
-            try (InputStream raw = objects.open(index.object());
-                 VerifyingIn in = new VerifyingIn(raw)) {
+            try (InputStream in = objects.openContent(index.object(), index.size(), index.checksum())) {
                 String indexKey = index.object().key();
                 KeyIndex.Reader r = readIndex(indexKey, () -> new KeyIndex.Reader(in, t.keyKinds()));
                 boolean more = readIndex(indexKey, r::next);
@@ -538,10 +537,7 @@ public final class LogicalBackup {
                     deleted++;
                     more = readIndex(indexKey, r::next);
                 }
-                readIndex(indexKey, () -> in.transferTo(OutputStream.nullOutputStream()));
-                if (in.bytes() != index.size() || !in.checksum().equals(index.checksum())) {
-                    throw new CorruptObjectException(index.object().key(), "does not match its manifest (checksum or size)");
-                }
+                readIndex(indexKey, () -> in.transferTo(OutputStream.nullOutputStream())); // to the end, where the content is checked
                 copyRowsByKey(t, changedKeys, rows);
             } catch (CorruptObjectException e) {
                 throw new PgstrataException(ErrorCode.CORRUPT, "the key index of " + t.qualified() + " in logical full " + full.id()
@@ -565,12 +561,8 @@ public final class LogicalBackup {
             long[] keys = new long[n];
             long[] hashes = new long[n];
             String indexKey = index.object().key();
-            try (InputStream raw = objects.open(index.object());
-                 VerifyingIn in = new VerifyingIn(raw)) {
+            try (InputStream in = objects.openContent(index.object(), index.size(), index.checksum())) {
                 byte[] content = readIndex(indexKey, in::readAllBytes);
-                if (in.bytes() != index.size() || !in.checksum().equals(index.checksum())) {
-                    throw new CorruptObjectException(indexKey, "does not match its manifest (checksum or size)");
-                }
                 int read = readIndex(indexKey, () -> KeyIndex.readIntegerKeys(content, keys, hashes));
                 if (read != n) {
                     throw new CorruptObjectException(indexKey, "holds " + read + " rows, its manifest says " + n);

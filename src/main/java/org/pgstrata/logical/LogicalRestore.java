@@ -264,14 +264,9 @@ public final class LogicalRestore {
 
     /** Writes an object's content to {@code dest}, checked against the stored checksum and the manifest's. */
     private static Path materialize(Repository repo, LogicalManifest m, StoredFile f, Path dest) throws IOException {
-        try (InputStream raw = repo.objects().open(f.object());
-             VerifyingIn in = new VerifyingIn(raw);
+        try (InputStream in = repo.objects().openContent(f.object(), f.size(), f.checksum());
              OutputStream out = Files.newOutputStream(dest)) {
             in.transferTo(out);
-            if (in.bytes() != f.size() || !in.checksum().equals(f.checksum())) {
-                throw new CorruptObjectException(f.object().key(), "has " + in.bytes() + " bytes with checksum " + in.checksum() + ", the manifest says "
-                        + f.size() + " bytes with checksum " + f.checksum());
-            }
             return dest;
         } catch (CorruptObjectException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "backup " + m.id() + " is damaged: " + e.getMessage() + "; nothing was restored",

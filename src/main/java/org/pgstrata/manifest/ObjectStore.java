@@ -225,6 +225,15 @@ public final class ObjectStore {
         };
     }
 
+    /**
+     * Opens an object whose content the manifest describes: {@code size} bytes with checksum
+     * {@code checksum}. Besides the stored bytes' check, reaching the end with other content
+     * throws {@link CorruptObjectException}, so read to the end before trusting what was read.
+     */
+    public InputStream openContent(ObjectRef ref, long size, String checksum) throws IOException {
+        return new ContentCheckingIn(open(ref), ref.key(), size, checksum);
+    }
+
     /** Reads a whole object, checked, into memory (for small objects). */
     public byte[] readAll(ObjectRef ref) throws IOException {
         try (InputStream in = open(ref)) {
@@ -266,6 +275,54 @@ public final class ObjectStore {
         @Override
         public void close() throws IOException {
             flush(); // the storage writer owns the underlying stream
+        }
+    }
+
+    /** Checks the size and checksum of the content (decompressed) when the end is reached. */
+    private static final class ContentCheckingIn extends FilterInputStream {
+        private final String key;
+        private final long size;
+        private final String checksum;
+        private final Checksum digest = new Checksum();
+        private long count;
+        private boolean checked;
+
+        ContentCheckingIn(InputStream in, String key, long size, String checksum) {
+            super(in);
+            this.key = key;
+            this.size = size;
+            this.checksum = checksum;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                digest.update(b, off, n);
+                count += n;
+                if (count > size) {
+                    throw new CorruptObjectException(key, "holds more than the " + size + " bytes of content its manifest records");
+                }
+            } else if (n < 0 && !checked) {
+                checked = true;
+                if (count != size || !digest.hex().equals(checksum)) {
+                    throw new CorruptObjectException(key, "holds " + count + " bytes with checksum " + digest.hex() + ", its manifest says "
+                            + size + " bytes with checksum " + checksum);
+                }
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            return super.skip(0); // every byte is read, so that every byte is checked
         }
     }
 

@@ -42,6 +42,28 @@ class ObjectStoreTest {
 
     @ParameterizedTest
     @EnumSource(Compression.class)
+    void openContent_checksTheContentAgainstWhatTheManifestSays(Compression c) throws Exception {
+        ObjectStore store = new ObjectStore(new FileStorage(dir));
+        byte[] data = content();
+        ObjectStore.Stored s = store.put("b1", "backup/b1/data/g" + c.suffix(), c, data);
+        try (var in = store.openContent(s.ref(), s.contentBytes(), s.contentChecksum())) {
+            assertThat(in.readAllBytes()).isEqualTo(data);
+        }
+        // intact stored bytes, but not the content the manifest describes (a manifest of another object, say)
+        assertThatThrownBy(() -> {
+            try (var in = store.openContent(s.ref(), s.contentBytes(), "0000000000000000")) {
+                in.readAllBytes();
+            }
+        }).isInstanceOf(CorruptObjectException.class).hasMessageContaining("its manifest says");
+        assertThatThrownBy(() -> {
+            try (var in = store.openContent(s.ref(), s.contentBytes() - 1, s.contentChecksum())) {
+                in.readAllBytes();
+            }
+        }).isInstanceOf(CorruptObjectException.class).hasMessageContaining("more than the");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Compression.class)
     void open_ofAFlippedByte_failsAsCorrupt(Compression c) throws Exception {
         ObjectStore store = new ObjectStore(new FileStorage(dir));
         ObjectStore.Stored s = store.put("b1", "backup/b1/data/f" + c.suffix(), c, content());
