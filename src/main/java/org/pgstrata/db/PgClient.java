@@ -173,6 +173,16 @@ public final class PgClient {
         return new PgClient(program, major, m.group(1) + (m.group(2) != null ? "." + m.group(2) : ""));
     }
 
+    /** The last {@code n} non-blank lines a client program wrote to {@code log}, joined for a one-line message. */
+    public static String lastLines(java.nio.file.Path log, int n) {
+        try {
+            List<String> lines = Files.readAllLines(log).stream().filter(l -> !l.isBlank()).toList();
+            return lines.isEmpty() ? "(no message)" : String.join(" | ", lines.subList(Math.max(0, lines.size() - n), lines.size()));
+        } catch (IOException e) {
+            return "(its messages could not be read)";
+        }
+    }
+
     /** The major version in a version string such as "15.18 (Debian 15.18-0+deb12u1)". */
     public static int majorOf(String version) {
         Matcher m = Pattern.compile("^(\\d+)").matcher(version.trim());

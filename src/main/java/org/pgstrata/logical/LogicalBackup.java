@@ -318,7 +318,7 @@ public final class LogicalBackup {
                     throw new PgstrataException(ErrorCode.INTERNAL, "interrupted while pg_dump ran", null);
                 }
                 if (rc != 0) {
-                    throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_dump failed (exit " + rc + "): " + lastLines(stderr),
+                    throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_dump failed (exit " + rc + "): " + PgClient.lastLines(stderr, 3),
                             "see the message above; nothing was added to the repository");
                 }
                 List<StoredFile> dump = new ArrayList<>();
@@ -695,45 +695,34 @@ public final class LogicalBackup {
 
         /** The rows with these (integer) keys, in COPY text, from this backup's snapshot. */
         private void copyRowsByKey(Table t, List<Long> changedKeys, Sink rows) throws SQLException, IOException {
-            long[] sorted = changedKeys.stream().mapToLong(Long::longValue).sorted().toArray();
-            long found = 0;
-            for (int from = 0; from < sorted.length; from += 50_000) {
-                StringBuilder list = new StringBuilder("'{");
-                for (int i = from; i < Math.min(sorted.length, from + 50_000); i++) {
-                    list.append(i > from ? "," : "").append(sorted[i]);
-                }
-                list.append("}'::bigint[]");
-                CopyOut out = copyManager().copyOut("COPY (SELECT " + t.columnList() + " FROM ONLY " + t.sqlName() + " WHERE "
-                        + Catalog.ident(t.key().get(0)) + " = ANY(" + list + ")) TO STDOUT");
-                byte[] row;
-                while ((row = out.readFromCopy()) != null) {
-                    rows.write(row);
-                    found++;
-                }
-            }
-            if (found != sorted.length) {
-                throw new PgstrataException(ErrorCode.INTERNAL, "table " + t.qualified() + ": " + sorted.length + " changed keys, but " + found
-                        + " rows read back by key in the same snapshot", "report this as a bug; nothing was added to the repository");
-            }
+            copyRowsWhere(t, Catalog.ident(t.key().get(0)), "bigint", changedKeys.stream().sorted().map(String::valueOf).toList(), rows);
         }
 
         /** The rows at these ctids, in COPY text, from this backup's snapshot (where they cannot have moved). */
         private void copyRowsByTid(Table t, List<String> tids, Sink rows) throws SQLException, IOException {
+            copyRowsWhere(t, "ctid", "tid", tids.stream().map(x -> "\"" + x + "\"").toList(), rows);
+        }
+
+        /**
+         * The rows whose {@code column} is one of {@code elements} (array literal elements of
+         * {@code type}), in COPY text, in chunks; every element must find exactly one row, as it
+         * must in one snapshot.
+         */
+        private void copyRowsWhere(Table t, String column, String type, List<String> elements, Sink rows) throws SQLException, IOException {
             long found = 0;
-            for (int from = 0; from < tids.size(); from += 50_000) {
-                String list = "'{" + String.join(",", tids.subList(from, Math.min(tids.size(), from + 50_000)).stream()
-                        .map(x -> "\"" + x + "\"").toList()) + "}'::tid[]";
-                CopyOut out = copyManager().copyOut("COPY (SELECT " + t.columnList() + " FROM ONLY " + t.sqlName() + " WHERE ctid = ANY("
-                        + list + ")) TO STDOUT");
+            for (int from = 0; from < elements.size(); from += 50_000) {
+                String list = "'{" + String.join(",", elements.subList(from, Math.min(elements.size(), from + 50_000))) + "}'::" + type + "[]";
+                CopyOut out = copyManager().copyOut("COPY (SELECT " + t.columnList() + " FROM ONLY " + t.sqlName() + " WHERE " + column
+                        + " = ANY(" + list + ")) TO STDOUT");
                 byte[] row;
                 while ((row = out.readFromCopy()) != null) {
                     rows.write(row);
                     found++;
                 }
             }
-            if (found != tids.size()) {
-                throw new PgstrataException(ErrorCode.INTERNAL, "table " + t.qualified() + ": " + tids.size() + " changed rows, but " + found
-                        + " read back by ctid in the same snapshot", "report this as a bug; nothing was added to the repository");
+            if (found != elements.size()) {
+                throw new PgstrataException(ErrorCode.INTERNAL, "table " + t.qualified() + ": " + elements.size() + " changed rows, but " + found
+                        + " read back by " + column + " in the same snapshot", "report this as a bug; nothing was added to the repository");
             }
         }
 
@@ -778,14 +767,5 @@ public final class LogicalBackup {
 
     private interface IndexRead<T> {
         T get() throws IOException;
-    }
-
-    private static String lastLines(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log).stream().filter(l -> !l.isBlank()).toList();
-            return lines.isEmpty() ? "(no message)" : String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size()));
-        } catch (IOException e) {
-            return "(its messages could not be read)";
-        }
     }
 }

@@ -454,9 +454,8 @@ public final class LogicalRestore {
                 throw new PgstrataException(ErrorCode.INTERNAL, "interrupted while pg_restore ran", null);
             }
             if (p.exitValue() != 0) {
-                List<String> lines = Files.readAllLines(err).stream().filter(l -> !l.isBlank()).toList();
                 throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_restore failed to " + what + " (exit " + p.exitValue() + "): "
-                        + (lines.isEmpty() ? "(no message)" : String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size())))
+                        + PgClient.lastLines(err, 3)
                         + "; the target was left as it was", "see the message above");
             }
             return Files.readString(out);
