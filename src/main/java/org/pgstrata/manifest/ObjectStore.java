@@ -231,7 +231,7 @@ public final class ObjectStore {
      * throws {@link CorruptObjectException}, so read to the end before trusting what was read.
      */
     public InputStream openContent(ObjectRef ref, long size, String checksum) throws IOException {
-        return new ContentCheckingIn(open(ref), ref.key(), size, checksum);
+        return new CheckingIn(open(ref), ref.key(), size, checksum, "content ");
     }
 
     /** Reads a whole object, checked, into memory (for small objects). */
@@ -278,20 +278,29 @@ public final class ObjectStore {
         }
     }
 
-    /** Checks the size and checksum of the content (decompressed) when the end is reached. */
-    private static final class ContentCheckingIn extends FilterInputStream {
+    /**
+     * Checks size and checksum when the end is reached: of the stored bytes (an object's
+     * reference), or with {@code what} "content ", of the content a manifest describes.
+     */
+    private static final class CheckingIn extends FilterInputStream {
         private final String key;
         private final long size;
         private final String checksum;
+        private final String what;
         private final Checksum digest = new Checksum();
         private long count;
         private boolean checked;
 
-        ContentCheckingIn(InputStream in, String key, long size, String checksum) {
+        CheckingIn(InputStream in, ObjectRef ref) {
+            this(in, ref.key(), ref.storedBytes(), ref.storedChecksum(), "");
+        }
+
+        CheckingIn(InputStream in, String key, long size, String checksum, String what) {
             super(in);
             this.key = key;
             this.size = size;
             this.checksum = checksum;
+            this.what = what;
         }
 
         @Override
@@ -308,51 +317,7 @@ public final class ObjectStore {
                 digest.update(b, off, n);
                 count += n;
                 if (count > size) {
-                    throw new CorruptObjectException(key, "holds more than the " + size + " bytes of content its manifest records");
-                }
-            } else if (n < 0 && !checked) {
-                checked = true;
-                if (count != size || !digest.hex().equals(checksum)) {
-                    throw new CorruptObjectException(key, "holds " + count + " bytes with checksum " + digest.hex() + ", its manifest says "
-                            + size + " bytes with checksum " + checksum);
-                }
-            }
-            return n;
-        }
-
-        @Override
-        public long skip(long n) throws IOException {
-            return super.skip(0); // every byte is read, so that every byte is checked
-        }
-    }
-
-    /** Checks size and checksum of the stored bytes when the end is reached. */
-    private static final class CheckingIn extends FilterInputStream {
-        private final ObjectRef ref;
-        private final Checksum digest = new Checksum();
-        private long count;
-        private boolean checked;
-
-        CheckingIn(InputStream in, ObjectRef ref) {
-            super(in);
-            this.ref = ref;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xFF;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n > 0) {
-                digest.update(b, off, n);
-                count += n;
-                if (count > ref.storedBytes()) {
-                    throw new CorruptObjectException(ref.key(), "is longer than the " + ref.storedBytes() + " bytes recorded");
+                    throw new CorruptObjectException(key, "is longer than the " + size + " " + what + "bytes recorded");
                 }
             } else if (n < 0) {
                 check();
@@ -365,12 +330,12 @@ public final class ObjectStore {
                 return;
             }
             checked = true;
-            if (count != ref.storedBytes()) {
-                throw new CorruptObjectException(ref.key(), "has " + count + " bytes, the manifest recorded " + ref.storedBytes());
+            if (count != size) {
+                throw new CorruptObjectException(key, "has " + count + " " + what + "bytes, the manifest recorded " + size);
             }
             String actual = digest.hex();
-            if (!actual.equals(ref.storedChecksum())) {
-                throw new CorruptObjectException(ref.key(), "has checksum " + actual + ", the manifest recorded " + ref.storedChecksum());
+            if (!actual.equals(checksum)) {
+                throw new CorruptObjectException(key, "has " + what + "checksum " + actual + ", the manifest recorded " + checksum);
             }
         }
 
@@ -415,7 +380,7 @@ public final class ObjectStore {
             } catch (IOException | RuntimeException e) {
                 // Prefer the checksum's verdict: drain and check, which names the real problem.
                 drainAndCheck();
-                throw new CorruptObjectException(stored.ref.key(), "cannot be decompressed (" + e.getMessage() + ")");
+                throw new CorruptObjectException(stored.key, "cannot be decompressed (" + e.getMessage() + ")");
             }
             if (n < 0) {
                 drainAndCheck();
