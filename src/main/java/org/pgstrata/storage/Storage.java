@@ -50,6 +50,23 @@ public interface Storage extends AutoCloseable {
     }
 
     /**
+     * Writes that were started and never committed nor discarded (a killed writer), under
+     * {@code prefix}: invisible to {@link #list}, named by verify, removed by
+     * {@link #deleteTemporary}. Stores whose writes leave nothing behind return none.
+     */
+    default List<String> unfinishedWrites(String prefix) throws IOException {
+        return List.of();
+    }
+
+    /**
+     * Makes the place the repository lives in when it is missing (an S3 bucket); returns whether
+     * it made it. A directory is made by the first write, hence the default.
+     */
+    default boolean prepare() throws IOException {
+        return false;
+    }
+
+    /**
      * Takes the repository's writer lock, or fails at once with {@link LockedException} naming the
      * holder. The lock is released by {@link RepositoryLock#close()} or when the process dies.
      */

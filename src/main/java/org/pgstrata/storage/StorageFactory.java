@@ -3,16 +3,25 @@ package org.pgstrata.storage;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.pgstrata.storage.fs.FileStorage;
+import org.pgstrata.storage.s3.S3Location;
+import org.pgstrata.storage.s3.S3Storage;
 
-/** Opens the storage a repository location names. Object storage arrives with its own scheme. */
+/** Opens the storage a repository location names. s3://BUCKET/PREFIX is an S3 bucket. */
 public final class StorageFactory {
     private StorageFactory() {
     }
 
     public static Storage open(String location) throws IOException {
+        if (S3Location.isS3(location)) {
+            try {
+                return new S3Storage(S3Location.parse(location));
+            } catch (IllegalArgumentException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        }
         if (location.contains("://")) {
             throw new IOException("unsupported repository location '" + location
-                    + "': only local directories are supported by this version");
+                    + "': use a local directory or s3://BUCKET/PREFIX");
         }
         return new FileStorage(Path.of(location));
     }

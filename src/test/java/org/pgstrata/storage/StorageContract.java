@@ -21,6 +21,11 @@ public abstract class StorageContract {
 
     protected abstract Storage newStorage() throws Exception;
 
+    /** The size above which a backend writes an object in parts (multipart upload); a file system writes one stream. */
+    protected long partSize() {
+        return 1L << 20;
+    }
+
     @BeforeEach
     void open() throws Exception {
         storage = newStorage();
@@ -61,6 +66,38 @@ public abstract class StorageContract {
         try (InputStream in = storage.get("big", 99_990, 1000)) {
             assertThat(in.readAllBytes()).hasSize(10);
         }
+    }
+
+    @Test
+    void anObjectLargerThanAPart_goesUpWhole_andReadsBackInRanges() throws Exception {
+        int size = (int) (2 * partSize() + 12345);
+        byte[] data = new byte[size];
+        new Random(7).nextBytes(data);
+        try (Storage.ObjectWriter w = storage.create("multi/part")) {
+            // in uneven writes, so that part boundaries fall inside them
+            for (int off = 0; off < size; off += 777_777) {
+                w.stream().write(data, off, Math.min(777_777, size - off));
+            }
+            assertThat(storage.exists("multi/part")).isFalse();
+            assertThat(w.commit()).isEqualTo(size);
+        }
+        assertThat(storage.size("multi/part")).isEqualTo(size);
+        assertThat(storage.getBytes("multi/part")).isEqualTo(data);
+        long across = partSize() - 100;
+        try (InputStream in = storage.get("multi/part", across, 200)) {
+            assertThat(in.readAllBytes()).isEqualTo(java.util.Arrays.copyOfRange(data, (int) across, (int) across + 200));
+        }
+        assertThat(storage.unfinishedWrites("")).isEmpty();
+    }
+
+    @Test
+    void aLargeUncommittedWrite_isDiscardedByClose() throws Exception {
+        try (Storage.ObjectWriter w = storage.create("multi/dropped")) {
+            w.stream().write(new byte[(int) partSize() + 1]);
+        }
+        assertThat(storage.exists("multi/dropped")).isFalse();
+        assertThat(storage.list("")).isEmpty();
+        assertThat(storage.unfinishedWrites("")).isEmpty();
     }
 
     @Test

@@ -270,6 +270,19 @@ public final class FileStorage implements Storage {
         }
     }
 
+    @Override
+    public List<String> unfinishedWrites(String prefix) throws IOException {
+        List<String> keys = new ArrayList<>();
+        for (Path p : leftoverTemporaryFiles()) {
+            String key = root.relativize(p).toString().replace('\\', '/');
+            if (key.startsWith(prefix)) {
+                keys.add(key);
+            }
+        }
+        keys.sort(null);
+        return keys;
+    }
+
     /** Temporary files left by a writer that was killed; they are never listed as objects. */
     public List<Path> leftoverTemporaryFiles() throws IOException {
         if (!Files.isDirectory(root)) {

@@ -1,0 +1,576 @@
+package org.pgstrata.storage.s3;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import org.pgstrata.api.Verbose;
+import org.pgstrata.storage.LockedException;
+import org.pgstrata.storage.ObjectNotFoundException;
+import org.pgstrata.storage.Storage;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
+import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * A repository in an S3 bucket (AWS S3, or a compatible store such as MinIO, Ceph RGW or s3proxy).
+ *
+ * <p>S3 has no rename and no directories, and a PUT is atomic: an object is either there whole or
+ * not at all. A small object goes up in one PUT when it is committed; a large one as a multipart
+ * upload whose parts grow with the object ({@link #partSize(int)}), completed on commit. An
+ * upload that is cut short is never listed; {@link #deleteTemporary} and {@link #deletePrefix}
+ * abort what is left of it. The repository lock is a lease object, described at {@link #lock}.
+ */
+public final class S3Storage implements Storage {
+    /** S3's smallest part (but the last) and its largest part count. */
+    public static final long MIN_PART_SIZE = 5L << 20;
+    public static final int MAX_PARTS = 10_000;
+    static final long MAX_PART_SIZE = 5L << 30;
+    /** A held lock is renewed this often, and is stale when not renewed for {@link #LOCK_TTL}. */
+    static final Duration LOCK_RENEW = Duration.ofSeconds(15);
+    static final Duration LOCK_TTL = Duration.ofSeconds(60);
+    private static final String LOCK_KEY = "lock";
+    /** Tokens of the locks this process holds now: its own released-but-not-deleted lock is stale. */
+    private static final Set<String> LIVE_TOKENS = ConcurrentHashMap.newKeySet();
+
+    private final S3Location location;
+    private final S3Client client;
+    private final long firstPartSize;
+
+    public S3Storage(S3Location location) {
+        this(location, 8L << 20);
+    }
+
+    /** With the first part's size: at least {@link #MIN_PART_SIZE}; later parts grow from it. */
+    public S3Storage(S3Location location, long firstPartSize) {
+        if (firstPartSize < MIN_PART_SIZE) {
+            throw new IllegalArgumentException("the first part size must be at least 5 MiB");
+        }
+        this.location = location;
+        this.firstPartSize = firstPartSize;
+        var builder = S3Client.builder()
+                .credentialsProvider(DefaultCredentialsProvider.builder().build())
+                .region(region(location))
+                .forcePathStyle(location.pathStyle())
+                // pgstrata checksums every object itself; S3-compatible stores differ in the SDK's newer checksum headers.
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .httpClientBuilder(Apache5HttpClient.builder().maxConnections(64)
+                        .connectionTimeout(Duration.ofSeconds(10)).socketTimeout(Duration.ofSeconds(120)))
+                .overrideConfiguration(o -> o.retryStrategy(new LoggingRetryStrategy(
+                        AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(8).circuitBreakerEnabled(false).build(),
+                        location.describe())));
+        if (location.endpointUri() != null) {
+            builder.endpointOverride(location.endpointUri());
+        }
+        this.client = builder.build();
+    }
+
+    private static Region region(S3Location location) {
+        if (location.region() != null) {
+            return Region.of(location.region());
+        }
+        try {
+            return DefaultAwsRegionProviderChain.builder().build().getRegion();
+        } catch (SdkException e) {
+            if (location.endpoint() != null) {
+                return Region.US_EAST_1; // an S3-compatible server that does not care
+            }
+            throw new IllegalArgumentException("no region for " + location.describe() + ": pass --s3-region or set AWS_REGION");
+        }
+    }
+
+    /**
+     * The size of part {@code n} (1-based): the first part size, doubled every 1,000 parts, at most
+     * 5 GiB. From 8 MiB, 1 TiB takes 7,032 parts, and 10,000 parts hold more than 5 TiB (S3's
+     * largest object). One part of each writer is held in memory.
+     */
+    public static long partSize(long first, int n) {
+        int doublings = Math.min((n - 1) / 1000, 30);
+        return Math.min(first << doublings, MAX_PART_SIZE);
+    }
+
+    public S3Location location() {
+        return location;
+    }
+
+    private String key(String repositoryKey) {
+        if (repositoryKey.isEmpty() || repositoryKey.startsWith("/") || repositoryKey.contains("..") || repositoryKey.contains("\\")) {
+            throw new IllegalArgumentException("invalid object key '" + repositoryKey + "'");
+        }
+        return location.key(repositoryKey);
+    }
+
+    @Override
+    public ObjectWriter create(String key) {
+        return new Upload(key(key));
+    }
+
+    /** Buffers a part; the first full part starts a multipart upload, commit completes it (or PUTs a small object whole). */
+    private final class Upload extends OutputStream implements ObjectWriter {
+        private final String objectKey;
+        private byte[] buf = new byte[64 * 1024];
+        private int len;
+        private long total;
+        private String uploadId;
+        private final List<CompletedPart> parts = new ArrayList<>();
+        private boolean committed;
+        private boolean closed;
+
+        Upload(String objectKey) {
+            this.objectKey = objectKey;
+        }
+
+        @Override
+        public OutputStream stream() {
+            return this;
+        }
+
+        private long currentPartSize() {
+            return partSize(firstPartSize, parts.size() + 1);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int n) throws IOException {
+            while (n > 0) {
+                long room = currentPartSize() - len;
+                int take = (int) Math.min(room, n);
+                ensureCapacity(len + take);
+                System.arraycopy(b, off, buf, len, take);
+                len += take;
+                total += take;
+                off += take;
+                n -= take;
+                if (len == currentPartSize()) {
+                    uploadPart();
+                }
+            }
+        }
+
+        private void ensureCapacity(int needed) {
+            if (needed > buf.length) {
+                long grown = Math.max(needed, Math.min((long) buf.length * 2, currentPartSize()));
+                buf = Arrays.copyOf(buf, (int) grown);
+            }
+        }
+
+        private void uploadPart() throws IOException {
+            try {
+                if (uploadId == null) {
+                    uploadId = client.createMultipartUpload(r -> r.bucket(location.bucket()).key(objectKey)
+                            .contentType("application/octet-stream")).uploadId();
+                }
+                int number = parts.size() + 1;
+                String etag = client.uploadPart(r -> r.bucket(location.bucket()).key(objectKey).uploadId(uploadId).partNumber(number)
+                        .contentLength((long) len), RequestBody.fromByteBuffer(java.nio.ByteBuffer.wrap(buf, 0, len))).eTag();
+                parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
+                len = 0;
+            } catch (SdkException e) {
+                throw S3Errors.io("uploading part " + (parts.size() + 1) + " of " + objectKey, location, e);
+            }
+        }
+
+        @Override
+        public long commit() throws IOException {
+            try {
+                if (uploadId == null) {
+                    client.putObject(r -> r.bucket(location.bucket()).key(objectKey).contentType("application/octet-stream")
+                            .contentLength((long) len), RequestBody.fromByteBuffer(java.nio.ByteBuffer.wrap(buf, 0, len)));
+                } else {
+                    if (len > 0 || parts.isEmpty()) {
+                        uploadPart();
+                    }
+                    client.completeMultipartUpload(r -> r.bucket(location.bucket()).key(objectKey).uploadId(uploadId)
+                            .multipartUpload(m -> m.parts(parts)));
+                }
+            } catch (SdkException e) {
+                throw S3Errors.io("writing " + objectKey, location, e);
+            }
+            committed = true;
+            buf = null;
+            return total;
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            buf = null;
+            if (!committed && uploadId != null) {
+                try {
+                    client.abortMultipartUpload(r -> r.bucket(location.bucket()).key(objectKey).uploadId(uploadId));
+                } catch (SdkException e) {
+                    // left for deleteTemporary, and for the bucket's lifecycle rule if it has one
+                    Verbose.log("could not abort the upload of " + objectKey + ": " + S3Errors.brief(e));
+                }
+            }
+        }
+    }
+
+    @Override
+    public InputStream get(String key) throws IOException {
+        String k = key(key);
+        try {
+            return client.getObject(r -> r.bucket(location.bucket()).key(k));
+        } catch (NoSuchKeyException e) {
+            throw new ObjectNotFoundException(key, describe());
+        } catch (SdkException e) {
+            throw S3Errors.io("reading " + k, location, e);
+        }
+    }
+
+    @Override
+    public InputStream get(String key, long offset, long length) throws IOException {
+        String k = key(key);
+        if (length <= 0) {
+            size(key); // still says when the object is missing
+            return new ByteArrayInputStream(new byte[0]);
+        }
+        try {
+            return client.getObject(r -> r.bucket(location.bucket()).key(k).range("bytes=" + offset + "-" + (offset + length - 1)));
+        } catch (NoSuchKeyException e) {
+            throw new ObjectNotFoundException(key, describe());
+        } catch (S3Exception e) {
+            if (e.statusCode() == 416) { // the range starts at or past the end
+                return new ByteArrayInputStream(new byte[0]);
+            }
+            throw S3Errors.io("reading " + k, location, e);
+        } catch (SdkException e) {
+            throw S3Errors.io("reading " + k, location, e);
+        }
+    }
+
+    @Override
+    public long size(String key) throws IOException {
+        return head(key).contentLength();
+    }
+
+    private HeadObjectResponse head(String key) throws IOException {
+        String k = key(key);
+        try {
+            return client.headObject(r -> r.bucket(location.bucket()).key(k));
+        } catch (NoSuchKeyException e) {
+            throw new ObjectNotFoundException(key, describe());
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404 && !(e instanceof NoSuchBucketException)) {
+                throw new ObjectNotFoundException(key, describe());
+            }
+            throw S3Errors.io("reading " + k, location, e);
+        } catch (SdkException e) {
+            throw S3Errors.io("reading " + k, location, e);
+        }
+    }
+
+    @Override
+    public boolean exists(String key) throws IOException {
+        try {
+            head(key);
+            return true;
+        } catch (ObjectNotFoundException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public List<String> list(String prefix) throws IOException {
+        String p = location.prefix().isEmpty() ? prefix : location.prefix() + "/" + prefix;
+        List<String> keys = new ArrayList<>();
+        try {
+            for (S3Object o : client.listObjectsV2Paginator(r -> r.bucket(location.bucket()).prefix(p)).contents()) {
+                keys.add(location.repositoryKey(o.key()));
+            }
+        } catch (NoSuchBucketException e) {
+            return keys; // no bucket, no objects
+        } catch (SdkException e) {
+            throw S3Errors.io("listing " + p, location, e);
+        }
+        keys.sort(null);
+        return keys;
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        String k = key(key);
+        try {
+            client.deleteObject(r -> r.bucket(location.bucket()).key(k));
+        } catch (NoSuchKeyException e) {
+            // gone already
+        } catch (SdkException e) {
+            throw S3Errors.io("deleting " + k, location, e);
+        }
+    }
+
+    @Override
+    public void deletePrefix(String prefix) throws IOException {
+        List<String> keys = list(prefix);
+        for (int i = 0; i < keys.size(); i += 1000) {
+            List<ObjectIdentifier> batch = keys.subList(i, Math.min(keys.size(), i + 1000)).stream()
+                    .map(k -> ObjectIdentifier.builder().key(location.key(k)).build()).toList();
+            try {
+                var response = client.deleteObjects(r -> r.bucket(location.bucket()).delete(d -> d.objects(batch).quiet(true)));
+                if (response.hasErrors() && !response.errors().isEmpty()) {
+                    var first = response.errors().get(0);
+                    throw new IOException("deleting " + first.key() + " in " + describe() + " failed: " + first.code() + " " + first.message());
+                }
+            } catch (SdkException e) {
+                throw S3Errors.io("deleting objects under " + prefix, location, e);
+            }
+        }
+        deleteTemporary(prefix);
+    }
+
+    /** Aborts the multipart uploads that writers which were cut short left under {@code prefix}. */
+    @Override
+    public void deleteTemporary(String prefix) throws IOException {
+        for (MultipartUpload u : unfinishedUploads(prefix)) {
+            try {
+                client.abortMultipartUpload(r -> r.bucket(location.bucket()).key(u.key()).uploadId(u.uploadId()));
+            } catch (NoSuchKeyException e) {
+                // finished or aborted meanwhile
+            } catch (SdkException e) {
+                throw S3Errors.io("aborting the unfinished upload of " + u.key(), location, e);
+            }
+        }
+    }
+
+    @Override
+    public List<String> unfinishedWrites(String prefix) throws IOException {
+        return unfinishedUploads(prefix).stream().map(u -> location.repositoryKey(u.key())).sorted().toList();
+    }
+
+    private List<MultipartUpload> unfinishedUploads(String prefix) throws IOException {
+        String p = location.prefix().isEmpty() ? prefix : location.prefix() + "/" + prefix;
+        List<MultipartUpload> uploads = new ArrayList<>();
+        try {
+            for (MultipartUpload u : client.listMultipartUploadsPaginator(r -> r.bucket(location.bucket()).prefix(p)).uploads()) {
+                uploads.add(u);
+            }
+        } catch (NoSuchBucketException e) {
+            return uploads;
+        } catch (SdkException e) {
+            throw S3Errors.io("listing unfinished uploads under " + p, location, e);
+        }
+        return uploads;
+    }
+
+    /** Creates the bucket when it does not exist. */
+    @Override
+    public boolean prepare() throws IOException {
+        try {
+            client.headBucket(r -> r.bucket(location.bucket()));
+            return false;
+        } catch (NoSuchBucketException e) {
+            // create it below
+        } catch (S3Exception e) {
+            if (e.statusCode() != 404) {
+                throw S3Errors.io("checking the bucket", location, e);
+            }
+        } catch (SdkException e) {
+            throw S3Errors.io("checking the bucket", location, e);
+        }
+        try {
+            client.createBucket(r -> r.bucket(location.bucket()));
+            return true;
+        } catch (SdkException e) {
+            throw S3Errors.io("creating the bucket", location, e);
+        }
+    }
+
+    /**
+     * The lock is a lease: the object {@code lock} names its holder (host, pid and a random token)
+     * and is rewritten every {@link #LOCK_RENEW} while held. It is written with
+     * {@code If-None-Match: *}, so that on stores with conditional writes (AWS S3, MinIO) only one
+     * of two writers can create it, and read back after a pause, so that on stores without them the
+     * later of two racing writers wins and the other backs off. A lock is stale, and is taken over,
+     * when it was not renewed for {@link #LOCK_TTL} by the server's clock, or when its holder was a
+     * process on this host that has ended; a killed writer therefore blocks another host for at
+     * most a minute.
+     */
+    @Override
+    public RepositoryLock lock(String holder) throws IOException {
+        String host = hostName();
+        long pid = ProcessHandle.current().pid();
+        String token = UUID.randomUUID().toString();
+        byte[] record = ("holder=" + holder + "\nhost=" + host + "\npid=" + pid + "\ntoken=" + token + "\n").getBytes(StandardCharsets.UTF_8);
+        String k = key(LOCK_KEY);
+        LockRecord existing = readLock();
+        if (existing != null) {
+            if (!existing.stale(host)) {
+                throw new LockedException(describe(), existing.holder());
+            }
+            Verbose.log("taking over the stale lock of " + existing.holder() + " in " + describe());
+            delete(LOCK_KEY);
+        }
+        try {
+            client.putObject(r -> r.bucket(location.bucket()).key(k).ifNoneMatch("*"), RequestBody.fromBytes(record));
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412 || e.statusCode() == 409) {
+                LockRecord winner = readLock();
+                throw new LockedException(describe(), winner != null ? winner.holder() : "another process");
+            }
+            throw S3Errors.io("taking the lock", location, e);
+        } catch (SdkException e) {
+            throw S3Errors.io("taking the lock", location, e);
+        }
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LockRecord mine = readLock();
+        if (mine == null || !mine.token().equals(token)) {
+            throw new LockedException(describe(), mine != null ? mine.holder() : "another process");
+        }
+        LIVE_TOKENS.add(token);
+        Thread renewer = new Thread(() -> renew(record, token), "pgstrata-s3-lock");
+        renewer.setDaemon(true);
+        renewer.start();
+        return () -> {
+            renewer.interrupt();
+            LIVE_TOKENS.remove(token);
+            try {
+                LockRecord now = readLock();
+                if (now != null && now.token().equals(token)) {
+                    delete(LOCK_KEY);
+                }
+            } catch (IOException e) {
+                // the lock goes stale by itself; a process on this host takes it over at once
+                Verbose.log("could not remove the lock in " + describe() + ": " + e.getMessage());
+            }
+        };
+    }
+
+    private void renew(byte[] record, String token) {
+        String k = key(LOCK_KEY);
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                Thread.sleep(LOCK_RENEW.toMillis());
+                LockRecord now = readLock();
+                if (now == null || !now.token().equals(token)) {
+                    System.err.println("pgstrata: warning: the lock in " + describe() + " was taken over by "
+                            + (now == null ? "nobody (removed)" : now.holder()) + "; another writer may be at work");
+                    return;
+                }
+                client.putObject(r -> r.bucket(location.bucket()).key(k), RequestBody.fromBytes(record));
+            } catch (InterruptedException e) {
+                return;
+            } catch (IOException | SdkException e) {
+                Verbose.log("could not renew the lock in " + describe() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    record LockRecord(String holder, String host, long pid, String token, Instant written, Instant serverNow) {
+        boolean stale(String myHost) {
+            if (Duration.between(written, serverNow).compareTo(LOCK_TTL) > 0) {
+                return true;
+            }
+            if (host.equals(myHost)) {
+                if (pid == ProcessHandle.current().pid()) {
+                    return !LIVE_TOKENS.contains(token);
+                }
+                return ProcessHandle.of(pid).isEmpty();
+            }
+            return false;
+        }
+    }
+
+    private LockRecord readLock() throws IOException {
+        String k = key(LOCK_KEY);
+        try (ResponseInputStream<GetObjectResponse> in = client.getObject(r -> r.bucket(location.bucket()).key(k))) {
+            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            GetObjectResponse meta = in.response();
+            Instant now = meta.sdkHttpResponse().firstMatchingHeader("Date")
+                    .map(d -> ZonedDateTime.parse(d, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant()).orElse(Instant.now());
+            String holder = "another process";
+            String host = "";
+            long pid = -1;
+            String token = "";
+            for (String line : text.split("\n")) {
+                int eq = line.indexOf('=');
+                if (eq < 0) {
+                    continue;
+                }
+                String v = line.substring(eq + 1);
+                switch (line.substring(0, eq)) {
+                    case "holder" -> holder = v;
+                    case "host" -> host = v;
+                    case "pid" -> pid = parseLong(v);
+                    case "token" -> token = v;
+                    default -> { }
+                }
+            }
+            return new LockRecord(holder, host, pid, token, meta.lastModified(), now);
+        } catch (NoSuchKeyException e) {
+            return null;
+        } catch (SdkException e) {
+            throw S3Errors.io("reading the lock", location, e);
+        }
+    }
+
+    private static long parseLong(String v) {
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "unknown-host";
+        }
+    }
+
+    @Override
+    public String describe() {
+        return location.describe();
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+}

@@ -1,0 +1,90 @@
+package org.pgstrata.storage.s3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.storage.Storage;
+import org.pgstrata.storage.StorageContract;
+
+/** The storage contract on a real S3-compatible server (s3proxy, objects in memory) on 127.0.0.1. */
+class S3StorageTest extends StorageContract {
+    private static S3Server server;
+    private static final AtomicInteger PREFIXES = new AtomicInteger();
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        server = S3Server.inMemory();
+        server.createBucket("contract");
+    }
+
+    @AfterAll
+    static void stopServer() throws Exception {
+        server.close();
+    }
+
+    @Override
+    protected Storage newStorage() {
+        // A fresh prefix per test: an empty repository, in a bucket other tests also use.
+        return new S3Storage(S3Location.parse(server.location("contract", "t" + PREFIXES.incrementAndGet() + "/repo")));
+    }
+
+    @Override
+    protected long partSize() {
+        return 8L << 20;
+    }
+
+    @Test
+    void partsGrow_soThatOneTebibyteTakesFewerThanTenThousandParts() {
+        long first = 8L << 20;
+        long total = 0;
+        int parts = 0;
+        while (total < (1L << 40)) {
+            parts++;
+            total += S3Storage.partSize(first, parts);
+        }
+        assertThat(parts).isLessThan(S3Storage.MAX_PARTS);
+        assertThat(S3Storage.partSize(first, 1)).isEqualTo(first);
+        assertThat(S3Storage.partSize(first, 1001)).isEqualTo(2 * first);
+        long largest = 0;
+        for (int n = 1; n <= S3Storage.MAX_PARTS; n++) {
+            largest += S3Storage.partSize(first, n);
+        }
+        assertThat(largest).as("10,000 parts hold S3's largest object, 5 TiB").isGreaterThanOrEqualTo(5L << 40);
+    }
+
+    @Test
+    void aKilledMultipartUpload_isNeverListed_butNamed_andDeleteTemporaryAbortsIt() throws Exception {
+        Storage.ObjectWriter w = storage.create("backup/x/data/big");
+        w.stream().write(new byte[(int) partSize() + 1]); // the first part goes up
+        // no commit, no close: as if the process died here
+        assertThat(storage.list("")).isEmpty();
+        assertThat(storage.exists("backup/x/data/big")).isFalse();
+        assertThat(storage.unfinishedWrites("backup/")).containsExactly("backup/x/data/big");
+        storage.deleteTemporary("backup/x/");
+        assertThat(storage.unfinishedWrites("")).isEmpty();
+    }
+
+    @Test
+    void aLockHeldElsewhere_isRefusedNamingItsHolder_andAStaleOneIsTakenOver() throws Exception {
+        String host = java.net.InetAddress.getLocalHost().getHostName();
+        // A live holder on another host, renewed just now.
+        storage.putBytes("lock", ("holder=pgstrata backup (pid 77 on db2)\nhost=db2.example\npid=77\ntoken=t1\n").getBytes());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> storage.lock("pgstrata backup (pid 1)"))
+                .isInstanceOf(org.pgstrata.storage.LockedException.class).hasMessageContaining("pid 77 on db2");
+        // A holder on this host whose process has ended (pid 2^22 + 1 is above Linux's pid_max default).
+        storage.putBytes("lock", ("holder=pgstrata backup (pid 4194305)\nhost=" + host + "\npid=4194305\ntoken=t2\n").getBytes());
+        try (Storage.RepositoryLock l = storage.lock("pgstrata backup (pid 2)")) {
+            assertThat(new String(storage.getBytes("lock"))).contains("pgstrata backup (pid 2)");
+        }
+        assertThat(storage.exists("lock")).as("released").isFalse();
+        // This very process, with a token it no longer holds: a lock it could not remove (the store was down).
+        storage.putBytes("lock", ("holder=pgstrata backup (earlier)\nhost=" + host + "\npid=" + ProcessHandle.current().pid()
+                + "\ntoken=gone\n").getBytes());
+        try (Storage.RepositoryLock l = storage.lock("pgstrata backup (pid 3)")) {
+            assertThat(new String(storage.getBytes("lock"))).contains("pid 3");
+        }
+    }
+}
