@@ -1,5 +1,6 @@
 package org.pgstrata;
 
+import org.pgstrata.storage.s3.S3Location;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -203,7 +204,7 @@ public final class Pgstrata {
     public String backupStepsBack(String repo, int steps) {
         List<BackupInfo> all = list(repo).stream().filter(b -> !b.logical()).toList();
         if (steps < 0 || steps >= all.size()) {
-            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.NOT_FOUND, "repository " + repo + " has " + all.size()
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.NOT_FOUND, "repository " + S3Location.describe(repo) + " has " + all.size()
                     + " backup(s), so there is no point " + steps + " steps back", "use --steps-back 0 to " + Math.max(0, all.size() - 1));
         }
         return all.get(all.size() - 1 - steps).id();
@@ -213,7 +214,7 @@ public final class Pgstrata {
     public String logicalStepsBack(String repo, int steps) {
         List<BackupInfo> all = list(repo).stream().filter(BackupInfo::logical).toList();
         if (steps < 0 || steps >= all.size()) {
-            throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo + " has " + all.size()
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + S3Location.describe(repo) + " has " + all.size()
                     + " logical backup(s), so there is no point " + steps + " steps back", "use --steps-back 0 to " + Math.max(0, all.size() - 1));
         }
         return all.get(all.size() - 1 - steps).id();
@@ -278,7 +279,7 @@ public final class Pgstrata {
             r.requireInfo();
             return RecoveryWindows.of(r);
         } catch (IOException e) {
-            throw new PgstrataException(ErrorCode.IO, "cannot read repository " + repo + ": " + e.getMessage(), null, e);
+            throw new PgstrataException(ErrorCode.IO, "cannot read repository " + S3Location.describe(repo) + ": " + e.getMessage(), null, e);
         }
     }
 

@@ -56,7 +56,7 @@ public final class Advisor {
             if (base == null) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe()
                         + " holds no physical full backup, and advise measures the change since the newest backup",
-                        "take one first: pgstrata backup --repo " + req.repo() + " --pgdata " + req.pgdata() + " --type full");
+                        "take one first: pgstrata backup --repo " + repo.describe() + " --pgdata " + req.pgdata() + " --type full");
             }
             Manifest full = newestFull(backups);
 

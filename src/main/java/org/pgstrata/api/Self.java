@@ -105,21 +105,26 @@ public final class Self {
     }
 
     /**
-     * archive_command for a repository. A push also archives the other files that are ready and
-     * notes them in the repository's spool directory; PostgreSQL's later call for such a file
-     * is answered by the shell, which removes the note, instead of by a new JVM.
+     * archive_command for a repository named by {@code repoArguments} ("--repo", DIR or
+     * "--repo", "s3://..", "--s3-endpoint", ..). A push also archives the other files that are
+     * ready and notes them in {@code spoolDir} (a shell word); PostgreSQL's later call for such a
+     * file is answered by the shell, which removes the note, instead of by a new JVM.
      */
-    public static String archiveCommand(String repo) {
-        Path root = Path.of(repo).toAbsolutePath().normalize();
-        String note = quote(root.resolve("spool").toString()) + "/%f";
+    public static String archiveCommand(java.util.List<String> repoArguments, String spoolDir) {
+        String note = spoolDir + "/%f";
         // The note must name this very file (inode, size, mtime as stat prints them); %% is PostgreSQL's escape for %.
         return "if [ -f " + note + " ] && [ \"$(cat " + note + ")\" = \"$(stat -c '%%i %%s %%Y' %p)\" ]; then rm -f " + note
-                + "; else " + shortCommand() + " wal push --repo " + quote(root.toString()) + " %p; fi";
+                + "; else " + shortCommand() + " wal push " + words(repoArguments) + " %p; fi";
     }
 
-    /** restore_command for a repository. */
-    public static String restoreCommand(String repo) {
-        return shortCommand() + " wal get --repo " + quote(Path.of(repo).toAbsolutePath().normalize().toString()) + " %f %p";
+    /** restore_command for a repository named by {@code repoArguments}. */
+    public static String restoreCommand(java.util.List<String> repoArguments) {
+        return shortCommand() + " wal get " + words(repoArguments) + " %f %p";
+    }
+
+    private static String words(java.util.List<String> args) {
+        // %-signs are PostgreSQL's escapes in these commands: a literal one is written %%.
+        return String.join(" ", args.stream().map(a -> quote(a).replace("%", "%%")).toList());
     }
 
     /**

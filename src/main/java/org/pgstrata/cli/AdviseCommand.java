@@ -34,8 +34,8 @@ import picocli.CommandLine.Option;
 final class AdviseCommand extends BaseCommand {
     private static final int WIDTH = 100;
 
-    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
-    String repo;
+    @Mixin
+    RepoOptions repo;
 
     @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the running cluster.")
     Path pgdata;
@@ -65,7 +65,7 @@ final class AdviseCommand extends BaseCommand {
     int execute() {
         var env = System.getenv();
         int defaultPort = Files.isRegularFile(pgdata.resolve("postgresql.conf")) ? new LocalCluster(pgdata, null).configuredPort() : 5432;
-        Advice a = facade().advise(new AdviseRequest(repo, pgdata, conn.resolve(env, defaultPort), !noCheckpoint, jobs, scratchDir,
+        Advice a = facade().advise(new AdviseRequest(repo.location(), pgdata, conn.resolve(env, defaultPort), !noCheckpoint, jobs, scratchDir,
                 sampleSeconds));
         if (json) {
             Output.json(out(), a);

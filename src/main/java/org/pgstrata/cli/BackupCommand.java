@@ -37,8 +37,8 @@ import picocli.CommandLine.Option;
     "stored whole, and it says so. pg_dump is found via --pg-bin, PGSTRATA_PG_BIN, PATH, then the",
     "usual installation directories, and must be at least the server's major version."})
 final class BackupCommand extends BaseCommand {
-    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
-    String repo;
+    @Mixin
+    RepoOptions repo;
 
     @Option(names = "--pgdata", paramLabel = "DIR", description = "Data directory of the running cluster (physical backups).")
     Path pgdata;
@@ -82,7 +82,7 @@ final class BackupCommand extends BaseCommand {
         int defaultPort = java.nio.file.Files.isRegularFile(pgdata.resolve("postgresql.conf"))
                 ? new LocalCluster(pgdata, null).configuredPort() : 5432;
         int pause = env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES") == null ? 0 : Integer.parseInt(env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES"));
-        BackupResult r = facade().backup(new BackupRequest(repo, pgdata, conn.resolve(env, defaultPort), BackupType.parse(type),
+        BackupResult r = facade().backup(new BackupRequest(repo.location(), pgdata, conn.resolve(env, defaultPort), BackupType.parse(type),
                 Compression.parse(compress), jobs, pause, archiveTimeout));
         if (json) {
             Output.json(out(), r);
@@ -98,7 +98,7 @@ final class BackupCommand extends BaseCommand {
         boolean jobsGiven = spec.commandLine().getParseResult().hasMatchedOption("--jobs");
         int defaultPort = pgdata != null && java.nio.file.Files.isRegularFile(pgdata.resolve("postgresql.conf"))
                 ? new LocalCluster(pgdata, null).configuredPort() : 5432;
-        LogicalBackupResult r = facade().logicalBackup(new LogicalBackupRequest(repo, conn.resolve(env, defaultPort), BackupType.parse(type),
+        LogicalBackupResult r = facade().logicalBackup(new LogicalBackupRequest(repo.location(), conn.resolve(env, defaultPort), BackupType.parse(type),
                 Compression.parse(compress), jobsGiven ? jobs : 1, pgBin));
         if (json) {
             Output.json(out(), r);

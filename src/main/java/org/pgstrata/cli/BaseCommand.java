@@ -15,6 +15,14 @@ abstract class BaseCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "Print no progress, only results and errors.")
     boolean quiet;
 
+    @Option(names = {"-v", "--verbose"}, description = "Also say what happens behind each step, such as storage requests that "
+            + "are retried (PGSTRATA_VERBOSE=1 does the same, for archive_command too).")
+    void verbose(boolean on) {
+        if (on) {
+            org.pgstrata.api.Verbose.enable();
+        }
+    }
+
     @Option(names = "--help", usageHelp = true, description = "Show this help and exit.")
     boolean help;
 

@@ -2,6 +2,7 @@ package org.pgstrata.cli;
 
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "delete", description = {"Remove a backup from the repository.",
@@ -10,8 +11,8 @@ import picocli.CommandLine.Option;
     "newest first. The manifest goes first, so an interrupted delete never leaves a half backup",
     "that looks complete. Archived WAL is kept."})
 final class DeleteCommand extends BaseCommand {
-    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
-    String repo;
+    @Mixin
+    RepoOptions repo;
 
     @Option(names = "--backup", required = true, paramLabel = "ID", description = "The backup to remove ('pgstrata list' shows ids).")
     String backup;
@@ -24,7 +25,7 @@ final class DeleteCommand extends BaseCommand {
 
     @Override
     int execute() {
-        List<String> removed = facade().delete(repo, backup, withDependants);
+        List<String> removed = facade().delete(repo.location(), backup, withDependants);
         if (json) {
             Output.json(out(), java.util.Map.of("removed", removed));
         } else {

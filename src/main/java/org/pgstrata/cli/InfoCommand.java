@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.pgstrata.api.RecoveryWindow;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "info", description = {"Show what a repository can restore: per timeline, the earliest and latest",
@@ -11,21 +12,21 @@ import picocli.CommandLine.Option;
     "--json prints an array of {timeline, earliestLsn, earliestTime, latestLsn, latestTime, backups,",
     "restorePoints, gaps}."})
 final class InfoCommand extends BaseCommand {
-    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
-    String repo;
+    @Mixin
+    RepoOptions repo;
 
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
     @Override
     int execute() {
-        List<RecoveryWindow> windows = facade().info(repo);
+        List<RecoveryWindow> windows = facade().info(repo.location());
         if (json) {
             Output.json(out(), windows);
             return 0;
         }
         if (windows.isEmpty()) {
-            out().println("nothing to restore in " + repo + " yet: no backups");
+            out().println("nothing to restore in " + repo.describe() + " yet: no backups");
             return 0;
         }
         List<List<String>> rows = new ArrayList<>();

@@ -6,11 +6,12 @@ import java.util.List;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.wal.WalPush;
+import org.pgstrata.storage.s3.S3Location;
 import org.pgstrata.wal.WalGet;
 
 /**
- * {@code wal push [--repo DIR] [--no-batch] [--compress ALGO] PATH} and
- * {@code wal get [--repo DIR] NAME PATH}, parsed by hand. Anything unusual (--help, an unknown
+ * {@code wal push [--repo REPO] [S3 options] [--no-batch] [--compress ALGO] [-v] PATH} and
+ * {@code wal get [--repo REPO] [S3 options] [-v] NAME PATH}, parsed by hand. Anything unusual (--help, an unknown
  * option) falls back to the full command line, which explains itself.
  */
 final class LeanWal {
@@ -39,6 +40,9 @@ final class LeanWal {
 
     private static Parsed parse(String[] args) {
         String repo = System.getenv("PGSTRATA_REPO");
+        String endpoint = null;
+        String region = null;
+        boolean pathStyle = false;
         boolean batch = true;
         Compression compression = Compression.ZSTD;
         List<String> positional = new ArrayList<>();
@@ -48,6 +52,14 @@ final class LeanWal {
                 repo = args[++i];
             } else if (a.startsWith("--repo=")) {
                 repo = a.substring("--repo=".length());
+            } else if (a.equals("--s3-endpoint") && i + 1 < args.length) {
+                endpoint = args[++i];
+            } else if (a.equals("--s3-region") && i + 1 < args.length) {
+                region = args[++i];
+            } else if (a.equals("--s3-path-style")) {
+                pathStyle = true;
+            } else if (a.equals("-v") || a.equals("--verbose")) {
+                org.pgstrata.api.Verbose.enable();
             } else if (a.equals("--no-batch")) {
                 batch = false;
             } else if (a.equals("--compress") && i + 1 < args.length) {
@@ -65,6 +77,11 @@ final class LeanWal {
         int want = args[1].equals("push") ? 1 : 2;
         if (repo == null || positional.size() != want) {
             return null;
+        }
+        try {
+            repo = S3Location.withOptions(repo, endpoint, region, pathStyle);
+        } catch (IllegalArgumentException e) {
+            return null; // the full command line says what is wrong
         }
         return new Parsed(args[1], repo, batch, compression, positional);
     }
@@ -99,7 +116,7 @@ final class LeanWal {
             if (WalGet.get(repo, name, target)) {
                 return 0;
             }
-            System.err.println("pgstrata: " + name + " is not in the archive at " + repo);
+            System.err.println("pgstrata: " + name + " is not in the archive at " + S3Location.describe(repo));
             return NOT_IN_ARCHIVE;
         } catch (PgstrataException e) {
             System.err.println("pgstrata: error: " + e.oneLine());

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.pgstrata.api.BackupInfo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "list", description = {"List the backups in a repository, oldest first.",
@@ -13,15 +14,15 @@ import picocli.CommandLine.Option;
     "database for logical backups (types logical-full and logical-diff: their LSNs are the snapshot's,",
     "and data is the size of pg_dump's output)."})
 final class ListCommand extends BaseCommand {
-    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
-    String repo;
+    @Mixin
+    RepoOptions repo;
 
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
     @Override
     int execute() {
-        List<BackupInfo> backups = facade().list(repo);
+        List<BackupInfo> backups = facade().list(repo.location());
         if (json) {
             List<java.util.Map<String, Object>> rows = new ArrayList<>();
             for (BackupInfo b : backups) {
@@ -45,7 +46,7 @@ final class ListCommand extends BaseCommand {
             return 0;
         }
         if (backups.isEmpty()) {
-            out().println("no backups in " + repo);
+            out().println("no backups in " + repo.describe());
             return 0;
         }
         List<List<String>> rows = new ArrayList<>();

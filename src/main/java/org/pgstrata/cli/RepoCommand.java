@@ -3,6 +3,7 @@ package org.pgstrata.cli;
 import java.nio.file.Path;
 import org.pgstrata.manifest.RepoInfo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "repo", description = "Manage repositories.", subcommands = {RepoCommand.Init.class}, mixinStandardHelpOptions = true)
@@ -19,16 +20,16 @@ final class RepoCommand implements Runnable {
         "identifier and major version and refuses backups of any other cluster. The first backup",
         "creates the repository too, so this is optional."})
     static final class Init extends BaseCommand {
-        @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
-        String repo;
+        @Mixin
+        RepoOptions repo;
 
         @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the cluster it serves.")
         Path pgdata;
 
         @Override
         int execute() {
-            RepoInfo info = facade().repoInit(repo, pgdata);
-            out().println("repository " + repo + " serves cluster " + info.systemIdentifier() + " (PostgreSQL " + info.pgMajor() + ")");
+            RepoInfo info = facade().repoInit(repo.location(), pgdata);
+            out().println("repository " + repo.describe() + " serves cluster " + info.systemIdentifier() + " (PostgreSQL " + info.pgMajor() + ")");
             return 0;
         }
     }

@@ -6,6 +6,7 @@ import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "restore", description = {
@@ -25,8 +26,8 @@ import picocli.CommandLine.Option;
     "constraints other than foreign keys, and owned sequences) into an existing database",
     "(--create makes it). --port, --host and --user name the server."})
 final class RestoreCommand extends BaseCommand {
-    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
-    String repo;
+    @Mixin
+    RepoOptions repo;
 
     @Option(names = "--to", paramLabel = "DIR", description = "Directory to restore into (absent or empty).")
     Path to;
@@ -144,8 +145,8 @@ final class RestoreCommand extends BaseCommand {
             throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "--steps-back and --backup both choose the backup",
                     "give one of them");
         }
-        String id = stepsBack == null ? backup : facade().backupStepsBack(repo, stepsBack);
-        RestoreResult r = facade().restore(new RestoreRequest(repo, to, id, start, port, pgBin, jobs, recoveryTarget()));
+        String id = stepsBack == null ? backup : facade().backupStepsBack(repo.location(), stepsBack);
+        RestoreResult r = facade().restore(new RestoreRequest(repo.location(), to, id, start, port, pgBin, jobs, recoveryTarget()));
         if (json) {
             Output.json(out(), r);
         } else {
@@ -180,7 +181,7 @@ final class RestoreCommand extends BaseCommand {
                     "give one of them");
         }
         if (stepsBack != null) {
-            backup = facade().logicalStepsBack(repo, stepsBack);
+            backup = facade().logicalStepsBack(repo.location(), stepsBack);
         }
         if (toDb == null) {
             throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "a logical restore needs --to-db NAME",
@@ -189,7 +190,7 @@ final class RestoreCommand extends BaseCommand {
         var env = System.getenv();
         var server = org.pgstrata.api.ConnectionSettings.resolve(host, port, user, "postgres", env);
         boolean jobsGiven = spec.commandLine().getParseResult().hasMatchedOption("--jobs");
-        var r = facade().logicalRestore(new org.pgstrata.api.LogicalRestoreRequest(repo, backup, server, toDb, create, clean, table,
+        var r = facade().logicalRestore(new org.pgstrata.api.LogicalRestoreRequest(repo.location(), backup, server, toDb, create, clean, table,
                 jobs, pgBin, noOwner));
         if (json) {
             Output.json(out(), r);

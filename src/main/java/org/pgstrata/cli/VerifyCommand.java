@@ -3,14 +3,15 @@ package org.pgstrata.cli;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.VerifyResult;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "verify", description = {"Reread every object in the repository and check it against its manifest.",
     "Checks each object's size and checksum, then each file's content checksum, for every backup",
     "or only --backup. Names backups left incomplete by a failed run. Exit code 15 when anything is wrong."})
 final class VerifyCommand extends BaseCommand {
-    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
-    String repo;
+    @Mixin
+    RepoOptions repo;
 
     @Option(names = "--backup", paramLabel = "ID", description = "Verify only this backup.")
     String backup;
@@ -20,7 +21,7 @@ final class VerifyCommand extends BaseCommand {
 
     @Override
     int execute() {
-        VerifyResult r = facade().verify(repo, backup);
+        VerifyResult r = facade().verify(repo.location(), backup);
         if (json) {
             Output.json(out(), r);
         } else {
@@ -34,7 +35,7 @@ final class VerifyCommand extends BaseCommand {
                     Output.bytes(r.bytes()), r.problems().size());
         }
         if (!r.ok()) {
-            spec.commandLine().getErr().println("pgstrata: error: verify found " + r.problems().size() + " problem(s) in " + repo
+            spec.commandLine().getErr().println("pgstrata: error: verify found " + r.problems().size() + " problem(s) in " + repo.describe()
                     + ", first: " + r.problems().get(0) + "; hint: do not rely on the damaged backups; take a new full backup");
             return ErrorCode.CORRUPT.exitCode();
         }

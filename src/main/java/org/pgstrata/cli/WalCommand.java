@@ -30,9 +30,8 @@ final class WalCommand implements Runnable {
         "process start serves many segments; PostgreSQL's later calls for them return at once.",
         "Runs without loading the command-line framework when called as archive_command."})
     static final class Push extends BaseCommand {
-        @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository (default: PGSTRATA_REPO).",
-                defaultValue = "${env:PGSTRATA_REPO}")
-        String repo;
+        @Mixin
+        RepoOptions repo;
 
         @Option(names = "--no-batch", description = "Push only the file named, not the other ready ones.")
         boolean noBatch;
@@ -45,7 +44,7 @@ final class WalCommand implements Runnable {
 
         @Override
         int execute() {
-            WalPush.Result r = facade().walPush(repo, path, !noBatch, Compression.parse(compress));
+            WalPush.Result r = facade().walPush(repo.location(), path, !noBatch, Compression.parse(compress));
             out().println(r.name() + ": " + (r.outcome() == org.pgstrata.manifest.WalArchive.PutOutcome.STORED ? "archived" : "already archived")
                     + (r.alsoPushed().isEmpty() ? "" : "; also archived " + String.join(", ", r.alsoPushed())));
             return 0;
@@ -58,9 +57,8 @@ final class WalCommand implements Runnable {
         "does not have it (recovery's end of archive), 126 when the archived copy is damaged and 128",
         "on any other failure: above 125, so that PostgreSQL stops recovery instead of ending it early."})
     static final class Get extends BaseCommand {
-        @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository (default: PGSTRATA_REPO).",
-                defaultValue = "${env:PGSTRATA_REPO}")
-        String repo;
+        @Mixin
+        RepoOptions repo;
 
         @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file's name (%%f).")
         String name;
@@ -70,7 +68,7 @@ final class WalCommand implements Runnable {
 
         @Override
         int execute() {
-            return LeanWal.get(repo, name, path);
+            return LeanWal.get(repo.location(), name, path);
         }
     }
 
@@ -80,8 +78,8 @@ final class WalCommand implements Runnable {
         "when it was off); on a stopped one it appends to postgresql.auto.conf. The repository is",
         "created for the cluster if it does not exist."})
     static final class Setup extends BaseCommand {
-        @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
-        String repo;
+        @Mixin
+        RepoOptions repo;
 
         @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the cluster.")
         Path pgdata;
@@ -95,13 +93,13 @@ final class WalCommand implements Runnable {
         @Override
         int execute() {
             if (!apply) {
-                out().print(facade().walSettings(repo));
+                out().print(facade().walSettings(repo.location()));
                 out().flush();
                 return 0;
             }
             org.pgstrata.db.LocalCluster.requireDataDirectory(pgdata);
             int port = new org.pgstrata.db.LocalCluster(pgdata, null).configuredPort();
-            WalSetup.Applied a = facade().walSetupApply(repo, pgdata, conn.resolve(System.getenv(), port));
+            WalSetup.Applied a = facade().walSetupApply(repo.location(), pgdata, conn.resolve(System.getenv(), port));
             out().println("archive settings " + a.how() + (a.restartNeeded() ? "; restart the cluster for archive_mode to take effect" : ""));
             return 0;
         }

@@ -15,8 +15,8 @@ import picocli.CommandLine.Option;
     "the repository. Resumes from the slot after a restart; follows timeline switches. Runs until",
     "Ctrl-C, or with --stop-at until every segment up to that position is archived."})
 final class WalReceiveCommand extends BaseCommand {
-    @Option(names = "--repo", required = true, paramLabel = "DIR", description = "Repository directory.")
-    String repo;
+    @Mixin
+    RepoOptions repo;
 
     @Option(names = "--slot", defaultValue = "pgstrata", paramLabel = "NAME", description = "Replication slot (default: ${DEFAULT-VALUE}).")
     String slot;
@@ -44,7 +44,7 @@ final class WalReceiveCommand extends BaseCommand {
             }
         });
         Runtime.getRuntime().addShutdownHook(hook);
-        WalReceiver.Result r = new WalReceiver(new ConsoleProgress(System.err, quiet), stop::get).run(new WalReceiver.Options(repo,
+        WalReceiver.Result r = new WalReceiver(new ConsoleProgress(System.err, quiet), stop::get).run(new WalReceiver.Options(repo.location(),
                 conn.resolve(System.getenv()), slot, stopAt == null ? null : Lsn.parse(stopAt), Compression.parse(compress)));
         out().println("archived " + r.segments() + " segment(s) on timeline " + r.timeline() + "; "
                 + (r.flushed() == null ? "no new position flushed" : "flushed up to " + r.flushed()));

@@ -9,6 +9,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -152,6 +153,14 @@ public final class LocalCluster {
     }
 
     public void start(Integer port) {
+        start(port, Map.of());
+    }
+
+    /**
+     * Starts with {@code environment} added to the server's own: what its archive_command and
+     * restore_command see, such as the credentials of an S3 repository.
+     */
+    public void start(Integer port, Map<String, String> environment) {
         requireDataDirectory(pgdata);
         if (isRunning()) {
             return;
@@ -167,7 +176,8 @@ public final class LocalCluster {
             args.add("-o");
             args.add("-p " + port);
         }
-        ProcessResult r = ProcessResult.run(binaries.serverCommand("pg_ctl", args.toArray(String[]::new)), START_TIMEOUT_SECONDS + 30);
+        ProcessResult r = ProcessResult.run(binaries.serverCommand("pg_ctl", args.toArray(String[]::new)), START_TIMEOUT_SECONDS + 30,
+                environment);
         if (r.exitCode() != 0) {
             throw new PgstrataException(ErrorCode.SERVER, "the server in " + pgdata + " did not start: " + serverLogTail(),
                     "read " + pgdata.resolve(LOG_FILE) + "; a port in use or a damaged data directory are the usual causes");
@@ -274,10 +284,16 @@ public final class LocalCluster {
     /** Result of running a child process, with its combined output. */
     public record ProcessResult(int exitCode, String output) {
         public static ProcessResult run(List<String> cmd, int timeoutSeconds) {
+            return run(cmd, timeoutSeconds, Map.of());
+        }
+
+        public static ProcessResult run(List<String> cmd, int timeoutSeconds, Map<String, String> environment) {
             try {
                 Path out = Files.createTempFile("pgstrata-proc", ".log");
                 try {
-                    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+                    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
+                    pb.environment().putAll(environment);
+                    Process p = pb.start();
                     if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                         p.destroyForcibly();
                         return new ProcessResult(-1, cmd.get(cmd.size() > 2 && cmd.get(0).equals("unshare") ? 2 : 0) + " timed out after " + timeoutSeconds + "s");

@@ -52,7 +52,7 @@ public final class Repository implements AutoCloseable {
             return new Repository(StorageFactory.open(location));
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.USAGE, "cannot open repository " + location + ": " + e.getMessage(),
-                    "pass --repo a local directory");
+                    "pass --repo a local directory or s3://BUCKET/PREFIX");
         }
     }
 
@@ -70,6 +70,11 @@ public final class Repository implements AutoCloseable {
 
     public String describe() {
         return storage.describe();
+    }
+
+    /** The location that opens this repository again, S3 options included. */
+    public String location() {
+        return storage.location();
     }
 
     /** repo.json, if the repository has been initialised. */
@@ -94,7 +99,7 @@ public final class Repository implements AutoCloseable {
                 "check --repo, or create one with 'pgstrata repo init' or a first backup"));
     }
 
-    /** Creates repo.json for a cluster. Fails if the repository already serves a cluster. */
+    /** Creates repo.json for a cluster (and its bucket, on S3). Fails if the repository already serves a cluster. */
     public RepoInfo initialize(String systemIdentifier, int pgMajor, Clock clock) {
         Optional<RepoInfo> existing = info();
         if (existing.isPresent()) {
@@ -103,6 +108,7 @@ public final class Repository implements AutoCloseable {
         }
         RepoInfo info = new RepoInfo(RepoInfo.FORMAT_VERSION, systemIdentifier, pgMajor, Instant.now(clock).toString());
         try {
+            storage.prepare(); // an S3 bucket that does not exist yet
             storage.putBytes(INFO_KEY, Json.seal(info));
         } catch (IOException e) {
             throw io("write " + INFO_KEY, e);

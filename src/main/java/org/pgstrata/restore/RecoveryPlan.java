@@ -210,7 +210,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
 
     private static Map<String, String> baseSettings(Repository repo, String timeline, String action) {
         Map<String, String> s = new LinkedHashMap<>();
-        s.put("restore_command", Self.restoreCommand(repo.describe()));
+        s.put("restore_command", Self.restoreCommand(org.pgstrata.storage.StorageFactory.arguments(repo.location())));
         s.put("recovery_target_timeline", timeline);
         s.put("recovery_target_action", action);
         return s;

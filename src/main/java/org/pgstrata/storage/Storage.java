@@ -75,6 +75,11 @@ public interface Storage extends AutoCloseable {
     /** Where this storage is, for messages ("/var/backups/pg", "s3://bucket/prefix"). */
     String describe();
 
+    /** The location that opens this storage again ({@link StorageFactory#open}), options included. */
+    default String location() {
+        return describe();
+    }
+
     @Override
     void close() throws IOException;
 

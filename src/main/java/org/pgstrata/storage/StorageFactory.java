@@ -25,4 +25,15 @@ public final class StorageFactory {
         }
         return new FileStorage(Path.of(location));
     }
+
+    /**
+     * The command-line arguments that name {@code location} for another pgstrata process, such as
+     * archive_command: "--repo" and an absolute directory, or "--repo s3://.." with its S3 options.
+     */
+    public static java.util.List<String> arguments(String location) {
+        if (S3Location.isS3(location)) {
+            return S3Location.parse(location).arguments();
+        }
+        return java.util.List.of("--repo", Path.of(location).toAbsolutePath().normalize().toString());
+    }
 }

@@ -1,5 +1,6 @@
 package org.pgstrata.wal;
 
+import org.pgstrata.storage.s3.S3Location;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -44,7 +45,7 @@ public final class WalGet {
             throw new PgstrataException(ErrorCode.CORRUPT, "archived WAL " + name + " is damaged: " + e.getMessage(),
                     "recovery cannot go past this point; restore to an earlier target, or repair the archive from a copy");
         } catch (IOException e) {
-            throw new PgstrataException(ErrorCode.IO, "cannot fetch " + name + " from " + repo + " to " + target + ": " + e.getMessage(),
+            throw new PgstrataException(ErrorCode.IO, "cannot fetch " + name + " from " + S3Location.describe(repo) + " to " + target + ": " + e.getMessage(),
                     "check that the repository is reachable");
         }
     }

@@ -21,6 +21,8 @@ import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.postgres.WalSegmentHeader;
 import org.pgstrata.storage.Storage;
 import org.pgstrata.storage.StorageFactory;
+import org.pgstrata.storage.s3.S3Location;
+import org.pgstrata.api.Self;
 
 /**
  * archive_command: pushes one WAL file into the repository's archive, then (by default) every
@@ -59,7 +61,7 @@ public final class WalPush {
                         "create it with 'pgstrata repo init --repo " + storage.describe() + " --pgdata DIR'");
             }
             WalArchive archive = new WalArchive(storage);
-            dropNote(repo, name);
+            dropNote(repo, file, name);
             List<String> also = java.util.Collections.synchronizedList(new ArrayList<>());
             List<String> warnings = java.util.Collections.synchronizedList(new ArrayList<>());
             List<Path> ready = batch ? readyFiles(file, name) : List.of();
@@ -67,7 +69,7 @@ public final class WalPush {
                 return new Result(name, pushOne(archive, file, sysid, compression, THREADS), also, warnings);
             }
             // Several files: one per thread, the requested one first.
-            Path spool = spoolDirectory(repo);
+            Path spool = spoolDirectory(repo, file.toAbsolutePath().getParent());
             List<java.util.concurrent.Callable<WalArchive.PutOutcome>> tasks = new ArrayList<>();
             tasks.add(() -> pushOne(archive, file, sysid, compression, 1));
             for (Path r : ready) {
@@ -91,12 +93,12 @@ public final class WalPush {
             return new Result(name, outcome, sorted, new ArrayList<>(warnings));
         } catch (CorruptObjectException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "cannot archive " + name + ": " + e.getMessage(),
-                    "run 'pgstrata verify --repo " + repo + "'");
+                    "run 'pgstrata verify --repo " + S3Location.describe(repo) + "'");
         } catch (NoSuchFileException e) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "cannot archive " + name + ": " + file + " does not exist",
                     "archive_command runs in the data directory and should pass %p");
         } catch (IOException e) {
-            throw new PgstrataException(ErrorCode.IO, "cannot archive " + name + " into " + repo + ": " + e.getMessage(),
+            throw new PgstrataException(ErrorCode.IO, "cannot archive " + name + " into " + S3Location.describe(repo) + ": " + e.getMessage(),
                     "check that the repository is reachable and writable; PostgreSQL retries the push");
         }
     }
@@ -156,8 +158,20 @@ public final class WalPush {
      * PostgreSQL's later call for them without starting a JVM (see {@link org.pgstrata.api.Self}).
      * A note is written only once its file is durable in the archive; losing one costs a push.
      */
-    public static Path spoolDirectory(String repo) {
+    public static Path spoolDirectory(String repo, Path walDir) {
+        if (S3Location.isS3(repo)) {
+            // No local repository directory: beside the WAL, where backups do not look (pg_wal's contents are never copied).
+            return walDir.toAbsolutePath().resolve(S3_SPOOL);
+        }
         return Path.of(repo).toAbsolutePath().normalize().resolve("spool");
+    }
+
+    private static final String S3_SPOOL = "pgstrata-spool";
+
+    /** archive_command for {@code repo}, with its spool check (see {@link #spoolDirectory}). */
+    public static String archiveCommand(String repo) {
+        String spool = S3Location.isS3(repo) ? "\"$(dirname %p)\"/" + S3_SPOOL : Self.quote(spoolDirectory(repo, null).toString());
+        return Self.archiveCommand(StorageFactory.arguments(repo), spool);
     }
 
     /**
@@ -185,9 +199,9 @@ public final class WalPush {
     }
 
     /** A real push of a file makes any note for its name stale: drop it. */
-    private static void dropNote(String repo, String name) {
+    private static void dropNote(String repo, Path file, String name) {
         try {
-            Files.deleteIfExists(spoolDirectory(repo).resolve(name));
+            Files.deleteIfExists(spoolDirectory(repo, file.toAbsolutePath().getParent()).resolve(name));
         } catch (IOException | RuntimeException e) {
             // a leftover note is checked against the file's identity anyway
         }

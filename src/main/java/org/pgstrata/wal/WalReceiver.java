@@ -1,5 +1,6 @@
 package org.pgstrata.wal;
 
+import org.pgstrata.storage.s3.S3Location;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -95,7 +96,7 @@ public final class WalReceiver {
             }
             return new Result(segments, bytes, flushed, timeline);
         } catch (IOException e) {
-            throw new PgstrataException(ErrorCode.IO, "the receiver cannot write to " + o.repo() + ": " + e.getMessage(),
+            throw new PgstrataException(ErrorCode.IO, "the receiver cannot write to " + S3Location.describe(o.repo()) + ": " + e.getMessage(),
                     "check the repository; the slot keeps the WAL on the server meanwhile");
         }
     }

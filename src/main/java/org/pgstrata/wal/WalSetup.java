@@ -29,7 +29,7 @@ public final class WalSetup {
     public static Map<String, String> settings(String repo) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("archive_mode", "on");
-        s.put("archive_command", Self.archiveCommand(repo));
+        s.put("archive_command", WalPush.archiveCommand(repo));
         s.put("wal_level", "replica");
         return s;
     }

@@ -131,7 +131,7 @@ class WalCommandsTest {
             Files.writeString(walDir.resolve("archive_status").resolve(s + ".ready"), "");
         }
         try {
-            String command = org.pgstrata.api.Self.archiveCommand(repo.toString());
+            String command = org.pgstrata.wal.WalPush.archiveCommand(repo.toString());
             for (String s : segments) {
                 // What PostgreSQL does with archive_command: %p, %f, and %% for a plain %.
                 String line = command.replace("%p", walDir.resolve(s).toString()).replace("%f", s).replace("%%", "%");
@@ -165,7 +165,7 @@ class WalCommandsTest {
         // A note left behind for some earlier file of this name (a different inode, size or time).
         Files.createDirectories(repo.resolve("spool"));
         Files.writeString(repo.resolve("spool").resolve(seg), "1 2 3\n");
-        String line = org.pgstrata.api.Self.archiveCommand(repo.toString()).replace("%p", walDir.resolve(seg).toString())
+        String line = org.pgstrata.wal.WalPush.archiveCommand(repo.toString()).replace("%p", walDir.resolve(seg).toString())
                 .replace("%f", seg).replace("%%", "%");
         Process p = new ProcessBuilder("sh", "-c", line).redirectErrorStream(true).start();
         p.getInputStream().readAllBytes();

@@ -97,6 +97,11 @@ public record S3Location(String bucket, String prefix, String endpoint, String r
         return uri;
     }
 
+    /** Any repository location as messages name it: an S3 one without its options. */
+    public static String describe(String location) {
+        return isS3(location) ? parse(location).describe() : location;
+    }
+
     /** {@code s3://BUCKET/PREFIX}, for messages. */
     public String describe() {
         return SCHEME + bucket + (prefix.isEmpty() ? "" : "/" + prefix);

@@ -119,7 +119,7 @@ public final class S3Storage implements Storage {
         return Math.min(first << doublings, MAX_PART_SIZE);
     }
 
-    public S3Location location() {
+    public S3Location s3Location() {
         return location;
     }
 
@@ -567,6 +567,11 @@ public final class S3Storage implements Storage {
     @Override
     public String describe() {
         return location.describe();
+    }
+
+    @Override
+    public String location() {
+        return location.toString();
     }
 
     @Override
