@@ -72,7 +72,7 @@ public final class PhysicalBackup {
         long t0 = System.nanoTime();
         warmUpInBackground();
         Path pgdata = req.pgdata().toAbsolutePath().normalize();
-        try (Repository repo = Repository.open(req.repo());
+        try (Repository repo = Repository.open(req.repo()).prepared();
              Storage.RepositoryLock lock = repo.lock("backup", clock);
              BackupSession session = BackupSession.open(req.connection(), pgdata, progress)) {
 

@@ -72,6 +72,16 @@ public final class Repository implements AutoCloseable {
         return storage.describe();
     }
 
+    /** Makes the place the repository lives in when it is missing (an S3 bucket): for a first backup. */
+    public Repository prepared() {
+        try {
+            storage.prepare();
+        } catch (IOException e) {
+            throw io("prepare the repository", e);
+        }
+        return this;
+    }
+
     /** The location that opens this repository again, S3 options included. */
     public String location() {
         return storage.location();

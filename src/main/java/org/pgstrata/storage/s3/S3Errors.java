@@ -26,7 +26,7 @@ final class S3Errors {
 
     static IOException io(String what, S3Location where, SdkException e) {
         String hint = hint(e, where);
-        return new IOException(what + " in " + where.describe() + " failed: " + brief(e) + (hint != null ? "; " + hint : ""), e);
+        return new IOException(what + " failed: " + brief(e) + (hint != null ? "; " + hint : ""), e);
     }
 
     private static String hint(SdkException e, S3Location where) {
