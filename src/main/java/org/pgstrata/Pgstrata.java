@@ -95,7 +95,7 @@ public final class Pgstrata {
         LocalCluster c = LocalCluster.init(pgdata, bin, new LocalCluster.InitOptions(port, extra));
         if (archiveTo != null) {
             RepoInfo info = repoInit(archiveTo, c.pgdata());
-            progress.step("the cluster archives into " + archiveTo + " (repository for " + info.systemIdentifier() + ")");
+            progress.step("the cluster archives into " + org.pgstrata.storage.s3.S3Location.describe(archiveTo) + " (repository for " + info.systemIdentifier() + ")");
         }
         return c;
     }

@@ -13,11 +13,11 @@ import picocli.CommandLine.Option;
 final class RepoOptions {
     @Option(names = "--repo", paramLabel = "REPO", description = "Repository: a directory, or s3://BUCKET/PREFIX "
             + "(default: PGSTRATA_REPO). S3 credentials come from the AWS SDK's default chain: AWS_ACCESS_KEY_ID and "
-            + "AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws/credentials, or an instance role.")
+            + "AWS_SECRET_ACCESS_KEY, a profile in the shared credentials file (AWS_PROFILE), or an instance role.")
     String repo;
 
     @Option(names = "--s3-endpoint", paramLabel = "URL", description = "S3-compatible server to use instead of AWS "
-            + "(MinIO, Ceph RGW, s3proxy), e.g. http://127.0.0.1:9000.")
+            + "(MinIO, Ceph RGW, s3proxy): its URL, such as http://127.0.0.1:9000.")
     String endpoint;
 
     @Option(names = "--s3-region", paramLabel = "REGION", description = "The bucket's region (default: AWS_REGION or the "

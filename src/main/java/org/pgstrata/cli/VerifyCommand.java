@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "verify", description = {"Reread every object in the repository and check it against its manifest.",
     "Checks each object's size and checksum, then each file's content checksum, for every backup",
-    "or only --backup. Names backups left incomplete by a failed run. Exit code 15 when anything is wrong."})
+    "or only --backup. Names the orphans of failed runs: backups without a manifest, and unfinished writes (S3 multipart uploads). Exit code 15 when anything is wrong."})
 final class VerifyCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
@@ -30,6 +30,9 @@ final class VerifyCommand extends BaseCommand {
             }
             for (String i : r.incomplete()) {
                 out().println("incomplete backup (no manifest, left by a failed run; the next backup removes it): " + i);
+            }
+            for (String u : r.unfinished()) {
+                out().println("unfinished write (never visible; the next backup removes those under backup/ and logical/): " + u);
             }
             out().printf("%s: %d backups, %d objects, %s checked, %d problems%n", r.ok() ? "ok" : "FAILED", r.backups(), r.objects(),
                     Output.bytes(r.bytes()), r.problems().size());

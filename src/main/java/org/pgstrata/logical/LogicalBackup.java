@@ -98,6 +98,7 @@ public final class LogicalBackup {
                 repo.initialize(systemId, versionNum / 10000, clock);
                 try (Storage.RepositoryLock lock = repo.lock("backup --logical", clock)) {
                     List<String> leftovers = repo.removeIncompleteLogical();
+                    repo.removeTemporary();
                     if (!leftovers.isEmpty()) {
                         progress.step("removed what failed logical backups left: " + String.join(", ", leftovers));
                     }

@@ -346,6 +346,7 @@ public final class Repository implements AutoCloseable {
     public void removeTemporary() {
         try {
             storage.deleteTemporary(BACKUP_PREFIX);
+            storage.deleteTemporary(LOGICAL_PREFIX);
         } catch (IOException e) {
             throw io("remove half-written files", e);
         }

@@ -87,8 +87,16 @@ public final class Verifier {
             }
         }
         List<String> incomplete = backupId == null ? repo.incompleteBackups() : List.of();
+        List<String> unfinished = List.of();
+        if (backupId == null) {
+            try {
+                unfinished = repo.storage().unfinishedWrites("");
+            } catch (IOException e) {
+                problems.add("cannot list unfinished writes: " + e.getMessage());
+            }
+        }
         long[] archived = checkArchive(repo, manifests, problems);
-        return new VerifyResult(manifests.size() + logical.size(), objects + archived[0], bytes + archived[1], problems, incomplete);
+        return new VerifyResult(manifests.size() + logical.size(), objects + archived[0], bytes + archived[1], problems, incomplete, unfinished);
     }
 
     /**

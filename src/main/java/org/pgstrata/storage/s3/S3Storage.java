@@ -200,7 +200,7 @@ public final class S3Storage implements Storage {
                 parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
                 len = 0;
             } catch (SdkException e) {
-                throw S3Errors.io("uploading part " + (parts.size() + 1) + " of " + objectKey, location, e);
+                throw S3Errors.io("uploading part " + (parts.size() + 1) + " of " + url(objectKey), location, e);
             }
         }
 
@@ -218,7 +218,7 @@ public final class S3Storage implements Storage {
                             .multipartUpload(m -> m.parts(parts)));
                 }
             } catch (SdkException e) {
-                throw S3Errors.io("writing " + objectKey, location, e);
+                throw S3Errors.io("writing " + url(objectKey), location, e);
             }
             committed = true;
             buf = null;
@@ -255,7 +255,7 @@ public final class S3Storage implements Storage {
         } catch (NoSuchKeyException e) {
             throw new ObjectNotFoundException(key, describe());
         } catch (SdkException e) {
-            throw S3Errors.io("reading " + k, location, e);
+            throw S3Errors.io("reading " + url(k), location, e);
         }
     }
 
@@ -274,9 +274,9 @@ public final class S3Storage implements Storage {
             if (e.statusCode() == 416) { // the range starts at or past the end
                 return new ByteArrayInputStream(new byte[0]);
             }
-            throw S3Errors.io("reading " + k, location, e);
+            throw S3Errors.io("reading " + url(k), location, e);
         } catch (SdkException e) {
-            throw S3Errors.io("reading " + k, location, e);
+            throw S3Errors.io("reading " + url(k), location, e);
         }
     }
 
@@ -295,9 +295,9 @@ public final class S3Storage implements Storage {
             if (e.statusCode() == 404 && !(e instanceof NoSuchBucketException)) {
                 throw new ObjectNotFoundException(key, describe());
             }
-            throw S3Errors.io("reading " + k, location, e);
+            throw S3Errors.io("reading " + url(k), location, e);
         } catch (SdkException e) {
-            throw S3Errors.io("reading " + k, location, e);
+            throw S3Errors.io("reading " + url(k), location, e);
         }
     }
 
@@ -322,7 +322,7 @@ public final class S3Storage implements Storage {
         } catch (NoSuchBucketException e) {
             return keys; // no bucket, no objects
         } catch (SdkException e) {
-            throw S3Errors.io("listing " + p, location, e);
+            throw S3Errors.io("listing " + url(p), location, e);
         }
         keys.sort(null);
         return keys;
@@ -336,7 +336,7 @@ public final class S3Storage implements Storage {
         } catch (NoSuchKeyException e) {
             // gone already
         } catch (SdkException e) {
-            throw S3Errors.io("deleting " + k, location, e);
+            throw S3Errors.io("deleting " + url(k), location, e);
         }
     }
 
@@ -353,7 +353,7 @@ public final class S3Storage implements Storage {
                     throw new IOException("deleting " + first.key() + " in " + describe() + " failed: " + first.code() + " " + first.message());
                 }
             } catch (SdkException e) {
-                throw S3Errors.io("deleting objects under " + prefix, location, e);
+                throw S3Errors.io("deleting objects under " + url(location.key(prefix)), location, e);
             }
         }
         deleteTemporary(prefix);
@@ -368,7 +368,7 @@ public final class S3Storage implements Storage {
             } catch (NoSuchKeyException e) {
                 // finished or aborted meanwhile
             } catch (SdkException e) {
-                throw S3Errors.io("aborting the unfinished upload of " + u.key(), location, e);
+                throw S3Errors.io("aborting the unfinished upload of " + url(u.key()), location, e);
             }
         }
     }
@@ -388,7 +388,7 @@ public final class S3Storage implements Storage {
         } catch (NoSuchBucketException e) {
             return uploads;
         } catch (SdkException e) {
-            throw S3Errors.io("listing unfinished uploads under " + p, location, e);
+            throw S3Errors.io("listing unfinished uploads under " + url(p), location, e);
         }
         return uploads;
     }
@@ -403,16 +403,16 @@ public final class S3Storage implements Storage {
             // create it below
         } catch (S3Exception e) {
             if (e.statusCode() != 404) {
-                throw S3Errors.io("checking the bucket", location, e);
+                throw S3Errors.io("checking the bucket s3://" + location.bucket(), location, e);
             }
         } catch (SdkException e) {
-            throw S3Errors.io("checking the bucket", location, e);
+            throw S3Errors.io("checking the bucket s3://" + location.bucket(), location, e);
         }
         try {
             client.createBucket(r -> r.bucket(location.bucket()));
             return true;
         } catch (SdkException e) {
-            throw S3Errors.io("creating the bucket", location, e);
+            throw S3Errors.io("creating the bucket s3://" + location.bucket(), location, e);
         }
     }
 
@@ -448,9 +448,9 @@ public final class S3Storage implements Storage {
                 LockRecord winner = readLock();
                 throw new LockedException(describe(), winner != null ? winner.holder() : "another process");
             }
-            throw S3Errors.io("taking the lock", location, e);
+            throw S3Errors.io("taking the lock " + url(key(LOCK_KEY)), location, e);
         } catch (SdkException e) {
-            throw S3Errors.io("taking the lock", location, e);
+            throw S3Errors.io("taking the lock " + url(key(LOCK_KEY)), location, e);
         }
         try {
             Thread.sleep(200);
@@ -544,7 +544,7 @@ public final class S3Storage implements Storage {
         } catch (NoSuchKeyException e) {
             return null;
         } catch (SdkException e) {
-            throw S3Errors.io("reading the lock", location, e);
+            throw S3Errors.io("reading the lock " + url(k), location, e);
         }
     }
 
@@ -562,6 +562,11 @@ public final class S3Storage implements Storage {
         } catch (IOException e) {
             return "unknown-host";
         }
+    }
+
+    /** An object as s3://BUCKET/KEY, for messages. */
+    private String url(String objectKey) {
+        return S3Location.SCHEME + location.bucket() + "/" + objectKey;
     }
 
     @Override

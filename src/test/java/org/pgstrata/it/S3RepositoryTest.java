@@ -1,0 +1,309 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pgstrata.Pgstrata;
+import org.pgstrata.api.BackupRequest;
+import org.pgstrata.api.BackupResult;
+import org.pgstrata.api.BackupType;
+import org.pgstrata.api.Compression;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.api.Self;
+import org.pgstrata.api.VerifyResult;
+import org.pgstrata.db.Amcheck;
+import org.pgstrata.db.Db;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.db.PgBinaries;
+import org.pgstrata.demo.Books;
+import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.storage.Storage;
+import org.pgstrata.storage.s3.S3Location;
+import org.pgstrata.storage.s3.S3Server;
+import org.pgstrata.storage.s3.S3Storage;
+
+/**
+ * Repositories on a real S3-compatible server (s3proxy, objects on disk, on 127.0.0.1), end to
+ * end on real PostgreSQL: WAL archived by the server's own archive_command into S3, a
+ * full + incremental + differential chain restored to a point in time, a reverse-delta series, and
+ * the faults: the S3 server stopped in the middle of a backup, and an object deleted behind
+ * pgstrata's back. Restores run through the command line in a child process, as a user runs them,
+ * with the S3 credentials in its environment (the restored server's restore_command needs them).
+ */
+class S3RepositoryTest {
+    @TempDir
+    static Path dir;
+    static PgSupport pg;
+    static S3Server s3;
+    static LocalCluster source;
+    static String repo;
+    static final String BUCKET = "pgstrata-it";
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        pg = new PgSupport(dir);
+        s3 = S3Server.onDisk(dir.resolve("s3"));
+        repo = s3.location(BUCKET, "clusters/main");
+        Pgstrata f = PgSupport.facade();
+        // The repository (and its bucket) is made by cluster init; the server archives into it from its first segment.
+        source = pg.track(f.clusterInit(dir.resolve("source"), LocalCluster.freePort(), 17, null, repo));
+        source.start(null, S3Server.environment());
+        try (Connection c = PgSupport.connect(source)) {
+            Books.init(c);
+            Books.populate(c, 20_000, 5_000, 1, Progress.NONE);
+        }
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        pg.close();
+        s3.close();
+    }
+
+    private static BackupResult backup(String location, LocalCluster c, BackupType type) {
+        return PgSupport.facade().backup(new BackupRequest(location, c.pgdata(), PgSupport.conn(c), type, Compression.ZSTD, 2, 0));
+    }
+
+    /** pgstrata in a child process, with the S3 credentials in its environment; returns {exit code, output}. */
+    static Object[] cli(List<String> args) throws Exception {
+        StringBuilder line = new StringBuilder(Self.shellCommand());
+        for (String a : args) {
+            line.append(' ').append(Self.quote(a));
+        }
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", line.toString()).redirectErrorStream(true);
+        pb.environment().keySet().removeIf(k -> k.startsWith("PG") || k.startsWith("AWS_"));
+        pb.environment().putAll(S3Server.environment());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
+        return new Object[] {p.exitValue(), out};
+    }
+
+    static List<String> args(String location, String... rest) {
+        List<String> a = new ArrayList<>(List.of(rest));
+        a.addAll(1, S3Location.parse(location).arguments());
+        return a;
+    }
+
+    /** Restores through the command line, starts the copy, and proves its content. */
+    private static void restoreAndProve(String location, String name, ContentChecksum.Result expected, String... target) throws Exception {
+        int port = LocalCluster.freePort();
+        List<String> a = args(location, "restore", "--to", dir.resolve(name).toString(), "--start", "--port", String.valueOf(port));
+        a.addAll(List.of(target));
+        Object[] r = cli(a);
+        LocalCluster restored = pg.trackRestored(dir.resolve(name), 17);
+        assertThat((int) r[0]).as(String.valueOf(r[1])).isZero();
+        try (Connection c = Db.connect(PgSupport.conn(restored))) {
+            assertThat(ContentChecksum.compute(c)).isEqualTo(expected);
+            assertThat(Amcheck.check(c)).isEmpty();
+        }
+        restored.stop();
+    }
+
+    @Test
+    void aChainWithTheWalArchive_restoresToAPointInTime_fromS3() throws Exception {
+        BackupResult full = backup(repo, source, BackupType.FULL);
+        try (Connection c = PgSupport.connect(source)) {
+            Books.mutate(c, 500, 500, 200, 2);
+        }
+        BackupResult incr = backup(repo, source, BackupType.INCR);
+        try (Connection c = PgSupport.connect(source)) {
+            Books.mutate(c, 300, 300, 100, 3);
+        }
+        BackupResult diff = backup(repo, source, BackupType.DIFF);
+        assertThat(incr.reference()).isEqualTo(full.id());
+        assertThat(diff.reference()).isEqualTo(full.id());
+        ContentChecksum.Result atPoint;
+        try (Connection c = PgSupport.connect(source)) {
+            Books.mutate(c, 200, 200, 50, 4);
+            atPoint = ContentChecksum.compute(c);
+        }
+        PgSupport.facade().restorePoint(PgSupport.conn(source), "s3-point", false);
+        try (Connection c = PgSupport.connect(source)) {
+            Books.mutate(c, 100, 100, 100, 5); // after the point: must not be in the restore
+            Db.execute(c, "SELECT pg_switch_wal()");
+        }
+        PitrTest.waitForArchive(source);
+
+        VerifyResult v = PgSupport.facade().verify(repo, null);
+        assertThat(v.problems()).isEmpty();
+        assertThat(v.backups()).isGreaterThanOrEqualTo(3);
+        // The WAL came into S3 through archive_command, run by the server itself.
+        try (Storage s = new S3Storage(S3Location.parse(repo))) {
+            assertThat(s.list("archive/")).isNotEmpty();
+        }
+        Object[] list = cli(args(repo, "list"));
+        assertThat((int) list[0]).isZero();
+        assertThat((String) list[1]).contains(full.id()).contains(incr.id()).contains(diff.id());
+
+        restoreAndProve(repo, "pitr", atPoint, "--target-name", "s3-point");
+    }
+
+    @Test
+    void aReverseDeltaSeries_onS3_restoresItsNewestAndItsOldestPoint() throws Exception {
+        String location = s3.location(BUCKET, "clusters/reverse");
+        LocalCluster c = pg.start("reverse-source", 17);
+        List<ContentChecksum.Result> points = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        try (Connection conn = PgSupport.connect(c)) {
+            Books.init(conn);
+            Books.populate(conn, 10_000, 5_000, 7, Progress.NONE);
+            points.add(ContentChecksum.compute(conn));
+        }
+        ids.add(backup(location, c, BackupType.FULL).id());
+        for (int i = 0; i < 2; i++) {
+            try (Connection conn = PgSupport.connect(c)) {
+                Books.mutate(conn, 400, 400, 100, 20 + i);
+                points.add(ContentChecksum.compute(conn));
+            }
+            ids.add(backup(location, c, BackupType.REVERSE).id());
+        }
+        List<String> types = PgSupport.facade().list(location).stream().map(b -> b.type()).toList();
+        assertThat(types).as("the newest is a full, older points reverse deltas").last().isEqualTo("full");
+        assertThat(PgSupport.facade().verify(location, null).problems()).isEmpty();
+        restoreAndProve(location, "reverse-newest", points.get(2));
+        restoreAndProve(location, "reverse-oldest", points.get(0), "--backup", ids.get(0));
+    }
+
+    @Test
+    void theS3ServerStoppedMidBackup_failsItClearly_theRepositoryStillVerifies_andTheNextBackupSucceeds() throws Exception {
+        String location = s3.location(BUCKET, "clusters/fault");
+        LocalCluster c = pg.start("fault-source", 17);
+        try (Connection conn = PgSupport.connect(c)) {
+            Books.init(conn);
+            Books.populate(conn, 60_000, 10_000, 9, Progress.NONE);
+        }
+        BackupResult first = backup(location, c, BackupType.FULL);
+        try (Connection conn = PgSupport.connect(c)) {
+            Books.mutate(conn, 2000, 2000, 500, 10);
+        }
+        AtomicBoolean stopped = new AtomicBoolean();
+        Progress stopHalfway = new Progress() {
+            @Override
+            public void step(String description) {
+            }
+
+            @Override
+            public void advance(long done, long total) {
+                if (total > 0 && done > total / 3 && stopped.compareAndSet(false, true)) {
+                    try {
+                        s3.stop();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            }
+
+            @Override
+            public void warn(String message) {
+            }
+        };
+        Pgstrata f = new Pgstrata(Clock.systemUTC(), stopHalfway, PgSupport.env());
+        try {
+            assertThatThrownBy(() -> f.backup(new BackupRequest(location, c.pgdata(), PgSupport.conn(c), BackupType.FULL,
+                    Compression.ZSTD, 2, 0)))
+                    .isInstanceOf(PgstrataException.class)
+                    .satisfies(e -> {
+                        PgstrataException p = (PgstrataException) e;
+                        assertThat(p.code()).isEqualTo(ErrorCode.IO);
+                        assertThat(p.oneLine()).doesNotContain("\n").contains(S3Location.parse(location).describe())
+                                .contains(s3.endpoint().replace("http://", ""));
+                    });
+            assertThat(stopped).isTrue();
+        } finally {
+            s3.start();
+        }
+        assertThat(PgSupport.facade().list(location)).extracting(b -> b.id()).containsExactly(first.id());
+        VerifyResult v = PgSupport.facade().verify(location, null);
+        assertThat(v.problems()).isEmpty();
+        assertThat(v.incomplete()).as("the cut backup is named as an orphan").hasSize(1);
+
+        ContentChecksum.Result now;
+        try (Connection conn = PgSupport.connect(c)) {
+            now = ContentChecksum.compute(conn);
+        }
+        BackupResult next = backup(location, c, BackupType.INCR);
+        assertThat(next.reference()).isEqualTo(first.id());
+        VerifyResult after = PgSupport.facade().verify(location, null);
+        assertThat(after.problems()).isEmpty();
+        assertThat(after.incomplete()).as("the next backup removed the orphan").isEmpty();
+        assertThat(after.unfinished()).isEmpty();
+        restoreAndProve(location, "after-fault", now);
+    }
+
+    @Test
+    void anObjectDeletedBehindPgstratasBack_isNamedByVerify_andRestoreRefuses() throws Exception {
+        String location = s3.location(BUCKET, "clusters/damaged");
+        LocalCluster c = pg.start("damaged-source", 17);
+        try (Connection conn = PgSupport.connect(c)) {
+            Books.init(conn);
+            Books.populate(conn, 5_000, 5_000, 11, Progress.NONE);
+        }
+        BackupResult b = backup(location, c, BackupType.FULL);
+        String victim;
+        try (Storage s = new S3Storage(S3Location.parse(location))) {
+            // The largest object: the books table's data.
+            victim = s.list("backup/" + b.id() + "/").stream().filter(k -> !k.endsWith("manifest"))
+                    .max(java.util.Comparator.comparingLong(k -> {
+                        try {
+                            return s.size(k);
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    })).orElseThrow();
+            s.delete(victim);
+        }
+        Object[] verify = cli(args(location, "verify"));
+        assertThat((int) verify[0]).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat((String) verify[1]).contains(victim.substring(victim.lastIndexOf('/') + 1));
+
+        Path target = dir.resolve("damaged-restore");
+        Object[] restore = cli(args(location, "restore", "--to", target.toString()));
+        assertThat((int) restore[0]).as(String.valueOf(restore[1])).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(((String) restore[1]).lines().filter(l -> l.startsWith("pgstrata: error:"))).hasSize(1);
+        assertThat(!Files.exists(target) || isEmpty(target)).as("restore wrote nothing it would leave behind").isTrue();
+    }
+
+    private static boolean isEmpty(Path p) throws java.io.IOException {
+        try (var s = Files.list(p)) {
+            return s.findAny().isEmpty();
+        }
+    }
+
+    @Test
+    void walPushAndGet_onS3_throughTheCommandLine() throws Exception {
+        String location = repo;
+        // The newest archived segment comes back byte for byte through wal get.
+        PitrTest.waitForArchive(source);
+        String name;
+        try (Storage s = new S3Storage(S3Location.parse(location))) {
+            name = s.list("archive/").stream().map(k -> k.substring(k.lastIndexOf('/') + 1)).filter(n -> n.matches("[0-9A-F]{24}(\\..*)?"))
+                    .map(n -> n.substring(0, 24)).max(String::compareTo).orElseThrow();
+        }
+        Path out = dir.resolve("fetched-" + name);
+        List<String> a = new ArrayList<>(List.of("wal", "get"));
+        a.addAll(S3Location.parse(location).arguments());
+        a.addAll(List.of(name, out.toString()));
+        Object[] get = cli(a);
+        assertThat((int) get[0]).as(String.valueOf(get[1])).isZero();
+        assertThat(Files.size(out)).isEqualTo(16L << 20);
+        // A name the archive does not have: restore_command's "not there" (1), not an error.
+        a.set(a.size() - 2, "00000009000000FF000000FF");
+        Object[] missing = cli(a);
+        assertThat((int) missing[0]).as(String.valueOf(missing[1])).isEqualTo(1);
+    }
+}
