@@ -113,13 +113,25 @@ public final class Self {
     public static String archiveCommand(java.util.List<String> repoArguments, String spoolDir) {
         String note = spoolDir + "/%f";
         // The note must name this very file (inode, size, mtime as stat prints them); %% is PostgreSQL's escape for %.
-        return "if [ -f " + note + " ] && [ \"$(cat " + note + ")\" = \"$(stat -c '%%i %%s %%Y' %p)\" ]; then rm -f " + note
-                + "; else " + shortCommand() + " wal push " + words(repoArguments) + " %p; fi";
+        String check = "if [ -f " + note + " ] && [ \"$(cat " + note + ")\" = \"$(stat -c '%%i %%s %%Y' %p)\" ]; then rm -f " + note
+                + "; else ";
+        String command = check + shortCommand(600) + " wal push " + words(repoArguments) + " %p; fi";
+        return fitsOldServers(command) ? command : check + shortCommand(0) + " wal push " + words(repoArguments) + " %p; fi";
     }
 
     /** restore_command for a repository named by {@code repoArguments}. */
     public static String restoreCommand(java.util.List<String> repoArguments) {
-        return shortCommand() + " wal get " + words(repoArguments) + " %f %p";
+        String command = shortCommand(600) + " wal get " + words(repoArguments) + " %f %p";
+        return fitsOldServers(command) ? command : shortCommand(0) + " wal get " + words(repoArguments) + " %f %p";
+    }
+
+    /**
+     * Whether PostgreSQL 15 and older take {@code command} whole: they expand %p and %f into a
+     * 1024-byte buffer and cut what does not fit. %p is "pg_wal/" and a name of at most 40 bytes.
+     */
+    static boolean fitsOldServers(String command) {
+        String expanded = command.replace("%%", "%").replace("%p", "pg_wal/" + "0".repeat(40)).replace("%f", "0".repeat(40));
+        return expanded.getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 1000;
     }
 
     private static String words(java.util.List<String> args) {
@@ -130,11 +142,12 @@ public final class Self {
     /**
      * {@link #shellCommand()}, or when that is long (a class path of many jars, as under Maven's
      * tests) a script in pgstrata's cache that runs it: PostgreSQL 15 and older cut
-     * archive_command at 1023 bytes, which leaves the shell a half command.
+     * archive_command at 1023 bytes, which leaves the shell a half command. {@code limit} 0 always
+     * writes the script.
      */
-    static String shortCommand() {
+    static String shortCommand(int limit) {
         String full = shellCommand();
-        if (full.length() <= 600) {
+        if (full.length() <= limit) {
             return full;
         }
         try {

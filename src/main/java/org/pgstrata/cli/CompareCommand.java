@@ -11,6 +11,7 @@ import org.pgstrata.api.StrategyRow;
 import org.pgstrata.compare.Compare;
 import org.pgstrata.compare.CompareReport;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "compare", description = {
@@ -58,8 +59,16 @@ final class CompareCommand extends BaseCommand {
     @Option(names = "--work-dir", paramLabel = "DIR", description = "Where to put the clusters and repositories (default: a new temporary directory).")
     Path workDir;
 
-    @Option(names = "--keep", description = "Keep the work directory afterwards (servers are stopped either way).")
+    @Option(names = "--keep", description = "Keep the work directory (and the repositories under --repo) afterwards; servers are stopped either way.")
     boolean keep;
+
+    @Option(names = "--repo", paramLabel = "REPO", description = "Put the strategies' repositories here instead of the work directory: a "
+            + "directory or s3://BUCKET/PREFIX, so that the figures include the storage's own cost. Each run uses a new compare-TIME "
+            + "child, removed at the end unless --keep.")
+    String repo;
+
+    @Mixin
+    S3Options s3 = new S3Options();
 
     @Option(names = "--report", paramLabel = "DIR", description = "Write DIR/index.html: the table, charts and recommendation, viewable offline.")
     Path report;
@@ -72,7 +81,7 @@ final class CompareCommand extends BaseCommand {
     int execute() {
         Set<String> chosen = strategies == null ? Set.of() : new LinkedHashSet<>(strategies);
         CompareResult r = facade().compare(new Compare.Options(rows, batchSize, cycles, CompareResult.Change.parse(change), chosen, pgVersion, pgBin,
-                workDir, keep, seed));
+                workDir, keep, seed, s3.location(repo)));
         if (report != null) {
             Path written = facade().compareReport(r, report);
             if (!json) {

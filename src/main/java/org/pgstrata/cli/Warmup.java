@@ -33,10 +33,11 @@ public final class Warmup {
         // The archive_command path: its classes, loaded but not run.
         for (String c : new String[] {"org.pgstrata.cli.LeanWal", "org.pgstrata.wal.WalPush", "org.pgstrata.wal.WalGet",
             "org.pgstrata.manifest.WalArchive", "org.pgstrata.manifest.RepoIdentity", "org.pgstrata.manifest.Envelope",
-            "org.pgstrata.storage.fs.FileStorage", "org.pgstrata.postgres.WalSegmentHeader"}) {
+            "org.pgstrata.storage.fs.FileStorage", "org.pgstrata.storage.s3.S3Storage", "org.pgstrata.postgres.WalSegmentHeader"}) {
             Class.forName(c);
         }
         Checksum.of(new byte[8192]);
+        org.pgstrata.storage.s3.S3Storage.warmUp();
         try {
             // Port 1 on loopback refuses at once; this loads the driver's connection classes.
             DriverManager.getConnection("jdbc:postgresql://127.0.0.1:1/postgres?connectTimeout=1", "postgres", "");

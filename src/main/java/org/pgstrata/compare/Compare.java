@@ -3,6 +3,9 @@ package org.pgstrata.compare;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.pgstrata.storage.Storage;
+import org.pgstrata.storage.StorageFactory;
+import org.pgstrata.storage.s3.S3Location;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -58,10 +61,14 @@ public final class Compare {
      * @param strategies keys of the strategies to run (see {@link #STRATEGIES}); empty: all
      * @param seed       seeds the load and every change, so that a run can be repeated
      */
+    /**
+     * @param repo where the strategies' repositories go (a directory or s3://BUCKET/PREFIX, each
+     *             strategy under its own name in a new compare-TIME child), or null for the work directory
+     */
     public record Options(long rows, int batchSize, int cycles, CompareResult.Change change, Set<String> strategies, Integer pgVersion,
-                          Path pgBin, Path workDir, boolean keep, long seed) {
+                          Path pgBin, Path workDir, boolean keep, long seed, String repo) {
         public Options(long rows, int batchSize, Integer pgVersion, Path pgBin, Path workDir, boolean keep) {
-            this(rows, batchSize, 5, new CompareResult.Change(1000, 1000, 500), Set.of(), pgVersion, pgBin, workDir, keep, 1);
+            this(rows, batchSize, 5, new CompareResult.Change(1000, 1000, 500), Set.of(), pgVersion, pgBin, workDir, keep, 1, null);
         }
     }
 
@@ -117,18 +124,20 @@ public final class Compare {
             throw new PgstrataException(ErrorCode.IO, "cannot create a work directory: " + e.getMessage(), "set TMPDIR or --work-dir");
         }
         List<LocalCluster> started = new ArrayList<>();
-        Thread cleanup = new Thread(() -> cleanUp(started, work, opt.keep()), "pgstrata-compare-cleanup");
+        String repos = opt.repo() == null ? work.toString()
+                : StorageFactory.child(opt.repo(), "compare-" + Instant.now(clock).toString().replaceAll("[^0-9TZ]", ""));
+        Thread cleanup = new Thread(() -> cleanUp(started, work, repos, opt), "pgstrata-compare-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         String startedAt = Instant.now(clock).toString();
         try {
             int port = LocalCluster.freePort();
             progress.status("initialising a PostgreSQL " + bin.version() + " cluster in " + work.resolve("source") + " on port " + port);
             // The source archives into the point-in-time strategy's repository from the start.
-            Path pitrRepo = work.resolve("repo-pitr");
+            String pitrRepo = StorageFactory.child(repos, "repo-pitr");
             LocalCluster source = LocalCluster.init(work.resolve("source"), bin,
-                    new LocalCluster.InitOptions(port, "\n" + WalSetup.confLines(pitrRepo.toString())));
+                    new LocalCluster.InitOptions(port, "\n" + WalSetup.confLines(pitrRepo)));
             started.add(source);
-            try (Repository r = Repository.open(pitrRepo.toString())) {
+            try (Repository r = Repository.open(pitrRepo).prepared()) {
                 r.initialize(ControlFile.read(source.pgdata()).systemIdentifierText(), bin.major(), clock);
             }
             source.start();
@@ -142,7 +151,7 @@ public final class Compare {
                 Db.execute(c, "VACUUM ANALYZE books");
                 dbBytes = Long.parseLong(Db.queryString(c, "SELECT pg_database_size(current_database())"));
             }
-            Run run = new Run(opt, work, source, conn, bin, started, pitrRepo);
+            Run run = new Run(opt, work, repos, source, conn, bin, started, pitrRepo);
             List<StrategyRow> rows = new ArrayList<>();
             for (String key : STRATEGIES.keySet()) {
                 if (opt.strategies().isEmpty() || opt.strategies().contains(key)) {
@@ -157,7 +166,7 @@ public final class Compare {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "compare failed: " + e.getMessage(), null, e);
         } finally {
-            cleanUp(started, work, opt.keep());
+            cleanUp(started, work, repos, opt);
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
             } catch (IllegalStateException e) {
@@ -188,16 +197,20 @@ public final class Compare {
     private final class Run {
         private final Options opt;
         private final Path work;
+        /** Where the strategies' repositories go: the work directory, or under --repo. */
+        private final String repos;
         private final LocalCluster source;
         private final ConnectionSettings conn;
         private final PgBinaries bin;
         private final List<LocalCluster> started;
-        private final Path pitrRepo;
+        private final String pitrRepo;
         private long changes;
 
-        Run(Options opt, Path work, LocalCluster source, ConnectionSettings conn, PgBinaries bin, List<LocalCluster> started, Path pitrRepo) {
+        Run(Options opt, Path work, String repos, LocalCluster source, ConnectionSettings conn, PgBinaries bin, List<LocalCluster> started,
+            String pitrRepo) {
             this.opt = opt;
             this.work = work;
+            this.repos = repos;
             this.source = source;
             this.conn = conn;
             this.bin = bin;
@@ -294,7 +307,7 @@ public final class Compare {
                 Taken t = m.backup(i);
                 ids.add(t.id());
                 secs.add(seconds(t.seconds()));
-                bytes.add(directoryBytes(Path.of(m.repo())));
+                bytes.add(repositoryBytes(m.repo()));
             }
             List<StrategyRow.Restore> restores = new ArrayList<>();
             int last = ids.size() - 1;
@@ -331,7 +344,7 @@ public final class Compare {
         }
 
         private Method physical(String key, BackupType first, BackupType then) {
-            String repo = work.resolve("repo-" + key).toString();
+            String repo = StorageFactory.child(repos, "repo-" + key);
             return new BackupEachCycle(repo) {
 
                 @Override
@@ -351,7 +364,7 @@ public final class Compare {
         private StrategyRow.Restore physicalRestore(String repo, String point, String backupId, String target, RecoveryTarget recovery,
                                                     ContentChecksum.Result expected) throws SQLException, IOException {
             int port = LocalCluster.freePort();
-            Path dir = work.resolve("restore-" + Path.of(repo).getFileName() + "-" + point);
+            Path dir = work.resolve("restore-" + repo.substring(repo.lastIndexOf('/') + 1).replaceAll("[^A-Za-z0-9_-]", "") + "-" + point);
             RestoreResult r;
             try {
                 r = new PhysicalRestore(quiet, env).run(new RestoreRequest(repo, dir, backupId, true, port, bin.binDir(), 2, recovery));
@@ -365,7 +378,7 @@ public final class Compare {
         }
 
         private Method logical(String key, BackupType then) {
-            String repo = work.resolve("repo-" + key).toString();
+            String repo = StorageFactory.child(repos, "repo-" + key);
             return new BackupEachCycle(repo) {
 
                 @Override
@@ -402,10 +415,10 @@ public final class Compare {
             List<Long> bytes = new ArrayList<>();
             progress.status(name + ": base backup");
             expected.add(change(0));
-            BackupResult base = new PhysicalBackup(clock, quiet).run(new BackupRequest(pitrRepo.toString(), source.pgdata(), conn, BackupType.FULL,
+            BackupResult base = new PhysicalBackup(clock, quiet).run(new BackupRequest(pitrRepo, source.pgdata(), conn, BackupType.FULL,
                     Compression.ZSTD, 2, 0, 120));
             secs.add(seconds(base.seconds()));
-            bytes.add(directoryBytes(pitrRepo));
+            bytes.add(repositoryBytes(pitrRepo));
             // a moment after cycle `middle`'s change (0: after the base backup) and before the next cycle's
             int middle = opt.cycles() / 2;
             String between = middle == 0 ? now() : null;
@@ -425,17 +438,17 @@ public final class Compare {
                     waitUntilArchived(c);
                 }
                 secs.add(seconds((System.nanoTime() - t0) / 1e9));
-                bytes.add(directoryBytes(pitrRepo));
+                bytes.add(repositoryBytes(pitrRepo));
             }
             List<StrategyRow.Restore> restores = new ArrayList<>();
             progress.status(name + ": restoring the latest point (all archived WAL)");
-            restores.add(physicalRestore(pitrRepo.toString(), "latest", null, "latest", new RecoveryTarget(RecoveryTarget.Type.LATEST, null, true,
+            restores.add(physicalRestore(pitrRepo, "latest", null, "latest", new RecoveryTarget(RecoveryTarget.Type.LATEST, null, true,
                     "latest", "promote"), expected.get(expected.size() - 1)));
             progress.status(name + ": restoring the oldest point (the base backup)");
-            restores.add(physicalRestore(pitrRepo.toString(), "oldest", base.id(), "backup " + base.id(), RecoveryTarget.IMMEDIATE,
+            restores.add(physicalRestore(pitrRepo, "oldest", base.id(), "backup " + base.id(), RecoveryTarget.IMMEDIATE,
                     expected.get(0)));
             progress.status(name + ": restoring " + between + ", between cycles " + middle + " and " + (middle + 1));
-            restores.add(physicalRestore(pitrRepo.toString(), "between", null, "time " + between, new RecoveryTarget(RecoveryTarget.Type.TIME,
+            restores.add(physicalRestore(pitrRepo, "between", null, "time " + between, new RecoveryTarget(RecoveryTarget.Type.TIME,
                     between, true, "latest", "promote"), expected.get(middle)));
             return row(key, secs, bytes, restores, opt.cycles() + 1, "any moment after the base backup (WAL)");
         }
@@ -458,9 +471,10 @@ public final class Compare {
                 "look at its server log for archive_command errors");
     }
 
-    private static long directoryBytes(Path dir) throws IOException {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+    /** A repository's size: the sum of its objects' sizes, on any storage. */
+    private static long repositoryBytes(String location) throws IOException {
+        try (Storage s = StorageFactory.open(location)) {
+            return s.totalBytes("");
         }
     }
 
@@ -480,7 +494,7 @@ public final class Compare {
         }
     }
 
-    private static synchronized void cleanUp(List<LocalCluster> clusters, Path work, boolean keep) {
+    private static synchronized void cleanUp(List<LocalCluster> clusters, Path work, String repos, Options opt) {
         for (LocalCluster c : clusters) {
             try {
                 c.stopImmediately();
@@ -489,7 +503,20 @@ public final class Compare {
             }
         }
         clusters.clear();
-        if (keep || !Files.exists(work)) {
+        if (opt.keep()) {
+            return;
+        }
+        if (opt.repo() != null) {
+            try (Storage s = StorageFactory.open(repos)) {
+                s.deletePrefix("");
+                if (!S3Location.isS3(repos)) {
+                    FileTrees.delete(Path.of(repos));
+                }
+            } catch (IOException | RuntimeException e) {
+                // what is left says compare-TIME in its name
+            }
+        }
+        if (!Files.exists(work)) {
             return;
         }
         try {

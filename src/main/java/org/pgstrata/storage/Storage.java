@@ -32,6 +32,15 @@ public interface Storage extends AutoCloseable {
     /** Every key that starts with {@code prefix}, in lexical order; empty when there are none. */
     List<String> list(String prefix) throws IOException;
 
+    /** The bytes stored under {@code prefix}: the sum of the sizes of its objects. */
+    default long totalBytes(String prefix) throws IOException {
+        long sum = 0;
+        for (String key : list(prefix)) {
+            sum += size(key);
+        }
+        return sum;
+    }
+
     /** Removes an object; removing one that does not exist is not an error. */
     void delete(String key) throws IOException;
 

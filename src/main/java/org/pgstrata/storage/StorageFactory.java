@@ -36,4 +36,14 @@ public final class StorageFactory {
         }
         return java.util.List.of("--repo", Path.of(location).toAbsolutePath().normalize().toString());
     }
+
+    /** The location of {@code name} inside {@code location}: a subdirectory, or a longer S3 prefix. */
+    public static String child(String location, String name) {
+        if (S3Location.isS3(location)) {
+            S3Location l = S3Location.parse(location);
+            return new S3Location(l.bucket(), l.prefix().isEmpty() ? name : l.prefix() + "/" + name, l.endpoint(), l.region(),
+                    l.pathStyle()).toString();
+        }
+        return Path.of(location).resolve(name).toString();
+    }
 }

@@ -170,7 +170,8 @@ public final class WalPush {
 
     /** archive_command for {@code repo}, with its spool check (see {@link #spoolDirectory}). */
     public static String archiveCommand(String repo) {
-        String spool = S3Location.isS3(repo) ? "\"$(dirname %p)\"/" + S3_SPOOL : Self.quote(spoolDirectory(repo, null).toString());
+        // archive_command runs in the data directory, and %p is pg_wal/%f.
+        String spool = S3Location.isS3(repo) ? "pg_wal/" + S3_SPOOL : Self.quote(spoolDirectory(repo, null).toString());
         return Self.archiveCommand(StorageFactory.arguments(repo), spool);
     }
 

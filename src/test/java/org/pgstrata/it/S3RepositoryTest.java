@@ -306,4 +306,37 @@ class S3RepositoryTest {
         Object[] missing = cli(a);
         assertThat((int) missing[0]).as(String.valueOf(missing[1])).isEqualTo(1);
     }
+
+    @Test
+    void compare_putsItsRepositoriesOnS3_provesEveryRestore_andRemovesThemAfterwards() throws Exception {
+        List<String> a = new ArrayList<>(List.of("compare", "--rows", "3000", "--cycles", "1", "--strategies", "full,reverse", "--json",
+                "--pg-version", "17", "--work-dir", dir.resolve("compare-work").toString()));
+        a.addAll(s3.arguments(BUCKET, "compare"));
+        Object[] r = cli(a);
+        assertThat((int) r[0]).as(String.valueOf(r[1])).isZero();
+        String out = (String) r[1];
+        com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(out.substring(out.indexOf('{')));
+        assertThat(json.get("strategies")).hasSize(2);
+        for (com.fasterxml.jackson.databind.JsonNode row : json.get("strategies")) {
+            assertThat(row.get("verified").asBoolean()).as(row.toString()).isTrue();
+            assertThat(row.get("repositoryBytes").asLong()).isGreaterThan(100_000);
+        }
+        try (Storage s = new S3Storage(S3Location.parse(s3.location(BUCKET, "compare")))) {
+            assertThat(s.list("")).as("compare removed its repositories").isEmpty();
+        }
+    }
+
+    @Test
+    void archiveAndRestoreCommands_forAnS3Repository_fitPostgreSql15sLimit() {
+        String longLocation = new S3Location("a-bucket-name-of-some-length", "tenants/acme-production/clusters/orders-eu-west-1/pg",
+                "https://s3-compatible.storage.example.internal:9443", "eu-west-1", true).toString();
+        for (String command : List.of(org.pgstrata.wal.WalPush.archiveCommand(longLocation),
+                Self.restoreCommand(org.pgstrata.storage.StorageFactory.arguments(longLocation)))) {
+            String expanded = command.replace("%%", "%").replace("%p", "pg_wal/000000010000000000000001").replace("%f", "000000010000000000000001");
+            assertThat(expanded.length()).as(command).isLessThan(1024);
+            assertThat(command).contains("--s3-endpoint https://s3-compatible.storage.example.internal:9443").contains("--s3-path-style")
+                    .contains("--s3-region eu-west-1").doesNotContain("AWS_");
+        }
+    }
 }

@@ -20,6 +20,7 @@ import org.pgstrata.api.Verbose;
 import org.pgstrata.storage.LockedException;
 import org.pgstrata.storage.ObjectNotFoundException;
 import org.pgstrata.storage.Storage;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.ResponseInputStream;
@@ -51,6 +52,22 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * abort what is left of it. The repository lock is a lease object, described at {@link #lock}.
  */
 public final class S3Storage implements Storage {
+    /**
+     * Loads what a request needs (the client, its endpoint rules, signing, XML parsing) against a
+     * port that refuses at once, without retries or a credentials lookup: for the launcher's class
+     * data sharing archive, so that archive_command and restore_command start faster.
+     */
+    public static void warmUp() {
+        S3Location nowhere = new S3Location("warmup", "x", "http://127.0.0.1:1", "us-east-1", true);
+        try (S3Storage s = new S3Storage(nowhere, MIN_PART_SIZE, 1, software.amazon.awssdk.auth.credentials.StaticCredentialsProvider
+                .create(software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("warmup", "warmup")))) {
+            s.getBytes("x");
+        } catch (IOException | RuntimeException expected) {
+            // refused, as intended
+        }
+        DefaultCredentialsProvider.builder().build();
+    }
+
     /** S3's smallest part (but the last) and its largest part count. */
     public static final long MIN_PART_SIZE = 5L << 20;
     public static final int MAX_PARTS = 10_000;
@@ -67,18 +84,21 @@ public final class S3Storage implements Storage {
     private final long firstPartSize;
 
     public S3Storage(S3Location location) {
-        this(location, 8L << 20);
+        this(location, 8L << 20, 8, DefaultCredentialsProvider.builder().build());
     }
 
-    /** With the first part's size: at least {@link #MIN_PART_SIZE}; later parts grow from it. */
-    public S3Storage(S3Location location, long firstPartSize) {
+    /**
+     * With the first part's size (at least {@link #MIN_PART_SIZE}; later parts grow from it), the
+     * attempts per request, and where credentials come from.
+     */
+    public S3Storage(S3Location location, long firstPartSize, int maxAttempts, AwsCredentialsProvider credentials) {
         if (firstPartSize < MIN_PART_SIZE) {
             throw new IllegalArgumentException("the first part size must be at least 5 MiB");
         }
         this.location = location;
         this.firstPartSize = firstPartSize;
         var builder = S3Client.builder()
-                .credentialsProvider(DefaultCredentialsProvider.builder().build())
+                .credentialsProvider(credentials)
                 .region(region(location))
                 .forcePathStyle(location.pathStyle())
                 // pgstrata checksums every object itself; S3-compatible stores differ in the SDK's newer checksum headers.
@@ -87,7 +107,7 @@ public final class S3Storage implements Storage {
                 .httpClientBuilder(Apache5HttpClient.builder().maxConnections(64)
                         .connectionTimeout(Duration.ofSeconds(10)).socketTimeout(Duration.ofSeconds(120)))
                 .overrideConfiguration(o -> o.retryStrategy(new LoggingRetryStrategy(
-                        AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(8).circuitBreakerEnabled(false).build(),
+                        AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(maxAttempts).circuitBreakerEnabled(false).build(),
                         location.describe())));
         if (location.endpointUri() != null) {
             builder.endpointOverride(location.endpointUri());
@@ -313,19 +333,37 @@ public final class S3Storage implements Storage {
 
     @Override
     public List<String> list(String prefix) throws IOException {
-        String p = location.prefix().isEmpty() ? prefix : location.prefix() + "/" + prefix;
         List<String> keys = new ArrayList<>();
-        try {
-            for (S3Object o : client.listObjectsV2Paginator(r -> r.bucket(location.bucket()).prefix(p)).contents()) {
-                keys.add(location.repositoryKey(o.key()));
-            }
-        } catch (NoSuchBucketException e) {
-            return keys; // no bucket, no objects
-        } catch (SdkException e) {
-            throw S3Errors.io("listing " + url(p), location, e);
+        for (S3Object o : objects(prefix)) {
+            keys.add(location.repositoryKey(o.key()));
         }
         keys.sort(null);
         return keys;
+    }
+
+    /** From the listing itself, without a request per object. */
+    @Override
+    public long totalBytes(String prefix) throws IOException {
+        long sum = 0;
+        for (S3Object o : objects(prefix)) {
+            sum += o.size();
+        }
+        return sum;
+    }
+
+    private List<S3Object> objects(String prefix) throws IOException {
+        String p = location.prefix().isEmpty() ? prefix : location.prefix() + "/" + prefix;
+        List<S3Object> objects = new ArrayList<>();
+        try {
+            for (S3Object o : client.listObjectsV2Paginator(r -> r.bucket(location.bucket()).prefix(p)).contents()) {
+                objects.add(o);
+            }
+        } catch (NoSuchBucketException e) {
+            return objects; // no bucket, no objects
+        } catch (SdkException e) {
+            throw S3Errors.io("listing " + url(p), location, e);
+        }
+        return objects;
     }
 
     @Override
