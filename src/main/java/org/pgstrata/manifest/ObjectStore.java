@@ -216,6 +216,30 @@ public final class ObjectStore {
         } catch (ObjectNotFoundException e) {
             throw new CorruptObjectException(ref.key(), "is missing from " + storage.describe());
         }
+        return decoded(raw, ref);
+    }
+
+    /**
+     * The stored bytes of a whole object, as they are: a bundle, read once so that its members
+     * are opened from memory ({@link #open(ObjectRef, byte[])}) rather than each with a ranged
+     * read, which costs a request apiece on object storage.
+     */
+    public byte[] readStored(String key) throws IOException {
+        try {
+            return storage.getBytes(key);
+        } catch (ObjectNotFoundException e) {
+            throw new CorruptObjectException(key, "is missing from " + storage.describe());
+        }
+    }
+
+    /** Opens a bundle member from its bundle's stored bytes, checked as {@link #open(ObjectRef)} checks it. */
+    public InputStream open(ObjectRef ref, byte[] bundle) throws IOException {
+        long from = Math.min(ref.offset(), bundle.length);
+        long length = Math.min(ref.storedBytes(), bundle.length - from);
+        return decoded(new java.io.ByteArrayInputStream(bundle, (int) from, (int) length), ref);
+    }
+
+    private InputStream decoded(InputStream raw, ObjectRef ref) throws IOException {
         CheckingIn checked = new CheckingIn(raw, ref);
         Compression c = Compression.parse(ref.compression());
         return switch (c) {

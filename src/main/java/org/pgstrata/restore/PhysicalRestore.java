@@ -14,6 +14,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -224,11 +225,19 @@ public final class PhysicalRestore {
         List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
         List<FileEntry> files = new ArrayList<>(m.files());
         files.sort(Comparator.comparingLong(FileEntry::size).reversed());
+        // Small files live in bundles: each bundle is read once, whole, and its members written from memory.
+        Map<String, List<FileEntry>> bundles = new LinkedHashMap<>();
         for (FileEntry f : files) {
+            List<Chain.Layer> layers = chain.layers(f.path());
+            ObjectRef only = layers.size() == 1 ? layers.get(0).object() : null;
+            if (only != null && only.offset() != null) {
+                bundles.computeIfAbsent(only.key(), k -> new ArrayList<>()).add(f);
+                continue;
+            }
             tasks.add(() -> {
-                List<Chain.Layer> layers = chain.layers(f.path());
                 if (layers.size() == 1) {
-                    writeFile(repo, layers.get(0).object(), target.resolve(f.path()), f.path(), f.size(), f.checksum(), f.mode());
+                    writeFile(only == null ? null : () -> repo.objects().open(only), only, target.resolve(f.path()), f.path(), f.size(),
+                            f.checksum(), f.mode());
                 } else {
                     rebuildFile(repo, layers, target.resolve(f.path()), f);
                 }
@@ -236,9 +245,21 @@ public final class PhysicalRestore {
                 return null;
             });
         }
+        for (Map.Entry<String, List<FileEntry>> b : bundles.entrySet()) {
+            tasks.add(() -> {
+                byte[] stored = repo.objects().readStored(b.getKey());
+                for (FileEntry f : b.getValue()) {
+                    ObjectRef ref = chain.layers(f.path()).get(0).object();
+                    writeFile(() -> repo.objects().open(ref, stored), ref, target.resolve(f.path()), f.path(), f.size(), f.checksum(), f.mode());
+                    progress.advance(done.addAndGet(f.size()), total);
+                }
+                return null;
+            });
+        }
         for (WalEntry w : m.wal()) {
             tasks.add(() -> {
-                writeFile(repo, w.object(), target.resolve("pg_wal").resolve(w.name()), "pg_wal/" + w.name(), w.size(), w.checksum(), "rw-------");
+                writeFile(() -> repo.objects().open(w.object()), w.object(), target.resolve("pg_wal").resolve(w.name()), "pg_wal/" + w.name(),
+                        w.size(), w.checksum(), "rw-------");
                 // Marked as archived, so that enabling archiving later does not archive them again.
                 Path status = target.resolve("pg_wal/archive_status");
                 Files.createDirectories(status);
@@ -253,7 +274,12 @@ public final class PhysicalRestore {
         return total;
     }
 
-    private static void writeFile(Repository repo, ObjectRef ref, Path out, String path, long size, String checksum, String mode)
+    private interface Opener {
+        InputStream open() throws IOException;
+    }
+
+    /** Writes one file from {@code content} (null for an empty file), checked against the manifest's size and checksum. */
+    private static void writeFile(Opener content, ObjectRef ref, Path out, String path, long size, String checksum, String mode)
             throws IOException {
         Files.createDirectories(out.getParent());
         Checksum digest = new Checksum();
@@ -261,7 +287,7 @@ public final class PhysicalRestore {
         try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             if (ref != null) {
                 OutputStream os = Channels.newOutputStream(ch);
-                try (InputStream in = repo.objects().open(ref)) {
+                try (InputStream in = content.open()) {
                     byte[] buf = new byte[1 << 17];
                     int n;
                     while ((n = in.read(buf)) >= 0) {
