@@ -3,6 +3,7 @@ package org.pgstrata.cli;
 import java.nio.file.Path;
 import org.pgstrata.db.LocalCluster;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "cluster", description = "Create, start, stop and inspect a local PostgreSQL cluster.",
@@ -39,12 +40,15 @@ final class ClusterCommand implements Runnable {
         boolean start;
 
         @Option(names = "--archive-to", paramLabel = "REPO", description = "Archive WAL into this repository (created for the cluster): "
-                + "sets archive_mode and archive_command.")
+                + "sets archive_mode and archive_command. A directory or s3://BUCKET/PREFIX (with the --s3-* options).")
         String archiveTo;
+
+        @Mixin
+        S3Options s3 = new S3Options();
 
         @Override
         int execute() {
-            LocalCluster c = facade().clusterInit(pgdata, port, pgVersion, pgBin, archiveTo);
+            LocalCluster c = facade().clusterInit(pgdata, port, pgVersion, pgBin, s3.location(archiveTo));
             out().println("initialised PostgreSQL " + c.binaries().version() + " cluster in " + c.pgdata() + " (port " + port + ")");
             if (start) {
                 c.start();
