@@ -30,7 +30,10 @@ import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
+import software.amazon.awssdk.regions.providers.AwsProfileRegionProvider;
+import software.amazon.awssdk.regions.providers.AwsRegionProviderChain;
+import software.amazon.awssdk.regions.providers.InstanceProfileRegionProvider;
+import software.amazon.awssdk.regions.providers.SystemSettingsRegionProvider;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
@@ -115,16 +118,26 @@ public final class S3Storage implements Storage {
         this.client = builder.build();
     }
 
+    /**
+     * --s3-region; else AWS_REGION (or aws.region) or the profile's; else, with an endpoint,
+     * us-east-1 (an S3-compatible server that does not care); else the EC2 instance metadata
+     * service. That last one only for AWS itself: off EC2 it costs seconds of waiting per command.
+     */
     private static Region region(S3Location location) {
         if (location.region() != null) {
             return Region.of(location.region());
         }
         try {
-            return DefaultAwsRegionProviderChain.builder().build().getRegion();
+            return new AwsRegionProviderChain(new SystemSettingsRegionProvider(), new AwsProfileRegionProvider()).getRegion();
         } catch (SdkException e) {
-            if (location.endpoint() != null) {
-                return Region.US_EAST_1; // an S3-compatible server that does not care
-            }
+            // none configured
+        }
+        if (location.endpoint() != null) {
+            return Region.US_EAST_1;
+        }
+        try {
+            return new InstanceProfileRegionProvider().getRegion();
+        } catch (SdkException e) {
             throw new IllegalArgumentException("no region for " + location.describe() + ": pass --s3-region or set AWS_REGION");
         }
     }
