@@ -10,6 +10,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        org.pgstrata.api.Verbose.printTo(System.err::println);
         int code = LeanWal.handles(args) ? LeanWal.run(args) : Cli.run(args);
         System.exit(code);
     }

@@ -538,7 +538,7 @@ public final class S3Storage implements Storage {
                 Thread.sleep(LOCK_RENEW.toMillis());
                 LockRecord now = readLock();
                 if (now == null || !now.token().equals(token)) {
-                    System.err.println("pgstrata: warning: the lock in " + describe() + " was taken over by "
+                    Verbose.warn("the lock in " + describe() + " was taken over by "
                             + (now == null ? "nobody (removed)" : now.holder()) + "; another writer may be at work");
                     return;
                 }

@@ -87,4 +87,35 @@ class S3StorageTest extends StorageContract {
             assertThat(new String(storage.getBytes("lock"))).contains("pid 3");
         }
     }
+
+    @Test
+    void aServerThatIsAwayForAMoment_isRetriedWithBackoff_andVerboseOutputSaysSo() throws Exception {
+        java.util.List<String> said = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (S3Server flaky = S3Server.inMemory()) {
+            flaky.createBucket("flaky");
+            try (Storage s = new S3Storage(S3Location.parse(flaky.location("flaky", "repo")))) {
+                s.putBytes("before", new byte[] {1});
+                flaky.stop();
+                Thread back = new Thread(() -> {
+                    try {
+                        Thread.sleep(700);
+                        flaky.start();
+                        flaky.createBucket("flaky");
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                org.pgstrata.api.Verbose.printTo(said::add);
+                org.pgstrata.api.Verbose.enable();
+                back.start();
+                s.putBytes("after", new byte[] {2}); // refused until the server is back, then stored
+                back.join();
+                assertThat(s.getBytes("after")).containsExactly(2);
+            }
+        } finally {
+            org.pgstrata.api.Verbose.disable();
+            org.pgstrata.api.Verbose.printTo(line -> { });
+        }
+        assertThat(String.join("\n", said)).contains("pgstrata: S3 request to s3://flaky/repo failed (").contains("retrying in").contains("at most 8 attempts");
+    }
 }
