@@ -392,9 +392,18 @@ public final class Repository implements AutoCloseable {
      * interrupted conversion or removal left. Only call while holding the lock.
      */
     public int collectAllGarbage() {
+        return collectGarbage(backupIds());
+    }
+
+    /**
+     * {@link #collectGarbage(String)} over several backup directories, reading the manifests once:
+     * for a removal of many backups, whose objects may be read by each other until the last goes.
+     * Only call while holding the lock. Returns the number of objects deleted.
+     */
+    public int collectGarbage(java.util.Collection<String> ids) {
         Set<String> live = referencedKeys();
         int deleted = 0;
-        for (String id : backupIds()) {
+        for (String id : ids) {
             deleted += collectGarbage(id, live);
         }
         return deleted;

@@ -91,6 +91,16 @@ public final class WalArchive {
         return new Entry(file.substring(0, dash), key, file.substring(dash + 1), c);
     }
 
+    /** The stored (compressed) size of an archived file. */
+    public long storedBytes(Entry e) throws IOException {
+        return storage.size(e.key());
+    }
+
+    /** Removes an archived file (retention); removing one already gone is not an error. Only under the lock. */
+    public void remove(Entry e) throws IOException {
+        storage.delete(e.key());
+    }
+
     /** What {@link #put} did. */
     public enum PutOutcome { STORED, ALREADY_ARCHIVED }
 
