@@ -19,12 +19,15 @@ import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.CompareResult;
 import org.pgstrata.api.ConnectionSettings;
 import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.ExpireRequest;
+import org.pgstrata.api.ExpireResult;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
 import org.pgstrata.api.VerifyResult;
 import org.pgstrata.backup.BackupRemoval;
+import org.pgstrata.backup.Expire;
 import org.pgstrata.backup.PhysicalBackup;
 import org.pgstrata.compare.Compare;
 import org.pgstrata.db.Db;
@@ -223,6 +226,14 @@ public final class Pgstrata {
     /** Removes a backup; with {@code withDependants}, also every backup built on it (otherwise they make it refuse). */
     public List<String> delete(String repo, String backupId, boolean withDependants) {
         return new BackupRemoval(clock, progress).run(repo, backupId, withDependants);
+    }
+
+    /**
+     * Retention: removes the backups that none of the request's rules keeps (and nothing a kept
+     * backup needs), then the archived WAL from before the oldest kept physical backup.
+     */
+    public ExpireResult expire(ExpireRequest req) {
+        return new Expire(clock, progress).run(req);
     }
 
     // ---- WAL archive

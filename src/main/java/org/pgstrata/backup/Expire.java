@@ -1,0 +1,365 @@
+package org.pgstrata.backup;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.pgstrata.api.BackupType;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.ExpireRequest;
+import org.pgstrata.api.ExpireResult;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.manifest.ArchiveTimelines;
+import org.pgstrata.manifest.LogicalManifest;
+import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.ObjectRef;
+import org.pgstrata.manifest.Repository;
+import org.pgstrata.manifest.WalArchive;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.WalFileName;
+import org.pgstrata.storage.Storage;
+
+/**
+ * Retention: removes the backups that no rule keeps, then the archived WAL that no kept backup
+ * can use.
+ *
+ * <p>The rules choose backups; the keep-set is those plus everything they need, transitively
+ * (every backup a kept manifest names, see {@link Repository#references}), so a kept backup always
+ * restores. Objects that a kept backup reads in a removed backup's directory (the newest full of a
+ * reverse-delta repository reads older ones) need no rule: garbage collection keeps every object
+ * a remaining manifest reads. Backups go one at a time, manifest first, each only once nothing
+ * that remains names it, so the repository is valid at every moment; WAL goes last, oldest first,
+ * so what an interruption leaves is still one continuous archive.
+ */
+public final class Expire {
+    /** Oldest first: by stop time (what "newest" means to a user, also across timelines), then by stop LSN. */
+    private static final Comparator<Manifest> OLDEST_FIRST = Comparator.comparing((Manifest m) -> Instant.parse(m.stopTime()))
+            .thenComparing(m -> Lsn.parse(m.stopLsn())).thenComparing(Manifest::id);
+
+    private final Clock clock;
+    private final Progress progress;
+
+    public Expire(Clock clock, Progress progress) {
+        this.clock = clock;
+        this.progress = progress;
+    }
+
+    public ExpireResult run(ExpireRequest req) {
+        try (Repository repo = Repository.open(req.repo())) {
+            repo.requireInfo();
+            // A dry run changes nothing, so it takes no lock: it can be asked while a backup runs.
+            try (Storage.RepositoryLock lock = req.dryRun() ? null : repo.lock("expire", clock)) {
+                return expire(repo, req);
+            } catch (IOException e) {
+                throw new PgstrataException(ErrorCode.IO, "cannot release the lock of " + repo.describe() + ": " + e.getMessage(),
+                        "remove the lock file by hand once no pgstrata command runs");
+            }
+        }
+    }
+
+    private ExpireResult expire(Repository repo, ExpireRequest req) {
+        List<ExpireResult.Backup> removed = new ArrayList<>();
+        List<ExpireResult.Backup> kept = new ArrayList<>();
+        long bytesFreed = 0;
+        WalOutcome wal = WalOutcome.UNTOUCHED;
+
+        if (req.physical()) {
+            // Refuses before anything is removed when a manifest is damaged: nobody can tell what it needs.
+            repo.referencedKeys();
+            Plan plan = Plan.of(repo.backups(), req.retainFull(), req.retainDays(), Instant.now(clock));
+            bytesFreed += plan.bytesFreed();
+            for (Manifest m : plan.removals()) {
+                String why = plan.why().get(m.id());
+                removed.add(new ExpireResult.Backup(m.id(), m.type(), m.stopTime(), why));
+                if (!req.dryRun()) {
+                    progress.step("removing backup " + m.id() + " (" + m.type() + ", stopped " + m.stopTime() + "): " + why);
+                    repo.removeBackup(m.id());
+                }
+            }
+            for (Manifest m : plan.kept()) {
+                kept.add(new ExpireResult.Backup(m.id(), m.type(), m.stopTime(), plan.why().get(m.id())));
+            }
+            if (!req.dryRun() && !plan.removals().isEmpty()) {
+                // removeBackup collects only the removed backup's own directory. What else went unread on the way: a
+                // reverse delta's old pages (in the newer full's directory), and objects a later-removed backup still read.
+                repo.collectGarbage(plan.directories());
+            }
+            if (!plan.kept().isEmpty()) {
+                Lsn from = plan.kept().stream().map(m -> Lsn.parse(m.startLsn())).min(Comparator.naturalOrder()).orElseThrow();
+                wal = expireWal(repo, from, req.dryRun());
+            }
+        }
+
+        if (req.retainLogical() != null) {
+            LogicalPlan plan = LogicalPlan.of(repo.logicalBackups(), req.retainLogical());
+            for (LogicalManifest m : plan.removals()) {
+                String why = plan.why().get(m.id());
+                removed.add(new ExpireResult.Backup(m.id(), m.type(), m.stopTime(), why));
+                bytesFreed += m.repositoryBytes();
+                if (!req.dryRun()) {
+                    progress.step("removing logical backup " + m.id() + " (" + m.type() + " of " + m.database() + "): " + why);
+                    repo.removeLogical(m.id());
+                }
+            }
+            for (LogicalManifest m : plan.kept()) {
+                kept.add(new ExpireResult.Backup(m.id(), m.type(), m.stopTime(), plan.why().get(m.id())));
+            }
+        }
+        return new ExpireResult(req.dryRun(), removed, kept, bytesFreed, wal.segments(), wal.otherFiles(), wal.bytes(), wal.keptFrom());
+    }
+
+    // ---- physical backups
+
+    /**
+     * Which physical backups stay (each with the rule that keeps it) and in which order the others
+     * go. A pure function of the catalogue, the rules and the time.
+     *
+     * @param kept     oldest first
+     * @param removals in the order to remove them: never one that a backup still present names
+     * @param why      for every backup, kept or removed, the reason
+     */
+    record Plan(List<Manifest> kept, List<Manifest> removals, Map<String, String> why, long bytesFreed, Set<String> directories) {
+
+        static Plan of(List<Manifest> backups, Integer retainFull, Integer retainDays, Instant now) {
+            List<Manifest> ordered = backups.stream().sorted(OLDEST_FIRST).toList();
+            Map<String, Manifest> byId = new HashMap<>();
+            Map<String, Set<String>> refs = new HashMap<>();
+            for (Manifest m : ordered) {
+                byId.put(m.id(), m);
+                refs.put(m.id(), new TreeSet<>(Repository.references(m)));
+            }
+            Map<String, String> keep = new LinkedHashMap<>();
+            Map<String, String> why = new HashMap<>();
+            if (ordered.isEmpty()) {
+                return new Plan(List.of(), List.of(), why, 0, Set.of());
+            }
+            List<String> reasons = new ArrayList<>();
+
+            if (retainFull != null) {
+                List<Manifest> fulls = ordered.stream().filter(m -> m.type().equals(BackupType.FULL.label())).toList();
+                String newest = retainFull == 1 ? "the newest full" : "the " + retainFull + " newest fulls";
+                if (fulls.isEmpty()) {
+                    ordered.forEach(m -> keep.putIfAbsent(m.id(), "there is no full backup to count from"));
+                } else {
+                    List<Manifest> keptFulls = fulls.subList(Math.max(0, fulls.size() - retainFull), fulls.size());
+                    Manifest oldestKept = keptFulls.get(0);
+                    for (Manifest m : ordered.subList(ordered.indexOf(oldestKept), ordered.size())) {
+                        keep.putIfAbsent(m.id(), keptFulls.contains(m) ? (retainFull == 1 ? newest : "one of " + newest)
+                                : "newer than " + oldestKept.id() + ", the oldest kept full");
+                    }
+                    reasons.add("older than " + newest);
+                }
+            }
+
+            if (retainDays != null) {
+                Instant cutoff = now.minus(Duration.ofDays(retainDays));
+                String window = retainDays == 1 ? "the last day" : "the last " + retainDays + " days";
+                Manifest anchor = null;
+                for (Manifest m : ordered) {
+                    if (Instant.parse(m.stopTime()).isBefore(cutoff)) {
+                        anchor = m;
+                    } else {
+                        keep.putIfAbsent(m.id(), "stopped within " + window);
+                    }
+                }
+                if (anchor != null) {
+                    // From it, the WAL reaches every moment of the window.
+                    keep.putIfAbsent(anchor.id(), "the newest backup before " + window + " (since " + cutoff + "), from which they restore");
+                    reasons.add("stopped before " + window + " began (" + cutoff + "), and older than " + anchor.id());
+                }
+            }
+
+            keep.putIfAbsent(ordered.get(ordered.size() - 1).id(), "the newest backup");
+
+            // Everything a kept backup needs stays too, however old.
+            Deque<String> todo = new ArrayDeque<>(keep.keySet());
+            while (!todo.isEmpty()) {
+                String id = todo.pop();
+                for (String ref : refs.get(id)) {
+                    if (byId.containsKey(ref) && !keep.containsKey(ref)) {
+                        keep.put(ref, "needed to restore " + id);
+                        todo.push(ref);
+                    }
+                }
+            }
+
+            List<Manifest> kept = ordered.stream().filter(m -> keep.containsKey(m.id())).toList();
+            kept.forEach(m -> why.put(m.id(), keep.get(m.id())));
+            List<Manifest> removals = removalOrder(ordered.stream().filter(m -> !keep.containsKey(m.id())).toList(), refs);
+            removals.forEach(m -> why.put(m.id(), String.join("; ", reasons)));
+            return new Plan(kept, removals, why, freed(kept, removals), directories(removals));
+        }
+
+        /**
+         * Newest first, except that a backup waits while another one still to be removed names
+         * it (a reverse delta names the newer backup it is built on).
+         */
+        private static List<Manifest> removalOrder(List<Manifest> oldestFirst, Map<String, Set<String>> refs) {
+            List<Manifest> remaining = new ArrayList<>(oldestFirst);
+            List<Manifest> order = new ArrayList<>();
+            while (!remaining.isEmpty()) {
+                Manifest next = null;
+                for (int i = remaining.size() - 1; i >= 0 && next == null; i--) {
+                    Manifest m = remaining.get(i);
+                    if (remaining.stream().noneMatch(o -> o != m && refs.get(o.id()).contains(m.id()))) {
+                        next = m;
+                    }
+                }
+                if (next == null) {
+                    // References only point along a chain, so this cannot happen; should they loop, every member goes anyway.
+                    next = remaining.get(remaining.size() - 1);
+                }
+                remaining.remove(next);
+                order.add(next);
+            }
+            return order;
+        }
+
+        /** The stored bytes that the removed backups read and no kept one does: what garbage collection deletes. */
+        private static long freed(List<Manifest> kept, List<Manifest> removals) {
+            Set<String> keptKeys = new HashSet<>();
+            kept.forEach(m -> objects(m).forEach(o -> keptKeys.add(o.key())));
+            Map<String, Long> slices = new HashMap<>();
+            for (Manifest m : removals) {
+                objects(m).filter(o -> !keptKeys.contains(o.key())).forEach(o -> slices.put(o.key() + "@" + o.start(), o.storedBytes()));
+            }
+            return slices.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        /** The directories whose objects the removed backups read: theirs, and those of the backups they share objects with. */
+        private static Set<String> directories(List<Manifest> removals) {
+            Set<String> dirs = new LinkedHashSet<>();
+            for (Manifest m : removals) {
+                dirs.add(m.id());
+                objects(m).forEach(o -> dirs.add(o.backup()));
+            }
+            return dirs;
+        }
+
+        private static Stream<ObjectRef> objects(Manifest m) {
+            return Stream.concat(m.files().stream().map(f -> f.object()).filter(o -> o != null), m.wal().stream().map(w -> w.object()));
+        }
+    }
+
+    // ---- WAL
+
+    private record WalOutcome(int segments, int otherFiles, long bytes, String keptFrom) {
+        static final WalOutcome UNTOUCHED = new WalOutcome(0, 0, 0, null);
+    }
+
+    /**
+     * Removes the archived segments (and .partial and .backup files) that lie wholly before
+     * {@code from}, on any timeline: no kept backup starts before it, so no recovery reads them.
+     * Timeline history files stay: they are small, and a restore needs every one on its way.
+     */
+    private WalOutcome expireWal(Repository repo, Lsn from, boolean dryRun) {
+        WalArchive archive = new WalArchive(repo.storage());
+        try {
+            List<WalArchive.Entry> entries = archive.entries();
+            if (entries.isEmpty()) {
+                return WalOutcome.UNTOUCHED;
+            }
+            long segmentSize = new ArchiveTimelines(archive).segmentSize();
+            long firstKept = from.segmentNumber(segmentSize);
+            List<WalArchive.Entry> old = entries.stream()
+                    .filter(e -> segmentOf(e.name()) != null && WalFileName.segmentNumber(segmentOf(e.name()), segmentSize) < firstKept)
+                    .sorted(Comparator.comparing((WalArchive.Entry e) -> WalFileName.segmentNumber(segmentOf(e.name()), segmentSize))
+                            .thenComparing(WalArchive.Entry::name))
+                    .toList();
+            int segments = 0;
+            long bytes = 0;
+            if (!old.isEmpty() && !dryRun) {
+                progress.step("removing " + old.size() + " archived WAL files before " + from + ", where the oldest kept backup starts");
+            }
+            for (int i = 0; i < old.size(); i++) {
+                WalArchive.Entry e = old.get(i);
+                bytes += archive.storedBytes(e);
+                if (!e.name().endsWith(".backup")) {
+                    segments++;
+                }
+                if (!dryRun) {
+                    // Oldest first: an interruption leaves the archive continuous from wherever it stopped.
+                    archive.remove(e);
+                    progress.advance(i + 1, old.size());
+                }
+            }
+            return new WalOutcome(segments, old.size() - segments, bytes, from.toString());
+        } catch (IOException e) {
+            throw repo.io("expire the WAL archive", e);
+        }
+    }
+
+    /** The segment an archived file belongs to (a segment, a .partial or a .backup file); null for a history file. */
+    private static String segmentOf(String name) {
+        if (name.length() < 24 || !WalFileName.isSegment(name.substring(0, 24))) {
+            return null;
+        }
+        return name.substring(0, 24);
+    }
+
+    // ---- logical backups
+
+    /** Per database: the newest logical fulls stay with their differentials; older ones go with theirs, differentials first. */
+    record LogicalPlan(List<LogicalManifest> kept, List<LogicalManifest> removals, Map<String, String> why) {
+
+        static LogicalPlan of(List<LogicalManifest> oldestFirst, int retain) {
+            String newest = retain == 1 ? "the newest logical full" : "the " + retain + " newest logical fulls";
+            Map<String, List<LogicalManifest>> fullsByDatabase = new LinkedHashMap<>();
+            for (LogicalManifest m : oldestFirst) {
+                if (!m.differential()) {
+                    fullsByDatabase.computeIfAbsent(m.database(), d -> new ArrayList<>()).add(m);
+                }
+            }
+            Map<String, String> why = new HashMap<>();
+            Set<String> goingFulls = new HashSet<>();
+            fullsByDatabase.forEach((db, fulls) -> {
+                for (int i = 0; i < fulls.size(); i++) {
+                    boolean goes = i < fulls.size() - retain;
+                    if (goes) {
+                        goingFulls.add(fulls.get(i).id());
+                    }
+                    why.put(fulls.get(i).id(), goes ? "older than " + newest + " of database " + db
+                            : (retain == 1 ? "" : "one of ") + newest + " of database " + db);
+                }
+            });
+            List<LogicalManifest> newestFirst = new ArrayList<>(oldestFirst);
+            java.util.Collections.reverse(newestFirst);
+            List<LogicalManifest> removals = new ArrayList<>();
+            for (LogicalManifest full : newestFirst) {
+                if (!goingFulls.contains(full.id())) {
+                    continue;
+                }
+                for (LogicalManifest m : newestFirst) {
+                    if (m.differential() && full.id().equals(m.reference())) {
+                        why.put(m.id(), "built on " + full.id() + ", which goes");
+                        removals.add(m);
+                    }
+                }
+                removals.add(full);
+            }
+            List<LogicalManifest> kept = new ArrayList<>();
+            for (LogicalManifest m : oldestFirst) {
+                if (!removals.contains(m)) {
+                    why.putIfAbsent(m.id(), why.containsKey(m.reference()) ? "built on " + m.reference() + ", which stays"
+                            : "built on " + m.reference() + ", which is missing: left alone");
+                    kept.add(m);
+                }
+            }
+            return new LogicalPlan(kept, removals, why);
+        }
+    }
+}
