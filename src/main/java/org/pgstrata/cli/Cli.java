@@ -49,6 +49,7 @@ public final class Cli {
         SUBCOMMANDS.put("restore", RestoreCommand::new);
         SUBCOMMANDS.put("verify", VerifyCommand::new);
         SUBCOMMANDS.put("delete", DeleteCommand::new);
+        SUBCOMMANDS.put("expire", ExpireCommand::new);
         SUBCOMMANDS.put("restore-point", RestorePointCommand::new);
         SUBCOMMANDS.put("info", InfoCommand::new);
         SUBCOMMANDS.put("wal", WalCommand::new);
