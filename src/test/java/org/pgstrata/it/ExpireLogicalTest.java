@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.BackupInfo;
@@ -54,10 +53,10 @@ class ExpireLogicalTest extends PgTest {
         CliRun r = CliRun.run("expire", "--repo", repo.toString(), "--retain-logical", "1", "--json", "-q");
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode json = JSON.readTree(r.out());
-        assertThat(ids(json.get("removed"))).containsExactly(ld1.id(), lf1.id());
+        assertThat(ExpireTest.ids(json.get("removed"))).containsExactly(ld1.id(), lf1.id());
         assertThat(json.get("removed").get(0).get("reason").asText()).isEqualTo("built on " + lf1.id() + ", which goes");
         assertThat(json.get("removed").get(1).get("reason").asText()).isEqualTo("older than the newest logical full of database shop");
-        assertThat(ids(json.get("kept"))).containsExactly(otherFull.id(), lf2.id(), ld2.id());
+        assertThat(ExpireTest.ids(json.get("kept"))).containsExactly(otherFull.id(), lf2.id(), ld2.id());
         assertThat(json.get("bytesFreed").asLong()).isEqualTo(lf1.repositoryBytes() + ld1.repositoryBytes());
         assertThat(json.get("walKeptFrom").isNull()).isTrue();
 
@@ -80,11 +79,5 @@ class ExpireLogicalTest extends PgTest {
         }
         return PgSupport.facade().logicalBackup(new LogicalBackupRequest(repo.toString(), LogicalSupport.conn(a, db), type,
                 Compression.ZSTD, 1, null));
-    }
-
-    private static List<String> ids(JsonNode backups) {
-        List<String> ids = new ArrayList<>();
-        backups.forEach(b -> ids.add(b.get("id").asText()));
-        return ids;
     }
 }

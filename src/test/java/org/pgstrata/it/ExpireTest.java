@@ -216,7 +216,8 @@ class ExpireTest extends PgTest {
         return json;
     }
 
-    private static List<String> ids(JsonNode backups) {
+    /** The ids in expire's JSON list of removed or kept backups. */
+    static List<String> ids(JsonNode backups) {
         List<String> ids = new ArrayList<>();
         backups.forEach(b -> ids.add(b.get("id").asText()));
         return ids;
