@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# S3 benchmark: pgstrata's full backup and restore into an S3-compatible server (s3proxy, run by
+# tools/s3-server on loopback) against the same into a directory, on one throwaway cluster.
+# Prints medians, raw runs, the S3/filesystem ratios and the goal: S3 at most 1.5 x filesystem.
+#
+#   bench/s3.sh [--rows N] [--runs N] [--port P] [--workdir DIR]
+#
+# Environment: ROWS (1000000), RUNS (3), PORT (57300; the restored cluster uses PORT+1 and s3proxy
+# PORT+2; all must lie in 57300-57399), PG_VERSION (17), WORKDIR (new dir under /tmp; must be
+# absent or empty, and is removed at the end).
+#
+# Both backends get the same commands with pgstrata's defaults (zstd, 2 jobs); only --repo differs.
+# s3proxy keeps its objects under WORKDIR, beside the filesystem repositories: one disk for both.
+# Times are wall clock of each command, JVM start included. Each run takes a full backup into a
+# new repository (a new directory; a new prefix s3://bench/run-N) and restores it, files only,
+# into an empty directory; that copy is then started and its content compared with the source's.
+set -euo pipefail
+shopt -s inherit_errexit   # a failure inside $(...) ends the script too
+
+rows=${ROWS:-1000000} runs=${RUNS:-3} port=${PORT:-57300} pg_version=${PG_VERSION:-17} work=${WORKDIR:-}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --rows) rows=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --port) port=$2; shift 2 ;;
+    --workdir) work=$2; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+rport=$((port + 1)) s3port=$((port + 2))
+if [ "$port" -lt 57300 ] || [ "$s3port" -gt 57399 ]; then
+  echo "error: ports $port, $rport and $s3port must lie in 57300-57399 (other ports belong to other work)" >&2; exit 2
+fi
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+pgstrata=$root/pgstrata
+for c in psql jq; do
+  command -v "$c" >/dev/null || { echo "error: $c is missing; apt-get install -y ${c/psql/postgresql-client}" >&2; exit 1; }
+done
+for p in "$port" "$rport" "$s3port"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "error: port $p is in use; pick another base with --port" >&2; exit 2
+  fi
+done
+
+. "$(dirname "$0")/lib.sh"
+make_work s3bench
+log=$work/commands.log src=$work/source
+
+proxy_pid=''
+cleanup() {   # everything this script started, and nothing else
+  local rc=$?
+  set +e
+  [ "$rc" -ne 0 ] && [ -f "$log" ] && { echo "--- failed (exit $rc); last lines of $log:" >&2; tail -n 15 "$log" >&2; }
+  for d in "$src" "$work"/restore-*; do
+    [ -f "$d/postmaster.pid" ] && "$pgstrata" cluster stop -q --pgdata "$d" >/dev/null 2>&1
+  done
+  [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
+  rm -rf "$work"   # also holds s3proxy's objects
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+trap 'echo "error: line $LINENO: $BASH_COMMAND failed" >&2' ERR
+
+# The local key pair of tools/s3-server, for it and for pgstrata (the AWS SDK reads them from here);
+# a session token left in the environment would spoil the signatures.
+export AWS_ACCESS_KEY_ID=local-access AWS_SECRET_ACCESS_KEY=local-secret-key
+unset AWS_SESSION_TOKEN AWS_PROFILE
+s3=(--s3-endpoint "http://127.0.0.1:$s3port" --s3-path-style)
+
+echo "building pgstrata (launcher) ..."; "$pgstrata" --version
+
+# ---- s3proxy, started once (its first run resolves it with Maven: not timed).
+tools_out=$work/s3proxy.log
+"$root/tools/s3-server" --dir "$work/s3" --port "$s3port" >"$tools_out" 2>&1 &
+proxy_pid=$!   # the script execs java, so this is s3proxy itself
+for _ in $(seq 600); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && break
+  kill -0 "$proxy_pid" 2>/dev/null || { echo "error: tools/s3-server ended:" >&2; tail -n 20 "$tools_out" >&2; exit 1; }
+  sleep 0.5
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null || { echo "error: s3proxy does not listen on $s3port after 300 s" >&2; exit 1; }
+# CPU seconds (user + system) of s3proxy, and of the finished children of this script.
+ticks=$(getconf CLK_TCK)
+proxy_cpu() { awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/$proxy_pid/stat"; }
+children_cpu() { awk -v t="$ticks" '{printf "%.2f", ($16 + $17) / t}' "/proc/$$/stat"; }
+
+# ---- The cluster: the books table, settled as bench/full-backup.sh does, so that autovacuum and
+# the first checkpoint after the load land in no timed command.
+"$pgstrata" cluster init -q --pgdata "$src" --port "$port" --pg-version "$pg_version" --start >>"$log" 2>&1
+"$pgstrata" demo init -q -p "$port" >>"$log" 2>&1
+populate_out=$("$pgstrata" demo populate "$rows" -p "$port" 2>>"$log")
+sql "VACUUM ANALYZE" >/dev/null
+sql "CHECKPOINT" >/dev/null
+db_bytes=$(sql "SELECT pg_database_size(current_database())")
+source_hash=$(checksum "$port")
+# The bucket exists before the first timed backup (creating it is one request, but it is not what
+# this measures), and s3proxy has answered a few requests.
+"$pgstrata" repo init -q --repo s3://bench/warm-up "${s3[@]}" --pgdata "$src" >>"$log" 2>&1
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "work dir $work; PostgreSQL $pg_version on port $port; s3proxy on $s3port (pid $proxy_pid); $runs runs"
+echo "$populate_out; database $db_bytes B"
+
+# One pgstrata command, timed: wall clock into $wall, its JSON result into $out, and the CPU
+# seconds it spent into $cpu, s3proxy meanwhile into $pcpu.
+timed() {
+  local t0 c0 p0
+  c0=$(children_cpu) p0=$(proxy_cpu) t0=$EPOCHREALTIME
+  out=$("$pgstrata" "$@" --json 2>>"$log")
+  wall=$(calc "$EPOCHREALTIME - $t0") pcpu=$(calc "$(proxy_cpu) - $p0") cpu=$(calc "$(children_cpu) - $c0")
+}
+# A full backup and a files-only restore on one backend, then the restored copy started and its
+# content compared with the source's. Appends to the arrays of that backend.
+declare -A b_wall b_sec b_bytes b_du r_wall r_sec b_cpu r_cpu b_pcpu r_pcpu
+one() {   # backend run
+  local b=$1 i=$2 dir=$work/restore-$1-$2 store; local -a repo
+  if [ "$b" = fs ]; then
+    store=$work/fs/run-$i repo=(--repo "$store")
+  else
+    store=$work/s3/bench/run-$i repo=(--repo "s3://bench/run-$i" "${s3[@]}")
+  fi
+  timed backup "${repo[@]}" --pgdata "$src" -p "$port" --type full
+  b_wall[$b]+=" $wall" b_sec[$b]+=" $(jq -r '.seconds * 1000 | round / 1000' <<<"$out")" b_cpu[$b]+=" $cpu" b_pcpu[$b]+=" $pcpu"
+  b_bytes[$b]+=" $(jq -r .repositoryBytes <<<"$out")" b_du[$b]+=" $(du -sb "$store" | cut -f1)"
+  timed restore "${repo[@]}" --to "$dir"
+  r_wall[$b]+=" $wall" r_sec[$b]+=" $(jq -r '.filesSeconds * 1000 | round / 1000' <<<"$out")" r_cpu[$b]+=" $cpu" r_pcpu[$b]+=" $pcpu"
+  # A fast copy is worth nothing if it is wrong: start it (its configured port is the source's).
+  "$pgstrata" cluster start -q --pgdata "$dir" --port "$rport" >>"$log" 2>&1
+  local got; got=$(checksum "$rport")
+  "$pgstrata" cluster stop -q --pgdata "$dir" >>"$log" 2>&1
+  if [ "$got" != "$source_hash" ]; then
+    echo "error: run $i, $b: the restored content differs from the source's ($got, expected $source_hash)" >&2; exit 1
+  fi
+  rm -rf "$dir" "$store"   # under s3proxy's feet: its filesystem backend keeps no state of its own
+  echo "run $i, $b: backup ${b_wall[$b]##* } s (${b_sec[$b]##* } in-process, CPU ${b_cpu[$b]##* } + s3proxy ${b_pcpu[$b]##* })," \
+    "${b_bytes[$b]##* } B; restore ${r_wall[$b]##* } s (${r_sec[$b]##* }, CPU ${r_cpu[$b]##* } + ${r_pcpu[$b]##* }); content equal"
+}
+
+for i in $(seq "$runs"); do
+  # Runs alternate which backend goes first, so neither always gets the warmer cache.
+  if [ $((i % 2)) -eq 1 ]; then one fs "$i"; one s3 "$i"; else one s3 "$i"; one fs "$i"; fi
+done
+
+m() { printf "%.${2:-3}f" "$(median $1)"; }   # LIST [DECIMALS]: the median of a backend's list
+fb=$(m "${b_wall[fs]}") sb=$(m "${b_wall[s3]}") fr=$(m "${r_wall[fs]}") sr=$(m "${r_wall[s3]}")
+echo
+echo "Medians over $runs runs (PostgreSQL $pg_version, $rows rows, database $db_bytes B); wall clock, JVM start included"
+row() { printf '  %-12s %10s %10s %14s %14s   %s\n' "$@"; }
+row backend "backup s" "restore s" "repository B" "du -sb B" "all runs: backup | restore (in-process backup | restore)"
+for b in fs s3; do
+  row "$( [ $b = fs ] && echo filesystem || echo "S3 s3proxy")" "$(m "${b_wall[$b]}")" "$(m "${r_wall[$b]}")" \
+    "$(m "${b_bytes[$b]}" 0)" "$(m "${b_du[$b]}" 0)" "${b_wall[$b]# } | ${r_wall[$b]# } (${b_sec[$b]# } | ${r_sec[$b]# })"
+done
+row "S3/fs" "x$(calc "$sb / $fb")" "x$(calc "$sr / $fr")" "" "" ""
+echo "  CPU s, median backup | restore: filesystem pgstrata $(m "${b_cpu[fs]}") | $(m "${r_cpu[fs]}");" \
+  "S3 pgstrata $(m "${b_cpu[s3]}") | $(m "${r_cpu[s3]}") + s3proxy $(m "${b_pcpu[s3]}") | $(m "${r_pcpu[s3]}") (all on the same $(nproc) cores)"
+echo "  repository B is pgstrata's repositoryBytes; du -sb counts the directory, or s3proxy's files of the prefix."
+echo "  Every restore was started and its content equals the source's."
+echo "  Load average (1/5/15 min) of this $(nproc)-core machine: $load_start before the runs, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
+echo
+echo "Goal: S3 at most 1.5 times the filesystem (medians)"
+printf '  %-6s backup  %s s vs %s s (x%s)\n' "$(verdict "$sb <= 1.5 * $fb")" "$sb" "$fb" "$(calc "$sb / $fb")"
+printf '  %-6s restore %s s vs %s s (x%s)\n' "$(verdict "$sr <= 1.5 * $fr")" "$sr" "$fr" "$(calc "$sr / $fr")"
