@@ -21,16 +21,8 @@ shopt -s inherit_errexit   # a failure inside $(...) ends the script too
 
 rows=${ROWS:-1000000} runs=${RUNS:-3} ins=${INSERT:-10000} upd=${UPDATE:-1000} port=${PORT:-57100}
 pg_version=${PG_VERSION:-15} work=${WORKDIR:-}
-while [ $# -gt 0 ]; do
-  case $1 in
-    --rows) rows=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
-    --port) port=$2; shift 2 ;;
-    --workdir) work=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
-  esac
-done
+. "$(dirname "$0")/lib.sh"
+parse_args 2,18 "$@"
 rport=$((port + 1))
 if [ "$port" -lt 57100 ] || [ "$rport" -gt 57199 ]; then
   echo "error: ports $port and $rport must lie in 57100-57199 (other ports belong to other work)" >&2; exit 2
@@ -46,7 +38,6 @@ done
 pbr_version=$(pgbackrest version | awk '{print $2}')
 [ "$pbr_version" = 2.45 ] || echo "note: pgBackRest is $pbr_version, not the 2.45 the goals were set against" >&2
 
-. "$(dirname "$0")/lib.sh"
 make_work incrbench
 log=$work/commands.log src=$work/source sock=$work/sock pbr=$work/pgbackrest
 

@@ -1,5 +1,5 @@
-# Helpers shared by the bench scripts. Source it after setting $port, $pgstrata and $log
-# (make_work can run before $log is set).
+# Helpers shared by the bench scripts. The functions read $port, $pgstrata and $log when they run,
+# so the file can be sourced first (make_work can run before $log is set).
 
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -X -At -v ON_ERROR_STOP=1 -c "$*"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.15g\n", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -17,4 +17,20 @@ make_work() {
     echo "error: $work is not empty; it is removed at the end, so give a new or empty directory" >&2; exit 2
   fi
   mkdir -p "$work"
+}
+
+# parse_args LINES "$@": the options every bench script takes, into $rows, $runs, $port and $work;
+# -h prints LINES (sed's range, e.g. 2,16) of the script's header comment. Anything else is refused.
+parse_args() {
+  local help=$1; shift
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --rows) rows=$2; shift 2 ;;
+      --runs) runs=$2; shift 2 ;;
+      --port) port=$2; shift 2 ;;
+      --workdir) work=$2; shift 2 ;;
+      -h|--help) sed -n "${help}p" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+  done
 }

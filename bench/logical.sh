@@ -24,16 +24,8 @@ shopt -s inherit_errexit   # a failure inside $(...) ends the script too
 
 rows=${ROWS:-1000000} runs=${RUNS:-3} ins=${INSERT:-10000} upd=${UPDATE:-1000} del=${DELETE:-1000}
 port=${PORT:-57200} pg_version=${PG_VERSION:-} work=${WORKDIR:-}
-while [ $# -gt 0 ]; do
-  case $1 in
-    --rows) rows=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
-    --port) port=$2; shift 2 ;;
-    --workdir) work=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
-  esac
-done
+. "$(dirname "$0")/lib.sh"
+parse_args 2,21 "$@"
 if [ "$port" -lt 57200 ] || [ "$port" -gt 57299 ]; then
   echo "error: port $port must lie in 57200-57299 (other ports belong to other work)" >&2; exit 2
 fi
@@ -57,7 +49,6 @@ if [ "$pg_version" -gt "$dump_major" ]; then
   echo "error: pg_dump $dump_major cannot dump a PostgreSQL $pg_version server; use PG_VERSION=$dump_major" >&2; exit 1
 fi
 
-. "$(dirname "$0")/lib.sh"
 make_work logbench
 log=$work/commands.log src=$work/source
 
