@@ -74,6 +74,16 @@ class S3RepositoryTest {
         s3.close();
     }
 
+    /** A new PostgreSQL 17 cluster holding {@code rows} books. */
+    private static LocalCluster booksCluster(String name, int rows, long seed) throws Exception {
+        LocalCluster c = pg.start(name, 17);
+        try (Connection conn = PgSupport.connect(c)) {
+            Books.init(conn);
+            Books.populate(conn, rows, 10_000, seed, Progress.NONE);
+        }
+        return c;
+    }
+
     private static BackupResult backup(String location, LocalCluster c, BackupType type) {
         return PgSupport.facade().backup(new BackupRequest(location, c.pgdata(), PgSupport.conn(c), type, Compression.ZSTD, 2, 0));
     }
@@ -156,12 +166,10 @@ class S3RepositoryTest {
     @Test
     void aReverseDeltaSeries_onS3_restoresItsNewestAndItsOldestPoint() throws Exception {
         String location = s3.location(BUCKET, "clusters/reverse");
-        LocalCluster c = pg.start("reverse-source", 17);
+        LocalCluster c = booksCluster("reverse-source", 10_000, 7);
         List<ContentChecksum.Result> points = new ArrayList<>();
         List<String> ids = new ArrayList<>();
         try (Connection conn = PgSupport.connect(c)) {
-            Books.init(conn);
-            Books.populate(conn, 10_000, 5_000, 7, Progress.NONE);
             points.add(ContentChecksum.compute(conn));
         }
         ids.add(backup(location, c, BackupType.FULL).id());
@@ -182,11 +190,7 @@ class S3RepositoryTest {
     @Test
     void theS3ServerStoppedMidBackup_failsItClearly_theRepositoryStillVerifies_andTheNextBackupSucceeds() throws Exception {
         String location = s3.location(BUCKET, "clusters/fault");
-        LocalCluster c = pg.start("fault-source", 17);
-        try (Connection conn = PgSupport.connect(c)) {
-            Books.init(conn);
-            Books.populate(conn, 60_000, 10_000, 9, Progress.NONE);
-        }
+        LocalCluster c = booksCluster("fault-source", 60_000, 9);
         BackupResult first = backup(location, c, BackupType.FULL);
         try (Connection conn = PgSupport.connect(c)) {
             Books.mutate(conn, 2000, 2000, 500, 10);
@@ -248,11 +252,7 @@ class S3RepositoryTest {
     @Test
     void anObjectDeletedBehindPgstratasBack_isNamedByVerify_andRestoreRefuses() throws Exception {
         String location = s3.location(BUCKET, "clusters/damaged");
-        LocalCluster c = pg.start("damaged-source", 17);
-        try (Connection conn = PgSupport.connect(c)) {
-            Books.init(conn);
-            Books.populate(conn, 5_000, 5_000, 11, Progress.NONE);
-        }
+        LocalCluster c = booksCluster("damaged-source", 5_000, 11);
         BackupResult b = backup(location, c, BackupType.FULL);
         String victim;
         try (Storage s = new S3Storage(S3Location.parse(location))) {
