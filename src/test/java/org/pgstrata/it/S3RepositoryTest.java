@@ -156,6 +156,10 @@ class S3RepositoryTest {
         try (Storage s = new S3Storage(S3Location.parse(repo))) {
             assertThat(s.list("archive/")).isNotEmpty();
         }
+        Object[] info = cli(args(repo, "info"));
+        assertThat((int) info[0]).as(String.valueOf(info[1])).isZero();
+        assertThat((String) info[1]).as("what the archive on S3 can restore: the restore point, no gaps").contains("restore point s3-point")
+                .containsPattern("(?m)^1 .* none$");
         Object[] list = cli(args(repo, "list"));
         assertThat((int) list[0]).isZero();
         assertThat((String) list[1]).contains(full.id()).contains(incr.id()).contains(diff.id());
@@ -338,5 +342,57 @@ class S3RepositoryTest {
             assertThat(command).contains("--s3-endpoint https://s3-compatible.storage.example.internal:9443").contains("--s3-path-style")
                     .contains("--s3-region eu-west-1").doesNotContain("AWS_");
         }
+    }
+
+    @Test
+    void logicalFullAndDifferential_onS3_restoreIntoANewDatabase_provenByContent() throws Exception {
+        String location = s3.location(BUCKET, "clusters/logical");
+        LocalCluster c = pg.start("logical-source", LogicalSupport.serverMajor());
+        try (Connection conn = PgSupport.connect(c)) {
+            Books.init(conn);
+            Books.populate(conn, 20_000, 10_000, 13, Progress.NONE);
+        }
+        Pgstrata f = PgSupport.facade();
+        var full = f.logicalBackup(new org.pgstrata.api.LogicalBackupRequest(location, PgSupport.conn(c), BackupType.FULL, Compression.ZSTD, 1,
+                null));
+        try (Connection conn = PgSupport.connect(c)) {
+            Books.mutate(conn, 700, 500, 300, 14);
+        }
+        var diff = f.logicalBackup(new org.pgstrata.api.LogicalBackupRequest(location, PgSupport.conn(c), BackupType.DIFF, Compression.ZSTD, 1,
+                null));
+        assertThat(diff.reference()).isEqualTo(full.id());
+        ContentChecksum.Result expected = LogicalSupport.proof(c, "postgres");
+        assertThat(f.verify(location, null).problems()).isEmpty();
+        f.logicalRestore(new org.pgstrata.api.LogicalRestoreRequest(location, null, PgSupport.conn(c), "from_s3", false, false, null, 1, null,
+                false));
+        assertThat(LogicalSupport.proof(c, "from_s3")).isEqualTo(expected);
+    }
+
+    @Test
+    void walReceive_intoS3_archivesEverySegmentItStreams() throws Exception {
+        String location = s3.location(BUCKET, "clusters/streamed");
+        LocalCluster c = pg.start("streamed-source", 17);
+        PgSupport.facade().repoInit(location, c.pgdata());
+        org.pgstrata.wal.WalReceiver.Options opts = new org.pgstrata.wal.WalReceiver.Options(location, PgSupport.conn(c), "pgstrata_s3", null,
+                Compression.ZSTD);
+        String end;
+        try (Connection conn = PgSupport.connect(c)) {
+            // The slot first: it reserves WAL from now on; the receiver takes it over.
+            Db.execute(conn, "SELECT pg_create_physical_replication_slot('pgstrata_s3', true)");
+            Books.init(conn);
+            Books.populate(conn, 30_000, 10_000, 15, Progress.NONE);
+            end = Db.queryString(conn, "SELECT pg_current_wal_lsn()::text");
+            Db.execute(conn, "SELECT pg_switch_wal()");
+        }
+        org.pgstrata.wal.WalReceiver.Result r = new org.pgstrata.wal.WalReceiver(Progress.NONE, () -> false).run(until(opts, end));
+        assertThat(r.segments()).isPositive();
+        try (Storage s = new S3Storage(S3Location.parse(location))) {
+            assertThat(s.list("archive/").stream().filter(k -> k.matches(".*/[0-9A-F]{24}-.*"))).hasSizeGreaterThanOrEqualTo(r.segments());
+        }
+        assertThat(PgSupport.facade().verify(location, null).problems()).isEmpty();
+    }
+
+    private static org.pgstrata.wal.WalReceiver.Options until(org.pgstrata.wal.WalReceiver.Options o, String lsn) {
+        return new org.pgstrata.wal.WalReceiver.Options(o.repo(), o.connection(), o.slot(), org.pgstrata.postgres.Lsn.parse(lsn), o.compression());
     }
 }
