@@ -53,20 +53,22 @@ public final class S3Server implements AutoCloseable {
         return s;
     }
 
-    /** Starts (again, on the same port and directory, after {@link #stop()}). */
+    /** Starts (again, on the same port and with the same objects, after {@link #stop()}). */
     public synchronized void start() throws Exception {
         if (proxy != null) {
             return;
         }
-        Properties p = new Properties();
-        ContextBuilder builder;
-        if (directory != null) {
-            p.setProperty("jclouds.filesystem.basedir", directory.toString());
-            builder = ContextBuilder.newBuilder("filesystem-nio2");
-        } else {
-            builder = ContextBuilder.newBuilder("transient-nio2");
+        if (context == null) {
+            Properties p = new Properties();
+            ContextBuilder builder;
+            if (directory != null) {
+                p.setProperty("jclouds.filesystem.basedir", directory.toString());
+                builder = ContextBuilder.newBuilder("filesystem-nio2");
+            } else {
+                builder = ContextBuilder.newBuilder("transient-nio2");
+            }
+            context = builder.credentials("identity", "credential").overrides(p).build(BlobStoreContext.class);
         }
-        context = builder.credentials("identity", "credential").overrides(p).build(BlobStoreContext.class);
         BlobStore store = context.getBlobStore();
         proxy = S3Proxy.builder().blobStore(store).endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
@@ -77,11 +79,13 @@ public final class S3Server implements AutoCloseable {
         }
     }
 
-    /** Stops serving; the objects stay when they are on disk. */
+    /**
+     * Stops serving: the port refuses connections and requests in flight are cut. The store
+     * behind it stays as it is, as a server's disk does, for {@link #start()} to serve again.
+     */
     public synchronized void stop() throws Exception {
         if (proxy != null) {
             proxy.stop();
-            context.close();
             proxy = null;
         }
     }
@@ -110,7 +114,11 @@ public final class S3Server implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public synchronized void close() throws Exception {
         stop();
+        if (context != null) {
+            context.close();
+            context = null;
+        }
     }
 }
