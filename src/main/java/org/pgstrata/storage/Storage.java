@@ -11,6 +11,14 @@ import java.util.List;
  */
 public interface Storage extends AutoCloseable {
 
+    /** {@code key} when it is a relative '/'-separated key that cannot leave the storage; refused otherwise. */
+    static String checkedKey(String key) {
+        if (key.isEmpty() || key.startsWith("/") || key.contains("..") || key.contains("\\")) {
+            throw new IllegalArgumentException("invalid object key '" + key + "'");
+        }
+        return key;
+    }
+
     /**
      * Starts writing an object. Nothing is visible under {@code key} until {@link ObjectWriter#commit()}
      * returns; after it returns the whole object is durable (it survives a power loss). Closing a

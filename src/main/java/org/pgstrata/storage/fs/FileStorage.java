@@ -53,10 +53,7 @@ public final class FileStorage implements Storage {
     }
 
     private Path resolve(String key) {
-        if (key.isEmpty() || key.startsWith("/") || key.contains("..") || key.contains("\\")) {
-            throw new IllegalArgumentException("invalid object key '" + key + "'");
-        }
-        return root.resolve(key);
+        return root.resolve(Storage.checkedKey(key));
     }
 
     @Override

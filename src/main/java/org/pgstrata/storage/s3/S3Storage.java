@@ -157,10 +157,7 @@ public final class S3Storage implements Storage {
     }
 
     private String key(String repositoryKey) {
-        if (repositoryKey.isEmpty() || repositoryKey.startsWith("/") || repositoryKey.contains("..") || repositoryKey.contains("\\")) {
-            throw new IllegalArgumentException("invalid object key '" + repositoryKey + "'");
-        }
-        return location.key(repositoryKey);
+        return location.key(Storage.checkedKey(repositoryKey));
     }
 
     @Override
