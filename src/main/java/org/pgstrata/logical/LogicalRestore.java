@@ -171,7 +171,10 @@ public final class LogicalRestore {
     }
 
     private static LogicalManifest newest(Repository repo) {
-        List<LogicalManifest> all = repo.logicalBackups();
+        Repository.Catalogue<LogicalManifest> catalogue = repo.logicalCatalogue();
+        catalogue.requireNoDamage("choose the newest logical backup",
+                "name an intact backup with --backup ID ('pgstrata list' shows which are damaged), or delete the damaged one");
+        List<LogicalManifest> all = catalogue.backups();
         if (all.isEmpty()) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe() + " holds no logical backup",
                     "take one with 'pgstrata backup --logical --type full', or name one with --backup");
