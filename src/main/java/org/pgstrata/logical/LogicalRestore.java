@@ -315,11 +315,16 @@ public final class LogicalRestore {
                 pgRestore(target, fullDump, "data", list);
             }
             try (Connection c = Db.connect(target, "pgstrata logical restore")) {
+                // as pg_restore does: a policy that would hide rows from the deletes is an error, not a silent miss
+                Db.execute(c, "SET row_security = off");
                 CopyManager copy = new CopyManager(c.unwrap(BaseConnection.class));
                 for (LogicalTable t : m.tables()) {
                     if (LogicalTable.WHOLE.equals(t.mode()) && (only == null || only.equals(t)) && t.rowsObject() != null) {
                         progress.step("rows of " + t.qualified() + " from " + m.id() + " (stored whole: " + t.reason() + ")");
-                        copyIn(copy, "COPY " + sqlName(t) + " (" + columns(t) + ") FROM STDIN", files.get(t.rowsObject().name()));
+                        // a table whose columns were all dropped has rows but no column to list: COPY without a list
+                        // takes every column, none here (generated columns are never listed, the server computes them)
+                        copyIn(copy, "COPY " + sqlName(t) + (t.columns().isEmpty() ? "" : " (" + columns(t) + ")") + " FROM STDIN",
+                                files.get(t.rowsObject().name()));
                     }
                 }
                 c.setAutoCommit(false);
@@ -352,13 +357,14 @@ public final class LogicalRestore {
                 if (t.deletes() != null) {
                     st.execute("CREATE TEMP TABLE pgstrata_deletes AS SELECT " + keyCols + " FROM " + sqlName(t) + " WITH NO DATA");
                     copyIn(copy, "COPY pgstrata_deletes FROM STDIN", files.get(t.deletes().name()));
-                    st.execute("DELETE FROM " + sqlName(t) + " t USING pgstrata_deletes d WHERE " + match);
+                    // ONLY: a table that others inherit from holds their rows too, and theirs are not this table's changes
+                    st.execute("DELETE FROM ONLY " + sqlName(t) + " t USING pgstrata_deletes d WHERE " + match);
                     st.execute("DROP TABLE pgstrata_deletes");
                 }
                 if (t.rowsObject() != null) {
                     st.execute("CREATE TEMP TABLE pgstrata_rows AS SELECT " + cols + " FROM " + sqlName(t) + " WITH NO DATA");
                     copyIn(copy, "COPY pgstrata_rows FROM STDIN", files.get(t.rowsObject().name()));
-                    st.execute("DELETE FROM " + sqlName(t) + " t USING pgstrata_rows d WHERE " + match);
+                    st.execute("DELETE FROM ONLY " + sqlName(t) + " t USING pgstrata_rows d WHERE " + match);
                     st.execute("INSERT INTO " + sqlName(t) + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM pgstrata_rows");
                     st.execute("DROP TABLE pgstrata_rows");
                 }
