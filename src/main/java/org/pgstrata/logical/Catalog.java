@@ -177,6 +177,26 @@ final class Catalog {
         return values;
     }
 
+    /**
+     * The tables (schema.name) whose rows row-level security would hide from this session's role:
+     * a scan of them would see some rows only, and a differential would record the others as
+     * deleted. With row_security off the server refuses such a scan; this names them first.
+     */
+    static List<String> hiddenByRowSecurity(Connection c, List<Table> tables) throws SQLException {
+        List<String> hidden = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.oid::bigint = ANY (?) AND c.relrowsecurity AND row_security_active(c.oid) ORDER BY 1, 2""")) {
+            ps.setArray(1, c.createArrayOf("bigint", tables.stream().map(Table::oid).toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    hidden.add(rs.getString(1) + "." + rs.getString(2));
+                }
+            }
+        }
+        return hidden;
+    }
+
     /** Takes the lock pg_dump takes, so that no table is dropped or rewritten under the backup. */
     static void lock(Connection c, List<Table> tables) throws SQLException {
         try (Statement st = c.createStatement()) {

@@ -56,9 +56,13 @@ public final class LogicalBackup {
     private static final String VERSION = LogicalBackup.class.getPackage().getImplementationVersion() == null
             ? "dev" : LogicalBackup.class.getPackage().getImplementationVersion();
 
-    /** COPY text must be the same in the full and every differential: pin the settings that change it. */
+    /**
+     * COPY text must be the same in the full and every differential: pin the settings that change
+     * it. row_security off, as pg_dump sets it: a scan that a policy would filter fails instead of
+     * silently missing rows.
+     */
     private static final String SESSION_SETTINGS = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; "
-            + "SET extra_float_digits = 3; SET bytea_output = hex; SET statement_timeout = 0";
+            + "SET extra_float_digits = 3; SET bytea_output = hex; SET statement_timeout = 0; SET row_security = off";
 
     private final Clock clock;
     private final Progress progress;
@@ -254,6 +258,14 @@ public final class LogicalBackup {
                 }
             }
             List<Table> tables = Catalog.tables(c);
+            List<String> hidden = Catalog.hiddenByRowSecurity(c, tables);
+            if (!hidden.isEmpty()) {
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, "row-level security hides rows of " + String.join(", ", hidden.subList(0,
+                        Math.min(5, hidden.size()))) + (hidden.size() > 5 ? " and " + (hidden.size() - 5) + " more tables" : "") + " from role "
+                        + Db.queryString(c, "SELECT current_user") + ": a logical backup would miss them (a differential would record them as deleted);"
+                        + " nothing was added to the repository",
+                        "back up as the tables' owner, a superuser or a role with BYPASSRLS");
+            }
             Catalog.lock(c, tables);
             var sequences = Catalog.sequences(c);
             progress.step((diff ? "logical differential of " : "logical full of ") + database + " (" + tables.size() + " tables) at " + lsn
