@@ -6,9 +6,12 @@ import java.util.List;
  * A completed logical backup.
  *
  * @param wholeTables tables a differential stores whole, each as "schema.table: reason"
+ * @param changedRows rows inserted or updated in the tables a differential stores as changes (not the rows of whole tables)
+ * @param deletedRows keys deleted from the tables a differential stores as changes
+ * @param wholeRows   the rows of the tables a differential stores whole
  * @param dumpBytes   the size of pg_dump's output (uncompressed)
  */
 public record LogicalBackupResult(String id, String type, String reference, String database, String snapshotLsn, String snapshotTime,
                                   int tables, int deltaTables, List<String> wholeTables, long changedRows, long deletedRows,
-                                  long dumpBytes, long repositoryBytes, double seconds) {
+                                  long wholeRows, long dumpBytes, long repositoryBytes, double seconds) {
 }

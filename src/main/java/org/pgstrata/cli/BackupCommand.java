@@ -106,7 +106,7 @@ final class BackupCommand extends BaseCommand {
             out().printf("logical backup %s (%s%s) of database %s complete: %d tables%s, %s %s, %s in the repository, snapshot at %s, %.1f s%n",
                     r.id(), r.type(), r.reference() == null ? "" : " on " + r.reference(), r.database(), r.tables(),
                     r.reference() == null ? "" : " (" + r.deltaTables() + " as changes: " + r.changedRows() + " rows changed, " + r.deletedRows()
-                            + " deleted; " + r.wholeTables().size() + " whole)",
+                            + " deleted; " + r.wholeTables().size() + " whole: " + r.wholeRows() + " rows)",
                     r.reference() == null ? "dump" : "schema-only dump", Output.bytes(r.dumpBytes()), Output.bytes(r.repositoryBytes()),
                     r.snapshotLsn(), r.seconds());
             for (String w : r.wholeTables()) {

@@ -127,7 +127,7 @@ public final class LogicalBackup {
                         }
                         written = true;
                         return new LogicalBackupResult(r.id(), r.type(), r.reference(), r.database(), r.snapshotLsn(), r.snapshotTime(),
-                                r.tables(), r.deltaTables(), r.wholeTables(), r.changedRows(), r.deletedRows(), r.dumpBytes(),
+                                r.tables(), r.deltaTables(), r.wholeTables(), r.changedRows(), r.deletedRows(), r.wholeRows(), r.dumpBytes(),
                                 r.repositoryBytes(), (System.nanoTime() - t0) / 1e9);
                     } finally {
                         if (!written) {
@@ -295,16 +295,20 @@ public final class LogicalBackup {
                 List<LogicalTable> entries = new ArrayList<>();
                 long changed = 0;
                 long deleted = 0;
+                long wholeRows = 0;
                 List<String> whole = new ArrayList<>();
                 try {
                     for (Table t : tables) {
                         LogicalTable e = diff ? diffTable(t) : indexTable(t);
                         entries.add(e);
-                        changed += e.changedRows();
-                        deleted += e.deletedRows();
                         if (LogicalTable.WHOLE.equals(e.mode())) {
+                            // a whole table's rows are not changes: counting them as such made one UPDATE read as many
+                            wholeRows += e.rows();
                             whole.add(t.qualified() + ": " + e.reason());
                             progress.warn("table " + t.qualified() + " is stored whole (" + e.reason() + ")");
+                        } else {
+                            changed += e.changedRows();
+                            deleted += e.deletedRows();
                         }
                     }
                 } catch (RuntimeException | SQLException | IOException e) {
@@ -362,8 +366,8 @@ public final class LogicalBackup {
                 repo.writeLogicalManifest(m);
                 long dumpBytes = dump.stream().mapToLong(StoredFile::size).sum();
                 return new LogicalBackupResult(id, m.type(), m.reference(), database, lsn, snapshotTime, entries.size(),
-                        (int) entries.stream().filter(e -> LogicalTable.DELTA.equals(e.mode())).count(), whole, changed, deleted, dumpBytes,
-                        repoBytes, 0);
+                        (int) entries.stream().filter(e -> LogicalTable.DELTA.equals(e.mode())).count(), whole, changed, deleted, wholeRows,
+                        dumpBytes, repoBytes, 0);
             } finally {
                 Files.deleteIfExists(stderr);
                 if (dumpDir != null) {
