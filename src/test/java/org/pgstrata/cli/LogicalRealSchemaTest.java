@@ -28,6 +28,7 @@ import org.pgstrata.db.PgClient;
 import org.pgstrata.demo.ContentChecksum;
 import org.pgstrata.it.LogicalSupport;
 import org.pgstrata.it.PgSupport;
+import org.pgstrata.manifest.LogicalManifest;
 import org.pgstrata.manifest.Repository;
 
 /**
@@ -61,7 +62,9 @@ class LogicalRealSchemaTest {
     @AfterAll
     static void tearDown() throws Exception {
         try {
-            assertThat(PgSupport.facade().verify(repo.toString(), null).problems()).isEmpty();
+            if (Files.exists(repo)) {
+                assertThat(PgSupport.facade().verify(repo.toString(), null).problems()).isEmpty();
+            }
             assertThat(LogicalSupport.leftoverRestoreDatabases(a)).isZero();
         } finally {
             pg.close();
@@ -183,6 +186,17 @@ class LogicalRealSchemaTest {
         State g = State.of("set g");
         assertThat(g.settings()).isEqualTo(atGone.settings().stream().filter(s -> !s.startsWith("gone:")).toList());
         assertThat(g.comment()).isEqualTo(atGone.comment());
+
+        // a setting the restoring role may not give: refused before anything is restored
+        sql("postgres", "CREATE ROLE restorer LOGIN CREATEDB");
+        sql(db, "ALTER DATABASE " + q + " SET log_min_duration_statement = '1s'");
+        String superuserOnly = backup(db, "diff");
+        CliRun denied = Refusals.expectFailure(CODES, ErrorCode.SERVER, "restore", "-q", "--logical", "--repo", repo.toString(),
+                "--backup", superuserOnly, "--to-db", "set s", "--port", port, "-U", "restorer", "--no-owner");
+        assertThat(denied.err()).contains("cannot restore the setting log_min_duration_statement in database " + db)
+                .contains("permission denied").contains("nothing was restored");
+        assertThat(LogicalSupport.databaseExists(a, "set s")).isFalse();
+        assertThat(LogicalSupport.leftoverRestoreDatabases(a)).isZero();
     }
 
     @Test
@@ -297,6 +311,58 @@ class LogicalRealSchemaTest {
         State.of("real \"d\"").assertSameAs(atDiff);
         ok("restore", "--logical", "--repo", repo.toString(), "--backup", full, "--to-db", "real \"f\"", "--port", port);
         State.of("real \"f\"").assertSameAs(atFull);
+    }
+
+    @Test
+    void backupsOfAnOlderPgstrata_stillRestore_andSayWhatTheyLeaveOut() throws Exception {
+        String db = "olden";
+        Path old = dir.resolve("repo-old");
+        sql("postgres", "CREATE DATABASE " + db);
+        sql(db, "CREATE TABLE k (id int PRIMARY KEY, v text)", "INSERT INTO k SELECT i, 'v' || i FROM generate_series(1, 20) i",
+                "CREATE TABLE log (msg text)", "INSERT INTO log VALUES ('one')",
+                "CREATE MATERIALIZED VIEW mv AS SELECT count(*) AS n FROM k",
+                "SELECT lo_from_bytea(3001, 'stays')", "SELECT lo_from_bytea(3002, 'changes')",
+                "ALTER DATABASE " + db + " SET work_mem = '6MB'", "COMMENT ON DATABASE " + db + " IS 'olden'");
+        String full = idOf(ok("backup", "--logical", "--repo", old.toString(), "--type", "full", "--port", port, "-d", db));
+        asIfOlder(old, full);
+
+        sql(db, "UPDATE k SET v = 'new' WHERE id = 3", "SELECT lo_put(3002, 0, 'CHANGED')", "SELECT lo_from_bytea(3003, 'new')");
+        State atDiff = State.of(db);
+        JsonNode diff = JSON.readTree(ok("backup", "--logical", "--repo", old.toString(), "--type", "diff", "--port", port, "-d", db,
+                "--json").out());
+        // the full has no index of the large objects: the differential carries all three
+        assertThat(diff.get("changedLargeObjects").asLong()).isEqualTo(3);
+        assertThat(diff.get("changedRows").asLong()).isEqualTo(1);
+        String diffId = diff.get("id").asText();
+        CliRun onOldFull = ok("restore", "--logical", "--repo", old.toString(), "--backup", diffId, "--to-db", "olden_1", "--port", port);
+        assertThat(onOldFull.out()).doesNotContain("warning");
+        State.of("olden_1").assertSameAs(atDiff);
+
+        // a differential as an older pgstrata wrote it: it restores its rows, and says what it cannot vouch for
+        asIfOlder(old, diffId);
+        CliRun older = ok("restore", "--logical", "--repo", old.toString(), "--backup", diffId, "--to-db", "olden_2", "--port", port);
+        assertThat(older.out()).contains("did not record the settings and comment of database olden: they are not restored")
+                .contains("the large objects are not restored: differential " + diffId)
+                .contains("materialized views public mv may be left unpopulated");
+        State restored = State.of("olden_2");
+        assertThat(restored.rows()).isEqualTo(atDiff.rows());
+        assertThat(restored.content()).isEqualTo(atDiff.content());
+        assertThat(restored.sequences()).isEqualTo(atDiff.sequences());
+        assertThat(PgSupport.facade().verify(old.toString(), null).problems()).isEmpty();
+    }
+
+    /** Rewrites a logical manifest without what this version added, as an older pgstrata wrote it (its new objects stay, unread). */
+    private static void asIfOlder(Path repoPath, String id) {
+        try (Repository r = Repository.open(repoPath.toString())) {
+            LogicalManifest m = r.logicalManifest(id);
+            List<LogicalManifest.LogicalTable> tables = m.tables().stream().map(t -> new LogicalManifest.LogicalTable(t.schema(), t.name(),
+                    t.columns(), t.key(), t.mode(), t.reason(), t.rows(), t.keyIndex(), t.rowsObject(), t.changedRows(), t.deletes(),
+                    t.deletedRows(), t.indexes(), t.ownedSequences(), t.rowFormat(), null)).toList();
+            r.writeLogicalManifest(new LogicalManifest(m.formatVersion(), m.id(), m.type(), m.reference(), m.systemIdentifier(),
+                    m.pgVersionNum(), m.serverVersion(), m.pgDumpVersion(), m.database(), m.snapshotLsn(), m.snapshotTime(), m.startTime(),
+                    m.stopTime(), m.compression(), m.dumpFormat(), m.dump(), tables, m.sequences(), m.repositoryBytes(), m.pgstrataVersion(),
+                    null, null, null));
+        }
     }
 
     // ---- helpers
