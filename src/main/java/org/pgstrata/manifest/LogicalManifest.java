@@ -49,7 +49,12 @@ public record LogicalManifest(
         LargeObjects largeObjects,
         DatabaseProperties databaseProperties) {
 
-    public static final int FORMAT_VERSION = 1;
+    /**
+     * 2: large objects, database properties and the dump's sections are recorded. Format 1
+     * manifests are still read (and their restores say what they leave out); a pgstrata that
+     * knows an older format refuses a newer one rather than restore part of it.
+     */
+    public static final int FORMAT_VERSION = 2;
     public static final String FULL = "logical-full";
     public static final String DIFF = "logical-diff";
     public static final String CUSTOM = "custom";
