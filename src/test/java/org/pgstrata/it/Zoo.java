@@ -51,8 +51,6 @@ public final class Zoo {
     public static final long COPY_OID = 50_001;
     public static final String TABLESPACE = "zoo \"space\" ü";
     public static final String ROLE = "zoo \"owner\" ü\\";
-    /** The databases the zoo makes besides postgres ({@link #change} adds and drops one more). */
-    public static final List<String> DATABASES = List.of(MAIN, OTHER, COPY);
 
     private static final String WEIRD_COL = "wéird col \"q\" \\";
     private static final String SCHEMA = "sch ema ü";
@@ -115,23 +113,16 @@ public final class Zoo {
     }
 
     private final LocalCluster cluster;
-    private final Set<Feature> without;
+    private final Set<Feature> without = EnumSet.noneOf(Feature.class);
 
     private Zoo(LocalCluster cluster, Set<Feature> without) {
         this.cluster = cluster;
-        this.without = without.isEmpty() ? EnumSet.noneOf(Feature.class) : EnumSet.copyOf(without);
+        this.without.addAll(without);
     }
 
+    /** False for a kind this zoo was built without. */
     public boolean has(Feature f) {
         return !without.contains(f);
-    }
-
-    public Set<Feature> without() {
-        return EnumSet.copyOf(without.isEmpty() ? EnumSet.noneOf(Feature.class) : without);
-    }
-
-    public LocalCluster cluster() {
-        return cluster;
     }
 
     /** The whole zoo, leaving out what -Dpgstrata.zoo.without names. */
