@@ -10,6 +10,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.pgstrata.db.Amcheck;
+import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 
 /**
@@ -109,20 +111,20 @@ class ZooStrategiesTest {
     @Test
     void theZoo_hasEveryKindItClaims_andEachProbeReadsItsOwnIndex() throws Exception {
         assertThat(zoo.probeProblems()).as("index probes on the source").isEmpty();
-        try (var c = org.pgstrata.db.Db.connect(PgSupport.conn(source).withDbname(Zoo.MAIN))) {
-            String used = org.pgstrata.db.Db.queryString(c, "SELECT string_agg(DISTINCT am.amname, ',' ORDER BY am.amname) FROM pg_class i "
+        try (var c = Db.connect(PgSupport.conn(source).withDbname(Zoo.MAIN))) {
+            String used = Db.queryString(c, "SELECT string_agg(DISTINCT am.amname, ',' ORDER BY am.amname) FROM pg_class i "
                     + "JOIN pg_am am ON am.oid = i.relam WHERE i.relkind = 'i' AND i.relnamespace = 'public'::regnamespace");
             assertThat(used.split(",")).contains("bloom", "brin", "btree", "gin", "gist", "hash");
             if (zoo.has(Zoo.Feature.SPGIST)) {
                 assertThat(used.split(",")).contains("spgist");
             }
-            String kinds = org.pgstrata.db.Db.queryString(c, "SELECT string_agg(DISTINCT relkind::text || relpersistence::text, ',') FROM pg_class "
+            String kinds = Db.queryString(c, "SELECT string_agg(DISTINCT relkind::text || relpersistence::text, ',') FROM pg_class "
                     + "WHERE relnamespace = 'public'::regnamespace");
             // partitioned, materialized view, view, unlogged table and sequence, TOAST-bearing tables
             assertThat(kinds.split(",")).contains("rp", "pp", "mp", "vp", "ru", "Su", "Sp", "ip", "Ip");
-            assertThat(org.pgstrata.db.Db.queryString(c, "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent "
+            assertThat(Db.queryString(c, "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent "
                     + "WHERE c.relkind = 'r'")).as("inheritance children").isEqualTo("2");
-            assertThat(org.pgstrata.db.Db.queryString(c, "SELECT count(*) FROM pg_class t JOIN pg_class r ON r.reltoastrelid = t.oid "
+            assertThat(Db.queryString(c, "SELECT count(*) FROM pg_class t JOIN pg_class r ON r.reltoastrelid = t.oid "
                     + "WHERE t.relpages > 0 OR pg_relation_size(t.oid) > 0")).as("tables with rows in TOAST").isNotEqualTo("0");
         }
         assertThat(full.state().unlogged()).as("unlogged tables at the first point").isNotEmpty().doesNotContainValue("0");
@@ -217,8 +219,8 @@ class ZooStrategiesTest {
         Zoo.State got = zoo.databaseState(source, toDb);
         assertThat(Zoo.logicalDifferences(p.state(), got)).as("how the logical restore of %s (%s) differs from the source's database", p.id(),
                 p.type()).isEmpty();
-        try (var c = org.pgstrata.db.Db.connect(PgSupport.conn(source).withDbname(toDb))) {
-            assertThat(org.pgstrata.db.Amcheck.check(c)).as("amcheck of the logical restore of %s", p.id()).isEmpty();
+        try (var c = Db.connect(PgSupport.conn(source).withDbname(toDb))) {
+            assertThat(Amcheck.check(c)).as("amcheck of the logical restore of %s", p.id()).isEmpty();
         }
     }
 }
