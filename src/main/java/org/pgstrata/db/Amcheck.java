@@ -9,7 +9,9 @@ import java.util.List;
 
 /**
  * Structural checks of a cluster with the amcheck extension: every B-tree index (including
- * heapallindexed, which proves each heap tuple has its index entry) and every table's heap. Installs the extension in the database if it is missing, so use it on
+ * heapallindexed, which proves each heap tuple has its index entry; a partitioned table's index
+ * has no storage of its own, and its partitions' indexes are checked instead) and every table's
+ * heap. Installs the extension in the database if it is missing, so use it on
  * restored copies and test clusters.
  */
 public final class Amcheck {
@@ -28,7 +30,7 @@ public final class Amcheck {
                 SELECT ci.oid, ci.oid::regclass::text FROM pg_index i
                 JOIN pg_class ci ON ci.oid = i.indexrelid
                 JOIN pg_am am ON am.oid = ci.relam
-                WHERE am.amname = 'btree' AND ci.relpersistence <> 't' AND i.indisvalid AND i.indisready
+                WHERE am.amname = 'btree' AND ci.relkind = 'i' AND ci.relpersistence <> 't' AND i.indisvalid AND i.indisready
                 ORDER BY 1""")) {
             while (rs.next()) {
                 indexes.add(new long[] {rs.getLong(1)});
