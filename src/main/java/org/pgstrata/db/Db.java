@@ -28,12 +28,20 @@ public final class Db {
         p.setProperty("ApplicationName", applicationName);
         p.setProperty("connectTimeout", "10");
         p.setProperty("tcpKeepAlive", "true");
-        String url = "jdbc:postgresql://" + hostForUrl(s.host()) + ":" + s.port() + "/" + s.dbname();
         try {
-            return DriverManager.getConnection(url, p);
+            return DriverManager.getConnection(url(s), p);
         } catch (SQLException e) {
             throw connectionFailed(s, e);
         }
+    }
+
+    /**
+     * The JDBC URL of a server and database. pgjdbc URL-decodes the database name, so it is
+     * encoded here: any name reaches the server as it is ('+', '%', '?', '/', spaces, Unicode).
+     */
+    public static String url(ConnectionSettings s) {
+        String db = java.net.URLEncoder.encode(s.dbname(), java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+        return "jdbc:postgresql://" + hostForUrl(s.host()) + ":" + s.port() + "/" + db;
     }
 
     private static String hostForUrl(String host) {
