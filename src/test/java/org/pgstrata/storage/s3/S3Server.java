@@ -4,12 +4,11 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Properties;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
-import org.jclouds.ContextBuilder;
-import org.jclouds.blobstore.BlobStore;
-import org.jclouds.blobstore.BlobStoreContext;
+import org.gaul.s3proxy.blobstore.BlobStore;
+import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
+import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
 
 /**
  * A real S3-compatible server (s3proxy) on 127.0.0.1 for tests: objects in a directory
@@ -30,7 +29,7 @@ public final class S3Server implements AutoCloseable {
 
     private final Path directory;
     private final int port;
-    private BlobStoreContext context;
+    private BlobStore store;
     private S3Proxy proxy;
 
     private S3Server(Path directory, int port) {
@@ -58,18 +57,9 @@ public final class S3Server implements AutoCloseable {
         if (proxy != null) {
             return;
         }
-        if (context == null) {
-            Properties p = new Properties();
-            ContextBuilder builder;
-            if (directory != null) {
-                p.setProperty("jclouds.filesystem.basedir", directory.toString());
-                builder = ContextBuilder.newBuilder("filesystem-nio2");
-            } else {
-                builder = ContextBuilder.newBuilder("transient-nio2");
-            }
-            context = builder.credentials("identity", "credential").overrides(p).build(BlobStoreContext.class);
+        if (store == null) {
+            store = directory != null ? new FilesystemNio2BlobStore(directory.toString()) : new TransientNio2BlobStore();
         }
-        BlobStore store = context.getBlobStore();
         proxy = S3Proxy.builder().blobStore(store).endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
                 .ignoreUnknownHeaders(true).build();
@@ -95,7 +85,7 @@ public final class S3Server implements AutoCloseable {
     }
 
     public void createBucket(String bucket) {
-        context.getBlobStore().createContainerInLocation(null, bucket);
+        store.createContainer(bucket, org.gaul.s3proxy.blobstore.options.CreateContainerOptions.NONE);
     }
 
     /** The repository location of {@code s3://bucket/prefix} on this server, options included. */
@@ -116,9 +106,9 @@ public final class S3Server implements AutoCloseable {
     @Override
     public synchronized void close() throws Exception {
         stop();
-        if (context != null) {
-            context.close();
-            context = null;
+        if (store != null) {
+            store.close();
+            store = null;
         }
     }
 }
