@@ -35,4 +35,28 @@ class FileStorageTest extends StorageContract {
         assertThat(storage.list("")).containsExactly("backup/y/keep");
         assertThat(Files.exists(dir.resolve("repo/backup/x"))).isFalse();
     }
+
+    @Test
+    void aLockWhoseFileWasRemoved_andLockedAgainByAnother_failsItsCheck_namingTheNewHolder() throws Exception {
+        try (Storage.RepositoryLock first = storage.lock("pgstrata backup (pid 4242)")) {
+            // Someone takes the lock file for a stale one and removes it; the next writer locks a new file.
+            Files.delete(dir.resolve("repo/lock"));
+            try (Storage.RepositoryLock second = storage.lock("pgstrata expire (pid 5353)")) {
+                second.check();
+                org.assertj.core.api.Assertions.assertThatThrownBy(first::check).isInstanceOf(org.pgstrata.storage.LockLostException.class)
+                        .hasMessageContaining("was replaced").hasMessageContaining("pgstrata expire (pid 5353)");
+            }
+            // Once lost, always lost.
+            org.assertj.core.api.Assertions.assertThatThrownBy(first::check).isInstanceOf(org.pgstrata.storage.LockLostException.class);
+        }
+    }
+
+    @Test
+    void aLockWhoseFileWasRemoved_failsItsCheck() throws Exception {
+        try (Storage.RepositoryLock lock = storage.lock("pgstrata backup (pid 4242)")) {
+            Files.delete(dir.resolve("repo/lock"));
+            org.assertj.core.api.Assertions.assertThatThrownBy(lock::check).isInstanceOf(org.pgstrata.storage.LockLostException.class)
+                    .hasMessageContaining("was removed");
+        }
+    }
 }

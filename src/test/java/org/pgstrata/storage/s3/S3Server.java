@@ -29,12 +29,18 @@ public final class S3Server implements AutoCloseable {
 
     private final Path directory;
     private final int port;
+    private final boolean conditionalWrites;
     private BlobStore store;
     private S3Proxy proxy;
 
     private S3Server(Path directory, int port) {
+        this(directory, port, true);
+    }
+
+    private S3Server(Path directory, int port, boolean conditionalWrites) {
         this.directory = directory;
         this.port = port;
+        this.conditionalWrites = conditionalWrites;
     }
 
     /** A server keeping its objects under {@code directory}. */
@@ -52,6 +58,16 @@ public final class S3Server implements AutoCloseable {
         return s;
     }
 
+    /**
+     * A server keeping its objects in memory that, like s3proxy before 2.9 and some other
+     * S3-compatible stores, ignores If-None-Match and If-Match on writes: it overwrites.
+     */
+    public static S3Server inMemoryWithoutConditionalWrites() throws Exception {
+        S3Server s = new S3Server(null, org.pgstrata.db.LocalCluster.freePort(), false);
+        s.start();
+        return s;
+    }
+
     /** Starts (again, on the same port and with the same objects, after {@link #stop()}). */
     public synchronized void start() throws Exception {
         if (proxy != null) {
@@ -59,6 +75,9 @@ public final class S3Server implements AutoCloseable {
         }
         if (store == null) {
             store = directory != null ? new FilesystemNio2BlobStore(directory.toString()) : new TransientNio2BlobStore();
+            if (!conditionalWrites) {
+                store = new UnconditionalWrites(store);
+            }
         }
         proxy = S3Proxy.builder().blobStore(store).endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
@@ -109,6 +128,19 @@ public final class S3Server implements AutoCloseable {
         if (store != null) {
             store.close();
             store = null;
+        }
+    }
+
+    /** Drops the conditions of every write, as a store without conditional writes does. */
+    private static final class UnconditionalWrites extends org.gaul.s3proxy.blobstore.ForwardingBlobStore {
+        UnconditionalWrites(BlobStore delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public String putBlob(String container, org.gaul.s3proxy.blobstore.domain.Blob blob,
+                              org.gaul.s3proxy.blobstore.options.PutOptions options) {
+            return super.putBlob(container, blob, options.toBuilder().ifMatch(null).ifNoneMatch(null).build());
         }
     }
 }
