@@ -119,7 +119,10 @@ public final class Repository implements AutoCloseable {
         RepoInfo info = new RepoInfo(RepoInfo.FORMAT_VERSION, systemIdentifier, pgMajor, Instant.now(clock).toString());
         try {
             storage.prepare(); // an S3 bucket that does not exist yet
+            storage.checkConditionalWrites();
             storage.putBytes(INFO_KEY, Json.seal(info));
+        } catch (org.pgstrata.storage.NoConditionalWritesException e) {
+            throw noConditionalWrites(e);
         } catch (IOException e) {
             throw io("write " + INFO_KEY, e);
         }
@@ -589,6 +592,21 @@ public final class Repository implements AutoCloseable {
                 "", "", List.of(), List.of(FileEntry.whole("f", 1, "rw-------", "0", new ObjectRef("b", "k", "zstd", 1, "0", 0L))),
                 List.of(), 0, 0, "dev", Manifest.WAL_IN_BACKUP);
         Json.unseal("warmup", Json.seal(m), Manifest.class);
+    }
+
+    /** Removes an archived WAL file, every copy of it (retention). Only under the lock. */
+    public void removeArchived(WalArchive archive, WalArchive.Entry e) {
+        try {
+            archive.remove(e);
+        } catch (IOException ex) {
+            throw io("remove archived WAL " + e.name(), ex);
+        }
+    }
+
+    private PgstrataException noConditionalWrites(org.pgstrata.storage.NoConditionalWritesException e) {
+        return new PgstrataException(ErrorCode.NO_CONDITIONAL_WRITES, "repository " + describe() + " was not created: " + e.getMessage()
+                + "; two pushes of one WAL file could both be archived and two writers could both hold the lock",
+                "use a store with conditional writes (AWS S3, MinIO, Ceph RGW, recent s3proxy), or a directory");
     }
 
     public PgstrataException io(String what, IOException e) {
