@@ -41,6 +41,8 @@ public final class Repository implements AutoCloseable {
 
     private final Storage storage;
     private final ObjectStore objects;
+    /** The lock {@link #lock} took, while it is held: {@link #fence} checks it before each manifest write and delete. */
+    private volatile Storage.RepositoryLock held;
 
     private Repository(Storage storage) {
         this.storage = storage;
@@ -150,7 +152,20 @@ public final class Repository implements AutoCloseable {
         String holder = "pgstrata " + command + " (pid " + ProcessHandle.current().pid() + " on " + hostName()
                 + ", since " + Instant.now(clock) + ")";
         try {
-            return storage.lock(holder);
+            Storage.RepositoryLock lock = storage.lock(holder);
+            held = lock;
+            return new Storage.RepositoryLock() {
+                @Override
+                public void check() throws IOException {
+                    lock.check();
+                }
+
+                @Override
+                public void close() throws IOException {
+                    held = null;
+                    lock.close();
+                }
+            };
         } catch (LockedException e) {
             throw new PgstrataException(ErrorCode.LOCKED, e.getMessage(),
                     "wait for that command to finish; the lock is released when it exits");
@@ -253,6 +268,7 @@ public final class Repository implements AutoCloseable {
      */
     public void removeBackup(String id) {
         referencedKeys(); // refuses before anything is removed when a manifest is damaged
+        fence("removing backup " + id);
         try {
             storage.delete(manifestKey(id));
         } catch (IOException e) {
@@ -325,6 +341,7 @@ public final class Repository implements AutoCloseable {
 
     /** Removes what a failed backup left. Only call while holding the lock. */
     public void removeIncomplete(String id) {
+        fence("removing incomplete backup " + id);
         try {
             if (storage.exists(manifestKey(id))) {
                 throw new IllegalStateException("backup " + id + " is complete");
@@ -347,6 +364,7 @@ public final class Repository implements AutoCloseable {
 
     /** Removes half-written files of killed backups. Only call while holding the lock. */
     public void removeTemporary() {
+        fence("removing half-written files");
         try {
             storage.deleteTemporary(BACKUP_PREFIX);
             storage.deleteTemporary(LOGICAL_PREFIX);
@@ -418,6 +436,7 @@ public final class Repository implements AutoCloseable {
         try {
             for (String key : storage.list(prefix)) {
                 if (!live.contains(key) && !key.equals(manifestKey(id))) {
+                    fence("removing " + key);
                     storage.delete(key);
                     deleted++;
                 }
@@ -459,6 +478,7 @@ public final class Repository implements AutoCloseable {
 
     /** Writes a manifest atomically and durably: from this moment the backup exists. */
     public void writeManifest(Manifest manifest) {
+        fence("writing the manifest of backup " + manifest.id());
         try {
             // A manifest lists every file: compressed, it is a few percent of its JSON size.
             storage.putBytes(manifestKey(manifest.id()), com.github.luben.zstd.Zstd.compress(Json.seal(manifest), 9));
@@ -552,6 +572,7 @@ public final class Repository implements AutoCloseable {
 
     /** Writes a logical manifest atomically and durably: from this moment the backup exists. */
     public void writeLogicalManifest(LogicalManifest manifest) {
+        fence("writing the manifest of logical backup " + manifest.id());
         try {
             storage.putBytes(logicalManifestKey(manifest.id()), com.github.luben.zstd.Zstd.compress(Json.seal(manifest), 9));
         } catch (IOException e) {
@@ -561,6 +582,7 @@ public final class Repository implements AutoCloseable {
 
     /** Removes a logical backup: manifest first (from then on it does not exist), then its objects. Only under the lock. */
     public void removeLogical(String id) {
+        fence("removing logical backup " + id);
         try {
             storage.delete(logicalManifestKey(id));
             storage.deletePrefix(LOGICAL_PREFIX + id + "/");
@@ -571,6 +593,7 @@ public final class Repository implements AutoCloseable {
 
     /** Removes what failed or killed logical backups left: directories without a manifest. Only under the lock. */
     public List<String> removeIncompleteLogical() {
+        fence("removing incomplete logical backups");
         List<String> removed = new ArrayList<>();
         try {
             for (String id : logicalIds()) {
@@ -596,10 +619,33 @@ public final class Repository implements AutoCloseable {
 
     /** Removes an archived WAL file, every copy of it (retention). Only under the lock. */
     public void removeArchived(WalArchive archive, WalArchive.Entry e) {
+        fence("removing archived WAL " + e.name());
         try {
             archive.remove(e);
         } catch (IOException ex) {
             throw io("remove archived WAL " + e.name(), ex);
+        }
+    }
+
+    /**
+     * Invariant 7: a writer that lost its lock stops before its next write that another writer
+     * must not interleave with. Called before each manifest write and each delete; does nothing
+     * when no lock was taken through {@link #lock} (a repository being created, a test).
+     */
+    private void fence(String next) {
+        Storage.RepositoryLock lock = held;
+        if (lock == null) {
+            return;
+        }
+        try {
+            lock.check();
+        } catch (org.pgstrata.storage.LockLostException e) {
+            throw new PgstrataException(ErrorCode.LOCKED, "lost the lock of repository " + describe() + ": " + e.getMessage()
+                    + "; stopped before " + next + ", nothing more was written",
+                    "make sure one command at a time writes this repository, run 'pgstrata verify --repo " + describe()
+                            + "', then run the command again");
+        } catch (IOException e) {
+            throw io("check the lock before " + next, e);
         }
     }
 
