@@ -323,6 +323,7 @@ public final class FileStorage implements Storage {
     public RepositoryLock lock(String holder) throws IOException {
         createDirectories(root);
         Path lockFile = root.resolve("lock");
+        Object before = inode(lockFile);
         FileChannel ch = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE), FILE_MODE);
         FileLock lock;
         try {
@@ -340,18 +341,18 @@ public final class FileStorage implements Storage {
             }
             throw new LockedException(describe(), who.isEmpty() ? "another process" : who);
         }
-        ch.truncate(0);
-        byte[] record = (holder + "\n").getBytes(StandardCharsets.UTF_8);
-        ch.write(ByteBuffer.wrap(record), 0);
-        ch.force(true);
-        // The file we locked must be the one at the path: one removed and made again between our
-        // open and our lock would be locked by its own holder too.
+        // The file we locked must be the one at the path: one removed and made again around our
+        // open would be locked by its own holder too. Only stat(2) here: opening and closing the
+        // file once more would release this process's fcntl lock on it (POSIX).
         Object inode = inode(lockFile);
-        if (inode == null || !java.util.Arrays.equals(readOrEmpty(lockFile), record)) {
+        if (inode == null || before != null && !before.equals(inode)) {
             lock.release();
             ch.close();
             throw new LockedException(describe(), "another process (" + lockFile + " was replaced while this one locked it)");
         }
+        ch.truncate(0);
+        ch.write(ByteBuffer.wrap((holder + "\n").getBytes(StandardCharsets.UTF_8)), 0);
+        ch.force(true);
         return new HeldLock(lockFile, inode, ch, lock);
     }
 
@@ -379,6 +380,7 @@ public final class FileStorage implements Storage {
             if (lost == null) {
                 Object now = inode(path);
                 if (!inode.equals(now)) {
+                    // Reading is safe now: the path names another file than the one this process locked.
                     String who = now == null ? "" : new String(readOrEmpty(path), StandardCharsets.UTF_8).trim();
                     lost = "the lock file " + path + " was " + (now == null ? "removed" : "replaced")
                             + (who.isEmpty() ? "" : " and is now held by " + who) + " while this command held it";

@@ -59,4 +59,36 @@ class FileStorageTest extends StorageContract {
                     .hasMessageContaining("was removed");
         }
     }
+
+    /** Holds the lock of the repository in args[0] in its own process, checking it, until its input closes. */
+    public static final class Holder {
+        public static void main(String[] args) throws Exception {
+            try (Storage s = new FileStorage(java.nio.file.Path.of(args[0])); Storage.RepositoryLock lock = s.lock("pgstrata backup (pid holder)")) {
+                lock.check();
+                System.out.println("held");
+                System.out.flush();
+                lock.check();
+                System.in.read();
+            }
+        }
+    }
+
+    @Test
+    void aLockHeldAndCheckedByAnotherProcess_staysHeld() throws Exception {
+        // fcntl locks belong to a process and go when it closes any descriptor of the file: the holder's own checks must not.
+        Process holder = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), Holder.class.getName(), dir.resolve("repo").toString()).redirectErrorStream(true).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream()));
+            assertThat(out.readLine()).isEqualTo("held");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> storage.lock("pgstrata expire (pid 2)"))
+                    .isInstanceOf(org.pgstrata.storage.LockedException.class).hasMessageContaining("pid holder");
+        } finally {
+            holder.getOutputStream().close();
+            holder.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        try (Storage.RepositoryLock again = storage.lock("pgstrata expire (pid 2)")) {
+            again.check();
+        }
+    }
 }
