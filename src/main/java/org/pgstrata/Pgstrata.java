@@ -91,6 +91,10 @@ public final class Pgstrata {
                             + r.info().get().systemIdentifier() + "; a new cluster needs its own",
                             "pass --archive-to a new or empty directory");
                 }
+                if (r.hasContent()) {
+                    throw new PgstrataException(ErrorCode.REPO_MISMATCH, "repository " + r.describe() + " holds another cluster's backups "
+                            + "or archived WAL (its repo.json is missing); a new cluster needs its own", "pass --archive-to a new or empty directory");
+                }
             }
             extra = "\n# Added by pgstrata cluster init --archive-to: archive every WAL file into the repository.\n"
                     + WalSetup.confLines(archiveTo);
@@ -151,10 +155,27 @@ public final class Pgstrata {
 
     /** Creates a repository for the cluster in {@code pgdata} (no server connection needed). */
     public RepoInfo repoInit(String repo, Path pgdata) {
+        return repoInit(repo, pgdata, false);
+    }
+
+    /**
+     * {@link #repoInit(String, Path)}; with {@code repair}, a repository that holds backups but
+     * has lost its repo.json gets it back, once every backup and archived WAL segment in it is
+     * shown to belong to the cluster in {@code pgdata} (see {@link Repository#recreateInfo}).
+     */
+    public RepoInfo repoInit(String repo, Path pgdata, boolean repair) {
         LocalCluster.requireDataDirectory(pgdata);
         try (Repository r = Repository.open(repo)) {
             ControlFile control = ControlFile.read(pgdata);
-            return r.initialize(control.systemIdentifierText(), LocalCluster.majorOf(pgdata), clock);
+            String sysid = control.systemIdentifierText();
+            int major = LocalCluster.majorOf(pgdata);
+            if (repair && r.info().isEmpty() && r.hasContent()) {
+                progress.step("repository " + r.describe() + " holds backups but no repo.json: checking that they all belong to cluster " + sysid);
+                String checked = r.recreateInfo(sysid, major, clock);
+                progress.warn("re-created the missing repo.json of " + r.describe() + " for cluster " + sysid + " (" + checked + ")");
+                return r.requireInfo();
+            }
+            return r.initialize(sysid, major, clock);
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot read " + pgdata + "/global/pg_control: " + e.getMessage(), null);
         }
@@ -179,48 +200,71 @@ public final class Pgstrata {
     }
 
     public VerifyResult verify(String repo, String backupId) {
-        try (Repository r = Repository.open(repo)) {
-            return new Verifier(progress).verify(r, backupId);
+        return verify(new org.pgstrata.api.VerifyRequest(repo, backupId, null, 2));
+    }
+
+    /** Rebuilds every file of the backups in scope through its chain, as a restore would, writing nothing. */
+    public VerifyResult verify(org.pgstrata.api.VerifyRequest req) {
+        try (Repository r = Repository.open(req.repo())) {
+            return new Verifier(progress).verify(r, req.backupId(), req.since(), req.jobs());
         }
     }
 
+    /**
+     * Every backup, oldest first (by stop time; physical backups keep their LSN order), then the
+     * backups whose manifest cannot be read, as damaged rows.
+     */
     public List<BackupInfo> list(String repo) {
         try (Repository r = Repository.open(repo)) {
             r.requireInfo();
-            List<Manifest> backups = r.backups();
+            Repository.Catalogue<Manifest> physical = r.catalogue();
+            Repository.Catalogue<LogicalManifest> logical = r.logicalCatalogue();
             Map<String, Manifest> byId = new java.util.HashMap<>();
-            backups.forEach(m -> byId.put(m.id(), m));
-            List<BackupInfo> all = new java.util.ArrayList<>(backups.stream().map(m -> new BackupInfo(m.id(), m.type(), m.reference(),
+            physical.backups().forEach(m -> byId.put(m.id(), m));
+            List<BackupInfo> all = new java.util.ArrayList<>(physical.backups().stream().map(m -> new BackupInfo(m.id(), m.type(), m.reference(),
                     Repository.chainOf(m, byId), m.startLsn(), m.stopLsn(), m.startTime(), m.stopTime(), m.dataBytes(), m.repositoryBytes(),
-                    m.pgMajor(), null)).toList());
-            for (LogicalManifest m : r.logicalBackups()) {
+                    m.pgMajor(), null, BackupInfo.OK, null)).toList());
+            for (LogicalManifest m : logical.backups()) {
                 all.add(new BackupInfo(m.id(), m.type(), m.reference(), m.differential() ? List.of(m.reference(), m.id()) : List.of(m.id()),
                         m.snapshotLsn(), m.snapshotLsn(), m.startTime(), m.stopTime(),
-                        m.dump().stream().mapToLong(LogicalManifest.StoredFile::size).sum(), m.repositoryBytes(), m.pgMajor(), m.database()));
+                        m.dump().stream().mapToLong(LogicalManifest.StoredFile::size).sum(), m.repositoryBytes(), m.pgMajor(), m.database(),
+                        BackupInfo.OK, null));
             }
             all.sort(java.util.Comparator.comparing(BackupInfo::stopTime)); // stable: physical backups keep their LSN order
+            physical.problems().forEach((id, why) -> all.add(BackupInfo.damaged(id, false, why)));
+            logical.problems().forEach((id, why) -> all.add(BackupInfo.damaged(id, true, why)));
             return all;
         }
     }
 
     /** The id of the backup {@code steps} before the newest (0: the newest), in the order of their stop LSNs. */
     public String backupStepsBack(String repo, int steps) {
-        List<BackupInfo> all = list(repo).stream().filter(b -> !b.logical()).toList();
-        if (steps < 0 || steps >= all.size()) {
-            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.NOT_FOUND, "repository " + S3Location.describe(repo) + " has " + all.size()
-                    + " backup(s), so there is no point " + steps + " steps back", "use --steps-back 0 to " + Math.max(0, all.size() - 1));
+        try (Repository r = Repository.open(repo)) {
+            r.requireInfo();
+            Repository.Catalogue<Manifest> c = r.catalogue();
+            c.requireNoDamage("count " + steps + " backup(s) back", STEPS_HINT);
+            return stepsBack(repo, c.backups().stream().map(Manifest::id).toList(), steps, "backup(s)");
         }
-        return all.get(all.size() - 1 - steps).id();
     }
 
     /** The id of the logical backup {@code steps} before the newest logical one (0: the newest). */
     public String logicalStepsBack(String repo, int steps) {
-        List<BackupInfo> all = list(repo).stream().filter(BackupInfo::logical).toList();
-        if (steps < 0 || steps >= all.size()) {
-            throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + S3Location.describe(repo) + " has " + all.size()
-                    + " logical backup(s), so there is no point " + steps + " steps back", "use --steps-back 0 to " + Math.max(0, all.size() - 1));
+        try (Repository r = Repository.open(repo)) {
+            r.requireInfo();
+            Repository.Catalogue<LogicalManifest> c = r.logicalCatalogue();
+            c.requireNoDamage("count " + steps + " logical backup(s) back", STEPS_HINT);
+            return stepsBack(repo, c.backups().stream().map(LogicalManifest::id).toList(), steps, "logical backup(s)");
         }
-        return all.get(all.size() - 1 - steps).id();
+    }
+
+    private static final String STEPS_HINT = "name an intact backup with --backup ID ('pgstrata list' shows which are damaged), or delete the damaged one";
+
+    private static String stepsBack(String repo, List<String> oldestFirst, int steps, String what) {
+        if (steps < 0 || steps >= oldestFirst.size()) {
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + S3Location.describe(repo) + " has " + oldestFirst.size()
+                    + " " + what + ", so there is no point " + steps + " steps back", "use --steps-back 0 to " + Math.max(0, oldestFirst.size() - 1));
+        }
+        return oldestFirst.get(oldestFirst.size() - 1 - steps);
     }
 
     /** Removes a backup; with {@code withDependants}, also every backup built on it (otherwise they make it refuse). */

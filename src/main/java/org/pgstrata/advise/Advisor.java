@@ -82,7 +82,7 @@ public final class Advisor {
                 // What the next incremental would store: a dry run of it
                 Compression compression = Compression.parse(base.compression());
                 IncrementalDryRun.Result dry = new IncrementalDryRun(clock, progress)
-                        .measure(base, pgdata, systemIdentifier, timeline, now, compression, req.jobs());
+                        .measure(repo.objects(), base, pgdata, systemIdentifier, timeline, now, compression, req.jobs());
                 dataBytes = dry.dataBytes();
                 boolean archived = !new WalArchive(repo.storage()).isEmpty() || session.archivesInto(repo.describe());
                 backupWal = archived ? 0 : storedWal(base);

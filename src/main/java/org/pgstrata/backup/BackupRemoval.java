@@ -32,9 +32,11 @@ public final class BackupRemoval {
             if (repo.logicalIds().contains(id)) {
                 return removeLogical(repo, id, withDependants);
             }
-            List<Manifest> backups = repo.backups();
-            if (backups.stream().noneMatch(m -> m.id().equals(id))) {
-                repo.manifest(id); // names a damaged manifest, or says the backup does not exist
+            Repository.Catalogue<Manifest> catalogue = repo.catalogue();
+            List<Manifest> backups = catalogue.backups();
+            boolean damaged = catalogue.damaged().containsKey(id);
+            if (!damaged && backups.stream().noneMatch(m -> m.id().equals(id))) {
+                repo.manifest(id); // says the backup does not exist, or is a logical one
             }
             List<Manifest> dependants = Repository.dependants(id, backups);
             List<String> ids = dependants.stream().map(Manifest::id).toList();
@@ -46,11 +48,16 @@ public final class BackupRemoval {
             List<String> removed = new ArrayList<>();
             for (String victim : ids) {
                 progress.step("removing backup " + victim + ", which builds on " + id);
-                repo.removeBackup(victim);
+                repo.removeBackup(victim, damaged ? java.util.Set.of(id) : java.util.Set.of());
                 removed.add(victim);
             }
             progress.step("removing backup " + id);
-            repo.removeBackup(id);
+            if (damaged) {
+                // Its manifest cannot say what it reads; objects of its directory that intact backups read are kept.
+                repo.removeDamagedBackup(id);
+            } else {
+                repo.removeBackup(id);
+            }
             removed.add(id);
             return removed;
         } catch (java.io.IOException e) {

@@ -251,7 +251,8 @@ public final class Expire {
         }
 
         private static Stream<ObjectRef> objects(Manifest m) {
-            return Stream.concat(m.files().stream().map(f -> f.object()).filter(o -> o != null), m.wal().stream().map(w -> w.object()));
+            return Stream.concat(Stream.concat(m.files().stream().map(f -> f.object()).filter(o -> o != null), m.wal().stream().map(w -> w.object())),
+                    Stream.ofNullable(m.blockMap()));
         }
     }
 

@@ -21,7 +21,7 @@ import org.pgstrata.storage.Storage;
 
 /**
  * What the next incremental would store, found without taking it: the data directory is read by
- * the very code an incremental copies it with (the page rule of {@link Reference}, the same
+ * the very code an incremental copies it with (the block comparison of {@link Change}, the same
  * objects, bundles and compression levels), but every object goes into a store that counts its
  * bytes and keeps none. Nothing is written to the repository or the data directory, and no
  * backup is started on the server: a page torn by a concurrent write is read as it is, which can
@@ -63,16 +63,18 @@ public final class IncrementalDryRun {
     /**
      * Measures an incremental on {@code base} of the cluster in {@code pgdata}.
      *
-     * @param now the server's WAL position now; it stands in for the start LSN (it only decides
-     *            which pages are newer than any backup could be, for the checks of {@link Reference#check})
+     * @param now the server's WAL position now; it stands in for the start LSN (for the checks of
+     *            {@link Reference#check}: the reference must end before it)
      * @throws org.pgstrata.api.PgstrataException (REFERENCE_MISMATCH) when an incremental could not build on {@code base}
      */
-    public Result measure(Manifest base, Path pgdata, String systemIdentifier, int timeline, Lsn now, Compression compression, int jobs) {
-        Reference reference = Reference.check(base, systemIdentifier, timeline, now, BackupType.INCR.label());
+    public Result measure(ObjectStore repository, Manifest base, Path pgdata, String systemIdentifier, int timeline, Lsn now,
+                          Compression compression, int jobs) {
+        Reference reference = Reference.check(repository, base, systemIdentifier, ClusterHistory.read(pgdata, timeline), now,
+                BackupType.INCR.label());
         try {
             DataDirectoryScan.Result scan = DataDirectoryScan.scan(pgdata.toAbsolutePath().normalize());
             progress.step("reading " + scan.files().size() + " files (" + org.pgstrata.api.Sizes.human(scan.totalBytes()) + ") of " + pgdata
-                    + " by the page rule against " + base.id() + "; compressing what an incremental would store, writing nothing");
+                    + " block by block against " + base.id() + "; compressing what an incremental would store, writing nothing");
             ObjectStore counting = new ObjectStore(new CountingStorage());
             List<FileEntry> entries = new PhysicalBackup(clock, progress)
                     .copyForEstimate(counting, DRY_RUN_ID, compression, now, scan, reference, jobs);

@@ -27,6 +27,7 @@ import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Sizes;
 import org.pgstrata.api.Progress;
 import org.pgstrata.db.BackupSession;
+import org.pgstrata.manifest.BlockMap;
 import org.pgstrata.manifest.Checksum;
 import org.pgstrata.manifest.DirectoryEntry;
 import org.pgstrata.manifest.FileEntry;
@@ -92,11 +93,14 @@ public final class PhysicalBackup {
             }
             repo.removeTemporary();
 
-            // An incremental or differential needs a full to build on, and a server whose page LSNs tell every change
+            // An incremental or differential needs a full to build on, and a server with data checksums
             BackupType type = req.type();
             Manifest base = null;
             if (type != BackupType.FULL) {
-                base = Reference.choose(repo.backups(), type == BackupType.REVERSE ? BackupType.DIFF : type);
+                Repository.Catalogue<Manifest> catalogue = repo.catalogue();
+                catalogue.requireNoDamage("choose the backup an " + type.label() + " builds on",
+                        "take a full backup (--type full), or delete the damaged backup ('pgstrata list' names it)");
+                base = Reference.choose(catalogue.backups(), type == BackupType.REVERSE ? BackupType.DIFF : type);
                 if (base == null) {
                     progress.step("no full backup in " + repo.describe() + " to build on: taking a full backup instead of "
                             + switch (type) {
@@ -127,7 +131,14 @@ public final class PhysicalBackup {
             progress.step("starting " + type.label() + " backup " + id + (base == null ? "" : " on " + base.id()) + " (checkpoint)");
             Lsn startLsn = session.start("pgstrata " + id, progress);
             Reference reference = base == null ? null
-                    : Reference.check(base, session.systemIdentifier(), session.timeline(), startLsn, type.label());
+                    : Reference.check(repo.objects(), base, session.systemIdentifier(), ClusterHistory.read(pgdata, session.timeline()),
+                            startLsn, type.label());
+            if (reference != null && !reference.hasBlockMap()) {
+                progress.warn("backup " + base.id() + " was taken by an earlier pgstrata and has no block map: its relation files cannot be "
+                        + "compared block by block, so this backup stores them whole");
+            } else if (reference != null && Boolean.FALSE.equals(base.dataChecksums()) && session.dataChecksums()) {
+                progress.warn("data checksums were turned on since backup " + base.id() + ": every page changed and is stored again");
+            }
 
             // Copy the data directory
             DataDirectoryScan.Result scan = DataDirectoryScan.scan(pgdata);
@@ -157,8 +168,9 @@ public final class PhysicalBackup {
             // Write the manifest last: from here on the backup exists
             List<DirectoryEntry> dirs = scan.directories().stream().map(d -> new DirectoryEntry(d.path(), d.mode())).toList();
             long dataBytes = files.stream().mapToLong(FileEntry::size).sum();
+            ObjectRef blockMap = copier.blockHashes.write(repo.objects(), id, files);
             long repoBytes = files.stream().map(f -> f.ownObject(id)).filter(o -> o != null).mapToLong(ObjectRef::storedBytes).sum()
-                    + wal.stream().mapToLong(w -> w.object().storedBytes()).sum();
+                    + wal.stream().mapToLong(w -> w.object().storedBytes()).sum() + blockMap.storedBytes();
             TestHook.haltAt("full-objects");
             boolean reverse = type == BackupType.REVERSE && reference != null;
             // A reverse-delta backup is a complete full; the old full becomes a reverse delta over it below.
@@ -167,7 +179,7 @@ public final class PhysicalBackup {
                     session.systemIdentifier(),
                     session.versionNum(), stop.timeline(), startLsn.toString(), stop.stopLsn().toString(), startTime.toString(),
                     Instant.now(clock).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
-                    dataBytes, repoBytes, VERSION, walSource);
+                    dataBytes, repoBytes, VERSION, walSource, session.dataChecksums(), blockMap);
             repo.writeManifest(m);
             if (reverse) {
                 // Invariant 4: the new full is durable; only now does the old one become a reverse delta.
@@ -230,7 +242,11 @@ public final class PhysicalBackup {
         return id;
     }
 
-    /** Copies files in parallel, biggest first, and pg_control last of all. */
+    /**
+     * Copies files in parallel, biggest first, and pg_control last of all. Every file is read
+     * whole: its content checksummed, each block hashed (the block map), page checksums verified;
+     * against a reference, {@link Change} decides what is stored.
+     */
     private final class Copier {
         private final ObjectStore objects;
         private final String id;
@@ -247,8 +263,10 @@ public final class PhysicalBackup {
         final AtomicLong pagesStored = new AtomicLong();
         /** A reverse-delta backup: a new full, noting the changed blocks of each relation. */
         private final boolean reverse;
-        /** For a reverse-delta backup: the blocks of each relation file that changed since the old full. */
+        /** For a reverse-delta backup: the blocks of each relation file that differ from the old full's (by its block map). */
         final java.util.Map<String, List<Long>> changedForReverse = new java.util.concurrent.ConcurrentHashMap<>();
+        /** The hash of every block read, for this backup's block map. */
+        final BlockMap.Builder blockHashes = new BlockMap.Builder();
 
         Copier(ObjectStore objects, String id, Compression compression, Lsn startLsn, boolean verifyChecksums, long totalBytes,
                int pauseAfterFiles, Reference reference, boolean reverse) {
@@ -282,7 +300,7 @@ public final class PhysicalBackup {
                 // A file much bigger than the rest gets all the compression threads.
                 int workers = item.size() >= ZSTD_WORKERS_FROM ? jobs : 1;
                 tasks.add(() -> {
-                    FileEntry e = copyWhole(item, workers);
+                    FileEntry e = copyLarge(item, workers);
                     return e == null ? List.of() : List.of(e);
                 });
             }
@@ -297,7 +315,7 @@ public final class PhysicalBackup {
                 result.addAll(part);
             }
             if (control != null) {
-                FileEntry e = copyWhole(control, 1);
+                FileEntry e = copyLarge(control, 1);
                 if (e != null) {
                     result.add(e);
                 }
@@ -335,6 +353,11 @@ public final class PhysicalBackup {
             return groups;
         }
 
+        /** The reference's copy of a file, or null (a full, or a file the reference does not hold). */
+        private Reference.Held held(DataDirectoryScan.Item item) {
+            return reference == null ? null : reference.file(item.path());
+        }
+
         /** Small files, read whole, each compressed on its own into shared bundle objects. */
         private List<FileEntry> copyBundled(List<DataDirectoryScan.Item> items, int group) throws IOException {
             List<FileEntry> entries = new ArrayList<>();
@@ -348,62 +371,57 @@ public final class PhysicalBackup {
                     } catch (NoSuchFileException e) {
                         continue; // dropped while we copied: WAL replay drops it too
                     }
-                    if (content.length == 0) {
-                        entries.add(FileEntry.whole(item.path(), 0, item.mode(), Checksum.EMPTY, null));
-                    } else {
-                        if (verifyChecksums && DataDirectoryScan.isRelationDataPath(item.path())) {
-                            long firstBlock = RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock();
-                            checkPages(null, item.absolute(), content, content.length, 0, firstBlock, item.path());
-                        }
-                        Reference.Held held = reference == null ? null : reference.file(item.path());
-                        FileEntry unchanged = null;
-                        List<Long> blocks = null;
-                        byte[] toStore = content;
-                        if (held != null) {
-                            String checksum = Checksum.of(content, 0, content.length);
-                            if (Reference.byPages(item.path())) {
-                                blocks = changedBlocks(content, content.length, 0, held);
-                                if ((blocks.isEmpty() || checksum.equals(held.checksum())) && content.length == held.size()) {
-                                    unchanged = unchangedEntry(item, content.length, checksum, held);
-                                } else if (reverse) {
-                                    changedForReverse.put(item.path(), blocks);
-                                    blocks = null; // the new full holds it whole
-                                } else if (blocks.size() == blockCount(content.length)) {
-                                    blocks = null; // every page changed: store the file whole
-                                } else {
-                                    toStore = gather(content, content.length, 0, blocks);
-                                }
-                            } else if (content.length == held.size() && checksum.equals(held.checksum())) {
-                                unchanged = unchangedEntry(item, content.length, checksum, held);
-                            }
-                        }
-                        if (unchanged != null) {
-                            entries.add(unchanged);
-                        } else if (blocks != null && blocks.isEmpty()) {
-                            // only truncated: nothing to store
-                            entries.add(FileEntry.pages(item.path(), content.length, item.mode(), Checksum.of(content, 0, content.length),
-                                    reference.id(), null, blocks, Checksum.EMPTY));
-                        } else {
-                            if (bundle != null && bundle.size() >= BUNDLE_TARGET) {
-                                bundle.finish();
-                                bundle.close();
-                                bundle = null;
-                            }
-                            if (bundle == null) {
-                                String key = Repository.BACKUP_PREFIX + id + "/bundle/" + group + "-" + sequence++ + compression.suffix();
-                                bundle = objects.bundle(id, key, compression);
-                            }
-                            ObjectStore.Stored stored = bundle.add(toStore, toStore.length);
-                            if (blocks == null) {
-                                entries.add(FileEntry.whole(item.path(), stored.contentBytes(), item.mode(), stored.contentChecksum(), stored.ref()));
-                            } else {
-                                pagesStored.addAndGet(blocks.size());
-                                entries.add(FileEntry.pages(item.path(), content.length, item.mode(), Checksum.of(content, 0, content.length),
-                                        reference.id(), stored.ref(), blocks, stored.contentChecksum()));
-                            }
+                    int length = content.length;
+                    if (verifyChecksums && length > 0 && DataDirectoryScan.isRelationDataPath(item.path())) {
+                        long firstBlock = RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock();
+                        checkPages(null, item.absolute(), content, length, 0, firstBlock, item.path());
+                    }
+                    long[] hashes = BlockMap.hashAll(content, length);
+                    String checksum = Checksum.of(content, 0, length);
+                    Reference.Held held = held(item);
+                    Change.Kind kind = Change.Kind.WHOLE;
+                    List<Long> blocks = null;
+                    if (held != null) {
+                        boolean byPages = Reference.byPages(item.path()) && held.hashes() != null;
+                        blocks = byPages ? Change.changedBlocks(held.hashes(), content, length, 0) : null;
+                        kind = Change.classify(held, length, checksum, byPages, blocks == null ? 0 : blocks.size());
+                        if (reverse && blocks != null && kind != Change.Kind.UNCHANGED) {
+                            changedForReverse.put(item.path(), blocks);
+                            kind = Change.Kind.WHOLE; // the new full holds it whole
                         }
                     }
-                    progress.advance(bytesDone.addAndGet(content.length), totalBytes);
+                    FileEntry entry;
+                    if (kind == Change.Kind.UNCHANGED) {
+                        entry = unchangedEntry(item, length, checksum, held);
+                    } else if (length == 0) {
+                        entry = FileEntry.whole(item.path(), 0, item.mode(), Checksum.EMPTY, null);
+                    } else if (kind == Change.Kind.PAGES && blocks.isEmpty()) {
+                        // only truncated: the reference's file cut to the new size
+                        entry = FileEntry.pages(item.path(), length, item.mode(), checksum, reference.id(), null, blocks, Checksum.EMPTY);
+                    } else {
+                        if (bundle != null && bundle.size() >= BUNDLE_TARGET) {
+                            bundle.finish();
+                            bundle.close();
+                            bundle = null;
+                        }
+                        if (bundle == null) {
+                            String key = Repository.BACKUP_PREFIX + id + "/bundle/" + group + "-" + sequence++ + compression.suffix();
+                            bundle = objects.bundle(id, key, compression);
+                        }
+                        if (kind == Change.Kind.PAGES) {
+                            byte[] pages = gather(content, length, 0, blocks);
+                            ObjectStore.Stored stored = bundle.add(pages, pages.length);
+                            pagesStored.addAndGet(blocks.size());
+                            entry = FileEntry.pages(item.path(), length, item.mode(), checksum, reference.id(), stored.ref(), blocks,
+                                    stored.contentChecksum());
+                        } else {
+                            ObjectStore.Stored stored = bundle.add(content, length);
+                            entry = FileEntry.whole(item.path(), stored.contentBytes(), item.mode(), stored.contentChecksum(), stored.ref());
+                        }
+                    }
+                    blockHashes.put(item.path(), hashes);
+                    entries.add(entry);
+                    progress.advance(bytesDone.addAndGet(length), totalBytes);
                     fileDone();
                 }
                 if (bundle != null) {
@@ -428,19 +446,6 @@ public final class PhysicalBackup {
             return FileEntry.unchanged(item.path(), size, item.mode(), checksum, held.definedIn(), held.wholeObject());
         }
 
-        /** The blocks of {@code data} (which starts at block {@code first} of the file) to store again. */
-        private List<Long> changedBlocks(byte[] data, int length, long first, Reference.Held held) {
-            List<Long> blocks = new ArrayList<>();
-            for (int off = 0; off < length; off += Page.SIZE) {
-                long block = first + off / Page.SIZE;
-                // A partial last page (the file grew under us) is always stored; WAL replay completes it.
-                if (off + Page.SIZE > length || reference.changed(data, off, block, held)) {
-                    blocks.add(block);
-                }
-            }
-            return blocks;
-        }
-
         /** The listed blocks of {@code data} one after the other, a partial last page padded with zeros. */
         private static byte[] gather(byte[] data, int length, long first, List<Long> blocks) {
             byte[] out = new byte[blocks.size() * Page.SIZE];
@@ -451,207 +456,212 @@ public final class PhysicalBackup {
             return out;
         }
 
-        private static long blockCount(long size) {
-            return (size + Page.SIZE - 1) / Page.SIZE;
+        /** What one read of a file gave: its size, the checksum of its content, the hash of each block. */
+        private record Read(long size, String checksum, long[] hashes) {
+        }
+
+        /** Receives a file's content chunk by chunk, at {@code pos}, after its pages were checked. */
+        private interface Chunks {
+            void accept(byte[] data, int length, long pos) throws IOException;
         }
 
         /**
-         * A large file: with a reference, a relation is stored page by page and any other file is
-         * first compared whole; without one (or when it changed), it is stored whole.
+         * Reads a file once from start to end, verifying page checksums (relation files, when the
+         * cluster has them), hashing each block and the whole content; hands each chunk to
+         * {@code chunks}. Null when the file vanished (dropped while we copied: WAL replay drops
+         * it too).
          */
-        private FileEntry copyWhole(DataDirectoryScan.Item item, int workers) throws IOException {
-            Reference.Held held = reference == null ? null : reference.file(item.path());
-            if (held == null) {
-                return storeWhole(item, workers);
-            }
-            if (Reference.byPages(item.path())) {
-                return reverse ? storeChangedWhole(item, workers, held) : storePages(item, held);
-            }
+        private Read read(DataDirectoryScan.Item item, Chunks chunks) throws IOException {
+            return read(item, chunks, true);
+        }
+
+        /** {@link #read(DataDirectoryScan.Item, Chunks)}; a first look at a file that may be read again counts no progress. */
+        private Read read(DataDirectoryScan.Item item, Chunks chunks, boolean counts) throws IOException {
+            boolean relation = DataDirectoryScan.isRelationDataPath(item.path());
             Checksum digest = new Checksum();
-            long size = 0;
+            BlockMap.Collector hashes = new BlockMap.Collector();
+            long pos = 0;
             try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
+                long firstBlock = relation ? RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock() : 0;
                 ByteBuffer buf = ByteBuffer.allocate(CHUNK);
-                int n;
-                while ((n = readFully(ch, buf.clear(), size)) > 0) {
+                while (true) {
+                    int n = readFully(ch, buf.clear(), pos);
+                    if (n <= 0) {
+                        break;
+                    }
+                    if (verifyChecksums && relation) {
+                        checkPages(ch, item.absolute(), buf.array(), n, pos, firstBlock, item.path());
+                    }
+                    hashes.add(buf.array(), n);
                     digest.update(buf.array(), 0, n);
-                    size += n;
+                    chunks.accept(buf.array(), n, pos);
+                    pos += n;
+                    if (counts) {
+                        progress.advance(bytesDone.addAndGet(n), totalBytes);
+                    }
+                    if (n < CHUNK) {
+                        break;
+                    }
                 }
             } catch (NoSuchFileException e) {
                 return null;
             }
-            if (size == held.size() && digest.hex().equals(held.checksum())) {
-                progress.advance(bytesDone.addAndGet(size), totalBytes);
-                fileDone();
-                return unchangedEntry(item, size, held.checksum(), held);
-            }
-            return storeWhole(item, workers);
+            return new Read(pos, digest.hex(), hashes.hashes());
         }
 
         /**
-         * For a reverse-delta backup: the new full holds every file whole. A relation in which no
-         * page changed keeps the reference's object; otherwise it is stored anew, noting which
-         * blocks changed while storing (the reverse delta needs their old versions).
+         * A large file: without a reference, stored whole. With one, a relation is stored page by
+         * page (as a new full, for a reverse-delta backup) and any other file is first compared
+         * whole, then stored whole if it differs.
+         */
+        private FileEntry copyLarge(DataDirectoryScan.Item item, int workers) throws IOException {
+            Reference.Held held = held(item);
+            if (held == null) {
+                return storeWhole(item, workers, null);
+            }
+            if (Reference.byPages(item.path()) && held.hashes() != null) {
+                return reverse ? storeChangedWhole(item, workers, held) : storePages(item, workers, held);
+            }
+            return sameOrWhole(item, workers, held, null);
+        }
+
+        /**
+         * Reads a file once to compare it whole with the reference's: byte for byte the same, it
+         * is recorded unchanged; otherwise it is read again and stored whole (noting its changed
+         * blocks against {@code noting}, for a reverse-delta backup).
+         */
+        private FileEntry sameOrWhole(DataDirectoryScan.Item item, int workers, Reference.Held held, Reference.Held noting)
+                throws IOException {
+            Read r = read(item, (data, length, pos) -> { }, false);
+            if (r == null) {
+                return null;
+            }
+            if (Change.classify(held, r.size(), r.checksum(), false, 0) == Change.Kind.UNCHANGED) {
+                progress.advance(bytesDone.addAndGet(r.size()), totalBytes);
+                return recorded(item, unchangedEntry(item, r.size(), r.checksum(), held), r);
+            }
+            return storeWhole(item, workers, noting);
+        }
+
+        /** Records the block hashes of what was read for {@code entry}, and counts the file done. */
+        private FileEntry recorded(DataDirectoryScan.Item item, FileEntry entry, Read r) {
+            blockHashes.put(item.path(), r.hashes());
+            fileDone();
+            return entry;
+        }
+
+        /**
+         * For a reverse-delta backup: the new full holds every file whole. A relation that is byte
+         * for byte the old full's keeps its object; otherwise it is stored anew, noting which
+         * blocks differ from the old full's (the reverse delta needs their old versions).
          */
         private FileEntry storeChangedWhole(DataDirectoryScan.Item item, int workers, Reference.Held held) throws IOException {
-            Checksum digest = new Checksum();
-            long size = 0;
-            boolean changed = false;
-            try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
-                ByteBuffer buf = ByteBuffer.allocate(CHUNK);
-                int n;
-                long firstBlock = RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock();
-                while ((n = readFully(ch, buf.clear(), size)) > 0) {
-                    if (verifyChecksums) {
-                        checkPages(ch, item.absolute(), buf.array(), n, size, firstBlock, item.path());
-                    }
-                    changed |= !changedBlocks(buf.array(), n, size / Page.SIZE, held).isEmpty();
-                    digest.update(buf.array(), 0, n);
-                    size += n;
-                }
-            } catch (NoSuchFileException e) {
-                return null;
-            }
-            // Byte for byte the same (all-zero pages past the last used one have no LSN, so the page rule alone says "changed").
-            boolean same = size == held.size() && digest.hex().equals(held.checksum());
-            if (same || !changed && size == held.size()) {
-                progress.advance(bytesDone.addAndGet(size), totalBytes);
-                fileDone();
-                return unchangedEntry(item, size, digest.hex(), held);
-            }
-            return storeWhole(item, workers, held);
+            return sameOrWhole(item, workers, held, held);
         }
 
         /**
          * A relation file over its reference: every page is read (and its checksum verified), the
-         * whole content is checksummed, and only the changed pages are stored, in block order.
+         * whole content is checksummed, and only the blocks whose bytes differ from the
+         * reference's are stored, in block order.
          */
-        private FileEntry storePages(DataDirectoryScan.Item item, Reference.Held held) throws IOException {
-            FileEntry entry;
-            try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
-                long firstBlock = RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock();
-                String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path().replace('/', '+') + compression.suffix();
-                ByteBuffer buf = ByteBuffer.allocate(CHUNK);
-                Checksum digest = new Checksum();
-                List<Long> blocks = new ArrayList<>();
-                long pos = 0;
-                ObjectStore.PendingObject pending = null;
-                try {
-                    while (true) {
-                        int n = readFully(ch, buf.clear(), pos);
-                        if (n <= 0) {
-                            break;
+        private FileEntry storePages(DataDirectoryScan.Item item, int workers, Reference.Held held) throws IOException {
+            String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path().replace('/', '+') + compression.suffix();
+            List<Long> blocks = new ArrayList<>();
+            ObjectStore.PendingObject[] pending = new ObjectStore.PendingObject[1];
+            try {
+                Read r = read(item, (data, length, pos) -> {
+                    List<Long> changed = Change.changedBlocks(held.hashes(), data, length, pos / Page.SIZE);
+                    if (!changed.isEmpty()) {
+                        if (pending[0] == null) {
+                            pending[0] = objects.createPages(id, key, compression);
                         }
-                        if (verifyChecksums) {
-                            checkPages(ch, item.absolute(), buf.array(), n, pos, firstBlock, item.path());
-                        }
-                        digest.update(buf.array(), 0, n);
-                        List<Long> changed = changedBlocks(buf.array(), n, pos / Page.SIZE, held);
-                        if (!changed.isEmpty()) {
-                            if (pending == null) {
-                                pending = objects.createPages(id, key, compression);
-                            }
-                            byte[] pages = gather(buf.array(), n, pos / Page.SIZE, changed);
-                            pending.content().write(pages, 0, pages.length);
-                            blocks.addAll(changed);
-                        }
-                        pos += n;
-                        progress.advance(bytesDone.addAndGet(n), totalBytes);
-                        if (n < CHUNK) {
-                            break;
-                        }
+                        byte[] pages = gather(data, length, pos / Page.SIZE, changed);
+                        pending[0].content().write(pages, 0, pages.length);
+                        blocks.addAll(changed);
                     }
-                    String checksum = digest.hex();
-                    if (pos == held.size() && (blocks.isEmpty() || checksum.equals(held.checksum()))) {
-                        // Nothing changed, or only pages the rule must store (all-zero, no LSN) that are byte for byte the same.
-                        entry = unchangedEntry(item, pos, checksum, held);
-                    } else if (pending == null) {
-                        entry = FileEntry.pages(item.path(), pos, item.mode(), checksum, reference.id(), null, blocks, Checksum.EMPTY);
-                    } else {
-                        ObjectStore.Stored stored = pending.finish();
-                        if (blocks.size() == blockCount(pos) && pos % Page.SIZE == 0) {
-                            entry = FileEntry.whole(item.path(), pos, item.mode(), checksum, stored.ref());
+                });
+                if (r == null) {
+                    return null;
+                }
+                FileEntry entry;
+                switch (Change.classify(held, r.size(), r.checksum(), true, blocks.size())) {
+                    case UNCHANGED -> entry = unchangedEntry(item, r.size(), r.checksum(), held);
+                    case PAGES -> {
+                        ObjectStore.Stored stored = pending[0] == null ? null : pending[0].finish();
+                        pagesStored.addAndGet(blocks.size());
+                        entry = FileEntry.pages(item.path(), r.size(), item.mode(), r.checksum(), reference.id(),
+                                stored == null ? null : stored.ref(), blocks, stored == null ? Checksum.EMPTY : stored.contentChecksum());
+                    }
+                    default -> {
+                        if (blocks.size() < BlockMap.blocks(r.size())) {
+                            // The reference's block map does not describe its file: store what the file holds now.
+                            progress.warn("the block map of backup " + reference.id() + " does not match its copy of " + item.path()
+                                    + "; storing the file whole");
+                            if (pending[0] != null) {
+                                pending[0].close();
+                                pending[0] = null;
+                            }
+                            return storeWhole(item, workers, null);
+                        }
+                        ObjectStore.Stored stored = pending[0].finish();
+                        if (r.size() % Page.SIZE == 0) {
+                            entry = FileEntry.whole(item.path(), r.size(), item.mode(), r.checksum(), stored.ref());
                         } else {
+                            // every block changed and the last one is short (padded in the object): all pages over the reference
                             pagesStored.addAndGet(blocks.size());
-                            entry = FileEntry.pages(item.path(), pos, item.mode(), checksum, reference.id(), stored.ref(), blocks,
+                            entry = FileEntry.pages(item.path(), r.size(), item.mode(), r.checksum(), reference.id(), stored.ref(), blocks,
                                     stored.contentChecksum());
                         }
                     }
-                } finally {
-                    if (pending != null) {
-                        pending.close();
-                    }
                 }
-            } catch (NoSuchFileException e) {
-                return null;
+                return recorded(item, entry, r);
+            } finally {
+                if (pending[0] != null) {
+                    pending[0].close();
+                }
             }
-            fileDone();
-            return entry;
-        }
-
-        /** A file in an object of its own; returns null if it vanished. */
-        private FileEntry storeWhole(DataDirectoryScan.Item item, int workers) throws IOException {
-            return storeWhole(item, workers, null);
         }
 
         /**
-         * Stores a file whole. With {@code held} (a reverse-delta backup), also notes which of the
-         * blocks just read changed since the reference, from the same bytes that are stored.
+         * Stores a file whole; returns null if it vanished. With {@code held} (a reverse-delta
+         * backup), also notes which blocks differ from the old full's, from the same bytes that
+         * are stored.
          */
         private FileEntry storeWhole(DataDirectoryScan.Item item, int workers, Reference.Held held) throws IOException {
-            FileEntry entry;
-            List<Long> changed = held == null ? null : new ArrayList<>();
-            try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
-                boolean relation = DataDirectoryScan.isRelationDataPath(item.path());
-                long firstBlock = relation ? RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock() : 0;
-                boolean checkPages = verifyChecksums && relation;
-                // One flat directory: each new directory costs an fsync of its parent.
-                String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path().replace('/', '+') + compression.suffix();
-                ByteBuffer buf = ByteBuffer.allocate(CHUNK);
-                long pos = 0;
-                ObjectStore.PendingObject pending = null;
-                try {
-                    while (true) {
-                        buf.clear();
-                        int n = readFully(ch, buf, pos);
-                        if (n <= 0) {
-                            break;
-                        }
-                        if (pending == null) {
-                            pending = objects.create(id, key, compression, workers);
-                        }
-                        if (checkPages) {
-                            checkPages(ch, item.absolute(), buf.array(), n, pos, firstBlock, item.path());
-                        }
-                        pending.content().write(buf.array(), 0, n);
-                        if (changed != null) {
-                            changed.addAll(changedBlocks(buf.array(), n, pos / Page.SIZE, held));
-                        }
-                        pos += n;
-                        progress.advance(bytesDone.addAndGet(n), totalBytes);
-                        if (n < CHUNK) {
-                            break;
-                        }
+            // One flat directory: each new directory costs an fsync of its parent.
+            String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path().replace('/', '+') + compression.suffix();
+            List<Long> changed = held == null || held.hashes() == null ? null : new ArrayList<>();
+            ObjectStore.PendingObject[] pending = new ObjectStore.PendingObject[1];
+            try {
+                Read r = read(item, (data, length, pos) -> {
+                    if (pending[0] == null) {
+                        pending[0] = objects.create(id, key, compression, workers);
                     }
+                    pending[0].content().write(data, 0, length);
                     if (changed != null) {
-                        changedForReverse.put(item.path(), changed);
-                        TestHook.haltAt("pages-read");
+                        changed.addAll(Change.changedBlocks(held.hashes(), data, length, pos / Page.SIZE));
                     }
-                    if (pending == null) {
-                        entry = FileEntry.whole(item.path(), 0, item.mode(), Checksum.EMPTY, null);
-                    } else {
-                        ObjectStore.Stored stored = pending.finish();
-                        entry = FileEntry.whole(item.path(), stored.contentBytes(), item.mode(), stored.contentChecksum(), stored.ref());
-                    }
-                } finally {
-                    if (pending != null) {
-                        pending.close();
-                    }
+                });
+                if (r == null) {
+                    return null;
                 }
-            } catch (NoSuchFileException e) {
-                return null;
+                if (changed != null) {
+                    changedForReverse.put(item.path(), changed);
+                    TestHook.haltAt("pages-read");
+                }
+                FileEntry entry;
+                if (pending[0] == null) {
+                    entry = FileEntry.whole(item.path(), 0, item.mode(), Checksum.EMPTY, null);
+                } else {
+                    ObjectStore.Stored stored = pending[0].finish();
+                    entry = FileEntry.whole(item.path(), stored.contentBytes(), item.mode(), stored.contentChecksum(), stored.ref());
+                }
+                return recorded(item, entry, r);
+            } finally {
+                if (pending[0] != null) {
+                    pending[0].close();
+                }
             }
-            fileDone();
-            return entry;
         }
 
         private void fileDone() {

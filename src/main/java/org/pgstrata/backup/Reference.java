@@ -1,41 +1,51 @@
 package org.pgstrata.backup;
 
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.pgstrata.api.BackupType;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
+import org.pgstrata.manifest.BlockMap;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectRef;
+import org.pgstrata.manifest.ObjectStore;
 import org.pgstrata.postgres.Lsn;
-import org.pgstrata.postgres.Page;
 import org.pgstrata.postgres.RelationFile;
+import org.pgstrata.postgres.TimelineHistory;
 
 /**
- * The backup an incremental or differential is built on, and the rule (DESIGN.md, "Why pgstrata
- * reads pages itself") that decides which blocks of a file are stored again.
+ * The backup an incremental or differential is built on, with its block map: what each block of
+ * each file held when it was read. A file is found unchanged only when its whole content has the
+ * reference's checksum, and a block only when its bytes hash as the reference's did (see
+ * {@link Change}); page LSNs decide nothing, since bytes can change without WAL.
  */
 final class Reference {
-    /** A file as the reference backup holds it. */
-    record Held(long size, String checksum, String definedIn, ObjectRef wholeObject) {
+    /**
+     * A file as the reference backup holds it.
+     *
+     * @param hashes the hash of each block as the reference read it; null when the reference has
+     *               no block map (taken by pgstrata before format 2): then no block is known unchanged
+     */
+    record Held(long size, String checksum, String definedIn, ObjectRef wholeObject, long[] hashes) {
         long blocks() {
-            return size / Page.SIZE;
+            return BlockMap.blocks(size);
         }
     }
 
     private final Manifest manifest;
-    private final Lsn start;
+    private final boolean hasBlockMap;
     private final Map<String, Held> files = new HashMap<>();
 
-    private Reference(Manifest manifest) {
+    private Reference(Manifest manifest, BlockMap map) {
         this.manifest = manifest;
-        this.start = Lsn.parse(manifest.startLsn());
+        this.hasBlockMap = map != null;
         for (FileEntry f : manifest.files()) {
             String definedIn = f.isUnchanged() ? f.reference() : manifest.id();
             ObjectRef whole = f.isPages() ? null : f.object();
-            files.put(f.path(), new Held(f.size(), f.checksum(), definedIn, whole));
+            files.put(f.path(), new Held(f.size(), f.checksum(), definedIn, whole, map == null ? null : map.of(f.path())));
         }
     }
 
@@ -58,29 +68,59 @@ final class Reference {
     }
 
     /**
-     * Checks that a backup starting at {@code start} on {@code timeline} of system
-     * {@code systemIdentifier} can be built on {@code ref}: same system, same timeline, and
-     * later than the reference. Otherwise pages changed on another history could look unchanged.
+     * Checks that a backup starting at {@code start} on the cluster whose history is
+     * {@code history} (its current timeline and the ancestors it forked from) can be built on
+     * {@code ref}: same system, and {@code ref}'s consistency point lies on that history, before
+     * this backup starts. A reference from another history (a copy restored from an older
+     * backup, another primary after a failover) is refused: its pages and WAL are not this
+     * cluster's past. Then reads the reference's block map.
      */
-    static Reference check(Manifest ref, String systemIdentifier, int timeline, Lsn start, String type) {
+    static Reference check(ObjectStore objects, Manifest ref, String systemIdentifier, TimelineHistory history, Lsn start, String type) {
         if (!ref.systemIdentifier().equals(systemIdentifier)) {
             throw new PgstrataException(ErrorCode.REFERENCE_MISMATCH, "backup " + ref.id() + ", which the " + type
                     + " would build on, belongs to system " + ref.systemIdentifier() + ", but the cluster is " + systemIdentifier,
                     "take a full backup (--type full) into a repository of this cluster");
         }
-        if (ref.timeline() != timeline) {
+        Lsn refStop = Lsn.parse(ref.stopLsn());
+        String onHistory = onHistory(history, ref.timeline(), refStop);
+        if (onHistory != null) {
             throw new PgstrataException(ErrorCode.REFERENCE_MISMATCH, "backup " + ref.id() + ", which the " + type
-                    + " would build on, is on timeline " + ref.timeline() + ", but the cluster is now on timeline " + timeline
-                    + "; pages changed on the other timeline could be missed",
-                    "take a full backup (--type full) to start a chain on timeline " + timeline);
+                    + " would build on, is not in this cluster's history: " + onHistory
+                    + " (a copy restored from an older backup, or a server that forked from it, has a past of its own)",
+                    "take a full backup (--type full) to start a chain on timeline " + history.timeline());
         }
-        if (start.isBefore(Lsn.parse(ref.stopLsn()))) {
+        if (start.isBefore(refStop)) {
             throw new PgstrataException(ErrorCode.REFERENCE_MISMATCH, "backup " + ref.id() + ", which the " + type
                     + " would build on, ends at " + ref.stopLsn() + ", after this backup's start " + start
                     + "; the cluster is not a continuation of it",
                     "take a full backup (--type full)");
         }
-        return new Reference(ref);
+        try {
+            return new Reference(ref, BlockMap.read(objects, ref));
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "cannot read the block map of backup " + ref.id() + ", which the " + type
+                    + " would build on: " + e.getMessage(), "run 'pgstrata verify'; take a full backup (--type full) meanwhile");
+        }
+    }
+
+    /**
+     * Null when position {@code stop} of timeline {@code tli} lies on {@code history}: on its
+     * current timeline, or on an ancestor before the point where the history left it. Otherwise
+     * why not.
+     */
+    static String onHistory(TimelineHistory history, int tli, Lsn stop) {
+        if (tli == history.timeline()) {
+            return null;
+        }
+        for (TimelineHistory.Entry e : history.ancestors()) {
+            if (e.timeline() == tli) {
+                return e.switchPoint().isBefore(stop) ? "it ends at " + stop + " on timeline " + tli + ", after the cluster left that timeline at "
+                        + e.switchPoint() + " for timeline " + history.timeline() : null;
+            }
+        }
+        return "it is on timeline " + tli + ", and the cluster is on timeline " + history.timeline()
+                + (history.ancestors().isEmpty() ? "" : ", which descends from timeline(s) "
+                + history.ancestors().stream().map(a -> Integer.toString(a.timeline())).toList());
     }
 
     Manifest manifest() {
@@ -89,6 +129,11 @@ final class Reference {
 
     String id() {
         return manifest.id();
+    }
+
+    /** False for a reference taken before block maps: nothing of it can be found unchanged block by block. */
+    boolean hasBlockMap() {
+        return hasBlockMap;
     }
 
     Held file(String path) {
@@ -101,14 +146,5 @@ final class Reference {
             return false;
         }
         return RelationFile.parse(path.substring(path.lastIndexOf('/') + 1)).map(RelationFile::isMainFork).orElse(false);
-    }
-
-    /** True when block {@code block} (numbered within the file) must be stored again. */
-    boolean changed(byte[] buf, int off, long block, Held held) {
-        if (block >= held.blocks()) {
-            return true;
-        }
-        Lsn lsn = Page.lsn(buf, off);
-        return lsn.value() == 0 || !lsn.isBefore(start);
     }
 }

@@ -15,10 +15,12 @@ import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.Sizes;
 import org.pgstrata.manifest.Chain;
+import org.pgstrata.manifest.CorruptObjectException;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectRef;
 import org.pgstrata.manifest.ObjectStore;
+import org.pgstrata.manifest.Rebuild;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.postgres.Page;
 
@@ -51,6 +53,7 @@ final class ReverseDelta {
         List<FileEntry> files = new ArrayList<>();
         int done = 0;
         long pages = 0;
+        int keptWhole = 0;
         try {
             for (FileEntry e : old.files()) {
                 if (!needPages.contains(e)) {
@@ -59,8 +62,19 @@ final class ReverseDelta {
                 }
                 FileEntry n = newFiles.get(e.path());
                 FileEntry rev = oldPages(e, n, changed.get(e.path()), now.id(), compression);
-                pages += rev.blocks().size();
-                files.add(rev);
+                // Invariant 9: the old point must rebuild from the new full and the old pages exactly as it was, or it stays whole.
+                String why = proveRebuild(e, n, rev, now.id());
+                if (why != null) {
+                    progress.warn("kept " + e.path() + " of " + old.id() + " whole: " + why);
+                    if (rev.object() != null) {
+                        repo.storage().delete(rev.object().key());
+                    }
+                    files.add(e);
+                    keptWhole++;
+                } else {
+                    pages += rev.blocks().size();
+                    files.add(rev);
+                }
                 if (++done == (needPages.size() + 1) / 2) {
                     TestHook.haltAt("reverse-middle");
                 }
@@ -80,14 +94,32 @@ final class ReverseDelta {
             }
         }
         own += old.wal().stream().mapToLong(w -> w.object().storedBytes()).sum();
-        Manifest reverse = new Manifest(old.formatVersion(), old.id(), Chain.REVERSE, now.id(), old.systemIdentifier(), old.pgVersionNum(),
-                old.timeline(), old.startLsn(), old.stopLsn(), old.startTime(), old.stopTime(), old.compression(), old.backupLabel(),
-                old.tablespaceMap(), old.directories(), files, old.wal(), old.dataBytes(), own, old.pgstrataVersion(), old.walSource());
-        repo.writeManifest(reverse);
+        if (old.blockMap() != null) {
+            own += old.blockMap().storedBytes();
+        }
+        repo.writeManifest(old.asReverseDelta(now.id(), files, own));
         TestHook.haltAt("reverse-swapped");
         int removed = repo.collectGarbage(old.id());
-        progress.step(old.id() + " is now a reverse delta over " + now.id() + ": " + pages + " old pages of " + needPages.size()
-                + " files, " + Sizes.human(own) + "; " + removed + " objects no backup reads any more were removed");
+        progress.step(old.id() + " is now a reverse delta over " + now.id() + ": " + pages + " old pages of " + (needPages.size() - keptWhole)
+                + " files" + (keptWhole == 0 ? "" : ", " + keptWhole + " files kept whole") + ", " + Sizes.human(own) + "; " + removed
+                + " objects no backup reads any more were removed");
+    }
+
+    /**
+     * Rebuilds the old file from the reverse delta's pages over the new full's file, as a
+     * restore of the old point would, reading both objects back from the repository; null when
+     * it gives the old full's content exactly, otherwise what went wrong.
+     */
+    private String proveRebuild(FileEntry old, FileEntry now, FileEntry rev, String nowId) throws IOException {
+        List<Chain.Layer> layers = List.of(new Chain.Layer(nowId, rev.object(), rev.blocks(), rev.size()),
+                new Chain.Layer(nowId, now.object(), null, now.size()));
+        Rebuild.Target t = new Rebuild.Target(old.path(), layers, old.size(), old.checksum(), null, false);
+        try {
+            Rebuild.run(repo.objects(), List.of(t), null);
+        } catch (CorruptObjectException e) {
+            return "its rebuild from " + nowId + " failed: " + e.getMessage();
+        }
+        return t.matches() ? null : "its old pages over " + nowId + " rebuild it with checksum " + t.actual() + ", not " + old.checksum();
     }
 
     /** A file the old full holds whole and the new full stored anew with known changed blocks. */

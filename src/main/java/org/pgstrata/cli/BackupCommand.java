@@ -31,11 +31,14 @@ import picocli.CommandLine.Option;
     "With --logical it backs up one database (--dbname) through pg_dump instead, in one",
     "repeatable-read snapshot; --pgdata is not needed. --type full stores pg_dump's archive",
     "(pg_dump writes it uncompressed, pgstrata compresses it) and, per table with a primary key, a",
-    "key index (key and row hash). --type diff stores only the rows inserted, updated or deleted",
-    "since the last logical full of that database, a schema-only archive so that schema changes",
-    "travel, and the sequences; tables without a primary key (or whose columns or key changed) are",
-    "stored whole, and it says so. pg_dump is found via --pg-bin, PGSTRATA_PG_BIN, PATH, then the",
-    "usual installation directories, and must be at least the server's major version."})
+    "key index (key and row hash), and an index of the large objects. --type diff stores only the",
+    "rows inserted, updated or deleted since the last logical full of that database, pg_dump's",
+    "archive without its data section (schema, large objects' definitions, materialized views'",
+    "refreshes) so that schema changes travel, the sequences, and the large objects new or changed",
+    "since the full; tables without a primary key (or whose columns or key changed) are stored",
+    "whole, and it says so. Both keep the database's settings and comment. A role that row-level",
+    "security hides rows from is refused. pg_dump is found via --pg-bin, PGSTRATA_PG_BIN, PATH, then",
+    "the usual installation directories, and must be at least the server's major version."})
 final class BackupCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
@@ -106,7 +109,9 @@ final class BackupCommand extends BaseCommand {
             out().printf("logical backup %s (%s%s) of database %s complete: %d tables%s, %s %s, %s in the repository, snapshot at %s, %.1f s%n",
                     r.id(), r.type(), r.reference() == null ? "" : " on " + r.reference(), r.database(), r.tables(),
                     r.reference() == null ? "" : " (" + r.deltaTables() + " as changes: " + r.changedRows() + " rows changed, " + r.deletedRows()
-                            + " deleted; " + r.wholeTables().size() + " whole)",
+                            + " deleted; " + r.wholeTables().size() + " whole: " + r.wholeRows() + " rows"
+                            + (r.changedLargeObjects() + r.deletedLargeObjects() == 0 ? "" : "; large objects: " + r.changedLargeObjects()
+                                    + " stored, " + r.deletedLargeObjects() + " deleted") + ")",
                     r.reference() == null ? "dump" : "schema-only dump", Output.bytes(r.dumpBytes()), Output.bytes(r.repositoryBytes()),
                     r.snapshotLsn(), r.seconds());
             for (String w : r.wholeTables()) {

@@ -12,7 +12,9 @@ import picocli.CommandLine.Option;
     "it reads, the full first. --json prints an array of objects with the stable fields id, type,",
     "reference, chain, startLsn, stopLsn, startTime, stopTime, dataBytes and repositoryBytes, and",
     "database for logical backups (types logical-full and logical-diff: their LSNs are the snapshot's,",
-    "and data is the size of pg_dump's output)."})
+    "and data is the size of pg_dump's output), and status: ok, or damaged for a backup whose",
+    "manifest cannot be read (damaged, copied from another backup's place, or of another system;",
+    "problem says which), listed last."})
 final class ListCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
@@ -40,6 +42,10 @@ final class ListCommand extends BaseCommand {
                 if (b.database() != null) {
                     m.put("database", b.database());
                 }
+                m.put("status", b.status());
+                if (b.problem() != null) {
+                    m.put("problem", b.problem());
+                }
                 rows.add(m);
             }
             Output.json(out(), rows);
@@ -51,11 +57,21 @@ final class ListCommand extends BaseCommand {
         }
         List<List<String>> rows = new ArrayList<>();
         for (BackupInfo b : backups) {
+            if (b.isDamaged()) {
+                rows.add(java.util.Arrays.asList(b.id(), "DAMAGED", "-", "-", "-", "-", "-", "-", b.problem()));
+                continue;
+            }
             rows.add(java.util.Arrays.asList(b.id(), b.database() == null ? b.type() : b.type() + " (" + b.database() + ")", b.reference() == null ? "-" : b.reference(), b.startLsn(), b.stopLsn(),
                     b.stopTime(), Output.bytes(b.dataBytes()), Output.bytes(b.repositoryBytes()),
                     b.chain().size() <= 1 ? "-" : String.join(" > ", b.chain())));
         }
         Output.table(out(), List.of("id", "type", "reference", "start lsn", "stop lsn", "stop time", "data", "repository", "chain"), rows);
+        long damaged = backups.stream().filter(BackupInfo::isDamaged).count();
+        if (damaged > 0) {
+            // Said on stderr too, so that a script reading the table is not the only one to know.
+            spec.commandLine().getErr().println("pgstrata: warning: " + damaged + " backup(s) in " + repo.describe()
+                    + " cannot be read (DAMAGED above): restores that would choose among the backups refuse until they are deleted");
+        }
         return 0;
     }
 }

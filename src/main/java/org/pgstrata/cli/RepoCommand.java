@@ -18,7 +18,10 @@ final class RepoCommand implements Runnable {
 
     @Command(name = "init", description = {"Create a repository for the cluster in --pgdata. It records the cluster's system",
         "identifier and major version and refuses backups of any other cluster. The first backup",
-        "creates the repository too, so this is optional."})
+        "creates the repository too, so this is optional. Run on a repository that holds backups",
+        "but has lost its repo.json, it re-creates it only after checking that every backup and",
+        "every archived WAL segment belongs to the cluster (it reads the whole archive); otherwise",
+        "it refuses (exit 11). Nothing else re-creates a lost repo.json."})
     static final class Init extends BaseCommand {
         @Mixin
         RepoOptions repo;
@@ -28,7 +31,7 @@ final class RepoCommand implements Runnable {
 
         @Override
         int execute() {
-            RepoInfo info = facade().repoInit(repo.location(), pgdata);
+            RepoInfo info = facade().repoInit(repo.location(), pgdata, true);
             out().println("repository " + repo.describe() + " serves cluster " + info.systemIdentifier() + " (PostgreSQL " + info.pgMajor() + ")");
             return 0;
         }

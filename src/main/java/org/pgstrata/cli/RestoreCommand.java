@@ -21,8 +21,11 @@ import picocli.CommandLine.Option;
     "With --logical it restores a logical backup (pg_dump) into a running server instead:",
     "--to-db NAME is created (a whole database is restored under a temporary name and renamed",
     "into place at the end; an existing NAME is refused unless --clean, and is replaced only",
-    "once the restore has succeeded). A differential is its full's pg_restore plus the rows",
-    "changed, in one transaction. --table T restores one table (its definition, data, indexes,",
+    "once the restore has succeeded). A differential is its full's pg_restore plus the rows and",
+    "large objects changed, in one transaction. A whole database gets the settings (ALTER DATABASE",
+    "... SET) and comment of the one backed up, which pg_restore gives only with --create; a role",
+    "with settings there that the server lacks is refused (--no-owner leaves its settings out).",
+    "--table T restores one table (its definition, data, indexes,",
     "constraints other than foreign keys, and owned sequences) into an existing database",
     "(--create makes it). --port, --host and --user name the server."})
 final class RestoreCommand extends BaseCommand {
@@ -200,6 +203,9 @@ final class RestoreCommand extends BaseCommand {
                     r.chain().size() > 1 ? ", " + r.changedRows() + " changed rows and " + r.deletedRows() + " deletes applied" : "", r.seconds());
             for (String w : r.wholeTables()) {
                 out().println("  stored whole in the differential: " + w);
+            }
+            for (String w : r.warnings()) {
+                out().println("  warning: " + w);
             }
         }
         return 0;

@@ -9,8 +9,7 @@ import java.util.List;
 
 /**
  * Structural checks of a cluster with the amcheck extension: every B-tree index (including
- * heapallindexed, which proves each heap tuple has its index entry) and, from PostgreSQL 14,
- * every table's heap. Installs the extension in the database if it is missing, so use it on
+ * heapallindexed, which proves each heap tuple has its index entry) and every table's heap. Installs the extension in the database if it is missing, so use it on
  * restored copies and test clusters.
  */
 public final class Amcheck {
@@ -20,7 +19,6 @@ public final class Amcheck {
     /** Returns one line per problem found; empty when the database is sound. */
     public static List<String> check(Connection c) throws SQLException {
         List<String> problems = new ArrayList<>();
-        int version = Db.serverVersionNum(c);
         try (Statement st = c.createStatement()) {
             st.execute("CREATE EXTENSION IF NOT EXISTS amcheck");
         }
@@ -44,14 +42,12 @@ public final class Amcheck {
                 problems.add("index " + names.get(i) + ": " + e.getMessage().split("\n")[0]);
             }
         }
-        if (version >= 140000) {
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
-                    SELECT cl.oid::regclass::text, v.blkno, v.offnum, v.msg
-                    FROM pg_class cl, LATERAL verify_heapam(cl.oid) v
-                    WHERE cl.relkind IN ('r', 'm', 't') AND cl.relpersistence <> 't'""")) {
-                while (rs.next()) {
-                    problems.add("table " + rs.getString(1) + " block " + rs.getLong(2) + " item " + rs.getInt(3) + ": " + rs.getString(4));
-                }
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT cl.oid::regclass::text, v.blkno, v.offnum, v.msg
+                FROM pg_class cl, LATERAL verify_heapam(cl.oid) v
+                WHERE cl.relkind IN ('r', 'm', 't') AND cl.relpersistence <> 't'""")) {
+            while (rs.next()) {
+                problems.add("table " + rs.getString(1) + " block " + rs.getLong(2) + " item " + rs.getInt(3) + ": " + rs.getString(4));
             }
         }
         return problems;

@@ -17,12 +17,14 @@ import org.pgstrata.postgres.Lsn;
 import org.pgstrata.postgres.Setting;
 
 /**
- * An online backup on the server: pg_backup_start / pg_backup_stop (pg_start_backup /
- * pg_stop_backup before 15) over one dedicated connection that stays open while the files are
+ * An online backup on the server: pg_backup_start / pg_backup_stop (PostgreSQL 15 and later)
+ * over one dedicated connection that stays open while the files are
  * copied; closing the connection aborts the backup. A temporary physical replication slot on the
  * same connection keeps the server from recycling the WAL the backup needs until it is copied.
  */
 public final class BackupSession implements AutoCloseable {
+    /** The oldest server pgstrata backs up: PostgreSQL 15. */
+    public static final int MIN_VERSION_NUM = 150000;
     private final Connection conn;
     private final int versionNum;
     private final String systemIdentifier;
@@ -82,9 +84,10 @@ public final class BackupSession implements AutoCloseable {
                 walLogHints = rs.getString(10);
             }
             int version = Integer.parseInt(version_);
-            if (version < 130000) {
-                throw new PgstrataException(ErrorCode.SERVER_SETTING, "the server runs PostgreSQL " + version / 10000 + ", pgstrata needs 13 or later",
-                        "upgrade the server");
+            if (version < MIN_VERSION_NUM) {
+                // 13 and 14 are past their end of life; pgstrata is tested on the majors it bundles (15 to 18) only.
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, "the server runs PostgreSQL " + version / 10000
+                        + ", pgstrata needs 15 or later", "upgrade the server (pg_upgrade), or back it up with pg_basebackup");
             }
             ControlFile control = ControlFile.read(pgdata);
             if (!control.systemIdentifierText().equals(sysid)) {
@@ -207,7 +210,7 @@ public final class BackupSession implements AutoCloseable {
                 progress.warn("could not reserve WAL with a temporary replication slot (" + e.getMessage().split("\n")[0]
                         + "); a long backup may find its WAL recycled");
             }
-            String sql = versionNum >= 150000 ? "SELECT pg_backup_start(?, true)::text" : "SELECT pg_start_backup(?, true, false)::text";
+            String sql = "SELECT pg_backup_start(?, true)::text";
             try (PreparedStatement ps = conn.prepareStatement(sql)) {
                 ps.setString(1, label);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -228,9 +231,7 @@ public final class BackupSession implements AutoCloseable {
 
     /** Stops the backup without waiting for WAL archiving (the WAL is copied into the backup). */
     public StopResult stop() {
-        String sql = versionNum >= 150000
-                ? "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)"
-                : "SELECT lsn::text, labelfile, spcmapfile FROM pg_stop_backup(false, false)";
+        String sql = "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)";
         try {
             Db.execute(conn, "SET client_min_messages = warning");
             String lsn;

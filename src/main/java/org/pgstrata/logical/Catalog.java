@@ -8,6 +8,8 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import org.pgstrata.manifest.LogicalManifest.Column;
+import org.pgstrata.manifest.LogicalManifest.DatabaseProperties;
+import org.pgstrata.manifest.LogicalManifest.Setting;
 import org.pgstrata.manifest.LogicalManifest.SequenceValue;
 
 /** What a logical backup reads of a database's catalog, inside its snapshot. */
@@ -175,6 +177,56 @@ final class Catalog {
             }
         }
         return values;
+    }
+
+    /**
+     * The database's comment and settings (its own, and its roles' in it), as pg_dump --create
+     * would write them; in the snapshot, like everything else.
+     */
+    static DatabaseProperties databaseProperties(Connection c) throws SQLException {
+        String comment;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()")) {
+            rs.next();
+            comment = rs.getString(1);
+        }
+        List<Setting> settings = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT r.rolname, u.setting FROM pg_db_role_setting s
+                JOIN pg_database d ON d.oid = s.setdatabase AND d.datname = current_database()
+                LEFT JOIN pg_roles r ON r.oid = s.setrole
+                CROSS JOIN LATERAL unnest(s.setconfig) WITH ORDINALITY AS u(setting, i)
+                WHERE s.setrole = 0 OR r.rolname IS NOT NULL
+                ORDER BY s.setrole <> 0, r.rolname, u.i""")) {
+            while (rs.next()) {
+                String setting = rs.getString(2);
+                int eq = setting.indexOf('=');
+                if (eq > 0) {
+                    settings.add(new Setting(rs.getString(1), setting.substring(0, eq), setting.substring(eq + 1)));
+                }
+            }
+        }
+        return new DatabaseProperties(comment, settings);
+    }
+
+    /**
+     * The tables (schema.name) whose rows row-level security would hide from this session's role:
+     * a scan of them would see some rows only, and a differential would record the others as
+     * deleted. With row_security off the server refuses such a scan; this names them first.
+     */
+    static List<String> hiddenByRowSecurity(Connection c, List<Table> tables) throws SQLException {
+        List<String> hidden = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.oid::bigint = ANY (?) AND c.relrowsecurity AND row_security_active(c.oid) ORDER BY 1, 2""")) {
+            ps.setArray(1, c.createArrayOf("bigint", tables.stream().map(Table::oid).toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    hidden.add(rs.getString(1) + "." + rs.getString(2));
+                }
+            }
+        }
+        return hidden;
     }
 
     /** Takes the lock pg_dump takes, so that no table is dropped or rewritten under the backup. */

@@ -46,19 +46,27 @@ import org.postgresql.core.BaseConnection;
 /**
  * Logical backups of one database, in one repeatable-read snapshot that pg_dump shares
  * (--snapshot). A full is pg_dump's archive (pg_dump writes it uncompressed and pgstrata
- * compresses it, never both) plus a key index per table with a primary key. A differential is a
- * schema-only archive, the sequences' values, and per table the rows that differ from the full's
- * key index (inserted or updated, in COPY text) and the keys it lacks (deleted); a table that
- * cannot be compared (no primary key, columns or key changed, new) is stored whole and says why.
+ * compresses it, never both) plus a key index per table with a primary key and an index of the
+ * large objects. A differential is an archive of everything but the data section (schema, large
+ * objects' definitions, materialized views' refreshes), the sequences' values, per table the rows
+ * that differ from the full's key index (inserted or updated, in COPY text) and the keys it
+ * lacks (deleted), and the large objects new or changed since the full and those gone; a table
+ * that cannot be compared (no primary key, columns or key changed, new) is stored whole and says
+ * why. Both record what pg_restore restores only with --create: the database's settings and
+ * comment.
  */
 public final class LogicalBackup {
     private static final DateTimeFormatter ID_FORMAT = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
     private static final String VERSION = LogicalBackup.class.getPackage().getImplementationVersion() == null
             ? "dev" : LogicalBackup.class.getPackage().getImplementationVersion();
 
-    /** COPY text must be the same in the full and every differential: pin the settings that change it. */
+    /**
+     * COPY text must be the same in the full and every differential: pin the settings that change
+     * it. row_security off, as pg_dump sets it: a scan that a policy would filter fails instead of
+     * silently missing rows.
+     */
     private static final String SESSION_SETTINGS = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; "
-            + "SET extra_float_digits = 3; SET bytea_output = hex; SET statement_timeout = 0";
+            + "SET extra_float_digits = 3; SET bytea_output = hex; SET statement_timeout = 0; SET row_security = off";
 
     private final Clock clock;
     private final Progress progress;
@@ -123,7 +131,8 @@ public final class LogicalBackup {
                         }
                         written = true;
                         return new LogicalBackupResult(r.id(), r.type(), r.reference(), r.database(), r.snapshotLsn(), r.snapshotTime(),
-                                r.tables(), r.deltaTables(), r.wholeTables(), r.changedRows(), r.deletedRows(), r.dumpBytes(),
+                                r.tables(), r.deltaTables(), r.wholeTables(), r.changedRows(), r.deletedRows(), r.wholeRows(), r.largeObjects(),
+                                r.changedLargeObjects(), r.deletedLargeObjects(), r.dumpBytes(),
                                 r.repositoryBytes(), (System.nanoTime() - t0) / 1e9);
                     } finally {
                         if (!written) {
@@ -150,8 +159,8 @@ public final class LogicalBackup {
                 LogicalManifest m = new LogicalManifest(LogicalManifest.FORMAT_VERSION, "warmup", LogicalManifest.FULL, null, "1", 170000, "17",
                         "17", "postgres", "0/0", "t", "t", "t", "zstd", LogicalManifest.CUSTOM, List.of(),
                         List.of(new LogicalTable("s", "t", List.of(new LogicalManifest.Column("c", "bigint")), List.of("c"), LogicalTable.INDEXED,
-                                null, 1, null, null, 0, null, 0, List.of(), List.of(), LogicalTable.BINARY)),
-                        List.of(new LogicalManifest.SequenceValue("s", "q", 1, true)), 0, "dev");
+                                null, 1, null, null, 0, null, 0, List.of(), List.of(), LogicalTable.BINARY, 1L)),
+                        List.of(new LogicalManifest.SequenceValue("s", "q", 1, true)), 0, "dev", null, null, null);
                 org.pgstrata.manifest.Json.unseal("warmup", org.pgstrata.manifest.Json.seal(m), LogicalManifest.class);
                 com.github.luben.zstd.Zstd.compress(new byte[8192], ObjectStore.ZSTD_LEVEL);
                 Checksum.hash64(new byte[64], 0, 64);
@@ -254,8 +263,17 @@ public final class LogicalBackup {
                 }
             }
             List<Table> tables = Catalog.tables(c);
+            List<String> hidden = Catalog.hiddenByRowSecurity(c, tables);
+            if (!hidden.isEmpty()) {
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, "row-level security hides rows of " + String.join(", ", hidden.subList(0,
+                        Math.min(5, hidden.size()))) + (hidden.size() > 5 ? " and " + (hidden.size() - 5) + " more tables" : "") + " from role "
+                        + Db.queryString(c, "SELECT current_user") + ": a logical backup would miss them (a differential would record them as deleted);"
+                        + " nothing was added to the repository",
+                        "back up as the tables' owner, a superuser or a role with BYPASSRLS");
+            }
             Catalog.lock(c, tables);
             var sequences = Catalog.sequences(c);
+            LogicalManifest.DatabaseProperties properties = Catalog.databaseProperties(c);
             progress.step((diff ? "logical differential of " : "logical full of ") + database + " (" + tables.size() + " tables) at " + lsn
                     + (diff ? ", against " + full.id() : "") + " with " + pgDump.program() + " " + pgDump.version());
 
@@ -266,7 +284,10 @@ public final class LogicalBackup {
                 List<String> cmd = new ArrayList<>(List.of(pgDump.program().toString(), directory ? "--format=directory" : "--format=custom",
                         "--compress=0", "--snapshot=" + snapshot, "--no-password"));
                 if (diff) {
-                    cmd.add("--schema-only");
+                    // not --schema-only, which also leaves out the large objects' definitions (owner, privileges,
+                    // comment) and the refreshes of materialized views: everything but the data section
+                    cmd.add("--section=pre-data");
+                    cmd.add("--section=post-data");
                 }
                 if (directory) {
                     cmd.add("--jobs=" + req.jobs());
@@ -283,18 +304,24 @@ public final class LogicalBackup {
                 List<LogicalTable> entries = new ArrayList<>();
                 long changed = 0;
                 long deleted = 0;
+                long wholeRows = 0;
                 List<String> whole = new ArrayList<>();
+                LogicalManifest.LargeObjects largeObjects;
                 try {
                     for (Table t : tables) {
                         LogicalTable e = diff ? diffTable(t) : indexTable(t);
                         entries.add(e);
-                        changed += e.changedRows();
-                        deleted += e.deletedRows();
                         if (LogicalTable.WHOLE.equals(e.mode())) {
+                            // a whole table's rows are not changes: counting them as such made one UPDATE read as many
+                            wholeRows += e.rows();
                             whole.add(t.qualified() + ": " + e.reason());
                             progress.warn("table " + t.qualified() + " is stored whole (" + e.reason() + ")");
+                        } else {
+                            changed += e.changedRows();
+                            deleted += e.deletedRows();
                         }
                     }
+                    largeObjects = diff ? diffLargeObjects() : indexLargeObjects();
                 } catch (RuntimeException | SQLException | IOException e) {
                     p.destroyForcibly();
                     // let the copy of pg_dump's output end before the unfinished backup is removed
@@ -335,23 +362,21 @@ public final class LogicalBackup {
                     dump.add(dumpFile);
                 }
                 c.commit();
-                long repoBytes = dump.stream().mapToLong(f -> f.object().storedBytes()).sum();
-                for (LogicalTable e : entries) {
-                    for (StoredFile f : new StoredFile[] {e.keyIndex(), e.rowsObject(), e.deletes()}) {
-                        if (f != null) {
-                            repoBytes += f.object().storedBytes();
-                        }
-                    }
-                }
                 LogicalManifest m = new LogicalManifest(LogicalManifest.FORMAT_VERSION, id, diff ? LogicalManifest.DIFF : LogicalManifest.FULL,
                         diff ? full.id() : null, systemId, versionNum, serverVersion, pgDump.version(), database, lsn, snapshotTime,
                         startTime.toString(), Instant.now(clock).toString(), compression.label(),
-                        directory ? LogicalManifest.DIRECTORY : LogicalManifest.CUSTOM, dump, entries, sequences, repoBytes, VERSION);
+                        directory ? LogicalManifest.DIRECTORY : LogicalManifest.CUSTOM, dump, entries, sequences, 0, VERSION,
+                        diff ? LogicalManifest.PRE_AND_POST_DATA : null, largeObjects, properties);
+                long repoBytes = m.objects().stream().mapToLong(f -> f.object().storedBytes()).sum();
+                m = new LogicalManifest(m.formatVersion(), m.id(), m.type(), m.reference(), m.systemIdentifier(), m.pgVersionNum(),
+                        m.serverVersion(), m.pgDumpVersion(), m.database(), m.snapshotLsn(), m.snapshotTime(), m.startTime(), m.stopTime(),
+                        m.compression(), m.dumpFormat(), m.dump(), m.tables(), m.sequences(), repoBytes, m.pgstrataVersion(),
+                        m.dumpSections(), m.largeObjects(), m.databaseProperties());
                 repo.writeLogicalManifest(m);
                 long dumpBytes = dump.stream().mapToLong(StoredFile::size).sum();
                 return new LogicalBackupResult(id, m.type(), m.reference(), database, lsn, snapshotTime, entries.size(),
-                        (int) entries.stream().filter(e -> LogicalTable.DELTA.equals(e.mode())).count(), whole, changed, deleted, dumpBytes,
-                        repoBytes, 0);
+                        (int) entries.stream().filter(e -> LogicalTable.DELTA.equals(e.mode())).count(), whole, changed, deleted, wholeRows,
+                        largeObjects.count(), largeObjects.changed(), largeObjects.deleted(), dumpBytes, repoBytes, 0);
             } finally {
                 Files.deleteIfExists(stderr);
                 if (dumpDir != null) {
@@ -369,6 +394,68 @@ public final class LogicalBackup {
                 throw new PgstrataException(ErrorCode.IO, "cannot store " + name + " in " + repo.describe() + ": " + e.getMessage(),
                         "check that the repository is writable and has room", e);
             }
+        }
+
+        /** Full: the index of the large objects (their content is in pg_dump's archive). */
+        private LogicalManifest.LargeObjects indexLargeObjects() throws SQLException, IOException {
+            Sink index = new Sink("largeobjects.index");
+            long n = LargeObjectData.scan(c, s -> index.write(LargeObjectData.indexLine(s)));
+            if (n > 0) {
+                progress.step("indexed " + n + " large objects");
+            }
+            return new LogicalManifest.LargeObjects(LogicalManifest.LargeObjects.INDEXED, null, n, index.finish(), null, 0, null, 0);
+        }
+
+        /**
+         * Differential: the content of the large objects that the full's index lacks or holds with
+         * another hash, and the oids of those gone. Their definitions (owner, privileges, comment)
+         * are in this backup's archive.
+         */
+        private LogicalManifest.LargeObjects diffLargeObjects() throws SQLException, IOException {
+            LogicalManifest.LargeObjects before = full.largeObjects();
+            String why = before == null ? "logical full " + full.id() + " has no index of them (an older pgstrata took it)" : null;
+            LargeObjectData.Index index = LargeObjectData.Index.EMPTY;
+            if (before != null && before.index() != null) {
+                StoredFile f = before.index();
+                try (InputStream in = objects.openContent(f.object(), f.size(), f.checksum())) {
+                    byte[] content = readIndex(f.object().key(), in::readAllBytes);
+                    index = readIndex(f.object().key(), () -> LargeObjectData.Index.parse(content));
+                } catch (CorruptObjectException e) {
+                    throw new PgstrataException(ErrorCode.CORRUPT, "the index of the large objects in logical full " + full.id() + " is damaged: "
+                            + e.getMessage() + "; nothing was added to the repository", "take a new logical full (pgstrata backup --logical --type full)");
+                }
+            }
+            LargeObjectData.Index previous = index;
+            boolean[] seen = new boolean[previous.oids().length];
+            Sink data = new Sink("largeobjects.data");
+            LargeObjectData.Writer writer = new LargeObjectData.Writer(data::write);
+            long[] changed = {0};
+            long n = LargeObjectData.scan(c, s -> {
+                int at = previous.find(s.oid());
+                if (at >= 0) {
+                    seen[at] = true;
+                    if (why == null && previous.same(at, s)) {
+                        return;
+                    }
+                }
+                changed[0]++;
+                writer.write(c, s);
+            });
+            Sink deletes = new Sink("largeobjects.deletes");
+            long deleted = 0;
+            for (int i = 0; i < seen.length; i++) {
+                if (!seen[i]) {
+                    deletes.write((previous.oids()[i] + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    deleted++;
+                }
+            }
+            if (why != null && n > 0) {
+                progress.warn("the " + n + " large objects are stored whole: " + why);
+            } else if (changed[0] + deleted > 0) {
+                progress.step("large objects: " + changed[0] + " new or changed, " + deleted + " gone since " + full.id());
+            }
+            return new LogicalManifest.LargeObjects(why == null ? LogicalManifest.LargeObjects.DELTA : LogicalManifest.LargeObjects.WHOLE, why, n,
+                    null, data.finish(), changed[0], deletes.finish(), deleted);
         }
 
         /** Why a table cannot carry a key index, or null. */
@@ -396,7 +483,7 @@ public final class LogicalBackup {
             String why = unindexable(t);
             if (why != null) {
                 return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.UNINDEXED, why, count(t), null, null, 0, null, 0,
-                        t.indexes(), t.ownedSequences(), null);
+                        t.indexes(), t.ownedSequences(), null, t.oid());
             }
             progress.step("indexing " + t.qualified());
             int[] positions = t.keyPositions();
@@ -423,7 +510,7 @@ public final class LogicalBackup {
                 ObjectStore.Stored s = o.finish();
                 return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.INDEXED, null, w.rows(),
                         new StoredFile("table-" + t.oid() + ".keys", s.contentBytes(), s.contentChecksum(), s.ref()), null, 0, null, 0,
-                        t.indexes(), t.ownedSequences(), binary ? LogicalTable.BINARY : LogicalTable.TEXT);
+                        t.indexes(), t.ownedSequences(), binary ? LogicalTable.BINARY : LogicalTable.TEXT, t.oid());
             }
         }
 
@@ -471,7 +558,7 @@ public final class LogicalBackup {
                     n++;
                 }
                 return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.WHOLE, why, n, null, rows.finish(), n, null, 0,
-                        t.indexes(), t.ownedSequences(), null);
+                        t.indexes(), t.ownedSequences(), null, t.oid());
             }
             progress.step("comparing " + t.qualified() + " with " + full.id());
             StoredFile index = before.get().keyIndex();
@@ -546,7 +633,7 @@ public final class LogicalBackup {
                         "take a new logical full (pgstrata backup --logical --type full)");
             }
             return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.DELTA, null, total, null, rows.finish(), changed,
-                    deletes.finish(), deleted, t.indexes(), t.ownedSequences(), null);
+                    deletes.finish(), deleted, t.indexes(), t.ownedSequences(), null, t.oid());
         }
 
         /**
@@ -664,7 +751,7 @@ public final class LogicalBackup {
                 }
             }
             return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.DELTA, null, total.get(), null, rows.finish(),
-                    changed.get(), deletes.finish(), deleted, t.indexes(), t.ownedSequences(), null);
+                    changed.get(), deletes.finish(), deleted, t.indexes(), t.ownedSequences(), null, t.oid());
         }
 
         private final List<Connection> workers = new ArrayList<>();
@@ -748,10 +835,14 @@ public final class LogicalBackup {
             }
 
             void write(byte[] b) throws IOException {
+                write(b, 0, b.length);
+            }
+
+            void write(byte[] b, int off, int len) throws IOException {
                 if (object == null) {
                     object = objects.create(id, key(name), compression);
                 }
-                object.content().write(b);
+                object.content().write(b, off, len);
             }
 
             StoredFile finish() throws IOException {

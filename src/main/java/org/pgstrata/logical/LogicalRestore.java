@@ -29,8 +29,11 @@ import org.pgstrata.manifest.LogicalManifest.LogicalTable;
 import org.pgstrata.manifest.LogicalManifest.SequenceValue;
 import org.pgstrata.manifest.LogicalManifest.StoredFile;
 import org.pgstrata.manifest.Repository;
+import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyManager;
 import org.postgresql.core.BaseConnection;
+import org.postgresql.largeobject.LargeObject;
+import org.postgresql.largeobject.LargeObjectManager;
 
 /**
  * Restores a logical backup into a running server. Every object is read back and checked into a
@@ -38,10 +41,13 @@ import org.postgresql.core.BaseConnection;
  * name and renamed into place only once everything succeeded, so a failure (or --clean) never
  * loses the database that was there.
  *
- * <p>A full is one pg_restore. A full plus differential: the differential's schema (pre-data),
- * the full's data for the tables the differential holds as deltas, the tables it holds whole,
- * then the deletes and upserts of every table in one transaction, the sequences, and last the
- * differential's indexes, constraints and triggers (post-data).
+ * <p>A full is one pg_restore. A full plus differential: the differential's schema (pre-data,
+ * with the large objects' definitions), the full's data for the tables the differential holds as
+ * deltas and the full's large objects, the tables it holds whole, then in one transaction the
+ * deletes and upserts of every table, the large objects gone or changed, the sequences; last the
+ * differential's indexes, constraints, triggers and materialized views' refreshes (post-data).
+ * A whole database then gets the settings and comment of the backup's database, which pg_restore
+ * restores only when it creates the database itself.
  */
 public final class LogicalRestore {
     private final Progress progress;
@@ -81,6 +87,8 @@ public final class LogicalRestore {
                     throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "table " + only.qualified() + " already exists in database "
                             + req.toDb() + "; nothing was restored", "add --clean to drop it first, or restore into another database");
                 }
+                List<String> warnings = new ArrayList<>();
+                LogicalManifest.DatabaseProperties properties = only == null ? databaseProperties(admin, req, m, warnings) : null;
                 Path work = Files.createTempDirectory("pgstrata-logical-restore-");
                 try {
                     progress.step("reading backup " + String.join(" + ", chain) + " from " + repo.describe());
@@ -97,8 +105,16 @@ public final class LogicalRestore {
                                 }
                             }
                         }
+                        LogicalManifest.LargeObjects los = m.largeObjects();
+                        if (only == null && los != null) {
+                            for (StoredFile f : new StoredFile[] {los.data(), los.deletes()}) {
+                                if (f != null) {
+                                    files.put(f.name(), materialize(repo, m, f, work.resolve(f.name())));
+                                }
+                            }
+                        }
                     }
-                    Steps steps = new Steps(pgRestore, req, m, full, fullDump, schemaDump, files, work, only);
+                    Steps steps = new Steps(pgRestore, req, m, full, fullDump, schemaDump, files, work, only, properties, warnings);
                     List<String> whole = m.tables().stream().filter(t -> LogicalTable.WHOLE.equals(t.mode()) && (only == null || only.equals(t)))
                             .map(t -> t.qualified() + ": " + t.reason()).toList();
                     for (String w : whole) {
@@ -157,8 +173,11 @@ public final class LogicalRestore {
                             deleted += t.deletedRows();
                         }
                     }
+                    for (String w : warnings) {
+                        progress.warn(w);
+                    }
                     return new LogicalRestoreResult(m.id(), chain, req.toDb(), only == null ? null : only.qualified(),
-                            only == null ? m.tables().size() : 1, whole, changed, deleted, (System.nanoTime() - t0) / 1e9);
+                            only == null ? m.tables().size() : 1, whole, changed, deleted, warnings, (System.nanoTime() - t0) / 1e9);
                 } finally {
                     org.pgstrata.api.FileTrees.delete(work);
                 }
@@ -170,8 +189,53 @@ public final class LogicalRestore {
         }
     }
 
+    /**
+     * The settings and comment to give a whole restored database: those of the backup's database.
+     * A role with settings there that the server lacks makes the restore refuse before it starts,
+     * unless --no-owner (which restores no roles' ownership either) leaves its settings out.
+     */
+    private static LogicalManifest.DatabaseProperties databaseProperties(Connection admin, LogicalRestoreRequest req, LogicalManifest m,
+                                                                        List<String> warnings) throws SQLException {
+        LogicalManifest.DatabaseProperties p = m.databaseProperties();
+        if (p == null) {
+            warnings.add("backup " + m.id() + " was taken by an older pgstrata, which did not record the settings and comment of database "
+                    + m.database() + ": they are not restored");
+            return null;
+        }
+        List<String> missing = new ArrayList<>();
+        for (LogicalManifest.Setting s : p.settings()) {
+            if (s.role() != null && !missing.contains(s.role())) {
+                try (PreparedStatement ps = admin.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
+                    ps.setString(1, s.role());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            missing.add(s.role());
+                        }
+                    }
+                }
+            }
+        }
+        if (missing.isEmpty()) {
+            return p;
+        }
+        String server = req.connection().host() + ":" + req.connection().port();
+        if (!req.noOwner()) {
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "role " + String.join(", ", missing) + ", which has settings in database " + m.database()
+                    + " in backup " + m.id() + ", does not exist on " + server + "; nothing was restored",
+                    "create the role first, or add --no-owner to restore without owners and without those settings");
+        }
+        for (String r : missing) {
+            warnings.add("role " + r + " does not exist on " + server + ": its settings in database " + m.database() + " were left out (--no-owner)");
+        }
+        return new LogicalManifest.DatabaseProperties(p.comment(), p.settings().stream().filter(s -> s.role() == null || !missing.contains(s.role()))
+                .toList());
+    }
+
     private static LogicalManifest newest(Repository repo) {
-        List<LogicalManifest> all = repo.logicalBackups();
+        Repository.Catalogue<LogicalManifest> catalogue = repo.logicalCatalogue();
+        catalogue.requireNoDamage("choose the newest logical backup",
+                "name an intact backup with --backup ID ('pgstrata list' shows which are damaged), or delete the damaged one");
+        List<LogicalManifest> all = catalogue.backups();
         if (all.isEmpty()) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe() + " holds no logical backup",
                     "take one with 'pgstrata backup --logical --type full', or name one with --backup");
@@ -285,9 +349,11 @@ public final class LogicalRestore {
         private final Map<String, Path> files;
         private final Path work;
         private final LogicalTable only;
+        private final LogicalManifest.DatabaseProperties properties;
+        private final List<String> warnings;
 
         Steps(PgClient pgRestore, LogicalRestoreRequest req, LogicalManifest m, LogicalManifest full, Path fullDump, Path schemaDump,
-              Map<String, Path> files, Path work, LogicalTable only) {
+              Map<String, Path> files, Path work, LogicalTable only, LogicalManifest.DatabaseProperties properties, List<String> warnings) {
             this.pgRestore = pgRestore;
             this.req = req;
             this.m = m;
@@ -297,35 +363,74 @@ public final class LogicalRestore {
             this.files = files;
             this.work = work;
             this.only = only;
+            this.properties = properties;
+            this.warnings = warnings;
         }
 
         void run(ConnectionSettings target) throws IOException, SQLException {
+            if (properties != null) {
+                // once before anything is restored, rolled back: a setting the server refuses stops the restore now, not at the end
+                applyProperties(target, false);
+            }
             if (!m.differential()) {
                 progress.step("pg_restore of " + full.id() + " into " + req.toDb());
-                pgRestore(target, fullDump, null, only == null ? null : tocList(fullDump, this::ofTable, "table"));
-                return;
+                pgRestore(target, fullDump, null, only == null ? null : tocList(fullDump, e -> ofTable(e.desc()), "table"));
+            } else {
+                differential(target);
             }
+            if (properties != null) {
+                // last: a setting such as default_transaction_read_only would stand in the way of the steps before
+                applyProperties(target, true);
+            }
+        }
+
+        private void differential(ConnectionSettings target) throws IOException, SQLException {
             progress.step("schema of " + m.id() + " into " + req.toDb());
-            pgRestore(target, schemaDump, "pre-data", only == null ? null : tocList(schemaDump, this::ofTable, "table"));
+            pgRestore(target, schemaDump, "pre-data", only == null ? null : tocList(schemaDump, e -> ofTable(e.desc()), "table"));
+            if (only == null && m.dumpSections() == null) {
+                warnAboutAnOlderDifferential();
+            }
             List<LogicalTable> deltas = m.tables().stream().filter(t -> LogicalTable.DELTA.equals(t.mode()) && (only == null || only.equals(t))).toList();
-            if (!deltas.isEmpty()) {
-                progress.step("data of " + deltas.size() + " table(s) from " + full.id());
-                Path list = tocList(fullDump, line -> deltas.stream().anyMatch(t -> line.startsWith("TABLE DATA " + t.schema() + " " + t.name() + " ")),
-                        "data");
+            LogicalManifest.LargeObjects los = only == null ? m.largeObjects() : null;
+            // the content of the objects unchanged since the full is the full's
+            boolean fullsObjects = los != null && LogicalManifest.LargeObjects.DELTA.equals(los.mode()) && full.largeObjects().count() > 0;
+            List<Long> gone = los != null && los.deletes() != null ? oids(files.get(los.deletes().name())) : List.of();
+            if (fullsObjects && !gone.isEmpty()) {
+                // pg_restore writes the full's content into objects the schema made: those gone since must exist for a while
+                try (Connection c = Db.connect(target, "pgstrata logical restore"); PreparedStatement ps = c.prepareStatement("SELECT lo_create(?::bigint::oid)")) {
+                    for (long oid : gone) {
+                        ps.setLong(1, oid);
+                        ps.execute();
+                    }
+                }
+            }
+            if (!deltas.isEmpty() || fullsObjects) {
+                progress.step("data of " + deltas.size() + " table(s)" + (fullsObjects ? " and " + full.largeObjects().count() + " large objects" : "")
+                        + " from " + full.id());
+                Path list = tocList(fullDump, e -> fullsObjects && e.desc().startsWith("BLOBS ")
+                        || e.desc().startsWith("TABLE DATA ") && deltas.stream().anyMatch(t -> dataOf(t, e)), "data");
                 pgRestore(target, fullDump, "data", list);
             }
             try (Connection c = Db.connect(target, "pgstrata logical restore")) {
+                // as pg_restore does: a policy that would hide rows from the deletes is an error, not a silent miss
+                Db.execute(c, "SET row_security = off");
                 CopyManager copy = new CopyManager(c.unwrap(BaseConnection.class));
                 for (LogicalTable t : m.tables()) {
                     if (LogicalTable.WHOLE.equals(t.mode()) && (only == null || only.equals(t)) && t.rowsObject() != null) {
                         progress.step("rows of " + t.qualified() + " from " + m.id() + " (stored whole: " + t.reason() + ")");
-                        copyIn(copy, "COPY " + sqlName(t) + " (" + columns(t) + ") FROM STDIN", files.get(t.rowsObject().name()));
+                        // a table whose columns were all dropped has rows but no column to list: COPY without a list
+                        // takes every column, none here (generated columns are never listed, the server computes them)
+                        copyIn(copy, "COPY " + sqlName(t) + (t.columns().isEmpty() ? "" : " (" + columns(t) + ")") + " FROM STDIN",
+                                files.get(t.rowsObject().name()));
                     }
                 }
                 c.setAutoCommit(false);
                 progress.step("applying the changes of " + m.id() + " (" + deltas.size() + " table(s)) in one transaction");
                 for (LogicalTable t : deltas) {
                     apply(c, copy, t);
+                }
+                if (los != null) {
+                    largeObjects(c, los, fullsObjects ? gone : List.of());
                 }
                 for (SequenceValue s : m.sequences()) {
                     if (only == null || only.ownedSequences().contains(s.name()) && only.schema().equals(s.schema())) {
@@ -340,7 +445,133 @@ public final class LogicalRestore {
                 c.commit();
             }
             progress.step("indexes and constraints of " + m.id());
-            pgRestore(target, schemaDump, "post-data", only == null ? null : tocList(schemaDump, this::ofTable, "table-post"));
+            pgRestore(target, schemaDump, "post-data", only == null ? null : tocList(schemaDump, e -> ofTable(e.desc()), "table-post"));
+        }
+
+        /** Whether a TABLE DATA entry of the full's archive holds the data of {@code t}: by the table's oid, by name in older backups. */
+        private boolean dataOf(LogicalTable t, TocEntry e) {
+            LogicalTable inFull = full.table(t.schema(), t.name()).orElseThrow();
+            return inFull.oid() != null ? inFull.oid() == e.oid() : e.desc().startsWith("TABLE DATA " + t.schema() + " " + t.name() + " ");
+        }
+
+        /**
+         * The large objects' content: the objects gone since the full are unlinked, and those new
+         * or changed get the differential's bytes (the schema made every object that exists, with
+         * its owner, privileges and comment; the full's content is in those it had).
+         */
+        private void largeObjects(Connection c, LogicalManifest.LargeObjects los, List<Long> gone) throws SQLException, IOException {
+            try (PreparedStatement ps = c.prepareStatement("SELECT lo_unlink(?::bigint::oid)")) {
+                for (long oid : gone) {
+                    ps.setLong(1, oid);
+                    ps.execute();
+                }
+            }
+            if (los.data() == null) {
+                return;
+            }
+            progress.step("content of " + los.changed() + " large objects from " + m.id());
+            LargeObjectManager api = c.unwrap(PGConnection.class).getLargeObjectAPI();
+            try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(files.get(los.data().name())), 1 << 16)) {
+                LargeObjectData.readData(in, new LargeObjectData.Target() {
+                    private LargeObject lo;
+
+                    @Override
+                    public void begin(long oid) throws SQLException {
+                        lo = api.open(oid, LargeObjectManager.WRITE);
+                        lo.truncate64(0);
+                    }
+
+                    @Override
+                    public void chunk(byte[] b, int len) throws SQLException {
+                        lo.write(b, 0, len);
+                    }
+
+                    @Override
+                    public void end(long oid) throws SQLException {
+                        lo.close();
+                    }
+                });
+            }
+        }
+
+        /**
+         * A differential taken before pgstrata carried large objects and materialized views' data
+         * (its archive is --schema-only): says what such a restore leaves out.
+         */
+        private void warnAboutAnOlderDifferential() throws IOException {
+            List<String> views = new ArrayList<>();
+            for (TocEntry e : toc(schemaDump)) {
+                if (e.desc().startsWith("MATERIALIZED VIEW ") && !e.desc().startsWith("MATERIALIZED VIEW DATA ")) {
+                    String d = e.desc().substring("MATERIALIZED VIEW ".length()).trim();
+                    views.add(d.contains(" ") ? d.substring(0, d.lastIndexOf(' ')) : d); // without the owner
+                }
+            }
+            if (!views.isEmpty()) {
+                warnings.add("materialized views " + String.join(", ", views) + " may be left unpopulated: differential " + m.id()
+                        + " was taken by an older pgstrata and holds only the schema; run REFRESH MATERIALIZED VIEW on them");
+            }
+            boolean fullHasObjects = full.largeObjects() != null ? full.largeObjects().count() > 0
+                    : toc(fullDump).stream().anyMatch(e -> e.desc().startsWith("BLOB"));
+            if (fullHasObjects) {
+                warnings.add("the large objects are not restored: differential " + m.id() + " was taken by an older pgstrata, which did not carry "
+                        + "them; restore logical full " + full.id() + " for them");
+            }
+        }
+
+        /**
+         * The database's settings and comment, each statement built by the server's format(),
+         * which quotes every name and value; committed, or only tried.
+         */
+        private void applyProperties(ConnectionSettings target, boolean commit) throws SQLException {
+            if (properties.settings().isEmpty() && properties.comment() == null) {
+                return;
+            }
+            progress.step((commit ? "" : "checking the ") + "settings and comment of database " + m.database());
+            String values = "coalesce((SELECT string_agg(quote_literal(e), ', ' ORDER BY i) FROM unnest(?::text[]) WITH ORDINALITY AS u(e, i)), '''''')";
+            try (Connection c = Db.connect(target, "pgstrata logical restore")) {
+                c.setAutoCommit(false);
+                for (LogicalManifest.Setting s : properties.settings()) {
+                    List<String> elements = LIST_SETTINGS.contains(s.name().toLowerCase(java.util.Locale.ROOT)) ? gucList(s.value()) : List.of(s.value());
+                    String what = "setting " + s.name() + (s.role() == null ? "" : " of role " + s.role()) + " in database " + m.database();
+                    try (PreparedStatement ps = c.prepareStatement(s.role() == null
+                            ? "SELECT format('ALTER DATABASE %I SET %I TO %s', current_database(), ?::text, " + values + ")"
+                            : "SELECT format('ALTER ROLE %I IN DATABASE %I SET %I TO %s', ?::text, current_database(), ?::text, " + values + ")")) {
+                        int i = 1;
+                        if (s.role() != null) {
+                            ps.setString(i++, s.role());
+                        }
+                        ps.setString(i++, s.name());
+                        ps.setArray(i, c.createArrayOf("text", elements.toArray()));
+                        execute(c, ps, what);
+                    }
+                }
+                if (properties.comment() != null) {
+                    try (PreparedStatement ps = c.prepareStatement("SELECT format('COMMENT ON DATABASE %I IS %L', current_database(), ?::text)")) {
+                        ps.setString(1, properties.comment());
+                        execute(c, ps, "the comment of database " + m.database());
+                    }
+                }
+                if (commit) {
+                    c.commit();
+                } else {
+                    c.rollback();
+                }
+            }
+        }
+
+        /** Runs the statement that {@code build} returns; a refusal names what it was for. */
+        private void execute(Connection c, PreparedStatement build, String what) throws SQLException {
+            String sql;
+            try (ResultSet rs = build.executeQuery()) {
+                rs.next();
+                sql = rs.getString(1);
+            }
+            try {
+                Db.execute(c, sql);
+            } catch (SQLException e) {
+                throw new PgstrataException(ErrorCode.SERVER, "cannot restore the " + what + ": " + String.valueOf(e.getMessage()).split("\n")[0]
+                        + "; nothing was restored", "restore as a role allowed to set it (a superuser), onto a server that knows it", e);
+            }
         }
 
         /** Deletes the keys deleted and the old versions of the changed rows, then inserts the changed rows. */
@@ -352,13 +583,14 @@ public final class LogicalRestore {
                 if (t.deletes() != null) {
                     st.execute("CREATE TEMP TABLE pgstrata_deletes AS SELECT " + keyCols + " FROM " + sqlName(t) + " WITH NO DATA");
                     copyIn(copy, "COPY pgstrata_deletes FROM STDIN", files.get(t.deletes().name()));
-                    st.execute("DELETE FROM " + sqlName(t) + " t USING pgstrata_deletes d WHERE " + match);
+                    // ONLY: a table that others inherit from holds their rows too, and theirs are not this table's changes
+                    st.execute("DELETE FROM ONLY " + sqlName(t) + " t USING pgstrata_deletes d WHERE " + match);
                     st.execute("DROP TABLE pgstrata_deletes");
                 }
                 if (t.rowsObject() != null) {
                     st.execute("CREATE TEMP TABLE pgstrata_rows AS SELECT " + cols + " FROM " + sqlName(t) + " WITH NO DATA");
                     copyIn(copy, "COPY pgstrata_rows FROM STDIN", files.get(t.rowsObject().name()));
-                    st.execute("DELETE FROM " + sqlName(t) + " t USING pgstrata_rows d WHERE " + match);
+                    st.execute("DELETE FROM ONLY " + sqlName(t) + " t USING pgstrata_rows d WHERE " + match);
                     st.execute("INSERT INTO " + sqlName(t) + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM pgstrata_rows");
                     st.execute("DROP TABLE pgstrata_rows");
                 }
@@ -394,18 +626,29 @@ public final class LogicalRestore {
             return false;
         }
 
-        /** A pg_restore -L list of the archive's entries that {@code keep} accepts. */
-        private Path tocList(Path archive, Predicate<String> keep, String name) throws IOException {
+        /** The archive's entries, as pg_restore --list prints them. */
+        private List<TocEntry> toc(Path archive) throws IOException {
             String toc = runPgRestore(List.of("--list", archive.toString()), null, "list " + archive.getFileName());
-            StringBuilder out = new StringBuilder();
+            List<TocEntry> entries = new ArrayList<>();
             for (String line : toc.split("\n")) {
                 if (line.isBlank() || line.startsWith(";")) {
                     continue;
                 }
                 String rest = line.substring(line.indexOf(';') + 1).trim();
                 String[] parts = rest.split(" ", 3);
-                if (parts.length == 3 && keep.test(parts[2])) {
-                    out.append(line).append('\n');
+                if (parts.length == 3) {
+                    entries.add(new TocEntry(line, Long.parseLong(parts[1]), parts[2]));
+                }
+            }
+            return entries;
+        }
+
+        /** A pg_restore -L list of the archive's entries that {@code keep} accepts. */
+        private Path tocList(Path archive, Predicate<TocEntry> keep, String name) throws IOException {
+            StringBuilder out = new StringBuilder();
+            for (TocEntry e : toc(archive)) {
+                if (keep.test(e)) {
+                    out.append(e.line()).append('\n');
                 }
             }
             Path list = work.resolve(name + "-" + archive.getFileName() + ".list");
@@ -460,6 +703,88 @@ public final class LogicalRestore {
             }
             return Files.readString(out);
         }
+    }
+
+    /**
+     * One line of pg_restore --list: the oid of the object it is about (a table's for its TABLE
+     * DATA; 0 for none) and its description: type, schema, name, owner.
+     */
+    private record TocEntry(String line, long oid, String desc) {
+    }
+
+    /** The settings whose value is a list that pg_dump writes as one literal per element (its variable_is_guc_list_quote). */
+    private static final java.util.Set<String> LIST_SETTINGS = java.util.Set.of("local_preload_libraries", "search_path",
+            "session_preload_libraries", "shared_preload_libraries", "temp_tablespaces", "unix_socket_directories");
+
+    /**
+     * The elements of a list setting as pg_db_role_setting holds it ({@code "$user", public}):
+     * separated by commas, each bare or in double quotes (a doubled quote is one); what does not
+     * parse is one element, as it stands.
+     */
+    static List<String> gucList(String value) {
+        List<String> out = new ArrayList<>();
+        int i = 0;
+        int n = value.length();
+        while (i < n && Character.isWhitespace(value.charAt(i))) {
+            i++;
+        }
+        if (i == n) {
+            return out;
+        }
+        while (true) {
+            StringBuilder e = new StringBuilder();
+            if (value.charAt(i) == '"') {
+                i++;
+                while (true) {
+                    if (i >= n) {
+                        return List.of(value);
+                    }
+                    char ch = value.charAt(i++);
+                    if (ch == '"') {
+                        if (i < n && value.charAt(i) == '"') {
+                            e.append('"');
+                            i++;
+                        } else {
+                            break;
+                        }
+                    } else {
+                        e.append(ch);
+                    }
+                }
+            } else {
+                while (i < n && value.charAt(i) != ',' && !Character.isWhitespace(value.charAt(i))) {
+                    e.append(value.charAt(i++));
+                }
+                if (e.length() == 0) {
+                    return List.of(value);
+                }
+            }
+            out.add(e.toString());
+            while (i < n && Character.isWhitespace(value.charAt(i))) {
+                i++;
+            }
+            if (i == n) {
+                return out;
+            }
+            if (value.charAt(i) != ',') {
+                return List.of(value);
+            }
+            i++;
+            while (i < n && Character.isWhitespace(value.charAt(i))) {
+                i++;
+            }
+        }
+    }
+
+    /** The oids in a file of one oid a line. */
+    private static List<Long> oids(Path file) throws IOException {
+        List<Long> out = new ArrayList<>();
+        for (String line : Files.readAllLines(file, java.nio.charset.StandardCharsets.US_ASCII)) {
+            if (!line.isBlank()) {
+                out.add(Long.parseLong(line.trim()));
+            }
+        }
+        return out;
     }
 
     private static String sqlName(LogicalTable t) {

@@ -11,9 +11,18 @@ import java.util.List;
  * values, and per table either the rows changed and the keys deleted since the full
  * ({@link LogicalTable#DELTA}) or the whole table ({@link LogicalTable#WHOLE}, with the reason).
  *
+ * <p>Fields added after the first release are null in the manifests written before them; each
+ * says what a restore does then.
+ *
  * @param snapshotLsn  the WAL position when the dump's snapshot was taken
  * @param snapshotTime when the dump's snapshot was taken (ISO-8601 UTC)
  * @param dumpFormat   custom or directory
+ * @param dumpSections (diff) the sections of the differential's archive: {@link #PRE_AND_POST_DATA}, so that it holds the
+ *                     large objects' definitions and the materialized views' refreshes; null: --schema-only, which holds
+ *                     neither (older differentials)
+ * @param largeObjects the database's large objects (null: not recorded, in older backups)
+ * @param databaseProperties what pg_restore restores only with --create: the database's settings and comment (null: not
+ *                     recorded, in older backups)
  */
 public record LogicalManifest(
         int formatVersion,
@@ -35,13 +44,22 @@ public record LogicalManifest(
         List<LogicalTable> tables,
         List<SequenceValue> sequences,
         long repositoryBytes,
-        String pgstrataVersion) {
+        String pgstrataVersion,
+        String dumpSections,
+        LargeObjects largeObjects,
+        DatabaseProperties databaseProperties) {
 
-    public static final int FORMAT_VERSION = 1;
+    /**
+     * 2: large objects, database properties and the dump's sections are recorded. Format 1
+     * manifests are still read (and their restores say what they leave out); a pgstrata that
+     * knows an older format refuses a newer one rather than restore part of it.
+     */
+    public static final int FORMAT_VERSION = 2;
     public static final String FULL = "logical-full";
     public static final String DIFF = "logical-diff";
     public static final String CUSTOM = "custom";
     public static final String DIRECTORY = "directory";
+    public static final String PRE_AND_POST_DATA = "pre-data,post-data";
 
     public boolean differential() {
         return DIFF.equals(type);
@@ -56,6 +74,13 @@ public record LogicalManifest(
         List<StoredFile> all = new java.util.ArrayList<>(dump);
         for (LogicalTable t : tables) {
             for (StoredFile f : new StoredFile[] {t.keyIndex(), t.rowsObject(), t.deletes()}) {
+                if (f != null) {
+                    all.add(f);
+                }
+            }
+        }
+        if (largeObjects != null) {
+            for (StoredFile f : new StoredFile[] {largeObjects.index(), largeObjects.data(), largeObjects.deletes()}) {
                 if (f != null) {
                     all.add(f);
                 }
@@ -81,6 +106,42 @@ public record LogicalManifest(
     }
 
     /**
+     * The database's large objects at the snapshot. A full's are in its pg_dump archive; beside
+     * them it keeps an index ({@link #INDEXED}): one line per object in oid order, "oid size
+     * xxh64-of-the-content". A differential's archive defines every object that exists at its
+     * snapshot (owner, privileges, comment); their content is either {@link #DELTA}: the full's,
+     * except the objects new or changed since ({@code data}) and those gone ({@code deletes}, one
+     * oid a line), or {@link #WHOLE}: every object's content is in {@code data}, with the reason.
+     *
+     * @param count   objects at the snapshot
+     * @param index   (full) the index, null when there are none
+     * @param data    (diff) the content of the objects stored: per object its oid (8 bytes), then chunks of a 4-byte length
+     *                and that many bytes, ended by a chunk of length 0; after a 7-byte header "PGSLO1\n"
+     * @param changed (diff) objects in {@code data}
+     * @param deleted (diff) objects of the full that are gone
+     */
+    public record LargeObjects(String mode, String reason, long count, StoredFile index, StoredFile data, long changed,
+                               StoredFile deletes, long deleted) {
+        public static final String INDEXED = "indexed";
+        public static final String DELTA = "delta";
+        public static final String WHOLE = "whole";
+    }
+
+    /**
+     * What pg_restore restores only when it creates the database itself (--create), which a
+     * restore under a temporary name cannot use: the database's comment, and its settings.
+     */
+    public record DatabaseProperties(String comment, List<Setting> settings) {
+    }
+
+    /**
+     * One setting of the database: {@code ALTER DATABASE d SET name = value}, or with a role
+     * {@code ALTER ROLE role IN DATABASE d SET ...}; the value as pg_db_role_setting holds it.
+     */
+    public record Setting(String role, String name, String value) {
+    }
+
+    /**
      * One table with data.
      *
      * @param columns   the columns read and restored (generated columns are left to the server)
@@ -95,10 +156,12 @@ public record LogicalManifest(
      * @param ownedSequences sequences owned by the table's columns (for --table)
      * @param rowFormat (full, indexed) what the key index's row hashes are taken over: {@link #BINARY} (COPY's binary
      *                  row, cheaper for the server to produce) or {@link #TEXT} (COPY's text row; also when absent)
+     * @param oid       the table's oid at the snapshot, which names its data in the pg_dump archive whatever characters
+     *                  its names hold (null in older backups: matched by name)
      */
     public record LogicalTable(String schema, String name, List<Column> columns, List<String> key, String mode, String reason,
                                long rows, StoredFile keyIndex, StoredFile rowsObject, long changedRows, StoredFile deletes,
-                               long deletedRows, List<String> indexes, List<String> ownedSequences, String rowFormat) {
+                               long deletedRows, List<String> indexes, List<String> ownedSequences, String rowFormat, Long oid) {
         public static final String BINARY = "binary";
         public static final String TEXT = "text";
 

@@ -10,6 +10,10 @@ import java.util.List;
  * @param dataBytes       the size of the data directory files the backup describes
  * @param repositoryBytes the bytes this backup itself added to the repository (its objects)
  * @param walSource       where the WAL from start to stop is: {@link #WAL_IN_BACKUP} or {@link #WAL_IN_ARCHIVE}
+ * @param dataChecksums   whether the cluster had data checksums on when the backup was taken (null: not recorded, before
+ *                        format 2)
+ * @param blockMap        the backup's block map (see {@link BlockMap}): the XXH64 of every 8 KiB block of every file as
+ *                        this backup read it, which the next incremental compares against; null before format 2
  */
 public record Manifest(
         int formatVersion,
@@ -32,9 +36,15 @@ public record Manifest(
         long dataBytes,
         long repositoryBytes,
         String pgstrataVersion,
-        String walSource) {
+        String walSource,
+        Boolean dataChecksums,
+        ObjectRef blockMap) {
 
-    public static final int FORMAT_VERSION = 1;
+    /**
+     * 2: the block map and the data checksums setting are recorded. Format 1 manifests are still
+     * read; an incremental on one stores its relation files whole (nothing to compare blocks with).
+     */
+    public static final int FORMAT_VERSION = 2;
     /** The WAL from start to stop is stored with the backup. */
     public static final String WAL_IN_BACKUP = "backup";
     /** The WAL from start to stop is in the repository's archive. */
@@ -46,5 +56,12 @@ public record Manifest(
 
     public int pgMajor() {
         return pgVersionNum / 10000;
+    }
+
+    /** This full, kept as a reverse delta over the newer full {@code newer}: the same point, other files. */
+    public Manifest asReverseDelta(String newer, List<FileEntry> newFiles, long ownBytes) {
+        return new Manifest(formatVersion, id, Chain.REVERSE, newer, systemIdentifier, pgVersionNum, timeline, startLsn, stopLsn,
+                startTime, stopTime, compression, backupLabel, tablespaceMap, directories, newFiles, wal, dataBytes, ownBytes,
+                pgstrataVersion, walSource, dataChecksums, blockMap);
     }
 }

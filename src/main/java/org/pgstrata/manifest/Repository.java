@@ -41,6 +41,8 @@ public final class Repository implements AutoCloseable {
 
     private final Storage storage;
     private final ObjectStore objects;
+    /** repo.json once read (or written): it names the cluster every manifest is checked against. */
+    private RepoInfo info;
     /** The lock {@link #lock} took, while it is held: {@link #fence} checks it before each manifest write and delete. */
     private volatile Storage.RepositoryLock held;
 
@@ -91,11 +93,15 @@ public final class Repository implements AutoCloseable {
 
     /** repo.json, if the repository has been initialised. */
     public Optional<RepoInfo> info() {
+        if (info != null) {
+            return Optional.of(info);
+        }
         try {
             if (!storage.exists(INFO_KEY)) {
                 return Optional.empty();
             }
-            return Optional.of(Json.unseal(INFO_KEY, storage.getBytes(INFO_KEY), RepoInfo.class));
+            info = Json.unseal(INFO_KEY, storage.getBytes(INFO_KEY), RepoInfo.class);
+            return Optional.of(info);
         } catch (CorruptObjectException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "repository " + describe() + ": " + e.getMessage(),
                     "restore repo.json from a copy, or point --repo at the right repository");
@@ -104,31 +110,152 @@ public final class Repository implements AutoCloseable {
         }
     }
 
-    /** repo.json, or a clear error when the location is not a repository. */
+    /** repo.json, or a clear error when the location is not a repository (or has lost its repo.json). */
     public RepoInfo requireInfo() {
-        return info().orElseThrow(() -> new PgstrataException(ErrorCode.NOT_FOUND,
-                "no pgstrata repository at " + describe() + " (repo.json is missing)",
-                "check --repo, or create one with 'pgstrata repo init' or a first backup"));
+        Optional<RepoInfo> i = info();
+        if (i.isPresent()) {
+            return i.get();
+        }
+        if (hasContent()) {
+            throw lostInfo();
+        }
+        throw new PgstrataException(ErrorCode.NOT_FOUND, "no pgstrata repository at " + describe() + " (repo.json is missing)",
+                "check --repo, or create one with 'pgstrata repo init' or a first backup");
     }
 
-    /** Creates repo.json for a cluster (and its bucket, on S3). Fails if the repository already serves a cluster. */
+    private PgstrataException lostInfo() {
+        return new PgstrataException(ErrorCode.CORRUPT, "repository " + describe() + " holds backups or archived WAL, but its repo.json is "
+                + "missing, so which cluster they belong to cannot be told; nothing was done",
+                "restore repo.json from a copy; or, if they are this cluster's, run 'pgstrata repo init --repo " + describe()
+                        + " --pgdata DIR', which checks every backup and archived WAL segment against the cluster before re-creating it");
+    }
+
+    /** Whether the location holds backups, logical backups or archived WAL (a repository, with or without its repo.json). */
+    public boolean hasContent() {
+        try {
+            for (String prefix : List.of(BACKUP_PREFIX, LOGICAL_PREFIX, WalArchive.PREFIX)) {
+                if (!storage.list(prefix).isEmpty()) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            throw io("list the repository", e);
+        }
+    }
+
+    /**
+     * Creates repo.json for a cluster (and its bucket, on S3). Returns the existing one when it
+     * already serves that cluster, and refuses another cluster; a location that holds backups
+     * but no repo.json is refused too (see {@link #recreateInfo}): it is never silently given to
+     * whichever cluster comes first.
+     */
     public RepoInfo initialize(String systemIdentifier, int pgMajor, Clock clock) {
         Optional<RepoInfo> existing = info();
         if (existing.isPresent()) {
             checkCluster(systemIdentifier, pgMajor);
             return existing.get();
         }
-        RepoInfo info = new RepoInfo(RepoInfo.FORMAT_VERSION, systemIdentifier, pgMajor, Instant.now(clock).toString());
+        if (hasContent()) {
+            throw lostInfo();
+        }
+        return writeInfo(systemIdentifier, pgMajor, clock);
+    }
+
+    private RepoInfo writeInfo(String systemIdentifier, int pgMajor, Clock clock) {
+        RepoInfo created = new RepoInfo(RepoInfo.FORMAT_VERSION, systemIdentifier, pgMajor, Instant.now(clock).toString());
         try {
             storage.prepare(); // an S3 bucket that does not exist yet
             storage.checkConditionalWrites();
-            storage.putBytes(INFO_KEY, Json.seal(info));
+            storage.putBytes(INFO_KEY, Json.seal(created));
         } catch (org.pgstrata.storage.NoConditionalWritesException e) {
             throw noConditionalWrites(e);
         } catch (IOException e) {
             throw io("write " + INFO_KEY, e);
         }
-        return info;
+        info = created;
+        return created;
+    }
+
+    /**
+     * Re-creates a lost repo.json for the cluster {@code systemIdentifier}, after checking that
+     * every backup (physical and logical) and every archived WAL segment belongs to it; refuses
+     * (naming the first that does not) otherwise. Reads the whole archive. Returns what it
+     * checked, for the caller to report.
+     */
+    public String recreateInfo(String systemIdentifier, int pgMajor, Clock clock) {
+        if (info().isPresent()) {
+            return null;
+        }
+        int backups = 0;
+        for (String id : backupIds()) {
+            if (!exists(manifestKey(id))) {
+                continue;
+            }
+            Manifest m;
+            try {
+                m = readManifest(id);
+            } catch (CorruptObjectException e) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "cannot re-create repo.json: the manifest of backup " + id + " is damaged ("
+                        + e.getMessage() + "); nothing was written", "delete that backup's directory, or restore repo.json from a copy");
+            } catch (IOException e) {
+                throw io("read manifest " + manifestKey(id), e);
+            }
+            checkOwner("backup " + id, m.systemIdentifier(), m.pgMajor(), systemIdentifier, pgMajor);
+            backups++;
+        }
+        for (String id : logicalIds()) {
+            if (!exists(logicalManifestKey(id))) {
+                continue;
+            }
+            LogicalManifest m;
+            try {
+                m = readLogicalManifest(id);
+            } catch (CorruptObjectException e) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "cannot re-create repo.json: the manifest of logical backup " + id
+                        + " is damaged (" + e.getMessage() + "); nothing was written", "delete that backup's directory, or restore repo.json from a copy");
+            } catch (IOException e) {
+                throw io("read manifest " + logicalManifestKey(id), e);
+            }
+            checkOwner("logical backup " + id, m.systemIdentifier(), m.pgMajor(), systemIdentifier, pgMajor);
+            backups++;
+        }
+        int segments = 0;
+        WalArchive archive = new WalArchive(storage);
+        try {
+            for (WalArchive.Entry e : archive.entries()) {
+                if (!org.pgstrata.postgres.WalFileName.isSegment(e.name())) {
+                    continue;
+                }
+                org.pgstrata.postgres.WalSegmentHeader h = org.pgstrata.postgres.WalSegmentHeader.parse(archive.read(e));
+                String owner = h == null ? "(no segment header)" : h.systemIdentifierText();
+                checkOwner("archived WAL segment " + e.name(), owner, pgMajor, systemIdentifier, pgMajor);
+                segments++;
+            }
+        } catch (CorruptObjectException e) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "cannot re-create repo.json: " + e.getMessage() + "; nothing was written",
+                    "restore repo.json from a copy");
+        } catch (IOException e) {
+            throw io("read the WAL archive", e);
+        }
+        writeInfo(systemIdentifier, pgMajor, clock);
+        return backups + " backups and " + segments + " archived WAL segments checked";
+    }
+
+    private void checkOwner(String what, String owner, int ownerMajor, String systemIdentifier, int pgMajor) {
+        if (!owner.equals(systemIdentifier) || ownerMajor != pgMajor) {
+            throw new PgstrataException(ErrorCode.REPO_MISMATCH, "cannot re-create repo.json for the cluster with system identifier "
+                    + systemIdentifier + " (PostgreSQL " + pgMajor + "): " + what + " belongs to " + owner + " (PostgreSQL " + ownerMajor
+                    + "); nothing was written", "point --pgdata at the cluster whose backups these are, or use a new repository");
+        }
+    }
+
+    private boolean exists(String key) {
+        try {
+            return storage.exists(key);
+        } catch (IOException e) {
+            throw io("read " + key, e);
+        }
     }
 
     /** Refuses a cluster other than the one this repository serves. */
@@ -189,27 +316,72 @@ public final class Repository implements AutoCloseable {
     }
 
     /**
-     * Every complete backup whose manifest reads back intact, oldest first. A damaged manifest
-     * is left out (so that the other backups stay usable) and named by {@link #damagedBackups()}.
+     * The backups of the repository: those whose manifest reads back intact and in its place,
+     * oldest first, and those whose manifest does not (damaged, mislabelled, or of another
+     * system), with what is wrong. Read once, for commands that need both.
      */
-    public List<Manifest> backups() {
-        List<Manifest> result = new ArrayList<>();
-        for (String id : backupIds()) {
+    public record Catalogue<M>(List<M> backups, Map<String, PgstrataException> damaged) {
+        /** The damaged ones' ids and what is wrong with each. */
+        public Map<String, String> problems() {
+            Map<String, String> m = new java.util.TreeMap<>();
+            damaged.forEach((id, e) -> m.put(id, e.getMessage()));
+            return m;
+        }
+
+        /**
+         * Refuses a choice that depends on knowing every backup (the newest, N steps back, the
+         * reference of an incremental) while a manifest cannot be read: the one it cannot read
+         * might be the one to choose.
+         */
+        public void requireNoDamage(String choice, String hint) {
+            if (damaged.isEmpty()) {
+                return;
+            }
+            var first = damaged.entrySet().iterator().next();
+            ErrorCode code = damaged.values().stream().anyMatch(e -> e.code() == ErrorCode.REPO_MISMATCH) ? ErrorCode.REPO_MISMATCH
+                    : ErrorCode.CORRUPT;
+            throw new PgstrataException(code, "cannot " + choice + ": " + first.getValue().getMessage()
+                    + (damaged.size() > 1 ? " (and " + (damaged.size() - 1) + " more backup(s) cannot be read)" : "")
+                    + "; it might be the one to choose, so nothing was done", hint);
+        }
+    }
+
+    /** Every backup directory's manifest, read and checked once: see {@link Catalogue}. */
+    public Catalogue<Manifest> catalogue() {
+        return scan(backupIds(), Repository::manifestKey, this::manifest,
+                Comparator.comparing((Manifest m) -> Lsn.parse(m.stopLsn())).thenComparing(Manifest::id));
+    }
+
+    /** Reads the manifest of each of {@code ids} that has one: intact ones in {@code order}, the others with what is wrong. */
+    private <M> Catalogue<M> scan(Set<String> ids, java.util.function.Function<String, String> key,
+                                  java.util.function.Function<String, M> read, Comparator<M> order) {
+        List<M> result = new ArrayList<>();
+        Map<String, PgstrataException> damaged = new java.util.TreeMap<>();
+        for (String id : ids) {
             try {
-                if (storage.exists(manifestKey(id))) {
-                    result.add(manifest(id));
+                if (storage.exists(key.apply(id))) {
+                    result.add(read.apply(id));
                 }
             } catch (PgstrataException e) {
-                if (e.code() != ErrorCode.CORRUPT) {
+                if (e.code() != ErrorCode.CORRUPT && e.code() != ErrorCode.REPO_MISMATCH) {
                     throw e;
                 }
+                damaged.put(id, e);
             } catch (IOException e) {
                 throw io("list backups", e);
             }
         }
-        result.sort(Comparator.comparing((Manifest m) -> Lsn.parse(m.stopLsn()))
-                .thenComparing(Manifest::id));
-        return result;
+        result.sort(order);
+        return new Catalogue<>(result, damaged);
+    }
+
+    /**
+     * Every complete backup whose manifest reads back intact, oldest first. A damaged manifest
+     * is left out (so that the other backups stay usable) and named by {@link #damagedBackups()};
+     * a choice that depends on all of them uses {@link #catalogue()} and refuses.
+     */
+    public List<Manifest> backups() {
+        return catalogue().backups();
     }
 
     /**
@@ -267,33 +439,24 @@ public final class Repository implements AutoCloseable {
      * on it.
      */
     public void removeBackup(String id) {
-        referencedKeys(); // refuses before anything is removed when a manifest is damaged
+        removeBackup(id, Set.of());
+    }
+
+    /** {@link #removeBackup(String)} while the damaged backups {@code alsoGoing} are being removed too (they do not make it refuse). */
+    public void removeBackup(String id, Set<String> alsoGoing) {
+        referencedKeys(alsoGoing); // refuses before anything is removed when a manifest is damaged
         fence("removing backup " + id);
         try {
             storage.delete(manifestKey(id));
         } catch (IOException e) {
             throw io("remove backup " + id, e);
         }
-        collectGarbage(id);
+        collectGarbage(id, referencedKeys(alsoGoing));
     }
 
-    /** Backups whose manifest exists but fails its checksum: id and what is wrong. */
+    /** Backups whose manifest exists but is damaged, mislabelled or of another system: id and what is wrong. */
     public Map<String, String> damagedBackups() {
-        Map<String, String> result = new java.util.TreeMap<>();
-        for (String id : backupIds()) {
-            try {
-                if (storage.exists(manifestKey(id))) {
-                    manifest(id);
-                }
-            } catch (PgstrataException e) {
-                if (e.code() == ErrorCode.CORRUPT) {
-                    result.put(id, e.getMessage());
-                }
-            } catch (IOException e) {
-                throw io("list backups", e);
-            }
-        }
-        return result;
+        return catalogue().problems();
     }
 
     /** Every backup directory, complete or not. */
@@ -378,15 +541,24 @@ public final class Repository implements AutoCloseable {
      * tell what it reads, so this throws rather than let garbage collection guess.
      */
     public Set<String> referencedKeys() {
-        Map<String, String> damaged = damagedBackups();
-        if (!damaged.isEmpty()) {
-            var first = damaged.entrySet().iterator().next();
-            throw new PgstrataException(ErrorCode.CORRUPT, "cannot tell which objects are still needed: the manifest of backup "
-                    + first.getKey() + " is damaged (" + first.getValue() + "); nothing was removed",
-                    "run 'pgstrata verify --repo " + describe() + "', and delete the damaged backup first");
+        return referencedKeys(Set.of());
+    }
+
+    /** {@link #referencedKeys()}, but a damaged manifest of one of {@code removing} does not count: it is being removed. */
+    Set<String> referencedKeys(Set<String> removing) {
+        Catalogue<Manifest> c = catalogue();
+        for (var d : c.damaged().entrySet()) {
+            if (!removing.contains(d.getKey())) {
+                throw new PgstrataException(d.getValue().code(), "cannot tell which objects are still needed: backup " + d.getKey()
+                        + " cannot be read (" + d.getValue().getMessage() + "); nothing was removed",
+                        "run 'pgstrata verify --repo " + describe() + "', and delete the damaged backup first");
+            }
         }
         Set<String> keys = new java.util.HashSet<>();
-        for (Manifest m : backups()) {
+        for (Manifest m : c.backups()) {
+            if (removing.contains(m.id())) {
+                continue;
+            }
             for (FileEntry f : m.files()) {
                 if (f.object() != null) {
                     keys.add(f.object().key());
@@ -395,8 +567,27 @@ public final class Repository implements AutoCloseable {
             for (WalEntry w : m.wal()) {
                 keys.add(w.object().key());
             }
+            if (m.blockMap() != null) {
+                keys.add(m.blockMap().key());
+            }
         }
         return keys;
+    }
+
+    /**
+     * Removes a backup whose manifest cannot be read (damaged, mislabelled, or another system's):
+     * its manifest, then those objects in its directory that no intact manifest reads. Only under
+     * the lock; the caller checks that no intact backup builds on it.
+     */
+    public void removeDamagedBackup(String id) {
+        Set<String> live = referencedKeys(Set.of(id));
+        fence("removing damaged backup " + id);
+        try {
+            storage.delete(manifestKey(id));
+        } catch (IOException e) {
+            throw io("remove backup " + id, e);
+        }
+        collectGarbage(id, live);
     }
 
     /**
@@ -447,19 +638,17 @@ public final class Repository implements AutoCloseable {
         return deleted;
     }
 
+    /**
+     * The manifest of backup {@code id}, checked: its envelope, and that it belongs in its place
+     * (its id, type and reference make sense there, and it is a backup of the cluster this
+     * repository serves). A manifest copied from another backup's directory, or edited, is
+     * refused as damaged (CORRUPT); one of another system as REPO_MISMATCH.
+     */
     public Manifest manifest(String id) {
         String key = manifestKey(id);
+        Manifest m;
         try {
-            byte[] bytes = storage.getBytes(key);
-            if (bytes.length >= 4 && (bytes[0] & 0xFF) == 0x28 && (bytes[1] & 0xFF) == 0xB5 && (bytes[2] & 0xFF) == 0x2F
-                    && (bytes[3] & 0xFF) == 0xFD) {
-                try {
-                    bytes = com.github.luben.zstd.Zstd.decompress(bytes, (int) com.github.luben.zstd.Zstd.getFrameContentSize(bytes));
-                } catch (RuntimeException e) {
-                    throw new CorruptObjectException(key, "cannot be decompressed (" + e.getMessage() + ")");
-                }
-            }
-            return Json.unseal(key, bytes, Manifest.class);
+            m = readManifest(id);
         } catch (ObjectNotFoundException e) {
             if (logicalIds().contains(id)) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "backup " + id + " is a logical backup (pg_dump), not a physical one",
@@ -473,6 +662,73 @@ public final class Repository implements AutoCloseable {
                     "this backup cannot be trusted; restore another one");
         } catch (IOException e) {
             throw io("read manifest " + key, e);
+        }
+        String wrong = misplaced(id, m);
+        if (wrong != null) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "manifest of backup " + id + " is corrupt: " + wrong,
+                    "this backup cannot be trusted; restore another one, or delete it");
+        }
+        RepoInfo owner = requireInfo();
+        if (!owner.systemIdentifier().equals(m.systemIdentifier()) || owner.pgMajor() != m.pgMajor()) {
+            throw new PgstrataException(ErrorCode.REPO_MISMATCH, "backup " + id + " belongs to the cluster with system identifier "
+                    + m.systemIdentifier() + " (PostgreSQL " + m.pgMajor() + "), but repository " + describe() + " serves "
+                    + owner.systemIdentifier() + " (PostgreSQL " + owner.pgMajor() + ")",
+                    "a repository serves one cluster: delete that backup, or move it to a repository of its own");
+        }
+        return m;
+    }
+
+    /** What makes manifest {@code m} not belong at backup/{@code id}/, or null. */
+    static String misplaced(String id, Manifest m) {
+        if (m.formatVersion() > Manifest.FORMAT_VERSION) {
+            return "it has format " + m.formatVersion() + ", written by a newer pgstrata than this one (format " + Manifest.FORMAT_VERSION + ")";
+        }
+        if (!id.equals(m.id())) {
+            return "it names backup " + m.id() + ": it was copied or moved from another backup's place";
+        }
+        List<String> types = List.of("full", "incr", "diff", Chain.REVERSE);
+        if (m.type() == null || !types.contains(m.type())) {
+            return "its type '" + m.type() + "' is none of " + types;
+        }
+        if (m.type().equals("full") != (m.reference() == null)) {
+            return m.reference() == null ? "it is of type " + m.type() + " but names no backup it is built on"
+                    : "it is a full backup but names " + m.reference() + " as the backup it is built on";
+        }
+        if (id.equals(m.reference())) {
+            return "it names itself as the backup it is built on";
+        }
+        if (m.systemIdentifier() == null || m.startLsn() == null || m.stopLsn() == null || m.files() == null || m.wal() == null
+                || m.stopTime() == null || m.directories() == null) {
+            return "fields are missing";
+        }
+        if (m.blockMap() != null && !BlockMap.key(id).equals(m.blockMap().key())) {
+            return "its block map is " + m.blockMap().key() + ", not " + BlockMap.key(id);
+        }
+        for (FileEntry f : m.files()) {
+            ObjectRef o = f.object();
+            if (o != null && (o.backup() == null || !o.key().startsWith(BACKUP_PREFIX + o.backup() + "/"))) {
+                return "file " + f.path() + " is said to be in object " + o.key() + " of backup " + o.backup() + ", which is not that backup's";
+            }
+        }
+        return null;
+    }
+
+    /** The manifest's bytes, opened and parsed, unchecked beyond its envelope. */
+    private Manifest readManifest(String id) throws IOException {
+        String key = manifestKey(id);
+        byte[] bytes = storage.getBytes(key);
+        if (bytes.length >= 4 && (bytes[0] & 0xFF) == 0x28 && (bytes[1] & 0xFF) == 0xB5 && (bytes[2] & 0xFF) == 0x2F
+                && (bytes[3] & 0xFF) == 0xFD) {
+            try {
+                bytes = com.github.luben.zstd.Zstd.decompress(bytes, (int) com.github.luben.zstd.Zstd.getFrameContentSize(bytes));
+            } catch (RuntimeException e) {
+                throw new CorruptObjectException(key, "cannot be decompressed (" + e.getMessage() + ")");
+            }
+        }
+        try {
+            return Json.unseal(key, bytes, Manifest.class);
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new CorruptObjectException(key, "is not a manifest (" + e.getOriginalMessage() + ")");
         }
     }
 
@@ -510,55 +766,28 @@ public final class Repository implements AutoCloseable {
         return ids;
     }
 
-    /** Every complete logical backup whose manifest reads back intact, oldest first. */
+    /** The logical backups: those whose manifest reads back intact and in its place, oldest first, and the damaged ones. */
+    public Catalogue<LogicalManifest> logicalCatalogue() {
+        return scan(logicalIds(), Repository::logicalManifestKey, this::logicalManifest,
+                Comparator.comparing(LogicalManifest::snapshotTime).thenComparing(LogicalManifest::id));
+    }
+
+    /** Every complete logical backup whose manifest reads back intact and in its place, oldest first. */
     public List<LogicalManifest> logicalBackups() {
-        List<LogicalManifest> result = new ArrayList<>();
-        for (String id : logicalIds()) {
-            try {
-                if (storage.exists(logicalManifestKey(id))) {
-                    result.add(logicalManifest(id));
-                }
-            } catch (PgstrataException e) {
-                if (e.code() != ErrorCode.CORRUPT) {
-                    throw e;
-                }
-            } catch (IOException e) {
-                throw io("list logical backups", e);
-            }
-        }
-        result.sort(Comparator.comparing(LogicalManifest::snapshotTime).thenComparing(LogicalManifest::id));
-        return result;
+        return logicalCatalogue().backups();
     }
 
-    /** Logical backups whose manifest exists but fails its checksum: id and what is wrong. */
+    /** Logical backups whose manifest exists but is damaged, mislabelled or of another system: id and what is wrong. */
     public Map<String, String> damagedLogical() {
-        Map<String, String> result = new java.util.TreeMap<>();
-        for (String id : logicalIds()) {
-            try {
-                if (storage.exists(logicalManifestKey(id))) {
-                    logicalManifest(id);
-                }
-            } catch (PgstrataException e) {
-                if (e.code() == ErrorCode.CORRUPT) {
-                    result.put(id, e.getMessage());
-                }
-            } catch (IOException e) {
-                throw io("list logical backups", e);
-            }
-        }
-        return result;
+        return logicalCatalogue().problems();
     }
 
+    /** The manifest of logical backup {@code id}, checked like {@link #manifest(String)}. */
     public LogicalManifest logicalManifest(String id) {
         String key = logicalManifestKey(id);
+        LogicalManifest m;
         try {
-            byte[] bytes = storage.getBytes(key);
-            try {
-                bytes = com.github.luben.zstd.Zstd.decompress(bytes, (int) com.github.luben.zstd.Zstd.getFrameContentSize(bytes));
-            } catch (RuntimeException e) {
-                throw new CorruptObjectException(key, "cannot be decompressed (" + e.getMessage() + ")");
-            }
-            return Json.unseal(key, bytes, LogicalManifest.class);
+            m = readLogicalManifest(id);
         } catch (ObjectNotFoundException e) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "logical backup " + id + " does not exist in " + describe(),
                     "run 'pgstrata list --repo " + describe() + "' to see the backups");
@@ -567,6 +796,52 @@ public final class Repository implements AutoCloseable {
                     "this backup cannot be trusted; restore another one");
         } catch (IOException e) {
             throw io("read manifest " + key, e);
+        }
+        String wrong = null;
+        if (m.formatVersion() > LogicalManifest.FORMAT_VERSION) {
+            wrong = "it has format " + m.formatVersion() + ", written by a newer pgstrata";
+        } else if (!id.equals(m.id())) {
+            wrong = "it names backup " + m.id() + ": it was copied or moved from another backup's place";
+        } else if (!LogicalManifest.FULL.equals(m.type()) && !LogicalManifest.DIFF.equals(m.type())) {
+            wrong = "its type '" + m.type() + "' is neither " + LogicalManifest.FULL + " nor " + LogicalManifest.DIFF;
+        } else if (m.differential() == (m.reference() == null) || id.equals(m.reference())) {
+            wrong = "its type " + m.type() + " does not fit the backup it names as built on (" + m.reference() + ")";
+        } else if (m.dump() == null || m.tables() == null || m.systemIdentifier() == null || m.snapshotTime() == null) {
+            wrong = "fields are missing";
+        } else {
+            for (LogicalManifest.StoredFile f : m.objects()) {
+                if (f.object() == null || !f.object().key().startsWith(LOGICAL_PREFIX + id + "/")) {
+                    wrong = "its file " + f.name() + " is said to be in " + (f.object() == null ? "no object" : f.object().key())
+                            + ", outside its own directory";
+                    break;
+                }
+            }
+        }
+        if (wrong != null) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "manifest of logical backup " + id + " is corrupt: " + wrong,
+                    "this backup cannot be trusted; restore another one, or delete it");
+        }
+        RepoInfo owner = requireInfo();
+        if (!owner.systemIdentifier().equals(m.systemIdentifier())) {
+            throw new PgstrataException(ErrorCode.REPO_MISMATCH, "logical backup " + id + " belongs to the cluster with system identifier "
+                    + m.systemIdentifier() + ", but repository " + describe() + " serves " + owner.systemIdentifier(),
+                    "a repository serves one cluster: delete that backup, or move it to a repository of its own");
+        }
+        return m;
+    }
+
+    private LogicalManifest readLogicalManifest(String id) throws IOException {
+        String key = logicalManifestKey(id);
+        byte[] bytes = storage.getBytes(key);
+        try {
+            bytes = com.github.luben.zstd.Zstd.decompress(bytes, (int) com.github.luben.zstd.Zstd.getFrameContentSize(bytes));
+        } catch (RuntimeException e) {
+            throw new CorruptObjectException(key, "cannot be decompressed (" + e.getMessage() + ")");
+        }
+        try {
+            return Json.unseal(key, bytes, LogicalManifest.class);
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new CorruptObjectException(key, "is not a manifest (" + e.getOriginalMessage() + ")");
         }
     }
 
@@ -613,7 +888,7 @@ public final class Repository implements AutoCloseable {
     public static void warmUp() throws IOException {
         Manifest m = new Manifest(Manifest.FORMAT_VERSION, "warmup", "full", null, "1", 170000, 1, "0/0", "0/0", "t", "t", "zstd",
                 "", "", List.of(), List.of(FileEntry.whole("f", 1, "rw-------", "0", new ObjectRef("b", "k", "zstd", 1, "0", 0L))),
-                List.of(), 0, 0, "dev", Manifest.WAL_IN_BACKUP);
+                List.of(), 0, 0, "dev", Manifest.WAL_IN_BACKUP, true, new ObjectRef("b", "k", "none", 1, "0"));
         Json.unseal("warmup", Json.seal(m), Manifest.class);
     }
 

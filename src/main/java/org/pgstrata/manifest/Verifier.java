@@ -2,15 +2,31 @@ package org.pgstrata.manifest;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicLong;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.VerifyResult;
 
 /**
- * Rereads every object of one backup or all of them: stored size and checksum, then the
- * decompressed content's size and checksum against the manifest. Reports every problem rather
- * than stopping at the first, and names backup directories that have no manifest.
+ * Proves what a restore would do, without writing anything: every file of every backup (or of
+ * one backup, or of those since a time) is rebuilt through its chain by the code restore uses
+ * ({@link Rebuild}), streaming, and compared with the whole-file checksum its manifest records;
+ * its blocks are compared with the backup's block map, which the next incremental trusts. Every
+ * object read is checked against its stored checksum on the way. Files that several backups
+ * hold alike, or that lie over the same whole file (a file through an incremental chain), are
+ * rebuilt together in one pass that reads each object once, so verifying a chain costs about
+ * one restore of its newest backup's objects, without the writes.
+ *
+ * <p>Reports every problem rather than stopping at the first, names each backup that restore
+ * would reject, and names backup directories that have no manifest.
  */
 public final class Verifier {
     private final Progress progress;
@@ -20,50 +36,45 @@ public final class Verifier {
     }
 
     public VerifyResult verify(Repository repo, String backupId) {
+        return verify(repo, backupId, null, 2);
+    }
+
+    /** With {@code backupId} or {@code since}, only those backups (and the logical ones likewise). */
+    public VerifyResult verify(Repository repo, String backupId, Instant since, int jobs) {
+        long t0 = System.nanoTime();
         repo.requireInfo();
         boolean logicalOnly = backupId != null && repo.logicalIds().contains(backupId);
-        List<Manifest> manifests = backupId == null ? repo.backups() : logicalOnly ? List.of() : List.of(repo.manifest(backupId));
-        List<String> problems = new ArrayList<>();
-        java.util.Set<String> checked = new java.util.HashSet<>();
-        if (backupId == null) {
-            repo.damagedBackups().forEach((id, why) -> problems.add("backup " + id + ": " + why));
+        List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
+        Set<String> rejected = java.util.Collections.synchronizedSet(new TreeSet<>());
+        List<Manifest> all = repo.backups();
+        List<Manifest> manifests;
+        if (backupId != null) {
+            manifests = logicalOnly ? List.of() : List.of(repo.manifest(backupId));
+        } else {
+            manifests = all.stream().filter(m -> since == null || !Instant.parse(m.stopTime()).isBefore(since)).toList();
+            repo.damagedBackups().forEach((id, why) -> {
+                problems.add("backup " + id + ": " + why);
+                rejected.add(id);
+            });
         }
-        long objects = 0;
-        long bytes = 0;
+        Stats stats = new Stats();
+        rebuildAll(repo, manifests, jobs, problems, rejected, stats);
         for (Manifest m : manifests) {
-            progress.step("verifying backup " + m.id() + " (" + m.files().size() + " files, " + m.wal().size() + " WAL files)");
-            long total = m.files().stream().mapToLong(FileEntry::size).sum();
-            long done = 0;
-            try {
-                Chain.load(repo, m);
-            } catch (org.pgstrata.api.PgstrataException e) {
-                problems.add("backup " + m.id() + " cannot be restored: " + e.getMessage());
-            }
-            for (FileEntry f : m.files()) {
-                // Objects can be shared (unchanged files, the newest full of a reverse-delta repository): each is read once.
-                ObjectRef ref = f.object();
-                if (ref != null && checked.add(ref.key() + "@" + ref.start())) {
-                    objects++;
-                    bytes += ref.storedBytes();
-                    if (f.isPages()) {
-                        check(repo, m.id(), f.path() + " (" + f.blocks().size() + " pages)", ref, (long) f.blocks().size() * org.pgstrata.postgres.Page.SIZE,
-                                f.pagesChecksum(), problems);
-                    } else {
-                        check(repo, m.id(), f.path(), ref, f.size(), f.checksum(), problems);
-                    }
-                }
-                done += f.size();
-                progress.advance(done, total);
-            }
             for (WalEntry w : m.wal()) {
-                objects++;
-                bytes += w.object().storedBytes();
-                check(repo, m.id(), "pg_wal/" + w.name(), w.object(), w.size(), w.checksum(), problems);
+                stats.object(w.object().key(), w.object().storedBytes());
+                if (!check(repo, m.id(), "pg_wal/" + w.name(), w.object(), w.size(), w.checksum(), problems)) {
+                    rejected.add(m.id());
+                }
             }
         }
-        List<LogicalManifest> logical = backupId == null ? repo.logicalBackups() : logicalOnly ? List.of(repo.logicalManifest(backupId)) : List.of();
+        List<LogicalManifest> logical = backupId == null
+                ? repo.logicalBackups().stream().filter(m -> since == null || !Instant.parse(m.stopTime()).isBefore(since)).toList()
+                : logicalOnly ? List.of(repo.logicalManifest(backupId)) : List.of();
         if (backupId == null) {
-            repo.damagedLogical().forEach((id, why) -> problems.add("logical backup " + id + ": " + why));
+            repo.damagedLogical().forEach((id, why) -> {
+                problems.add("logical backup " + id + ": " + why);
+                rejected.add(id);
+            });
         }
         for (LogicalManifest m : logical) {
             progress.step("verifying logical backup " + m.id() + " (" + m.objects().size() + " objects)");
@@ -71,19 +82,23 @@ public final class Verifier {
                 try {
                     if (!repo.storage().exists(Repository.logicalManifestKey(m.reference()))) {
                         problems.add("logical backup " + m.id() + " cannot be restored: its logical full " + m.reference() + " is missing");
+                        rejected.add(m.id());
                     } else {
                         repo.logicalManifest(m.reference());
                     }
                 } catch (org.pgstrata.api.PgstrataException e) {
                     problems.add("logical backup " + m.id() + " cannot be restored: " + e.getMessage());
+                    rejected.add(m.id());
                 } catch (IOException e) {
                     problems.add("logical backup " + m.id() + ": cannot read its full's manifest: " + e.getMessage());
+                    rejected.add(m.id());
                 }
             }
             for (LogicalManifest.StoredFile f : m.objects()) {
-                objects++;
-                bytes += f.object().storedBytes();
-                check(repo, m.id(), f.name(), f.object(), f.size(), f.checksum(), problems);
+                stats.object(f.object().key() + "@" + f.object().start(), f.object().storedBytes());
+                if (!check(repo, m.id(), f.name(), f.object(), f.size(), f.checksum(), problems)) {
+                    rejected.add(m.id());
+                }
             }
         }
         List<String> incomplete = backupId == null ? repo.incompleteBackups() : List.of();
@@ -96,7 +111,180 @@ public final class Verifier {
             }
         }
         long[] archived = checkArchive(repo, manifests, problems);
-        return new VerifyResult(manifests.size() + logical.size(), objects + archived[0], bytes + archived[1], problems, incomplete, unfinished);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        return new VerifyResult(manifests.size() + logical.size(), stats.objects.size() + archived[0], stats.bytes.get() + archived[1],
+                new ArrayList<>(problems), incomplete, unfinished, new ArrayList<>(rejected), stats.files.get(), stats.fileBytes.get(),
+                stats.passes.get(), seconds);
+    }
+
+    /** What was read and rebuilt. */
+    private static final class Stats {
+        final Set<String> objects = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        final AtomicLong bytes = new AtomicLong();
+        final AtomicLong files = new AtomicLong();
+        final AtomicLong fileBytes = new AtomicLong();
+        final AtomicLong passes = new AtomicLong();
+
+        void object(String id, long stored) {
+            if (objects.add(id)) {
+                bytes.addAndGet(stored);
+            }
+        }
+    }
+
+    /** One file to rebuild, and every backup that records it so (same layers, size and checksum). */
+    private static final class Job {
+        final FileEntry file;
+        final List<Chain.Layer> layers;
+        final List<Manifest> backups = new ArrayList<>();
+
+        Job(FileEntry file, List<Chain.Layer> layers) {
+            this.file = file;
+            this.layers = layers;
+        }
+    }
+
+    /**
+     * Rebuilds every file of {@code manifests} through its chain. Files over the same whole file
+     * are one pass; passes whose whole file is a bundle member share one read of the bundle.
+     */
+    private void rebuildAll(Repository repo, List<Manifest> manifests, int jobs, List<String> problems, Set<String> rejected, Stats stats) {
+        Map<String, Job> byIdentity = new LinkedHashMap<>();
+        Map<String, BlockMap> maps = new HashMap<>();
+        for (Manifest m : manifests) {
+            Chain chain;
+            try {
+                chain = Chain.load(repo, m);
+            } catch (org.pgstrata.api.PgstrataException e) {
+                problems.add("backup " + m.id() + " cannot be restored: " + e.getMessage());
+                rejected.add(m.id());
+                continue;
+            }
+            try {
+                BlockMap map = BlockMap.read(repo.objects(), m);
+                if (map != null) {
+                    maps.put(m.id(), map);
+                    stats.object(m.blockMap().key(), m.blockMap().storedBytes());
+                }
+            } catch (IOException e) {
+                // Restore does not read it, but the next incremental trusts it.
+                problems.add("backup " + m.id() + ": its block map cannot be read (" + e.getMessage() + "); an incremental on it would be refused");
+            }
+            for (FileEntry f : m.files()) {
+                List<Chain.Layer> layers = chain.layers(f.path());
+                byIdentity.computeIfAbsent(Rebuild.identity(layers, f.size(), f.checksum()) + "|" + f.path(), k -> new Job(f, layers))
+                        .backups.add(m);
+            }
+        }
+        // One pass per whole file at the bottom; the passes over members of one bundle read it once.
+        Map<String, List<Job>> passes = new LinkedHashMap<>();
+        for (Job j : byIdentity.values()) {
+            passes.computeIfAbsent(Rebuild.baseIdentity(j.layers), k -> new ArrayList<>()).add(j);
+        }
+        Map<String, List<List<Job>>> byBundle = new LinkedHashMap<>();
+        List<List<Job>> alone = new ArrayList<>();
+        for (List<Job> pass : passes.values()) {
+            ObjectRef base = pass.get(0).layers.get(pass.get(0).layers.size() - 1).object();
+            if (base != null && base.offset() != null) {
+                byBundle.computeIfAbsent(base.key(), k -> new ArrayList<>()).add(pass);
+            } else {
+                alone.add(pass);
+            }
+        }
+        long total = byIdentity.values().stream().mapToLong(j -> j.file.size()).sum();
+        long fileCount = byIdentity.values().stream().mapToLong(j -> j.backups.size()).sum();
+        progress.step("verifying " + manifests.size() + " backups: rebuilding " + fileCount + " files through their chains in "
+                + passes.size() + " passes (" + org.pgstrata.api.Sizes.human(total) + "), each object read once");
+        AtomicLong done = new AtomicLong();
+        List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
+        List<List<Job>> biggestFirst = new ArrayList<>(alone);
+        biggestFirst.sort(Comparator.comparingLong((List<Job> p) -> p.stream().mapToLong(j -> j.file.size()).max().orElse(0)).reversed());
+        for (List<Job> pass : biggestFirst) {
+            tasks.add(() -> {
+                rebuild(repo, pass, null, maps, problems, rejected, stats);
+                progress.advance(done.addAndGet(pass.stream().mapToLong(j -> j.file.size()).sum()), total);
+                return null;
+            });
+        }
+        for (var e : byBundle.entrySet()) {
+            tasks.add(() -> {
+                byte[] bundle;
+                try {
+                    bundle = repo.objects().readStored(e.getKey());
+                    stats.object(e.getKey(), bundle.length);
+                } catch (IOException ex) {
+                    for (List<Job> pass : e.getValue()) {
+                        fail(pass, "cannot read bundle " + e.getKey() + ": " + ex.getMessage(), problems, rejected);
+                    }
+                    return null;
+                }
+                for (List<Job> pass : e.getValue()) {
+                    rebuild(repo, pass, bundle, maps, problems, rejected, stats);
+                    progress.advance(done.addAndGet(pass.stream().mapToLong(j -> j.file.size()).sum()), total);
+                }
+                return null;
+            });
+        }
+        try {
+            org.pgstrata.api.Parallel.run(jobs, "pgstrata-verify", tasks);
+        } catch (IOException e) {
+            problems.add("verify stopped: " + e.getMessage());
+        }
+    }
+
+    /** One pass: rebuilds the files of {@code pass} (over one whole file) and records what does not match. */
+    private static void rebuild(Repository repo, List<Job> pass, byte[] bundle, Map<String, BlockMap> maps, List<String> problems,
+                                Set<String> rejected, Stats stats) {
+        List<Rebuild.Target> targets = new ArrayList<>();
+        for (Job j : pass) {
+            boolean hash = j.backups.stream().anyMatch(m -> maps.containsKey(m.id()));
+            targets.add(new Rebuild.Target(j.file.path(), j.layers, j.file.size(), j.file.checksum(), null, hash));
+            for (Chain.Layer l : j.layers) {
+                if (l.object() != null) {
+                    stats.object(l.object().key() + "@" + l.object().start(), l.object().storedBytes());
+                }
+            }
+        }
+        try {
+            Rebuild.run(repo.objects(), targets, bundle);
+        } catch (CorruptObjectException e) {
+            fail(pass, e.getMessage(), problems, rejected);
+            return;
+        } catch (IOException e) {
+            fail(pass, "cannot read it: " + e.getMessage(), problems, rejected);
+            return;
+        }
+        stats.passes.incrementAndGet();
+        for (int i = 0; i < pass.size(); i++) {
+            Job j = pass.get(i);
+            Rebuild.Target t = targets.get(i);
+            stats.files.addAndGet(j.backups.size());
+            stats.fileBytes.addAndGet(j.file.size() * j.backups.size());
+            if (!t.matches()) {
+                List<String> ids = j.backups.stream().map(Manifest::id).toList();
+                problems.add("backup" + (ids.size() == 1 ? " " : "s ") + String.join(", ", ids) + " would not restore: " + j.file.path()
+                        + " rebuilds from " + j.layers.stream().map(Chain.Layer::backup).distinct().toList() + " with checksum " + t.actual()
+                        + ", the manifest says " + j.file.checksum());
+                rejected.addAll(ids);
+                continue;
+            }
+            for (Manifest m : j.backups) {
+                BlockMap map = maps.get(m.id());
+                if (map != null && !java.util.Arrays.equals(map.of(j.file.path()), t.blockHashes())) {
+                    problems.add("backup " + m.id() + ": its block map does not match its copy of " + j.file.path()
+                            + "; an incremental on it could record changed blocks as unchanged");
+                }
+            }
+        }
+    }
+
+    private static void fail(List<Job> pass, String why, List<String> problems, Set<String> rejected) {
+        for (Job j : pass) {
+            List<String> ids = j.backups.stream().map(Manifest::id).toList();
+            problems.add("backup" + (ids.size() == 1 ? " " : "s ") + String.join(", ", ids) + " would not restore: " + j.file.path()
+                    + ": " + why);
+            rejected.addAll(ids);
+        }
     }
 
     /**
@@ -185,7 +373,8 @@ public final class Verifier {
         return new long[] {files, bytes};
     }
 
-    private static void check(Repository repo, String backup, String path, ObjectRef ref, long size, String checksum, List<String> problems) {
+    /** Rereads one object and checks its content against what the manifest records; false (and a problem) when it differs. */
+    private static boolean check(Repository repo, String backup, String path, ObjectRef ref, long size, String checksum, List<String> problems) {
         Checksum digest = new Checksum();
         long n = 0;
         try (InputStream in = repo.objects().open(ref)) {
@@ -197,18 +386,20 @@ public final class Verifier {
             }
         } catch (CorruptObjectException e) {
             problems.add("backup " + backup + ", file " + path + ": " + e.getMessage());
-            return;
+            return false;
         } catch (IOException e) {
             problems.add("backup " + backup + ", file " + path + ": cannot read object " + ref.key() + ": " + e.getMessage());
-            return;
+            return false;
         }
         if (n != size) {
             problems.add("backup " + backup + ", file " + path + ": object " + ref.key() + " holds " + n + " bytes, the manifest says " + size);
-            return;
+            return false;
         }
         String actual = digest.hex();
         if (!actual.equals(checksum)) {
             problems.add("backup " + backup + ", file " + path + ": content checksum " + actual + " differs from the manifest's " + checksum);
+            return false;
         }
+        return true;
     }
 }

@@ -15,6 +15,11 @@ public final class WalFileName {
         return String.format("%08X%08X%08X", timeline, segmentNumber / perId, segmentNumber % perId);
     }
 
+    /** The name of timeline {@code timeline}'s history file. */
+    public static String history(int timeline) {
+        return String.format("%08X.history", timeline);
+    }
+
     public static boolean isSegment(String name) {
         return SEGMENT.matcher(name).matches();
     }

@@ -38,9 +38,9 @@ import org.pgstrata.manifest.DirectoryEntry;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectRef;
+import org.pgstrata.manifest.Rebuild;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalEntry;
-import org.pgstrata.postgres.Page;
 
 /**
  * Rebuilds a data directory from a backup: every object's stored checksum and every file's
@@ -310,83 +310,25 @@ public final class PhysicalRestore {
     }
 
     /**
-     * Rebuilds a file from page sets over a whole file, in one sequential pass: every layer is
-     * read once, in block order; each block is taken from the newest layer that has it and
-     * written once; blocks past the manifest size are dropped. The result is checked against the
-     * whole-content checksum the backup recorded.
+     * Rebuilds a file from page sets over a whole file ({@link Rebuild}: the same code verify and
+     * the reverse-delta conversion check with) and checks it against the whole-content checksum
+     * the backup recorded.
      */
     private static void rebuildFile(Repository repo, List<Chain.Layer> layers, Path out, FileEntry f) throws IOException {
         Files.createDirectories(out.getParent());
-        int n = layers.size();
-        InputStream[] in = new InputStream[n];
-        int[] next = new int[n];
-        Chain.Layer base = layers.get(n - 1);
-        long baseBlocks = (base.size() + Page.SIZE - 1) / Page.SIZE;
-        long blocks = (f.size() + Page.SIZE - 1) / Page.SIZE;
-        Checksum digest = new Checksum();
-        byte[] page = new byte[Page.SIZE];
-        byte[] skip = new byte[Page.SIZE];
+        Rebuild.Target t;
         try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            for (int i = 0; i < n; i++) {
-                in[i] = layers.get(i).object() == null ? InputStream.nullInputStream() : repo.objects().open(layers.get(i).object());
-            }
             OutputStream os = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 17);
-            for (long b = 0; b < blocks; b++) {
-                boolean found = false;
-                for (int i = 0; i < n; i++) {
-                    Chain.Layer l = layers.get(i);
-                    boolean has = l.whole() ? b < baseBlocks : next[i] < l.blocks().size() && l.blocks().get(next[i]) == b;
-                    if (!has) {
-                        continue;
-                    }
-                    int len = l.whole() ? (int) Math.min(Page.SIZE, l.size() - b * Page.SIZE) : Page.SIZE;
-                    readExactly(in[i], found ? skip : page, len, l, f.path());
-                    if (!l.whole()) {
-                        next[i]++;
-                    }
-                    if (!found) {
-                        found = true;
-                        int want = (int) Math.min(Page.SIZE, f.size() - b * Page.SIZE);
-                        if (len < want) {
-                            java.util.Arrays.fill(page, len, want, (byte) 0);
-                        }
-                        digest.update(page, 0, want);
-                        os.write(page, 0, want);
-                    }
-                }
-                if (!found) {
-                    throw new CorruptObjectException(f.path(), "block " + b + " of " + f.path() + " is in no backup of the chain "
-                            + layers.stream().map(Chain.Layer::backup).toList());
-                }
-            }
-            os.flush();
-            // Read every layer to its end, so that its stored checksum is checked.
-            for (InputStream s : in) {
-                s.transferTo(OutputStream.nullOutputStream());
-            }
+            t = new Rebuild.Target(f.path(), layers, f.size(), f.checksum(), os, false);
+            Rebuild.run(repo.objects(), List.of(t), null);
             ch.force(true);
-        } finally {
-            for (InputStream s : in) {
-                if (s != null) {
-                    s.close();
-                }
-            }
         }
-        String actual = digest.hex();
-        if (!actual.equals(f.checksum())) {
+        if (!t.matches()) {
             String key = layers.get(0).object() == null ? f.path() : layers.get(0).object().key();
             throw new CorruptObjectException(key, "and the backups under it " + layers.stream().map(Chain.Layer::backup).toList()
-                    + " rebuild " + f.path() + " with checksum " + actual + ", the manifest says " + f.checksum());
+                    + " rebuild " + f.path() + " with checksum " + t.actual() + ", the manifest says " + f.checksum());
         }
         Files.setPosixFilePermissions(out, PosixFilePermissions.fromString(f.mode()));
-    }
-
-    private static void readExactly(InputStream in, byte[] buf, int len, Chain.Layer l, String path) throws IOException {
-        int got = in.readNBytes(buf, 0, len);
-        if (got != len) {
-            throw new CorruptObjectException(l.object() == null ? path : l.object().key(), "ends early: " + path + " from backup "
-                    + l.backup() + " is missing pages");
-        }
     }
 
     /**
@@ -404,13 +346,13 @@ public final class PhysicalRestore {
         if (port != null) {
             extra.append("port = ").append(port).append('\n');
         }
-        if (m.pgVersionNum() >= 150000 && m.directories().stream().anyMatch(d -> d.path().startsWith("pg_tblspc/"))) {
+        if (m.directories().stream().anyMatch(d -> d.path().startsWith("pg_tblspc/"))) {
             // The tablespaces are directories in pg_tblspc now, not links: without this, PostgreSQL refuses to end
             // recovery ("unexpected directory entry ... found in pg_tblspc/"), here and after any later crash.
             extra.append("allow_in_place_tablespaces = on\n");
         }
         if (plan.archiveRecovery()) {
-            extra.append("# Recovery from the repository's WAL archive: ").append(plan.reason()).append('\n');
+            extra.append("# Recovery: ").append(plan.reason()).append('\n');
             for (var e : plan.settings().entrySet()) {
                 extra.append(e.getKey()).append(" = ").append(Self.confValue(e.getValue())).append('\n');
             }

@@ -40,8 +40,14 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
     }
 
     private static RecoveryPlan build(Repository repo, RecoveryTarget target, String backupId) throws IOException {
-        List<Manifest> backups = repo.backups();
+        Repository.Catalogue<Manifest> catalogue = repo.catalogue();
+        List<Manifest> backups = catalogue.backups();
         Manifest chosen = backupId == null ? null : repo.manifest(backupId); // names a logical backup as such
+        if (chosen == null) {
+            // The newest backup, or the newest before a target: a manifest that cannot be read might be it.
+            catalogue.requireNoDamage("choose the backup to restore",
+                    "name an intact backup with --backup ID ('pgstrata list' shows which are damaged), or delete the damaged one");
+        }
         if (backups.isEmpty() && !repo.logicalIds().isEmpty()) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe() + " has no physical backups, only logical ones (pg_dump)",
                     "restore one into a running server with 'pgstrata restore --logical --repo " + repo.describe() + " --to-db NAME'");
@@ -56,8 +62,19 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             Manifest m = chosen != null ? chosen : backups.get(backups.size() - 1);
             String why = chosen != null ? "as asked" : "the newest backup";
             if (!m.walInArchive()) {
-                return new RecoveryPlan(m, "restoring backup " + m.id() + " (" + why + ") to its own consistency point " + m.stopLsn(),
-                        Map.of(), false, Lsn.parse(m.stopLsn()));
+                // The WAL is in the backup (pg_wal): archive recovery without a restore_command reads it from there, stops at
+                // the consistency point and promotes. So a restored copy that is started read-write begins a timeline of its
+                // own, as PITR restores do, and can never pass for a continuation of the source (an incremental of the copy
+                // into the source's repository is refused; see Reference#check).
+                Map<String, String> s = new LinkedHashMap<>();
+                // Archive recovery wants a restore_command: this one finds nothing (exit 1), so the WAL comes from pg_wal. It also
+                // replaces any restore_command the source's configuration carried, which must not be followed.
+                s.put("restore_command", "false");
+                s.put("recovery_target", "immediate");
+                s.put("recovery_target_action", "promote");
+                s.put("recovery_target_timeline", "current");
+                return new RecoveryPlan(m, "restoring backup " + m.id() + " (" + why + ") to its own consistency point " + m.stopLsn()
+                        + "; started, it ends recovery there on a new timeline", s, true, Lsn.parse(m.stopLsn()));
             }
             Map<String, String> s = baseSettings(repo, "current", "promote");
             s.put("recovery_target", "immediate");

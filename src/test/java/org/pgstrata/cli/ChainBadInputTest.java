@@ -84,9 +84,9 @@ class ChainBadInputTest {
         } finally {
             pg.close();
         }
-        // missing member 27, damaged 15, reference of another timeline or system 26, no checksums 20, dependants 28,
-        // no such point 17
-        assertThat(CODES).as("exit codes seen").containsExactlyInAnyOrder(15, 17, 20, 26, 27, 28);
+        // missing member 27, damaged 15, a backup of another system 11, reference off the cluster's history 26, no checksums 20,
+        // dependants 28, no such point 17
+        assertThat(CODES).as("exit codes seen").containsExactlyInAnyOrder(11, 15, 17, 20, 26, 27, 28);
     }
 
     private static CliRun expectFailure(ErrorCode code, String... args) {
@@ -140,20 +140,22 @@ class ChainBadInputTest {
     }
 
     @Test
-    void incremental_onAReferenceOfAnotherSystem_isRefused() throws Exception {
+    void incremental_inARepositoryWithABackupOfAnotherSystem_isRefused() throws Exception {
         Path r = copyOfRepo("other-system");
         try (Repository rep = Repository.open(r.toString())) {
             Manifest m = rep.manifest(incr2.id());
             rep.writeManifest(new Manifest(m.formatVersion(), m.id(), m.type(), m.reference(), "1234567890123456789", m.pgVersionNum(),
                     m.timeline(), m.startLsn(), m.stopLsn(), m.startTime(), m.stopTime(), m.compression(), m.backupLabel(),
                     m.tablespaceMap(), m.directories(), m.files(), m.wal(), m.dataBytes(), m.repositoryBytes(), m.pgstrataVersion(),
-                    m.walSource()));
+                    m.walSource(), m.dataChecksums(), m.blockMap()));
         }
-        CliRun run = expectFailure(ErrorCode.REFERENCE_MISMATCH, "backup", "-q", "--repo", r.toString(), "--pgdata", a.pgdata().toString(),
+        CliRun run = expectFailure(ErrorCode.REPO_MISMATCH, "backup", "-q", "--repo", r.toString(), "--pgdata", a.pgdata().toString(),
                 "--port", Integer.toString(PgSupport.conn(a).port()), "--type", "incr");
-        assertThat(run.err()).contains("backup " + incr2.id() + ", which the incr would build on, belongs to system 1234567890123456789");
+        assertThat(run.err()).contains("backup " + incr2.id() + " belongs to the cluster with system identifier 1234567890123456789")
+                .contains("nothing was done");
         try (Repository rep = Repository.open(r.toString())) {
-            assertThat(rep.backups()).hasSize(3);
+            assertThat(rep.backups()).as("the other system's backup is not one of this repository's").hasSize(2);
+            assertThat(rep.damagedBackups()).containsOnlyKeys(incr2.id());
             assertThat(rep.incompleteBackups()).as("the refused backup left nothing").isEmpty();
         }
     }
@@ -179,7 +181,8 @@ class ChainBadInputTest {
         }
         CliRun run = expectFailure(ErrorCode.REFERENCE_MISMATCH, "backup", "-q", "--repo", r.toString(), "--pgdata", copy.toString(),
                 "--port", Integer.toString(port), "--type", "incr");
-        assertThat(run.err()).contains("is on timeline 1, but the cluster is now on timeline 2").contains("--type full");
+        assertThat(run.err()).contains("backup " + incr2.id() + ", which the incr would build on, is not in this cluster's history: it ends at "
+                + incr2.stopLsn() + " on timeline 1, after the cluster left that timeline at").contains("for timeline 2").contains("--type full");
         promoted.stop();
     }
 

@@ -1,0 +1,268 @@
+package org.pgstrata.manifest;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.pgstrata.postgres.Page;
+
+/**
+ * Rebuilds files from their layers (page sets over a whole file, see {@link Chain#layers}) in one
+ * sequential pass, for restore, verify and the reverse-delta conversion alike, so that what
+ * verify and a conversion accept is exactly what a restore produces.
+ *
+ * <p>Several files that lie over the same whole file (one file as several backups of a chain
+ * hold it) are rebuilt together: every object is read once, in block order, and each file takes
+ * each block from its own newest layer that has it. Each file's content is checksummed and
+ * compared with the checksum its manifest records; optionally written to a sink, and its blocks
+ * hashed (to check a block map).
+ */
+public final class Rebuild {
+    private Rebuild() {
+    }
+
+    /** One file to rebuild. */
+    public static final class Target {
+        private final String path;
+        private final List<Chain.Layer> layers;
+        private final long size;
+        private final String checksum;
+        private final OutputStream sink;
+        private final boolean hashBlocks;
+        private final Checksum digest = new Checksum();
+        private long[] blockHashes;
+        private String actual;
+        private int[] order;
+
+        /**
+         * @param layers     newest first, ending with the whole file they lie over
+         * @param size       the file's size, which it is cut (or zero-padded) to
+         * @param checksum   the XXH64 its manifest records for the whole content
+         * @param sink       where to write the content, or null to only check it
+         * @param hashBlocks whether to hash each block too ({@link #blockHashes()})
+         */
+        public Target(String path, List<Chain.Layer> layers, long size, String checksum, OutputStream sink, boolean hashBlocks) {
+            if (layers.isEmpty() || !layers.get(layers.size() - 1).whole()) {
+                throw new IllegalArgumentException("the layers of " + path + " do not end with a whole file");
+            }
+            this.path = path;
+            this.layers = layers;
+            this.size = size;
+            this.checksum = checksum;
+            this.sink = sink;
+            this.hashBlocks = hashBlocks;
+        }
+
+        public String path() {
+            return path;
+        }
+
+        public List<Chain.Layer> layers() {
+            return layers;
+        }
+
+        public long size() {
+            return size;
+        }
+
+        public String checksum() {
+            return checksum;
+        }
+
+        /** The checksum of what was rebuilt (after {@link #run}). */
+        public String actual() {
+            return actual;
+        }
+
+        public boolean matches() {
+            return checksum.equals(actual);
+        }
+
+        /** The hash of each rebuilt block, when asked for. */
+        public long[] blockHashes() {
+            return blockHashes;
+        }
+
+        Chain.Layer base() {
+            return layers.get(layers.size() - 1);
+        }
+    }
+
+    /** One object being read: a page set, or the whole file at the bottom. */
+    private static final class Source {
+        final Chain.Layer layer;
+        InputStream in;
+        int next;
+        boolean has;
+        final byte[] page = new byte[Page.SIZE];
+        int length;
+
+        Source(Chain.Layer layer) {
+            this.layer = layer;
+        }
+    }
+
+    /** Identifies a layer's content: its object (or, without one, the backup it belongs to) and its blocks. */
+    private static String identity(Chain.Layer l) {
+        String o = l.object() == null ? "none@" + l.backup() : l.object().key() + "@" + l.object().start();
+        return l.whole() ? "whole:" + o + ":" + l.size() : "pages:" + o + ":" + l.blocks().size();
+    }
+
+    /**
+     * Rebuilds {@code targets}, which must all lie over the same whole file. With {@code bundle}
+     * (the stored bytes of the bundle the whole file is a member of), that file is read from it.
+     * Every object is read to its end, so that its stored checksum is checked (a damaged object
+     * throws {@link CorruptObjectException}); a file whose rebuilt content differs from its
+     * manifest is not an exception: see {@link Target#matches()}.
+     */
+    public static void run(ObjectStore objects, List<Target> targets, byte[] bundle) throws IOException {
+        if (targets.isEmpty()) {
+            return;
+        }
+        Chain.Layer baseLayer = targets.get(0).base();
+        String baseId = identity(baseLayer);
+        Map<String, Source> sources = new LinkedHashMap<>();
+        Map<String, Integer> index = new java.util.HashMap<>();
+        Source base = new Source(baseLayer);
+        sources.put(baseId, base);
+        index.put(baseId, 0);
+        long maxBlocks = 0;
+        for (Target t : targets) {
+            if (!identity(t.base()).equals(baseId)) {
+                throw new IllegalArgumentException(t.path + " lies over another whole file than " + targets.get(0).path);
+            }
+            t.order = new int[t.layers.size()];
+            for (int i = 0; i < t.layers.size(); i++) {
+                Chain.Layer l = t.layers.get(i);
+                String id = identity(l);
+                if (!sources.containsKey(id)) {
+                    index.put(id, sources.size());
+                    sources.put(id, new Source(l));
+                }
+                t.order[i] = index.get(id);
+            }
+            if (t.hashBlocks) {
+                t.blockHashes = new long[(int) BlockMap.blocks(t.size)];
+            }
+            maxBlocks = Math.max(maxBlocks, BlockMap.blocks(t.size));
+        }
+        List<Source> list = new ArrayList<>(sources.values());
+        long baseBlocks = BlockMap.blocks(baseLayer.size());
+        byte[] zeros = new byte[Page.SIZE];
+        try {
+            for (Source s : list) {
+                ObjectRef ref = s.layer.object();
+                if (ref == null) {
+                    s.in = InputStream.nullInputStream();
+                } else if (bundle != null && ref.offset() != null && s == base) {
+                    s.in = objects.open(ref, bundle);
+                } else {
+                    s.in = objects.open(ref);
+                }
+            }
+            for (long b = 0; b < maxBlocks; b++) {
+                // Read block b from every layer that has it (each layer is read in block order, once).
+                for (Source s : list) {
+                    Chain.Layer l = s.layer;
+                    if (l.whole()) {
+                        s.has = b < baseBlocks;
+                        s.length = s.has ? (int) Math.min(Page.SIZE, l.size() - b * Page.SIZE) : 0;
+                    } else {
+                        s.has = s.next < l.blocks().size() && l.blocks().get(s.next) == b;
+                        s.length = s.has ? Page.SIZE : 0;
+                        if (s.has) {
+                            s.next++;
+                        }
+                    }
+                    if (s.has) {
+                        readExactly(s, b, targets.get(0).path);
+                    }
+                }
+                // Each file takes the block from its newest layer that has it.
+                for (Target t : targets) {
+                    long tBlocks = BlockMap.blocks(t.size);
+                    if (b >= tBlocks) {
+                        continue;
+                    }
+                    Source from = null;
+                    for (int i : t.order) {
+                        if (list.get(i).has) {
+                            from = list.get(i);
+                            break;
+                        }
+                    }
+                    if (from == null) {
+                        throw new CorruptObjectException(t.path, "block " + b + " of " + t.path + " is in no backup of the chain "
+                                + t.layers.stream().map(Chain.Layer::backup).toList());
+                    }
+                    int want = (int) Math.min(Page.SIZE, t.size - b * Page.SIZE);
+                    byte[] page = from.page;
+                    if (from.length < want) {
+                        // the whole file was shorter: the rest of the block reads as zeros
+                        byte[] padded = java.util.Arrays.copyOf(page, Page.SIZE);
+                        System.arraycopy(zeros, 0, padded, from.length, want - from.length);
+                        page = padded;
+                    }
+                    t.digest.update(page, 0, want);
+                    if (t.blockHashes != null) {
+                        t.blockHashes[(int) b] = BlockMap.hash(page, 0, want);
+                    }
+                    if (t.sink != null) {
+                        t.sink.write(page, 0, want);
+                    }
+                }
+            }
+            // Every object to its end, so that its stored checksum is checked; page sets in block order.
+            for (Source s : list) {
+                if (!s.layer.whole()) {
+                    List<Long> blocks = s.layer.blocks();
+                    for (int i = 1; i < blocks.size(); i++) {
+                        if (blocks.get(i) <= blocks.get(i - 1)) {
+                            throw new CorruptObjectException(s.layer.object() == null ? targets.get(0).path : s.layer.object().key(),
+                                    "lists the blocks of " + targets.get(0).path + " out of order in backup " + s.layer.backup());
+                        }
+                    }
+                }
+                s.in.transferTo(OutputStream.nullOutputStream());
+            }
+        } finally {
+            for (Source s : list) {
+                if (s.in != null) {
+                    s.in.close();
+                }
+            }
+        }
+        for (Target t : targets) {
+            if (t.sink != null) {
+                t.sink.flush();
+            }
+            t.actual = t.digest.hex();
+        }
+    }
+
+    private static void readExactly(Source s, long block, String path) throws IOException {
+        int got = s.in.readNBytes(s.page, 0, s.length);
+        if (got != s.length) {
+            Chain.Layer l = s.layer;
+            throw new CorruptObjectException(l.object() == null ? path : l.object().key(), "ends early: block " + block + " of " + path
+                    + " from backup " + l.backup() + " is missing");
+        }
+    }
+
+    /** The identity under which {@link #run} reads a layer: targets whose bases share it can be rebuilt together. */
+    public static String baseIdentity(List<Chain.Layer> layers) {
+        return identity(layers.get(layers.size() - 1));
+    }
+
+    /** A key that is equal for two targets exactly when they rebuild the same content the same way. */
+    public static String identity(List<Chain.Layer> layers, long size, String checksum) {
+        StringBuilder sb = new StringBuilder();
+        for (Chain.Layer l : layers) {
+            sb.append(identity(l)).append('|');
+        }
+        return sb.append(size).append('|').append(checksum).toString();
+    }
+}

@@ -1,0 +1,236 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.Progress;
+import org.pgstrata.cli.CliRun;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.demo.Books;
+import org.pgstrata.demo.ContentChecksum;
+
+/**
+ * The point asked for is the point restored, and a repository belongs to one cluster: through
+ * the command line, a damaged newest manifest, a manifest copied into another backup's place,
+ * a lost repo.json and another cluster's backups are each named and refused (with their exit
+ * code, in one line with a hint), never skipped or silently re-assigned. Each case failed on the
+ * main branch before this test: the restore quietly took the backup before the damaged one,
+ * restored the copied manifest's backup, and a lost repo.json let another cluster take the
+ * repository over and expire its backups.
+ */
+class ManifestTrustTest {
+    @TempDir
+    static Path dir;
+    static PgSupport pg;
+    static LocalCluster a;
+    static int major;
+    static Path repo;
+    static String full;
+    static String incr1;
+    static String incr2;
+    static String logicalFull;
+    static String logicalDiff;
+    static ContentChecksum.Result atIncr1;
+    static ContentChecksum.Result atIncr2;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        major = LogicalSupport.serverMajor(); // the logical cases need pg_dump of the server's major
+        pg = new PgSupport(dir);
+        a = pg.start("a", major);
+        try (Connection c = PgSupport.connect(a)) {
+            Books.init(c);
+            Books.populate(c, 3_000, 1_000, 1, Progress.NONE);
+        }
+        repo = dir.resolve("repo");
+        full = backup(a, repo, "full");
+        PgSupport.sql(a, "UPDATE books SET price = price + 1 WHERE id % 10 = 0");
+        atIncr1 = content(a);
+        incr1 = backup(a, repo, "incr");
+        PgSupport.sql(a, "DELETE FROM books WHERE id % 10 = 1");
+        atIncr2 = content(a);
+        incr2 = backup(a, repo, "incr");
+        logicalFull = idOf(ok("backup", "-q", "--json", "--repo", repo.toString(), "--logical", "--type", "full", "--port", port(a)));
+        PgSupport.sql(a, "UPDATE books SET price = price + 2 WHERE id % 7 = 0");
+        logicalDiff = idOf(ok("backup", "-q", "--json", "--repo", repo.toString(), "--logical", "--type", "diff", "--port", port(a)));
+    }
+
+    @AfterAll
+    static void tearDown() {
+        pg.close();
+    }
+
+    static String port(LocalCluster c) {
+        return Integer.toString(PgSupport.conn(c).port());
+    }
+
+    static String backup(LocalCluster c, Path r, String type) {
+        return idOf(ok("backup", "-q", "--json", "--repo", r.toString(), "--pgdata", c.pgdata().toString(), "--port", port(c), "--type", type));
+    }
+
+    static String idOf(CliRun run) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"").matcher(run.out());
+        assertThat(m.find()).as("an id in %s", run.out()).isTrue();
+        return m.group(1);
+    }
+
+    static ContentChecksum.Result content(LocalCluster c) throws Exception {
+        try (Connection conn = PgSupport.connect(c)) {
+            return ContentChecksum.compute(conn);
+        }
+    }
+
+    static CliRun ok(String... args) {
+        CliRun r = CliRun.run(args);
+        assertThat(r.exitCode()).as("%s: %s", String.join(" ", args), r.err()).isZero();
+        return r;
+    }
+
+    /** The command fails with {@code code}, in one line on stderr that starts like every error and carries a hint. */
+    static CliRun refused(ErrorCode code, String... args) {
+        CliRun r = CliRun.run(args);
+        assertThat(r.exitCode()).as("exit code of %s; stderr: %s", String.join(" ", args), r.err()).isEqualTo(code.exitCode());
+        assertThat(r.errLines()).as("stderr of %s", String.join(" ", args)).hasSize(1);
+        assertThat(r.errLines().get(0)).startsWith("pgstrata: error: ").contains("hint: ");
+        return r;
+    }
+
+    static Path copyOfRepo(String name) throws Exception {
+        Path copy = dir.resolve(name);
+        PgSupport.copyTree(repo, copy);
+        return copy;
+    }
+
+    static void flipAByte(Path file) throws Exception {
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length / 2] ^= 0x20;
+        Files.write(file, bytes);
+    }
+
+    /** Restores {@code id} from {@code r} through the command line, starts it, and proves its content. */
+    void restoresWithContent(Path r, String id, ContentChecksum.Result expected, String name) throws Exception {
+        Path target = dir.resolve(name);
+        int port = LocalCluster.freePort();
+        ok("restore", "-q", "--repo", r.toString(), "--backup", id, "--to", target.toString(), "--start", "--port", Integer.toString(port));
+        LocalCluster restored = pg.trackRestored(target, major);
+        assertThat(content(restored).combined()).as("content of the restore of %s", id).isEqualTo(expected.combined());
+        restored.stop();
+    }
+
+    @Test
+    void aDamagedNewestManifest_isListedAsDamaged_andEveryChoiceThatDependsOnItRefuses() throws Exception {
+        Path r = copyOfRepo("damaged-newest");
+        flipAByte(r.resolve("backup").resolve(incr2).resolve("manifest"));
+
+        CliRun list = ok("list", "--repo", r.toString());
+        assertThat(list.out().lines().filter(l -> l.startsWith(incr2))).singleElement().asString().contains("DAMAGED");
+        assertThat(list.err()).contains("1 backup(s)").contains("cannot be read");
+        CliRun json = ok("list", "--json", "--repo", r.toString());
+        assertThat(json.out()).containsPattern("\"id\"\\s*:\\s*\"" + incr2 + "\"[^}]*\"status\"\\s*:\\s*\"damaged\"")
+                .containsPattern("\"id\"\\s*:\\s*\"" + incr1 + "\"[^}]*\"status\"\\s*:\\s*\"ok\"");
+
+        Path target = dir.resolve("target-newest");
+        CliRun newest = refused(ErrorCode.CORRUPT, "restore", "-q", "--repo", r.toString(), "--to", target.toString());
+        assertThat(newest.err()).contains("cannot choose the backup to restore").contains(incr2).contains("--backup");
+        CliRun steps = refused(ErrorCode.CORRUPT, "restore", "-q", "--repo", r.toString(), "--steps-back", "1", "--to", target.toString());
+        assertThat(steps.err()).contains(incr2);
+        assertThat(target).as("nothing written").doesNotExist();
+        refused(ErrorCode.CORRUPT, "verify", "-q", "--repo", r.toString());
+
+        // Named explicitly, an intact backup that does not build on the damaged one restores, with its own content.
+        restoresWithContent(r, incr1, atIncr1, "restored-incr1");
+    }
+
+    @Test
+    void aManifestCopiedIntoAnotherBackupsPlace_isDamaged_notTheOtherBackup() throws Exception {
+        Path r = copyOfRepo("copied-manifest");
+        Files.copy(r.resolve("backup").resolve(incr1).resolve("manifest"), r.resolve("backup").resolve(incr2).resolve("manifest"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path target = dir.resolve("target-copied");
+        CliRun run = refused(ErrorCode.CORRUPT, "restore", "-q", "--repo", r.toString(), "--backup", incr2, "--to", target.toString());
+        assertThat(run.err()).contains("manifest of backup " + incr2).contains("names backup " + incr1);
+        assertThat(target).doesNotExist();
+        CliRun verify = refused(ErrorCode.CORRUPT, "verify", "-q", "--repo", r.toString());
+        assertThat(verify.err()).contains(incr2);
+    }
+
+    @Test
+    void aDamagedNewestLogicalManifest_makesTheLogicalRestoreRefuse() throws Exception {
+        Path r = copyOfRepo("damaged-logical");
+        flipAByte(r.resolve("logical").resolve(logicalDiff).resolve("manifest"));
+        CliRun newest = refused(ErrorCode.CORRUPT, "restore", "-q", "--logical", "--repo", r.toString(), "--to-db", "restored_newest",
+                "--port", port(a));
+        assertThat(newest.err()).contains(logicalDiff);
+        refused(ErrorCode.CORRUPT, "restore", "-q", "--logical", "--repo", r.toString(), "--steps-back", "1", "--to-db", "restored_steps",
+                "--port", port(a));
+        assertThat(LogicalSupport.databaseExists(a, "restored_newest")).isFalse();
+        assertThat(LogicalSupport.databaseExists(a, "restored_steps")).isFalse();
+        // The intact full, named, restores.
+        ok("restore", "-q", "--logical", "--repo", r.toString(), "--backup", logicalFull, "--to-db", "restored_full", "--port", port(a));
+        assertThat(LogicalSupport.databaseExists(a, "restored_full")).isTrue();
+    }
+
+    @Test
+    void aLostRepoJson_isRefusedByEveryCommand_andNeverHandedToAnotherCluster() throws Exception {
+        Path r = copyOfRepo("lost-repo-json");
+        Files.delete(r.resolve("repo.json"));
+        LocalCluster b = pg.start("b", major);
+        List<String> before;
+        try (var s = Files.list(r.resolve("backup"))) {
+            before = s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+
+        CliRun other = refused(ErrorCode.CORRUPT, "backup", "-q", "--repo", r.toString(), "--pgdata", b.pgdata().toString(), "--port", port(b),
+                "--type", "full");
+        assertThat(other.err()).contains("repo.json is missing").contains("repo init");
+        refused(ErrorCode.CORRUPT, "verify", "-q", "--repo", r.toString());
+        refused(ErrorCode.CORRUPT, "expire", "-q", "--repo", r.toString(), "--retain-full", "1");
+        refused(ErrorCode.CORRUPT, "list", "--repo", r.toString());
+        // repo init for another cluster checks the backups first, and refuses.
+        CliRun init = refused(ErrorCode.REPO_MISMATCH, "repo", "init", "-q", "--repo", r.toString(), "--pgdata", b.pgdata().toString());
+        assertThat(init.err()).contains("belongs to");
+        assertThat(r.resolve("repo.json")).doesNotExist();
+        try (var s = Files.list(r.resolve("backup"))) {
+            assertThat(s.map(p -> p.getFileName().toString()).sorted().toList()).as("nothing removed or added").isEqualTo(before);
+        }
+
+        // For the cluster whose backups they are, repo init re-creates it, after checking them all.
+        CliRun again = ok("repo", "init", "-q", "--repo", r.toString(), "--pgdata", a.pgdata().toString());
+        assertThat(again.out()).contains("serves cluster");
+        assertThat(r.resolve("repo.json")).exists();
+        ok("verify", "-q", "--repo", r.toString());
+        restoresWithContent(r, incr2, atIncr2, "restored-after-repair");
+        b.stop();
+    }
+
+    @Test
+    void anotherClustersBackupInTheRepository_isNamed_andExpireAndIncrementalsRefuse() throws Exception {
+        Path r = copyOfRepo("foreign-backup");
+        LocalCluster b = pg.start("b2", major);
+        Path otherRepo = dir.resolve("other-repo");
+        String foreign = backup(b, otherRepo, "full");
+        PgSupport.copyTree(otherRepo.resolve("backup").resolve(foreign), r.resolve("backup").resolve(foreign));
+
+        CliRun list = ok("list", "--json", "--repo", r.toString());
+        assertThat(list.out()).containsPattern("\"id\"\\s*:\\s*\"" + foreign + "\"[^}]*\"status\"\\s*:\\s*\"damaged\"[^}]*belongs to the cluster");
+        CliRun expire = refused(ErrorCode.REPO_MISMATCH, "expire", "-q", "--repo", r.toString(), "--retain-full", "1");
+        assertThat(expire.err()).contains(foreign).contains("nothing was removed");
+        refused(ErrorCode.REPO_MISMATCH, "backup", "-q", "--repo", r.toString(), "--pgdata", a.pgdata().toString(), "--port", port(a),
+                "--type", "incr");
+        refused(ErrorCode.REPO_MISMATCH, "repo", "init", "-q", "--repo", r.toString(), "--pgdata", b.pgdata().toString());
+        // The repository's own backups are all still there and restore.
+        restoresWithContent(r, incr2, atIncr2, "restored-foreign");
+        // Deleting the foreign backup makes the repository whole again.
+        ok("delete", "-q", "--repo", r.toString(), "--backup", foreign);
+        ok("verify", "-q", "--repo", r.toString());
+        b.stop();
+    }
+}
