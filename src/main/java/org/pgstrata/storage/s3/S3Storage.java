@@ -603,6 +603,7 @@ public final class S3Storage implements Storage {
         private volatile long lastRenewed;
         /** Why the lease was lost, once it was; never cleared. */
         private volatile String lost;
+        private volatile boolean closed;
 
         Lease(String holder, String host, long pid, String token) {
             this.holder = holder;
@@ -650,7 +651,8 @@ public final class S3Storage implements Storage {
         private void renewUntilLostOrClosed() {
             String k = key(LOCK_KEY);
             long every = leaseTtl.toMillis() / 4;
-            while (!Thread.currentThread().isInterrupted() && lost == null) {
+            // Stops on close even if a request swallowed the interrupt; If-Match keeps a late renewal off another holder's lock anyway.
+            while (!closed && !Thread.currentThread().isInterrupted() && lost == null) {
                 try {
                     Thread.sleep(every);
                 } catch (InterruptedException e) {
@@ -702,6 +704,7 @@ public final class S3Storage implements Storage {
 
         @Override
         public void close() {
+            closed = true;
             renewer.interrupt();
             try {
                 renewer.join(1000);
