@@ -52,6 +52,11 @@ public enum ErrorCode {
     CLIENT_TOO_OLD(29),
     /** pg_dump or pg_restore ran and failed. */
     DUMP_FAILED(30),
+    /**
+     * The repository's store overwrites an existing object on a write that must only create
+     * (If-None-Match ignored): it cannot keep one content per WAL name, nor fence its lock.
+     */
+    NO_CONDITIONAL_WRITES(31),
     /** Anything else: a bug. */
     INTERNAL(70);
 

@@ -294,7 +294,7 @@ public final class Expire {
                 }
                 if (!dryRun) {
                     // Oldest first: an interruption leaves the archive continuous from wherever it stopped.
-                    archive.remove(e);
+                    repo.removeArchived(archive, e);
                     progress.advance(i + 1, old.size());
                 }
             }

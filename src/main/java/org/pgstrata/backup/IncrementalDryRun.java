@@ -149,6 +149,11 @@ public final class IncrementalDryRun {
                 }
 
                 @Override
+                public boolean commitIfAbsent() {
+                    return true;
+                }
+
+                @Override
                 public void close() {
                 }
             };

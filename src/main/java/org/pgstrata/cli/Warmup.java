@@ -32,7 +32,9 @@ public final class Warmup {
         com.github.luben.zstd.Zstd.compress(new byte[8192], 3);
         // The archive_command path: its classes, loaded but not run.
         for (String c : new String[] {"org.pgstrata.cli.LeanWal", "org.pgstrata.wal.WalPush", "org.pgstrata.wal.WalGet",
-            "org.pgstrata.manifest.WalArchive", "org.pgstrata.manifest.RepoIdentity", "org.pgstrata.manifest.Envelope",
+            "org.pgstrata.manifest.WalArchive", "org.pgstrata.manifest.WalArchive$Entry", "org.pgstrata.manifest.WalArchive$Key",
+            "org.pgstrata.manifest.WalArchive$Checked", "org.pgstrata.postgres.WalFileName",
+            "org.pgstrata.manifest.RepoIdentity", "org.pgstrata.manifest.Envelope",
             "org.pgstrata.storage.fs.FileStorage", "org.pgstrata.storage.s3.S3Storage", "org.pgstrata.postgres.WalSegmentHeader"}) {
             Class.forName(c);
         }

@@ -7,7 +7,12 @@ public class CorruptObjectException extends IOException {
     private final String key;
 
     public CorruptObjectException(String key, String problem) {
-        super("object " + key + " " + problem);
+        this(key, "object " + key + " " + problem, true);
+    }
+
+    /** With the whole message, for a problem that is not one object's alone. */
+    protected CorruptObjectException(String key, String message, boolean whole) {
+        super(message);
         this.key = key;
     }
 

@@ -43,6 +43,8 @@ public final class Repository implements AutoCloseable {
     private final ObjectStore objects;
     /** repo.json once read (or written): it names the cluster every manifest is checked against. */
     private RepoInfo info;
+    /** The lock {@link #lock} took, while it is held: {@link #fence} checks it before each manifest write and delete. */
+    private volatile Storage.RepositoryLock held;
 
     private Repository(Storage storage) {
         this.storage = storage;
@@ -164,7 +166,10 @@ public final class Repository implements AutoCloseable {
         RepoInfo created = new RepoInfo(RepoInfo.FORMAT_VERSION, systemIdentifier, pgMajor, Instant.now(clock).toString());
         try {
             storage.prepare(); // an S3 bucket that does not exist yet
+            storage.checkConditionalWrites();
             storage.putBytes(INFO_KEY, Json.seal(created));
+        } catch (org.pgstrata.storage.NoConditionalWritesException e) {
+            throw noConditionalWrites(e);
         } catch (IOException e) {
             throw io("write " + INFO_KEY, e);
         }
@@ -274,7 +279,20 @@ public final class Repository implements AutoCloseable {
         String holder = "pgstrata " + command + " (pid " + ProcessHandle.current().pid() + " on " + hostName()
                 + ", since " + Instant.now(clock) + ")";
         try {
-            return storage.lock(holder);
+            Storage.RepositoryLock lock = storage.lock(holder);
+            held = lock;
+            return new Storage.RepositoryLock() {
+                @Override
+                public void check() throws IOException {
+                    lock.check();
+                }
+
+                @Override
+                public void close() throws IOException {
+                    held = null;
+                    lock.close();
+                }
+            };
         } catch (LockedException e) {
             throw new PgstrataException(ErrorCode.LOCKED, e.getMessage(),
                     "wait for that command to finish; the lock is released when it exits");
@@ -427,6 +445,7 @@ public final class Repository implements AutoCloseable {
     /** {@link #removeBackup(String)} while the damaged backups {@code alsoGoing} are being removed too (they do not make it refuse). */
     public void removeBackup(String id, Set<String> alsoGoing) {
         referencedKeys(alsoGoing); // refuses before anything is removed when a manifest is damaged
+        fence("removing backup " + id);
         try {
             storage.delete(manifestKey(id));
         } catch (IOException e) {
@@ -485,6 +504,7 @@ public final class Repository implements AutoCloseable {
 
     /** Removes what a failed backup left. Only call while holding the lock. */
     public void removeIncomplete(String id) {
+        fence("removing incomplete backup " + id);
         try {
             if (storage.exists(manifestKey(id))) {
                 throw new IllegalStateException("backup " + id + " is complete");
@@ -507,6 +527,7 @@ public final class Repository implements AutoCloseable {
 
     /** Removes half-written files of killed backups. Only call while holding the lock. */
     public void removeTemporary() {
+        fence("removing half-written files");
         try {
             storage.deleteTemporary(BACKUP_PREFIX);
             storage.deleteTemporary(LOGICAL_PREFIX);
@@ -560,6 +581,7 @@ public final class Repository implements AutoCloseable {
      */
     public void removeDamagedBackup(String id) {
         Set<String> live = referencedKeys(Set.of(id));
+        fence("removing damaged backup " + id);
         try {
             storage.delete(manifestKey(id));
         } catch (IOException e) {
@@ -605,6 +627,7 @@ public final class Repository implements AutoCloseable {
         try {
             for (String key : storage.list(prefix)) {
                 if (!live.contains(key) && !key.equals(manifestKey(id))) {
+                    fence("removing " + key);
                     storage.delete(key);
                     deleted++;
                 }
@@ -711,6 +734,7 @@ public final class Repository implements AutoCloseable {
 
     /** Writes a manifest atomically and durably: from this moment the backup exists. */
     public void writeManifest(Manifest manifest) {
+        fence("writing the manifest of backup " + manifest.id());
         try {
             // A manifest lists every file: compressed, it is a few percent of its JSON size.
             storage.putBytes(manifestKey(manifest.id()), com.github.luben.zstd.Zstd.compress(Json.seal(manifest), 9));
@@ -823,6 +847,7 @@ public final class Repository implements AutoCloseable {
 
     /** Writes a logical manifest atomically and durably: from this moment the backup exists. */
     public void writeLogicalManifest(LogicalManifest manifest) {
+        fence("writing the manifest of logical backup " + manifest.id());
         try {
             storage.putBytes(logicalManifestKey(manifest.id()), com.github.luben.zstd.Zstd.compress(Json.seal(manifest), 9));
         } catch (IOException e) {
@@ -832,6 +857,7 @@ public final class Repository implements AutoCloseable {
 
     /** Removes a logical backup: manifest first (from then on it does not exist), then its objects. Only under the lock. */
     public void removeLogical(String id) {
+        fence("removing logical backup " + id);
         try {
             storage.delete(logicalManifestKey(id));
             storage.deletePrefix(LOGICAL_PREFIX + id + "/");
@@ -842,6 +868,7 @@ public final class Repository implements AutoCloseable {
 
     /** Removes what failed or killed logical backups left: directories without a manifest. Only under the lock. */
     public List<String> removeIncompleteLogical() {
+        fence("removing incomplete logical backups");
         List<String> removed = new ArrayList<>();
         try {
             for (String id : logicalIds()) {
@@ -863,6 +890,44 @@ public final class Repository implements AutoCloseable {
                 "", "", List.of(), List.of(FileEntry.whole("f", 1, "rw-------", "0", new ObjectRef("b", "k", "zstd", 1, "0", 0L))),
                 List.of(), 0, 0, "dev", Manifest.WAL_IN_BACKUP, true, new ObjectRef("b", "k", "none", 1, "0"));
         Json.unseal("warmup", Json.seal(m), Manifest.class);
+    }
+
+    /** Removes an archived WAL file, every copy of it (retention). Only under the lock. */
+    public void removeArchived(WalArchive archive, WalArchive.Entry e) {
+        fence("removing archived WAL " + e.name());
+        try {
+            archive.remove(e);
+        } catch (IOException ex) {
+            throw io("remove archived WAL " + e.name(), ex);
+        }
+    }
+
+    /**
+     * Invariant 7: a writer that lost its lock stops before its next write that another writer
+     * must not interleave with. Called before each manifest write and each delete; does nothing
+     * when no lock was taken through {@link #lock} (a repository being created, a test).
+     */
+    private void fence(String next) {
+        Storage.RepositoryLock lock = held;
+        if (lock == null) {
+            return;
+        }
+        try {
+            lock.check();
+        } catch (org.pgstrata.storage.LockLostException e) {
+            throw new PgstrataException(ErrorCode.LOCKED, "lost the lock of repository " + describe() + ": " + e.getMessage()
+                    + "; stopped before " + next + ", nothing more was written",
+                    "make sure one command at a time writes this repository, run 'pgstrata verify --repo " + describe()
+                            + "', then run the command again");
+        } catch (IOException e) {
+            throw io("check the lock before " + next, e);
+        }
+    }
+
+    private PgstrataException noConditionalWrites(org.pgstrata.storage.NoConditionalWritesException e) {
+        return new PgstrataException(ErrorCode.NO_CONDITIONAL_WRITES, "repository " + describe() + " was not created: " + e.getMessage()
+                + "; two pushes of one WAL file could both be archived and two writers could both hold the lock",
+                "use a store with conditional writes (AWS S3, MinIO, Ceph RGW, recent s3proxy), or a directory");
     }
 
     public PgstrataException io(String what, IOException e) {

@@ -288,26 +288,46 @@ public final class Verifier {
     }
 
     /**
-     * Rereads every archived WAL file (checksum), and checks that the archive is continuous from
-     * each backup's start (or stop, when the backup holds its own WAL) to the newest segment on
-     * the newest timeline that descends from it. Returns {files, stored bytes}.
+     * Rereads every archived WAL file (checksum; every copy of a name that has several, which
+     * must agree), checks that each segment belongs to the repository's cluster, and that the
+     * archive is continuous from each backup's start (or stop, when the backup holds its own WAL)
+     * to the newest segment on the newest timeline that descends from it. Also checks that the
+     * store refuses a second write of one key, which keeps one content per WAL name. Returns
+     * {files, stored bytes}.
      */
     private long[] checkArchive(Repository repo, List<Manifest> manifests, List<String> problems) {
+        try {
+            repo.storage().checkConditionalWrites();
+        } catch (IOException e) {
+            problems.add("the store cannot be shown to refuse a second write of one key, which archiving relies on: " + e.getMessage());
+        }
         WalArchive archive = new WalArchive(repo.storage());
         long files = 0;
         long bytes = 0;
+        java.util.Set<String> damagedArchive = new java.util.HashSet<>();
         try {
             List<WalArchive.Entry> entries = archive.entries();
             if (entries.isEmpty()) {
                 return new long[] {0, 0};
             }
             progress.step("verifying " + entries.size() + " archived WAL files");
+            String system = repo.requireInfo().systemIdentifier();
             for (WalArchive.Entry e : entries) {
                 try {
-                    archive.read(e);
-                    bytes += repo.storage().size(e.key());
+                    byte[] content = archive.read(e);
+                    bytes += archive.storedBytes(e);
+                    if (org.pgstrata.postgres.WalFileName.isSegment(e.name()) || e.name().endsWith(".partial")) {
+                        org.pgstrata.postgres.WalSegmentHeader h = org.pgstrata.postgres.WalSegmentHeader.parse(content);
+                        if (h == null) {
+                            problems.add("archived WAL " + e.name() + ": object " + e.key() + " does not start with a WAL segment header");
+                        } else if (!h.systemIdentifierText().equals(system)) {
+                            problems.add("archived WAL " + e.name() + ": object " + e.key() + " belongs to the cluster with system identifier "
+                                    + h.systemIdentifierText() + ", but the repository serves " + system + "; restore refuses it");
+                        }
+                    }
                 } catch (CorruptObjectException ex) {
                     problems.add("archived WAL " + e.name() + ": " + ex.getMessage());
+                    damagedArchive.add(ex.getMessage()); // the timeline check below may read it again
                 }
                 files++;
             }
@@ -346,7 +366,9 @@ public final class Verifier {
                 }
             }
         } catch (IOException e) {
-            problems.add("cannot read the WAL archive: " + e.getMessage());
+            if (!(e instanceof CorruptObjectException) || !damagedArchive.contains(e.getMessage())) {
+                problems.add("cannot read the WAL archive: " + e.getMessage());
+            }
         }
         return new long[] {files, bytes};
     }

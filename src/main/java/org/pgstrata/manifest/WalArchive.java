@@ -1,11 +1,14 @@
 package org.pgstrata.manifest;
 
 import com.github.luben.zstd.Zstd;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -18,16 +21,43 @@ import org.pgstrata.storage.Storage;
 
 /**
  * The WAL archive inside a repository. Each archived file (segment, timeline history, .partial,
- * backup history) is one immutable object whose key carries the checksum (XXH64) of its content:
+ * backup history) is one immutable object whose key is its name, whatever its compression:
  * <pre>
- *   archive/TTTTTTTTLLLLLLLL/NAME-XXH64[.zst]      segments, .partial and .backup files
- *   archive/history/NAME-XXH64[.zst]               timeline history files
+ *   archive/TTTTTTTTLLLLLLLL/NAME      segments, .partial and .backup files
+ *   archive/history/NAME               timeline history files
  * </pre>
- * A name is archived once: the same content again is accepted, other content is refused. Reads
- * decompress and check the content against the key's checksum before anything is used.
+ * Archiving creates the key only if it is absent ({@link Storage.ObjectWriter#commitIfAbsent()}),
+ * so a name holds one content however pushes race: the same content again is accepted, other
+ * content is refused and the first copy kept.
+ *
+ * <p>An object is a 32-byte header, then the content: one zstd frame, one LZ4 frame, or the
+ * bytes as they are ({@code --compress none}). The header is a skippable frame as both the zstd
+ * and the LZ4 frame formats define it, so {@code zstd -d} and {@code lz4 -d} skip it and
+ * decompress an object as it is; the content of an uncompressed one starts at byte 33
+ * ({@code tail -c +33}). All numbers little-endian:
+ * <pre>
+ *   u32 0x184D2A5E   skippable frame magic (0x184D2A50..5F)      u32 24   frame size
+ *   "PGSW"           a pgstrata WAL archive object                 u8 1     header version
+ *   u8 compression   0 none, 1 zstd, 2 lz4                         u16 0    reserved
+ *   u64              content length                                u64      XXH64 (seed 0) of the content
+ * </pre>
+ * Reads check the length and the checksum before anything is used.
+ *
+ * <p>Versions before this kept the checksum in the key and wrote no header:
+ * {@code archive/DIR/NAME-XXH64[.zst|.lz4]}. Such objects are still read, and count as the
+ * name's archived copy; they are never written again. Two objects for one name (a legacy one
+ * beside a new one, or two legacy ones that racing pushes of those versions left) are all read,
+ * and when their contents differ the name is refused: nobody can tell which copy recovery
+ * should replay.
  */
 public final class WalArchive {
     public static final String PREFIX = "archive/";
+
+    /** The skippable frame magic the header uses. */
+    static final int HEADER_MAGIC = 0x184D2A5E;
+    static final int HEADER_LENGTH = 32;
+    private static final byte[] TAG = "PGSW".getBytes(StandardCharsets.US_ASCII);
+    private static final int HEADER_VERSION = 1;
 
     private final Storage storage;
 
@@ -39,66 +69,102 @@ public final class WalArchive {
         return storage;
     }
 
-    /** An archived file. */
-    public record Entry(String name, String key, String checksum, Compression compression) {
+    /**
+     * An archived file: its name and the keys of its objects, the one reads use first. More than
+     * one key means duplicates, which only earlier versions could write.
+     */
+    public record Entry(String name, List<String> keys) {
+        public Entry {
+            keys = List.copyOf(keys);
+        }
+
+        /** The object reads use. */
+        public String key() {
+            return keys.get(0);
+        }
     }
 
     static String directoryOf(String name) {
         return name.length() >= 24 && !name.endsWith(".history") ? name.substring(0, 16) : "history";
     }
 
+    /** Where {@code name} is archived. */
+    static String keyOf(String name) {
+        return PREFIX + directoryOf(name) + "/" + name;
+    }
+
     /** The archived copy of {@code name}, if there is one. */
     public Optional<Entry> find(String name) throws IOException {
-        String prefix = PREFIX + directoryOf(name) + "/" + name + "-";
-        for (String key : storage.list(prefix)) {
-            Entry e = parseKey(key);
-            if (e != null && e.name().equals(name)) {
-                return Optional.of(e);
-            }
-        }
-        return Optional.empty();
+        // One listing finds the key and any legacy ones (NAME-XXH64...) beside it.
+        List<Entry> found = group(storage.list(keyOf(name)));
+        return found.stream().filter(e -> e.name().equals(name)).findFirst();
     }
 
     /** Every archived file, ordered by name. */
     public List<Entry> entries() throws IOException {
-        TreeMap<String, Entry> byName = new TreeMap<>();
-        for (String key : storage.list(PREFIX)) {
-            Entry e = parseKey(key);
-            if (e != null) {
-                byName.putIfAbsent(e.name(), e);
+        return group(storage.list(PREFIX));
+    }
+
+    private static List<Entry> group(List<String> keys) {
+        TreeMap<String, List<String>> byName = new TreeMap<>();
+        for (String key : keys) {
+            Key k = Key.parse(key);
+            if (k != null) {
+                List<String> list = byName.computeIfAbsent(k.name(), n -> new ArrayList<>());
+                if (k.legacyChecksum() == null) {
+                    list.add(0, key); // the current layout's object first
+                } else {
+                    list.add(key);
+                }
             }
         }
-        return new ArrayList<>(byName.values());
+        List<Entry> result = new ArrayList<>();
+        byName.forEach((name, list) -> result.add(new Entry(name, list)));
+        return result;
     }
 
     public boolean isEmpty() throws IOException {
         return storage.list(PREFIX).isEmpty();
     }
 
-    private static Entry parseKey(String key) {
-        String file = key.substring(key.lastIndexOf('/') + 1);
-        Compression c = Compression.NONE;
-        for (Compression candidate : Compression.values()) {
-            if (!candidate.suffix().isEmpty() && file.endsWith(candidate.suffix())) {
-                c = candidate;
-                file = file.substring(0, file.length() - candidate.suffix().length());
+    /** What a key says: the archived name and, for the legacy layout, the checksum and compression it records. */
+    private record Key(String name, String legacyChecksum, Compression legacyCompression) {
+        static Key parse(String key) {
+            String file = key.substring(key.lastIndexOf('/') + 1);
+            String stem = file;
+            Compression c = Compression.NONE;
+            for (Compression candidate : Compression.values()) {
+                if (!candidate.suffix().isEmpty() && stem.endsWith(candidate.suffix())) {
+                    c = candidate;
+                    stem = stem.substring(0, stem.length() - candidate.suffix().length());
+                }
             }
+            int dash = stem.lastIndexOf('-');
+            if (dash > 0 && stem.length() - dash - 1 == 16 && stem.substring(dash + 1).chars().allMatch(ch -> Character.digit(ch, 16) >= 0)) {
+                return new Key(stem.substring(0, dash), stem.substring(dash + 1), c);
+            }
+            // WAL file names hold no '-'; anything else under archive/ is not an archived file.
+            return file.isEmpty() || file.indexOf('-') >= 0 ? null : new Key(file, null, null);
         }
-        int dash = file.lastIndexOf('-');
-        if (dash <= 0 || file.length() - dash - 1 != 16) {
-            return null;
-        }
-        return new Entry(file.substring(0, dash), key, file.substring(dash + 1), c);
     }
 
-    /** The stored (compressed) size of an archived file. */
+    /** The stored (compressed) size of an archived file, duplicates included. */
     public long storedBytes(Entry e) throws IOException {
-        return storage.size(e.key());
+        long sum = 0;
+        for (String key : e.keys()) {
+            sum += storage.size(key);
+        }
+        return sum;
     }
 
-    /** Removes an archived file (retention); removing one already gone is not an error. Only under the lock. */
-    public void remove(Entry e) throws IOException {
-        storage.delete(e.key());
+    /**
+     * Removes an archived file, every copy of it (retention); removing one already gone is not an
+     * error. Only under the lock, through {@link Repository#removeArchived}, which checks it first.
+     */
+    void remove(Entry e) throws IOException {
+        for (String key : e.keys()) {
+            storage.delete(key);
+        }
     }
 
     /** What {@link #put} did. */
@@ -107,20 +173,18 @@ public final class WalArchive {
     /**
      * Archives {@code content} under {@code name}: durable before it returns. The same content
      * under the same name again is {@link PutOutcome#ALREADY_ARCHIVED}; different content throws
-     * {@link ConflictException} and leaves the first copy alone.
+     * {@link ConflictException} and leaves the first copy alone. A copy that an earlier version
+     * archived counts.
      */
     public PutOutcome put(String name, byte[] content, Compression compression) throws IOException {
-        String sha = Checksum.ofLean(content);
-        Optional<Entry> existing = find(name);
-        if (existing.isPresent()) {
-            if (existing.get().checksum().equals(sha)) {
-                return PutOutcome.ALREADY_ARCHIVED;
-            }
-            throw new ConflictException(name, existing.get().checksum(), sha);
+        String sum = Checksum.ofLean(content);
+        Optional<PutOutcome> known = againstArchived(name, sum);
+        if (known.isPresent()) {
+            return known.get();
         }
-        String key = PREFIX + directoryOf(name) + "/" + name + "-" + sha + compression.suffix();
-        try (Storage.ObjectWriter w = storage.create(key)) {
+        try (Storage.ObjectWriter w = storage.create(keyOf(name))) {
             OutputStream out = w.stream();
+            out.write(header(compression, content.length, sum));
             switch (compression) {
                 case ZSTD -> out.write(Zstd.compress(content, ObjectStore.ZSTD_LEVEL));
                 case LZ4 -> {
@@ -130,26 +194,21 @@ public final class WalArchive {
                 }
                 case NONE -> out.write(content);
             }
-            w.commit();
+            return commit(w, name, sum);
         }
-        return PutOutcome.STORED;
     }
 
     /**
-     * {@link #put(String, byte[], Compression)} for content in a (mapped) direct buffer: the WAL
-     * push path reads a 16 MiB segment without copying it, checksums it natively and compresses
-     * it with zstd's own threads.
+     * {@link #put(String, byte[], Compression)} (zstd) for content in a (mapped) direct buffer: the
+     * WAL push path reads a 16 MiB segment without copying it, checksums it natively and
+     * compresses it with zstd's own threads.
      */
     public PutOutcome put(String name, ByteBuffer content, int zstdWorkers) throws IOException {
         String sum = Checksum.of(content);
-        Optional<Entry> existing = find(name);
-        if (existing.isPresent()) {
-            if (existing.get().checksum().equals(sum)) {
-                return PutOutcome.ALREADY_ARCHIVED;
-            }
-            throw new ConflictException(name, existing.get().checksum(), sum);
+        Optional<PutOutcome> known = againstArchived(name, sum);
+        if (known.isPresent()) {
+            return known.get();
         }
-        String key = PREFIX + directoryOf(name) + "/" + name + "-" + sum + Compression.ZSTD.suffix();
         int length = content.remaining();
         ByteBuffer out = ByteBuffer.allocateDirect((int) Zstd.compressBound(length));
         int written;
@@ -161,55 +220,162 @@ public final class WalArchive {
             written = ctx.compressDirectByteBuffer(out, 0, out.capacity(), content, content.position(), length);
         }
         out.limit(written);
-        try (Storage.ObjectWriter w = storage.create(key)) {
+        try (Storage.ObjectWriter w = storage.create(keyOf(name))) {
+            w.stream().write(header(Compression.ZSTD, length, sum));
             java.nio.channels.WritableByteChannel ch = java.nio.channels.Channels.newChannel(w.stream());
             while (out.hasRemaining()) {
                 ch.write(out);
             }
-            w.commit();
+            return commit(w, name, sum);
         }
-        return PutOutcome.STORED;
     }
 
-    /** Reads an archived file, checked against its checksum. */
+    /**
+     * Before writing: a copy of {@code name} that is already archived (an earlier version's
+     * object, which the create-if-absent below would not see) decides. Reading it checks it.
+     */
+    private Optional<PutOutcome> againstArchived(String name, String sum) throws IOException {
+        Optional<Entry> existing = find(name);
+        if (existing.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(compare(existing.get(), sum));
+    }
+
+    /** Creates the object if the name is free; otherwise the archived copy (whole, since it won) decides. */
+    private PutOutcome commit(Storage.ObjectWriter w, String name, String sum) throws IOException {
+        if (w.commitIfAbsent()) {
+            return PutOutcome.STORED;
+        }
+        Entry winner = find(name).orElseThrow(() -> new IOException(keyOf(name) + " was there a moment ago and is gone: retry the push"));
+        return compare(winner, sum);
+    }
+
+    private PutOutcome compare(Entry archived, String sum) throws IOException {
+        String archivedSum = readChecked(archived).checksum();
+        if (archivedSum.equals(sum)) {
+            return PutOutcome.ALREADY_ARCHIVED;
+        }
+        throw new ConflictException(archived.name(), archivedSum, sum);
+    }
+
+    private static byte[] header(Compression compression, long length, String checksum) {
+        ByteBuffer b = ByteBuffer.allocate(HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(HEADER_MAGIC).putInt(HEADER_LENGTH - 8).put(TAG).put((byte) HEADER_VERSION).put((byte) code(compression)).putShort((short) 0)
+                .putLong(length).putLong(Long.parseUnsignedLong(checksum, 16));
+        return b.array();
+    }
+
+    private static int code(Compression c) {
+        return switch (c) {
+            case NONE -> 0;
+            case ZSTD -> 1;
+            case LZ4 -> 2;
+        };
+    }
+
+    /** Content read back and checked, with its checksum. */
+    private record Checked(byte[] content, String checksum) {
+    }
+
+    /** Reads an archived file, checked against its checksum (every copy, when there are several). */
     public byte[] read(Entry e) throws IOException {
+        return readChecked(e).content();
+    }
+
+    /** The checksum of an archived file's content, read and checked. */
+    public String checksumOf(Entry e) throws IOException {
+        return readChecked(e).checksum();
+    }
+
+    private Checked readChecked(Entry e) throws IOException {
+        List<Checked> copies = new ArrayList<>();
+        for (String key : e.keys()) {
+            copies.add(readObject(key));
+        }
+        if (copies.stream().map(Checked::checksum).distinct().count() > 1) {
+            List<String> described = new ArrayList<>();
+            for (int i = 0; i < copies.size(); i++) {
+                described.add(e.keys().get(i) + " (content xxh64 " + copies.get(i).checksum() + ")");
+            }
+            throw new DuplicateException(e, e.name() + " has " + copies.size() + " archived copies whose contents differ: "
+                    + String.join(", ", described));
+        }
+        return copies.get(0);
+    }
+
+    private Checked readObject(String key) throws IOException {
         byte[] stored;
         try {
-            stored = storage.getBytes(e.key());
+            stored = storage.getBytes(key);
         } catch (ObjectNotFoundException ex) {
-            throw new CorruptObjectException(e.key(), "is missing from " + storage.describe());
+            throw new CorruptObjectException(key, "is missing from " + storage.describe());
+        }
+        Key k = Key.parse(key);
+        String expected;
+        Compression compression;
+        long length = -1;
+        int from = 0;
+        if (k != null && k.legacyChecksum() != null) {
+            expected = k.legacyChecksum();
+            compression = k.legacyCompression();
+        } else {
+            ByteBuffer h = ByteBuffer.wrap(stored).order(ByteOrder.LITTLE_ENDIAN);
+            if (stored.length < HEADER_LENGTH || h.getInt(0) != HEADER_MAGIC || h.getInt(4) != HEADER_LENGTH - 8
+                    || !java.util.Arrays.equals(stored, 8, 12, TAG, 0, 4)) {
+                throw new CorruptObjectException(key, "does not start with pgstrata's WAL archive header");
+            }
+            if (stored[12] != HEADER_VERSION) {
+                throw new CorruptObjectException(key, "has header version " + stored[12] + ", which this pgstrata does not know; use a newer one");
+            }
+            compression = switch (stored[13]) {
+                case 0 -> Compression.NONE;
+                case 1 -> Compression.ZSTD;
+                case 2 -> Compression.LZ4;
+                default -> throw new CorruptObjectException(key, "names an unknown compression (" + stored[13] + ") in its header");
+            };
+            length = h.getLong(16);
+            expected = String.format("%016x", h.getLong(24));
+            from = HEADER_LENGTH;
         }
         byte[] content;
         try {
-            content = switch (e.compression()) {
-                case ZSTD -> decompressZstd(stored);
-                case LZ4 -> {
-                    try (InputStream in = new LZ4FrameInputStream(new java.io.ByteArrayInputStream(stored))) {
-                        yield in.readAllBytes();
-                    }
-                }
-                case NONE -> stored;
-            };
+            content = decompress(compression, stored, from, length);
         } catch (IOException | RuntimeException ex) {
-            throw new CorruptObjectException(e.key(), "cannot be decompressed (" + ex.getMessage() + ")");
+            throw new CorruptObjectException(key, "cannot be decompressed (" + ex.getMessage() + ")");
+        }
+        if (length >= 0 && content.length != length) {
+            throw new CorruptObjectException(key, "holds " + content.length + " bytes, its header records " + length);
         }
         String actual = Checksum.ofLean(content);
-        if (!actual.equals(e.checksum())) {
-            throw new CorruptObjectException(e.key(), "has content checksum " + actual + ", its name records " + e.checksum());
+        if (!actual.equals(expected)) {
+            throw new CorruptObjectException(key, "has content checksum " + actual + ", " + (from == 0 ? "its name" : "its header")
+                    + " records " + expected);
         }
-        return content;
+        return new Checked(content, actual);
     }
 
-    private static byte[] decompressZstd(byte[] stored) throws IOException {
-        long size = Zstd.getFrameContentSize(stored);
-        if (size > 0 && size < Integer.MAX_VALUE) {
-            return Zstd.decompress(stored, (int) size);
-        }
-        try (InputStream in = new com.github.luben.zstd.ZstdInputStreamNoFinalizer(new java.io.ByteArrayInputStream(stored))) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            in.transferTo(out);
-            return out.toByteArray();
-        }
+    private static byte[] decompress(Compression compression, byte[] stored, int from, long length) throws IOException {
+        return switch (compression) {
+            case NONE -> java.util.Arrays.copyOfRange(stored, from, stored.length);
+            case LZ4 -> {
+                try (InputStream in = new LZ4FrameInputStream(new ByteArrayInputStream(stored, from, stored.length - from))) {
+                    yield in.readAllBytes();
+                }
+            }
+            case ZSTD -> {
+                byte[] frame = from == 0 ? stored : java.util.Arrays.copyOfRange(stored, from, stored.length);
+                long size = length >= 0 ? length : Zstd.getFrameContentSize(frame);
+                if (size > 0 && size < Integer.MAX_VALUE) {
+                    yield Zstd.decompress(frame, (int) size);
+                }
+                try (InputStream in = new com.github.luben.zstd.ZstdInputStreamNoFinalizer(new ByteArrayInputStream(frame))) {
+                    ByteArrayOutputStream out = new ByteArrayOutputStream();
+                    in.transferTo(out);
+                    yield out.toByteArray();
+                }
+            }
+        };
     }
 
     private static OutputStream nonClosing(OutputStream out) {
@@ -231,6 +397,20 @@ public final class WalArchive {
         public ConflictException(String name, String archived, String offered) {
             super("the archive already holds " + name + " with different content (archived " + archived
                     + ", offered " + offered + "); the archived copy was kept");
+        }
+    }
+
+    /** A name with several archived objects whose contents differ: nobody can tell which is right. */
+    public static final class DuplicateException extends CorruptObjectException {
+        private final Entry entry;
+
+        DuplicateException(Entry entry, String message) {
+            super(entry.key(), message, true);
+            this.entry = entry;
+        }
+
+        public Entry entry() {
+            return entry;
         }
     }
 }

@@ -21,8 +21,9 @@ public interface Storage extends AutoCloseable {
 
     /**
      * Starts writing an object. Nothing is visible under {@code key} until {@link ObjectWriter#commit()}
-     * returns; after it returns the whole object is durable (it survives a power loss). Closing a
-     * writer that was not committed discards it. Writing a key that exists replaces it atomically.
+     * (or {@link ObjectWriter#commitIfAbsent()}) returns; after it returns the whole object is
+     * durable (it survives a power loss). Closing a writer that was not committed discards it.
+     * Committing over a key that exists replaces it atomically.
      */
     ObjectWriter create(String key) throws IOException;
 
@@ -107,6 +108,15 @@ public interface Storage extends AutoCloseable {
         /** Makes the object durable and visible; returns its size in bytes. */
         long commit() throws IOException;
 
+        /**
+         * Makes the object durable and visible only if nothing is stored under its key: returns
+         * true when it did; false when an object is there, which stays as it was while what this
+         * writer wrote is discarded. Atomic: of any number of writers, in any processes and on any
+         * hosts, racing to commit the same absent key, exactly one gets true. An object that made
+         * another writer get false is whole and durable.
+         */
+        boolean commitIfAbsent() throws IOException;
+
         /** Discards the object unless it was committed. */
         @Override
         void close() throws IOException;
@@ -114,6 +124,15 @@ public interface Storage extends AutoCloseable {
 
     /** A held repository lock. */
     interface RepositoryLock extends AutoCloseable {
+        /**
+         * Throws {@link LockLostException}, saying why, once this lock can no longer be trusted to
+         * be held: another writer took it over or removed it, or (a lease) it was not renewed in
+         * time. From then on it always throws. A writer calls it before each write that a second
+         * writer must never interleave with (a manifest, a delete), so that one that lost its lock
+         * stops before its next such write.
+         */
+        void check() throws IOException;
+
         @Override
         void close() throws IOException;
     }
@@ -124,6 +143,35 @@ public interface Storage extends AutoCloseable {
             w.commit();
         }
     }
+
+    /** {@link ObjectWriter#commitIfAbsent()} of {@code bytes} under {@code key}. */
+    default boolean putBytesIfAbsent(String key, byte[] bytes) throws IOException {
+        try (ObjectWriter w = create(key)) {
+            w.stream().write(bytes);
+            return w.commitIfAbsent();
+        }
+    }
+
+    /**
+     * Shows that this store keeps {@link ObjectWriter#commitIfAbsent()}'s promise, for stores that
+     * may not: an S3-compatible server that ignores If-None-Match answers every conditional write
+     * as if the key were absent and overwrites. Writes a probe object twice (the second write must
+     * be refused) and removes it; throws {@link NoConditionalWritesException} when it was not.
+     */
+    default void checkConditionalWrites() throws IOException {
+        String key = PROBE_PREFIX + java.util.UUID.randomUUID();
+        try {
+            putBytesIfAbsent(key, new byte[] {1});
+            if (putBytesIfAbsent(key, new byte[] {2})) {
+                throw new NoConditionalWritesException(describe());
+            }
+        } finally {
+            delete(key);
+        }
+    }
+
+    /** Where {@link #checkConditionalWrites()} puts its short-lived probe objects. */
+    String PROBE_PREFIX = "probe/";
 
     default byte[] getBytes(String key) throws IOException {
         try (InputStream in = get(key)) {

@@ -11,14 +11,19 @@ import java.util.Optional;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.manifest.CorruptObjectException;
+import org.pgstrata.manifest.RepoIdentity;
 import org.pgstrata.manifest.WalArchive;
+import org.pgstrata.postgres.WalFileName;
+import org.pgstrata.postgres.WalSegmentHeader;
 import org.pgstrata.storage.Storage;
 import org.pgstrata.storage.StorageFactory;
 
 /**
  * restore_command: copies an archived WAL file to where recovery wants it, checked against its
- * checksum first. Returns false when the archive does not have the file (the end of the archive,
- * as far as recovery is concerned).
+ * checksum first, and a segment against the repository's cluster: PostgreSQL would stop at a
+ * segment of another system itself, but only after taking it for the end of the archive.
+ * Returns false when the archive does not have the file (the end of the archive, as far as
+ * recovery is concerned).
  */
 public final class WalGet {
     private WalGet() {
@@ -32,6 +37,9 @@ public final class WalGet {
                 return false;
             }
             byte[] content = archive.read(e.get());
+            if (WalFileName.isSegment(name) || name.endsWith(".partial")) {
+                checkSystem(storage, name, e.get().key(), content);
+            }
             Path dir = target.toAbsolutePath().getParent();
             Path temp = dir.resolve(target.getFileName() + ".pgstrata-get");
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -41,12 +49,35 @@ public final class WalGet {
             }
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return true;
+        } catch (WalArchive.DuplicateException e) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "archived WAL " + name + " is ambiguous: " + e.getMessage(),
+                    "recovery cannot go past this point; find out which copy this cluster wrote, remove the other, and run "
+                            + "'pgstrata verify --repo " + S3Location.describe(repo) + "'");
         } catch (CorruptObjectException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "archived WAL " + name + " is damaged: " + e.getMessage(),
                     "recovery cannot go past this point; restore to an earlier target, or repair the archive from a copy");
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot fetch " + name + " from " + S3Location.describe(repo) + " to " + target + ": " + e.getMessage(),
                     "check that the repository is reachable");
+        }
+    }
+
+    /** A segment's long page header names the cluster that wrote it: it must be the repository's. */
+    private static void checkSystem(Storage storage, String name, String key, byte[] content) throws IOException {
+        String sysid = RepoIdentity.systemIdentifier(storage);
+        if (sysid == null) {
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "no pgstrata repository at " + storage.describe()
+                    + " (repo.json is missing), so nothing says which cluster archived WAL " + name + " must come from",
+                    "point restore_command at the repository the backup came from");
+        }
+        WalSegmentHeader h = WalSegmentHeader.parse(content);
+        if (h == null) {
+            throw new CorruptObjectException(key, "does not start with a WAL segment header");
+        }
+        if (!h.systemIdentifierText().equals(sysid)) {
+            throw new PgstrataException(ErrorCode.REPO_MISMATCH, "archived WAL " + name + " belongs to the cluster with system identifier "
+                    + h.systemIdentifierText() + ", but the repository " + storage.describe() + " serves " + sysid + "; it was not restored",
+                    "recovery cannot go past this point; remove the foreign segment from the archive (pgstrata verify names them all)");
         }
     }
 }

@@ -95,6 +95,9 @@ public final class WalReceiver {
                 }
             }
             return new Result(segments, bytes, flushed, timeline);
+        } catch (WalArchive.ConflictException e) {
+            throw new PgstrataException(ErrorCode.WAL_CONFLICT, e.getMessage(),
+                    "another cluster (or a restored copy with archiving on) archives into this repository; give each its own");
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "the receiver cannot write to " + S3Location.describe(o.repo()) + ": " + e.getMessage(),
                     "check the repository; the slot keeps the WAL on the server meanwhile");

@@ -204,7 +204,7 @@ class WalCommandsTest {
         assertThat(lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(seg).toString()).code()).isZero();
         Path object;
         try (Stream<Path> s = Files.walk(repo.resolve("archive"))) {
-            object = s.filter(p -> p.getFileName().toString().startsWith(seg + "-")).findFirst().orElseThrow();
+            object = s.filter(p -> p.getFileName().toString().equals(seg)).findFirst().orElseThrow();
         }
         byte[] stored = Files.readAllBytes(object);
         stored[stored.length / 2] ^= 0x01;
@@ -286,6 +286,202 @@ class WalCommandsTest {
         }
         assertThat(complete + absent).isEqualTo(10);
         assertThat(absent).as("some kills must land before the push finished").isPositive();
+    }
+
+    /** {@code wal push --no-batch FILE} in a child JVM, as archive_command runs it; stderr and stdout together. */
+    private static Process pushInChild(List<String> repoArgs, Path file) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "org.pgstrata.cli.Main", "wal", "push"));
+        cmd.addAll(repoArgs);
+        cmd.addAll(List.of("--no-batch", file.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(org.pgstrata.storage.s3.S3Server.environment());
+        return pb.start();
+    }
+
+    /** What one racing push said: its exit code and output, and which copy it offered. */
+    private record Pushed(int code, String output, byte[] offered) {
+    }
+
+    /**
+     * Two pushes of different content under one name, started together in two processes, round
+     * after round on a fresh repository each time: however they interleave, one archives its copy
+     * and the other is refused with exit 23; the archive holds one object, wal get returns the
+     * winner's bytes, and verify is clean.
+     */
+    private static void raceTwoPushes(int rounds, java.util.function.IntFunction<String> newRepo,
+                                      java.util.function.Function<String, List<String>> archiveKeys) throws Exception {
+        String seg = segments.get(1);
+        byte[] original = Files.readAllBytes(walDir.resolve(seg));
+        byte[] other = original.clone();
+        other[other.length / 2] ^= 0x55; // same name and header (same cluster), different bytes further in
+        Path a = Files.createDirectories(dir.resolve("race-a/pg_wal")).resolve(seg);
+        Path b = Files.createDirectories(dir.resolve("race-b/pg_wal")).resolve(seg);
+        Files.write(a, original);
+        Files.write(b, other);
+        for (int round = 0; round < rounds; round++) {
+            String repo = newRepo.apply(round);
+            List<String> repoArgs = org.pgstrata.storage.StorageFactory.arguments(repo);
+            Process pa = pushInChild(repoArgs, a);
+            Process pb = pushInChild(repoArgs, b);
+            List<Pushed> results = new ArrayList<>();
+            for (Object[] p : new Object[][] {{pa, original}, {pb, other}}) {
+                Process proc = (Process) p[0];
+                String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(proc.waitFor(120, TimeUnit.SECONDS)).isTrue();
+                results.add(new Pushed(proc.exitValue(), out, (byte[]) p[1]));
+            }
+            String said = "round " + round + ": " + results.get(0).code() + " [" + results.get(0).output().strip() + "], "
+                    + results.get(1).code() + " [" + results.get(1).output().strip() + "]";
+            List<Pushed> won = results.stream().filter(r -> r.code() == 0).toList();
+            List<Pushed> lost = results.stream().filter(r -> r.code() != 0).toList();
+            assertThat(won).as(said).hasSize(1);
+            assertThat(lost).as(said).hasSize(1);
+            assertThat(lost.get(0).code()).as(said).isEqualTo(ErrorCode.WAL_CONFLICT.exitCode());
+            assertThat(lost.get(0).output().strip().lines()).as(said).hasSize(1);
+            assertThat(lost.get(0).output()).as(said).startsWith("pgstrata: error: the archive already holds " + seg + " with different content")
+                    .contains("hint: ");
+            assertThat(archiveKeys.apply(repo)).as(said + ": one object for one name").hasSize(1);
+            Path out = dir.resolve("race-out-" + round);
+            Run got = lean(concat(List.of("wal", "get"), repoArgs, List.of(seg, out.toString())));
+            assertThat(got.code()).as(got.err()).isZero();
+            assertThat(Files.readAllBytes(out)).as(said + ": wal get returns the winner's copy").isEqualTo(won.get(0).offered());
+            CliRun verify = CliRun.run(concat(List.of("verify"), repoArgs, List.of()));
+            assertThat(verify.exitCode()).as(said + ": " + verify.out() + verify.err()).isZero();
+        }
+    }
+
+    private static String[] concat(List<String> a, List<String> b, List<String> c) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        all.addAll(c);
+        return all.toArray(String[]::new);
+    }
+
+    /** The archive's objects in a directory repository (what a listing shows; temporary files are not objects). */
+    private static List<String> filesUnder(Path repo) {
+        try (Stream<Path> s = Files.walk(repo.resolve("archive"))) {
+            return s.filter(Files::isRegularFile).map(p -> repo.relativize(p).toString()).filter(k -> !k.endsWith(".pgstrata-tmp")).toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void twoConcurrentPushesOfDifferentContentUnderOneName_oneIsArchived_theOtherExits23_onADirectory() throws Exception {
+        raceTwoPushes(25, round -> newRepo("repo-race-" + round).toString(), repo -> filesUnder(Path.of(repo)));
+    }
+
+    @Test
+    void twoConcurrentPushesOfDifferentContentUnderOneName_oneIsArchived_theOtherExits23_onS3() throws Exception {
+        try (org.pgstrata.storage.s3.S3Server s3 = org.pgstrata.storage.s3.S3Server.inMemory()) {
+            s3.createBucket("race");
+            raceTwoPushes(8, round -> {
+                String location = s3.location("race", "round-" + round);
+                PgSupport.facade().repoInit(location, cluster.pgdata());
+                return location;
+            }, repo -> {
+                try (org.pgstrata.storage.Storage st = org.pgstrata.storage.StorageFactory.open(repo)) {
+                    return st.list("archive/");
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+    }
+
+    /** An object as versions before name-only keys wrote it: archive/DIR/NAME-XXH64.zst, the zstd-compressed content. */
+    private static void writeLegacyObject(Path repo, String name, byte[] content) throws Exception {
+        Path d = Files.createDirectories(repo.resolve("archive").resolve(name.substring(0, 16)));
+        Files.write(d.resolve(name + "-" + org.pgstrata.manifest.Checksum.of(content) + ".zst"), com.github.luben.zstd.Zstd.compress(content));
+    }
+
+    @Test
+    void aLegacyObject_isStillRead_andCountsAsArchived() throws Exception {
+        Path repo = newRepo("repo-legacy");
+        String seg = segments.get(0);
+        byte[] original = Files.readAllBytes(walDir.resolve(seg));
+        writeLegacyObject(repo, seg, original);
+        Path out = dir.resolve("legacy-out");
+        assertThat(lean("wal", "get", "--repo", repo.toString(), seg, out.toString()).code()).isZero();
+        assertThat(Files.readAllBytes(out)).isEqualTo(original);
+        // The same content again is archived already; other content under that name is a conflict. No second object either way.
+        assertThat(lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(seg).toString()).code()).isZero();
+        Path other = Files.createDirectories(dir.resolve("legacy-other/pg_wal")).resolve(seg);
+        byte[] bytes = original.clone();
+        bytes[bytes.length / 2] ^= 0x55;
+        Files.write(other, bytes);
+        Run r = lean("wal", "push", "--repo", repo.toString(), "--no-batch", other.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(ErrorCode.WAL_CONFLICT.exitCode());
+        assertThat(filesUnder(repo)).hasSize(1);
+        assertThat(CliRun.run("verify", "--repo", repo.toString()).exitCode()).isZero();
+    }
+
+    @Test
+    void twoArchivedCopiesOfOneName_withDifferentContent_areNamedByVerify_andWalGetRefusesToChoose() throws Exception {
+        // What two racing pushes of earlier versions could leave: two objects for one name.
+        Path repo = newRepo("repo-duplicate");
+        String seg = segments.get(2);
+        byte[] original = Files.readAllBytes(walDir.resolve(seg));
+        byte[] other = original.clone();
+        other[other.length / 2] ^= 0x55;
+        writeLegacyObject(repo, seg, original);
+        writeLegacyObject(repo, seg, other);
+        CliRun verify = CliRun.run("verify", "--repo", repo.toString());
+        assertThat(verify.exitCode()).as(verify.out()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(verify.out()).contains("problem: archived WAL " + seg + ": ")
+                .contains(seg + "-" + org.pgstrata.manifest.Checksum.of(original)).contains(seg + "-" + org.pgstrata.manifest.Checksum.of(other));
+        Path out = dir.resolve("duplicate-out");
+        Run got = lean("wal", "get", "--repo", repo.toString(), seg, out.toString());
+        // Above 125: recovery stops here rather than replay a copy nobody can vouch for.
+        assertThat(got.code()).as(got.err()).isGreaterThan(125);
+        assertThat(got.err().strip().lines()).hasSize(1);
+        assertThat(got.err()).contains(seg).contains("hint: ");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void anArchivedSegmentOfAnotherSystem_isRefusedByWalGet_andNamedByVerify() throws Exception {
+        Path repo = newRepo("repo-foreign");
+        String seg = segments.get(0);
+        byte[] foreign = Files.readAllBytes(walDir.resolve(seg));
+        // xlp_sysid, bytes 24..31 of the segment's long page header: another cluster's identifier.
+        java.nio.ByteBuffer.wrap(foreign).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(24, 7_000_000_000_000_000_001L);
+        // In by a way that checks nothing (wal push refuses it): an archive copied from elsewhere, a hand-made repair.
+        try (org.pgstrata.storage.Storage st = new org.pgstrata.storage.fs.FileStorage(repo)) {
+            new org.pgstrata.manifest.WalArchive(st).put(seg, foreign, org.pgstrata.api.Compression.ZSTD);
+        }
+        Path out = dir.resolve("foreign-out");
+        Run got = lean("wal", "get", "--repo", repo.toString(), seg, out.toString());
+        assertThat(got.code()).as(got.err()).isGreaterThan(125);
+        assertThat(got.err().strip().lines()).hasSize(1);
+        assertThat(got.err()).contains(seg).contains("7000000000000000001").contains("hint: ");
+        assertThat(out).doesNotExist();
+        CliRun verify = CliRun.run("verify", "--repo", repo.toString());
+        assertThat(verify.exitCode()).as(verify.out()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(verify.out()).contains("problem: archived WAL " + seg + ": ").contains("7000000000000000001");
+    }
+
+    @Test
+    void aStoreWithoutConditionalWrites_isRefusedAsARepository_andVerifyNamesIt() throws Exception {
+        try (org.pgstrata.storage.s3.S3Server plain = org.pgstrata.storage.s3.S3Server.inMemoryWithoutConditionalWrites()) {
+            plain.createBucket("plain");
+            List<String> repoArgs = plain.arguments("plain", "repo");
+            CliRun init = CliRun.run(concat(List.of("repo", "init"), repoArgs, List.of("--pgdata", cluster.pgdata().toString())));
+            assertThat(init.exitCode()).as(init.err()).isEqualTo(ErrorCode.NO_CONDITIONAL_WRITES.exitCode());
+            assertThat(init.errLines()).hasSize(1);
+            assertThat(init.errLines().get(0)).startsWith("pgstrata: error: repository s3://plain/repo was not created")
+                    .contains("does not support conditional writes").contains("hint: ");
+            try (org.pgstrata.storage.Storage st = org.pgstrata.storage.StorageFactory.open(plain.location("plain", "repo"))) {
+                assertThat(st.list("")).as("nothing was left").isEmpty();
+                // A repository made on it some other way (by an earlier version, or copied in): verify says what is wrong.
+                st.putBytes("repo.json", Files.readAllBytes(newRepo("repo-for-plain").resolve("repo.json")));
+            }
+            CliRun verify = CliRun.run(concat(List.of("verify"), repoArgs, List.of()));
+            assertThat(verify.exitCode()).as(verify.out()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+            assertThat(verify.out()).contains("problem: the store cannot be shown to refuse a second write of one key")
+                    .contains("does not support conditional writes");
+        }
     }
 
     @Test

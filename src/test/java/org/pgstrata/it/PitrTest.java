@@ -237,7 +237,7 @@ class PitrTest {
         }
         Path victim;
         try (Stream<Path> s = Files.walk(copy.resolve("archive"))) {
-            victim = s.filter(p -> p.getFileName().toString().startsWith(lsnSegment + "-")).findFirst().orElseThrow();
+            victim = s.filter(p -> p.getFileName().toString().equals(lsnSegment)).findFirst().orElseThrow();
         }
         Files.delete(victim);
 
@@ -274,7 +274,7 @@ class PitrTest {
         }
         Path victim;
         try (Stream<Path> s = Files.walk(copy.resolve("archive"))) {
-            victim = s.filter(p -> p.getFileName().toString().startsWith(segment + "-")).findFirst().orElseThrow();
+            victim = s.filter(p -> p.getFileName().toString().equals(segment)).findFirst().orElseThrow();
         }
         byte[] bytes = Files.readAllBytes(victim);
         bytes[bytes.length / 2] ^= 0x10;

@@ -161,4 +161,94 @@ public abstract class StorageContract {
             assertThat(again).isNotNull();
         }
     }
+
+    @Test
+    void commitIfAbsent_createsAnAbsentKey_andLeavesAnExistingOneAlone() throws Exception {
+        assertThat(storage.putBytesIfAbsent("once/k", bytes("first"))).isTrue();
+        assertThat(storage.putBytesIfAbsent("once/k", bytes("second, longer"))).isFalse();
+        assertThat(storage.getBytes("once/k")).isEqualTo(bytes("first"));
+        // Over a key that plain writes made, too; and the refused write leaves nothing behind.
+        storage.putBytes("once/plain", bytes("plain"));
+        assertThat(storage.putBytesIfAbsent("once/plain", bytes("other"))).isFalse();
+        assertThat(storage.getBytes("once/plain")).isEqualTo(bytes("plain"));
+        assertThat(storage.list("")).containsExactly("once/k", "once/plain");
+        assertThat(storage.unfinishedWrites("")).isEmpty();
+    }
+
+    @Test
+    void commitIfAbsent_ofAnObjectLargerThanAPart_isRefusedOverAnExistingKey_andLeavesNoUnfinishedUpload() throws Exception {
+        byte[] data = new byte[(int) partSize() + 4321];
+        new Random(3).nextBytes(data);
+        try (Storage.ObjectWriter w = storage.create("once/big")) {
+            w.stream().write(data);
+            assertThat(w.commitIfAbsent()).isTrue();
+        }
+        try (Storage.ObjectWriter w = storage.create("once/big")) {
+            w.stream().write(new byte[(int) partSize() + 1]);
+            assertThat(w.commitIfAbsent()).isFalse();
+        }
+        assertThat(storage.getBytes("once/big")).isEqualTo(data);
+        assertThat(storage.unfinishedWrites("")).isEmpty();
+    }
+
+    /** Rounds of {@code writers} threads released together to create one key, each with its own content. */
+    private void race(int rounds, int writers, int size) throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+        try {
+            for (int round = 0; round < rounds; round++) {
+                String key = "race/" + round;
+                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(writers);
+                List<java.util.concurrent.Future<Boolean>> results = new ArrayList<>();
+                List<byte[]> contents = new ArrayList<>();
+                for (int t = 0; t < writers; t++) {
+                    byte[] content = new byte[size];
+                    new Random(round * 1000L + t).nextBytes(content);
+                    contents.add(content);
+                    results.add(pool.submit(() -> {
+                        try (Storage.ObjectWriter w = storage.create(key)) {
+                            w.stream().write(content);
+                            start.await();
+                            return w.commitIfAbsent();
+                        }
+                    }));
+                }
+                List<Integer> winners = new ArrayList<>();
+                for (int t = 0; t < writers; t++) {
+                    if (results.get(t).get()) {
+                        winners.add(t);
+                    }
+                }
+                assertThat(winners).as("round %d", round).hasSize(1);
+                assertThat(storage.getBytes(key)).as("round %d: the winner's content", round).isEqualTo(contents.get(winners.get(0)));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(storage.list("race/")).hasSize(rounds);
+        assertThat(storage.unfinishedWrites("")).isEmpty();
+    }
+
+    @Test
+    void commitIfAbsent_racingWriters_exactlyOneWins() throws Exception {
+        race(20, 8, 100_000);
+    }
+
+    @Test
+    void commitIfAbsent_racingWritersOfObjectsLargerThanAPart_exactlyOneWins() throws Exception {
+        race(3, 3, (int) partSize() + 1000);
+    }
+
+    @Test
+    void checkConditionalWrites_passes_andLeavesNothing() throws Exception {
+        storage.checkConditionalWrites();
+        assertThat(storage.list("")).isEmpty();
+    }
+
+    @Test
+    void aHeldLock_passesItsCheck_untilReleased() throws Exception {
+        try (Storage.RepositoryLock lock = storage.lock("pgstrata backup (pid 4242)")) {
+            lock.check();
+            lock.check();
+        }
+    }
 }

@@ -10,6 +10,7 @@ import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
+import org.pgstrata.storage.LockLostException;
 import org.pgstrata.storage.LockedException;
 import org.pgstrata.storage.ObjectNotFoundException;
 import org.pgstrata.storage.Storage;
@@ -75,10 +77,7 @@ public final class FileStorage implements Storage {
 
             @Override
             public long commit() throws IOException {
-                out.flush();
-                long size = channel.size();
-                channel.force(true);
-                channel.close();
+                long size = durableTemp();
                 try {
                     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 } catch (AtomicMoveNotSupportedException e) {
@@ -86,6 +85,36 @@ public final class FileStorage implements Storage {
                 }
                 fsyncDirectory(target.getParent());
                 committed = true;
+                return size;
+            }
+
+            /**
+             * link(2) gives the durable temporary file its final name only if that name is free,
+             * atomically (rename(2) would replace). Then the temporary name goes; a crash in
+             * between leaves it as a second name of the same file, which is never listed.
+             */
+            @Override
+            public boolean commitIfAbsent() throws IOException {
+                durableTemp();
+                try {
+                    Files.createLink(target, temp);
+                } catch (FileAlreadyExistsException e) {
+                    return false; // close() removes the temporary file
+                } catch (UnsupportedOperationException e) {
+                    throw new IOException("the file system under " + root + " cannot make hard links, which a write that must not "
+                            + "replace an existing object needs", e);
+                }
+                Files.delete(temp);
+                fsyncDirectory(target.getParent());
+                committed = true;
+                return true;
+            }
+
+            private long durableTemp() throws IOException {
+                out.flush();
+                long size = channel.size();
+                channel.force(true);
+                channel.close();
                 return size;
             }
 
@@ -294,6 +323,7 @@ public final class FileStorage implements Storage {
     public RepositoryLock lock(String holder) throws IOException {
         createDirectories(root);
         Path lockFile = root.resolve("lock");
+        Object before = inode(lockFile);
         FileChannel ch = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE), FILE_MODE);
         FileLock lock;
         try {
@@ -311,17 +341,81 @@ public final class FileStorage implements Storage {
             }
             throw new LockedException(describe(), who.isEmpty() ? "another process" : who);
         }
+        // The file we locked must be the one at the path: one removed and made again around our
+        // open would be locked by its own holder too. Only stat(2) here: opening and closing the
+        // file once more would release this process's fcntl lock on it (POSIX).
+        Object inode = inode(lockFile);
+        if (inode == null || before != null && !before.equals(inode)) {
+            lock.release();
+            ch.close();
+            throw new LockedException(describe(), "another process (" + lockFile + " was replaced while this one locked it)");
+        }
         ch.truncate(0);
         ch.write(ByteBuffer.wrap((holder + "\n").getBytes(StandardCharsets.UTF_8)), 0);
         ch.force(true);
-        FileLock held = lock;
-        return () -> {
-            if (held.isValid()) {
-                ch.truncate(0);
-                held.release();
+        return new HeldLock(lockFile, inode, ch, lock);
+    }
+
+    /**
+     * An fcntl lock is held on a file, not on a path: if someone removes {@code lock} (thinking
+     * it stale) and another process locks the new file at that path, both hold "the" lock. So the
+     * holder checks that the path still names the file it locked.
+     */
+    private final class HeldLock implements RepositoryLock {
+        private final Path path;
+        private final Object inode;
+        private final FileChannel channel;
+        private final FileLock lock;
+        private volatile String lost;
+
+        HeldLock(Path path, Object inode, FileChannel channel, FileLock lock) {
+            this.path = path;
+            this.inode = inode;
+            this.channel = channel;
+            this.lock = lock;
+        }
+
+        @Override
+        public void check() throws IOException {
+            if (lost == null) {
+                Object now = inode(path);
+                if (!inode.equals(now)) {
+                    // Reading is safe now: the path names another file than the one this process locked.
+                    String who = now == null ? "" : new String(readOrEmpty(path), StandardCharsets.UTF_8).trim();
+                    lost = "the lock file " + path + " was " + (now == null ? "removed" : "replaced")
+                            + (who.isEmpty() ? "" : " and is now held by " + who) + " while this command held it";
+                }
             }
-            ch.close();
-        };
+            if (lost != null) {
+                throw new LockLostException(lost);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (lock.isValid()) {
+                channel.truncate(0); // the file we locked, wherever its name went
+                lock.release();
+            }
+            channel.close();
+        }
+    }
+
+    /** The file's identity (device and inode), or null when it does not exist. */
+    private static Object inode(Path p) throws IOException {
+        try {
+            return Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    private static byte[] readOrEmpty(Path p) {
+        try {
+            return Files.readAllBytes(p);
+        } catch (IOException e) {
+            return new byte[0];
+        }
     }
 
     @Override

@@ -16,7 +16,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import org.pgstrata.api.TestHooks;
 import org.pgstrata.api.Verbose;
+import org.pgstrata.storage.LockLostException;
 import org.pgstrata.storage.LockedException;
 import org.pgstrata.storage.ObjectNotFoundException;
 import org.pgstrata.storage.Storage;
@@ -75,8 +77,10 @@ public final class S3Storage implements Storage {
     public static final long MIN_PART_SIZE = 5L << 20;
     public static final int MAX_PARTS = 10_000;
     static final long MAX_PART_SIZE = 5L << 30;
-    /** A held lock is renewed this often, and is stale when not renewed for {@link #LOCK_TTL}. */
-    static final Duration LOCK_RENEW = Duration.ofSeconds(15);
+    /**
+     * A lock (a lease) is stale, and may be taken over, when it was not renewed for this long; its
+     * holder renews it every quarter of it. Tests shorten it ({@link TestHooks#s3LeaseTtl()}).
+     */
     static final Duration LOCK_TTL = Duration.ofSeconds(60);
     private static final String LOCK_KEY = "lock";
     /** Tokens of the locks this process holds now: its own released-but-not-deleted lock is stale. */
@@ -85,9 +89,15 @@ public final class S3Storage implements Storage {
     private final S3Location location;
     private final S3Client client;
     private final long firstPartSize;
+    private final Duration leaseTtl;
 
     public S3Storage(S3Location location) {
-        this(location, 8L << 20, 8, DefaultCredentialsProvider.builder().build());
+        this(location, TestHooks.s3LeaseTtl().orElse(LOCK_TTL));
+    }
+
+    /** With the lock's time to live (see {@link #lock}). */
+    public S3Storage(S3Location location, Duration leaseTtl) {
+        this(location, 8L << 20, 8, DefaultCredentialsProvider.builder().build(), leaseTtl);
     }
 
     /**
@@ -95,11 +105,16 @@ public final class S3Storage implements Storage {
      * attempts per request, and where credentials come from.
      */
     public S3Storage(S3Location location, long firstPartSize, int maxAttempts, AwsCredentialsProvider credentials) {
+        this(location, firstPartSize, maxAttempts, credentials, LOCK_TTL);
+    }
+
+    private S3Storage(S3Location location, long firstPartSize, int maxAttempts, AwsCredentialsProvider credentials, Duration leaseTtl) {
         if (firstPartSize < MIN_PART_SIZE) {
             throw new IllegalArgumentException("the first part size must be at least 5 MiB");
         }
         this.location = location;
         this.firstPartSize = firstPartSize;
+        this.leaseTtl = leaseTtl;
         var builder = S3Client.builder()
                 .credentialsProvider(credentials)
                 .region(region(location))
@@ -253,6 +268,53 @@ public final class S3Storage implements Storage {
             committed = true;
             buf = null;
             return total;
+        }
+
+        /**
+         * PutObject, or CompleteMultipartUpload, with {@code If-None-Match: *}: the store refuses
+         * with 412 when the key exists. A 409 (ConditionalRequestConflict) says a conflicting write
+         * was in flight: a single PUT is sent again (its bytes are still here) and then meets the
+         * winner's 412; a multipart upload would have to be uploaded again from the start, so it
+         * fails, and the caller's retry (PostgreSQL retries archive_command) finds the object.
+         */
+        @Override
+        public boolean commitIfAbsent() throws IOException {
+            try {
+                if (uploadId == null) {
+                    for (int attempt = 1; ; attempt++) {
+                        try {
+                            client.putObject(r -> r.bucket(location.bucket()).key(objectKey).contentType("application/octet-stream")
+                                    .contentLength((long) len).ifNoneMatch("*"), RequestBody.fromByteBuffer(java.nio.ByteBuffer.wrap(buf, 0, len)));
+                            break;
+                        } catch (S3Exception e) {
+                            if (e.statusCode() == 412) {
+                                return false;
+                            }
+                            if (e.statusCode() != 409 || attempt >= 5) {
+                                throw e;
+                            }
+                        }
+                    }
+                } else {
+                    if (len > 0 || parts.isEmpty()) {
+                        uploadPart();
+                    }
+                    try {
+                        client.completeMultipartUpload(r -> r.bucket(location.bucket()).key(objectKey).uploadId(uploadId)
+                                .multipartUpload(m -> m.parts(parts)).ifNoneMatch("*"));
+                    } catch (S3Exception e) {
+                        if (e.statusCode() == 412) {
+                            return false; // close() aborts the upload
+                        }
+                        throw e;
+                    }
+                }
+            } catch (SdkException e) {
+                throw S3Errors.io("writing " + url(objectKey) + " (only if absent)", location, e);
+            }
+            committed = true;
+            buf = null;
+            return true;
         }
 
         @Override
@@ -465,32 +527,43 @@ public final class S3Storage implements Storage {
     }
 
     /**
-     * The lock is a lease: the object {@code lock} names its holder (host, pid and a random token)
-     * and is rewritten every {@link #LOCK_RENEW} while held. It is written with
-     * {@code If-None-Match: *}, so that on stores with conditional writes (AWS S3, MinIO) only one
-     * of two writers can create it, and read back after a pause, so that on stores without them the
-     * later of two racing writers wins and the other backs off. A lock is stale, and is taken over,
-     * when it was not renewed for {@link #LOCK_TTL} by the server's clock, or when its holder was a
-     * process on this host that has ended; a killed writer therefore blocks another host for at
-     * most a minute.
+     * The lock is a lease: the object {@code lock} names its holder (host, pid and a random token).
+     * It is created with {@code If-None-Match: *}, so that only one of two writers can create it,
+     * and read back after a pause (a second guard, kept from before stores had conditional writes).
+     * Its holder renews it every quarter of its time to live with a conditional PUT,
+     * {@code If-Match} the ETag of its own last write (each renewal writes a new count, so a new
+     * ETag): a 412 means another writer wrote the lock object, a 404 that someone removed it, and
+     * either way the lease is lost. A lease is stale, and is taken over, when it was not renewed
+     * for its time to live by the server's clock, or when its holder was a process on this host
+     * that has ended; a killed writer therefore blocks another host for at most that long.
+     *
+     * <p>The fence ({@link RepositoryLock#check()}): the holder trusts its lease only until the
+     * start of its last successful renewal request plus three quarters of the time to live, by
+     * its own monotonic clock. That request reached the server after it started, so the server
+     * dates the lease later still; another host can take it over only once the full time to live
+     * has passed since then. The quarter between is the margin for a write that passed the check
+     * just before the deadline and is still on its way. A takeover makes the check fail as soon
+     * as a renewal meets it; a lease that ran out stays lost, even if a late renewal gets through.
      */
     @Override
     public RepositoryLock lock(String holder) throws IOException {
         String host = hostName();
         long pid = ProcessHandle.current().pid();
         String token = UUID.randomUUID().toString();
-        byte[] record = ("holder=" + holder + "\nhost=" + host + "\npid=" + pid + "\ntoken=" + token + "\n").getBytes(StandardCharsets.UTF_8);
         String k = key(LOCK_KEY);
         LockRecord existing = readLock();
         if (existing != null) {
-            if (!existing.stale(host)) {
+            if (!existing.stale(host, leaseTtl)) {
                 throw new LockedException(describe(), existing.holder());
             }
             Verbose.log("taking over the stale lock of " + existing.holder() + " in " + describe());
             delete(LOCK_KEY);
         }
+        Lease lease = new Lease(holder, host, pid, token);
+        long start = System.nanoTime();
+        String etag;
         try {
-            client.putObject(r -> r.bucket(location.bucket()).key(k).ifNoneMatch("*"), RequestBody.fromBytes(record));
+            etag = client.putObject(r -> r.bucket(location.bucket()).key(k).ifNoneMatch("*"), RequestBody.fromBytes(lease.record())).eTag();
         } catch (S3Exception e) {
             if (e.statusCode() == 412 || e.statusCode() == 409) {
                 LockRecord winner = readLock();
@@ -509,12 +582,135 @@ public final class S3Storage implements Storage {
         if (mine == null || !mine.token().equals(token)) {
             throw new LockedException(describe(), mine != null ? mine.holder() : "another process");
         }
+        lease.renewed(start, etag);
         LIVE_TOKENS.add(token);
-        Thread renewer = new Thread(() -> renew(record, token), "pgstrata-s3-lock");
-        renewer.setDaemon(true);
-        renewer.start();
-        return () -> {
+        lease.renewer.start();
+        return lease;
+    }
+
+    /** A held lease, its renewer thread and its fence. */
+    private final class Lease implements RepositoryLock {
+        private final String holder;
+        private final String host;
+        private final long pid;
+        private final String token;
+        private final long trustNanos = leaseTtl.toNanos() * 3 / 4;
+        private final Thread renewer = new Thread(this::renewUntilLostOrClosed, "pgstrata-s3-lock");
+        private int renewals;
+        private volatile String etag;
+        /** The monotonic time until which the lease is trusted. */
+        private volatile long trustedUntil;
+        private volatile long lastRenewed;
+        /** Why the lease was lost, once it was; never cleared. */
+        private volatile String lost;
+        private volatile boolean closed;
+
+        Lease(String holder, String host, long pid, String token) {
+            this.holder = holder;
+            this.host = host;
+            this.pid = pid;
+            this.token = token;
+            renewer.setDaemon(true);
+        }
+
+        byte[] record() {
+            return ("holder=" + holder + "\nhost=" + host + "\npid=" + pid + "\ntoken=" + token + "\nrenewal=" + renewals + "\n")
+                    .getBytes(StandardCharsets.UTF_8);
+        }
+
+        /** A write of the lock object that started at {@code start} (monotonic) succeeded with {@code newEtag}. */
+        synchronized void renewed(long start, String newEtag) {
+            etag = newEtag;
+            lastRenewed = start;
+            trustedUntil = start + trustNanos;
+        }
+
+        private synchronized void lose(String why) {
+            if (lost == null) {
+                lost = why;
+            }
+        }
+
+        @Override
+        public void check() throws IOException {
+            if (lost == null && System.nanoTime() - trustedUntil > 0) {
+                lose(expired());
+            }
+            if (lost != null) {
+                throw new LockLostException(lost);
+            }
+        }
+
+        private String expired() {
+            long seconds = Math.round((System.nanoTime() - lastRenewed) / 1e9);
+            return "the lock of " + describe() + " was not renewed for " + seconds + " s (the store could not be reached, or this "
+                    + "process was stopped), longer than it may be trusted (" + trustNanos / 1_000_000 + " ms of a " + leaseTtl.toMillis()
+                    + " ms lease); another command may have taken it over";
+        }
+
+        private void renewUntilLostOrClosed() {
+            String k = key(LOCK_KEY);
+            long every = leaseTtl.toMillis() / 4;
+            // Stops on close even if a request swallowed the interrupt; If-Match keeps a late renewal off another holder's lock anyway.
+            while (!closed && !Thread.currentThread().isInterrupted() && lost == null) {
+                try {
+                    Thread.sleep(every);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (System.nanoTime() - trustedUntil > 0) {
+                    lose(expired());
+                    Verbose.warn(lost);
+                    return;
+                }
+                long start = System.nanoTime();
+                try {
+                    String match = etag;
+                    synchronized (this) {
+                        renewals++;
+                    }
+                    byte[] body = record();
+                    String newEtag = client.putObject(r -> r.bucket(location.bucket()).key(k).ifMatch(match), RequestBody.fromBytes(body)).eTag();
+                    synchronized (this) {
+                        if (System.nanoTime() - trustedUntil > 0) {
+                            lose(expired()); // too late: the fence may already have said so
+                        } else {
+                            renewed(start, newEtag);
+                        }
+                    }
+                } catch (S3Exception e) {
+                    if (e.statusCode() == 412 || e.statusCode() == 404) {
+                        lose(takenOver());
+                        Verbose.warn(lost);
+                        return;
+                    }
+                    Verbose.log("could not renew the lock in " + describe() + ": " + S3Errors.brief(e));
+                } catch (SdkException e) {
+                    Verbose.log("could not renew the lock in " + describe() + ": " + S3Errors.brief(e));
+                }
+            }
+        }
+
+        private String takenOver() {
+            String now;
+            try {
+                LockRecord r = readLock();
+                now = r == null ? "removed by someone else" : "taken over by " + r.holder();
+            } catch (IOException e) {
+                now = "taken over (" + e.getMessage() + ")";
+            }
+            return "the lock of " + describe() + " was " + now + " while this command held it";
+        }
+
+        @Override
+        public void close() {
+            closed = true;
             renewer.interrupt();
+            try {
+                renewer.join(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             LIVE_TOKENS.remove(token);
             try {
                 LockRecord now = readLock();
@@ -525,32 +721,12 @@ public final class S3Storage implements Storage {
                 // the lock goes stale by itself; a process on this host takes it over at once
                 Verbose.log("could not remove the lock in " + describe() + ": " + e.getMessage());
             }
-        };
-    }
-
-    private void renew(byte[] record, String token) {
-        String k = key(LOCK_KEY);
-        while (!Thread.currentThread().isInterrupted()) {
-            try {
-                Thread.sleep(LOCK_RENEW.toMillis());
-                LockRecord now = readLock();
-                if (now == null || !now.token().equals(token)) {
-                    Verbose.warn("the lock in " + describe() + " was taken over by "
-                            + (now == null ? "nobody (removed)" : now.holder()) + "; another writer may be at work");
-                    return;
-                }
-                client.putObject(r -> r.bucket(location.bucket()).key(k), RequestBody.fromBytes(record));
-            } catch (InterruptedException e) {
-                return;
-            } catch (IOException | SdkException e) {
-                Verbose.log("could not renew the lock in " + describe() + ": " + e.getMessage());
-            }
         }
     }
 
     record LockRecord(String holder, String host, long pid, String token, Instant written, Instant serverNow) {
-        boolean stale(String myHost) {
-            if (Duration.between(written, serverNow).compareTo(LOCK_TTL) > 0) {
+        boolean stale(String myHost, Duration ttl) {
+            if (Duration.between(written, serverNow).compareTo(ttl) > 0) {
                 return true;
             }
             if (host.equals(myHost)) {

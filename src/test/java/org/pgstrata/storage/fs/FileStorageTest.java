@@ -35,4 +35,60 @@ class FileStorageTest extends StorageContract {
         assertThat(storage.list("")).containsExactly("backup/y/keep");
         assertThat(Files.exists(dir.resolve("repo/backup/x"))).isFalse();
     }
+
+    @Test
+    void aLockWhoseFileWasRemoved_andLockedAgainByAnother_failsItsCheck_namingTheNewHolder() throws Exception {
+        try (Storage.RepositoryLock first = storage.lock("pgstrata backup (pid 4242)")) {
+            // Someone takes the lock file for a stale one and removes it; the next writer locks a new file.
+            Files.delete(dir.resolve("repo/lock"));
+            try (Storage.RepositoryLock second = storage.lock("pgstrata expire (pid 5353)")) {
+                second.check();
+                org.assertj.core.api.Assertions.assertThatThrownBy(first::check).isInstanceOf(org.pgstrata.storage.LockLostException.class)
+                        .hasMessageContaining("was replaced").hasMessageContaining("pgstrata expire (pid 5353)");
+            }
+            // Once lost, always lost.
+            org.assertj.core.api.Assertions.assertThatThrownBy(first::check).isInstanceOf(org.pgstrata.storage.LockLostException.class);
+        }
+    }
+
+    @Test
+    void aLockWhoseFileWasRemoved_failsItsCheck() throws Exception {
+        try (Storage.RepositoryLock lock = storage.lock("pgstrata backup (pid 4242)")) {
+            Files.delete(dir.resolve("repo/lock"));
+            org.assertj.core.api.Assertions.assertThatThrownBy(lock::check).isInstanceOf(org.pgstrata.storage.LockLostException.class)
+                    .hasMessageContaining("was removed");
+        }
+    }
+
+    /** Holds the lock of the repository in args[0] in its own process, checking it, until its input closes. */
+    public static final class Holder {
+        public static void main(String[] args) throws Exception {
+            try (Storage s = new FileStorage(java.nio.file.Path.of(args[0])); Storage.RepositoryLock lock = s.lock("pgstrata backup (pid holder)")) {
+                lock.check();
+                System.out.println("held");
+                System.out.flush();
+                lock.check();
+                System.in.read();
+            }
+        }
+    }
+
+    @Test
+    void aLockHeldAndCheckedByAnotherProcess_staysHeld() throws Exception {
+        // fcntl locks belong to a process and go when it closes any descriptor of the file: the holder's own checks must not.
+        Process holder = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), Holder.class.getName(), dir.resolve("repo").toString()).redirectErrorStream(true).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream()));
+            assertThat(out.readLine()).isEqualTo("held");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> storage.lock("pgstrata expire (pid 2)"))
+                    .isInstanceOf(org.pgstrata.storage.LockedException.class).hasMessageContaining("pid holder");
+        } finally {
+            holder.getOutputStream().close();
+            holder.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        try (Storage.RepositoryLock again = storage.lock("pgstrata expire (pid 2)")) {
+            again.check();
+        }
+    }
 }

@@ -4,12 +4,11 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Properties;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
-import org.jclouds.ContextBuilder;
-import org.jclouds.blobstore.BlobStore;
-import org.jclouds.blobstore.BlobStoreContext;
+import org.gaul.s3proxy.blobstore.BlobStore;
+import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
+import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
 
 /**
  * A real S3-compatible server (s3proxy) on 127.0.0.1 for tests: objects in a directory
@@ -30,12 +29,18 @@ public final class S3Server implements AutoCloseable {
 
     private final Path directory;
     private final int port;
-    private BlobStoreContext context;
+    private final boolean conditionalWrites;
+    private BlobStore store;
     private S3Proxy proxy;
 
     private S3Server(Path directory, int port) {
+        this(directory, port, true);
+    }
+
+    private S3Server(Path directory, int port, boolean conditionalWrites) {
         this.directory = directory;
         this.port = port;
+        this.conditionalWrites = conditionalWrites;
     }
 
     /** A server keeping its objects under {@code directory}. */
@@ -53,23 +58,27 @@ public final class S3Server implements AutoCloseable {
         return s;
     }
 
+    /**
+     * A server keeping its objects in memory that, like s3proxy before 2.9 and some other
+     * S3-compatible stores, ignores If-None-Match and If-Match on writes: it overwrites.
+     */
+    public static S3Server inMemoryWithoutConditionalWrites() throws Exception {
+        S3Server s = new S3Server(null, org.pgstrata.db.LocalCluster.freePort(), false);
+        s.start();
+        return s;
+    }
+
     /** Starts (again, on the same port and with the same objects, after {@link #stop()}). */
     public synchronized void start() throws Exception {
         if (proxy != null) {
             return;
         }
-        if (context == null) {
-            Properties p = new Properties();
-            ContextBuilder builder;
-            if (directory != null) {
-                p.setProperty("jclouds.filesystem.basedir", directory.toString());
-                builder = ContextBuilder.newBuilder("filesystem-nio2");
-            } else {
-                builder = ContextBuilder.newBuilder("transient-nio2");
+        if (store == null) {
+            store = directory != null ? new FilesystemNio2BlobStore(directory.toString()) : new TransientNio2BlobStore();
+            if (!conditionalWrites) {
+                store = new UnconditionalWrites(store);
             }
-            context = builder.credentials("identity", "credential").overrides(p).build(BlobStoreContext.class);
         }
-        BlobStore store = context.getBlobStore();
         proxy = S3Proxy.builder().blobStore(store).endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
                 .ignoreUnknownHeaders(true).build();
@@ -95,7 +104,7 @@ public final class S3Server implements AutoCloseable {
     }
 
     public void createBucket(String bucket) {
-        context.getBlobStore().createContainerInLocation(null, bucket);
+        store.createContainer(bucket, org.gaul.s3proxy.blobstore.options.CreateContainerOptions.NONE);
     }
 
     /** The repository location of {@code s3://bucket/prefix} on this server, options included. */
@@ -116,9 +125,22 @@ public final class S3Server implements AutoCloseable {
     @Override
     public synchronized void close() throws Exception {
         stop();
-        if (context != null) {
-            context.close();
-            context = null;
+        if (store != null) {
+            store.close();
+            store = null;
+        }
+    }
+
+    /** Drops the conditions of every write, as a store without conditional writes does. */
+    private static final class UnconditionalWrites extends org.gaul.s3proxy.blobstore.ForwardingBlobStore {
+        UnconditionalWrites(BlobStore delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public String putBlob(String container, org.gaul.s3proxy.blobstore.domain.Blob blob,
+                              org.gaul.s3proxy.blobstore.options.PutOptions options) {
+            return super.putBlob(container, blob, options.toBuilder().ifMatch(null).ifNoneMatch(null).build());
         }
     }
 }

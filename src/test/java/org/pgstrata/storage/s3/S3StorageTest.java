@@ -118,4 +118,78 @@ class S3StorageTest extends StorageContract {
         }
         assertThat(String.join("\n", said)).contains("pgstrata: S3 request to s3://flaky/repo failed (").contains("retrying in").contains("at most 8 attempts");
     }
+
+    /** A storage on a fresh prefix of {@code on} whose lease lasts {@code ttl}. */
+    private static S3Storage withLease(S3Server on, String bucket, java.time.Duration ttl) {
+        return new S3Storage(S3Location.parse(on.location(bucket, "lease" + PREFIXES.incrementAndGet() + "/repo")), ttl);
+    }
+
+    private static final java.time.Duration SHORT = java.time.Duration.ofMillis(1200);
+
+    @Test
+    void aLeaseThatIsRenewed_staysValid_pastManyOfItsLifetimes() throws Exception {
+        try (S3Storage s = withLease(server, "contract", SHORT); Storage.RepositoryLock lock = s.lock("pgstrata backup (pid 1)")) {
+            String first = new String(s.getBytes("lock"));
+            for (int i = 0; i < 10; i++) {
+                Thread.sleep(SHORT.toMillis() / 3);
+                lock.check();
+            }
+            assertThat(new String(s.getBytes("lock"))).as("renewed meanwhile").isNotEqualTo(first).contains("pgstrata backup (pid 1)");
+        }
+    }
+
+    @Test
+    void aLeaseTakenOverByAnotherWriter_failsItsCheckAtItsNextRenewal_andForEver() throws Exception {
+        try (S3Storage s = withLease(server, "contract", SHORT); Storage.RepositoryLock lock = s.lock("pgstrata backup (pid 1)")) {
+            lock.check();
+            s.putBytes("lock", "holder=pgstrata expire (pid 9 on db9)\nhost=db9\npid=9\ntoken=t9\n".getBytes());
+            Thread.sleep(SHORT.toMillis() / 4 + 400);
+            for (int i = 0; i < 2; i++) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(lock::check).isInstanceOf(org.pgstrata.storage.LockLostException.class)
+                        .hasMessageContaining("taken over by pgstrata expire (pid 9 on db9)");
+            }
+            lock.close();
+            assertThat(new String(s.getBytes("lock"))).as("the new holder's lock is left alone").contains("token=t9");
+        }
+    }
+
+    @Test
+    void aLeaseRemovedBySomeoneElse_failsItsCheck() throws Exception {
+        try (S3Storage s = withLease(server, "contract", SHORT); Storage.RepositoryLock lock = s.lock("pgstrata backup (pid 1)")) {
+            s.delete("lock");
+            Thread.sleep(SHORT.toMillis() / 4 + 400);
+            org.assertj.core.api.Assertions.assertThatThrownBy(lock::check).isInstanceOf(org.pgstrata.storage.LockLostException.class)
+                    .hasMessageContaining("removed by someone else");
+        }
+    }
+
+    @Test
+    void aLeaseThatCouldNotBeRenewedInTime_failsItsCheck_andStaysLostWhenTheStoreIsBack() throws Exception {
+        try (S3Server s3 = S3Server.inMemory()) {
+            s3.createBucket("away");
+            try (S3Storage s = withLease(s3, "away", SHORT); Storage.RepositoryLock lock = s.lock("pgstrata backup (pid 1)")) {
+                lock.check();
+                s3.stop();
+                Thread.sleep(SHORT.toMillis() + 300);
+                org.assertj.core.api.Assertions.assertThatThrownBy(lock::check).isInstanceOf(org.pgstrata.storage.LockLostException.class)
+                        .hasMessageContaining("not renewed");
+                s3.start();
+                Thread.sleep(SHORT.toMillis());
+                org.assertj.core.api.Assertions.assertThatThrownBy(lock::check).isInstanceOf(org.pgstrata.storage.LockLostException.class)
+                        .hasMessageContaining("not renewed");
+            }
+        }
+    }
+
+    @Test
+    void aStoreWithoutConditionalWrites_isFoundOut() throws Exception {
+        try (S3Server s3 = S3Server.inMemoryWithoutConditionalWrites()) {
+            s3.createBucket("plain");
+            try (Storage s = new S3Storage(S3Location.parse(s3.location("plain", "repo")))) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(s::checkConditionalWrites)
+                        .isInstanceOf(org.pgstrata.storage.NoConditionalWritesException.class).hasMessageContaining("s3://plain/repo");
+                assertThat(s.list("")).as("the probe is removed").isEmpty();
+            }
+        }
+    }
 }
