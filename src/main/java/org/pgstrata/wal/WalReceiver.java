@@ -371,9 +371,8 @@ public final class WalReceiver {
         PGProperty.REPLICATION.set(p, "true");
         PGProperty.PREFER_QUERY_MODE.set(p, "simple");
         PGProperty.APPLICATION_NAME.set(p, "pgstrata wal receive");
-        String host = s.host().contains(":") ? "[" + s.host() + "]" : s.host();
         try {
-            return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + s.port() + "/" + s.dbname(), p);
+            return DriverManager.getConnection(Db.url(s), p);
         } catch (SQLException e) {
             throw Db.connectionFailed(s, e);
         }
