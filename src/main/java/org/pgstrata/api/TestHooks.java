@@ -12,14 +12,37 @@ import java.util.Optional;
  *   <li>{@code PGSTRATA_TEST_S3_LEASE_TTL_MS}: how long an S3 repository lock (a lease) lasts
  *       without renewal, in milliseconds, instead of 60 s; it is renewed every quarter of that.
  *       Lets a test freeze a writer past its lease in seconds.</li>
+ *   <li>{@code PGSTRATA_TEST_HALT_AT=STEP}: the process stops dead at that step of a backup
+ *       (full-objects, full-manifest, pages-read, reverse-middle, reverse-swapped), as kill -9
+ *       would: no clean-up, no shutdown hooks.</li>
+ *   <li>{@code PGSTRATA_TEST_PAUSE_AFTER_FILES=N}: a physical backup sleeps after copying N
+ *       files, so that a test can kill it or change the cluster under it.</li>
+ *   <li>{@code PGSTRATA_TEST_ORDERED_MERGE}: a logical differential compares every table by the
+ *       ordered merge that big tables take, however small.</li>
  * </ul>
- *
- * Older hooks are still read where they act: PGSTRATA_TEST_HALT_AT (backup.TestHook),
- * PGSTRATA_TEST_PAUSE_AFTER_FILES (cli.BackupCommand), PGSTRATA_TEST_ORDERED_MERGE
- * (logical.LogicalBackup).
  */
 public final class TestHooks {
     private TestHooks() {
+    }
+
+    private static final String HALT_AT = System.getenv("PGSTRATA_TEST_HALT_AT");
+
+    /** Stops the process dead when a test asked to halt at {@code step}; does nothing otherwise. */
+    public static void haltAt(String step) {
+        if (step.equals(HALT_AT)) {
+            Runtime.getRuntime().halt(137);
+        }
+    }
+
+    /** After how many copied files a physical backup pauses for a test; 0 for never. */
+    public static int pauseAfterFiles(java.util.Map<String, String> env) {
+        String v = env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES");
+        return v == null || v.isBlank() ? 0 : Integer.parseInt(v.trim());
+    }
+
+    /** Whether a test asked the logical differential to take the big tables' path for every table. */
+    public static boolean orderedMerge(java.util.Map<String, String> env) {
+        return env.get("PGSTRATA_TEST_ORDERED_MERGE") != null;
     }
 
     /** The S3 lease's time to live when a test shortened it. */

@@ -26,6 +26,7 @@ import org.pgstrata.api.Parallel;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Sizes;
 import org.pgstrata.api.Progress;
+import org.pgstrata.api.TestHooks;
 import org.pgstrata.db.BackupSession;
 import org.pgstrata.manifest.BlockMap;
 import org.pgstrata.manifest.Checksum;
@@ -171,7 +172,7 @@ public final class PhysicalBackup {
             ObjectRef blockMap = copier.blockHashes.write(repo.objects(), id, files);
             long repoBytes = files.stream().map(f -> f.ownObject(id)).filter(o -> o != null).mapToLong(ObjectRef::storedBytes).sum()
                     + wal.stream().mapToLong(w -> w.object().storedBytes()).sum() + blockMap.storedBytes();
-            TestHook.haltAt("full-objects");
+            TestHooks.haltAt("full-objects");
             boolean reverse = type == BackupType.REVERSE && reference != null;
             // A reverse-delta backup is a complete full; the old full becomes a reverse delta over it below.
             Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, reverse || type == BackupType.REVERSE ? BackupType.FULL.label() : type.label(),
@@ -183,7 +184,7 @@ public final class PhysicalBackup {
             repo.writeManifest(m);
             if (reverse) {
                 // Invariant 4: the new full is durable; only now does the old one become a reverse delta.
-                TestHook.haltAt("full-manifest");
+                TestHooks.haltAt("full-manifest");
                 new ReverseDelta(repo, progress).convert(reference.manifest(), m, copier.changedForReverse, req.compression());
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
@@ -647,7 +648,7 @@ public final class PhysicalBackup {
                 }
                 if (changed != null) {
                     changedForReverse.put(item.path(), changed);
-                    TestHook.haltAt("pages-read");
+                    TestHooks.haltAt("pages-read");
                 }
                 FileEntry entry;
                 if (pending[0] == null) {

@@ -13,6 +13,7 @@ import org.pgstrata.api.Compression;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
+import org.pgstrata.api.TestHooks;
 import org.pgstrata.api.Sizes;
 import org.pgstrata.manifest.Chain;
 import org.pgstrata.manifest.CorruptObjectException;
@@ -65,10 +66,8 @@ final class ReverseDelta {
                 // Invariant 9: the old point must rebuild from the new full and the old pages exactly as it was, or it stays whole.
                 String why = proveRebuild(e, n, rev, now.id());
                 if (why != null) {
+                    // Its unread old-pages object goes with the next reverse backup's garbage collection.
                     progress.warn("kept " + e.path() + " of " + old.id() + " whole: " + why);
-                    if (rev.object() != null) {
-                        repo.storage().delete(rev.object().key());
-                    }
                     files.add(e);
                     keptWhole++;
                 } else {
@@ -76,7 +75,7 @@ final class ReverseDelta {
                     files.add(rev);
                 }
                 if (++done == (needPages.size() + 1) / 2) {
-                    TestHook.haltAt("reverse-middle");
+                    TestHooks.haltAt("reverse-middle");
                 }
             }
         } catch (IOException ex) {
@@ -98,7 +97,7 @@ final class ReverseDelta {
             own += old.blockMap().storedBytes();
         }
         repo.writeManifest(old.asReverseDelta(now.id(), files, own));
-        TestHook.haltAt("reverse-swapped");
+        TestHooks.haltAt("reverse-swapped");
         int removed = repo.collectGarbage(old.id());
         progress.step(old.id() + " is now a reverse delta over " + now.id() + ": " + pages + " old pages of " + (needPages.size() - keptWhole)
                 + " files" + (keptWhole == 0 ? "" : ", " + keptWhole + " files kept whole") + ", " + Sizes.human(own) + "; " + removed

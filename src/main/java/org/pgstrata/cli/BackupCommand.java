@@ -84,7 +84,7 @@ final class BackupCommand extends BaseCommand {
         }
         int defaultPort = java.nio.file.Files.isRegularFile(pgdata.resolve("postgresql.conf"))
                 ? new LocalCluster(pgdata, null).configuredPort() : 5432;
-        int pause = env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES") == null ? 0 : Integer.parseInt(env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES"));
+        int pause = org.pgstrata.api.TestHooks.pauseAfterFiles(env);
         BackupResult r = facade().backup(new BackupRequest(repo.location(), pgdata, conn.resolve(env, defaultPort), BackupType.parse(type),
                 Compression.parse(compress), jobs, pause, archiveTimeout));
         if (json) {

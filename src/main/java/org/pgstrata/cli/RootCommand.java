@@ -10,12 +10,13 @@ import picocli.CommandLine.Command;
             "and prints what each one costs."
         },
         footer = {"", "Exit codes: 0 ok, 2 usage, 10 target not empty, 11 repository of another cluster,",
-            "12 not a data directory, 13 data directory of another cluster, 14 repository locked,",
-            "15 corrupt or missing object, 16 connection failed, 17 not found, 18 binaries missing,",
-            "19 server failed, 20 unsafe server setting, 21 restore not proven, 22 I/O error,",
-            "23 conflicting WAL push, 24 target unreachable, 25 WAL missing, 26 reference backup of",
-            "another timeline or system, 27 broken backup chain, 28 backup has dependants, 29 pg_dump or",
-            "pg_restore too old, 30 pg_dump or pg_restore failed, 70 internal error."})
+            "12 not a data directory, 13 data directory of another cluster, 14 repository locked (or",
+            "the lock lost), 15 corrupt or missing object or manifest, 16 connection failed, 17 not",
+            "found, 18 binaries missing, 19 server failed, 20 unsafe server setting, 21 restore not",
+            "proven, 22 I/O error, 23 conflicting WAL push, 24 target unreachable, 25 WAL missing,",
+            "26 reference backup not on the cluster's history, 27 broken backup chain, 28 backup has",
+            "dependants, 29 pg_dump or pg_restore too old, 30 pg_dump or pg_restore failed, 31 S3 store",
+            "without conditional writes, 70 internal error."})
 public final class RootCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -7,7 +7,7 @@ import net.jpountz.xxhash.XXHashFactory;
  * The checksum of file content and of stored objects: XXH64, printed as 16 hex digits. It is
  * there to catch corruption (a flipped bit, a torn or truncated object), not tampering; at
  * about 5 GB/s it costs a fraction of SHA-256's 1 GB/s, which matters on the backup's critical
- * path. Metadata files (manifests, repo.json) carry a SHA-256 in their envelope.
+ * path. Metadata files (manifests, repo.json) carry a CRC-32C in their envelope.
  */
 public final class Checksum {
     public static final String ALGORITHM = "xxh64";

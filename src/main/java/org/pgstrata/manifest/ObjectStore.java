@@ -99,7 +99,7 @@ public final class ObjectStore {
             return contentBytes;
         }
 
-        /** Makes the object durable; returns its reference and the content's SHA-256. */
+        /** Makes the object durable; returns its reference and the content's XXH64. */
         public Stored finish() throws IOException {
             if (compressor != storedCounter) {
                 compressor.close(); // writes the frame end; the storage stream stays open (see CountingOut)
