@@ -43,12 +43,16 @@ final class Change {
 
     /** {@link #blockChanged} for each block of {@code data} (which starts at block {@code first}); the changed ones. */
     static java.util.List<Long> changedBlocks(long[] referenceHashes, byte[] data, int length, long first) {
+        return changedBlocks(referenceHashes, BlockMap.hashAll(data, length), length, first);
+    }
+
+    /** The same, for blocks already hashed: {@code hashes} of {@code length} bytes starting at block {@code first}. */
+    static java.util.List<Long> changedBlocks(long[] referenceHashes, long[] hashes, int length, long first) {
         java.util.List<Long> blocks = new java.util.ArrayList<>();
-        for (int off = 0; off < length; off += Page.SIZE) {
-            int len = Math.min(Page.SIZE, length - off);
-            long block = first + off / Page.SIZE;
-            if (blockChanged(referenceHashes, block, BlockMap.hash(data, off, len), len)) {
-                blocks.add(block);
+        for (int i = 0; i < hashes.length; i++) {
+            int len = Math.min(Page.SIZE, length - i * Page.SIZE);
+            if (blockChanged(referenceHashes, first + i, hashes[i], len)) {
+                blocks.add(first + i);
             }
         }
         return blocks;

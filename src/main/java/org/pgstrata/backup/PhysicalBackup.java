@@ -384,7 +384,7 @@ public final class PhysicalBackup {
                     List<Long> blocks = null;
                     if (held != null) {
                         boolean byPages = Reference.byPages(item.path()) && held.hashes() != null;
-                        blocks = byPages ? Change.changedBlocks(held.hashes(), content, length, 0) : null;
+                        blocks = byPages ? Change.changedBlocks(held.hashes(), hashes, length, 0) : null;
                         kind = Change.classify(held, length, checksum, byPages, blocks == null ? 0 : blocks.size());
                         if (reverse && blocks != null && kind != Change.Kind.UNCHANGED) {
                             changedForReverse.put(item.path(), blocks);
@@ -461,9 +461,9 @@ public final class PhysicalBackup {
         private record Read(long size, String checksum, long[] hashes) {
         }
 
-        /** Receives a file's content chunk by chunk, at {@code pos}, after its pages were checked. */
+        /** Receives a file's content chunk by chunk, at {@code pos}, after its pages were checked, with its blocks' hashes. */
         private interface Chunks {
-            void accept(byte[] data, int length, long pos) throws IOException;
+            void accept(byte[] data, int length, long pos, long[] hashes) throws IOException;
         }
 
         /**
@@ -493,9 +493,9 @@ public final class PhysicalBackup {
                     if (verifyChecksums && relation) {
                         checkPages(ch, item.absolute(), buf.array(), n, pos, firstBlock, item.path());
                     }
-                    hashes.add(buf.array(), n);
+                    long[] chunkHashes = hashes.add(buf.array(), n);
                     digest.update(buf.array(), 0, n);
-                    chunks.accept(buf.array(), n, pos);
+                    chunks.accept(buf.array(), n, pos, chunkHashes);
                     pos += n;
                     if (counts) {
                         progress.advance(bytesDone.addAndGet(n), totalBytes);
@@ -533,7 +533,7 @@ public final class PhysicalBackup {
          */
         private FileEntry sameOrWhole(DataDirectoryScan.Item item, int workers, Reference.Held held, Reference.Held noting)
                 throws IOException {
-            Read r = read(item, (data, length, pos) -> { }, false);
+            Read r = read(item, (data, length, pos, hashes) -> { }, false);
             if (r == null) {
                 return null;
             }
@@ -570,8 +570,8 @@ public final class PhysicalBackup {
             List<Long> blocks = new ArrayList<>();
             ObjectStore.PendingObject[] pending = new ObjectStore.PendingObject[1];
             try {
-                Read r = read(item, (data, length, pos) -> {
-                    List<Long> changed = Change.changedBlocks(held.hashes(), data, length, pos / Page.SIZE);
+                Read r = read(item, (data, length, pos, hashes) -> {
+                    List<Long> changed = Change.changedBlocks(held.hashes(), hashes, length, pos / Page.SIZE);
                     if (!changed.isEmpty()) {
                         if (pending[0] == null) {
                             pending[0] = objects.createPages(id, key, compression);
@@ -634,13 +634,13 @@ public final class PhysicalBackup {
             List<Long> changed = held == null || held.hashes() == null ? null : new ArrayList<>();
             ObjectStore.PendingObject[] pending = new ObjectStore.PendingObject[1];
             try {
-                Read r = read(item, (data, length, pos) -> {
+                Read r = read(item, (data, length, pos, hashes) -> {
                     if (pending[0] == null) {
                         pending[0] = objects.create(id, key, compression, workers);
                     }
                     pending[0].content().write(data, 0, length);
                     if (changed != null) {
-                        changed.addAll(Change.changedBlocks(held.hashes(), data, length, pos / Page.SIZE));
+                        changed.addAll(Change.changedBlocks(held.hashes(), hashes, length, pos / Page.SIZE));
                     }
                 });
                 if (r == null) {

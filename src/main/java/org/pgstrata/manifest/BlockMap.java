@@ -143,14 +143,18 @@ public final class BlockMap {
         private long[] h = new long[16];
         private int n;
 
-        /** Hashes the blocks of {@code data[0, length)}, which continue the file where the last call stopped. */
-        public void add(byte[] data, int length) {
-            for (int off = 0; off < length; off += Page.SIZE) {
-                if (n == h.length) {
-                    h = java.util.Arrays.copyOf(h, h.length * 2);
-                }
-                h[n++] = hash(data, off, Math.min(Page.SIZE, length - off));
+        /**
+         * Hashes the blocks of {@code data[0, length)}, which continue the file where the last
+         * call stopped; returns their hashes.
+         */
+        public long[] add(byte[] data, int length) {
+            long[] chunk = hashAll(data, length);
+            while (n + chunk.length > h.length) {
+                h = java.util.Arrays.copyOf(h, h.length * 2);
             }
+            System.arraycopy(chunk, 0, h, n, chunk.length);
+            n += chunk.length;
+            return chunk;
         }
 
         public long[] hashes() {

@@ -8,10 +8,7 @@ import java.sql.Connection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.Progress;
 import org.pgstrata.cli.CliRun;
@@ -28,21 +25,7 @@ import org.pgstrata.demo.ContentChecksum;
  * rewrites its metapage's cache without WAL; and a copy restored from an older backup writes
  * pages whose LSNs say nothing about the original's backups.
  */
-class ChangeDetectionTest {
-    @TempDir
-    Path dir;
-    PgSupport pg;
-
-    @BeforeEach
-    void start() {
-        pg = new PgSupport(dir);
-    }
-
-    @AfterEach
-    void stop() {
-        pg.close();
-    }
-
+class ChangeDetectionTest extends PgTest {
     /** A running cluster with 3,000 books. */
     LocalCluster books(int major, long seed) throws Exception {
         LocalCluster c = pg.start("c", major);
@@ -53,31 +36,9 @@ class ChangeDetectionTest {
         return c;
     }
 
-    static String port(LocalCluster c) {
-        return Integer.toString(PgSupport.conn(c).port());
-    }
-
-    static CliRun ok(String... args) {
-        CliRun r = CliRun.run(args);
-        assertThat(r.exitCode()).as("%s: %s", String.join(" ", args), r.err()).isZero();
-        return r;
-    }
-
-    static String backup(LocalCluster c, Path repo, String type) {
-        CliRun r = ok("backup", "-q", "--json", "--repo", repo.toString(), "--pgdata", c.pgdata().toString(), "--port", port(c), "--type", type);
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"").matcher(r.out());
-        assertThat(m.find()).isTrue();
-        return m.group(1);
-    }
-
     /** Restores (the newest, or {@code extra} such as --backup ID / --steps-back N), starts it, and returns it. */
     LocalCluster restore(Path repo, String name, int major, String... extra) {
-        Path target = dir.resolve(name);
-        List<String> args = new java.util.ArrayList<>(List.of("restore", "-q", "--repo", repo.toString(), "--to", target.toString(), "--start",
-                "--port", Integer.toString(LocalCluster.freePort())));
-        args.addAll(List.of(extra));
-        ok(args.toArray(String[]::new));
-        return pg.trackRestored(target, major);
+        return CliBackups.restore(pg, repo, dir.resolve(name), major, extra).cluster();
     }
 
     static void provesContent(LocalCluster restored, Map<String, ContentChecksum.Result> expected, String what) throws Exception {
@@ -111,14 +72,14 @@ class ChangeDetectionTest {
             Books.populate(conn, 5_000, 1_000, 7, Progress.NONE);
         }
         Path repo = dir.resolve("repo");
-        String full = backup(c, repo, "full");
+        String full = CliBackups.backupId(repo, c, "full");
         c.stop();
         // What the refusal of an incremental without checksums advises: it rewrites every page, and no page LSN moves.
         run(List.of(pgChecksums.toString(), "--enable", "-D", c.pgdata().toString()));
         c.start();
         Map<String, ContentChecksum.Result> proof = ClusterContent.of(c);
-        String incr = backup(c, repo, "incr");
-        ok("verify", "-q", "--repo", repo.toString());
+        String incr = CliBackups.backupId(repo, c, "incr");
+        CliBackups.ok("verify", "-q", "--repo", repo.toString());
         provesContent(restore(repo, "restored-incr", major), proof, "incremental " + incr + " on " + full);
     }
 
@@ -131,18 +92,18 @@ class ChangeDetectionTest {
                 "CREATE INDEX pts_spgist ON pts USING spgist (p)", "CHECKPOINT");
         Path chain = dir.resolve("chain");
         Path reverse = dir.resolve("reverse");
-        backup(c, chain, "full");
-        backup(c, reverse, "reverse"); // the first of a reverse-delta repository is a full
+        CliBackups.backupId(chain, c, "full");
+        CliBackups.backupId(reverse, c, "reverse"); // the first of a reverse-delta repository is a full
         Map<String, ContentChecksum.Result> before = ClusterContent.of(c);
         // New entries: SpGistUpdateMetaPage rewrites block 0's lastUsedPages cache with no WAL record, so its LSN stays.
         PgSupport.sql(c, "INSERT INTO pts (p) SELECT point(i % 499 + 0.5, i % 503 + 0.5) FROM generate_series(1, 10000) i", "CHECKPOINT");
         Map<String, ContentChecksum.Result> after = ClusterContent.of(c);
         assertThat(after).as("the proof sees the new rows").isNotEqualTo(before);
-        String incr = backup(c, chain, "incr");
-        backup(c, reverse, "reverse");
-        String diff = backup(c, chain, "diff");
-        ok("verify", "-q", "--repo", chain.toString());
-        ok("verify", "-q", "--repo", reverse.toString());
+        String incr = CliBackups.backupId(chain, c, "incr");
+        CliBackups.backupId(reverse, c, "reverse");
+        String diff = CliBackups.backupId(chain, c, "diff");
+        CliBackups.ok("verify", "-q", "--repo", chain.toString());
+        CliBackups.ok("verify", "-q", "--repo", reverse.toString());
         provesContent(restore(chain, "restored-incr", major, "--backup", incr), after, "incremental " + incr);
         provesContent(restore(chain, "restored-diff", major, "--backup", diff), after, "differential " + diff);
         provesContent(restore(reverse, "restored-newest", major), after, "the newest full of the reverse-delta repository");
@@ -154,13 +115,13 @@ class ChangeDetectionTest {
         int major = 17;
         LocalCluster c = books(major, 3);
         Path repo = dir.resolve("repo");
-        String full = backup(c, repo, "full");
+        String full = CliBackups.backupId(repo, c, "full");
         PgSupport.sql(c, "UPDATE books SET price = price + 1 WHERE id % 5 = 0");
-        String incr = backup(c, repo, "incr");
+        String incr = CliBackups.backupId(repo, c, "incr");
         LocalCluster copy = restore(repo, "copy", major, "--backup", full);
         assertThat(PgSupport.queryString(copy, "SELECT timeline_id::text FROM pg_control_checkpoint()")).as("the copy's timeline").isEqualTo("2");
         PgSupport.sql(copy, "UPDATE books SET price = price + 3 WHERE id % 3 = 0");
-        CliRun refused = CliRun.run("backup", "-q", "--repo", repo.toString(), "--pgdata", copy.pgdata().toString(), "--port", port(copy),
+        CliRun refused = CliRun.run("backup", "-q", "--repo", repo.toString(), "--pgdata", copy.pgdata().toString(), "--port", CliBackups.port(copy),
                 "--type", "incr");
         assertThat(refused.exitCode()).as(refused.err()).isEqualTo(ErrorCode.REFERENCE_MISMATCH.exitCode());
         assertThat(refused.errLines()).singleElement().asString().contains("backup " + incr + ", which the incr would build on, is not in this "
@@ -172,15 +133,15 @@ class ChangeDetectionTest {
         int major = 17;
         LocalCluster c = books(major, 5);
         Path repo = dir.resolve("repo");
-        String full = backup(c, repo, "full");
+        String full = CliBackups.backupId(repo, c, "full");
         PgSupport.sql(c, "UPDATE books SET price = price + 1 WHERE id % 5 = 0");
-        backup(c, repo, "incr");
+        CliBackups.backupId(repo, c, "incr");
         c.stop();
 
         // Restored without --start, then started by hand without recovery.signal: crash recovery from backup_label, so the copy
         // goes on writing timeline 1 from the older backup's point, as a copy made by other means would.
         Path copyDir = dir.resolve("copy");
-        ok("restore", "-q", "--repo", repo.toString(), "--backup", full, "--to", copyDir.toString());
+        CliBackups.ok("restore", "-q", "--repo", repo.toString(), "--backup", full, "--to", copyDir.toString());
         Files.deleteIfExists(copyDir.resolve("recovery.signal"));
         LocalCluster copy = pg.trackRestored(copyDir, major);
         copy.start();
@@ -193,8 +154,8 @@ class ChangeDetectionTest {
         PgSupport.sql(copy, "CHECKPOINT");
         assertThat(PgSupport.queryString(copy, "SELECT timeline_id::text FROM pg_control_checkpoint()")).isEqualTo("1");
         Map<String, ContentChecksum.Result> proof = ClusterContent.of(copy);
-        String incr = backup(copy, repo, "incr");
-        ok("verify", "-q", "--repo", repo.toString());
+        String incr = CliBackups.backupId(repo, copy, "incr");
+        CliBackups.ok("verify", "-q", "--repo", repo.toString());
         provesContent(restore(repo, "restored", major, "--backup", incr), proof, "the copy's incremental " + incr);
     }
 }

@@ -44,6 +44,11 @@ final class CliBackups {
         return run("backup", "-q", "--json", "--repo", repo.toString(), "--pgdata", c.pgdata().toString(), "--port", port(c), "--type", type);
     }
 
+    /** The id of a new physical backup of {@code c} of {@code type}. */
+    static String backupId(Path repo, LocalCluster c, String type) {
+        return backup(repo, c, type).get("id").asText();
+    }
+
     /** A logical backup of database {@code db} of {@code type} (full, diff). */
     static JsonNode logicalBackup(Path repo, LocalCluster c, String db, String type) {
         return run("backup", "-q", "--json", "--logical", "--repo", repo.toString(), "--port", port(c), "--dbname", db, "--type", type);

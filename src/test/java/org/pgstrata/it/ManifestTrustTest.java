@@ -51,16 +51,16 @@ class ManifestTrustTest {
             Books.populate(c, 3_000, 1_000, 1, Progress.NONE);
         }
         repo = dir.resolve("repo");
-        full = backup(a, repo, "full");
+        full = CliBackups.backupId(repo, a, "full");
         PgSupport.sql(a, "UPDATE books SET price = price + 1 WHERE id % 10 = 0");
         atIncr1 = content(a);
-        incr1 = backup(a, repo, "incr");
+        incr1 = CliBackups.backupId(repo, a, "incr");
         PgSupport.sql(a, "DELETE FROM books WHERE id % 10 = 1");
         atIncr2 = content(a);
-        incr2 = backup(a, repo, "incr");
-        logicalFull = idOf(ok("backup", "-q", "--json", "--repo", repo.toString(), "--logical", "--type", "full", "--port", port(a)));
+        incr2 = CliBackups.backupId(repo, a, "incr");
+        logicalFull = CliBackups.logicalBackup(repo, a, "postgres", "full").get("id").asText();
         PgSupport.sql(a, "UPDATE books SET price = price + 2 WHERE id % 7 = 0");
-        logicalDiff = idOf(ok("backup", "-q", "--json", "--repo", repo.toString(), "--logical", "--type", "diff", "--port", port(a)));
+        logicalDiff = CliBackups.logicalBackup(repo, a, "postgres", "diff").get("id").asText();
     }
 
     @AfterAll
@@ -68,30 +68,10 @@ class ManifestTrustTest {
         pg.close();
     }
 
-    static String port(LocalCluster c) {
-        return Integer.toString(PgSupport.conn(c).port());
-    }
-
-    static String backup(LocalCluster c, Path r, String type) {
-        return idOf(ok("backup", "-q", "--json", "--repo", r.toString(), "--pgdata", c.pgdata().toString(), "--port", port(c), "--type", type));
-    }
-
-    static String idOf(CliRun run) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"").matcher(run.out());
-        assertThat(m.find()).as("an id in %s", run.out()).isTrue();
-        return m.group(1);
-    }
-
     static ContentChecksum.Result content(LocalCluster c) throws Exception {
         try (Connection conn = PgSupport.connect(c)) {
             return ContentChecksum.compute(conn);
         }
-    }
-
-    static CliRun ok(String... args) {
-        CliRun r = CliRun.run(args);
-        assertThat(r.exitCode()).as("%s: %s", String.join(" ", args), r.err()).isZero();
-        return r;
     }
 
     /** The command fails with {@code code}, in one line on stderr that starts like every error and carries a hint. */
@@ -117,10 +97,7 @@ class ManifestTrustTest {
 
     /** Restores {@code id} from {@code r} through the command line, starts it, and proves its content. */
     void restoresWithContent(Path r, String id, ContentChecksum.Result expected, String name) throws Exception {
-        Path target = dir.resolve(name);
-        int port = LocalCluster.freePort();
-        ok("restore", "-q", "--repo", r.toString(), "--backup", id, "--to", target.toString(), "--start", "--port", Integer.toString(port));
-        LocalCluster restored = pg.trackRestored(target, major);
+        LocalCluster restored = CliBackups.restore(pg, r, dir.resolve(name), major, "--backup", id).cluster();
         assertThat(content(restored).combined()).as("content of the restore of %s", id).isEqualTo(expected.combined());
         restored.stop();
     }
@@ -130,10 +107,10 @@ class ManifestTrustTest {
         Path r = copyOfRepo("damaged-newest");
         flipAByte(r.resolve("backup").resolve(incr2).resolve("manifest"));
 
-        CliRun list = ok("list", "--repo", r.toString());
+        CliRun list = CliBackups.ok("list", "--repo", r.toString());
         assertThat(list.out().lines().filter(l -> l.startsWith(incr2))).singleElement().asString().contains("DAMAGED");
         assertThat(list.err()).contains("1 backup(s)").contains("cannot be read");
-        CliRun json = ok("list", "--json", "--repo", r.toString());
+        CliRun json = CliBackups.ok("list", "--json", "--repo", r.toString());
         assertThat(json.out()).containsPattern("\"id\"\\s*:\\s*\"" + incr2 + "\"[^}]*\"status\"\\s*:\\s*\"damaged\"")
                 .containsPattern("\"id\"\\s*:\\s*\"" + incr1 + "\"[^}]*\"status\"\\s*:\\s*\"ok\"");
 
@@ -167,14 +144,14 @@ class ManifestTrustTest {
         Path r = copyOfRepo("damaged-logical");
         flipAByte(r.resolve("logical").resolve(logicalDiff).resolve("manifest"));
         CliRun newest = refused(ErrorCode.CORRUPT, "restore", "-q", "--logical", "--repo", r.toString(), "--to-db", "restored_newest",
-                "--port", port(a));
+                "--port", CliBackups.port(a));
         assertThat(newest.err()).contains(logicalDiff);
         refused(ErrorCode.CORRUPT, "restore", "-q", "--logical", "--repo", r.toString(), "--steps-back", "1", "--to-db", "restored_steps",
-                "--port", port(a));
+                "--port", CliBackups.port(a));
         assertThat(LogicalSupport.databaseExists(a, "restored_newest")).isFalse();
         assertThat(LogicalSupport.databaseExists(a, "restored_steps")).isFalse();
         // The intact full, named, restores.
-        ok("restore", "-q", "--logical", "--repo", r.toString(), "--backup", logicalFull, "--to-db", "restored_full", "--port", port(a));
+        CliBackups.ok("restore", "-q", "--logical", "--repo", r.toString(), "--backup", logicalFull, "--to-db", "restored_full", "--port", CliBackups.port(a));
         assertThat(LogicalSupport.databaseExists(a, "restored_full")).isTrue();
     }
 
@@ -188,7 +165,7 @@ class ManifestTrustTest {
             before = s.map(p -> p.getFileName().toString()).sorted().toList();
         }
 
-        CliRun other = refused(ErrorCode.CORRUPT, "backup", "-q", "--repo", r.toString(), "--pgdata", b.pgdata().toString(), "--port", port(b),
+        CliRun other = refused(ErrorCode.CORRUPT, "backup", "-q", "--repo", r.toString(), "--pgdata", b.pgdata().toString(), "--port", CliBackups.port(b),
                 "--type", "full");
         assertThat(other.err()).contains("repo.json is missing").contains("repo init");
         refused(ErrorCode.CORRUPT, "verify", "-q", "--repo", r.toString());
@@ -203,10 +180,10 @@ class ManifestTrustTest {
         }
 
         // For the cluster whose backups they are, repo init re-creates it, after checking them all.
-        CliRun again = ok("repo", "init", "-q", "--repo", r.toString(), "--pgdata", a.pgdata().toString());
+        CliRun again = CliBackups.ok("repo", "init", "-q", "--repo", r.toString(), "--pgdata", a.pgdata().toString());
         assertThat(again.out()).contains("serves cluster");
         assertThat(r.resolve("repo.json")).exists();
-        ok("verify", "-q", "--repo", r.toString());
+        CliBackups.ok("verify", "-q", "--repo", r.toString());
         restoresWithContent(r, incr2, atIncr2, "restored-after-repair");
         b.stop();
     }
@@ -216,21 +193,21 @@ class ManifestTrustTest {
         Path r = copyOfRepo("foreign-backup");
         LocalCluster b = pg.start("b2", major);
         Path otherRepo = dir.resolve("other-repo");
-        String foreign = backup(b, otherRepo, "full");
+        String foreign = CliBackups.backupId(otherRepo, b, "full");
         PgSupport.copyTree(otherRepo.resolve("backup").resolve(foreign), r.resolve("backup").resolve(foreign));
 
-        CliRun list = ok("list", "--json", "--repo", r.toString());
+        CliRun list = CliBackups.ok("list", "--json", "--repo", r.toString());
         assertThat(list.out()).containsPattern("\"id\"\\s*:\\s*\"" + foreign + "\"[^}]*\"status\"\\s*:\\s*\"damaged\"[^}]*belongs to the cluster");
         CliRun expire = refused(ErrorCode.REPO_MISMATCH, "expire", "-q", "--repo", r.toString(), "--retain-full", "1");
         assertThat(expire.err()).contains(foreign).contains("nothing was removed");
-        refused(ErrorCode.REPO_MISMATCH, "backup", "-q", "--repo", r.toString(), "--pgdata", a.pgdata().toString(), "--port", port(a),
+        refused(ErrorCode.REPO_MISMATCH, "backup", "-q", "--repo", r.toString(), "--pgdata", a.pgdata().toString(), "--port", CliBackups.port(a),
                 "--type", "incr");
         refused(ErrorCode.REPO_MISMATCH, "repo", "init", "-q", "--repo", r.toString(), "--pgdata", b.pgdata().toString());
         // The repository's own backups are all still there and restore.
         restoresWithContent(r, incr2, atIncr2, "restored-foreign");
         // Deleting the foreign backup makes the repository whole again.
-        ok("delete", "-q", "--repo", r.toString(), "--backup", foreign);
-        ok("verify", "-q", "--repo", r.toString());
+        CliBackups.ok("delete", "-q", "--repo", r.toString(), "--backup", foreign);
+        CliBackups.ok("verify", "-q", "--repo", r.toString());
         b.stop();
     }
 }

@@ -9,10 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.ContentChecksum;
@@ -29,20 +26,7 @@ import org.pgstrata.manifest.Json;
  * finds that, and keeps the old object whole: the step back still restores with its content, and
  * verify names the lying block map.
  */
-class ReverseConversionProofTest {
-    @TempDir
-    Path dir;
-    PgSupport pg;
-
-    @BeforeEach
-    void start() {
-        pg = new PgSupport(dir);
-    }
-
-    @AfterEach
-    void stop() {
-        pg.close();
-    }
+class ReverseConversionProofTest extends PgTest {
 
     static byte[] unpack(byte[] stored) {
         return com.github.luben.zstd.Zstd.decompress(stored, (int) com.github.luben.zstd.Zstd.getFrameContentSize(stored));
@@ -57,7 +41,7 @@ class ReverseConversionProofTest {
         String heap = "base/" + PgSupport.queryString(c, "SELECT oid FROM pg_database WHERE datname = 'postgres'") + "/"
                 + PgSupport.queryString(c, "SELECT relfilenode FROM pg_class WHERE relname = 't'");
         Path repo = dir.resolve("repo");
-        String old = ChangeDetectionTest.backup(c, repo, "reverse");
+        String old = CliBackups.backupId(repo, c, "reverse");
         Map<String, ContentChecksum.Result> before = ClusterContent.of(c);
         PgSupport.sql(c, "UPDATE t SET v = repeat('b', 100) WHERE id % 3 = 0", "CHECKPOINT");
         Map<String, ContentChecksum.Result> after = ClusterContent.of(c);
@@ -87,7 +71,7 @@ class ReverseConversionProofTest {
         ((ObjectNode) m.get("blockMap")).put("storedChecksum", Checksum.of(lyingMap));
         Files.write(manifestFile, com.github.luben.zstd.Zstd.compress(Envelope.seal(Json.MAPPER.writeValueAsBytes(m)), 9));
 
-        ChangeDetectionTest.backup(c, repo, "reverse");
+        CliBackups.backupId(repo, c, "reverse");
         // The step back restores with its content: the old file was kept whole, not cut from the new one.
         Path target = dir.resolve("back");
         CliRun restore = CliRun.run("restore", "-q", "--repo", repo.toString(), "--steps-back", "1", "--to", target.toString(), "--start",

@@ -45,11 +45,11 @@ class VerifyRebuildTest {
             Books.populate(conn, 20_000, 5_000, 11, Progress.NONE);
         }
         repo = dir.resolve("repo");
-        full = ChangeDetectionTest.backup(c, repo, "full");
+        full = CliBackups.backupId(repo, c, "full");
         PgSupport.sql(c, "UPDATE books SET price = price + 1 WHERE id % 50 = 0");
-        incr1 = ChangeDetectionTest.backup(c, repo, "incr");
+        incr1 = CliBackups.backupId(repo, c, "incr");
         PgSupport.sql(c, "UPDATE books SET price = price + 2 WHERE id % 40 = 1");
-        incr2 = ChangeDetectionTest.backup(c, repo, "incr");
+        incr2 = CliBackups.backupId(repo, c, "incr");
     }
 
     @AfterAll
