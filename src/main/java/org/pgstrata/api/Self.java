@@ -111,18 +111,18 @@ public final class Self {
      * file is answered by the shell, which removes the note, instead of by a new JVM.
      */
     public static String archiveCommand(java.util.List<String> repoArguments, String spoolDir) {
-        String note = spoolDir + "/%f";
+        String note = percent(spoolDir) + "/%f";
         // The note must name this very file (inode, size, mtime as stat prints them); %% is PostgreSQL's escape for %.
         String check = "if [ -f " + note + " ] && [ \"$(cat " + note + ")\" = \"$(stat -c '%%i %%s %%Y' %p)\" ]; then rm -f " + note
                 + "; else ";
-        String command = check + shortCommand(600) + " wal push " + words(repoArguments) + " %p; fi";
-        return fitsOldServers(command) ? command : check + shortCommand(0) + " wal push " + words(repoArguments) + " %p; fi";
+        String command = check + percent(shortCommand(600)) + " wal push " + words(repoArguments) + " %p; fi";
+        return fitsOldServers(command) ? command : check + percent(shortCommand(0)) + " wal push " + words(repoArguments) + " %p; fi";
     }
 
     /** restore_command for a repository named by {@code repoArguments}. */
     public static String restoreCommand(java.util.List<String> repoArguments) {
-        String command = shortCommand(600) + " wal get " + words(repoArguments) + " %f %p";
-        return fitsOldServers(command) ? command : shortCommand(0) + " wal get " + words(repoArguments) + " %f %p";
+        String command = percent(shortCommand(600)) + " wal get " + words(repoArguments) + " %f %p";
+        return fitsOldServers(command) ? command : percent(shortCommand(0)) + " wal get " + words(repoArguments) + " %f %p";
     }
 
     /**
@@ -135,8 +135,12 @@ public final class Self {
     }
 
     private static String words(java.util.List<String> args) {
-        // %-signs are PostgreSQL's escapes in these commands: a literal one is written %%.
-        return String.join(" ", args.stream().map(a -> quote(a).replace("%", "%%")).toList());
+        return String.join(" ", args.stream().map(a -> percent(quote(a))).toList());
+    }
+
+    /** %-signs are PostgreSQL's escapes in archive_command and restore_command: a literal one is written %%. */
+    private static String percent(String shellText) {
+        return shellText.replace("%", "%%");
     }
 
     /**
@@ -168,10 +172,5 @@ public final class Self {
         } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
             return full; // PostgreSQL 16 and later take it whole
         }
-    }
-
-    /** A value for a postgresql.conf line: single-quoted, inner quotes doubled. */
-    public static String confValue(String s) {
-        return "'" + s.replace("'", "''") + "'";
     }
 }

@@ -1,5 +1,6 @@
 package org.pgstrata.db;
 
+import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -7,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,12 +19,12 @@ import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 
 /**
- * A PostgreSQL cluster on this machine, driven through initdb and pg_ctl. Tests, the demo and
- * {@code compare} start every server through this class.
+ * A PostgreSQL cluster on this machine: created by initdb, started by running postgres itself
+ * (no shell), stopped and inspected by pg_ctl (which runs no shell for those). Tests, the demo
+ * and {@code compare} start every server through this class.
  */
 public final class LocalCluster {
     public static final String LOG_FILE = "log/pgstrata-server.log";
-    private static final int START_TIMEOUT_SECONDS = 120;
 
     private final Path pgdata;
     private final PgBinaries binaries;
@@ -58,6 +60,7 @@ public final class LocalCluster {
     public static LocalCluster init(Path pgdata, PgBinaries binaries, InitOptions options) {
         Path dir = pgdata.toAbsolutePath().normalize();
         requireEmptyOrAbsent(dir, "initialise a cluster there");
+        requireShellSafe(binaries);
         try {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
@@ -108,6 +111,25 @@ public final class LocalCluster {
             throw new PgstrataException(ErrorCode.IO, "cannot write the configuration of " + dir + ": " + e.getMessage(), null);
         }
         return c;
+    }
+
+    /**
+     * initdb runs the bootstrap backend through popen(), with its path in double quotes: a
+     * binaries directory with a quote, backslash, dollar sign or backtick in it would be shell
+     * code there. The data directory never reaches that shell (initdb passes it as PGDATA).
+     */
+    private static void requireShellSafe(PgBinaries binaries) {
+        String real;
+        try {
+            real = binaries.binDir().toRealPath().toString();
+        } catch (IOException e) {
+            real = binaries.binDir().toString();
+        }
+        if (real.matches(".*[\"\\\\$`].*")) {
+            throw new PgstrataException(ErrorCode.BINARIES, "cannot run initdb from " + real + ": initdb passes its own directory "
+                    + "through a shell, where a quote, backslash, '$' or backtick in it would run as code",
+                    "install or link the PostgreSQL binaries under a plain path and pass that to --pg-bin");
+        }
     }
 
     /** Refuses to touch a directory that holds anything. */
@@ -161,38 +183,181 @@ public final class LocalCluster {
      * restore_command see, such as the credentials of an S3 repository.
      */
     public void start(Integer port, Map<String, String> environment) {
+        start(port, environment, DEFAULT_STALL);
+    }
+
+    /**
+     * Starts the server and waits until it accepts connections (or, in recovery, read-only
+     * ones) for as long as its start makes progress: the wait fails at once when the server exits,
+     * and after {@code stall} without any progress (zero: never).
+     *
+     * <p>No shell sees the data directory: pg_ctl start runs {@code sh -c "exec postgres -D \"DIR\"
+     * ... >> \"LOG\""}, where {@code $(..)} or a backtick in a path is code. The server is started
+     * directly, in a session of its own (setsid) so that it outlives this process and the
+     * terminal's signals, with its output appended to the log file and no input.
+     */
+    public void start(Integer port, Map<String, String> environment, Duration stall) {
         requireDataDirectory(pgdata);
         if (isRunning()) {
             return;
         }
+        Path log = pgdata.resolve(LOG_FILE);
         try {
-            Files.createDirectories(pgdata.resolve("log"));
+            Files.createDirectories(log.getParent());
+            if (!Files.exists(log)) {
+                // Created owner-only, as pg_ctl's redirection under its umask would.
+                Files.createFile(log, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            }
         } catch (IOException e) {
-            throw new PgstrataException(ErrorCode.IO, "cannot create " + pgdata.resolve("log") + ": " + e.getMessage(), null);
+            throw new PgstrataException(ErrorCode.IO, "cannot create " + log + ": " + e.getMessage(), "check permissions on " + pgdata);
         }
-        List<String> args = new ArrayList<>(List.of("start", "-D", pgdata.toString(), "-l", pgdata.resolve(LOG_FILE).toString(),
-                "-w", "-t", String.valueOf(START_TIMEOUT_SECONDS)));
+        List<String> args = new ArrayList<>(List.of("-D", pgdata.toString()));
         if (port != null) {
-            args.add("-o");
-            args.add("-p " + port);
+            args.add("-p");
+            args.add(Integer.toString(port));
         }
-        ProcessResult r = ProcessResult.run(binaries.serverCommand("pg_ctl", args.toArray(String[]::new)), START_TIMEOUT_SECONDS + 30,
-                environment);
-        if (r.exitCode() != 0) {
-            throw new PgstrataException(ErrorCode.SERVER, "the server in " + pgdata + " did not start: " + serverLogTail(),
-                    "read " + pgdata.resolve(LOG_FILE) + "; a port in use or a damaged data directory are the usual causes");
+        List<String> cmd = new ArrayList<>();
+        if (SETSID != null) {
+            // --wait: should setsid have to fork, it lives as long as the server, so that our handle's death is the server's.
+            cmd.addAll(List.of(SETSID, "--wait"));
+        }
+        cmd.addAll(binaries.serverCommand("postgres", args.toArray(String[]::new)));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(new File("/dev/null")).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().putAll(environment);
+        Process server;
+        try {
+            server = pb.start();
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.SERVER, "cannot run " + binaries.program("postgres") + ": " + e.getMessage(),
+                    "check that the PostgreSQL binaries" + (PgBinaries.isRoot() ? " and 'unshare'" : "") + " are installed");
+        }
+        waitUntilAccepting(server, stall);
+    }
+
+    /** How long a start or a recovery may show no progress before it is given up, unless the caller says otherwise. */
+    public static final Duration DEFAULT_STALL = Duration.ofSeconds(300);
+
+    private static final String SETSID = Stream.of("/usr/bin/setsid", "/bin/setsid").filter(p -> Files.isExecutable(Path.of(p)))
+            .findFirst().orElse(null);
+
+    /**
+     * Waits until postmaster.pid, written by {@code server}, says "ready" or "standby" (what
+     * pg_ctl -w waits for). Fails when the server exits, or when nothing moves for {@code stall}:
+     * then it stops the server again, so that a failed start leaves nothing running.
+     */
+    private void waitUntilAccepting(Process server, Duration stall) {
+        StallWatch watch = new StallWatch(stall);
+        while (true) {
+            List<String> pid = pidFile();
+            if (pid.size() > 7 && ownedBy(pid.get(0), server)) {
+                String state = pid.get(7).trim();
+                if (state.equals("ready") || state.equals("standby")) {
+                    return;
+                }
+            }
+            if (!server.isAlive()) {
+                throw new PgstrataException(ErrorCode.SERVER, "the server in " + pgdata + " exited while starting (exit code "
+                        + server.exitValue() + "): " + serverLogTail(), "read " + pgdata.resolve(LOG_FILE)
+                        + "; a port in use, a configuration error or a damaged data directory are the usual causes");
+            }
+            watch.observe(progress());
+            if (watch.stalled()) {
+                stopImmediately();
+                throw new PgstrataException(ErrorCode.SERVER, "the server in " + pgdata + " made no progress for " + watch.stillSeconds()
+                        + " s while starting, and was stopped again: " + serverLogTail(),
+                        "read " + pgdata.resolve(LOG_FILE) + "; if the host is just very busy, allow a longer stall (--start-timeout)");
+            }
+            pause(100);
         }
     }
 
-    /** Stops the server (fast shutdown) if it is running. */
+    private static boolean ownedBy(String pidText, Process server) {
+        try {
+            long pid = Long.parseLong(pidText.trim());
+            return pid == server.pid() || server.descendants().anyMatch(h -> h.pid() == pid);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** postmaster.pid's lines; empty when it is absent or unreadable (being written). */
+    private List<String> pidFile() {
+        try {
+            return Files.readAllLines(pgdata.resolve("postmaster.pid"));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * A fingerprint of a starting or recovering server's work, for a {@link StallWatch}: the size
+     * of its log (restored WAL files, progress reports and errors are logged), its postmaster.pid,
+     * and the title and I/O counters of its startup process (which replays WAL; its title names
+     * the segment) and checkpointer (the end-of-recovery checkpoint). Other processes are left
+     * out: their idle wake-ups would look like progress.
+     */
+    public Object progress() {
+        List<Object> f = new ArrayList<>();
+        Path log = pgdata.resolve(LOG_FILE);
+        try {
+            f.add(Files.size(log));
+        } catch (IOException e) {
+            f.add(-1L);
+        }
+        List<String> pid = pidFile();
+        f.add(pid);
+        if (!pid.isEmpty()) {
+            try {
+                ProcessHandle.of(Long.parseLong(pid.get(0).trim())).ifPresent(pm -> pm.children().forEach(child -> {
+                    String title = procFile(child.pid(), "cmdline").replace('\0', ' ');
+                    if (title.contains("startup") || title.contains("checkpointer")) {
+                        f.add(title);
+                        f.add(procFile(child.pid(), "io").lines().filter(l -> l.startsWith("rchar") || l.startsWith("wchar")).toList());
+                    }
+                }));
+            } catch (NumberFormatException e) {
+                // a pid file being written: its content is in the fingerprint already
+            }
+        }
+        return f;
+    }
+
+    private static String procFile(long pid, String name) {
+        try {
+            return Files.readString(Path.of("/proc", Long.toString(pid), name), StandardCharsets.ISO_8859_1);
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PgstrataException(ErrorCode.SERVER, "interrupted while waiting for the server", null);
+        }
+    }
+
+    /**
+     * Stops the server (fast shutdown) if it is running, waiting as long as its shutdown
+     * checkpoint makes progress.
+     */
     public void stop() {
-        if (!isRunning()) {
+        Optional<Status> st = status();
+        if (st.isEmpty()) {
             return;
         }
-        ProcessResult r = ProcessResult.run(binaries.serverCommand("pg_ctl", "stop", "-D", pgdata.toString(), "-m", "fast", "-w", "-t", "120"), 150);
-        if (r.exitCode() != 0 && isRunning()) {
-            throw new PgstrataException(ErrorCode.SERVER, "the server in " + pgdata + " did not stop: " + r.lastLines(3),
-                    "look at " + pgdata.resolve(LOG_FILE));
+        ProcessResult r = ProcessResult.run(binaries.serverCommand("pg_ctl", "stop", "-D", pgdata.toString(), "-m", "fast", "--no-wait"), 60);
+        StallWatch watch = new StallWatch(DEFAULT_STALL);
+        while (ProcessHandle.of(st.get().pid()).map(ProcessHandle::isAlive).orElse(false) && Files.exists(pgdata.resolve("postmaster.pid"))) {
+            watch.observe(progress());
+            if (watch.stalled()) {
+                throw new PgstrataException(ErrorCode.SERVER, "the server in " + pgdata + " did not stop: no progress for " + watch.stillSeconds()
+                        + " s (" + r.lastLines(3) + ")", "look at " + pgdata.resolve(LOG_FILE));
+            }
+            pause(100);
         }
     }
 

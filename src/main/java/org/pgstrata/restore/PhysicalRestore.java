@@ -27,7 +27,6 @@ import org.pgstrata.api.Progress;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreResult;
-import org.pgstrata.api.Self;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
@@ -41,6 +40,7 @@ import org.pgstrata.manifest.ObjectRef;
 import org.pgstrata.manifest.Rebuild;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalEntry;
+import org.pgstrata.postgres.ConfValue;
 
 /**
  * Rebuilds a data directory from a backup: every object's stored checksum and every file's
@@ -354,7 +354,7 @@ public final class PhysicalRestore {
         if (plan.archiveRecovery()) {
             extra.append("# Recovery: ").append(plan.reason()).append('\n');
             for (var e : plan.settings().entrySet()) {
-                extra.append(e.getKey()).append(" = ").append(Self.confValue(e.getValue())).append('\n');
+                extra.append(ConfValue.line(e.getKey(), e.getValue()));
             }
             Path signal = target.resolve("recovery.signal");
             Files.writeString(signal, "");

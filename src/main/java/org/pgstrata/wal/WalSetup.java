@@ -6,15 +6,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.pgstrata.api.ConnectionSettings;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
-import org.pgstrata.api.Self;
 import org.pgstrata.db.Db;
+import org.pgstrata.postgres.ConfValue;
+import org.postgresql.PGConnection;
 
 /**
  * The settings that make a cluster archive into a repository, printed or applied. On a running
@@ -38,7 +38,7 @@ public final class WalSetup {
     public static String confLines(String repo) {
         StringBuilder sb = new StringBuilder();
         for (var e : settings(repo).entrySet()) {
-            sb.append(e.getKey()).append(" = ").append(Self.confValue(e.getValue())).append('\n');
+            sb.append(ConfValue.line(e.getKey(), e.getValue()));
         }
         return sb.toString();
     }
@@ -66,10 +66,9 @@ public final class WalSetup {
                 if (e.getKey().equals("wal_level") && !walLevel.equals("minimal")) {
                     continue; // replica or logical already archive everything needed
                 }
-                // ALTER SYSTEM takes no bind parameters; the value is quoted as a literal.
-                try (PreparedStatement ps = c.prepareStatement("ALTER SYSTEM SET " + e.getKey() + " = " + Self.confValue(e.getValue()))) {
-                    ps.execute();
-                }
+                // ALTER SYSTEM takes no bind parameters: the value is an SQL literal, quoted by the driver for this session's
+                // standard_conforming_strings (the server then writes postgresql.auto.conf with its own escaping).
+                Db.execute(c, "ALTER SYSTEM SET " + e.getKey() + " = '" + c.unwrap(PGConnection.class).escapeLiteral(e.getValue()) + "'");
             }
             Db.execute(c, "SELECT pg_reload_conf()");
             archiveHistoryFiles(repo, pgdata);
