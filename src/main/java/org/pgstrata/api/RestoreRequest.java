@@ -8,9 +8,16 @@ import java.nio.file.Path;
  * @param backupId null for the newest backup
  * @param pgBin    binaries to start the restored server with (null: PGSTRATA_PG_BIN or bundled)
  * @param recoveryTarget where recovery stops; {@link RecoveryTarget#IMMEDIATE} for the backup's own point
+ * @param startStall with {@code start}: how long the server's start and recovery may show no progress before the
+ *                   restore gives up (zero: as long as the server lives); null for the default (300 s)
  */
 public record RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
-                             RecoveryTarget recoveryTarget) {
+                             RecoveryTarget recoveryTarget, java.time.Duration startStall) {
+
+    public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
+                          RecoveryTarget recoveryTarget) {
+        this(repo, target, backupId, start, port, pgBin, jobs, recoveryTarget, null);
+    }
 
     public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs) {
         this(repo, target, backupId, start, port, pgBin, jobs, RecoveryTarget.IMMEDIATE);

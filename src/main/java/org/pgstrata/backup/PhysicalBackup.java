@@ -730,7 +730,8 @@ public final class PhysicalBackup {
     /**
      * Waits until the archive holds every segment from the start LSN's to the stop LSN's. The
      * server's archiver pushes them (pg_backup_stop switched to a new segment, so the last one is
-     * complete); nothing is copied from pg_wal behind its back.
+     * complete); nothing is copied from pg_wal behind its back. The timeout is per segment: the
+     * wait fails when the archive stops growing, not when a long backup's WAL takes a while.
      */
     private void waitForArchive(WalArchive archive, Lsn start, BackupSession.StopResult stop, long segSize, int timeoutSeconds)
             throws IOException {
@@ -742,7 +743,7 @@ public final class PhysicalBackup {
             while (archive.find(name).isEmpty()) {
                 if (System.nanoTime() > deadline) {
                     throw new PgstrataException(ErrorCode.WAL_MISSING, "WAL segment " + name + " that the backup needs did not reach the archive in "
-                            + archive.storage().describe() + " within " + timeoutSeconds + " s; the backup was not kept",
+                            + archive.storage().describe() + " within " + timeoutSeconds + " s of the one before; the backup was not kept",
                             "check archive_command (pgstrata wal setup prints it) and the server log, then run the backup again");
                 }
                 try {
@@ -752,6 +753,8 @@ public final class PhysicalBackup {
                     throw new IOException("interrupted while waiting for the archive");
                 }
             }
+            // Progress, not the clock: a busy archiver that keeps delivering is waited for.
+            deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         }
     }
 

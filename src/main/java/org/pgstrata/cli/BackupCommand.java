@@ -66,7 +66,8 @@ final class BackupCommand extends BaseCommand {
     boolean json;
 
     @Option(names = "--archive-timeout", defaultValue = "60", paramLabel = "SECONDS",
-            description = "With a WAL archive: how long to wait for the backup's WAL to be archived (default: ${DEFAULT-VALUE}).")
+            description = "With a WAL archive: how long to wait for the next of the backup's WAL segments to reach the archive; "
+                    + "each segment that arrives starts the wait again (default: ${DEFAULT-VALUE}).")
     int archiveTimeout;
 
     @Mixin

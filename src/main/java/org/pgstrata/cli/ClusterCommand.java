@@ -70,15 +70,24 @@ final class ClusterCommand implements Runnable {
         }
     }
 
-    @Command(name = "start", description = "Start the cluster and wait until it accepts connections.")
+    @Command(name = "start", description = "Start the cluster (postgres itself, no shell) and wait until it accepts connections.")
     static final class Start extends ExistingCluster {
         @Option(names = "--port", paramLabel = "PORT", description = "Listen on this port instead of the configured one.")
         Integer port;
 
+        @Option(names = "--start-timeout", defaultValue = "300", paramLabel = "SECONDS",
+                description = "Give up when the starting server shows no progress (server log, WAL replayed) for this long; "
+                        + "0 waits as long as it lives (default: ${DEFAULT-VALUE}).")
+        int startTimeout;
+
         @Override
         int execute() {
+            if (startTimeout < 0) {
+                throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "--start-timeout must be 0 or more seconds, not "
+                        + startTimeout, "0 waits as long as the server lives; the default is 300");
+            }
             LocalCluster c = cluster();
-            c.start(port);
+            c.start(port, java.util.Map.of(), java.time.Duration.ofSeconds(startTimeout));
             out().println("started " + c.pgdata() + " on 127.0.0.1:" + c.status().map(LocalCluster.Status::port).orElse(c.configuredPort()));
             return 0;
         }

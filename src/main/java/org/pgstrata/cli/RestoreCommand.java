@@ -69,6 +69,12 @@ final class RestoreCommand extends BaseCommand {
     @Option(names = "--start", description = "Start the restored server and wait until it accepts read-write connections.")
     boolean start;
 
+    @Option(names = "--start-timeout", defaultValue = "300", paramLabel = "SECONDS",
+            description = "With --start: give up when the server's start and recovery show no progress (replay position, server log, "
+                    + "WAL read) for this long; a slow recovery that moves is never cut short; 0 waits as long as the server lives "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int startTimeout;
+
     @Option(names = {"-p", "--port"}, paramLabel = "PORT",
             description = "Port for the restored server (with --start; default: the source's). With --logical: the server's port (default: PGPORT, else 5432).")
     Integer port;
@@ -148,16 +154,22 @@ final class RestoreCommand extends BaseCommand {
             throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "--steps-back and --backup both choose the backup",
                     "give one of them");
         }
+        if (startTimeout < 0) {
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "--start-timeout must be 0 or more seconds, not "
+                    + startTimeout, "0 waits as long as the server lives; the default is 300");
+        }
         String id = stepsBack == null ? backup : facade().backupStepsBack(repo.location(), stepsBack);
-        RestoreResult r = facade().restore(new RestoreRequest(repo.location(), to, id, start, port, pgBin, jobs, recoveryTarget()));
+        RestoreResult r = facade().restore(new RestoreRequest(repo.location(), to, id, start, port, pgBin, jobs, recoveryTarget(),
+                java.time.Duration.ofSeconds(startTimeout)));
         if (json) {
             Output.json(out(), r);
         } else {
             out().printf("restored backup %s into %s: %d files, %s, files in %.1f s%n", r.backupId(), r.target(), r.files(),
                     Output.bytes(r.bytes()), r.filesSeconds());
             if (r.readySeconds() != null) {
-                out().printf("recovery stopped at %s%s; the server is %s%s, %.1f s after the restore began%n", r.stoppedAtLsn(),
-                        r.stoppedAtTime() == null ? "" : " (last transaction " + r.stoppedAtTime() + ")", r.state(),
+                out().printf("recovery stopped at %s%s; the server is %s%s, %.1f s after the restore began%n", r.stoppedAt(),
+                        r.stoppedAtTime() == null || r.stoppedAt().contains(r.stoppedAtTime()) ? "" : " (last transaction " + r.stoppedAtTime() + ")",
+                        r.state().equals("shut down") ? "shut down, as --target-action shutdown asked" : r.state(),
                         r.port() == null ? "" : " on port " + r.port(), r.readySeconds());
             }
         }

@@ -37,6 +37,7 @@ import org.pgstrata.backup.PhysicalBackup;
 import org.pgstrata.db.Amcheck;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
+import org.pgstrata.db.StallWatch;
 import org.pgstrata.db.PgBinaries;
 import org.pgstrata.db.PgClient;
 import org.pgstrata.demo.Books;
@@ -454,21 +455,32 @@ public final class Compare {
         }
     }
 
-    /** Waits until the server's archiver has nothing left to push. */
+    /**
+     * Waits until the server's archiver has nothing left to push, for as long as it makes
+     * progress (files archived, fewer waiting); it fails when nothing has moved for
+     * {@link LocalCluster#DEFAULT_STALL}, naming the archiver's last failure.
+     */
     private static void waitUntilArchived(Connection c) throws SQLException {
-        for (int i = 0; i < 3000; i++) {
-            if ("0".equals(Db.queryString(c, "SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'"))) {
+        StallWatch watch = new StallWatch(LocalCluster.DEFAULT_STALL);
+        while (true) {
+            String ready = Db.queryString(c, "SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'");
+            if ("0".equals(ready)) {
                 return;
             }
+            watch.observe(List.of(ready, Db.queryString(c, "SELECT archived_count FROM pg_stat_archiver")));
+            if (watch.stalled()) {
+                String failure = Db.queryString(c, "SELECT coalesce(last_failed_wal || ' failed at ' || last_failed_time, 'no failure reported') "
+                        + "FROM pg_stat_archiver");
+                throw new PgstrataException(ErrorCode.WAL_MISSING, "the compare cluster archived nothing for " + watch.stillSeconds() + " s with "
+                        + ready + " WAL file(s) waiting (" + failure + ")", "look at its server log for archive_command errors");
+            }
             try {
-                Thread.sleep(20);
+                Thread.sleep(50);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
         }
-        throw new PgstrataException(ErrorCode.WAL_MISSING, "the compare cluster did not archive its WAL within a minute",
-                "look at its server log for archive_command errors");
     }
 
     /** A repository's size: the sum of its objects' sizes, on any storage. */

@@ -368,6 +368,22 @@ public final class LocalCluster {
         }
     }
 
+    /**
+     * Whether the postmaster named in postmaster.pid lives: what pg_ctl status checks (kill(pid, 0)),
+     * without starting a process, for waits that ask often.
+     */
+    public boolean postmasterAlive() {
+        List<String> pid = pidFile();
+        if (pid.isEmpty()) {
+            return false;
+        }
+        try {
+            return ProcessHandle.of(Long.parseLong(pid.get(0).trim())).map(ProcessHandle::isAlive).orElse(false);
+        } catch (NumberFormatException e) {
+            return true; // being written by a starting server
+        }
+    }
+
     public boolean isRunning() {
         return status().isPresent();
     }

@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -30,6 +31,7 @@ import org.pgstrata.api.RestoreResult;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
+import org.pgstrata.db.StallWatch;
 import org.pgstrata.manifest.Chain;
 import org.pgstrata.manifest.Checksum;
 import org.pgstrata.manifest.CorruptObjectException;
@@ -99,7 +101,8 @@ public final class PhysicalRestore {
             PgBinaries bin = PgBinaries.forMajor(req.pgBin(), m.pgMajor(), env);
             LocalCluster cluster = new LocalCluster(target, bin);
             progress.step("starting the restored server: recovery to " + req.recoveryTarget().describe());
-            Stop stop = startAndWait(cluster, req.recoveryTarget(), plan);
+            Duration stall = req.startStall() == null ? LocalCluster.DEFAULT_STALL : req.startStall();
+            Stop stop = startAndWait(cluster, req.recoveryTarget(), plan, stall);
             if (req.recoveryTarget().type() == RecoveryTarget.Type.LATEST && plan.targetLsn() != null && stop.lsn() != null
                     && org.pgstrata.postgres.Lsn.parse(stop.lsn()).isBefore(plan.targetLsn())) {
                 // Never report a short recovery as the latest point.
@@ -108,97 +111,148 @@ public final class PhysicalRestore {
                         + plan.targetLsn() + "); the server in " + target + " was stopped", "run 'pgstrata verify' to see what is missing");
             }
             double ready = (System.nanoTime() - t0) / 1e9;
-            progress.step("recovery stopped at " + stop.lsn() + (stop.time() == null ? "" : " (last transaction " + stop.time() + ")")
+            progress.step("recovery stopped at " + stop.where() + (stop.time() == null || stop.where().contains(stop.time()) ? "" : " (last transaction " + stop.time() + ")")
                     + "; the server is " + stop.state() + (stop.port() == null ? "" : " on 127.0.0.1:" + stop.port()));
             return new RestoreResult(m.id(), target, m.files().size(), bytes, filesSeconds, ready, stop.port(), plan.reason(), stop.lsn(),
-                    stop.time(), stop.state());
+                    stop.time(), stop.state(), stop.where());
         }
     }
 
-    /** Where recovery stopped and what state the server is in. */
-    private record Stop(String lsn, String time, String state, Integer port) {
+    /** Where recovery stopped (LSN and last transaction's time, when known, and in words) and what state the server is in. */
+    private record Stop(String lsn, String time, String state, Integer port, String where) {
     }
 
     /**
      * Starts the server and waits until recovery has reached the target: read-write after
-     * promotion, paused, or shut down, as the target's action says.
+     * promotion, paused, or shut down, as the target's action says. The wait follows progress
+     * (the replay position, the server's log and its startup process's work): it fails when the
+     * server exits, or when nothing has moved for {@code stall}, never because recovery is slow.
      */
-    private Stop startAndWait(LocalCluster cluster, RecoveryTarget target, RecoveryPlan plan) {
+    private Stop startAndWait(LocalCluster cluster, RecoveryTarget target, RecoveryPlan plan, Duration stall) {
         try {
-            cluster.start();
+            cluster.start(null, Map.of(), stall);
         } catch (PgstrataException e) {
-            String log = cluster.serverLogTail();
-            if (target.action().equals("shutdown") && log.contains("shut down")) {
-                return shutdownStop(cluster);
+            if (target.action().equals("shutdown") && cluster.serverLogTail().contains("shut down")) {
+                return shutdownStop(cluster, stall);
             }
-            if (log.contains("recovery ended before configured recovery target was reached")) {
-                throw new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "recovery ended before reaching " + target.describe()
-                        + ": the archived WAL stops earlier; " + log, "choose an earlier target or --target latest");
-            }
-            if (log.contains("archived WAL") && log.contains("is damaged")) {
-                throw new PgstrataException(ErrorCode.CORRUPT, "recovery stopped at a damaged archived WAL file: " + log,
-                        "run 'pgstrata verify' to find it; restore to an earlier target, or repair the archive from a copy");
-            }
-            if (log.contains("could not locate required checkpoint") || log.contains("requested WAL segment")
-                    || log.contains("could not find")) {
-                throw new PgstrataException(ErrorCode.WAL_MISSING, "recovery could not find the WAL it needs: " + log,
-                        "run 'pgstrata verify --repo REPO' to see the gaps in the archive");
-            }
-            throw e;
+            throw explained(cluster, target, e);
         }
         int port = cluster.status().map(LocalCluster.Status::port).orElse(cluster.configuredPort());
-        ConnectionSettings s = new ConnectionSettings("127.0.0.1", port, "postgres", "postgres", null);
-        long deadline = System.nanoTime() + 600_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            if (!cluster.isRunning()) {
+        ConnectionSettings s = readinessProbe(port);
+        StallWatch watch = new StallWatch(stall);
+        String replayed = null;
+        while (true) {
+            if (!cluster.postmasterAlive()) {
                 if (target.action().equals("shutdown")) {
-                    return shutdownStop(cluster);
+                    return shutdownStop(cluster, stall);
                 }
-                throw new PgstrataException(ErrorCode.SERVER, "the restored server stopped during recovery: " + cluster.serverLogTail(),
-                        "read the server log in " + cluster.pgdata());
+                throw explained(cluster, target, new PgstrataException(ErrorCode.SERVER, "the restored server stopped during recovery: "
+                        + cluster.serverLogTail(), "read the server log in " + cluster.pgdata()));
             }
             try (Connection c = Db.connect(s, "pgstrata restore")) {
                 boolean inRecovery = "t".equals(Db.queryString(c, "SELECT pg_is_in_recovery()"));
                 boolean paused = inRecovery && "t".equals(Db.queryString(c, "SELECT pg_is_wal_replay_paused()"));
+                String lsn = Db.queryString(c, "SELECT pg_last_wal_replay_lsn()::text");
                 if (!inRecovery || paused) {
-                    String lsn = Db.queryString(c, "SELECT pg_last_wal_replay_lsn()::text");
                     String time = Db.queryString(c, "SELECT pg_last_xact_replay_timestamp()::text");
                     if (lsn == null && plan.targetLsn() != null) {
                         lsn = plan.targetLsn().toString();
                     }
-                    return new Stop(lsn, time, inRecovery ? "paused in recovery (read-only)" : "read-write", port);
+                    return new Stop(lsn, time, inRecovery ? "paused in recovery (read-only)" : "read-write", port, lsn);
                 }
+                replayed = lsn;
             } catch (PgstrataException | SQLException e) {
-                // still starting or replaying: try again shortly
+                if (refusedAuthentication(e)) {
+                    // Not "still starting": waiting would never end. The server is stopped rather than left behind.
+                    cluster.stop();
+                    throw new PgstrataException(ErrorCode.CONNECTION, "the restored server in " + cluster.pgdata() + " refused pgstrata's "
+                            + "connection, so where recovery stopped is unknown; the server was stopped: " + e.getMessage(),
+                            "allow " + s.user() + " to connect from 127.0.0.1 in its pg_hba.conf, or give the password (PGPASSWORD, ~/.pgpass)");
+                }
+                // still starting, or replaying before consistency: try again shortly
             }
-            sleep(100);
+            watch.observe(List.of(String.valueOf(replayed), cluster.progress()));
+            if (watch.stalled()) {
+                cluster.stopImmediately();
+                throw new PgstrataException(ErrorCode.SERVER, "recovery of the restored server made no progress for " + watch.stillSeconds()
+                        + " s" + (replayed == null ? "" : " (replayed up to " + replayed + ")") + " before reaching " + target.describe()
+                        + ", and the server was stopped: " + cluster.serverLogTail(),
+                        "read the server log in " + cluster.pgdata() + "; if the host is just very busy, allow a longer stall (--start-timeout)");
+            }
+            sleep(200);
         }
-        throw new PgstrataException(ErrorCode.SERVER, "the restored server did not reach " + target.describe() + " in time: " + cluster.serverLogTail(),
-                "look at the server log in " + cluster.pgdata());
     }
 
-    /** After recovery_target_action=shutdown the server is gone; its log says where it stopped. */
-    private Stop shutdownStop(LocalCluster cluster) {
-        for (int i = 0; i < 600 && cluster.isRunning(); i++) {
+    /**
+     * The connection that asks the restored server how far recovery got. Seam for the libpq
+     * conventions (socket directory, PGUSER, PGPASSWORD, .pgpass): today TCP to 127.0.0.1 as
+     * postgres, without a password.
+     */
+    private ConnectionSettings readinessProbe(int port) {
+        return new ConnectionSettings("127.0.0.1", port, "postgres", "postgres", null);
+    }
+
+    private static boolean refusedAuthentication(Exception e) {
+        Throwable t = e instanceof SQLException ? e : e.getCause();
+        String state = t instanceof SQLException q && q.getSQLState() != null ? q.getSQLState() : "";
+        return state.startsWith("28");
+    }
+
+    /** A failed start or recovery, with the server log's reason turned into its own error where there is one. */
+    private static PgstrataException explained(LocalCluster cluster, RecoveryTarget target, PgstrataException e) {
+        String log = cluster.serverLogTail();
+        if (log.contains("recovery ended before configured recovery target was reached")) {
+            return new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "recovery ended before reaching " + target.describe()
+                    + ": the archived WAL stops earlier; " + log, "choose an earlier target or --target latest");
+        }
+        if (log.contains("archived WAL") && log.contains("is damaged")) {
+            return new PgstrataException(ErrorCode.CORRUPT, "recovery stopped at a damaged archived WAL file: " + log,
+                    "run 'pgstrata verify' to find it; restore to an earlier target, or repair the archive from a copy");
+        }
+        if (log.contains("could not locate required checkpoint") || log.contains("requested WAL segment")
+                || log.contains("could not find")) {
+            return new PgstrataException(ErrorCode.WAL_MISSING, "recovery could not find the WAL it needs: " + log,
+                    "run 'pgstrata verify --repo REPO' to see the gaps in the archive");
+        }
+        return e;
+    }
+
+    /**
+     * After recovery_target_action=shutdown the server stops at the target without writing
+     * "redo done at": where it stopped is the server's own "recovery stopping ..." line (an LSN
+     * for an LSN target; a transaction, restore point or consistency otherwise, with a time).
+     */
+    private Stop shutdownStop(LocalCluster cluster, Duration stall) {
+        StallWatch watch = new StallWatch(stall);
+        while (cluster.postmasterAlive() && !watch.stalled()) {
+            watch.observe(cluster.progress());
             sleep(100);
         }
         String lsn = null;
         String time = null;
+        String stopping = null;
         try {
             for (String line : Files.readAllLines(cluster.pgdata().resolve(LocalCluster.LOG_FILE))) {
-                if (line.contains("recovery stopping")) {
-                    int t = line.indexOf(", time ");
-                    time = t >= 0 ? line.substring(t + 7).trim() : time;
-                }
-                int at = line.indexOf("redo done at ");
+                int at = line.indexOf("recovery stopping ");
                 if (at >= 0) {
-                    lsn = line.substring(at + "redo done at ".length()).split(" ")[0];
+                    stopping = line.substring(at).trim();
+                    int t = stopping.indexOf(", time ");
+                    time = t >= 0 ? stopping.substring(t + 7).trim() : null;
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(LSN\\) \"([0-9A-F]+/[0-9A-F]+)\"").matcher(stopping);
+                    lsn = m.find() ? m.group(1) : null;
+                }
+                int redo = line.indexOf("redo done at ");
+                if (redo >= 0) {
+                    lsn = line.substring(redo + "redo done at ".length()).split(" ")[0];
                 }
             }
         } catch (IOException e) {
-            // the stop point is then unknown; the shutdown itself is what was asked for
+            // the words below say so
         }
-        return new Stop(lsn, time, "shut down", null);
+        String where = lsn != null ? lsn
+                : stopping != null ? "the target (the server log says: " + stopping + ")"
+                : "the target (the server log names no position; see " + cluster.pgdata().resolve(LocalCluster.LOG_FILE) + ")";
+        return new Stop(lsn, time, "shut down", null, where);
     }
 
     private static void sleep(long millis) {
