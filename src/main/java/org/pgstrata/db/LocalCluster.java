@@ -350,6 +350,10 @@ public final class LocalCluster {
             return;
         }
         ProcessResult r = ProcessResult.run(binaries.serverCommand("pg_ctl", "stop", "-D", pgdata.toString(), "-m", "fast", "--no-wait"), 60);
+        if (r.exitCode() != 0 && postmasterAlive()) {
+            throw new PgstrataException(ErrorCode.SERVER, "the server in " + pgdata + " did not stop: " + r.lastLines(3),
+                    "look at " + pgdata.resolve(LOG_FILE));
+        }
         StallWatch watch = new StallWatch(DEFAULT_STALL);
         while (ProcessHandle.of(st.get().pid()).map(ProcessHandle::isAlive).orElse(false) && Files.exists(pgdata.resolve("postmaster.pid"))) {
             watch.observe(progress());

@@ -92,6 +92,36 @@ class PathsAreDataTest extends PgTest {
         }
     }
 
+    /**
+     * The reproduction of issue 15: PostgreSQL's parser decodes {@code \047} to a quote, so a
+     * repository path that only had its quotes doubled ended archive_command's quoting early and
+     * ran the rest at the next WAL switch.
+     */
+    @Test
+    void archiveTo_withAnOctalEscapedQuote_archivesIntoThatDirectory_andRunsNothing() throws Exception {
+        Path repo = Path.of(dir + "/z\\047; touch " + markers + "/pwned; echo \\047");
+        Path pgdata = dir.resolve("plain");
+        CliBackups.ok("cluster", "init", "-q", "--pg-version", "17", "--pgdata", pgdata.toString(), "--port",
+                Integer.toString(LocalCluster.freePort()), "--archive-to", repo.toString(), "--start");
+        LocalCluster c = pg.trackRestored(pgdata, 17);
+        PgSupport.sql(c, "CREATE TABLE t AS SELECT generate_series(1, 1000) AS i", "SELECT pg_switch_wal()");
+        AssertionError archiving = null;
+        try {
+            waitUntilArchived(c);
+        } catch (AssertionError e) {
+            archiving = e; // the injection, when it happens, comes first
+        }
+        try (var left = Files.list(markers)) {
+            assertThat(left.toList()).as("the command hidden in the repository path ran").isEmpty();
+        }
+        if (archiving != null) {
+            throw archiving;
+        }
+        try (var archived = Files.walk(repo.resolve("archive"))) {
+            assertThat(archived.filter(Files::isRegularFile).count()).isPositive();
+        }
+    }
+
     @Test
     void walSetupApply_withAHostileRepository_onStoppedAndRunningClusters_archives() throws Exception {
         for (boolean running : new boolean[] {false, true}) {
