@@ -268,7 +268,7 @@ public final class LocalCluster {
                         + " s while starting, and was stopped again: " + serverLogTail(),
                         "read " + pgdata.resolve(LOG_FILE) + "; if the host is just very busy, allow a longer stall (--start-timeout)");
             }
-            pause(100);
+            StallWatch.pause(100);
         }
     }
 
@@ -331,15 +331,6 @@ public final class LocalCluster {
         }
     }
 
-    private static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new PgstrataException(ErrorCode.SERVER, "interrupted while waiting for the server", null);
-        }
-    }
-
     /**
      * Stops the server (fast shutdown) if it is running, waiting as long as its shutdown
      * checkpoint makes progress.
@@ -361,7 +352,7 @@ public final class LocalCluster {
                 throw new PgstrataException(ErrorCode.SERVER, "the server in " + pgdata + " did not stop: no progress for " + watch.stillSeconds()
                         + " s (" + r.lastLines(3) + ")", "look at " + pgdata.resolve(LOG_FILE));
             }
-            pause(100);
+            StallWatch.pause(100);
         }
     }
 

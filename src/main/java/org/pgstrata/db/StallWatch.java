@@ -49,4 +49,14 @@ public final class StallWatch {
     public long stillSeconds() {
         return (nanoClock.getAsLong() - movedAt) / 1_000_000_000L;
     }
+
+    /** Sleeps between two looks at a server; an interrupt ends the wait with an error. */
+    public static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.SERVER, "interrupted while waiting for the server", null);
+        }
+    }
 }

@@ -179,7 +179,7 @@ public final class PhysicalRestore {
                         + ", and the server was stopped: " + cluster.serverLogTail(),
                         "read the server log in " + cluster.pgdata() + "; if the host is just very busy, allow a longer stall (--start-timeout)");
             }
-            sleep(200);
+            StallWatch.pause(200);
         }
     }
 
@@ -226,7 +226,7 @@ public final class PhysicalRestore {
         StallWatch watch = new StallWatch(stall);
         while (cluster.postmasterAlive() && !watch.stalled()) {
             watch.observe(cluster.progress());
-            sleep(100);
+            StallWatch.pause(100);
         }
         String lsn = null;
         String time = null;
@@ -255,14 +255,6 @@ public final class PhysicalRestore {
         return new Stop(lsn, time, "shut down", null, where);
     }
 
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new PgstrataException(ErrorCode.SERVER, "interrupted while waiting for recovery", null);
-        }
-    }
 
     private long writeFiles(Repository repo, Chain chain, Path target, int jobs, Integer port, RecoveryPlan plan) throws IOException {
         Manifest m = chain.target();
