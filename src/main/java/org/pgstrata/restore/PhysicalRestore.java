@@ -29,6 +29,7 @@ import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreResult;
 import org.pgstrata.api.Self;
 import org.pgstrata.db.Db;
+import org.pgstrata.db.Libpq;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
 import org.pgstrata.manifest.Chain;
@@ -109,7 +110,7 @@ public final class PhysicalRestore {
             }
             double ready = (System.nanoTime() - t0) / 1e9;
             progress.step("recovery stopped at " + stop.lsn() + (stop.time() == null ? "" : " (last transaction " + stop.time() + ")")
-                    + "; the server is " + stop.state() + (stop.port() == null ? "" : " on 127.0.0.1:" + stop.port()));
+                    + "; the server is " + stop.state() + (stop.port() == null ? "" : " on port " + stop.port()));
             return new RestoreResult(m.id(), target, m.files().size(), bytes, filesSeconds, ready, stop.port(), plan.reason(), stop.lsn(),
                     stop.time(), stop.state());
         }
@@ -147,7 +148,10 @@ public final class PhysicalRestore {
             throw e;
         }
         int port = cluster.status().map(LocalCluster.Status::port).orElse(cluster.configuredPort());
-        ConnectionSettings s = new ConnectionSettings("127.0.0.1", port, "postgres", "postgres", null);
+        // The restored server keeps the source's pg_hba.conf: check it as the user would connect,
+        // with PGUSER, PGPASSWORD and the password file, on the socket or address it listens on.
+        ConnectionSettings who = ConnectionSettings.resolve(null, port, null, "postgres", env);
+        ConnectionSettings s = Libpq.forLocalServer(cluster.pgdata(), who);
         long deadline = System.nanoTime() + 600_000_000_000L;
         while (System.nanoTime() < deadline) {
             if (!cluster.isRunning()) {
@@ -168,7 +172,18 @@ public final class PhysicalRestore {
                     }
                     return new Stop(lsn, time, inRecovery ? "paused in recovery (read-only)" : "read-write", port);
                 }
-            } catch (PgstrataException | SQLException e) {
+            } catch (PgstrataException e) {
+                if (e.code() == ErrorCode.AUTHENTICATION) {
+                    // The server is up but will not let us check where recovery stopped; a server
+                    // left running after a failed restore would surprise, so it is stopped.
+                    cluster.stop();
+                    throw new PgstrataException(ErrorCode.AUTHENTICATION, "the restored server in " + cluster.pgdata()
+                            + " started but refused the check of its recovery: " + e.getMessage() + "; it was stopped",
+                            "set PGPASSWORD (or a ~/.pgpass or PGPASSFILE line, mode 0600) and PGUSER for the restored cluster's"
+                                    + " pg_hba.conf, then start it with 'pgstrata cluster start -D " + cluster.pgdata() + "'", e);
+                }
+                // still starting or replaying: try again shortly
+            } catch (SQLException e) {
                 // still starting or replaying: try again shortly
             }
             sleep(100);
