@@ -180,9 +180,18 @@ class LibpqConventionsTest {
 
     @Test
     void passwordFile_isReadByLibpqRules_andIgnoredWhenOthersCanReadIt() throws IOException {
-        // libpq's escapes: \: and \\ ; localhost matches the socket; the first matching line wins.
         String escaped = PASSWORD.replace("\\", "\\\\").replace(":", "\\:");
         Path file = dir.resolve("passfile");
+
+        // A file others can read is ignored with a warning, as libpq does (pgjdbc alone would use it).
+        Files.writeString(file, "127.0.0.1:" + runningPort + ":*:postgres:" + escaped + "\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        Result open = run(Map.of("PGPASSFILE", file.toString()), "backup", "-q", "--repo", dir.resolve("repo-pass").toString(),
+                "--pgdata", cluster.pgdata().toString(), "--host", "127.0.0.1", "--port", Integer.toString(runningPort));
+        assertThat(open.exit).as(open.err).isEqualTo(ErrorCode.AUTHENTICATION.exitCode());
+        assertThat(open.err).contains("warning: password file " + file + " has group or world access");
+
+        // libpq's escapes: \: and \\ ; localhost matches the socket; the first matching line wins.
         Files.writeString(file, "# a comment\nelsewhere:*:*:postgres:nope\nlocalhost:" + runningPort + ":*:postgres:" + escaped
                 + "\n*:*:*:*:wrong\n", StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
@@ -197,14 +206,6 @@ class LibpqConventionsTest {
         Result viaHome = run(Map.of(), "backup", "-q", "--repo", dir.resolve("repo-home").toString(), "--pgdata", cluster.pgdata().toString());
         assertThat(viaHome.exit).as(viaHome.err).isZero();
         Files.delete(pgpass);
-
-        // A file others can read is ignored, as libpq does (pgjdbc alone would use it).
-        Files.writeString(file, "127.0.0.1:" + runningPort + ":*:postgres:" + escaped + "\n", StandardCharsets.UTF_8);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-        Result open = run(Map.of("PGPASSFILE", file.toString()), "backup", "-q", "--repo", dir.resolve("repo-pass").toString(),
-                "--pgdata", cluster.pgdata().toString(), "--host", "127.0.0.1", "--port", Integer.toString(runningPort));
-        assertThat(open.exit).as(open.err).isEqualTo(ErrorCode.AUTHENTICATION.exitCode());
-        assertThat(open.err).contains("warning: password file " + file + " has group or world access");
     }
 
     @Test
