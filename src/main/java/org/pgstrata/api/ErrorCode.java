@@ -61,7 +61,7 @@ public enum ErrorCode {
      * The server refused the user or its password, or wanted a password that PGPASSWORD and the
      * password file do not give.
      */
-    AUTHENTICATION(32),
+    AUTHENTICATION(33),
     /** Anything else: a bug. */
     INTERNAL(70);
 

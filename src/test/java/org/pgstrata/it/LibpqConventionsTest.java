@@ -171,7 +171,7 @@ class LibpqConventionsTest {
         for (Map<String, String> env : List.of(Map.<String, String>of(), Map.of("PGPASSWORD", "wrong"))) {
             Result r = run(env, "backup", "-q", "--repo", dir.resolve("repo-auth").toString(), "--pgdata", cluster.pgdata().toString(),
                     "--host", "127.0.0.1", "--port", Integer.toString(runningPort));
-            assertThat(r.exit).as(r.err).isEqualTo(ErrorCode.AUTHENTICATION.exitCode()).isEqualTo(32);
+            assertThat(r.exit).as(r.err).isEqualTo(ErrorCode.AUTHENTICATION.exitCode()).isEqualTo(33);
             assertThat(r.errLines()).hasSize(1);
             assertThat(r.err).contains("authentication").contains("PGPASSWORD").contains("~/.pgpass").contains("PGPASSFILE").contains("--user")
                     .doesNotContain("server is running");
