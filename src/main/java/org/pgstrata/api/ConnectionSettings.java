@@ -1,15 +1,21 @@
 package org.pgstrata.api;
 
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
 
 /**
  * Where a server is and who to connect as. Built once from the command line with libpq's
- * environment variables as fallbacks; the password only ever comes from PGPASSWORD (or
- * ~/.pgpass, read by {@code db}), never from a command-line argument, so that it never shows
- * in a process list.
+ * environment variables as fallbacks; the password only ever comes from PGPASSWORD or from the
+ * password file ({@code passfile}: PGPASSFILE, else ~/.pgpass, read by {@code db}), never from a
+ * command-line argument, so that it never shows in a process list.
+ *
+ * <p>A {@code host} that starts with '/' is a directory holding the server's Unix-domain socket
+ * {@code host/.s.PGSQL.port}, as in libpq.
+ *
+ * @param passfile the password file to look in when {@code password} is null; null for none
  */
-public record ConnectionSettings(String host, int port, String user, String dbname, String password) {
+public record ConnectionSettings(String host, int port, String user, String dbname, String password, Path passfile) {
 
     public ConnectionSettings {
         Objects.requireNonNull(host, "host");
@@ -20,13 +26,19 @@ public record ConnectionSettings(String host, int port, String user, String dbna
         }
     }
 
+    /** Settings without a password file. */
+    public ConnectionSettings(String host, int port, String user, String dbname, String password) {
+        this(host, port, user, dbname, password, null);
+    }
+
     /**
-     * Command-line values win; then PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD from
-     * {@code env}; then libpq's defaults (127.0.0.1, 5432, postgres, the user name).
+     * Command-line values win; then PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGPASSFILE from
+     * {@code env}; then localhost, 5432, postgres, the user name, ~/.pgpass. (Defaults that depend
+     * on a running server, such as its socket directory and port, are {@code db.Libpq}'s.)
      */
     public static ConnectionSettings resolve(String host, Integer port, String user, String dbname,
                                              Map<String, String> env) {
-        String h = firstNonBlank(host, env.get("PGHOST"), "127.0.0.1");
+        String h = firstNonBlank(host, env.get("PGHOST"), "localhost");
         String portText = port != null ? port.toString() : firstNonBlank(env.get("PGPORT"), "5432");
         int p;
         try {
@@ -37,25 +49,61 @@ public record ConnectionSettings(String host, int port, String user, String dbna
         }
         String u = firstNonBlank(user, env.get("PGUSER"), "postgres");
         String d = firstNonBlank(dbname, env.get("PGDATABASE"), u);
-        return new ConnectionSettings(h, p, u, d, env.get("PGPASSWORD"));
+        return new ConnectionSettings(h, p, u, d, blankToNull(env.get("PGPASSWORD")), passfile(env));
+    }
+
+    /** PGPASSFILE, else ~/.pgpass (HOME from {@code env}, else the JVM's user.home). */
+    public static Path passfile(Map<String, String> env) {
+        String f = env.get("PGPASSFILE");
+        if (f != null && !f.isBlank()) {
+            return Path.of(f);
+        }
+        String home = firstNonBlank(env.get("HOME"), System.getProperty("user.home"));
+        return home == null ? null : Path.of(home, ".pgpass");
     }
 
     public ConnectionSettings withDbname(String newDbname) {
-        return new ConnectionSettings(host, port, user, newDbname, password);
+        return new ConnectionSettings(host, port, user, newDbname, password, passfile);
     }
 
     public ConnectionSettings withPort(int newPort) {
-        return new ConnectionSettings(host, newPort, user, dbname, password);
+        return new ConnectionSettings(host, newPort, user, dbname, password, passfile);
     }
 
-    /** host:port/dbname as user, for messages. Never includes the password. */
+    public ConnectionSettings withHost(String newHost) {
+        return new ConnectionSettings(newHost, port, user, dbname, password, passfile);
+    }
+
+    /** True when {@code host} names a socket directory rather than a host. */
+    public boolean isSocket() {
+        return host.startsWith("/");
+    }
+
+    /** The Unix-domain socket a socket directory stands for: DIR/.s.PGSQL.PORT. */
+    public Path socketPath() {
+        if (!isSocket()) {
+            throw new IllegalStateException(host + " is not a socket directory");
+        }
+        return Path.of(host, ".s.PGSQL." + port);
+    }
+
+    /** host:port, or the socket's path, for messages. */
+    public String server() {
+        return isSocket() ? socketPath().toString() : host + ":" + port;
+    }
+
+    /** user@host:port/dbname (user@socket/dbname over a Unix socket), for messages. Never includes the password. */
     public String describe() {
-        return user + "@" + host + ":" + port + "/" + dbname;
+        return user + "@" + server() + "/" + dbname;
     }
 
     @Override
     public String toString() {
         return describe();
+    }
+
+    private static String blankToNull(String v) {
+        return v == null || v.isEmpty() ? null : v;
     }
 
     private static String firstNonBlank(String... values) {

@@ -57,6 +57,11 @@ public enum ErrorCode {
      * (If-None-Match ignored): it cannot keep one content per WAL name, nor fence its lock.
      */
     NO_CONDITIONAL_WRITES(31),
+    /**
+     * The server refused the user or its password, or wanted a password that PGPASSWORD and the
+     * password file do not give.
+     */
+    AUTHENTICATION(33),
     /** Anything else: a bug. */
     INTERNAL(70);
 

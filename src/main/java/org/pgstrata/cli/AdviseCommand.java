@@ -1,14 +1,12 @@
 package org.pgstrata.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.pgstrata.api.Advice;
 import org.pgstrata.api.AdviseRequest;
-import org.pgstrata.db.LocalCluster;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -25,8 +23,9 @@ import picocli.CommandLine.Option;
     "with fsync. Then it prints, for a full daily, an incremental chain, differentials, reverse",
     "deltas and a base backup + WAL, the repository bytes per day and per week and the restore time",
     "of the latest and of a week-old point, and the assumptions behind them.",
-    "Needs data checksums (as incr does), and a full backup in the repository. Without --port or",
-    "PGPORT it connects to the port configured in --pgdata.",
+    "Needs data checksums (as incr does), and a full backup in the repository. Without --host/PGHOST",
+    "and --port/PGPORT it connects to the server running on the data directory (-D/--pgdata, else",
+    "PGDATA) as its postmaster.pid says: its Unix socket and port.",
     "--json prints {repository, pgdata, systemIdentifier, pgMajor, change, wal, restoreRate, dataBytes,",
     "fullRatio, fullFrom, backupWalBytes, predictedFullBytes, strategies, assumptions}; change",
     "holds predictedIncrementalBytes, the next incremental's repositoryBytes; a prediction that needs",
@@ -37,7 +36,7 @@ final class AdviseCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
 
-    @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the running cluster.")
+    @Option(names = {"-D", "--pgdata"}, paramLabel = "DIR", description = "Data directory of the running cluster (default: PGDATA).")
     Path pgdata;
 
     @Option(names = "--no-checkpoint", description = "Do not run CHECKPOINT first (the change may then be under-counted).")
@@ -64,8 +63,8 @@ final class AdviseCommand extends BaseCommand {
     @Override
     int execute() {
         var env = System.getenv();
-        int defaultPort = Files.isRegularFile(pgdata.resolve("postgresql.conf")) ? new LocalCluster(pgdata, null).configuredPort() : 5432;
-        Advice a = facade().advise(new AdviseRequest(repo.location(), pgdata, conn.resolve(env, defaultPort), !noCheckpoint, jobs, scratchDir,
+        Path pgdata = DataDirectory.required(this.pgdata, env);
+        Advice a = facade().advise(new AdviseRequest(repo.location(), pgdata, conn.resolve(env, pgdata), !noCheckpoint, jobs, scratchDir,
                 sampleSeconds));
         if (json) {
             Output.json(out(), a);

@@ -7,7 +7,6 @@ import org.pgstrata.api.BackupType;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.LogicalBackupRequest;
 import org.pgstrata.api.LogicalBackupResult;
-import org.pgstrata.db.LocalCluster;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -26,7 +25,8 @@ import picocli.CommandLine.Option;
     "objects already stored) and then turns the previous full into a reverse delta: the old",
     "versions of the pages that changed, so the newest backup is always a full and older points",
     "are reached by stepping back (restore --steps-back N).",
-    "Without --port or PGPORT it connects to the port configured in --pgdata.",
+    "Without --host/PGHOST and --port/PGPORT it connects to the server running on the data",
+    "directory (-D/--pgdata, else PGDATA) as its postmaster.pid says: its Unix socket and port.",
     "",
     "With --logical it backs up one database (--dbname) through pg_dump instead, in one",
     "repeatable-read snapshot; --pgdata is not needed. --type full stores pg_dump's archive",
@@ -43,7 +43,7 @@ final class BackupCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
 
-    @Option(names = "--pgdata", paramLabel = "DIR", description = "Data directory of the running cluster (physical backups).")
+    @Option(names = {"-D", "--pgdata"}, paramLabel = "DIR", description = "Data directory of the running cluster (physical backups; default: PGDATA).")
     Path pgdata;
 
     @Option(names = "--logical", description = "A logical backup of one database through pg_dump (--type full or diff).")
@@ -79,14 +79,13 @@ final class BackupCommand extends BaseCommand {
         if (logical) {
             return logical(env);
         }
+        Path pgdata = DataDirectory.orEnv(this.pgdata, env);
         if (pgdata == null) {
-            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "a physical backup needs --pgdata",
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "a physical backup needs a data directory: give -D/--pgdata DIR or set PGDATA",
                     "pass the data directory of the running cluster, or add --logical for a pg_dump backup of one database");
         }
-        int defaultPort = java.nio.file.Files.isRegularFile(pgdata.resolve("postgresql.conf"))
-                ? new LocalCluster(pgdata, null).configuredPort() : 5432;
         int pause = org.pgstrata.api.TestHooks.pauseAfterFiles(env);
-        BackupResult r = facade().backup(new BackupRequest(repo.location(), pgdata, conn.resolve(env, defaultPort), BackupType.parse(type),
+        BackupResult r = facade().backup(new BackupRequest(repo.location(), pgdata, conn.resolve(env, pgdata), BackupType.parse(type),
                 Compression.parse(compress), jobs, pause, archiveTimeout));
         if (json) {
             Output.json(out(), r);
@@ -100,9 +99,7 @@ final class BackupCommand extends BaseCommand {
 
     private int logical(java.util.Map<String, String> env) {
         boolean jobsGiven = spec.commandLine().getParseResult().hasMatchedOption("--jobs");
-        int defaultPort = pgdata != null && java.nio.file.Files.isRegularFile(pgdata.resolve("postgresql.conf"))
-                ? new LocalCluster(pgdata, null).configuredPort() : 5432;
-        LogicalBackupResult r = facade().logicalBackup(new LogicalBackupRequest(repo.location(), conn.resolve(env, defaultPort), BackupType.parse(type),
+        LogicalBackupResult r = facade().logicalBackup(new LogicalBackupRequest(repo.location(), conn.resolve(env, DataDirectory.orEnv(pgdata, env)), BackupType.parse(type),
                 Compression.parse(compress), jobsGiven ? jobs : 1, pgBin));
         if (json) {
             Output.json(out(), r);

@@ -24,7 +24,7 @@ final class ClusterCommand implements Runnable {
         "Uses --pg-bin, else PGSTRATA_PG_BIN, else the bundled binaries of --pg-version.",
         "As root, the server runs unprivileged in a user namespace (unshare -U)."})
     static final class Init extends BaseCommand {
-        @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory to create (must be absent or empty).")
+        @Option(names = {"-D", "--pgdata"}, paramLabel = "DIR", description = "Data directory to create (must be absent or empty; default: PGDATA).")
         Path pgdata;
 
         @Option(names = "--port", defaultValue = "5432", paramLabel = "PORT", description = "Port to listen on (default: ${DEFAULT-VALUE}).")
@@ -48,7 +48,7 @@ final class ClusterCommand implements Runnable {
 
         @Override
         int execute() {
-            LocalCluster c = facade().clusterInit(pgdata, port, pgVersion, pgBin, s3.location(archiveTo));
+            LocalCluster c = facade().clusterInit(DataDirectory.required(pgdata, System.getenv()), port, pgVersion, pgBin, s3.location(archiveTo));
             out().println("initialised PostgreSQL " + c.binaries().version() + " cluster in " + c.pgdata() + " (port " + port + ")");
             if (start) {
                 c.start();
@@ -59,14 +59,14 @@ final class ClusterCommand implements Runnable {
     }
 
     abstract static class ExistingCluster extends BaseCommand {
-        @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the cluster.")
+        @Option(names = {"-D", "--pgdata"}, paramLabel = "DIR", description = "Data directory of the cluster (default: PGDATA).")
         Path pgdata;
 
         @Option(names = "--pg-bin", paramLabel = "DIR", description = "Binaries to use (default: PGSTRATA_PG_BIN, else bundled of the cluster's major).")
         Path pgBin;
 
         LocalCluster cluster() {
-            return facade().cluster(pgdata, pgBin);
+            return facade().cluster(DataDirectory.required(pgdata, System.getenv()), pgBin);
         }
     }
 

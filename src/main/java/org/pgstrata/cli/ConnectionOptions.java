@@ -1,30 +1,36 @@
 package org.pgstrata.cli;
 
+import java.nio.file.Path;
 import java.util.Map;
 import org.pgstrata.api.ConnectionSettings;
+import org.pgstrata.db.Libpq;
 import picocli.CommandLine.Option;
 
 /** --host/--port/--user/--dbname, with libpq's PG* variables as fallbacks. No password option, by design. */
 final class ConnectionOptions {
-    @Option(names = {"-h", "--host"}, paramLabel = "HOST", description = "Server host (default: PGHOST, else 127.0.0.1).")
+    @Option(names = {"-h", "--host"}, paramLabel = "HOST", description = "Server host, or the directory of its Unix-domain socket "
+            + "(starts with /). Default: PGHOST, else the running server's socket (or address) from postmaster.pid of the data directory, "
+            + "else a socket in /var/run/postgresql or /tmp, else localhost.")
     String host;
 
-    @Option(names = {"-p", "--port"}, paramLabel = "PORT", description = "Server port (default: PGPORT, else 5432).")
+    @Option(names = {"-p", "--port"}, paramLabel = "PORT", description = "Server port (default: PGPORT, else the running server's from "
+            + "postmaster.pid of the data directory, else the one configured there, else 5432).")
     Integer port;
 
     @Option(names = {"-U", "--user"}, paramLabel = "USER", description = "User name (default: PGUSER, else postgres). "
-            + "The password comes from PGPASSWORD or ~/.pgpass, never from the command line.")
+            + "The password comes from PGPASSWORD or the password file (PGPASSFILE, else ~/.pgpass), never from the command line.")
     String user;
 
     @Option(names = {"-d", "--dbname"}, paramLabel = "DB", description = "Database (default: PGDATABASE, else postgres).")
     String dbname;
 
+    /** The settings for a server whose data directory is not known. */
     ConnectionSettings resolve(Map<String, String> env) {
-        return ConnectionSettings.resolve(host, port, user, dbname != null ? dbname : env.getOrDefault("PGDATABASE", "postgres"), env);
+        return resolve(env, null);
     }
 
-    ConnectionSettings resolve(Map<String, String> env, int defaultPort) {
-        Integer p = port != null ? port : (env.get("PGPORT") != null ? null : defaultPort);
-        return ConnectionSettings.resolve(host, p, user, dbname != null ? dbname : env.getOrDefault("PGDATABASE", "postgres"), env);
+    /** The settings for the server of {@code pgdata} (null: not known): its socket and port come from its postmaster.pid. */
+    ConnectionSettings resolve(Map<String, String> env, Path pgdata) {
+        return Libpq.resolve(host, port, user, dbname != null ? dbname : env.getOrDefault("PGDATABASE", "postgres"), pgdata, env);
     }
 }

@@ -26,12 +26,12 @@ final class RepoCommand implements Runnable {
         @Mixin
         RepoOptions repo;
 
-        @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the cluster it serves.")
+        @Option(names = {"-D", "--pgdata"}, paramLabel = "DIR", description = "Data directory of the cluster it serves (default: PGDATA).")
         Path pgdata;
 
         @Override
         int execute() {
-            RepoInfo info = facade().repoInit(repo.location(), pgdata, true);
+            RepoInfo info = facade().repoInit(repo.location(), DataDirectory.required(pgdata, System.getenv()), true);
             out().println("repository " + repo.describe() + " serves cluster " + info.systemIdentifier() + " (PostgreSQL " + info.pgMajor() + ")");
             return 0;
         }

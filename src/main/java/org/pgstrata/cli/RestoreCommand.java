@@ -53,10 +53,12 @@ final class RestoreCommand extends BaseCommand {
     @Option(names = "--no-owner", description = "With --logical: do not restore object owners (the restoring user owns everything).")
     boolean noOwner;
 
-    @Option(names = {"-h", "--host"}, paramLabel = "HOST", description = "With --logical: server host (default: PGHOST, else 127.0.0.1).")
+    @Option(names = {"-h", "--host"}, paramLabel = "HOST", description = "With --logical: server host or socket directory (default: PGHOST, "
+            + "else a socket in /var/run/postgresql or /tmp, else localhost).")
     String host;
 
-    @Option(names = {"-U", "--user"}, paramLabel = "USER", description = "With --logical: user name (default: PGUSER, else postgres).")
+    @Option(names = {"-U", "--user"}, paramLabel = "USER", description = "With --logical: user name (default: PGUSER, else postgres). "
+            + "With --start the restored server is checked as PGUSER (else postgres), with PGPASSWORD or the password file.")
     String user;
 
     @Option(names = "--backup", paramLabel = "ID", description = "Backup to restore (default: the newest).")
@@ -203,7 +205,7 @@ final class RestoreCommand extends BaseCommand {
                     "name the database to restore into");
         }
         var env = System.getenv();
-        var server = org.pgstrata.api.ConnectionSettings.resolve(host, port, user, "postgres", env);
+        var server = org.pgstrata.db.Libpq.resolve(host, port, user, "postgres", null, env);
         boolean jobsGiven = spec.commandLine().getParseResult().hasMatchedOption("--jobs");
         var r = facade().logicalRestore(new org.pgstrata.api.LogicalRestoreRequest(repo.location(), backup, server, toDb, create, clean, table,
                 jobs, pgBin, noOwner));

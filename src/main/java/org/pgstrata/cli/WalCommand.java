@@ -81,7 +81,7 @@ final class WalCommand implements Runnable {
         @Mixin
         RepoOptions repo;
 
-        @Option(names = "--pgdata", required = true, paramLabel = "DIR", description = "Data directory of the cluster.")
+        @Option(names = {"-D", "--pgdata"}, paramLabel = "DIR", description = "Data directory of the cluster (default: PGDATA).")
         Path pgdata;
 
         @Option(names = "--apply", description = "Write the settings instead of printing them.")
@@ -97,9 +97,10 @@ final class WalCommand implements Runnable {
                 out().flush();
                 return 0;
             }
+            var env = System.getenv();
+            Path pgdata = DataDirectory.required(this.pgdata, env);
             org.pgstrata.db.LocalCluster.requireDataDirectory(pgdata);
-            int port = new org.pgstrata.db.LocalCluster(pgdata, null).configuredPort();
-            WalSetup.Applied a = facade().walSetupApply(repo.location(), pgdata, conn.resolve(System.getenv(), port));
+            WalSetup.Applied a = facade().walSetupApply(repo.location(), pgdata, conn.resolve(env, pgdata));
             out().println("archive settings " + a.how() + (a.restartNeeded() ? "; restart the cluster for archive_mode to take effect" : ""));
             return 0;
         }

@@ -20,11 +20,7 @@ public final class Db {
     }
 
     public static Connection connect(ConnectionSettings s, String applicationName) {
-        Properties p = new Properties();
-        p.setProperty("user", s.user());
-        if (s.password() != null) {
-            p.setProperty("password", s.password());
-        }
+        Properties p = properties(s);
         p.setProperty("ApplicationName", applicationName);
         p.setProperty("connectTimeout", "10");
         p.setProperty("tcpKeepAlive", "true");
@@ -36,12 +32,43 @@ public final class Db {
     }
 
     /**
+     * The driver properties every connection to {@code s} needs: the user, the password (given, or
+     * from the password file), and for a socket directory the Unix-domain socket factory.
+     */
+    public static Properties properties(ConnectionSettings s) {
+        Properties p = new Properties();
+        p.setProperty("user", s.user());
+        String password = s.password() != null ? s.password() : PgPass.password(s);
+        if (password != null) {
+            p.setProperty("password", password);
+        } else {
+            // Without a password pgjdbc would read ~/.pgpass by itself, past the checks of PgPass.
+            p.setProperty("authenticationPluginClassName", NoPassword.class.getName());
+        }
+        if (s.isSocket()) {
+            p.setProperty("socketFactory", "org.newsclub.net.unix.AFUNIXSocketFactory$FactoryArg");
+            p.setProperty("socketFactoryArg", s.socketPath().toString());
+            p.setProperty("sslmode", "disable"); // PostgreSQL offers no SSL on a Unix socket
+        }
+        return p;
+    }
+
+    /** What pgjdbc asks when a server wants a password and none was found: there is none. */
+    public static final class NoPassword implements org.postgresql.plugin.AuthenticationPlugin {
+        @Override
+        public char[] getPassword(org.postgresql.plugin.AuthenticationRequestType type) {
+            return null;
+        }
+    }
+
+    /**
      * The JDBC URL of a server and database. pgjdbc URL-decodes the database name, so it is
      * encoded here: any name reaches the server as it is ('+', '%', '?', '/', spaces, Unicode).
+     * Over a Unix socket the host of the URL is only a name ({@link #properties} gives the socket).
      */
     public static String url(ConnectionSettings s) {
         String db = java.net.URLEncoder.encode(s.dbname(), java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
-        return "jdbc:postgresql://" + hostForUrl(s.host()) + ":" + s.port() + "/" + db;
+        return "jdbc:postgresql://" + (s.isSocket() ? "localhost" : hostForUrl(s.host())) + ":" + s.port() + "/" + db;
     }
 
     private static String hostForUrl(String host) {
@@ -51,17 +78,34 @@ public final class Db {
     public static PgstrataException connectionFailed(ConnectionSettings s, SQLException e) {
         String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().split("\n")[0];
         String state = e.getSQLState() == null ? "" : e.getSQLState();
+        if (isAuthenticationFailure(e)) {
+            return new PgstrataException(ErrorCode.AUTHENTICATION, "authentication as " + s.user() + " failed at " + s.describe() + ": " + reason,
+                    "set PGPASSWORD, or add a line for this server to ~/.pgpass (or the file PGPASSFILE names, mode 0600);"
+                            + " check --user (PGUSER) and the server's pg_hba.conf", e);
+        }
         String hint;
         if (state.startsWith("08")) {
-            hint = "check that the server is running and accepts TCP connections there (--host, --port, PGHOST, PGPORT)";
-        } else if (state.equals("28P01") || state.equals("28000")) {
-            hint = "check --user, PGPASSWORD or ~/.pgpass";
+            hint = s.isSocket()
+                    ? "check that the server is running and has its socket in " + s.host() + " (--host, --port, PGHOST, PGPORT)"
+                    : "check that the server is running and accepts TCP connections there (--host, --port, PGHOST, PGPORT;"
+                            + " a --host that starts with / is a socket directory)";
         } else if (state.equals("3D000")) {
             hint = "check --dbname or PGDATABASE";
         } else {
             hint = "check the connection options (--host, --port, --user, --dbname)";
         }
         return new PgstrataException(ErrorCode.CONNECTION, "cannot connect to " + s.describe() + ": " + reason, hint, e);
+    }
+
+    /**
+     * The server refused the user or the password (28P01, 28000: also no pg_hba.conf entry, or no
+     * such role), or asked for a password that there is none of (pgjdbc's 08004 "no password was
+     * provided").
+     */
+    public static boolean isAuthenticationFailure(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        return state.equals("28P01") || state.equals("28000")
+                || state.equals("08004") && e.getMessage() != null && e.getMessage().contains("no password was provided");
     }
 
     public static String queryString(Connection c, String sql) throws SQLException {

@@ -199,8 +199,15 @@ public final class PgClient {
         env.put("PGPORT", Integer.toString(s.port()));
         env.put("PGUSER", s.user());
         env.put("PGDATABASE", s.dbname());
-        if (s.password() != null) {
-            env.put("PGPASSWORD", s.password());
+        // The password pgstrata's own connections use (PGPASSWORD, else the password file by PgPass's rules).
+        String password = s.password() != null ? s.password() : PgPass.password(s);
+        if (password != null) {
+            env.put("PGPASSWORD", password);
+        } else {
+            env.remove("PGPASSWORD");
+        }
+        if (s.passfile() != null) {
+            env.put("PGPASSFILE", s.passfile().toString());
         }
         env.put("PGCONNECT_TIMEOUT", "10");
         return env;

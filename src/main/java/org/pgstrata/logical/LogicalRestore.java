@@ -75,13 +75,11 @@ public final class LogicalRestore {
                 boolean exists = databaseExists(admin, req.toDb());
                 ConnectionSettings server = req.connection();
                 if (only == null && exists && !req.clean()) {
-                    throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "database " + req.toDb() + " already exists on " + server.host() + ":"
-                            + server.port() + "; nothing was restored",
+                    throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "database " + req.toDb() + " already exists on " + server.server() + "; nothing was restored",
                             "choose a new --to-db (it is created), or add --clean to replace it once the restore has succeeded");
                 }
                 if (only != null && !exists && !req.create()) {
-                    throw new PgstrataException(ErrorCode.NOT_FOUND, "database " + req.toDb() + " does not exist on " + server.host() + ":"
-                            + server.port() + "; nothing was restored", "add --create to create it, or name an existing database with --to-db");
+                    throw new PgstrataException(ErrorCode.NOT_FOUND, "database " + req.toDb() + " does not exist on " + server.server() + "; nothing was restored", "add --create to create it, or name an existing database with --to-db");
                 }
                 if (only != null && exists && !req.clean() && tableExists(server.withDbname(req.toDb()), only)) {
                     throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "table " + only.qualified() + " already exists in database "
@@ -218,7 +216,7 @@ public final class LogicalRestore {
         if (missing.isEmpty()) {
             return p;
         }
-        String server = req.connection().host() + ":" + req.connection().port();
+        String server = req.connection().server();
         if (!req.noOwner()) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "role " + String.join(", ", missing) + ", which has settings in database " + m.database()
                     + " in backup " + m.id() + ", does not exist on " + server + "; nothing was restored",

@@ -29,6 +29,7 @@ import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreResult;
 import org.pgstrata.db.Db;
+import org.pgstrata.db.Libpq;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
 import org.pgstrata.db.StallWatch;
@@ -112,7 +113,7 @@ public final class PhysicalRestore {
             }
             double ready = (System.nanoTime() - t0) / 1e9;
             progress.step("recovery stopped at " + stop.where() + (stop.time() == null || stop.where().contains(stop.time()) ? "" : " (last transaction " + stop.time() + ")")
-                    + "; the server is " + stop.state() + (stop.port() == null ? "" : " on 127.0.0.1:" + stop.port()));
+                    + "; the server is " + stop.state() + (stop.port() == null ? "" : " on port " + stop.port()));
             return new RestoreResult(m.id(), target, m.files().size(), bytes, filesSeconds, ready, stop.port(), plan.reason(), stop.lsn(),
                     stop.time(), stop.state(), stop.where());
         }
@@ -138,7 +139,7 @@ public final class PhysicalRestore {
             throw explained(cluster, target, e);
         }
         int port = cluster.status().map(LocalCluster.Status::port).orElse(cluster.configuredPort());
-        ConnectionSettings s = readinessProbe(port);
+        ConnectionSettings s = readinessProbe(cluster, port);
         StallWatch watch = new StallWatch(stall);
         String replayed = null;
         while (true) {
@@ -161,14 +162,19 @@ public final class PhysicalRestore {
                     return new Stop(lsn, time, inRecovery ? "paused in recovery (read-only)" : "read-write", port, lsn);
                 }
                 replayed = lsn;
-            } catch (PgstrataException | SQLException e) {
-                if (refusedAuthentication(e)) {
-                    // Not "still starting": waiting would never end. The server is stopped rather than left behind.
+            } catch (PgstrataException e) {
+                if (e.code() == ErrorCode.AUTHENTICATION) {
+                    // Not "still starting": waiting would never end. The server is up but will not let us
+                    // check where recovery stopped; a server left running after a failed restore would
+                    // surprise, so it is stopped.
                     cluster.stop();
-                    throw new PgstrataException(ErrorCode.CONNECTION, "the restored server in " + cluster.pgdata() + " refused pgstrata's "
-                            + "connection, so where recovery stopped is unknown; the server was stopped: " + e.getMessage(),
-                            "allow " + s.user() + " to connect from 127.0.0.1 in its pg_hba.conf, or give the password (PGPASSWORD, ~/.pgpass)");
+                    throw new PgstrataException(ErrorCode.AUTHENTICATION, "the restored server in " + cluster.pgdata()
+                            + " started but refused the check of its recovery: " + e.getMessage() + "; it was stopped",
+                            "set PGPASSWORD (or a ~/.pgpass or PGPASSFILE line, mode 0600) and PGUSER for the restored cluster's"
+                                    + " pg_hba.conf, then start it with 'pgstrata cluster start -D " + cluster.pgdata() + "'", e);
                 }
+                // still starting, or replaying before consistency: try again shortly
+            } catch (SQLException e) {
                 // still starting, or replaying before consistency: try again shortly
             }
             watch.observe(List.of(String.valueOf(replayed), cluster.progress()));
@@ -184,18 +190,13 @@ public final class PhysicalRestore {
     }
 
     /**
-     * The connection that asks the restored server how far recovery got. Seam for the libpq
-     * conventions (socket directory, PGUSER, PGPASSWORD, .pgpass): today TCP to 127.0.0.1 as
-     * postgres, without a password.
+     * The connection that asks the restored server how far recovery got. The restored server keeps
+     * the source's pg_hba.conf: it is checked as the user would connect, with PGUSER, PGPASSWORD and
+     * the password file, on the socket or address it listens on.
      */
-    private ConnectionSettings readinessProbe(int port) {
-        return new ConnectionSettings("127.0.0.1", port, "postgres", "postgres", null);
-    }
-
-    private static boolean refusedAuthentication(Exception e) {
-        Throwable t = e instanceof SQLException ? e : e.getCause();
-        String state = t instanceof SQLException q && q.getSQLState() != null ? q.getSQLState() : "";
-        return state.startsWith("28");
+    private ConnectionSettings readinessProbe(LocalCluster cluster, int port) {
+        ConnectionSettings who = ConnectionSettings.resolve(null, port, null, "postgres", env);
+        return Libpq.forLocalServer(cluster.pgdata(), who);
     }
 
     /** A failed start or recovery, with the server log's reason turned into its own error where there is one. */

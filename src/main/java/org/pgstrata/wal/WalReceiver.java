@@ -362,11 +362,7 @@ public final class WalReceiver {
     }
 
     private static Connection replicationConnection(ConnectionSettings s) {
-        Properties p = new Properties();
-        PGProperty.USER.set(p, s.user());
-        if (s.password() != null) {
-            PGProperty.PASSWORD.set(p, s.password());
-        }
+        Properties p = Db.properties(s);
         PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "10");
         PGProperty.REPLICATION.set(p, "true");
         PGProperty.PREFER_QUERY_MODE.set(p, "simple");

@@ -1,0 +1,65 @@
+package org.pgstrata.db;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What a running server wrote into its data directory's postmaster.pid: one value a line, in the
+ * order of PostgreSQL's pidfile.h (pid, data directory, start time, port, first socket directory,
+ * first listen address, shared memory key, status). The socket directory and listen address are
+ * empty when the server has none.
+ */
+public record PostmasterPid(long pid, int port, String socketDir, String listenAddress, String status) {
+
+    /** The file of {@code pgdata}, when it is there and names a process that is alive; else empty. */
+    public static Optional<PostmasterPid> ofRunning(Path pgdata) {
+        if (pgdata == null) {
+            return Optional.empty();
+        }
+        Path file = pgdata.resolve("postmaster.pid");
+        List<String> lines;
+        try {
+            if (!Files.isRegularFile(file)) {
+                return Optional.empty();
+            }
+            lines = Files.readAllLines(file);
+        } catch (IOException | SecurityException e) {
+            return Optional.empty();
+        }
+        if (lines.size() < 4) {
+            return Optional.empty(); // a server still writing it, or an old format
+        }
+        try {
+            long pid = Long.parseLong(lines.get(0).trim());
+            int port = Integer.parseInt(lines.get(3).trim());
+            PostmasterPid p = new PostmasterPid(pid, port, line(lines, 4), line(lines, 5), line(lines, 7));
+            // A file left by a server that crashed names a process that is gone.
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) ? Optional.of(p) : Optional.empty();
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static String line(List<String> lines, int i) {
+        return i < lines.size() ? lines.get(i).trim() : "";
+    }
+
+    /**
+     * Where a client on this machine reaches the server on {@code port} (normally its own): its
+     * socket directory when it has one and the socket for that port is there, else its first listen
+     * address ('*' and the wildcard addresses mean every interface: localhost), else null.
+     */
+    public String localHost(int port) {
+        if (!socketDir.isEmpty() && socketDir.startsWith("/") && Files.exists(Path.of(socketDir, ".s.PGSQL." + port))) {
+            return socketDir;
+        }
+        return switch (listenAddress) {
+            case "" -> null;
+            case "*", "0.0.0.0", "::" -> "localhost";
+            default -> listenAddress;
+        };
+    }
+}
