@@ -8,9 +8,15 @@ import java.nio.file.Path;
  * @param backupId null for the newest backup
  * @param pgBin    binaries to start the restored server with (null: PGSTRATA_PG_BIN or bundled)
  * @param recoveryTarget where recovery stops; {@link RecoveryTarget#IMMEDIATE} for the backup's own point
+ * @param delta    restore into an existing data directory of the same cluster (server stopped), writing only what differs
  */
 public record RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
-                             RecoveryTarget recoveryTarget) {
+                             RecoveryTarget recoveryTarget, boolean delta) {
+
+    public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
+                          RecoveryTarget recoveryTarget) {
+        this(repo, target, backupId, start, port, pgBin, jobs, recoveryTarget, false);
+    }
 
     public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs) {
         this(repo, target, backupId, start, port, pgBin, jobs, RecoveryTarget.IMMEDIATE);
