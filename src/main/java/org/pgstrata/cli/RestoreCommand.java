@@ -83,7 +83,7 @@ final class RestoreCommand extends BaseCommand {
             description = "Binaries to start the server with (default: PGSTRATA_PG_BIN, else bundled). With --logical: where pg_restore is.")
     Path pgBin;
 
-    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", description = "Files restored in parallel (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", converter = Jobs.class, description = "Files restored in parallel (1 to 256; default: ${DEFAULT-VALUE}).")
     int jobs;
 
     @Option(names = "--json", description = "Print the result as JSON.")
