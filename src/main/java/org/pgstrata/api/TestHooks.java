@@ -39,11 +39,10 @@ public final class TestHooks {
 
     private static final String PAUSE_AT = System.getenv("PGSTRATA_TEST_PAUSE_AT");
 
-    /** Sleeps (for a test to kill the process) when a test asked to pause at {@code step}; does nothing otherwise. */
-    public static void pauseAt(String step) {
+    /** Says so and sleeps (for a test to kill the process) when a test asked to pause at {@code step}; does nothing otherwise. */
+    public static void pauseAt(String step, Progress progress) {
         if (step.equals(PAUSE_AT)) {
-            System.err.println("test hook: pausing at " + step);
-            System.err.flush();
+            progress.step("test hook: pausing at " + step);
             try {
                 Thread.sleep(600_000);
             } catch (InterruptedException e) {

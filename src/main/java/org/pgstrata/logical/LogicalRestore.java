@@ -127,7 +127,7 @@ public final class LogicalRestore {
                     if (only == null) {
                         String temp = Leftovers.temporaryDatabase();
                         Db.execute(admin, "CREATE DATABASE " + Catalog.ident(temp) + " TEMPLATE template0");
-                        org.pgstrata.api.TestHooks.pauseAt("logical-restore-temporary-database");
+                        org.pgstrata.api.TestHooks.pauseAt("logical-restore-temporary-database", progress);
                         boolean done = false;
                         try {
                             steps.run(server.withDbname(temp));

@@ -144,6 +144,42 @@ class DeltaRestoreTest extends PgTest {
     }
 
     @Test
+    void differentialAndReverseStepBack_deltaIntoTheSourcesOwnDirectory() throws Exception {
+        LocalCluster src = pg.start("src", 17);
+        Path diffRepo = dir.resolve("diff-repo");
+        Path reverseRepo = dir.resolve("reverse-repo");
+        try (Connection c = PgSupport.connect(src)) {
+            Books.init(c);
+            Books.populate(c, 10_000, 5_000, 1, Progress.NONE);
+        }
+        CliBackups.backupId(diffRepo, src, "full");
+        String olderReverse = CliBackups.backupId(reverseRepo, src, "reverse");
+        Map<String, ContentChecksum.Result> atOlder = ClusterContent.of(src);
+        try (Connection c = PgSupport.connect(src)) {
+            Books.mutate(c, 300, 300, 100, 21);
+        }
+        PgSupport.sql(src, "CREATE TABLE added (id int PRIMARY KEY)", "INSERT INTO added SELECT generate_series(1, 2000)");
+        String diff = CliBackups.backupId(diffRepo, src, "diff");
+        Map<String, ContentChecksum.Result> atDiff = ClusterContent.of(src);
+        CliBackups.backupId(reverseRepo, src, "reverse"); // the older one becomes a reverse delta over this full
+        try (Connection c = PgSupport.connect(src)) {
+            Books.mutate(c, 300, 300, 300, 22);
+        }
+        src.stop();
+
+        JsonNode r = deltaRestore(diffRepo, src, "--backup", diff);
+        assertThat(r.get("backupId").asText()).isEqualTo(diff);
+        assertThat(r.get("delta").get("bytesWritten").asLong()).isLessThan(r.get("bytes").asLong());
+        assertThat(proof(src)).isEqualTo(atDiff);
+        src.stop();
+
+        r = deltaRestore(reverseRepo, src, "--steps-back", "1");
+        assertThat(r.get("backupId").asText()).isEqualTo(olderReverse);
+        assertThat(r.get("delta").get("bytesWritten").asLong()).isLessThan(r.get("bytes").asLong());
+        assertThat(proof(src)).isEqualTo(atOlder);
+    }
+
+    @Test
     void refusals_runningServerOtherSystemNotADataDirectory_changeNothing() throws Exception {
         LocalCluster src = pg.start("src", 17);
         Path repo = dir.resolve("repo");
