@@ -41,12 +41,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "error: line $LINENO: $BASH_COMMAND failed" >&2' ERR
 
-restore() {   # dir [--delta]: files only. Sets wall full written.
+restore() {   # dir [--delta]: files only. Sets wall files full written.
   local t0=$EPOCHREALTIME out
   out=$("$pgstrata" restore -q --json --repo "$repo" --to "$@" 2>>"$log")
   wall=$(calc "$EPOCHREALTIME - $t0")
   echo "$out" >>"$log"
-  full=$(jq -r .bytes <<<"$out")
+  full=$(jq -r .bytes <<<"$out") files=$(jq -r '.filesSeconds * 1000 | round / 1000' <<<"$out")
   written=$(jq -r 'if .delta then .delta.bytesWritten else .bytes end' <<<"$out")
 }
 
@@ -55,7 +55,7 @@ echo "building pgstrata (this tree) ..."; "$pgstrata" --version
 echo "work dir $work; PostgreSQL $pg_version on port $port; $rows rows; change: $((rows / 100)) updates (1%); $runs runs"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-declare -a f_wall d_wall f_bytes d_bytes raw
+declare -a f_wall d_wall f_files d_files f_bytes d_bytes raw
 for r in $(seq "$runs"); do
   echo "run $r/$runs ..."
   "$pgstrata" cluster start -q --pgdata "$src" >>"$log" 2>&1
@@ -71,21 +71,21 @@ for r in $(seq "$runs"); do
   changed=$(checksum "$port")
   "$pgstrata" cluster stop -q --pgdata "$src" >>"$log" 2>&1
 
-  restore "$work/full"; f_wall+=("$wall") f_bytes+=("$written")
+  restore "$work/full"; f_wall+=("$wall") f_files+=("$files") f_bytes+=("$written")
   rm -rf "$work/full"
-  restore "$src" --delta; d_wall+=("$wall") d_bytes+=("$written")
+  restore "$src" --delta; d_wall+=("$wall") d_files+=("$files") d_bytes+=("$written")
 
   # The proof: the source, started again, holds the backup's content, not the change.
   "$pgstrata" cluster start -q --pgdata "$src" >>"$log" 2>&1
   now=$(checksum "$port")
   [ "$now" = "$at_backup" ] && [ "$now" != "$changed" ] \
     || { echo "error: after restore --delta the content is $now, the backup's was $at_backup (changed: $changed)" >&2; exit 1; }
-  raw+=("run $r: full restore ${f_wall[-1]} s, ${f_bytes[-1]} B written; delta ${d_wall[-1]} s, ${d_bytes[-1]} B written; content proven")
+  raw+=("run $r: full restore ${f_wall[-1]} s (files ${f_files[-1]} s), ${f_bytes[-1]} B written; delta ${d_wall[-1]} s (files ${d_files[-1]} s), ${d_bytes[-1]} B written; content proven")
 done
 "$pgstrata" cluster stop -q --pgdata "$src" >>"$log" 2>&1
 
 m() { median "$@"; }
-mf=$(m "${f_wall[@]}") md=$(m "${d_wall[@]}") mfb=$(m "${f_bytes[@]}") mdb=$(m "${d_bytes[@]}")
+mf=$(m "${f_wall[@]}") md=$(m "${d_wall[@]}") mff=$(m "${f_files[@]}") mdf=$(m "${d_files[@]}") mfb=$(m "${f_bytes[@]}") mdb=$(m "${d_bytes[@]}")
 echo
 echo "raw runs:"; printf '  %s\n' "${raw[@]}"
 echo
@@ -94,6 +94,7 @@ row() { printf '  %-32s %16s %16s   %s\n' "$@"; }
 echo "Medians over $runs runs (PostgreSQL $pg_version, $rows rows, 1% updated)"
 row "measure" "full restore" "restore --delta" "delta / full"
 row "time, s (wall clock)" "$mf" "$md" "$(calc "$md / $mf")"
+row "files phase, s (start-up excluded)" "$mff" "$mdf" "$(calc "$mdf / $mff")"
 row "bytes written" "$mfb" "$mdb" "$(calc "$mdb / $mfb")"
 echo
 echo "Goal (medians)"

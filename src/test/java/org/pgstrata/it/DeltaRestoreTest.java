@@ -29,11 +29,6 @@ import org.pgstrata.demo.ContentChecksum;
  */
 class DeltaRestoreTest extends PgTest {
 
-    private static Map<String, ContentChecksum.Result> proof(LocalCluster c) throws SQLException {
-        assertThat(ClusterContent.amcheck(c)).as("amcheck of " + c.pgdata()).isEmpty();
-        return ClusterContent.of(c);
-    }
-
     private JsonNode deltaRestore(Path repo, LocalCluster c, String... which) {
         List<String> args = new ArrayList<>(List.of("restore", "-q", "--json", "--delta", "--repo", repo.toString(), "--to",
                 c.pgdata().toString(), "--start", "--port", Integer.toString(LocalCluster.freePort())));
@@ -98,7 +93,7 @@ class DeltaRestoreTest extends PgTest {
         assertThat(data.resolve(extra)).doesNotExist();
         assertThat(data.resolve("global/pg_control.pgstrata-delta")).doesNotExist();
 
-        assertThat(proof(src)).isEqualTo(atBackup);
+        assertThat(ClusterContent.proof(src)).isEqualTo(atBackup);
         assertThat(Files.size(data.resolve(heap))).isLessThanOrEqualTo(heapSize);
     }
 
@@ -133,14 +128,14 @@ class DeltaRestoreTest extends PgTest {
         JsonNode r = deltaRestore(repo, src, "--backup", incr, "--target-name", "p");
         assertThat(r.get("backupId").asText()).isEqualTo(incr);
         assertThat(r.get("delta").get("bytesWritten").asLong()).isLessThan(r.get("bytes").asLong());
-        assertThat(proof(src)).isEqualTo(atPoint);
+        assertThat(ClusterContent.proof(src)).isEqualTo(atPoint);
 
         // Then, from a later timeline, back to the full's own point.
         PgSupport.sql(src, "CREATE TABLE later (id int)", "INSERT INTO later SELECT generate_series(1, 1000)");
         src.stop();
         r = deltaRestore(repo, src, "--backup", full);
         assertThat(r.get("backupId").asText()).isEqualTo(full);
-        assertThat(proof(src)).isEqualTo(atFull);
+        assertThat(ClusterContent.proof(src)).isEqualTo(atFull);
     }
 
     @Test
@@ -170,13 +165,13 @@ class DeltaRestoreTest extends PgTest {
         JsonNode r = deltaRestore(diffRepo, src, "--backup", diff);
         assertThat(r.get("backupId").asText()).isEqualTo(diff);
         assertThat(r.get("delta").get("bytesWritten").asLong()).isLessThan(r.get("bytes").asLong());
-        assertThat(proof(src)).isEqualTo(atDiff);
+        assertThat(ClusterContent.proof(src)).isEqualTo(atDiff);
         src.stop();
 
         r = deltaRestore(reverseRepo, src, "--steps-back", "1");
         assertThat(r.get("backupId").asText()).isEqualTo(olderReverse);
         assertThat(r.get("delta").get("bytesWritten").asLong()).isLessThan(r.get("bytes").asLong());
-        assertThat(proof(src)).isEqualTo(atOlder);
+        assertThat(ClusterContent.proof(src)).isEqualTo(atOlder);
     }
 
     @Test

@@ -3,16 +3,12 @@ package org.pgstrata.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.Progress;
@@ -42,36 +38,12 @@ class KillDuringLogicalRestoreTest extends PgTest {
         String id = CliBackups.logicalBackup(repo, source, "shop", "full").get("id").asText();
 
         // A restore in another JVM, paused once its temporary database exists and its dump is decompressed, then killed.
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path")));
-        cmd.addAll(List.of("org.pgstrata.cli.Main", "restore", "--logical", "--repo", repo.toString(), "--backup", id,
-                "--port", CliBackups.port(source), "--to-db", "killed"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().keySet().removeIf(k -> k.startsWith("PG"));
-        pb.environment().put("PGSTRATA_TEST_PAUSE_AT", "logical-restore-temporary-database");
-        Process child = pb.start();
-        StringBuilder childOutput = new StringBuilder();
-        CompletableFuture<Boolean> paused = CompletableFuture.supplyAsync(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    synchronized (childOutput) {
-                        childOutput.append(line).append('\n');
-                    }
-                    if (line.contains("test hook: pausing")) {
-                        return true;
-                    }
-                }
-                return false;
-            } catch (java.io.IOException e) {
-                return false;
-            }
-        });
+        Process child = ChildCli.start(Map.of("PGSTRATA_TEST_PAUSE_AT", "logical-restore-temporary-database"), List.of("-Djava.io.tmpdir=" + tmp),
+                "restore", "--logical", "--repo", repo.toString(), "--backup", id, "--port", CliBackups.port(source), "--to-db", "killed");
         try {
-            assertThat(paused.get(120, TimeUnit.SECONDS)).as("child output: %s", childOutput).isTrue();
+            ChildCli.awaitLine(child, "test hook: pausing", 120);
         } finally {
-            child.destroyForcibly(); // SIGKILL: no clean-up
-            child.waitFor(30, TimeUnit.SECONDS);
+            ChildCli.kill(child);
         }
         assertThat(child.exitValue()).isEqualTo(137);
         assertThat(LogicalSupport.leftoverRestoreDatabases(source)).isEqualTo(1);
