@@ -52,8 +52,13 @@ class DeltaRestoreTest extends PgTest {
             Books.populate(c, 20_000, 5_000, 1, Progress.NONE);
             Db.execute(c, "VACUUM ANALYZE books");
         }
+        Path tablespace = Files.createDirectories(dir.resolve("ts"));
+        PgSupport.sql(src, "CREATE TABLESPACE ts LOCATION '" + tablespace + "'",
+                "CREATE TABLE spaced (id int PRIMARY KEY, v text) TABLESPACE ts",
+                "INSERT INTO spaced SELECT g, md5(g::text) FROM generate_series(1, 3000) g");
         String full = CliBackups.backupId(repo, src, "full");
         Map<String, ContentChecksum.Result> atBackup = ClusterContent.of(src);
+        PgSupport.sql(src, "UPDATE spaced SET v = 'changed' WHERE id % 3 = 0");
 
         String heap = PgSupport.queryString(src, "SELECT pg_relation_filepath('books')");
         String index = PgSupport.queryString(src, "SELECT pg_relation_filepath('books_pkey')");
@@ -92,6 +97,10 @@ class DeltaRestoreTest extends PgTest {
         assertThat(dir).exists(); // the link went, not what it pointed at
         assertThat(data.resolve(extra)).doesNotExist();
         assertThat(data.resolve("global/pg_control.pgstrata-delta")).doesNotExist();
+        // The tablespace stays where it was: its link is kept and written through.
+        try (Stream<Path> links = Files.list(data.resolve("pg_tblspc"))) {
+            assertThat(links.toList()).singleElement().satisfies(l -> assertThat(Files.readSymbolicLink(l)).isEqualTo(tablespace));
+        }
 
         assertThat(ClusterContent.proof(src)).isEqualTo(atBackup);
         assertThat(Files.size(data.resolve(heap))).isLessThanOrEqualTo(heapSize);
