@@ -73,6 +73,10 @@ public final class PhysicalRestore {
             Delta delta = req.delta() && !emptyOrAbsent(target) ? new Delta() : null;
             if (delta != null) {
                 DeltaTarget.check(target, m);
+            } else if (!req.delta() && Files.isRegularFile(target.resolve("PG_VERSION"))) {
+                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot restore backup " + m.id() + " into " + target
+                        + ": it is a PostgreSQL data directory", "to bring it back to this backup in place, stop its server and add --delta;"
+                        + " otherwise choose an empty or new directory");
             } else {
                 LocalCluster.requireEmptyOrAbsent(target, "restore backup " + m.id() + " there");
             }

@@ -190,6 +190,11 @@ class DeltaRestoreTest extends PgTest {
         CliBackups.backupId(repo, src, "full");
         Files.writeString(src.pgdata().resolve("stray.txt"), "kept while refused");
 
+        // Without --delta, a data directory is refused with a hint to it.
+        CliRun plain = CliRun.run("restore", "-q", "--repo", repo.toString(), "--to", src.pgdata().toString());
+        assertThat(plain.exitCode()).isEqualTo(ErrorCode.TARGET_NOT_EMPTY.exitCode());
+        assertThat(plain.errLines()).singleElement().asString().contains("it is a PostgreSQL data directory").contains("add --delta");
+
         // The server still runs.
         CliRun running = restoreDelta(repo, src.pgdata());
         assertThat(running.exitCode()).isEqualTo(ErrorCode.SERVER_RUNNING.exitCode());
