@@ -57,6 +57,8 @@ public enum ErrorCode {
      * (If-None-Match ignored): it cannot keep one content per WAL name, nor fence its lock.
      */
     NO_CONDITIONAL_WRITES(31),
+    /** A server runs on the data directory a command would write into (postmaster.pid names a live postgres process). */
+    SERVER_RUNNING(32),
     /**
      * The server refused the user or its password, or wanted a password that PGPASSWORD and the
      * password file do not give.

@@ -35,8 +35,13 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
         if (type == Type.NAME && (value == null || value.isEmpty() || value.length() > 63)) {
             throw new PgstrataException(ErrorCode.USAGE, "invalid --target-name '" + value + "'", "give the name of a restore point (1 to 63 characters)");
         }
-        if (type == Type.TIME) {
-            parseTime(value);
+        if (type == Type.TIME && !hasZone(value)) {
+            // PostgreSQL reads such a time in the restored server's timezone setting, which pgstrata cannot know
+            // for sure (postgresql.conf, the backup's, or an include), and pgstrata picks the backup by the same time:
+            // refused rather than guessed, so that the point restored is the point named (invariant 8).
+            throw new PgstrataException(ErrorCode.USAGE, "--target-time '" + value + "' has no UTC offset or time zone, so it could mean"
+                    + " UTC, this machine's zone or the restored server's timezone setting",
+                    "add one, e.g. '" + value.trim() + "+01' or '" + value.trim() + " UTC' (2026-11-24T19:20:30Z works too)");
         }
     }
 
@@ -52,15 +57,32 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
             .parseDefaulting(ChronoField.SECOND_OF_MINUTE, 0)
             .toFormatter(Locale.ROOT);
 
-    /** Accepts ISO-8601 and PostgreSQL's own format ("2026-11-24 19:20:30.123+00"); no zone means UTC. */
+    /** Whether {@code text} is a valid time that names its offset or zone. */
+    static boolean hasZone(String text) {
+        parseTime(text);
+        try {
+            return !(FLEXIBLE.parseBest(text.trim(), OffsetDateTime::from, java.time.ZonedDateTime::from, java.time.LocalDateTime::from)
+                    instanceof java.time.LocalDateTime);
+        } catch (DateTimeParseException e) {
+            return true; // Instant.parse's form, which always ends in Z
+        }
+    }
+
+    /**
+     * Accepts ISO-8601 and PostgreSQL's own format ("2026-11-24 19:20:30.123+00", "... UTC"); no zone
+     * means UTC here (a recovery target without one is refused before it gets here).
+     */
     public static Instant parseTime(String text) {
         if (text == null) {
             throw new PgstrataException(ErrorCode.USAGE, "missing --target-time", null);
         }
         try {
-            var parsed = FLEXIBLE.parseBest(text.trim(), OffsetDateTime::from, java.time.LocalDateTime::from);
+            var parsed = FLEXIBLE.parseBest(text.trim(), OffsetDateTime::from, java.time.ZonedDateTime::from, java.time.LocalDateTime::from);
             if (parsed instanceof OffsetDateTime o) {
                 return o.toInstant();
+            }
+            if (parsed instanceof java.time.ZonedDateTime z) {
+                return z.toInstant();
             }
             return ((java.time.LocalDateTime) parsed).toInstant(ZoneOffset.UTC);
         } catch (DateTimeParseException e) {

@@ -10,13 +10,14 @@ import java.nio.file.Path;
  * @param recoveryTarget where recovery stops; {@link RecoveryTarget#IMMEDIATE} for the backup's own point
  * @param startStall with {@code start}: how long the server's start and recovery may show no progress before the
  *                   restore gives up (zero: as long as the server lives); null for the default (300 s)
+ * @param delta    restore into an existing data directory of the same cluster (server stopped), writing only what differs
  */
 public record RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
-                             RecoveryTarget recoveryTarget, java.time.Duration startStall) {
+                             RecoveryTarget recoveryTarget, java.time.Duration startStall, boolean delta) {
 
     public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
                           RecoveryTarget recoveryTarget) {
-        this(repo, target, backupId, start, port, pgBin, jobs, recoveryTarget, null);
+        this(repo, target, backupId, start, port, pgBin, jobs, recoveryTarget, null, false);
     }
 
     public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs) {

@@ -17,6 +17,9 @@ import java.util.Optional;
  *       would: no clean-up, no shutdown hooks.</li>
  *   <li>{@code PGSTRATA_TEST_PAUSE_AFTER_FILES=N}: a physical backup sleeps after copying N
  *       files, so that a test can kill it or change the cluster under it.</li>
+ *   <li>{@code PGSTRATA_TEST_PAUSE_AT=STEP}: the process prints "test hook: pausing at STEP" and
+ *       sleeps at that step (logical-restore-temporary-database: a whole-database logical restore
+ *       has created its temporary database and decompressed its dump), so that a test can kill it.</li>
  *   <li>{@code PGSTRATA_TEST_ORDERED_MERGE}: a logical differential compares every table by the
  *       ordered merge that big tables take, however small.</li>
  * </ul>
@@ -31,6 +34,20 @@ public final class TestHooks {
     public static void haltAt(String step) {
         if (step.equals(HALT_AT)) {
             Runtime.getRuntime().halt(137);
+        }
+    }
+
+    private static final String PAUSE_AT = System.getenv("PGSTRATA_TEST_PAUSE_AT");
+
+    /** Says so and sleeps (for a test to kill the process) when a test asked to pause at {@code step}; does nothing otherwise. */
+    public static void pauseAt(String step, Progress progress) {
+        if (step.equals(PAUSE_AT)) {
+            progress.step("test hook: pausing at " + step);
+            try {
+                Thread.sleep(600_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

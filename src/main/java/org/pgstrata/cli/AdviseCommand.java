@@ -42,7 +42,7 @@ final class AdviseCommand extends BaseCommand {
     @Option(names = "--no-checkpoint", description = "Do not run CHECKPOINT first (the change may then be under-counted).")
     boolean noCheckpoint;
 
-    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", description = "Files read and compressed in parallel (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", converter = Jobs.class, description = "Files read and compressed in parallel (1 to 256; default: ${DEFAULT-VALUE}).")
     int jobs;
 
     @Option(names = "--scratch-dir", paramLabel = "DIR",

@@ -58,8 +58,8 @@ final class BackupCommand extends BaseCommand {
     @Option(names = "--compress", defaultValue = "zstd", paramLabel = "ALGO", description = "zstd (default), lz4 or none.")
     String compress;
 
-    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N",
-            description = "Files copied in parallel (default: ${DEFAULT-VALUE}). With --logical: a full above 1 uses pg_dump's directory format with N jobs (default 1); a diff reads big tables over N connections sharing its snapshot (default 1: on 2 cores a second one costs more than it saves).")
+    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", converter = Jobs.class,
+            description = "Files copied in parallel (1 to 256; default: ${DEFAULT-VALUE}). With --logical: a full above 1 uses pg_dump's directory format with N jobs (default 1); a diff reads big tables over N connections sharing its snapshot (default 1: on 2 cores a second one costs more than it saves).")
     int jobs;
 
     @Option(names = "--json", description = "Print the result as JSON.")

@@ -16,7 +16,10 @@ import picocli.CommandLine.Option;
     "name, or latest) it picks the newest backup before the target, says which and why, and writes",
     "restore_command and the recovery settings so that the server replays archived WAL up to it.",
     "With --start it waits until the target is reached and reports where recovery stopped.",
-    "archive_mode is switched off in the copy. The directory must be absent or empty.",
+    "archive_mode is switched off in the copy. The directory must be absent or empty, unless --delta:",
+    "then it may be the data directory of the same cluster, stopped; only blocks whose content",
+    "differs are written, files the backup lacks are removed, and the bytes written are reported",
+    "against what a full restore writes.",
     "",
     "With --logical it restores a logical backup (pg_dump) into a running server instead:",
     "--to-db NAME is created (a whole database is restored under a temporary name and renamed",
@@ -34,6 +37,9 @@ final class RestoreCommand extends BaseCommand {
 
     @Option(names = "--to", paramLabel = "DIR", description = "Directory to restore into (absent or empty).")
     Path to;
+
+    @Option(names = "--delta", description = "--to may be the stopped data directory of the same cluster: write only what differs.")
+    boolean delta;
 
     @Option(names = "--logical", description = "Restore a logical backup into a running server (--to-db).")
     boolean logical;
@@ -85,7 +91,7 @@ final class RestoreCommand extends BaseCommand {
             description = "Binaries to start the server with (default: PGSTRATA_PG_BIN, else bundled). With --logical: where pg_restore is.")
     Path pgBin;
 
-    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", description = "Files restored in parallel (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", converter = Jobs.class, description = "Files restored in parallel (1 to 256; default: ${DEFAULT-VALUE}).")
     int jobs;
 
     @Option(names = "--json", description = "Print the result as JSON.")
@@ -162,12 +168,18 @@ final class RestoreCommand extends BaseCommand {
         }
         String id = stepsBack == null ? backup : facade().backupStepsBack(repo.location(), stepsBack);
         RestoreResult r = facade().restore(new RestoreRequest(repo.location(), to, id, start, port, pgBin, jobs, recoveryTarget(),
-                java.time.Duration.ofSeconds(startTimeout)));
+                java.time.Duration.ofSeconds(startTimeout), delta));
         if (json) {
             Output.json(out(), r);
         } else {
             out().printf("restored backup %s into %s: %d files, %s, files in %.1f s%n", r.backupId(), r.target(), r.files(),
                     Output.bytes(r.bytes()), r.filesSeconds());
+            if (r.delta() != null) {
+                RestoreResult.Delta d = r.delta();
+                out().printf("delta: wrote %s of the %s a full restore writes (%.1f%%): %d files written, %d unchanged, %d removed%n",
+                        Output.bytes(d.bytesWritten()), Output.bytes(r.bytes()), r.bytes() == 0 ? 0.0 : 100.0 * d.bytesWritten() / r.bytes(),
+                        d.filesWritten(), d.filesUnchanged(), d.filesRemoved());
+            }
             if (r.readySeconds() != null) {
                 out().printf("recovery stopped at %s%s; the server is %s%s, %.1f s after the restore began%n", r.stoppedAt(),
                         r.stoppedAtTime() == null || r.stoppedAt().contains(r.stoppedAtTime()) ? "" : " (last transaction " + r.stoppedAtTime() + ")",
@@ -185,6 +197,9 @@ final class RestoreCommand extends BaseCommand {
         }
         if (start) {
             physicalOnly.add("--start");
+        }
+        if (delta) {
+            physicalOnly.add("--delta");
         }
         if (target != null) {
             physicalOnly.add("--target-*");

@@ -30,7 +30,7 @@ final class VerifyCommand extends BaseCommand {
             description = "Verify only the backups that stopped at or after TIME (ISO-8601, such as 2026-11-24T19:20:30Z; no zone means UTC).")
     String since;
 
-    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", description = "Files rebuilt in parallel (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", converter = Jobs.class, description = "Files rebuilt in parallel (1 to 256; default: ${DEFAULT-VALUE}).")
     int jobs;
 
     @Option(names = "--json", description = "Print the result as JSON.")

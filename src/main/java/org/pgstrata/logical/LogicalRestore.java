@@ -86,8 +86,12 @@ public final class LogicalRestore {
                             + req.toDb() + "; nothing was restored", "add --clean to drop it first, or restore into another database");
                 }
                 List<String> warnings = new ArrayList<>();
+                // What restores killed earlier left behind: removed when provably theirs and dead, named otherwise.
+                List<String> leftovers = new ArrayList<>(Leftovers.cleanDatabases(admin));
+                leftovers.addAll(Leftovers.cleanWorkDirectories(Path.of(System.getProperty("java.io.tmpdir"))));
                 LogicalManifest.DatabaseProperties properties = only == null ? databaseProperties(admin, req, m, warnings) : null;
-                Path work = Files.createTempDirectory("pgstrata-logical-restore-");
+                warnings.addAll(0, leftovers);
+                Path work = Leftovers.createWorkDirectory();
                 try {
                     progress.step("reading backup " + String.join(" + ", chain) + " from " + repo.describe());
                     Path fullDump = materializeDump(repo, full, work.resolve("full"));
@@ -119,8 +123,9 @@ public final class LogicalRestore {
                         progress.warn("table " + w.replace(": ", " was stored whole in the differential (") + ")");
                     }
                     if (only == null) {
-                        String temp = "pgstrata_restore_" + ProcessHandle.current().pid() + "_" + Long.toHexString(System.nanoTime() & 0xFFFFFF);
+                        String temp = Leftovers.temporaryDatabase();
                         Db.execute(admin, "CREATE DATABASE " + Catalog.ident(temp) + " TEMPLATE template0");
+                        org.pgstrata.api.TestHooks.pauseAt("logical-restore-temporary-database", progress);
                         boolean done = false;
                         try {
                             steps.run(server.withDbname(temp));

@@ -72,14 +72,30 @@ public final class PhysicalRestore {
                 progress.step("backup " + m.id() + " is built on " + String.join(", ", chain.members().subList(1, chain.members().size()))
                         + "; all present and consistent");
             }
-            LocalCluster.requireEmptyOrAbsent(target, "restore backup " + m.id() + " there");
+            // A delta restore into an empty or absent directory is a full restore.
+            Delta delta = req.delta() && !emptyOrAbsent(target) ? new Delta() : null;
+            if (delta != null) {
+                DeltaTarget.check(target, m);
+            } else if (!req.delta() && Files.isRegularFile(target.resolve("PG_VERSION"))) {
+                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot restore backup " + m.id() + " into " + target
+                        + ": it is a PostgreSQL data directory", "to bring it back to this backup in place, stop its server and add --delta;"
+                        + " otherwise choose an empty or new directory");
+            } else {
+                LocalCluster.requireEmptyOrAbsent(target, "restore backup " + m.id() + " there");
+            }
             progress.step(plan.reason());
             boolean existed = Files.exists(target);
             long t0 = System.nanoTime();
             long bytes;
             try {
-                bytes = writeFiles(repo, chain, target, req.jobs(), req.port(), plan);
+                if (delta != null) {
+                    delta.removed = DeltaTarget.prepare(target, m);
+                }
+                bytes = writeFiles(repo, chain, target, req.jobs(), req.port(), plan, delta);
             } catch (IOException | RuntimeException e) {
+                if (delta != null) {
+                    throw deltaFailed(e, target, m, repo);
+                }
                 cleanUp(target, existed);
                 if (e instanceof CorruptObjectException c) {
                     throw new PgstrataException(ErrorCode.CORRUPT, "backup " + m.id() + " is damaged: " + c.getMessage()
@@ -95,9 +111,16 @@ public final class PhysicalRestore {
             double filesSeconds = (System.nanoTime() - t0) / 1e9;
             progress.step("restored backup " + m.id() + " into " + target + " (" + m.files().size() + " files) in "
                     + String.format("%.1f", filesSeconds) + " s");
+            RestoreResult.Delta deltaResult = !req.delta() ? null : delta == null
+                    ? new RestoreResult.Delta(bytes, m.files().size() + m.wal().size(), 0, 0)
+                    : new RestoreResult.Delta(delta.written.get(), delta.files.get(), delta.unchanged.get(), delta.removed);
+            if (delta != null) {
+                progress.step("delta: " + deltaResult.bytesWritten() + " of " + bytes + " bytes written; " + deltaResult.filesWritten()
+                        + " files written, " + deltaResult.filesUnchanged() + " unchanged, " + deltaResult.filesRemoved() + " removed");
+            }
             if (!req.start()) {
                 return new RestoreResult(m.id(), target, m.files().size(), bytes, filesSeconds, null, req.port(), plan.reason(), null, null,
-                        "stopped");
+                        "stopped", null, deltaResult);
             }
             PgBinaries bin = PgBinaries.forMajor(req.pgBin(), m.pgMajor(), env);
             LocalCluster cluster = new LocalCluster(target, bin);
@@ -115,8 +138,41 @@ public final class PhysicalRestore {
             progress.step("recovery stopped at " + stop.where() + (stop.time() == null || stop.where().contains(stop.time()) ? "" : " (last transaction " + stop.time() + ")")
                     + "; the server is " + stop.state() + (stop.port() == null ? "" : " on port " + stop.port()));
             return new RestoreResult(m.id(), target, m.files().size(), bytes, filesSeconds, ready, stop.port(), plan.reason(), stop.lsn(),
-                    stop.time(), stop.state(), stop.where());
+                    stop.time(), stop.state(), stop.where(), deltaResult);
         }
+    }
+
+    /** What a delta restore has done so far, counted from any number of threads. */
+    private static final class Delta {
+        final AtomicLong written = new AtomicLong();
+        final AtomicLong files = new AtomicLong();
+        final AtomicLong unchanged = new AtomicLong();
+        long removed;
+    }
+
+    private static boolean emptyOrAbsent(Path dir) {
+        if (!Files.exists(dir)) {
+            return true;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            return false; // not a readable directory: the delta checks say what it is
+        }
+    }
+
+    /** A delta restore cannot put back what it overwrote: it says so, and that the directory will not start until a rerun. */
+    private static PgstrataException deltaFailed(Exception e, Path target, Manifest m, Repository repo) {
+        String state = "; " + target + " is half restored and will not start (its pg_control is set aside as " + DeltaTarget.CONTROL_ASIDE + ")";
+        if (e instanceof CorruptObjectException c) {
+            return new PgstrataException(ErrorCode.CORRUPT, "backup " + m.id() + " is damaged: " + c.getMessage() + state,
+                    "run 'pgstrata verify --repo " + repo.describe() + "' and restore another backup with --delta");
+        }
+        if (e instanceof PgstrataException p) {
+            return p;
+        }
+        return new PgstrataException(ErrorCode.IO, "delta restore into " + target + " failed: " + e.getMessage() + state,
+                "check free space and permissions, then run the same restore --delta again", e);
     }
 
     /** Where recovery stopped (LSN and last transaction's time, when known, and in words) and what state the server is in. */
@@ -257,7 +313,8 @@ public final class PhysicalRestore {
     }
 
 
-    private long writeFiles(Repository repo, Chain chain, Path target, int jobs, Integer port, RecoveryPlan plan) throws IOException {
+    private long writeFiles(Repository repo, Chain chain, Path target, int jobs, Integer port, RecoveryPlan plan, Delta delta)
+            throws IOException {
         Manifest m = chain.target();
         Files.createDirectories(target);
         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
@@ -272,6 +329,9 @@ public final class PhysicalRestore {
         List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
         List<FileEntry> files = new ArrayList<>(m.files());
         files.sort(Comparator.comparingLong(FileEntry::size).reversed());
+        // A delta restore writes pg_control last: until then the directory does not start.
+        FileEntry control = delta == null ? null : files.stream().filter(f -> f.path().equals(DeltaTarget.CONTROL)).findFirst().orElse(null);
+        files.remove(control);
         // Small files live in bundles: each bundle is read once, whole, and its members written from memory.
         Map<String, List<FileEntry>> bundles = new LinkedHashMap<>();
         for (FileEntry f : files) {
@@ -282,22 +342,23 @@ public final class PhysicalRestore {
                 continue;
             }
             tasks.add(() -> {
-                if (layers.size() == 1) {
-                    writeFile(only == null ? null : () -> repo.objects().open(only), only, target.resolve(f.path()), f.path(), f.size(),
-                            f.checksum(), f.mode());
-                } else {
-                    rebuildFile(repo, layers, target.resolve(f.path()), f);
-                }
+                restoreFile(repo, chain, target, f, delta);
                 progress.advance(done.addAndGet(f.size()), total);
                 return null;
             });
         }
         for (Map.Entry<String, List<FileEntry>> b : bundles.entrySet()) {
             tasks.add(() -> {
-                byte[] stored = repo.objects().readStored(b.getKey());
+                byte[] stored = null;
                 for (FileEntry f : b.getValue()) {
-                    ObjectRef ref = chain.layers(f.path()).get(0).object();
-                    writeFile(() -> repo.objects().open(ref, stored), ref, target.resolve(f.path()), f.path(), f.size(), f.checksum(), f.mode());
+                    if (!keep(target.resolve(f.path()), f.size(), f.checksum(), f.mode(), delta)) {
+                        // The bundle is read only when one of its members differs.
+                        stored = stored != null ? stored : repo.objects().readStored(b.getKey());
+                        byte[] bytes = stored;
+                        ObjectRef ref = chain.layers(f.path()).get(0).object();
+                        writeFile(() -> repo.objects().open(ref, bytes), ref, target.resolve(f.path()), f.path(), f.size(), f.checksum(),
+                                f.mode(), delta);
+                    }
                     progress.advance(done.addAndGet(f.size()), total);
                 }
                 return null;
@@ -305,8 +366,11 @@ public final class PhysicalRestore {
         }
         for (WalEntry w : m.wal()) {
             tasks.add(() -> {
-                writeFile(() -> repo.objects().open(w.object()), w.object(), target.resolve("pg_wal").resolve(w.name()), "pg_wal/" + w.name(),
-                        w.size(), w.checksum(), "rw-------");
+                Path out = target.resolve("pg_wal").resolve(w.name());
+                if (!keep(out, w.size(), w.checksum(), "rw-------", delta)) {
+                    writeFile(() -> repo.objects().open(w.object()), w.object(), out, "pg_wal/" + w.name(), w.size(), w.checksum(), "rw-------",
+                            delta);
+                }
                 // Marked as archived, so that enabling archiving later does not archive them again.
                 Path status = target.resolve("pg_wal/archive_status");
                 Files.createDirectories(status);
@@ -317,8 +381,79 @@ public final class PhysicalRestore {
         }
         Parallel.run(jobs, "pgstrata-restore", tasks);
         writeRecoveryFiles(m, target, port, plan);
+        if (delta != null) {
+            if (control != null) {
+                restoreFile(repo, chain, target, control, delta);
+            }
+            Files.deleteIfExists(target.resolve(DeltaTarget.CONTROL_ASIDE));
+        }
         syncDirectories(target);
         return total;
+    }
+
+    /** Restores one file from its layers: whole (alone or in a bundle) or rebuilt from page sets. */
+    private static void restoreFile(Repository repo, Chain chain, Path target, FileEntry f, Delta delta) throws IOException {
+        Path out = target.resolve(f.path());
+        if (keep(out, f.size(), f.checksum(), f.mode(), delta)) {
+            return;
+        }
+        List<Chain.Layer> layers = chain.layers(f.path());
+        if (layers.size() > 1) {
+            rebuildFile(repo, layers, out, f, delta);
+            return;
+        }
+        ObjectRef only = layers.get(0).object();
+        Opener content = only == null ? null : only.offset() == null ? () -> repo.objects().open(only) : () -> {
+            byte[] stored = repo.objects().readStored(only.key());
+            return repo.objects().open(only, stored);
+        };
+        writeFile(content, only, out, f.path(), f.size(), f.checksum(), f.mode(), delta);
+    }
+
+    /** In a delta restore, whether {@code out} already has the backup's content (then only its mode is set). */
+    private static boolean keep(Path out, long size, String checksum, String mode, Delta delta) throws IOException {
+        if (delta == null || !DeltaTarget.same(out, size, checksum)) {
+            return false;
+        }
+        Files.setPosixFilePermissions(out, PosixFilePermissions.fromString(mode));
+        delta.unchanged.incrementAndGet();
+        return true;
+    }
+
+    /** Where a restored file's content goes: a new file, or in a delta restore over the existing one, block by block. */
+    private static final class Sink implements AutoCloseable {
+        final FileChannel ch;
+        final DeltaTarget.DeltaSink over;
+        final OutputStream stream;
+
+        Sink(Path out, Delta delta) throws IOException {
+            Files.createDirectories(out.getParent());
+            boolean existing = delta != null && Files.isRegularFile(out, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            ch = existing ? FileChannel.open(out, StandardOpenOption.READ, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    : FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            over = existing ? new DeltaTarget.DeltaSink(ch) : null;
+            stream = over != null ? over : new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 17);
+        }
+
+        /** Makes the content durable and counts what was written. */
+        void finish(long size, Delta delta) throws IOException {
+            stream.flush();
+            boolean changed = over == null ? true : over.finish();
+            if (over == null) {
+                ch.force(true);
+            }
+            if (delta != null) {
+                delta.written.addAndGet(over == null ? size : over.written());
+                if (changed) {
+                    delta.files.incrementAndGet();
+                }
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            ch.close();
+        }
     }
 
     private interface Opener {
@@ -326,14 +461,13 @@ public final class PhysicalRestore {
     }
 
     /** Writes one file from {@code content} (null for an empty file), checked against the manifest's size and checksum. */
-    private static void writeFile(Opener content, ObjectRef ref, Path out, String path, long size, String checksum, String mode)
+    private static void writeFile(Opener content, ObjectRef ref, Path out, String path, long size, String checksum, String mode, Delta delta)
             throws IOException {
-        Files.createDirectories(out.getParent());
         Checksum digest = new Checksum();
         long written = 0;
-        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (Sink sink = new Sink(out, delta)) {
             if (ref != null) {
-                OutputStream os = Channels.newOutputStream(ch);
+                OutputStream os = sink.stream;
                 try (InputStream in = content.open()) {
                     byte[] buf = new byte[1 << 17];
                     int n;
@@ -344,7 +478,7 @@ public final class PhysicalRestore {
                     }
                 }
             }
-            ch.force(true);
+            sink.finish(written, delta);
         }
         if (written != size) {
             throw new CorruptObjectException(ref == null ? path : ref.key(), "restored " + path + " with " + written + " bytes, the manifest says " + size);
@@ -361,14 +495,12 @@ public final class PhysicalRestore {
      * the reverse-delta conversion check with) and checks it against the whole-content checksum
      * the backup recorded.
      */
-    private static void rebuildFile(Repository repo, List<Chain.Layer> layers, Path out, FileEntry f) throws IOException {
-        Files.createDirectories(out.getParent());
+    private static void rebuildFile(Repository repo, List<Chain.Layer> layers, Path out, FileEntry f, Delta delta) throws IOException {
         Rebuild.Target t;
-        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            OutputStream os = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 17);
-            t = new Rebuild.Target(f.path(), layers, f.size(), f.checksum(), os, false);
+        try (Sink sink = new Sink(out, delta)) {
+            t = new Rebuild.Target(f.path(), layers, f.size(), f.checksum(), sink.stream, false);
             Rebuild.run(repo.objects(), List.of(t), null);
-            ch.force(true);
+            sink.finish(f.size(), delta);
         }
         if (!t.matches()) {
             String key = layers.get(0).object() == null ? f.path() : layers.get(0).object().key();

@@ -33,6 +33,12 @@ final class ClusterContent {
         return proof;
     }
 
+    /** The content of every database, after checking that amcheck finds nothing in any (use on restored copies only). */
+    static Map<String, ContentChecksum.Result> proof(LocalCluster c) throws SQLException {
+        org.assertj.core.api.Assertions.assertThat(amcheck(c)).as("amcheck of " + c.pgdata()).isEmpty();
+        return of(c);
+    }
+
     /**
      * amcheck over every database that takes connections (template1 too: its pages are restored
      * like any other). Installs the extension, so use it on restored copies only. One line per

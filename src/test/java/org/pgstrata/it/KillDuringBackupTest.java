@@ -2,16 +2,11 @@ package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.BackupInfo;
 import org.pgstrata.api.BackupResult;
@@ -48,35 +43,10 @@ class KillDuringBackupTest extends PgTest {
         }
 
         // A backup in another JVM that stops after 100 files, holding the lock, with objects half written.
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path")));
-        if (System.getProperty("pgstrata.pgbin.dir") != null) {
-            cmd.add("-Dpgstrata.pgbin.dir=" + System.getProperty("pgstrata.pgbin.dir"));
-        }
-        cmd.addAll(List.of("org.pgstrata.cli.Main", "backup", "--repo", repo.toString(), "--pgdata", source.pgdata().toString(),
-                "--port", Integer.toString(PgSupport.conn(source).port()), "--jobs", "1"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("PGSTRATA_TEST_PAUSE_AFTER_FILES", "100");
-        Process child = pb.start();
-        StringBuilder childOutput = new StringBuilder();
-        CompletableFuture<Boolean> paused = CompletableFuture.supplyAsync(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    synchronized (childOutput) {
-                        childOutput.append(line).append('\n');
-                    }
-                    if (line.contains("test hook: pausing")) {
-                        return true;
-                    }
-                }
-                return false;
-            } catch (java.io.IOException e) {
-                return false;
-            }
-        });
+        Process child = ChildCli.start(Map.of("PGSTRATA_TEST_PAUSE_AFTER_FILES", "100"), List.of(), "backup", "--repo", repo.toString(),
+                "--pgdata", source.pgdata().toString(), "--port", Integer.toString(PgSupport.conn(source).port()), "--jobs", "1");
         try {
-            assertThat(paused.get(120, TimeUnit.SECONDS)).as("child output: %s", childOutput).isTrue();
+            ChildCli.awaitLine(child, "test hook: pausing", 120);
 
             // Invariant 7 across processes: the second writer fails at once and names the holder.
             long t0 = System.nanoTime();
@@ -94,8 +64,7 @@ class KillDuringBackupTest extends PgTest {
                 assertThat(r.incompleteBackups()).hasSize(1);
             }
         } finally {
-            child.destroyForcibly(); // SIGKILL: no shutdown hooks, no cleanup
-            child.waitFor(30, TimeUnit.SECONDS);
+            ChildCli.kill(child); // SIGKILL: no shutdown hooks, no cleanup
         }
         assertThat(child.exitValue()).isEqualTo(137);
 

@@ -1,0 +1,329 @@
+package org.pgstrata.restore;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.manifest.Checksum;
+import org.pgstrata.manifest.DirectoryEntry;
+import org.pgstrata.manifest.FileEntry;
+import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.WalEntry;
+import org.pgstrata.postgres.ControlFile;
+
+/**
+ * An existing data directory that a delta restore turns into the backup's, writing only what
+ * differs.
+ *
+ * <p>How a file is compared: when its size matches, the local file is read once and its XXH64 is
+ * compared with the whole-content checksum the manifest records (the same trust the backup's own
+ * "unchanged" entries rest on); equal files are not touched and cost no repository read. Every
+ * other file gets the backup's content streamed through {@link DeltaSink}, which reads the local
+ * bytes at the same offset and rewrites only the 8 KiB blocks whose bytes differ, then cuts the
+ * file to size. The backup's content has to be read to its end anyway (its objects are zstd
+ * streams, and nothing is used before its checksum is checked), so comparing the bytes
+ * themselves costs no more than comparing against the backup's block map, and it leaves no
+ * block kept on the strength of a 64-bit hash; the same checksum check that a full restore makes
+ * then covers the whole result.
+ *
+ * <p>While it works, global/pg_control is moved aside (to {@link #CONTROL_ASIDE}) and written
+ * back last: a directory that a failed or killed delta restore left half-done refuses to start,
+ * and running the restore again finds the system identifier there.
+ */
+final class DeltaTarget {
+    /** Where pg_control waits while a delta restore works; its presence means "unfinished". */
+    static final String CONTROL_ASIDE = "global/pg_control.pgstrata-delta";
+    static final String CONTROL = "global/pg_control";
+    /** The only links followed: tablespaces and a pg_wal kept on another disk, as PostgreSQL itself follows them. */
+    private static final Pattern FOLLOWED_LINK = Pattern.compile("pg_wal|pg_tblspc/\\d+");
+
+    private DeltaTarget() {
+    }
+
+    /**
+     * Refuses, before anything changes, a directory that a delta restore of {@code m} must not
+     * write: not a data directory, a server running on it, another system's or another major
+     * version's.
+     */
+    static void check(Path dir, Manifest m) {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(dir)) {
+            throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot delta-restore into " + dir + ": it is not a directory",
+                    "name the data directory of the stopped cluster, or leave out --delta to restore into a new directory");
+        }
+        Path control = Files.isRegularFile(dir.resolve(CONTROL)) ? dir.resolve(CONTROL) : dir.resolve(CONTROL_ASIDE);
+        if (!Files.isRegularFile(dir.resolve("PG_VERSION")) || !Files.isRegularFile(control)) {
+            throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot delta-restore into " + dir
+                    + ": it is not a PostgreSQL data directory (no PG_VERSION or global/pg_control); nothing was changed",
+                    "name the cluster's data directory, or restore without --delta into an empty or new directory");
+        }
+        Optional<String> running = runningServer(dir);
+        if (running.isPresent()) {
+            throw new PgstrataException(ErrorCode.SERVER_RUNNING, "cannot delta-restore into " + dir + ": " + running.get()
+                    + "; nothing was changed", "stop the server first (pg_ctl stop -D " + dir + ")");
+        }
+        String sysid;
+        String major;
+        try {
+            sysid = ControlFile.parse(Files.readAllBytes(control)).systemIdentifierText();
+            major = Files.readString(dir.resolve("PG_VERSION")).trim();
+        } catch (IOException | IllegalArgumentException e) {
+            throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot delta-restore into " + dir + ": cannot read " + control + " ("
+                    + e.getMessage() + "); nothing was changed", "restore without --delta into an empty or new directory");
+        }
+        if (!sysid.equals(m.systemIdentifier())) {
+            throw new PgstrataException(ErrorCode.REPO_MISMATCH, "cannot delta-restore backup " + m.id() + " into " + dir
+                    + ": the directory belongs to system " + sysid + ", the backup to system " + m.systemIdentifier() + "; nothing was changed",
+                    "a delta restore only goes back into the same cluster; restore without --delta into an empty or new directory");
+        }
+        if (!major.equals(Integer.toString(m.pgMajor()))) {
+            throw new PgstrataException(ErrorCode.REPO_MISMATCH, "cannot delta-restore backup " + m.id() + " (PostgreSQL " + m.pgMajor()
+                    + ") into " + dir + ", which holds PostgreSQL " + major + "; nothing was changed",
+                    "restore without --delta into an empty or new directory");
+        }
+    }
+
+    /**
+     * Why a server counts as running on {@code dir}, or empty. A postmaster.pid whose pid is gone,
+     * or belongs to a process that is not a postgres running in this directory, is stale: a
+     * crashed server leaves one behind. What cannot be read counts as running.
+     */
+    static Optional<String> runningServer(Path dir) {
+        Path pidFile = dir.resolve("postmaster.pid");
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(pidFile);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            return Optional.of("cannot read " + pidFile + " (" + e.getMessage() + ") to tell whether a server runs there");
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(lines.get(0).trim());
+        } catch (RuntimeException e) {
+            // The postmaster writes the file in one go; an empty or odd one is no proof of anything: refuse.
+            return Optional.of(pidFile + " does not start with a process id, so a server may be starting there");
+        }
+        Optional<ProcessHandle> process = ProcessHandle.of(Math.abs(pid));
+        if (process.isEmpty() || !process.get().isAlive()) {
+            return Optional.empty();
+        }
+        Path proc = Path.of("/proc", Long.toString(Math.abs(pid)));
+        try {
+            String comm = Files.readString(proc.resolve("comm")).trim();
+            if (!comm.equals("postgres") && !comm.equals("postmaster")) {
+                return Optional.empty(); // the pid was reused by another program
+            }
+        } catch (IOException e) {
+            return Optional.of("postmaster.pid names process " + pid + ", which is alive");
+        }
+        try {
+            // The postmaster works in its data directory: another cluster's postmaster that got the old pid works elsewhere.
+            Path cwd = Files.readSymbolicLink(proc.resolve("cwd"));
+            if (!cwd.equals(dir.toRealPath())) {
+                return Optional.empty();
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // cannot tell which directory it serves: assume this one
+        }
+        return Optional.of("a server is running there (postgres process " + pid + " in postmaster.pid)");
+    }
+
+    /**
+     * Sets pg_control aside and removes everything the backup does not have: files, links and
+     * directories, the old pg_wal and archive status, postmaster.pid, recovery and standby signals.
+     * What the restore writes itself (WAL of the backup, its archive status) is kept to be compared.
+     * Returns the number of files and links removed.
+     */
+    static long prepare(Path dir, Manifest m) throws IOException {
+        Path control = dir.resolve(CONTROL);
+        Path aside = dir.resolve(CONTROL_ASIDE);
+        if (Files.isRegularFile(control, LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.exists(aside, LinkOption.NOFOLLOW_LINKS)) {
+                Files.delete(control); // an earlier run got as far as writing it: it is written again at the end
+            } else {
+                Files.move(control, aside, StandardCopyOption.ATOMIC_MOVE);
+            }
+            fsync(dir.resolve("global"));
+        }
+        Set<String> files = new HashSet<>();
+        for (FileEntry f : m.files()) {
+            files.add(f.path());
+        }
+        for (WalEntry w : m.wal()) {
+            files.add("pg_wal/" + w.name());
+            files.add("pg_wal/archive_status/" + w.name() + ".done");
+        }
+        files.add(CONTROL_ASIDE);
+        Set<String> dirs = new HashSet<>();
+        for (DirectoryEntry d : m.directories()) {
+            dirs.add(d.path());
+        }
+        if (!m.wal().isEmpty()) {
+            dirs.add("pg_wal");
+            dirs.add("pg_wal/archive_status");
+        }
+        AtomicLong removed = new AtomicLong();
+        clean(dir, "", files, dirs, removed);
+        return removed.get();
+    }
+
+    private static void clean(Path dir, String rel, Set<String> files, Set<String> dirs, AtomicLong removed) throws IOException {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
+                String r = rel.isEmpty() ? p.getFileName().toString() : rel + "/" + p.getFileName();
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                if (a.isSymbolicLink()) {
+                    if (dirs.contains(r) && FOLLOWED_LINK.matcher(r).matches() && Files.isDirectory(p)) {
+                        clean(p, r, files, dirs, removed);
+                    } else {
+                        Files.delete(p); // the link only, never what it points at
+                        removed.incrementAndGet();
+                    }
+                } else if (a.isDirectory()) {
+                    if (dirs.contains(r)) {
+                        clean(p, r, files, dirs, removed);
+                    } else {
+                        removeTree(p, removed);
+                    }
+                } else if (!a.isRegularFile() || !files.contains(r)) {
+                    Files.delete(p);
+                    removed.incrementAndGet();
+                }
+            }
+        }
+    }
+
+    private static void removeTree(Path dir, AtomicLong removed) throws IOException {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    removeTree(p, removed);
+                } else {
+                    Files.delete(p);
+                    removed.incrementAndGet();
+                }
+            }
+        }
+        Files.delete(dir);
+    }
+
+    /**
+     * Whether {@code out} already holds exactly {@code size} bytes with checksum {@code checksum}
+     * (then it needs no write and the backup need not be read for it).
+     */
+    static boolean same(Path out, long size, String checksum) throws IOException {
+        if (!Files.isRegularFile(out, LinkOption.NOFOLLOW_LINKS) || Files.size(out) != size) {
+            return false;
+        }
+        Checksum digest = new Checksum();
+        try (InputStream in = Files.newInputStream(out, LinkOption.NOFOLLOW_LINKS)) {
+            byte[] buf = new byte[1 << 17];
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                digest.update(buf, 0, n);
+            }
+        }
+        return digest.hex().equals(checksum);
+    }
+
+    static void fsync(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    /**
+     * Takes a file's content in order and writes, into the existing file, only the 8 KiB blocks
+     * whose bytes differ from what is there; {@link #finish} cuts the file to the content's length.
+     */
+    static final class DeltaSink extends OutputStream {
+        private static final int BLOCK = 8192;
+        private static final int CHUNK = 16 * BLOCK;
+        private final FileChannel ch;
+        private final byte[] wanted = new byte[CHUNK];
+        private final ByteBuffer local = ByteBuffer.allocate(CHUNK);
+        private int fill;
+        private long pos;
+        private long written;
+
+        DeltaSink(FileChannel ch) {
+            this.ch = ch;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            while (len > 0) {
+                int n = Math.min(len, CHUNK - fill);
+                System.arraycopy(b, off, wanted, fill, n);
+                fill += n;
+                off += n;
+                len -= n;
+                if (fill == CHUNK) {
+                    flushChunk();
+                }
+            }
+        }
+
+        private void flushChunk() throws IOException {
+            local.clear().limit(fill);
+            while (local.hasRemaining() && ch.read(local, pos + local.position()) >= 0) {
+                // read what the file has at this offset
+            }
+            int have = local.position();
+            for (int off = 0; off < fill; off += BLOCK) {
+                int len = Math.min(BLOCK, fill - off);
+                boolean equal = off + len <= have && Arrays.equals(wanted, off, off + len, local.array(), off, off + len);
+                if (!equal) {
+                    ByteBuffer w = ByteBuffer.wrap(wanted, off, len);
+                    while (w.hasRemaining()) {
+                        ch.write(w, pos + off + (w.position() - off));
+                    }
+                    written += len;
+                }
+            }
+            pos += fill;
+            fill = 0;
+        }
+
+        /** Writes what is left, cuts the file to the content's length, and makes it durable; true if anything changed. */
+        boolean finish() throws IOException {
+            if (fill > 0) {
+                flushChunk();
+            }
+            boolean cut = ch.size() > pos;
+            if (cut) {
+                ch.truncate(pos);
+            }
+            ch.force(true);
+            return cut || written > 0;
+        }
+
+        long written() {
+            return written;
+        }
+    }
+}

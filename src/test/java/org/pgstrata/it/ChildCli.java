@@ -1,0 +1,70 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The command line in another JVM, for tests that kill it (SIGKILL: no clean-up, no shutdown
+ * hooks) at a point a test hook ({@link org.pgstrata.api.TestHooks}) marks.
+ */
+final class ChildCli {
+    private ChildCli() {
+    }
+
+    /** Starts {@code pgstrata args...} with {@code env} added (and no inherited PG* variables), output and errors merged. */
+    static Process start(Map<String, String> env, List<String> jvmOptions, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path")));
+        if (System.getProperty("pgstrata.pgbin.dir") != null) {
+            cmd.add("-Dpgstrata.pgbin.dir=" + System.getProperty("pgstrata.pgbin.dir"));
+        }
+        cmd.addAll(jvmOptions);
+        cmd.add("org.pgstrata.cli.Main");
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().keySet().removeIf(k -> k.startsWith("PG") && !k.startsWith("PGSTRATA_"));
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    /** Waits until {@code child} prints a line that contains {@code marker}; fails with what it printed otherwise. */
+    static void awaitLine(Process child, String marker, int seconds) throws Exception {
+        StringBuilder output = new StringBuilder();
+        CompletableFuture<Boolean> seen = CompletableFuture.supplyAsync(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    synchronized (output) {
+                        output.append(line).append('\n');
+                    }
+                    if (line.contains(marker)) {
+                        return true;
+                    }
+                }
+                return false;
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        boolean ok = seen.get(seconds, TimeUnit.SECONDS);
+        synchronized (output) {
+            assertThat(ok).as("child output: %s", output).isTrue();
+        }
+    }
+
+    /** Kills {@code child} with SIGKILL and waits for it to end. */
+    static void kill(Process child) throws InterruptedException {
+        child.destroyForcibly();
+        child.waitFor(30, TimeUnit.SECONDS);
+    }
+}
