@@ -57,6 +57,8 @@ public enum ErrorCode {
      * (If-None-Match ignored): it cannot keep one content per WAL name, nor fence its lock.
      */
     NO_CONDITIONAL_WRITES(31),
+    /** The operating system refused access to a file or directory (EACCES): another user owns it. */
+    PERMISSION_DENIED(32),
     /** Anything else: a bug. */
     INTERNAL(70);
 
