@@ -50,6 +50,7 @@ class InstalledPackageTest {
                 assertThat(install.exit()).as("dpkg -i said: %s", install.output()).isZero();
                 assertThat(Files.readSymbolicLink(Path.of("/usr/bin/pgstrata"))).isEqualTo(Path.of("../share/pgstrata/bin/pgstrata"));
                 assertThat(Path.of("/usr/share/pgstrata/pgstrata.jar")).isRegularFile();
+                assertThat(Path.of("/var/cache/pgstrata/pgstrata.jsa")).as("postinst records the class data sharing archive").isRegularFile();
 
                 // From /, as a user with no home, with only the system PATH.
                 OtherUser.Result v = user.run(Path.of("/"), "pgstrata", "--version");
@@ -91,6 +92,7 @@ class InstalledPackageTest {
                 assertThat(remove.exit()).as("dpkg --purge said: %s", remove.output()).isZero();
                 assertThat(Path.of("/usr/bin/pgstrata")).doesNotExist();
                 assertThat(Path.of("/usr/share/pgstrata")).doesNotExist();
+                assertThat(Path.of("/var/cache/pgstrata")).doesNotExist();
             }
         }
     }
