@@ -57,8 +57,11 @@ public enum ErrorCode {
      * (If-None-Match ignored): it cannot keep one content per WAL name, nor fence its lock.
      */
     NO_CONDITIONAL_WRITES(31),
-    /** The operating system refused access to a file or directory (EACCES): another user owns it. */
-    PERMISSION_DENIED(32),
+    /**
+     * The operating system refused access to a file or directory (EACCES): typically another user
+     * owns it. Numbered apart from 10-31, so that codes added beside those keep their numbers.
+     */
+    PERMISSION_DENIED(45),
     /** Anything else: a bug. */
     INTERNAL(70);
 

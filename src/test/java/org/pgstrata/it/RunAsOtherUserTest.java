@@ -17,7 +17,7 @@ import org.pgstrata.db.LocalCluster;
 
 /**
  * "Run as postgres": the built jar run by a non-root user. A repository root made is refused with
- * "permission denied", the path, its owner and exit 32 (never "no repository", and never the end
+ * "permission denied", the path, its owner and exit 45 (never "no repository", and never the end
  * of the WAL archive for restore_command); one the user makes is its own, works, and is never
  * world-readable. Runs after {@code package} (tag "packaged"): it runs target/pgstrata.jar.
  */
