@@ -64,6 +64,11 @@ public enum ErrorCode {
      * password file do not give.
      */
     AUTHENTICATION(33),
+    /**
+     * The operating system refused access to a file or directory (EACCES): typically another user
+     * owns it. Numbered apart from 10-31, so that codes added beside those keep their numbers.
+     */
+    PERMISSION_DENIED(45),
     /** Anything else: a bug. */
     INTERNAL(70);
 

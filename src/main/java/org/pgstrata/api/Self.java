@@ -17,8 +17,22 @@ public final class Self {
     private Self() {
     }
 
-    /** The command line prefix, each element shell-quoted, that runs pgstrata's main class. */
+    /**
+     * The installed launcher's path (/usr/bin/pgstrata, or bin/pgstrata of an unpacked tarball),
+     * which it passes as this system property; absent when run from a checkout or by the tests.
+     */
+    public static final String COMMAND_PROPERTY = "pgstrata.command";
+
+    /**
+     * The command line prefix, each element shell-quoted, that runs pgstrata's main class: the
+     * installed command when there is one (it finds its own Java, jars and native libraries, for
+     * whichever user runs it), else this JVM's java, flags and class path.
+     */
     public static String shellCommand() {
+        String installed = System.getProperty(COMMAND_PROPERTY);
+        if (installed != null && !installed.isBlank()) {
+            return quote(installed);
+        }
         List<String> parts = new ArrayList<>();
         parts.add(quote(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         parts.addAll(FAST_START);
@@ -52,6 +66,39 @@ public final class Self {
     }
 
     /**
+     * Run by the installed command, before anything compresses: zstd-jni loads from this user's
+     * cache (unpacked there once) instead of unpacking itself into /tmp on every start; lz4-java
+     * is unpacked there too, where the launcher's java.library.path finds it from the next start.
+     * Each user's own process computes its own cache, so no user ever depends on another's.
+     */
+    public static void useNativeCache() {
+        if (System.getProperty(COMMAND_PROPERTY) == null) {
+            return;
+        }
+        if (System.getProperty("ZstdNativePath") == null) {
+            String zstd = extractedLibrary("com/github/luben/zstd/Zstd.class", "linux/%s/libzstd-jni-", null);
+            if (zstd != null) {
+                System.setProperty("ZstdNativePath", zstd);
+            }
+        }
+        String arch = System.getProperty("os.arch", "");
+        if (!java.nio.file.Files.isRegularFile(cacheDirectory().resolve("native").resolve(arch.equals("x86_64") ? "amd64" : arch)
+                .resolve("liblz4-java.so"))) {
+            extractedLibrary("net/jpountz/xxhash/XXHashFactory.class", "net/jpountz/util/linux/%s/liblz4-java", "liblz4-java.so");
+        }
+    }
+
+    /** pgstrata's per-user cache: PGSTRATA_CACHE, else ~/.cache/pgstrata (HOME first, as the installed launcher reads it). */
+    static Path cacheDirectory() {
+        String env = System.getenv("PGSTRATA_CACHE");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        String home = System.getenv("HOME");
+        return Path.of(home != null && !home.isBlank() ? home : System.getProperty("user.home"), ".cache", "pgstrata");
+    }
+
+    /**
      * A native library from the jar that holds {@code classInJar}, for this platform, unpacked
      * once into pgstrata's cache (PGSTRATA_CACHE or ~/.cache/pgstrata), under {@code fileName}
      * or its own name; null when it cannot be found or written.
@@ -76,8 +123,7 @@ public final class Self {
                 if (entry.isEmpty()) {
                     return null;
                 }
-                String env = System.getenv("PGSTRATA_CACHE");
-                Path cache = env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "pgstrata");
+                Path cache = cacheDirectory();
                 String file = fileName != null ? fileName : entry.get().getName().substring(entry.get().getName().lastIndexOf('/') + 1);
                 Path target = cache.resolve("native").resolve(arch).resolve(file);
                 if (!java.nio.file.Files.isRegularFile(target)) {
@@ -157,8 +203,7 @@ public final class Self {
         try {
             String name = "pgstrata-" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
                     .digest(full.getBytes(java.nio.charset.StandardCharsets.UTF_8)), 0, 8) + ".sh";
-            String env = System.getenv("PGSTRATA_CACHE");
-            Path cache = env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "pgstrata");
+            Path cache = cacheDirectory();
             Path script = cache.resolve("bin").resolve(name);
             if (!java.nio.file.Files.isExecutable(script)) {
                 java.nio.file.Files.createDirectories(script.getParent());

@@ -77,6 +77,11 @@ public final class Cli {
         }
         cl.setUsageHelpWidth(100);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            // A refused file anywhere below (repository, data directory) is said as such, whatever wrapped it.
+            PgstrataException denied = org.pgstrata.api.PermissionDenied.find(ex);
+            if (denied != null) {
+                ex = denied;
+            }
             if (ex instanceof PgstrataException p) {
                 commandLine.getErr().println("pgstrata: error: " + p.oneLine());
                 if (System.getenv("PGSTRATA_DEBUG") != null) {

@@ -101,10 +101,13 @@ final class LeanWal {
                 return 0;
             }
             return get(p.repo(), p.positional().get(0), Path.of(p.positional().get(1)));
-        } catch (PgstrataException e) {
-            System.err.println("pgstrata: error: " + e.oneLine());
-            return e.code().exitCode();
         } catch (RuntimeException e) {
+            PgstrataException denied = org.pgstrata.api.PermissionDenied.find(e);
+            if (denied != null || e instanceof PgstrataException) {
+                PgstrataException error = denied != null ? denied : (PgstrataException) e;
+                System.err.println("pgstrata: error: " + error.oneLine());
+                return error.code().exitCode();
+            }
             System.err.println("pgstrata: internal error: " + e);
             return org.pgstrata.api.ErrorCode.INTERNAL.exitCode();
         }
@@ -118,10 +121,14 @@ final class LeanWal {
             }
             System.err.println("pgstrata: " + name + " is not in the archive at " + S3Location.describe(repo));
             return NOT_IN_ARCHIVE;
-        } catch (PgstrataException e) {
-            System.err.println("pgstrata: error: " + e.oneLine());
-            return e.code() == org.pgstrata.api.ErrorCode.CORRUPT ? GET_DAMAGED : GET_FAILED;
         } catch (RuntimeException e) {
+            // A permission problem is said as such, but still exits above 125: recovery must stop, not end.
+            PgstrataException denied = org.pgstrata.api.PermissionDenied.find(e);
+            if (denied != null || e instanceof PgstrataException) {
+                PgstrataException p = denied != null ? denied : (PgstrataException) e;
+                System.err.println("pgstrata: error: " + p.oneLine());
+                return p.code() == org.pgstrata.api.ErrorCode.CORRUPT ? GET_DAMAGED : GET_FAILED;
+            }
             System.err.println("pgstrata: internal error: " + e);
             return GET_FAILED;
         }

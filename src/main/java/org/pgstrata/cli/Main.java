@@ -11,6 +11,7 @@ public final class Main {
 
     public static void main(String[] args) {
         org.pgstrata.api.Verbose.printTo(System.err::println);
+        org.pgstrata.api.Self.useNativeCache();
         int code = LeanWal.handles(args) ? LeanWal.run(args) : Cli.run(args);
         System.exit(code);
     }

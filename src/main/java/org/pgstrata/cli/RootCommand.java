@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
             "26 reference backup not on the cluster's history, 27 broken backup chain, 28 backup has",
             "dependants, 29 pg_dump or pg_restore too old, 30 pg_dump or pg_restore failed, 31 S3 store",
             "without conditional writes, 32 a server runs on the data directory (restore --delta),",
-            "33 authentication failed (user, password or pg_hba.conf), 70 internal error."})
+            "33 authentication failed (user, password or pg_hba.conf), 45 permission denied, 70 internal error."})
 public final class RootCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

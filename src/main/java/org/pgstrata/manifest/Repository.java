@@ -931,6 +931,10 @@ public final class Repository implements AutoCloseable {
     }
 
     public PgstrataException io(String what, IOException e) {
+        PgstrataException denied = org.pgstrata.api.PermissionDenied.find(e);
+        if (denied != null) {
+            return denied;
+        }
         return new PgstrataException(ErrorCode.IO, "cannot " + what + " in repository " + describe() + ": " + e.getMessage(),
                 "check that the repository is reachable and writable", e);
     }

@@ -58,7 +58,7 @@ public final class WalGet {
                     "recovery cannot go past this point; restore to an earlier target, or repair the archive from a copy");
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot fetch " + name + " from " + S3Location.describe(repo) + " to " + target + ": " + e.getMessage(),
-                    "check that the repository is reachable");
+                    "check that the repository is reachable", e);
         }
     }
 

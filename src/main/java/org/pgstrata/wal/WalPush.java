@@ -21,6 +21,7 @@ import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.postgres.WalSegmentHeader;
 import org.pgstrata.storage.Storage;
 import org.pgstrata.storage.StorageFactory;
+import org.pgstrata.storage.fs.FileStorage;
 import org.pgstrata.storage.s3.S3Location;
 import org.pgstrata.api.Self;
 
@@ -99,7 +100,7 @@ public final class WalPush {
                     "archive_command runs in the data directory and should pass %p");
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot archive " + name + " into " + S3Location.describe(repo) + ": " + e.getMessage(),
-                    "check that the repository is reachable and writable; PostgreSQL retries the push");
+                    "check that the repository is reachable and writable; PostgreSQL retries the push", e);
         }
     }
 
@@ -183,8 +184,12 @@ public final class WalPush {
      */
     private static void markPushed(Path spool, String name, String identity) {
         try {
-            Files.createDirectories(spool);
+            if (!Files.isDirectory(spool)) {
+                Files.createDirectories(spool, FileStorage.DIR_MODE);
+            }
             Path temp = spool.resolve(name + ".tmp");
+            Files.deleteIfExists(temp);
+            Files.createFile(temp, FileStorage.FILE_MODE);
             Files.writeString(temp, identity + "\n");
             Files.move(temp, spool.resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);

@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -40,11 +42,15 @@ public final class FileStorage implements Storage {
     private static final AtomicLong TEMP_COUNTER = new AtomicLong();
 
     private final Path root;
-    /** Repository content holds table data: owner only, like the data directory itself. */
-    private static final FileAttribute<Set<PosixFilePermission>> DIR_MODE =
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
-    private static final FileAttribute<Set<PosixFilePermission>> FILE_MODE =
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+    /**
+     * Repository content holds table data: readable by the owner's group at most, never by others
+     * (PostgreSQL's own group access mode, 0750/0640). The umask still applies, so a stricter one
+     * (077) keeps it owner-only.
+     */
+    public static final FileAttribute<Set<PosixFilePermission>> DIR_MODE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-x---"));
+    public static final FileAttribute<Set<PosixFilePermission>> FILE_MODE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r-----"));
 
     public FileStorage(Path root) {
         this.root = root.toAbsolutePath().normalize();
@@ -195,20 +201,40 @@ public final class FileStorage implements Storage {
     }
 
     @Override
-    public boolean exists(String key) {
-        return Files.isRegularFile(resolve(key));
+    public boolean exists(String key) throws IOException {
+        try {
+            return Files.readAttributes(resolve(key), BasicFileAttributes.class).isRegularFile();
+        } catch (AccessDeniedException e) {
+            throw e; // not "absent": a repository another user owns must not look empty
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Whether {@code dir} is a directory; unlike {@link Files#isDirectory}, a directory this user
+     * may not see is an error, not "absent" (a WAL archive that looked empty would end recovery).
+     */
+    private static boolean isDirectory(Path dir) throws IOException {
+        try {
+            return Files.readAttributes(dir, BasicFileAttributes.class).isDirectory();
+        } catch (AccessDeniedException e) {
+            throw e;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     @Override
     public List<String> list(String prefix) throws IOException {
         List<String> keys = new ArrayList<>();
-        if (!Files.isDirectory(root)) {
+        if (!isDirectory(root)) {
             return keys;
         }
         // Walk only the directory the prefix points into, then filter by the full prefix.
         int slash = prefix.lastIndexOf('/');
         Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
-        if (!Files.isDirectory(start)) {
+        if (!isDirectory(start)) {
             return keys;
         }
         // Another process may remove a directory while we walk it (a deleted backup): walk again.
@@ -223,7 +249,7 @@ public final class FileStorage implements Storage {
                 });
                 break;
             } catch (java.io.UncheckedIOException | NoSuchFileException e) {
-                if (!Files.isDirectory(start)) {
+                if (!isDirectory(start)) {
                     keys.clear();
                     return keys;
                 }
@@ -268,7 +294,7 @@ public final class FileStorage implements Storage {
         // Leftover temporary files of killed writers are not listed as objects; remove them too.
         int slash = prefix.lastIndexOf('/');
         Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
-        if (!Files.isDirectory(start)) {
+        if (!isDirectory(start)) {
             return;
         }
         List<Path> leftovers;
@@ -284,7 +310,7 @@ public final class FileStorage implements Storage {
     @Override
     public void deleteTemporary(String prefix) throws IOException {
         Path start = root.resolve(prefix);
-        if (!Files.isDirectory(start)) {
+        if (!isDirectory(start)) {
             return;
         }
         List<Path> leftovers;
@@ -311,7 +337,7 @@ public final class FileStorage implements Storage {
 
     /** Temporary files left by a writer that was killed; they are never listed as objects. */
     public List<Path> leftoverTemporaryFiles() throws IOException {
-        if (!Files.isDirectory(root)) {
+        if (!isDirectory(root)) {
             return List.of();
         }
         try (Stream<Path> walk = Files.walk(root)) {
@@ -429,11 +455,11 @@ public final class FileStorage implements Storage {
 
     /** Creates missing directories (owner-only), without a system call for those that exist. */
     private void createDirectories(Path dir) throws IOException {
-        if (Files.isDirectory(dir)) {
+        if (isDirectory(dir)) {
             return;
         }
         Path parent = dir.getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
+        if (parent != null && !isDirectory(parent)) {
             createDirectories(parent);
         }
         try {

@@ -1,0 +1,114 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.db.LocalCluster;
+
+/**
+ * "Run as postgres": the built jar run by a non-root user. A repository root made is refused with
+ * "permission denied", the path, its owner and exit 45 (never "no repository", and never the end
+ * of the WAL archive for restore_command); one the user makes is its own, works, and is never
+ * world-readable. Runs after {@code package} (tag "packaged"): it runs target/pgstrata.jar.
+ */
+@Tag("packaged")
+class RunAsOtherUserTest extends PgTest {
+
+    @Test
+    void repositoryOfRoot_isRefusedWithPermissionDenied_andTheUsersOwnRepositoryWorksAndIsNotWorldReadable() throws Exception {
+        try (OtherUser user = OtherUser.ensure()) {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path jar = copyOfTheBuild();
+
+            // Root's repository, with a backup and an archived segment.
+            LocalCluster source = pg.start("source", 15);
+            Path rootRepo = dir.resolve("root-repo");
+            CliBackups.backup(rootRepo, source, "full");
+            source.stop();
+            String segment = firstSegment(source.pgdata());
+            CliBackups.ok("wal", "push", "--repo", rootRepo.toString(), source.pgdata().resolve("pg_wal").resolve(segment).toString());
+
+            for (String command : List.of("list", "verify", "info")) {
+                OtherUser.Result r = user.run(dir, java(jar, command, "--repo", rootRepo.toString()));
+                assertThat(r.exit()).as("%s as %s: %s", command, OtherUser.NAME, r.output()).isEqualTo(ErrorCode.PERMISSION_DENIED.exitCode());
+                assertThat(r.output().strip()).as(command).startsWith("pgstrata: error: permission denied: user " + OtherUser.NAME
+                        + " cannot access " + rootRepo).contains("owned by root:root, mode 07").contains("hint: run the command as root")
+                        .doesNotContain("\n");
+            }
+            // restore_command must stop recovery (exit above 125), not take the refusal for the end of the archive.
+            OtherUser.Result get = user.run(dir, java(jar, "wal", "get", "--repo", rootRepo.toString(), segment, dir.resolve("x").toString()));
+            assertThat(get.exit()).as(get.output()).isEqualTo(128);
+            assertThat(get.output()).contains("permission denied: user " + OtherUser.NAME);
+
+            // The user's own repository, for its own copy of the cluster.
+            Path own = dir.resolve("own");
+            Files.createDirectory(own);
+            Path pgdata = own.resolve("pgdata");
+            assertThat(OtherUser.exec(List.of("cp", "-a", source.pgdata().toString(), pgdata.toString())).exit()).isZero();
+            user.own(own);
+            Path repo = own.resolve("repo");
+            expectOk(user, java(jar, "repo", "init", "--repo", repo.toString(), "--pgdata", pgdata.toString()));
+            expectOk(user, java(jar, "wal", "push", "--repo", repo.toString(), pgdata.resolve("pg_wal").resolve(segment).toString()));
+            expectOk(user, java(jar, "wal", "get", "--repo", repo.toString(), segment, own.resolve("fetched").toString()));
+            assertThat(Files.readAllBytes(own.resolve("fetched"))).isEqualTo(Files.readAllBytes(pgdata.resolve("pg_wal").resolve(segment)));
+            assertThat(expectOk(user, java(jar, "list", "--repo", repo.toString()))).contains("no backups");
+            expectOk(user, java(jar, "verify", "--repo", repo.toString()));
+
+            List<String> modes = new ArrayList<>();
+            try (Stream<Path> walk = Files.walk(repo)) {
+                for (Path p : walk.toList()) {
+                    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p);
+                    modes.add(PosixFilePermissions.toString(perms) + " " + repo.relativize(p));
+                    assertThat(Files.getOwner(p).getName()).as(p.toString()).isEqualTo(OtherUser.NAME);
+                }
+            }
+            assertThat(modes).as("group-readable at most, never world-readable").hasSizeGreaterThan(3)
+                    .allMatch(m -> m.substring(3, 9).matches("[r-]-[x-]---"), "mode rwxr-x--- or rw-r----- (or stricter)")
+                    .allMatch(m -> m.startsWith("rw"));
+        }
+    }
+
+    /** target/pgstrata.jar and target/lib, copied where the other user can read them (the checkout may be under /root). */
+    private Path copyOfTheBuild() throws Exception {
+        Path target = Path.of("target");
+        assertThat(target.resolve("pgstrata.jar")).as("run after 'mvn package'").isRegularFile();
+        Path copy = dir.resolve("build");
+        Files.createDirectories(copy.resolve("lib"));
+        Files.copy(target.resolve("pgstrata.jar"), copy.resolve("pgstrata.jar"));
+        try (Stream<Path> libs = Files.list(target.resolve("lib"))) {
+            for (Path lib : libs.toList()) {
+                Files.copy(lib, copy.resolve("lib").resolve(lib.getFileName()));
+            }
+        }
+        assertThat(OtherUser.exec(List.of("chmod", "-R", "a+rX", copy.toString())).exit()).isZero();
+        return copy.resolve("pgstrata.jar");
+    }
+
+    private static String[] java(Path jar, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar.toString()));
+        cmd.addAll(List.of(args));
+        return cmd.toArray(String[]::new);
+    }
+
+    private String expectOk(OtherUser user, String... command) {
+        OtherUser.Result r = user.run(dir, command);
+        assertThat(r.exit()).as("%s as %s: %s", String.join(" ", command), OtherUser.NAME, r.output()).isZero();
+        return r.output();
+    }
+
+    private static String firstSegment(Path pgdata) throws Exception {
+        try (Stream<Path> s = Files.list(pgdata.resolve("pg_wal"))) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.matches("[0-9A-F]{24}")).sorted().findFirst().orElseThrow();
+        }
+    }
+}
