@@ -21,6 +21,21 @@ public final class RootCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    // Read before parsing (Cli.commandLine), declared here so that every subcommand accepts and documents them.
+    @picocli.CommandLine.Option(names = "--stanza", paramLabel = "NAME", scope = picocli.CommandLine.ScopeType.INHERIT,
+            description = "Take defaults for options not given from section [NAME] of the configuration file, then from its "
+                    + "[global] section (the environment still beats the file).")
+    String stanza;
+
+    @picocli.CommandLine.Option(names = "--config", paramLabel = "FILE", scope = picocli.CommandLine.ScopeType.INHERIT,
+            description = "Configuration file (default: PGSTRATA_CONFIG, else /etc/pgstrata/pgstrata.conf when it exists). TOML: "
+                    + "[global] and one [NAME] per stanza; keys are long option names (repo, pgdata, port, s3-endpoint, "
+                    + "retain-full ...), strings in double quotes.")
+    String config;
+
+    /** The configuration file these arguments selected (Cli.commandLine). */
+    ConfigFile configFile = ConfigFile.none();
+
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());

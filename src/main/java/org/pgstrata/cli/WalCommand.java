@@ -93,13 +93,13 @@ final class WalCommand implements Runnable {
         @Override
         int execute() {
             if (!apply) {
-                out().print(facade().walSettings(repo.location()));
+                out().print(facade().walSettings(repo.location(), stanzaArguments()));
                 out().flush();
                 return 0;
             }
             org.pgstrata.db.LocalCluster.requireDataDirectory(pgdata);
             int port = new org.pgstrata.db.LocalCluster(pgdata, null).configuredPort();
-            WalSetup.Applied a = facade().walSetupApply(repo.location(), pgdata, conn.resolve(System.getenv(), port));
+            WalSetup.Applied a = facade().walSetupApply(repo.location(), stanzaArguments(), pgdata, conn.resolve(System.getenv(), port));
             out().println("archive settings " + a.how() + (a.restartNeeded() ? "; restart the cluster for archive_mode to take effect" : ""));
             return 0;
         }
