@@ -295,6 +295,11 @@ public final class Pgstrata {
         return WalSetup.confLines(repo);
     }
 
+    /** pgstrata check: connection, repository, checksums, archive_command, and a switched segment that reaches the repository. */
+    public org.pgstrata.api.CheckResult check(org.pgstrata.api.CheckRequest req) {
+        return org.pgstrata.wal.ArchiveCheck.run(req, progress);
+    }
+
     /** {@link #walSettings(String)}, archive_command naming the repository with {@code selfArguments} (--stanza NAME). */
     public String walSettings(String repo, java.util.List<String> selfArguments) {
         return WalSetup.confLines(repo, selfArguments);

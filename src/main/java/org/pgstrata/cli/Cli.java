@@ -109,6 +109,7 @@ public final class Cli {
         SUBCOMMANDS.put("expire", ExpireCommand::new);
         SUBCOMMANDS.put("restore-point", RestorePointCommand::new);
         SUBCOMMANDS.put("info", InfoCommand::new);
+        SUBCOMMANDS.put("check", CheckCommand::new);
         SUBCOMMANDS.put("wal", WalCommand::new);
         SUBCOMMANDS.put("compare", CompareCommand::new);
         SUBCOMMANDS.put("advise", AdviseCommand::new);

@@ -74,6 +74,7 @@ final class ConfigFile {
         k.put("retain-days", null);
         k.put("retain-logical", null);
         k.put("slot", null);
+        k.put("check-timeout", null);
         KEYS = Collections.unmodifiableMap(k);
     }
 

@@ -132,6 +132,15 @@ final class LeanWal {
         return new Parsed(verb, repo, batch, compression, positional, file.s3Credentials(env));
     }
 
+    /**
+     * The repository location that {@code args} (a whole {@code wal push} or {@code wal get}
+     * command line) archive into or read from with environment {@code env}; null when they name none.
+     */
+    static String location(String[] args, java.util.Map<String, String> env) {
+        Parsed p = verbAt(args) < 0 ? null : parse(args, env);
+        return p == null ? null : p.repo();
+    }
+
     /** What the full command line's default would be: the environment's value when it has one, else the file's. */
     private static String fileDefault(ConfigFile file, java.util.Map<String, String> env, String key) {
         String variable = ConfigFile.KEYS.get(key);

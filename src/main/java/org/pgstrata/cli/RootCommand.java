@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
             "proven, 22 I/O error, 23 conflicting WAL push, 24 target unreachable, 25 WAL missing,",
             "26 reference backup not on the cluster's history, 27 broken backup chain, 28 backup has",
             "dependants, 29 pg_dump or pg_restore too old, 30 pg_dump or pg_restore failed, 31 S3 store",
-            "without conditional writes, 70 internal error."})
+            "without conditional writes, 40 archive_command not archiving into the repository, 41 archive_command",
+            "failing (both: check), 70 internal error."})
 public final class RootCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

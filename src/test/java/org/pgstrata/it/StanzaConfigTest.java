@@ -68,6 +68,11 @@ class StanzaConfigTest {
         String archiveCommand = PgSupport.queryString(cluster, "SHOW archive_command");
         assertThat(archiveCommand).contains(" wal push --config " + conf + " --stanza main %p").doesNotContain("--repo");
 
+        // check reads archive_command's --stanza through the same file and sees a switched segment arrive
+        var check = org.pgstrata.cli.CliRun.run("check", "-q", "--stanza", "main", "--config", conf.toString());
+        assertThat(check.exitCode()).as(check.err()).isZero();
+        assertThat(check.out()).contains("ok: archive_command: archive_mode is on and archive_command archives into " + repo);
+
         Map<String, ContentChecksum.Result> before = ClusterContent.of(cluster);
         // With an archive the backup completes only once its WAL is archived: by the server's archive_command, through the stanza.
         JsonNode b = CliBackups.run("backup", "-q", "--json", "--stanza", "main", "--config", conf.toString());
