@@ -8,9 +8,16 @@ import java.nio.file.Path;
  * @param backupId null for the newest backup
  * @param pgBin    binaries to start the restored server with (null: PGSTRATA_PG_BIN or bundled)
  * @param recoveryTarget where recovery stops; {@link RecoveryTarget#IMMEDIATE} for the backup's own point
+ * @param configDir      where the configuration files the source read from outside its data directory go (null: into
+ *                       the target, beside the data)
  */
 public record RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
-                             RecoveryTarget recoveryTarget) {
+                             RecoveryTarget recoveryTarget, Path configDir) {
+
+    public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
+                          RecoveryTarget recoveryTarget) {
+        this(repo, target, backupId, start, port, pgBin, jobs, recoveryTarget, null);
+    }
 
     public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs) {
         this(repo, target, backupId, start, port, pgBin, jobs, RecoveryTarget.IMMEDIATE);

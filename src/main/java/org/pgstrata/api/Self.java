@@ -170,8 +170,11 @@ public final class Self {
         }
     }
 
-    /** A value for a postgresql.conf line: single-quoted, inner quotes doubled. */
+    /**
+     * A value for a postgresql.conf line: single-quoted, backslashes and inner quotes doubled
+     * (PostgreSQL's parser decodes backslash escapes such as \047 inside quotes).
+     */
     public static String confValue(String s) {
-        return "'" + s.replace("'", "''") + "'";
+        return "'" + s.replace("\\", "\\\\").replace("'", "''") + "'";
     }
 }

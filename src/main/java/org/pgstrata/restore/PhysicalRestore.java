@@ -70,12 +70,32 @@ public final class PhysicalRestore {
                         + "; all present and consistent");
             }
             LocalCluster.requireEmptyOrAbsent(target, "restore backup " + m.id() + " there");
+            Path configDir = req.configDir() == null ? null : req.configDir().toAbsolutePath().normalize();
+            if (configDir != null) {
+                if (m.externalConfigOrEmpty().isEmpty()) {
+                    progress.warn("backup " + m.id() + " holds no configuration files from outside its data directory: --config-dir "
+                            + configDir + " stays unused");
+                    configDir = null;
+                } else {
+                    if (req.start()) {
+                        throw new PgstrataException(ErrorCode.USAGE, "--start cannot start a server whose postgresql.conf is in --config-dir "
+                                + configDir, "restore without --start, then start it with pg_ctl -D " + configDir + " (or pg_ctlcluster)");
+                    }
+                    for (Path p : ExternalConfigRestore.destinations(m, configDir)) {
+                        if (Files.exists(p)) {
+                            throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot restore the configuration files of backup " + m.id()
+                                    + " into " + configDir + ": " + p + " exists; nothing was written", "name a new --config-dir, or move that file away");
+                        }
+                    }
+                }
+            }
             progress.step(plan.reason());
             boolean existed = Files.exists(target);
             long t0 = System.nanoTime();
             long bytes;
             try {
                 bytes = writeFiles(repo, chain, target, req.jobs(), req.port(), plan);
+                ExternalConfigRestore.place(m, target, configDir, progress);
             } catch (IOException | RuntimeException e) {
                 cleanUp(target, existed);
                 if (e instanceof CorruptObjectException c) {
