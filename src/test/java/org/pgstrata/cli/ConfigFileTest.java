@@ -244,4 +244,33 @@ class ConfigFileTest {
             cl.parseArgs(args); // throws on an unknown option
         }
     }
+
+    @Test
+    void leanWal_readsTheStanza_belowTheEnvironment_inEitherPosition() throws IOException {
+        Path f = write(CONF);
+        assertThat(LeanWal.location(new String[] {"--config", f.toString(), "--stanza", "with.dot", "wal", "push", "x"}, Map.of()))
+                .isEqualTo("/srv/dotted");
+        assertThat(LeanWal.location(new String[] {"wal", "push", "--stanza", "main", "--config", f.toString(), "x"}, Map.of()))
+                .isEqualTo("/srv/repo-global");
+        assertThat(LeanWal.location(new String[] {"wal", "push", "--stanza", "main", "--config", f.toString(), "x"},
+                Map.of("PGSTRATA_REPO", "/env/repo"))).isEqualTo("/env/repo");
+        assertThat(LeanWal.location(new String[] {"wal", "get", "--stanza", "main", "--config", f.toString(), "--repo", "/cli", "a", "b"},
+                Map.of("PGSTRATA_REPO", "/env/repo"))).isEqualTo("/cli");
+    }
+
+    @Test
+    void leanWalGet_badConfiguration_exits128_soThatRecoveryStops() {
+        String[] args = {"wal", "get", "--config", dir.resolve("missing.conf").toString(), "--stanza", "main", "000000010000000000000001", "x"};
+        java.io.PrintStream old = System.err;
+        var buf = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(buf, true));
+        try {
+            assertThat(LeanWal.handles(args)).isTrue();
+            assertThat(LeanWal.run(args)).isEqualTo(128);
+        } finally {
+            System.setErr(old);
+        }
+        assertThat(buf.toString()).isEqualTo("pgstrata: error: configuration file " + dir.resolve("missing.conf")
+                + " does not exist; hint: check --config" + System.lineSeparator());
+    }
 }
