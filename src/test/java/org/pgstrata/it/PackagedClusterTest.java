@@ -151,6 +151,18 @@ class PackagedClusterTest {
         assertThat(b.get("configFiles")).extracting(JsonNode::asText).containsExactlyInAnyOrder(ETC + "/postgresql.conf",
                 ETC + "/conf.d/pgstrata-test.conf", ETC + "/pg_hba.conf", ETC + "/pg_ident.conf");
 
+        // An incremental: conf.d changed, pg_hba.conf did not (stored as unchanged, on the full).
+        Files.writeString(ETC.resolve("conf.d/pgstrata-test.conf"), "work_mem = '6MB'\n");
+        try (Connection c = org.pgstrata.db.Db.connect(source)) {
+            Books.mutate(c, 100, 100, 100, 7);
+        }
+        before = ClusterContent.of(source);
+        JsonNode incr = ok("backup", "-q", "--json", "--type", "incr", "--repo", repo.toString(), "--pgdata", PGDATA.toString(), "--port",
+                Integer.toString(port), "--host", "127.0.0.1");
+        assertThat(incr.get("type").asText()).isEqualTo("incr");
+        assertThat(incr.get("configFiles")).hasSize(4);
+        ok("verify", "--json", "--repo", repo.toString());
+
         // Beside the data: postgres -D TARGET finds its configuration, and uses the restored copies.
         Path target = scratch.resolve("restored");
         int restoredPort = LocalCluster.freePort();
@@ -164,7 +176,7 @@ class PackagedClusterTest {
         assertThat(show(restoredPort, "hba_file")).isEqualTo(target + "/pg_hba.conf");
         assertThat(show(restoredPort, "ident_file")).isEqualTo(target + "/pg_ident.conf");
         assertThat(show(restoredPort, "data_directory")).isEqualTo(target.toString());
-        assertThat(show(restoredPort, "work_mem")).as("conf.d, included relative to postgresql.conf").isEqualTo("5MB");
+        assertThat(show(restoredPort, "work_mem")).as("conf.d, included relative to postgresql.conf, as of the incr").isEqualTo("6MB");
         assertThat(show(restoredPort, "external_pid_file")).isEmpty();
         assertThat(Files.readString(target.resolve("postgresql.conf"))).contains("#data_directory = '" + PGDATA + "'");
         assertThat(Files.exists(target.resolve("pgstrata_external_config"))).isFalse();
@@ -174,7 +186,9 @@ class PackagedClusterTest {
         // Into --config-dir, laid out as in /etc: data_directory names the restored data.
         Path target2 = scratch.resolve("restored2");
         Path etc2 = scratch.resolve("etc2");
-        ok("restore", "-q", "--json", "--repo", repo.toString(), "--to", target2.toString(), "--config-dir", etc2.toString());
+        ok("restore", "-q", "--json", "--repo", repo.toString(), "--to", target2.toString(), "--config-dir", etc2.toString(), "--backup",
+                b.get("id").asText());
+        assertThat(Files.readString(etc2.resolve("conf.d/pgstrata-test.conf"))).isEqualTo("work_mem = '5MB'\n");
         assertThat(etc2.resolve("conf.d/pgstrata-test.conf")).exists();
         assertThat(target2.resolve("postgresql.conf")).doesNotExist();
         String dataDir = sh(List.of("runuser", "-u", "postgres", "--", DEBIAN_BIN.resolve("postgres").toString(), "-D", etc2.toString(), "-C",
