@@ -295,14 +295,29 @@ public final class Pgstrata {
         return WalSetup.confLines(repo);
     }
 
+    /** pgstrata check: connection, repository, checksums, archive_command, and a switched segment that reaches the repository. */
+    public org.pgstrata.api.CheckResult check(org.pgstrata.api.CheckRequest req) {
+        return org.pgstrata.wal.ArchiveCheck.run(req, progress);
+    }
+
+    /** {@link #walSettings(String)}, archive_command naming the repository with {@code selfArguments} (--stanza NAME). */
+    public String walSettings(String repo, java.util.List<String> selfArguments) {
+        return WalSetup.confLines(repo, selfArguments);
+    }
+
     /** Applies the archive settings (creating the repository if needed); the cluster may be running or not. */
     public WalSetup.Applied walSetupApply(String repo, Path pgdata, ConnectionSettings conn) {
+        return walSetupApply(repo, java.util.List.of(), pgdata, conn);
+    }
+
+    /** {@link #walSetupApply(String, Path, ConnectionSettings)}, archive_command naming the repository with {@code selfArguments}. */
+    public WalSetup.Applied walSetupApply(String repo, java.util.List<String> selfArguments, Path pgdata, ConnectionSettings conn) {
         try (Repository r = Repository.open(repo)) {
             if (r.info().isEmpty()) {
                 repoInit(repo, pgdata);
             }
         }
-        return WalSetup.apply(repo, pgdata, conn, WalSetup.isRunning(pgdata));
+        return WalSetup.apply(repo, selfArguments, pgdata, conn, WalSetup.isRunning(pgdata));
     }
 
     /** Creates a named restore point; with {@code switchWal}, also switches WAL so that it is archived now. */

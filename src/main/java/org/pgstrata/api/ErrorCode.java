@@ -69,6 +69,14 @@ public enum ErrorCode {
      * owns it. Numbered apart from 10-31, so that codes added beside those keep their numbers.
      */
     PERMISSION_DENIED(45),
+    /**
+     * The server does not archive WAL into this repository: archive_mode off, no archive_command,
+     * or one that names another repository or another program (pgstrata check). Numbered apart
+     * from 10-31 so that codes added beside it keep their own numbers.
+     */
+    ARCHIVE_NOT_CONFIGURED(40),
+    /** archive_command runs and fails: pg_stat_archiver counts failures (pgstrata check). */
+    ARCHIVE_FAILING(41),
     /** Anything else: a bug. */
     INTERNAL(70);
 

@@ -11,13 +11,15 @@ import java.nio.file.Path;
  * @param startStall with {@code start}: how long the server's start and recovery may show no progress before the
  *                   restore gives up (zero: as long as the server lives); null for the default (300 s)
  * @param delta    restore into an existing data directory of the same cluster (server stopped), writing only what differs
+ * @param configDir      where the configuration files the source read from outside its data directory go (null: into
+ *                       the target, beside the data)
  */
 public record RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
-                             RecoveryTarget recoveryTarget, java.time.Duration startStall, boolean delta) {
+                             RecoveryTarget recoveryTarget, java.time.Duration startStall, boolean delta, Path configDir) {
 
     public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
                           RecoveryTarget recoveryTarget) {
-        this(repo, target, backupId, start, port, pgBin, jobs, recoveryTarget, null, false);
+        this(repo, target, backupId, start, port, pgBin, jobs, recoveryTarget, null, false, null);
     }
 
     public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs) {

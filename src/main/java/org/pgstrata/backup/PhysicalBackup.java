@@ -143,10 +143,15 @@ public final class PhysicalBackup {
 
             // Copy the data directory
             DataDirectoryScan.Result scan = DataDirectoryScan.scan(pgdata);
-            progress.step("copying " + scan.files().size() + " files (" + Sizes.human(scan.totalBytes()) + ") from " + pgdata);
-            Copier copier = new Copier(repo.objects(), id, req.compression(), startLsn, session.dataChecksums(), scan.totalBytes(),
+            // and the configuration files the server reads from elsewhere (Debian: /etc/postgresql/MAJOR/NAME), stored as files
+            ExternalConfigScan.Found external = ExternalConfigScan.find(session, pgdata, progress);
+            List<DataDirectoryScan.Item> toCopy = new java.util.ArrayList<>(scan.files());
+            toCopy.addAll(external.items());
+            long totalBytes = scan.totalBytes() + external.items().stream().mapToLong(DataDirectoryScan.Item::size).sum();
+            progress.step("copying " + toCopy.size() + " files (" + Sizes.human(totalBytes) + ") from " + pgdata);
+            Copier copier = new Copier(repo.objects(), id, req.compression(), startLsn, session.dataChecksums(), totalBytes,
                     req.pauseAfterFiles(), reference, type == BackupType.REVERSE);
-            List<FileEntry> files = copier.copyAll(scan.files(), req.jobs());
+            List<FileEntry> files = copier.copyAll(toCopy, req.jobs());
 
             // Stop the backup, then fetch the WAL that makes the copy consistent
             BackupSession.StopResult stop = session.stop();
@@ -180,7 +185,8 @@ public final class PhysicalBackup {
                     session.systemIdentifier(),
                     session.versionNum(), stop.timeline(), startLsn.toString(), stop.stopLsn().toString(), startTime.toString(),
                     Instant.now(clock).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
-                    dataBytes, repoBytes, VERSION, walSource, session.dataChecksums(), blockMap);
+                    dataBytes, repoBytes, VERSION, walSource, session.dataChecksums(), blockMap,
+                    external.entries().isEmpty() ? null : external.entries());
             repo.writeManifest(m);
             if (reverse) {
                 // Invariant 4: the new full is durable; only now does the old one become a reverse delta.
@@ -194,7 +200,8 @@ public final class PhysicalBackup {
                         + copier.pagesStored.get() + " pages stored as page deltas");
             }
             progress.step("backup " + id + " complete: " + Sizes.human(dataBytes) + " of data in " + Sizes.human(repoBytes) + " of repository");
-            return new BackupResult(id, m.type(), m.reference(), m.startLsn(), m.stopLsn(), files.size(), dataBytes, repoBytes, seconds, wal.size());
+            return new BackupResult(id, m.type(), m.reference(), m.startLsn(), m.stopLsn(), files.size(), dataBytes, repoBytes, seconds, wal.size(),
+                    external.entries().stream().filter(e -> e.stored() != null).map(e -> e.path()).toList());
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "backup failed: " + e.getMessage(),
                     "fix the cause and run the backup again; earlier backups are intact", e);

@@ -94,6 +94,11 @@ final class BackupCommand extends BaseCommand {
                     r.id(), r.type(), r.reference() == null ? "" : " on " + r.reference(), r.files(), Output.bytes(r.dataBytes()), Output.bytes(r.repositoryBytes()), r.startLsn(), r.stopLsn(),
                     r.seconds());
         }
+        if (!r.configFiles().isEmpty()) {
+            // Said even with --quiet and --json: restore puts them back, and whoever copies backups elsewhere should know they are in.
+            spec.commandLine().getErr().println("pgstrata: note: stored " + r.configFiles().size()
+                    + " configuration file(s) from outside the data directory: " + String.join(", ", r.configFiles()));
+        }
         return 0;
     }
 

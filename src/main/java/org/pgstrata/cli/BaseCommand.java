@@ -30,6 +30,30 @@ abstract class BaseCommand implements Callable<Integer> {
         return Pgstrata.standard(new ConsoleProgress(System.err, quiet));
     }
 
+    /** The configuration file that --config, PGSTRATA_CONFIG or the default named, --stanza selected. */
+    ConfigFile config() {
+        return spec.root().userObject() instanceof RootCommand r ? r.configFile : ConfigFile.none();
+    }
+
+    /**
+     * How archive_command should name this command's repository: --stanza NAME (and --config FILE)
+     * when the repository came from that stanza's file, so that the pushing process reads the
+     * same file; empty (name it by its options) when the command line or PGSTRATA_REPO chose it.
+     */
+    java.util.List<String> stanzaArguments() {
+        var parsed = spec.commandLine().getParseResult();
+        for (String o : new String[] {"--repo", "--s3-endpoint", "--s3-region", "--s3-path-style"}) {
+            if (parsed.hasMatchedOption(o)) {
+                return java.util.List.of();
+            }
+        }
+        String env = System.getenv("PGSTRATA_REPO");
+        if (env != null && !env.isBlank() || config().value("repo") == null) {
+            return java.util.List.of();
+        }
+        return config().selfArguments();
+    }
+
     PrintWriter out() {
         return spec.commandLine().getOut();
     }

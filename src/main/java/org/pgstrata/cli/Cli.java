@@ -10,8 +10,65 @@ public final class Cli {
 
     public static int run(String... args) {
         preloadDriver();
-        CommandLine cl = commandLine(args);
-        return cl.execute(args);
+        return run(null, null, System.getenv(), args);
+    }
+
+    /**
+     * Runs the command line for {@code args}, printing to {@code out} and {@code err} (null:
+     * stdout and stderr), with the configuration file that the arguments and {@code env} name.
+     */
+    static int run(java.io.PrintWriter out, java.io.PrintWriter err, java.util.Map<String, String> env, String... args) {
+        ConfigFile config;
+        try {
+            config = config(args, env, ConfigFile.DEFAULT);
+        } catch (PgstrataException p) {
+            java.io.PrintWriter e = err != null ? err : new java.io.PrintWriter(System.err, true);
+            e.println("pgstrata: error: " + p.oneLine());
+            e.flush();
+            return p.code().exitCode();
+        }
+        CommandLine cl = commandLine(args, config, env);
+        if (out != null) {
+            cl.setOut(out);
+        }
+        if (err != null) {
+            cl.setErr(err);
+        }
+        // The file's S3 credentials, where the AWS SDK's default chain looks first; only for this run.
+        java.util.Map<String, String> previous = new java.util.HashMap<>();
+        config.s3Credentials(env).forEach((k, v) -> previous.put(k, System.setProperty(k, v)));
+        try {
+            return cl.execute(args);
+        } finally {
+            previous.forEach((k, v) -> {
+                if (v == null) {
+                    System.clearProperty(k);
+                } else {
+                    System.setProperty(k, v);
+                }
+            });
+        }
+    }
+
+    /** The configuration file that --config, PGSTRATA_CONFIG or {@code defaultPath} names, --stanza selected. */
+    static ConfigFile config(String[] args, java.util.Map<String, String> env, java.nio.file.Path defaultPath) {
+        String stanza = null;
+        String config = null;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--")) {
+                break;
+            } else if (a.equals("--stanza") && i + 1 < args.length) {
+                stanza = args[++i];
+            } else if (a.startsWith("--stanza=")) {
+                stanza = a.substring("--stanza=".length());
+            } else if (a.equals("--config") && i + 1 < args.length) {
+                config = args[++i];
+            } else if (a.startsWith("--config=")) {
+                config = a.substring("--config=".length());
+            }
+        }
+        return ConfigFile.load(config, stanza, env, defaultPath);
     }
 
     /**
@@ -52,6 +109,7 @@ public final class Cli {
         SUBCOMMANDS.put("expire", ExpireCommand::new);
         SUBCOMMANDS.put("restore-point", RestorePointCommand::new);
         SUBCOMMANDS.put("info", InfoCommand::new);
+        SUBCOMMANDS.put("check", CheckCommand::new);
         SUBCOMMANDS.put("wal", WalCommand::new);
         SUBCOMMANDS.put("compare", CompareCommand::new);
         SUBCOMMANDS.put("advise", AdviseCommand::new);
@@ -69,13 +127,21 @@ public final class Cli {
      * built; help and anything unusual get them all.
      */
     static CommandLine commandLine(String[] args) {
-        CommandLine cl = new CommandLine(new RootCommand());
+        return commandLine(args, ConfigFile.none(), System.getenv());
+    }
+
+    /** The command line for these arguments, its options' defaults from {@code config} below {@code env}. */
+    static CommandLine commandLine(String[] args, ConfigFile config, java.util.Map<String, String> env) {
+        RootCommand root = new RootCommand();
+        root.configFile = config;
+        CommandLine cl = new CommandLine(root);
         if (args.length > 0 && SUBCOMMANDS.containsKey(args[0]) && !args[0].equals("help")) {
             cl.addSubcommand(args[0], SUBCOMMANDS.get(args[0]).get());
         } else {
             SUBCOMMANDS.forEach((name, make) -> cl.addSubcommand(name, make.get()));
         }
         cl.setUsageHelpWidth(100);
+        cl.setDefaultValueProvider(new ConfigDefaults(config, env));
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             // A refused file anywhere below (repository, data directory) is said as such, whatever wrapped it.
             PgstrataException denied = org.pgstrata.api.PermissionDenied.find(ex);

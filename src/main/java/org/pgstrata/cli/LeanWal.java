@@ -10,7 +10,7 @@ import org.pgstrata.storage.s3.S3Location;
 import org.pgstrata.wal.WalGet;
 
 /**
- * {@code wal push [--repo REPO] [S3 options] [--no-batch] [--compress ALGO] [-v] PATH} and
+ * {@code [--stanza NAME] [--config FILE] wal push [--repo REPO] [S3 options] [--no-batch] [--compress ALGO] [-v] PATH} and
  * {@code wal get [--repo REPO] [S3 options] [-v] NAME PATH}, parsed by hand. Anything unusual (--help, an unknown
  * option) falls back to the full command line, which explains itself.
  */
@@ -29,26 +29,64 @@ final class LeanWal {
     }
 
     static boolean handles(String[] args) {
-        if (args.length < 3 || !args[0].equals("wal") || !(args[1].equals("push") || args[1].equals("get"))) {
+        int w = verbAt(args);
+        if (w < 0 || args.length < w + 3) {
             return false;
         }
-        return parse(args) != null;
+        try {
+            return parse(args, System.getenv()) != null;
+        } catch (PgstrataException e) {
+            return true; // a configuration file problem: run() reports it with the command's own exit codes
+        }
     }
 
-    private record Parsed(String verb, String repo, boolean batch, Compression compression, List<String> positional) {
+    /**
+     * Where "wal" stands: first, or after --stanza NAME and --config FILE
+     * ({@code pgstrata --stanza main wal push %p}); -1 when this is no wal push or get.
+     */
+    private static int verbAt(String[] args) {
+        int i = 0;
+        while (i + 1 < args.length && (args[i].equals("--stanza") || args[i].equals("--config"))) {
+            i += 2;
+        }
+        return i + 1 < args.length && args[i].equals("wal") && (args[i + 1].equals("push") || args[i + 1].equals("get")) ? i : -1;
     }
 
-    private static Parsed parse(String[] args) {
-        String repo = System.getenv("PGSTRATA_REPO");
+    private record Parsed(String verb, String repo, boolean batch, Compression compression, List<String> positional,
+                          java.util.Map<String, String> credentials) {
+    }
+
+    /**
+     * The arguments, with defaults from the configuration file below the environment, as the
+     * full command line takes them (ConfigDefaults); null for anything the full command line
+     * should explain. Throws for a configuration file that cannot be used.
+     */
+    private static Parsed parse(String[] args, java.util.Map<String, String> env) {
+        int w = verbAt(args);
+        String verb = args[w + 1];
+        String stanza = null;
+        String config = null;
+        String repo = null;
         String endpoint = null;
         String region = null;
         boolean pathStyle = false;
         boolean batch = true;
-        Compression compression = Compression.ZSTD;
+        String compress = null;
         List<String> positional = new ArrayList<>();
-        for (int i = 2; i < args.length; i++) {
+        for (int i = 0; i < args.length; i++) {
             String a = args[i];
-            if (a.equals("--repo") && i + 1 < args.length) {
+            if (i == w || i == w + 1) {
+                continue;
+            }
+            if ((a.equals("--stanza") || a.equals("--config")) && i + 1 < args.length) {
+                if (a.equals("--stanza")) {
+                    stanza = args[++i];
+                } else {
+                    config = args[++i];
+                }
+            } else if (i < w) {
+                return null;
+            } else if (a.equals("--repo") && i + 1 < args.length) {
                 repo = args[++i];
             } else if (a.startsWith("--repo=")) {
                 repo = a.substring("--repo=".length());
@@ -63,18 +101,26 @@ final class LeanWal {
             } else if (a.equals("--no-batch")) {
                 batch = false;
             } else if (a.equals("--compress") && i + 1 < args.length) {
-                try {
-                    compression = Compression.parse(args[++i]);
-                } catch (PgstrataException e) {
-                    return null;
-                }
+                compress = args[++i];
             } else if (a.startsWith("-")) {
                 return null; // --help, or something the full command line should explain
             } else {
                 positional.add(a);
             }
         }
-        int want = args[1].equals("push") ? 1 : 2;
+        ConfigFile file = ConfigFile.load(config, stanza, env, ConfigFile.DEFAULT);
+        repo = repo != null ? repo : fileDefault(file, env, "repo");
+        endpoint = endpoint != null ? endpoint : fileDefault(file, env, "s3-endpoint");
+        region = region != null ? region : fileDefault(file, env, "s3-region");
+        pathStyle = pathStyle || Boolean.parseBoolean(fileDefault(file, env, "s3-path-style"));
+        compress = compress != null ? compress : fileDefault(file, env, "compress");
+        Compression compression;
+        try {
+            compression = compress == null ? Compression.ZSTD : Compression.parse(compress);
+        } catch (PgstrataException e) {
+            return null;
+        }
+        int want = verb.equals("push") ? 1 : 2;
         if (repo == null || positional.size() != want) {
             return null;
         }
@@ -83,11 +129,38 @@ final class LeanWal {
         } catch (IllegalArgumentException e) {
             return null; // the full command line says what is wrong
         }
-        return new Parsed(args[1], repo, batch, compression, positional);
+        return new Parsed(verb, repo, batch, compression, positional, file.s3Credentials(env));
+    }
+
+    /**
+     * The repository location that {@code args} (a whole {@code wal push} or {@code wal get}
+     * command line) archive into or read from with environment {@code env}; null when they name none.
+     */
+    static String location(String[] args, java.util.Map<String, String> env) {
+        Parsed p = verbAt(args) < 0 ? null : parse(args, env);
+        return p == null ? null : p.repo();
+    }
+
+    /** What the full command line's default would be: the environment's value when it has one, else the file's. */
+    private static String fileDefault(ConfigFile file, java.util.Map<String, String> env, String key) {
+        String variable = ConfigFile.KEYS.get(key);
+        String fromEnv = variable == null ? null : env.get(variable);
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            return key.equals("repo") ? fromEnv : null;
+        }
+        return file.value(key);
     }
 
     static int run(String[] args) {
-        Parsed p = parse(args);
+        Parsed p;
+        try {
+            p = parse(args, System.getenv());
+        } catch (PgstrataException e) {
+            System.err.println("pgstrata: error: " + e.oneLine());
+            // restore_command: any status up to 125 would end recovery early, as if the archive ended here.
+            return args[verbAt(args) + 1].equals("get") ? GET_FAILED : e.code().exitCode();
+        }
+        p.credentials().forEach(System::setProperty);
         try {
             if (p.verb().equals("push")) {
                 WalPush.Result r = WalPush.push(p.repo(), Path.of(p.positional().get(0)), p.batch(), p.compression());

@@ -20,6 +20,11 @@ import picocli.CommandLine.Option;
     "then it may be the data directory of the same cluster, stopped; only blocks whose content",
     "differs are written, files the backup lacks are removed, and the bytes written are reported",
     "against what a full restore writes.",
+    "Configuration files that the source read from outside its data directory (a packaged",
+    "cluster's /etc/postgresql/MAJOR/NAME) come back beside the data, or into --config-dir; then",
+    "data_directory is commented out (or names the target) and hba_file, ident_file and",
+    "external_pid_file are pointed at the restored copies in postgresql.auto.conf. A --delta",
+    "restore leaves them where they are when they still exist there (--config-dir writes copies).",
     "",
     "With --logical it restores a logical backup (pg_dump) into a running server instead:",
     "--to-db NAME is created (a whole database is restored under a temporary name and renamed",
@@ -73,6 +78,11 @@ final class RestoreCommand extends BaseCommand {
     @Option(names = "--steps-back", paramLabel = "N",
             description = "Restore the backup N steps before the newest (0 = the newest; in a reverse-delta repository, N reverse deltas applied).")
     Integer stepsBack;
+
+    @Option(names = "--config-dir", paramLabel = "DIR", description = "Where the configuration files that the source read from "
+            + "outside its data directory go (Debian: /etc/postgresql/MAJOR/NAME), as they were laid out there; absent or without "
+            + "those files. Default: into --to, beside the data, so that the server finds postgresql.conf there.")
+    Path configDir;
 
     @Option(names = "--start", description = "Start the restored server and wait until it accepts read-write connections.")
     boolean start;
@@ -168,7 +178,7 @@ final class RestoreCommand extends BaseCommand {
         }
         String id = stepsBack == null ? backup : facade().backupStepsBack(repo.location(), stepsBack);
         RestoreResult r = facade().restore(new RestoreRequest(repo.location(), to, id, start, port, pgBin, jobs, recoveryTarget(),
-                java.time.Duration.ofSeconds(startTimeout), delta));
+                java.time.Duration.ofSeconds(startTimeout), delta, configDir));
         if (json) {
             Output.json(out(), r);
         } else {

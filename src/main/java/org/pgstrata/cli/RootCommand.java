@@ -17,10 +17,26 @@ import picocli.CommandLine.Command;
             "26 reference backup not on the cluster's history, 27 broken backup chain, 28 backup has",
             "dependants, 29 pg_dump or pg_restore too old, 30 pg_dump or pg_restore failed, 31 S3 store",
             "without conditional writes, 32 a server runs on the data directory (restore --delta),",
-            "33 authentication failed (user, password or pg_hba.conf), 45 permission denied, 70 internal error."})
+            "33 authentication failed (user, password or pg_hba.conf), 40 archive_command not archiving into the",
+            "repository, 41 archive_command failing (both: check), 45 permission denied, 70 internal error."})
 public final class RootCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
+
+    // Read before parsing (Cli.commandLine), declared here so that every subcommand accepts and documents them.
+    @picocli.CommandLine.Option(names = "--stanza", paramLabel = "NAME", scope = picocli.CommandLine.ScopeType.INHERIT,
+            description = "Take defaults for options not given from section [NAME] of the configuration file, then from its "
+                    + "[global] section (the environment still beats the file).")
+    String stanza;
+
+    @picocli.CommandLine.Option(names = "--config", paramLabel = "FILE", scope = picocli.CommandLine.ScopeType.INHERIT,
+            description = "Configuration file (default: PGSTRATA_CONFIG, else /etc/pgstrata/pgstrata.conf when it exists). TOML: "
+                    + "[global] and one [NAME] per stanza; keys are long option names (repo, pgdata, port, s3-endpoint, "
+                    + "retain-full ...), strings in double quotes.")
+    String config;
+
+    /** The configuration file these arguments selected (Cli.commandLine). */
+    ConfigFile configFile = ConfigFile.none();
 
     @Override
     public void run() {

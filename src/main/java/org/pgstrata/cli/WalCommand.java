@@ -93,14 +93,14 @@ final class WalCommand implements Runnable {
         @Override
         int execute() {
             if (!apply) {
-                out().print(facade().walSettings(repo.location()));
+                out().print(facade().walSettings(repo.location(), stanzaArguments()));
                 out().flush();
                 return 0;
             }
             var env = System.getenv();
             Path pgdata = DataDirectory.required(this.pgdata, env);
             org.pgstrata.db.LocalCluster.requireDataDirectory(pgdata);
-            WalSetup.Applied a = facade().walSetupApply(repo.location(), pgdata, conn.resolve(env, pgdata));
+            WalSetup.Applied a = facade().walSetupApply(repo.location(), stanzaArguments(), pgdata, conn.resolve(env, pgdata));
             out().println("archive settings " + a.how() + (a.restartNeeded() ? "; restart the cluster for archive_mode to take effect" : ""));
             return 0;
         }

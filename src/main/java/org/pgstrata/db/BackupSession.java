@@ -169,6 +169,24 @@ public final class BackupSession implements AutoCloseable {
         return walSegmentSize;
     }
 
+    /**
+     * The server's setting {@code name} (a constant such as "config_file"), or null when this role
+     * may not read it (file locations need superuser or pg_read_all_settings).
+     */
+    public String setting(String name) {
+        try (java.sql.PreparedStatement ps = conn.prepareStatement("SELECT current_setting(?)")) {
+            ps.setString(1, name);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            if ("42501".equals(e.getSQLState())) {
+                return null;
+            }
+            throw Db.sqlFailed("reading " + name, e);
+        }
+    }
+
     /** True when the server archives WAL with a command that names {@code repoPath}. */
     public boolean archivesInto(String repoPath) {
         return archiveCommand != null && archiveCommand.contains(repoPath);

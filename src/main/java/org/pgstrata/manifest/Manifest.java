@@ -14,6 +14,10 @@ import java.util.List;
  *                        format 2)
  * @param blockMap        the backup's block map (see {@link BlockMap}): the XXH64 of every 8 KiB block of every file as
  *                        this backup read it, which the next incremental compares against; null before format 2
+ * @param externalConfig  configuration files the server read from outside the data directory (their content is among
+ *                        {@code files}: see {@link ExternalConfig}); null when there were none, and in older manifests.
+ *                        Older pgstrata versions read such a manifest too, and restore those files under
+ *                        {@link ExternalConfig#PREFIX} without moving them into place.
  */
 public record Manifest(
         int formatVersion,
@@ -38,7 +42,8 @@ public record Manifest(
         String pgstrataVersion,
         String walSource,
         Boolean dataChecksums,
-        ObjectRef blockMap) {
+        ObjectRef blockMap,
+        java.util.List<ExternalConfig> externalConfig) {
 
     /**
      * 2: the block map and the data checksums setting are recorded. Format 1 manifests are still
@@ -49,6 +54,11 @@ public record Manifest(
     public static final String WAL_IN_BACKUP = "backup";
     /** The WAL from start to stop is in the repository's archive. */
     public static final String WAL_IN_ARCHIVE = "archive";
+
+    /** The external configuration files, never null. */
+    public java.util.List<ExternalConfig> externalConfigOrEmpty() {
+        return externalConfig == null ? java.util.List.of() : externalConfig;
+    }
 
     public boolean walInArchive() {
         return WAL_IN_ARCHIVE.equals(walSource);
@@ -62,6 +72,6 @@ public record Manifest(
     public Manifest asReverseDelta(String newer, List<FileEntry> newFiles, long ownBytes) {
         return new Manifest(formatVersion, id, Chain.REVERSE, newer, systemIdentifier, pgVersionNum, timeline, startLsn, stopLsn,
                 startTime, stopTime, compression, backupLabel, tablespaceMap, directories, newFiles, wal, dataBytes, ownBytes,
-                pgstrataVersion, walSource, dataChecksums, blockMap);
+                pgstrataVersion, walSource, dataChecksums, blockMap, externalConfig);
     }
 }

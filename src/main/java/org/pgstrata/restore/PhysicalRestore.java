@@ -83,6 +83,30 @@ public final class PhysicalRestore {
             } else {
                 LocalCluster.requireEmptyOrAbsent(target, "restore backup " + m.id() + " there");
             }
+            Path configDir = req.configDir() == null ? null : req.configDir().toAbsolutePath().normalize();
+            if (delta != null && req.start() && req.configDir() == null && ExternalConfigRestore.originalsPresent(m)) {
+                throw new PgstrataException(ErrorCode.USAGE, "--start cannot start " + target + " in place: its postgresql.conf is outside the"
+                        + " data directory, and a delta restore leaves those files where they are; nothing was changed",
+                        "run the restore --delta without --start, then start the cluster as usual (pg_ctlcluster MAJOR NAME start)");
+            }
+            if (configDir != null) {
+                if (m.externalConfigOrEmpty().isEmpty()) {
+                    progress.warn("backup " + m.id() + " holds no configuration files from outside its data directory: --config-dir "
+                            + configDir + " stays unused");
+                    configDir = null;
+                } else {
+                    if (req.start()) {
+                        throw new PgstrataException(ErrorCode.USAGE, "--start cannot start a server whose postgresql.conf is in --config-dir "
+                                + configDir, "restore without --start, then start it with pg_ctl -D " + configDir + " (or pg_ctlcluster)");
+                    }
+                    for (Path p : ExternalConfigRestore.destinations(m, configDir)) {
+                        if (Files.exists(p)) {
+                            throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot restore the configuration files of backup " + m.id()
+                                    + " into " + configDir + ": " + p + " exists; nothing was written", "name a new --config-dir, or move that file away");
+                        }
+                    }
+                }
+            }
             progress.step(plan.reason());
             boolean existed = Files.exists(target);
             long t0 = System.nanoTime();
@@ -92,6 +116,12 @@ public final class PhysicalRestore {
                     delta.removed = DeltaTarget.prepare(target, m);
                 }
                 bytes = writeFiles(repo, chain, target, req.jobs(), req.port(), plan, delta);
+                if (delta != null && configDir == null && ExternalConfigRestore.originalsPresent(m)) {
+                    // In place, the cluster keeps reading its own configuration files (pg_ctlcluster names them).
+                    ExternalConfigRestore.leaveInPlace(m, target, progress);
+                } else {
+                    ExternalConfigRestore.place(m, target, configDir, progress);
+                }
             } catch (IOException | RuntimeException e) {
                 if (delta != null) {
                     throw deltaFailed(e, target, m, repo);

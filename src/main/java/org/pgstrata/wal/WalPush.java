@@ -171,9 +171,18 @@ public final class WalPush {
 
     /** archive_command for {@code repo}, with its spool check (see {@link #spoolDirectory}). */
     public static String archiveCommand(String repo) {
+        return archiveCommand(repo, java.util.List.of());
+    }
+
+    /**
+     * archive_command for {@code repo}, naming it with {@code selfArguments} (such as
+     * "--stanza", NAME, which the pushing process resolves through the configuration file) or,
+     * when that is empty, with the repository's own options.
+     */
+    public static String archiveCommand(String repo, java.util.List<String> selfArguments) {
         // archive_command runs in the data directory, and %p is pg_wal/%f.
         String spool = S3Location.isS3(repo) ? "pg_wal/" + S3_SPOOL : Self.quote(spoolDirectory(repo, null).toString());
-        return Self.archiveCommand(StorageFactory.arguments(repo), spool);
+        return Self.archiveCommand(selfArguments.isEmpty() ? StorageFactory.arguments(repo) : selfArguments, spool);
     }
 
     /**

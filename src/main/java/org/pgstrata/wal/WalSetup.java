@@ -27,17 +27,27 @@ public final class WalSetup {
     }
 
     public static Map<String, String> settings(String repo) {
+        return settings(repo, java.util.List.of());
+    }
+
+    /** The settings, archive_command naming the repository with {@code selfArguments} when not empty (--stanza NAME). */
+    public static Map<String, String> settings(String repo, java.util.List<String> selfArguments) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("archive_mode", "on");
-        s.put("archive_command", WalPush.archiveCommand(repo));
+        s.put("archive_command", WalPush.archiveCommand(repo, selfArguments));
         s.put("wal_level", "replica");
         return s;
     }
 
     /** The settings as postgresql.conf lines. */
     public static String confLines(String repo) {
+        return confLines(repo, java.util.List.of());
+    }
+
+    /** The settings as postgresql.conf lines, archive_command naming the repository with {@code selfArguments}. */
+    public static String confLines(String repo, java.util.List<String> selfArguments) {
         StringBuilder sb = new StringBuilder();
-        for (var e : settings(repo).entrySet()) {
+        for (var e : settings(repo, selfArguments).entrySet()) {
             sb.append(ConfValue.line(e.getKey(), e.getValue()));
         }
         return sb.toString();
@@ -48,10 +58,15 @@ public final class WalSetup {
     }
 
     public static Applied apply(String repo, Path pgdata, ConnectionSettings conn, boolean running) {
+        return apply(repo, java.util.List.of(), pgdata, conn, running);
+    }
+
+    /** {@link #apply(String, Path, ConnectionSettings, boolean)}, archive_command naming the repository with {@code selfArguments}. */
+    public static Applied apply(String repo, java.util.List<String> selfArguments, Path pgdata, ConnectionSettings conn, boolean running) {
         if (!running) {
             try {
                 Files.writeString(pgdata.resolve("postgresql.auto.conf"),
-                        "\n# Added by pgstrata wal setup: archive into " + repo + "\n" + confLines(repo),
+                        "\n# Added by pgstrata wal setup: archive into " + repo + "\n" + confLines(repo, selfArguments),
                         StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             } catch (IOException e) {
                 throw new PgstrataException(ErrorCode.IO, "cannot write " + pgdata.resolve("postgresql.auto.conf") + ": " + e.getMessage(), null);
@@ -62,7 +77,7 @@ public final class WalSetup {
         try (Connection c = Db.connect(conn)) {
             String archiveMode = Db.queryString(c, "SHOW archive_mode");
             String walLevel = Db.queryString(c, "SHOW wal_level");
-            for (var e : settings(repo).entrySet()) {
+            for (var e : settings(repo, selfArguments).entrySet()) {
                 if (e.getKey().equals("wal_level") && !walLevel.equals("minimal")) {
                     continue; // replica or logical already archive everything needed
                 }

@@ -4,18 +4,22 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.Arrays;
 import java.util.List;
-import picocli.CommandLine;
 
 /** Runs the command line in-process and captures what it prints and its exit code. */
 public record CliRun(int exitCode, String out, String err) {
 
     public static CliRun run(String... args) {
-        CommandLine cl = Cli.commandLine();
+        return withEnv(System.getenv(), args);
+    }
+
+    /**
+     * Runs it with {@code env} as the environment that the configuration file's defaults give way
+     * to (the code below the command line still reads the process's own).
+     */
+    public static CliRun withEnv(java.util.Map<String, String> env, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute(args);
+        int code = Cli.run(new PrintWriter(out, true), new PrintWriter(err, true), env, args);
         return new CliRun(code, out.toString(), err.toString());
     }
 

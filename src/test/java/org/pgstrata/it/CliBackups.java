@@ -64,8 +64,11 @@ final class CliBackups {
      * "--target-name", NAME ...). The copy is stopped when {@code pg} closes.
      */
     static Restored restore(PgSupport pg, Path repo, Path target, int major, String... which) {
-        List<String> args = new ArrayList<>(List.of("restore", "-q", "--json", "--repo", repo.toString(), "--to", target.toString(), "--start",
+        List<String> args = new ArrayList<>(List.of("restore", "-q", "--json", "--to", target.toString(), "--start",
                 "--port", Integer.toString(LocalCluster.freePort())));
+        if (repo != null) { // null: the repository comes from elsewhere among {@code which} (--stanza)
+            args.addAll(List.of("--repo", repo.toString()));
+        }
         args.addAll(List.of(which));
         JsonNode result;
         try {

@@ -24,9 +24,14 @@ final class ClusterContent {
 
     /** Database name to its content proof, for every non-template database, by name. */
     static Map<String, ContentChecksum.Result> of(LocalCluster c) throws SQLException {
+        return of(PgSupport.conn(c));
+    }
+
+    /** {@link #of(LocalCluster)} for the server {@code server} names (one that this process cannot ask pg_ctl about). */
+    static Map<String, ContentChecksum.Result> of(org.pgstrata.api.ConnectionSettings server) throws SQLException {
         Map<String, ContentChecksum.Result> proof = new TreeMap<>();
-        for (String db : databases(c, false)) {
-            try (Connection conn = Db.connect(PgSupport.conn(c).withDbname(db))) {
+        for (String db : databases(server, false)) {
+            try (Connection conn = Db.connect(server.withDbname(db))) {
                 proof.put(db, ContentChecksum.compute(conn));
             }
         }
@@ -45,9 +50,14 @@ final class ClusterContent {
      * problem, prefixed with the database; empty when all is sound.
      */
     static List<String> amcheck(LocalCluster c) throws SQLException {
+        return amcheck(PgSupport.conn(c));
+    }
+
+    /** {@link #amcheck(LocalCluster)} for the server {@code server} names. */
+    static List<String> amcheck(org.pgstrata.api.ConnectionSettings server) throws SQLException {
         List<String> problems = new ArrayList<>();
-        for (String db : databases(c, true)) {
-            try (Connection conn = Db.connect(PgSupport.conn(c).withDbname(db))) {
+        for (String db : databases(server, true)) {
+            try (Connection conn = Db.connect(server.withDbname(db))) {
                 for (String p : Amcheck.check(conn)) {
                     problems.add(db + ": " + p);
                 }
@@ -58,8 +68,12 @@ final class ClusterContent {
 
     /** The databases that take connections (template0 does not), templates only if asked, by name. */
     static List<String> databases(LocalCluster c, boolean withTemplates) throws SQLException {
+        return databases(PgSupport.conn(c), withTemplates);
+    }
+
+    static List<String> databases(org.pgstrata.api.ConnectionSettings server, boolean withTemplates) throws SQLException {
         List<String> names = new ArrayList<>();
-        try (Connection conn = PgSupport.connect(c); Statement st = conn.createStatement();
+        try (Connection conn = Db.connect(server); Statement st = conn.createStatement();
              ResultSet rs = st.executeQuery("SELECT datname FROM pg_database WHERE datallowconn"
                      + (withTemplates ? "" : " AND NOT datistemplate") + " ORDER BY datname")) {
             while (rs.next()) {

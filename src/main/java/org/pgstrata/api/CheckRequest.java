@@ -1,0 +1,19 @@
+package org.pgstrata.api;
+
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * What {@code pgstrata check} checks: the server behind {@code connection} and the repository at
+ * {@code repo}. {@code archiveTarget} tells where an archive_command's {@code wal push} arguments
+ * archive into (a repository location), or throws a {@link PgstrataException} saying why it
+ * cannot be told; the command line resolves --stanza there. {@code timeoutSeconds}: how long the
+ * switched segment may take to arrive while the archiver makes no progress.
+ */
+public record CheckRequest(String repo, ConnectionSettings connection, Function<List<String>, String> archiveTarget, int timeoutSeconds) {
+    public CheckRequest {
+        if (timeoutSeconds < 1) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid --check-timeout " + timeoutSeconds, "give a number of seconds, at least 1");
+        }
+    }
+}
