@@ -82,7 +82,7 @@ class InstalledPackageTest {
                 assertThat(setup.exit()).as(setup.output()).isZero();
                 String archiveCommand = setup.output().lines().filter(l -> l.startsWith("archive_command = ")).findFirst().orElseThrow();
                 String quotedRepo = "'" + repo.toString().replace("'", "'\\''") + "'";
-                String inConf = quotedRepo.replace("'", "''");
+                String inConf = quotedRepo.replace("\\", "\\\\").replace("'", "''"); // as postgresql.conf reads it (ConfValue)
                 assertThat(archiveCommand).endsWith("; else /usr/bin/pgstrata wal push --repo " + inConf + " %p; fi'")
                         .doesNotContain("java", "-cp", ".jar", "/work", "/root", ".cache", "-XX");
                 // The spool check names the repository three times more; the rest is short.
