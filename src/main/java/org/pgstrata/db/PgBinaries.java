@@ -93,7 +93,8 @@ public final class PgBinaries {
 
     /**
      * Finds the binaries. {@code pgBin} (from --pg-bin) wins, then PGSTRATA_PG_BIN, then the
-     * bundled ones for {@code major} (null for the default).
+     * bundled ones for {@code major} (null for the default), then
+     * /usr/lib/postgresql/MAJOR/bin (Debian's and Ubuntu's packages) when nothing is bundled.
      */
     public static PgBinaries resolve(Path pgBin, Integer major, Map<String, String> env) {
         Path chosen = pgBin;
@@ -109,7 +110,18 @@ public final class PgBinaries {
             }
             return b;
         }
-        return bundled(major == null ? DEFAULT_MAJOR : major, env);
+        int wanted = major == null ? DEFAULT_MAJOR : major;
+        try {
+            return bundled(wanted, env);
+        } catch (PgstrataException e) {
+            // An installed pgstrata carries no server binaries: the distribution's own, where
+            // Debian and Ubuntu put them, serve a restore of a packaged cluster.
+            Path system = Path.of("/usr/lib/postgresql", Integer.toString(wanted), "bin");
+            if (e.code() == ErrorCode.BINARIES && Files.isExecutable(system.resolve("postgres"))) {
+                return fromDirectory(system);
+            }
+            throw e;
+        }
     }
 
     /** Binaries for the same major version as {@code major}, e.g. to restore a backup. */
