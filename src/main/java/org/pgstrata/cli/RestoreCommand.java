@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
     "archive_mode is switched off in the copy. The directory must be absent or empty, unless --delta:",
     "then it may be the data directory of the same cluster, stopped; only blocks whose content",
     "differs are written, files the backup lacks are removed, and the bytes written are reported",
-    "against what a full restore writes.",
+    "against what a full restore writes; the cluster keeps archiving (archive_mode stays as it was).",
     "Configuration files that the source read from outside its data directory (a packaged",
     "cluster's /etc/postgresql/MAJOR/NAME) come back beside the data, or into --config-dir; then",
     "data_directory is commented out (or names the target) and hba_file, ident_file and",

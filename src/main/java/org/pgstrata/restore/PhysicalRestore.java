@@ -410,7 +410,7 @@ public final class PhysicalRestore {
             });
         }
         Parallel.run(jobs, "pgstrata-restore", tasks);
-        writeRecoveryFiles(m, target, port, plan);
+        writeRecoveryFiles(m, target, port, plan, delta != null);
         if (delta != null) {
             if (control != null) {
                 restoreFile(repo, chain, target, control, delta);
@@ -545,12 +545,14 @@ public final class PhysicalRestore {
      * in pg_wal up to the end of the backup. Tablespaces are restored in place (as directories in
      * pg_tblspc), so no tablespace_map is written.
      */
-    private static void writeRecoveryFiles(Manifest m, Path target, Integer port, RecoveryPlan plan) throws IOException {
+    private static void writeRecoveryFiles(Manifest m, Path target, Integer port, RecoveryPlan plan, boolean inPlace) throws IOException {
         Path label = target.resolve("backup_label");
         Files.writeString(label, m.backupLabel(), StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(label, PosixFilePermissions.fromString("rw-------"));
         Path auto = target.resolve("postgresql.auto.conf");
-        StringBuilder extra = new StringBuilder("\n# Added by pgstrata restore of backup " + m.id()
+        // A copy must not archive into the source's archive; a delta restore brings the cluster itself back,
+        // which goes on archiving (on its new timeline) as it did.
+        StringBuilder extra = new StringBuilder(inPlace ? "" : "\n# Added by pgstrata restore of backup " + m.id()
                 + ": a restored copy must not archive into the source's archive.\narchive_mode = 'off'\n");
         if (port != null) {
             extra.append("port = ").append(port).append('\n');
