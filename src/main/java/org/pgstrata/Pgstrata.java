@@ -203,6 +203,11 @@ public final class Pgstrata {
         return verify(new org.pgstrata.api.VerifyRequest(repo, backupId, null, 2));
     }
 
+    /** The decompressed dumps that killed logical restores on this host left in the temporary directory. */
+    public java.util.List<java.nio.file.Path> interruptedLogicalRestores() {
+        return org.pgstrata.logical.LogicalRestore.interruptedRestoreDumps();
+    }
+
     /** Rebuilds every file of the backups in scope through its chain, as a restore would, writing nothing. */
     public VerifyResult verify(org.pgstrata.api.VerifyRequest req) {
         try (Repository r = Repository.open(req.repo())) {

@@ -51,6 +51,10 @@ final class VerifyCommand extends BaseCommand {
             }
         }
         VerifyResult r = facade().verify(new VerifyRequest(repo.location(), backup, from, jobs));
+        for (java.nio.file.Path p : facade().interruptedLogicalRestores()) {
+            spec.commandLine().getErr().println("pgstrata: warning: an interrupted logical restore left " + p + " (a decompressed dump, and"
+                    + " perhaps a temporary database pgstrata_restore_*); the next logical restore on this host removes them");
+        }
         if (json) {
             Output.json(out(), r);
         } else {

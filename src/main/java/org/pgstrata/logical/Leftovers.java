@@ -126,6 +126,21 @@ final class Leftovers {
         return notes;
     }
 
+    /** The dump directories under {@code tmp} whose restore ran on this host and is gone; nothing is removed. */
+    static List<Path> deadWorkDirectories(Path tmp) {
+        List<Path> dead = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(tmp, DIRECTORY_PREFIX + "*")) {
+            for (Path p : entries) {
+                if (ownerDead(p.getFileName().toString().substring(DIRECTORY_PREFIX.length())).orElse(false)) {
+                    dead.add(p);
+                }
+            }
+        } catch (IOException e) {
+            // an unreadable temporary directory: nothing to name
+        }
+        return dead;
+    }
+
     /** Removes the dump directories of dead restores under {@code tmp}; one line per directory removed. */
     static List<String> cleanWorkDirectories(Path tmp) {
         List<String> notes = new ArrayList<>();

@@ -50,6 +50,15 @@ import org.postgresql.largeobject.LargeObjectManager;
  * restores only when it creates the database itself.
  */
 public final class LogicalRestore {
+    /**
+     * The decompressed dumps that logical restores on this host left when they were killed (their
+     * process is gone), in the system's temporary directory. The next logical restore removes them,
+     * with the temporary databases such runs left; verify names them.
+     */
+    public static List<Path> interruptedRestoreDumps() {
+        return Leftovers.deadWorkDirectories(Path.of(System.getProperty("java.io.tmpdir")));
+    }
+
     private final Progress progress;
     private final Map<String, String> env;
 

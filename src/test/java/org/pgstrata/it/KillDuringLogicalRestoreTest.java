@@ -49,11 +49,14 @@ class KillDuringLogicalRestoreTest extends PgTest {
         assertThat(LogicalSupport.leftoverRestoreDatabases(source)).isEqualTo(1);
         assertThat(dumps(tmp)).hasSize(1);
 
-        // The next restore (this JVM, the same temporary directory) removes both and says so.
+        // verify names the dump; the next restore (this JVM, the same temporary directory) removes both and says so.
         String tmpBefore = System.getProperty("java.io.tmpdir");
         System.setProperty("java.io.tmpdir", tmp.toString());
         JsonNode r;
         try {
+            org.pgstrata.cli.CliRun verify = org.pgstrata.cli.CliRun.run("verify", "--repo", repo.toString());
+            assertThat(verify.exitCode()).as(verify.err()).isZero();
+            assertThat(verify.err()).contains("an interrupted logical restore left " + dumps(tmp).get(0));
             r = CliBackups.logicalRestore(repo, source, id, "restored");
         } finally {
             System.setProperty("java.io.tmpdir", tmpBefore);
