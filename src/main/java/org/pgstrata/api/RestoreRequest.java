@@ -13,13 +13,21 @@ import java.nio.file.Path;
  * @param delta    restore into an existing data directory of the same cluster (server stopped), writing only what differs
  * @param configDir      where the configuration files the source read from outside its data directory go (null: into
  *                       the target, beside the data)
+ * @param walArguments   how restore_command names the repository when not by its location: the stanza (and
+ *                       configuration file) that named it, so that credentials kept in that file reach {@code wal get};
+ *                       empty for the location
  */
 public record RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
-                             RecoveryTarget recoveryTarget, java.time.Duration startStall, boolean delta, Path configDir) {
+                             RecoveryTarget recoveryTarget, java.time.Duration startStall, boolean delta, Path configDir,
+                             java.util.List<String> walArguments) {
+
+    public RestoreRequest {
+        walArguments = walArguments == null ? java.util.List.of() : java.util.List.copyOf(walArguments);
+    }
 
     public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
                           RecoveryTarget recoveryTarget) {
-        this(repo, target, backupId, start, port, pgBin, jobs, recoveryTarget, null, false, null);
+        this(repo, target, backupId, start, port, pgBin, jobs, recoveryTarget, null, false, null, java.util.List.of());
     }
 
     public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs) {

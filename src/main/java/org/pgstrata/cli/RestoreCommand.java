@@ -178,7 +178,7 @@ final class RestoreCommand extends BaseCommand {
         }
         String id = stepsBack == null ? backup : facade().backupStepsBack(repo.location(), stepsBack);
         RestoreResult r = facade().restore(new RestoreRequest(repo.location(), to, id, start, port, pgBin, jobs, recoveryTarget(),
-                java.time.Duration.ofSeconds(startTimeout), delta, configDir));
+                java.time.Duration.ofSeconds(startTimeout), delta, configDir, stanzaArguments()));
         if (json) {
             Output.json(out(), r);
         } else {

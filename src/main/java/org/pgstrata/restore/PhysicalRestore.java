@@ -65,7 +65,7 @@ public final class PhysicalRestore {
         Path target = req.target().toAbsolutePath().normalize();
         try (Repository repo = Repository.open(req.repo())) {
             repo.requireInfo();
-            RecoveryPlan plan = RecoveryPlan.make(repo, req.recoveryTarget(), req.backupId());
+            RecoveryPlan plan = RecoveryPlan.make(repo, req.recoveryTarget(), req.backupId()).withWalArguments(req.walArguments());
             Manifest m = plan.backup();
             Chain chain = Chain.load(repo, m);
             if (chain.members().size() > 1) {

@@ -29,6 +29,16 @@ import org.pgstrata.postgres.WalReader;
  */
 record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings, boolean archiveRecovery, Lsn targetLsn) {
 
+    /** This plan with a restore_command that names the repository by {@code walArguments} (a stanza) instead of its location. */
+    RecoveryPlan withWalArguments(java.util.List<String> walArguments) {
+        if (walArguments.isEmpty() || !settings.containsKey("restore_command")) {
+            return this;
+        }
+        Map<String, String> s = new java.util.LinkedHashMap<>(settings);
+        s.put("restore_command", Self.restoreCommand(walArguments));
+        return new RecoveryPlan(backup, reason, s, archiveRecovery, targetLsn);
+    }
+
     private static final DateTimeFormatter PG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSx").withZone(ZoneOffset.UTC);
 
     static RecoveryPlan make(Repository repo, RecoveryTarget target, String backupId) {

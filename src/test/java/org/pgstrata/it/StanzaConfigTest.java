@@ -86,5 +86,14 @@ class StanzaConfigTest {
         CliBackups.Restored r = CliBackups.restore(pg, null, target, 15, "--stanza", "main", "--config", conf.toString());
         assertThat(ClusterContent.of(r.cluster())).isEqualTo(before);
         assertThat(ClusterContent.amcheck(r.cluster())).isEmpty();
+
+        // To a point in time, the restored server fetches WAL through the stanza too (credentials may live only in the file).
+        Path pitr = dir.resolve("pitr");
+        org.pgstrata.cli.CliRun run = org.pgstrata.cli.CliRun.run("restore", "-q", "--stanza", "main", "--config", conf.toString(), "--to",
+                pitr.toString(), "--target", "latest");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        String restoreCommand = Files.readAllLines(pitr.resolve("postgresql.auto.conf")).stream().filter(l -> l.startsWith("restore_command"))
+                .reduce((a, b2) -> b2).orElseThrow();
+        assertThat(restoreCommand).contains(" wal get --config " + conf.toAbsolutePath(), " --stanza main %f %p").doesNotContain("--repo");
     }
 }
