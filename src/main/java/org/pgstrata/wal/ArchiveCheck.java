@@ -234,19 +234,30 @@ public final class ArchiveCheck {
         return Db.queryString(c, "SELECT pg_walfile_name(pg_switch_wal())");
     }
 
-    private record Archiver(long archived, long failed, String lastFailedWal, String lastFailedTime) {
+    private record Archiver(long archived, long failed, String lastFailedWal, String lastFailedTime, String lastArchivedWal) {
         static Archiver read(Connection c) throws SQLException {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                    "SELECT archived_count, failed_count, last_failed_wal, last_failed_time::text FROM pg_stat_archiver")) {
+                    "SELECT archived_count, failed_count, last_failed_wal, last_failed_time::text, last_archived_wal FROM pg_stat_archiver")) {
                 rs.next();
-                return new Archiver(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4));
+                return new Archiver(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5));
             }
+        }
+
+        /**
+         * Whether the server itself counts {@code segment} as archived: it archives in order, so a
+         * last archived segment at or past it (same timeline) means every one before it went too.
+         */
+        boolean archivedUpTo(String segment) {
+            return lastArchivedWal != null && lastArchivedWal.length() >= 24 && lastArchivedWal.substring(0, 8).equals(segment.substring(0, 8))
+                    && lastArchivedWal.substring(0, 24).compareTo(segment) >= 0;
         }
     }
 
     /**
-     * Waits until {@code segment} is in the repository. Fails at once when the archiver counts a
-     * new failure, and after {@code timeoutSeconds} without the archiver archiving anything.
+     * Waits until {@code segment} is in the repository and the server counts it archived (a push
+     * can carry later segments into the repository while an earlier one keeps failing; the server
+     * then never gets past the failing one). Fails at once when the archiver counts a new
+     * failure, and after {@code timeoutSeconds} without the archiver archiving anything.
      */
     private static String waitForSegment(Connection c, CheckRequest req, String segment) throws SQLException, IOException {
         long t0 = System.nanoTime();
@@ -255,14 +266,17 @@ public final class ArchiveCheck {
         long lastProgress = System.nanoTime();
         try (Repository r = Repository.open(req.repo())) {
             WalArchive archive = new WalArchive(r.storage());
-            while (archive.find(segment).isEmpty()) {
+            while (true) {
                 // The statistics are a snapshot per transaction; a new one each time.
                 Db.execute(c, "SELECT pg_stat_clear_snapshot()");
                 Archiver now = Archiver.read(c);
+                if (now.archivedUpTo(segment) && archive.find(segment).isPresent()) {
+                    break;
+                }
                 if (now.failed() > start.failed()) {
                     throw new PgstrataException(ErrorCode.ARCHIVE_FAILING, "archive_command failed for " + now.lastFailedWal() + " ("
                             + (now.failed() - start.failed()) + " failure(s) since the check began, the last at " + now.lastFailedTime()
-                            + "); " + segment + " is not in " + r.describe(),
+                            + "); " + segment + " is not archived into " + r.describe(),
                             "the server log says why archive_command failed; run it by hand as the server's user to see");
                 }
                 if (now.archived() > last.archived()) {
