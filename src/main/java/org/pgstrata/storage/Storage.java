@@ -41,11 +41,19 @@ public interface Storage extends AutoCloseable {
     /** Every key that starts with {@code prefix}, in lexical order; empty when there are none. */
     List<String> list(String prefix) throws IOException;
 
-    /** The bytes stored under {@code prefix}: the sum of the sizes of its objects. */
+    /**
+     * The bytes stored under {@code prefix}: the sum of the sizes of its objects. Others may write
+     * meanwhile (a push, archive_command's shell removing a spool note): an object removed between
+     * the listing and its size is not counted.
+     */
     default long totalBytes(String prefix) throws IOException {
         long sum = 0;
         for (String key : list(prefix)) {
-            sum += size(key);
+            try {
+                sum += size(key);
+            } catch (ObjectNotFoundException gone) {
+                // removed since the listing
+            }
         }
         return sum;
     }
