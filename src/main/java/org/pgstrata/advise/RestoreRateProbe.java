@@ -56,7 +56,7 @@ final class RestoreRateProbe {
                     break;
                 }
                 Path target = scratch.resolve("file-" + files);
-                Checksum content = new Checksum();
+                Checksum content = Checksum.like(f.checksum());
                 long size = 0;
                 try (InputStream in = objects.open(f.object());
                      FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {

@@ -59,6 +59,15 @@ final class Change {
     }
 
     /**
+     * The checksum of content read whole, in the form the reference recorded its copy in: plain
+     * ({@code plain}), or block form, computed from the blocks' {@code hashes} (see
+     * {@link org.pgstrata.manifest.Checksum#BLOCKS_PREFIX}), so that the two compare.
+     */
+    static String inFormOf(String heldChecksum, String plain, long[] hashes) {
+        return org.pgstrata.manifest.Checksum.isBlockForm(heldChecksum) ? org.pgstrata.manifest.Checksum.ofBlockHashes(hashes) : plain;
+    }
+
+    /**
      * How a file that the reference also holds is recorded, once all of it was read.
      *
      * @param byPages       whether the file may be stored as pages (a relation's main fork) and the reference has block hashes for it

@@ -392,6 +392,7 @@ public final class PhysicalBackup {
                     if (held != null) {
                         boolean byPages = Reference.byPages(item.path()) && held.hashes() != null;
                         blocks = byPages ? Change.changedBlocks(held.hashes(), hashes, length, 0) : null;
+                        checksum = Change.inFormOf(held.checksum(), checksum, hashes);
                         kind = Change.classify(held, length, checksum, byPages, blocks == null ? 0 : blocks.size());
                         if (reverse && blocks != null && kind != Change.Kind.UNCHANGED) {
                             changedForReverse.put(item.path(), blocks);
@@ -466,6 +467,10 @@ public final class PhysicalBackup {
 
         /** What one read of a file gave: its size, the checksum of its content, the hash of each block. */
         private record Read(long size, String checksum, long[] hashes) {
+            /** The checksum in the form the reference recorded {@code held} in, to compare with it. */
+            String checksumLike(Reference.Held held) {
+                return Change.inFormOf(held.checksum(), checksum, hashes);
+            }
         }
 
         /** Receives a file's content chunk by chunk, at {@code pos}, after its pages were checked, with its blocks' hashes. */
@@ -544,9 +549,9 @@ public final class PhysicalBackup {
             if (r == null) {
                 return null;
             }
-            if (Change.classify(held, r.size(), r.checksum(), false, 0) == Change.Kind.UNCHANGED) {
+            if (Change.classify(held, r.size(), r.checksumLike(held), false, 0) == Change.Kind.UNCHANGED) {
                 progress.advance(bytesDone.addAndGet(r.size()), totalBytes);
-                return recorded(item, unchangedEntry(item, r.size(), r.checksum(), held), r);
+                return recorded(item, unchangedEntry(item, r.size(), held.checksum(), held), r);
             }
             return storeWhole(item, workers, noting);
         }
@@ -592,8 +597,8 @@ public final class PhysicalBackup {
                     return null;
                 }
                 FileEntry entry;
-                switch (Change.classify(held, r.size(), r.checksum(), true, blocks.size())) {
-                    case UNCHANGED -> entry = unchangedEntry(item, r.size(), r.checksum(), held);
+                switch (Change.classify(held, r.size(), r.checksumLike(held), true, blocks.size())) {
+                    case UNCHANGED -> entry = unchangedEntry(item, r.size(), held.checksum(), held);
                     case PAGES -> {
                         ObjectStore.Stored stored = pending[0] == null ? null : pending[0].finish();
                         pagesStored.addAndGet(blocks.size());

@@ -32,7 +32,7 @@ public final class Rebuild {
         private final String checksum;
         private final OutputStream sink;
         private final boolean hashBlocks;
-        private final Checksum digest = new Checksum();
+        private final Checksum digest;
         private long[] blockHashes;
         private String actual;
         private int[] order;
@@ -40,7 +40,7 @@ public final class Rebuild {
         /**
          * @param layers     newest first, ending with the whole file they lie over
          * @param size       the file's size, which it is cut (or zero-padded) to
-         * @param checksum   the XXH64 its manifest records for the whole content
+         * @param checksum   the XXH64 its manifest records for the whole content (plain, or in block form: see {@link Checksum#BLOCKS_PREFIX})
          * @param sink       where to write the content, or null to only check it
          * @param hashBlocks whether to hash each block too ({@link #blockHashes()})
          */
@@ -52,6 +52,7 @@ public final class Rebuild {
             this.layers = layers;
             this.size = size;
             this.checksum = checksum;
+            this.digest = Checksum.like(checksum);
             this.sink = sink;
             this.hashBlocks = hashBlocks;
         }

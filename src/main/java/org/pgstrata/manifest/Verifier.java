@@ -375,7 +375,7 @@ public final class Verifier {
 
     /** Rereads one object and checks its content against what the manifest records; false (and a problem) when it differs. */
     private static boolean check(Repository repo, String backup, String path, ObjectRef ref, long size, String checksum, List<String> problems) {
-        Checksum digest = new Checksum();
+        Checksum digest = Checksum.like(checksum);
         long n = 0;
         try (InputStream in = repo.objects().open(ref)) {
             byte[] buf = new byte[1 << 17];

@@ -234,7 +234,7 @@ final class DeltaTarget {
         if (!Files.isRegularFile(out, LinkOption.NOFOLLOW_LINKS) || Files.size(out) != size) {
             return false;
         }
-        Checksum digest = new Checksum();
+        Checksum digest = Checksum.like(checksum);
         try (InputStream in = Files.newInputStream(out, LinkOption.NOFOLLOW_LINKS)) {
             byte[] buf = new byte[1 << 17];
             int n;

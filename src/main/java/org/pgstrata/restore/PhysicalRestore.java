@@ -493,7 +493,7 @@ public final class PhysicalRestore {
     /** Writes one file from {@code content} (null for an empty file), checked against the manifest's size and checksum. */
     private static void writeFile(Opener content, ObjectRef ref, Path out, String path, long size, String checksum, String mode, Delta delta)
             throws IOException {
-        Checksum digest = new Checksum();
+        Checksum digest = Checksum.like(checksum);
         long written = 0;
         try (Sink sink = new Sink(out, delta)) {
             if (ref != null) {
