@@ -228,12 +228,12 @@ public final class Pgstrata {
             physical.backups().forEach(m -> byId.put(m.id(), m));
             List<BackupInfo> all = new java.util.ArrayList<>(physical.backups().stream().map(m -> new BackupInfo(m.id(), m.type(), m.reference(),
                     Repository.chainOf(m, byId), m.startLsn(), m.stopLsn(), m.startTime(), m.stopTime(), m.dataBytes(), m.repositoryBytes(),
-                    m.pgMajor(), null, BackupInfo.OK, null)).toList());
+                    m.pgMajor(), null, BackupInfo.OK, null, m.changeSource())).toList());
             for (LogicalManifest m : logical.backups()) {
                 all.add(new BackupInfo(m.id(), m.type(), m.reference(), m.differential() ? List.of(m.reference(), m.id()) : List.of(m.id()),
                         m.snapshotLsn(), m.snapshotLsn(), m.startTime(), m.stopTime(),
                         m.dump().stream().mapToLong(LogicalManifest.StoredFile::size).sum(), m.repositoryBytes(), m.pgMajor(), m.database(),
-                        BackupInfo.OK, null));
+                        BackupInfo.OK, null, null));
             }
             all.sort(java.util.Comparator.comparing(BackupInfo::stopTime)); // stable: physical backups keep their LSN order
             physical.problems().forEach((id, why) -> all.add(BackupInfo.damaged(id, false, why)));

@@ -13,13 +13,13 @@ import java.util.List;
  */
 public record BackupInfo(String id, String type, String reference, List<String> chain, String startLsn, String stopLsn,
                          String startTime, String stopTime, long dataBytes, long repositoryBytes, int pgMajor, String database,
-                         String status, String problem) {
+                         String status, String problem, String changeSource) {
     public static final String OK = "ok";
     public static final String DAMAGED = "damaged";
 
     /** A row for a backup whose manifest cannot be read (damaged, mislabelled or of another system). */
     public static BackupInfo damaged(String id, boolean logical, String problem) {
-        return new BackupInfo(id, logical ? "logical" : null, null, List.of(), null, null, null, null, 0, 0, 0, null, DAMAGED, problem);
+        return new BackupInfo(id, logical ? "logical" : null, null, List.of(), null, null, null, null, 0, 0, 0, null, DAMAGED, problem, null);
     }
 
     public boolean isDamaged() {

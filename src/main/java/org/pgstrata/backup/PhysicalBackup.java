@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.pgstrata.api.BackupRequest;
 import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.BackupType;
+import org.pgstrata.api.ChangeSource;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.Parallel;
@@ -28,6 +30,7 @@ import org.pgstrata.api.Sizes;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.TestHooks;
 import org.pgstrata.db.BackupSession;
+import org.pgstrata.db.WalSummaries;
 import org.pgstrata.manifest.BlockMap;
 import org.pgstrata.manifest.Checksum;
 import org.pgstrata.manifest.DirectoryEntry;
@@ -141,6 +144,22 @@ public final class PhysicalBackup {
                 progress.warn("data checksums were turned on since backup " + base.id() + ": every page changed and is stored again");
             }
 
+            // How the changed blocks are found: the WAL summaries when they can be trusted, or a scan of every block
+            WalSummaries.Changes summaries = null;
+            String notSummaries = null;
+            if (reference != null && type != BackupType.REVERSE) {
+                notSummaries = summaryRefusal(req.changeSource(), reference, session);
+                if (notSummaries == null) {
+                    progress.step("reading the WAL summaries " + base.startLsn() + " .. " + startLsn);
+                    WalSummaries.Outcome o = session.walSummaries(session.timeline(), Lsn.parse(base.startLsn()), startLsn, SUMMARIZER_WAIT);
+                    if (o instanceof WalSummaries.Usable u) {
+                        summaries = u.changes();
+                    } else {
+                        notSummaries = ((WalSummaries.Unusable) o).reason();
+                    }
+                }
+            }
+
             // Copy the data directory
             DataDirectoryScan.Result scan = DataDirectoryScan.scan(pgdata);
             // and the configuration files the server reads from elsewhere (Debian: /etc/postgresql/MAJOR/NAME), stored as files
@@ -151,6 +170,26 @@ public final class PhysicalBackup {
             progress.step("copying " + toCopy.size() + " files (" + Sizes.human(totalBytes) + ") from " + pgdata);
             Copier copier = new Copier(repo.objects(), id, req.compression(), startLsn, session.dataChecksums(), totalBytes,
                     req.pauseAfterFiles(), reference, type == BackupType.REVERSE);
+            if (summaries != null) {
+                // Trust, but check: blocks the summaries call unchanged must hash as the reference's did.
+                String mismatch = copier.sampleUnchanged(summaries, scan.files());
+                if (mismatch != null) {
+                    summaries = null;
+                    notSummaries = mismatch;
+                }
+            }
+            if (summaries != null) {
+                copier.summaries = summaries;
+                progress.step("reading only the blocks the WAL summaries name: " + summaries.blocks() + " in " + summaries.forks()
+                        + " relation forks changed since " + base.id());
+            } else if (reference != null && req.changeSource() == ChangeSource.WAL_SUMMARY && notSummaries != null) {
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, "--change-source wal-summary: the WAL summaries cannot be used: "
+                        + notSummaries, "fix that, or let the backup scan every block (--change-source auto or scan)");
+            } else if (reference != null && req.changeSource() == ChangeSource.AUTO && notSummaries != null) {
+                progress.step("comparing every block with " + base.id() + "'s block map: " + notSummaries);
+            }
+            String changeSource = reference == null || type == BackupType.REVERSE ? null
+                    : summaries != null ? ChangeSource.WAL_SUMMARY.label() : ChangeSource.SCAN.label();
             List<FileEntry> files = copier.copyAll(toCopy, req.jobs());
 
             // Stop the backup, then fetch the WAL that makes the copy consistent
@@ -180,13 +219,14 @@ public final class PhysicalBackup {
             TestHooks.haltAt("full-objects");
             boolean reverse = type == BackupType.REVERSE && reference != null;
             // A reverse-delta backup is a complete full; the old full becomes a reverse delta over it below.
-            Manifest m = new Manifest(Manifest.FORMAT_VERSION, id, reverse || type == BackupType.REVERSE ? BackupType.FULL.label() : type.label(),
+            // Format 3 where files may carry block-form checksums (read in part, by the WAL summaries).
+            Manifest m = new Manifest(summaries != null ? Manifest.FORMAT_VERSION : Manifest.FORMAT_SCANNED, id, reverse || type == BackupType.REVERSE ? BackupType.FULL.label() : type.label(),
                     reverse ? null : reference == null ? null : reference.id(),
                     session.systemIdentifier(),
                     session.versionNum(), stop.timeline(), startLsn.toString(), stop.stopLsn().toString(), startTime.toString(),
                     Instant.now(clock).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
                     dataBytes, repoBytes, VERSION, walSource, session.dataChecksums(), blockMap,
-                    external.entries().isEmpty() ? null : external.entries());
+                    external.entries().isEmpty() ? null : external.entries(), changeSource);
             repo.writeManifest(m);
             if (reverse) {
                 // Invariant 4: the new full is durable; only now does the old one become a reverse delta.
@@ -201,7 +241,8 @@ public final class PhysicalBackup {
             }
             progress.step("backup " + id + " complete: " + Sizes.human(dataBytes) + " of data in " + Sizes.human(repoBytes) + " of repository");
             return new BackupResult(id, m.type(), m.reference(), m.startLsn(), m.stopLsn(), files.size(), dataBytes, repoBytes, seconds, wal.size(),
-                    external.entries().stream().filter(e -> e.stored() != null).map(e -> e.path()).toList());
+                    external.entries().stream().filter(e -> e.stored() != null).map(e -> e.path()).toList(), changeSource,
+                    changeSource == null || summaries != null ? null : notSummaries);
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "backup failed: " + e.getMessage(),
                     "fix the cause and run the backup again; earlier backups are intact", e);
@@ -217,6 +258,33 @@ public final class PhysicalBackup {
     List<FileEntry> copyForEstimate(ObjectStore objects, String id, Compression compression, Lsn startLsn,
                                     DataDirectoryScan.Result scan, Reference reference, int jobs) throws IOException {
         return new Copier(objects, id, compression, startLsn, false, scan.totalBytes(), 0, reference, false).copyAll(scan.files(), jobs);
+    }
+
+    /** How long a backup waits for the WAL summarizer to reach its start before it scans instead. */
+    private static final java.time.Duration SUMMARIZER_WAIT = java.time.Duration.ofSeconds(60);
+
+    /**
+     * Null when the WAL summaries may decide what changed since {@code reference}; otherwise why
+     * not. Summaries name what WAL changed; they are trusted only where that is everything that
+     * changed: the reference has a block map (to take unchanged blocks' hashes from), both it and
+     * the cluster have data checksums (so that hint bits are WAL-logged), and it lies on the
+     * cluster's current timeline (system and history were checked with the reference).
+     */
+    private static String summaryRefusal(ChangeSource asked, Reference reference, BackupSession session) {
+        Manifest ref = reference.manifest();
+        if (asked == ChangeSource.SCAN) {
+            return "asked for with --change-source scan";
+        }
+        if (!reference.hasBlockMap()) {
+            return "backup " + ref.id() + " has no block map";
+        }
+        if (!Boolean.TRUE.equals(ref.dataChecksums()) || !session.dataChecksums()) {
+            return "backup " + ref.id() + " was taken without data checksums, which were turned on since";
+        }
+        if (ref.timeline() != session.timeline()) {
+            return "backup " + ref.id() + " is on timeline " + ref.timeline() + ", the cluster on timeline " + session.timeline();
+        }
+        return null;
     }
 
     /**
@@ -275,6 +343,8 @@ public final class PhysicalBackup {
         final java.util.Map<String, List<Long>> changedForReverse = new java.util.concurrent.ConcurrentHashMap<>();
         /** The hash of every block read, for this backup's block map. */
         final BlockMap.Builder blockHashes = new BlockMap.Builder();
+        /** What the WAL summaries say changed since the reference, or null: every block is read and compared. */
+        WalSummaries.Changes summaries;
 
         Copier(ObjectStore objects, String id, Compression compression, Lsn startLsn, boolean verifyChecksums, long totalBytes,
                int pauseAfterFiles, Reference reference, boolean reverse) {
@@ -533,7 +603,16 @@ public final class PhysicalBackup {
                 return storeWhole(item, workers, null);
             }
             if (Reference.byPages(item.path()) && held.hashes() != null) {
-                return reverse ? storeChangedWhole(item, workers, held) : storePages(item, workers, held);
+                if (reverse) {
+                    return storeChangedWhole(item, workers, held);
+                }
+                if (summaries != null) {
+                    Summarized s = storeSummarized(item, held);
+                    if (s.applied()) {
+                        return s.entry();
+                    }
+                }
+                return storePages(item, workers, held);
             }
             return sameOrWhole(item, workers, held, null);
         }
@@ -677,6 +756,173 @@ public final class PhysicalBackup {
             }
         }
 
+        /** What {@link #storeSummarized} did: nothing ({@code applied} false: read the file whole), or the entry (null: vanished). */
+        private record Summarized(boolean applied, FileEntry entry) {
+            static final Summarized NOT_APPLIED = new Summarized(false, null);
+        }
+
+        /**
+         * The blocks of a relation file (offsets within the file) that must be read because the WAL
+         * summaries may not describe them: the ones they name modified, everything from the length
+         * the fork was cut to, and everything past the reference's end. Null when the file must be
+         * read whole: its database was created in the range, the fork was cut below this segment,
+         * its size is not whole blocks, or most of it changed anyway.
+         */
+        private BitSet candidates(String path, long size, Reference.Held held) {
+            WalSummaries.Fork fork = fork(path);
+            if (fork == null || size % Page.SIZE != 0 || held.size() % Page.SIZE != 0
+                    || summaries.databaseCreated(fork.tablespace(), fork.database())) {
+                return null;
+            }
+            RelationFile rf = RelationFile.parse(path.substring(path.lastIndexOf('/') + 1)).orElseThrow();
+            int n = (int) (size / Page.SIZE);
+            long first = rf.firstBlock();
+            long limit = summaries.limit(fork);
+            if (limit <= first) {
+                return null;
+            }
+            BitSet modified = summaries.modified(fork, rf.segment());
+            BitSet c = modified == null ? new BitSet() : (BitSet) modified.clone();
+            if (c.length() > n) {
+                c.clear(n, c.length());
+            }
+            if (limit - first < n) {
+                c.set((int) (limit - first), n);
+            }
+            int held_ = held.hashes().length;
+            if (held_ < n) {
+                c.set(held_, n);
+            }
+            return c.cardinality() > n * 0.9 ? null : c;
+        }
+
+        /**
+         * Before anything is copied: reads a few blocks that the summaries call unchanged (the
+         * first and one chosen at random of each large relation file, up to 512 files) and checks
+         * that they hash as the reference's. A block written since this backup started is no
+         * evidence (WAL replay rewrites it). Null when all agree; otherwise the first disagreement.
+         */
+        String sampleUnchanged(WalSummaries.Changes changes, List<DataDirectoryScan.Item> items) throws IOException {
+            WalSummaries.Changes saved = summaries;
+            summaries = changes;
+            try {
+                List<DataDirectoryScan.Item> large = new ArrayList<>(items.stream()
+                        .filter(i -> i.size() >= BUNDLE_FILE_LIMIT && Reference.byPages(i.path())).toList());
+                large.sort(Comparator.comparingLong(DataDirectoryScan.Item::size).reversed());
+                java.util.Random random = new java.util.Random(startLsn.value());
+                byte[] page = new byte[Page.SIZE];
+                for (DataDirectoryScan.Item item : large.subList(0, Math.min(512, large.size()))) {
+                    Reference.Held held = held(item);
+                    if (held == null || held.hashes() == null) {
+                        continue;
+                    }
+                    BitSet c = candidates(item.path(), item.size(), held);
+                    if (c == null) {
+                        continue;
+                    }
+                    int n = (int) Math.min(item.size() / Page.SIZE, held.hashes().length);
+                    int firstUnchanged = c.nextClearBit(0);
+                    int randomUnchanged = n == 0 ? n : c.nextClearBit(random.nextInt(n));
+                    for (int b : new int[] {firstUnchanged, randomUnchanged}) {
+                        if (b >= n) {
+                            continue;
+                        }
+                        try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
+                            if (readFully(ch, ByteBuffer.wrap(page), (long) b * Page.SIZE) < Page.SIZE) {
+                                continue;
+                            }
+                        } catch (NoSuchFileException e) {
+                            continue;
+                        }
+                        if (!Page.lsn(page, 0).isBefore(startLsn)) {
+                            continue; // written since this backup started
+                        }
+                        if (BlockMap.hash(page, 0, Page.SIZE) != held.hashes()[b]) {
+                            return "block " + b + " of " + item.path() + " differs from backup " + reference.id()
+                                    + "'s copy, though the WAL summaries name no change to it (a copy restored from an older backup, "
+                                    + "or pages changed without WAL)";
+                        }
+                    }
+                }
+                return null;
+            } finally {
+                summaries = saved;
+            }
+        }
+
+        /**
+         * A relation file over its reference, by the WAL summaries: only the candidate blocks (see
+         * {@link #candidates}) are read, their page checksums verified and their bytes compared
+         * with the reference's block map; the others are the reference's, and keep its hashes.
+         * The file's checksum is recorded in block form, computed from all its blocks' hashes.
+         */
+        private Summarized storeSummarized(DataDirectoryScan.Item item, Reference.Held held) throws IOException {
+            String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path().replace('/', '+') + compression.suffix();
+            ObjectStore.PendingObject pending = null;
+            try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
+                long size = ch.size();
+                BitSet c = candidates(item.path(), size, held);
+                if (c == null) {
+                    return Summarized.NOT_APPLIED;
+                }
+                int n = (int) (size / Page.SIZE);
+                long[] hashes = new long[n];
+                System.arraycopy(held.hashes(), 0, hashes, 0, Math.min(n, held.hashes().length));
+                long firstBlock = RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock();
+                List<Long> blocks = new ArrayList<>();
+                ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+                for (int start = c.nextSetBit(0); start >= 0 && start < n; ) {
+                    int end = Math.min(c.nextClearBit(start), start + CHUNK / Page.SIZE);
+                    buf.clear().limit((end - start) * Page.SIZE);
+                    int got = readFully(ch, buf, (long) start * Page.SIZE);
+                    if (got < (end - start) * Page.SIZE) {
+                        // cut while we read: read it whole instead
+                        if (pending != null) {
+                            pending.close();
+                        }
+                        pending = null;
+                        return Summarized.NOT_APPLIED;
+                    }
+                    byte[] data = buf.array();
+                    if (verifyChecksums) {
+                        checkPages(ch, item.absolute(), data, got, (long) start * Page.SIZE, firstBlock, item.path());
+                    }
+                    for (int b = start; b < end; b++) {
+                        int off = (b - start) * Page.SIZE;
+                        long h = BlockMap.hash(data, off, Page.SIZE);
+                        hashes[b] = h;
+                        if (Change.blockChanged(held.hashes(), b, h, Page.SIZE)) {
+                            if (pending == null) {
+                                pending = objects.createPages(id, key, compression);
+                            }
+                            pending.content().write(data, off, Page.SIZE);
+                            blocks.add((long) b);
+                        }
+                    }
+                    start = end < n && c.get(end) ? end : c.nextSetBit(end);
+                }
+                FileEntry entry;
+                if (blocks.isEmpty() && size == held.size()) {
+                    entry = unchangedEntry(item, size, held.checksum(), held);
+                } else {
+                    ObjectStore.Stored stored = pending == null ? null : pending.finish();
+                    pagesStored.addAndGet(blocks.size());
+                    entry = FileEntry.pages(item.path(), size, item.mode(), Checksum.ofBlockHashes(hashes), reference.id(),
+                            stored == null ? null : stored.ref(), blocks, stored == null ? Checksum.EMPTY : stored.contentChecksum());
+                }
+                blockHashes.put(item.path(), hashes);
+                progress.advance(bytesDone.addAndGet(size), totalBytes);
+                fileDone();
+                return new Summarized(true, entry);
+            } catch (NoSuchFileException e) {
+                return new Summarized(true, null); // dropped while we copied: WAL replay drops it too
+            } finally {
+                if (pending != null) {
+                    pending.close();
+                }
+            }
+        }
+
         private void fileDone() {
             long n = filesDone.incrementAndGet();
             if (pauseAfterFiles > 0 && n == pauseAfterFiles) {
@@ -768,6 +1014,35 @@ public final class PhysicalBackup {
             // Progress, not the clock: a busy archiver that keeps delivering is waited for.
             deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         }
+    }
+
+    /** The relation fork a relation file belongs to, as the WAL summaries name it; null for a path that is none. */
+    static WalSummaries.Fork fork(String path) {
+        String[] parts = path.split("/");
+        java.util.Optional<RelationFile> rf = RelationFile.parse(parts[parts.length - 1]);
+        if (rf.isEmpty() || rf.get().temporary()) {
+            return null;
+        }
+        int forkNumber = switch (rf.get().fork()) {
+            case "main" -> 0;
+            case "fsm" -> 1;
+            case "vm" -> 2;
+            default -> 3;
+        };
+        try {
+            if (parts.length == 2 && parts[0].equals("global")) {
+                return new WalSummaries.Fork(WalSummaries.GLOBAL_TABLESPACE, 0, rf.get().relfilenode(), forkNumber);
+            }
+            if (parts.length == 3 && parts[0].equals("base")) {
+                return new WalSummaries.Fork(WalSummaries.DEFAULT_TABLESPACE, Long.parseLong(parts[1]), rf.get().relfilenode(), forkNumber);
+            }
+            if (parts.length == 5 && parts[0].equals("pg_tblspc")) {
+                return new WalSummaries.Fork(Long.parseLong(parts[1]), Long.parseLong(parts[3]), rf.get().relfilenode(), forkNumber);
+            }
+        } catch (NumberFormatException e) {
+            return null;
+        }
+        return null;
     }
 
     /** Copies the WAL segments from the start LSN's to the stop LSN's, and the timeline history files. */

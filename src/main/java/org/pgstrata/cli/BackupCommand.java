@@ -62,6 +62,12 @@ final class BackupCommand extends BaseCommand {
             description = "Files copied in parallel (1 to 256; default: ${DEFAULT-VALUE}). With --logical: a full above 1 uses pg_dump's directory format with N jobs (default 1); a diff reads big tables over N connections sharing its snapshot (default 1: on 2 cores a second one costs more than it saves).")
     int jobs;
 
+    @Option(names = "--change-source", defaultValue = "auto", paramLabel = "HOW",
+            description = "How an incr or diff finds changed blocks: auto (default: the server's WAL summaries on PostgreSQL 17+ "
+                    + "with summarize_wal on, when they cover the range; otherwise every block is read and compared), scan (always read "
+                    + "every block), or wal-summary (fail unless the summaries can be used).")
+    String changeSource;
+
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
@@ -86,12 +92,12 @@ final class BackupCommand extends BaseCommand {
         }
         int pause = org.pgstrata.api.TestHooks.pauseAfterFiles(env);
         BackupResult r = facade().backup(new BackupRequest(repo.location(), pgdata, conn.resolve(env, pgdata), BackupType.parse(type),
-                Compression.parse(compress), jobs, pause, archiveTimeout));
+                Compression.parse(compress), jobs, pause, archiveTimeout, org.pgstrata.api.ChangeSource.parse(changeSource)));
         if (json) {
             Output.json(out(), r);
         } else {
             out().printf("backup %s (%s%s) complete: %d files, %s of data, %s in the repository, LSN %s .. %s, %.1f s%n",
-                    r.id(), r.type(), r.reference() == null ? "" : " on " + r.reference(), r.files(), Output.bytes(r.dataBytes()), Output.bytes(r.repositoryBytes()), r.startLsn(), r.stopLsn(),
+                    r.id(), r.type(), (r.reference() == null ? "" : " on " + r.reference()) + (r.changeSource() == null ? "" : ", changes by " + r.changeSource()), r.files(), Output.bytes(r.dataBytes()), Output.bytes(r.repositoryBytes()), r.startLsn(), r.stopLsn(),
                     r.seconds());
         }
         if (!r.configFiles().isEmpty()) {

@@ -14,7 +14,9 @@ import picocli.CommandLine.Option;
     "database for logical backups (types logical-full and logical-diff: their LSNs are the snapshot's,",
     "and data is the size of pg_dump's output), and status: ok, or damaged for a backup whose",
     "manifest cannot be read (damaged, copied from another backup's place, or of another system;",
-    "problem says which), listed last."})
+    "problem says which), listed last. An incr or diff also has changeSource (the column changes):",
+    "wal-summary when it read only the blocks PostgreSQL's WAL summaries name, scan when it read",
+    "every block and compared it with the backup it builds on."})
 final class ListCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
@@ -42,6 +44,9 @@ final class ListCommand extends BaseCommand {
                 if (b.database() != null) {
                     m.put("database", b.database());
                 }
+                if (b.changeSource() != null) {
+                    m.put("changeSource", b.changeSource());
+                }
                 m.put("status", b.status());
                 if (b.problem() != null) {
                     m.put("problem", b.problem());
@@ -58,14 +63,15 @@ final class ListCommand extends BaseCommand {
         List<List<String>> rows = new ArrayList<>();
         for (BackupInfo b : backups) {
             if (b.isDamaged()) {
-                rows.add(java.util.Arrays.asList(b.id(), "DAMAGED", "-", "-", "-", "-", "-", "-", b.problem()));
+                rows.add(java.util.Arrays.asList(b.id(), "DAMAGED", "-", "-", "-", "-", "-", "-", b.problem(), "-"));
                 continue;
             }
             rows.add(java.util.Arrays.asList(b.id(), b.database() == null ? b.type() : b.type() + " (" + b.database() + ")", b.reference() == null ? "-" : b.reference(), b.startLsn(), b.stopLsn(),
                     b.stopTime(), Output.bytes(b.dataBytes()), Output.bytes(b.repositoryBytes()),
-                    b.chain().size() <= 1 ? "-" : String.join(" > ", b.chain())));
+                    b.chain().size() <= 1 ? "-" : String.join(" > ", b.chain()), b.changeSource() == null ? "-" : b.changeSource()));
         }
-        Output.table(out(), List.of("id", "type", "reference", "start lsn", "stop lsn", "stop time", "data", "repository", "chain"), rows);
+        // changes: how an incremental or differential found its changed blocks (scan, or wal-summary)
+        Output.table(out(), List.of("id", "type", "reference", "start lsn", "stop lsn", "stop time", "data", "repository", "chain", "changes"), rows);
         long damaged = backups.stream().filter(BackupInfo::isDamaged).count();
         if (damaged > 0) {
             // Said on stderr too, so that a script reading the table is not the only one to know.

@@ -210,6 +210,11 @@ public final class BackupSession implements AutoCloseable {
         }
     }
 
+    /** What the server's WAL summaries say changed between {@code from} and {@code to} (see {@link WalSummaries}). */
+    public WalSummaries.Outcome walSummaries(int timeline, Lsn from, Lsn to, java.time.Duration wait) {
+        return WalSummaries.read(conn, versionNum, timeline, from, to, wait);
+    }
+
     /** The server's current WAL insert position. */
     public Lsn currentLsn() {
         try {

@@ -54,7 +54,7 @@ public final class LocalCluster {
     }
 
     /**
-     * Creates a cluster: data checksums on, wal_level=replica, listening on 127.0.0.1 only, trust
+     * Creates a cluster: data checksums on, wal_level=replica, WAL summaries on (17+), listening on 127.0.0.1 only, trust
      * for connections from this machine only, superuser postgres.
      */
     public static LocalCluster init(Path pgdata, PgBinaries binaries, InitOptions options) {
@@ -104,7 +104,10 @@ public final class LocalCluster {
                     max_wal_senders = 10
                     max_replication_slots = 10
                     fsync = on
-                    """.formatted(options.port()) + (options.extraConfig() == null ? "" : options.extraConfig());
+                    """.formatted(options.port())
+                    // 17+: WAL summaries, so that an incremental reads only the blocks they name
+                    + (binaries.major() >= 17 ? "summarize_wal = on\n" : "")
+                    + (options.extraConfig() == null ? "" : options.extraConfig());
             Files.writeString(dir.resolve("postgresql.conf"), conf, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
             Files.createDirectories(dir.resolve("log"));
         } catch (IOException e) {

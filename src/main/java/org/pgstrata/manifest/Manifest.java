@@ -18,6 +18,9 @@ import java.util.List;
  *                        {@code files}: see {@link ExternalConfig}); null when there were none, and in older manifests.
  *                        Older pgstrata versions read such a manifest too, and restore those files under
  *                        {@link ExternalConfig#PREFIX} without moving them into place.
+ * @param changeSource    how an incremental or differential found what changed: "scan" (every block read and compared
+ *                        with the reference's block map) or "wal-summary" (only the blocks PostgreSQL's WAL summaries name);
+ *                        null for a full, and in older manifests
  */
 public record Manifest(
         int formatVersion,
@@ -43,13 +46,21 @@ public record Manifest(
         String walSource,
         Boolean dataChecksums,
         ObjectRef blockMap,
-        java.util.List<ExternalConfig> externalConfig) {
+        java.util.List<ExternalConfig> externalConfig,
+        String changeSource) {
 
     /**
      * 2: the block map and the data checksums setting are recorded. Format 1 manifests are still
      * read; an incremental on one stores its relation files whole (nothing to compare blocks with).
      */
-    public static final int FORMAT_VERSION = 2;
+    public static final int FORMAT_VERSION = 3;
+    /**
+     * What a backup that read every block writes: format 2, which older pgstrata versions read.
+     * Format 3 adds {@code changeSource} and checksums in block form ({@link Checksum#BLOCKS_PREFIX})
+     * for files of which only the changed blocks were read; only backups taken by the WAL
+     * summaries are written in it.
+     */
+    public static final int FORMAT_SCANNED = 2;
     /** The WAL from start to stop is stored with the backup. */
     public static final String WAL_IN_BACKUP = "backup";
     /** The WAL from start to stop is in the repository's archive. */
@@ -72,6 +83,6 @@ public record Manifest(
     public Manifest asReverseDelta(String newer, List<FileEntry> newFiles, long ownBytes) {
         return new Manifest(formatVersion, id, Chain.REVERSE, newer, systemIdentifier, pgVersionNum, timeline, startLsn, stopLsn,
                 startTime, stopTime, compression, backupLabel, tablespaceMap, directories, newFiles, wal, dataBytes, ownBytes,
-                pgstrataVersion, walSource, dataChecksums, blockMap, externalConfig);
+                pgstrataVersion, walSource, dataChecksums, blockMap, externalConfig, changeSource);
     }
 }

@@ -50,8 +50,11 @@ public final class WalSetup {
         for (var e : settings(repo, selfArguments).entrySet()) {
             sb.append(ConfValue.line(e.getKey(), e.getValue()));
         }
-        return sb.toString();
+        return sb.append(SUMMARIES_NOTE).toString();
     }
+
+    /** PostgreSQL 17+ keeps WAL summaries when asked; older servers refuse the setting, so it is only suggested when printed. */
+    static final String SUMMARIES_NOTE = "# PostgreSQL 17 and later: also summarize_wal = on (incrementals then read only the changed blocks)\n";
 
     /** What {@link #apply} did, and whether a restart is still needed. */
     public record Applied(String how, boolean restartNeeded) {
@@ -64,9 +67,10 @@ public final class WalSetup {
     /** {@link #apply(String, Path, ConnectionSettings, boolean)}, archive_command naming the repository with {@code selfArguments}. */
     public static Applied apply(String repo, java.util.List<String> selfArguments, Path pgdata, ConnectionSettings conn, boolean running) {
         if (!running) {
+            String summaries = majorOf(pgdata) >= 17 ? ConfValue.line("summarize_wal", "on") : "";
             try {
                 Files.writeString(pgdata.resolve("postgresql.auto.conf"),
-                        "\n# Added by pgstrata wal setup: archive into " + repo + "\n" + confLines(repo, selfArguments),
+                        "\n# Added by pgstrata wal setup: archive into " + repo + "\n" + confLines(repo, selfArguments) + summaries,
                         StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             } catch (IOException e) {
                 throw new PgstrataException(ErrorCode.IO, "cannot write " + pgdata.resolve("postgresql.auto.conf") + ": " + e.getMessage(), null);
@@ -84,6 +88,10 @@ public final class WalSetup {
                 // ALTER SYSTEM takes no bind parameters: the value is an SQL literal, quoted by the driver for this session's
                 // standard_conforming_strings (the server then writes postgresql.auto.conf with its own escaping).
                 Db.execute(c, "ALTER SYSTEM SET " + e.getKey() + " = '" + c.unwrap(PGConnection.class).escapeLiteral(e.getValue()) + "'");
+            }
+            // WAL summaries (17+): an incremental then reads only the blocks they name. Reloadable.
+            if (Integer.parseInt(Db.queryString(c, "SHOW server_version_num")) >= 170000 && !"on".equals(Db.queryString(c, "SHOW summarize_wal"))) {
+                Db.execute(c, "ALTER SYSTEM SET summarize_wal = 'on'");
             }
             Db.execute(c, "SELECT pg_reload_conf()");
             archiveHistoryFiles(repo, pgdata);
@@ -106,6 +114,15 @@ public final class WalSetup {
             }
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read " + pgdata.resolve("pg_wal") + ": " + e.getMessage(), null);
+        }
+    }
+
+    /** The major version PG_VERSION names, or 0 when it cannot be read. */
+    static int majorOf(Path pgdata) {
+        try {
+            return Integer.parseInt(Files.readString(pgdata.resolve("PG_VERSION")).trim());
+        } catch (IOException | NumberFormatException e) {
+            return 0;
         }
     }
 
