@@ -47,7 +47,9 @@ class WalSummaryIncrementalTest extends PgTest {
             long seed = firstSeed + t;
             LocalCluster c = pg.start("source-" + t, MAJOR);
             Path repo = dir.resolve("repo-" + t);
+            Path tablespace = java.nio.file.Files.createDirectories(dir.resolve("tablespace-" + t));
             PgSupport.sql(c, "ALTER SYSTEM SET autovacuum = off", "SELECT pg_reload_conf()",
+                    "CREATE TABLESPACE ts LOCATION '" + tablespace + "'",
                     "CREATE TABLE a (id int PRIMARY KEY, v text)", "CREATE TABLE b (id int PRIMARY KEY, v text)",
                     "INSERT INTO a SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 40000) g",
                     "INSERT INTO b SELECT g, md5(g::text) FROM generate_series(1, 30000) g",
@@ -64,8 +66,8 @@ class WalSummaryIncrementalTest extends PgTest {
             String story = "seed " + seed + ": " + actions;
             Map<String, ContentChecksum.Result> proof = ClusterContent.of(c);
 
-            String bySummaries = diff(repo, c, "wal-summary");
             String byScan = diff(repo, c, "scan");
+            String bySummaries = diff(repo, c, "wal-summary");
 
             try (Repository r = Repository.open(repo.toString())) {
                 Map<String, FileEntry> s = byPath(r.manifest(bySummaries));
@@ -91,6 +93,18 @@ class WalSummaryIncrementalTest extends PgTest {
             assertThat(ClusterContent.of(restored)).as("content of the summary-based differential, " + story).isEqualTo(proof);
             assertThat(ClusterContent.amcheck(restored)).as("amcheck, " + story).isEmpty();
             restored.stop();
+
+            // An incremental on the summary-based differential: files recorded in block form are its reference now.
+            List<String> more = List.of(randomAction(random, 7), randomAction(random, 8));
+            PgSupport.sql(c, more.toArray(String[]::new));
+            Map<String, ContentChecksum.Result> later = ClusterContent.of(c);
+            JsonNode incr = CliBackups.backup(repo, c, "incr");
+            assertThat(incr.get("reference").asText()).isEqualTo(bySummaries);
+            assertThat(incr.get("changeSource").asText()).as(story + ", then " + more).isEqualTo("wal-summary");
+            LocalCluster restoredIncr = CliBackups.restore(pg, repo, dir.resolve("restored-incr-" + t), MAJOR).cluster();
+            assertThat(ClusterContent.of(restoredIncr)).as("content of the incremental on it, " + story + ", then " + more).isEqualTo(later);
+            assertThat(ClusterContent.amcheck(restoredIncr)).isEmpty();
+            restoredIncr.stop();
             c.stop();
         }
     }
@@ -98,7 +112,10 @@ class WalSummaryIncrementalTest extends PgTest {
     /** One random change: rows, whole tables, maintenance, databases. */
     private static String randomAction(Random random, int i) {
         int lo = 1 + random.nextInt(39_000);
-        return switch (random.nextInt(9)) {
+        return switch (random.nextInt(12)) {
+            case 9 -> "ALTER TABLE a SET TABLESPACE ts";
+            case 10 -> "ALTER TABLE a SET TABLESPACE pg_default";
+            case 11 -> "CREATE DATABASE g" + i + " TABLESPACE ts STRATEGY " + (random.nextBoolean() ? "file_copy" : "wal_log");
             case 0 -> "INSERT INTO a SELECT g, md5(g::text) FROM generate_series(" + (100_000 + i * 1000) + ", " + (100_000 + i * 1000 + random.nextInt(900))
                     + ") g";
             case 1 -> "UPDATE a SET v = v || 'u' WHERE id BETWEEN " + lo + " AND " + (lo + random.nextInt(300));
