@@ -91,6 +91,10 @@ final class DemoCommand implements Runnable {
 
         @Override
         int execute() {
+            if (inserts < 0 || updates < 0 || deletes < 0) {
+                throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE,
+                        "--insert, --update and --delete must be 0 or more", null);
+            }
             Books.MutateResult r = facade().mutate(conn.resolve(System.getenv()), inserts, updates, deletes, seed);
             out().println("inserted " + r.inserted() + ", updated " + r.updated() + ", deleted " + r.deleted() + " rows");
             return 0;

@@ -118,6 +118,9 @@ class DemoWorkloadTest extends PgTest {
         LocalCluster c = pg.start("src", 17);
         String port = CliBackups.port(c);
         CliBackups.ok("demo", "init", "-q", "-p", port);
+        CliRun negative = CliRun.run("demo", "mutate", "-q", "-p", port, "--update", "-1");
+        assertThat(negative.exitCode()).as(negative.err()).isEqualTo(2);
+        assertThat(negative.err().strip()).contains("--insert, --update and --delete must be 0 or more").doesNotContain("\n");
         assertThat(mutate(c, "--update", "5", "--delete", "5", "--insert", "3").out()).contains("inserted 3, updated 0, deleted 0 rows");
         CliBackups.ok("demo", "populate", "2000", "-q", "-p", port);
         // Leaves 13 rows spread over a range of 2003 ids: most ids drawn from it are misses.
