@@ -90,7 +90,8 @@ echo "$populate_out"
 populate_rate=$(sed -n 's/.*(\([0-9.]*\) rows\/s).*/\1/p' <<<"$populate_out")
 
 # Settle the cluster before timing: without this, autovacuum (triggered by the inserts) and the
-# first checkpoint after the load would land inside whichever backup happens to run first.
+# first checkpoint after the load would land inside whichever backup happens to run first. (demo
+# populate has run VACUUM (FREEZE, ANALYZE) books already; this VACUUM covers the catalogs too.)
 psql_src "VACUUM ANALYZE" >/dev/null
 psql_src "CHECKPOINT" >/dev/null
 db_bytes=$(psql_src "SELECT pg_database_size(current_database())")

@@ -147,7 +147,9 @@ load() {
 # Settle the table: the first read after a bulk load (or after changes) sets every tuple's hint
 # bits, and with data checksums on that writes a full-page image and moves each page's LSN: an
 # incremental taken after it would store the whole table again. VACUUM sets the hint bits (and
-# the visibility map) now; the CHECKPOINT writes it all out.
+# the visibility map) now; the CHECKPOINT writes it all out. After a load, demo populate has
+# already run VACUUM (FREEZE, ANALYZE) books; this VACUUM also covers the catalogs, and the
+# changed table in the steady-state round below.
 settle() { sql "VACUUM ANALYZE" >/dev/null; sql "CHECKPOINT" >/dev/null; }
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -85,7 +85,8 @@ sql "$port" "SELECT pg_create_physical_replication_slot('keep', true)" >/dev/nul
 completed="SELECT name FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}\$' AND name < pg_walfile_name(pg_current_wal_lsn()) ORDER BY name"
 seed=1
 while [ "$(sql "$port" "$completed" | wc -l)" -le "$segs" ]; do
-  "$pgstrata" demo populate -q --seed "$seed" 300000 -p "$port" >/dev/null; seed=$((seed + 1))
+  # --no-vacuum: the segments hold a bulk load's WAL, not the full-page images of populate's VACUUM.
+  "$pgstrata" demo populate -q --no-vacuum --seed "$seed" 300000 -p "$port" >/dev/null; seed=$((seed + 1))
   sql "$port" "SELECT pg_switch_wal()" >/dev/null
 done
 mkdir -p "$stage/archive_status"   # a pg_wal look-alike: pgstrata batches from archive_status/
@@ -170,7 +171,7 @@ receiver() {   # run-dir; sets rate (MiB/s), max (retained bytes), lag (s after 
   psql -h 127.0.0.1 -p "$rport" -U postgres -d postgres -X -At >"$d/retained" 2>/dev/null <<<"SELECT pg_current_wal_lsn() - restart_lsn FROM pg_replication_slots WHERE slot_name = 'bench' \watch 0.2" &
   sampler_pid=$!
   start=$(sql "$rport" "SELECT pg_current_wal_lsn()"); t0=$EPOCHREALTIME
-  "$pgstrata" demo populate -q "$rows" -p "$rport" >/dev/null; t1=$EPOCHREALTIME
+  "$pgstrata" demo populate -q --no-vacuum "$rows" -p "$rport" >/dev/null; t1=$EPOCHREALTIME   # the bulk load alone
   end=$(sql "$rport" "SELECT pg_current_wal_lsn()")
   # Close the last segment; the receiver is done once the slot's restart_lsn (moved only when
   # a segment is durable in the repository) reaches the new segment's start. This is what

@@ -123,9 +123,11 @@ public final class Pgstrata {
         }
     }
 
-    public Books.PopulateResult populate(ConnectionSettings s, long rows, int batchSize, long seed) {
+    /** Inserts {@code rows} books, then, with {@code settle}, runs {@link Books#settle} on them. */
+    public Books.PopulateResult populate(ConnectionSettings s, long rows, int batchSize, long seed, boolean settle) {
         try (Connection c = Db.connect(s)) {
-            return Books.populate(c, rows, batchSize, seed, progress);
+            Books.PopulateResult r = Books.populate(c, rows, batchSize, seed, progress);
+            return settle ? r.withVacuum(Books.settle(c, progress)) : r;
         } catch (SQLException e) {
             throw Db.sqlFailed("populating books", e);
         } catch (IOException e) {

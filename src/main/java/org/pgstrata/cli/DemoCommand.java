@@ -38,7 +38,9 @@ final class DemoCommand implements Runnable {
         }
     }
 
-    @Command(name = "populate", description = "Insert N generated books with COPY, each batch in its own transaction.")
+    @Command(name = "populate", description = {"Insert N generated books with COPY, each batch in its own transaction, then settle",
+        "them as pgbench -i does: " + Books.SETTLE + ", so that the next reader (and the next incremental) does not",
+        "find every page changed by hint bits."})
     static final class Populate extends BaseCommand {
         @Mixin
         ConnectionOptions conn;
@@ -52,20 +54,25 @@ final class DemoCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "1", paramLabel = "S", description = "Seed of the generated content (default: ${DEFAULT-VALUE}).")
         long seed;
 
+        @Option(names = "--no-vacuum", description = "Leave the table as loaded: no " + Books.SETTLE + " after the load.")
+        boolean noVacuum;
+
         @Override
         int execute() {
             if (rows < 0 || batchSize < 1) {
                 throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE,
                         "N must be 0 or more and --batch-size at least 1", null);
             }
-            var r = facade().populate(conn.resolve(System.getenv()), rows, batchSize, seed);
+            var r = facade().populate(conn.resolve(System.getenv()), rows, batchSize, seed, !noVacuum);
             out().printf("inserted %d rows in %.2f s (%.0f rows/s)%n", r.rows(), r.seconds(), r.rowsPerSecond());
+            r.vacuumSeconds().ifPresent(s -> out().printf("settled: %s in %.2f s%n", Books.SETTLE, s));
             return 0;
         }
     }
 
-    @Command(name = "mutate", description = "Insert, update and delete books reproducibly: the same seed on the same "
-            + "content changes the same rows. Runs in one transaction.")
+    @Command(name = "mutate", description = {"Insert, update and delete books reproducibly: the same seed on the same content changes the same",
+        "rows. Runs in one transaction and reads only the rows it changes (ids drawn at random between the key's",
+        "ends, by the primary key), never the whole table."})
     static final class Mutate extends BaseCommand {
         @Mixin
         ConnectionOptions conn;
@@ -84,6 +91,10 @@ final class DemoCommand implements Runnable {
 
         @Override
         int execute() {
+            if (inserts < 0 || updates < 0 || deletes < 0) {
+                throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE,
+                        "--insert, --update and --delete must be 0 or more", null);
+            }
             Books.MutateResult r = facade().mutate(conn.resolve(System.getenv()), inserts, updates, deletes, seed);
             out().println("inserted " + r.inserted() + ", updated " + r.updated() + ", deleted " + r.deleted() + " rows");
             return 0;

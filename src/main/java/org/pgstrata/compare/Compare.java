@@ -149,7 +149,8 @@ public final class Compare {
                 Books.init(c);
                 progress.status("populating " + opt.rows() + " books in batches of " + opt.batchSize());
                 pop = Books.populate(c, opt.rows(), opt.batchSize(), opt.seed(), quiet);
-                Db.execute(c, "VACUUM ANALYZE books");
+                progress.status("settling books: " + Books.SETTLE);
+                Books.settle(c, quiet); // as demo populate does: every strategy starts from a settled table
                 dbBytes = Long.parseLong(Db.queryString(c, "SELECT pg_database_size(current_database())"));
             }
             Run run = new Run(opt, work, repos, source, conn, bin, started, pitrRepo);

@@ -8,6 +8,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.OptionalDouble;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -53,11 +57,47 @@ public final class Books {
         }
     }
 
-    /** Result of a populate: rows inserted and how fast. */
-    public record PopulateResult(long rows, double seconds) {
+    /**
+     * Result of a populate: rows inserted and how fast (the COPY alone), and how long the
+     * {@link #settle} after it took, or empty when it was skipped.
+     */
+    public record PopulateResult(long rows, double seconds, OptionalDouble vacuumSeconds) {
+        public PopulateResult(long rows, double seconds) {
+            this(rows, seconds, OptionalDouble.empty());
+        }
+
         public double rowsPerSecond() {
             return seconds > 0 ? rows / seconds : rows;
         }
+
+        public PopulateResult withVacuum(double vacuumSeconds) {
+            return new PopulateResult(rows, seconds, OptionalDouble.of(vacuumSeconds));
+        }
+    }
+
+    /** The VACUUM that {@link #settle} runs, as printed. */
+    public static final String SETTLE = "VACUUM (FREEZE, ANALYZE) books";
+
+    /**
+     * Settles freshly loaded books, as {@code pgbench -i} ends its load: {@link #SETTLE}. Until
+     * something has set a new tuple's hint bits, the first reader sets them, and with data
+     * checksums each page so touched gets a full-page image and a new LSN: the first incremental
+     * after a load would then hold most of the table for a change of a few rows. FREEZE rather
+     * than a plain VACUUM because a frozen page stays as it is: the plain one leaves the freezing
+     * to a later (anti-wraparound or opportunistic) vacuum that rewrites every page again, inside
+     * whichever incremental follows it; it costs the same pass over the table now. Returns seconds.
+     */
+    public static double settle(Connection c, Progress progress) throws SQLException {
+        progress.step("settling the loaded books: " + SETTLE);
+        long start = System.nanoTime();
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(true); // VACUUM cannot run inside a transaction block
+        try (Statement st = c.createStatement()) {
+            st.execute(SETTLE);
+        } finally {
+            c.setAutoCommit(auto);
+        }
+        return (System.nanoTime() - start) / 1e9;
     }
 
     /**
@@ -158,40 +198,42 @@ public final class Books {
 
     /**
      * A reproducible change in one transaction: the same seed on the same content picks the same
-     * rows to update and delete, and inserts the same new rows.
+     * rows to update and delete, and inserts the same new rows. It reads the two ends of the
+     * primary key and the rows it tries, each by the key, never the whole table: its cost follows
+     * the size of the change, and it sets no hint bits on pages it does not change (see
+     * {@link #settle}), so the next incremental holds the change and not the table.
      */
     public static MutateResult mutate(Connection c, int inserts, int updates, int deletes, long seed) throws SQLException, IOException {
+        if (inserts < 0 || updates < 0 || deletes < 0) {
+            throw new IllegalArgumentException("rows to insert, update and delete must be 0 or more");
+        }
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            long[] ids = allIds(c);
+            try (Statement st = c.createStatement()) {
+                // On a small table the planner would rather read all of it than use the key for a
+                // few thousand ids; that read is what this method must not do.
+                st.execute("SET LOCAL enable_seqscan = off");
+            }
             SplittableRandom rnd = new SplittableRandom(seed);
-            // Partial Fisher-Yates: the first (updates + deletes) slots become a random sample.
-            int pick = (int) Math.min(ids.length, (long) updates + deletes);
-            for (int i = 0; i < pick; i++) {
-                int j = i + rnd.nextInt(ids.length - i);
-                long t = ids[i];
-                ids[i] = ids[j];
-                ids[j] = t;
+            long maxId = 0;
+            long[] picked = new long[0];
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT min(id), max(id) FROM books")) {
+                rs.next();
+                long min = rs.getLong(1);
+                if (!rs.wasNull()) {
+                    maxId = rs.getLong(2);
+                    picked = pick(c, (long) updates + deletes, min, maxId, rnd);
+                }
             }
-            int nUpdate = Math.min(updates, pick);
-            long[] toUpdate = Arrays.copyOfRange(ids, 0, nUpdate);
-            long[] toDelete = Arrays.copyOfRange(ids, nUpdate, pick);
-            long updated;
-            long deleted;
-            try (PreparedStatement ps = c.prepareStatement(
-                    "UPDATE books SET price = price + 1.00, title = title || ' (revised)', updated_at = now() WHERE id = ANY (?)")) {
-                ps.setArray(1, c.createArrayOf("bigint", box(toUpdate)));
-                updated = ps.executeUpdate();
-            }
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM books WHERE id = ANY (?)")) {
-                ps.setArray(1, c.createArrayOf("bigint", box(toDelete)));
-                deleted = ps.executeUpdate();
-            }
+            int nUpdate = Math.min(updates, picked.length);
+            long updated = byIds(c, "UPDATE books SET price = price + 1.00, title = title || ' (revised)', updated_at = now() WHERE id = ANY (?)",
+                    Arrays.copyOfRange(picked, 0, nUpdate));
+            long deleted = byIds(c, "DELETE FROM books WHERE id = ANY (?)", Arrays.copyOfRange(picked, nUpdate, picked.length));
             long inserted = 0;
             if (inserts > 0) {
                 StringBuilder sb = new StringBuilder(inserts * 90);
-                long base = seed * 1_000_000_000L + (ids.length == 0 ? 0 : Arrays.stream(ids).max().getAsLong());
+                long base = seed * 1_000_000_000L + maxId;
                 for (int i = 0; i < inserts; i++) {
                     appendRow(sb, rnd, base + i);
                 }
@@ -208,23 +250,98 @@ public final class Books {
         }
     }
 
-    private static long[] allIds(Connection c) throws SQLException {
-        long count;
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM books")) {
-            rs.next();
-            count = rs.getLong(1);
-        }
-        long[] ids = new long[(int) count];
-        int i = 0;
-        try (Statement st = c.createStatement()) {
-            st.setFetchSize(50_000);
-            try (ResultSet rs = st.executeQuery("SELECT id FROM books ORDER BY id")) {
-                while (rs.next() && i < ids.length) {
-                    ids[i++] = rs.getLong(1);
+    /** Most ids sent to the server in one statement while picking. */
+    private static final int ROUND = 10_000;
+
+    /**
+     * Up to {@code n} distinct ids of existing rows, in the order picked, drawn at random from
+     * [min, max]; an id that no row has (deleted, or skipped by the identity) is a miss, and
+     * another is drawn in its place. When misses dominate (a key range left sparse by deletes),
+     * the rest are taken in key order from a random point of the range, wrapping round once: a
+     * pick always ends, having read about as much of the key as it returns.
+     */
+    private static long[] pick(Connection c, long n, long min, long max, SplittableRandom rnd) throws SQLException {
+        Set<Long> picked = new LinkedHashSet<>();
+        long span = max - min + 1; // <= 0: a range wider than a long, walked only
+        long budget = span <= 0 ? 0 : Math.min(span / 2, 8 * n + 1_000);
+        Set<Long> tried = new HashSet<>();
+        long hits = 0;
+        try (PreparedStatement ps = c.prepareStatement("SELECT id FROM books WHERE id = ANY (?)")) {
+            while (picked.size() < n && tried.size() < budget) {
+                // The first round draws as many as are wanted (on a dense range every one hits, and
+                // a candidate that is not picked still costs a read); later ones allow for misses.
+                long wanted = n - picked.size();
+                if (!tried.isEmpty()) {
+                    wanted = (long) Math.ceil(wanted / Math.max((double) hits / tried.size(), 0.05) * 1.1) + 16;
+                }
+                long[] candidates = new long[(int) Math.min(Math.min(ROUND, budget - tried.size()), wanted)];
+                for (int i = 0; i < candidates.length; ) {
+                    long id = min + rnd.nextLong(span);
+                    if (tried.add(id)) {
+                        candidates[i++] = id;
+                    }
+                }
+                ps.setArray(1, c.createArrayOf("bigint", box(candidates)));
+                Set<Long> existing = new HashSet<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        existing.add(rs.getLong(1));
+                    }
+                }
+                hits += existing.size();
+                for (long id : candidates) {
+                    if (picked.size() < n && existing.contains(id)) {
+                        picked.add(id);
+                    }
                 }
             }
         }
-        return i == ids.length ? ids : Arrays.copyOf(ids, i);
+        if (picked.size() < n) {
+            long from = span <= 0 ? min : min + rnd.nextLong(span);
+            walk(c, n, from, max, picked);
+            if (from > min) {
+                walk(c, n, min, from - 1, picked);
+            }
+        }
+        return picked.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** Adds the ids of [from, to] in key order, skipping those already picked, until there are {@code n}. */
+    private static void walk(Connection c, long n, long from, long to, Set<Long> picked) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id FROM books WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?")) {
+            long next = from;
+            while (picked.size() < n) {
+                int limit = (int) Math.min(ROUND, n - picked.size() + 100);
+                ps.setLong(1, next);
+                ps.setLong(2, to);
+                ps.setInt(3, limit);
+                int seen = 0;
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        long id = rs.getLong(1);
+                        seen++;
+                        next = id + 1;
+                        if (picked.size() < n) {
+                            picked.add(id);
+                        }
+                    }
+                }
+                if (seen < limit || next > to || next == Long.MIN_VALUE) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Runs {@code sql} with the ids as its one array parameter; the rows it changed. */
+    private static long byIds(Connection c, String sql, long[] ids) throws SQLException {
+        if (ids.length == 0) {
+            return 0;
+        }
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setArray(1, c.createArrayOf("bigint", box(ids)));
+            return ps.executeUpdate();
+        }
     }
 
     private static Long[] box(long[] a) {
