@@ -51,6 +51,7 @@ class StandbyBackupTest extends PgTest {
         Map<String, ContentChecksum.Result> atFull = settle(primary, standby, true);
         JsonNode full = backup(repo, standby, primary, "full");
         assertThat(Lsn.parse(full.get("stopLsn").asText())).as("the full's point").isGreaterThanOrEqualTo(written);
+        assertThat(full.get("walSegments").asInt()).as("WAL copied from the standby's pg_wal, though the primary archives").isPositive();
         mutate(primary, 1); // after the full: a restore that went past the full's point would hold these
 
         // An incremental from the standby with no checkpoint on the primary since the full would start at the full's own
