@@ -8,10 +8,16 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
+import java.time.Clock;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.pgstrata.Pgstrata;
+import org.pgstrata.api.BackupRequest;
+import org.pgstrata.api.BackupResult;
+import org.pgstrata.api.BackupType;
+import org.pgstrata.api.Compression;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.RestoreRequest;
@@ -49,9 +55,9 @@ class StandbyBackupTest extends PgTest {
         // pages, so that the backup's point (the standby's minimum recovery point) covers everything written so far.
         Lsn written = currentLsn(primary);
         Map<String, ContentChecksum.Result> atFull = settle(primary, standby, true);
-        JsonNode full = backup(repo, standby, primary, "full");
-        assertThat(Lsn.parse(full.get("stopLsn").asText())).as("the full's point").isGreaterThanOrEqualTo(written);
-        assertThat(full.get("walSegments").asInt()).as("WAL copied from the standby's pg_wal, though the primary archives").isPositive();
+        BackupResult full = backup(repo, standby, primary, BackupType.FULL);
+        assertThat(Lsn.parse(full.stopLsn())).as("the full's point").isGreaterThanOrEqualTo(written);
+        assertThat(full.walSegments()).as("WAL copied from the standby's pg_wal, though the primary archives").isPositive();
         mutate(primary, 1); // after the full: a restore that went past the full's point would hold these
 
         // An incremental from the standby with no checkpoint on the primary since the full would start at the full's own
@@ -61,32 +67,32 @@ class StandbyBackupTest extends PgTest {
         CliRun refused = CliRun.run("backup", "-q", "--repo", repo.toString(), "--pgdata", standby.pgdata().toString(), "--port",
                 CliBackups.port(standby), "--type", "incr");
         assertThat(refused.exitCode()).as(refused.err()).isEqualTo(ErrorCode.REFERENCE_MISMATCH.exitCode());
-        assertThat(refused.err()).contains("its last restartpoint, before backup " + full.get("id").asText() + " ends")
+        assertThat(refused.err()).contains("its last restartpoint, before backup " + full.id() + " ends")
                 .contains("run CHECKPOINT on the primary");
 
         // After a checkpoint on the primary the standby's incremental starts after the full, and its point is well defined.
         mutate(primary, 3);
         written = currentLsn(primary);
         Map<String, ContentChecksum.Result> atIncr = settle(primary, standby, true);
-        JsonNode incr = backup(repo, standby, primary, "incr");
-        assertThat(incr.get("type").asText()).isEqualTo("incr");
-        assertThat(incr.get("reference").asText()).isEqualTo(full.get("id").asText());
-        assertThat(Lsn.parse(incr.get("stopLsn").asText())).as("the incremental's point").isGreaterThanOrEqualTo(written);
+        BackupResult incr = backup(repo, standby, primary, BackupType.INCR);
+        assertThat(incr.type()).isEqualTo("incr");
+        assertThat(incr.reference()).isEqualTo(full.id());
+        assertThat(Lsn.parse(incr.stopLsn())).as("the incremental's point").isGreaterThanOrEqualTo(written);
         mutate(primary, 4);
 
         // An incremental from the primary on top of the standby's chain: same system, same timeline.
         Map<String, ContentChecksum.Result> atPrimaryIncr = ClusterContent.of(primary);
         JsonNode primaryIncr = CliBackups.backup(repo, primary, "incr");
-        assertThat(primaryIncr.get("reference").asText()).isEqualTo(incr.get("id").asText());
+        assertThat(primaryIncr.get("reference").asText()).isEqualTo(incr.id());
         mutate(primary, 5);
 
         // The standby's signal file stays out of its backups: a restored copy must not follow the live primary.
-        PgSupport.facade().restore(new RestoreRequest(repo.toString(), dir.resolve("r-files"), full.get("id").asText(), false, null, null, 2));
+        PgSupport.facade().restore(new RestoreRequest(repo.toString(), dir.resolve("r-files"), full.id(), false, null, null, 2));
         assertThat(dir.resolve("r-files/global/pg_control")).exists();
         assertThat(dir.resolve("r-files/standby.signal")).doesNotExist();
 
-        assertThat(restoredContent(repo, full.get("id").asText(), "r-full")).isEqualTo(atFull);
-        assertThat(restoredContent(repo, incr.get("id").asText(), "r-incr")).isEqualTo(atIncr);
+        assertThat(restoredContent(repo, full.id(), "r-full")).isEqualTo(atFull);
+        assertThat(restoredContent(repo, incr.id(), "r-incr")).isEqualTo(atIncr);
         assertThat(restoredContent(repo, primaryIncr.get("id").asText(), "r-primary-incr")).isEqualTo(atPrimaryIncr);
     }
 
@@ -139,27 +145,47 @@ class StandbyBackupTest extends PgTest {
     }
 
     /**
-     * A backup of {@code standby}, from its data directory, while the primary keeps writing WAL
-     * that changes no table (logical messages): a standby backup completes once the record after
-     * its stop arrives, and the content at its point stays the one {@link #settle} captured.
+     * A backup of {@code standby}, from its data directory. The primary stays idle until the
+     * backup has stopped, then writes WAL that changes no table (logical messages): the backup
+     * must wait for a record after its stop (recovery reaches the point only by reading one), and
+     * the content at its point stays the one {@link #settle} captured.
      */
-    private static JsonNode backup(Path repo, LocalCluster standby, LocalCluster primary, String type) throws Exception {
+    private static BackupResult backup(Path repo, LocalCluster standby, LocalCluster primary, BackupType type) throws Exception {
+        AtomicBoolean stopped = new AtomicBoolean();
         AtomicBoolean done = new AtomicBoolean();
         AtomicReference<Exception> failed = new AtomicReference<>();
         Thread ticker = new Thread(() -> {
             try (Connection c = PgSupport.connect(primary)) {
                 while (!done.get()) {
-                    Db.execute(c, "SELECT pg_logical_emit_message(false, 'pgstrata-test', 'tick')");
+                    if (stopped.get()) {
+                        Db.execute(c, "SELECT pg_logical_emit_message(false, 'pgstrata-test', 'tick')");
+                    }
                     Thread.sleep(100);
                 }
             } catch (Exception e) {
                 failed.set(e);
             }
         }, "primary-ticker");
+        Progress progress = new Progress() {
+            @Override
+            public void step(String description) {
+                if (description.startsWith("standby backup stopped at")) {
+                    stopped.set(true);
+                }
+            }
+
+            @Override
+            public void advance(long done, long total) {
+            }
+
+            @Override
+            public void warn(String message) {
+            }
+        };
         ticker.start();
         try {
-            return CliBackups.run("backup", "-q", "--json", "--repo", repo.toString(), "--pgdata", standby.pgdata().toString(), "--port",
-                    CliBackups.port(standby), "--type", type, "--archive-timeout", "15");
+            return new Pgstrata(Clock.systemUTC(), progress, PgSupport.env()).backup(new BackupRequest(repo.toString(), standby.pgdata(),
+                    PgSupport.conn(standby), type, Compression.ZSTD, 2, 0, 15));
         } finally {
             done.set(true);
             ticker.join();
