@@ -19,7 +19,9 @@ import org.pgstrata.postgres.RelationFile;
  * backup leaves out (src/backend/backup/basebackup.c): the contents of directories that the
  * server empties or rebuilds at start, pg_wal's contents, the relation cache init files, the pid
  * and option files, backup_label and tablespace_map, temporary files and temporary relations,
- * and every fork of an unlogged relation except its init fork. Tablespaces (symlinks in
+ * and every fork of an unlogged relation except its init fork. Unlike it, the recovery and
+ * standby signal files are left out too: a backup of a standby restores as a primary's would
+ * (restore writes the signal it needs), not as a standby that follows the live primary. Tablespaces (symlinks in
  * pg_tblspc) are followed and listed under pg_tblspc/OID/.
  */
 final class DataDirectoryScan {
@@ -28,7 +30,8 @@ final class DataDirectoryScan {
             "pg_serial", "pg_snapshots", "pg_subtrans", "pg_wal");
     /** Files never copied, wherever they are at the top level. */
     private static final Set<String> SKIP_FILES = Set.of("postgresql.auto.conf.tmp", "current_logfiles.tmp", "backup_label",
-            "tablespace_map", "backup_manifest", "postmaster.pid", "postmaster.opts", "backup_label.old");
+            "tablespace_map", "backup_manifest", "postmaster.pid", "postmaster.opts", "backup_label.old",
+            "standby.signal", "recovery.signal");
     private static final Pattern DB_DIR = Pattern.compile("(base/\\d+|pg_tblspc/\\d+/[^/]+/\\d+)");
 
     record Item(String path, Path absolute, long size, String mode) {

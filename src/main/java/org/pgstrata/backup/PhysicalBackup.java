@@ -132,8 +132,13 @@ public final class PhysicalBackup {
             Instant startTime = Instant.now(clock);
 
             // Start the backup on the server
-            progress.step("starting " + type.label() + " backup " + id + (base == null ? "" : " on " + base.id()) + " (checkpoint)");
+            progress.step("starting " + type.label() + " backup " + id + (base == null ? "" : " on " + base.id())
+                    + (session.standby() ? " from a standby (restartpoint)" : " (checkpoint)"));
             Lsn startLsn = session.start("pgstrata " + id, progress);
+            Lsn replayedAtStart = session.standby() ? session.currentLsn() : startLsn;
+            if (base != null && session.standby()) {
+                requireRestartpointAfter(base, startLsn, replayedAtStart, type);
+            }
             Reference reference = base == null ? null
                     : Reference.check(repo.objects(), base, session.systemIdentifier(), ClusterHistory.read(pgdata, session.timeline()),
                             startLsn, type.label());
@@ -197,15 +202,37 @@ public final class PhysicalBackup {
             List<WalEntry> wal;
             String walSource;
             WalArchive archive = new WalArchive(repo.storage());
-            if (archive.isEmpty() && !session.archivesInto(repo.describe())) {
-                progress.step("backup stopped at " + stop.stopLsn() + "; copying WAL " + startLsn + " .. " + stop.stopLsn());
-                wal = copyWal(repo.objects(), id, req.compression(), pgdata, startLsn, stop, session.walSegmentSize());
+            boolean fromPgWal;
+            // Recovery reaches the backup's point only by reading the record after it (recovery_target = 'immediate' stops
+            // there): a primary's pg_backup_stop writes one itself, a standby's stop is simply the end of a replayed record.
+            Lsn walEnd = stop.stopLsn();
+            if (session.standby()) {
+                progress.step("standby backup stopped at " + stop.stopLsn() + "; waiting for the standby to replay a record after it "
+                        + "(the primary writes it)");
+                walEnd = session.awaitReplayPast(stop.stopLsn(), req.archiveTimeoutSeconds());
+                if (stop.stopLsn().isBefore(replayedAtStart)) {
+                    progress.warn("this backup's point is " + stop.stopLsn() + ", the standby's minimum recovery point (up to where its "
+                            + "files are known to be written), behind the " + replayedAtStart + " it had replayed when the backup started: "
+                            + "restored alone it ends there; a CHECKPOINT on the primary just before a standby backup moves the point up");
+                }
+                fromPgWal = standbyHoldsWal(pgdata, startLsn, walEnd, stop.timeline(), session.walSegmentSize());
+            } else {
+                fromPgWal = archive.isEmpty() && !session.archivesInto(repo.describe());
+            }
+            if (fromPgWal) {
+                progress.step("backup stopped at " + stop.stopLsn() + "; copying WAL " + startLsn + " .. " + stop.stopLsn()
+                        + (session.standby() ? " from the standby's pg_wal" : ""));
+                wal = copyWal(repo.objects(), id, req.compression(), pgdata, startLsn, walEnd, stop, session.walSegmentSize());
                 walSource = Manifest.WAL_IN_BACKUP;
             } else {
                 // Invariant 2: with an archive, the backup is complete once its WAL is archived.
                 progress.step("backup stopped at " + stop.stopLsn() + "; waiting for WAL " + startLsn + " .. " + stop.stopLsn()
                         + " to reach the archive");
-                waitForArchive(archive, startLsn, stop, session.walSegmentSize(), req.archiveTimeoutSeconds());
+                waitForArchive(archive, startLsn, walEnd, stop, session.walSegmentSize(), req.archiveTimeoutSeconds(), session.standby()
+                        ? "the standby no longer holds it in pg_wal and the primary has not archived it: a primary that writes little "
+                                + "fills a segment slowly; run SELECT pg_switch_wal() on the primary (or set archive_timeout there), "
+                                + "then run the backup again"
+                        : "check archive_command (pgstrata wal setup prints it) and the server log, then run the backup again");
                 wal = List.of();
                 walSource = Manifest.WAL_IN_ARCHIVE;
             }
@@ -991,10 +1018,10 @@ public final class PhysicalBackup {
      * complete); nothing is copied from pg_wal behind its back. The timeout is per segment: the
      * wait fails when the archive stops growing, not when a long backup's WAL takes a while.
      */
-    private void waitForArchive(WalArchive archive, Lsn start, BackupSession.StopResult stop, long segSize, int timeoutSeconds)
-            throws IOException {
+    private void waitForArchive(WalArchive archive, Lsn start, Lsn end, BackupSession.StopResult stop, long segSize, int timeoutSeconds,
+                                String hint) throws IOException {
         long first = start.segmentNumber(segSize);
-        long last = new Lsn(stop.stopLsn().value() - 1).segmentNumber(segSize);
+        long last = new Lsn(end.value() - 1).segmentNumber(segSize);
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         for (long seg = first; seg <= last; seg++) {
             String name = WalFileName.segment(stop.timeline(), seg, segSize);
@@ -1002,7 +1029,7 @@ public final class PhysicalBackup {
                 if (System.nanoTime() > deadline) {
                     throw new PgstrataException(ErrorCode.WAL_MISSING, "WAL segment " + name + " that the backup needs did not reach the archive in "
                             + archive.storage().describe() + " within " + timeoutSeconds + " s of the one before; the backup was not kept",
-                            "check archive_command (pgstrata wal setup prints it) and the server log, then run the backup again");
+                            hint);
                 }
                 try {
                     Thread.sleep(50);
@@ -1045,12 +1072,50 @@ public final class PhysicalBackup {
         return null;
     }
 
-    /** Copies the WAL segments from the start LSN's to the stop LSN's, and the timeline history files. */
-    private List<WalEntry> copyWal(ObjectStore objects, String id, Compression compression, Path pgdata, Lsn start,
+    /**
+     * A standby's backup starts at its last restartpoint, which moves only when it replays a
+     * checkpoint of the primary: until then every backup there starts at the same LSN, before the
+     * previous one's stop. An incremental must start after the backup it builds on (restore checks
+     * the chain so, and the WAL from that start must cover everything since), so it is refused with
+     * what to do. A standby that has not even replayed up to the reference's stop is left to the
+     * lineage check, which names that case.
+     */
+    private static void requireRestartpointAfter(Manifest base, Lsn startLsn, Lsn replayed, BackupType type) {
+        Lsn baseStop = Lsn.parse(base.stopLsn());
+        if (startLsn.isBefore(baseStop) && !replayed.isBefore(baseStop)) {
+            throw new PgstrataException(ErrorCode.REFERENCE_MISMATCH, "the standby's backup would start at " + startLsn
+                    + ", its last restartpoint, before backup " + base.id() + " ends (" + base.stopLsn() + "), and an " + type.label()
+                    + " must start after the backup it builds on: the primary has not made a checkpoint since, and a standby cannot make "
+                    + "one of its own", "run CHECKPOINT on the primary, let the standby replay it, and run the backup again; "
+                    + "or take a full backup (--type full)");
+        }
+    }
+
+    /**
+     * Whether a standby's own pg_wal holds every segment from the start LSN's to {@code end}'s, so
+     * that they can be copied into the backup, as pg_basebackup does: a standby cannot switch
+     * segments, and its primary archives the one holding the stop only once it is full (with
+     * little writing, hours later). The standby has replayed up to {@code end}, so received it
+     * into pg_wal; but a segment it restored from an archive (restore_command) is not kept there,
+     * and then the archive has to provide them.
+     */
+    private boolean standbyHoldsWal(Path pgdata, Lsn start, Lsn end, int timeline, long segSize) {
+        for (long seg = start.segmentNumber(segSize); seg <= new Lsn(end.value() - 1).segmentNumber(segSize); seg++) {
+            String name = WalFileName.segment(timeline, seg, segSize);
+            if (!Files.isRegularFile(pgdata.resolve("pg_wal").resolve(name))) {
+                progress.warn("the standby's pg_wal lacks WAL segment " + name + " that the backup needs; waiting for it in the archive");
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Copies the WAL segments from the start LSN's to {@code end}'s, and the timeline history files. */
+    private List<WalEntry> copyWal(ObjectStore objects, String id, Compression compression, Path pgdata, Lsn start, Lsn end,
                                    BackupSession.StopResult stop, long segSize) throws IOException {
         Path walDir = pgdata.resolve("pg_wal");
         long first = start.segmentNumber(segSize);
-        long last = new Lsn(stop.stopLsn().value() - 1).segmentNumber(segSize);
+        long last = new Lsn(end.value() - 1).segmentNumber(segSize);
         List<String> names = new ArrayList<>();
         for (long seg = first; seg <= last; seg++) {
             names.add(WalFileName.segment(stop.timeline(), seg, segSize));

@@ -21,6 +21,14 @@ import org.pgstrata.postgres.Setting;
  * over one dedicated connection that stays open while the files are
  * copied; closing the connection aborts the backup. A temporary physical replication slot on the
  * same connection keeps the server from recycling the WAL the backup needs until it is copied.
+ *
+ * <p>On a hot standby (PostgreSQL allows non-exclusive backups during recovery) the same calls
+ * behave differently, and the callers must know: pg_backup_start makes a restartpoint rather than
+ * a checkpoint, so the start LSN is the redo point of the last checkpoint the standby replayed (it
+ * does not move while the primary does not checkpoint); pg_backup_stop writes no end-of-backup
+ * record and switches no segment, and returns the standby's minimum recovery point as the stop
+ * LSN (the point up to which its files are known to be written, which can lag what it replayed);
+ * and the server cannot be asked to archive anything.
  */
 public final class BackupSession implements AutoCloseable {
     /** The oldest server pgstrata backs up: PostgreSQL 15. */
@@ -32,12 +40,14 @@ public final class BackupSession implements AutoCloseable {
     private final long walSegmentSize;
     private final String archiveCommand;
     private final boolean hintsLogged;
+    private final boolean standby;
     private Lsn startLsn;
     private boolean started;
 
     private BackupSession(Connection conn, int versionNum, String systemIdentifier, boolean dataChecksums, long walSegmentSize,
-                          String archiveCommand, boolean hintsLogged) {
+                          String archiveCommand, boolean hintsLogged, boolean standby) {
         this.archiveCommand = archiveCommand;
+        this.standby = standby;
         this.hintsLogged = hintsLogged;
         this.conn = conn;
         this.versionNum = versionNum;
@@ -65,12 +75,13 @@ public final class BackupSession implements AutoCloseable {
             String archiveMode;
             String archiveCommand;
             String walLogHints;
+            boolean inRecovery;
             try (var st = c.createStatement(); var rs = st.executeQuery("""
                     SELECT current_setting('server_version_num'), (SELECT system_identifier::text FROM pg_control_system()),
                            current_setting('data_directory'), current_setting('full_page_writes'), current_setting('wal_level'),
                            current_setting('data_checksums'), current_setting('wal_segment_size'),
                            current_setting('archive_mode'), current_setting('archive_command'),
-                           current_setting('wal_log_hints')""")) {
+                           current_setting('wal_log_hints'), pg_is_in_recovery()""")) {
                 rs.next();
                 version_ = rs.getString(1);
                 sysid = rs.getString(2);
@@ -82,6 +93,7 @@ public final class BackupSession implements AutoCloseable {
                 archiveMode = rs.getString(8);
                 archiveCommand = rs.getString(9);
                 walLogHints = rs.getString(10);
+                inRecovery = rs.getBoolean(11);
             }
             int version = Integer.parseInt(version_);
             if (version < MIN_VERSION_NUM) {
@@ -114,7 +126,7 @@ public final class BackupSession implements AutoCloseable {
             long segSize = Setting.bytes(segSetting);
             boolean archiving = !"off".equals(archiveMode) && archiveCommand != null && !archiveCommand.isBlank();
             return new BackupSession(c, version, sysid, checksums, segSize, archiving ? archiveCommand : null,
-                    checksums || "on".equals(walLogHints));
+                    checksums || "on".equals(walLogHints), inRecovery);
         } catch (SQLException e) {
             closeQuietly(c);
             throw Db.sqlFailed("checking the server at " + settings.describe(), e);
@@ -134,6 +146,11 @@ public final class BackupSession implements AutoCloseable {
         } catch (IOException e) {
             return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
         }
+    }
+
+    /** True when the server is a hot standby (in recovery) rather than a primary. */
+    public boolean standby() {
+        return standby;
     }
 
     public int versionNum() {
@@ -215,10 +232,12 @@ public final class BackupSession implements AutoCloseable {
         return WalSummaries.read(conn, versionNum, timeline, from, to, wait);
     }
 
-    /** The server's current WAL insert position. */
+    /** The server's current WAL insert position; on a standby, the end of the last record it replayed. */
     public Lsn currentLsn() {
         try {
-            return Lsn.parse(Db.queryString(conn, "SELECT pg_current_wal_lsn()::text"));
+            // pg_current_wal_lsn() fails during recovery.
+            return Lsn.parse(Db.queryString(conn, "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                    + "ELSE pg_current_wal_lsn() END)::text"));
         } catch (SQLException e) {
             throw Db.sqlFailed("reading the server's WAL position", e);
         }
@@ -267,9 +286,53 @@ public final class BackupSession implements AutoCloseable {
                 map = rs.getString(3);
             }
             started = false;
-            return new StopResult(Lsn.parse(lsn), label, map == null ? "" : map, BackupLabel.parse(label).timeline());
+            int timeline = BackupLabel.parse(label).timeline();
+            if (standby) {
+                // The stop LSN is the minimum recovery point, on the timeline pg_control names with it; WAL is looked up by the
+                // start's timeline, so a standby that followed a promoted primary onto a new timeline meanwhile is refused.
+                int stopTimeline = Integer.parseInt(Db.queryString(conn, "SELECT min_recovery_end_timeline::text FROM pg_control_recovery()"));
+                if (stopTimeline != timeline) {
+                    throw new PgstrataException(ErrorCode.SERVER, "the standby moved from timeline " + timeline + " to timeline " + stopTimeline
+                            + " during the backup (its primary was promoted or replaced); the backup was not kept",
+                            "run the backup again");
+                }
+            }
+            return new StopResult(Lsn.parse(lsn), label, map == null ? "" : map, timeline);
         } catch (SQLException e) {
             throw Db.sqlFailed("stopping the backup (pg_backup_stop)", e);
+        }
+    }
+
+    /**
+     * On a standby: waits until it has replayed a record past {@code lsn}, the backup's stop, and
+     * returns where its replay is then. Recovery from the backup reaches the stop only when it
+     * reads the record after it, which on a standby only the primary can write; the wait fails
+     * after {@code timeoutSeconds} without progress.
+     */
+    public Lsn awaitReplayPast(Lsn lsn, int timeoutSeconds) {
+        Lsn seen = null;
+        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+        while (true) {
+            Lsn now = currentLsn();
+            if (lsn.isBefore(now)) {
+                return now;
+            }
+            if (seen == null || seen.isBefore(now)) {
+                seen = now;
+                deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+            } else if (System.nanoTime() > deadline) {
+                throw new PgstrataException(ErrorCode.WAL_MISSING, "the standby replayed no WAL after the backup's stop " + lsn + " within "
+                        + timeoutSeconds + " s (it is at " + now + "): a backup from a standby is complete once the primary writes "
+                        + "anything after it; the backup was not kept", "run CHECKPOINT on the primary (an idle primary writes nothing) "
+                        + "and the backup again; if the primary is busy, check the standby's replication (pg_stat_wal_receiver) and "
+                        + "whether its replay is paused (pg_is_wal_replay_paused())");
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new PgstrataException(ErrorCode.WAL_MISSING, "interrupted while waiting for the standby's replay", null);
+            }
         }
     }
 
