@@ -634,7 +634,7 @@ public final class PhysicalBackup {
                     return storeChangedWhole(item, workers, held);
                 }
                 if (summaries != null) {
-                    Summarized s = storeSummarized(item, held);
+                    Summarized s = storeSummarized(item, held, workers);
                     if (s.applied()) {
                         return s.entry();
                     }
@@ -692,7 +692,7 @@ public final class PhysicalBackup {
                     List<Long> changed = Change.changedBlocks(held.hashes(), hashes, length, pos / Page.SIZE);
                     if (!changed.isEmpty()) {
                         if (pending[0] == null) {
-                            pending[0] = objects.createPages(id, key, compression);
+                            pending[0] = objects.createPages(id, key, compression, workers);
                         }
                         byte[] pages = gather(data, length, pos / Page.SIZE, changed);
                         pending[0].content().write(pages, 0, pages.length);
@@ -883,7 +883,7 @@ public final class PhysicalBackup {
          * with the reference's block map; the others are the reference's, and keep its hashes.
          * The file's checksum is recorded in block form, computed from all its blocks' hashes.
          */
-        private Summarized storeSummarized(DataDirectoryScan.Item item, Reference.Held held) throws IOException {
+        private Summarized storeSummarized(DataDirectoryScan.Item item, Reference.Held held, int workers) throws IOException {
             String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path().replace('/', '+') + compression.suffix();
             ObjectStore.PendingObject pending = null;
             try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
@@ -920,7 +920,7 @@ public final class PhysicalBackup {
                         hashes[b] = h;
                         if (Change.blockChanged(held.hashes(), b, h, Page.SIZE)) {
                             if (pending == null) {
-                                pending = objects.createPages(id, key, compression);
+                                pending = objects.createPages(id, key, compression, workers);
                             }
                             pending.content().write(data, off, Page.SIZE);
                             blocks.add((long) b);
