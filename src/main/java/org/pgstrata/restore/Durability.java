@@ -28,10 +28,13 @@ final class Durability {
     private Durability() {
     }
 
-    /** Makes {@code files} (all under {@code dir}, on its filesystem) durable. */
-    static void syncAll(Path dir, Collection<Path> files, int jobs) throws IOException {
-        if (files.isEmpty() || syncFileSystem(dir)) {
-            return;
+    /** Makes {@code files} (all under {@code dir}, on its filesystem) durable; says how. */
+    static String syncAll(Path dir, Collection<Path> files, int jobs) throws IOException {
+        if (files.isEmpty()) {
+            return "nothing to sync";
+        }
+        if (syncFileSystem(dir)) {
+            return "syncfs of its filesystem";
         }
         List<Callable<Void>> tasks = new ArrayList<>();
         for (Path f : files) {
@@ -43,6 +46,7 @@ final class Durability {
             });
         }
         Parallel.run(jobs, "pgstrata-sync", tasks);
+        return "fsync of each of " + files.size() + " files";
     }
 
     /** syncfs(2) of the filesystem that holds {@code dir}, through coreutils; false when that is unavailable or fails. */

@@ -358,7 +358,9 @@ public final class PhysicalRestore {
         try (Writes writes = new Writes(jobs)) {
             writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta);
             // Data before the files that make the server start recovery from it.
-            Durability.syncAll(target, writes.paths, jobs);
+            long s0 = System.nanoTime();
+            String how = Durability.syncAll(target, writes.paths, jobs);
+            progress.step(String.format("made the restored files durable (%s) in %.1f s", how, (System.nanoTime() - s0) / 1e9));
         }
         writeRecoveryFiles(m, target, port, plan, delta != null);
         if (delta != null) {
@@ -508,6 +510,7 @@ public final class PhysicalRestore {
 
     /** Where a restored file's content goes: a new file, or in a delta restore over the existing one, block by block. */
     private static final class Sink implements AutoCloseable {
+        final Path out;
         final FileChannel ch;
         final DeltaTarget.DeltaSink over;
         final OutputStream stream;
@@ -515,10 +518,11 @@ public final class PhysicalRestore {
         final boolean deferred;
 
         Sink(Path out, Delta delta, Writes writes, long size) throws IOException {
+            this.out = out;
             Files.createDirectories(out.getParent());
             boolean existing = delta != null && Files.isRegularFile(out, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             ch = existing ? FileChannel.open(out, StandardOpenOption.READ, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                    : FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                    : FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
             over = existing ? new DeltaTarget.DeltaSink(ch) : null;
             stream = over != null ? over : writes != null && writes.split(size) ? new RangeWriter(ch, writes.pool, writes.writers)
                     : new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 17);
@@ -528,9 +532,17 @@ public final class PhysicalRestore {
             }
         }
 
-        /** Writes the rest of the content (durable now, or with the others at the end) and counts what was written. */
-        void finish(long size, Delta delta) throws IOException {
+        /**
+         * Writes the rest of the content (durable now, or with the others at the end) and counts what
+         * was written. A file written in ranges is read back and checked against {@code checksum}, that
+         * of the content as it was produced (which the caller compares with the manifest): that checks
+         * where the ranges landed (about 0.1 s per 150 MB from the page cache).
+         */
+        void finish(long size, String checksum, Delta delta) throws IOException {
             stream.flush();
+            if (stream instanceof RangeWriter) {
+                readBack(size, checksum);
+            }
             boolean changed = over == null ? true : over.finish();
             if (over == null && !deferred) {
                 ch.force(true);
@@ -540,6 +552,22 @@ public final class PhysicalRestore {
                 if (changed) {
                     delta.files.incrementAndGet();
                 }
+            }
+        }
+
+        private void readBack(long size, String checksum) throws IOException {
+            Checksum digest = Checksum.like(checksum);
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 20);
+            long at = 0;
+            int n;
+            while ((n = ch.read(buf.clear(), at)) > 0) {
+                digest.update(buf.array(), 0, n);
+                at += n;
+            }
+            String actual = digest.hex();
+            if (at != size || !actual.equals(checksum)) {
+                throw new IOException(out + ", written in ranges, reads back as " + at + " bytes with checksum " + actual + ", not the " + size
+                        + " bytes with checksum " + checksum + " that were written");
             }
         }
 
@@ -577,7 +605,7 @@ public final class PhysicalRestore {
                     }
                 }
             }
-            sink.finish(written, delta);
+            sink.finish(written, digest.hex(), delta);
         }
         if (written != size) {
             throw new CorruptObjectException(ref == null ? path : ref.key(), "restored " + path + " with " + written + " bytes, the manifest says " + size);
@@ -600,7 +628,7 @@ public final class PhysicalRestore {
         try (Sink sink = new Sink(out, delta, writes, f.size())) {
             t = new Rebuild.Target(f.path(), layers, f.size(), f.checksum(), sink.stream, false);
             Rebuild.run(repo.objects(), List.of(t), null);
-            sink.finish(f.size(), delta);
+            sink.finish(f.size(), t.actual(), delta);
         }
         if (!t.matches()) {
             String key = layers.get(0).object() == null ? f.path() : layers.get(0).object().key();

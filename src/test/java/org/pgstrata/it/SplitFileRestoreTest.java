@@ -47,8 +47,12 @@ class SplitFileRestoreTest extends PgTest {
         System.clearProperty(SPLIT);
     }
 
-    /** The source, a full backup and an incremental with changed pages all over the big table; returns the big file's path in the data directory. */
-    private String chain(LocalCluster src, Path repo, String compress) throws Exception {
+    /** The big file's path in the data directory, and the incremental's id. */
+    private record Made(String rel, String incr) {
+    }
+
+    /** The source, a full backup and an incremental with changed pages all over the big table. */
+    private Made chain(LocalCluster src, Path repo, String compress) throws Exception {
         PgSupport.sql(src, "CREATE TABLE big (id int PRIMARY KEY, pad text NOT NULL) WITH (fillfactor = 10, autovacuum_enabled = off)",
                 "INSERT INTO big SELECT g, rpad(g::text, 400, '.') FROM generate_series(1, 3000) g",
                 // Hint bits set now: with data checksums on, the change's scan would otherwise give every page a new LSN.
@@ -60,15 +64,16 @@ class SplitFileRestoreTest extends PgTest {
         // One row in 400 (every range), updated in place (HOT: fillfactor 10 leaves room on its page), and rows appended.
         PgSupport.sql(src, "UPDATE big SET pad = rpad('changed ' || id, 400, '#') WHERE id % 400 = 7",
                 "INSERT INTO big SELECT g, rpad(g::text, 400, '+') FROM generate_series(3001, 3100) g");
-        return rel;
+        return new Made(rel, backup(repo, src, "incr", compress));
     }
 
     @Test
     void aFileWrittenInRanges_fromAChain_restoresTheSourcesContent() throws Exception {
         LocalCluster src = pg.start("source", MAJOR);
         Path repo = dir.resolve("repo");
-        String rel = chain(src, repo, "zstd");
-        String incr = backup(repo, src, "incr", "zstd");
+        Made made = chain(src, repo, "zstd");
+        String rel = made.rel();
+        String incr = made.incr();
         Map<String, ContentChecksum.Result> atIncr = ClusterContent.of(src);
         long size = Files.size(src.pgdata().resolve(rel));
 
@@ -89,8 +94,9 @@ class SplitFileRestoreTest extends PgTest {
     void aDamagedByteInOneRangeOfASplitFile_failsTheRestoreAsCorrupt() throws Exception {
         LocalCluster src = pg.start("source", MAJOR);
         Path repo = dir.resolve("repo");
-        String rel = chain(src, repo, "none");
-        String incr = backup(repo, src, "incr", "none");
+        Made made = chain(src, repo, "none");
+        String rel = made.rel();
+        String incr = made.incr();
 
         // The full's object of the big file: stored as it is (no compression), so a byte of it is a byte of the file.
         String key = entry(manifestOf(repo, firstBackup(repo)), rel).get("object").get("key").asText();
