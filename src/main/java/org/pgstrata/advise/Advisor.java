@@ -190,7 +190,7 @@ public final class Advisor {
         }
         a.add(String.format("restore time: %s read at %.1f MB/s, together with every layer laid over the full, and written"
                 + " once at %.1f MB/s: the rates measured here on %s of backup %s (read, decompress and checksum; write and fsync into %s);"
-                + " one file at a time (restore runs --jobs 2 by default); repository reads may have come from the page cache; files only, no"
+                + " one file at a time (restore runs one job per core by default); repository reads may have come from the page cache; files only, no"
                 + " server start or WAL replay",
                 restoredWal == 0 ? "the data is" : "the data and the backup's own WAL (" + Sizes.human(restoredWal) + ") are", rate.readMBps(), rate.writeMBps(),
                 Sizes.human(rate.sampleBytes()), rate.fromBackup(), rate.scratchDir()));

@@ -12,6 +12,11 @@ import picocli.CommandLine.TypeConversionException;
 final class Jobs implements ITypeConverter<Integer> {
     static final int MAX = 256;
 
+    /** The default of the commands whose work is CPU-bound on this host (restore, verify): one job per core. */
+    static int cores() {
+        return Math.max(1, Math.min(MAX, Runtime.getRuntime().availableProcessors()));
+    }
+
     @Override
     public Integer convert(String value) {
         int n;

@@ -101,8 +101,13 @@ final class RestoreCommand extends BaseCommand {
             description = "Binaries to start the server with (default: PGSTRATA_PG_BIN, else bundled). With --logical: where pg_restore is.")
     Path pgBin;
 
-    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", converter = Jobs.class, description = "Files restored in parallel (1 to 256; default: ${DEFAULT-VALUE}).")
-    int jobs;
+    @Option(names = "--jobs", paramLabel = "N", converter = Jobs.class,
+            description = "Files restored in parallel, a large file by several jobs at once (1 to 256; default: the number of cores).")
+    Integer jobs;
+
+    private int jobs() {
+        return jobs == null ? Jobs.cores() : jobs;
+    }
 
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
@@ -177,7 +182,7 @@ final class RestoreCommand extends BaseCommand {
                     + startTimeout, "0 waits as long as the server lives; the default is 300");
         }
         String id = stepsBack == null ? backup : facade().backupStepsBack(repo.location(), stepsBack);
-        RestoreResult r = facade().restore(new RestoreRequest(repo.location(), to, id, start, port, pgBin, jobs, recoveryTarget(),
+        RestoreResult r = facade().restore(new RestoreRequest(repo.location(), to, id, start, port, pgBin, jobs(), recoveryTarget(),
                 java.time.Duration.ofSeconds(startTimeout), delta, configDir, stanzaArguments()));
         if (json) {
             Output.json(out(), r);
@@ -231,9 +236,8 @@ final class RestoreCommand extends BaseCommand {
         }
         var env = System.getenv();
         var server = org.pgstrata.db.Libpq.resolve(host, port, user, "postgres", null, env);
-        boolean jobsGiven = spec.commandLine().getParseResult().hasMatchedOption("--jobs");
         var r = facade().logicalRestore(new org.pgstrata.api.LogicalRestoreRequest(repo.location(), backup, server, toDb, create, clean, table,
-                jobs, pgBin, noOwner));
+                jobs(), pgBin, noOwner));
         if (json) {
             Output.json(out(), r);
         } else {

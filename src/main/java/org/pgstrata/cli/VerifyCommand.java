@@ -30,8 +30,13 @@ final class VerifyCommand extends BaseCommand {
             description = "Verify only the backups that stopped at or after TIME (ISO-8601, such as 2026-11-24T19:20:30Z; no zone means UTC).")
     String since;
 
-    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", converter = Jobs.class, description = "Files rebuilt in parallel (1 to 256; default: ${DEFAULT-VALUE}).")
-    int jobs;
+    @Option(names = "--jobs", paramLabel = "N", converter = Jobs.class,
+            description = "Files rebuilt in parallel, a large file by several jobs at once (1 to 256; default: the number of cores).")
+    Integer jobs;
+
+    private int jobs() {
+        return jobs == null ? Jobs.cores() : jobs;
+    }
 
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
@@ -50,7 +55,7 @@ final class VerifyCommand extends BaseCommand {
                         "write a time like 2026-11-24T19:20:30Z or 2026-11-24");
             }
         }
-        VerifyResult r = facade().verify(new VerifyRequest(repo.location(), backup, from, jobs));
+        VerifyResult r = facade().verify(new VerifyRequest(repo.location(), backup, from, jobs()));
         for (java.nio.file.Path p : facade().interruptedLogicalRestores()) {
             spec.commandLine().getErr().println("pgstrata: warning: an interrupted logical restore left " + p + " (a decompressed dump, and"
                     + " perhaps a temporary database pgstrata_restore_*); the next logical restore on this host removes them");

@@ -1,0 +1,160 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.cli.CliRun;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.manifest.Checksum;
+import org.pgstrata.manifest.Envelope;
+import org.pgstrata.manifest.Json;
+
+/**
+ * A file large enough to be written in ranges by several threads (the size from which that
+ * happens is lowered to 8 MiB here; ranges are 4 MiB), restored from a chain (full + incremental
+ * whose changed pages lie in several ranges): the copy has the source's content and passes
+ * amcheck. And a damaged byte in one range of such a file (its object's own checksum made to
+ * match, so that only the file's content checksum can see it) fails the restore as corrupt, in
+ * one line, leaving nothing behind.
+ *
+ * <p>The table is cheap: fillfactor 10 and rows of 400 bytes put one row on each page, so 3,000
+ * rows fill 24 MB (six ranges), mostly zeros.
+ */
+class SplitFileRestoreTest extends PgTest {
+    private static final int MAJOR = 17;
+    private static final String SPLIT = "pgstrata.restore.splitBytes";
+    private static final int RANGE = 4 << 20;
+
+    @BeforeEach
+    void lowerTheSplitSize() {
+        System.setProperty(SPLIT, Long.toString(8L << 20));
+    }
+
+    @AfterEach
+    void restoreTheSplitSize() {
+        System.clearProperty(SPLIT);
+    }
+
+    /** The big file's path in the data directory, and the incremental's id. */
+    private record Made(String rel, String incr) {
+    }
+
+    /** The source, a full backup and an incremental with changed pages all over the big table. */
+    private Made chain(LocalCluster src, Path repo, String compress) throws Exception {
+        PgSupport.sql(src, "CREATE TABLE big (id int PRIMARY KEY, pad text NOT NULL) WITH (fillfactor = 10, autovacuum_enabled = off)",
+                "INSERT INTO big SELECT g, rpad(g::text, 400, '.') FROM generate_series(1, 3000) g",
+                // Hint bits set now: with data checksums on, the change's scan would otherwise give every page a new LSN.
+                "VACUUM big",
+                "CHECKPOINT");
+        String rel = PgSupport.queryString(src, "SELECT pg_relation_filepath('big')");
+        assertThat(Files.size(src.pgdata().resolve(rel))).as("the big file, larger than the split size").isGreaterThan(5L * RANGE);
+        backup(repo, src, "full", compress);
+        // One row in 400 (every range), updated in place (HOT: fillfactor 10 leaves room on its page), and rows appended.
+        PgSupport.sql(src, "UPDATE big SET pad = rpad('changed ' || id, 400, '#') WHERE id % 400 = 7",
+                "INSERT INTO big SELECT g, rpad(g::text, 400, '+') FROM generate_series(3001, 3100) g");
+        return new Made(rel, backup(repo, src, "incr", compress));
+    }
+
+    @Test
+    void aFileWrittenInRanges_fromAChain_restoresTheSourcesContent() throws Exception {
+        LocalCluster src = pg.start("source", MAJOR);
+        Path repo = dir.resolve("repo");
+        Made made = chain(src, repo, "zstd");
+        String rel = made.rel();
+        String incr = made.incr();
+        Map<String, ContentChecksum.Result> atIncr = ClusterContent.of(src);
+        long size = Files.size(src.pgdata().resolve(rel));
+
+        JsonNode big = entry(manifestOf(repo, incr), rel);
+        assertThat(big.get("source").asText()).as("how the incremental holds " + rel).isEqualTo("pages");
+        java.util.Set<Long> ranges = new java.util.TreeSet<>();
+        big.get("blocks").forEach(b -> ranges.add(b.asLong() * 8192 / RANGE));
+        assertThat(ranges).as("the ranges holding changed pages").hasSizeGreaterThanOrEqualTo(5);
+
+        Path target = dir.resolve("restored");
+        LocalCluster restored = CliBackups.restore(pg, repo, target, MAJOR, "--backup", incr, "--jobs", "2").cluster();
+        assertThat(Files.size(target.resolve(rel))).as("size of the big file").isEqualTo(size);
+        assertThat(ClusterContent.of(restored)).as("content of the restored chain").isEqualTo(atIncr);
+        assertThat(ClusterContent.amcheck(restored)).as("amcheck of the restored chain").isEmpty();
+    }
+
+    @Test
+    void aDamagedByteInOneRangeOfASplitFile_failsTheRestoreAsCorrupt() throws Exception {
+        LocalCluster src = pg.start("source", MAJOR);
+        Path repo = dir.resolve("repo");
+        Made made = chain(src, repo, "none");
+        String rel = made.rel();
+        String incr = made.incr();
+
+        // The full's object of the big file: stored as it is (no compression), so a byte of it is a byte of the file.
+        String key = entry(manifestOf(repo, firstBackup(repo)), rel).get("object").get("key").asText();
+        Path stored = repo.resolve(key);
+        long at = 3L * RANGE + 5000; // inside the fourth range: block 1536, which holds row 1537, unchanged by the incremental
+        assertThat(entry(manifestOf(repo, incr), rel).get("blocks")).as("blocks of the incremental").noneMatch(b -> b.asLong() == at / 8192);
+        try (FileChannel ch = FileChannel.open(stored, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, at);
+            b.put(0, (byte) (b.get(0) ^ 0x5a)).rewind();
+            ch.write(b, at);
+        }
+        // Its own stored checksum made to match in every manifest that names it: only the content checksum can tell.
+        String newStored = Checksum.of(Files.readAllBytes(stored));
+        for (String id : new String[] {firstBackup(repo), incr}) {
+            ObjectNode m = (ObjectNode) manifestOf(repo, id);
+            for (JsonNode f : m.get("files")) {
+                if (f.get("object") != null && f.get("object").get("key").asText().equals(key)) {
+                    ((ObjectNode) f.get("object")).put("storedChecksum", newStored);
+                }
+            }
+            Files.write(manifestPath(repo, id), com.github.luben.zstd.Zstd.compress(Envelope.seal(Json.MAPPER.writeValueAsBytes(m)), 9));
+        }
+
+        Path target = dir.resolve("target");
+        CliRun restore = CliRun.run("restore", "-q", "--repo", repo.toString(), "--backup", incr, "--to", target.toString(), "--jobs", "2");
+        assertThat(restore.exitCode()).as(restore.err()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(restore.errLines()).singleElement().asString().contains(rel).contains("checksum");
+        assertThat(target).doesNotExist();
+    }
+
+    private static String backup(Path repo, LocalCluster src, String type, String compress) {
+        return CliBackups.run("backup", "-q", "--json", "--repo", repo.toString(), "--pgdata", src.pgdata().toString(), "--port",
+                CliBackups.port(src), "--type", type, "--compress", compress).get("id").asText();
+    }
+
+    private static JsonNode entry(JsonNode manifest, String path) {
+        for (JsonNode f : manifest.get("files")) {
+            if (f.get("path").asText().equals(path)) {
+                return f;
+            }
+        }
+        throw new AssertionError(path + " is not in the manifest");
+    }
+
+    private static String firstBackup(Path repo) throws Exception {
+        try (var s = Files.list(repo.resolve("backup"))) {
+            return s.map(p -> p.getFileName().toString()).sorted().findFirst().orElseThrow();
+        }
+    }
+
+    private static Path manifestPath(Path repo, String id) {
+        return repo.resolve("backup").resolve(id).resolve("manifest");
+    }
+
+    private static JsonNode manifestOf(Path repo, String id) throws Exception {
+        byte[] stored = Files.readAllBytes(manifestPath(repo, id));
+        byte[] packed = com.github.luben.zstd.Zstd.decompress(stored, (int) com.github.luben.zstd.Zstd.getFrameContentSize(stored));
+        return Json.MAPPER.readTree(Envelope.open(id, packed));
+    }
+}
