@@ -534,14 +534,17 @@ public final class PhysicalRestore {
 
         /**
          * Writes the rest of the content (durable now, or with the others at the end) and counts what
-         * was written. A file written in ranges is read back and checked against {@code checksum}, that
-         * of the content as it was produced (which the caller compares with the manifest): that checks
-         * where the ranges landed (about 0.1 s per 150 MB from the page cache).
+         * was written. The content's checksum is computed in order as it is produced, before the
+         * ranges are handed to the writers; a file written in ranges is checked for its size only.
+         * Reading it back to hash it again would check where the ranges landed, at about 0.7 s of
+         * CPU per GB (measured: 0.1 s per 150 MB from the page cache), and from disk once a restore
+         * outgrows memory: too much for a check of three lines of offset arithmetic that
+         * SplitFileRestoreTest proves by content.
          */
-        void finish(long size, String checksum, Delta delta) throws IOException {
+        void finish(long size, Delta delta) throws IOException {
             stream.flush();
-            if (stream instanceof RangeWriter) {
-                readBack(size, checksum);
+            if (stream instanceof RangeWriter && ch.size() != size) {
+                throw new IOException(out + ", written in ranges, holds " + ch.size() + " bytes, not the " + size + " that were written");
             }
             boolean changed = over == null ? true : over.finish();
             if (over == null && !deferred) {
@@ -552,22 +555,6 @@ public final class PhysicalRestore {
                 if (changed) {
                     delta.files.incrementAndGet();
                 }
-            }
-        }
-
-        private void readBack(long size, String checksum) throws IOException {
-            Checksum digest = Checksum.like(checksum);
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 20);
-            long at = 0;
-            int n;
-            while ((n = ch.read(buf.clear(), at)) > 0) {
-                digest.update(buf.array(), 0, n);
-                at += n;
-            }
-            String actual = digest.hex();
-            if (at != size || !actual.equals(checksum)) {
-                throw new IOException(out + ", written in ranges, reads back as " + at + " bytes with checksum " + actual + ", not the " + size
-                        + " bytes with checksum " + checksum + " that were written");
             }
         }
 
@@ -605,7 +592,7 @@ public final class PhysicalRestore {
                     }
                 }
             }
-            sink.finish(written, digest.hex(), delta);
+            sink.finish(written, delta);
         }
         if (written != size) {
             throw new CorruptObjectException(ref == null ? path : ref.key(), "restored " + path + " with " + written + " bytes, the manifest says " + size);
@@ -628,7 +615,7 @@ public final class PhysicalRestore {
         try (Sink sink = new Sink(out, delta, writes, f.size())) {
             t = new Rebuild.Target(f.path(), layers, f.size(), f.checksum(), sink.stream, false);
             Rebuild.run(repo.objects(), List.of(t), null);
-            sink.finish(f.size(), t.actual(), delta);
+            sink.finish(f.size(), delta);
         }
         if (!t.matches()) {
             String key = layers.get(0).object() == null ? f.path() : layers.get(0).object().key();
