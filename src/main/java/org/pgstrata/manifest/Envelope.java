@@ -31,13 +31,32 @@ public final class Envelope {
     }
 
     private static String crc(byte[] body) {
+        return crc(body, 0, body.length);
+    }
+
+    private static String crc(byte[] b, int off, int len) {
         java.util.zip.CRC32C c = new java.util.zip.CRC32C();
-        c.update(body);
+        c.update(b, off, len);
         return String.format("%08x", c.getValue());
     }
 
     /** Checks the envelope and returns the body's exact bytes. */
     public static byte[] open(String key, byte[] bytes) throws CorruptObjectException {
+        int end = bodyEnd(key, bytes);
+        return Arrays.copyOfRange(bytes, BODY_START, end);
+    }
+
+    /** Where the body starts in a sealed file: the same for every file. */
+    static int bodyStart() {
+        return BODY_START;
+    }
+
+    /**
+     * Checks the envelope and returns where the body ends in {@code bytes} (it starts at
+     * {@link #bodyStart()}): for a reader that parses it in place, without a copy the size of a
+     * manifest (28 MB for 100,000 files).
+     */
+    static int bodyEnd(String key, byte[] bytes) throws CorruptObjectException {
         int end = bytes.length;
         while (end > 0 && (bytes[end - 1] == '\n' || bytes[end - 1] == '\r' || bytes[end - 1] == ' ')) {
             end--;
@@ -47,11 +66,10 @@ public final class Envelope {
             throw new CorruptObjectException(key, "is not a pgstrata metadata file (no checksum envelope)");
         }
         String recorded = new String(bytes, HEAD.length, SUM, StandardCharsets.US_ASCII);
-        byte[] body = Arrays.copyOfRange(bytes, BODY_START, end - 1);
-        String actual = crc(body);
+        String actual = crc(bytes, BODY_START, end - 1 - BODY_START);
         if (!actual.equals(recorded)) {
             throw new CorruptObjectException(key, "has checksum " + actual + " but records " + recorded);
         }
-        return body;
+        return end - 1;
     }
 }
