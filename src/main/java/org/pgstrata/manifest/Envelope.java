@@ -30,6 +30,45 @@ public final class Envelope {
         return out;
     }
 
+    /** Writes a body of a known length into a stream. */
+    interface BodyWriter {
+        void writeTo(java.io.OutputStream out) throws java.io.IOException;
+    }
+
+    /**
+     * {@link #seal(byte[])} of a body that {@code body} writes, whose length and CRC-32C are known
+     * beforehand: the sealed bytes are the only copy of the body in memory. Fails if {@code body}
+     * writes other bytes than the ones measured.
+     */
+    static byte[] seal(int bodyLength, long crc32c, BodyWriter body) throws java.io.IOException {
+        byte[] out = new byte[BODY_START + bodyLength + 2];
+        System.arraycopy(HEAD, 0, out, 0, HEAD.length);
+        System.arraycopy(String.format("%08x", crc32c).getBytes(StandardCharsets.US_ASCII), 0, out, HEAD.length, SUM);
+        System.arraycopy(MID, 0, out, HEAD.length + SUM, MID.length);
+        int[] at = {BODY_START};
+        body.writeTo(new java.io.OutputStream() {
+            @Override
+            public void write(int b) throws java.io.IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws java.io.IOException {
+                if (at[0] + len > BODY_START + bodyLength) {
+                    throw new java.io.IOException("the body grew between two writes of it (" + bodyLength + " bytes measured)");
+                }
+                System.arraycopy(b, off, out, at[0], len);
+                at[0] += len;
+            }
+        });
+        if (at[0] != BODY_START + bodyLength || !crc(out, BODY_START, bodyLength).equals(String.format("%08x", crc32c))) {
+            throw new java.io.IOException("the body changed between two writes of it");
+        }
+        out[out.length - 2] = '}';
+        out[out.length - 1] = '\n';
+        return out;
+    }
+
     private static String crc(byte[] body) {
         return crc(body, 0, body.length);
     }
