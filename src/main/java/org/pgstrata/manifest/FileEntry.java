@@ -22,6 +22,17 @@ import java.util.List;
 public record FileEntry(String path, long size, String mode, String checksum, String source,
                         String reference, ObjectRef object, List<Long> blocks, String pagesChecksum) {
 
+    /**
+     * The values that repeat on every entry (mode, source, the backup referred to) are shared:
+     * as read from a manifest each would otherwise be a string of its own, a third of the memory
+     * that 100,000 entries take.
+     */
+    public FileEntry {
+        mode = mode == null ? null : mode.intern();
+        source = source == null ? null : source.intern();
+        reference = reference == null ? null : reference.intern();
+    }
+
     public static final String WHOLE = "whole";
     public static final String UNCHANGED = "unchanged";
     public static final String PAGES = "pages";

@@ -20,12 +20,36 @@ public final class Json {
     private Json() {
     }
 
+    /**
+     * The value's JSON in its envelope. Written twice, once to measure its length and checksum
+     * and once into the sealed bytes, so that a manifest's text (28 MB for 100,000 files) is held
+     * once instead of three times (the writer's buffer, its copy, the envelope).
+     */
     public static byte[] seal(Object value) throws IOException {
-        return Envelope.seal(MAPPER.writeValueAsBytes(value));
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        long[] length = {0};
+        MAPPER.writeValue(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                crc.update(b);
+                length[0]++;
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                crc.update(b, off, len);
+                length[0] += len;
+            }
+        }, value);
+        if (length[0] > Integer.MAX_VALUE - 64) {
+            throw new IOException("the JSON of " + value.getClass().getSimpleName() + " is too large (" + length[0] + " bytes)");
+        }
+        return Envelope.seal((int) length[0], crc.getValue(), out -> MAPPER.writeValue(out, value));
     }
 
     /** Checks the envelope and returns the body; throws {@link CorruptObjectException} if it does not match. */
     public static <T> T unseal(String key, byte[] bytes, Class<T> type) throws IOException {
-        return MAPPER.readValue(Envelope.open(key, bytes), type);
+        int end = Envelope.bodyEnd(key, bytes);
+        return MAPPER.readValue(bytes, Envelope.bodyStart(), end - Envelope.bodyStart(), type);
     }
 }

@@ -10,6 +10,16 @@ package org.pgstrata.manifest;
  */
 public record ObjectRef(String backup, String key, String compression, long storedBytes, String storedChecksum, Long offset) {
 
+    /**
+     * The backup, the compression and a bundle's key repeat on many entries: shared, as in
+     * {@link FileEntry}. The key of an object of its own is unique, and kept as read.
+     */
+    public ObjectRef {
+        backup = backup == null ? null : backup.intern();
+        compression = compression == null ? null : compression.intern();
+        key = key == null || offset == null ? key : key.intern();
+    }
+
     public ObjectRef(String backup, String key, String compression, long storedBytes, String storedChecksum) {
         this(backup, key, compression, storedBytes, storedChecksum, null);
     }

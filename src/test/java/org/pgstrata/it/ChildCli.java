@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The command line in another JVM, for tests that kill it (SIGKILL: no clean-up, no shutdown
- * hooks) at a point a test hook ({@link org.pgstrata.api.TestHooks}) marks.
+ * hooks) at a point a test hook ({@link org.pgstrata.api.TestHooks}) marks, and for tests that
+ * bound its memory (JVM options such as -Xmx, and its peak resident memory measured).
  */
 final class ChildCli {
     private ChildCli() {
@@ -35,6 +36,53 @@ final class ChildCli {
         pb.environment().keySet().removeIf(k -> k.startsWith("PG") && !k.startsWith("PGSTRATA_"));
         pb.environment().putAll(env);
         return pb.start();
+    }
+
+    /** What a command run to its end in a child JVM did: exit code, output and errors merged, peak resident memory. */
+    record Finished(int exitCode, String output, long peakRssKib, double seconds) {
+    }
+
+    /**
+     * Runs {@code pgstrata args...} in a child JVM with {@code jvmOptions} to its end (at most
+     * {@code seconds}); its peak resident memory is VmHWM of /proc/PID/status, read until it exits
+     * (the high-water mark only grows, so the last reading is at most one interval short of the end).
+     */
+    static Finished run(Map<String, String> env, List<String> jvmOptions, int seconds, String... args) throws Exception {
+        long t0 = System.nanoTime();
+        Process child = start(env, jvmOptions, args);
+        CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return "(output unreadable: " + e + ")";
+            }
+        });
+        Path status = Path.of("/proc", Long.toString(child.pid()), "status");
+        long peak = 0;
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (child.isAlive() && System.nanoTime() < deadline) {
+            peak = Math.max(peak, highWaterMarkKib(status));
+            child.waitFor(20, TimeUnit.MILLISECONDS);
+        }
+        if (child.isAlive()) {
+            kill(child);
+            throw new AssertionError("pgstrata " + String.join(" ", args) + " did not end within " + seconds + " s; it said: "
+                    + output.get(10, TimeUnit.SECONDS));
+        }
+        return new Finished(child.exitValue(), output.get(30, TimeUnit.SECONDS), peak, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static long highWaterMarkKib(Path status) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(status)) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the process ended between the check and the read
+        }
+        return 0;
     }
 
     /** Waits until {@code child} prints a line that contains {@code marker}; fails with what it printed otherwise. */

@@ -132,6 +132,41 @@ public final class PgSupport implements AutoCloseable {
         clusters.clear();
     }
 
+    /**
+     * {@link #deleteTree} with {@code threads} deleting files at once: on a disk where each unlink
+     * waits for the device (ext4 mounted with discard, as on the test machines), a tree of 100,000
+     * small files takes minutes one at a time and seconds sixteen at a time.
+     */
+    public static void deleteTreeInParallel(Path p, int threads) throws IOException, InterruptedException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        List<Path> all;
+        try (Stream<Path> walk = Files.walk(p)) {
+            all = walk.toList();
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<?>> deleted = new ArrayList<>();
+            for (Path f : all) {
+                if (!Files.isDirectory(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    deleted.add(pool.submit(() -> {
+                        Files.deleteIfExists(f);
+                        return null;
+                    }));
+                }
+            }
+            for (java.util.concurrent.Future<?> d : deleted) {
+                d.get();
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException("cannot delete under " + p + ": " + e.getCause(), e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+        deleteTree(p); // the directories, now empty
+    }
+
     public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) {
             return;

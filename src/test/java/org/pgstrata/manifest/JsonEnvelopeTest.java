@@ -14,6 +14,12 @@ class JsonEnvelopeTest {
     }
 
     @Test
+    void seal_writesTheSameBytesAsTheEnvelopeOfTheWholeText() throws Exception {
+        RepoInfo info = new RepoInfo(1, "7311", 17, "2026-11-24T00:00:00Z");
+        assertThat(Json.seal(info)).isEqualTo(Envelope.seal(Json.MAPPER.writeValueAsBytes(info)));
+    }
+
+    @Test
     void unseal_ofAnEditedBody_failsAsCorrupt() throws Exception {
         String sealed = new String(Json.seal(new RepoInfo(1, "7311", 17, "t")), StandardCharsets.UTF_8);
         byte[] edited = sealed.replace("7311", "7312").getBytes(StandardCharsets.UTF_8);
