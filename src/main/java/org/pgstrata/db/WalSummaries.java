@@ -127,7 +127,7 @@ public final class WalSummaries {
             }
             List<Lsn[]> ranges = new ArrayList<>();
             try (PreparedStatement ps = conn.prepareStatement("SELECT start_lsn::text, end_lsn::text FROM pg_available_wal_summaries() "
-                    + "WHERE tli = ? AND end_lsn > ?::pg_lsn AND start_lsn < ?::pg_lsn ORDER BY start_lsn, end_lsn")) {
+                    + "WHERE tli = ? AND end_lsn > ?::pg_lsn AND start_lsn < ?::pg_lsn")) {
                 ps.setLong(1, timeline);
                 ps.setString(2, from.toString());
                 ps.setString(3, to.toString());
@@ -137,6 +137,8 @@ public final class WalSummaries {
                     }
                 }
             }
+            // In LSN order, compared as numbers: the text form sorts "0/10000000" before "0/FC000028".
+            ranges.sort(java.util.Comparator.comparing((Lsn[] r) -> r[0]).thenComparing(r -> r[1]));
             String gap = gap(ranges, from, to, timeline);
             if (gap != null) {
                 return new Unusable(gap);
