@@ -299,9 +299,9 @@ for n in $rows; do
   min_ib=$(awk -v a="$(med bi_b)" -v b="$(med pi_b)" 'BEGIN {printf "%.0f", (a < b) ? a : b}')
   fast_f=$(printf '%s\n' "$(med bf)" "$(med pf)" "$(med tf)" | sort -g | head -1)
   echo " $lab:"
-  g "$(verdict "$si <= $fast_i")" "1 incr (half the pages) time <= faster anchor's incr: $si s vs $fast_i s (pgBackRest $bi, pg_basebackup $pi)"
+  g "$(verdict "$si <= $fast_i")" "1 incr (half the pages) time <= faster anchor's incr: $si s vs $fast_i s (pgBackRest $bi, pg_basebackup $pi; pgstrata's changeSource: $(all si_how))"
   g "$(verdict "$(med si_b) <= $min_ib")" "1 incr bytes <= the anchors' (the smaller): $(mb "$(med si_b)") MB vs $(mb "$min_ib") MB (pgBackRest $(mb "$(med bi_b)"), pg_basebackup $(mb "$(med pi_b)"))"
-  g "$(verdict "$(med ss) <= 0.25 * $(med sf)")" "1 small-change incr <= 0.25 x pgstrata's full: $(med ss) s vs $(calc "0.25 * $(med sf)") s (x$(calc "$(med ss) / $(med sf)") of $(med sf) s)"
+  g "$(verdict "$(med ss) <= 0.25 * $(med sf)")" "1 small-change incr <= 0.25 x pgstrata's full: $(med ss) s vs $(calc "0.25 * $(med sf)") s (x$(calc "$(med ss) / $(med sf)") of $(med sf) s; changeSource: $(all ss_how))"
   g "$(verdict "$(med sf) <= $fast_f")" "1 full <= the faster anchor's full: $(med sf) s vs $fast_f s (pgBackRest $(med bf), plain $(med pf), tar zstd $(med tf))"
   g "$(verdict "$(med sr) <= $(med br) && $(med sr) <= $(med pr)")" "2 restore --jobs 2, files <= pgBackRest's and pg_combinebackup's: $(med sr) s vs $(med br) s and $(med pr) s"
   g "$(verdict "$(med sr_up) <= $(med br_up) && $(med sr_up) <= $(med pr_up)")" "2 restore until read-write <= both: $(med sr_up) s vs $(med br_up) s and $(med pr_up) s"
