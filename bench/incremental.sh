@@ -41,19 +41,7 @@ pbr_version=$(pgbackrest version | awk '{print $2}')
 make_work incrbench
 log=$work/commands.log src=$work/source sock=$work/sock pbr=$work/pgbackrest
 
-cleanup() {   # everything this script started, and nothing else
-  local rc=$?
-  set +e
-  [ "$rc" -ne 0 ] && [ -f "$log" ] && { echo "--- failed (exit $rc); last lines of $log:" >&2; tail -n 15 "$log" >&2; }
-  for d in "$src" "$work"/run*/ready-*; do
-    [ -f "$d/postmaster.pid" ] && "$pgstrata" cluster stop -q --pgdata "$d" >/dev/null 2>&1
-  done
-  rm -rf "$work"   # also holds pgBackRest's repository, config, lock, log and spool dirs
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-trap 'echo "error: line $LINENO: $BASH_COMMAND failed" >&2' ERR
-
+on_exit source "run*/ready-*"   # $work also holds pgBackRest's repository, config, lock, log and spool dirs
 
 # One pgstrata backup: wall clock, the JSON result and the phases from its traced progress lines.
 # Sets: wall sec bytes id du ph (phases "to-start checkpoint copy wal+manifest exit", seconds).
@@ -71,15 +59,6 @@ s_backup() {   # type repo
     { if (match($0, /\[\+[0-9.]+s\]/)) t = substr($0, RSTART + 2, RLENGTH - 4) + 0; else next }
     /starting .* backup/ { a = t } / copying [0-9]+ files/ { b = t } /backup stopped at/ { c = t } / complete: / { d = t }
     END { printf "%.3f %.3f %.3f %.3f %.3f", a, b - a, c - b, d - c, wall - d }' <<<"$err")
-}
-# One pgBackRest backup: wall clock, and the size of its backup set directory.
-b_backup() {   # type
-  local t0=$EPOCHREALTIME label
-  pgbackrest --config="$pbr/pgbackrest.conf" --stanza=bench backup --type="$1" >>"$log" 2>&1
-  wall=$(calc "$EPOCHREALTIME - $t0")
-  label=$(pgbackrest --config="$pbr/pgbackrest.conf" --stanza=bench info --output=json | jq -r '.[0].backup[-1].label')
-  case $label in *"${1:0:1}" | *"$(tr a-z A-Z <<<"${1:0:1}")") ;; *) echo "error: pgBackRest made $label, not a $1" >&2; exit 1 ;; esac
-  du=$(du -sb "$pbr/repo/backup/bench/$label" | cut -f1)
 }
 # A timed restore, files only. Sets: wall fsec.
 s_restore() {   # repo id dir
@@ -106,36 +85,7 @@ echo "building pgstrata (launcher) ..."; "$pgstrata" --version
 # ---- The cluster: PostgreSQL $pg_version, archiving into pgBackRest (its backups require it). pgBackRest
 # reaches a local server only over a Unix socket, which 'cluster init' does not open: add one.
 "$pgstrata" cluster init -q --pgdata "$src" --port "$port" --pg-version "$pg_version" >>"$log" 2>&1
-mkdir -p "$sock" "$pbr"/{repo,log,lock,spool}
-cat >"$pbr/pgbackrest.conf" <<EOF
-[global]
-repo1-path=$pbr/repo
-repo1-retention-full=100
-log-path=$pbr/log
-lock-path=$pbr/lock
-spool-path=$pbr/spool
-compress-type=zst
-compress-level=3
-process-max=2
-start-fast=y
-archive-async=n
-log-level-console=warn
-log-level-file=off
-[bench]
-pg1-path=$src
-pg1-port=$port
-pg1-socket-path=$sock
-pg1-user=postgres
-EOF
-cat >>"$src/postgresql.conf" <<EOF
-# Added by bench/incremental.sh: a socket for pgBackRest, and WAL archiving into its repository.
-unix_socket_directories = '$sock'
-archive_mode = on
-archive_command = 'pgbackrest --config=$pbr/pgbackrest.conf --stanza=bench archive-push %p'
-EOF
-"$pgstrata" cluster start -q --pgdata "$src" >>"$log" 2>&1
-pgbackrest --config="$pbr/pgbackrest.conf" --stanza=bench stanza-create >>"$log" 2>&1
-pgbackrest --config="$pbr/pgbackrest.conf" --stanza=bench check >>"$log" 2>&1
+pbr_setup
 
 # A freshly loaded, settled table: the same content (populate's default seed) in every run.
 load() {

@@ -1,5 +1,6 @@
-# Helpers shared by the bench scripts. The functions read $port, $pgstrata and $log when they run,
-# so the file can be sourced first (make_work can run before $log is set).
+# Helpers shared by the bench scripts. The functions read $port, $pgstrata, $log, $work and (the
+# pgBackRest ones) $src, $pbr and $sock when they run, so the file can be sourced first (make_work
+# can run before $log is set).
 
 sql() { PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -X -At -v ON_ERROR_STOP=1 -c "$*"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.15g\n", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -33,4 +34,76 @@ parse_args() {
       *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
   done
+}
+
+# timed OUT CMD...: runs CMD (a program, not a shell function), its stdout into OUT and its stderr onto $log. Sets wall (seconds,
+# wall clock) and rss (MB: the peak resident memory of its largest process, from GNU time -v;
+# without /usr/bin/time, VmHWM of the process and its children polled every 50 ms).
+timed() {
+  local out=$1 t0=$EPOCHREALTIME pid kb p; shift
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -v -o "$out.time" "$@" >"$out" 2>>"$log"
+    wall=$(calc "$EPOCHREALTIME - $t0")
+    rss=$(awk -F': *' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$out.time"); rm -f "$out.time"
+  else
+    "$@" >"$out" 2>>"$log" & pid=$! kb=0
+    while kill -0 "$pid" 2>/dev/null; do
+      for p in "$pid" $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+        kb=$(awk -v m="$kb" '/^VmHWM/ {m = ($2 > m) ? $2 : m} END {print m}' "/proc/$p/status" 2>/dev/null || echo "$kb")
+      done
+      sleep 0.05
+    done
+    wait "$pid"
+    wall=$(calc "$EPOCHREALTIME - $t0") rss=$(calc "$kb / 1024")
+  fi
+}
+
+# pbr_setup [LINE...]: pgBackRest for the stopped cluster in $src (port $port): its configuration
+# in $pbr/pgbackrest.conf (zstd level 3, process-max 2, start-fast; LINEs are added to [global]),
+# a Unix socket in $sock (pgBackRest reaches a local server only through one, which 'cluster
+# init' does not open) and archive_command = archive-push (its backups require it); then starts
+# the cluster and creates the stanza "bench".
+pbr_setup() {
+  mkdir -p "$sock" "$pbr"/{repo,log,lock,spool}
+  printf '%s\n' "[global]" "repo1-path=$pbr/repo" "repo1-retention-full=100" "log-path=$pbr/log" "lock-path=$pbr/lock" \
+    "spool-path=$pbr/spool" "compress-type=zst" "compress-level=3" "process-max=2" "start-fast=y" "archive-async=n" \
+    "log-level-console=warn" "log-level-file=off" "$@" \
+    "[bench]" "pg1-path=$src" "pg1-port=$port" "pg1-socket-path=$sock" "pg1-user=postgres" >"$pbr/pgbackrest.conf"
+  printf '%s\n' "# Added by bench/$(basename "$0"): a socket for pgBackRest, and WAL archiving into its repository." \
+    "unix_socket_directories = '$sock'" "archive_mode = on" \
+    "archive_command = 'pgbackrest --config=$pbr/pgbackrest.conf --stanza=bench archive-push %p'" >>"$src/postgresql.conf"
+  "$pgstrata" cluster start -q --pgdata "$src" >>"$log" 2>&1
+  pbr stanza-create >>"$log" 2>&1
+  pbr check >>"$log" 2>&1
+}
+pbr() { pgbackrest --config="$pbr/pgbackrest.conf" --stanza=bench "$@"; }
+
+# b_backup TYPE: one pgBackRest backup. Sets wall, rss (see timed), label (its backup set) and du
+# (bytes of the set's directory; its WAL stays in the archive).
+b_backup() {
+  timed "$work/pbr.out" pgbackrest --config="$pbr/pgbackrest.conf" --stanza=bench backup --type="$1"; cat "$work/pbr.out" >>"$log"
+  label=$(pbr info --output=json | jq -r '.[0].backup[-1].label')
+  case $label in *"${1:0:1}" | *"$(tr a-z A-Z <<<"${1:0:1}")") ;; *) echo "error: pgBackRest made $label, not a $1" >&2; exit 1 ;; esac
+  du=$(du -sb "$pbr/repo/backup/bench/$label" | cut -f1)
+}
+
+# on_exit PATTERN...: at exit stop the clusters this script started, in the data directories that
+# $work/PATTERN names then (globs: "source" "run*/ready-*"), remove $work, and after a failure show
+# the end of $log; Ctrl-C exits 130; a failing command is named with its line.
+on_exit() {
+  exit_dirs=("$@")
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+  trap 'echo "error: line $LINENO: $BASH_COMMAND failed" >&2' ERR
+}
+bench_cleanup() {
+  local rc=$? p d
+  set +e
+  [ "$rc" -ne 0 ] && [ -f "$log" ] && { echo "--- failed (exit $rc); last lines of $log:" >&2; tail -n 15 "$log" >&2; }
+  for p in "${exit_dirs[@]}"; do
+    for d in "$work"/$p; do   # the pattern unquoted: its glob expands here
+      [ -f "$d/postmaster.pid" ] && "$pgstrata" cluster stop -q --pgdata "$d" >/dev/null 2>&1
+    done
+  done
+  rm -rf "$work"
 }
