@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,6 +17,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.SSLSocket;
+import org.apache.hc.client5.http.ssl.DefaultClientTlsStrategy;
+import org.apache.hc.client5.http.ssl.TlsSocketStrategy;
+import org.apache.hc.core5.http.protocol.HttpContext;
 import org.pgstrata.api.TestHooks;
 import org.pgstrata.api.Verbose;
 import org.pgstrata.storage.LockLostException;
@@ -124,8 +129,7 @@ public final class S3Storage implements Storage {
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 // Bodies go unsigned over http as over https: pgstrata's own checksums catch what signing them would.
                 .putAuthScheme(new UnsignedPayloads())
-                .httpClientBuilder(Apache5HttpClient.builder().maxConnections(64)
-                        .connectionTimeout(Duration.ofSeconds(10)).socketTimeout(Duration.ofSeconds(120)))
+                .httpClientBuilder(httpClient(location))
                 .overrideConfiguration(o -> o.retryStrategy(new LoggingRetryStrategy(
                         AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(maxAttempts).circuitBreakerEnabled(false).build(),
                         location.describe())));
@@ -133,6 +137,36 @@ public final class S3Storage implements Storage {
             builder.endpointOverride(location.endpointUri());
         }
         this.client = builder.build();
+    }
+
+    private static Apache5HttpClient.Builder httpClient(S3Location location) {
+        var http = Apache5HttpClient.builder().maxConnections(64)
+                .connectionTimeout(Duration.ofSeconds(10)).socketTimeout(Duration.ofSeconds(120));
+        if (location.endpointUri() != null && "http".equalsIgnoreCase(location.endpointUri().getScheme())) {
+            http.tlsSocketStrategy(new LazyTls());
+        }
+        return http;
+    }
+
+    /**
+     * TLS set up when a connection first asks for it, which none to an http endpoint does; the
+     * client otherwise builds its TLS context when it starts, and loading the JDK's trust store
+     * for it was a good part of every S3 command's start.
+     */
+    private static final class LazyTls implements TlsSocketStrategy {
+        private TlsSocketStrategy tls;
+
+        @Override
+        public SSLSocket upgrade(Socket socket, String target, int port, Object attachment, HttpContext context) throws IOException {
+            TlsSocketStrategy t;
+            synchronized (this) {
+                if (tls == null) {
+                    tls = DefaultClientTlsStrategy.createSystemDefault();
+                }
+                t = tls;
+            }
+            return t.upgrade(socket, target, port, attachment, context);
+        }
     }
 
     /**
