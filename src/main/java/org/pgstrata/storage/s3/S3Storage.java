@@ -63,17 +63,42 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  */
 public final class S3Storage implements Storage {
     /**
-     * Loads what a request needs (the client, its endpoint rules, signing, XML parsing) against a
-     * port that refuses at once, without retries or a credentials lookup: for the launcher's class
-     * data sharing archive, so that archive_command and restore_command start faster.
+     * Loads what requests need (the client, its endpoint rules, signing, each operation's request
+     * and response classes with their field lambdas, XML parsing), without retries or a
+     * credentials lookup: for the launcher's class data sharing archive, so that every S3 command
+     * starts faster. A request to a port that refuses at once loads the failure path; the
+     * operations pgstrata uses, answered by a canned {@link WarmUpServer} on loopback, the rest.
+     * Loading those at run time was about half of what an S3 command spent before its work.
      */
     public static void warmUp() {
+        var credentials = software.amazon.awssdk.auth.credentials.StaticCredentialsProvider
+                .create(software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("warmup", "warmup"));
         S3Location nowhere = new S3Location("warmup", "x", "http://127.0.0.1:1", "us-east-1", true);
-        try (S3Storage s = new S3Storage(nowhere, MIN_PART_SIZE, 1, software.amazon.awssdk.auth.credentials.StaticCredentialsProvider
-                .create(software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("warmup", "warmup")))) {
+        try (S3Storage s = new S3Storage(nowhere, MIN_PART_SIZE, 1, credentials)) {
             s.getBytes("x");
         } catch (IOException | RuntimeException expected) {
             // refused, as intended
+        }
+        try (WarmUpServer server = new WarmUpServer();
+             S3Storage s = new S3Storage(new S3Location("warmup", "x", server.endpoint(), "us-east-1", true), MIN_PART_SIZE, 1, credentials)) {
+            s.prepare();
+            s.exists("a");
+            s.exists("missing");
+            s.getBytes("a");
+            s.get("a", 0, 2).close();
+            s.putBytes("a", new byte[] {1});
+            s.putBytesIfAbsent("a", new byte[] {1});
+            try (ObjectWriter w = s.create("b")) {
+                w.stream().write(new byte[(int) MIN_PART_SIZE + 1]);
+                w.commit();
+            }
+            s.list("");
+            s.unfinishedWrites("");
+            s.deletePrefix("");
+            s.delete("a");
+            s.readLock();
+        } catch (IOException | RuntimeException e) {
+            // only a warm-up: whatever it loaded is loaded
         }
         DefaultCredentialsProvider.builder().build();
     }
