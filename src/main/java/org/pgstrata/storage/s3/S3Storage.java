@@ -3,6 +3,7 @@ package org.pgstrata.storage.s3;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import javax.net.ssl.SSLSocket;
 import org.apache.hc.client5.http.ssl.DefaultClientTlsStrategy;
 import org.apache.hc.client5.http.ssl.TlsSocketStrategy;
@@ -591,6 +593,10 @@ public final class S3Storage implements Storage {
      * The lock is a lease: the object {@code lock} names its holder (host, pid and a random token).
      * It is created with {@code If-None-Match: *}, so that only one of two writers can create it,
      * and read back after a pause (a second guard, kept from before stores had conditional writes).
+     * The read-back runs on the lease's own thread, so that the command's work starts at once;
+     * {@link RepositoryLock#check()}, which every manifest write and every delete passes first,
+     * waits for it, and fails for good when it found another holder's record (or none): nothing
+     * that another writer must not interleave with is written on an unconfirmed lease.
      * Its holder renews it every quarter of its time to live with a conditional PUT,
      * {@code If-Match} the ETag of its own last write (each renewal writes a new count, so a new
      * ETag): a 412 means another writer wrote the lock object, a 404 that someone removed it, and
@@ -634,20 +640,14 @@ public final class S3Storage implements Storage {
         } catch (SdkException e) {
             throw S3Errors.io("taking the lock " + url(key(LOCK_KEY)), location, e);
         }
-        try {
-            Thread.sleep(200);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        LockRecord mine = readLock();
-        if (mine == null || !mine.token().equals(token)) {
-            throw new LockedException(describe(), mine != null ? mine.holder() : "another process");
-        }
         lease.renewed(start, etag);
         LIVE_TOKENS.add(token);
-        lease.renewer.start();
+        lease.renewer.start(); // reads the lock back after a pause first; check() waits for that
         return lease;
     }
+
+    /** How long after taking the lock it is read back ({@link Lease#confirm()}); tests lengthen it. */
+    long readBackPauseMs = 200;
 
     /** A held lease, its renewer thread and its fence. */
     private final class Lease implements RepositoryLock {
@@ -657,6 +657,8 @@ public final class S3Storage implements Storage {
         private final String token;
         private final long trustNanos = leaseTtl.toNanos() * 3 / 4;
         private final Thread renewer = new Thread(this::renewUntilLostOrClosed, "pgstrata-s3-lock");
+        /** Counted down once the lock was read back ({@link #confirm()}), whatever that found. */
+        private final CountDownLatch confirmed = new CountDownLatch(1);
         private int renewals;
         private volatile String etag;
         /** The monotonic time until which the lease is trusted. */
@@ -694,6 +696,12 @@ public final class S3Storage implements Storage {
 
         @Override
         public void check() throws IOException {
+            try {
+                confirmed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while the lock of " + describe() + " was read back");
+            }
             if (lost == null && System.nanoTime() - trustedUntil > 0) {
                 lose(expired());
             }
@@ -709,16 +717,41 @@ public final class S3Storage implements Storage {
                     + " ms lease); another command may have taken it over";
         }
 
+        /**
+         * Reads the lock back after {@link #readBackPauseMs}: a store that ignores
+         * If-None-Match lets a second writer overwrite the lock just taken, and then only one of
+         * the two finds its own token. Anything but its own record loses the lease.
+         */
+        private void confirm() {
+            try {
+                Thread.sleep(readBackPauseMs);
+                LockRecord now = readLock();
+                if (now == null || !now.token().equals(token)) {
+                    lose("the lock of " + describe() + " was " + (now == null ? "removed by someone else" : "taken by " + now.holder())
+                            + " just as this command took it (does the store ignore If-None-Match?)");
+                }
+            } catch (InterruptedException e) {
+                lose("the lock of " + describe() + " was released before it was read back");
+            } catch (IOException e) {
+                lose("could not read the lock of " + describe() + " back after taking it: " + e.getMessage());
+            } finally {
+                confirmed.countDown();
+            }
+        }
+
         private void renewUntilLostOrClosed() {
+            confirm();
             String k = key(LOCK_KEY);
             long every = leaseTtl.toMillis() / 4;
+            long wait = Math.max(0, every - readBackPauseMs); // the first renewal as if there had been no read-back
             // Stops on close even if a request swallowed the interrupt; If-Match keeps a late renewal off another holder's lock anyway.
             while (!closed && !Thread.currentThread().isInterrupted() && lost == null) {
                 try {
-                    Thread.sleep(every);
+                    Thread.sleep(wait);
                 } catch (InterruptedException e) {
                     return;
                 }
+                wait = every;
                 if (System.nanoTime() - trustedUntil > 0) {
                     lose(expired());
                     Verbose.warn(lost);
