@@ -727,8 +727,7 @@ public final class S3Storage implements Storage {
                 Thread.sleep(readBackPauseMs);
                 LockRecord now = readLock();
                 if (now == null || !now.token().equals(token)) {
-                    lose("the lock of " + describe() + " was " + (now == null ? "removed by someone else" : "taken by " + now.holder())
-                            + " just as this command took it (does the store ignore If-None-Match?)");
+                    lose(takenOver(now));
                 }
             } catch (InterruptedException e) {
                 lose("the lock of " + describe() + " was released before it was read back");
@@ -786,14 +785,17 @@ public final class S3Storage implements Storage {
         }
 
         private String takenOver() {
-            String now;
             try {
-                LockRecord r = readLock();
-                now = r == null ? "removed by someone else" : "taken over by " + r.holder();
+                return takenOver(readLock());
             } catch (IOException e) {
-                now = "taken over (" + e.getMessage() + ")";
+                return "the lock of " + describe() + " was taken over (" + e.getMessage() + ") while this command held it";
             }
-            return "the lock of " + describe() + " was " + now + " while this command held it";
+        }
+
+        /** {@code now}: the lock object as it is now (null: gone), someone else's. */
+        private String takenOver(LockRecord now) {
+            return "the lock of " + describe() + " was " + (now == null ? "removed by someone else" : "taken over by " + now.holder())
+                    + " while this command held it";
         }
 
         @Override

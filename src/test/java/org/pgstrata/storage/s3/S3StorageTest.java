@@ -173,7 +173,7 @@ class S3StorageTest extends StorageContract {
                     s.putBytes("lock", "holder=pgstrata expire (pid 9 on db9)\nhost=db9\npid=9\ntoken=t9\n".getBytes());
                     for (int i = 0; i < 2; i++) {
                         org.assertj.core.api.Assertions.assertThatThrownBy(lock::check).isInstanceOf(org.pgstrata.storage.LockLostException.class)
-                                .hasMessageContaining("taken by pgstrata expire (pid 9 on db9)");
+                                .hasMessageContaining("taken over by pgstrata expire (pid 9 on db9)");
                     }
                 }
             }
