@@ -32,6 +32,7 @@ import org.pgstrata.db.PgBinaries;
 import org.pgstrata.demo.Books;
 import org.pgstrata.demo.ContentChecksum;
 import org.pgstrata.storage.Storage;
+import org.pgstrata.storage.s3.CorruptingRelay;
 import org.pgstrata.storage.s3.S3Location;
 import org.pgstrata.storage.s3.S3Server;
 import org.pgstrata.storage.s3.S3Storage;
@@ -280,6 +281,32 @@ class S3RepositoryTest {
         assertThat((int) restore[0]).as(String.valueOf(restore[1])).isEqualTo(ErrorCode.CORRUPT.exitCode());
         assertThat(((String) restore[1]).lines().filter(l -> l.startsWith("pgstrata: error:"))).hasSize(1);
         assertThat(!Files.exists(target) || isEmpty(target)).as("restore wrote nothing it would leave behind").isTrue();
+    }
+
+    /**
+     * Bodies go up unsigned (UnsignedPayloads), so the server stores a body that changed on its way
+     * without noticing: pgstrata's own checksums must, at the first read, naming the object.
+     */
+    @Test
+    void aBodyChangedOnItsWayToTheServer_isNamedByVerify_andRestoreRefuses() throws Exception {
+        String location = s3.location(BUCKET, "clusters/flipped");
+        LocalCluster c = booksCluster("flipped-source", 5_000, 12);
+        String changed;
+        try (CorruptingRelay relay = CorruptingRelay.to(s3.endpoint(), 64 * 1024)) {
+            String throughRelay = new S3Location(BUCKET, "clusters/flipped", relay.endpoint(), S3Server.REGION, true).toString();
+            backup(throughRelay, c, BackupType.FULL);
+            changed = relay.changed();
+        }
+        assertThat(changed).as("the relay changed a body").isNotNull();
+        String name = java.net.URLDecoder.decode(changed.substring(changed.lastIndexOf('/') + 1).replaceFirst("\\?.*", ""),
+                java.nio.charset.StandardCharsets.UTF_8);
+        Object[] verify = cli(args(location, "verify"));
+        assertThat((int) verify[0]).as(String.valueOf(verify[1])).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat((String) verify[1]).contains(name);
+
+        Path target = dir.resolve("flipped-restore");
+        Object[] restore = cli(args(location, "restore", "--to", target.toString()));
+        assertThat((int) restore[0]).as(String.valueOf(restore[1])).isEqualTo(ErrorCode.CORRUPT.exitCode());
     }
 
     private static boolean isEmpty(Path p) throws java.io.IOException {

@@ -3,8 +3,10 @@ package org.pgstrata.storage.s3;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,6 +18,11 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import javax.net.ssl.SSLSocket;
+import org.apache.hc.client5.http.ssl.DefaultClientTlsStrategy;
+import org.apache.hc.client5.http.ssl.TlsSocketStrategy;
+import org.apache.hc.core5.http.protocol.HttpContext;
 import org.pgstrata.api.TestHooks;
 import org.pgstrata.api.Verbose;
 import org.pgstrata.storage.LockLostException;
@@ -58,17 +65,42 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  */
 public final class S3Storage implements Storage {
     /**
-     * Loads what a request needs (the client, its endpoint rules, signing, XML parsing) against a
-     * port that refuses at once, without retries or a credentials lookup: for the launcher's class
-     * data sharing archive, so that archive_command and restore_command start faster.
+     * Loads what requests need (the client, its endpoint rules, signing, each operation's request
+     * and response classes with their field lambdas, XML parsing), without retries or a
+     * credentials lookup: for the launcher's class data sharing archive, so that every S3 command
+     * starts faster. A request to a port that refuses at once loads the failure path; the
+     * operations pgstrata uses, answered by a canned {@link WarmUpServer} on loopback, the rest.
+     * Loading those at run time was about half of what an S3 command spent before its work.
      */
     public static void warmUp() {
+        var credentials = software.amazon.awssdk.auth.credentials.StaticCredentialsProvider
+                .create(software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("warmup", "warmup"));
         S3Location nowhere = new S3Location("warmup", "x", "http://127.0.0.1:1", "us-east-1", true);
-        try (S3Storage s = new S3Storage(nowhere, MIN_PART_SIZE, 1, software.amazon.awssdk.auth.credentials.StaticCredentialsProvider
-                .create(software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("warmup", "warmup")))) {
+        try (S3Storage s = new S3Storage(nowhere, MIN_PART_SIZE, 1, credentials)) {
             s.getBytes("x");
         } catch (IOException | RuntimeException expected) {
             // refused, as intended
+        }
+        try (WarmUpServer server = new WarmUpServer();
+             S3Storage s = new S3Storage(new S3Location("warmup", "x", server.endpoint(), "us-east-1", true), MIN_PART_SIZE, 1, credentials)) {
+            s.prepare();
+            s.exists("a");
+            s.exists("missing");
+            s.getBytes("a");
+            s.get("a", 0, 2).close();
+            s.putBytes("a", new byte[] {1});
+            s.putBytesIfAbsent("a", new byte[] {1});
+            try (ObjectWriter w = s.create("b")) {
+                w.stream().write(new byte[(int) MIN_PART_SIZE + 1]);
+                w.commit();
+            }
+            s.list("");
+            s.unfinishedWrites("");
+            s.deletePrefix("");
+            s.delete("a");
+            s.readLock();
+        } catch (IOException | RuntimeException e) {
+            // only a warm-up: whatever it loaded is loaded
         }
         DefaultCredentialsProvider.builder().build();
     }
@@ -122,8 +154,9 @@ public final class S3Storage implements Storage {
                 // pgstrata checksums every object itself; S3-compatible stores differ in the SDK's newer checksum headers.
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .httpClientBuilder(Apache5HttpClient.builder().maxConnections(64)
-                        .connectionTimeout(Duration.ofSeconds(10)).socketTimeout(Duration.ofSeconds(120)))
+                // Bodies go unsigned over http as over https: pgstrata's own checksums catch what signing them would.
+                .putAuthScheme(new UnsignedPayloads())
+                .httpClientBuilder(httpClient(location))
                 .overrideConfiguration(o -> o.retryStrategy(new LoggingRetryStrategy(
                         AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(maxAttempts).circuitBreakerEnabled(false).build(),
                         location.describe())));
@@ -131,6 +164,36 @@ public final class S3Storage implements Storage {
             builder.endpointOverride(location.endpointUri());
         }
         this.client = builder.build();
+    }
+
+    private static Apache5HttpClient.Builder httpClient(S3Location location) {
+        var http = Apache5HttpClient.builder().maxConnections(64)
+                .connectionTimeout(Duration.ofSeconds(10)).socketTimeout(Duration.ofSeconds(120));
+        if (location.endpointUri() != null && "http".equalsIgnoreCase(location.endpointUri().getScheme())) {
+            http.tlsSocketStrategy(new LazyTls());
+        }
+        return http;
+    }
+
+    /**
+     * TLS set up when a connection first asks for it, which none to an http endpoint does; the
+     * client otherwise builds its TLS context when it starts, and loading the JDK's trust store
+     * for it was a good part of every S3 command's start.
+     */
+    private static final class LazyTls implements TlsSocketStrategy {
+        private TlsSocketStrategy tls;
+
+        @Override
+        public SSLSocket upgrade(Socket socket, String target, int port, Object attachment, HttpContext context) throws IOException {
+            TlsSocketStrategy t;
+            synchronized (this) {
+                if (tls == null) {
+                    tls = DefaultClientTlsStrategy.createSystemDefault();
+                }
+                t = tls;
+            }
+            return t.upgrade(socket, target, port, attachment, context);
+        }
     }
 
     /**
@@ -530,6 +593,10 @@ public final class S3Storage implements Storage {
      * The lock is a lease: the object {@code lock} names its holder (host, pid and a random token).
      * It is created with {@code If-None-Match: *}, so that only one of two writers can create it,
      * and read back after a pause (a second guard, kept from before stores had conditional writes).
+     * The read-back runs on the lease's own thread, so that the command's work starts at once;
+     * {@link RepositoryLock#check()}, which every manifest write and every delete passes first,
+     * waits for it, and fails for good when it found another holder's record (or none): nothing
+     * that another writer must not interleave with is written on an unconfirmed lease.
      * Its holder renews it every quarter of its time to live with a conditional PUT,
      * {@code If-Match} the ETag of its own last write (each renewal writes a new count, so a new
      * ETag): a 412 means another writer wrote the lock object, a 404 that someone removed it, and
@@ -573,20 +640,14 @@ public final class S3Storage implements Storage {
         } catch (SdkException e) {
             throw S3Errors.io("taking the lock " + url(key(LOCK_KEY)), location, e);
         }
-        try {
-            Thread.sleep(200);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        LockRecord mine = readLock();
-        if (mine == null || !mine.token().equals(token)) {
-            throw new LockedException(describe(), mine != null ? mine.holder() : "another process");
-        }
         lease.renewed(start, etag);
         LIVE_TOKENS.add(token);
-        lease.renewer.start();
+        lease.renewer.start(); // reads the lock back after a pause first; check() waits for that
         return lease;
     }
+
+    /** How long after taking the lock it is read back ({@link Lease#confirm()}); tests lengthen it. */
+    long readBackPauseMs = 200;
 
     /** A held lease, its renewer thread and its fence. */
     private final class Lease implements RepositoryLock {
@@ -596,6 +657,8 @@ public final class S3Storage implements Storage {
         private final String token;
         private final long trustNanos = leaseTtl.toNanos() * 3 / 4;
         private final Thread renewer = new Thread(this::renewUntilLostOrClosed, "pgstrata-s3-lock");
+        /** Counted down once the lock was read back ({@link #confirm()}), whatever that found. */
+        private final CountDownLatch confirmed = new CountDownLatch(1);
         private int renewals;
         private volatile String etag;
         /** The monotonic time until which the lease is trusted. */
@@ -633,6 +696,12 @@ public final class S3Storage implements Storage {
 
         @Override
         public void check() throws IOException {
+            try {
+                confirmed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while the lock of " + describe() + " was read back");
+            }
             if (lost == null && System.nanoTime() - trustedUntil > 0) {
                 lose(expired());
             }
@@ -648,16 +717,40 @@ public final class S3Storage implements Storage {
                     + " ms lease); another command may have taken it over";
         }
 
+        /**
+         * Reads the lock back after {@link #readBackPauseMs}: a store that ignores
+         * If-None-Match lets a second writer overwrite the lock just taken, and then only one of
+         * the two finds its own token. Anything but its own record loses the lease.
+         */
+        private void confirm() {
+            try {
+                Thread.sleep(readBackPauseMs);
+                LockRecord now = readLock();
+                if (now == null || !now.token().equals(token)) {
+                    lose(takenOver(now));
+                }
+            } catch (InterruptedException e) {
+                lose("the lock of " + describe() + " was released before it was read back");
+            } catch (IOException e) {
+                lose("could not read the lock of " + describe() + " back after taking it: " + e.getMessage());
+            } finally {
+                confirmed.countDown();
+            }
+        }
+
         private void renewUntilLostOrClosed() {
+            confirm();
             String k = key(LOCK_KEY);
             long every = leaseTtl.toMillis() / 4;
+            long wait = Math.max(0, every - readBackPauseMs); // the first renewal as if there had been no read-back
             // Stops on close even if a request swallowed the interrupt; If-Match keeps a late renewal off another holder's lock anyway.
             while (!closed && !Thread.currentThread().isInterrupted() && lost == null) {
                 try {
-                    Thread.sleep(every);
+                    Thread.sleep(wait);
                 } catch (InterruptedException e) {
                     return;
                 }
+                wait = every;
                 if (System.nanoTime() - trustedUntil > 0) {
                     lose(expired());
                     Verbose.warn(lost);
@@ -692,14 +785,17 @@ public final class S3Storage implements Storage {
         }
 
         private String takenOver() {
-            String now;
             try {
-                LockRecord r = readLock();
-                now = r == null ? "removed by someone else" : "taken over by " + r.holder();
+                return takenOver(readLock());
             } catch (IOException e) {
-                now = "taken over (" + e.getMessage() + ")";
+                return "the lock of " + describe() + " was taken over (" + e.getMessage() + ") while this command held it";
             }
-            return "the lock of " + describe() + " was " + now + " while this command held it";
+        }
+
+        /** {@code now}: the lock object as it is now (null: gone), someone else's. */
+        private String takenOver(LockRecord now) {
+            return "the lock of " + describe() + " was " + (now == null ? "removed by someone else" : "taken over by " + now.holder())
+                    + " while this command held it";
         }
 
         @Override

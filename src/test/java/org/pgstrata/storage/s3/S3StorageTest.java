@@ -153,6 +153,33 @@ class S3StorageTest extends StorageContract {
         }
     }
 
+    /**
+     * The lock is read back on the lease's thread, after the command's work has started: a lease
+     * whose read-back finds another writer's record (a store that ignores If-None-Match let it
+     * overwrite) fails its check, which waits for the read-back, before any fenced write.
+     */
+    @Test
+    void aLockOverwrittenJustAfterItWasTaken_failsItsFirstCheck_whichWaitsForTheReadBack() throws Exception {
+        try (S3Server s3 = S3Server.inMemoryWithoutConditionalWrites()) {
+            s3.createBucket("plain");
+            try (S3Storage s = withLease(s3, "plain", java.time.Duration.ofSeconds(20))) {
+                s.readBackPauseMs = 2000; // room for the other writer's PUT on a loaded machine
+                try (Storage.RepositoryLock lock = s.lock("pgstrata backup (pid 1)")) {
+                    long start = System.nanoTime();
+                    lock.check();
+                    assertThat(System.nanoTime() - start).as("check waited for the read-back").isGreaterThan(1_000_000_000L);
+                }
+                try (Storage.RepositoryLock lock = s.lock("pgstrata backup (pid 1)")) {
+                    s.putBytes("lock", "holder=pgstrata expire (pid 9 on db9)\nhost=db9\npid=9\ntoken=t9\n".getBytes());
+                    for (int i = 0; i < 2; i++) {
+                        org.assertj.core.api.Assertions.assertThatThrownBy(lock::check).isInstanceOf(org.pgstrata.storage.LockLostException.class)
+                                .hasMessageContaining("taken over by pgstrata expire (pid 9 on db9)");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void aLeaseRemovedBySomeoneElse_failsItsCheck() throws Exception {
         try (S3Storage s = withLease(server, "contract", SHORT); Storage.RepositoryLock lock = s.lock("pgstrata backup (pid 1)")) {
