@@ -49,18 +49,7 @@ mkdir -p "$work/pglib"
 ln -s "$(ls "$anchors"/postgresql-18.3/lib/libpq.so.5.* | head -n 1)" "$work/pglib/libpq.so.5"
 pg18() { LD_LIBRARY_PATH=$work/pglib "$@"; }
 
-cleanup() {   # everything this script started, and nothing else
-  local rc=$?
-  set +e
-  [ "$rc" -ne 0 ] && [ -f "$log" ] && { echo "--- failed (exit $rc); last lines of $log:" >&2; tail -n 15 "$log" >&2; }
-  for d in "$src" "$work"/r-*; do
-    [ -f "$d/postmaster.pid" ] && "$pgstrata" cluster stop -q --pgdata "$d" >/dev/null 2>&1
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-trap 'echo "error: line $LINENO: $BASH_COMMAND failed" >&2' ERR
+on_exit source "r-*"   # everything this script started, and nothing else
 
 echo "building pgstrata (launcher) ..."; "$pgstrata" --version
 
@@ -69,43 +58,13 @@ pgbin=$(ls -d "${PGSTRATA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pgstrata}"/post
 [ -x "$pgbin/pg_ctl" ] || { echo "error: no bundled PostgreSQL 18 pg_ctl found after cluster init" >&2; exit 1; }
 # PostgreSQL refuses to run as root; as pgstrata does, run it in a user namespace then.
 pg_ctl_() { if [ "$(id -u)" = 0 ]; then unshare -U "$pgbin/pg_ctl" "$@"; else "$pgbin/pg_ctl" "$@"; fi; }
-mkdir -p "$sock" "$pbr"/{repo,log,lock,spool}
-cat >"$pbr/pgbackrest.conf" <<EOF
-[global]
-repo1-path=$pbr/repo
-repo1-retention-full=100
-repo1-bundle=y
-repo1-block=y
-log-path=$pbr/log
-lock-path=$pbr/lock
-spool-path=$pbr/spool
-compress-type=zst
-compress-level=3
-process-max=2
-start-fast=y
-archive-async=n
-allow-root=y
-log-level-console=warn
-log-level-file=off
-[bench]
-pg1-path=$src
-pg1-port=$port
-pg1-socket-path=$sock
-pg1-user=postgres
-EOF
 cat >>"$src/postgresql.conf" <<EOF
-# Added by bench/restore.sh: a socket for pgBackRest, WAL archiving into its repository, WAL
-# summaries for pg_basebackup --incremental, no autovacuum during the measurement.
-unix_socket_directories = '$sock'
-archive_mode = on
-archive_command = 'pgbackrest --config=$pbr/pgbackrest.conf --stanza=bench archive-push %p'
+# Added by bench/restore.sh: WAL summaries for pg_basebackup --incremental, no autovacuum during
+# the measurement.
 summarize_wal = on
 autovacuum = off
 EOF
-"$pgstrata" cluster start -q --pgdata "$src" >>"$log" 2>&1
-pbr_() { pgbackrest --config="$pbr/pgbackrest.conf" --stanza=bench "$@"; }
-pbr_ stanza-create >>"$log" 2>&1
-pbr_ check >>"$log" 2>&1
+pbr_setup "repo1-bundle=y" "repo1-block=y" "allow-root=y"
 
 settle() { sql "VACUUM ANALYZE" >/dev/null; sql "CHECKPOINT" >/dev/null; }
 change() {   # seed
@@ -117,8 +76,8 @@ backups() {   # type(full|incr) n
   local out
   out=$("$pgstrata" backup --repo "$work/repo" --pgdata "$src" -p "$port" --type "$1" --json 2>>"$log")
   echo "$out" >>"$log"; s_id=$(jq -r .id <<<"$out")
-  pbr_ backup --type="$1" >>"$log" 2>&1
-  b_label=$(pbr_ info --output=json | jq -r '.[0].backup[-1].label')
+  pbr backup --type="$1" >>"$log" 2>&1
+  b_label=$(pbr info --output=json | jq -r '.[0].backup[-1].label')
   if [ "$1" = full ]; then
     pg18 pg_basebackup -h 127.0.0.1 -p "$port" -U postgres -D "$work/bb$2" -c fast -X stream >>"$log" 2>&1
   else
@@ -158,7 +117,7 @@ r_pgstrata() {   # id jobs expected-hash
 r_pgbackrest() {   # label expected-hash
   local d=$work/r-b
   mkdir -m 700 "$d"; t0=$EPOCHREALTIME
-  pbr_ restore --set="$1" --pg1-path="$d" --type=immediate --target-action=promote --archive-mode=off >>"$log" 2>&1
+  pbr restore --set="$1" --pg1-path="$d" --type=immediate --target-action=promote --archive-mode=off >>"$log" 2>&1
   files=$(calc "$EPOCHREALTIME - $t0")
   start_copy "$d"
   ready_and_prove "$d" "$2"
