@@ -795,7 +795,7 @@ public final class PhysicalBackup {
          * read whole: its database was created in the range, the fork was cut below this segment,
          * its size is not whole blocks, or most of it changed anyway.
          */
-        private BitSet candidates(String path, long size, Reference.Held held) {
+        private static BitSet candidates(WalSummaries.Changes summaries, String path, long size, Reference.Held held) {
             WalSummaries.Fork fork = fork(path);
             if (fork == null || size % Page.SIZE != 0 || held.size() % Page.SIZE != 0
                     || summaries.databaseCreated(fork.tablespace(), fork.database())) {
@@ -830,51 +830,45 @@ public final class PhysicalBackup {
          * evidence (WAL replay rewrites it). Null when all agree; otherwise the first disagreement.
          */
         String sampleUnchanged(WalSummaries.Changes changes, List<DataDirectoryScan.Item> items) throws IOException {
-            WalSummaries.Changes saved = summaries;
-            summaries = changes;
-            try {
-                List<DataDirectoryScan.Item> large = new ArrayList<>(items.stream()
-                        .filter(i -> i.size() >= BUNDLE_FILE_LIMIT && Reference.byPages(i.path())).toList());
-                large.sort(Comparator.comparingLong(DataDirectoryScan.Item::size).reversed());
-                java.util.Random random = new java.util.Random(startLsn.value());
-                byte[] page = new byte[Page.SIZE];
-                for (DataDirectoryScan.Item item : large.subList(0, Math.min(512, large.size()))) {
-                    Reference.Held held = held(item);
-                    if (held == null || held.hashes() == null) {
+            List<DataDirectoryScan.Item> large = new ArrayList<>(items.stream()
+                    .filter(i -> i.size() >= BUNDLE_FILE_LIMIT && Reference.byPages(i.path())).toList());
+            large.sort(Comparator.comparingLong(DataDirectoryScan.Item::size).reversed());
+            java.util.Random random = new java.util.Random(startLsn.value());
+            byte[] page = new byte[Page.SIZE];
+            for (DataDirectoryScan.Item item : large.subList(0, Math.min(512, large.size()))) {
+                Reference.Held held = held(item);
+                if (held == null || held.hashes() == null) {
+                    continue;
+                }
+                BitSet c = candidates(changes, item.path(), item.size(), held);
+                if (c == null) {
+                    continue;
+                }
+                int n = (int) Math.min(item.size() / Page.SIZE, held.hashes().length);
+                int firstUnchanged = c.nextClearBit(0);
+                int randomUnchanged = n == 0 ? n : c.nextClearBit(random.nextInt(n));
+                for (int b : new int[] {firstUnchanged, randomUnchanged}) {
+                    if (b >= n) {
                         continue;
                     }
-                    BitSet c = candidates(item.path(), item.size(), held);
-                    if (c == null) {
+                    try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
+                        if (readFully(ch, ByteBuffer.wrap(page), (long) b * Page.SIZE) < Page.SIZE) {
+                            continue;
+                        }
+                    } catch (NoSuchFileException e) {
                         continue;
                     }
-                    int n = (int) Math.min(item.size() / Page.SIZE, held.hashes().length);
-                    int firstUnchanged = c.nextClearBit(0);
-                    int randomUnchanged = n == 0 ? n : c.nextClearBit(random.nextInt(n));
-                    for (int b : new int[] {firstUnchanged, randomUnchanged}) {
-                        if (b >= n) {
-                            continue;
-                        }
-                        try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
-                            if (readFully(ch, ByteBuffer.wrap(page), (long) b * Page.SIZE) < Page.SIZE) {
-                                continue;
-                            }
-                        } catch (NoSuchFileException e) {
-                            continue;
-                        }
-                        if (!Page.lsn(page, 0).isBefore(startLsn)) {
-                            continue; // written since this backup started
-                        }
-                        if (BlockMap.hash(page, 0, Page.SIZE) != held.hashes()[b]) {
-                            return "block " + b + " of " + item.path() + " differs from backup " + reference.id()
-                                    + "'s copy, though the WAL summaries name no change to it (a copy restored from an older backup, "
-                                    + "or pages changed without WAL)";
-                        }
+                    if (!Page.lsn(page, 0).isBefore(startLsn)) {
+                        continue; // written since this backup started
+                    }
+                    if (BlockMap.hash(page, 0, Page.SIZE) != held.hashes()[b]) {
+                        return "block " + b + " of " + item.path() + " differs from backup " + reference.id()
+                                + "'s copy, though the WAL summaries name no change to it (a copy restored from an older backup, "
+                                + "or pages changed without WAL)";
                     }
                 }
-                return null;
-            } finally {
-                summaries = saved;
             }
+            return null;
         }
 
         /**
@@ -888,7 +882,7 @@ public final class PhysicalBackup {
             ObjectStore.PendingObject pending = null;
             try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
                 long size = ch.size();
-                BitSet c = candidates(item.path(), size, held);
+                BitSet c = candidates(summaries, item.path(), size, held);
                 if (c == null) {
                     return Summarized.NOT_APPLIED;
                 }

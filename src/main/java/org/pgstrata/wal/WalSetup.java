@@ -67,7 +67,7 @@ public final class WalSetup {
     /** {@link #apply(String, Path, ConnectionSettings, boolean)}, archive_command naming the repository with {@code selfArguments}. */
     public static Applied apply(String repo, java.util.List<String> selfArguments, Path pgdata, ConnectionSettings conn, boolean running) {
         if (!running) {
-            String summaries = majorOf(pgdata) >= 17 ? ConfValue.line("summarize_wal", "on") : "";
+            String summaries = org.pgstrata.db.LocalCluster.majorOf(pgdata) >= 17 ? ConfValue.line("summarize_wal", "on") : "";
             try {
                 Files.writeString(pgdata.resolve("postgresql.auto.conf"),
                         "\n# Added by pgstrata wal setup: archive into " + repo + "\n" + confLines(repo, selfArguments) + summaries,
@@ -114,15 +114,6 @@ public final class WalSetup {
             }
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read " + pgdata.resolve("pg_wal") + ": " + e.getMessage(), null);
-        }
-    }
-
-    /** The major version PG_VERSION names, or 0 when it cannot be read. */
-    static int majorOf(Path pgdata) {
-        try {
-            return Integer.parseInt(Files.readString(pgdata.resolve("PG_VERSION")).trim());
-        } catch (IOException | NumberFormatException e) {
-            return 0;
         }
     }
 
