@@ -260,6 +260,11 @@ public final class PhysicalBackup {
                 TestHooks.haltAt("full-manifest");
                 new ReverseDelta(repo, progress).convert(reference.manifest(), m, copier.changedForReverse, req.compression());
             }
+            // Their temporary files, if the maps were large (else the collector's)
+            copier.blockHashes.close();
+            if (reference != null) {
+                reference.close();
+            }
             double seconds = (System.nanoTime() - t0) / 1e9;
             if (reference != null && !reverse) {
                 long stored = files.stream().filter(f -> !f.isUnchanged()).count();
@@ -459,7 +464,7 @@ public final class PhysicalBackup {
         }
 
         /** The reference's copy of a file, or null (a full, or a file the reference does not hold). */
-        private Reference.Held held(DataDirectoryScan.Item item) {
+        private Reference.Held held(DataDirectoryScan.Item item) throws IOException {
             return reference == null ? null : reference.file(item.path());
         }
 
@@ -663,7 +668,7 @@ public final class PhysicalBackup {
         }
 
         /** Records the block hashes of what was read for {@code entry}, and counts the file done. */
-        private FileEntry recorded(DataDirectoryScan.Item item, FileEntry entry, Read r) {
+        private FileEntry recorded(DataDirectoryScan.Item item, FileEntry entry, Read r) throws IOException {
             blockHashes.put(item.path(), r.hashes());
             fileDone();
             return entry;

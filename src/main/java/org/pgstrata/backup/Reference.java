@@ -36,16 +36,14 @@ final class Reference {
     }
 
     private final Manifest manifest;
-    private final boolean hasBlockMap;
-    private final Map<String, Held> files = new HashMap<>();
+    private final BlockMap map;
+    private final Map<String, FileEntry> files = new HashMap<>();
 
     private Reference(Manifest manifest, BlockMap map) {
         this.manifest = manifest;
-        this.hasBlockMap = map != null;
+        this.map = map;
         for (FileEntry f : manifest.files()) {
-            String definedIn = f.isUnchanged() ? f.reference() : manifest.id();
-            ObjectRef whole = f.isPages() ? null : f.object();
-            files.put(f.path(), new Held(f.size(), f.checksum(), definedIn, whole, map == null ? null : map.of(f.path())));
+            files.put(f.path(), f);
         }
     }
 
@@ -133,11 +131,28 @@ final class Reference {
 
     /** False for a reference taken before block maps: nothing of it can be found unchanged block by block. */
     boolean hasBlockMap() {
-        return hasBlockMap;
+        return map != null;
     }
 
-    Held file(String path) {
-        return files.get(path);
+    /**
+     * The file as the reference holds it, or null when it has none at {@code path}. Its hashes
+     * are read from the block map now (from its temporary file when it is large): call this once
+     * per file compared.
+     */
+    Held file(String path) throws IOException {
+        FileEntry f = files.get(path);
+        if (f == null) {
+            return null;
+        }
+        String definedIn = f.isUnchanged() ? f.reference() : manifest.id();
+        return new Held(f.size(), f.checksum(), definedIn, f.isPages() ? null : f.object(), map == null ? null : map.of(path));
+    }
+
+    /** Releases the block map's temporary file, if it has one. */
+    void close() throws IOException {
+        if (map != null) {
+            map.close();
+        }
     }
 
     /** Relation main forks are stored page by page; every other file is stored whole or found unchanged. */

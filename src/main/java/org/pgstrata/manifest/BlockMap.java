@@ -4,6 +4,10 @@ import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,15 +30,47 @@ import org.pgstrata.postgres.Page;
  * <p>The object holds the hashes as 64-bit big-endian numbers and nothing else: for each file of
  * the manifest, in the manifest's (path) order, ceil(size / 8192) of them. Its length is
  * therefore known from the manifest, and checked when it is read.
+ *
+ * <p>A map is held on the heap up to {@link #heapBytes()} of hashes (by default a sixteenth of the
+ * heap, at most 64 MiB: 64 GiB of data); beyond, in a temporary file (see {@link Spill}), so that the heap does not grow with the
+ * database: 1 TiB of data has 1 GiB of hashes, and an incremental holds two maps, verify one per
+ * backup. Each file's hashes are then read back when that file is compared.
  */
-public final class BlockMap {
+public final class BlockMap implements AutoCloseable {
     /** What {@link Manifest#blockMap()}'s hashes are: XXH64 of each 8 KiB block. */
     public static final String KEY_NAME = "blockmap";
 
+    /** On the heap: each file's hashes; null when they are in {@link #spill}. */
     private final Map<String, long[]> byPath;
+    /** In a temporary file: where each file's hashes start there (in hashes), and how many there are. */
+    private final Map<String, long[]> slots;
+    private final Spill spill;
 
-    private BlockMap(Map<String, long[]> byPath) {
+    private BlockMap(Map<String, long[]> byPath, Map<String, long[]> slots, Spill spill) {
         this.byPath = byPath;
+        this.slots = slots;
+        this.spill = spill;
+    }
+
+    /**
+     * The most hash bytes a map keeps on the heap: a sixteenth of the largest heap, at most 64 MiB
+     * (system property {@code pgstrata.blockmap.heapBytes}; 0 spills every map, which the tests
+     * use to run the file path end to end).
+     */
+    public static long heapBytes() {
+        return Long.getLong("pgstrata.blockmap.heapBytes", Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 16));
+    }
+
+    /** Whether this map's hashes are in a temporary file rather than on the heap. */
+    public boolean spilled() {
+        return spill != null;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (spill != null) {
+            spill.close();
+        }
     }
 
     /** The hash of a block: XXH64 of its bytes (fewer than 8 KiB for a file's short last block). */
@@ -47,9 +83,16 @@ public final class BlockMap {
         return (size + Page.SIZE - 1) / Page.SIZE;
     }
 
-    /** The hashes of {@code path}'s blocks as the backup read them, or null when the file is not in it. */
-    public long[] of(String path) {
-        return byPath.get(path);
+    /**
+     * The hashes of {@code path}'s blocks as the backup read them, or null when the file is not in
+     * it. A spilled map reads them from its file: call it once per file compared.
+     */
+    public long[] of(String path) throws IOException {
+        if (spill == null) {
+            return byPath.get(path);
+        }
+        long[] slot = slots.get(path);
+        return slot == null ? null : spill.read(slot[0], (int) slot[1]);
     }
 
     public static String key(String backupId) {
@@ -61,44 +104,105 @@ public final class BlockMap {
      * the manifest's files exactly. Null when {@code m} has none (format 1).
      */
     public static BlockMap read(ObjectStore objects, Manifest m) throws IOException {
-        if (m.blockMap() == null) {
-            return null;
-        }
+        return m.blockMap() == null ? null : read(objects, m.blockMap(), m.id(), m.files(), heapBytes());
+    }
+
+    /** Reads the block map {@code ref} of backup {@code id} whose files are {@code files}, spilled beyond {@code heapBytes}. */
+    static BlockMap read(ObjectStore objects, ObjectRef ref, String id, List<FileEntry> files, long heapBytes) throws IOException {
         long total = 0;
-        for (FileEntry f : m.files()) {
+        for (FileEntry f : files) {
             total += blocks(f.size());
         }
-        if (total * 8 > Integer.MAX_VALUE - 8) {
-            throw new IOException("the block map of " + m.id() + " is too large to hold in memory (" + total + " blocks)");
-        }
+        Spill spill = total * 8 > heapBytes ? Spill.create() : null;
         Map<String, long[]> byPath = new HashMap<>();
-        try (InputStream raw = objects.open(m.blockMap()); DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(raw, 1 << 16))) {
-            for (FileEntry f : m.files()) {
+        Map<String, long[]> slots = new HashMap<>();
+        try (InputStream raw = objects.open(ref); DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(raw, 1 << 16))) {
+            for (FileEntry f : files) {
                 long[] h = new long[(int) blocks(f.size())];
                 for (int i = 0; i < h.length; i++) {
                     try {
                         h[i] = in.readLong();
                     } catch (java.io.EOFException e) {
-                        throw new CorruptObjectException(m.blockMap().key(), "ends before the hashes of " + f.path()
-                                + ": it does not fit the manifest of " + m.id());
+                        throw new CorruptObjectException(ref.key(), "ends before the hashes of " + f.path()
+                                + ": it does not fit the manifest of " + id);
                     }
                 }
-                byPath.put(f.path(), h);
+                if (spill == null) {
+                    byPath.put(f.path(), h);
+                } else {
+                    slots.put(f.path(), new long[] {spill.append(h), h.length});
+                }
             }
             if (in.read() >= 0) {
-                throw new CorruptObjectException(m.blockMap().key(), "is longer than the manifest of " + m.id() + " needs");
+                throw new CorruptObjectException(ref.key(), "is longer than the manifest of " + id + " needs");
             }
+        } catch (IOException | RuntimeException e) {
+            if (spill != null) {
+                spill.close();
+            }
+            throw e;
         }
-        return new BlockMap(byPath);
+        return new BlockMap(spill == null ? byPath : null, slots, spill);
     }
 
-    /** Collects the hashes of the blocks a backup reads, from any number of threads. */
-    public static final class Builder {
+    /**
+     * Collects the hashes of the blocks a backup reads, from any number of threads: on the heap
+     * until they pass {@link #heapBytes()}, then in a temporary file.
+     */
+    public static final class Builder implements AutoCloseable {
         private final Map<String, long[]> byPath = new ConcurrentHashMap<>();
+        private final Map<String, long[]> slots = new ConcurrentHashMap<>();
+        private final long heapBytes;
+        private long held;
+        private Spill spill;
+
+        public Builder() {
+            this(heapBytes());
+        }
+
+        Builder(long heapBytes) {
+            this.heapBytes = heapBytes;
+        }
 
         /** Records the hashes of {@code path}'s blocks (one per block of the size the manifest records for it). */
-        public void put(String path, long[] hashes) {
-            byPath.put(path, hashes);
+        public void put(String path, long[] hashes) throws IOException {
+            Spill s;
+            synchronized (this) {
+                held += hashes.length * 8L;
+                if (spill == null && held > heapBytes) {
+                    spill = Spill.create();
+                    for (Map.Entry<String, long[]> e : byPath.entrySet()) {
+                        slots.put(e.getKey(), new long[] {spill.append(e.getValue()), e.getValue().length});
+                    }
+                    byPath.clear();
+                }
+                if (spill == null) {
+                    byPath.put(path, hashes);
+                    return;
+                }
+                s = spill;
+            }
+            slots.put(path, new long[] {s.append(hashes), hashes.length});
+        }
+
+        private long[] get(String path) throws IOException {
+            if (spill == null) {
+                return byPath.get(path);
+            }
+            long[] slot = slots.get(path);
+            return slot == null ? null : spill.read(slot[0], (int) slot[1]);
+        }
+
+        /** Whether the hashes went to a temporary file. */
+        public synchronized boolean spilled() {
+            return spill != null;
+        }
+
+        @Override
+        public synchronized void close() throws IOException {
+            if (spill != null) {
+                spill.close();
+            }
         }
 
         /**
@@ -109,7 +213,7 @@ public final class BlockMap {
             try (ObjectStore.PendingObject out = objects.create(backupId, key(backupId), Compression.NONE)) {
                 ByteBuffer buf = ByteBuffer.allocate(1 << 16);
                 for (FileEntry f : files) {
-                    long[] h = byPath.get(f.path());
+                    long[] h = get(f.path());
                     if (h == null || h.length != blocks(f.size())) {
                         throw new IllegalStateException("no block hashes for " + f.path() + " (" + f.size() + " bytes)"
                                 + (h == null ? "" : ", " + h.length + " recorded"));
@@ -159,6 +263,66 @@ public final class BlockMap {
 
         public long[] hashes() {
             return java.util.Arrays.copyOf(h, n);
+        }
+    }
+
+    /**
+     * Hashes in a temporary file (in java.io.tmpdir; the launcher passes TMPDIR), unlinked as soon
+     * as it is open: it takes no name, and a killed process leaves nothing behind. 8 bytes per
+     * 8 KiB of data: 1 GiB for 1 TiB.
+     */
+    static final class Spill implements AutoCloseable {
+        private final FileChannel ch;
+        private long end;
+
+        private Spill(FileChannel ch) {
+            this.ch = ch;
+        }
+
+        static Spill create() throws IOException {
+            Path p = Files.createTempFile("pgstrata-blockmap-", ".tmp");
+            try {
+                return new Spill(FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE));
+            } finally {
+                Files.delete(p);
+            }
+        }
+
+        /** Appends {@code h}; returns where it starts, in hashes. */
+        long append(long[] h) throws IOException {
+            ByteBuffer b = ByteBuffer.allocate(h.length * 8);
+            b.asLongBuffer().put(h);
+            long at;
+            synchronized (this) {
+                at = end;
+                end += h.length;
+            }
+            long pos = at * 8;
+            while (b.hasRemaining()) {
+                pos += ch.write(b, pos);
+            }
+            return at;
+        }
+
+        long[] read(long at, int n) throws IOException {
+            ByteBuffer b = ByteBuffer.allocate(n * 8);
+            long pos = at * 8;
+            while (b.hasRemaining()) {
+                int r = ch.read(b, pos);
+                if (r < 0) {
+                    throw new IOException("the block map's temporary file ends before hash " + (at + n));
+                }
+                pos += r;
+            }
+            b.flip();
+            long[] h = new long[n];
+            b.asLongBuffer().get(h);
+            return h;
+        }
+
+        @Override
+        public void close() throws IOException {
+            ch.close();
         }
     }
 }

@@ -229,6 +229,14 @@ public final class Verifier {
             org.pgstrata.api.Parallel.run(jobs, "pgstrata-verify", tasks);
         } catch (IOException e) {
             problems.add("verify stopped: " + e.getMessage());
+        } finally {
+            for (BlockMap map : maps.values()) {
+                try {
+                    map.close();
+                } catch (IOException e) {
+                    // only a temporary file, already unlinked
+                }
+            }
         }
     }
 
@@ -270,7 +278,14 @@ public final class Verifier {
             }
             for (Manifest m : j.backups) {
                 BlockMap map = maps.get(m.id());
-                if (map != null && !java.util.Arrays.equals(map.of(j.file.path()), t.blockHashes())) {
+                long[] held;
+                try {
+                    held = map == null ? null : map.of(j.file.path());
+                } catch (IOException e) {
+                    problems.add("backup " + m.id() + ": its block map cannot be read (" + e.getMessage() + ")");
+                    continue;
+                }
+                if (map != null && !java.util.Arrays.equals(held, t.blockHashes())) {
                     problems.add("backup " + m.id() + ": its block map does not match its copy of " + j.file.path()
                             + "; an incremental on it could record changed blocks as unchanged");
                 }
