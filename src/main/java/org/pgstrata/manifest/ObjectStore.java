@@ -2,7 +2,6 @@ package org.pgstrata.manifest;
 
 import com.github.luben.zstd.RecyclingBufferPool;
 import com.github.luben.zstd.ZstdCompressCtx;
-import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
 import java.io.FilterInputStream;
 import java.io.FilterOutputStream;
@@ -58,7 +57,8 @@ public final class ObjectStore {
         private final OutputStream content;
         private long contentBytes;
 
-        private PendingObject(String backup, String key, Compression compression, int zstdWorkers, int zstdLevel) throws IOException {
+        private PendingObject(String backup, String key, Compression compression, int zstdWorkers, int zstdLevel, boolean framed)
+                throws IOException {
             this.backup = backup;
             this.key = key;
             this.compression = compression;
@@ -66,11 +66,12 @@ public final class ObjectStore {
             this.storedCounter = new CountingOut(writer.stream(), storedDigest);
             this.compressor = switch (compression) {
                 case ZSTD -> {
+                    if (framed) {
+                        // Large objects: independent frames, compressed (and later decompressed) by several threads.
+                        yield new ZstdFrames.Out(storedCounter, zstdLevel, zstdWorkers);
+                    }
                     ZstdOutputStreamNoFinalizer z = new ZstdOutputStreamNoFinalizer(storedCounter, RecyclingBufferPool.INSTANCE);
                     z.setLevel(zstdLevel);
-                    if (zstdWorkers > 1) {
-                        z.setWorkers(zstdWorkers);
-                    }
                     yield z;
                 }
                 case LZ4 -> new LZ4FrameOutputStream(storedCounter, LZ4FrameOutputStream.BLOCKSIZE.SIZE_64KB);
@@ -119,7 +120,7 @@ public final class ObjectStore {
     }
 
     public PendingObject create(String backup, String key, Compression compression) throws IOException {
-        return new PendingObject(backup, key, compression, 1, ZSTD_LEVEL);
+        return new PendingObject(backup, key, compression, 1, ZSTD_LEVEL, false);
     }
 
     /** For the changed pages of an incremental or differential: compressed harder (see {@link #ZSTD_LEVEL_PAGES}). */
@@ -135,13 +136,17 @@ public final class ObjectStore {
      * costs more than reading them; the pages are then about 11% larger.
      */
     public PendingObject createPages(String backup, String key, Compression compression, int workers) throws IOException {
-        return workers > 1 ? new PendingObject(backup, key, compression, workers, ZSTD_LEVEL)
-                : new PendingObject(backup, key, compression, 1, ZSTD_LEVEL_PAGES);
+        return workers > 1 ? new PendingObject(backup, key, compression, workers, ZSTD_LEVEL, true)
+                : new PendingObject(backup, key, compression, 1, ZSTD_LEVEL_PAGES, false);
     }
 
-    /** For large objects: zstd compresses with {@code workers} threads (other compressions ignore it). */
+    /**
+     * For files stored whole outside bundles: zstd writes independent frames ({@link ZstdFrames}),
+     * compressed by up to {@code workers} threads, which a restore decompresses on several threads
+     * too (other compressions ignore it).
+     */
     public PendingObject create(String backup, String key, Compression compression, int workers) throws IOException {
-        return new PendingObject(backup, key, compression, workers, ZSTD_LEVEL);
+        return new PendingObject(backup, key, compression, workers, ZSTD_LEVEL, true);
     }
 
     /**
@@ -255,7 +260,7 @@ public final class ObjectStore {
         CheckingIn checked = new CheckingIn(raw, ref);
         Compression c = Compression.parse(ref.compression());
         return switch (c) {
-            case ZSTD -> new DrainingIn(new ZstdInputStreamNoFinalizer(checked, RecyclingBufferPool.INSTANCE), checked);
+            case ZSTD -> new DrainingIn(new ZstdFrames.In(checked), checked);
             case LZ4 -> new DrainingIn(new LZ4FrameInputStream(checked), checked);
             case NONE -> checked;
         };

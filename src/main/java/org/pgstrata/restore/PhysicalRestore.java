@@ -355,7 +355,7 @@ public final class PhysicalRestore {
         }
         long total = m.files().stream().mapToLong(FileEntry::size).sum() + m.wal().stream().mapToLong(WalEntry::size).sum();
         progress.step("restoring " + m.files().size() + " files and " + m.wal().size() + " WAL files of backup " + m.id());
-        try (Writes writes = new Writes(jobs)) {
+        try (Writes writes = new Writes()) {
             writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta);
             // Data before the files that make the server start recovery from it.
             long s0 = System.nanoTime();
@@ -467,46 +467,14 @@ public final class PhysicalRestore {
         return true;
     }
 
-    /**
-     * What the files of one restore share: the pool that writes the ranges of large files, the
-     * size from which a file is written by it, and the files whose fsync waits for the end
-     * ({@link Durability}).
-     */
+    /** What the files of one restore share: the files whose fsync waits for the end ({@link Durability}). */
     private static final class Writes implements AutoCloseable {
-        /** Files of at least this size are written in ranges by several threads (see {@link #SPLIT_BYTES}). */
-        final long splitBytes = Long.getLong("pgstrata.restore.splitBytes", SPLIT_BYTES);
-        final int writers;
-        final java.util.concurrent.ExecutorService pool;
         final java.util.Queue<Path> paths = new java.util.concurrent.ConcurrentLinkedQueue<>();
-
-        Writes(int jobs) {
-            // With one job, one thread does everything.
-            writers = jobs - 1;
-            pool = writers < 1 ? null : java.util.concurrent.Executors.newFixedThreadPool(writers, r -> {
-                Thread t = new Thread(r, "pgstrata-restore-range");
-                t.setDaemon(true);
-                return t;
-            });
-        }
-
-        boolean split(long size) {
-            return pool != null && size >= splitBytes;
-        }
 
         @Override
         public void close() {
-            if (pool != null) {
-                pool.shutdown(); // every range was written or waited for by the file's own task
-            }
         }
     }
-
-    /**
-     * From 64 MiB on a file is written in ranges by several threads. Below, a file takes well under
-     * a tenth of a second and the other workers have other files to write; the largest files of a
-     * cluster (relation segments up to 1 GiB) are the ones a restore otherwise ends waiting for.
-     */
-    static final long SPLIT_BYTES = 64L << 20;
 
     /** Where a restored file's content goes: a new file, or in a delta restore over the existing one, block by block. */
     private static final class Sink implements AutoCloseable {
@@ -524,8 +492,9 @@ public final class PhysicalRestore {
             ch = existing ? FileChannel.open(out, StandardOpenOption.READ, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)
                     : FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
             over = existing ? new DeltaTarget.DeltaSink(ch) : null;
-            stream = over != null ? over : writes != null && writes.split(size) ? new RangeWriter(ch, writes.pool, writes.writers)
-                    : new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 17);
+            // In order, from one thread: writing one file's ranges from several threads (an earlier version) and
+            // starting its writeback while it is written (tried) each cost about 1 s more system time per GB on ext4.
+            stream = over != null ? over : new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 17);
             deferred = over == null && writes != null;
             if (deferred) {
                 writes.paths.add(out);
@@ -534,18 +503,10 @@ public final class PhysicalRestore {
 
         /**
          * Writes the rest of the content (durable now, or with the others at the end) and counts what
-         * was written. The content's checksum is computed in order as it is produced, before the
-         * ranges are handed to the writers; a file written in ranges is checked for its size only.
-         * Reading it back to hash it again would check where the ranges landed, at about 0.7 s of
-         * CPU per GB (measured: 0.1 s per 150 MB from the page cache), and from disk once a restore
-         * outgrows memory: too much for a check of three lines of offset arithmetic that
-         * SplitFileRestoreTest proves by content.
+         * was written.
          */
         void finish(long size, Delta delta) throws IOException {
             stream.flush();
-            if (stream instanceof RangeWriter && ch.size() != size) {
-                throw new IOException(out + ", written in ranges, holds " + ch.size() + " bytes, not the " + size + " that were written");
-            }
             boolean changed = over == null ? true : over.finish();
             if (over == null && !deferred) {
                 ch.force(true);
@@ -560,13 +521,7 @@ public final class PhysicalRestore {
 
         @Override
         public void close() throws IOException {
-            try {
-                if (stream instanceof RangeWriter r) {
-                    r.close(); // no range is still being written when the caller cleans up
-                }
-            } finally {
-                ch.close();
-            }
+            ch.close();
         }
     }
 

@@ -10,8 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.cli.CliRun;
@@ -22,30 +20,19 @@ import org.pgstrata.manifest.Envelope;
 import org.pgstrata.manifest.Json;
 
 /**
- * A file large enough to be written in ranges by several threads (the size from which that
- * happens is lowered to 8 MiB here; ranges are 4 MiB), restored from a chain (full + incremental
- * whose changed pages lie in several ranges): the copy has the source's content and passes
- * amcheck. And a damaged byte in one range of such a file (its object's own checksum made to
- * match, so that only the file's content checksum can see it) fails the restore as corrupt, in
- * one line, leaving nothing behind.
+ * A relation file stored whole is a sequence of independent zstd frames of 4 MiB of content
+ * ({@code ZstdFrames}), which a restore decompresses on several threads and writes in order.
+ * Restored from a chain (full + incremental whose changed pages lie in several frames), the copy
+ * has the source's content and passes amcheck. A damaged byte in one frame of such an object
+ * (its stored checksum made to match, so that only decompression and the content checksum can
+ * see it) fails the restore as corrupt, in one line, leaving nothing behind.
  *
  * <p>The table is cheap: fillfactor 10 and rows of 400 bytes put one row on each page, so 3,000
- * rows fill 24 MB (six ranges), mostly zeros.
+ * rows fill 24 MB (six frames), mostly zeros.
  */
-class SplitFileRestoreTest extends PgTest {
+class FramedFileRestoreTest extends PgTest {
     private static final int MAJOR = 17;
-    private static final String SPLIT = "pgstrata.restore.splitBytes";
     private static final int RANGE = 4 << 20;
-
-    @BeforeEach
-    void lowerTheSplitSize() {
-        System.setProperty(SPLIT, Long.toString(8L << 20));
-    }
-
-    @AfterEach
-    void restoreTheSplitSize() {
-        System.clearProperty(SPLIT);
-    }
 
     /** The big file's path in the data directory, and the incremental's id. */
     private record Made(String rel, String incr) {
@@ -59,7 +46,7 @@ class SplitFileRestoreTest extends PgTest {
                 "VACUUM big",
                 "CHECKPOINT");
         String rel = PgSupport.queryString(src, "SELECT pg_relation_filepath('big')");
-        assertThat(Files.size(src.pgdata().resolve(rel))).as("the big file, larger than the split size").isGreaterThan(5L * RANGE);
+        assertThat(Files.size(src.pgdata().resolve(rel))).as("the big file, of more than five frames").isGreaterThan(5L * RANGE);
         backup(repo, src, "full", compress);
         // One row in 400 (every range), updated in place (HOT: fillfactor 10 leaves room on its page), and rows appended.
         PgSupport.sql(src, "UPDATE big SET pad = rpad('changed ' || id, 400, '#') WHERE id % 400 = 7",
@@ -67,8 +54,20 @@ class SplitFileRestoreTest extends PgTest {
         return new Made(rel, backup(repo, src, "incr", compress));
     }
 
+    /** The compressed size of each zstd frame of a stored object. */
+    private static java.util.List<Long> frames(Path stored) throws Exception {
+        byte[] b = Files.readAllBytes(stored);
+        java.util.List<Long> frames = new java.util.ArrayList<>();
+        for (int at = 0; at < b.length; ) {
+            long k = com.github.luben.zstd.Zstd.findFrameCompressedSize(b, at, b.length - at);
+            frames.add(k);
+            at += (int) k;
+        }
+        return frames;
+    }
+
     @Test
-    void aFileWrittenInRanges_fromAChain_restoresTheSourcesContent() throws Exception {
+    void aFramedFile_fromAChain_restoresTheSourcesContent() throws Exception {
         LocalCluster src = pg.start("source", MAJOR);
         Path repo = dir.resolve("repo");
         Made made = chain(src, repo, "zstd");
@@ -81,7 +80,10 @@ class SplitFileRestoreTest extends PgTest {
         assertThat(big.get("source").asText()).as("how the incremental holds " + rel).isEqualTo("pages");
         java.util.Set<Long> ranges = new java.util.TreeSet<>();
         big.get("blocks").forEach(b -> ranges.add(b.asLong() * 8192 / RANGE));
-        assertThat(ranges).as("the ranges holding changed pages").hasSizeGreaterThanOrEqualTo(5);
+        assertThat(ranges).as("the frames holding changed pages").hasSizeGreaterThanOrEqualTo(5);
+        JsonNode inFull = entry(manifestOf(repo, firstBackup(repo)), rel);
+        assertThat(frames(repo.resolve(inFull.get("object").get("key").asText()))).as("frames of the full's object of " + rel)
+                .hasSize((int) ((inFull.get("size").asLong() + RANGE - 1) / RANGE));
 
         Path target = dir.resolve("restored");
         LocalCluster restored = CliBackups.restore(pg, repo, target, MAJOR, "--backup", incr, "--jobs", "2").cluster();
@@ -91,25 +93,26 @@ class SplitFileRestoreTest extends PgTest {
     }
 
     @Test
-    void aDamagedByteInOneRangeOfASplitFile_failsTheRestoreAsCorrupt() throws Exception {
+    void aDamagedByteInOneFrame_failsTheRestoreAsCorrupt() throws Exception {
         LocalCluster src = pg.start("source", MAJOR);
         Path repo = dir.resolve("repo");
-        Made made = chain(src, repo, "none");
+        Made made = chain(src, repo, "zstd");
         String rel = made.rel();
         String incr = made.incr();
 
-        // The full's object of the big file: stored as it is (no compression), so a byte of it is a byte of the file.
+        // The full's object of the big file: a byte in the middle of its fourth frame, flipped.
         String key = entry(manifestOf(repo, firstBackup(repo)), rel).get("object").get("key").asText();
         Path stored = repo.resolve(key);
-        long at = 3L * RANGE + 5000; // inside the fourth range: block 1536, which holds row 1537, unchanged by the incremental
-        assertThat(entry(manifestOf(repo, incr), rel).get("blocks")).as("blocks of the incremental").noneMatch(b -> b.asLong() == at / 8192);
+        java.util.List<Long> frames = frames(stored);
+        assertThat(frames).hasSizeGreaterThan(4);
+        long at = frames.get(0) + frames.get(1) + frames.get(2) + frames.get(3) / 2;
         try (FileChannel ch = FileChannel.open(stored, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             ByteBuffer b = ByteBuffer.allocate(1);
             ch.read(b, at);
             b.put(0, (byte) (b.get(0) ^ 0x5a)).rewind();
             ch.write(b, at);
         }
-        // Its own stored checksum made to match in every manifest that names it: only the content checksum can tell.
+        // Its own stored checksum made to match in every manifest that names it: only decompression and the content checksum can tell.
         String newStored = Checksum.of(Files.readAllBytes(stored));
         for (String id : new String[] {firstBackup(repo), incr}) {
             ObjectNode m = (ObjectNode) manifestOf(repo, id);
@@ -124,7 +127,7 @@ class SplitFileRestoreTest extends PgTest {
         Path target = dir.resolve("target");
         CliRun restore = CliRun.run("restore", "-q", "--repo", repo.toString(), "--backup", incr, "--to", target.toString(), "--jobs", "2");
         assertThat(restore.exitCode()).as(restore.err()).isEqualTo(ErrorCode.CORRUPT.exitCode());
-        assertThat(restore.errLines()).singleElement().asString().contains(rel).contains("checksum");
+        assertThat(restore.errLines()).singleElement().asString().containsAnyOf(rel, key);
         assertThat(target).doesNotExist();
     }
 

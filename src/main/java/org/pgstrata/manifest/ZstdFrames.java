@@ -1,0 +1,462 @@
+package org.pgstrata.manifest;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdException;
+import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.util.ArrayDeque;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+
+/**
+ * Large objects as a sequence of independent zstd frames of {@link #FRAME} bytes of content each,
+ * so that they are compressed and decompressed by several threads at once.
+ *
+ * <p>A stream of concatenated zstd frames is a plain zstd stream (RFC 8878, section 3.1): the
+ * {@code zstd} command and every decoder read it whole. Each frame is compressed on its own
+ * ({@code ZSTD_compress}), so its header records its content size, and {@code
+ * ZSTD_findFrameCompressedSize} finds where it ends without decompressing it: a reader can hand
+ * each frame to another thread as soon as its bytes have arrived, and still deliver the content
+ * in order, to be checksummed and written sequentially. A single stream frame (zstd's streaming
+ * compressor, used for everything smaller, and by earlier versions for everything) has no content
+ * size: {@link In} then decompresses it as one stream, as before.
+ *
+ * <p>Costs: 4 MiB frames compress about 0.2% larger than one stream (no match can reach across a
+ * frame); memory is bounded by {@link #IN_FLIGHT} frames, over all streams, in flight at once.
+ */
+final class ZstdFrames {
+    /** Content bytes per frame. */
+    static final int FRAME = 4 << 20;
+    /** The largest frame a reader accepts: a frame's compressed bound, with room for its header. */
+    static final int MAX_STORED_FRAME = (int) Zstd.compressBound(FRAME) + 1024;
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
+    /** Frames being compressed or decompressed, or waiting to be taken, over all streams: 4 to 16. */
+    static final int IN_FLIGHT = Math.max(4, Math.min(16, 2 * CORES));
+    private static final Semaphore PERMITS = new Semaphore(IN_FLIGHT);
+    private static final ExecutorService POOL = Executors.newFixedThreadPool(CORES, r -> {
+        Thread t = new Thread(r, "pgstrata-zstd-frames");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** Frame-sized buffers, reused: a GiB read or written in fresh 4 MiB arrays grows the heap by hundreds of MB. */
+    private static final java.util.concurrent.ConcurrentLinkedQueue<byte[]> BUFFERS = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private static final java.util.concurrent.atomic.AtomicInteger POOLED = new java.util.concurrent.atomic.AtomicInteger();
+
+    private ZstdFrames() {
+    }
+
+    static byte[] buffer() {
+        byte[] b = BUFFERS.poll();
+        if (b == null) {
+            return new byte[FRAME];
+        }
+        POOLED.decrementAndGet();
+        return b;
+    }
+
+    static void recycle(byte[] b) {
+        if (b != null && b.length == FRAME && POOLED.incrementAndGet() <= 2 * IN_FLIGHT + 4) {
+            BUFFERS.add(b);
+        } else if (b != null && b.length == FRAME) {
+            POOLED.decrementAndGet();
+        }
+    }
+
+    /** A frame handed to the pool (or done already), the permit it holds until it is taken, and its content's length. */
+    private record Pending(Future<byte[]> result, boolean permit, int length) {
+        Pending(Future<byte[]> result, boolean permit) {
+            this(result, permit, -1);
+        }
+    }
+
+    /**
+     * Compresses its content in frames of {@link #FRAME} bytes, up to {@code workers} at once,
+     * and writes them in order. {@link #close} writes the last frame and leaves {@code out} open.
+     */
+    static final class Out extends OutputStream {
+        private final OutputStream out;
+        private final int level;
+        private final int workers;
+        private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+        private byte[] buf = buffer();
+        private int n;
+        private boolean closed;
+
+        Out(OutputStream out, int level, int workers) {
+            this.out = out;
+            this.level = level;
+            this.workers = Math.max(1, workers);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            while (len > 0) {
+                int k = Math.min(len, FRAME - n);
+                System.arraycopy(b, off, buf, n, k);
+                n += k;
+                off += k;
+                len -= k;
+                if (n == FRAME) {
+                    submit();
+                }
+            }
+        }
+
+        private void submit() throws IOException {
+            byte[] frame = buf;
+            int length = n;
+            buf = buffer();
+            n = 0;
+            while (pending.size() >= workers) {
+                writeOldest();
+            }
+            boolean permit = workers > 1 && PERMITS.tryAcquire();
+            if (!permit) {
+                // No thread to spare (or one worker): compressed here, in order.
+                pending.add(new Pending(java.util.concurrent.CompletableFuture.completedFuture(compress(frame, length, level)), false));
+                return;
+            }
+            try {
+                pending.add(new Pending(POOL.submit(() -> compress(frame, length, level)), true));
+            } catch (RuntimeException e) {
+                PERMITS.release();
+                throw e;
+            }
+        }
+
+        private void writeOldest() throws IOException {
+            Pending p = pending.poll();
+            try {
+                out.write(take(p));
+            } finally {
+                if (p.permit()) {
+                    PERMITS.release();
+                }
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            // Frames are written whole; what is buffered waits for the frame to fill or for close.
+        }
+
+        /** Compresses and writes what is left; an empty content is one empty frame. */
+        @Override
+        public void close() throws IOException {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                if (n > 0 || pending.isEmpty()) {
+                    submit();
+                }
+                while (!pending.isEmpty()) {
+                    writeOldest();
+                }
+            } finally {
+                drop(pending);
+                recycle(buf);
+                buf = null;
+            }
+            out.flush();
+        }
+    }
+
+    /** Where each thread compresses a frame before its bytes are copied out: one per thread, not one per frame. */
+    private static final ThreadLocal<byte[]> COMPRESSED = ThreadLocal.withInitial(() -> new byte[(int) Zstd.compressBound(FRAME)]);
+
+    /** Compresses {@code src[0, length)} into a new array of its compressed size, and recycles {@code src}. */
+    private static byte[] compress(byte[] src, int length, int level) {
+        byte[] dst = COMPRESSED.get();
+        long k;
+        try {
+            k = Zstd.compressByteArray(dst, 0, dst.length, src, 0, length, level);
+        } finally {
+            recycle(src);
+        }
+        if (Zstd.isError(k)) {
+            throw new IllegalStateException("zstd cannot compress a frame: " + Zstd.getErrorName(k));
+        }
+        return java.util.Arrays.copyOf(dst, (int) k);
+    }
+
+    private static byte[] take(Pending p) throws IOException {
+        try {
+            return p.result().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(c.getMessage(), c);
+        }
+    }
+
+    /** Waits for frames nobody will take (after a failure), and returns their permits. */
+    private static void drop(ArrayDeque<Pending> pending) {
+        for (Pending p; (p = pending.poll()) != null; ) {
+            try {
+                recycle(p.result().get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException e) {
+                // failed, and nobody asks
+            }
+            if (p.permit()) {
+                PERMITS.release();
+            }
+        }
+    }
+
+    /**
+     * Decompresses a zstd stream read from {@code stored}: frame by frame on several threads when
+     * its first frame records its content size (written by {@link Out}), else as one stream.
+     * Failures are {@link IOException}s naming what is wrong; the caller reports them as damage.
+     */
+    static final class In extends InputStream {
+        private final InputStream stored;
+        /** Read ahead: compressed bytes not yet cut into frames. */
+        private byte[] raw = new byte[1 << 20];
+        private int rawStart;
+        private int rawEnd;
+        private boolean storedEnded;
+        private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+        /** Set when the stream is not framed: everything goes through zstd's stream decoder. */
+        private InputStream whole;
+        private boolean decided;
+        private byte[] current;
+        /** The content in {@link #current}: its first {@code currentLength} bytes. */
+        private int currentLength;
+        private int pos;
+        private boolean closed;
+
+        In(InputStream stored) {
+            this.stored = stored;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int k = read(one, 0, 1);
+            return k < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            if (!decided) {
+                decide();
+            }
+            if (whole != null) {
+                return whole.read(b, off, len);
+            }
+            while (pos == currentLength) {
+                fill();
+                recycle(current);
+                current = null;
+                pos = 0;
+                currentLength = 0;
+                if (pending.isEmpty()) {
+                    return -1;
+                }
+                Pending p = pending.poll();
+                try {
+                    current = take(p);
+                    currentLength = p.length();
+                } finally {
+                    if (p.permit()) {
+                        PERMITS.release();
+                    }
+                }
+            }
+            int k = Math.min(len, currentLength - pos);
+            System.arraycopy(current, pos, b, off, k);
+            pos += k;
+            return k;
+        }
+
+        /**
+         * Framed when the first frame's header records a content size of at most {@link #FRAME};
+         * else one stream (the streaming compressor's single frame, or a large one-shot frame).
+         */
+        private void decide() throws IOException {
+            decided = true;
+            while (rawEnd - rawStart < 18 && more()) {
+                // a frame header is at most 18 bytes
+            }
+            long size = rawEnd == rawStart ? -1 : contentSize(raw, rawStart, rawEnd - rawStart);
+            if (size < 0 || size > FRAME) {
+                InputStream head = new ByteArrayInputStream(raw, rawStart, rawEnd - rawStart);
+                // SequenceInputStream closes each stream it finishes: the stored one stays open for the caller's check.
+                InputStream rest = new java.io.FilterInputStream(stored) {
+                    @Override
+                    public void close() {
+                    }
+                };
+                whole = new ZstdInputStreamNoFinalizer(new java.io.SequenceInputStream(head, rest));
+            }
+        }
+
+        /** Reads more compressed bytes; false at the end of the stored stream. */
+        private boolean more() throws IOException {
+            if (storedEnded) {
+                return false;
+            }
+            if (rawEnd == raw.length) {
+                int have = rawEnd - rawStart;
+                if (rawStart > 0 && have <= raw.length / 2) {
+                    System.arraycopy(raw, rawStart, raw, 0, have);
+                } else {
+                    raw = java.util.Arrays.copyOfRange(raw, rawStart, rawStart + Math.max(raw.length * 2, have));
+                }
+                rawStart = 0;
+                rawEnd = have;
+            }
+            int k = stored.read(raw, rawEnd, raw.length - rawEnd);
+            if (k < 0) {
+                storedEnded = true;
+                return false;
+            }
+            rawEnd += k;
+            return true;
+        }
+
+        /** Cuts whole frames off the compressed bytes and hands them out, keeping a few in flight. */
+        private void fill() throws IOException {
+            while (pending.size() < Math.max(2, CORES)) {
+                byte[] frame = nextFrame();
+                if (frame == null) {
+                    return;
+                }
+                long size = contentSize(frame, 0, frame.length);
+                if (isSkippable(frame)) {
+                    continue;
+                }
+                if (size < 0 || size > FRAME) {
+                    throw new IOException("a zstd frame " + (size < 0 ? "without a content size" : "of " + size + " bytes")
+                            + " among frames of at most " + FRAME);
+                }
+                boolean permit = pending.size() > 0 && PERMITS.tryAcquire();
+                if (permit) {
+                    try {
+                        pending.add(new Pending(POOL.submit(() -> decompress(frame, (int) size)), true, (int) size));
+                    } catch (RuntimeException e) {
+                        PERMITS.release();
+                        throw e;
+                    }
+                } else {
+                    // The frame the reader waits for next, or no thread to spare: decompressed here.
+                    pending.add(new Pending(java.util.concurrent.CompletableFuture.completedFuture(decompress(frame, (int) size)), false,
+                            (int) size));
+                }
+            }
+        }
+
+        /** The content size a frame header records; negative when it records none, or is no header. */
+        private static long contentSize(byte[] b, int off, int len) {
+            try {
+                return Zstd.getFrameContentSize(b, off, len);
+            } catch (ZstdException e) {
+                return -2;
+            }
+        }
+
+        private static boolean isSkippable(byte[] frame) {
+            int magic = (frame[0] & 0xFF) | (frame[1] & 0xFF) << 8 | (frame[2] & 0xFF) << 16 | (frame[3] & 0xFF) << 24;
+            return (magic & 0xFFFFFFF0) == 0x184D2A50;
+        }
+
+        /** The next frame's compressed bytes, or null at the end. */
+        private byte[] nextFrame() throws IOException {
+            while (true) {
+                int have = rawEnd - rawStart;
+                if (have > 0) {
+                    String error;
+                    try {
+                        long k = Zstd.findFrameCompressedSize(raw, rawStart, have);
+                        if (!Zstd.isError(k)) {
+                            byte[] frame = java.util.Arrays.copyOfRange(raw, rawStart, rawStart + (int) k);
+                            rawStart += (int) k;
+                            return frame;
+                        }
+                        error = Zstd.getErrorName(k);
+                    } catch (ZstdException e) {
+                        error = e.getMessage(); // zstd-jni throws where zstd returns an error (here: not the whole frame yet)
+                    }
+                    if (have > MAX_STORED_FRAME) {
+                        throw new IOException("a zstd frame of more than " + MAX_STORED_FRAME + " bytes, or not a frame (" + error + ")");
+                    }
+                }
+                if (!more()) {
+                    if (rawEnd > rawStart) {
+                        throw new IOException("the stream ends inside a zstd frame (" + (rawEnd - rawStart) + " bytes of it)");
+                    }
+                    return null;
+                }
+            }
+        }
+
+        /**
+         * One frame's content, of the size its header records, at the start of a frame buffer.
+         * In a framed stream every frame records one of at most {@link #FRAME} bytes; any other
+         * is damage (or not pgstrata's), refused before anything is decompressed into memory.
+         */
+        private static byte[] decompress(byte[] frame, int size) throws IOException {
+            byte[] out = buffer();
+            long k;
+            try {
+                k = Zstd.decompressByteArray(out, 0, size, frame, 0, frame.length);
+            } catch (ZstdException e) {
+                recycle(out);
+                throw new IOException("a zstd frame cannot be decompressed: " + e.getMessage(), e);
+            }
+            if (Zstd.isError(k) || k != size) {
+                recycle(out);
+            }
+            if (Zstd.isError(k)) {
+                throw new IOException("a zstd frame cannot be decompressed: " + Zstd.getErrorName(k));
+            }
+            if (k != size) {
+                throw new IOException("a zstd frame holds " + k + " bytes, its header says " + size);
+            }
+            return out;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            drop(pending);
+            recycle(current);
+            current = null;
+            try {
+                if (whole != null) {
+                    whole.close();
+                }
+            } finally {
+                stored.close();
+            }
+        }
+    }
+}
