@@ -77,6 +77,11 @@ public enum ErrorCode {
     ARCHIVE_NOT_CONFIGURED(40),
     /** archive_command runs and fails: pg_stat_archiver counts failures (pgstrata check). */
     ARCHIVE_FAILING(41),
+    /**
+     * The JVM's heap is too small for the command (the launchers bound it at 512 MiB unless
+     * PGSTRATA_JAVA_OPTS sets -Xmx). Numbered apart from 10-31.
+     */
+    OUT_OF_MEMORY(46),
     /** Anything else: a bug. */
     INTERNAL(70);
 

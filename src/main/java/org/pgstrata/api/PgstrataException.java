@@ -35,4 +35,20 @@ public class PgstrataException extends RuntimeException {
         }
         return line.replace('\n', ' ');
     }
+
+    /**
+     * When {@code t} is, or was caused by, the heap running out: the error to report instead of
+     * an internal error, with the heap's size and how to raise it. Null otherwise.
+     */
+    public static PgstrataException outOfMemory(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof OutOfMemoryError) {
+                long max = Runtime.getRuntime().maxMemory() >> 20;
+                return new PgstrataException(ErrorCode.OUT_OF_MEMORY, "out of memory: the JVM's heap of " + max
+                        + " MiB is too small for this command (" + c.getMessage() + ")",
+                        "run it again with a larger heap, e.g. PGSTRATA_JAVA_OPTS=-Xmx2g");
+            }
+        }
+        return null;
+    }
 }

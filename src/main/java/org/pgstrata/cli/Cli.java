@@ -148,6 +148,10 @@ public final class Cli {
             if (denied != null) {
                 ex = denied;
             }
+            PgstrataException memory = PgstrataException.outOfMemory(ex);
+            if (memory != null) {
+                ex = memory;
+            }
             if (ex instanceof PgstrataException p) {
                 commandLine.getErr().println("pgstrata: error: " + p.oneLine());
                 if (System.getenv("PGSTRATA_DEBUG") != null) {

@@ -10,9 +10,17 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        org.pgstrata.api.Verbose.printTo(System.err::println);
-        org.pgstrata.api.Self.useNativeCache();
-        int code = LeanWal.handles(args) ? LeanWal.run(args) : Cli.run(args);
+        int code;
+        try {
+            org.pgstrata.api.Verbose.printTo(System.err::println);
+            org.pgstrata.api.Self.useNativeCache();
+            code = LeanWal.handles(args) ? LeanWal.run(args) : Cli.run(args);
+        } catch (OutOfMemoryError e) {
+            // Out of the command itself (picocli hands only exceptions to its handler): one line, its own code.
+            org.pgstrata.api.PgstrataException p = org.pgstrata.api.PgstrataException.outOfMemory(e);
+            System.err.println("pgstrata: error: " + p.oneLine());
+            code = p.code().exitCode();
+        }
         System.exit(code);
     }
 }

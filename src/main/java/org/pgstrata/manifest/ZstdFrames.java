@@ -71,7 +71,7 @@ final class ZstdFrames {
     }
 
     /** A frame handed to the pool (or done already), the permit it holds until it is taken, and its content's length. */
-    private record Pending(Future<byte[]> result, boolean permit, int length) {
+    record Pending(Future<byte[]> result, boolean permit, int length) {
         Pending(Future<byte[]> result, boolean permit) {
             this(result, permit, -1);
         }
@@ -194,7 +194,7 @@ final class ZstdFrames {
         return java.util.Arrays.copyOf(dst, (int) k);
     }
 
-    private static byte[] take(Pending p) throws IOException {
+    static byte[] take(Pending p) throws IOException {
         try {
             return p.result().get();
         } catch (InterruptedException e) {
@@ -204,6 +204,9 @@ final class ZstdFrames {
             Throwable c = e.getCause();
             if (c instanceof IOException io) {
                 throw io;
+            }
+            if (c instanceof Error err) {
+                throw err; // the heap ran out (say), which is no damage of the object
             }
             throw new IOException(c.getMessage(), c);
         }

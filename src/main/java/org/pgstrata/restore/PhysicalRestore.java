@@ -122,6 +122,14 @@ public final class PhysicalRestore {
                 } else {
                     ExternalConfigRestore.place(m, target, configDir, progress);
                 }
+            } catch (OutOfMemoryError e) {
+                // The buffers that filled the heap are garbage now: enough to remove what was written.
+                if (delta == null) {
+                    cleanUp(target, existed);
+                }
+                PgstrataException p = PgstrataException.outOfMemory(e);
+                throw new PgstrataException(p.code(), p.getMessage() + (delta == null ? "; nothing was left in " + target
+                        : "; " + target + " is half restored: run the restore again with a larger heap"), p.hint(), e);
             } catch (IOException | RuntimeException e) {
                 if (delta != null) {
                     throw deltaFailed(e, target, m, repo);

@@ -128,4 +128,19 @@ class ZstdFramesTest {
         Files.write(file, stored);
         assertThat(store.readAll(s.ref())).isEqualTo(data);
     }
+
+    /**
+     * A frame whose decompression ran out of heap on another thread is the heap's failure, not the
+     * object's: it must reach the command as the Error (exit 46), not as an IOException that the
+     * object store reports as damage (exit 15), which it once did.
+     */
+    @Test
+    void aFrameThatRanOutOfHeap_isNotReportedAsAnIoFailure() {
+        java.util.concurrent.CompletableFuture<byte[]> failed = new java.util.concurrent.CompletableFuture<>();
+        failed.completeExceptionally(new OutOfMemoryError("Java heap space"));
+        assertThatThrownBy(() -> ZstdFrames.take(new ZstdFrames.Pending(failed, false, 0))).isInstanceOf(OutOfMemoryError.class);
+        java.util.concurrent.CompletableFuture<byte[]> broken = new java.util.concurrent.CompletableFuture<>();
+        broken.completeExceptionally(new java.io.IOException("a zstd frame cannot be decompressed"));
+        assertThatThrownBy(() -> ZstdFrames.take(new ZstdFrames.Pending(broken, false, 0))).isInstanceOf(java.io.IOException.class);
+    }
 }
