@@ -29,7 +29,9 @@ public record RestoreResult(String backupId, Path target, long files, long bytes
      * @param filesWritten   files created or with at least one block rewritten (or cut to size)
      * @param filesUnchanged files whose size and whole-content checksum already matched the backup: not written
      * @param filesRemoved   files (and links) the backup does not have, removed
+     * @param bytesReused    bytes of differing files taken from the local copy instead of being decompressed
+     *                       (whole zstd frames whose blocks the local file held, by the backup's block map)
      */
-    public record Delta(long bytesWritten, long filesWritten, long filesUnchanged, long filesRemoved) {
+    public record Delta(long bytesWritten, long filesWritten, long filesUnchanged, long filesRemoved, long bytesReused) {
     }
 }

@@ -259,11 +259,32 @@ public final class ObjectStore {
         return decoded(new java.io.ByteArrayInputStream(bundle, (int) from, (int) length), ref);
     }
 
+    /**
+     * Opens an object like {@link #open(ObjectRef)}, but frames whose content {@code substitute}
+     * has at hand are read (their stored bytes checked) and not decompressed.
+     */
+    public InputStream open(ObjectRef ref, ZstdFrames.Substitute substitute) throws IOException {
+        if (ref.offset() != null) {
+            return open(ref);
+        }
+        InputStream raw;
+        try {
+            raw = storage.get(ref.key());
+        } catch (ObjectNotFoundException e) {
+            throw new CorruptObjectException(ref.key(), "is missing from " + storage.describe());
+        }
+        return decoded(raw, ref, substitute);
+    }
+
     private InputStream decoded(InputStream raw, ObjectRef ref) throws IOException {
+        return decoded(raw, ref, null);
+    }
+
+    private InputStream decoded(InputStream raw, ObjectRef ref, ZstdFrames.Substitute substitute) throws IOException {
         CheckingIn checked = new CheckingIn(raw, ref);
         Compression c = Compression.parse(ref.compression());
         return switch (c) {
-            case ZSTD -> new DrainingIn(new ZstdFrames.In(checked), checked);
+            case ZSTD -> new DrainingIn(new ZstdFrames.In(checked, substitute), checked);
             case LZ4 -> new DrainingIn(new LZ4FrameInputStream(checked), checked);
             case NONE -> checked;
         };

@@ -31,7 +31,7 @@ import java.util.concurrent.Semaphore;
  * <p>Costs: 4 MiB frames compress about 0.2% larger than one stream (no match can reach across a
  * frame); memory is bounded by {@link #IN_FLIGHT} frames, over all streams, in flight at once.
  */
-final class ZstdFrames {
+public final class ZstdFrames {
     /** Content bytes per frame. */
     static final int FRAME = 4 << 20;
     /** The largest frame a reader accepts: a frame's compressed bound, with room for its header. */
@@ -120,7 +120,9 @@ final class ZstdFrames {
             int length = n;
             buf = buffer();
             n = 0;
-            while (pending.size() >= workers) {
+            // Twice as many frames as threads in flight: the writer's thread can be uploading one
+            // (an S3 part is sent from it) while the others are being compressed.
+            while (pending.size() >= 2 * workers) {
                 writeOldest();
             }
             boolean permit = workers > 1 && PERMITS.tryAcquire();
@@ -229,6 +231,17 @@ final class ZstdFrames {
     }
 
     /**
+     * Where the content of some frames is already at hand (a delta restore: blocks of the local
+     * file whose hashes equal the backup's block map), so that those frames are read but not
+     * decompressed. The reader's checksum of the whole content still decides: a substitute that
+     * is wrong makes the content's checksum differ, and the caller fails.
+     */
+    public interface Substitute {
+        /** The content at {@code [offset, offset + length)}, or null when the frame must be decompressed. */
+        byte[] content(long offset, int length) throws IOException;
+    }
+
+    /**
      * Decompresses a zstd stream read from {@code stored}: frame by frame on several threads when
      * its first frame records its content size (written by {@link Out}), else as one stream.
      * Failures are {@link IOException}s naming what is wrong; the caller reports them as damage.
@@ -249,9 +262,18 @@ final class ZstdFrames {
         private int currentLength;
         private int pos;
         private boolean closed;
+        /** Content a frame need not be decompressed for (see {@link Substitute}); null: every frame is. */
+        private final Substitute substitute;
+        /** Where the next frame handed out starts in the content. */
+        private long contentOffset;
 
         In(InputStream stored) {
+            this(stored, null);
+        }
+
+        In(InputStream stored, Substitute substitute) {
             this.stored = stored;
+            this.substitute = substitute;
         }
 
         @Override
@@ -357,6 +379,14 @@ final class ZstdFrames {
                 if (size < 0 || size > FRAME) {
                     throw new IOException("a zstd frame " + (size < 0 ? "without a content size" : "of " + size + " bytes")
                             + " among frames of at most " + FRAME);
+                }
+                long at = contentOffset;
+                contentOffset += size;
+                byte[] known = substitute == null ? null : substitute.content(at, (int) size);
+                if (known != null) {
+                    // Its compressed bytes were read (and go into the stored checksum); its content comes from elsewhere.
+                    pending.add(new Pending(java.util.concurrent.CompletableFuture.completedFuture(known), false, (int) size));
+                    continue;
                 }
                 boolean permit = pending.size() > 0 && PERMITS.tryAcquire();
                 if (permit) {

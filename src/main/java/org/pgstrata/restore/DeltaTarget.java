@@ -38,11 +38,11 @@ import org.pgstrata.postgres.ControlFile;
  * "unchanged" entries rest on); equal files are not touched and cost no repository read. Every
  * other file gets the backup's content streamed through {@link DeltaSink}, which reads the local
  * bytes at the same offset and rewrites only the 8 KiB blocks whose bytes differ, then cuts the
- * file to size. The backup's content has to be read to its end anyway (its objects are zstd
- * streams, and nothing is used before its checksum is checked), so comparing the bytes
- * themselves costs no more than comparing against the backup's block map, and it leaves no
- * block kept on the strength of a 64-bit hash; the same checksum check that a full restore makes
- * then covers the whole result.
+ * file to size. The backup's object is read to its end (its stored checksum is checked), but of a
+ * file stored in frames only the frames holding a block that differs by the block map are
+ * decompressed ({@link LocalFrames}); the others' content is the local file's own. The same
+ * checksum check that a full restore makes then covers the whole result, so no block is kept on
+ * the strength of a 64-bit hash alone.
  *
  * <p>While it works, global/pg_control is moved aside (to {@link #CONTROL_ASIDE}) and written
  * back last: a directory that a failed or killed delta restore left half-done refuses to start,
@@ -245,6 +245,58 @@ final class DeltaTarget {
         return digest.hex().equals(checksum);
     }
 
+    /**
+     * For a file that differs: the frames of the backup's object whose every block the local file
+     * already holds, by the backup's block map (XXH64 of each 8 KiB block, the last one possibly
+     * short), are taken from the local file instead of being decompressed. A frame is used only
+     * whole and only within the local file; the content's checksum over the result (the same
+     * check as for any restored file) still decides, so a local block that matched by a 64-bit
+     * hash and not by its bytes fails the restore rather than stay.
+     */
+    static final class LocalFrames implements org.pgstrata.manifest.ZstdFrames.Substitute {
+        private final Path file;
+        private final long[] hashes;
+        private final long size;
+        private final AtomicLong reused;
+
+        LocalFrames(Path file, long[] hashes, long size, AtomicLong reused) {
+            this.file = file;
+            this.hashes = hashes;
+            this.size = size;
+            this.reused = reused;
+        }
+
+        @Override
+        public byte[] content(long offset, int length) throws IOException {
+            if (offset % BLOCK != 0 || offset + length > size || !Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
+                    || Files.size(file) < offset + length) {
+                return null;
+            }
+            byte[] b = new byte[length];
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                ByteBuffer buf = ByteBuffer.wrap(b);
+                while (buf.hasRemaining()) {
+                    if (ch.read(buf, offset + buf.position()) < 0) {
+                        return null;
+                    }
+                }
+            }
+            for (int off = 0; off < length; off += BLOCK) {
+                int n = Math.min(BLOCK, length - off);
+                long block = (offset + off) / BLOCK;
+                // The backup's short last block is hashed short; elsewhere a short tail is no block of the map.
+                if (block >= hashes.length || (n < BLOCK && offset + off + n != size)
+                        || org.pgstrata.manifest.BlockMap.hash(b, off, n) != hashes[(int) block]) {
+                    return null;
+                }
+            }
+            reused.addAndGet(length);
+            return b;
+        }
+    }
+
+    private static final int BLOCK = 8192;
+
     static void fsync(Path dir) throws IOException {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
@@ -256,7 +308,6 @@ final class DeltaTarget {
      * whose bytes differ from what is there; {@link #finish} cuts the file to the content's length.
      */
     static final class DeltaSink extends OutputStream {
-        private static final int BLOCK = 8192;
         private static final int CHUNK = 16 * BLOCK;
         private final FileChannel ch;
         private final byte[] wanted = new byte[CHUNK];

@@ -150,11 +150,12 @@ public final class PhysicalRestore {
             progress.step("restored backup " + m.id() + " into " + target + " (" + m.files().size() + " files) in "
                     + String.format("%.1f", filesSeconds) + " s");
             RestoreResult.Delta deltaResult = !req.delta() ? null : delta == null
-                    ? new RestoreResult.Delta(bytes, m.files().size() + m.wal().size(), 0, 0)
-                    : new RestoreResult.Delta(delta.written.get(), delta.files.get(), delta.unchanged.get(), delta.removed);
+                    ? new RestoreResult.Delta(bytes, m.files().size() + m.wal().size(), 0, 0, 0)
+                    : new RestoreResult.Delta(delta.written.get(), delta.files.get(), delta.unchanged.get(), delta.removed, delta.reused.get());
             if (delta != null) {
                 progress.step("delta: " + deltaResult.bytesWritten() + " of " + bytes + " bytes written; " + deltaResult.filesWritten()
-                        + " files written, " + deltaResult.filesUnchanged() + " unchanged, " + deltaResult.filesRemoved() + " removed");
+                        + " files written, " + deltaResult.filesUnchanged() + " unchanged, " + deltaResult.filesRemoved() + " removed; "
+                        + deltaResult.bytesReused() + " bytes of changed files taken from the local copy, not decompressed");
             }
             if (!req.start()) {
                 return new RestoreResult(m.id(), target, m.files().size(), bytes, filesSeconds, null, req.port(), plan.reason(), null, null,
@@ -185,7 +186,11 @@ public final class PhysicalRestore {
         final AtomicLong written = new AtomicLong();
         final AtomicLong files = new AtomicLong();
         final AtomicLong unchanged = new AtomicLong();
+        /** Bytes of content taken from the local files instead of being decompressed (their frames' hashes matched). */
+        final AtomicLong reused = new AtomicLong();
         long removed;
+        /** The block map of the backup restored, or null: then every frame of a differing file is decompressed. */
+        org.pgstrata.manifest.BlockMap map;
     }
 
     private static boolean emptyOrAbsent(Path dir) {
@@ -363,7 +368,15 @@ public final class PhysicalRestore {
         }
         long total = m.files().stream().mapToLong(FileEntry::size).sum() + m.wal().stream().mapToLong(WalEntry::size).sum();
         progress.step("restoring " + m.files().size() + " files and " + m.wal().size() + " WAL files of backup " + m.id());
-        try (Writes writes = new Writes()) {
+        if (delta != null) {
+            try {
+                delta.map = org.pgstrata.manifest.BlockMap.read(repo.objects(), m);
+            } catch (IOException e) {
+                progress.warn("the block map of backup " + m.id() + " cannot be read (" + e.getMessage()
+                        + "): every differing file is decompressed whole");
+            }
+        }
+        try (Writes writes = new Writes(); org.pgstrata.manifest.BlockMap map = delta == null ? null : delta.map) {
             writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta);
             // Data before the files that make the server start recovery from it.
             long s0 = System.nanoTime();
@@ -458,6 +471,13 @@ public final class PhysicalRestore {
             return;
         }
         ObjectRef only = layers.get(0).object();
+        long[] hashes = delta == null || delta.map == null || only == null || only.offset() != null ? null : delta.map.of(f.path());
+        if (hashes != null) {
+            // Frames whose blocks the local file already holds (by the block map) are read, not decompressed.
+            DeltaTarget.LocalFrames local = new DeltaTarget.LocalFrames(out, hashes, f.size(), delta.reused);
+            writeFile(() -> repo.objects().open(only, local), only, out, f.path(), f.size(), f.checksum(), f.mode(), delta, writes);
+            return;
+        }
         Opener content = only == null ? null : only.offset() == null ? () -> repo.objects().open(only) : () -> {
             byte[] stored = repo.objects().readStored(only.key());
             return repo.objects().open(only, stored);
