@@ -248,8 +248,11 @@ public final class ZstdFrames {
      */
     static final class In extends InputStream {
         private final InputStream stored;
-        /** Read ahead: compressed bytes not yet cut into frames. */
-        private byte[] raw = new byte[1 << 20];
+        /**
+         * Read ahead: compressed bytes not yet cut into frames. Small at first (most objects are
+         * small: a restore opens one per file), doubled while a frame does not fit.
+         */
+        private byte[] raw = new byte[1 << 16];
         private int rawStart;
         private int rawEnd;
         private boolean storedEnded;
