@@ -81,45 +81,30 @@ public final class ZstdFrames {
      * Compresses its content in frames of {@link #FRAME} bytes, up to {@code workers} at once,
      * and writes them in order. {@link #close} writes the last frame and leaves {@code out} open.
      */
-    static final class Out extends OutputStream {
+    static final class Out extends ChunkingOutputStream {
         private final OutputStream out;
         private final int level;
         private final int workers;
         private final ArrayDeque<Pending> pending = new ArrayDeque<>();
-        private byte[] buf = buffer();
-        private int n;
         private boolean closed;
 
         Out(OutputStream out, int level, int workers) {
+            super(buffer());
             this.out = out;
             this.level = level;
             this.workers = Math.max(1, workers);
         }
 
         @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            while (len > 0) {
-                int k = Math.min(len, FRAME - n);
-                System.arraycopy(b, off, buf, n, k);
-                n += k;
-                off += k;
-                len -= k;
-                if (n == FRAME) {
-                    submit();
-                }
-            }
+        protected void full() throws IOException {
+            submit();
         }
 
         private void submit() throws IOException {
-            byte[] frame = buf;
-            int length = n;
-            buf = buffer();
-            n = 0;
+            byte[] frame = chunk;
+            int length = fill;
+            chunk = buffer();
+            fill = 0;
             // Twice as many frames as threads in flight: the writer's thread can be uploading one
             // (an S3 part is sent from it) while the others are being compressed.
             while (pending.size() >= 2 * workers) {
@@ -163,7 +148,7 @@ public final class ZstdFrames {
             }
             closed = true;
             try {
-                if (n > 0 || pending.isEmpty()) {
+                if (fill > 0 || pending.isEmpty()) {
                     submit();
                 }
                 while (!pending.isEmpty()) {
@@ -171,8 +156,8 @@ public final class ZstdFrames {
                 }
             } finally {
                 drop(pending);
-                recycle(buf);
-                buf = null;
+                recycle(chunk);
+                chunk = null;
             }
             out.flush();
         }

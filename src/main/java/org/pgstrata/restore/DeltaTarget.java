@@ -307,36 +307,21 @@ final class DeltaTarget {
      * Takes a file's content in order and writes, into the existing file, only the 8 KiB blocks
      * whose bytes differ from what is there; {@link #finish} cuts the file to the content's length.
      */
-    static final class DeltaSink extends OutputStream {
+    static final class DeltaSink extends org.pgstrata.manifest.ChunkingOutputStream {
         private static final int CHUNK = 16 * BLOCK;
         private final FileChannel ch;
-        private final byte[] wanted = new byte[CHUNK];
         private final ByteBuffer local = ByteBuffer.allocate(CHUNK);
-        private int fill;
         private long pos;
         private long written;
 
         DeltaSink(FileChannel ch) {
+            super(new byte[CHUNK]);
             this.ch = ch;
         }
 
         @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            while (len > 0) {
-                int n = Math.min(len, CHUNK - fill);
-                System.arraycopy(b, off, wanted, fill, n);
-                fill += n;
-                off += n;
-                len -= n;
-                if (fill == CHUNK) {
-                    flushChunk();
-                }
-            }
+        protected void full() throws IOException {
+            flushChunk();
         }
 
         private void flushChunk() throws IOException {
@@ -347,9 +332,9 @@ final class DeltaTarget {
             int have = local.position();
             for (int off = 0; off < fill; off += BLOCK) {
                 int len = Math.min(BLOCK, fill - off);
-                boolean equal = off + len <= have && Arrays.equals(wanted, off, off + len, local.array(), off, off + len);
+                boolean equal = off + len <= have && Arrays.equals(chunk, off, off + len, local.array(), off, off + len);
                 if (!equal) {
-                    ByteBuffer w = ByteBuffer.wrap(wanted, off, len);
+                    ByteBuffer w = ByteBuffer.wrap(chunk, off, len);
                     while (w.hasRemaining()) {
                         ch.write(w, pos + off + (w.position() - off));
                     }
