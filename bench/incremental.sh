@@ -187,7 +187,7 @@ echo "Each run: a freshly loaded table (same content), settled by VACUUM ANALYZE
 echo "full. Without that, the first read after the bulk load sets every tuple's hint bits, which (data"
 echo "checksums on) logs a full-page image and moves every page's LSN: any incremental would store the"
 echo "whole table again."
-echo "Both tools: zstd (level 3; pgstrata stores changed pages at level 6), 2 processes, fast checkpoint; a CHECKPOINT after each change."
+echo "Both tools: zstd (level 3; pgstrata stores changed pages at level 3, of files from 64 MiB at level 1), 2 processes, fast checkpoint; a CHECKPOINT after each change."
 echo "pgstrata's bytes include the WAL from start to stop; pgBackRest's backup set does not (archive)."
 echo "Load average (1/5/15 min) of this $(nproc)-core machine: $load_start after the load, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
 echo

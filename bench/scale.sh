@@ -18,7 +18,7 @@
 #
 # Each run loads a fresh table and settles it (VACUUM (FREEZE, ANALYZE), CHECKPOINT); autovacuum is
 # off throughout; a CHECKPOINT follows each change. All tools: zstd level 3 (pgstrata stores the
-# changed pages of files from 64 MiB at level 1, of smaller files at level 6), 2 processes, fast
+# changed pages of files from 64 MiB at level 1, of smaller files at level 3), 2 processes, fast
 # checkpoint; restores with 2 jobs (pgstrata --jobs 2, pgBackRest process-max 2). Times are wall clock of the commands, JVM start included. "Until
 # read-write": the files, then the copy started by 'pgstrata cluster start' (the same for all
 # three; as root postgres runs in a user namespace) and polled every 50 ms until
