@@ -8,7 +8,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,16 +39,10 @@ public final class BlockMap implements AutoCloseable {
     /** What {@link Manifest#blockMap()}'s hashes are: XXH64 of each 8 KiB block. */
     public static final String KEY_NAME = "blockmap";
 
-    /** On the heap: each file's hashes; null when they are in {@link #spill}. */
-    private final Map<String, long[]> byPath;
-    /** In a temporary file: where each file's hashes start there (in hashes), and how many there are. */
-    private final Map<String, long[]> slots;
-    private final Spill spill;
+    private final Hashes hashes;
 
-    private BlockMap(Map<String, long[]> byPath, Map<String, long[]> slots, Spill spill) {
-        this.byPath = byPath;
-        this.slots = slots;
-        this.spill = spill;
+    private BlockMap(Hashes hashes) {
+        this.hashes = hashes;
     }
 
     /**
@@ -63,14 +56,12 @@ public final class BlockMap implements AutoCloseable {
 
     /** Whether this map's hashes are in a temporary file rather than on the heap. */
     public boolean spilled() {
-        return spill != null;
+        return hashes.spilled();
     }
 
     @Override
     public void close() throws IOException {
-        if (spill != null) {
-            spill.close();
-        }
+        hashes.close();
     }
 
     /** The hash of a block: XXH64 of its bytes (fewer than 8 KiB for a file's short last block). */
@@ -88,11 +79,7 @@ public final class BlockMap implements AutoCloseable {
      * it. A spilled map reads them from its file: call it once per file compared.
      */
     public long[] of(String path) throws IOException {
-        if (spill == null) {
-            return byPath.get(path);
-        }
-        long[] slot = slots.get(path);
-        return slot == null ? null : spill.read(slot[0], (int) slot[1]);
+        return hashes.get(path);
     }
 
     public static String key(String backupId) {
@@ -109,13 +96,7 @@ public final class BlockMap implements AutoCloseable {
 
     /** Reads the block map {@code ref} of backup {@code id} whose files are {@code files}, spilled beyond {@code heapBytes}. */
     static BlockMap read(ObjectStore objects, ObjectRef ref, String id, List<FileEntry> files, long heapBytes) throws IOException {
-        long total = 0;
-        for (FileEntry f : files) {
-            total += blocks(f.size());
-        }
-        Spill spill = total * 8 > heapBytes ? Spill.create() : null;
-        Map<String, long[]> byPath = new HashMap<>();
-        Map<String, long[]> slots = new HashMap<>();
+        Hashes hashes = new Hashes(heapBytes);
         try (InputStream raw = objects.open(ref); DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(raw, 1 << 16))) {
             for (FileEntry f : files) {
                 long[] h = new long[(int) blocks(f.size())];
@@ -127,22 +108,16 @@ public final class BlockMap implements AutoCloseable {
                                 + ": it does not fit the manifest of " + id);
                     }
                 }
-                if (spill == null) {
-                    byPath.put(f.path(), h);
-                } else {
-                    slots.put(f.path(), new long[] {spill.append(h), h.length});
-                }
+                hashes.put(f.path(), h);
             }
             if (in.read() >= 0) {
                 throw new CorruptObjectException(ref.key(), "is longer than the manifest of " + id + " needs");
             }
         } catch (IOException | RuntimeException e) {
-            if (spill != null) {
-                spill.close();
-            }
+            hashes.close();
             throw e;
         }
-        return new BlockMap(spill == null ? byPath : null, slots, spill);
+        return new BlockMap(hashes);
     }
 
     /**
@@ -150,59 +125,29 @@ public final class BlockMap implements AutoCloseable {
      * until they pass {@link #heapBytes()}, then in a temporary file.
      */
     public static final class Builder implements AutoCloseable {
-        private final Map<String, long[]> byPath = new ConcurrentHashMap<>();
-        private final Map<String, long[]> slots = new ConcurrentHashMap<>();
-        private final long heapBytes;
-        private long held;
-        private Spill spill;
+        private final Hashes hashes;
 
         public Builder() {
             this(heapBytes());
         }
 
         Builder(long heapBytes) {
-            this.heapBytes = heapBytes;
+            this.hashes = new Hashes(heapBytes);
         }
 
         /** Records the hashes of {@code path}'s blocks (one per block of the size the manifest records for it). */
-        public void put(String path, long[] hashes) throws IOException {
-            Spill s;
-            synchronized (this) {
-                held += hashes.length * 8L;
-                if (spill == null && held > heapBytes) {
-                    spill = Spill.create();
-                    for (Map.Entry<String, long[]> e : byPath.entrySet()) {
-                        slots.put(e.getKey(), new long[] {spill.append(e.getValue()), e.getValue().length});
-                    }
-                    byPath.clear();
-                }
-                if (spill == null) {
-                    byPath.put(path, hashes);
-                    return;
-                }
-                s = spill;
-            }
-            slots.put(path, new long[] {s.append(hashes), hashes.length});
-        }
-
-        private long[] get(String path) throws IOException {
-            if (spill == null) {
-                return byPath.get(path);
-            }
-            long[] slot = slots.get(path);
-            return slot == null ? null : spill.read(slot[0], (int) slot[1]);
+        public void put(String path, long[] blockHashes) throws IOException {
+            hashes.put(path, blockHashes);
         }
 
         /** Whether the hashes went to a temporary file. */
-        public synchronized boolean spilled() {
-            return spill != null;
+        public boolean spilled() {
+            return hashes.spilled();
         }
 
         @Override
-        public synchronized void close() throws IOException {
-            if (spill != null) {
-                spill.close();
-            }
+        public void close() throws IOException {
+            hashes.close();
         }
 
         /**
@@ -213,7 +158,7 @@ public final class BlockMap implements AutoCloseable {
             try (ObjectStore.PendingObject out = objects.create(backupId, key(backupId), Compression.NONE)) {
                 ByteBuffer buf = ByteBuffer.allocate(1 << 16);
                 for (FileEntry f : files) {
-                    long[] h = get(f.path());
+                    long[] h = hashes.get(f.path());
                     if (h == null || h.length != blocks(f.size())) {
                         throw new IllegalStateException("no block hashes for " + f.path() + " (" + f.size() + " bytes)"
                                 + (h == null ? "" : ", " + h.length + " recorded"));
@@ -263,6 +208,64 @@ public final class BlockMap implements AutoCloseable {
 
         public long[] hashes() {
             return java.util.Arrays.copyOf(h, n);
+        }
+    }
+
+    /**
+     * Each file's hashes, put from any number of threads: on the heap until they pass
+     * {@code heapBytes}, then (all of them) in a {@link Spill}.
+     */
+    private static final class Hashes implements AutoCloseable {
+        private final Map<String, long[]> byPath = new ConcurrentHashMap<>();
+        /** Once spilled: where each file's hashes start in the spill (in hashes), and how many there are. */
+        private final Map<String, long[]> slots = new ConcurrentHashMap<>();
+        private final long heapBytes;
+        private long held;
+        private volatile Spill spill;
+
+        Hashes(long heapBytes) {
+            this.heapBytes = heapBytes;
+        }
+
+        void put(String path, long[] hashes) throws IOException {
+            Spill s;
+            synchronized (this) {
+                held += hashes.length * 8L;
+                if (spill == null && held > heapBytes) {
+                    Spill created = Spill.create();
+                    for (Map.Entry<String, long[]> e : byPath.entrySet()) {
+                        slots.put(e.getKey(), new long[] {created.append(e.getValue()), e.getValue().length});
+                    }
+                    spill = created; // before the heap copies go: a reader meanwhile finds them in the spill
+                    byPath.clear();
+                }
+                if (spill == null) {
+                    byPath.put(path, hashes);
+                    return;
+                }
+                s = spill;
+            }
+            slots.put(path, new long[] {s.append(hashes), hashes.length});
+        }
+
+        long[] get(String path) throws IOException {
+            Spill s = spill;
+            if (s == null) {
+                return byPath.get(path);
+            }
+            long[] slot = slots.get(path);
+            return slot == null ? null : s.read(slot[0], (int) slot[1]);
+        }
+
+        boolean spilled() {
+            return spill != null;
+        }
+
+        @Override
+        public synchronized void close() throws IOException {
+            if (spill != null) {
+                spill.close();
+            }
         }
     }
 

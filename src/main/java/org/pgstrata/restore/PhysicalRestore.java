@@ -376,7 +376,8 @@ public final class PhysicalRestore {
                         + "): every differing file is decompressed whole");
             }
         }
-        try (Writes writes = new Writes(); org.pgstrata.manifest.BlockMap map = delta == null ? null : delta.map) {
+        Writes writes = new Writes();
+        try (org.pgstrata.manifest.BlockMap map = delta == null ? null : delta.map) {
             writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta);
             // Data before the files that make the server start recovery from it.
             long s0 = System.nanoTime();
@@ -496,12 +497,8 @@ public final class PhysicalRestore {
     }
 
     /** What the files of one restore share: the files whose fsync waits for the end ({@link Durability}). */
-    private static final class Writes implements AutoCloseable {
+    private static final class Writes {
         final java.util.Queue<Path> paths = new java.util.concurrent.ConcurrentLinkedQueue<>();
-
-        @Override
-        public void close() {
-        }
     }
 
     /** Where a restored file's content goes: a new file, or in a delta restore over the existing one, block by block. */
