@@ -232,13 +232,7 @@ public final class ObjectStore {
      * read to the end before trusting what was read.
      */
     public InputStream open(ObjectRef ref) throws IOException {
-        InputStream raw;
-        try {
-            raw = ref.offset() == null ? storage.get(ref.key()) : storage.get(ref.key(), ref.offset(), ref.storedBytes());
-        } catch (ObjectNotFoundException e) {
-            throw new CorruptObjectException(ref.key(), "is missing from " + storage.describe());
-        }
-        return decoded(raw, ref);
+        return open(ref, (ZstdFrames.Substitute) null);
     }
 
     /**
@@ -262,16 +256,13 @@ public final class ObjectStore {
     }
 
     /**
-     * Opens an object like {@link #open(ObjectRef)}, but frames whose content {@code substitute}
+     * {@link #open(ObjectRef)}, except that frames whose content {@code substitute} (when not null)
      * has at hand are read (their stored bytes checked) and not decompressed.
      */
     public InputStream open(ObjectRef ref, ZstdFrames.Substitute substitute) throws IOException {
-        if (ref.offset() != null) {
-            return open(ref);
-        }
         InputStream raw;
         try {
-            raw = storage.get(ref.key());
+            raw = ref.offset() == null ? storage.get(ref.key()) : storage.get(ref.key(), ref.offset(), ref.storedBytes());
         } catch (ObjectNotFoundException e) {
             throw new CorruptObjectException(ref.key(), "is missing from " + storage.describe());
         }
