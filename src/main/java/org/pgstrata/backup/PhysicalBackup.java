@@ -31,6 +31,7 @@ import org.pgstrata.api.Progress;
 import org.pgstrata.api.TestHooks;
 import org.pgstrata.db.BackupSession;
 import org.pgstrata.db.WalSummaries;
+import org.pgstrata.manifest.BlockList;
 import org.pgstrata.manifest.BlockMap;
 import org.pgstrata.manifest.Checksum;
 import org.pgstrata.manifest.DirectoryEntry;
@@ -247,7 +248,7 @@ public final class PhysicalBackup {
             boolean reverse = type == BackupType.REVERSE && reference != null;
             // A reverse-delta backup is a complete full; the old full becomes a reverse delta over it below.
             // Format 3 where files may carry block-form checksums (read in part, by the WAL summaries).
-            Manifest m = new Manifest(summaries != null ? Manifest.FORMAT_VERSION : Manifest.FORMAT_SCANNED, id, reverse || type == BackupType.REVERSE ? BackupType.FULL.label() : type.label(),
+            Manifest m = new Manifest(summaries != null ? Manifest.FORMAT_SUMMARIES : Manifest.FORMAT_SCANNED, id, reverse || type == BackupType.REVERSE ? BackupType.FULL.label() : type.label(),
                     reverse ? null : reference == null ? null : reference.id(),
                     session.systemIdentifier(),
                     session.versionNum(), stop.timeline(), startLsn.toString(), stop.stopLsn().toString(), startTime.toString(),
@@ -372,7 +373,7 @@ public final class PhysicalBackup {
         /** A reverse-delta backup: a new full, noting the changed blocks of each relation. */
         private final boolean reverse;
         /** For a reverse-delta backup: the blocks of each relation file that differ from the old full's (by its block map). */
-        final java.util.Map<String, List<Long>> changedForReverse = new java.util.concurrent.ConcurrentHashMap<>();
+        final java.util.Map<String, BlockList> changedForReverse = new java.util.concurrent.ConcurrentHashMap<>();
         /** The hash of every block read, for this backup's block map. */
         final BlockMap.Builder blockHashes = new BlockMap.Builder();
         /** What the WAL summaries say changed since the reference, or null: every block is read and compared. */
@@ -497,7 +498,7 @@ public final class PhysicalBackup {
                         checksum = Change.inFormOf(held.checksum(), checksum, hashes);
                         kind = Change.classify(held, length, checksum, byPages, blocks == null ? 0 : blocks.size());
                         if (reverse && blocks != null && kind != Change.Kind.UNCHANGED) {
-                            changedForReverse.put(item.path(), blocks);
+                            changedForReverse.put(item.path(), BlockList.of(blocks));
                             kind = Change.Kind.WHOLE; // the new full holds it whole
                         }
                     }
@@ -508,7 +509,7 @@ public final class PhysicalBackup {
                         entry = FileEntry.whole(item.path(), 0, item.mode(), Checksum.EMPTY, null);
                     } else if (kind == Change.Kind.PAGES && blocks.isEmpty()) {
                         // only truncated: the reference's file cut to the new size
-                        entry = FileEntry.pages(item.path(), length, item.mode(), checksum, reference.id(), null, blocks, Checksum.EMPTY);
+                        entry = FileEntry.pages(item.path(), length, item.mode(), checksum, reference.id(), null, BlockList.of(blocks), Checksum.EMPTY);
                     } else {
                         if (bundle != null && bundle.size() >= BUNDLE_TARGET) {
                             bundle.finish();
@@ -523,7 +524,7 @@ public final class PhysicalBackup {
                             byte[] pages = gather(content, length, 0, blocks);
                             ObjectStore.Stored stored = bundle.add(pages, pages.length);
                             pagesStored.addAndGet(blocks.size());
-                            entry = FileEntry.pages(item.path(), length, item.mode(), checksum, reference.id(), stored.ref(), blocks,
+                            entry = FileEntry.pages(item.path(), length, item.mode(), checksum, reference.id(), stored.ref(), BlockList.of(blocks),
                                     stored.contentChecksum());
                         } else {
                             ObjectStore.Stored stored = bundle.add(content, length);
@@ -714,7 +715,7 @@ public final class PhysicalBackup {
                         ObjectStore.Stored stored = pending[0] == null ? null : pending[0].finish();
                         pagesStored.addAndGet(blocks.size());
                         entry = FileEntry.pages(item.path(), r.size(), item.mode(), r.checksum(), reference.id(),
-                                stored == null ? null : stored.ref(), blocks, stored == null ? Checksum.EMPTY : stored.contentChecksum());
+                                stored == null ? null : stored.ref(), BlockList.of(blocks), stored == null ? Checksum.EMPTY : stored.contentChecksum());
                     }
                     default -> {
                         if (blocks.size() < BlockMap.blocks(r.size())) {
@@ -733,7 +734,7 @@ public final class PhysicalBackup {
                         } else {
                             // every block changed and the last one is short (padded in the object): all pages over the reference
                             pagesStored.addAndGet(blocks.size());
-                            entry = FileEntry.pages(item.path(), r.size(), item.mode(), r.checksum(), reference.id(), stored.ref(), blocks,
+                            entry = FileEntry.pages(item.path(), r.size(), item.mode(), r.checksum(), reference.id(), stored.ref(), BlockList.of(blocks),
                                     stored.contentChecksum());
                         }
                     }
@@ -770,7 +771,7 @@ public final class PhysicalBackup {
                     return null;
                 }
                 if (changed != null) {
-                    changedForReverse.put(item.path(), changed);
+                    changedForReverse.put(item.path(), BlockList.of(changed));
                     TestHooks.haltAt("pages-read");
                 }
                 FileEntry entry;
@@ -934,7 +935,7 @@ public final class PhysicalBackup {
                     ObjectStore.Stored stored = pending == null ? null : pending.finish();
                     pagesStored.addAndGet(blocks.size());
                     entry = FileEntry.pages(item.path(), size, item.mode(), Checksum.ofBlockHashes(hashes), reference.id(),
-                            stored == null ? null : stored.ref(), blocks, stored == null ? Checksum.EMPTY : stored.contentChecksum());
+                            stored == null ? null : stored.ref(), BlockList.of(blocks), stored == null ? Checksum.EMPTY : stored.contentChecksum());
                 }
                 blockHashes.put(item.path(), hashes);
                 progress.advance(bytesDone.addAndGet(size), totalBytes);

@@ -8,13 +8,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.TestHooks;
 import org.pgstrata.api.Sizes;
+import org.pgstrata.manifest.BlockList;
 import org.pgstrata.manifest.Chain;
 import org.pgstrata.manifest.CorruptObjectException;
 import org.pgstrata.manifest.FileEntry;
@@ -46,7 +46,7 @@ final class ReverseDelta {
      * @param now     the new full, already written
      * @param changed for each relation file stored anew in {@code now}, the blocks that changed since {@code old}
      */
-    void convert(Manifest old, Manifest now, Map<String, List<Long>> changed, Compression compression) {
+    void convert(Manifest old, Manifest now, Map<String, BlockList> changed, Compression compression) {
         progress.step("turning full backup " + old.id() + " into a reverse delta over " + now.id());
         Map<String, FileEntry> newFiles = new HashMap<>();
         now.files().forEach(f -> newFiles.put(f.path(), f));
@@ -122,7 +122,7 @@ final class ReverseDelta {
     }
 
     /** A file the old full holds whole and the new full stored anew with known changed blocks. */
-    private static boolean needsPages(FileEntry old, FileEntry now, List<Long> changed) {
+    private static boolean needsPages(FileEntry old, FileEntry now, BlockList changed) {
         return now != null && changed != null && old.isWhole() && now.isWhole()
                 && !(old.size() == now.size() && old.checksum().equals(now.checksum()));
     }
@@ -131,20 +131,21 @@ final class ReverseDelta {
      * The old versions of the blocks that differ: those that changed, and those past the new
      * file's end; laid over the new full's file and cut to the old size, they give the old file.
      */
-    private FileEntry oldPages(FileEntry old, FileEntry now, List<Long> changed, String nowId, Compression compression) throws IOException {
+    private FileEntry oldPages(FileEntry old, FileEntry now, BlockList changed, String nowId, Compression compression) throws IOException {
         long oldBlocks = (old.size() + Page.SIZE - 1) / Page.SIZE;
         long newBlocks = (now.size() + Page.SIZE - 1) / Page.SIZE;
-        TreeSet<Long> need = new TreeSet<>();
-        for (long b : changed) {
+        java.util.BitSet need = new java.util.BitSet((int) oldBlocks);
+        for (BlockList.Cursor c = changed.cursor(); c.hasNext(); ) {
+            long b = c.next();
             if (b < oldBlocks) {
-                need.add(b);
+                need.set((int) b);
             }
         }
-        for (long b = newBlocks; b < oldBlocks; b++) {
-            need.add(b);
+        if (newBlocks < oldBlocks) {
+            need.set((int) newBlocks, (int) oldBlocks);
         }
         if (need.isEmpty()) {
-            return FileEntry.pages(old.path(), old.size(), old.mode(), old.checksum(), nowId, null, List.of(), org.pgstrata.manifest.Checksum.EMPTY);
+            return FileEntry.pages(old.path(), old.size(), old.mode(), old.checksum(), nowId, null, BlockList.EMPTY, org.pgstrata.manifest.Checksum.EMPTY);
         }
         String key = Repository.BACKUP_PREFIX + nowId + "/reverse/" + old.path().replace('/', '+') + compression.suffix();
         byte[] page = new byte[Page.SIZE];
@@ -155,14 +156,15 @@ final class ReverseDelta {
                 if (in.readNBytes(page, 0, len) != len) {
                     throw new IOException("object " + old.object().key() + " ends before block " + b + " of " + old.path());
                 }
-                if (need.contains(b)) {
+                if (need.get((int) b)) {
                     java.util.Arrays.fill(page, len, Page.SIZE, (byte) 0);
                     out.content().write(page, 0, Page.SIZE);
                 }
             }
             in.transferTo(java.io.OutputStream.nullOutputStream()); // to the end, so that the stored checksum is checked
             ObjectStore.Stored stored = out.finish();
-            return FileEntry.pages(old.path(), old.size(), old.mode(), old.checksum(), nowId, stored.ref(), List.copyOf(need),
+            return FileEntry.pages(old.path(), old.size(), old.mode(), old.checksum(), nowId, stored.ref(),
+                    BlockList.of(need.stream().asLongStream().toArray()),
                     stored.contentChecksum());
         }
     }

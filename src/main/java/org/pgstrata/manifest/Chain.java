@@ -26,7 +26,7 @@ public final class Chain {
     public static final String REVERSE = "reverse";
 
     /** One source of a file's content: the whole file, or some of its pages. */
-    public record Layer(String backup, ObjectRef object, List<Long> blocks, long size) {
+    public record Layer(String backup, ObjectRef object, BlockList blocks, long size) {
         public boolean whole() {
             return blocks == null;
         }

@@ -1,6 +1,9 @@
 package org.pgstrata.manifest;
 
-import java.util.List;
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 
 /**
  * One file of the data directory as it was at backup time.
@@ -20,7 +23,9 @@ import java.util.List;
  * </ul>
  */
 public record FileEntry(String path, long size, String mode, String checksum, String source,
-                        String reference, ObjectRef object, List<Long> blocks, String pagesChecksum) {
+                        String reference, ObjectRef object,
+                        @JsonInclude(JsonInclude.Include.NON_EMPTY) @JsonSerialize(using = BlockList.ArrayForm.class) BlockList blocks,
+                        String pagesChecksum) {
 
     /**
      * The values that repeat on every entry (mode, source, the backup referred to) are shared:
@@ -31,6 +36,37 @@ public record FileEntry(String path, long size, String mode, String checksum, St
         mode = mode == null ? null : mode.intern();
         source = source == null ? null : source.intern();
         reference = reference == null ? null : reference.intern();
+    }
+
+    /**
+     * In JSON the blocks are {@code blocks}, an array of block numbers, or, when that is the
+     * longer text, {@code blockBitmap} (see {@link BlockList}): a manifest with a bitmap has format
+     * 4, which a pgstrata that knows only arrays refuses by its version (it ignores the field
+     * it does not know) instead of reading a pages entry without blocks.
+     */
+    @JsonCreator
+    static FileEntry fromJson(@JsonProperty("path") String path, @JsonProperty("size") long size, @JsonProperty("mode") String mode,
+                              @JsonProperty("checksum") String checksum, @JsonProperty("source") String source,
+                              @JsonProperty("reference") String reference, @JsonProperty("object") ObjectRef object,
+                              @JsonProperty("blocks") BlockList blocks, @JsonProperty("blockBitmap") BlockList blockBitmap,
+                              @JsonProperty("pagesChecksum") String pagesChecksum) {
+        if (blocks != null && blockBitmap != null) {
+            throw new IllegalArgumentException("the entry of " + path + " has both blocks and blockBitmap");
+        }
+        return new FileEntry(path, size, mode, checksum, source, reference, object, blocks != null ? blocks : blockBitmap, pagesChecksum);
+    }
+
+    /** The blocks when JSON holds them as a bitmap, for the writer; null otherwise. */
+    @JsonProperty("blockBitmap")
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonSerialize(using = BlockList.BitmapForm.class)
+    BlockList blockBitmap() {
+        return blocks != null && blocks.bitmapInJson() ? blocks : null;
+    }
+
+    /** Whether this entry's JSON needs a reader of manifest format 4 (a {@code blockBitmap}). */
+    public boolean needsBitmapReader() {
+        return blockBitmap() != null;
     }
 
     public static final String WHOLE = "whole";
@@ -46,8 +82,8 @@ public record FileEntry(String path, long size, String mode, String checksum, St
     }
 
     public static FileEntry pages(String path, long size, String mode, String checksum, String reference, ObjectRef object,
-                                  List<Long> blocks, String pagesChecksum) {
-        return new FileEntry(path, size, mode, checksum, PAGES, reference, object, List.copyOf(blocks), pagesChecksum);
+                                  BlockList blocks, String pagesChecksum) {
+        return new FileEntry(path, size, mode, checksum, PAGES, reference, object, blocks, pagesChecksum);
     }
 
     public boolean isWhole() {

@@ -15,7 +15,9 @@ public final class Json {
     public static final ObjectMapper MAPPER = new ObjectMapper()
             .setSerializationInclusion(JsonInclude.Include.NON_NULL)
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-            .configure(SerializationFeature.INDENT_OUTPUT, false);
+            .configure(SerializationFeature.INDENT_OUTPUT, false)
+            .registerModule(new com.fasterxml.jackson.databind.module.SimpleModule("pgstrata")
+                    .addDeserializer(BlockList.class, new BlockList.Deserializer()));
 
     private Json() {
     }

@@ -53,7 +53,16 @@ public record Manifest(
      * 2: the block map and the data checksums setting are recorded. Format 1 manifests are still
      * read; an incremental on one stores its relation files whole (nothing to compare blocks with).
      */
-    public static final int FORMAT_VERSION = 3;
+    public static final int FORMAT_VERSION = 4;
+    /** What a backup taken by the WAL summaries writes: see {@link #FORMAT_SCANNED}. */
+    public static final int FORMAT_SUMMARIES = 3;
+    /**
+     * Format 4 may hold a file's stored blocks as a {@code blockBitmap} ({@link BlockList}) where
+     * earlier formats always have a {@code blocks} array; {@link Repository#writeManifest} writes
+     * it only for manifests that have one, so that older pgstrata versions refuse those by their
+     * version instead of reading a pages entry without its blocks.
+     */
+    public static final int FORMAT_BITMAP = 4;
     /**
      * What a backup that read every block writes: format 2, which older pgstrata versions read.
      * Format 3 adds {@code changeSource} and checksums in block form ({@link Checksum#BLOCKS_PREFIX})
@@ -65,6 +74,16 @@ public record Manifest(
     public static final String WAL_IN_BACKUP = "backup";
     /** The WAL from start to stop is in the repository's archive. */
     public static final String WAL_IN_ARCHIVE = "archive";
+
+    /** This manifest in the lowest format that can hold it: at least {@link #FORMAT_BITMAP} once a file's blocks are a bitmap. */
+    public Manifest inFormatItNeeds() {
+        if (formatVersion >= FORMAT_BITMAP || files == null || files.stream().noneMatch(FileEntry::needsBitmapReader)) {
+            return this;
+        }
+        return new Manifest(FORMAT_BITMAP, id, type, reference, systemIdentifier, pgVersionNum, timeline, startLsn, stopLsn, startTime,
+                stopTime, compression, backupLabel, tablespaceMap, directories, files, wal, dataBytes, repositoryBytes, pgstrataVersion,
+                walSource, dataChecksums, blockMap, externalConfig, changeSource);
+    }
 
     /** The external configuration files, never null. */
     public java.util.List<ExternalConfig> externalConfigOrEmpty() {

@@ -96,7 +96,9 @@ public final class Rebuild {
     private static final class Source {
         final Chain.Layer layer;
         InputStream in;
-        int next;
+        /** The layer's blocks not yet read, and the next of them (-1 when none is left). */
+        BlockList.Cursor blocks;
+        long next = -1;
         boolean has;
         final byte[] page = new byte[Page.SIZE];
         int length;
@@ -163,6 +165,10 @@ public final class Rebuild {
                 } else {
                     s.in = objects.open(ref);
                 }
+                if (!s.layer.whole()) {
+                    s.blocks = s.layer.blocks().cursor();
+                    s.next = s.blocks.hasNext() ? s.blocks.next() : -1;
+                }
             }
             for (long b = 0; b < maxBlocks; b++) {
                 // Read block b from every layer that has it (each layer is read in block order, once).
@@ -172,10 +178,10 @@ public final class Rebuild {
                         s.has = b < baseBlocks;
                         s.length = s.has ? (int) Math.min(Page.SIZE, l.size() - b * Page.SIZE) : 0;
                     } else {
-                        s.has = s.next < l.blocks().size() && l.blocks().get(s.next) == b;
+                        s.has = s.next == b;
                         s.length = s.has ? Page.SIZE : 0;
                         if (s.has) {
-                            s.next++;
+                            s.next = s.blocks.hasNext() ? s.blocks.next() : -1;
                         }
                     }
                     if (s.has) {
@@ -216,17 +222,8 @@ public final class Rebuild {
                     }
                 }
             }
-            // Every object to its end, so that its stored checksum is checked; page sets in block order.
+            // Every object to its end, so that its stored checksum is checked (a BlockList is ascending by construction).
             for (Source s : list) {
-                if (!s.layer.whole()) {
-                    List<Long> blocks = s.layer.blocks();
-                    for (int i = 1; i < blocks.size(); i++) {
-                        if (blocks.get(i) <= blocks.get(i - 1)) {
-                            throw new CorruptObjectException(s.layer.object() == null ? targets.get(0).path : s.layer.object().key(),
-                                    "lists the blocks of " + targets.get(0).path + " out of order in backup " + s.layer.backup());
-                        }
-                    }
-                }
                 s.in.transferTo(OutputStream.nullOutputStream());
             }
         } finally {

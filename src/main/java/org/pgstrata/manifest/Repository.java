@@ -737,7 +737,7 @@ public final class Repository implements AutoCloseable {
         fence("writing the manifest of backup " + manifest.id());
         try {
             // A manifest lists every file: compressed, it is a few percent of its JSON size.
-            storage.putBytes(manifestKey(manifest.id()), compressMetadata(Json.seal(manifest)));
+            storage.putBytes(manifestKey(manifest.id()), compressMetadata(Json.seal(manifest.inFormatItNeeds())));
         } catch (IOException e) {
             throw io("write manifest of " + manifest.id(), e);
         }

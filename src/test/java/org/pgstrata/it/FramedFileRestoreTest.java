@@ -79,7 +79,9 @@ class FramedFileRestoreTest extends PgTest {
         JsonNode big = entry(manifestOf(repo, incr), rel);
         assertThat(big.get("source").asText()).as("how the incremental holds " + rel).isEqualTo("pages");
         java.util.Set<Long> ranges = new java.util.TreeSet<>();
-        big.get("blocks").forEach(b -> ranges.add(b.asLong() * 8192 / RANGE));
+        for (long b : org.pgstrata.manifest.Json.MAPPER.treeToValue(big, org.pgstrata.manifest.FileEntry.class).blocks().toArray()) {
+            ranges.add(b * 8192 / RANGE);
+        }
         assertThat(ranges).as("the frames holding changed pages").hasSizeGreaterThanOrEqualTo(5);
         JsonNode inFull = entry(manifestOf(repo, firstBackup(repo)), rel);
         assertThat(frames(repo.resolve(inFull.get("object").get("key").asText()))).as("frames of the full's object of " + rel)
