@@ -1,6 +1,7 @@
 package org.pgstrata.manifest;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
@@ -65,6 +66,7 @@ public record FileEntry(String path, long size, String mode, String checksum, St
     }
 
     /** Whether this entry's JSON needs a reader of manifest format 4 (a {@code blockBitmap}). */
+    @JsonIgnore
     public boolean needsBitmapReader() {
         return blockBitmap() != null;
     }
@@ -86,14 +88,17 @@ public record FileEntry(String path, long size, String mode, String checksum, St
         return new FileEntry(path, size, mode, checksum, PAGES, reference, object, blocks, pagesChecksum);
     }
 
+    @JsonIgnore
     public boolean isWhole() {
         return WHOLE.equals(source);
     }
 
+    @JsonIgnore
     public boolean isUnchanged() {
         return UNCHANGED.equals(source);
     }
 
+    @JsonIgnore
     public boolean isPages() {
         return PAGES.equals(source);
     }
