@@ -85,6 +85,13 @@ public record Manifest(
                 walSource, dataChecksums, blockMap, externalConfig, changeSource);
     }
 
+    /** This manifest with another list of the same files (see {@link SoftFiles}). */
+    Manifest withFiles(List<FileEntry> same) {
+        return new Manifest(formatVersion, id, type, reference, systemIdentifier, pgVersionNum, timeline, startLsn, stopLsn, startTime,
+                stopTime, compression, backupLabel, tablespaceMap, directories, same, wal, dataBytes, repositoryBytes, pgstrataVersion,
+                walSource, dataChecksums, blockMap, externalConfig, changeSource);
+    }
+
     /** The external configuration files, never null. */
     public java.util.List<ExternalConfig> externalConfigOrEmpty() {
         return externalConfig == null ? java.util.List.of() : externalConfig;

@@ -194,7 +194,7 @@ public final class Repository implements AutoCloseable {
             }
             Manifest m;
             try {
-                m = readManifest(id);
+                m = readManifest(id, new long[1]);
             } catch (CorruptObjectException e) {
                 throw new PgstrataException(ErrorCode.CORRUPT, "cannot re-create repo.json: the manifest of backup " + id + " is damaged ("
                         + e.getMessage() + "); nothing was written", "delete that backup's directory, or restore repo.json from a copy");
@@ -348,7 +348,7 @@ public final class Repository implements AutoCloseable {
 
     /** Every backup directory's manifest, read and checked once: see {@link Catalogue}. */
     public Catalogue<Manifest> catalogue() {
-        return scan(backupIds(), Repository::manifestKey, this::manifest,
+        return scan(backupIds(), Repository::manifestKey, this::catalogued,
                 Comparator.comparing((Manifest m) -> Lsn.parse(m.stopLsn())).thenComparing(Manifest::id));
     }
 
@@ -411,6 +411,10 @@ public final class Repository implements AutoCloseable {
         Set<String> refs = new java.util.HashSet<>();
         if (m.reference() != null) {
             refs.add(m.reference());
+        }
+        if (m.files() instanceof SoftFiles soft) {
+            refs.addAll(soft.references());
+            return refs;
         }
         for (FileEntry f : m.files()) {
             if (f.reference() != null) {
@@ -645,10 +649,36 @@ public final class Repository implements AutoCloseable {
      * refused as damaged (CORRUPT); one of another system as REPO_MISMATCH.
      */
     public Manifest manifest(String id) {
+        return manifest(id, new long[1]);
+    }
+
+    /**
+     * {@link #manifest(String)} for the catalogue: its file list held softly ({@link SoftFiles}),
+     * read again when the JVM dropped it, and then required to be the same bytes.
+     */
+    private Manifest catalogued(String id) {
+        long[] crc = new long[1];
+        Manifest m = manifest(id, crc);
+        if (m.files() == null) {
+            return m;
+        }
+        return m.withFiles(new SoftFiles(m.files(), () -> {
+            long[] again = new long[1];
+            Manifest read = manifest(id, again);
+            if (again[0] != crc[0]) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "manifest of backup " + id + " changed while this command ran",
+                        "another pgstrata rewrote it (a reverse-delta conversion) or it was edited: run the command again");
+            }
+            return read.files();
+        }));
+    }
+
+    /** {@link #manifest(String)}, setting {@code crc[0]} to the CRC-32C of the stored bytes. */
+    private Manifest manifest(String id, long[] crc) {
         String key = manifestKey(id);
         Manifest m;
         try {
-            m = readManifest(id);
+            m = readManifest(id, crc);
         } catch (ObjectNotFoundException e) {
             if (logicalIds().contains(id)) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "backup " + id + " is a logical backup (pg_dump), not a physical one",
@@ -714,9 +744,12 @@ public final class Repository implements AutoCloseable {
     }
 
     /** The manifest's bytes, opened and parsed, unchecked beyond its envelope. */
-    private Manifest readManifest(String id) throws IOException {
+    private Manifest readManifest(String id, long[] crc) throws IOException {
         String key = manifestKey(id);
         byte[] bytes = storage.getBytes(key);
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(bytes);
+        crc[0] = c.getValue();
         if (bytes.length >= 4 && (bytes[0] & 0xFF) == 0x28 && (bytes[1] & 0xFF) == 0xB5 && (bytes[2] & 0xFF) == 0x2F
                 && (bytes[3] & 0xFF) == 0xFD) {
             try {
