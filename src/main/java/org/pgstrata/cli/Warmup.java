@@ -46,5 +46,35 @@ public final class Warmup {
         } catch (SQLException expected) {
             // refused, as intended
         }
+        // The classes a backup or restore loads only once it runs (the engine, the driver's protocol, the
+        // Unix-domain socket it connects through), loaded here without being initialised: read from their
+        // jars and verified at every start otherwise (0.05 s of a backup's 0.55 s, measured on an unchanged
+        // incremental). picocli's classes (class file version 49) cannot be archived by Java 17 at all.
+        for (Class<?> inJar : new Class<?>[] {Warmup.class, org.postgresql.Driver.class, org.newsclub.net.unix.AFUNIXSocket.class}) {
+            loadAll(inJar);
+        }
+    }
+
+    /** Loads every class of the jar {@code inJar} came from, skipping those that cannot be loaded here. */
+    private static void loadAll(Class<?> inJar) {
+        java.security.CodeSource source = inJar.getProtectionDomain().getCodeSource();
+        if (source == null) {
+            return;
+        }
+        try (java.util.jar.JarFile jar = new java.util.jar.JarFile(new java.io.File(source.getLocation().toURI()))) {
+            for (var e = jar.entries(); e.hasMoreElements(); ) {
+                String name = e.nextElement().getName();
+                if (!name.endsWith(".class") || name.startsWith("META-INF/") || name.endsWith("module-info.class")) {
+                    continue;
+                }
+                try {
+                    Class.forName(name.substring(0, name.length() - 6).replace('/', '.'), false, Warmup.class.getClassLoader());
+                } catch (Throwable optional) {
+                    // a class of an optional integration whose library is absent: not needed by pgstrata
+                }
+            }
+        } catch (Exception notAJar) {
+            // classes from a directory (a test run): nothing to archive
+        }
     }
 }
