@@ -94,6 +94,37 @@ class FramedFileRestoreTest extends PgTest {
         assertThat(ClusterContent.amcheck(restored)).as("amcheck of the restored chain").isEmpty();
     }
 
+    /**
+     * One page in three changed: the incremental's manifest holds the big file's blocks as a
+     * bitmap (format 4), and the chain restores with the source's content.
+     */
+    @Test
+    void aDenseChange_isListedAsABitmap_andRestoresTheSourcesContent() throws Exception {
+        LocalCluster src = pg.start("source", MAJOR);
+        Path repo = dir.resolve("repo");
+        PgSupport.sql(src, "CREATE TABLE big (id int PRIMARY KEY, pad text NOT NULL) WITH (fillfactor = 10, autovacuum_enabled = off)",
+                "INSERT INTO big SELECT g, rpad(g::text, 400, '.') FROM generate_series(1, 3000) g",
+                "VACUUM big",
+                "CHECKPOINT");
+        String rel = PgSupport.queryString(src, "SELECT pg_relation_filepath('big')");
+        backup(repo, src, "full", "zstd");
+        PgSupport.sql(src, "UPDATE big SET pad = rpad('dense ' || id, 400, '#') WHERE id % 3 = 0");
+        String incr = backup(repo, src, "incr", "zstd");
+        Map<String, ContentChecksum.Result> atIncr = ClusterContent.of(src);
+
+        JsonNode m = manifestOf(repo, incr);
+        JsonNode big = entry(m, rel);
+        assertThat(big.get("source").asText()).as("how the incremental holds " + rel).isEqualTo("pages");
+        assertThat(big.has("blocks")).as("a list of numbers for " + rel).isFalse();
+        assertThat(big.get("blockBitmap").get("count").asInt()).as("blocks listed").isBetween(1000, 1100);
+        assertThat(m.get("formatVersion").asInt()).isEqualTo(4);
+
+        Path target = dir.resolve("restored");
+        LocalCluster restored = CliBackups.restore(pg, repo, target, MAJOR, "--backup", incr, "--jobs", "2").cluster();
+        assertThat(ClusterContent.of(restored)).as("content of the restored chain").isEqualTo(atIncr);
+        assertThat(ClusterContent.amcheck(restored)).as("amcheck of the restored chain").isEmpty();
+    }
+
     @Test
     void aDamagedByteInOneFrame_failsTheRestoreAsCorrupt() throws Exception {
         LocalCluster src = pg.start("source", MAJOR);
