@@ -40,18 +40,23 @@ class FramedFileRestoreTest extends PgTest {
 
     /** The source, a full backup and an incremental with changed pages all over the big table. */
     private Made chain(LocalCluster src, Path repo, String compress) throws Exception {
-        PgSupport.sql(src, "CREATE TABLE big (id int PRIMARY KEY, pad text NOT NULL) WITH (fillfactor = 10, autovacuum_enabled = off)",
-                "INSERT INTO big SELECT g, rpad(g::text, 400, '.') FROM generate_series(1, 3000) g",
-                // Hint bits set now: with data checksums on, the change's scan would otherwise give every page a new LSN.
-                "VACUUM big",
-                "CHECKPOINT");
-        String rel = PgSupport.queryString(src, "SELECT pg_relation_filepath('big')");
+        String rel = loadBig(src);
         assertThat(Files.size(src.pgdata().resolve(rel))).as("the big file, of more than five frames").isGreaterThan(5L * RANGE);
         backup(repo, src, "full", compress);
         // One row in 400 (every range), updated in place (HOT: fillfactor 10 leaves room on its page), and rows appended.
         PgSupport.sql(src, "UPDATE big SET pad = rpad('changed ' || id, 400, '#') WHERE id % 400 = 7",
                 "INSERT INTO big SELECT g, rpad(g::text, 400, '+') FROM generate_series(3001, 3100) g");
         return new Made(rel, backup(repo, src, "incr", compress));
+    }
+
+    /** The big table, one row per page, settled; its file's path in the data directory. */
+    private static String loadBig(LocalCluster src) throws Exception {
+        PgSupport.sql(src, "CREATE TABLE big (id int PRIMARY KEY, pad text NOT NULL) WITH (fillfactor = 10, autovacuum_enabled = off)",
+                "INSERT INTO big SELECT g, rpad(g::text, 400, '.') FROM generate_series(1, 3000) g",
+                // Hint bits set now: with data checksums on, the change's scan would otherwise give every page a new LSN.
+                "VACUUM big",
+                "CHECKPOINT");
+        return PgSupport.queryString(src, "SELECT pg_relation_filepath('big')");
     }
 
     /** The compressed size of each zstd frame of a stored object. */
@@ -102,11 +107,7 @@ class FramedFileRestoreTest extends PgTest {
     void aDenseChange_isListedAsABitmap_andRestoresTheSourcesContent() throws Exception {
         LocalCluster src = pg.start("source", MAJOR);
         Path repo = dir.resolve("repo");
-        PgSupport.sql(src, "CREATE TABLE big (id int PRIMARY KEY, pad text NOT NULL) WITH (fillfactor = 10, autovacuum_enabled = off)",
-                "INSERT INTO big SELECT g, rpad(g::text, 400, '.') FROM generate_series(1, 3000) g",
-                "VACUUM big",
-                "CHECKPOINT");
-        String rel = PgSupport.queryString(src, "SELECT pg_relation_filepath('big')");
+        String rel = loadBig(src);
         backup(repo, src, "full", "zstd");
         PgSupport.sql(src, "UPDATE big SET pad = rpad('dense ' || id, 400, '#') WHERE id % 3 = 0");
         String incr = backup(repo, src, "incr", "zstd");

@@ -4,12 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -140,14 +137,7 @@ class BlockListTest {
      */
     @Test
     void theManifestOfAHalfChanged1TiB_fitsA128MiBHeap() throws Exception {
-        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = List.of(javaBin.toString(), "-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), HalfChangedTerabyte.class.getName());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
-        assertThat(out).contains("ok 1024 files, 67108864 blocks, format 4");
+        assertThat(ChildJvm.run(List.of("-Xmx128m"), HalfChangedTerabyte.class)).contains("ok 1024 files, 67108864 blocks, format 4");
     }
 
     public static final class HalfChangedTerabyte {

@@ -128,15 +128,9 @@ class BlockMapSpillTest {
      */
     @Test
     void aMapFourTimesTheHeap_isBuiltWrittenAndReadInAChildJvm() throws Exception {
-        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = List.of(javaBin.toString(), "-Xmx64m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), LargeMap.class.getName(), dir.resolve("repo").toString());
         Files.createDirectories(dir.resolve("repo"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        String out = ChildJvm.run(List.of("-Xmx64m", "-Djava.io.tmpdir=" + dir), LargeMap.class, dir.resolve("repo").toString());
         assertThat(out).contains("ok 256 files, 33554432 hashes, spilled true/true");
-        assertThat(p.exitValue()).as(out).isZero();
         // The temporary files were unlinked when opened: nothing is left in java.io.tmpdir.
         try (var left = Files.list(dir)) {
             assertThat(left.map(x -> x.getFileName().toString())).containsExactly("repo");

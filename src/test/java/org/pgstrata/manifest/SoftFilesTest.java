@@ -3,13 +3,11 @@ package org.pgstrata.manifest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.api.ErrorCode;
@@ -90,14 +88,8 @@ class SoftFilesTest {
      */
     @Test
     void aCatalogueTwiceTheHeap_isReadAndWalked_inAChildJvm() throws Exception {
-        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = List.of(javaBin.toString(), "-Xmx64m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), ManyManifests.class.getName(), dir.toString());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
-        assertThat(out).contains("ok 30 backups, 600000 files, 1200 objects, 29 dependants");
+        assertThat(ChildJvm.run(List.of("-Xmx64m"), ManyManifests.class, dir.toString()))
+                .contains("ok 30 backups, 600000 files, 1200 objects, 29 dependants");
     }
 
     public static final class ManyManifests {
