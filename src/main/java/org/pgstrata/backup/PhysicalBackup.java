@@ -78,6 +78,8 @@ public final class PhysicalBackup {
         long t0 = System.nanoTime();
         warmUpInBackground();
         Path pgdata = req.pgdata().toAbsolutePath().normalize();
+        // The block maps (the reference's, the one being built): their temporary files closed however the backup ends
+        java.util.Deque<java.io.Closeable> maps = new java.util.ArrayDeque<>();
         try (Repository repo = Repository.open(req.repo()).prepared();
              Storage.RepositoryLock lock = repo.lock("backup", clock);
              BackupSession session = BackupSession.open(req.connection(), pgdata, progress)) {
@@ -143,6 +145,9 @@ public final class PhysicalBackup {
             Reference reference = base == null ? null
                     : Reference.check(repo.objects(), base, session.systemIdentifier(), ClusterHistory.read(pgdata, session.timeline()),
                             startLsn, type.label());
+            if (reference != null) {
+                maps.push(reference::close);
+            }
             if (reference != null && !reference.hasBlockMap()) {
                 progress.warn("backup " + base.id() + " was taken by an earlier pgstrata and has no block map: its relation files cannot be "
                         + "compared block by block, so this backup stores them whole");
@@ -176,6 +181,7 @@ public final class PhysicalBackup {
             progress.step("copying " + toCopy.size() + " files (" + Sizes.human(totalBytes) + ") from " + pgdata);
             Copier copier = new Copier(repo.objects(), id, req.compression(), startLsn, session.dataChecksums(), totalBytes,
                     req.pauseAfterFiles(), reference, type == BackupType.REVERSE);
+            maps.push(copier.blockHashes::close);
             if (summaries != null) {
                 // Trust, but check: blocks the summaries call unchanged must hash as the reference's did.
                 String mismatch = copier.sampleUnchanged(summaries, scan.files());
@@ -261,11 +267,6 @@ public final class PhysicalBackup {
                 TestHooks.haltAt("full-manifest");
                 new ReverseDelta(repo, progress).convert(reference.manifest(), m, copier.changedForReverse, req.compression());
             }
-            // Their temporary files, if the maps were large (else the collector's)
-            copier.blockHashes.close();
-            if (reference != null) {
-                reference.close();
-            }
             double seconds = (System.nanoTime() - t0) / 1e9;
             if (reference != null && !reverse) {
                 long stored = files.stream().filter(f -> !f.isUnchanged()).count();
@@ -279,8 +280,17 @@ public final class PhysicalBackup {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "backup failed: " + e.getMessage(),
                     "fix the cause and run the backup again; earlier backups are intact", e);
+        } finally {
+            for (java.io.Closeable m : maps) {
+                try {
+                    m.close();
+                } catch (IOException e) {
+                    // a temporary file already unlinked: closing it only frees its descriptor
+                }
+            }
         }
     }
+
 
     /**
      * The entries an incremental on {@code reference} would record, with its objects compressed
