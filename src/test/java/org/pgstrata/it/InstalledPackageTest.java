@@ -50,7 +50,15 @@ class InstalledPackageTest {
                 assertThat(install.exit()).as("dpkg -i said: %s", install.output()).isZero();
                 assertThat(Files.readSymbolicLink(Path.of("/usr/bin/pgstrata"))).isEqualTo(Path.of("../share/pgstrata/bin/pgstrata"));
                 assertThat(Path.of("/usr/share/pgstrata/pgstrata.jar")).isRegularFile();
-                assertThat(Path.of("/var/cache/pgstrata/pgstrata.jsa")).as("postinst records the class data sharing archive").isRegularFile();
+                Path jsa = Path.of("/var/cache/pgstrata/pgstrata.jsa");
+                assertThat(jsa).as("postinst records the class data sharing archive").isRegularFile();
+                // A Java installed or updated under /usr/lib/jvm (the package's file trigger) records it again.
+                Files.delete(jsa);
+                OtherUser.Result trigger = OtherUser.exec(List.of("dpkg-trigger", "--no-await", "/usr/lib/jvm"));
+                assertThat(trigger.exit()).as("dpkg-trigger said: %s", trigger.output()).isZero();
+                OtherUser.Result triggered = OtherUser.exec(List.of("dpkg", "--triggers-only", "pgstrata"));
+                assertThat(triggered.exit()).as("dpkg --triggers-only said: %s", triggered.output()).isZero();
+                assertThat(jsa).as("the trigger recorded the archive again").isRegularFile();
 
                 // From /, as a user with no home, with only the system PATH.
                 OtherUser.Result v = user.run(Path.of("/"), "pgstrata", "--version");
