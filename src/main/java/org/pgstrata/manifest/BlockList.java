@@ -61,10 +61,11 @@ public final class BlockList {
                 throw new IllegalArgumentException("block numbers are not strictly ascending: " + blocks[i - 1] + " then " + blocks[i]);
             }
         }
-        long span = blocks[length - 1] - first + 1;
-        if (span > Integer.MAX_VALUE) {
+        // last - first cannot overflow (both are non-negative); last - first + 1 can (0 and Long.MAX_VALUE)
+        if (blocks[length - 1] - first >= Integer.MAX_VALUE) {
             throw new IllegalArgumentException("blocks " + first + " to " + blocks[length - 1] + " span more than 2^31 blocks");
         }
+        long span = blocks[length - 1] - first + 1;
         if (span / 8 < 4L * length) {
             long[] bits = new long[(int) ((span + 63) / 64)];
             for (int i = 0; i < length; i++) {
@@ -246,11 +247,39 @@ public final class BlockList {
         }
     }
 
+    /** {@link Deserializer} for {@code blocks}: only the array form. */
+    public static final class ArrayOnly extends Deserializer {
+        public ArrayOnly() {
+            super(JsonToken.START_ARRAY);
+        }
+    }
+
+    /** {@link Deserializer} for {@code blockBitmap}: only the bitmap form. */
+    public static final class BitmapOnly extends Deserializer {
+        public BitmapOnly() {
+            super(JsonToken.START_OBJECT);
+        }
+    }
+
     /** Reads either JSON form, block numbers streamed (never a boxed list); a list that breaks the rules is a damaged manifest. */
-    public static final class Deserializer extends JsonDeserializer<BlockList> {
+    public static class Deserializer extends JsonDeserializer<BlockList> {
+        /** The only form accepted, or null for both. */
+        private final JsonToken only;
+
+        public Deserializer() {
+            this(null);
+        }
+
+        Deserializer(JsonToken only) {
+            this.only = only;
+        }
+
         @Override
         public BlockList deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
             try {
+                if (only != null && p.currentToken() != only) {
+                    throw new IllegalArgumentException(only == JsonToken.START_ARRAY ? "blocks are not a list" : "a block bitmap is not an object");
+                }
                 if (p.currentToken() == JsonToken.START_ARRAY) {
                     long[] a = new long[16];
                     int n = 0;
@@ -274,6 +303,13 @@ public final class BlockList {
             }
         }
 
+        private static long integer(JsonParser p, String name) throws IOException {
+            if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
+                throw new IllegalArgumentException("the bitmap's " + name + " is not an integer: " + p.getText());
+            }
+            return p.getLongValue();
+        }
+
         private static BlockList bitmap(JsonParser p) throws IOException {
             long first = -1;
             long count = -1;
@@ -282,9 +318,14 @@ public final class BlockList {
                 String name = p.currentName();
                 p.nextToken();
                 switch (name) {
-                    case "first" -> first = p.getLongValue();
-                    case "count" -> count = p.getLongValue();
-                    case "bitmap" -> bytes = Base64.getDecoder().decode(p.getText());
+                    case "first" -> first = integer(p, name);
+                    case "count" -> count = integer(p, name);
+                    case "bitmap" -> {
+                        if (p.currentToken() != JsonToken.VALUE_STRING) {
+                            throw new IllegalArgumentException("the bitmap is not a string: " + p.getText());
+                        }
+                        bytes = Base64.getDecoder().decode(p.getText());
+                    }
                     default -> p.skipChildren();
                 }
             }
@@ -300,6 +341,15 @@ public final class BlockList {
             if (set != count || (words[0] & 1) == 0) {
                 throw new IllegalArgumentException("the bitmap has " + set + " blocks set, its count says " + count
                         + ((words[0] & 1) == 0 ? ", and its first block is not set" : ""));
+            }
+            int top = words.length - 1;
+            while (words[top] == 0) {
+                top--;
+            }
+            long lastOffset = ((long) top << 6) + 63 - Long.numberOfLeadingZeros(words[top]);
+            if (lastOffset >= Integer.MAX_VALUE || first > Long.MAX_VALUE - lastOffset) {
+                throw new IllegalArgumentException("a bitmap from block " + first + " with its last bit at " + lastOffset
+                        + " ends past the largest block number or spans more than 2^31 blocks");
             }
             BlockList l = new BlockList(first, (int) count, words, null);
             long span = l.last() - first + 1;

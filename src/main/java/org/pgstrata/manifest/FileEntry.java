@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 
 /**
@@ -49,10 +50,15 @@ public record FileEntry(String path, long size, String mode, String checksum, St
     static FileEntry fromJson(@JsonProperty("path") String path, @JsonProperty("size") long size, @JsonProperty("mode") String mode,
                               @JsonProperty("checksum") String checksum, @JsonProperty("source") String source,
                               @JsonProperty("reference") String reference, @JsonProperty("object") ObjectRef object,
-                              @JsonProperty("blocks") BlockList blocks, @JsonProperty("blockBitmap") BlockList blockBitmap,
+                              @JsonProperty("blocks") @JsonDeserialize(using = BlockList.ArrayOnly.class) BlockList blocks,
+                              @JsonProperty("blockBitmap") @JsonDeserialize(using = BlockList.BitmapOnly.class) BlockList blockBitmap,
                               @JsonProperty("pagesChecksum") String pagesChecksum) {
         if (blocks != null && blockBitmap != null) {
             throw new IllegalArgumentException("the entry of " + path + " has both blocks and blockBitmap");
+        }
+        if (PAGES.equals(source) && blocks == null && blockBitmap == null) {
+            // null blocks mean "the whole file" to a restore: a page set read as that would be a wrong file
+            throw new IllegalArgumentException("the pages entry of " + path + " lists no blocks");
         }
         return new FileEntry(path, size, mode, checksum, source, reference, object, blocks != null ? blocks : blockBitmap, pagesChecksum);
     }
@@ -85,7 +91,8 @@ public record FileEntry(String path, long size, String mode, String checksum, St
 
     public static FileEntry pages(String path, long size, String mode, String checksum, String reference, ObjectRef object,
                                   BlockList blocks, String pagesChecksum) {
-        return new FileEntry(path, size, mode, checksum, PAGES, reference, object, blocks, pagesChecksum);
+        return new FileEntry(path, size, mode, checksum, PAGES, reference, object, java.util.Objects.requireNonNull(blocks, "blocks"),
+                pagesChecksum);
     }
 
     @JsonIgnore

@@ -12,7 +12,14 @@ import java.io.IOException;
  * so a torn or edited file is detected before anything in it is believed.
  */
 public final class Json {
-    public static final ObjectMapper MAPPER = new ObjectMapper()
+    /**
+     * Jackson refuses strings over 20,000,000 characters by default; a block bitmap of a file of
+     * more than about 915 GiB (a large --with-segsize) is longer, and a manifest written with one
+     * must read back.
+     */
+    public static final ObjectMapper MAPPER = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
+            .build())
             .setSerializationInclusion(JsonInclude.Include.NON_NULL)
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
             .configure(SerializationFeature.INDENT_OUTPUT, false)

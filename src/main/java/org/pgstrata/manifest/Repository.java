@@ -194,7 +194,7 @@ public final class Repository implements AutoCloseable {
             }
             Manifest m;
             try {
-                m = readManifest(id, new long[1]);
+                m = readManifest(id, new long[2]);
             } catch (CorruptObjectException e) {
                 throw new PgstrataException(ErrorCode.CORRUPT, "cannot re-create repo.json: the manifest of backup " + id + " is damaged ("
                         + e.getMessage() + "); nothing was written", "delete that backup's directory, or restore repo.json from a copy");
@@ -649,7 +649,7 @@ public final class Repository implements AutoCloseable {
      * refused as damaged (CORRUPT); one of another system as REPO_MISMATCH.
      */
     public Manifest manifest(String id) {
-        return manifest(id, new long[1]);
+        return manifest(id, new long[2]);
     }
 
     /**
@@ -657,15 +657,15 @@ public final class Repository implements AutoCloseable {
      * read again when the JVM dropped it, and then required to be the same bytes.
      */
     private Manifest catalogued(String id) {
-        long[] crc = new long[1];
+        long[] crc = new long[2];
         Manifest m = manifest(id, crc);
         if (m.files() == null) {
             return m;
         }
         return m.withFiles(new SoftFiles(m.files(), () -> {
-            long[] again = new long[1];
+            long[] again = new long[2];
             Manifest read = manifest(id, again);
-            if (again[0] != crc[0]) {
+            if (again[0] != crc[0] || again[1] != crc[1]) {
                 throw new PgstrataException(ErrorCode.CORRUPT, "manifest of backup " + id + " changed while this command ran",
                         "another pgstrata rewrote it (a reverse-delta conversion) or it was edited: run the command again");
             }
@@ -673,7 +673,7 @@ public final class Repository implements AutoCloseable {
         }));
     }
 
-    /** {@link #manifest(String)}, setting {@code crc[0]} to the CRC-32C of the stored bytes. */
+    /** {@link #manifest(String)}, setting {@code crc[0]} to the CRC-32C of the stored bytes and {@code crc[1]} to their length. */
     private Manifest manifest(String id, long[] crc) {
         String key = manifestKey(id);
         Manifest m;
@@ -750,6 +750,7 @@ public final class Repository implements AutoCloseable {
         java.util.zip.CRC32C c = new java.util.zip.CRC32C();
         c.update(bytes);
         crc[0] = c.getValue();
+        crc[1] = bytes.length;
         if (bytes.length >= 4 && (bytes[0] & 0xFF) == 0x28 && (bytes[1] & 0xFF) == 0xB5 && (bytes[2] & 0xFF) == 0x2F
                 && (bytes[3] & 0xFF) == 0xFD) {
             try {

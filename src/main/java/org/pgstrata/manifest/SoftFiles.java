@@ -17,7 +17,7 @@ import java.util.stream.Stream;
  * them all at once. Now the JVM may drop the lists it needs room for (it clears every soft
  * reference before it runs out of heap), and a list dropped is read again from the repository
  * when it is next used. The bytes read again must be the very bytes read the first time (their
- * CRC-32C), or the manifest changed under the command: an error, never another list.
+ * CRC-32C and length), or the manifest changed under the command: an error, never another list.
  *
  * <p>While iterated or streamed, the list is held strongly; what a backup's files refer to
  * ({@link #references()}) is kept apart, so that expire's dependency walk reads no list twice.
@@ -36,7 +36,7 @@ final class SoftFiles extends AbstractList<FileEntry> implements RandomAccess {
     SoftFiles(List<FileEntry> files, Reload reload) {
         this.size = files.size();
         this.reload = reload;
-        this.held = new SoftReference<>(files);
+        this.held = new SoftReference<>(java.util.Collections.unmodifiableList(files));
         Set<String> refs = new java.util.HashSet<>();
         for (FileEntry f : files) {
             if (f.reference() != null) {
@@ -58,6 +58,7 @@ final class SoftFiles extends AbstractList<FileEntry> implements RandomAccess {
             if (f.size() != size) {
                 throw new IllegalStateException("a manifest read again lists " + f.size() + " files, not " + size);
             }
+            f = java.util.Collections.unmodifiableList(f);
             held = new SoftReference<>(f);
         }
         return f;
