@@ -58,6 +58,8 @@ public final class ObjectStore {
         private final OutputStream compressor;
         private final OutputStream content;
         private long contentBytes;
+        /** Set once {@link #finish()} has closed the compressor. */
+        private boolean finished;
 
         private PendingObject(String backup, String key, Compression compression, int zstdWorkers, int zstdLevel, boolean framed)
                 throws IOException {
@@ -104,6 +106,7 @@ public final class ObjectStore {
 
         /** Makes the object durable; returns its reference and the content's XXH64. */
         public Stored finish() throws IOException {
+            finished = true; // the compressor is closed here, however that ends
             if (compressor != storedCounter) {
                 compressor.close(); // writes the frame end; the storage stream stays open (see CountingOut)
             }
@@ -112,9 +115,29 @@ public final class ObjectStore {
             return new Stored(ref, contentDigest.hex(), contentBytes);
         }
 
+        /**
+         * Discards the object unless {@link #finish()} made it durable. An unfinished compressor
+         * is let go of too: frames in flight hold the frame pool's permits (every later object
+         * in the process would be compressed on one thread), and zstd's stream holds native memory.
+         */
         @Override
         public void close() throws IOException {
-            writer.close();
+            try {
+                if (!finished && compressor != storedCounter) {
+                    finished = true;
+                    if (compressor instanceof ZstdFrames.Out frames) {
+                        frames.abort();
+                    } else {
+                        try {
+                            compressor.close(); // into the writer, which discards it
+                        } catch (IOException | RuntimeException e) {
+                            // the failure that abandoned the object is the one to report
+                        }
+                    }
+                }
+            } finally {
+                writer.close();
+            }
         }
     }
 

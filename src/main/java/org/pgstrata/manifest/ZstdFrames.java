@@ -161,6 +161,17 @@ public final class ZstdFrames {
             }
             out.flush();
         }
+
+        /** Gives up: waits for the frames in flight, writes nothing, and returns their permits and buffers. */
+        void abort() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            drop(pending);
+            recycle(chunk);
+            chunk = null;
+        }
     }
 
     /** Where each thread compresses a frame before its bytes are copied out: one per thread, not one per frame. */

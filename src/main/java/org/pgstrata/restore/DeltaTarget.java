@@ -251,13 +251,25 @@ final class DeltaTarget {
      * short), are taken from the local file instead of being decompressed. A frame is used only
      * whole and only within the local file; the content's checksum over the result (the same
      * check as for any restored file) still decides, so a local block that matched by a 64-bit
-     * hash and not by its bytes fails the restore rather than stay.
+     * hash and not by its bytes fails the restore rather than stay. That holds only for a checksum
+     * over the bytes: a file whose checksum is in block form is never restored this way
+     * ({@link #checkedBy}).
      */
     static final class LocalFrames implements org.pgstrata.manifest.ZstdFrames.Substitute {
         private final Path file;
         private final long[] hashes;
         private final long size;
         private final AtomicLong reused;
+
+        /**
+         * Whether a file whose manifest records {@code checksum} may have frames substituted: only
+         * when that checksum is over the content's bytes. A checksum in block form ({@link
+         * Checksum#BLOCKS_PREFIX}) is computed from the blocks' XXH64s, the very hashes a frame is
+         * chosen by, so a local block that matched by its hash and not by its bytes would pass it.
+         */
+        static boolean checkedBy(String checksum) {
+            return !Checksum.isBlockForm(checksum);
+        }
 
         LocalFrames(Path file, long[] hashes, long size, AtomicLong reused) {
             this.file = file;

@@ -472,7 +472,8 @@ public final class PhysicalRestore {
             return;
         }
         ObjectRef only = layers.get(0).object();
-        long[] hashes = delta == null || delta.map == null || only == null || only.offset() != null ? null : delta.map.of(f.path());
+        long[] hashes = delta == null || delta.map == null || only == null || only.offset() != null
+                || !DeltaTarget.LocalFrames.checkedBy(f.checksum()) ? null : delta.map.of(f.path());
         if (hashes != null) {
             // Frames whose blocks the local file already holds (by the block map) are read, not decompressed.
             DeltaTarget.LocalFrames local = new DeltaTarget.LocalFrames(out, hashes, f.size(), delta.reused);

@@ -26,7 +26,7 @@ class ZstdFramesTest {
     Path dir;
 
     /** Compressible like table data, with some incompressible stretches. */
-    private static byte[] content(int size, long seed) {
+    static byte[] content(int size, long seed) {
         Random r = new Random(seed);
         byte[] b = new byte[size];
         int i = 0;
