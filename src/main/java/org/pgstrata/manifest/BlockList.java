@@ -174,19 +174,16 @@ public final class BlockList {
         return chars;
     }
 
-    private byte[] bitmapBytes(long span) {
-        long[] words = bits;
-        if (words == null) {
-            words = new long[(int) ((span + 63) / 64)];
-            for (int o : offsets) {
-                words[o >>> 6] |= 1L << o;
-            }
+    /** Bit i of byte j for block first + 8j + i: BitSet's own byte order. */
+    private byte[] bitmapBytes() {
+        if (bits != null) {
+            return java.util.BitSet.valueOf(bits).toByteArray();
         }
-        byte[] out = new byte[(int) ((span + 7) / 8)];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = (byte) (words[i >>> 3] >>> ((i & 7) * 8));
+        java.util.BitSet set = new java.util.BitSet();
+        for (int o : offsets) {
+            set.set(o);
         }
-        return out;
+        return set.toByteArray();
     }
 
     private long last() {
@@ -238,11 +235,10 @@ public final class BlockList {
     public static final class BitmapForm extends JsonSerializer<BlockList> {
         @Override
         public void serialize(BlockList l, JsonGenerator g, SerializerProvider p) throws IOException {
-            long span = l.last() - l.first + 1;
             g.writeStartObject();
             g.writeNumberField("first", l.first);
             g.writeNumberField("count", l.count);
-            g.writeStringField("bitmap", Base64.getEncoder().encodeToString(l.bitmapBytes(span)));
+            g.writeStringField("bitmap", Base64.getEncoder().encodeToString(l.bitmapBytes()));
             g.writeEndObject();
         }
     }
@@ -332,25 +328,17 @@ public final class BlockList {
             if (first < 0 || count <= 0 || bytes == null || bytes.length == 0 || bytes.length > (1L << 28)) {
                 throw new IllegalArgumentException("a bitmap needs first >= 0, count > 0 and a bitmap of at most 2^31 bits");
             }
-            long[] words = new long[(bytes.length + 7) / 8];
-            long set = 0;
-            for (int i = 0; i < bytes.length; i++) {
-                words[i >>> 3] |= (bytes[i] & 0xFFL) << ((i & 7) * 8);
-                set += Integer.bitCount(bytes[i] & 0xFF);
+            java.util.BitSet set = java.util.BitSet.valueOf(bytes); // bit i of byte j is bit 8j + i, as written
+            if (set.cardinality() != count || !set.get(0)) {
+                throw new IllegalArgumentException("the bitmap has " + set.cardinality() + " blocks set, its count says " + count
+                        + (!set.get(0) ? ", and its first block is not set" : ""));
             }
-            if (set != count || (words[0] & 1) == 0) {
-                throw new IllegalArgumentException("the bitmap has " + set + " blocks set, its count says " + count
-                        + ((words[0] & 1) == 0 ? ", and its first block is not set" : ""));
-            }
-            int top = words.length - 1;
-            while (words[top] == 0) {
-                top--;
-            }
-            long lastOffset = ((long) top << 6) + 63 - Long.numberOfLeadingZeros(words[top]);
+            long lastOffset = set.length() - 1;
             if (lastOffset >= Integer.MAX_VALUE || first > Long.MAX_VALUE - lastOffset) {
                 throw new IllegalArgumentException("a bitmap from block " + first + " with its last bit at " + lastOffset
                         + " ends past the largest block number or spans more than 2^31 blocks");
             }
+            long[] words = set.toLongArray();
             BlockList l = new BlockList(first, (int) count, words, null);
             long span = l.last() - first + 1;
             // Held as of() would hold it, so that equal lists take equal space whichever form they were read from.
