@@ -34,7 +34,8 @@ final class DataDirectoryScan {
             "standby.signal", "recovery.signal");
     private static final Pattern DB_DIR = Pattern.compile("(base/\\d+|pg_tblspc/\\d+/[^/]+/\\d+)");
 
-    record Item(String path, Path absolute, long size, String mode) {
+    /** A file or directory; {@code modified}: its last-modified time in milliseconds since the epoch as the scan saw it. */
+    record Item(String path, Path absolute, long size, String mode, long modified) {
     }
 
     record Result(List<Item> files, List<Item> directories, long totalBytes) {
@@ -77,7 +78,7 @@ final class DataDirectoryScan {
             }
             String mode = PosixFilePermissions.toString(attrs.permissions());
             if (attrs.isDirectory()) {
-                dirs.add(new Item(childRel, child, 0, mode));
+                dirs.add(new Item(childRel, child, 0, mode, attrs.lastModifiedTime().toMillis()));
                 if (EMPTY_DIRS.contains(childRel)) {
                     if (childRel.equals("pg_wal")) {
                         keepEmpty(child, childRel, "archive_status");
@@ -104,7 +105,7 @@ final class DataDirectoryScan {
                         }
                     }
                 }
-                files.add(new Item(childRel, child, attrs.size(), mode));
+                files.add(new Item(childRel, child, attrs.size(), mode, attrs.lastModifiedTime().toMillis()));
             }
             // sockets, fifos and dangling links are not data
         }
@@ -113,8 +114,9 @@ final class DataDirectoryScan {
     private void keepEmpty(Path parent, String parentRel, String name) throws IOException {
         Path p = parent.resolve(name);
         if (Files.isDirectory(p)) {
-            String mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
-            dirs.add(new Item(parentRel + "/" + name, p, 0, mode));
+            PosixFileAttributes attrs = Files.readAttributes(p, PosixFileAttributes.class);
+            dirs.add(new Item(parentRel + "/" + name, p, 0, PosixFilePermissions.toString(attrs.permissions()),
+                    attrs.lastModifiedTime().toMillis()));
         }
     }
 

@@ -62,7 +62,8 @@ final class ExternalConfigScan {
             PosixFileAttributes attrs = Files.readAttributes(p, PosixFileAttributes.class);
             String stored = ExternalConfig.storedPath(p.toString());
             entries.add(new ExternalConfig(e.getValue(), p.toString(), stored));
-            items.add(new DataDirectoryScan.Item(stored, p, attrs.size(), PosixFilePermissions.toString(attrs.permissions())));
+            items.add(new DataDirectoryScan.Item(stored, p, attrs.size(), PosixFilePermissions.toString(attrs.permissions()),
+                    attrs.lastModifiedTime().toMillis()));
         }
         for (Path d : s.dirs) {
             if (!d.startsWith(s.pgdata)) {

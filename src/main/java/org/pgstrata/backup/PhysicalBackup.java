@@ -58,6 +58,8 @@ public final class PhysicalBackup {
     private static final int CHUNK = 128 * Page.SIZE;
     /** Files smaller than this share bundle objects instead of having one each. */
     static final long BUNDLE_FILE_LIMIT = 256 * 1024;
+    /** How many small relation files {@code sampleUnchanged} reads a block or two of. */
+    static final int SMALL_SAMPLES = 64;
     /** A bundle is closed once it holds this many stored bytes. */
     static final long BUNDLE_TARGET = 32L * 1024 * 1024;
     /** Files from this size up are compressed by several zstd threads. */
@@ -276,7 +278,7 @@ public final class PhysicalBackup {
             progress.step("backup " + id + " complete: " + Sizes.human(dataBytes) + " of data in " + Sizes.human(repoBytes) + " of repository");
             return new BackupResult(id, m.type(), m.reference(), m.startLsn(), m.stopLsn(), files.size(), dataBytes, repoBytes, seconds, wal.size(),
                     external.entries().stream().filter(e -> e.stored() != null).map(e -> e.path()).toList(), changeSource,
-                    changeSource == null || summaries != null ? null : notSummaries);
+                    changeSource == null || summaries != null ? null : notSummaries, copier.bytesRead.get());
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "backup failed: " + e.getMessage(),
                     "fix the cause and run the backup again; earlier backups are intact", e);
@@ -380,6 +382,8 @@ public final class PhysicalBackup {
         /** The backup this one is built on, or null for a full. */
         private final Reference reference;
         final AtomicLong pagesStored = new AtomicLong();
+        /** Bytes of file content read from the data directory (re-reads of a torn page left out). */
+        final AtomicLong bytesRead = new AtomicLong();
         /** A reverse-delta backup: a new full, noting the changed blocks of each relation. */
         private final boolean reverse;
         /** For a reverse-delta backup: the blocks of each relation file that differ from the old full's (by its block map). */
@@ -388,11 +392,19 @@ public final class PhysicalBackup {
         final BlockMap.Builder blockHashes = new BlockMap.Builder();
         /** What the WAL summaries say changed since the reference, or null: every block is read and compared. */
         WalSummaries.Changes summaries;
+        /**
+         * Small files modified at or after this time (ms since the epoch) are read even when the
+         * summaries call them unchanged: the reference's start, less a second for file systems
+         * that keep coarse times.
+         */
+        private final long unreadBefore;
 
         Copier(ObjectStore objects, String id, Compression compression, Lsn startLsn, boolean verifyChecksums, long totalBytes,
                int pauseAfterFiles, Reference reference, boolean reverse) {
             this.reference = reference;
             this.reverse = reverse;
+            this.unreadBefore = reference == null ? Long.MIN_VALUE
+                    : java.time.Instant.parse(reference.manifest().startTime()).toEpochMilli() - 1000;
             this.objects = objects;
             this.id = id;
             this.compression = compression;
@@ -486,9 +498,19 @@ public final class PhysicalBackup {
             int sequence = 0;
             try {
                 for (DataDirectoryScan.Item item : items) {
+                    Reference.Held unread = unchangedBySummaries(item);
+                    if (unread != null) {
+                        // Not read: the WAL summaries name no block of it, and it has the reference's size.
+                        entries.add(unchangedEntry(item, item.size(), unread.checksum(), unread));
+                        blockHashes.put(item.path(), unread.hashes().clone());
+                        progress.advance(bytesDone.addAndGet(item.size()), totalBytes);
+                        fileDone();
+                        continue;
+                    }
                     byte[] content;
                     try {
                         content = Files.readAllBytes(item.absolute());
+                        bytesRead.addAndGet(content.length);
                     } catch (NoSuchFileException e) {
                         continue; // dropped while we copied: WAL replay drops it too
                     }
@@ -557,6 +579,26 @@ public final class PhysicalBackup {
             return entries;
         }
 
+        /**
+         * The reference's copy of a small relation file that need not be read at all, or null: the
+         * WAL summaries are in use and name no block of it as modified or cut, the file has the
+         * reference's size, and it was last modified before the reference started (both as the scan
+         * saw them; a change after this backup's start is WAL replay's). The time is a second
+         * check of the summaries' word, as the sample is for large files: a file written without
+         * WAL (copied back from an older backup, or changed by a tool on a stopped cluster) is read.
+         */
+        private Reference.Held unchangedBySummaries(DataDirectoryScan.Item item) throws IOException {
+            if (summaries == null || reverse || !Reference.byPages(item.path()) || item.modified() >= unreadBefore) {
+                return null;
+            }
+            Reference.Held held = held(item);
+            if (held == null || held.hashes() == null || held.size() != item.size()) {
+                return null;
+            }
+            BitSet c = candidates(summaries, item.path(), item.size(), held);
+            return c != null && c.isEmpty() ? held : null;
+        }
+
         private FileEntry unchangedEntry(DataDirectoryScan.Item item, long size, String checksum, Reference.Held held) {
             if (reverse) {
                 // The new full reads the object the old full stored the file in.
@@ -609,9 +651,12 @@ public final class PhysicalBackup {
             long pos = 0;
             try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
                 long firstBlock = relation ? RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock() : 0;
-                ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+                // A file smaller than a chunk gets a buffer of its size and a page more (a read that finds the end):
+                // a chunk for each of a cluster's hundreds of small catalogs cost a garbage collection per backup.
+                ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK, (item.size() / Page.SIZE + 1) * Page.SIZE));
                 while (true) {
                     int n = readFully(ch, buf.clear(), pos);
+                    bytesRead.addAndGet(n);
                     if (n <= 0) {
                         break;
                     }
@@ -841,7 +886,8 @@ public final class PhysicalBackup {
 
         /**
          * Before anything is copied: reads a few blocks that the summaries call unchanged (the
-         * first and one chosen at random of each large relation file, up to 512 files) and checks
+         * first and one chosen at random of each large relation file, up to 512 files, and of
+         * {@value #SMALL_SAMPLES} small relation files chosen at random) and checks
          * that they hash as the reference's. A block written since this backup started is no
          * evidence (WAL replay rewrites it). Null when all agree; otherwise the first disagreement.
          */
@@ -850,8 +896,14 @@ public final class PhysicalBackup {
                     .filter(i -> i.size() >= BUNDLE_FILE_LIMIT && Reference.byPages(i.path())).toList());
             large.sort(Comparator.comparingLong(DataDirectoryScan.Item::size).reversed());
             java.util.Random random = new java.util.Random(startLsn.value());
+            // Small relation files are not read either when the summaries call them unchanged: sample some of them too.
+            List<DataDirectoryScan.Item> small = new ArrayList<>(items.stream()
+                    .filter(i -> i.size() > 0 && i.size() < BUNDLE_FILE_LIMIT && Reference.byPages(i.path())).toList());
+            java.util.Collections.shuffle(small, random);
+            List<DataDirectoryScan.Item> sampled = new ArrayList<>(large.subList(0, Math.min(512, large.size())));
+            sampled.addAll(small.subList(0, Math.min(SMALL_SAMPLES, small.size())));
             byte[] page = new byte[Page.SIZE];
-            for (DataDirectoryScan.Item item : large.subList(0, Math.min(512, large.size()))) {
+            for (DataDirectoryScan.Item item : sampled) {
                 Reference.Held held = held(item);
                 if (held == null || held.hashes() == null) {
                     continue;
@@ -868,7 +920,9 @@ public final class PhysicalBackup {
                         continue;
                     }
                     try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
-                        if (readFully(ch, ByteBuffer.wrap(page), (long) b * Page.SIZE) < Page.SIZE) {
+                        int got = readFully(ch, ByteBuffer.wrap(page), (long) b * Page.SIZE);
+                        bytesRead.addAndGet(got);
+                        if (got < Page.SIZE) {
                             continue;
                         }
                     } catch (NoSuchFileException e) {
@@ -907,11 +961,13 @@ public final class PhysicalBackup {
                 System.arraycopy(held.hashes(), 0, hashes, 0, Math.min(n, held.hashes().length));
                 long firstBlock = RelationFile.parse(item.absolute().getFileName().toString()).orElseThrow().firstBlock();
                 List<Long> blocks = new ArrayList<>();
-                ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+                // No larger than the candidates (a run read at once is never longer): none for a file they leave unread.
+                ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK, (long) c.cardinality() * Page.SIZE));
                 for (int start = c.nextSetBit(0); start >= 0 && start < n; ) {
                     int end = Math.min(c.nextClearBit(start), start + CHUNK / Page.SIZE);
                     buf.clear().limit((end - start) * Page.SIZE);
                     int got = readFully(ch, buf, (long) start * Page.SIZE);
+                    bytesRead.addAndGet(got);
                     if (got < (end - start) * Page.SIZE) {
                         // cut while we read: read it whole instead
                         if (pending != null) {

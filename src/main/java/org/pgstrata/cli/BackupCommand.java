@@ -96,9 +96,9 @@ final class BackupCommand extends BaseCommand {
         if (json) {
             Output.json(out(), r);
         } else {
-            out().printf("backup %s (%s%s) complete: %d files, %s of data, %s in the repository, LSN %s .. %s, %.1f s%n",
-                    r.id(), r.type(), (r.reference() == null ? "" : " on " + r.reference()) + (r.changeSource() == null ? "" : ", changes by " + r.changeSource()), r.files(), Output.bytes(r.dataBytes()), Output.bytes(r.repositoryBytes()), r.startLsn(), r.stopLsn(),
-                    r.seconds());
+            out().printf("backup %s (%s%s) complete: %d files, %s of data (%s read), %s in the repository, LSN %s .. %s, %.1f s%n",
+                    r.id(), r.type(), (r.reference() == null ? "" : " on " + r.reference()) + (r.changeSource() == null ? "" : ", changes by " + r.changeSource()), r.files(), Output.bytes(r.dataBytes()),
+                    Output.bytes(r.bytesRead()), Output.bytes(r.repositoryBytes()), r.startLsn(), r.stopLsn(), r.seconds());
         }
         if (!r.configFiles().isEmpty()) {
             // Said even with --quiet and --json: restore puts them back, and whoever copies backups elsewhere should know they are in.
