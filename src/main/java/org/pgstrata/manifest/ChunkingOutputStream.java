@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /**
- * Collects what is written into a chunk of fixed size and hands each full chunk to {@link #full}
+ * Collects what is written into a chunk and hands each full chunk to {@link #full}
  * (which may replace {@link #chunk} with a fresh array); what is left is the subclass's to hand
  * over when it finishes.
  */
@@ -17,7 +17,10 @@ public abstract class ChunkingOutputStream extends OutputStream {
         this.chunk = chunk;
     }
 
-    /** Called with {@link #chunk} full; must leave {@link #fill} at 0. */
+    /**
+     * Called with {@link #chunk} full: hands it over and leaves {@link #fill} at 0, or replaces it
+     * with a larger array that holds the same {@link #fill} bytes first.
+     */
     protected abstract void full() throws IOException;
 
     @Override

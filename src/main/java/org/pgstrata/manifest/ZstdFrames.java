@@ -34,6 +34,8 @@ import java.util.concurrent.Semaphore;
 public final class ZstdFrames {
     /** Content bytes per frame. */
     static final int FRAME = 4 << 20;
+    /** The size a stream's first buffer starts at; it grows fourfold up to {@link #FRAME} as content comes. */
+    static final int FIRST_CHUNK = 64 << 10;
     /** The largest frame a reader accepts: a frame's compressed bound, with room for its header. */
     static final int MAX_STORED_FRAME = (int) Zstd.compressBound(FRAME) + 1024;
     private static final int CORES = Runtime.getRuntime().availableProcessors();
@@ -89,7 +91,9 @@ public final class ZstdFrames {
         private boolean closed;
 
         Out(OutputStream out, int level, int workers) {
-            super(buffer());
+            // The first frame's buffer starts small and grows to a frame: most objects of an incremental are a few pages,
+            // and a frame-sized buffer for each (with another taken at close) filled the heap with 4 MiB arrays.
+            super(new byte[FIRST_CHUNK]);
             this.out = out;
             this.level = level;
             this.workers = Math.max(1, workers);
@@ -97,13 +101,18 @@ public final class ZstdFrames {
 
         @Override
         protected void full() throws IOException {
-            submit();
+            if (chunk.length < FRAME) {
+                chunk = java.util.Arrays.copyOf(chunk, Math.min(FRAME, chunk.length * 4));
+                return;
+            }
+            submit(false);
         }
 
-        private void submit() throws IOException {
+        /** Hands the frame filled so far to be compressed; {@code last}: no more content follows (no new buffer). */
+        private void submit(boolean last) throws IOException {
             byte[] frame = chunk;
             int length = fill;
-            chunk = buffer();
+            chunk = last ? null : buffer();
             fill = 0;
             // Twice as many frames as threads in flight: the writer's thread can be uploading one
             // (an S3 part is sent from it) while the others are being compressed.
@@ -149,7 +158,7 @@ public final class ZstdFrames {
             closed = true;
             try {
                 if (fill > 0 || pending.isEmpty()) {
-                    submit();
+                    submit(true);
                 }
                 while (!pending.isEmpty()) {
                     writeOldest();
