@@ -378,7 +378,11 @@ public final class PhysicalRestore {
         }
         Writes writes = new Writes();
         try (org.pgstrata.manifest.BlockMap map = delta == null ? null : delta.map) {
-            writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta);
+            try {
+                writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta);
+            } finally {
+                writes.stopFlushing();
+            }
             // Data before the files that make the server start recovery from it.
             long s0 = System.nanoTime();
             String how = Durability.syncAll(target, writes.paths, jobs);
@@ -497,9 +501,64 @@ public final class PhysicalRestore {
         return true;
     }
 
-    /** What the files of one restore share: the files whose fsync waits for the end ({@link Durability}). */
+    /**
+     * What the files of one restore share: the files whose fsync waits for the end
+     * ({@link Durability}), and a thread that starts the writeback of each large one as soon as
+     * it is written. The kernel would not start it by itself before the end (a restore writes far
+     * less than the dirty-page limits of a large machine, in far less than their 30 s), so the
+     * disk waited idle while the workers decompressed and then all of it was waited for at once.
+     * That thread only waits for the disk; the sync at the end still covers every file.
+     */
     private static final class Writes {
+        /** Files from this size up are flushed as soon as they are written (the rest wait for the end). */
+        static final long EARLY_FLUSH = 16L << 20;
         final java.util.Queue<Path> paths = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final java.util.concurrent.ThreadPoolExecutor flusher = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
+                java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "pgstrata-flush");
+                    t.setDaemon(true);
+                    return t;
+                });
+        private final java.util.concurrent.atomic.AtomicReference<IOException> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        private final boolean early = !Boolean.getBoolean("pgstrata.restore.noEarlyFlush");
+
+        /** A deferred file of {@code size} bytes is written (and closed by the caller next). */
+        void written(Path out, long size) {
+            if (!early || size < EARLY_FLUSH) {
+                return;
+            }
+            flusher.execute(() -> {
+                if (failed.get() != null) {
+                    return;
+                }
+                try (FileChannel ch = FileChannel.open(out, StandardOpenOption.READ)) {
+                    ch.force(true);
+                } catch (IOException e) {
+                    failed.compareAndSet(null, e);
+                }
+            });
+        }
+
+        /**
+         * Drops the flushes not yet begun (the sync at the end covers those files), waits for the
+         * one under way, and throws if any failed.
+         */
+        void stopFlushing() throws IOException {
+            flusher.getQueue().clear();
+            flusher.shutdown();
+            try {
+                while (!flusher.awaitTermination(1, java.util.concurrent.TimeUnit.SECONDS)) {
+                    // an fsync of a large file on a slow disk: it ends
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while a restored file was being flushed");
+            }
+            IOException e = failed.get();
+            if (e != null) {
+                throw new IOException("a restored file could not be made durable: " + e.getMessage(), e);
+            }
+        }
     }
 
     /** Where a restored file's content goes: a new file, or in a delta restore over the existing one, block by block. */
@@ -510,6 +569,7 @@ public final class PhysicalRestore {
         final OutputStream stream;
         /** Whether its fsync waits for the end of the restore, with the others' (else it is made durable at once). */
         final boolean deferred;
+        private final Writes writes;
 
         Sink(Path out, Delta delta, Writes writes, long size) throws IOException {
             this.out = out;
@@ -518,6 +578,7 @@ public final class PhysicalRestore {
             ch = existing ? FileChannel.open(out, StandardOpenOption.READ, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)
                     : FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
             over = existing ? new DeltaTarget.DeltaSink(ch) : null;
+            this.writes = writes;
             // In order, from one thread: writing one file's ranges from several threads (an earlier version) and
             // starting its writeback while it is written (tried) each cost about 1 s more system time per GB on ext4.
             stream = over != null ? over : new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 17);
@@ -536,6 +597,9 @@ public final class PhysicalRestore {
             boolean changed = over == null ? true : over.finish();
             if (over == null && !deferred) {
                 ch.force(true);
+            }
+            if (deferred) {
+                writes.written(out, size);
             }
             if (delta != null) {
                 delta.written.addAndGet(over == null ? size : over.written());
