@@ -61,4 +61,10 @@ public final class Json {
         int end = Envelope.bodyEnd(key, bytes);
         return MAPPER.readValue(bytes, Envelope.bodyStart(), end - Envelope.bodyStart(), type);
     }
+
+    /** {@link #unseal}, reading the body with the deserialization attribute {@code attribute} set. */
+    static <T> T unseal(String key, byte[] bytes, Class<T> type, Object attribute, Object value) throws IOException {
+        int end = Envelope.bodyEnd(key, bytes);
+        return MAPPER.readerFor(type).withAttribute(attribute, value).readValue(bytes, Envelope.bodyStart(), end - Envelope.bodyStart());
+    }
 }

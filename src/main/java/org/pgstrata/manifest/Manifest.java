@@ -38,7 +38,7 @@ public record Manifest(
         String backupLabel,
         String tablespaceMap,
         List<DirectoryEntry> directories,
-        List<FileEntry> files,
+        @com.fasterxml.jackson.databind.annotation.JsonDeserialize(using = Manifest.FilesOrSkipped.class) List<FileEntry> files,
         List<WalEntry> wal,
         long dataBytes,
         long repositoryBytes,
@@ -90,6 +90,39 @@ public record Manifest(
         return new Manifest(formatVersion, id, type, reference, systemIdentifier, pgVersionNum, timeline, startLsn, stopLsn, startTime,
                 stopTime, compression, backupLabel, tablespaceMap, directories, same, wal, dataBytes, repositoryBytes, pgstrataVersion,
                 walSource, dataChecksums, blockMap, externalConfig, changeSource);
+    }
+
+    /**
+     * What {@code files} holds in a manifest read for its header only (see {@link FilesOrSkipped}):
+     * the list was there and was skipped, not read.
+     */
+    static final List<FileEntry> UNREAD = java.util.Collections.unmodifiableList(new java.util.ArrayList<>());
+
+    /**
+     * Reads the file list, or with the attribute {@link #SKIP_FILES} set skips it token by token
+     * and gives {@link #UNREAD}: the catalogue needs every backup's header, and a command most
+     * backups' files never (parsing them was most of a command's start on a repository of many
+     * backups of a cluster of many files).
+     */
+    static final class FilesOrSkipped extends com.fasterxml.jackson.databind.deser.std.StdDeserializer<List<FileEntry>> {
+        static final String SKIP_FILES = "pgstrata.manifest.skipFiles";
+
+        FilesOrSkipped() {
+            super(List.class);
+        }
+
+        @Override
+        public List<FileEntry> deserialize(com.fasterxml.jackson.core.JsonParser p, com.fasterxml.jackson.databind.DeserializationContext ctxt)
+                throws java.io.IOException {
+            if (Boolean.TRUE.equals(ctxt.getAttribute(SKIP_FILES))) {
+                if (!p.isExpectedStartArrayToken()) {
+                    return ctxt.reportInputMismatch(this, "files is not an array");
+                }
+                p.skipChildren();
+                return UNREAD;
+            }
+            return ctxt.readValue(p, ctxt.getTypeFactory().constructCollectionType(List.class, FileEntry.class));
+        }
     }
 
     /** The external configuration files, never null. */

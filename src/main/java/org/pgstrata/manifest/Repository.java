@@ -194,7 +194,7 @@ public final class Repository implements AutoCloseable {
             }
             Manifest m;
             try {
-                m = readManifest(id, new long[2]);
+                m = readManifest(id, new long[2], true); // only its owner is needed
             } catch (CorruptObjectException e) {
                 throw new PgstrataException(ErrorCode.CORRUPT, "cannot re-create repo.json: the manifest of backup " + id + " is damaged ("
                         + e.getMessage() + "); nothing was written", "delete that backup's directory, or restore repo.json from a copy");
@@ -348,8 +348,25 @@ public final class Repository implements AutoCloseable {
 
     /** Every backup directory's manifest, read and checked once: see {@link Catalogue}. */
     public Catalogue<Manifest> catalogue() {
-        return scan(backupIds(), Repository::manifestKey, this::catalogued,
-                Comparator.comparing((Manifest m) -> Lsn.parse(m.stopLsn())).thenComparing(Manifest::id));
+        return scan(backupIds(), Repository::manifestKey, this::catalogued, BY_STOP);
+    }
+
+    private static final Comparator<Manifest> BY_STOP = Comparator.comparing((Manifest m) -> Lsn.parse(m.stopLsn())).thenComparing(Manifest::id);
+
+    /**
+     * {@link #catalogue()} with every file list read and its entries checked now: a manifest
+     * whose entries do not belong to it (an edit sealed again) is among the damaged, as one whose
+     * header or envelope is. {@link #catalogue()} reads headers only and checks a list when it is
+     * first used (the commands that choose one backup use few of the lists).
+     */
+    public Catalogue<Manifest> checkedCatalogue() {
+        return scan(backupIds(), Repository::manifestKey, id -> {
+            Manifest m = catalogued(id);
+            if (m.files() != null) {
+                m.files().size();
+            }
+            return m;
+        }, BY_STOP);
     }
 
     /** Reads the manifest of each of {@code ids} that has one: intact ones in {@code order}, the others with what is wrong. */
@@ -378,10 +395,11 @@ public final class Repository implements AutoCloseable {
     /**
      * Every complete backup whose manifest reads back intact, oldest first. A damaged manifest
      * is left out (so that the other backups stay usable) and named by {@link #damagedBackups()};
-     * a choice that depends on all of them uses {@link #catalogue()} and refuses.
+     * a choice that depends on all of them uses {@link #catalogue()} and refuses. Every file list
+     * is read and checked ({@link #checkedCatalogue()}).
      */
     public List<Manifest> backups() {
-        return catalogue().backups();
+        return checkedCatalogue().backups();
     }
 
     /**
@@ -460,7 +478,7 @@ public final class Repository implements AutoCloseable {
 
     /** Backups whose manifest exists but is damaged, mislabelled or of another system: id and what is wrong. */
     public Map<String, String> damagedBackups() {
-        return catalogue().problems();
+        return checkedCatalogue().problems();
     }
 
     /** Every backup directory, complete or not. */
@@ -658,13 +676,14 @@ public final class Repository implements AutoCloseable {
      */
     private Manifest catalogued(String id) {
         long[] crc = new long[2];
-        Manifest m = manifest(id, crc);
+        Manifest m = manifest(id, crc, true);
         if (m.files() == null) {
             return m;
         }
-        return m.withFiles(new SoftFiles(m.files(), () -> {
+        // Read for its header: the file list is read (and its entries checked) when first used.
+        return m.withFiles(new SoftFiles(() -> {
             long[] again = new long[2];
-            Manifest read = manifest(id, again);
+            Manifest read = manifest(id, again, false);
             if (again[0] != crc[0] || again[1] != crc[1]) {
                 throw new PgstrataException(ErrorCode.CORRUPT, "manifest of backup " + id + " changed while this command ran",
                         "another pgstrata rewrote it (a reverse-delta conversion) or it was edited: run the command again");
@@ -675,10 +694,15 @@ public final class Repository implements AutoCloseable {
 
     /** {@link #manifest(String)}, setting {@code crc[0]} to the CRC-32C of the stored bytes and {@code crc[1]} to their length. */
     private Manifest manifest(String id, long[] crc) {
+        return manifest(id, crc, false);
+    }
+
+    /** {@link #manifest(String, long[])}; {@code headerOnly}: its file list skipped ({@link Manifest#UNREAD}), not read nor checked. */
+    private Manifest manifest(String id, long[] crc, boolean headerOnly) {
         String key = manifestKey(id);
         Manifest m;
         try {
-            m = readManifest(id, crc);
+            m = readManifest(id, crc, headerOnly);
         } catch (ObjectNotFoundException e) {
             if (logicalIds().contains(id)) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "backup " + id + " is a logical backup (pg_dump), not a physical one",
@@ -743,8 +767,8 @@ public final class Repository implements AutoCloseable {
         return null;
     }
 
-    /** The manifest's bytes, opened and parsed, unchecked beyond its envelope. */
-    private Manifest readManifest(String id, long[] crc) throws IOException {
+    /** The manifest's bytes, opened and parsed (without its file list: {@code headerOnly}), unchecked beyond its envelope. */
+    private Manifest readManifest(String id, long[] crc, boolean headerOnly) throws IOException {
         String key = manifestKey(id);
         byte[] bytes = storage.getBytes(key);
         java.util.zip.CRC32C c = new java.util.zip.CRC32C();
@@ -760,7 +784,8 @@ public final class Repository implements AutoCloseable {
             }
         }
         try {
-            return Json.unseal(key, bytes, Manifest.class);
+            return headerOnly ? Json.unseal(key, bytes, Manifest.class, Manifest.FilesOrSkipped.SKIP_FILES, true)
+                    : Json.unseal(key, bytes, Manifest.class);
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new CorruptObjectException(key, "is not a manifest (" + e.getOriginalMessage() + ")");
         }

@@ -19,6 +19,9 @@ import java.util.stream.Stream;
  * when it is next used. The bytes read again must be the very bytes read the first time (their
  * CRC-32C and length), or the manifest changed under the command: an error, never another list.
  *
+ * <p>The catalogue reads manifests for their header only: their lists start unread, and are read
+ * (with their entries checked) when first used.
+ *
  * <p>While iterated or streamed, the list is held strongly; what a backup's files refer to
  * ({@link #references()}) is kept apart, so that expire's dependency walk reads no list twice.
  */
@@ -28,38 +31,66 @@ final class SoftFiles extends AbstractList<FileEntry> implements RandomAccess {
         List<FileEntry> files();
     }
 
-    private final int size;
-    private final Set<String> references;
+    /** The number of files, -1 until the list was first read. */
+    private volatile int size;
+    private volatile Set<String> references;
     private final Reload reload;
     private volatile SoftReference<List<FileEntry>> held;
 
     SoftFiles(List<FileEntry> files, Reload reload) {
-        this.size = files.size();
         this.reload = reload;
         this.held = new SoftReference<>(java.util.Collections.unmodifiableList(files));
+        this.size = files.size();
+        this.references = referencesOf(files);
+    }
+
+    /**
+     * A list not read yet: {@code reload} reads it the first time it is used (a manifest read for
+     * its header only), and again whenever the JVM dropped it.
+     */
+    SoftFiles(Reload reload) {
+        this.reload = reload;
+        this.held = new SoftReference<>(null);
+        this.size = -1;
+    }
+
+    private static Set<String> referencesOf(List<FileEntry> files) {
         Set<String> refs = new java.util.HashSet<>();
         for (FileEntry f : files) {
             if (f.reference() != null) {
                 refs.add(f.reference());
             }
         }
-        this.references = Set.copyOf(refs);
+        return Set.copyOf(refs);
     }
 
     /** The backups the files' entries name as their reference. */
     Set<String> references() {
+        if (references == null) {
+            files();
+        }
         return references;
     }
 
     private List<FileEntry> files() {
         List<FileEntry> f = held.get();
         if (f == null) {
-            f = reload.files();
-            if (f.size() != size) {
-                throw new IllegalStateException("a manifest read again lists " + f.size() + " files, not " + size);
+            synchronized (this) {
+                f = held.get();
+                if (f != null) {
+                    return f;
+                }
+                f = reload.files();
+                if (size >= 0 && f.size() != size) {
+                    throw new IllegalStateException("a manifest read again lists " + f.size() + " files, not " + size);
+                }
+                f = java.util.Collections.unmodifiableList(f);
+                if (size < 0) {
+                    references = referencesOf(f);
+                    size = f.size();
+                }
+                held = new SoftReference<>(f);
             }
-            f = java.util.Collections.unmodifiableList(f);
-            held = new SoftReference<>(f);
         }
         return f;
     }
@@ -71,6 +102,9 @@ final class SoftFiles extends AbstractList<FileEntry> implements RandomAccess {
 
     @Override
     public int size() {
+        if (size < 0) {
+            files();
+        }
         return size;
     }
 

@@ -53,6 +53,42 @@ class SoftFilesTest {
         return repo;
     }
 
+    /**
+     * The catalogue reads each manifest's header and skips its file list (parsing every list was
+     * most of a command's start on a repository of many backups): a list is read, and its entries
+     * checked, when it is first used. One whose entry names another backup's object (an edit
+     * sealed again) is refused then; the checked catalogue (verify, expire) counts it damaged.
+     */
+    @Test
+    void theCatalogueReadsHeadersOnly_aListIsReadAndCheckedWhenFirstUsed() {
+        Repository repo = repository(dir);
+        List<String> ids = write(repo, 3, 500);
+        Manifest third = repo.manifest(ids.get(2));
+        List<FileEntry> edited = new ArrayList<>(third.files());
+        FileEntry f = edited.get(5);
+        ObjectRef elsewhere = new ObjectRef(ids.get(2), Repository.BACKUP_PREFIX + ids.get(0) + "/bundle/0-0.zst", "zstd", 150,
+                f.object().storedChecksum(), 0L);
+        edited.set(5, FileEntry.whole(f.path(), f.size(), f.mode(), f.checksum(), elsewhere));
+        repo.writeManifest(third.withFiles(edited));
+
+        List<Manifest> all = repo.catalogue().backups();
+        assertThat(all).extracting(Manifest::id).containsExactlyElementsOf(ids);
+        for (Manifest m : all) {
+            assertThat(((SoftFiles) m.files()).held()).as("file list of %s read with the catalogue", m.id()).isFalse();
+        }
+        assertThat(all.get(1).files()).hasSize(500);
+        assertThat(((SoftFiles) all.get(1).files()).held()).isTrue();
+        assertThat(Repository.references(all.get(1))).containsExactly(ids.get(0));
+        assertThatThrownBy(() -> all.get(2).files().size()).isInstanceOf(PgstrataException.class)
+                .hasMessageContaining("manifest of backup " + ids.get(2) + " is corrupt").hasMessageContaining("which is not that backup's")
+                .satisfies(e -> assertThat(((PgstrataException) e).code()).isEqualTo(ErrorCode.CORRUPT));
+
+        Repository.Catalogue<Manifest> checked = repo.checkedCatalogue();
+        assertThat(checked.backups()).extracting(Manifest::id).containsExactly(ids.get(0), ids.get(1));
+        assertThat(checked.problems()).containsOnlyKeys(ids.get(2));
+        assertThat(repo.backups()).extracting(Manifest::id).containsExactly(ids.get(0), ids.get(1));
+    }
+
     @Test
     void aListReadAgain_isTheSame_andAManifestChangedInBetweenIsAnError() {
         Repository repo = repository(dir);
