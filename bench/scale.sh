@@ -101,11 +101,16 @@ up() {
   if [ "$(checksum "$rport")" = "$2" ]; then ok=yes; else ok=no proven=no; echo "restored content differs: $1" >>"$log"; fi
   "$pgstrata" cluster stop -q --pgdata "$1" >>"$log" 2>&1; rm -rf "$1"
 }
-# Before each timed restore: what earlier steps left dirty in the page cache is written out first
-# (logged), so that no tool waits for another's writes. pgstrata's final syncfs(2) flushes its whole
-# filesystem: the first restore after the backups took 2.3 to 2.9 s in some runs, 1.6 s in others.
+# Before each timed restore, the same start for every tool: what earlier steps left dirty in the
+# page cache is written out (logged), and memory as large as the data directory is written once and
+# freed. On this VM memory that was free for a while is slow to touch again (the host takes it back:
+# 800 MB written with dd took 1.95 s, then 0.17 s at once after), so whichever restore came first
+# paid about a second for the others (pgstrata's, at --runs 1: 2.1 to 2.9 s against 1.6).
 settle() {
   echo "dirty before restore: $(awk '/^Dirty:/ {print $2, $3}' /proc/meminfo)" >>"$log"
+  local mb=$(( $(du -sb "$src" | cut -f1) / 1048576 + 64 ))
+  dd if=/dev/zero of="$work/prefault" bs=1M count="$mb" status=none
+  rm -f "$work/prefault"
   sync
 }
 
