@@ -403,8 +403,7 @@ public final class PhysicalBackup {
                int pauseAfterFiles, Reference reference, boolean reverse) {
             this.reference = reference;
             this.reverse = reverse;
-            this.unreadBefore = reference == null ? Long.MIN_VALUE
-                    : java.time.Instant.parse(reference.manifest().startTime()).toEpochMilli() - 1000;
+            this.unreadBefore = reference == null ? Long.MIN_VALUE : startMillis(reference.manifest()) - 1000;
             this.objects = objects;
             this.id = id;
             this.compression = compression;
@@ -579,6 +578,15 @@ public final class PhysicalBackup {
             return entries;
         }
 
+        /** When {@code m} started, in ms since the epoch; Long.MIN_VALUE + 1000 (every small file is read) when it does not say. */
+        private static long startMillis(Manifest m) {
+            try {
+                return java.time.Instant.parse(m.startTime()).toEpochMilli();
+            } catch (RuntimeException e) {
+                return Long.MIN_VALUE + 1000; // no start time to trust: nothing is left unread by its time
+            }
+        }
+
         /**
          * The reference's copy of a small relation file that need not be read at all, or null: the
          * WAL summaries are in use and name no block of it as modified or cut, the file has the
@@ -670,8 +678,8 @@ public final class PhysicalBackup {
                     if (counts) {
                         progress.advance(bytesDone.addAndGet(n), totalBytes);
                     }
-                    if (n < CHUNK) {
-                        break;
+                    if (n < buf.capacity()) {
+                        break; // the end: a full buffer (even one smaller than a chunk) means the file may go on, grown since the scan
                     }
                 }
             } catch (NoSuchFileException e) {
