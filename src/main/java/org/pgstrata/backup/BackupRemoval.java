@@ -32,7 +32,8 @@ public final class BackupRemoval {
             if (repo.logicalIds().contains(id)) {
                 return removeLogical(repo, id, withDependants);
             }
-            Repository.Catalogue<Manifest> catalogue = repo.catalogue();
+            // Checked: a backup damaged in its file list is damaged here too, and removed as such (the dependants' walk reads every list anyway).
+            Repository.Catalogue<Manifest> catalogue = repo.checkedCatalogue();
             List<Manifest> backups = catalogue.backups();
             boolean damaged = catalogue.damaged().containsKey(id);
             if (!damaged && backups.stream().noneMatch(m -> m.id().equals(id))) {

@@ -568,7 +568,8 @@ public final class Repository implements AutoCloseable {
 
     /** {@link #referencedKeys()}, but a damaged manifest of one of {@code removing} does not count: it is being removed. */
     Set<String> referencedKeys(Set<String> removing) {
-        Catalogue<Manifest> c = catalogue();
+        // Every list is read below anyway: checked first, so that one damaged in its entries is among the damaged (and may be the one removed).
+        Catalogue<Manifest> c = checkedCatalogue();
         for (var d : c.damaged().entrySet()) {
             if (!removing.contains(d.getKey())) {
                 throw new PgstrataException(d.getValue().code(), "cannot tell which objects are still needed: backup " + d.getKey()

@@ -89,6 +89,35 @@ class SoftFilesTest {
         assertThat(repo.backups()).extracting(Manifest::id).containsExactly(ids.get(0), ids.get(1));
     }
 
+    /**
+     * A backup whose damage is in its file list (an entry naming another backup's object) is
+     * damaged to delete as to verify: deleting it removes it (its manifest cannot say what it
+     * reads, so the objects intact backups read are kept), as it did when the catalogue read
+     * every list. Found by the catalogue's header alone, it was taken for intact, and its list,
+     * first read by the dependants' walk, refused the deletion that the error itself advises.
+     */
+    @Test
+    void aBackupWhoseFileListIsDamaged_canBeDeleted() {
+        Repository repo = repository(dir);
+        List<String> ids = write(repo, 3, 20);
+        Manifest third = repo.manifest(ids.get(2));
+        List<FileEntry> edited = new ArrayList<>(third.files());
+        FileEntry f = edited.get(5);
+        ObjectRef elsewhere = new ObjectRef(ids.get(2), Repository.BACKUP_PREFIX + ids.get(0) + "/bundle/0-0.zst", "zstd", 150,
+                f.object().storedChecksum(), 0L);
+        edited.set(5, FileEntry.whole(f.path(), f.size(), f.mode(), f.checksum(), elsewhere));
+        repo.writeManifest(third.withFiles(edited));
+        assertThat(repo.damagedBackups()).containsOnlyKeys(ids.get(2));
+
+        List<String> removed = new org.pgstrata.backup.BackupRemoval(Clock.systemUTC(), org.pgstrata.api.Progress.NONE)
+                .run(dir.toString(), ids.get(2), false);
+        assertThat(removed).containsExactly(ids.get(2));
+        try (Repository again = Repository.open(dir.toString())) {
+            assertThat(again.backups()).extracting(Manifest::id).containsExactly(ids.get(0), ids.get(1));
+            assertThat(again.damagedBackups()).isEmpty();
+        }
+    }
+
     @Test
     void aListReadAgain_isTheSame_andAManifestChangedInBetweenIsAnError() {
         Repository repo = repository(dir);
