@@ -380,9 +380,16 @@ public final class PhysicalRestore {
         try (org.pgstrata.manifest.BlockMap map = delta == null ? null : delta.map) {
             try {
                 writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta);
-            } finally {
-                writes.stopFlushing();
+            } catch (Throwable e) {
+                // What failed the restore is what it reports: a flush that failed too (or an interrupt) only goes with it.
+                try {
+                    writes.stopFlushing();
+                } catch (IOException | RuntimeException f) {
+                    e.addSuppressed(f);
+                }
+                throw e;
             }
+            writes.stopFlushing();
             // Data before the files that make the server start recovery from it.
             long s0 = System.nanoTime();
             String how = Durability.syncAll(target, writes.paths, jobs);
