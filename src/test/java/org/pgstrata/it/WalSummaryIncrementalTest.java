@@ -230,10 +230,7 @@ class WalSummaryIncrementalTest extends PgTest {
     void aSmallFileChangedWithoutWal_isReadBecauseItWasModified() throws Exception {
         LocalCluster c = pg.start("smallnowal", MAJOR);
         Path repo = dir.resolve("repo");
-        PgSupport.sql(c, "ALTER SYSTEM SET autovacuum = off", "SELECT pg_reload_conf()",
-                "CREATE TABLE t (id int, v text)", "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 300) g",
-                "VACUUM (FREEZE)", "CHECKPOINT");
-        Path file = c.pgdata().resolve(PgSupport.queryString(c, "SELECT pg_relation_filepath('t')"));
+        Path file = settledTable(c, 300);
         assertThat(java.nio.file.Files.size(file)).as("t is a small file").isLessThan(256 * 1024);
         CliBackups.backupId(repo, c, "full");
         PgSupport.sql(c, "CREATE TABLE other AS SELECT 1 AS x");
@@ -250,6 +247,14 @@ class WalSummaryIncrementalTest extends PgTest {
         LocalCluster restored = CliBackups.restore(pg, repo, dir.resolve("restored"), MAJOR, "--backup", incr).cluster();
         assertThat(ClusterContent.of(restored)).isEqualTo(proof);
         assertThat(readBlock0(restored.pgdata().resolve(c.pgdata().relativize(file)))).isEqualTo(readBlock0(file));
+    }
+
+    /** Table t of {@code rows} rows, frozen and checkpointed, autovacuum off; its main fork's file. */
+    private static Path settledTable(LocalCluster c, int rows) throws Exception {
+        PgSupport.sql(c, "ALTER SYSTEM SET autovacuum = off", "SELECT pg_reload_conf()",
+                "CREATE TABLE t (id int, v text)", "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, " + rows + ") g",
+                "VACUUM (FREEZE)", "CHECKPOINT");
+        return c.pgdata().resolve(PgSupport.queryString(c, "SELECT pg_relation_filepath('t')"));
     }
 
     private static byte[] readBlock0(Path file) throws java.io.IOException {
@@ -287,10 +292,7 @@ class WalSummaryIncrementalTest extends PgTest {
     void blocksChangedWithoutWal_areFoundByTheSample_andTheBackupScans() throws Exception {
         LocalCluster c = pg.start("nowal", MAJOR);
         Path repo = dir.resolve("repo");
-        PgSupport.sql(c, "ALTER SYSTEM SET autovacuum = off", "SELECT pg_reload_conf()",
-                "CREATE TABLE t (id int, v text)", "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 30000) g",
-                "VACUUM (FREEZE)", "CHECKPOINT");
-        Path file = c.pgdata().resolve(PgSupport.queryString(c, "SELECT pg_relation_filepath('t')"));
+        Path file = settledTable(c, 30000);
         CliBackups.backupId(repo, c, "full");
         PgSupport.sql(c, "INSERT INTO t SELECT g, 'tail' FROM generate_series(1, 100) g");
         c.stop();

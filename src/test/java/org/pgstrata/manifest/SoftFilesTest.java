@@ -53,6 +53,16 @@ class SoftFilesTest {
         return repo;
     }
 
+    /** Rewrites (and seals again) the manifest of {@code id} so that its sixth file is said to be in an object of backup {@code other}. */
+    private static void nameAnotherBackupsObject(Repository repo, String id, String other) {
+        Manifest m = repo.manifest(id);
+        List<FileEntry> edited = new ArrayList<>(m.files());
+        FileEntry f = edited.get(5);
+        ObjectRef elsewhere = new ObjectRef(id, Repository.BACKUP_PREFIX + other + "/bundle/0-0.zst", "zstd", 150, f.object().storedChecksum(), 0L);
+        edited.set(5, FileEntry.whole(f.path(), f.size(), f.mode(), f.checksum(), elsewhere));
+        repo.writeManifest(m.withFiles(edited));
+    }
+
     /**
      * The catalogue reads each manifest's header and skips its file list (parsing every list was
      * most of a command's start on a repository of many backups): a list is read, and its entries
@@ -63,13 +73,7 @@ class SoftFilesTest {
     void theCatalogueReadsHeadersOnly_aListIsReadAndCheckedWhenFirstUsed() {
         Repository repo = repository(dir);
         List<String> ids = write(repo, 3, 500);
-        Manifest third = repo.manifest(ids.get(2));
-        List<FileEntry> edited = new ArrayList<>(third.files());
-        FileEntry f = edited.get(5);
-        ObjectRef elsewhere = new ObjectRef(ids.get(2), Repository.BACKUP_PREFIX + ids.get(0) + "/bundle/0-0.zst", "zstd", 150,
-                f.object().storedChecksum(), 0L);
-        edited.set(5, FileEntry.whole(f.path(), f.size(), f.mode(), f.checksum(), elsewhere));
-        repo.writeManifest(third.withFiles(edited));
+        nameAnotherBackupsObject(repo, ids.get(2), ids.get(0));
 
         List<Manifest> all = repo.catalogue().backups();
         assertThat(all).extracting(Manifest::id).containsExactlyElementsOf(ids);
@@ -100,13 +104,7 @@ class SoftFilesTest {
     void aBackupWhoseFileListIsDamaged_canBeDeleted() {
         Repository repo = repository(dir);
         List<String> ids = write(repo, 3, 20);
-        Manifest third = repo.manifest(ids.get(2));
-        List<FileEntry> edited = new ArrayList<>(third.files());
-        FileEntry f = edited.get(5);
-        ObjectRef elsewhere = new ObjectRef(ids.get(2), Repository.BACKUP_PREFIX + ids.get(0) + "/bundle/0-0.zst", "zstd", 150,
-                f.object().storedChecksum(), 0L);
-        edited.set(5, FileEntry.whole(f.path(), f.size(), f.mode(), f.checksum(), elsewhere));
-        repo.writeManifest(third.withFiles(edited));
+        nameAnotherBackupsObject(repo, ids.get(2), ids.get(0));
         assertThat(repo.damagedBackups()).containsOnlyKeys(ids.get(2));
 
         List<String> removed = new org.pgstrata.backup.BackupRemoval(Clock.systemUTC(), org.pgstrata.api.Progress.NONE)
