@@ -403,7 +403,7 @@ public final class PhysicalBackup {
                int pauseAfterFiles, Reference reference, boolean reverse) {
             this.reference = reference;
             this.reverse = reverse;
-            this.unreadBefore = reference == null ? Long.MIN_VALUE : startMillis(reference.manifest()) - 1000;
+            this.unreadBefore = reference == null ? Long.MIN_VALUE : unreadBefore(reference.manifest());
             this.objects = objects;
             this.id = id;
             this.compression = compression;
@@ -497,11 +497,11 @@ public final class PhysicalBackup {
             int sequence = 0;
             try {
                 for (DataDirectoryScan.Item item : items) {
-                    Reference.Held unread = unchangedBySummaries(item);
-                    if (unread != null) {
+                    Reference.Held held = held(item);
+                    if (unchangedBySummaries(item, held)) {
                         // Not read: the WAL summaries name no block of it, and it has the reference's size.
-                        entries.add(unchangedEntry(item, item.size(), unread.checksum(), unread));
-                        blockHashes.put(item.path(), unread.hashes().clone());
+                        entries.add(unchangedEntry(item, item.size(), held.checksum(), held));
+                        blockHashes.put(item.path(), held.hashes().clone());
                         progress.advance(bytesDone.addAndGet(item.size()), totalBytes);
                         fileDone();
                         continue;
@@ -520,7 +520,6 @@ public final class PhysicalBackup {
                     }
                     long[] hashes = BlockMap.hashAll(content, length);
                     String checksum = Checksum.of(content, 0, length);
-                    Reference.Held held = held(item);
                     Change.Kind kind = Change.Kind.WHOLE;
                     List<Long> blocks = null;
                     if (held != null) {
@@ -578,33 +577,30 @@ public final class PhysicalBackup {
             return entries;
         }
 
-        /** When {@code m} started, in ms since the epoch; Long.MIN_VALUE + 1000 (every small file is read) when it does not say. */
-        private static long startMillis(Manifest m) {
+        /** A second before {@code m} started, in ms since the epoch; Long.MIN_VALUE (every small file is read) when it does not say. */
+        private static long unreadBefore(Manifest m) {
             try {
-                return java.time.Instant.parse(m.startTime()).toEpochMilli();
+                return java.time.Instant.parse(m.startTime()).toEpochMilli() - 1000;
             } catch (RuntimeException e) {
-                return Long.MIN_VALUE + 1000; // no start time to trust: nothing is left unread by its time
+                return Long.MIN_VALUE; // no start time to trust: nothing is left unread by its time
             }
         }
 
         /**
-         * The reference's copy of a small relation file that need not be read at all, or null: the
+         * Whether a small relation file need not be read at all, its reference copy {@code held} kept: the
          * WAL summaries are in use and name no block of it as modified or cut, the file has the
          * reference's size, and it was last modified before the reference started (both as the scan
          * saw them; a change after this backup's start is WAL replay's). The time is a second
          * check of the summaries' word, as the sample is for large files: a file written without
          * WAL (copied back from an older backup, or changed by a tool on a stopped cluster) is read.
          */
-        private Reference.Held unchangedBySummaries(DataDirectoryScan.Item item) throws IOException {
-            if (summaries == null || reverse || !Reference.byPages(item.path()) || item.modified() >= unreadBefore) {
-                return null;
-            }
-            Reference.Held held = held(item);
-            if (held == null || held.hashes() == null || held.size() != item.size()) {
-                return null;
+        private boolean unchangedBySummaries(DataDirectoryScan.Item item, Reference.Held held) {
+            if (summaries == null || reverse || held == null || held.hashes() == null || held.size() != item.size()
+                    || item.modified() >= unreadBefore || !Reference.byPages(item.path())) {
+                return false;
             }
             BitSet c = candidates(summaries, item.path(), item.size(), held);
-            return c != null && c.isEmpty() ? held : null;
+            return c != null && c.isEmpty();
         }
 
         private FileEntry unchangedEntry(DataDirectoryScan.Item item, long size, String checksum, Reference.Held held) {
