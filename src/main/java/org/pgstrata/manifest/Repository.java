@@ -549,10 +549,10 @@ public final class Repository implements AutoCloseable {
 
     /** Removes half-written files of killed backups. Only call while holding the lock. */
     public void removeTemporary() {
-        fence("removing half-written files");
         try {
-            storage.deleteTemporary(BACKUP_PREFIX);
-            storage.deleteTemporary(LOGICAL_PREFIX);
+            // Fenced only when there is something to remove: on S3 the fence waits for the lease to be read back.
+            storage.deleteTemporary(BACKUP_PREFIX, () -> fence("removing half-written files"));
+            storage.deleteTemporary(LOGICAL_PREFIX, () -> fence("removing half-written files"));
         } catch (IOException e) {
             throw io("remove half-written files", e);
         }

@@ -73,6 +73,22 @@ public interface Storage extends AutoCloseable {
      * lock. Stores whose writes are atomic leave nothing, hence the default.
      */
     default void deleteTemporary(String prefix) throws IOException {
+        deleteTemporary(prefix, () -> { });
+    }
+
+    /**
+     * {@link #deleteTemporary(String)}, running {@code beforeDeleting} once before the first
+     * removal, and not at all when there is nothing to remove. The caller's lock check goes
+     * there: on S3 it waits for the lease to be read back, and a repository that holds no
+     * leftovers (nearly always) need not wait for that before its work starts.
+     */
+    default void deleteTemporary(String prefix, IoAction beforeDeleting) throws IOException {
+    }
+
+    /** An action that may fail with an {@link IOException}. */
+    @FunctionalInterface
+    interface IoAction {
+        void run() throws IOException;
     }
 
     /**

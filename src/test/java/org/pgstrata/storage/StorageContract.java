@@ -101,6 +101,27 @@ public abstract class StorageContract {
     }
 
     @Test
+    void deleteTemporary_asksItsGuardOnlyWhenSomethingIsLeft_andRemovesNothingWhenTheGuardRefuses() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        storage.deleteTemporary("backup/", asked::incrementAndGet);
+        assertThat(asked).as("nothing left: the guard (the lock's check) is not waited for").hasValue(0);
+
+        Storage.ObjectWriter w = storage.create("backup/x/data/big");
+        w.stream().write(new byte[(int) partSize() + 1]); // on S3 the first part goes up
+        w.stream().flush();
+        // no commit, no close: as if the process died here
+        assertThat(storage.unfinishedWrites("backup/")).singleElement().asString().startsWith("backup/x/data/big");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> storage.deleteTemporary("backup/", () -> {
+            asked.incrementAndGet();
+            throw new java.io.IOException("the lock was lost");
+        })).hasMessage("the lock was lost");
+        assertThat(storage.unfinishedWrites("backup/")).as("a refused guard removes nothing").hasSize(1);
+        storage.deleteTemporary("backup/", asked::incrementAndGet);
+        assertThat(asked).hasValue(2);
+        assertThat(storage.unfinishedWrites("")).isEmpty();
+    }
+
+    @Test
     void anUncommittedWrite_isInvisible_andClosingDiscardsIt() throws Exception {
         try (Storage.ObjectWriter w = storage.create("x/partial")) {
             w.stream().write(bytes("half"));

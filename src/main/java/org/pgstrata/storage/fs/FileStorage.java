@@ -308,7 +308,7 @@ public final class FileStorage implements Storage {
     }
 
     @Override
-    public void deleteTemporary(String prefix) throws IOException {
+    public void deleteTemporary(String prefix, IoAction beforeDeleting) throws IOException {
         Path start = root.resolve(prefix);
         if (!isDirectory(start)) {
             return;
@@ -316,6 +316,9 @@ public final class FileStorage implements Storage {
         List<Path> leftovers;
         try (Stream<Path> walk = Files.walk(start)) {
             leftovers = walk.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().endsWith(TEMP_SUFFIX)).toList();
+        }
+        if (!leftovers.isEmpty()) {
+            beforeDeleting.run();
         }
         for (Path p : leftovers) {
             Files.deleteIfExists(p);

@@ -534,8 +534,12 @@ public final class S3Storage implements Storage {
 
     /** Aborts the multipart uploads that writers which were cut short left under {@code prefix}. */
     @Override
-    public void deleteTemporary(String prefix) throws IOException {
-        for (MultipartUpload u : unfinishedUploads(prefix)) {
+    public void deleteTemporary(String prefix, IoAction beforeDeleting) throws IOException {
+        List<MultipartUpload> unfinished = unfinishedUploads(prefix);
+        if (!unfinished.isEmpty()) {
+            beforeDeleting.run();
+        }
+        for (MultipartUpload u : unfinished) {
             try {
                 client.abortMultipartUpload(r -> r.bucket(location.bucket()).key(u.key()).uploadId(u.uploadId()));
             } catch (NoSuchKeyException e) {
