@@ -223,7 +223,7 @@ public final class S3Storage implements Storage {
     /**
      * The size of part {@code n} (1-based): the first part size, doubled every 1,000 parts, at most
      * 5 GiB. From 8 MiB, 1 TiB takes 7,032 parts, and 10,000 parts hold more than 5 TiB (S3's
-     * largest object). One part of each writer is held in memory.
+     * largest object). Each writer holds at most two parts in memory: one filling, one going up.
      */
     public static long partSize(long first, int n) {
         int doublings = Math.min((n - 1) / 1000, 30);
@@ -243,7 +243,24 @@ public final class S3Storage implements Storage {
         return new Upload(key(key));
     }
 
-    /** Buffers a part; the first full part starts a multipart upload, commit completes it (or PUTs a small object whole). */
+    /**
+     * Uploads parts of large objects, one at a time per writer, so that a writer fills its next
+     * part while the last one is on its way. Daemon threads: a process that ends abandons what
+     * it did not commit, as a killed one does.
+     */
+    private final java.util.concurrent.ExecutorService partUploads = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "pgstrata-s3-part");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * Buffers a part; the first full part starts a multipart upload, commit completes it (or PUTs a
+     * small object whole). A full part goes up in the background while the next one fills: a
+     * writer holds at most two parts in memory, and waits for the one in flight before it sends
+     * another, so parts go up in order and an upload's failure is thrown by the next write or by
+     * commit.
+     */
     private final class Upload extends OutputStream implements ObjectWriter {
         private final String objectKey;
         private byte[] buf = new byte[64 * 1024];
@@ -251,6 +268,9 @@ public final class S3Storage implements Storage {
         private long total;
         private String uploadId;
         private final List<CompletedPart> parts = new ArrayList<>();
+        /** The part on its way, and its buffer (filled again once it is up). */
+        private java.util.concurrent.Future<CompletedPart> inFlight;
+        private byte[] spare;
         private boolean committed;
         private boolean closed;
 
@@ -264,7 +284,7 @@ public final class S3Storage implements Storage {
         }
 
         private long currentPartSize() {
-            return partSize(firstPartSize, parts.size() + 1);
+            return partSize(firstPartSize, parts.size() + (inFlight != null ? 2 : 1));
         }
 
         @Override
@@ -284,7 +304,7 @@ public final class S3Storage implements Storage {
                 off += take;
                 n -= take;
                 if (len == currentPartSize()) {
-                    uploadPart();
+                    sendPart();
                 }
             }
         }
@@ -296,20 +316,64 @@ public final class S3Storage implements Storage {
             }
         }
 
-        private void uploadPart() throws IOException {
-            try {
-                if (uploadId == null) {
+        /** Sends the buffered part in the background, after the one before it is up; the next part fills the other buffer. */
+        private void sendPart() throws IOException {
+            awaitPart();
+            if (uploadId == null) {
+                try {
                     uploadId = client.createMultipartUpload(r -> r.bucket(location.bucket()).key(objectKey)
                             .contentType("application/octet-stream")).uploadId();
+                } catch (SdkException e) {
+                    throw S3Errors.io("starting the upload of " + url(objectKey), location, e);
                 }
-                int number = parts.size() + 1;
-                String etag = client.uploadPart(r -> r.bucket(location.bucket()).key(objectKey).uploadId(uploadId).partNumber(number)
-                        .contentLength((long) len), RequestBody.fromByteBuffer(java.nio.ByteBuffer.wrap(buf, 0, len))).eTag();
-                parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
-                len = 0;
-            } catch (SdkException e) {
-                throw S3Errors.io("uploading part " + (parts.size() + 1) + " of " + url(objectKey), location, e);
             }
+            int number = parts.size() + 1;
+            byte[] body = buf;
+            int n = len;
+            String id = uploadId;
+            inFlight = partUploads.submit(() -> {
+                try {
+                    String etag = client.uploadPart(r -> r.bucket(location.bucket()).key(objectKey).uploadId(id).partNumber(number)
+                            .contentLength((long) n), RequestBody.fromByteBuffer(java.nio.ByteBuffer.wrap(body, 0, n))).eTag();
+                    return CompletedPart.builder().partNumber(number).eTag(etag).build();
+                } catch (SdkException e) {
+                    throw S3Errors.io("uploading part " + number + " of " + url(objectKey), location, e);
+                }
+            });
+            buf = spare != null ? spare : new byte[Math.min(64 * 1024, body.length)];
+            spare = body;
+            len = 0;
+        }
+
+        /** Waits for the part on its way, if any, and records it; rethrows its failure. */
+        private void awaitPart() throws IOException {
+            if (inFlight == null) {
+                return;
+            }
+            try {
+                parts.add(inFlight.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while part " + (parts.size() + 1) + " of " + url(objectKey) + " went up");
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof IOException io) {
+                    throw io;
+                }
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw new IOException("uploading part " + (parts.size() + 1) + " of " + url(objectKey), e.getCause());
+            } finally {
+                inFlight = null;
+            }
+        }
+
+        /** The last part (or the only one, of an empty object), then every part up. */
+        private void finishParts() throws IOException {
+            if (len > 0 || (parts.isEmpty() && inFlight == null)) {
+                sendPart();
+            }
+            awaitPart();
         }
 
         @Override
@@ -319,9 +383,7 @@ public final class S3Storage implements Storage {
                     client.putObject(r -> r.bucket(location.bucket()).key(objectKey).contentType("application/octet-stream")
                             .contentLength((long) len), RequestBody.fromByteBuffer(java.nio.ByteBuffer.wrap(buf, 0, len)));
                 } else {
-                    if (len > 0 || parts.isEmpty()) {
-                        uploadPart();
-                    }
+                    finishParts();
                     client.completeMultipartUpload(r -> r.bucket(location.bucket()).key(objectKey).uploadId(uploadId)
                             .multipartUpload(m -> m.parts(parts)));
                 }
@@ -330,6 +392,7 @@ public final class S3Storage implements Storage {
             }
             committed = true;
             buf = null;
+            spare = null;
             return total;
         }
 
@@ -359,9 +422,7 @@ public final class S3Storage implements Storage {
                         }
                     }
                 } else {
-                    if (len > 0 || parts.isEmpty()) {
-                        uploadPart();
-                    }
+                    finishParts();
                     try {
                         client.completeMultipartUpload(r -> r.bucket(location.bucket()).key(objectKey).uploadId(uploadId)
                                 .multipartUpload(m -> m.parts(parts)).ifNoneMatch("*"));
@@ -377,6 +438,7 @@ public final class S3Storage implements Storage {
             }
             committed = true;
             buf = null;
+            spare = null;
             return true;
         }
 
@@ -391,6 +453,14 @@ public final class S3Storage implements Storage {
             }
             closed = true;
             buf = null;
+            spare = null;
+            if (inFlight != null) {
+                try {
+                    awaitPart(); // an abort while a part is still going up may leave that part behind
+                } catch (IOException | RuntimeException e) {
+                    // aborted below all the same
+                }
+            }
             if (!committed && uploadId != null) {
                 try {
                     client.abortMultipartUpload(r -> r.bucket(location.bucket()).key(objectKey).uploadId(uploadId));
@@ -905,6 +975,7 @@ public final class S3Storage implements Storage {
 
     @Override
     public void close() {
+        partUploads.shutdownNow();
         client.close();
     }
 }

@@ -68,6 +68,24 @@ class S3StorageTest extends StorageContract {
     }
 
     @Test
+    void aPartThatCannotGoUp_failsTheWriteOrTheCommit_andLeavesNoObject() throws Exception {
+        byte[] part = new byte[(int) partSize()];
+        new java.util.Random(7).nextBytes(part);
+        Storage.ObjectWriter w = storage.create("backup/y/data/big");
+        w.stream().write(part); // starts the upload; the part goes up in the background
+        // The next backup aborts the upload meanwhile, as if this writer had been killed.
+        storage.deleteTemporary("backup/");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+            w.stream().write(part);
+            w.stream().write(part);
+            w.commit();
+        }).isInstanceOf(java.io.IOException.class).hasMessageContaining("backup/y/data/big");
+        w.close();
+        assertThat(storage.exists("backup/y/data/big")).isFalse();
+        assertThat(storage.list("")).isEmpty();
+    }
+
+    @Test
     void aLockHeldElsewhere_isRefusedNamingItsHolder_andAStaleOneIsTakenOver() throws Exception {
         String host = java.net.InetAddress.getLocalHost().getHostName();
         // A live holder on another host, renewed just now.
