@@ -121,10 +121,12 @@ public final class Chain {
                 }
             }
         }
+        Map<String, Long> listed = listedSizes(repo, needed.keySet());
         for (var e : needed.entrySet()) {
             long size;
             try {
-                size = repo.storage().size(e.getKey());
+                Long l = listed.get(e.getKey());
+                size = l != null ? l : repo.storage().size(e.getKey()); // a key the listing did not show is asked for itself
             } catch (ObjectNotFoundException ex) {
                 throw new PgstrataException(ErrorCode.CORRUPT, "object " + e.getKey() + " that the restore of " + target.id()
                         + " needs is missing from " + repo.describe() + "; nothing was written",
@@ -138,6 +140,44 @@ public final class Chain {
                         "run 'pgstrata verify --repo " + repo.describe() + "' and restore another backup");
             }
         }
+    }
+
+    /** Below this many objects of one backup, each is asked for its size; from it on, its prefix is listed. */
+    private static final int LIST_FROM = 8;
+
+    /**
+     * The sizes of the needed objects that one listing per backup gives, where the store lists
+     * sizes (S3): a HEAD per object cost a round trip each, one after the other, before the first
+     * byte was restored. A backup's objects are listed only when the listing takes at most a
+     * quarter as many requests as asking for each needed object of it (1,000 objects a page; a
+     * backup holds at most an object per file and WAL segment, and its two maps).
+     */
+    private Map<String, Long> listedSizes(Repository repo, Set<String> keys) {
+        Map<String, List<String>> byBackup = new HashMap<>();
+        for (String k : keys) {
+            int second = k.indexOf('/', k.indexOf('/') + 1);
+            if (k.startsWith(Repository.BACKUP_PREFIX) && second > 0) {
+                byBackup.computeIfAbsent(k.substring(0, second + 1), x -> new ArrayList<>()).add(k);
+            }
+        }
+        Map<String, Long> sizes = new HashMap<>();
+        for (var e : byBackup.entrySet()) {
+            Manifest m = members.get(e.getKey().substring(Repository.BACKUP_PREFIX.length(), e.getKey().length() - 1));
+            int needed = e.getValue().size();
+            if (m == null || needed < LIST_FROM) {
+                continue;
+            }
+            long pages = (m.files().size() + m.wal().size() + 2 + 999) / 1000;
+            if (pages * 4 > needed) {
+                continue;
+            }
+            try {
+                repo.storage().listedSizes(e.getKey()).ifPresent(sizes::putAll);
+            } catch (IOException ex) {
+                throw repo.io("list the objects of backup " + m.id(), ex);
+            }
+        }
+        return sizes;
     }
 
     public Manifest target() {

@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -97,10 +98,11 @@ public final class Repository implements AutoCloseable {
             return Optional.of(info);
         }
         try {
-            if (!storage.exists(INFO_KEY)) {
+            Optional<byte[]> bytes = storage.getBytesIfPresent(INFO_KEY);
+            if (bytes.isEmpty()) {
                 return Optional.empty();
             }
-            info = Json.unseal(INFO_KEY, storage.getBytes(INFO_KEY), RepoInfo.class);
+            info = Json.unseal(INFO_KEY, bytes.get(), RepoInfo.class);
             return Optional.of(info);
         } catch (CorruptObjectException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "repository " + describe() + ": " + e.getMessage(),
@@ -348,7 +350,7 @@ public final class Repository implements AutoCloseable {
 
     /** Every backup directory's manifest, read and checked once: see {@link Catalogue}. */
     public Catalogue<Manifest> catalogue() {
-        return scan(backupIds(), Repository::manifestKey, this::catalogued, BY_STOP);
+        return scan(listIds(BACKUP_PREFIX), this::catalogued, BY_STOP);
     }
 
     private static final Comparator<Manifest> BY_STOP = Comparator.comparing((Manifest m) -> Lsn.parse(m.stopLsn())).thenComparing(Manifest::id);
@@ -360,7 +362,7 @@ public final class Repository implements AutoCloseable {
      * first used (the commands that choose one backup use few of the lists).
      */
     public Catalogue<Manifest> checkedCatalogue() {
-        return scan(backupIds(), Repository::manifestKey, id -> {
+        return scan(listIds(BACKUP_PREFIX), id -> {
             Manifest m = catalogued(id);
             if (m.files() != null) {
                 m.files().size();
@@ -369,23 +371,28 @@ public final class Repository implements AutoCloseable {
         }, BY_STOP);
     }
 
-    /** Reads the manifest of each of {@code ids} that has one: intact ones in {@code order}, the others with what is wrong. */
-    private <M> Catalogue<M> scan(Set<String> ids, java.util.function.Function<String, String> key,
-                                  java.util.function.Function<String, M> read, Comparator<M> order) {
+    /**
+     * Reads the manifest of each of {@code ids} whose manifest was listed ({@link #listIds}):
+     * intact ones in {@code order}, the others with what is wrong. One removed since the listing
+     * (by an expire that ran meanwhile) is left out, as if it had not been listed.
+     */
+    private <M> Catalogue<M> scan(Map<String, Boolean> ids, java.util.function.Function<String, M> read, Comparator<M> order) {
         List<M> result = new ArrayList<>();
         Map<String, PgstrataException> damaged = new java.util.TreeMap<>();
-        for (String id : ids) {
+        for (var id : ids.entrySet()) {
+            if (!id.getValue()) {
+                continue;
+            }
             try {
-                if (storage.exists(key.apply(id))) {
-                    result.add(read.apply(id));
-                }
+                result.add(read.apply(id.getKey()));
             } catch (PgstrataException e) {
+                if (e.code() == ErrorCode.NOT_FOUND) {
+                    continue;
+                }
                 if (e.code() != ErrorCode.CORRUPT && e.code() != ErrorCode.REPO_MISMATCH) {
                     throw e;
                 }
-                damaged.put(id, e);
-            } catch (IOException e) {
-                throw io("list backups", e);
+                damaged.put(id.getKey(), e);
             }
         }
         result.sort(order);
@@ -483,17 +490,26 @@ public final class Repository implements AutoCloseable {
 
     /** Every backup directory, complete or not. */
     public Set<String> backupIds() {
-        Set<String> ids = new LinkedHashSet<>();
+        return new LinkedHashSet<>(listIds(BACKUP_PREFIX).keySet());
+    }
+
+    /**
+     * The ids under {@code prefix} ({@link #BACKUP_PREFIX} or {@link #LOGICAL_PREFIX}), each with
+     * whether its manifest is among the listed keys: one listing, and no request per backup to
+     * ask whether its manifest exists.
+     */
+    private Map<String, Boolean> listIds(String prefix) {
+        Map<String, Boolean> ids = new LinkedHashMap<>();
         try {
-            for (String key : storage.list(BACKUP_PREFIX)) {
-                String rest = key.substring(BACKUP_PREFIX.length());
+            for (String key : storage.list(prefix)) {
+                String rest = key.substring(prefix.length());
                 int slash = rest.indexOf('/');
                 if (slash > 0) {
-                    ids.add(rest.substring(0, slash));
+                    ids.merge(rest.substring(0, slash), rest.substring(slash + 1).equals(MANIFEST_NAME), Boolean::logicalOr);
                 }
             }
         } catch (IOException e) {
-            throw io("list backups", e);
+            throw io(prefix.equals(LOGICAL_PREFIX) ? "list logical backups" : "list backups", e);
         }
         return ids;
     }
@@ -830,24 +846,12 @@ public final class Repository implements AutoCloseable {
 
     /** Every logical backup directory, complete or not. */
     public Set<String> logicalIds() {
-        Set<String> ids = new LinkedHashSet<>();
-        try {
-            for (String key : storage.list(LOGICAL_PREFIX)) {
-                String rest = key.substring(LOGICAL_PREFIX.length());
-                int slash = rest.indexOf('/');
-                if (slash > 0) {
-                    ids.add(rest.substring(0, slash));
-                }
-            }
-        } catch (IOException e) {
-            throw io("list logical backups", e);
-        }
-        return ids;
+        return new LinkedHashSet<>(listIds(LOGICAL_PREFIX).keySet());
     }
 
     /** The logical backups: those whose manifest reads back intact and in its place, oldest first, and the damaged ones. */
     public Catalogue<LogicalManifest> logicalCatalogue() {
-        return scan(logicalIds(), Repository::logicalManifestKey, this::logicalManifest,
+        return scan(listIds(LOGICAL_PREFIX), this::logicalManifest,
                 Comparator.comparing(LogicalManifest::snapshotTime).thenComparing(LogicalManifest::id));
     }
 

@@ -58,6 +58,15 @@ public interface Storage extends AutoCloseable {
         return sum;
     }
 
+    /**
+     * The sizes of every object under {@code prefix}, by key, from a listing, where the store
+     * lists sizes with the names (S3: one request per 1,000 objects, against one per object for
+     * {@link #size}); empty where asking each key is as cheap (a directory).
+     */
+    default java.util.Optional<java.util.Map<String, Long>> listedSizes(String prefix) throws IOException {
+        return java.util.Optional.empty();
+    }
+
     /** Removes an object; removing one that does not exist is not an error. */
     void delete(String key) throws IOException;
 
@@ -200,6 +209,18 @@ public interface Storage extends AutoCloseable {
     default byte[] getBytes(String key) throws IOException {
         try (InputStream in = get(key)) {
             return in.readAllBytes();
+        }
+    }
+
+    /**
+     * The object's bytes, or empty when there is no such object, nor the place it would be in
+     * (a bucket not yet made): one request where {@link #exists} and then {@link #getBytes} take two.
+     */
+    default java.util.Optional<byte[]> getBytesIfPresent(String key) throws IOException {
+        try {
+            return java.util.Optional.of(getBytes(key));
+        } catch (ObjectNotFoundException e) {
+            return java.util.Optional.empty();
         }
     }
 }

@@ -283,6 +283,29 @@ class S3RepositoryTest {
         assertThat(!Files.exists(target) || isEmpty(target)).as("restore wrote nothing it would leave behind").isTrue();
     }
 
+    /** Restore checks every object's size from one listing per backup on S3; a shortened object must still be caught there. */
+    @Test
+    void anObjectShortenedBehindPgstratasBack_isRefusedByRestoreBeforeItWritesAnything() throws Exception {
+        String location = s3.location(BUCKET, "clusters/shortened");
+        LocalCluster c = booksCluster("shortened-source", 5_000, 12);
+        BackupResult b = backup(location, c, BackupType.FULL);
+        String victim;
+        try (Storage s = new S3Storage(S3Location.parse(location))) {
+            java.util.Map<String, Long> sizes = s.listedSizes("backup/" + b.id() + "/").orElseThrow();
+            assertThat(sizes.keySet().stream().filter(k -> k.contains("/data/") || k.contains("/bundle/")))
+                    .as("enough objects that restore lists them rather than asking each").hasSizeGreaterThanOrEqualTo(8);
+            victim = sizes.entrySet().stream().filter(e -> e.getKey().contains("/data/")).max(java.util.Map.Entry.comparingByValue())
+                    .orElseThrow().getKey();
+            byte[] whole = s.getBytes(victim);
+            s.putBytes(victim, java.util.Arrays.copyOf(whole, whole.length / 2));
+        }
+        Path target = dir.resolve("shortened-restore");
+        Object[] restore = cli(args(location, "restore", "--to", target.toString()));
+        assertThat((int) restore[0]).as(String.valueOf(restore[1])).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat((String) restore[1]).contains(victim).contains("fewer than the").contains("nothing was written");
+        assertThat(!Files.exists(target) || isEmpty(target)).as("restore wrote nothing it would leave behind").isTrue();
+    }
+
     /**
      * Bodies go up unsigned (UnsignedPayloads), so the server stores a body that changed on its way
      * without noticing: pgstrata's own checksums must, at the first read, naming the object.

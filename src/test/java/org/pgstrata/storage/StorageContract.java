@@ -101,6 +101,13 @@ public abstract class StorageContract {
     }
 
     @Test
+    void getBytesIfPresent_isEmptyForAMissingKey_andTheBytesOtherwise() throws Exception {
+        assertThat(storage.getBytesIfPresent("info/nope")).isEmpty();
+        storage.putBytes("info/yes", bytes("here"));
+        assertThat(storage.getBytesIfPresent("info/yes")).hasValueSatisfying(b -> assertThat(new String(b)).isEqualTo("here"));
+    }
+
+    @Test
     void deleteTemporary_asksItsGuardOnlyWhenSomethingIsLeft_andRemovesNothingWhenTheGuardRefuses() throws Exception {
         java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
         storage.deleteTemporary("backup/", asked::incrementAndGet);

@@ -527,6 +527,20 @@ public final class S3Storage implements Storage {
     }
 
     @Override
+    public java.util.Optional<byte[]> getBytesIfPresent(String key) throws IOException {
+        try {
+            return java.util.Optional.of(getBytes(key));
+        } catch (ObjectNotFoundException e) {
+            return java.util.Optional.empty();
+        } catch (IOException e) {
+            if (e.getCause() instanceof NoSuchBucketException) {
+                return java.util.Optional.empty(); // as exists() says of a key in a bucket not yet made
+            }
+            throw e;
+        }
+    }
+
+    @Override
     public boolean exists(String key) throws IOException {
         try {
             head(key);
@@ -554,6 +568,15 @@ public final class S3Storage implements Storage {
             sum += o.size();
         }
         return sum;
+    }
+
+    @Override
+    public java.util.Optional<java.util.Map<String, Long>> listedSizes(String prefix) throws IOException {
+        java.util.Map<String, Long> sizes = new java.util.HashMap<>();
+        for (S3Object o : objects(prefix)) {
+            sizes.put(location.repositoryKey(o.key()), o.size());
+        }
+        return java.util.Optional.of(sizes);
     }
 
     private List<S3Object> objects(String prefix) throws IOException {

@@ -68,6 +68,14 @@ class S3StorageTest extends StorageContract {
     }
 
     @Test
+    void getBytesIfPresent_inABucketNotYetMade_isEmpty_asExistsSays() throws Exception {
+        try (Storage s = new S3Storage(S3Location.parse(server.location("not-made-yet", "repo")))) {
+            assertThat(s.exists("repo.json")).isFalse();
+            assertThat(s.getBytesIfPresent("repo.json")).isEmpty();
+        }
+    }
+
+    @Test
     void aPartThatCannotGoUp_failsTheWriteOrTheCommit_andLeavesNoObject() throws Exception {
         byte[] part = new byte[(int) partSize()];
         new java.util.Random(7).nextBytes(part);
