@@ -15,7 +15,7 @@ import org.pgstrata.api.Advice;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.manifest.Checksum;
-import org.pgstrata.manifest.CorruptObjectException;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectStore;

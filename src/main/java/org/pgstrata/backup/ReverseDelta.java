@@ -16,7 +16,7 @@ import org.pgstrata.api.TestHooks;
 import org.pgstrata.api.Sizes;
 import org.pgstrata.manifest.BlockList;
 import org.pgstrata.manifest.Chain;
-import org.pgstrata.manifest.CorruptObjectException;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectRef;

@@ -32,7 +32,7 @@ import org.pgstrata.db.PgClient;
 import org.pgstrata.logical.Catalog.KeyKind;
 import org.pgstrata.logical.Catalog.Table;
 import org.pgstrata.manifest.Checksum;
-import org.pgstrata.manifest.CorruptObjectException;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.manifest.LogicalManifest;
 import org.pgstrata.manifest.LogicalManifest.LogicalTable;
 import org.pgstrata.manifest.LogicalManifest.StoredFile;

@@ -23,7 +23,7 @@ import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.PgClient;
-import org.pgstrata.manifest.CorruptObjectException;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.manifest.LogicalManifest;
 import org.pgstrata.manifest.LogicalManifest.LogicalTable;
 import org.pgstrata.manifest.LogicalManifest.SequenceValue;

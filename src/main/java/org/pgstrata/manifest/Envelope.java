@@ -1,5 +1,6 @@
 package org.pgstrata.manifest;
 
+import org.pgstrata.storage.CorruptObjectException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 

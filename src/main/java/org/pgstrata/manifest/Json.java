@@ -1,5 +1,6 @@
 package org.pgstrata.manifest;
 
+import org.pgstrata.storage.CorruptObjectException;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;

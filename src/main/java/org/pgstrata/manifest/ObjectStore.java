@@ -1,5 +1,6 @@
 package org.pgstrata.manifest;
 
+import org.pgstrata.storage.CorruptObjectException;
 import com.github.luben.zstd.RecyclingBufferPool;
 import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;

@@ -1,5 +1,6 @@
 package org.pgstrata.manifest;
 
+import org.pgstrata.storage.CorruptObjectException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

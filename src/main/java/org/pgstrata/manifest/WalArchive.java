@@ -1,5 +1,6 @@
 package org.pgstrata.manifest;
 
+import org.pgstrata.storage.CorruptObjectException;
 import com.github.luben.zstd.Zstd;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;

@@ -35,7 +35,7 @@ import org.pgstrata.db.PgBinaries;
 import org.pgstrata.db.StallWatch;
 import org.pgstrata.manifest.Chain;
 import org.pgstrata.manifest.Checksum;
-import org.pgstrata.manifest.CorruptObjectException;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.manifest.DirectoryEntry;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;

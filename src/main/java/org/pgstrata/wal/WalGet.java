@@ -10,7 +10,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
-import org.pgstrata.manifest.CorruptObjectException;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.manifest.RepoIdentity;
 import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.postgres.WalFileName;

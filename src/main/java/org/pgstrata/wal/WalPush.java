@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
-import org.pgstrata.manifest.CorruptObjectException;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.manifest.RepoIdentity;
 import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.postgres.WalSegmentHeader;

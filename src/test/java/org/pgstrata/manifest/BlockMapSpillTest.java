@@ -1,5 +1,6 @@
 package org.pgstrata.manifest;
 
+import org.pgstrata.storage.CorruptObjectException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

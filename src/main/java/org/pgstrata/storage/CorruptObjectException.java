@@ -1,4 +1,4 @@
-package org.pgstrata.manifest;
+package org.pgstrata.storage;
 
 import java.io.IOException;
 
