@@ -183,6 +183,20 @@ public final class Pgstrata {
         }
     }
 
+    /**
+     * Gives an encrypted repository a new passphrase: its data key wrapped again, repo.json
+     * replaced under the lock, no other object touched. The current passphrase comes as every
+     * command's does ({@link org.pgstrata.api.CipherPass}).
+     */
+    public RepoInfo rotatePassphrase(String repo, char[] newPassphrase) {
+        try (Repository r = Repository.open(repo);
+             org.pgstrata.storage.Storage.RepositoryLock lock = r.lock("repo rotate-pass", clock)) {
+            return r.rotatePassphrase(newPassphrase);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot release the lock of " + repo + ": " + e.getMessage(), null);
+        }
+    }
+
     public BackupResult backup(BackupRequest req) {
         return new PhysicalBackup(clock, progress).run(req);
     }

@@ -82,6 +82,13 @@ public enum ErrorCode {
      * PGSTRATA_JAVA_OPTS sets -Xmx). Numbered apart from 10-31.
      */
     OUT_OF_MEMORY(46),
+    /**
+     * The repository is encrypted and no passphrase was given (--cipher-pass-file,
+     * PGSTRATA_CIPHER_PASS, or the stanza's cipher-pass), or encryption was asked for without one.
+     */
+    CIPHER_PASS_MISSING(47),
+    /** The passphrase given does not open the repository's key. Nothing was read or written. */
+    CIPHER_PASS_WRONG(48),
     /** Anything else: a bug. */
     INTERNAL(70);
 

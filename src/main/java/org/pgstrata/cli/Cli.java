@@ -38,8 +38,17 @@ public final class Cli {
         java.util.Map<String, String> previous = new java.util.HashMap<>();
         config.s3Credentials(env).forEach((k, v) -> previous.put(k, System.setProperty(k, v)));
         try {
+            try {
+                config.useCipherPass(env);
+            } catch (PgstrataException p) {
+                java.io.PrintWriter e = err != null ? err : new java.io.PrintWriter(System.err, true);
+                e.println("pgstrata: error: " + p.oneLine());
+                e.flush();
+                return p.code().exitCode();
+            }
             return cl.execute(args);
         } finally {
+            org.pgstrata.api.CipherPass.clear();
             previous.forEach((k, v) -> {
                 if (v == null) {
                     System.clearProperty(k);

@@ -51,7 +51,7 @@ final class ConfigFile {
     static final Map<String, String> KEYS;
 
     /** Keys that are secrets: never printed, and the file must not be world-readable. */
-    static final Set<String> SECRETS = Set.of("s3-key", "s3-key-secret");
+    static final Set<String> SECRETS = Set.of("s3-key", "s3-key-secret", "cipher-pass");
 
     static {
         Map<String, String> k = new LinkedHashMap<>();
@@ -61,6 +61,8 @@ final class ConfigFile {
         k.put("s3-path-style", null);
         k.put("s3-key", "AWS_ACCESS_KEY_ID");
         k.put("s3-key-secret", "AWS_SECRET_ACCESS_KEY");
+        k.put("cipher-pass", "PGSTRATA_CIPHER_PASS");
+        k.put("encrypt", null);
         k.put("pgdata", "PGDATA");
         k.put("host", "PGHOST");
         k.put("port", "PGPORT");
@@ -233,6 +235,28 @@ final class ConfigFile {
             }
         }
         return Map.of("aws.accessKeyId", key, "aws.secretAccessKey", secret);
+    }
+
+    /**
+     * The passphrase of an encrypted repository from the environment (PGSTRATA_CIPHER_PASS), else
+     * from the file's cipher-pass; and whether a repository the command creates is encrypted
+     * (encrypt = true). --cipher-pass-file, on the command line, beats both.
+     */
+    void useCipherPass(Map<String, String> env) {
+        String fromEnv = env.get(org.pgstrata.api.CipherPass.ENV);
+        String fromFile = value("cipher-pass");
+        org.pgstrata.api.CipherPass.Source source = null;
+        if (fromEnv != null && !fromEnv.isEmpty()) {
+            source = new org.pgstrata.api.CipherPass.Source(org.pgstrata.api.CipherPass.ENV, fromEnv.toCharArray());
+        } else if (fromFile != null && !fromFile.isEmpty()) {
+            source = new org.pgstrata.api.CipherPass.Source("cipher-pass in " + path + (stanza != null ? " [" + stanza + "]" : ""),
+                    fromFile.toCharArray());
+        }
+        String encrypt = value("encrypt");
+        if (encrypt != null && !encrypt.equals("true") && !encrypt.equals("false")) {
+            throw new PgstrataException(ErrorCode.USAGE, path + ": encrypt = " + encrypt + " is neither true nor false", "set encrypt = true or false");
+        }
+        org.pgstrata.api.CipherPass.use(source, "true".equals(encrypt));
     }
 
     private static void refuseWorldReadable(Path path) {

@@ -53,7 +53,7 @@ final class LeanWal {
     }
 
     private record Parsed(String verb, String repo, boolean batch, Compression compression, List<String> positional,
-                          java.util.Map<String, String> credentials) {
+                          java.util.Map<String, String> credentials, ConfigFile file) {
     }
 
     /**
@@ -129,7 +129,7 @@ final class LeanWal {
         } catch (IllegalArgumentException e) {
             return null; // the full command line says what is wrong
         }
-        return new Parsed(verb, repo, batch, compression, positional, file.s3Credentials(env));
+        return new Parsed(verb, repo, batch, compression, positional, file.s3Credentials(env), file);
     }
 
     /**
@@ -155,6 +155,7 @@ final class LeanWal {
         Parsed p;
         try {
             p = parse(args, System.getenv());
+            p.file().useCipherPass(System.getenv()); // an encrypted repository's passphrase: the environment's, else the stanza's
         } catch (PgstrataException e) {
             System.err.println("pgstrata: error: " + e.oneLine());
             // restore_command: any status up to 125 would end recovery early, as if the archive ended here.

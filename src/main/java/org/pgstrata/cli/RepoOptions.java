@@ -20,8 +20,16 @@ final class RepoOptions {
     @Mixin
     S3Options s3 = new S3Options();
 
-    /** The repository location, S3 options folded in; what the engine opens. */
+    @Option(names = "--cipher-pass-file", paramLabel = "FILE", description = "File whose first line is the passphrase of an "
+            + "encrypted repository (default: PGSTRATA_CIPHER_PASS, else the stanza's cipher-pass). Never on the command line "
+            + "itself, where ps would show it.")
+    java.nio.file.Path cipherPassFile;
+
+    /** The repository location, S3 options folded in; what the engine opens. Also takes --cipher-pass-file's passphrase for this command. */
     String location() {
+        if (cipherPassFile != null) {
+            org.pgstrata.api.CipherPass.useFile(cipherPassFile);
+        }
         String r = repo != null ? repo : System.getenv("PGSTRATA_REPO");
         if (r == null || r.isBlank()) {
             throw new PgstrataException(ErrorCode.USAGE, "no repository given", "pass --repo DIR or --repo s3://BUCKET/PREFIX, or set PGSTRATA_REPO");

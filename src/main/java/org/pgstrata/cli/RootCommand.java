@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
             "dependants, 29 pg_dump or pg_restore too old, 30 pg_dump or pg_restore failed, 31 S3 store",
             "without conditional writes, 32 a server runs on the data directory (restore --delta),",
             "33 authentication failed (user, password or pg_hba.conf), 40 archive_command not archiving into the",
-            "repository, 41 archive_command failing (both: check), 45 permission denied, 70 internal error."})
+            "repository, 41 archive_command failing (both: check), 45 permission denied, 46 out of memory,",
+            "47 no passphrase for an encrypted repository, 48 wrong passphrase, 70 internal error."})
 public final class RootCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -41,6 +41,7 @@ public final class Warmup {
         }
         Checksum.of(new byte[8192]);
         org.pgstrata.storage.s3.S3Storage.warmUp();
+        org.pgstrata.storage.crypt.EncryptedStorage.warmUp();
         try {
             // Port 1 on loopback refuses at once; this loads the driver's connection classes.
             DriverManager.getConnection("jdbc:postgresql://127.0.0.1:1/postgres?connectTimeout=1", "postgres", "");

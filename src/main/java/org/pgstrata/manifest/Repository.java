@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.pgstrata.api.CipherPass;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.postgres.Lsn;
@@ -21,6 +22,9 @@ import org.pgstrata.storage.LockedException;
 import org.pgstrata.storage.ObjectNotFoundException;
 import org.pgstrata.storage.Storage;
 import org.pgstrata.storage.StorageFactory;
+import org.pgstrata.storage.crypt.EncryptedStorage;
+import org.pgstrata.storage.crypt.KeyEnvelope;
+import org.pgstrata.storage.crypt.RepositoryCipher;
 
 /**
  * A repository: repo.json, the catalogue of backups (one manifest each, under backup/ID/), their
@@ -41,8 +45,9 @@ public final class Repository implements AutoCloseable {
     public static final String MANIFEST_NAME = "manifest";
     public static final String LOGICAL_PREFIX = "logical/";
 
-    private final Storage storage;
-    private final ObjectStore objects;
+    /** The store, through {@link EncryptedStorage} once an encrypted repository's key is unwrapped. */
+    private Storage storage;
+    private ObjectStore objects;
     /** repo.json once read (or written): it names the cluster every manifest is checked against. */
     private RepoInfo info;
     /** The lock {@link #lock} took, while it is held: {@link #fence} checks it before each manifest write and delete. */
@@ -55,7 +60,7 @@ public final class Repository implements AutoCloseable {
 
     public static Repository open(String location) {
         try {
-            return new Repository(StorageFactory.open(location));
+            return new Repository(StorageFactory.open(location)).unlocked();
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.USAGE, "cannot open repository " + location + ": " + e.getMessage(),
                     "pass --repo a local directory or s3://BUCKET/PREFIX");
@@ -63,7 +68,100 @@ public final class Repository implements AutoCloseable {
     }
 
     public static Repository on(Storage storage) {
-        return new Repository(storage);
+        return new Repository(storage).unlocked();
+    }
+
+    /**
+     * Reads repo.json and, for an encrypted repository, unwraps its data key with the command's
+     * passphrase ({@link CipherPass}): everything after it goes through {@link EncryptedStorage}.
+     * No passphrase, or a wrong one, ends the command here, before anything else is read.
+     */
+    private Repository unlocked() {
+        Optional<RepoInfo> i;
+        try {
+            i = info();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+        if (i.isPresent() && i.get().encrypted() && !(storage instanceof EncryptedStorage)) {
+            try {
+                useKey(i.get().encryption());
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+        return this;
+    }
+
+    private void useKey(KeyEnvelope envelope) {
+        storage = unlock(storage, envelope);
+        objects = new ObjectStore(storage);
+    }
+
+    /**
+     * {@code inner} through the data key that {@code envelope} wraps, opened with the command's
+     * passphrase ({@link CipherPass}); no passphrase, or a wrong one, is its own error.
+     */
+    static Storage unlock(Storage inner, KeyEnvelope envelope) {
+        CipherPass.Source pass = CipherPass.current();
+        if (pass == null) {
+            throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "repository " + inner.describe() + " is encrypted and no passphrase was given",
+                    "pass --cipher-pass-file FILE, set " + CipherPass.ENV + ", or set cipher-pass in the stanza");
+        }
+        byte[] key;
+        try {
+            key = envelope.unwrap(pass.passphrase());
+        } catch (KeyEnvelope.WrongPassphraseException e) {
+            throw new PgstrataException(ErrorCode.CIPHER_PASS_WRONG, "the passphrase from " + pass.origin() + " does not open repository "
+                    + inner.describe() + "; nothing was read or written", "give the passphrase the repository was created (or last rotated) with");
+        }
+        try {
+            return new EncryptedStorage(inner, new RepositoryCipher(key));
+        } finally {
+            java.util.Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    private void encryptWith(byte[] dataKey) {
+        storage = new EncryptedStorage(storage, new RepositoryCipher(dataKey));
+        objects = new ObjectStore(storage);
+    }
+
+    /**
+     * Wraps the data key again for {@code newPassphrase} and replaces repo.json (one atomic
+     * write; no other object is touched, none is rewritten). The command's passphrase must open
+     * the key first; afterwards only the new one does. Only under the lock.
+     */
+    public RepoInfo rotatePassphrase(char[] newPassphrase) {
+        RepoInfo old = requireInfo();
+        if (!old.encrypted()) {
+            throw new PgstrataException(ErrorCode.USAGE, "repository " + describe() + " is not encrypted: it has no passphrase to change",
+                    "a repository is encrypted when it is created (repo init --encrypt)");
+        }
+        CipherPass.Source pass = CipherPass.current();
+        KeyEnvelope rotated;
+        try {
+            rotated = old.encryption().rewrap(pass.passphrase(), newPassphrase);
+        } catch (KeyEnvelope.WrongPassphraseException e) {
+            throw new PgstrataException(ErrorCode.CIPHER_PASS_WRONG, "the passphrase from " + pass.origin() + " does not open repository "
+                    + describe() + "; nothing was changed", "give the repository's current passphrase");
+        }
+        RepoInfo next = new RepoInfo(old.formatVersion(), old.systemIdentifier(), old.pgMajor(), old.created(), rotated);
+        fence("replacing " + INFO_KEY);
+        try {
+            storage.putBytes(INFO_KEY, Json.seal(next));
+        } catch (IOException e) {
+            throw io("write " + INFO_KEY, e);
+        }
+        info = next;
+        return next;
+    }
+
+    /** Whether the repository is encrypted (its repo.json holds a wrapped key). */
+    public boolean encrypted() {
+        return info().map(RepoInfo::encrypted).orElse(false);
     }
 
     public Storage storage() {
@@ -103,7 +201,18 @@ public final class Repository implements AutoCloseable {
             if (bytes.isEmpty()) {
                 return Optional.empty();
             }
-            info = Json.unseal(INFO_KEY, bytes.get(), RepoInfo.class);
+            RepoInfo read = Json.unseal(INFO_KEY, bytes.get(), RepoInfo.class);
+            if (read.formatVersion() > RepoInfo.ENCRYPTED_FORMAT_VERSION) {
+                throw new PgstrataException(ErrorCode.REPO_MISMATCH, "repository " + describe() + " has format " + read.formatVersion()
+                        + ", written by a newer pgstrata than this one (format " + RepoInfo.ENCRYPTED_FORMAT_VERSION + ")",
+                        "use the pgstrata that wrote it, or a newer one");
+            }
+            if (read.formatVersion() >= RepoInfo.ENCRYPTED_FORMAT_VERSION != read.encrypted()) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "repository " + describe() + ": " + INFO_KEY + " has format "
+                        + read.formatVersion() + (read.encrypted() ? " and" : " but no") + " wrapped key",
+                        "restore repo.json from a copy");
+            }
+            info = read;
             return Optional.of(info);
         } catch (CorruptObjectException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "repository " + describe() + ": " + e.getMessage(),
@@ -167,6 +276,18 @@ public final class Repository implements AutoCloseable {
 
     private RepoInfo writeInfo(String systemIdentifier, int pgMajor, Clock clock) {
         RepoInfo created = new RepoInfo(RepoInfo.FORMAT_VERSION, systemIdentifier, pgMajor, Instant.now(clock).toString());
+        byte[] dataKey = null;
+        if (CipherPass.encryptNew()) {
+            CipherPass.Source pass = CipherPass.current();
+            if (pass == null) {
+                throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "encryption was asked for repository " + describe()
+                        + " and no passphrase was given; nothing was written",
+                        "pass --cipher-pass-file FILE, set " + CipherPass.ENV + ", or set cipher-pass in the stanza");
+            }
+            dataKey = KeyEnvelope.newDataKey();
+            created = new RepoInfo(RepoInfo.ENCRYPTED_FORMAT_VERSION, systemIdentifier, pgMajor, created.created(),
+                    KeyEnvelope.wrap(dataKey, pass.passphrase(), KeyEnvelope.DEFAULT_MEMORY_KIB, KeyEnvelope.DEFAULT_ITERATIONS));
+        }
         try {
             storage.prepare(); // an S3 bucket that does not exist yet
             storage.checkConditionalWrites();
@@ -177,6 +298,10 @@ public final class Repository implements AutoCloseable {
             throw io("write " + INFO_KEY, e);
         }
         info = created;
+        if (dataKey != null) {
+            encryptWith(dataKey);
+            java.util.Arrays.fill(dataKey, (byte) 0);
+        }
         return created;
     }
 
@@ -264,6 +389,7 @@ public final class Repository implements AutoCloseable {
     /** Refuses a cluster other than the one this repository serves. */
     public void checkCluster(String systemIdentifier, int pgMajor) {
         RepoInfo info = requireInfo();
+        requireEncryptedIfAsked();
         if (!info.systemIdentifier().equals(systemIdentifier)) {
             throw new PgstrataException(ErrorCode.REPO_MISMATCH,
                     "repository " + describe() + " belongs to the cluster with system identifier " + info.systemIdentifier()
@@ -991,6 +1117,20 @@ public final class Repository implements AutoCloseable {
      * must not interleave with. Called before each manifest write and each delete; does nothing
      * when no lock was taken through {@link #lock} (a repository being created, a test).
      */
+    /**
+     * Refuses a repository in the clear when encryption was asked for (repo init --encrypt, or
+     * the stanza's encrypt = true): writing clear objects where the configuration promises
+     * encrypted ones would be worse than stopping. A repository's encryption is chosen when it is
+     * created.
+     */
+    public void requireEncryptedIfAsked() {
+        if (CipherPass.encryptNew() && !encrypted() && info().isPresent()) {
+            throw new PgstrataException(ErrorCode.USAGE, "repository " + describe() + " is not encrypted, but encryption was asked for "
+                    + "(--encrypt, or encrypt = true in the stanza); nothing was written",
+                    "a repository is encrypted when it is created: use a new repository, or drop the encryption setting");
+        }
+    }
+
     private void fence(String next) {
         Storage.RepositoryLock lock = held;
         if (lock == null) {

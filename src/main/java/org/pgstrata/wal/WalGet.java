@@ -16,7 +16,6 @@ import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.postgres.WalFileName;
 import org.pgstrata.postgres.WalSegmentHeader;
 import org.pgstrata.storage.Storage;
-import org.pgstrata.storage.StorageFactory;
 
 /**
  * restore_command: copies an archived WAL file to where recovery wants it, checked against its
@@ -30,7 +29,8 @@ public final class WalGet {
     }
 
     public static boolean get(String repo, String name, Path target) {
-        try (Storage storage = StorageFactory.open(repo)) {
+        try (RepoIdentity.Opened opened = RepoIdentity.open(repo)) {
+            Storage storage = opened.storage();
             WalArchive archive = new WalArchive(storage);
             Optional<WalArchive.Entry> e = archive.find(name);
             if (e.isEmpty()) {

@@ -55,8 +55,9 @@ public final class WalPush {
             throw new PgstrataException(ErrorCode.USAGE, "'" + name + "' is not a WAL segment, timeline history, .partial or backup history file",
                     "archive_command should pass %p");
         }
-        try (Storage storage = StorageFactory.open(repo)) {
-            String sysid = RepoIdentity.systemIdentifier(storage);
+        try (RepoIdentity.Opened opened = RepoIdentity.open(repo)) {
+            Storage storage = opened.storage();
+            String sysid = opened.systemIdentifier();
             if (sysid == null) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "no pgstrata repository at " + storage.describe() + " to archive " + name + " into",
                         "create it with 'pgstrata repo init --repo " + storage.describe() + " --pgdata DIR'");

@@ -25,7 +25,6 @@ import org.pgstrata.postgres.Setting;
 import org.pgstrata.postgres.TimelineHistory;
 import org.pgstrata.postgres.WalFileName;
 import org.pgstrata.storage.Storage;
-import org.pgstrata.storage.StorageFactory;
 import org.postgresql.PGConnection;
 import org.postgresql.PGProperty;
 import org.postgresql.replication.LogSequenceNumber;
@@ -56,8 +55,9 @@ public final class WalReceiver {
     }
 
     public Result run(Options o) {
-        try (Storage storage = StorageFactory.open(o.repo())) {
-            String sysid = RepoIdentity.systemIdentifier(storage);
+        try (RepoIdentity.Opened opened = RepoIdentity.open(o.repo())) {
+            Storage storage = opened.storage();
+            String sysid = opened.systemIdentifier();
             if (sysid == null) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "no pgstrata repository at " + storage.describe(),
                         "create it with 'pgstrata repo init --repo " + storage.describe() + " --pgdata DIR'");

@@ -42,6 +42,26 @@ public final class EncryptedStorage implements Storage {
         this.cipher = cipher;
     }
 
+    /**
+     * Runs the key derivation, the key unwrap, both ciphers and name encryption once on a few
+     * bytes: for the launcher's class data sharing archive (see Warmup), so that a command on an
+     * encrypted repository does not load and verify these classes from their jars. Writes nothing.
+     */
+    public static void warmUp() throws Exception {
+        byte[] key = KeyEnvelope.newDataKey();
+        KeyEnvelope.wrap(key, "warmup".toCharArray(), 8 * 1024, 1).unwrap("warmup".toCharArray());
+        RepositoryCipher c = new RepositoryCipher(key);
+        java.io.ByteArrayOutputStream sink = new java.io.ByteArrayOutputStream();
+        try (OutputStream out = c.encrypting(sink, "warmup")) {
+            out.write(new byte[4096]);
+        }
+        try (InputStream in = c.decrypting(new java.io.ByteArrayInputStream(sink.toByteArray()), "warmup")) {
+            in.readAllBytes();
+        }
+        c.decryptName(c.encryptName("backup/warmup/data/x"));
+        c.plaintextSize(sink.size());
+    }
+
     /** The store the ciphertext goes to. */
     public Storage inner() {
         return inner;

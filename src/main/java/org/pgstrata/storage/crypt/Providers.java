@@ -16,6 +16,16 @@ final class Providers {
     private Providers() {
     }
 
+    /**
+     * Starts {@link #install} on a thread of its own: loading Conscrypt's native library takes
+     * about 0.18 s, which can pass while the passphrase's key derivation runs.
+     */
+    static void installInBackground() {
+        Thread t = new Thread(Providers::install, "pgstrata-crypto-provider");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** Installs Conscrypt once; returns the name of the provider AES-GCM then comes from. */
     static synchronized String install() {
         if (installed == null) {

@@ -110,7 +110,7 @@ public final class RepositoryCipher {
     }
 
     /** The stored name of {@code key}: each '/'-separated component encrypted; a trailing '/' stays. */
-    String encryptName(String key) throws IOException {
+    public String encryptName(String key) throws IOException {
         StringBuilder out = new StringBuilder(key.length() * 2);
         int start = 0;
         while (start < key.length()) {

@@ -1,0 +1,86 @@
+package org.pgstrata.api;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Where the passphrase of an encrypted repository comes from, for the command running now:
+ * --cipher-pass-file, else PGSTRATA_CIPHER_PASS, else the stanza's cipher-pass. Never the
+ * command line itself (ps shows it), and never written anywhere by pgstrata. The command line
+ * sets it for the length of one command ({@link #use}); without that (the engines called
+ * directly) the process environment's PGSTRATA_CIPHER_PASS is used.
+ *
+ * <p>Also whether a repository that this command creates is to be encrypted ({@code repo init
+ * --encrypt}, or the stanza's {@code encrypt = true}).
+ */
+public final class CipherPass {
+    /** A passphrase and where it came from (for messages; never the passphrase itself). */
+    public record Source(String origin, char[] passphrase) {
+    }
+
+    public static final String ENV = "PGSTRATA_CIPHER_PASS";
+
+    private static volatile Source current;
+    private static volatile boolean set;
+    private static volatile boolean encryptNew;
+
+    private CipherPass() {
+    }
+
+    /** The passphrase for this command, or null when none was given. */
+    public static Source current() {
+        if (set) {
+            return current;
+        }
+        String env = System.getenv(ENV);
+        return env == null || env.isEmpty() ? null : new Source(ENV, env.toCharArray());
+    }
+
+    /** Whether a repository created by this command is to be encrypted. */
+    public static boolean encryptNew() {
+        return encryptNew;
+    }
+
+    /** Sets the passphrase (null: none) and the choice for new repositories, until {@link #clear}. */
+    public static void use(Source source, boolean encrypt) {
+        current = source;
+        encryptNew = encrypt;
+        set = true;
+    }
+
+    /** Asks for encryption of a repository this command creates (repo init --encrypt). */
+    public static void requestEncryption() {
+        encryptNew = true;
+    }
+
+    /** Takes the passphrase from {@code file} (--cipher-pass-file): its first line, the line end left out. */
+    public static void useFile(Path file) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "cannot read the passphrase file " + file + ": " + e.getMessage(),
+                    "--cipher-pass-file names a file holding the repository's passphrase on its first line");
+        }
+        int end = text.indexOf('\n');
+        String line = end < 0 ? text : text.substring(0, end);
+        if (line.endsWith("\r")) {
+            line = line.substring(0, line.length() - 1);
+        }
+        if (line.isEmpty()) {
+            throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "the passphrase file " + file + " is empty",
+                    "write the repository's passphrase on its first line");
+        }
+        current = new Source("--cipher-pass-file " + file, line.toCharArray());
+        set = true;
+    }
+
+    /** Back to the process environment's passphrase, and no encryption asked for. */
+    public static void clear() {
+        current = null;
+        set = false;
+        encryptNew = false;
+    }
+}
