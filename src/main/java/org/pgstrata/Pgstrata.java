@@ -365,6 +365,15 @@ public final class Pgstrata {
     }
 
     /** The recoverable window of each timeline. */
+    /** Whether the repository is encrypted (its repo.json says so; no passphrase needed). */
+    public boolean encrypted(String repo) {
+        try {
+            return org.pgstrata.manifest.RepoIdentity.encrypted(repo);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot read repository " + S3Location.describe(repo) + ": " + e.getMessage(), null, e);
+        }
+    }
+
     public List<RecoveryWindow> info(String repo) {
         try (Repository r = Repository.open(repo)) {
             r.requireInfo();

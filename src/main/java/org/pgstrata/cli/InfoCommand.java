@@ -25,8 +25,9 @@ final class InfoCommand extends BaseCommand {
             Output.json(out(), windows);
             return 0;
         }
+        String encrypted = facade().encrypted(repo.location()) ? "repository " + repo.describe() + " is encrypted" : null;
         if (windows.isEmpty()) {
-            out().println("nothing to restore in " + repo.describe() + " yet: no backups");
+            out().println("nothing to restore in " + repo.describe() + " yet: no backups" + (encrypted != null ? " (encrypted)" : ""));
             return 0;
         }
         List<List<String>> rows = new ArrayList<>();
@@ -39,6 +40,9 @@ final class InfoCommand extends BaseCommand {
             for (String p : w.restorePoints()) {
                 out().println("timeline " + w.timeline() + ": restore point " + p);
             }
+        }
+        if (encrypted != null) {
+            out().println(encrypted);
         }
         return 0;
     }

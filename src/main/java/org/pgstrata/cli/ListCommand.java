@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
     "manifest cannot be read (damaged, copied from another backup's place, or of another system;",
     "problem says which), listed last. An incr or diff also has changeSource (the column changes):",
     "wal-summary when it read only the blocks PostgreSQL's WAL summaries name, scan when it read",
-    "every block and compared it with the backup it builds on."})
+    "every block and compared it with the backup it builds on. encrypted says whether the repository",
+    "is encrypted (repo init --encrypt)."})
 final class ListCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
@@ -27,6 +28,7 @@ final class ListCommand extends BaseCommand {
     @Override
     int execute() {
         List<BackupInfo> backups = facade().list(repo.location());
+        boolean encrypted = facade().encrypted(repo.location());
         if (json) {
             List<java.util.Map<String, Object>> rows = new ArrayList<>();
             for (BackupInfo b : backups) {
@@ -48,6 +50,7 @@ final class ListCommand extends BaseCommand {
                     m.put("changeSource", b.changeSource());
                 }
                 m.put("status", b.status());
+                m.put("encrypted", encrypted);
                 if (b.problem() != null) {
                     m.put("problem", b.problem());
                 }
@@ -57,7 +60,7 @@ final class ListCommand extends BaseCommand {
             return 0;
         }
         if (backups.isEmpty()) {
-            out().println("no backups in " + repo.describe());
+            out().println("no backups in " + repo.describe() + (encrypted ? " (encrypted)" : ""));
             return 0;
         }
         List<List<String>> rows = new ArrayList<>();
@@ -72,6 +75,9 @@ final class ListCommand extends BaseCommand {
         }
         // changes: how an incremental or differential found its changed blocks (scan, or wal-summary)
         Output.table(out(), List.of("id", "type", "reference", "start lsn", "stop lsn", "stop time", "data", "repository", "chain", "changes"), rows);
+        if (encrypted) {
+            out().println("repository " + repo.describe() + " is encrypted");
+        }
         long damaged = backups.stream().filter(BackupInfo::isDamaged).count();
         if (damaged > 0) {
             // Said on stderr too, so that a script reading the table is not the only one to know.

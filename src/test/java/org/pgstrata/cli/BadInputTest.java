@@ -187,8 +187,9 @@ class BadInputTest {
         List<String> names = new java.util.ArrayList<>();
         first.fieldNames().forEachRemaining(names::add);
         assertThat(names).containsExactly("id", "type", "reference", "chain", "startLsn", "stopLsn", "startTime", "stopTime", "dataBytes",
-                "repositoryBytes", "status");
+                "repositoryBytes", "status", "encrypted");
         assertThat(first.get("status").asText()).isEqualTo("ok");
+        assertThat(first.get("encrypted").asBoolean()).isFalse();
         assertThat(first.get("type").asText()).isEqualTo("full");
         assertThat(first.get("reference").isNull()).isTrue();
         assertThat(first.get("chain").get(0).asText()).isEqualTo(first.get("id").asText());

@@ -232,7 +232,11 @@ class EncryptedRepositoryTest {
         // The passphrase from a file works as the environment's does.
         Path file = dir.resolve("pass");
         Files.writeString(file, PASS + "\n");
-        assertThat(ok(cli(Map.of(), "list", "--repo", repo.toString(), "--cipher-pass-file", file.toString()))).contains(physical.get(0));
+        assertThat(ok(cli(Map.of(), "list", "--repo", repo.toString(), "--cipher-pass-file", file.toString()))).contains(physical.get(0))
+                .contains("repository " + repo + " is encrypted");
+        assertThat(ok(cli("info", "--repo", repo.toString()))).contains("repository " + repo + " is encrypted");
+        JsonNode listed = new ObjectMapper().readTree(ok(cli("list", "--json", "--repo", repo.toString())));
+        assertThat(listed.get(0).get("encrypted").asBoolean()).isTrue();
     }
 
     private static boolean isEmpty(Path p) throws java.io.IOException {
