@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.util.Map;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -91,6 +92,11 @@ class S3RepositoryTest {
 
     /** pgstrata in a child process, with the S3 credentials in its environment; returns {exit code, output}. */
     static Object[] cli(List<String> args) throws Exception {
+        return cli(Map.of(), args);
+    }
+
+    /** {@link #cli(List)} with {@code env} added to the child's environment. */
+    static Object[] cli(Map<String, String> env, List<String> args) throws Exception {
         StringBuilder line = new StringBuilder(Self.shellCommand());
         for (String a : args) {
             line.append(' ').append(Self.quote(a));
@@ -98,6 +104,7 @@ class S3RepositoryTest {
         ProcessBuilder pb = new ProcessBuilder("sh", "-c", line.toString()).redirectErrorStream(true);
         pb.environment().keySet().removeIf(k -> k.startsWith("PG") || k.startsWith("AWS_"));
         pb.environment().putAll(S3Server.environment());
+        pb.environment().putAll(env);
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
@@ -336,6 +343,49 @@ class S3RepositoryTest {
         try (var s = Files.list(p)) {
             return s.findAny().isEmpty();
         }
+    }
+
+    /** An encrypted repository on S3: the bucket holds neither the data nor the names; backup, restore and wal get work. */
+    @Test
+    void anEncryptedRepositoryOnS3_holdsNothingReadable_andRestoresProven() throws Exception {
+        String location = s3.location(BUCKET, "clusters/encrypted");
+        LocalCluster c = booksCluster("encrypted-source", 5_000, 13);
+        PgSupport.sql(c, "CREATE TABLE marker_Zq83_table (note text)", "INSERT INTO marker_Zq83_table SELECT 'Zq83-secret-' || i FROM generate_series(1, 500) i");
+        Map<String, String> pass = Map.of("PGSTRATA_CIPHER_PASS", "an S3 passphrase");
+        List<String> init = new ArrayList<>(List.of("repo"));
+        init.addAll(args(location, "init", "--pgdata", c.pgdata().toString(), "--encrypt"));
+        Object[] i = cli(pass, init);
+        assertThat((int) i[0]).as(String.valueOf(i[1])).isZero();
+        Object[] b = cli(pass, args(location, "backup", "--pgdata", c.pgdata().toString(), "--port", CliBackups.port(c), "--compress", "none"));
+        assertThat((int) b[0]).as(String.valueOf(b[1])).isZero();
+        ContentChecksum.Result expected;
+        try (Connection conn = PgSupport.connect(c)) {
+            expected = ContentChecksum.compute(conn);
+        }
+        try (Storage raw = new S3Storage(S3Location.parse(location))) {
+            List<String> keys = raw.list("");
+            assertThat(keys.size()).isGreaterThan(5);
+            for (String k : keys) {
+                assertThat(k).doesNotContain("backup").doesNotContain("pg_control").doesNotContain("16384");
+                if (!k.equals("repo.json")) {
+                    assertThat(new String(raw.getBytes(k), java.nio.charset.StandardCharsets.ISO_8859_1)).as(k)
+                            .doesNotContain("Zq83-secret").doesNotContain("marker_Zq83_table").doesNotContain("PG_VERSION");
+                }
+            }
+        }
+        Object[] noPass = cli(args(location, "list"));
+        assertThat((int) noPass[0]).as(String.valueOf(noPass[1])).isEqualTo(ErrorCode.CIPHER_PASS_MISSING.exitCode());
+        int port = LocalCluster.freePort();
+        Object[] r = cli(pass, args(location, "restore", "--to", dir.resolve("encrypted-restore").toString(), "--start", "--port",
+                String.valueOf(port)));
+        assertThat((int) r[0]).as(String.valueOf(r[1])).isZero();
+        LocalCluster restored = pg.trackRestored(dir.resolve("encrypted-restore"), 17);
+        try (Connection conn = Db.connect(PgSupport.conn(restored))) {
+            assertThat(ContentChecksum.compute(conn)).isEqualTo(expected);
+            assertThat(Amcheck.check(conn)).isEmpty();
+        }
+        restored.stop();
+        assertThat((int) cli(pass, args(location, "verify"))[0]).isZero();
     }
 
     @Test
