@@ -36,6 +36,10 @@ import org.pgstrata.db.StallWatch;
 import org.pgstrata.manifest.Chain;
 import org.pgstrata.manifest.Checksum;
 import org.pgstrata.storage.CorruptObjectException;
+import org.pgstrata.manifest.ArchiveTimelines;
+import org.pgstrata.manifest.WalArchive;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.WalFileName;
 import org.pgstrata.manifest.DirectoryEntry;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
@@ -61,6 +65,42 @@ public final class PhysicalRestore {
         this.env = env;
     }
 
+    /**
+     * Reads, and so checks, the archived WAL from backup {@code m}'s start to its consistency
+     * point before anything is written: PostgreSQL asks for it only once the files are in place,
+     * and a damaged or missing segment would stop recovery there, after the whole restore. One or
+     * two segments for most backups. A backup that holds its own WAL has it checked with its
+     * other objects.
+     */
+    private void checkConsistencyWal(Repository repo, Manifest m) {
+        if (!m.walInArchive()) {
+            return;
+        }
+        String name = null;
+        try {
+            WalArchive archive = new WalArchive(repo.storage());
+            long size = new ArchiveTimelines(archive).segmentSize();
+            long from = Lsn.parse(m.startLsn()).segmentNumber(size);
+            long to = new Lsn(Lsn.parse(m.stopLsn()).value() - 1).segmentNumber(size);
+            for (long seg = from; seg <= to; seg++) {
+                name = WalFileName.segment(m.timeline(), seg, size);
+                java.util.Optional<WalArchive.Entry> e = archive.find(name);
+                if (e.isEmpty()) {
+                    throw new PgstrataException(ErrorCode.WAL_MISSING, "WAL segment " + name + ", which backup " + m.id()
+                            + " needs to reach its consistency point, is not in the archive of " + repo.describe() + "; nothing was written",
+                            "put the segment back (pgstrata wal push), or restore another backup");
+                }
+                archive.read(e.get());
+            }
+        } catch (CorruptObjectException e) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "archived WAL segment " + name + ", which backup " + m.id()
+                    + " needs to reach its consistency point, is damaged: " + e.getMessage() + "; nothing was written",
+                    "run 'pgstrata verify --repo " + repo.describe() + "', and restore another backup");
+        } catch (IOException e) {
+            throw repo.io("read archived WAL segment " + name, e);
+        }
+    }
+
     public RestoreResult run(RestoreRequest req) {
         Path target = req.target().toAbsolutePath().normalize();
         try (Repository repo = Repository.open(req.repo())) {
@@ -68,6 +108,7 @@ public final class PhysicalRestore {
             RecoveryPlan plan = RecoveryPlan.make(repo, req.recoveryTarget(), req.backupId()).withWalArguments(req.walArguments());
             Manifest m = plan.backup();
             Chain chain = Chain.load(repo, m);
+            checkConsistencyWal(repo, m);
             if (chain.members().size() > 1) {
                 progress.step("backup " + m.id() + " is built on " + String.join(", ", chain.members().subList(1, chain.members().size()))
                         + "; all present and consistent");

@@ -299,6 +299,11 @@ class EncryptedRepositoryTest {
         byte[] bad = before.clone();
         bad[bad.length / 2] ^= 0x04;
         Files.write(wal, bad);
+        Path walTarget = dir.resolve("flipped-wal");
+        Object[] restore = cli("restore", "--repo", repo.toString(), "--backup", newest.get("id").asText(), "--to", walTarget.toString());
+        assertThat((int) restore[0]).as(String.valueOf(restore[1])).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat((String) restore[1]).contains(segment);
+        assertThat(walTarget).doesNotExist();
         Path fetched = dir.resolve("fetched-" + segment);
         Object[] get = cli("wal", "get", "--repo", repo.toString(), segment, fetched.toString());
         assertThat((int) get[0]).as(String.valueOf(get[1])).isEqualTo(126); // damaged: PostgreSQL stops recovery
