@@ -44,6 +44,30 @@ public final class RepoIdentity {
         return m.group(1);
     }
 
+    private static final Pattern FORMAT = Pattern.compile("\"formatVersion\"\\s*:\\s*(\\d+)");
+
+    /** What {@link Repository#info()} refuses, refused here too: a newer format, or a format that disagrees with the wrapped key's presence. */
+    private static void checkFormat(Storage storage, String body, KeyEnvelope envelope) throws CorruptObjectException {
+        Matcher m = FORMAT.matcher(body);
+        if (!m.find()) {
+            throw new CorruptObjectException(Repository.INFO_KEY, "has no formatVersion");
+        }
+        long format;
+        try {
+            format = Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            throw new CorruptObjectException(Repository.INFO_KEY, "has a malformed formatVersion");
+        }
+        if (format > RepoInfo.ENCRYPTED_FORMAT_VERSION) {
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.REPO_MISMATCH, "repository " + storage.describe()
+                    + " has format " + format + ", written by a newer pgstrata than this one (format " + RepoInfo.ENCRYPTED_FORMAT_VERSION + ")",
+                    "use the pgstrata that wrote it, or a newer one");
+        }
+        if (format >= RepoInfo.ENCRYPTED_FORMAT_VERSION != (envelope != null)) {
+            throw new CorruptObjectException(Repository.INFO_KEY, "has format " + format + (envelope != null ? " and" : " but no") + " wrapped key");
+        }
+    }
+
     private static final Pattern ENCRYPTION = Pattern.compile("\"encryption\"\\s*:\\s*\\{([^}]*)}");
 
     /**
@@ -103,6 +127,7 @@ public final class RepoIdentity {
             }
             String sysid = systemIdentifierIn(body);
             KeyEnvelope envelope = envelopeIn(body);
+            checkFormat(storage, body, envelope);
             return new Opened(envelope == null ? storage : Repository.unlock(storage, envelope), sysid);
         } catch (IOException | RuntimeException e) {
             storage.close();

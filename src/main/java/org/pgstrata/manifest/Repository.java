@@ -116,6 +116,9 @@ public final class Repository implements AutoCloseable {
         } catch (KeyEnvelope.WrongPassphraseException e) {
             throw new PgstrataException(ErrorCode.CIPHER_PASS_WRONG, "the passphrase from " + pass.origin() + " does not open repository "
                     + inner.describe() + "; nothing was read or written", "give the passphrase the repository was created (or last rotated) with");
+        } catch (IllegalArgumentException e) { // a key derivation or cost this pgstrata refuses: repo.json was changed
+            throw new PgstrataException(ErrorCode.CORRUPT, "repository " + inner.describe() + ": the wrapped key in " + INFO_KEY + " cannot be "
+                    + "opened (" + e.getMessage() + "); nothing was read or written", "restore repo.json from a copy");
         }
         try {
             return new EncryptedStorage(inner, new RepositoryCipher(key));
@@ -235,6 +238,22 @@ public final class Repository implements AutoCloseable {
                 "check --repo, or create one with 'pgstrata repo init' or a first backup");
     }
 
+    /**
+     * Whether a store read without a key (no repo.json says it is encrypted) holds objects under
+     * encrypted names: an encrypted repository that lost its repo.json, which held its key.
+     */
+    private boolean holdsEncryptedObjects() throws IOException {
+        if (storage instanceof EncryptedStorage) {
+            return false;
+        }
+        for (String key : storage.list("")) {
+            if (EncryptedStorage.looksEncrypted(key)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private PgstrataException lostInfo() {
         return new PgstrataException(ErrorCode.CORRUPT, "repository " + describe() + " holds backups or archived WAL, but its repo.json is "
                 + "missing, so which cluster they belong to cannot be told; nothing was done",
@@ -250,7 +269,7 @@ public final class Repository implements AutoCloseable {
                     return true;
                 }
             }
-            return false;
+            return holdsEncryptedObjects();
         } catch (IOException e) {
             throw io("list the repository", e);
         }
@@ -291,7 +310,18 @@ public final class Repository implements AutoCloseable {
         try {
             storage.prepare(); // an S3 bucket that does not exist yet
             storage.checkConditionalWrites();
-            storage.putBytes(INFO_KEY, Json.seal(created));
+            if (!storage.putBytesIfAbsent(INFO_KEY, Json.seal(created))) {
+                // Another command created the repository meanwhile: its repo.json (and its key) it is.
+                if (dataKey != null) {
+                    java.util.Arrays.fill(dataKey, (byte) 0);
+                }
+                RepoInfo other = info().orElseThrow(() -> new IOException(INFO_KEY + " was created and removed meanwhile"));
+                if (other.encrypted() && !(storage instanceof EncryptedStorage)) {
+                    useKey(other.encryption());
+                }
+                checkCluster(systemIdentifier, pgMajor);
+                return other;
+            }
         } catch (org.pgstrata.storage.NoConditionalWritesException e) {
             throw noConditionalWrites(e);
         } catch (IOException e) {
@@ -314,6 +344,14 @@ public final class Repository implements AutoCloseable {
     public String recreateInfo(String systemIdentifier, int pgMajor, Clock clock) {
         if (info().isPresent()) {
             return null;
+        }
+        try {
+            if (holdsEncryptedObjects()) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "repository " + describe() + " holds encrypted objects, but its repo.json, "
+                        + "which held their key, is missing: a new one would not open them; nothing was written", "restore repo.json from a copy");
+            }
+        } catch (IOException e) {
+            throw io("list the repository", e);
         }
         int backups = 0;
         for (String id : backupIds()) {

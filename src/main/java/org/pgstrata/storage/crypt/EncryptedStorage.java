@@ -62,6 +62,17 @@ public final class EncryptedStorage implements Storage {
         c.plaintextSize(sink.size());
     }
 
+    /**
+     * Whether {@code storedKey}, as the inner store lists it, starts with a component this class
+     * could have written (base64url of at least SIV's 16-byte tag and one byte), which no clear
+     * repository's top-level names (backup, logical, archive, lock, repo.json, probe) are.
+     */
+    public static boolean looksEncrypted(String storedKey) {
+        int slash = storedKey.indexOf('/');
+        String first = slash < 0 ? storedKey : storedKey.substring(0, slash);
+        return first.length() >= 23 && first.matches("[A-Za-z0-9_-]+");
+    }
+
     /** The store the ciphertext goes to. */
     public Storage inner() {
         return inner;

@@ -40,6 +40,12 @@ public record KeyEnvelope(@JsonProperty("kdf") String kdf, @JsonProperty("memory
      */
     public static final int DEFAULT_MEMORY_KIB = 19 * 1024;
     public static final int DEFAULT_ITERATIONS = 2;
+    /**
+     * The most an envelope may ask for (1 GiB, 64 passes): repo.json is read before anything is
+     * authenticated, and a cost raised there must be refused before Argon2 allocates or runs it.
+     */
+    static final int MAX_MEMORY_KIB = 1 << 20;
+    static final int MAX_ITERATIONS = 64;
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -52,9 +58,7 @@ public record KeyEnvelope(@JsonProperty("kdf") String kdf, @JsonProperty("memory
 
     /** Wraps {@code dataKey} for {@code passphrase}, with a fresh salt and nonce. */
     public static KeyEnvelope wrap(byte[] dataKey, char[] passphrase, int memoryKiB, int iterations) {
-        if (memoryKiB < 8 * 1024 || iterations < 1) {
-            throw new IllegalArgumentException("Argon2id needs at least 8 MiB and one pass");
-        }
+        checkCost(memoryKiB, iterations);
         byte[] salt = new byte[16];
         byte[] nonce = new byte[12];
         RANDOM.nextBytes(salt);
@@ -79,6 +83,7 @@ public record KeyEnvelope(@JsonProperty("kdf") String kdf, @JsonProperty("memory
         if (!ARGON2ID.equals(kdf)) {
             throw new IllegalArgumentException("unknown key derivation '" + kdf + "' (this pgstrata knows " + ARGON2ID + ")");
         }
+        checkCost(memoryKiB, iterations);
         byte[] kek = keyEncryptionKey(passphrase);
         try {
             Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
@@ -105,6 +110,13 @@ public record KeyEnvelope(@JsonProperty("kdf") String kdf, @JsonProperty("memory
             return wrap(key, newPassphrase, memoryKiB, iterations);
         } finally {
             Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    private static void checkCost(int memoryKiB, int iterations) {
+        if (memoryKiB < 8 * 1024 || memoryKiB > MAX_MEMORY_KIB || iterations < 1 || iterations > MAX_ITERATIONS) {
+            throw new IllegalArgumentException("Argon2id's cost of " + memoryKiB + " KiB and " + iterations + " passes is out of range (8 MiB to "
+                    + MAX_MEMORY_KIB / 1024 + " MiB, 1 to " + MAX_ITERATIONS + " passes)");
         }
     }
 

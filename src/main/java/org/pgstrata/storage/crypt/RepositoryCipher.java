@@ -31,8 +31,11 @@ import java.util.Base64;
 public final class RepositoryCipher {
     /** Ciphertext segment size: 1 MiB, so a ranged read decrypts at most about 1 MiB more than it asked for. */
     static final int SEGMENT = 1 << 20;
-    /** A file system name is at most 255 bytes: base64url of a component plus SIV's 16 bytes. */
-    static final int MAX_COMPONENT = 175;
+    /**
+     * A file system name is at most 255 bytes, and FileStorage's temporary file adds up to 41 to the
+     * stored name (".PID.COUNTER.pgstrata-tmp"): base64url of a component plus SIV's 16 bytes in 214.
+     */
+    static final int MAX_COMPONENT = 144;
 
     private static final byte[] CONTENT_INFO = "pgstrata repository content v1".getBytes(StandardCharsets.UTF_8);
     private static final byte[] NAMES_INFO = "pgstrata repository names v1".getBytes(StandardCharsets.UTF_8);

@@ -174,4 +174,13 @@ class EncryptedFileStorageTest extends StorageContract {
         List<String> all = new ArrayList<>(storage.list("archive/"));
         assertThat(all).hasSize(3);
     }
+
+    /** A name the cipher accepts (at most MAX_COMPONENT bytes) can be written: its temporary file's name fits too. */
+    @Test
+    void theLongestNameTheCipherAccepts_canBeWritten() throws Exception {
+        String key = "backup/20261203-000000F/data/" + "d".repeat(RepositoryCipher.MAX_COMPONENT - 4) + ".zst";
+        storage.putBytes(key, new byte[] {1, 2, 3});
+        assertThat(storage.getBytes(key)).containsExactly(1, 2, 3);
+        assertThat(storage.list("backup/")).containsExactly(key);
+    }
 }

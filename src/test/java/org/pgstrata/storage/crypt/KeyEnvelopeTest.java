@@ -36,4 +36,17 @@ class KeyEnvelopeTest {
         KeyEnvelope cheaper = new KeyEnvelope(e.kdf(), MEMORY, 1, e.salt(), e.nonce(), e.wrapped());
         assertThatThrownBy(() -> cheaper.unwrap("pass".toCharArray())).isInstanceOf(KeyEnvelope.WrongPassphraseException.class);
     }
+
+    /** A tampered repo.json (its cost raised absurdly) is refused before Argon2 runs: neither an OutOfMemoryError nor hours of hashing. */
+    @Test
+    void anEnvelopeWithAnAbsurdCost_isRefusedAtOnce() throws Exception {
+        byte[] key = KeyEnvelope.newDataKey();
+        KeyEnvelope e = KeyEnvelope.wrap(key, "pass".toCharArray(), MEMORY, 1);
+        for (int[] cost : new int[][] {{Integer.MAX_VALUE, 1}, {64 * 1024 * 1024, 1}, {MEMORY, Integer.MAX_VALUE}, {-1, 1}, {MEMORY, 0}}) {
+            KeyEnvelope tampered = new KeyEnvelope(e.kdf(), cost[0], cost[1], e.salt(), e.nonce(), e.wrapped());
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () ->
+                    assertThatThrownBy(() -> tampered.unwrap("pass".toCharArray())).as(cost[0] + " KiB, " + cost[1] + " passes")
+                            .isInstanceOf(IllegalArgumentException.class));
+        }
+    }
 }

@@ -1,0 +1,105 @@
+package org.pgstrata.manifest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pgstrata.api.CipherPass;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.storage.fs.FileStorage;
+
+/** repo.json of an encrypted repository: created once, and never silently replaced. */
+class EncryptedRepositoryInfoTest {
+    private static final String SYSID = "7300000000000000001";
+
+    @TempDir
+    Path dir;
+
+    @AfterEach
+    void clearPass() {
+        CipherPass.clear();
+    }
+
+    private static void encrypting() {
+        CipherPass.use(new CipherPass.Source("test", "a passphrase".toCharArray()), true);
+    }
+
+    @Test
+    void anEncryptedRepositoryThatLostItsRepoJson_isNotTakenForAnEmptyLocation() throws Exception {
+        encrypting();
+        Path root = dir.resolve("repo");
+        try (Repository r = Repository.on(new FileStorage(root))) {
+            r.initialize(SYSID, 17, Clock.systemUTC());
+            assertThat(r.encrypted()).isTrue();
+            r.storage().putBytes("backup/20261203-000000F/manifest", new byte[] {1, 2, 3});
+            r.storage().putBytes("wal/0000000100000000/000000010000000000000001", new byte[] {4});
+        }
+        Files.delete(root.resolve("repo.json"));
+
+        CipherPass.use(null, false); // the next backup, of a stanza without encrypt = true
+        try (Repository r = Repository.on(new FileStorage(root))) {
+            assertThat(r.hasContent()).as("the location holds encrypted backups").isTrue();
+            assertThatThrownBy(() -> r.initialize(SYSID, 17, Clock.systemUTC())).isInstanceOf(PgstrataException.class)
+                    .hasMessageContaining("repo.json is missing");
+            // repo init's repair neither: it cannot read a single backup without the lost key.
+            assertThatThrownBy(() -> r.recreateInfo(SYSID, 17, Clock.systemUTC())).isInstanceOf(PgstrataException.class)
+                    .hasMessageContaining("encrypted");
+        }
+        assertThat(Files.exists(root.resolve("repo.json"))).as("no clear repo.json over encrypted backups").isFalse();
+    }
+
+    @Test
+    void twoCommandsCreatingTheRepositoryAtOnce_endUpWithOneKey() throws Exception {
+        encrypting();
+        Path root = dir.resolve("repo");
+        for (int round = 0; round < 3; round++) {
+            Path location = root.resolve("r" + round);
+            int n = 3;
+            CountDownLatch start = new CountDownLatch(1);
+            ExecutorService pool = Executors.newFixedThreadPool(n);
+            try {
+                List<Future<RepoInfo>> made = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    made.add(pool.submit(() -> {
+                        Repository r = Repository.on(new FileStorage(location));
+                        start.await();
+                        RepoInfo info = r.initialize(SYSID, 17, Clock.systemUTC());
+                        // What this command then writes must read back through the repository's key.
+                        r.storage().putBytes("backup/" + Thread.currentThread().getId() + "/manifest", new byte[] {7});
+                        r.close();
+                        return info;
+                    }));
+                }
+                start.countDown();
+                List<RepoInfo> infos = new ArrayList<>();
+                for (Future<RepoInfo> f : made) {
+                    infos.add(f.get());
+                }
+                try (Repository r = Repository.on(new FileStorage(location))) {
+                    RepoInfo stored = r.requireInfo();
+                    for (RepoInfo i : infos) {
+                        assertThat(i.encryption()).as("round " + round + ": the key each command used is the stored one").isEqualTo(stored.encryption());
+                    }
+                    List<String> keys = r.storage().list("backup/");
+                    assertThat(keys).as("round " + round + ": every command's object is readable").hasSize(n);
+                    for (String k : keys) {
+                        assertThat(r.storage().getBytes(k)).containsExactly(7);
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+}
