@@ -177,19 +177,9 @@ class EncryptedRepositoryTest {
         assertThat(found).as("a clear repository holds the marker").isTrue();
     }
 
-    /** Until the segment before the current one is archived: archive_command found the passphrase in the server's environment. */
+    /** Until no WAL file waits to be archived: archive_command found the passphrase in the server's environment. */
     private static void waitForArchive() throws Exception {
-        String current = PgSupport.queryString(source, "SELECT pg_walfile_name(pg_current_wal_lsn())");
-        String previous = current.substring(0, 16) + String.format("%08X", Long.parseLong(current.substring(16), 16) - 1);
-        for (int i = 0; i < 600; i++) {
-            String archived = PgSupport.queryString(source, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-            if (archived.length() >= 24 && archived.substring(0, 24).compareTo(previous) >= 0) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("archive_command did not archive " + previous + ": "
-                + PgSupport.queryString(source, "SELECT failed_count || ' failed, last ' || coalesce(last_failed_wal, '-') FROM pg_stat_archiver"));
+        PitrTest.waitForArchive(source);
     }
 
     @Test
@@ -365,5 +355,35 @@ class EncryptedRepositoryTest {
         assertThat(Files.readAllBytes(viaStanza)).isEqualTo(Files.readAllBytes(viaEnv)).isNotEmpty();
         Object[] wrong = cli(Map.of(CipherPass.ENV, PASS), "wal", "get", "--repo", repo.toString(), segment, dir.resolve("never").toString());
         assertThat((int) wrong[0]).as("the environment beats the stanza; a wrong passphrase stops recovery").isEqualTo(128);
+    }
+
+    @Test
+    @Order(8)
+    void pointInTimeRestore_andExpire_workOnTheEncryptedRepository() throws Exception {
+        Map<String, String> pass = Map.of(CipherPass.ENV, "a new passphrase"); // rotated above
+        // archive_command has failed since the rotation (the server's environment has the old passphrase): as a DBA would, restart it with the new one.
+        source.stop();
+        source.start(null, pass);
+        PgSupport.sql(source, "INSERT INTO \"" + TABLE + "\" SELECT i, '" + MARKER + " pitr ' || i FROM generate_series(3001, 3100) i");
+        ContentChecksum.Result atPoint = proofOfSource();
+        PgSupport.sql(source, "SELECT pg_create_restore_point('enc-point')");
+        PgSupport.sql(source, "DELETE FROM \"" + TABLE + "\" WHERE id > 3000", "SELECT pg_switch_wal()");
+        waitForArchive();
+        // restore_command, in the restored server, finds the passphrase in the environment the restore started it with.
+        Path target = dir.resolve("pitr");
+        int p = LocalCluster.freePort();
+        ok(cli(pass, "restore", "-q", "--repo", repo.toString(), "--target-name", "enc-point", "--to", target.toString(), "--start",
+                "--port", String.valueOf(p)));
+        LocalCluster restored = pg.trackRestored(target, MAJOR);
+        try (Connection c = Db.connect(PgSupport.conn(restored))) {
+            assertThat(ContentChecksum.compute(c)).isEqualTo(atPoint);
+            assertThat(Amcheck.check(c)).isEmpty();
+        }
+        restored.stop();
+
+        String expire = ok(cli(pass, "expire", "--repo", repo.toString(), "--retain-full", "1", "--json"));
+        assertThat(new ObjectMapper().readTree(expire.substring(expire.indexOf('{'))).get("removed")).isNotEmpty();
+        ok(cli(pass, "verify", "--repo", repo.toString()));
+        assertThat(ok(cli(pass, "list", "--repo", repo.toString()))).contains(physical.get(physical.size() - 1));
     }
 }
