@@ -38,6 +38,17 @@ public final class CipherPass {
         return env == null || env.isEmpty() ? null : new Source(ENV, env.toCharArray());
     }
 
+    /**
+     * The environment a server that this command starts needs so that its archive_command and
+     * restore_command (pgstrata processes of their own) find this command's passphrase: empty
+     * when there is none. For the lab's own clusters (cluster init/start, compare); a production
+     * server gets it from its stanza or its service's environment.
+     */
+    public static java.util.Map<String, String> environment() {
+        Source s = current();
+        return s == null ? java.util.Map.of() : java.util.Map.of(ENV, new String(s.passphrase()));
+    }
+
     /** Whether a repository created by this command is to be encrypted. */
     public static boolean encryptNew() {
         return encryptNew;

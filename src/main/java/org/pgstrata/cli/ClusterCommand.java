@@ -51,7 +51,7 @@ final class ClusterCommand implements Runnable {
             LocalCluster c = facade().clusterInit(DataDirectory.required(pgdata, System.getenv()), port, pgVersion, pgBin, s3.location(archiveTo));
             out().println("initialised PostgreSQL " + c.binaries().version() + " cluster in " + c.pgdata() + " (port " + port + ")");
             if (start) {
-                c.start();
+                c.start(null, org.pgstrata.api.CipherPass.environment()); // an encrypted --archive-to's passphrase, for archive_command
                 out().println("started on 127.0.0.1:" + port);
             }
             return 0;
@@ -87,7 +87,7 @@ final class ClusterCommand implements Runnable {
                         + startTimeout, "0 waits as long as the server lives; the default is 300");
             }
             LocalCluster c = cluster();
-            c.start(port, java.util.Map.of(), java.time.Duration.ofSeconds(startTimeout));
+            c.start(port, org.pgstrata.api.CipherPass.environment(), java.time.Duration.ofSeconds(startTimeout));
             out().println("started " + c.pgdata() + " on 127.0.0.1:" + c.status().map(LocalCluster.Status::port).orElse(c.configuredPort()));
             return 0;
         }

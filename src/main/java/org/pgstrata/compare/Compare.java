@@ -141,7 +141,7 @@ public final class Compare {
             try (Repository r = Repository.open(pitrRepo).prepared()) {
                 r.initialize(ControlFile.read(source.pgdata()).systemIdentifierText(), bin.major(), clock);
             }
-            source.start();
+            source.start(null, org.pgstrata.api.CipherPass.environment()); // archive_command's passphrase, when the repositories are encrypted
             ConnectionSettings conn = new ConnectionSettings("127.0.0.1", port, "postgres", "postgres", null);
             Books.PopulateResult pop;
             long dbBytes;

@@ -271,7 +271,7 @@ public final class PhysicalRestore {
      */
     private Stop startAndWait(LocalCluster cluster, RecoveryTarget target, RecoveryPlan plan, Duration stall) {
         try {
-            cluster.start(null, Map.of(), stall);
+            cluster.start(null, org.pgstrata.api.CipherPass.environment(), stall); // restore_command's passphrase, from wherever this command had it
         } catch (PgstrataException e) {
             if (target.action().equals("shutdown") && cluster.serverLogTail().contains("shut down")) {
                 return shutdownStop(cluster, stall);

@@ -386,4 +386,35 @@ class EncryptedRepositoryTest {
         ok(cli(pass, "verify", "--repo", repo.toString()));
         assertThat(ok(cli(pass, "list", "--repo", repo.toString()))).contains(physical.get(physical.size() - 1));
     }
+
+    /**
+     * compare with the passphrase and encrypt = true only in a configuration file: its own clusters'
+     * archive_command and restore_command (started by compare and by restore) get the passphrase
+     * from the command that starts them; every repository it makes is encrypted, and every restore
+     * is proven.
+     */
+    @Test
+    @Order(9)
+    void compare_withEncryptionFromTheConfigurationFile_provesEveryStrategy() throws Exception {
+        Path config = dir.resolve("compare.conf");
+        Files.writeString(config, "[global]\nencrypt = true\ncipher-pass = 'compare passphrase'\n");
+        Files.setPosixFilePermissions(config, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path repos = dir.resolve("compare-repos");
+        String out = ok(cli(Map.of(), "--config", config.toString(), "compare", "--rows", "3000", "--cycles", "1", "--strategies",
+                "full,incr,pitr", "--pg-version", String.valueOf(MAJOR), "--work-dir", dir.resolve("compare-work").toString(), "--repo",
+                repos.toString(), "--keep", "--json"));
+        JsonNode json = new ObjectMapper().readTree(out.substring(out.indexOf('{')));
+        assertThat(json.get("strategies")).hasSize(3);
+        for (JsonNode row : json.get("strategies")) {
+            assertThat(row.get("verified").asBoolean()).as(row.toString()).isTrue();
+        }
+        List<Path> infos;
+        try (Stream<Path> s = Files.walk(repos)) {
+            infos = s.filter(p -> p.getFileName().toString().equals("repo.json")).toList();
+        }
+        assertThat(infos).hasSize(3);
+        for (Path info : infos) {
+            assertThat(Files.readString(info)).as(info.toString()).contains("\"encryption\"");
+        }
+    }
 }
