@@ -21,20 +21,9 @@ shopt -s inherit_errexit
 rows=${ROWS:-1000000} runs=${RUNS:-3} port=${PORT:-57340} pg_version=${PG_VERSION:-17} work=${WORKDIR:-}
 . "$(dirname "$0")/lib.sh"
 parse_args 2,16 "$@"
-rport=$((port + 1)) s3port=$((port + 2))
-if [ "$port" -lt 57300 ] || [ "$s3port" -gt 57399 ]; then
-  echo "error: ports $port, $rport and $s3port must lie in 57300-57399 (other ports belong to other work)" >&2; exit 2
-fi
+s3_bench_setup
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pgstrata=$root/pgstrata
-for c in psql jq; do
-  command -v "$c" >/dev/null || { echo "error: $c is missing; apt-get install -y ${c/psql/postgresql-client}" >&2; exit 1; }
-done
-for p in "$port" "$rport" "$s3port"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-    echo "error: port $p is in use; pick another base with --port" >&2; exit 2
-  fi
-done
 
 make_work encbench
 log=$work/commands.log src=$work/source pass=$work/cipher-pass
@@ -61,21 +50,9 @@ chmod 600 "$pass"
 
 echo "building pgstrata (launcher) ..."; "$pgstrata" --version
 
-"$root/tools/s3-server" --dir "$work/s3" --port "$s3port" >"$work/s3proxy.log" 2>&1 &
-proxy_pid=$!
-for _ in $(seq 600); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && break
-  kill -0 "$proxy_pid" 2>/dev/null || { echo "error: tools/s3-server ended:" >&2; tail -n 20 "$work/s3proxy.log" >&2; exit 1; }
-  sleep 0.5
-done
+start_s3_server "$root"
 
-"$pgstrata" cluster init -q --pgdata "$src" --port "$port" --pg-version "$pg_version" --start >>"$log" 2>&1
-"$pgstrata" demo init -q -p "$port" >>"$log" 2>&1
-populate_out=$("$pgstrata" demo populate "$rows" -p "$port" 2>>"$log")
-sql "VACUUM ANALYZE" >/dev/null
-sql "CHECKPOINT" >/dev/null
-db_bytes=$(sql "SELECT pg_database_size(current_database())")
-source_hash=$(checksum "$port")
+settled_books_cluster
 
 # Sets repo (the arguments that name repository NAME on BACKEND, with the passphrase for MODE enc).
 repo_of() {   # backend mode name

@@ -107,3 +107,49 @@ bench_cleanup() {
   done
   rm -rf "$work"
 }
+
+# s3_bench_setup: for the S3 benches (s3.sh, encrypt.sh), after parse_args: $rport and $s3port
+# beside $port, all in 57300-57399; psql and jq present; the three ports free.
+s3_bench_setup() {
+  rport=$((port + 1)) s3port=$((port + 2))
+  if [ "$port" -lt 57300 ] || [ "$s3port" -gt 57399 ]; then
+    echo "error: ports $port, $rport and $s3port must lie in 57300-57399 (other ports belong to other work)" >&2; exit 2
+  fi
+  local c p
+  for c in psql jq; do
+    command -v "$c" >/dev/null || { echo "error: $c is missing; apt-get install -y ${c/psql/postgresql-client}" >&2; exit 1; }
+  done
+  for p in "$port" "$rport" "$s3port"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "error: port $p is in use; pick another base with --port" >&2; exit 2
+    fi
+  done
+}
+
+# start_s3_server ROOT: tools/s3-server (s3proxy) on $s3port, its objects under $work/s3; sets
+# $proxy_pid (the script execs java, so this is s3proxy itself) and waits until it listens. Its first
+# run resolves it with Maven: not timed.
+start_s3_server() {
+  local out=$work/s3proxy.log
+  "$1/tools/s3-server" --dir "$work/s3" --port "$s3port" >"$out" 2>&1 &
+  proxy_pid=$!
+  for _ in $(seq 600); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && return 0
+    kill -0 "$proxy_pid" 2>/dev/null || { echo "error: tools/s3-server ended:" >&2; tail -n 20 "$out" >&2; exit 1; }
+    sleep 0.5
+  done
+  echo "error: s3proxy does not listen on $s3port after 300 s" >&2; exit 1
+}
+
+# settled_books_cluster: a cluster in $src on $port with $rows books, settled as bench/full-backup.sh
+# does (so that autovacuum and the first checkpoint after the load land in no timed command); sets
+# $populate_out, $db_bytes and $source_hash.
+settled_books_cluster() {
+  "$pgstrata" cluster init -q --pgdata "$src" --port "$port" --pg-version "$pg_version" --start >>"$log" 2>&1
+  "$pgstrata" demo init -q -p "$port" >>"$log" 2>&1
+  populate_out=$("$pgstrata" demo populate "$rows" -p "$port" 2>>"$log")
+  sql "VACUUM ANALYZE" >/dev/null
+  sql "CHECKPOINT" >/dev/null
+  db_bytes=$(sql "SELECT pg_database_size(current_database())")
+  source_hash=$(checksum "$port")
+}

@@ -22,20 +22,9 @@ shopt -s inherit_errexit   # a failure inside $(...) ends the script too
 rows=${ROWS:-1000000} runs=${RUNS:-3} port=${PORT:-57300} pg_version=${PG_VERSION:-17} work=${WORKDIR:-}
 . "$(dirname "$0")/lib.sh"
 parse_args 2,17 "$@"
-rport=$((port + 1)) s3port=$((port + 2))
-if [ "$port" -lt 57300 ] || [ "$s3port" -gt 57399 ]; then
-  echo "error: ports $port, $rport and $s3port must lie in 57300-57399 (other ports belong to other work)" >&2; exit 2
-fi
+s3_bench_setup
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pgstrata=$root/pgstrata
-for c in psql jq; do
-  command -v "$c" >/dev/null || { echo "error: $c is missing; apt-get install -y ${c/psql/postgresql-client}" >&2; exit 1; }
-done
-for p in "$port" "$rport" "$s3port"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-    echo "error: port $p is in use; pick another base with --port" >&2; exit 2
-  fi
-done
 
 make_work s3bench
 log=$work/commands.log src=$work/source
@@ -66,30 +55,15 @@ s3=(--s3-endpoint "http://127.0.0.1:$s3port" --s3-path-style)
 
 echo "building pgstrata (launcher) ..."; "$pgstrata" --version
 
-# ---- s3proxy, started once (its first run resolves it with Maven: not timed).
-tools_out=$work/s3proxy.log
-"$root/tools/s3-server" --dir "$work/s3" --port "$s3port" >"$tools_out" 2>&1 &
-proxy_pid=$!   # the script execs java, so this is s3proxy itself
-for _ in $(seq 600); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && break
-  kill -0 "$proxy_pid" 2>/dev/null || { echo "error: tools/s3-server ended:" >&2; tail -n 20 "$tools_out" >&2; exit 1; }
-  sleep 0.5
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null || { echo "error: s3proxy does not listen on $s3port after 300 s" >&2; exit 1; }
+# ---- s3proxy, started once.
+start_s3_server "$root"
 # CPU seconds (user + system) of s3proxy, and of the finished children of this script.
 ticks=$(getconf CLK_TCK)
 proxy_cpu() { awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/$proxy_pid/stat"; }
 children_cpu() { awk -v t="$ticks" '{printf "%.2f", ($16 + $17) / t}' "/proc/$$/stat"; }
 
-# ---- The cluster: the books table, settled as bench/full-backup.sh does, so that autovacuum and
-# the first checkpoint after the load land in no timed command.
-"$pgstrata" cluster init -q --pgdata "$src" --port "$port" --pg-version "$pg_version" --start >>"$log" 2>&1
-"$pgstrata" demo init -q -p "$port" >>"$log" 2>&1
-populate_out=$("$pgstrata" demo populate "$rows" -p "$port" 2>>"$log")
-sql "VACUUM ANALYZE" >/dev/null
-sql "CHECKPOINT" >/dev/null
-db_bytes=$(sql "SELECT pg_database_size(current_database())")
-source_hash=$(checksum "$port")
+# ---- The cluster: the books table, settled.
+settled_books_cluster
 
 # Sets $store (the repository's directory, or s3proxy's for its prefix) and the repo arguments.
 repo_of() {   # backend name
