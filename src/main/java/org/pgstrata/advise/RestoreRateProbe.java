@@ -15,10 +15,10 @@ import org.pgstrata.api.Advice;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.manifest.Checksum;
-import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectStore;
+import org.pgstrata.storage.CorruptObjectException;
 
 /**
  * Measures how fast this machine restores: files of a full backup are read from the repository,

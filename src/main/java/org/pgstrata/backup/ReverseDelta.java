@@ -16,7 +16,6 @@ import org.pgstrata.api.TestHooks;
 import org.pgstrata.api.Sizes;
 import org.pgstrata.manifest.BlockList;
 import org.pgstrata.manifest.Chain;
-import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectRef;
@@ -24,6 +23,7 @@ import org.pgstrata.manifest.ObjectStore;
 import org.pgstrata.manifest.Rebuild;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.postgres.Page;
+import org.pgstrata.storage.CorruptObjectException;
 
 /**
  * Turns the previous full into a reverse delta over the new full, once the new full is durable

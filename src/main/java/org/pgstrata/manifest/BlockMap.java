@@ -1,6 +1,5 @@
 package org.pgstrata.manifest;
 
-import org.pgstrata.storage.CorruptObjectException;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.pgstrata.api.Compression;
 import org.pgstrata.postgres.Page;
+import org.pgstrata.storage.CorruptObjectException;
 
 /**
  * What every 8 KiB block of every file held when a backup read it: the XXH64 of each block (the

@@ -1,8 +1,8 @@
 package org.pgstrata.manifest;
 
-import org.pgstrata.storage.CorruptObjectException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import org.pgstrata.storage.CorruptObjectException;
 
 /**
  * The checksum envelope around repository metadata: {@code {"crc32c":"<hex>","body":<body>}}.

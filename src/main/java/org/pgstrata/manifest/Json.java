@@ -1,11 +1,11 @@
 package org.pgstrata.manifest;
 
-import org.pgstrata.storage.CorruptObjectException;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
+import org.pgstrata.storage.CorruptObjectException;
 
 /**
  * Repository metadata files are JSON wrapped in a checksum envelope ({@link Envelope}):

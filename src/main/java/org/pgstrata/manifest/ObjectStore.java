@@ -1,6 +1,5 @@
 package org.pgstrata.manifest;
 
-import org.pgstrata.storage.CorruptObjectException;
 import com.github.luben.zstd.RecyclingBufferPool;
 import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
@@ -12,6 +11,7 @@ import java.io.OutputStream;
 import net.jpountz.lz4.LZ4FrameInputStream;
 import net.jpountz.lz4.LZ4FrameOutputStream;
 import org.pgstrata.api.Compression;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.storage.ObjectNotFoundException;
 import org.pgstrata.storage.Storage;
 

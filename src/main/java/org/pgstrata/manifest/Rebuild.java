@@ -1,6 +1,5 @@
 package org.pgstrata.manifest;
 
-import org.pgstrata.storage.CorruptObjectException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -9,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.pgstrata.postgres.Page;
+import org.pgstrata.storage.CorruptObjectException;
 
 /**
  * Rebuilds files from their layers (page sets over a whole file, see {@link Chain#layers}) in one

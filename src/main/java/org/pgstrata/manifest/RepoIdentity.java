@@ -1,10 +1,10 @@
 package org.pgstrata.manifest;
 
-import org.pgstrata.storage.CorruptObjectException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.storage.crypt.KeyEnvelope;
 import org.pgstrata.storage.ObjectNotFoundException;
 import org.pgstrata.storage.Storage;

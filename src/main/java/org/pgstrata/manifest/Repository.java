@@ -1,6 +1,5 @@
 package org.pgstrata.manifest;
 
-import org.pgstrata.storage.CorruptObjectException;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
@@ -18,6 +17,7 @@ import org.pgstrata.api.CipherPass;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.postgres.Lsn;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.storage.LockedException;
 import org.pgstrata.storage.ObjectNotFoundException;
 import org.pgstrata.storage.Storage;

@@ -1,6 +1,5 @@
 package org.pgstrata.manifest;
 
-import org.pgstrata.storage.CorruptObjectException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Instant;
@@ -15,6 +14,7 @@ import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.VerifyResult;
+import org.pgstrata.storage.CorruptObjectException;
 
 /**
  * Proves what a restore would do, without writing anything: every file of every backup (or of

@@ -1,6 +1,5 @@
 package org.pgstrata.manifest;
 
-import org.pgstrata.storage.CorruptObjectException;
 import com.github.luben.zstd.Zstd;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -17,6 +16,7 @@ import java.util.TreeMap;
 import net.jpountz.lz4.LZ4FrameInputStream;
 import net.jpountz.lz4.LZ4FrameOutputStream;
 import org.pgstrata.api.Compression;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.storage.ObjectNotFoundException;
 import org.pgstrata.storage.Storage;
 

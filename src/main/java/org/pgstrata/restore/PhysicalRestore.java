@@ -35,7 +35,6 @@ import org.pgstrata.db.PgBinaries;
 import org.pgstrata.db.StallWatch;
 import org.pgstrata.manifest.Chain;
 import org.pgstrata.manifest.Checksum;
-import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.manifest.ArchiveTimelines;
 import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.postgres.Lsn;
@@ -48,6 +47,7 @@ import org.pgstrata.manifest.Rebuild;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalEntry;
 import org.pgstrata.postgres.ConfValue;
+import org.pgstrata.storage.CorruptObjectException;
 
 /**
  * Rebuilds a data directory from a backup: every object's stored checksum and every file's

@@ -1,5 +1,6 @@
 package org.pgstrata.wal;
 
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.storage.s3.S3Location;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -10,7 +11,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
-import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.manifest.RepoIdentity;
 import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.postgres.WalFileName;

@@ -1,6 +1,5 @@
 package org.pgstrata.manifest;
 
-import org.pgstrata.storage.CorruptObjectException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -25,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.api.Compression;
+import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.storage.fs.FileStorage;
 
 /**
