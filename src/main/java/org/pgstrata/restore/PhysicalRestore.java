@@ -279,7 +279,16 @@ public final class PhysicalRestore {
             throw explained(cluster, target, e);
         }
         int port = cluster.status().map(LocalCluster.Status::port).orElse(cluster.configuredPort());
-        ConnectionSettings s = readinessProbe(cluster, port);
+        ConnectionSettings s;
+        try {
+            s = readinessProbe(cluster, port);
+        } catch (PgstrataException e) {
+            // A short recovery to a shutdown target can end, and the server stop, between its start and this probe.
+            if (target.action().equals("shutdown") && !cluster.postmasterAlive()) {
+                return shutdownStop(cluster, stall);
+            }
+            throw explained(cluster, target, e);
+        }
         StallWatch watch = new StallWatch(stall);
         String replayed = null;
         while (true) {
