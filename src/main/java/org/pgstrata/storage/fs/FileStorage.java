@@ -64,13 +64,30 @@ public final class FileStorage implements Storage {
         return root.resolve(Storage.checkedKey(key));
     }
 
+    /**
+     * Creates {@code temp} beside {@code target}, making the directory first. Another process's
+     * delete prunes directories it leaves empty, and may remove this one between the two calls:
+     * then it is made again.
+     */
+    private FileChannel openTemporary(Path target, Path temp) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            createDirectories(target.getParent());
+            try {
+                return FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), FILE_MODE);
+            } catch (NoSuchFileException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     @Override
     public ObjectWriter create(String key) throws IOException {
         Path target = resolve(key);
-        createDirectories(target.getParent());
         Path temp = target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid() + "."
                 + TEMP_COUNTER.incrementAndGet() + TEMP_SUFFIX);
-        FileChannel channel = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), FILE_MODE);
+        FileChannel channel = openTemporary(target, temp);
         OutputStream out = Channels.newOutputStream(channel);
         return new ObjectWriter() {
             private boolean committed;

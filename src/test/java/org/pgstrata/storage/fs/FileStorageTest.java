@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.storage.Storage;
@@ -16,6 +17,34 @@ class FileStorageTest extends StorageContract {
     @Override
     protected Storage newStorage() {
         return new FileStorage(dir.resolve("repo"));
+    }
+
+    /**
+     * delete prunes the directories it leaves empty: a writer in the same directory must not fail
+     * because the directory went between its making it and creating its temporary file (two
+     * commands creating one repository at once, each with its conditional-write probe).
+     */
+    @Test
+    void writersAndDeletersInOneDirectory_neverFailEachOther() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (String who : List.of("a", "b")) {
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < 400; i++) {
+                        storage.putBytes("probe/" + who + i, new byte[] {1});
+                        storage.delete("probe/" + who + i);
+                    }
+                    return null;
+                }));
+            }
+            for (var f : done) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(storage.list("")).isEmpty();
     }
 
     @Test
