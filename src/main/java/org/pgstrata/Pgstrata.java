@@ -236,6 +236,15 @@ public final class Pgstrata {
      * backups whose manifest cannot be read, as damaged rows.
      */
     public List<BackupInfo> list(String repo) {
+        return listing(repo).backups();
+    }
+
+    /** The backups in a repository, and whether it is encrypted: what {@code list} prints, from one opening. */
+    public record Listing(List<BackupInfo> backups, boolean encrypted) {
+    }
+
+    /** {@link #list}, with whether the repository is encrypted, from the same opening of it. */
+    public Listing listing(String repo) {
         try (Repository r = Repository.open(repo)) {
             r.requireInfo();
             Repository.Catalogue<Manifest> physical = r.catalogue();
@@ -254,7 +263,7 @@ public final class Pgstrata {
             all.sort(java.util.Comparator.comparing(BackupInfo::stopTime)); // stable: physical backups keep their LSN order
             physical.problems().forEach((id, why) -> all.add(BackupInfo.damaged(id, false, why)));
             logical.problems().forEach((id, why) -> all.add(BackupInfo.damaged(id, true, why)));
-            return all;
+            return new Listing(all, r.encrypted());
         }
     }
 
@@ -365,19 +374,19 @@ public final class Pgstrata {
     }
 
     /** The recoverable window of each timeline. */
-    /** Whether the repository is encrypted (its repo.json says so; no passphrase needed). */
-    public boolean encrypted(String repo) {
-        try {
-            return org.pgstrata.manifest.RepoIdentity.encrypted(repo);
-        } catch (IOException e) {
-            throw new PgstrataException(ErrorCode.IO, "cannot read repository " + S3Location.describe(repo) + ": " + e.getMessage(), null, e);
-        }
+    public List<RecoveryWindow> info(String repo) {
+        return windows(repo).windows();
     }
 
-    public List<RecoveryWindow> info(String repo) {
+    /** What a repository can restore, and whether it is encrypted: what {@code info} prints, from one opening. */
+    public record Windows(List<RecoveryWindow> windows, boolean encrypted) {
+    }
+
+    /** {@link #info}, with whether the repository is encrypted, from the same opening of it. */
+    public Windows windows(String repo) {
         try (Repository r = Repository.open(repo)) {
             r.requireInfo();
-            return RecoveryWindows.of(r);
+            return new Windows(RecoveryWindows.of(r), r.encrypted());
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read repository " + S3Location.describe(repo) + ": " + e.getMessage(), null, e);
         }

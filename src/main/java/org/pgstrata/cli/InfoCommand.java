@@ -20,12 +20,13 @@ final class InfoCommand extends BaseCommand {
 
     @Override
     int execute() {
-        List<RecoveryWindow> windows = facade().info(repo.location());
+        var info = facade().windows(repo.location());
+        List<RecoveryWindow> windows = info.windows();
         if (json) {
             Output.json(out(), windows);
             return 0;
         }
-        String encrypted = facade().encrypted(repo.location()) ? "repository " + repo.describe() + " is encrypted" : null;
+        String encrypted = info.encrypted() ? "repository " + repo.describe() + " is encrypted" : null;
         if (windows.isEmpty()) {
             out().println("nothing to restore in " + repo.describe() + " yet: no backups" + (encrypted != null ? " (encrypted)" : ""));
             return 0;

@@ -27,8 +27,9 @@ final class ListCommand extends BaseCommand {
 
     @Override
     int execute() {
-        List<BackupInfo> backups = facade().list(repo.location());
-        boolean encrypted = facade().encrypted(repo.location());
+        var listing = facade().listing(repo.location());
+        List<BackupInfo> backups = listing.backups();
+        boolean encrypted = listing.encrypted();
         if (json) {
             List<java.util.Map<String, Object>> rows = new ArrayList<>();
             for (BackupInfo b : backups) {

@@ -97,14 +97,6 @@ public final class RepoIdentity {
         return m.group(1);
     }
 
-    /** Whether the repository at {@code location} is encrypted, from its repo.json alone: no passphrase needed. */
-    public static boolean encrypted(String location) throws IOException {
-        try (Storage storage = org.pgstrata.storage.StorageFactory.open(location)) {
-            String body = body(storage);
-            return body != null && envelopeIn(body) != null;
-        }
-    }
-
     /** A repository's store, through its key when it is encrypted, and the cluster it serves (null: no repository there). */
     public record Opened(Storage storage, String systemIdentifier) implements AutoCloseable {
         @Override

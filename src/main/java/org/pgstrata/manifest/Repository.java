@@ -96,8 +96,13 @@ public final class Repository implements AutoCloseable {
     }
 
     private void useKey(KeyEnvelope envelope) {
-        storage = unlock(storage, envelope);
-        objects = new ObjectStore(storage);
+        useStorage(unlock(storage, envelope));
+    }
+
+    /** From now on, everything goes through {@code encrypted}. */
+    private void useStorage(Storage encrypted) {
+        storage = encrypted;
+        objects = new ObjectStore(encrypted);
     }
 
     /**
@@ -128,8 +133,7 @@ public final class Repository implements AutoCloseable {
     }
 
     private void encryptWith(byte[] dataKey) {
-        storage = new EncryptedStorage(storage, new RepositoryCipher(dataKey));
-        objects = new ObjectStore(storage);
+        useStorage(new EncryptedStorage(storage, new RepositoryCipher(dataKey)));
     }
 
     /**
