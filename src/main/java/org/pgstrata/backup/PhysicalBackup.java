@@ -82,9 +82,11 @@ public final class PhysicalBackup {
         Path pgdata = req.pgdata().toAbsolutePath().normalize();
         // The block maps (the reference's, the one being built): their temporary files closed however the backup ends
         java.util.Deque<java.io.Closeable> maps = new java.util.ArrayDeque<>();
-        try (Repository repo = Repository.open(req.repo()).prepared();
-             Storage.RepositoryLock lock = repo.lock("backup", clock);
-             BackupSession session = BackupSession.open(req.connection(), pgdata, progress)) {
+        // An encrypted repository's key is unwrapped while the server is asked for its settings;
+        // a wrong passphrase still stops the backup before the lock is taken or the backup started.
+        try (Repository repo = Repository.openUnlocking(req.repo()).prepared();
+             BackupSession session = BackupSession.open(req.connection(), pgdata, progress);
+             Storage.RepositoryLock lock = repo.awaitKey().lock("backup", clock)) {
 
             // Check the repository serves this cluster (or make it serve it)
             int major = session.versionNum() / 10000;

@@ -59,8 +59,23 @@ public final class Repository implements AutoCloseable {
     }
 
     public static Repository open(String location) {
+        return open(location, false);
+    }
+
+    /**
+     * Like {@link #open(String)}, but an encrypted repository's key is unwrapped on a thread of its
+     * own while the caller goes on (connecting to the server, say): the key derivation takes about
+     * 0.1 s. The first use of the repository's content waits for the key; call {@link #awaitKey}
+     * before anything that a wrong passphrase must stop (taking the lock, starting a backup,
+     * writing a restore target), so that the passphrase's error comes first and alone.
+     */
+    public static Repository openUnlocking(String location) {
+        return open(location, true);
+    }
+
+    private static Repository open(String location, boolean background) {
         try {
-            return new Repository(StorageFactory.open(location)).unlocked();
+            return new Repository(StorageFactory.open(location)).unlocked(background);
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.USAGE, "cannot open repository " + location + ": " + e.getMessage(),
                     "pass --repo a local directory or s3://BUCKET/PREFIX");
@@ -68,7 +83,7 @@ public final class Repository implements AutoCloseable {
     }
 
     public static Repository on(Storage storage) {
-        return new Repository(storage).unlocked();
+        return new Repository(storage).unlocked(false);
     }
 
     /**
@@ -76,7 +91,7 @@ public final class Repository implements AutoCloseable {
      * passphrase ({@link CipherPass}): everything after it goes through {@link EncryptedStorage}.
      * No passphrase, or a wrong one, ends the command here, before anything else is read.
      */
-    private Repository unlocked() {
+    private Repository unlocked(boolean background) {
         Optional<RepoInfo> i;
         try {
             i = info();
@@ -86,7 +101,18 @@ public final class Repository implements AutoCloseable {
         }
         if (i.isPresent() && i.get().encrypted() && !(storage instanceof EncryptedStorage)) {
             try {
-                useKey(i.get().encryption());
+                Storage inner = storage;
+                KeyEnvelope envelope = i.get().encryption();
+                CipherPass.Source pass = passFor(inner); // none is an error now, not when the key is first needed
+                if (background) {
+                    java.util.concurrent.FutureTask<RepositoryCipher> task = new java.util.concurrent.FutureTask<>(() -> cipherFor(inner, envelope, pass));
+                    Thread t = new Thread(task, "pgstrata-key");
+                    t.setDaemon(true);
+                    t.start();
+                    useStorage(new EncryptedStorage(inner, task));
+                } else {
+                    useStorage(new EncryptedStorage(inner, cipherFor(inner, envelope, pass)));
+                }
             } catch (RuntimeException e) {
                 close();
                 throw e;
@@ -95,8 +121,16 @@ public final class Repository implements AutoCloseable {
         return this;
     }
 
-    private void useKey(KeyEnvelope envelope) {
-        useStorage(unlock(storage, envelope));
+    /**
+     * Waits for an encrypted repository's key, unwrapped on its own thread since {@link
+     * #openUnlocking}; no passphrase, or a wrong one, is its error here. Does nothing for a
+     * repository in the clear or a key already there.
+     */
+    public Repository awaitKey() {
+        if (storage instanceof EncryptedStorage e) {
+            e.cipher();
+        }
+        return this;
     }
 
     /** From now on, everything goes through {@code encrypted}. */
@@ -110,11 +144,21 @@ public final class Repository implements AutoCloseable {
      * passphrase ({@link CipherPass}); no passphrase, or a wrong one, is its own error.
      */
     static Storage unlock(Storage inner, KeyEnvelope envelope) {
+        return new EncryptedStorage(inner, cipherFor(inner, envelope, passFor(inner)));
+    }
+
+    /** The command's passphrase for the encrypted repository {@code inner}; none is its own error. */
+    private static CipherPass.Source passFor(Storage inner) {
         CipherPass.Source pass = CipherPass.current();
         if (pass == null) {
             throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "repository " + inner.describe() + " is encrypted and no passphrase was given",
                     "pass --cipher-pass-file FILE, set " + CipherPass.ENV + ", or set cipher-pass in the stanza");
         }
+        return pass;
+    }
+
+    /** The cipher of {@code inner}'s data key, which {@code envelope} wraps for {@code pass}; a wrong passphrase is its own error. */
+    private static RepositoryCipher cipherFor(Storage inner, KeyEnvelope envelope, CipherPass.Source pass) {
         byte[] key;
         try {
             key = envelope.unwrap(pass.passphrase());
@@ -126,7 +170,7 @@ public final class Repository implements AutoCloseable {
                     + "opened (" + e.getMessage() + "); nothing was read or written", "restore repo.json from a copy");
         }
         try {
-            return new EncryptedStorage(inner, new RepositoryCipher(key));
+            return new RepositoryCipher(key);
         } finally {
             java.util.Arrays.fill(key, (byte) 0);
         }
@@ -321,7 +365,7 @@ public final class Repository implements AutoCloseable {
                 }
                 RepoInfo other = info().orElseThrow(() -> new IOException(INFO_KEY + " was created and removed meanwhile"));
                 if (other.encrypted() && !(storage instanceof EncryptedStorage)) {
-                    useKey(other.encryption());
+                    useStorage(unlock(storage, other.encryption()));
                 }
                 checkCluster(systemIdentifier, pgMajor);
                 return other;

@@ -102,4 +102,41 @@ class EncryptedRepositoryInfoTest {
             }
         }
     }
+
+    @Test
+    void aKeyUnwrappedInTheBackground_failsAsTheForegroundOneDoes_atAwaitKeyOrAtFirstUse() throws Exception {
+        encrypting();
+        Path root = dir.resolve("repo");
+        try (Repository r = Repository.on(new FileStorage(root))) {
+            r.initialize(SYSID, 17, Clock.systemUTC());
+            r.storage().putBytes("backup/20261203-000000F/manifest", new byte[] {5});
+        }
+        String location = root.toString();
+        try (Repository r = Repository.openUnlocking(location)) {
+            assertThat(r.awaitKey().storage().getBytes("backup/20261203-000000F/manifest")).containsExactly(5);
+        }
+        try (Repository r = Repository.openUnlocking(location)) { // no awaitKey: the first read waits for the key itself
+            assertThat(r.storage().list("backup/")).containsExactly("backup/20261203-000000F/manifest");
+        }
+
+        CipherPass.use(new CipherPass.Source("test", "not the passphrase".toCharArray()), false);
+        try (Repository r = Repository.openUnlocking(location)) {
+            assertThatThrownBy(r::awaitKey).isInstanceOf(PgstrataException.class)
+                    .satisfies(e -> assertThat(((PgstrataException) e).code()).isEqualTo(org.pgstrata.api.ErrorCode.CIPHER_PASS_WRONG));
+        }
+        try (Repository r = Repository.openUnlocking(location)) {
+            assertThatThrownBy(() -> r.storage().list("backup/")).isInstanceOf(PgstrataException.class)
+                    .satisfies(e -> assertThat(((PgstrataException) e).code()).isEqualTo(org.pgstrata.api.ErrorCode.CIPHER_PASS_WRONG));
+            assertThatThrownBy(() -> r.storage().putBytes("backup/x", new byte[] {1})).isInstanceOf(PgstrataException.class)
+                    .satisfies(e -> assertThat(((PgstrataException) e).code()).isEqualTo(org.pgstrata.api.ErrorCode.CIPHER_PASS_WRONG));
+        }
+        try (var files = Files.walk(root)) {
+            assertThat(files.filter(Files::isRegularFile).count()).as("repo.json and the one object; nothing written").isEqualTo(2);
+        }
+
+        CipherPass.use(null, false);
+        assertThatThrownBy(() -> Repository.openUnlocking(location)).as("no passphrase is an error at once, not at first use")
+                .isInstanceOf(PgstrataException.class)
+                .satisfies(e -> assertThat(((PgstrataException) e).code()).isEqualTo(org.pgstrata.api.ErrorCode.CIPHER_PASS_MISSING));
+    }
 }

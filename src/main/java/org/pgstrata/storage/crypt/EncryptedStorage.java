@@ -35,11 +35,55 @@ public final class EncryptedStorage implements Storage {
     public static final Set<String> CLEAR = Set.of("repo.json");
 
     private final Storage inner;
-    private final RepositoryCipher cipher;
+    private final java.util.concurrent.Future<RepositoryCipher> pending;
+    private volatile RepositoryCipher cipher;
 
     public EncryptedStorage(Storage inner, RepositoryCipher cipher) {
         this.inner = inner;
         this.cipher = cipher;
+        this.pending = null;
+    }
+
+    /**
+     * A store whose cipher is still being made (the passphrase's key derivation takes about
+     * 0.1 s): the first call that needs it waits for it, and fails as making it failed (a wrong
+     * passphrase, for one). Names in the clear ({@link #CLEAR}) and the lock never wait.
+     */
+    public EncryptedStorage(Storage inner, java.util.concurrent.Future<RepositoryCipher> pending) {
+        this.inner = inner;
+        this.pending = pending;
+    }
+
+    /** The cipher, once made; waits for it. An error in making it is thrown here, as it was thrown there. */
+    public RepositoryCipher cipher() {
+        RepositoryCipher c = cipher;
+        if (c != null) {
+            return c;
+        }
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    c = pending.get();
+                    cipher = c;
+                    return c;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the key derivation is short: wait it out, then pass the interrupt on
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException("making the repository's cipher failed", e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /**
@@ -79,7 +123,7 @@ public final class EncryptedStorage implements Storage {
     }
 
     private String stored(String key) throws IOException {
-        return CLEAR.contains(key) ? key : cipher.encryptName(Storage.checkedKey(key));
+        return CLEAR.contains(key) ? key : cipher().encryptName(Storage.checkedKey(key));
     }
 
     /** The clear key of a stored name, or null for a name this repository's key did not write. */
@@ -88,7 +132,7 @@ public final class EncryptedStorage implements Storage {
             return stored;
         }
         try {
-            return cipher.decryptName(stored);
+            return cipher().decryptName(stored);
         } catch (GeneralSecurityException e) {
             return null;
         }
@@ -109,7 +153,7 @@ public final class EncryptedStorage implements Storage {
         ObjectWriter w = inner.create(stored(key));
         OutputStream enc;
         try {
-            enc = cipher.encrypting(new FilterOutputStream(w.stream()) {
+            enc = cipher().encrypting(new FilterOutputStream(w.stream()) {
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {
                     out.write(b, off, len);
@@ -178,7 +222,7 @@ public final class EncryptedStorage implements Storage {
         InputStream raw = named(key, () -> inner.get(stored(key)));
         InputStream plain;
         try {
-            plain = cipher.decrypting(new Tagged(raw), key);
+            plain = cipher().decrypting(new Tagged(raw), key);
         } catch (IOException e) {
             raw.close();
             throw e;
@@ -198,7 +242,7 @@ public final class EncryptedStorage implements Storage {
         long n = Math.max(0, Math.min(length, size - start));
         SeekableByteChannel channel;
         try {
-            channel = cipher.decrypting(new Ranged(inner, s, cipherSize), key);
+            channel = cipher().decrypting(new Ranged(inner, s, cipherSize), key);
             channel.position(start);
         } catch (IOException e) {
             throw damaged(key, e);
@@ -237,7 +281,7 @@ public final class EncryptedStorage implements Storage {
      * object cut inside its last segment still has a plausible size, and fails when it is read.
      */
     private long plainSize(String key, long cipherSize) throws CorruptObjectException {
-        long p = cipher.plaintextSize(cipherSize);
+        long p = cipher().plaintextSize(cipherSize);
         if (p < 0) {
             throw new CorruptObjectException(key, "has " + cipherSize + " stored bytes, which no encrypted object has: it was cut short or extended");
         }
@@ -292,7 +336,7 @@ public final class EncryptedStorage implements Storage {
 
     private String storedDirectory(String prefix) throws IOException {
         int slash = prefix.lastIndexOf('/');
-        return slash < 0 ? "" : cipher.encryptName(prefix.substring(0, slash)) + "/";
+        return slash < 0 ? "" : cipher().encryptName(prefix.substring(0, slash)) + "/";
     }
 
     /** What the objects take in the inner store: their ciphertext. */
@@ -322,7 +366,7 @@ public final class EncryptedStorage implements Storage {
         for (var e : listed.get().entrySet()) {
             String k = clear(e.getKey());
             if (k != null && k.startsWith(prefix)) {
-                long p = cipher.plaintextSize(e.getValue());
+                long p = cipher().plaintextSize(e.getValue());
                 sizes.put(k, p < 0 ? 0 : p); // a length no object has reads as empty: smaller than any recorded size
             }
         }
