@@ -45,6 +45,7 @@ import org.pgstrata.manifest.LogicalManifest;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.RecoveryWindows;
 import org.pgstrata.manifest.RepoInfo;
+import org.pgstrata.manifest.DrillRecords;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.Verifier;
 import org.pgstrata.postgres.ControlFile;
@@ -219,6 +220,20 @@ public final class Pgstrata {
         return verify(new org.pgstrata.api.VerifyRequest(repo, backupId, null, 2));
     }
 
+    /**
+     * A restore drill: the backup restored into a scratch directory, started on a socket of its
+     * own, proven (amcheck, every table read, pg_control against the manifest), removed; the
+     * outcome recorded in the repository and returned.
+     */
+    public org.pgstrata.api.DrillRecord drill(org.pgstrata.drill.Drill.Request req) {
+        return new org.pgstrata.drill.Drill(clock, progress, env).run(req);
+    }
+
+    /** Removes what killed drills left in the default scratch area on this host; one line per directory. */
+    public List<String> cleanDrillLeftovers() {
+        return org.pgstrata.drill.ScratchArea.cleanLeftovers(org.pgstrata.drill.ScratchArea.defaultParent());
+    }
+
     /** The decompressed dumps that killed logical restores on this host left in the temporary directory. */
     public java.util.List<java.nio.file.Path> interruptedLogicalRestores() {
         return org.pgstrata.logical.LogicalRestore.interruptedRestoreDumps();
@@ -239,8 +254,39 @@ public final class Pgstrata {
         return listing(repo).backups();
     }
 
-    /** The backups in a repository, and whether it is encrypted: what {@code list} prints, from one opening. */
-    public record Listing(List<BackupInfo> backups, boolean encrypted) {
+    /**
+     * The backups in a repository, whether it is encrypted, the newest drill of each backup that
+     * was drilled (by backup id), and the newest drill that passed: what {@code list} prints, from
+     * one opening.
+     */
+    public record Listing(List<BackupInfo> backups, boolean encrypted, Map<String, org.pgstrata.api.DrillRecord> lastDrill, Proven lastProven) {
+    }
+
+    /** The newest drill that passed: which backup, and when it began; null in a repository never proven. */
+    public record Proven(String backupId, String time) {
+    }
+
+    /** The drill records of the backups {@code present}: each one's newest, read, and the newest that passed. */
+    private static Map.Entry<Map<String, org.pgstrata.api.DrillRecord>, Proven> drills(Repository r, java.util.Set<String> present) {
+        try {
+            Map<String, List<DrillRecords.Entry>> all = DrillRecords.list(r.storage());
+            Map<String, org.pgstrata.api.DrillRecord> last = new java.util.LinkedHashMap<>();
+            DrillRecords.Entry proven = null;
+            for (var e : all.entrySet()) {
+                if (!present.contains(e.getKey())) {
+                    continue; // its backup is gone: the next expire removes it
+                }
+                last.put(e.getKey(), DrillRecords.readOrName(r.storage(), e.getValue().get(0)));
+                for (DrillRecords.Entry d : e.getValue()) {
+                    if (d.passed() && (proven == null || d.time().isAfter(proven.time()))) {
+                        proven = d;
+                    }
+                }
+            }
+            return Map.entry(last, proven == null ? new Proven(null, null) : new Proven(proven.backupId(), proven.time().toString()));
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot read the drill records of " + r.describe() + ": " + e.getMessage(), null, e);
+        }
     }
 
     /** {@link #list}, with whether the repository is encrypted, from the same opening of it. */
@@ -263,7 +309,8 @@ public final class Pgstrata {
             all.sort(java.util.Comparator.comparing(BackupInfo::stopTime)); // stable: physical backups keep their LSN order
             physical.problems().forEach((id, why) -> all.add(BackupInfo.damaged(id, false, why)));
             logical.problems().forEach((id, why) -> all.add(BackupInfo.damaged(id, true, why)));
-            return new Listing(all, r.encrypted());
+            var drills = drills(r, all.stream().map(BackupInfo::id).collect(java.util.stream.Collectors.toSet()));
+            return new Listing(all, r.encrypted(), drills.getKey(), drills.getValue().backupId() == null ? null : drills.getValue());
         }
     }
 
@@ -379,14 +426,17 @@ public final class Pgstrata {
     }
 
     /** What a repository can restore, and whether it is encrypted: what {@code info} prints, from one opening. */
-    public record Windows(List<RecoveryWindow> windows, boolean encrypted) {
+    public record Windows(List<RecoveryWindow> windows, boolean encrypted, Proven lastProven) {
     }
 
     /** {@link #info}, with whether the repository is encrypted, from the same opening of it. */
     public Windows windows(String repo) {
         try (Repository r = Repository.open(repo)) {
             r.requireInfo();
-            return new Windows(RecoveryWindows.of(r), r.encrypted());
+            java.util.Set<String> present = new java.util.HashSet<>(r.backupIds());
+            r.logicalBackups().forEach(m -> present.add(m.id()));
+            Proven p = drills(r, present).getValue();
+            return new Windows(RecoveryWindows.of(r), r.encrypted(), p.backupId() == null ? null : p);
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read repository " + S3Location.describe(repo) + ": " + e.getMessage(), null, e);
         }
@@ -408,5 +458,23 @@ public final class Pgstrata {
     /** Writes DIR/index.html for a compare result: table, charts, recommendation; returns its path. */
     public Path compareReport(CompareResult result, Path dir) {
         return org.pgstrata.compare.CompareReport.write(result, dir);
+    }
+
+    /**
+     * pgstrata status: the repository's backups and drills ({@link #listing}) and, when it archives
+     * WAL, its recovery windows, judged by {@code limits} at this facade's clock.
+     */
+    public org.pgstrata.drill.Health.Result status(String repo, org.pgstrata.drill.Health.Limits limits) {
+        Listing listing = listing(repo);
+        try (Repository r = Repository.open(repo)) {
+            r.requireInfo();
+            boolean archived = !new org.pgstrata.manifest.WalArchive(r.storage()).isEmpty();
+            List<RecoveryWindow> windows = archived ? RecoveryWindows.of(r) : List.of();
+            Proven p = listing.lastProven();
+            return org.pgstrata.drill.Health.evaluate(new org.pgstrata.drill.Health.Facts(S3Location.describe(repo), listing.backups(),
+                    listing.lastDrill(), p == null ? null : p.backupId(), p == null ? null : p.time(), archived, windows), clock, limits);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot read the WAL archive of " + S3Location.describe(repo) + ": " + e.getMessage(), null, e);
+        }
     }
 }

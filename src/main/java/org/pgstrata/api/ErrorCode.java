@@ -89,6 +89,8 @@ public enum ErrorCode {
     CIPHER_PASS_MISSING(47),
     /** The passphrase given does not open the repository's key. Nothing was read or written. */
     CIPHER_PASS_WRONG(48),
+    /** A restore drill found a problem: the backup did not restore, recover, or pass its checks. Recorded in the repository. */
+    DRILL_FAILED(49),
     /** Anything else: a bug. */
     INTERNAL(70);
 

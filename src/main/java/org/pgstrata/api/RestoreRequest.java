@@ -16,13 +16,22 @@ import java.nio.file.Path;
  * @param walArguments   how restore_command names the repository when not by its location: the stanza (and
  *                       configuration file) that named it, so that credentials kept in that file reach {@code wal get};
  *                       empty for the location
+ * @param sandbox        null, or a directory for a copy that only its restorer may reach (a drill): the restored
+ *                       server then listens on no address, only on a socket in this directory, lets local connections
+ *                       in without a password (an hba_file of its own), and runs without SSL
  */
 public record RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
                              RecoveryTarget recoveryTarget, java.time.Duration startStall, boolean delta, Path configDir,
-                             java.util.List<String> walArguments) {
+                             java.util.List<String> walArguments, Path sandbox) {
 
     public RestoreRequest {
         walArguments = walArguments == null ? java.util.List.of() : java.util.List.copyOf(walArguments);
+    }
+
+    public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
+                          RecoveryTarget recoveryTarget, java.time.Duration startStall, boolean delta, Path configDir,
+                          java.util.List<String> walArguments) {
+        this(repo, target, backupId, start, port, pgBin, jobs, recoveryTarget, startStall, delta, configDir, walArguments, null);
     }
 
     public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,

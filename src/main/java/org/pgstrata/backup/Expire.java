@@ -119,6 +119,12 @@ public final class Expire {
                 kept.add(new ExpireResult.Backup(m.id(), m.type(), m.stopTime(), plan.why().get(m.id())));
             }
         }
+        if (!req.dryRun()) {
+            int orphans = repo.removeOrphanDrillRecords();
+            if (orphans > 0) {
+                progress.step("removed the drill records of " + orphans + " backup(s) no longer in the repository");
+            }
+        }
         return new ExpireResult(req.dryRun(), removed, kept, bytesFreed, wal.segments(), wal.otherFiles(), wal.bytes(), wal.keptFrom());
     }
 

@@ -114,6 +114,8 @@ public final class Cli {
         SUBCOMMANDS.put("list", ListCommand::new);
         SUBCOMMANDS.put("restore", RestoreCommand::new);
         SUBCOMMANDS.put("verify", VerifyCommand::new);
+        SUBCOMMANDS.put("drill", DrillCommand::new);
+        SUBCOMMANDS.put("status", StatusCommand::new);
         SUBCOMMANDS.put("delete", DeleteCommand::new);
         SUBCOMMANDS.put("expire", ExpireCommand::new);
         SUBCOMMANDS.put("restore-point", RestorePointCommand::new);

@@ -42,6 +42,7 @@ final class InfoCommand extends BaseCommand {
                 out().println("timeline " + w.timeline() + ": restore point " + p);
             }
         }
+        out().println(ListCommand.provenLine(info.lastProven()));
         if (encrypted != null) {
             out().println(encrypted);
         }

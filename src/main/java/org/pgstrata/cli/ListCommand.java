@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
     "problem says which), listed last. An incr or diff also has changeSource (the column changes):",
     "wal-summary when it read only the blocks PostgreSQL's WAL summaries name, scan when it read",
     "every block and compared it with the backup it builds on. encrypted says whether the repository",
-    "is encrypted (repo init --encrypt)."})
+    "is encrypted (repo init --encrypt). lastDrill, for a backup that a drill restored, is its newest",
+    "drill: time, result (passed or failed), seconds, target, pgVersion, checks and findings."})
 final class ListCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
@@ -52,6 +53,18 @@ final class ListCommand extends BaseCommand {
                 }
                 m.put("status", b.status());
                 m.put("encrypted", encrypted);
+                org.pgstrata.api.DrillRecord d = listing.lastDrill().get(b.id());
+                if (d != null) {
+                    var drill = new java.util.LinkedHashMap<String, Object>();
+                    drill.put("time", d.startedAt());
+                    drill.put("result", d.result());
+                    drill.put("seconds", d.seconds());
+                    drill.put("target", d.target());
+                    drill.put("pgVersion", d.pgVersion());
+                    drill.put("checks", d.checks());
+                    drill.put("findings", d.findings());
+                    m.put("lastDrill", drill);
+                }
                 if (b.problem() != null) {
                     m.put("problem", b.problem());
                 }
@@ -67,18 +80,21 @@ final class ListCommand extends BaseCommand {
         List<List<String>> rows = new ArrayList<>();
         for (BackupInfo b : backups) {
             if (b.isDamaged()) {
-                rows.add(java.util.Arrays.asList(b.id(), "DAMAGED", "-", "-", "-", "-", "-", "-", b.problem(), "-"));
+                rows.add(java.util.Arrays.asList(b.id(), "DAMAGED", "-", "-", "-", "-", "-", "-", b.problem(), "-", "-"));
                 continue;
             }
             rows.add(java.util.Arrays.asList(b.id(), b.database() == null ? b.type() : b.type() + " (" + b.database() + ")", b.reference() == null ? "-" : b.reference(), b.startLsn(), b.stopLsn(),
                     b.stopTime(), Output.bytes(b.dataBytes()), Output.bytes(b.repositoryBytes()),
-                    b.chain().size() <= 1 ? "-" : String.join(" > ", b.chain()), b.changeSource() == null ? "-" : b.changeSource()));
+                    b.chain().size() <= 1 ? "-" : String.join(" > ", b.chain()), b.changeSource() == null ? "-" : b.changeSource(),
+                    lastDrill(listing.lastDrill().get(b.id()))));
         }
         // changes: how an incremental or differential found its changed blocks (scan, or wal-summary)
-        Output.table(out(), List.of("id", "type", "reference", "start lsn", "stop lsn", "stop time", "data", "repository", "chain", "changes"), rows);
+        Output.table(out(), List.of("id", "type", "reference", "start lsn", "stop lsn", "stop time", "data", "repository", "chain", "changes",
+                "last drill"), rows);
         if (encrypted) {
             out().println("repository " + repo.describe() + " is encrypted");
         }
+        out().println(provenLine(listing.lastProven()));
         long damaged = backups.stream().filter(BackupInfo::isDamaged).count();
         if (damaged > 0) {
             // Said on stderr too, so that a script reading the table is not the only one to know.
@@ -86,5 +102,15 @@ final class ListCommand extends BaseCommand {
                     + " cannot be read (DAMAGED above): restores that would choose among the backups refuse until they are deleted");
         }
         return 0;
+    }
+
+    private static String lastDrill(org.pgstrata.api.DrillRecord d) {
+        return d == null ? "-" : d.result() + " " + d.startedAt().replaceAll("\\.\\d+Z$", "Z");
+    }
+
+    /** The repository's line: which backup a drill last proved restorable, and when. */
+    static String provenLine(org.pgstrata.Pgstrata.Proven p) {
+        return p == null ? "last proven restorable: never (no drill has passed; run 'pgstrata drill')"
+                : "last proven restorable: " + p.backupId() + " at " + p.time();
     }
 }

@@ -112,56 +112,15 @@ final class RestoreCommand extends BaseCommand {
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
-    @picocli.CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1")
-    Target target;
-
-    static final class Target {
-        @Option(names = "--target-time", paramLabel = "TIME", description = "Stop at this time (ISO-8601, or '2026-11-24 19:20:30+00').")
-        String time;
-
-        @Option(names = "--target-lsn", paramLabel = "LSN", description = "Stop at this WAL position.")
-        String lsn;
-
-        @Option(names = "--target-xid", paramLabel = "XID", description = "Stop at the commit of this transaction.")
-        String xid;
-
-        @Option(names = "--target-name", paramLabel = "NAME", description = "Stop at this named restore point.")
-        String name;
-
-        @Option(names = "--target", paramLabel = "latest", description = "latest: replay all archived WAL.")
-        String keyword;
-    }
-
-    @Option(names = "--target-inclusive", arity = "0..1", defaultValue = "true", fallbackValue = "true", paramLabel = "BOOL",
-            description = "Stop just after the target (true, the default) or just before it (false).")
-    boolean inclusive;
-
-    @Option(names = "--target-timeline", defaultValue = "latest", paramLabel = "TLI",
-            description = "Timeline to recover along: latest (default), current, or a number.")
-    String timeline;
+    @Mixin
+    RecoveryTargetOptions targets;
 
     @Option(names = "--target-action", defaultValue = "promote", paramLabel = "ACTION",
             description = "At the target: promote (default: read-write), pause (read-only, inspect), or shutdown.")
     String action;
 
     private RecoveryTarget recoveryTarget() {
-        if (target == null) {
-            return new RecoveryTarget(RecoveryTarget.Type.IMMEDIATE, null, inclusive, "current", action);
-        }
-        if (target.keyword != null) {
-            if (!target.keyword.equals("latest")) {
-                throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "invalid --target '" + target.keyword + "'",
-                        "use --target latest, or --target-time/--target-lsn/--target-xid/--target-name");
-            }
-            return new RecoveryTarget(RecoveryTarget.Type.LATEST, null, inclusive, timeline, action);
-        }
-        if (target.lsn != null) {
-            org.pgstrata.postgres.Lsn.parse(target.lsn);
-        }
-        RecoveryTarget.Type type = target.time != null ? RecoveryTarget.Type.TIME : target.lsn != null ? RecoveryTarget.Type.LSN
-                : target.xid != null ? RecoveryTarget.Type.XID : RecoveryTarget.Type.NAME;
-        String value = target.time != null ? target.time : target.lsn != null ? target.lsn : target.xid != null ? target.xid : target.name;
-        return new RecoveryTarget(type, value, inclusive, timeline, action);
+        return targets.recoveryTarget(action);
     }
 
     @Override
@@ -216,7 +175,7 @@ final class RestoreCommand extends BaseCommand {
         if (delta) {
             physicalOnly.add("--delta");
         }
-        if (target != null) {
+        if (targets.given()) {
             physicalOnly.add("--target-*");
         }
         if (!physicalOnly.isEmpty()) {

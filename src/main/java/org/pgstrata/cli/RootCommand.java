@@ -19,7 +19,8 @@ import picocli.CommandLine.Command;
             "without conditional writes, 32 a server runs on the data directory (restore --delta),",
             "33 authentication failed (user, password or pg_hba.conf), 40 archive_command not archiving into the",
             "repository, 41 archive_command failing (both: check), 45 permission denied, 46 out of memory,",
-            "47 no passphrase for an encrypted repository, 48 wrong passphrase, 70 internal error."})
+            "47 no passphrase for an encrypted repository, 48 wrong passphrase, 49 drill failed,",
+            "70 internal error. status exits 0, 1, 2 or 3 (Nagios: ok, warning, critical, unknown)."})
 public final class RootCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

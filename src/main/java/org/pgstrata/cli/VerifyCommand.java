@@ -60,6 +60,9 @@ final class VerifyCommand extends BaseCommand {
             spec.commandLine().getErr().println("pgstrata: warning: an interrupted logical restore left " + p + " (a decompressed dump, and"
                     + " perhaps a temporary database pgstrata_restore_*); the next logical restore on this host removes them");
         }
+        for (String left : facade().cleanDrillLeftovers()) {
+            spec.commandLine().getErr().println("pgstrata: warning: " + left);
+        }
         if (json) {
             Output.json(out(), r);
         } else {

@@ -690,6 +690,7 @@ public final class Repository implements AutoCloseable {
         fence("removing backup " + id);
         try {
             storage.delete(manifestKey(id));
+            DrillRecords.removeFor(storage, id); // its drills proved a backup that is gone
         } catch (IOException e) {
             throw io("remove backup " + id, e);
         }
@@ -699,6 +700,11 @@ public final class Repository implements AutoCloseable {
     /** Backups whose manifest exists but is damaged, mislabelled or of another system: id and what is wrong. */
     public Map<String, String> damagedBackups() {
         return checkedCatalogue().problems();
+    }
+
+    /** Every logical backup directory, complete or not. */
+    public Set<String> logicalBackupIds() {
+        return new LinkedHashSet<>(listIds(LOGICAL_PREFIX).keySet());
     }
 
     /** Every backup directory, complete or not. */
@@ -836,6 +842,7 @@ public final class Repository implements AutoCloseable {
         fence("removing damaged backup " + id);
         try {
             storage.delete(manifestKey(id));
+            DrillRecords.removeFor(storage, id);
         } catch (IOException e) {
             throw io("remove backup " + id, e);
         }
@@ -1151,12 +1158,28 @@ public final class Repository implements AutoCloseable {
         }
     }
 
+    /**
+     * Removes the drill records of backups that are gone (a drill that finished after its backup
+     * was removed). Only under the lock.
+     */
+    public int removeOrphanDrillRecords() {
+        fence("removing drill records");
+        try {
+            Set<String> present = new java.util.HashSet<>(backupIds());
+            present.addAll(listIds(LOGICAL_PREFIX).keySet());
+            return DrillRecords.removeOrphans(storage, present);
+        } catch (IOException e) {
+            throw io("remove drill records", e);
+        }
+    }
+
     /** Removes a logical backup: manifest first (from then on it does not exist), then its objects. Only under the lock. */
     public void removeLogical(String id) {
         fence("removing logical backup " + id);
         try {
             storage.delete(logicalManifestKey(id));
             storage.deletePrefix(LOGICAL_PREFIX + id + "/");
+            DrillRecords.removeFor(storage, id);
         } catch (IOException e) {
             throw io("remove logical backup " + id, e);
         }

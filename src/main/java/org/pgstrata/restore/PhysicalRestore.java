@@ -101,6 +101,14 @@ public final class PhysicalRestore {
         }
     }
 
+    /**
+     * The backup a restore to {@code target} (with {@code backupId}, or null for the choice the
+     * target makes) starts from, as {@link #run} would choose it; reads manifests, writes nothing.
+     */
+    public static Manifest chosenBackup(Repository repo, RecoveryTarget target, String backupId) {
+        return RecoveryPlan.make(repo, target, backupId).backup();
+    }
+
     public RestoreResult run(RestoreRequest req) {
         Path target = req.target().toAbsolutePath().normalize();
         try (Repository repo = Repository.open(req.repo())) {
@@ -157,6 +165,9 @@ public final class PhysicalRestore {
                     delta.removed = DeltaTarget.prepare(target, m);
                 }
                 bytes = writeFiles(repo, chain, target, req.jobs(), req.port(), plan, delta);
+                if (req.sandbox() != null) {
+                    sandbox(target, req.sandbox());
+                }
                 if (delta != null && configDir == null && ExternalConfigRestore.originalsPresent(m)) {
                     // In place, the cluster keeps reading its own configuration files (pg_ctlcluster names them).
                     ExternalConfigRestore.leaveInPlace(m, target, progress);
@@ -765,6 +776,24 @@ public final class PhysicalRestore {
         try (FileChannel ch = FileChannel.open(label, StandardOpenOption.WRITE)) {
             ch.force(true);
         }
+    }
+
+    /**
+     * Shuts the restored copy in (see {@link RestoreRequest#sandbox}): appended to
+     * postgresql.auto.conf, which the server reads last, so that these settings win over the
+     * source's wherever it kept them.
+     */
+    private static void sandbox(Path target, Path socketDir) throws IOException {
+        Path hba = target.resolve("pg_hba.pgstrata-drill.conf");
+        Files.writeString(hba, "# Written by pgstrata for a restore drill: this copy is reached only through its own socket.\n"
+                + "local all all trust\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(hba, PosixFilePermissions.fromString("rw-------"));
+        String lines = "\n# Added by pgstrata for a restore drill: reachable only through a socket in " + socketDir + "\n"
+                + ConfValue.line("listen_addresses", "")
+                + ConfValue.line("unix_socket_directories", socketDir.toString())
+                + ConfValue.line("hba_file", hba.toString())
+                + ConfValue.line("ssl", "off");
+        Files.writeString(target.resolve("postgresql.auto.conf"), lines, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
     private static void syncDirectories(Path target) throws IOException {

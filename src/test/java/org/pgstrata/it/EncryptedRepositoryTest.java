@@ -215,13 +215,13 @@ class EncryptedRepositoryTest {
         Object[] missing = cli(Map.of(), "list", "--repo", repo.toString());
         assertThat((int) missing[0]).as(String.valueOf(missing[1])).isEqualTo(ErrorCode.CIPHER_PASS_MISSING.exitCode());
         assertThat(((String) missing[1]).strip().lines()).hasSize(1);
-        Map<String, String> before = snapshot(repo);
+        Map<String, String> before = PgSupport.snapshot(repo);
         Object[] backup = cli(Map.of(CipherPass.ENV, "nope"), "backup", "--repo", repo.toString(), "--pgdata", source.pgdata().toString(),
                 "--port", port());
         assertThat((int) backup[0]).isEqualTo(ErrorCode.CIPHER_PASS_WRONG.exitCode());
         assertThat(((String) backup[1]).strip().lines()).as(String.valueOf(backup[1])).hasSize(1);
         // The key is unwrapped while the backup connects to the server; the lock waits for it.
-        assertThat(snapshot(repo)).as("a backup with a wrong passphrase took no lock and wrote nothing").isEqualTo(before);
+        assertThat(PgSupport.snapshot(repo)).as("a backup with a wrong passphrase took no lock and wrote nothing").isEqualTo(before);
         assertThat(Files.exists(target)).isFalse();
         // The passphrase from a file works as the environment's does.
         Path file = dir.resolve("pass");
@@ -231,17 +231,6 @@ class EncryptedRepositoryTest {
         assertThat(ok(cli("info", "--repo", repo.toString()))).contains("repository " + repo + " is encrypted");
         JsonNode listed = new ObjectMapper().readTree(ok(cli("list", "--json", "--repo", repo.toString())));
         assertThat(listed.get(0).get("encrypted").asBoolean()).isTrue();
-    }
-
-    /** Every file and directory under {@code root}: its size and modification time. */
-    private static Map<String, String> snapshot(Path root) throws java.io.IOException {
-        Map<String, String> m = new java.util.TreeMap<>();
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                m.put(root.relativize(p).toString(), Files.size(p) + " " + Files.getLastModifiedTime(p).toMillis());
-            }
-        }
-        return m;
     }
 
     private static boolean isEmpty(Path p) throws java.io.IOException {

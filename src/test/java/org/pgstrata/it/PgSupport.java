@@ -177,4 +177,15 @@ public final class PgSupport implements AutoCloseable {
             }
         }
     }
+
+    /** Every file and directory under {@code root}, with its size and modification time: to show that nothing there changed. */
+    static java.util.Map<String, String> snapshot(java.nio.file.Path root) throws java.io.IOException {
+        java.util.Map<String, String> m = new java.util.TreeMap<>();
+        try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.walk(root)) {
+            for (java.nio.file.Path p : (Iterable<java.nio.file.Path>) s::iterator) {
+                m.put(root.relativize(p).toString(), java.nio.file.Files.size(p) + " " + java.nio.file.Files.getLastModifiedTime(p).toMillis());
+            }
+        }
+        return m;
+    }
 }

@@ -1,0 +1,258 @@
+package org.pgstrata.drill;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.pgstrata.api.ConnectionSettings;
+import org.pgstrata.api.DrillRecord;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.api.RecoveryTarget;
+import org.pgstrata.api.RestoreRequest;
+import org.pgstrata.api.RestoreResult;
+import org.pgstrata.db.Db;
+import org.pgstrata.db.Libpq;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.db.PgBinaries;
+import org.pgstrata.manifest.DrillRecords;
+import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.Repository;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.restore.PhysicalRestore;
+
+/**
+ * A restore drill of a physical backup: restored into a scratch directory, started on a socket
+ * of its own (never the source's port, no TCP address), recovered, then proven ({@link
+ * DrillChecks}): pg_control against the manifest, amcheck on every heap and index, every table
+ * read to its last row. The outcome is recorded in the repository ({@link DrillRecords}); the
+ * copy is stopped and removed whatever happens, and what a killed drill left is removed by the
+ * next one ({@link ScratchArea}).
+ *
+ * <p>What a drill finds is a failed drill, recorded: a damaged or missing object, missing WAL, a
+ * server that does not start or recover, a check that fails. What stops a drill from proving
+ * anything (no passphrase, no binaries, a full scratch disk, the lock of the scratch area) is an
+ * error, and nothing is recorded.
+ */
+public final class Drill {
+    /** Errors of a restore that say something about the backup: a drill that meets one has failed. */
+    private static final Set<ErrorCode> FINDINGS = Set.of(ErrorCode.CORRUPT, ErrorCode.WAL_MISSING, ErrorCode.TARGET_UNREACHABLE,
+            ErrorCode.SERVER, ErrorCode.CHAIN_BROKEN, ErrorCode.REFERENCE_MISMATCH);
+
+    /**
+     * @param backupId null: the newest backup, or the one the target needs
+     * @param scratch  where scratch copies go (null: {@link ScratchArea#defaultParent})
+     */
+    public record Request(String repo, String backupId, RecoveryTarget target, Path scratch, Path pgBin, int jobs, Duration startStall,
+                          List<String> walArguments) {
+    }
+
+    private final Clock clock;
+    private final Progress progress;
+    private final Map<String, String> env;
+
+    public Drill(Clock clock, Progress progress, Map<String, String> env) {
+        this.clock = clock;
+        this.progress = progress;
+        this.env = env;
+    }
+
+    public DrillRecord run(Request req) {
+        RecoveryTarget target = req.target() == null ? RecoveryTarget.IMMEDIATE : req.target();
+        if (!target.action().equals("promote")) {
+            throw new PgstrataException(ErrorCode.USAGE, "a drill promotes the restored copy (its checks write amcheck's extension into it), "
+                    + "not --target-action " + target.action(), "leave --target-action out");
+        }
+        Manifest backup;
+        String sysid;
+        try (Repository repo = Repository.open(req.repo())) {
+            sysid = repo.requireInfo().systemIdentifier();
+            if (req.backupId() != null && repo.logicalBackupIds().contains(req.backupId())) {
+                if (target.type() != RecoveryTarget.Type.IMMEDIATE) {
+                    throw new PgstrataException(ErrorCode.USAGE, "backup " + req.backupId() + " is a logical backup: it has no recovery target",
+                            "leave the target options out");
+                }
+                return runLogical(req, repo.logicalManifest(req.backupId()));
+            }
+            backup = PhysicalRestore.chosenBackup(repo, target, req.backupId());
+        }
+        ScratchArea area = ScratchArea.open(req.scratch() == null ? ScratchArea.defaultParent() : req.scratch(), progress, env);
+        Instant started = clock.instant();
+        long t0 = System.nanoTime();
+        List<String> checks = new ArrayList<>();
+        List<String> findings = new ArrayList<>();
+        DrillChecks.Counts counts = new DrillChecks.Counts();
+        String pgVersion = null;
+        String stoppedAt = null;
+        try (ScratchArea.Copy copy = area.newCopy(backup.id(), req.repo())) {
+            progress.step("drill of backup " + backup.id() + ": restoring into " + copy.data() + " (recovery to " + target.describe() + ")");
+            RestoreResult restored = null;
+            try {
+                restored = new PhysicalRestore(progress, env).run(new RestoreRequest(req.repo(), copy.data(), backup.id(), true,
+                        LocalCluster.freePort(), req.pgBin(), req.jobs(), target, req.startStall(), false, null, req.walArguments(), copy.socketDir()));
+                checks.add("restored " + restored.files() + " files and recovered to " + restored.stoppedAt() + "; the server accepts read-write queries");
+            } catch (PgstrataException e) {
+                if (!FINDINGS.contains(e.code())) {
+                    throw e;
+                }
+                findings.add("restore: " + e.getMessage());
+            }
+            if (restored != null) {
+                stoppedAt = restored.stoppedAtLsn();
+                org.pgstrata.api.TestHooks.pauseAt("drill-checks", progress);
+                ConnectionSettings who = ConnectionSettings.resolve(null, restored.port(), null, "postgres", env);
+                ConnectionSettings at = Libpq.forLocalServer(copy.data(), who);
+                try {
+                    pgVersion = proveControl(at, backup, sysid, target, stoppedAt, checks, findings);
+                    DrillChecks.run(at, progress, checks, findings, counts);
+                } catch (SQLException e) {
+                    findings.add("checks: " + e.getMessage().split("\n")[0]);
+                } catch (PgstrataException e) {
+                    if (e.code() != ErrorCode.CONNECTION && e.code() != ErrorCode.SERVER) {
+                        throw e;
+                    }
+                    // The copy answered the restore's readiness probe: one that stops answering crashed on what the checks read.
+                    findings.add("the restored server stopped answering during the checks: " + e.getMessage());
+                }
+            }
+        }
+        double seconds = Math.round((System.nanoTime() - t0) / 1e6) / 1000.0;
+        DrillRecord r = new DrillRecord(DrillRecord.FORMAT_VERSION, backup.id(), "physical", target.describe(), started.toString(), seconds,
+                findings.isEmpty() ? DrillRecord.PASSED : DrillRecord.FAILED, checks, findings, pgVersion, stoppedAt, counts.databases,
+                counts.relations, counts.rows, counts.bytes, host());
+        record(req.repo(), r);
+        return r;
+    }
+
+    /**
+     * A logical backup's drill: a scratch cluster of the backup's major (initialised, on a socket
+     * of its own), the backup (with its full, for a differential) restored into a database of the
+     * source's name, then that database proven as a physical copy's are (amcheck, every table read).
+     */
+    private DrillRecord runLogical(Request req, org.pgstrata.manifest.LogicalManifest m) {
+        ScratchArea area = ScratchArea.open(req.scratch() == null ? ScratchArea.defaultParent() : req.scratch(), progress, env);
+        Instant started = clock.instant();
+        long t0 = System.nanoTime();
+        List<String> checks = new ArrayList<>();
+        List<String> findings = new ArrayList<>();
+        DrillChecks.Counts counts = new DrillChecks.Counts();
+        String pgVersion = null;
+        try (ScratchArea.Copy copy = area.newCopy(m.id(), req.repo())) {
+            PgBinaries bin = PgBinaries.forMajor(req.pgBin(), m.pgMajor(), env);
+            int port = LocalCluster.freePort();
+            progress.step("drill of logical backup " + m.id() + " (" + m.type() + " of " + m.database() + "): a scratch PostgreSQL " + bin.version()
+                    + " cluster in " + copy.data());
+            LocalCluster cluster = LocalCluster.init(copy.data(), bin, new LocalCluster.InitOptions(port, "\n# a restore drill's scratch cluster\n"
+                    + org.pgstrata.postgres.ConfValue.line("listen_addresses", "")
+                    + org.pgstrata.postgres.ConfValue.line("unix_socket_directories", copy.socketDir().toString())));
+            cluster.start();
+            ConnectionSettings admin = new ConnectionSettings(copy.socketDir().toString(), port, "postgres", "postgres", null);
+            // Beside the scratch cluster's own databases (the source's may well be called postgres too)
+            String db = "drill_" + m.database();
+            while (db.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63) {
+                db = db.substring(0, db.length() - 1);
+            }
+            try {
+                var r = new org.pgstrata.logical.LogicalRestore(progress, env).run(new org.pgstrata.api.LogicalRestoreRequest(req.repo(), m.id(),
+                        admin, db, true, false, null, req.jobs(), req.pgBin(), true));
+                checks.add("restored " + String.join(" + ", r.chain()) + " (database " + m.database() + ") into database " + db + " (" + r.tables() + " tables"
+                        + (m.differential() ? ", " + r.changedRows() + " changed rows, " + r.deletedRows() + " deleted" : "") + ")");
+            } catch (PgstrataException e) {
+                if (!FINDINGS.contains(e.code()) && e.code() != ErrorCode.DUMP_FAILED) {
+                    throw e;
+                }
+                findings.add("restore: " + e.getMessage());
+                db = null;
+            }
+            if (db != null) {
+                try (Connection c = Db.connect(new ConnectionSettings(admin.host(), port, "postgres", db, null), "pgstrata drill")) {
+                    pgVersion = Db.queryString(c, "SELECT current_setting('server_version')");
+                    DrillChecks.checkDatabase(c, db, progress, checks, findings, counts);
+                    counts.databases++;
+                } catch (SQLException e) {
+                    findings.add("checks: " + e.getMessage().split("\n")[0]);
+                }
+            }
+        }
+        double seconds = Math.round((System.nanoTime() - t0) / 1e6) / 1000.0;
+        DrillRecord r = new DrillRecord(DrillRecord.FORMAT_VERSION, m.id(), "logical", "the dump's snapshot (" + m.type() + " of " + m.database() + ")",
+                started.toString(), seconds, findings.isEmpty() ? DrillRecord.PASSED : DrillRecord.FAILED, checks, findings, pgVersion,
+                m.snapshotLsn(), counts.databases, counts.relations, counts.rows, counts.bytes, host());
+        record(req.repo(), r);
+        return r;
+    }
+
+    /**
+     * pg_control and the WAL position of the running copy against the manifest: the same system,
+     * the same major, read-write, and recovery past the backup's consistency point.
+     */
+    private static String proveControl(ConnectionSettings at, Manifest m, String sysid, RecoveryTarget target, String stoppedAt,
+                                       List<String> checks, List<String> findings) throws SQLException {
+        try (Connection c = Db.connect(DrillChecks.anyDatabase(at), "pgstrata drill")) {
+            String version = Db.queryString(c, "SELECT current_setting('server_version')");
+            String system = Db.queryString(c, "SELECT system_identifier::text FROM pg_control_system()");
+            int major = Integer.parseInt(Db.queryString(c, "SELECT current_setting('server_version_num')")) / 10000;
+            boolean recovering = "t".equals(Db.queryString(c, "SELECT pg_is_in_recovery()"));
+            if (!"t".equals(Db.queryString(c, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))) {
+                throw new PgstrataException(ErrorCode.AUTHENTICATION, "the drill's checks connect to the copy as " + at.user()
+                        + ", who is not a superuser there: amcheck and reading every table need one; nothing was recorded",
+                        "set PGUSER to a superuser of the backed-up cluster (postgres, by default)");
+            }
+            if (!sysid.equals(system)) {
+                findings.add("pg_control: system identifier " + system + ", the repository's is " + sysid);
+            }
+            if (major != m.pgMajor()) {
+                findings.add("pg_control: PostgreSQL " + major + ", the backup is of " + m.pgMajor());
+            }
+            if (recovering) {
+                findings.add("the restored server is still in recovery");
+            }
+            if (stoppedAt == null) {
+                findings.add("the restored server did not say where recovery stopped");
+            } else if (Lsn.parse(stoppedAt).isBefore(Lsn.parse(m.stopLsn()))) {
+                findings.add("recovery stopped at " + stoppedAt + ", before the backup's consistency point " + m.stopLsn());
+            }
+            checks.add("pg_control: system " + system + ", PostgreSQL " + version + ", recovery stopped at " + stoppedAt
+                    + " (the backup is consistent from " + m.stopLsn() + ")" + (target.type() == RecoveryTarget.Type.IMMEDIATE ? "" : " for " + target.describe()));
+            return version;
+        }
+    }
+
+    /** Writes the record, unless its backup went meanwhile (then a record would prove nothing that exists). */
+    private void record(String location, DrillRecord r) {
+        try (Repository repo = Repository.open(location)) {
+            if (!repo.backupIds().contains(r.backupId()) && !repo.logicalBackupIds().contains(r.backupId())) {
+                progress.warn("backup " + r.backupId() + " was removed while the drill ran: its result is not recorded");
+                return;
+            }
+            DrillRecords.write(repo.storage(), r);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot record the drill of backup " + r.backupId() + " in " + location + ": " + e.getMessage(),
+                    "check the repository's space and permissions; the drill itself " + (r.passed() ? "passed" : "failed"), e);
+        }
+    }
+
+    static String host() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    static void privateDirectory(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    }
+}

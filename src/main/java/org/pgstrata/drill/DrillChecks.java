@@ -1,0 +1,190 @@
+package org.pgstrata.drill;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.pgstrata.api.ConnectionSettings;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.db.Db;
+import org.postgresql.copy.CopyManager;
+import org.postgresql.core.BaseConnection;
+
+/**
+ * The proof a drill runs on a restored, running copy, database by database (every one that
+ * accepts connections; template0 never does, and is never written):
+ * <ul>
+ *   <li>amcheck's verify_heapam on every table, materialized view and TOAST table, TOAST
+ *       pointers followed;</li>
+ *   <li>bt_index_check on every B-tree index with heapallindexed (each heap tuple has its index
+ *       entry), and checkunique from PostgreSQL 17; gin_index_check on every GIN index where
+ *       amcheck has it (PostgreSQL 18);</li>
+ *   <li>every table and populated materialized view read to its last row and column through
+ *       COPY, which detoasts every value: a page that cannot be read, or a value that cannot be
+ *       decompressed, fails here.</li>
+ * </ul>
+ * Each check runs on its own, so that one failure names its relation and does not hide the others.
+ */
+final class DrillChecks {
+    /** What the checks covered, for the record. */
+    static final class Counts {
+        int databases;
+        long relations;
+        long rows;
+        long bytes;
+    }
+
+    private DrillChecks() {
+    }
+
+    /** {@code at} in a database that exists: postgres, else template1 (which every cluster has). */
+    static ConnectionSettings anyDatabase(ConnectionSettings at) {
+        ConnectionSettings postgres = withDatabase(at, "postgres");
+        try (Connection c = Db.connect(postgres, "pgstrata drill")) {
+            return postgres;
+        } catch (PgstrataException | SQLException e) {
+            return withDatabase(at, "template1");
+        }
+    }
+
+    private static ConnectionSettings withDatabase(ConnectionSettings at, String db) {
+        return new ConnectionSettings(at.host(), at.port(), at.user(), db, at.password(), at.passfile());
+    }
+
+    static void run(ConnectionSettings at, Progress progress, List<String> checks, List<String> findings, Counts counts) throws SQLException {
+        List<String> databases = new ArrayList<>();
+        try (Connection c = Db.connect(anyDatabase(at), "pgstrata drill");
+             Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname")) {
+            while (rs.next()) {
+                databases.add(rs.getString(1));
+            }
+        }
+        for (String db : databases) {
+            try (Connection c = Db.connect(withDatabase(at, db), "pgstrata drill")) {
+                checkDatabase(c, db, progress, checks, findings, counts);
+            }
+            counts.databases++;
+        }
+    }
+
+    private record Rel(long oid, String name, String kind) {
+    }
+
+    private static List<Rel> relations(Connection c, String sql) throws SQLException {
+        List<Rel> out = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(new Rel(rs.getLong(1), rs.getString(2), rs.getString(3)));
+            }
+        }
+        return out;
+    }
+
+    static void checkDatabase(Connection c, String db, Progress progress, List<String> checks, List<String> findings, Counts counts)
+            throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE EXTENSION IF NOT EXISTS amcheck");
+        }
+        int major = Integer.parseInt(Db.queryString(c, "SELECT current_setting('server_version_num')")) / 10000;
+        boolean gin = Db.queryString(c, "SELECT to_regproc('gin_index_check')") != null;
+        List<Rel> heaps = relations(c, """
+                SELECT cl.oid, cl.oid::regclass::text, cl.relkind::text FROM pg_class cl
+                WHERE cl.relkind IN ('r', 'm', 't') AND cl.relpersistence <> 't' ORDER BY cl.oid""");
+        List<Rel> indexes = relations(c, """
+                SELECT ci.oid, ci.oid::regclass::text, am.amname::text || CASE WHEN i.indisunique THEN '+unique' ELSE '' END
+                FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid JOIN pg_am am ON am.oid = ci.relam
+                WHERE am.amname IN ('btree', 'gin') AND ci.relkind = 'i' AND ci.relpersistence <> 't' AND i.indisvalid AND i.indisready
+                ORDER BY ci.oid""");
+        List<Rel> tables = relations(c, """
+                SELECT cl.oid, quote_ident(n.nspname) || '.' || quote_ident(cl.relname), cl.relkind::text
+                FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+                WHERE (cl.relkind = 'r' OR (cl.relkind = 'm' AND cl.relispopulated)) AND cl.relpersistence <> 't' ORDER BY cl.oid""");
+        int before = findings.size();
+        String in = "database " + db + ": ";
+        int n = 0;
+        progress.status("drill: " + in + "verify_heapam on " + heaps.size() + " tables");
+        for (Rel h : heaps) {
+            progress.advance(++n, heaps.size());
+            String sql = "SELECT blkno, offnum, attnum, msg FROM verify_heapam(" + h.oid() + ", check_toast => " + !h.kind().equals("t") + ")";
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+                while (rs.next()) {
+                    findings.add(in + "table " + h.name() + " (verify_heapam): block " + rs.getLong(1) + ", item " + rs.getString(2)
+                            + (rs.getString(3) == null ? "" : ", column " + rs.getString(3)) + ": " + rs.getString(4));
+                }
+            } catch (SQLException e) {
+                findings.add(in + "table " + h.name() + " (verify_heapam): " + firstLine(e));
+            }
+        }
+        int btree = 0;
+        int ginCount = 0;
+        n = 0;
+        progress.status("drill: " + in + "checking " + indexes.size() + " indexes");
+        for (Rel i : indexes) {
+            progress.advance(++n, indexes.size());
+            String sql;
+            String check;
+            if (i.kind().startsWith("btree")) {
+                boolean unique = i.kind().endsWith("+unique") && major >= 17;
+                sql = "SELECT bt_index_check(" + i.oid() + ", true" + (unique ? ", true" : "") + ")";
+                check = "bt_index_check heapallindexed" + (unique ? " checkunique" : "");
+                btree++;
+            } else if (gin) {
+                sql = "SELECT gin_index_check(" + i.oid() + ")";
+                check = "gin_index_check";
+                ginCount++;
+            } else {
+                continue;
+            }
+            try (Statement st = c.createStatement()) {
+                st.execute(sql);
+            } catch (SQLException e) {
+                findings.add(in + "index " + i.name() + " (" + check + "): " + firstLine(e));
+            }
+        }
+        CopyManager copy = new CopyManager(c.unwrap(BaseConnection.class));
+        long rows = 0;
+        long[] bytes = {0};
+        OutputStream counter = new OutputStream() {
+            @Override
+            public void write(int b) {
+                bytes[0]++;
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                bytes[0] += len;
+            }
+        };
+        n = 0;
+        progress.status("drill: " + in + "reading " + tables.size() + " tables to the last row");
+        for (Rel t : tables) {
+            progress.advance(++n, tables.size());
+            try {
+                rows += copy.copyOut("COPY (SELECT * FROM ONLY " + t.name() + ") TO STDOUT", counter);
+            } catch (SQLException e) {
+                findings.add(in + "table " + t.name() + " (read to the last row): " + firstLine(e));
+            } catch (IOException e) {
+                findings.add(in + "table " + t.name() + " (read to the last row): " + e.getMessage());
+            }
+        }
+        counts.relations += heaps.size() + btree + ginCount;
+        counts.rows += rows;
+        counts.bytes += bytes[0];
+        checks.add(in + "verify_heapam on " + heaps.size() + " tables (TOAST followed), bt_index_check heapallindexed"
+                + (major >= 17 ? " (checkunique on unique ones)" : "") + " on " + btree + " B-tree indexes"
+                + (gin ? ", gin_index_check on " + ginCount + " GIN indexes" : "") + ", " + tables.size() + " tables read to the last row ("
+                + rows + " rows, " + bytes[0] + " bytes)" + (findings.size() > before ? ": " + (findings.size() - before) + " finding(s)" : ""));
+    }
+
+    private static String firstLine(SQLException e) {
+        String m = e.getMessage() == null ? e.toString() : e.getMessage();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+}

@@ -1,0 +1,242 @@
+package org.pgstrata.drill;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+
+/**
+ * Where drills restore their copies: a private directory ({@code pgstrata-drills-USER} in the
+ * temporary directory, or --scratch-dir), one {@code drill-PID-N} directory per drill. A drill
+ * holds a lock on its directory's {@value #LOCK} while it runs; the lock goes with its process,
+ * however it ends. A directory whose lock can be taken belongs to no running drill: it is what a
+ * killed drill left, and {@link #cleanLeftovers} stops its server (SIGQUIT, PostgreSQL's
+ * immediate shutdown, then SIGKILL) and removes it.
+ */
+public final class ScratchArea {
+    static final String LOCK = "drill.lock";
+    static final String ABOUT = "drill.txt";
+    /** Unix socket paths are at most 107 bytes; ".s.PGSQL.65535" takes 14 of them. */
+    private static final int MAX_SOCKET_DIR = 90;
+
+    private final Path parent;
+
+    private ScratchArea(Path parent) {
+        this.parent = parent;
+    }
+
+    /** The default scratch area: {@code pgstrata-drills-USER} in TMPDIR, else in java.io.tmpdir (/tmp). */
+    public static Path defaultParent() {
+        String user = System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9_.-]", "_");
+        String tmp = System.getenv("TMPDIR");
+        return Path.of(tmp != null && !tmp.isBlank() ? tmp : System.getProperty("java.io.tmpdir"), "pgstrata-drills-" + user);
+    }
+
+    /** Opens (making it, private) the scratch area in {@code parent}, and removes what killed drills left there. */
+    static ScratchArea open(Path parent, Progress progress, Map<String, String> env) {
+        Path p = parent.toAbsolutePath().normalize();
+        try {
+            Drill.privateDirectory(p);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot make the drill scratch directory " + p + ": " + e.getMessage(),
+                    "name a writable directory with --scratch-dir");
+        }
+        for (String removed : cleanLeftovers(p)) {
+            progress.warn(removed);
+        }
+        return new ScratchArea(p);
+    }
+
+    /**
+     * Removes what killed drills left in {@code parent} (nothing when it does not exist); returns
+     * one line per directory removed, naming it and the drill it belonged to. Directories of
+     * running drills are left alone.
+     */
+    public static List<String> cleanLeftovers(Path parent) {
+        List<String> removed = new ArrayList<>();
+        if (!Files.isDirectory(parent)) {
+            return removed;
+        }
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(parent, "drill-*")) {
+            for (Path d : dirs) {
+                if (!Files.isDirectory(d)) {
+                    continue;
+                }
+                if (!Files.exists(d.resolve(LOCK)) && young(d)) {
+                    continue; // being made: its drill creates the lock file next
+                }
+                String about = "";
+                try {
+                    about = Files.readString(d.resolve(ABOUT), StandardCharsets.UTF_8).strip();
+                } catch (IOException e) {
+                    // a drill killed before it wrote this: the directory is named anyway
+                }
+                try (FileChannel ch = FileChannel.open(d.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                     FileLock lock = ch.tryLock()) {
+                    if (lock == null) {
+                        continue; // a running drill's
+                    }
+                    stopServer(d.resolve("data"));
+                    deleteTree(d);
+                    removed.add("removed " + d + ", left by a drill that was killed" + (about.isEmpty() ? "" : " (" + about + ")"));
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    continue; // this process's own drill
+                } catch (IOException e) {
+                    removed.add("could not remove " + d + ", left by a killed drill: " + e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            removed.add("could not look for what killed drills left in " + parent + ": " + e.getMessage());
+        }
+        return removed;
+    }
+
+    /** Whether {@code d} was modified in the last ten minutes. */
+    private static boolean young(Path d) {
+        try {
+            return Files.getLastModifiedTime(d).toInstant().isAfter(Instant.now().minusSeconds(600));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** A new copy's directory, locked for this drill until {@link Copy#close}. */
+    Copy newCopy(String backupId, String repo) {
+        long pid = ProcessHandle.current().pid();
+        for (int n = 1; ; n++) {
+            Path dir = parent.resolve("drill-" + pid + "-" + n);
+            try {
+                Files.createDirectory(dir);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                continue;
+            } catch (IOException e) {
+                throw new PgstrataException(ErrorCode.IO, "cannot make a drill directory in " + parent + ": " + e.getMessage(),
+                        "name a writable directory with --scratch-dir");
+            }
+            try {
+                return new Copy(dir, backupId, repo);
+            } catch (IOException e) {
+                deleteQuietly(dir);
+                throw new PgstrataException(ErrorCode.IO, "cannot prepare the drill directory " + dir + ": " + e.getMessage(),
+                        "check the scratch directory's space and permissions (--scratch-dir)");
+            }
+        }
+    }
+
+    /** One drill's directory: the restored data in data/, its socket in the directory itself (or a short one elsewhere). */
+    static final class Copy implements AutoCloseable {
+        private final Path dir;
+        private final Path socketDir;
+        private final FileChannel lockChannel;
+        private final FileLock lock;
+        private final Thread hook;
+        private boolean closed;
+
+        private Copy(Path dir, String backupId, String repo) throws IOException {
+            this.dir = dir;
+            Drill.privateDirectory(dir);
+            lockChannel = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            lock = lockChannel.lock();
+            Files.writeString(dir.resolve(ABOUT), "backup " + backupId + " of " + repo + ", pid " + ProcessHandle.current().pid()
+                    + ", started " + Instant.now() + "\n", StandardCharsets.UTF_8);
+            socketDir = dir.toString().length() <= MAX_SOCKET_DIR ? dir : Files.createTempDirectory(Path.of("/tmp"), "pgstrata-drill-");
+            // Interrupted (Ctrl-C, SIGTERM): the copy's server stopped and the directory removed all the same.
+            hook = new Thread(this::cleanUp, "pgstrata-drill-cleanup");
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+
+        Path data() {
+            return dir.resolve("data");
+        }
+
+        Path socketDir() {
+            return socketDir;
+        }
+
+        @Override
+        public synchronized void close() {
+            cleanUp();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // shutting down: the hook runs, and finds nothing left
+            }
+        }
+
+        private synchronized void cleanUp() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            stopServer(data());
+            if (!socketDir.equals(dir)) {
+                deleteQuietly(socketDir);
+            }
+            try {
+                lock.release();
+                lockChannel.close();
+            } catch (IOException e) {
+                // the directory goes anyway
+            }
+            deleteQuietly(dir);
+        }
+    }
+
+    /** Stops the server running in {@code pgdata}, if any: SIGQUIT (immediate shutdown), then SIGKILL after 30 s. */
+    static void stopServer(Path pgdata) {
+        Path pidFile = pgdata.resolve("postmaster.pid");
+        long pid;
+        try {
+            if (!Files.isRegularFile(pidFile)) {
+                return;
+            }
+            pid = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
+        } catch (IOException | RuntimeException e) {
+            return;
+        }
+        ProcessHandle.of(pid).ifPresent(p -> {
+            if (!p.isAlive() || p.info().command().map(c -> !c.endsWith("postgres")).orElse(false)) {
+                return; // not a postmaster (a reused pid): left alone
+            }
+            try {
+                new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).redirectErrorStream(true).start().waitFor(10, TimeUnit.SECONDS);
+                p.onExit().get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                p.destroyForcibly();
+            }
+        });
+    }
+
+    static void deleteQuietly(Path dir) {
+        try {
+            deleteTree(dir);
+        } catch (IOException e) {
+            // best effort: the next drill names what is left
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
