@@ -384,6 +384,13 @@ class EncryptedRepositoryTest {
             assertThat(Amcheck.check(c)).isEmpty();
         }
         restored.stop();
+        // A drill to the same point: restore_command in its copy reads the encrypted archive with the drill's passphrase.
+        assertThat(ok(cli(pass, "drill", "--repo", repo.toString(), "--target-name", "enc-point", "--scratch-dir", dir.resolve("drills").toString())))
+                .contains("PASSED");
+        assertThat(ok(cli(pass, "list", "--json", "--repo", repo.toString()))).contains("\"lastDrill\"");
+        // advise reads the encrypted repository's newest backup to measure the change since.
+        String advice = ok(cli(pass, "advise", "--repo", repo.toString(), "--pgdata", source.pgdata().toString(), "--port", port()));
+        assertThat(advice).contains("incr");
 
         String expire = ok(cli(pass, "expire", "--repo", repo.toString(), "--retain-full", "1", "--json"));
         assertThat(new ObjectMapper().readTree(expire.substring(expire.indexOf('{'))).get("removed")).isNotEmpty();
