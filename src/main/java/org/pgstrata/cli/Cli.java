@@ -1,6 +1,7 @@
 package org.pgstrata.cli;
 
 import org.pgstrata.api.PgstrataException;
+import java.util.List;
 import picocli.CommandLine;
 
 /** The picocli command line. Errors print as one line on stderr and exit with the error's own code. */
@@ -178,9 +179,41 @@ public final class Cli {
         });
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine c = ex.getCommandLine();
-            c.getErr().println("pgstrata: error: " + ex.getMessage() + "; hint: see '" + c.getCommandSpec().qualifiedName() + " --help'");
+            String guess = "";
+            if (ex instanceof CommandLine.UnmatchedArgumentException u) {
+                List<String> near = nearest(u);
+                if (!near.isEmpty()) {
+                    guess = "did you mean " + String.join(" or ", near.stream().map(n -> "'" + n + "'").toList()) + "? ";
+                }
+            }
+            c.getErr().println("pgstrata: error: " + ex.getMessage() + "; hint: " + guess + "see '" + c.getCommandSpec().qualifiedName() + " --help'");
             return org.pgstrata.api.ErrorCode.USAGE.exitCode();
         });
         return cl;
+    }
+
+    /**
+     * The commands or options at most two edits away from the first argument nobody took
+     * ("bakup": backup, "lsit": list, "--tpye": --type), nearest first; at most three. (picocli's
+     * own suggestions rank by shared letters, and offer advise for lisst.)
+     */
+    static List<String> nearest(CommandLine.UnmatchedArgumentException u) {
+        if (u.getUnmatched().isEmpty()) {
+            return List.of();
+        }
+        String typed = u.getUnmatched().get(0);
+        int eq = typed.indexOf('=');
+        if (typed.startsWith("--") && eq > 0) {
+            typed = typed.substring(0, eq);
+        }
+        CommandLine c = u.getCommandLine();
+        java.util.Collection<String> names = typed.startsWith("-")
+                ? c.getCommandSpec().options().stream().flatMap(o -> java.util.Arrays.stream(o.names())).toList()
+                : c.getSubcommands().keySet();
+        org.apache.commons.text.similarity.LevenshteinDistance distance = new org.apache.commons.text.similarity.LevenshteinDistance(2);
+        String t = typed;
+        return names.stream().filter(n -> n.length() > 2 && distance.apply(t, n) >= 0)
+                .sorted(java.util.Comparator.comparingInt((String n) -> distance.apply(t, n)).thenComparing(n -> n))
+                .limit(3).toList();
     }
 }

@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
     "target, result, checks, findings, PostgreSQL version) is recorded in the repository; list and",
     "info show when each backup was last proven, status warns when that is too long ago.",
     "A logical backup (--backup ID of one) is restored, with its full for a differential, into a",
-    "scratch cluster of its major and checked the same way. Exit code 49 when the drill found a",
+    "scratch cluster of its major and checked the same way. The checks connect as PGUSER (else",
+    "postgres), which must be a superuser of the backed-up cluster. Exit code 49 when the drill found a",
     "problem (recorded as failed); other codes when it could not run (nothing recorded)."})
 final class DrillCommand extends BaseCommand {
     @Mixin
