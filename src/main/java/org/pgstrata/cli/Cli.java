@@ -125,6 +125,7 @@ public final class Cli {
         SUBCOMMANDS.put("wal", WalCommand::new);
         SUBCOMMANDS.put("compare", CompareCommand::new);
         SUBCOMMANDS.put("advise", AdviseCommand::new);
+        SUBCOMMANDS.put("completion", CompletionCommand::new);
         SUBCOMMANDS.put("help", picocli.CommandLine.HelpCommand::new);
     }
 
