@@ -271,16 +271,22 @@ public final class Pgstrata {
         try {
             Map<String, List<DrillRecords.Entry>> all = DrillRecords.list(r.storage());
             Map<String, org.pgstrata.api.DrillRecord> last = new java.util.LinkedHashMap<>();
-            DrillRecords.Entry proven = null;
+            List<DrillRecords.Entry> passed = new java.util.ArrayList<>();
             for (var e : all.entrySet()) {
                 if (!present.contains(e.getKey())) {
                     continue; // its backup is gone: the next expire removes it
                 }
                 last.put(e.getKey(), DrillRecords.readOrName(r.storage(), e.getValue().get(0)));
-                for (DrillRecords.Entry d : e.getValue()) {
-                    if (d.passed() && (proven == null || d.time().isAfter(proven.time()))) {
-                        proven = d;
-                    }
+                e.getValue().stream().filter(DrillRecords.Entry::passed).forEach(passed::add);
+            }
+            // The newest passed record that can be read: a damaged one's name proves nothing.
+            passed.sort(java.util.Comparator.comparing(DrillRecords.Entry::time).reversed());
+            DrillRecords.Entry proven = null;
+            for (DrillRecords.Entry d : passed) {
+                boolean readable = DrillRecords.readOrName(r.storage(), d).passed();
+                if (readable) {
+                    proven = d;
+                    break;
                 }
             }
             return Map.entry(last, proven == null ? new Proven(null, null) : new Proven(proven.backupId(), proven.time().toString()));

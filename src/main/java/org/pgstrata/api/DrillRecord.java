@@ -11,7 +11,8 @@ import java.util.List;
  * @param target     where recovery stopped, in words ("the backup's consistency point", a time...)
  * @param startedAt  when the drill began (ISO-8601, UTC)
  * @param seconds    how long it took, restore and checks
- * @param result     {@link #PASSED} or {@link #FAILED}
+ * @param result     {@link #PASSED} or {@link #FAILED}; {@link #DAMAGED} for a stored record that cannot be read
+ *                   (shown by its name alone: whatever its name says, it proves nothing)
  * @param checks     what was checked, one line each
  * @param findings   what failed, one line each (empty when passed)
  * @param pgVersion  the server version the copy ran on
@@ -28,6 +29,7 @@ public record DrillRecord(int formatVersion, String backupId, String kind, Strin
     public static final int FORMAT_VERSION = 1;
     public static final String PASSED = "passed";
     public static final String FAILED = "failed";
+    public static final String DAMAGED = "damaged";
 
     public DrillRecord {
         checks = checks == null ? List.of() : List.copyOf(checks);

@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
     "wal-summary when it read only the blocks PostgreSQL's WAL summaries name, scan when it read",
     "every block and compared it with the backup it builds on. encrypted says whether the repository",
     "is encrypted (repo init --encrypt). lastDrill, for a backup that a drill restored, is its newest",
-    "drill: time, result (passed or failed), seconds, target, pgVersion, checks and findings."})
+    "drill: time, result (passed, failed, or damaged: its record cannot be read), seconds, target, pgVersion, checks and findings."})
 final class ListCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;

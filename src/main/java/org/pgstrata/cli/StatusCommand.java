@@ -278,6 +278,10 @@ final class StatusCommand extends BaseCommand {
     static void writeAtomically(Path file, String text) {
         Path target = file.toAbsolutePath();
         Path dir = target.getParent();
+        if (dir == null) { // the root directory: no file to write
+            throw new PgstrataException(ErrorCode.IO, "cannot write the Prometheus textfile " + target + ": it is a directory",
+                    "give --prometheus a file in an existing directory that this user can write");
+        }
         Path temp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong())
                 + ".tmp");
         try {

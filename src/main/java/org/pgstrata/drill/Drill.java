@@ -155,7 +155,8 @@ public final class Drill {
                     + " cluster in " + copy.data());
             LocalCluster cluster = LocalCluster.init(copy.data(), bin, new LocalCluster.InitOptions(port, "\n# a restore drill's scratch cluster\n"
                     + org.pgstrata.postgres.ConfValue.line("listen_addresses", "")
-                    + org.pgstrata.postgres.ConfValue.line("unix_socket_directories", copy.socketDir().toString())));
+                    + org.pgstrata.postgres.ConfValue.line("unix_socket_directories",
+                            org.pgstrata.postgres.ConfValue.listElement(copy.socketDir().toString()))));
             cluster.start();
             ConnectionSettings admin = new ConnectionSettings(copy.socketDir().toString(), port, "postgres", "postgres", null);
             // Beside the scratch cluster's own databases (the source's may well be called postgres too)

@@ -17,7 +17,8 @@ import org.postgresql.core.BaseConnection;
 
 /**
  * The proof a drill runs on a restored, running copy, database by database (every one that
- * accepts connections; template0 never does, and is never written):
+ * accepts connections; template0 never does, and is never written; nor does one that an
+ * interrupted DROP DATABASE left invalid, datconnlimit -2, which the source cannot open either):
  * <ul>
  *   <li>amcheck's verify_heapam on every table, materialized view and TOAST table, TOAST
  *       pointers followed;</li>
@@ -60,7 +61,7 @@ final class DrillChecks {
         List<String> databases = new ArrayList<>();
         try (Connection c = Db.connect(anyDatabase(at), "pgstrata drill");
              Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname")) {
+             ResultSet rs = st.executeQuery("SELECT datname FROM pg_database WHERE datallowconn AND datconnlimit <> -2 ORDER BY datname")) {
             while (rs.next()) {
                 databases.add(rs.getString(1));
             }

@@ -190,7 +190,7 @@ public final class Health {
             } else {
                 String finding = last.findings().isEmpty() ? "" : ": " + abbreviate(last.findings().get(0), 200);
                 checks.add(new Check("last-drill", Severity.CRITICAL, "the newest drill, of " + last.backupId() + ", began " + human(drillAge)
-                        + " ago and failed" + finding + " ('pgstrata list --json' shows its findings)", drillAge, null));
+                        + " ago and " + (DrillRecord.DAMAGED.equals(last.result()) ? "its record is damaged" : "failed") + finding + " ('pgstrata list --json' shows its findings)", drillAge, null));
             }
         }
 

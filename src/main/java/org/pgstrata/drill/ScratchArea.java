@@ -50,7 +50,11 @@ public final class ScratchArea {
     static ScratchArea open(Path parent, Progress progress, Map<String, String> env) {
         Path p = parent.toAbsolutePath().normalize();
         try {
-            Drill.privateDirectory(p);
+            // One that exists is the user's (--scratch-dir /var/tmp, a home): its mode is left alone (a chmod 0700 of
+            // /tmp would lock every other user out); each drill's own directory in it is private.
+            if (!Files.isDirectory(p)) {
+                Drill.privateDirectory(p);
+            }
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot make the drill scratch directory " + p + ": " + e.getMessage(),
                     "name a writable directory with --scratch-dir");
@@ -73,11 +77,14 @@ public final class ScratchArea {
         }
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(parent, "drill-*")) {
             for (Path d : dirs) {
-                if (!Files.isDirectory(d)) {
-                    continue;
+                if (!Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS) || !d.getFileName().toString().matches("drill-\\d+-\\d+")) {
+                    continue; // not a drill's: the scratch directory may be one the user keeps other things in
                 }
-                if (!Files.exists(d.resolve(LOCK)) && young(d)) {
-                    continue; // being made: its drill creates the lock file next
+                if (!Files.exists(d.resolve(LOCK))) {
+                    if (!young(d) && isEmpty(d)) {
+                        deleteQuietly(d); // a drill killed between making its directory and its lock file
+                    }
+                    continue; // being made (its drill creates the lock file next), or not a drill's
                 }
                 String about = "";
                 try {
@@ -85,7 +92,7 @@ public final class ScratchArea {
                 } catch (IOException e) {
                     // a drill killed before it wrote this: the directory is named anyway
                 }
-                try (FileChannel ch = FileChannel.open(d.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                try (FileChannel ch = FileChannel.open(d.resolve(LOCK), StandardOpenOption.WRITE);
                      FileLock lock = ch.tryLock()) {
                     if (lock == null) {
                         continue; // a running drill's
@@ -103,6 +110,14 @@ public final class ScratchArea {
             removed.add("could not look for what killed drills left in " + parent + ": " + e.getMessage());
         }
         return removed;
+    }
+
+    private static boolean isEmpty(Path d) {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Whether {@code d} was modified in the last ten minutes. */
@@ -153,7 +168,9 @@ public final class ScratchArea {
             lock = lockChannel.lock();
             Files.writeString(dir.resolve(ABOUT), "backup " + backupId + " of " + repo + ", pid " + ProcessHandle.current().pid()
                     + ", started " + Instant.now() + "\n", StandardCharsets.UTF_8);
-            socketDir = dir.toString().length() <= MAX_SOCKET_DIR ? dir : Files.createTempDirectory(Path.of("/tmp"), "pgstrata-drill-");
+            // The limit is in bytes (the file name as the kernel sees it), not characters: "ü" takes two. A comma cannot be
+            // in a socket directory that libpq's clients (pg_restore of a logical drill) are given: to them it separates hosts.
+            socketDir = dir.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_DIR && !dir.toString().contains(",") ? dir : Files.createTempDirectory(Path.of("/tmp"), "pgstrata-drill-");
             // Interrupted (Ctrl-C, SIGTERM): the copy's server stopped and the directory removed all the same.
             hook = new Thread(this::cleanUp, "pgstrata-drill-cleanup");
             Runtime.getRuntime().addShutdownHook(hook);

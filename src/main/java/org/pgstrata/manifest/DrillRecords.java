@@ -93,8 +93,8 @@ public final class DrillRecords {
 
     /**
      * The newest drill of each backup in {@code backups}, read: what {@code list} shows as
-     * lastDrill. A record that cannot be read is shown by its name alone (time and result), with
-     * the reason as its finding.
+     * lastDrill. A record that cannot be read is shown by its name alone (its time), as damaged,
+     * with the reason as its finding.
      */
     public static Map<String, DrillRecord> latest(Storage storage, Set<String> backups) throws IOException {
         Map<String, DrillRecord> out = new LinkedHashMap<>();
@@ -112,8 +112,10 @@ public final class DrillRecords {
         try {
             return read(storage, e);
         } catch (IOException | RuntimeException ex) {
-            return new DrillRecord(DrillRecord.FORMAT_VERSION, e.backupId(), null, null, e.time().toString(), 0, e.result(), List.of(),
-                    List.of("the drill record " + e.key() + " cannot be read: " + ex.getMessage()), null, null, 0, 0, 0, 0, null);
+            // Not the result its name says: a record that cannot be read proves nothing (nor can its name be trusted alone).
+            return new DrillRecord(DrillRecord.FORMAT_VERSION, e.backupId(), null, null, e.time().toString(), 0, DrillRecord.DAMAGED, List.of(),
+                    List.of("the drill record " + e.key() + " (named " + e.result() + ") cannot be read: " + ex.getMessage()), null, null, 0, 0, 0, 0,
+                    null);
         }
     }
 

@@ -25,6 +25,16 @@ public final class ConfValue {
     }
 
     /**
+     * One directory as an element of a list setting such as unix_socket_directories, which the
+     * server splits at commas and trims of blanks (SplitDirectoriesString) unless the element is
+     * in double quotes: {@code /tmp/a,b} would otherwise be the two directories {@code /tmp/a}
+     * and {@code b}. The result still goes through {@link #line} (or {@link #quote}).
+     */
+    public static String listElement(String directory) {
+        return '"' + directory.replace("\"", "\"\"") + '"';
+    }
+
+    /**
      * {@code value} as a single-quoted configuration value that the server reads back as exactly
      * {@code value}. A NUL character cannot be stored (the server keeps values as C strings), so
      * it is refused.

@@ -790,9 +790,20 @@ public final class PhysicalRestore {
         Files.setPosixFilePermissions(hba, PosixFilePermissions.fromString("rw-------"));
         String lines = "\n# Added by pgstrata for a restore drill: reachable only through a socket in " + socketDir + "\n"
                 + ConfValue.line("listen_addresses", "")
-                + ConfValue.line("unix_socket_directories", socketDir.toString())
+                + ConfValue.line("unix_socket_directories", ConfValue.listElement(socketDir.toString()))
+                // The source's socket group may not exist on this host (the socket could not be made); its directory is private anyway.
+                + ConfValue.line("unix_socket_group", "")
+                + "unix_socket_permissions = 0700\n"
                 + ConfValue.line("hba_file", hba.toString())
-                + ConfValue.line("ssl", "off");
+                + ConfValue.line("ssl", "off")
+                // Nor does it reach out: a promoted copy would run the source's subscriptions against the live publisher
+                // (consuming the production subscription's slot), and stream from the source's primary while it recovers.
+                + ConfValue.line("max_logical_replication_workers", "0")
+                // and it has no standby: a source's synchronous standbys would make its first commit (the checks' CREATE
+                // EXTENSION) wait forever
+                + ConfValue.line("synchronous_standby_names", "")
+                + ConfValue.line("primary_conninfo", "")
+                + ConfValue.line("primary_slot_name", "");
         Files.writeString(target.resolve("postgresql.auto.conf"), lines, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
