@@ -25,7 +25,14 @@ import org.pgstrata.api.StrategyRow;
  * JSON, so that the report can be checked against the measurements.
  */
 public final class CompareReport {
-    private static final String[] COLOURS = {"#1b6ca8", "#d1495b", "#edae49", "#00798c", "#6a4c93", "#30638e", "#8cb369"};
+    /**
+     * Okabe and Ito's colour-blind-safe palette (yellow left out: too pale on white), one per
+     * strategy, each line also dashed its own way, so that no two series rely on colour alone.
+     */
+    private static final String[] COLOURS = {"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000"};
+    private static final String[] DASHES = {"", "7 3", "2 3", "10 3 2 3", "4 4", "1 2", "12 4"};
+    /** The restore points' bars: three more of the same palette. */
+    private static final String[] POINT_COLOURS = {"#0072B2", "#E69F00", "#009E73"};
 
     private CompareReport() {
     }
@@ -247,15 +254,55 @@ public final class CompareReport {
         return COLOURS[all.indexOf(s) % COLOURS.length];
     }
 
+    private static String dash(StrategyRow s, List<StrategyRow> all) {
+        return DASHES[all.indexOf(s) % DASHES.length];
+    }
+
+    /** A step of 1, 2 or 5 times a power of ten, the least at least {@code raw}. */
+    static double niceStep(double raw) {
+        if (!(raw > 0)) {
+            return 1;
+        }
+        double power = Math.pow(10, Math.floor(Math.log10(raw)));
+        for (double m : new double[] {1, 2, 5, 10}) {
+            if (m * power >= raw * (1 - 1e-9)) {
+                return m * power;
+            }
+        }
+        return 10 * power;
+    }
+
+    /** The unit a byte axis up to {@code max} is labelled in: 1, 1024 (KiB), 1024^2 (MiB) or 1024^3 (GiB). */
+    private static double byteUnit(double max) {
+        double unit = 1;
+        while (max / unit >= 1024 && unit < Math.pow(1024, 3)) {
+            unit *= 1024;
+        }
+        return unit;
+    }
+
+    private static String unitName(double unit) {
+        return unit >= Math.pow(1024, 3) ? "GiB" : unit >= Math.pow(1024, 2) ? "MiB" : unit >= 1024 ? "KiB" : "B";
+    }
+
+    /** An axis from 0 to at least {@code max} in "nice" steps (1-2-5), about four of them: {step, top}, in the data's units. */
+    static double[] niceAxis(double max, boolean asBytes) {
+        double unit = asBytes ? byteUnit(max) : 1;
+        double step = niceStep(max / unit / 4) * unit;
+        double top = Math.ceil(max / step - 1e-9) * step;
+        return new double[] {step, top <= 0 ? step : top};
+    }
+
     private static void lineChart(StringBuilder h, String chart, List<StrategyRow> rows, int cycles,
                                   java.util.function.Function<StrategyRow, List<Double>> values, boolean asBytes) {
-        double max = rows.stream().flatMap(s -> values.apply(s).stream()).mapToDouble(Double::doubleValue).max().orElse(1);
-        max = max <= 0 ? 1 : max * 1.1;
+        double highest = rows.stream().flatMap(s -> values.apply(s).stream()).mapToDouble(Double::doubleValue).max().orElse(1);
+        double[] axis = niceAxis(highest <= 0 ? 1 : highest, asBytes);
+        double max = axis[1];
         int plotW = W - LEFT - RIGHT;
         int plotH = H - TOP - BOTTOM;
         h.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(W).append("\" height=\"").append(H).append("\" data-chart-id=\"")
                 .append(chart).append("\">\n");
-        axes(h, max, asBytes, plotW, plotH);
+        axes(h, axis, asBytes, plotW, plotH, asBytes ? "repository size" : "seconds");
         for (int c = 0; c <= cycles; c++) {
             double x = LEFT + (cycles == 0 ? 0 : (double) plotW * c / cycles);
             h.append(String.format(Locale.ROOT, "<text class=\"axis\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d</text>\n", x, TOP + plotH + 15, c));
@@ -272,7 +319,9 @@ public final class CompareReport {
                 double y = TOP + plotH - plotH * v.get(c) / max;
                 points.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
             }
-            h.append("<polyline fill=\"none\" stroke=\"").append(colour).append("\" stroke-width=\"2\" points=\"").append(points.toString().trim())
+            String dash = dash(s, rows);
+            h.append("<polyline fill=\"none\" stroke=\"").append(colour).append("\" stroke-width=\"2\"")
+                    .append(dash.isEmpty() ? "" : " stroke-dasharray=\"" + dash + "\"").append(" points=\"").append(points.toString().trim())
                     .append("\"/>\n");
             for (int c = 0; c < v.size(); c++) {
                 double x = LEFT + (cycles == 0 ? 0 : (double) plotW * c / cycles);
@@ -282,37 +331,69 @@ public final class CompareReport {
                                 + "data-cycle=\"%d\" data-value=\"%s\"><title>%s, cycle %d: %s</title></circle>\n", x, y, colour, chart, esc(s.key()), c,
                         value, esc(s.strategy()), c, asBytes ? bytes(v.get(c)) : value + " s"));
             }
-            h.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text class=\"legend\" x=\"%d\" y=\"%d\">%s</text>\n",
-                    W - RIGHT + 15, TOP + 5 + legend * 18, colour, W - RIGHT + 30, TOP + 14 + legend * 18, esc(s.strategy())));
+            // The legend's sample is the line itself: colour and dashes.
+            h.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"%s/>"
+                            + "<text class=\"legend\" x=\"%d\" y=\"%d\">%s</text>\n", W - RIGHT + 10, TOP + 10 + legend * 18, W - RIGHT + 40,
+                    TOP + 10 + legend * 18, colour, dash.isEmpty() ? "" : " stroke-dasharray=\"" + dash + "\"", W - RIGHT + 46, TOP + 14 + legend * 18,
+                    esc(s.strategy())));
             legend++;
         }
         h.append("</svg>\n");
     }
 
-    private static void axes(StringBuilder h, double max, boolean asBytes, int plotW, int plotH) {
+    private static void axes(StringBuilder h, double[] axis, boolean asBytes, int plotW, int plotH, String title) {
+        double step = axis[0];
+        double max = axis[1];
         h.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>\n", LEFT, TOP, LEFT, TOP + plotH));
         h.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>\n", LEFT, TOP + plotH, LEFT + plotW, TOP + plotH));
-        for (int i = 0; i <= 4; i++) {
-            double v = max * i / 4;
-            double y = TOP + plotH - plotH * i / 4.0;
+        double unit = asBytes ? byteUnit(max) : 1;
+        int ticks = (int) Math.round(max / step);
+        for (int i = 0; i <= ticks; i++) {
+            double v = step * i;
+            double y = TOP + plotH - plotH * v / max;
+            String label = asBytes ? trim(v / unit) + " " + unitName(unit) : trim(v) + " s";
             h.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/>", LEFT, y, LEFT + plotW, y));
-            h.append(String.format(Locale.ROOT, "<text class=\"axis\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", LEFT - 5, y + 4,
-                    esc(asBytes ? bytes(v) : String.format(Locale.ROOT, "%.2f s", v))));
+            h.append(String.format(Locale.ROOT, "<text class=\"axis\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", LEFT - 5, y + 4, esc(label)));
         }
+        h.append(String.format(Locale.ROOT, "<text class=\"axis\" transform=\"translate(14,%d) rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
+                TOP + plotH / 2, esc(title)));
+    }
+
+    /** {@code text} in lines of at most {@code width} characters, broken at spaces (a longer word keeps its own line). */
+    static List<String> wrap(String text, int width) {
+        List<String> lines = new ArrayList<>();
+        StringBuilder line = new StringBuilder();
+        for (String word : text.split(" ")) {
+            if (line.length() > 0 && line.length() + 1 + word.length() > width) {
+                lines.add(line.toString());
+                line.setLength(0);
+            }
+            line.append(line.length() > 0 ? " " : "").append(word);
+        }
+        if (line.length() > 0) {
+            lines.add(line.toString());
+        }
+        return lines;
+    }
+
+    /** A tick's number without trailing zeros: 0.25, 2, 1.5. */
+    private static String trim(double v) {
+        return java.math.BigDecimal.valueOf(Math.round(v * 1000) / 1000.0).stripTrailingZeros().toPlainString();
     }
 
     private static void barChart(StringBuilder h, List<StrategyRow> rows) {
         List<String> points = List.of("latest", "oldest", "between");
-        double max = rows.stream().flatMap(s -> s.restores().stream()).mapToDouble(StrategyRow.Restore::seconds).max().orElse(1);
-        max = max <= 0 ? 1 : max * 1.1;
+        double highest = rows.stream().flatMap(s -> s.restores().stream()).mapToDouble(StrategyRow.Restore::seconds).max().orElse(1);
+        double[] axis = niceAxis(highest <= 0 ? 1 : highest, false);
+        double max = axis[1];
         int plotW = W - LEFT - RIGHT;
         int plotH = H - TOP - BOTTOM;
-        h.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(W).append("\" height=\"").append(H)
+        h.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(W).append("\" height=\"").append(H + 45)
                 .append("\" data-chart-id=\"restore\">\n");
-        axes(h, max, false, plotW, plotH);
+        axes(h, axis, false, plotW, plotH, "restore seconds");
         double group = rows.isEmpty() ? plotW : (double) plotW / rows.size();
         double bar = group / (points.size() + 1);
-        String[] shades = {"#1b6ca8", "#9ac1e0", "#edae49"};
+        String[] shades = POINT_COLOURS;
         for (int g = 0; g < rows.size(); g++) {
             StrategyRow s = rows.get(g);
             for (StrategyRow.Restore x : s.restores()) {
@@ -324,8 +405,14 @@ public final class CompareReport {
                         TOP + plotH - height, bar * 0.9, height, shades[p], esc(s.key()), x.point(), Double.toString(x.seconds()), esc(s.strategy()),
                         x.point(), esc(x.target()), Double.toString(x.seconds()), x.proven() ? ", proven" : ", NOT proven"));
             }
-            h.append(String.format(Locale.ROOT, "<text class=\"axis\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", LEFT + g * group + group / 2,
-                    TOP + plotH + 15, esc(s.key())));
+            // The strategy's name, as in the table and the other charts' legends, in lines that fit under its bars.
+            double cx = LEFT + g * group + group / 2;
+            h.append(String.format(Locale.ROOT, "<text class=\"axis\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", cx, TOP + plotH + 14));
+            List<String> lines = wrap(s.strategy(), Math.max(6, (int) (group / 6.5)));
+            for (int i = 0; i < lines.size(); i++) {
+                h.append(String.format(Locale.ROOT, "<tspan x=\"%.1f\" dy=\"%s\">%s</tspan>", cx, i == 0 ? "0" : "1.1em", esc(lines.get(i))));
+            }
+            h.append("</text>\n");
         }
         for (int p = 0; p < points.size(); p++) {
             h.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text class=\"legend\" x=\"%d\" y=\"%d\">%s</text>\n",
