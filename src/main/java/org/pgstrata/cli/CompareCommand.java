@@ -107,11 +107,25 @@ final class CompareCommand extends BaseCommand {
             out().println("of a restore point); repository: its size at the end; restore s: until the restored copy answers (physical: the");
             out().println("server started and recovered; logical: pg_restore into a new database), each proven against its point.");
             out().println();
+            // Broken at spaces to the terminal's width (COLUMNS; 100 otherwise), never inside a word.
+            int width = terminalWidth();
             for (String line : CompareReport.recommendation(r)) {
-                out().println(line);
+                List<String> parts = CompareReport.wrap(line, width);
+                for (int i = 0; i < parts.size(); i++) {
+                    out().println((i == 0 ? "" : "  ") + parts.get(i));
+                }
             }
         }
         boolean allVerified = r.strategies().stream().filter(StrategyRow::ran).allMatch(StrategyRow::verified);
         return allVerified ? 0 : ErrorCode.VERIFY_FAILED.exitCode();
+    }
+
+    private static int terminalWidth() {
+        try {
+            int c = Integer.parseInt(System.getenv().getOrDefault("COLUMNS", "100").trim());
+            return Math.max(40, Math.min(c, 200)) - 2;
+        } catch (NumberFormatException e) {
+            return 98;
+        }
     }
 }

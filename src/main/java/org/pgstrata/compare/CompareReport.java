@@ -360,7 +360,7 @@ public final class CompareReport {
     }
 
     /** {@code text} in lines of at most {@code width} characters, broken at spaces (a longer word keeps its own line). */
-    static List<String> wrap(String text, int width) {
+    public static List<String> wrap(String text, int width) {
         List<String> lines = new ArrayList<>();
         StringBuilder line = new StringBuilder();
         for (String word : text.split(" ")) {
