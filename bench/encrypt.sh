@@ -31,12 +31,8 @@ proxy_pid=''
 cleanup() {
   local rc=$?
   set +e
-  [ "$rc" -ne 0 ] && [ -f "$log" ] && { echo "--- failed (exit $rc); last lines of $log:" >&2; tail -n 15 "$log" >&2; }
-  for d in "$src" "$work"/restore-*; do
-    [ -f "$d/postmaster.pid" ] && "$pgstrata" cluster stop -q --pgdata "$d" >/dev/null 2>&1
-  done
   [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
-  rm -rf "$work"
+  finish_work "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

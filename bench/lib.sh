@@ -153,3 +153,13 @@ settled_books_cluster() {
   db_bytes=$(sql "SELECT pg_database_size(current_database())")
   source_hash=$(checksum "$port")
 }
+
+# finish_work RC: what every script's EXIT trap does: on failure (RC not 0) the tail of $log; the
+# servers of $src and $work/restore-* stopped; $work removed.
+finish_work() {
+  [ "$1" -ne 0 ] && [ -f "$log" ] && { echo "--- failed (exit $1); last lines of $log:" >&2; tail -n 15 "$log" >&2; }
+  for d in "$src" "$work"/restore-*; do
+    [ -f "$d/postmaster.pid" ] && "$pgstrata" cluster stop -q --pgdata "$d" >/dev/null 2>&1
+  done
+  rm -rf "$work"
+}
