@@ -18,11 +18,11 @@ import org.pgstrata.api.Self;
 import org.pgstrata.db.LocalCluster;
 
 /**
- * README.md's "The lab, step by step", run as a reader runs it: the blocks fenced as
+ * docs/lab.md ("The lab, step by step", linked from README.md), run as a reader runs it: the blocks fenced as
  * {@code ```sh lab}, in order, in one bash process with {@code set -euo pipefail}. Its
  * {@code pgstrata} is the code under test (the same Java and class path as this test, not the
  * launcher, which may start Maven), and its directory and ports come from the environment
- * variables the README's first block defaults from. Any failing command fails the test, and so
+ * variables the lab's first block defaults from. Any failing command fails the test, and so
  * does any strategy whose restore does not print {@code proven}.
  */
 class ReadmeWalkthroughTest {
@@ -37,8 +37,9 @@ class ReadmeWalkthroughTest {
 
     @Test
     void readmeLab_runsEveryStrategy_andProvesEachRestore() throws Exception {
-        String lab = labBlocks(Files.readString(Path.of("README.md")));
-        assertThat(lab.split(PROOF, -1).length - 1).as("proof lines in README's lab blocks, one per strategy").isEqualTo(STRATEGIES);
+        String lab = labBlocks(Files.readString(Path.of("docs/lab.md")));
+        assertThat(Files.readString(Path.of("README.md"))).as("the lab's runnable blocks live in docs/lab.md only").doesNotContain(OPENING_FENCE);
+        assertThat(lab.split(PROOF, -1).length - 1).as("proof lines in the lab blocks, one per strategy").isEqualTo(STRATEGIES);
 
         Path bin = Files.createDirectories(dir.resolve("bin"));
         Path pgstrata = bin.resolve("pgstrata");
@@ -53,7 +54,7 @@ class ReadmeWalkthroughTest {
                 .redirectOutput(log.toFile());
         Map<String, String> env = pb.environment();
         env.clear();
-        env.putAll(PgSupport.env()); // no inherited PG* or PGSTRATA_PG_BIN: the README names what it uses
+        env.putAll(PgSupport.env()); // no inherited PG* or PGSTRATA_PG_BIN: the lab names what it uses
         env.put("PATH", bin + ":" + env.getOrDefault("PATH", "/usr/bin:/bin"));
         env.put("LAB", labDir.toString());
         int port = LocalCluster.freePort();
@@ -68,16 +69,16 @@ class ReadmeWalkthroughTest {
             p.descendants().forEach(ProcessHandle::destroy);
             p.destroy();
             p.waitFor(30, TimeUnit.SECONDS);
-            throw new AssertionError("README's lab did not finish in " + TIMEOUT_SECONDS + " s; its output ends:\n" + tail(log));
+            throw new AssertionError("the lab did not finish in " + TIMEOUT_SECONDS + " s; its output ends:\n" + tail(log));
         }
         System.out.println(Files.readString(log)); // into surefire's report of this test, with each command's start time
 
-        assertThat(p.exitValue()).as("exit status of README's lab; its output ends:\n%s", tail(log)).isZero();
+        assertThat(p.exitValue()).as("exit status of the lab; its output ends:\n%s", tail(log)).isZero();
         long proven = Files.readAllLines(log).stream().filter(l -> l.equals("proven")).count();
-        assertThat(proven).as("strategies proven by README's lab; its output ends:\n%s", tail(log)).isEqualTo(STRATEGIES);
+        assertThat(proven).as("strategies proven by the lab; its output ends:\n%s", tail(log)).isEqualTo(STRATEGIES);
     }
 
-    /** The lab blocks' lines, in README order; fails when there are none or one is not closed. */
+    /** The lab blocks' lines, in the page's order; fails when there are none or one is not closed. */
     static String labBlocks(String readme) {
         StringBuilder out = new StringBuilder();
         boolean inside = false;
@@ -92,8 +93,8 @@ class ReadmeWalkthroughTest {
                 out.append(line).append('\n');
             }
         }
-        assertThat(inside).as("README.md's last '%s' block is closed", OPENING_FENCE).isFalse();
-        assertThat(blocks).as("'%s' blocks in README.md", OPENING_FENCE).isPositive();
+        assertThat(inside).as("docs/lab.md's last '%s' block is closed", OPENING_FENCE).isFalse();
+        assertThat(blocks).as("'%s' blocks in docs/lab.md", OPENING_FENCE).isPositive();
         return out.toString();
     }
 
