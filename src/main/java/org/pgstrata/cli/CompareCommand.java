@@ -74,7 +74,8 @@ final class CompareCommand extends BaseCommand {
     Path report;
 
     @Option(names = "--json", description = "Print every figure as JSON: {\"strategies\": [{strategy, backupSeconds, repositoryBytes, restoreSeconds, "
-            + "restorePoints, verified, reason, key, granularity, backupSecondsPerCycle, repositoryBytesPerCycle, restores}], ...}.")
+            + "restorePoints, verified, reason, key, granularity, recoveryPoint, recoveryPointExplained, backupSecondsPerCycle, repositoryBytesPerCycle, "
+            + "restores}], ...}; recoveryPoint is what a failure just before the next backup loses: backup interval, or unarchived WAL.")
     boolean json;
 
     @Override
@@ -98,14 +99,16 @@ final class CompareCommand extends BaseCommand {
             for (StrategyRow s : r.strategies()) {
                 String restore = s.restores().stream().map(x -> String.format("%.2f", x.seconds())).reduce((a, b) -> a + " / " + b).orElse("-");
                 rowsOut.add(List.of(s.strategy(), String.format("%.2f", s.backupSeconds()), Output.bytes(s.repositoryBytes()), restore,
-                        s.granularity() == null ? "-" : s.restorePoints() + ", " + s.granularity(), s.verified() ? "yes" : "no: " + s.reason()));
+                        s.granularity() == null ? "-" : s.restorePoints() + ", " + s.granularity(), CompareReport.recoveryPoint(s),
+                        s.verified() ? "yes" : "no: " + s.reason()));
             }
-            Output.table(out(), List.of("strategy", "backup s", "repository", "restore s: latest / oldest / between", "restore points", "verified"),
-                    rowsOut);
+            Output.table(out(), List.of("strategy", "backup s", "repository", "restore s: latest / oldest / between", "restore points",
+                    "lost on failure", "verified"), rowsOut);
             out().println();
             out().println("backup s: the mean of the " + r.cycles() + " backups after the first (base backup + WAL: switching and archiving the WAL");
             out().println("of a restore point); repository: its size at the end; restore s: until the restored copy answers (physical: the");
-            out().println("server started and recovered; logical: pg_restore into a new database), each proven against its point.");
+            out().println("server started and recovered; logical: pg_restore into a new database), each proven against its point; lost on");
+            out().println("failure: what a failure just before the next backup loses (a backup interval of commits, or the WAL not yet archived).");
             out().println();
             // Broken at spaces to the terminal's width (COLUMNS; 100 otherwise), never inside a word.
             int width = terminalWidth();

@@ -65,6 +65,8 @@ public final class CompareReport {
             row.put("restoreSeconds", s.restoreSeconds());
             row.put("restorePoints", s.restorePoints());
             row.put("granularity", s.granularity());
+            row.put("recoveryPoint", recoveryPoint(s));
+            row.put("recoveryPointExplained", recoveryPointExplained(s, r));
             row.put("verified", s.verified());
             if (!s.verified()) {
                 row.put("reason", s.reason());
@@ -115,12 +117,35 @@ public final class CompareReport {
      * restores the latest and the oldest point fastest, and what each trade costs, at this change
      * rate. Nothing here is fixed text about a strategy: every choice and number comes from the run.
      */
+    /**
+     * A strategy's recovery point objective: what a failure just before its next backup loses.
+     * Only the WAL archive (base backup + WAL) keeps that down to the WAL not yet archived; every
+     * backup-only strategy loses everything committed since its last backup.
+     */
+    public static String recoveryPoint(StrategyRow s) {
+        return "pitr".equals(s.key()) ? "unarchived WAL" : "backup interval";
+    }
+
+    /** {@link #recoveryPoint} in a sentence, for the JSON and the report. */
+    static String recoveryPointExplained(StrategyRow s, CompareResult r) {
+        return "pitr".equals(s.key())
+                ? "the WAL not yet archived when the failure comes: seconds (archive_timeout, or a 16 MiB segment filling, bounds it)"
+                : "every change committed since the last backup: one backup interval (in this run, one cycle: " + r.changePerCycle() + ")";
+    }
+
+    /** Below this much data, fixed costs (JVM and server starts, recovery) dominate the seconds measured. */
+    static final long SMALL_DATABASE = 1L << 30;
+
     public static List<String> recommendation(CompareResult r) {
         List<StrategyRow> rows = measured(r);
         List<String> out = new ArrayList<>();
         if (rows.isEmpty()) {
             out.add("No strategy was measured and proven, so there is nothing to recommend.");
             return out;
+        }
+        if (r.databaseBytes() < SMALL_DATABASE) {
+            out.add("Scale: at " + bytes(r.databaseBytes()) + " of data, fixed costs (starting the JVM and the server, recovery) weigh most in "
+                    + "these seconds, so the ranking may change on a larger database; run 'pgstrata advise' against the real one.");
         }
         String rate = r.changePerCycle().inserts() + " inserts, " + r.changePerCycle().updates() + " updates and " + r.changePerCycle().deletes()
                 + " deletes per cycle on " + r.rows() + " rows";
@@ -164,6 +189,16 @@ public final class CompareReport {
         out.add("So: " + cheapest.strategy() + " when storage matters most; " + fastest.strategy() + " when the latest restore must be fastest"
                 + balanced.map(b -> "; " + b.strategy() + " for the best balance of the two (storage per cycle and latest restore, each against the best)")
                 .orElse("") + ".");
+        // The recovery point weighs before either: a strategy that loses a backup interval of commits fits only where that loss is acceptable.
+        Optional<StrategyRow> pitr = byKey(rows, "pitr");
+        if (pitr.isPresent()) {
+            out.add("Recovery point: only " + pitr.get().strategy() + " loses no more than the WAL not yet archived when the server fails; "
+                    + "every other strategy loses all that was committed since its last backup (a backup interval). Where that loss is not "
+                    + "acceptable, take " + pitr.get().strategy() + ", with any of the others for its base backups.");
+        } else {
+            out.add("Recovery point: every strategy measured here loses all that was committed since its last backup (a backup interval); "
+                    + "archiving WAL (the pitr row) is what bounds that loss to seconds.");
+        }
         return out;
     }
 
@@ -211,14 +246,15 @@ public final class CompareReport {
             h.append("<li>").append(esc(line)).append("</li>\n");
         }
         h.append("</ul>\n<h2>Table</h2>\n<table><tr><th>strategy</th><th>backup s (mean)</th><th>repository</th><th>restore s latest</th>")
-                .append("<th>restore s oldest</th><th>restore s between</th><th>restore points</th><th>verified</th></tr>\n");
+                .append("<th>restore s oldest</th><th>restore s between</th><th>restore points</th><th>data lost on failure</th><th>verified</th></tr>\n");
         for (StrategyRow s : r.strategies()) {
             h.append("<tr><td>").append(esc(s.strategy())).append("</td><td>").append(s.backupSeconds()).append("</td><td>")
                     .append(esc(bytes(s.repositoryBytes()))).append("</td>");
             for (String p : List.of("latest", "oldest", "between")) {
                 h.append("<td>").append(restoreSeconds(s, p).map(String::valueOf).orElse("-")).append("</td>");
             }
-            h.append("<td>").append(s.granularity() == null ? "-" : s.restorePoints() + ", " + esc(s.granularity())).append("</td><td>")
+            h.append("<td>").append(s.granularity() == null ? "-" : s.restorePoints() + ", " + esc(s.granularity())).append("</td><td title=\"")
+                    .append(esc(recoveryPointExplained(s, r))).append("\">").append(esc(recoveryPoint(s))).append("</td><td>")
                     .append(s.verified() ? "yes" : "no: " + esc(s.reason())).append("</td></tr>\n");
         }
         h.append("</table>\n");

@@ -159,6 +159,12 @@ class CommandLineTest {
         assertThat(names).containsExactly("full (physical)", "incremental chain", "differential", "reverse delta",
                 "base backup + WAL (point in time)", "logical full (pg_dump)", "logical differential");
         assertThat(json.get("recommendation").size()).isGreaterThanOrEqualTo(3);
+        // Each row says what a failure loses, and the recommendation weighs it and says the data set is small.
+        for (JsonNode s : json.get("strategies")) {
+            assertThat(s.get("recoveryPoint").asText()).isEqualTo(s.get("key").asText().equals("pitr") ? "unarchived WAL" : "backup interval");
+        }
+        assertThat(json.get("recommendation").toString()).contains("Recovery point: only base backup + WAL (point in time) loses no more than")
+                .contains("Scale: at ");
 
         // the report: three charts whose every drawn value is the JSON's figure, and nothing to fetch
         String html = java.nio.file.Files.readString(report.resolve("index.html"));
