@@ -74,7 +74,7 @@ final class CompareCommand extends BaseCommand {
     Path report;
 
     @Option(names = "--json", description = "Print every figure as JSON: {\"strategies\": [{strategy, backupSeconds, repositoryBytes, restoreSeconds, "
-            + "restorePoints, verified, reason, key, granularity, recoveryPoint, recoveryPointExplained, backupSecondsPerCycle, repositoryBytesPerCycle, "
+            + "restorePoints, verified, reason, key, granularity, restoreIncludes, repositoryNote (pitr), recoveryPoint, recoveryPointExplained, backupSecondsPerCycle, repositoryBytesPerCycle, "
             + "restores}], ...}; recoveryPoint is what a failure just before the next backup loses: backup interval, or unarchived WAL.")
     boolean json;
 
@@ -109,6 +109,8 @@ final class CompareCommand extends BaseCommand {
             out().println("of a restore point); repository: its size at the end; restore s: until the restored copy answers (physical: the");
             out().println("server started and recovered; logical: pg_restore into a new database), each proven against its point; lost on");
             out().println("failure: what a failure just before the next backup loses (a backup interval of commits, or the WAL not yet archived).");
+            out().println("Base backup + WAL's repository also holds the WAL of initdb and the initial load, archived before its base backup:");
+            out().println("its growth per cycle is what compares.");
             out().println();
             // Broken at spaces to the terminal's width (COLUMNS; 100 otherwise), never inside a word.
             int width = terminalWidth();

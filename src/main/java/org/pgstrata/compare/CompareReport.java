@@ -65,6 +65,10 @@ public final class CompareReport {
             row.put("restoreSeconds", s.restoreSeconds());
             row.put("restorePoints", s.restorePoints());
             row.put("granularity", s.granularity());
+            row.put("restoreIncludes", s.key().startsWith("logical") ? LOGICAL_RESTORE_INCLUDES : PHYSICAL_RESTORE_INCLUDES);
+            if ("pitr".equals(s.key())) {
+                row.put("repositoryNote", PITR_REPOSITORY_NOTE);
+            }
             row.put("recoveryPoint", recoveryPoint(s));
             row.put("recoveryPointExplained", recoveryPointExplained(s, r));
             row.put("verified", s.verified());
@@ -132,6 +136,11 @@ public final class CompareReport {
                 ? "the WAL not yet archived when the failure comes: seconds (archive_timeout, or a 16 MiB segment filling, bounds it)"
                 : "every change committed since the last backup: one backup interval (in this run, one cycle: " + r.changePerCycle() + ")";
     }
+
+    static final String PHYSICAL_RESTORE_INCLUDES = "writing the files, starting the server and recovering, until it accepts read-write queries";
+    static final String LOGICAL_RESTORE_INCLUDES = "creating the database and pg_restore into the running server, until it accepts read-write queries";
+    static final String PITR_REPOSITORY_NOTE = "the cluster archives its WAL from its creation, so this repository also holds the WAL of initdb "
+            + "and of the initial load, archived before its base backup; its growth per cycle is what compares with the others";
 
     /** Below this much data, fixed costs (JVM and server starts, recovery) dominate the seconds measured. */
     static final long SMALL_DATABASE = 1L << 30;
@@ -257,7 +266,9 @@ public final class CompareReport {
                     .append(esc(recoveryPointExplained(s, r))).append("\">").append(esc(recoveryPoint(s))).append("</td><td>")
                     .append(s.verified() ? "yes" : "no: " + esc(s.reason())).append("</td></tr>\n");
         }
-        h.append("</table>\n");
+        h.append("</table>\n<p>Restore seconds: physical rows, " + esc(PHYSICAL_RESTORE_INCLUDES) + "; logical rows, " + esc(LOGICAL_RESTORE_INCLUDES)
+                + ". Base backup + WAL: " + esc(PITR_REPOSITORY_NOTE) + ". Data lost on failure: what a failure just before the next backup "
+                + "loses.</p>\n");
         List<StrategyRow> drawn = r.strategies().stream().filter(s -> !s.repositoryBytesPerCycle().isEmpty()).toList();
         h.append("<h2>Repository size after each cycle</h2>\n");
         lineChart(h, "repository", drawn, r.cycles(), s -> s.repositoryBytesPerCycle().stream().map(Long::doubleValue).toList(), true);

@@ -162,6 +162,9 @@ class CommandLineTest {
         // Each row says what a failure loses, and the recommendation weighs it and says the data set is small.
         for (JsonNode s : json.get("strategies")) {
             assertThat(s.get("recoveryPoint").asText()).isEqualTo(s.get("key").asText().equals("pitr") ? "unarchived WAL" : "backup interval");
+            assertThat(s.get("restoreIncludes").asText()).endsWith("until it accepts read-write queries")
+                    .startsWith(s.get("key").asText().startsWith("logical") ? "creating the database" : "writing the files, starting the server");
+            assertThat(s.has("repositoryNote")).isEqualTo(s.get("key").asText().equals("pitr"));
         }
         assertThat(json.get("recommendation").toString()).contains("Recovery point: only base backup + WAL (point in time) loses no more than")
                 .contains("Scale: at ");
