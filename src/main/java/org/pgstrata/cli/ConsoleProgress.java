@@ -13,6 +13,10 @@ final class ConsoleProgress implements Progress {
     private final boolean quiet;
     private long lastDraw;
     private boolean barShown;
+    /** The status line on a terminal, while it is the last thing drawn, and since when: a long step shows its elapsed time. */
+    private String statusText;
+    private long statusSince;
+    private Thread ticker;
 
     ConsoleProgress(PrintStream err, boolean quiet) {
         this.err = err;
@@ -47,8 +51,33 @@ final class ConsoleProgress implements Progress {
             step(description);
             return;
         }
-        String line = description.length() > 100 ? description.substring(0, 97) + "..." : description;
-        err.print("\r\033[K  " + line);
+        statusText = description.length() > 100 ? description.substring(0, 97) + "..." : description;
+        statusSince = System.nanoTime();
+        drawStatus();
+        if (ticker == null) {
+            // Redraws the status line once a second, so that a step that takes long says for how long it has run.
+            ticker = new Thread(() -> {
+                while (true) {
+                    try {
+                        Thread.sleep(1000);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    synchronized (this) {
+                        if (statusText != null) {
+                            drawStatus();
+                        }
+                    }
+                }
+            }, "pgstrata-progress");
+            ticker.setDaemon(true);
+            ticker.start();
+        }
+    }
+
+    private void drawStatus() {
+        long seconds = (System.nanoTime() - statusSince) / 1_000_000_000L;
+        err.print("\r\033[K  " + statusText + (seconds >= 2 ? " (" + seconds + " s)" : ""));
         err.flush();
         barShown = true;
     }
@@ -63,6 +92,7 @@ final class ConsoleProgress implements Progress {
             return;
         }
         lastDraw = now;
+        statusText = null; // the bar replaces the status line
         int width = 30;
         if (total > 0) {
             int filled = (int) Math.min(width, width * done / total);
@@ -82,6 +112,7 @@ final class ConsoleProgress implements Progress {
     }
 
     private void clearBar() {
+        statusText = null;
         if (barShown) {
             err.print("\r\033[K");
             barShown = false;
