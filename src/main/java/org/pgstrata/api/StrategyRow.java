@@ -16,10 +16,14 @@ import java.util.List;
  * @param backupSecondsPerCycle  cycle 0 (the first backup) to K
  * @param repositoryBytesPerCycle the repository's size after each cycle, 0 to K
  * @param restores               each restore made: latest, oldest and (where WAL allows) a moment between cycles
+ * @param rpoSeconds             the recovery point objective measured in this run: how many seconds of commits a failure just
+ *                               before the next backup loses; for a backup-only strategy the mean time from one cycle's start
+ *                               to the next's (its backup interval here), for base backup + WAL the mean time from a commit
+ *                               to its WAL being archived
  */
 public record StrategyRow(String strategy, double backupSeconds, long repositoryBytes, double restoreSeconds,
                           int restorePoints, boolean verified, String reason, String key, String granularity,
-                          List<Double> backupSecondsPerCycle, List<Long> repositoryBytesPerCycle, List<Restore> restores) {
+                          List<Double> backupSecondsPerCycle, List<Long> repositoryBytesPerCycle, List<Restore> restores, double rpoSeconds) {
     /** How the reason of a row that could not run at all begins (no usable pg_dump, say). */
     public static final String NOT_RUN = "not run: ";
 
@@ -28,7 +32,7 @@ public record StrategyRow(String strategy, double backupSeconds, long repository
     }
 
     public static StrategyRow notRun(String strategy, String key, String why) {
-        return new StrategyRow(strategy, 0, 0, 0, 0, false, NOT_RUN + why, key, null, List.of(), List.of(), List.of());
+        return new StrategyRow(strategy, 0, 0, 0, 0, false, NOT_RUN + why, key, null, List.of(), List.of(), List.of(), 0);
     }
 
     /** False for a row that could not run (its reason says why); such a row is not a failed proof. */

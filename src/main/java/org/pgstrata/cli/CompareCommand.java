@@ -74,7 +74,7 @@ final class CompareCommand extends BaseCommand {
     Path report;
 
     @Option(names = "--json", description = "Print every figure as JSON: {\"strategies\": [{strategy, backupSeconds, repositoryBytes, restoreSeconds, "
-            + "restorePoints, verified, reason, key, granularity, restoreIncludes, repositoryNote (pitr), recoveryPoint, recoveryPointExplained, backupSecondsPerCycle, repositoryBytesPerCycle, "
+            + "restorePoints, verified, reason, key, granularity, restoreMeasuredTo, restoreIncludes, repositoryNote (pitr), rpoSeconds, recoveryPoint, recoveryPointExplained, backupSecondsPerCycle, repositoryBytesPerCycle, "
             + "restores}], ...}; recoveryPoint is what a failure just before the next backup loses: backup interval, or unarchived WAL.")
     boolean json;
 
@@ -99,7 +99,8 @@ final class CompareCommand extends BaseCommand {
             for (StrategyRow s : r.strategies()) {
                 String restore = s.restores().stream().map(x -> String.format("%.2f", x.seconds())).reduce((a, b) -> a + " / " + b).orElse("-");
                 rowsOut.add(List.of(s.strategy(), String.format("%.2f", s.backupSeconds()), Output.bytes(s.repositoryBytes()), restore,
-                        s.granularity() == null ? "-" : s.restorePoints() + ", " + s.granularity(), CompareReport.recoveryPoint(s),
+                        s.granularity() == null ? "-" : s.restorePoints() + ", " + s.granularity(),
+                        String.format("%s (%.2f s here)", CompareReport.recoveryPoint(s), s.rpoSeconds()),
                         s.verified() ? "yes" : "no: " + s.reason()));
             }
             Output.table(out(), List.of("strategy", "backup s", "repository", "restore s: latest / oldest / between", "restore points",

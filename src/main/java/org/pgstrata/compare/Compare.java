@@ -304,10 +304,13 @@ public final class Compare {
             List<ContentChecksum.Result> expected = new ArrayList<>();
             List<Double> secs = new ArrayList<>();
             List<Long> bytes = new ArrayList<>();
+            List<Double> cycleSeconds = new ArrayList<>();
             for (int i = 0; i <= opt.cycles(); i++) {
                 progress.status(name + ": " + (i == 0 ? "first backup" : "cycle " + i + "/" + opt.cycles() + ": change and backup"));
+                long start = System.nanoTime();
                 expected.add(change(i));
                 Taken t = m.backup(i);
+                cycleSeconds.add((System.nanoTime() - start) / 1e9);
                 ids.add(t.id());
                 secs.add(seconds(t.seconds()));
                 bytes.add(repositoryBytes(m.repo()));
@@ -318,10 +321,14 @@ public final class Compare {
             restores.add(m.restore("latest", ids.get(last), expected.get(last)));
             progress.status(name + ": restoring the oldest point");
             restores.add(m.restore("oldest", ids.get(0), expected.get(0)));
-            return row(key, secs, bytes, restores, ids.size(), m.granularity());
+            // What a failure just before the next backup loses: the commits of one backup interval, here a cycle (change and backup).
+            double interval = cycleSeconds.subList(opt.cycles() == 0 ? 0 : 1, cycleSeconds.size()).stream().mapToDouble(Double::doubleValue)
+                    .average().orElse(0);
+            return row(key, secs, bytes, restores, ids.size(), m.granularity(), interval);
         }
 
-        private StrategyRow row(String key, List<Double> secs, List<Long> bytes, List<StrategyRow.Restore> restores, int points, String granularity) {
+        private StrategyRow row(String key, List<Double> secs, List<Long> bytes, List<StrategyRow.Restore> restores, int points, String granularity,
+                                double rpoSeconds) {
             double backupMean = secs.subList(1, secs.size()).stream().mapToDouble(Double::doubleValue).average().orElse(0);
             double restoreMean = restores.stream().mapToDouble(StrategyRow.Restore::seconds).average().orElse(0);
             String reason = restores.stream().filter(r -> !r.proven()).map(r -> r.point() + " point (" + r.target() + ") not proven")
@@ -331,7 +338,7 @@ public final class Compare {
             }
             failure = null;
             return new StrategyRow(STRATEGIES.get(key), seconds(backupMean), bytes.get(bytes.size() - 1), seconds(restoreMean), points,
-                    reason == null, reason, key, granularity, List.copyOf(secs), List.copyOf(bytes), List.copyOf(restores));
+                    reason == null, reason, key, granularity, List.copyOf(secs), List.copyOf(bytes), List.copyOf(restores), seconds(rpoSeconds));
         }
 
         /** Why the last failed proof failed, for the row's reason. */
@@ -453,7 +460,9 @@ public final class Compare {
             progress.status(name + ": restoring " + between + ", between cycles " + middle + " and " + (middle + 1));
             restores.add(physicalRestore(pitrRepo, "between", null, "time " + between, new RecoveryTarget(RecoveryTarget.Type.TIME,
                     between, true, "latest", "promote"), expected.get(middle)));
-            return row(key, secs, bytes, restores, opt.cycles() + 1, "any moment after the base backup (WAL)");
+            // What a failure loses: the WAL not yet archived; here the mean time from a cycle's commits to their WAL archived.
+            double lag = secs.subList(1, secs.size()).stream().mapToDouble(Double::doubleValue).average().orElse(0);
+            return row(key, secs, bytes, restores, opt.cycles() + 1, "any moment after the base backup (WAL)", lag);
         }
     }
 

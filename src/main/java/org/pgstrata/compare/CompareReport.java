@@ -69,6 +69,8 @@ public final class CompareReport {
             if ("pitr".equals(s.key())) {
                 row.put("repositoryNote", PITR_REPOSITORY_NOTE);
             }
+            row.put("restoreMeasuredTo", RESTORE_MEASURED_TO);
+            row.put("rpoSeconds", s.rpoSeconds());
             row.put("recoveryPoint", recoveryPoint(s));
             row.put("recoveryPointExplained", recoveryPointExplained(s, r));
             row.put("verified", s.verified());
@@ -133,10 +135,14 @@ public final class CompareReport {
     /** {@link #recoveryPoint} in a sentence, for the JSON and the report. */
     static String recoveryPointExplained(StrategyRow s, CompareResult r) {
         return "pitr".equals(s.key())
-                ? "the WAL not yet archived when the failure comes: seconds (archive_timeout, or a 16 MiB segment filling, bounds it)"
-                : "every change committed since the last backup: one backup interval (in this run, one cycle: " + r.changePerCycle() + ")";
+                ? String.format(Locale.ROOT, "the WAL not yet archived when the failure comes: here %.2f s from a commit to its WAL archived "
+                        + "(archive_timeout, or a 16 MiB segment filling, bounds it in production)", s.rpoSeconds())
+                : String.format(Locale.ROOT, "every change committed since the last backup: one backup interval (in this run one cycle, %s, "
+                        + "%.2f s; in production the time between backups)", r.changePerCycle(), s.rpoSeconds());
     }
 
+    /** Where every restore time ends, physical or logical: the same mark for every row. */
+    static final String RESTORE_MEASURED_TO = "read-write";
     static final String PHYSICAL_RESTORE_INCLUDES = "writing the files, starting the server and recovering, until it accepts read-write queries";
     static final String LOGICAL_RESTORE_INCLUDES = "creating the database and pg_restore into the running server, until it accepts read-write queries";
     static final String PITR_REPOSITORY_NOTE = "the cluster archives its WAL from its creation, so this repository also holds the WAL of initdb "

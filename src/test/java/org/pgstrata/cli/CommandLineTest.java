@@ -165,6 +165,8 @@ class CommandLineTest {
             assertThat(s.get("restoreIncludes").asText()).endsWith("until it accepts read-write queries")
                     .startsWith(s.get("key").asText().startsWith("logical") ? "creating the database" : "writing the files, starting the server");
             assertThat(s.has("repositoryNote")).isEqualTo(s.get("key").asText().equals("pitr"));
+            assertThat(s.get("restoreMeasuredTo").asText()).as("the same mark for every row").isEqualTo("read-write");
+            assertThat(s.get("rpoSeconds").asDouble()).isPositive();
         }
         assertThat(json.get("recommendation").toString()).contains("Recovery point: only base backup + WAL (point in time) loses no more than")
                 .contains("Scale: at ");
