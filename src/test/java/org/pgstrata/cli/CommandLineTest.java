@@ -198,6 +198,50 @@ class CommandLineTest {
             assertThat(html).contains(line.asText().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;"));
         }
         assertThat(dir.resolve("work")).doesNotExist();
+
+        // Seven series, each its own colour and dash pattern, in the repository chart.
+        var series = java.util.regex.Pattern.compile("<polyline fill=\"none\" stroke=\"(#[0-9A-Fa-f]{6})\" stroke-width=\"2\"(?: stroke-dasharray=\"([^\"]*)\")?")
+                .matcher(html.substring(html.indexOf("data-chart-id=\"repository\""), html.indexOf("data-chart-id=\"backup\"")));
+        java.util.Set<String> colours = new java.util.HashSet<>();
+        java.util.Set<String> dashes = new java.util.HashSet<>();
+        while (series.find()) {
+            colours.add(series.group(1));
+            dashes.add(String.valueOf(series.group(2)));
+        }
+        assertThat(colours).as("seven distinct colours").hasSize(7);
+        assertThat(dashes).as("seven distinct dash patterns").hasSize(7);
+        rendersInABrowser(report.resolve("index.html"));
+    }
+
+    /**
+     * The report in a real browser (Debian's Chromium, headless; .ci/run installs it): it renders
+     * its three charts in their colours, and the console stays silent.
+     */
+    private void rendersInABrowser(Path page) throws Exception {
+        Path shot = dir.resolve("report.png");
+        Process p = new ProcessBuilder("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+                "--hide-scrollbars", "--window-size=1100,2600", "--screenshot=" + shot, page.toUri().toString()).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(log).as("the browser's console").doesNotContain(":CONSOLE").doesNotContain("Uncaught");
+        assertThat(shot).as(log).exists();
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(shot.toFile());
+        assertThat(img.getWidth()).isEqualTo(1100);
+        // Every colour of the palette that the charts use shows up in the picture.
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                seen.add(img.getRGB(x, y) & 0xFFFFFF);
+            }
+        }
+        for (int rgb : new int[] {0x0072B2, 0xE69F00, 0x009E73, 0xD55E00, 0xCC79A7, 0x56B4E9, 0x000000}) {
+            assertThat(seen).as("colour %06X rendered", rgb).contains(rgb);
+        }
+        Process dom = new ProcessBuilder("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.toUri().toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String rendered = new String(dom.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(dom.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(rendered.split("<svg", -1).length - 1).as("charts in the rendered page").isEqualTo(3);
     }
 
     @Test
