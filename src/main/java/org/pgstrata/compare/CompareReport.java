@@ -296,10 +296,10 @@ public final class CompareReport {
         }
     }
 
-    private static final int W = 820;
+    private static final int W = 880;
     private static final int H = 300;
     private static final int LEFT = 80;
-    private static final int RIGHT = 250;
+    private static final int RIGHT = 290;
     private static final int TOP = 20;
     private static final int BOTTOM = 40;
 
