@@ -60,6 +60,17 @@ class InstalledPackageTest {
                 assertThat(triggered.exit()).as("dpkg --triggers-only said: %s", triggered.output()).isZero();
                 assertThat(jsa).as("the trigger recorded the archive again").isRegularFile();
 
+                // The command reference as man pages (one per command, made from the --help model), bash completion, the docs.
+                Path man = Path.of("/usr/share/man/man1");
+                for (String page : List.of("pgstrata.1", "pgstrata-backup.1", "pgstrata-restore.1", "pgstrata-drill.1", "pgstrata-status.1",
+                        "pgstrata-wal-push.1", "pgstrata-repo-rotate-pass.1")) {
+                    assertThat(man.resolve(page)).as("man page " + page).isRegularFile();
+                }
+                String backupPage = Files.readString(man.resolve("pgstrata-backup.1"));
+                assertThat(backupPage).contains(".TH \"PGSTRATA\\-BACKUP\" \"1\"").contains("type").contains("SYNOPSIS");
+                assertThat(Path.of("/usr/share/bash-completion/completions/pgstrata")).content().contains("_complete_pgstrata");
+                assertThat(Path.of("/usr/share/doc/pgstrata/docs/README.md")).isRegularFile();
+
                 // From /, as a user with no home, with only the system PATH.
                 OtherUser.Result v = user.run(Path.of("/"), "pgstrata", "--version");
                 assertThat(v.exit()).as(v.output()).isZero();
@@ -100,6 +111,7 @@ class InstalledPackageTest {
                 assertThat(remove.exit()).as("dpkg --purge said: %s", remove.output()).isZero();
                 assertThat(Path.of("/usr/bin/pgstrata")).doesNotExist();
                 assertThat(Path.of("/usr/share/pgstrata")).doesNotExist();
+                assertThat(Path.of("/usr/share/man/man1/pgstrata-backup.1")).doesNotExist();
                 assertThat(Path.of("/var/cache/pgstrata")).doesNotExist();
             }
         }
