@@ -27,7 +27,7 @@ final class ClusterCommand implements Runnable {
         @Option(names = {"-D", "--pgdata"}, paramLabel = "DIR", description = "Data directory to create (must be absent or empty; default: PGDATA).")
         Path pgdata;
 
-        @Option(names = "--port", defaultValue = "5432", paramLabel = "PORT", description = "Port to listen on (default: ${DEFAULT-VALUE}).")
+        @Option(names = {"-p", "--port"}, defaultValue = "5432", paramLabel = "PORT", description = "Port to listen on (default: ${DEFAULT-VALUE}).")
         int port;
 
         @Option(names = "--pg-version", paramLabel = "MAJOR", description = "Bundled PostgreSQL major version: 15, 16, 17 or 18 (default: 17).")
@@ -72,7 +72,7 @@ final class ClusterCommand implements Runnable {
 
     @Command(name = "start", description = "Start the cluster (postgres itself, no shell) and wait until it accepts connections.")
     static final class Start extends ExistingCluster {
-        @Option(names = "--port", paramLabel = "PORT", description = "Listen on this port instead of the configured one.")
+        @Option(names = {"-p", "--port"}, paramLabel = "PORT", description = "Listen on this port instead of the configured one.")
         Integer port;
 
         @Option(names = "--start-timeout", defaultValue = "300", paramLabel = "SECONDS",

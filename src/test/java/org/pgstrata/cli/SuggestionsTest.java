@@ -25,6 +25,7 @@ class SuggestionsTest {
     @Test
     void aMistypedOption_isAnsweredWithTheNearestOptionsOfThatCommand() {
         assertThat(error("backup", "--tpye", "full")).contains("did you mean '--type'?").contains("'pgstrata backup --help'");
+        assertThat(error("backup", "--typ", "incr")).contains("did you mean '--type'?");
         assertThat(error("restore", "--targt-time=2026-12-01")).contains("did you mean '--target-time'?");
         assertThat(error("status", "--max-backup-agee", "1d")).contains("did you mean '--max-backup-age'?");
         assertThat(error("list", "--completely-else")).doesNotContain("did you mean");
