@@ -87,13 +87,10 @@ public final class Drill {
             }
             backup = PhysicalRestore.chosenBackup(repo, target, req.backupId());
         }
-        ScratchArea area = ScratchArea.open(req.scratch() == null ? ScratchArea.defaultParent() : req.scratch(), progress, env);
-        Instant started = clock.instant();
-        long t0 = System.nanoTime();
-        List<String> checks = new ArrayList<>();
-        List<String> findings = new ArrayList<>();
-        DrillChecks.Counts counts = new DrillChecks.Counts();
-        String pgVersion = null;
+        ScratchArea area = scratchArea(req);
+        Outcome o = new Outcome();
+        List<String> checks = o.checks;
+        List<String> findings = o.findings;
         String stoppedAt = null;
         try (ScratchArea.Copy copy = area.newCopy(backup.id(), req.repo())) {
             progress.step("drill of backup " + backup.id() + ": restoring into " + copy.data() + " (recovery to " + target.describe() + ")");
@@ -103,10 +100,7 @@ public final class Drill {
                         LocalCluster.freePort(), req.pgBin(), req.jobs(), target, req.startStall(), false, null, req.walArguments(), copy.socketDir()));
                 checks.add("restored " + restored.files() + " files and recovered to " + restored.stoppedAt() + "; the server accepts read-write queries");
             } catch (PgstrataException e) {
-                if (!FINDINGS.contains(e.code())) {
-                    throw e;
-                }
-                findings.add("restore: " + e.getMessage());
+                o.restoreFailed(e, Set.of());
             }
             if (restored != null) {
                 stoppedAt = restored.stoppedAtLsn();
@@ -114,8 +108,8 @@ public final class Drill {
                 ConnectionSettings who = ConnectionSettings.resolve(null, restored.port(), null, "postgres", env);
                 ConnectionSettings at = Libpq.forLocalServer(copy.data(), who);
                 try {
-                    pgVersion = proveControl(at, backup, sysid, target, stoppedAt, checks, findings);
-                    DrillChecks.run(at, progress, checks, findings, counts);
+                    o.pgVersion = proveControl(at, backup, sysid, target, stoppedAt, checks, findings);
+                    DrillChecks.run(at, progress, checks, findings, o.counts);
                 } catch (SQLException e) {
                     findings.add("checks: " + e.getMessage().split("\n")[0]);
                 } catch (PgstrataException e) {
@@ -127,12 +121,7 @@ public final class Drill {
                 }
             }
         }
-        double seconds = Math.round((System.nanoTime() - t0) / 1e6) / 1000.0;
-        DrillRecord r = new DrillRecord(DrillRecord.FORMAT_VERSION, backup.id(), "physical", target.describe(), started.toString(), seconds,
-                findings.isEmpty() ? DrillRecord.PASSED : DrillRecord.FAILED, checks, findings, pgVersion, stoppedAt, counts.databases,
-                counts.relations, counts.rows, counts.bytes, host());
-        record(req.repo(), r);
-        return r;
+        return o.recorded(req.repo(), backup.id(), "physical", target.describe(), stoppedAt);
     }
 
     /**
@@ -141,13 +130,8 @@ public final class Drill {
      * source's name, then that database proven as a physical copy's are (amcheck, every table read).
      */
     private DrillRecord runLogical(Request req, org.pgstrata.manifest.LogicalManifest m) {
-        ScratchArea area = ScratchArea.open(req.scratch() == null ? ScratchArea.defaultParent() : req.scratch(), progress, env);
-        Instant started = clock.instant();
-        long t0 = System.nanoTime();
-        List<String> checks = new ArrayList<>();
-        List<String> findings = new ArrayList<>();
-        DrillChecks.Counts counts = new DrillChecks.Counts();
-        String pgVersion = null;
+        ScratchArea area = scratchArea(req);
+        Outcome o = new Outcome();
         try (ScratchArea.Copy copy = area.newCopy(m.id(), req.repo())) {
             PgBinaries bin = PgBinaries.forMajor(req.pgBin(), m.pgMajor(), env);
             int port = LocalCluster.freePort();
@@ -167,31 +151,55 @@ public final class Drill {
             try {
                 var r = new org.pgstrata.logical.LogicalRestore(progress, env).run(new org.pgstrata.api.LogicalRestoreRequest(req.repo(), m.id(),
                         admin, db, true, false, null, req.jobs(), req.pgBin(), true));
-                checks.add("restored " + String.join(" + ", r.chain()) + " (database " + m.database() + ") into database " + db + " (" + r.tables() + " tables"
+                o.checks.add("restored " + String.join(" + ", r.chain()) + " (database " + m.database() + ") into database " + db + " (" + r.tables() + " tables"
                         + (m.differential() ? ", " + r.changedRows() + " changed rows, " + r.deletedRows() + " deleted" : "") + ")");
             } catch (PgstrataException e) {
-                if (!FINDINGS.contains(e.code()) && e.code() != ErrorCode.DUMP_FAILED) {
-                    throw e;
-                }
-                findings.add("restore: " + e.getMessage());
+                o.restoreFailed(e, Set.of(ErrorCode.DUMP_FAILED));
                 db = null;
             }
             if (db != null) {
                 try (Connection c = Db.connect(new ConnectionSettings(admin.host(), port, "postgres", db, null), "pgstrata drill")) {
-                    pgVersion = Db.queryString(c, "SELECT current_setting('server_version')");
-                    DrillChecks.checkDatabase(c, db, progress, checks, findings, counts);
-                    counts.databases++;
+                    o.pgVersion = Db.queryString(c, "SELECT current_setting('server_version')");
+                    DrillChecks.checkDatabase(c, db, progress, o.checks, o.findings, o.counts);
+                    o.counts.databases++;
                 } catch (SQLException e) {
-                    findings.add("checks: " + e.getMessage().split("\n")[0]);
+                    o.findings.add("checks: " + e.getMessage().split("\n")[0]);
                 }
             }
         }
-        double seconds = Math.round((System.nanoTime() - t0) / 1e6) / 1000.0;
-        DrillRecord r = new DrillRecord(DrillRecord.FORMAT_VERSION, m.id(), "logical", "the dump's snapshot (" + m.type() + " of " + m.database() + ")",
-                started.toString(), seconds, findings.isEmpty() ? DrillRecord.PASSED : DrillRecord.FAILED, checks, findings, pgVersion,
-                m.snapshotLsn(), counts.databases, counts.relations, counts.rows, counts.bytes, host());
-        record(req.repo(), r);
-        return r;
+        return o.recorded(req.repo(), m.id(), "logical", "the dump's snapshot (" + m.type() + " of " + m.database() + ")", m.snapshotLsn());
+    }
+
+    private ScratchArea scratchArea(Request req) {
+        return ScratchArea.open(req.scratch() == null ? ScratchArea.defaultParent() : req.scratch(), progress, env);
+    }
+
+    /** What one drill, physical or logical, gathers on its way to its record. */
+    private final class Outcome {
+        final Instant started = clock.instant();
+        final long t0 = System.nanoTime();
+        final List<String> checks = new ArrayList<>();
+        final List<String> findings = new ArrayList<>();
+        final DrillChecks.Counts counts = new DrillChecks.Counts();
+        String pgVersion;
+
+        /** A restore's error: a finding when it says something about the backup ({@link #FINDINGS}, or {@code alsoFindings}); thrown otherwise. */
+        void restoreFailed(PgstrataException e, Set<ErrorCode> alsoFindings) {
+            if (!FINDINGS.contains(e.code()) && !alsoFindings.contains(e.code())) {
+                throw e;
+            }
+            findings.add("restore: " + e.getMessage());
+        }
+
+        /** The drill's record, written into the repository ({@link #record}), and returned. */
+        DrillRecord recorded(String repo, String backupId, String kind, String target, String stoppedAt) {
+            double seconds = Math.round((System.nanoTime() - t0) / 1e6) / 1000.0;
+            DrillRecord r = new DrillRecord(DrillRecord.FORMAT_VERSION, backupId, kind, target, started.toString(), seconds,
+                    findings.isEmpty() ? DrillRecord.PASSED : DrillRecord.FAILED, checks, findings, pgVersion, stoppedAt, counts.databases,
+                    counts.relations, counts.rows, counts.bytes, host());
+            record(repo, r);
+            return r;
+        }
     }
 
     /**

@@ -10,12 +10,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.FileTrees;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
 
@@ -98,7 +98,7 @@ public final class ScratchArea {
                         continue; // a running drill's
                     }
                     stopServer(d.resolve("data"));
-                    deleteTree(d);
+                    FileTrees.delete(d);
                     removed.add("removed " + d + ", left by a drill that was killed" + (about.isEmpty() ? "" : " (" + about + ")"));
                 } catch (java.nio.channels.OverlappingFileLockException e) {
                     continue; // this process's own drill
@@ -240,20 +240,10 @@ public final class ScratchArea {
 
     static void deleteQuietly(Path dir) {
         try {
-            deleteTree(dir);
+            FileTrees.delete(dir);
         } catch (IOException e) {
             // best effort: the next drill names what is left
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }
