@@ -13,8 +13,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "check", description = {
-    "Check that a cluster and its repository work together, as pgBackRest's check does: the",
-    "server answers; the repository serves this cluster; data checksums are on; archive_mode is on",
+    "Check that a cluster and its repository work together, as pgBackRest's check does.",
+    "It checks that the server answers; the repository serves this cluster; data checksums are on; archive_mode is on",
     "and archive_command runs pgstrata wal push into this repository (with --stanza, through the",
     "configuration file); then it writes a restore point, switches WAL and waits until that segment",
     "is in the repository. It fails at once when the archiver counts a new failure, and after",

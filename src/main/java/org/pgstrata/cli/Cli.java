@@ -2,6 +2,7 @@ package org.pgstrata.cli;
 
 import org.pgstrata.api.PgstrataException;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine;
 
 /** The picocli command line. Errors print as one line on stderr and exit with the error's own code. */
@@ -154,6 +155,7 @@ public final class Cli {
             SUBCOMMANDS.forEach((name, make) -> cl.addSubcommand(name, make.get()));
         }
         cl.setUsageHelpWidth(100);
+        reflow(cl);
         cl.setDefaultValueProvider(new ConfigDefaults(config, env));
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             // A refused file anywhere below (repository, data directory) is said as such, whatever wrapped it.
@@ -191,6 +193,82 @@ public final class Cli {
             return org.pgstrata.api.ErrorCode.USAGE.exitCode();
         });
         return cl;
+    }
+
+    /**
+     * Descriptions are written as lines of source text. A sentence that runs on from one line to
+     * the next is joined here, so that picocli wraps it to the help's width instead of breaking it
+     * where the source did too (the command list showed "... It only" and stopped); a line that
+     * ends a sentence, or an empty one (a paragraph break), stays a line of its own. Command lists
+     * show each command's first sentence.
+     */
+    static void reflow(CommandLine cl) {
+        CommandLine.Model.UsageMessageSpec usage = cl.getCommandSpec().usageMessage();
+        usage.description(joinSentences(usage.description()));
+        if (!cl.getSubcommands().isEmpty()) {
+            cl.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST, Cli::commandList);
+        }
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            reflow(sub);
+        }
+    }
+
+    static String[] joinSentences(String[] lines) {
+        List<String> out = new java.util.ArrayList<>();
+        StringBuilder sentence = null;
+        for (String line : lines) {
+            if (line.isBlank()) {
+                if (sentence != null) {
+                    out.add(sentence.toString());
+                    sentence = null;
+                }
+                out.add(line);
+                continue;
+            }
+            sentence = sentence == null ? new StringBuilder(line) : sentence.append(' ').append(line.strip());
+            if (endsSentence(line)) {
+                out.add(sentence.toString());
+                sentence = null;
+            }
+        }
+        if (sentence != null) {
+            out.add(sentence.toString());
+        }
+        return out.toArray(String[]::new);
+    }
+
+    private static boolean endsSentence(String line) {
+        String t = line.strip();
+        return t.endsWith(".") || t.endsWith(":") || t.endsWith("?") || t.endsWith(".)") || t.endsWith(".\"") || t.endsWith(".'");
+    }
+
+    /** The first sentence of a command's description: up to a full stop followed by a space and a capital letter. */
+    static String summary(String[] description) {
+        String first = description.length == 0 ? "" : description[0].strip();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("[.?!](?=\\s+[A-Z])").matcher(first);
+        return m.find() ? first.substring(0, m.end()) : first;
+    }
+
+    /** picocli's command list, with each command's first sentence rather than its first source line. */
+    private static String commandList(CommandLine.Help help) {
+        Map<String, CommandLine.Help> subs = help.subcommands();
+        if (subs.isEmpty()) {
+            return "";
+        }
+        int nameWidth = subs.keySet().stream().mapToInt(String::length).max().orElse(0) + 2;
+        int width = help.commandSpec().usageMessage().width();
+        CommandLine.Help.TextTable table = CommandLine.Help.TextTable.forColumns(help.colorScheme(),
+                new CommandLine.Help.Column(nameWidth + 2, 2, CommandLine.Help.Column.Overflow.SPAN),
+                new CommandLine.Help.Column(width - nameWidth - 2, 1, CommandLine.Help.Column.Overflow.WRAP));
+        for (Map.Entry<String, CommandLine.Help> e : subs.entrySet()) {
+            CommandLine.Model.CommandSpec spec = e.getValue().commandSpec();
+            String[] header = spec.usageMessage().header();
+            String text = header.length > 0 ? header[0] : summary(spec.usageMessage().description());
+            // Descriptions are format strings to picocli ('%%p' prints as '%p'); none uses its @|markup|@.
+            text = text.contains("%") ? String.format(text) : text;
+            table.addRowValues(help.colorScheme().commandText(e.getKey()), help.colorScheme().text(text));
+        }
+        return table.toString();
     }
 
     /**

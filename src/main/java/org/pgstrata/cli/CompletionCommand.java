@@ -5,8 +5,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "completion", description = {
-    "Print a shell completion script for pgstrata: its commands, their options, and file names",
-    "where an option takes a file or directory. The script is made from the same model as --help,",
+    "Print a shell completion script for pgstrata.",
+    "It completes commands, their options, and file names where an option takes a file or directory. The script is made from the same model as --help,",
     "so it never lags behind. It is a bash script (picocli's; zsh can load it after",
     "'autoload -U +X bashcompinit && bashcompinit', which pgstrata's tests do not try).",
     "Install it once, for example:",

@@ -38,9 +38,9 @@ final class DemoCommand implements Runnable {
         }
     }
 
-    @Command(name = "populate", description = {"Insert N generated books with COPY, each batch in its own transaction, then settle",
-        "them as pgbench -i does: " + Books.SETTLE + ", so that the next reader (and the next incremental) does not",
-        "find every page changed by hint bits."})
+    @Command(name = "populate", description = {"Insert N generated books with COPY, each batch in its own transaction, then settle them.",
+        "Settling is what pgbench -i does: " + Books.SETTLE + ", so that the next reader (and the next incremental)",
+        "does not find every page changed by hint bits."})
     static final class Populate extends BaseCommand {
         @Mixin
         ConnectionOptions conn;

@@ -7,8 +7,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "info", description = {"Show what a repository can restore: per timeline, the earliest and latest",
-    "restorable LSN and time, the backups and named restore points on the way, and any gaps.",
+@Command(name = "info", description = {"Show what a repository can restore.",
+    "Per timeline: the earliest and latest restorable LSN and time, the backups and named restore points on the way, and any gaps.",
     "--json prints an array of {timeline, earliestLsn, earliestTime, latestLsn, latestTime, backups,",
     "restorePoints, gaps}."})
 final class InfoCommand extends BaseCommand {

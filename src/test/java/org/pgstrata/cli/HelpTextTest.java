@@ -56,4 +56,53 @@ class HelpTextTest {
         }
         assertThat(missing).isEmpty();
     }
+
+    /** Each command list (the top one, and those of cluster, demo, repo and wal) gives every command a whole first sentence. */
+    @Test
+    void commandLists_showEachCommandsFirstSentence_notAFragment() {
+        CommandLine root = Cli.commandLine();
+        List<CommandLine> lists = new ArrayList<>(List.of(root));
+        root.getSubcommands().values().stream().filter(c -> !c.getSubcommands().isEmpty() && !c.getCommandName().equals("help"))
+                .forEach(lists::add);
+        assertThat(lists).hasSizeGreaterThanOrEqualTo(5);
+        List<String> fragments = new ArrayList<>();
+        for (CommandLine cl : lists) {
+            String usage = cl.getUsageMessage(CommandLine.Help.Ansi.OFF);
+            String section = usage.substring(usage.indexOf("Commands:\n") + "Commands:\n".length());
+            int end = section.indexOf("\n\n");
+            section = end < 0 ? section : section.substring(0, end);
+            java.util.Map<String, String> entries = new java.util.LinkedHashMap<>();
+            String current = null;
+            for (String line : section.split("\n")) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("^  (\\S+)\\s+(.*)$").matcher(line);
+                if (m.matches()) {
+                    current = m.group(1);
+                    entries.put(current, m.group(2).strip());
+                } else if (current != null && line.startsWith("   ")) {
+                    entries.put(current, entries.get(current) + " " + line.strip());
+                }
+            }
+            assertThat(entries.keySet()).as(cl.getCommandSpec().qualifiedName()).containsAll(cl.getSubcommands().keySet());
+            entries.forEach((name, text) -> {
+                if (!finished(text)) {
+                    fragments.add(cl.getCommandSpec().qualifiedName() + " " + name + ": '" + text + "'");
+                }
+            });
+        }
+        assertThat(fragments).isEmpty();
+        String top = root.getUsageMessage(CommandLine.Help.Ansi.OFF);
+        assertThat(top).contains("Check that a repository can be restored from, as a monitoring plugin (Nagios,")
+                .doesNotContain("It only\n");
+        assertThat(root.getSubcommands().get("wal").getUsageMessage(CommandLine.Help.Ansi.OFF)).contains("--repo DIR %p'.")
+                .doesNotContain("%%p");
+    }
+
+    @Test
+    void sentencesSplitAcrossSourceLines_areJoined_paragraphsAndWholeLinesStay() {
+        assertThat(Cli.joinSentences(new String[] {"One sentence.", "A second that runs", "on here. And", "a third.", "", "Next:",
+            "- an item.", "unfinished"}))
+                .containsExactly("One sentence.", "A second that runs on here. And a third.", "", "Next:", "- an item.", "unfinished");
+        assertThat(Cli.summary(new String[] {"Show what it does: per item, this. Then more."})).isEqualTo("Show what it does: per item, this.");
+        assertThat(Cli.summary(new String[] {"No full stop here"})).isEqualTo("No full stop here");
+    }
 }
