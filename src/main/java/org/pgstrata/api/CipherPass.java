@@ -75,17 +75,20 @@ public final class CipherPass {
             throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "cannot read the passphrase file " + file + ": " + e.getMessage(),
                     "--cipher-pass-file names a file holding the repository's passphrase on its first line");
         }
-        int end = text.indexOf('\n');
-        String line = end < 0 ? text : text.substring(0, end);
-        if (line.endsWith("\r")) {
-            line = line.substring(0, line.length() - 1);
-        }
+        String line = firstLine(text);
         if (line.isEmpty()) {
             throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "the passphrase file " + file + " is empty",
                     "write the repository's passphrase on its first line");
         }
         current = new Source("--cipher-pass-file " + file, line.toCharArray());
         set = true;
+    }
+
+    /** A passphrase file's passphrase: its first line, without the line end. */
+    public static String firstLine(String text) {
+        int end = text.indexOf('\n');
+        String line = end < 0 ? text : text.substring(0, end);
+        return line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
     }
 
     /** Back to the process environment's passphrase, and no encryption asked for. */

@@ -242,6 +242,49 @@ public final class Repository implements AutoCloseable {
         return storage.location();
     }
 
+    /**
+     * The wrapped key in the repo.json of the repository in directory {@code dir} (its seal
+     * checked); null when there is none, or the repository is not encrypted. Only for {@link
+     * org.pgstrata.storage.crypt.KeyEnvelope#prefetch}: the command's own open reads and checks
+     * repo.json again, and a key derived for any other envelope than the one it reads is not used.
+     */
+    public static KeyEnvelope envelopeIn(java.nio.file.Path dir) throws IOException {
+        java.nio.file.Path file = dir.resolve(INFO_KEY);
+        if (!java.nio.file.Files.isRegularFile(file) || java.nio.file.Files.size(file) > 1 << 20) {
+            return null;
+        }
+        byte[] bytes = java.nio.file.Files.readAllBytes(file);
+        int end = Envelope.bodyEnd(INFO_KEY, bytes);
+        // jackson-core's streaming parser alone: databind's start would take this thread 0.15 s, which is the time there is to gain.
+        try (com.fasterxml.jackson.core.JsonParser p = new com.fasterxml.jackson.core.JsonFactory()
+                .createParser(bytes, Envelope.bodyStart(), end - Envelope.bodyStart())) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return null;
+            }
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String name = p.getCurrentName();
+                com.fasterxml.jackson.core.JsonToken value = p.nextToken();
+                if (!name.equals("encryption") || value != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                    p.skipChildren();
+                    continue;
+                }
+                java.util.Map<String, String> f = new java.util.HashMap<>();
+                while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                    String field = p.getCurrentName();
+                    p.nextToken();
+                    if (p.currentToken().isScalarValue()) {
+                        f.put(field, p.getValueAsString());
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+                return new KeyEnvelope(f.get("kdf"), Integer.parseInt(f.getOrDefault("memoryKiB", "0")),
+                        Integer.parseInt(f.getOrDefault("iterations", "0")), f.get("salt"), f.get("nonce"), f.get("wrapped"));
+            }
+            return null;
+        }
+    }
+
     /** repo.json, if the repository has been initialised. */
     public Optional<RepoInfo> info() {
         if (info != null) {

@@ -65,7 +65,7 @@ public record KeyEnvelope(@JsonProperty("kdf") String kdf, @JsonProperty("memory
         RANDOM.nextBytes(nonce);
         Base64.Encoder b64 = Base64.getEncoder();
         KeyEnvelope unsealed = new KeyEnvelope(ARGON2ID, memoryKiB, iterations, b64.encodeToString(salt), b64.encodeToString(nonce), null);
-        byte[] kek = unsealed.keyEncryptionKey(passphrase);
+        byte[] kek = unsealed.derive(passphrase);
         try {
             Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
             c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(kek, "AES"), new GCMParameterSpec(128, nonce));
@@ -124,7 +124,114 @@ public record KeyEnvelope(@JsonProperty("kdf") String kdf, @JsonProperty("memory
         return ("pgstrata data key v1\0" + kdf + "\0" + memoryKiB + "\0" + iterations + "\0" + salt).getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * A key-encryption key being derived ahead of time by {@link #prefetch}, for the passphrase kept
+     * with it. Whoever gives it up overwrites the passphrase's copy and, derived or not yet, the key.
+     */
+    private static final class Prefetch {
+        final char[] passphrase;
+        /** The envelope the key is derived for (null: none was). */
+        final java.util.concurrent.FutureTask<KeyEnvelope> task;
+        private byte[] kek;
+        private boolean abandoned;
+
+        Prefetch(char[] passphrase, java.util.concurrent.Callable<KeyEnvelope> envelope) {
+            this.passphrase = passphrase;
+            this.task = new java.util.concurrent.FutureTask<>(() -> {
+                KeyEnvelope e = envelope.call();
+                if (e == null || !ARGON2ID.equals(e.kdf)) {
+                    return null;
+                }
+                checkCost(e.memoryKiB, e.iterations); // a cost out of range is the unwrap's to report, not this thread's to run
+                derived(e.derive(passphrase));
+                return e;
+            });
+        }
+
+        private synchronized void derived(byte[] key) {
+            if (abandoned) {
+                Arrays.fill(key, (byte) 0);
+            } else {
+                kek = key;
+            }
+        }
+
+        synchronized byte[] take() {
+            byte[] k = kek;
+            kek = null;
+            return k;
+        }
+
+        synchronized void abandon() {
+            abandoned = true;
+            if (kek != null) {
+                Arrays.fill(kek, (byte) 0);
+                kek = null;
+            }
+            Arrays.fill(passphrase, '\0');
+        }
+    }
+
+    private static final java.util.concurrent.atomic.AtomicReference<Prefetch> PREFETCH = new java.util.concurrent.atomic.AtomicReference<>();
+    /** Argon2 runs in this process, per salt (an envelope's own), for tests: another envelope's runs do not disturb the count. */
+    private static final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicInteger> DERIVATIONS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** How many times Argon2 has begun in this process for envelopes with {@code salt} (prefetches included): for tests. */
+    public static int derivations(String salt) {
+        java.util.concurrent.atomic.AtomicInteger n = DERIVATIONS.get(salt);
+        return n == null ? 0 : n.get();
+    }
+
+    /**
+     * Starts deriving, on a thread of its own, the key-encryption key of the envelope that {@code
+     * envelope} reads (null: none, or none to derive for) with {@code passphrase}, so that the
+     * command's later {@link #unwrap} with the same passphrase and an equal envelope takes it
+     * instead of running Argon2 then. The command line starts this as soon as it knows the
+     * repository and the passphrase (Cli), so that the derivation overlaps the start of the
+     * command rather than following it: a restore cannot read a byte before it has the key. Any
+     * other passphrase or envelope (a wrong guess) derives afresh; nothing here decides whether a
+     * passphrase is right.
+     */
+    public static void prefetch(char[] passphrase, java.util.concurrent.Callable<KeyEnvelope> envelope) {
+        Prefetch p = new Prefetch(passphrase.clone(), envelope);
+        Prefetch old = PREFETCH.getAndSet(p);
+        if (old != null) {
+            old.abandon();
+        }
+        Thread t = new Thread(p.task, "pgstrata-key-prefetch");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** The key-encryption key for {@code passphrase}: the prefetched one when it was derived for this passphrase and this envelope. */
     private byte[] keyEncryptionKey(char[] passphrase) {
+        Prefetch p = PREFETCH.getAndSet(null);
+        if (p != null) {
+            try {
+                if (Arrays.equals(p.passphrase, passphrase)) {
+                    KeyEnvelope derivedFor = p.task.get();
+                    byte[] k = p.take();
+                    if (k != null && equals(derivedFor)) {
+                        return k; // the caller overwrites it, as any key from here
+                    }
+                    if (k != null) {
+                        Arrays.fill(k, (byte) 0);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException e) {
+                // the prefetch failed (repo.json unreadable, say): derived here, and any error is this thread's to report
+            } finally {
+                p.abandon();
+            }
+        }
+        return derive(passphrase);
+    }
+
+    private byte[] derive(char[] passphrase) {
+        DERIVATIONS.computeIfAbsent(salt, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
         Providers.installInBackground(); // the content cipher's provider loads meanwhile
         ByteBuffer utf8 = StandardCharsets.UTF_8.encode(CharBuffer.wrap(passphrase));
         byte[] pass = new byte[utf8.remaining()];

@@ -49,4 +49,57 @@ class KeyEnvelopeTest {
                             .isInstanceOf(IllegalArgumentException.class));
         }
     }
+
+    /**
+     * A key derived ahead of time (KeyEnvelope.prefetch, started by the command line) is used only
+     * by an unwrap with the same passphrase of an equal envelope: Argon2 then runs once. A prefetch
+     * for the right passphrase never lets a wrong one through, and a prefetch that guessed the
+     * wrong passphrase, the wrong repository or failed costs a derivation, nothing else.
+     */
+    private static int derivations(KeyEnvelope... envelopes) {
+        int n = 0;
+        for (KeyEnvelope e : envelopes) {
+            n += KeyEnvelope.derivations(e.salt());
+        }
+        return n;
+    }
+
+    @Test
+    void aPrefetchedKey_isUsedOnlyForTheSamePassphraseAndEnvelope() throws Exception {
+        byte[] key = KeyEnvelope.newDataKey();
+        char[] pass = "prefetched pässphrase".toCharArray();
+        KeyEnvelope e = KeyEnvelope.wrap(key, pass, MEMORY, 1);
+        KeyEnvelope other = KeyEnvelope.wrap(KeyEnvelope.newDataKey(), pass, MEMORY, 1);
+
+        int before = derivations(e, other);
+        KeyEnvelope.prefetch(pass, () -> e);
+        assertThat(e.unwrap(pass.clone())).isEqualTo(key);
+        assertThat(derivations(e, other) - before).as("Argon2 ran once, ahead of the unwrap").isEqualTo(1);
+
+        before = derivations(e, other);
+        KeyEnvelope.prefetch(pass, () -> e);
+        assertThatThrownBy(() -> e.unwrap("prefetched passphrase".toCharArray())).isInstanceOf(KeyEnvelope.WrongPassphraseException.class);
+        assertThat(e.unwrap(pass.clone())).as("the prefetch was given up with the wrong passphrase's unwrap").isEqualTo(key);
+        assertThat(derivations(e, other) - before).isEqualTo(3);
+
+        before = derivations(e, other);
+        KeyEnvelope.prefetch("a wrong guess".toCharArray(), () -> e);
+        assertThat(e.unwrap(pass.clone())).isEqualTo(key);
+        KeyEnvelope.prefetch(pass, () -> other);
+        assertThat(e.unwrap(pass.clone())).as("derived for another repository's envelope: not used").isEqualTo(key);
+        KeyEnvelope.prefetch(pass, () -> {
+            throw new java.io.IOException("repo.json unreadable");
+        });
+        assertThat(e.unwrap(pass.clone())).isEqualTo(key);
+        KeyEnvelope.prefetch(pass, () -> null);
+        assertThat(e.unwrap(pass.clone())).isEqualTo(key);
+        KeyEnvelope.prefetch(pass, () -> new KeyEnvelope(e.kdf(), 1 << 30, 1, e.salt(), e.nonce(), e.wrapped()));
+        assertThat(e.unwrap(pass.clone())).as("a cost out of range is not derived by the prefetch").isEqualTo(key);
+        // the wrong guess and the other envelope were derived and not used; the failed, empty and out-of-range ones were not derived
+        // (the wrong guess's thread is not waited for: it counts once it runs)
+        for (long end = System.nanoTime() + 10_000_000_000L; derivations(e, other) - before < 7 && System.nanoTime() < end; ) {
+            Thread.sleep(10);
+        }
+        assertThat(derivations(e, other) - before).isEqualTo(2 + 5);
+    }
 }
