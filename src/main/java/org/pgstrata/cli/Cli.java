@@ -51,6 +51,8 @@ public final class Cli {
             }
             return cl.execute(args);
         } finally {
+            // A key derived ahead for a command that never opened its repository (--help, a usage error) goes with it.
+            org.pgstrata.storage.crypt.KeyEnvelope.discardPrefetch();
             org.pgstrata.api.CipherPass.clear();
             previous.forEach((k, v) -> {
                 if (v == null) {
@@ -77,17 +79,19 @@ public final class Cli {
      * wrong, only means the key is derived later, as before. Nothing is reported from here.
      */
     static boolean prefetchKey(String[] args, java.util.Map<String, String> env, ConfigFile config) {
-        if (args.length == 0 || !REPOSITORY_COMMANDS.contains(args[0]) && optionValue(args, "--repo") == null) {
+        String command = commandName(args);
+        if (command == null || !REPOSITORY_COMMANDS.contains(command) && optionValue(args, "--repo") == null
+                || args.length > 1 && (java.util.Arrays.asList(args).contains("--help") || java.util.Arrays.asList(args).contains("-h"))) {
             return false;
         }
         String repo = optionValue(args, "--repo");
-        if (repo == null) {
-            repo = env.get("PGSTRATA_REPO");
+        if (repo == null || repo.isBlank()) {
+            repo = env.get("PGSTRATA_REPO"); // as ConfigDefaults: a blank variable leaves the stanza's value
         }
-        if (repo == null) {
+        if (repo == null || repo.isBlank()) {
             repo = config.value("repo");
         }
-        if (repo == null || repo.isEmpty() || org.pgstrata.storage.s3.S3Location.isS3(repo)) {
+        if (repo == null || repo.isBlank() || org.pgstrata.storage.s3.S3Location.isS3(repo)) {
             return false;
         }
         char[] pass;
@@ -95,7 +99,11 @@ public final class Cli {
         String fromEnv = env.get(org.pgstrata.api.CipherPass.ENV);
         if (file != null) {
             try {
-                pass = org.pgstrata.api.CipherPass.firstLine(java.nio.file.Files.readString(java.nio.file.Path.of(file))).toCharArray();
+                java.nio.file.Path f = java.nio.file.Path.of(file);
+                if (!java.nio.file.Files.isRegularFile(f)) {
+                    return false; // a pipe (<(pass show db), /dev/stdin) can be read once only: by the command
+                }
+                pass = org.pgstrata.api.CipherPass.firstLine(java.nio.file.Files.readString(f)).toCharArray();
             } catch (java.io.IOException | RuntimeException e) {
                 return false; // the command says what is wrong with the file
             }
@@ -111,10 +119,30 @@ public final class Cli {
         if (pass.length == 0) {
             return false;
         }
-        java.nio.file.Path dir = java.nio.file.Path.of(repo);
-        org.pgstrata.storage.crypt.KeyEnvelope.prefetch(pass, () -> org.pgstrata.manifest.Repository.envelopeIn(dir));
-        java.util.Arrays.fill(pass, '\0');
-        return true;
+        try {
+            java.nio.file.Path dir = java.nio.file.Path.of(repo);
+            org.pgstrata.storage.crypt.KeyEnvelope.prefetch(pass, () -> org.pgstrata.manifest.Repository.envelopeIn(dir));
+            return true;
+        } catch (RuntimeException e) {
+            return false; // a location that is no path: the command says so
+        } finally {
+            java.util.Arrays.fill(pass, '\0');
+        }
+    }
+
+    /** The first argument that is neither an option nor the value of --stanza or --config before it: the command; null when none. */
+    static String commandName(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--stanza") || a.equals("--config")) {
+                i++;
+            } else if (a.equals("--")) {
+                return null;
+            } else if (!a.startsWith("-")) {
+                return a;
+            }
+        }
+        return null;
     }
 
     /** The value of {@code --name VALUE} or {@code --name=VALUE} among {@code args} (before any "--"), or null. */
@@ -318,6 +346,9 @@ public final class Cli {
                 new CommandLine.Help.Column(width - nameWidth - 2, 1, CommandLine.Help.Column.Overflow.WRAP));
         for (Map.Entry<String, CommandLine.Help> e : subs.entrySet()) {
             CommandLine.Model.CommandSpec spec = e.getValue().commandSpec();
+            if (spec.usageMessage().hidden()) {
+                continue; // as picocli's own list does
+            }
             String[] header = spec.usageMessage().header();
             String text = header.length > 0 ? header[0] : summary(spec.usageMessage().description());
             // Descriptions are format strings to picocli ('%%p' prints as '%p'); none uses its @|markup|@.

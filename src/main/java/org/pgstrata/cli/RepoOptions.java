@@ -24,11 +24,14 @@ final class RepoOptions {
             + "encrypted repository (default: PGSTRATA_CIPHER_PASS, else the stanza's cipher-pass). Never on the command line "
             + "itself, where ps would show it.")
     java.nio.file.Path cipherPassFile;
+    /** Whether --cipher-pass-file has been read: once, since it may be a pipe ({@code <(pass show db)}, /dev/stdin). */
+    private boolean passRead;
 
     /** The repository location, S3 options folded in; what the engine opens. Also takes --cipher-pass-file's passphrase for this command. */
     String location() {
-        if (cipherPassFile != null) {
+        if (cipherPassFile != null && !passRead) {
             org.pgstrata.api.CipherPass.useFile(cipherPassFile);
+            passRead = true;
         }
         String r = repo != null ? repo : System.getenv("PGSTRATA_REPO");
         if (r == null || r.isBlank()) {

@@ -143,9 +143,16 @@ public record KeyEnvelope(@JsonProperty("kdf") String kdf, @JsonProperty("memory
                     return null;
                 }
                 checkCost(e.memoryKiB, e.iterations); // a cost out of range is the unwrap's to report, not this thread's to run
+                if (isAbandoned()) {
+                    return null; // given up while repo.json was read: no second Argon2 holding memory beside the command's
+                }
                 derived(e.derive(passphrase));
                 return e;
             });
+        }
+
+        private synchronized boolean isAbandoned() {
+            return abandoned;
         }
 
         private synchronized void derived(byte[] key) {
@@ -173,13 +180,17 @@ public record KeyEnvelope(@JsonProperty("kdf") String kdf, @JsonProperty("memory
     }
 
     private static final java.util.concurrent.atomic.AtomicReference<Prefetch> PREFETCH = new java.util.concurrent.atomic.AtomicReference<>();
-    /** Argon2 runs in this process, per salt (an envelope's own), for tests: another envelope's runs do not disturb the count. */
+    private static final String PREFETCH_THREAD = "pgstrata-key-prefetch";
+    /**
+     * Argon2 runs in this process, per salt (an envelope's own) and per kind (prefetch or not), for
+     * tests: another envelope's runs do not disturb the count.
+     */
     private static final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicInteger> DERIVATIONS =
             new java.util.concurrent.ConcurrentHashMap<>();
 
-    /** How many times Argon2 has begun in this process for envelopes with {@code salt} (prefetches included): for tests. */
-    public static int derivations(String salt) {
-        java.util.concurrent.atomic.AtomicInteger n = DERIVATIONS.get(salt);
+    /** How many times Argon2 has begun in this process for envelopes with {@code salt}, on prefetch threads or elsewhere: for tests. */
+    public static int derivations(String salt, boolean prefetched) {
+        java.util.concurrent.atomic.AtomicInteger n = DERIVATIONS.get((prefetched ? "prefetch " : "") + salt);
         return n == null ? 0 : n.get();
     }
 
@@ -199,9 +210,23 @@ public record KeyEnvelope(@JsonProperty("kdf") String kdf, @JsonProperty("memory
         if (old != null) {
             old.abandon();
         }
-        Thread t = new Thread(p.task, "pgstrata-key-prefetch");
+        Thread t = new Thread(p.task, PREFETCH_THREAD);
         t.setDaemon(true);
-        t.start();
+        try {
+            t.start();
+        } catch (Throwable e) { // no thread to be had: nothing may wait for a task that never runs
+            PREFETCH.compareAndSet(p, null);
+            p.abandon();
+            throw e;
+        }
+    }
+
+    /** Gives up a prefetched key nobody took (the command never opened its repository): overwritten, now or once derived. */
+    public static void discardPrefetch() {
+        Prefetch p = PREFETCH.getAndSet(null);
+        if (p != null) {
+            p.abandon();
+        }
     }
 
     /** The key-encryption key for {@code passphrase}: the prefetched one when it was derived for this passphrase and this envelope. */
@@ -231,7 +256,8 @@ public record KeyEnvelope(@JsonProperty("kdf") String kdf, @JsonProperty("memory
     }
 
     private byte[] derive(char[] passphrase) {
-        DERIVATIONS.computeIfAbsent(salt, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+        String kind = Thread.currentThread().getName().equals(PREFETCH_THREAD) ? "prefetch " : "";
+        DERIVATIONS.computeIfAbsent(kind + salt, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
         Providers.installInBackground(); // the content cipher's provider loads meanwhile
         ByteBuffer utf8 = StandardCharsets.UTF_8.encode(CharBuffer.wrap(passphrase));
         byte[] pass = new byte[utf8.remaining()];

@@ -56,10 +56,11 @@ class KeyEnvelopeTest {
      * for the right passphrase never lets a wrong one through, and a prefetch that guessed the
      * wrong passphrase, the wrong repository or failed costs a derivation, nothing else.
      */
-    private static int derivations(KeyEnvelope... envelopes) {
+    /** Argon2 runs for these envelopes so far: on prefetch threads ({@code prefetched}) or on the unwrapping one. */
+    private static int derivations(boolean prefetched, KeyEnvelope... envelopes) {
         int n = 0;
         for (KeyEnvelope e : envelopes) {
-            n += KeyEnvelope.derivations(e.salt());
+            n += KeyEnvelope.derivations(e.salt(), prefetched);
         }
         return n;
     }
@@ -71,18 +72,24 @@ class KeyEnvelopeTest {
         KeyEnvelope e = KeyEnvelope.wrap(key, pass, MEMORY, 1);
         KeyEnvelope other = KeyEnvelope.wrap(KeyEnvelope.newDataKey(), pass, MEMORY, 1);
 
-        int before = derivations(e, other);
+        int own = derivations(false, e, other);
+        int ahead = derivations(true, e, other);
         KeyEnvelope.prefetch(pass, () -> e);
         assertThat(e.unwrap(pass.clone())).isEqualTo(key);
-        assertThat(derivations(e, other) - before).as("Argon2 ran once, ahead of the unwrap").isEqualTo(1);
+        assertThat(derivations(false, e, other) - own).as("the unwrapping thread ran no Argon2").isZero();
+        assertThat(derivations(true, e, other) - ahead).as("the prefetch ran it").isEqualTo(1);
 
-        before = derivations(e, other);
+        // The right passphrase prefetched, a wrong one unwrapping: refused; the prefetch is given up, the next unwrap derives.
+        own = derivations(false, e, other);
         KeyEnvelope.prefetch(pass, () -> e);
         assertThatThrownBy(() -> e.unwrap("prefetched passphrase".toCharArray())).isInstanceOf(KeyEnvelope.WrongPassphraseException.class);
-        assertThat(e.unwrap(pass.clone())).as("the prefetch was given up with the wrong passphrase's unwrap").isEqualTo(key);
-        assertThat(derivations(e, other) - before).isEqualTo(3);
+        assertThat(e.unwrap(pass.clone())).isEqualTo(key);
+        assertThat(derivations(false, e, other) - own).isEqualTo(2);
 
-        before = derivations(e, other);
+        // A wrong guess of the passphrase, another repository's envelope, a failed read, no envelope, a cost out of range:
+        // each unwrap derives for itself, and only the other envelope's prefetch (waited for: same passphrase) surely ran.
+        own = derivations(false, e, other);
+        ahead = derivations(true, e, other);
         KeyEnvelope.prefetch("a wrong guess".toCharArray(), () -> e);
         assertThat(e.unwrap(pass.clone())).isEqualTo(key);
         KeyEnvelope.prefetch(pass, () -> other);
@@ -95,11 +102,14 @@ class KeyEnvelopeTest {
         assertThat(e.unwrap(pass.clone())).isEqualTo(key);
         KeyEnvelope.prefetch(pass, () -> new KeyEnvelope(e.kdf(), 1 << 30, 1, e.salt(), e.nonce(), e.wrapped()));
         assertThat(e.unwrap(pass.clone())).as("a cost out of range is not derived by the prefetch").isEqualTo(key);
-        // the wrong guess and the other envelope were derived and not used; the failed, empty and out-of-range ones were not derived
-        // (the wrong guess's thread is not waited for: it counts once it runs)
-        for (long end = System.nanoTime() + 10_000_000_000L; derivations(e, other) - before < 7 && System.nanoTime() < end; ) {
-            Thread.sleep(10);
-        }
-        assertThat(derivations(e, other) - before).isEqualTo(2 + 5);
+        assertThat(derivations(false, e, other) - own).isEqualTo(5);
+        assertThat(derivations(true, e, other) - ahead).as("the other envelope's, and perhaps the wrong guess's").isBetween(1, 2);
+
+        // Nobody unwraps (a command that never opened its repository): discarded.
+        KeyEnvelope.prefetch(pass, () -> e);
+        KeyEnvelope.discardPrefetch();
+        own = derivations(false, e, other);
+        assertThat(e.unwrap(pass.clone())).isEqualTo(key);
+        assertThat(derivations(false, e, other) - own).as("the discarded key is not taken").isEqualTo(1);
     }
 }
