@@ -29,18 +29,18 @@ public final class Cli {
             e.flush();
             return p.code().exitCode();
         }
-        prefetchKey(args, env, config);
-        CommandLine cl = commandLine(args, config, env);
-        if (out != null) {
-            cl.setOut(out);
-        }
-        if (err != null) {
-            cl.setErr(err);
-        }
         // The file's S3 credentials, where the AWS SDK's default chain looks first; only for this run.
         java.util.Map<String, String> previous = new java.util.HashMap<>();
         config.s3Credentials(env).forEach((k, v) -> previous.put(k, System.setProperty(k, v)));
         try {
+            prefetchKey(args, env, config);
+            CommandLine cl = commandLine(args, config, env);
+            if (out != null) {
+                cl.setOut(out);
+            }
+            if (err != null) {
+                cl.setErr(err);
+            }
             try {
                 config.useCipherPass(env);
             } catch (PgstrataException p) {
@@ -71,9 +71,10 @@ public final class Cli {
     /**
      * An encrypted repository's key is derived from its passphrase by Argon2id, 0.085 s of CPU
      * that a restore otherwise spends after the command line and the repository are set up, with
-     * nothing to read until it ends. When the command opens a repository in a local directory and
-     * has its passphrase, the derivation starts here, beside that setup, on the second core
-     * ({@link KeyEnvelope#prefetch}). Repository, passphrase and their precedence are found as
+     * nothing to read until it ends. When the command opens a repository and has its passphrase,
+     * the derivation starts here, beside that setup, on the second core ({@link
+     * KeyEnvelope#prefetch}); on S3 that thread also starts the AWS SDK (whose classes the command
+     * then finds loaded) and reads repo.json itself. Repository, passphrase and their precedence are found as
      * the command will find them (--repo, PGSTRATA_REPO, the stanza's repo; --cipher-pass-file,
      * PGSTRATA_CIPHER_PASS, the stanza's cipher-pass); anything unusual, or a guess that turns out
      * wrong, only means the key is derived later, as before. Nothing is reported from here.
@@ -84,50 +85,88 @@ public final class Cli {
                 || args.length > 1 && (java.util.Arrays.asList(args).contains("--help") || java.util.Arrays.asList(args).contains("-h"))) {
             return false;
         }
+        String location = repositoryLocation(args, env, config);
+        if (location == null) {
+            return false;
+        }
+        char[] pass = passphrase(args, env, config);
+        if (pass == null) {
+            if (org.pgstrata.storage.s3.S3Location.isS3(location)) {
+                // No key to derive; the AWS SDK's start (a third of a second of class loading) still runs beside the command's.
+                Thread t = new Thread(() -> {
+                    try {
+                        org.pgstrata.manifest.Repository.envelopeAt(location);
+                    } catch (Exception | LinkageError e) {
+                        // only a head start: the command reports what is wrong
+                    }
+                }, "pgstrata-s3-warmup");
+                t.setDaemon(true);
+                t.start();
+            }
+            return false;
+        }
+        try {
+            org.pgstrata.storage.crypt.KeyEnvelope.prefetch(pass, () -> org.pgstrata.manifest.Repository.envelopeAt(location));
+            return true;
+        } finally {
+            java.util.Arrays.fill(pass, '\0');
+        }
+    }
+
+    /**
+     * The repository the command will open, as RepoOptions, S3Options and ConfigDefaults resolve
+     * it (--repo, else a non-blank PGSTRATA_REPO, else the stanza's repo; the s3 options folded in,
+     * AWS_REGION left to the SDK when set); null when there is none, or it is malformed (the
+     * command says so).
+     */
+    private static String repositoryLocation(String[] args, java.util.Map<String, String> env, ConfigFile config) {
         String repo = optionValue(args, "--repo");
         if (repo == null || repo.isBlank()) {
-            repo = env.get("PGSTRATA_REPO"); // as ConfigDefaults: a blank variable leaves the stanza's value
+            repo = env.get("PGSTRATA_REPO");
         }
         if (repo == null || repo.isBlank()) {
             repo = config.value("repo");
         }
-        if (repo == null || repo.isBlank() || org.pgstrata.storage.s3.S3Location.isS3(repo)) {
-            return false;
+        if (repo == null || repo.isBlank()) {
+            return null;
         }
-        char[] pass;
+        try {
+            if (!org.pgstrata.storage.s3.S3Location.isS3(repo)) {
+                return java.nio.file.Path.of(repo).toString();
+            }
+            String endpoint = optionValue(args, "--s3-endpoint");
+            endpoint = endpoint != null ? endpoint : config.value("s3-endpoint");
+            String region = optionValue(args, "--s3-region");
+            String envRegion = env.get("AWS_REGION");
+            region = region != null ? region : envRegion != null && !envRegion.isBlank() ? null : config.value("s3-region");
+            boolean pathStyle = java.util.Arrays.asList(args).contains("--s3-path-style") || Boolean.parseBoolean(config.value("s3-path-style"));
+            return org.pgstrata.storage.s3.S3Location.withOptions(repo, endpoint, region, pathStyle);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** The passphrase the command will use (--cipher-pass-file, PGSTRATA_CIPHER_PASS, the stanza's cipher-pass); null for none. */
+    private static char[] passphrase(String[] args, java.util.Map<String, String> env, ConfigFile config) {
         String file = optionValue(args, "--cipher-pass-file");
         String fromEnv = env.get(org.pgstrata.api.CipherPass.ENV);
+        String text;
         if (file != null) {
             try {
                 java.nio.file.Path f = java.nio.file.Path.of(file);
                 if (!java.nio.file.Files.isRegularFile(f)) {
-                    return false; // a pipe (<(pass show db), /dev/stdin) can be read once only: by the command
+                    return null; // a pipe (<(pass show db), /dev/stdin) can be read once only: by the command
                 }
-                pass = org.pgstrata.api.CipherPass.firstLine(java.nio.file.Files.readString(f)).toCharArray();
+                text = org.pgstrata.api.CipherPass.firstLine(java.nio.file.Files.readString(f));
             } catch (java.io.IOException | RuntimeException e) {
-                return false; // the command says what is wrong with the file
+                return null; // the command says what is wrong with the file
             }
         } else if (fromEnv != null && !fromEnv.isEmpty()) {
-            pass = fromEnv.toCharArray();
+            text = fromEnv;
         } else {
-            String fromFile = config.value("cipher-pass");
-            if (fromFile == null || fromFile.isEmpty()) {
-                return false;
-            }
-            pass = fromFile.toCharArray();
+            text = config.value("cipher-pass");
         }
-        if (pass.length == 0) {
-            return false;
-        }
-        try {
-            java.nio.file.Path dir = java.nio.file.Path.of(repo);
-            org.pgstrata.storage.crypt.KeyEnvelope.prefetch(pass, () -> org.pgstrata.manifest.Repository.envelopeIn(dir));
-            return true;
-        } catch (RuntimeException e) {
-            return false; // a location that is no path: the command says so
-        } finally {
-            java.util.Arrays.fill(pass, '\0');
-        }
+        return text == null || text.isEmpty() ? null : text.toCharArray();
     }
 
     /** The first argument that is neither an option nor the value of --stanza or --config before it: the command; null when none. */

@@ -253,7 +253,29 @@ public final class Repository implements AutoCloseable {
         if (!java.nio.file.Files.isRegularFile(file) || java.nio.file.Files.size(file) > 1 << 20) {
             return null;
         }
-        byte[] bytes = java.nio.file.Files.readAllBytes(file);
+        return envelopeOf(java.nio.file.Files.readAllBytes(file));
+    }
+
+    /**
+     * {@link #envelopeIn} for any location, an s3:// one included: there the store is opened on
+     * the calling thread (the AWS SDK's classes loaded there are the command's too), repo.json
+     * read, and the store closed.
+     */
+    public static KeyEnvelope envelopeAt(String location) throws IOException {
+        if (!org.pgstrata.storage.s3.S3Location.isS3(location)) {
+            return envelopeIn(java.nio.file.Path.of(location));
+        }
+        try (Storage s = org.pgstrata.storage.StorageFactory.open(location)) {
+            Optional<byte[]> bytes = s.getBytesIfPresent(INFO_KEY);
+            return bytes.isEmpty() || bytes.get().length > 1 << 20 ? null : envelopeOf(bytes.get());
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    private static KeyEnvelope envelopeOf(byte[] bytes) throws IOException {
         int end = Envelope.bodyEnd(INFO_KEY, bytes);
         // jackson-core's streaming parser alone: databind's start would take this thread 0.15 s, which is the time there is to gain.
         try (com.fasterxml.jackson.core.JsonParser p = new com.fasterxml.jackson.core.JsonFactory()

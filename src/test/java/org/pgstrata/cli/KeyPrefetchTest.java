@@ -111,11 +111,11 @@ class KeyPrefetchTest {
     }
 
     @Test
-    void nothingIsStarted_whereTheCommandWouldNotOpenAnEncryptedDirectory() throws Exception {
+    void nothingIsStarted_whereTheCommandWouldNotOpenAnEncryptedRepository() throws Exception {
         Path file = dir.resolve("pass");
         Files.writeString(file, "p");
-        assertThat(Cli.prefetchKey(new String[] {"list", "--repo", "s3://bucket/prefix", "--cipher-pass-file", file.toString()}, Map.of(),
-                ConfigFile.none())).as("S3").isFalse();
+        assertThat(Cli.prefetchKey(new String[] {"list", "--repo", "s3://", "--cipher-pass-file", file.toString()}, Map.of(),
+                ConfigFile.none())).as("a malformed s3:// location").isFalse();
         assertThat(Cli.prefetchKey(new String[] {"list", "--repo", dir.toString()}, Map.of(), ConfigFile.none())).as("no passphrase").isFalse();
         assertThat(Cli.prefetchKey(new String[] {"cluster", "start"}, Map.of("PGSTRATA_REPO", dir.toString(), CipherPass.ENV, "p"),
                 ConfigFile.none())).as("a command without a repository").isFalse();
@@ -149,5 +149,28 @@ class KeyPrefetchTest {
         Files.delete(file); // as a pipe that was read to its end
         assertThat(options.describe()).isEqualTo(dir.toString());
         assertThat(new String(CipherPass.current().passphrase())).isEqualTo("p");
+    }
+
+    /** On S3 the prefetch opens the store on its own thread and reads repo.json there; the command's open takes the key. */
+    @Test
+    void anEncryptedS3Repository_isPrefetchedToo() throws Exception {
+        try (org.pgstrata.storage.s3.S3Server server = org.pgstrata.storage.s3.S3Server.inMemory()) {
+            server.createBucket("prefetch");
+            String location = server.location("prefetch", "a repo");
+            CipherPass.use(new CipherPass.Source("test", "s3 pass".toCharArray()), true);
+            try (Repository r = Repository.on(org.pgstrata.storage.StorageFactory.open(location))) {
+                r.initialize("7300000000000000003", 17, Clock.systemUTC());
+            }
+            String salt = Repository.envelopeAt(location).salt();
+            int own = KeyEnvelope.derivations(salt, false);
+            int ahead = KeyEnvelope.derivations(salt, true);
+            assertThat(Cli.prefetchKey(new String[] {"list", "--repo", location}, Map.of(CipherPass.ENV, "s3 pass"), ConfigFile.none()))
+                    .isTrue();
+            try (Repository r = Repository.open(location)) {
+                assertThat(r.encrypted()).isTrue();
+            }
+            assertThat(KeyEnvelope.derivations(salt, false) - own).as("the open ran no Argon2").isZero();
+            assertThat(KeyEnvelope.derivations(salt, true) - ahead).isEqualTo(1);
+        }
     }
 }
