@@ -122,10 +122,7 @@ public final class Cli {
     private static String repositoryLocation(String[] args, java.util.Map<String, String> env, ConfigFile config) {
         String repo = optionValue(args, "--repo");
         if (repo == null || repo.isBlank()) {
-            repo = env.get("PGSTRATA_REPO");
-        }
-        if (repo == null || repo.isBlank()) {
-            repo = config.value("repo");
+            repo = LeanWal.fileDefault(config, env, "repo");
         }
         if (repo == null || repo.isBlank()) {
             return null;
@@ -135,11 +132,11 @@ public final class Cli {
                 return java.nio.file.Path.of(repo).toString();
             }
             String endpoint = optionValue(args, "--s3-endpoint");
-            endpoint = endpoint != null ? endpoint : config.value("s3-endpoint");
+            endpoint = endpoint != null ? endpoint : LeanWal.fileDefault(config, env, "s3-endpoint");
             String region = optionValue(args, "--s3-region");
-            String envRegion = env.get("AWS_REGION");
-            region = region != null ? region : envRegion != null && !envRegion.isBlank() ? null : config.value("s3-region");
-            boolean pathStyle = java.util.Arrays.asList(args).contains("--s3-path-style") || Boolean.parseBoolean(config.value("s3-path-style"));
+            region = region != null ? region : LeanWal.fileDefault(config, env, "s3-region");
+            boolean pathStyle = java.util.Arrays.asList(args).contains("--s3-path-style")
+                    || Boolean.parseBoolean(LeanWal.fileDefault(config, env, "s3-path-style"));
             return org.pgstrata.storage.s3.S3Location.withOptions(repo, endpoint, region, pathStyle);
         } catch (RuntimeException e) {
             return null;

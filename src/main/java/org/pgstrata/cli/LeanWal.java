@@ -142,7 +142,7 @@ final class LeanWal {
     }
 
     /** What the full command line's default would be: the environment's value when it has one, else the file's. */
-    private static String fileDefault(ConfigFile file, java.util.Map<String, String> env, String key) {
+    static String fileDefault(ConfigFile file, java.util.Map<String, String> env, String key) {
         String variable = ConfigFile.KEYS.get(key);
         String fromEnv = variable == null ? null : env.get(variable);
         if (fromEnv != null && !fromEnv.isBlank()) {
