@@ -55,6 +55,74 @@ class S3StorageTest extends StorageContract {
         assertThat(largest).as("10,000 parts hold S3's largest object, 5 TiB").isGreaterThanOrEqualTo(5L << 40);
     }
 
+    /**
+     * Writers hand their part buffers to the next ones (S3Storage keeps a few): what a buffer held
+     * for one object must never reach another, whatever their sizes, one after another or at once,
+     * and whether they commit, commit only if absent, or are abandoned with a part on its way.
+     */
+    @Test
+    void partBuffersReusedByLaterWriters_neverCarryOneObjectsBytesIntoAnother() throws Exception {
+        int part = (int) partSize();
+        java.util.Random random = new java.util.Random(42);
+        java.util.Map<String, byte[]> written = new java.util.LinkedHashMap<>();
+        int[] sizes = {5 * part / 2, part / 3, 3 * part / 2 + 17, 100, part, 0, part + 1, 2 * part - 1};
+        for (int i = 0; i < sizes.length; i++) {
+            byte[] content = new byte[sizes[i]];
+            random.nextBytes(content);
+            String key = "backup/b/data/o" + i;
+            Storage.ObjectWriter w = storage.create(key);
+            // in pieces of varying size, as compressed frames arrive
+            for (int off = 0; off < content.length; ) {
+                int n = Math.min(content.length - off, 1 + random.nextInt(3 << 20));
+                w.stream().write(content, off, n);
+                off += n;
+            }
+            if (i % 2 == 0) {
+                w.commit();
+            } else {
+                assertThat(w.commitIfAbsent()).isTrue();
+            }
+            w.close();
+            written.put(key, content);
+            // abandoned with its first part on its way: its buffers are not handed on while a request may read them
+            Storage.ObjectWriter dropped = storage.create("backup/b/data/dropped" + i);
+            byte[] junk = new byte[part + 5];
+            java.util.Arrays.fill(junk, (byte) 0x5A);
+            dropped.stream().write(junk);
+            dropped.close();
+        }
+        // and at once, from four threads
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                byte[] content = new byte[t % 2 == 0 ? part * 2 + t : part / 2 + t];
+                new java.util.Random(t).nextBytes(content);
+                String key = "backup/b/data/t" + t;
+                written.put(key, content);
+                done.add(pool.submit(() -> {
+                    Storage.ObjectWriter w = storage.create(key);
+                    w.stream().write(content);
+                    w.commit();
+                    w.close();
+                    return null;
+                }));
+            }
+            for (var f : done) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        for (var e : written.entrySet()) {
+            byte[] back = storage.getBytes(e.getKey());
+            assertThat(back.length).as(e.getKey()).isEqualTo(e.getValue().length);
+            assertThat(java.util.Arrays.mismatch(back, e.getValue())).as("first differing byte of " + e.getKey()).isEqualTo(-1);
+        }
+        assertThat(storage.list("backup/b/data/")).doesNotContainAnyElementsOf(
+                java.util.stream.IntStream.range(0, sizes.length).mapToObj(i -> "backup/b/data/dropped" + i).toList());
+    }
+
     @Test
     void aKilledMultipartUpload_isNeverListed_butNamed_andDeleteTemporaryAbortsIt() throws Exception {
         Storage.ObjectWriter w = storage.create("backup/x/data/big");
