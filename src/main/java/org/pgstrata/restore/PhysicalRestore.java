@@ -641,7 +641,10 @@ public final class PhysicalRestore {
 
         Sink(Path out, Delta delta, Writes writes, long size) throws IOException {
             this.out = out;
-            Files.createDirectories(out.getParent());
+            if (!Files.isDirectory(out.getParent(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                // Restore made the manifest's directories first: createDirectories on an existing one throws (and catches) an exception.
+                Files.createDirectories(out.getParent());
+            }
             boolean existing = delta != null && Files.isRegularFile(out, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             ch = existing ? FileChannel.open(out, StandardOpenOption.READ, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS)
                     : FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
@@ -649,7 +652,7 @@ public final class PhysicalRestore {
             this.writes = writes;
             // In order, from one thread: writing one file's ranges from several threads (an earlier version) and
             // starting its writeback while it is written (tried) each cost about 1 s more system time per GB on ext4.
-            stream = over != null ? over : new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 17);
+            stream = over != null ? over : new java.io.BufferedOutputStream(Channels.newOutputStream(ch), bufferSize(size));
             deferred = over == null && writes != null;
             if (deferred) {
                 writes.paths.add(out);
@@ -683,6 +686,14 @@ public final class PhysicalRestore {
         }
     }
 
+    /**
+     * A copy buffer for a file of {@code size} bytes: 128 KiB, or less for a smaller file (most are
+     * a few pages: 128 KiB each for a thousand files was half of a restore's allocations).
+     */
+    private static int bufferSize(long size) {
+        return (int) Math.max(org.pgstrata.postgres.Page.SIZE, Math.min(1 << 17, size));
+    }
+
     private interface Opener {
         InputStream open() throws IOException;
     }
@@ -696,7 +707,7 @@ public final class PhysicalRestore {
             if (ref != null) {
                 OutputStream os = sink.stream;
                 try (InputStream in = content.open()) {
-                    byte[] buf = new byte[1 << 17];
+                    byte[] buf = new byte[bufferSize(size)];
                     int n;
                     while ((n = in.read(buf)) >= 0) {
                         digest.update(buf, 0, n);
