@@ -301,7 +301,7 @@ public final class ObjectStore {
         CheckingIn checked = new CheckingIn(raw, ref);
         Compression c = Compression.parse(ref.compression());
         return switch (c) {
-            case ZSTD -> new DrainingIn(new ZstdFrames.In(checked, substitute), checked);
+            case ZSTD -> new DrainingIn(new ZstdFrames.In(checked, substitute, ref.storedBytes()), checked);
             case LZ4 -> new DrainingIn(new LZ4FrameInputStream(checked), checked);
             case NONE -> checked;
         };

@@ -257,7 +257,7 @@ public final class ZstdFrames {
          * Read ahead: compressed bytes not yet cut into frames. Small at first (most objects are
          * small: a restore opens one per file), doubled while a frame does not fit.
          */
-        private byte[] raw = new byte[1 << 16];
+        private byte[] raw;
         private int rawStart;
         private int rawEnd;
         private boolean storedEnded;
@@ -276,12 +276,23 @@ public final class ZstdFrames {
         private long contentOffset;
 
         In(InputStream stored) {
-            this(stored, null);
+            this(stored, null, -1);
         }
 
         In(InputStream stored, Substitute substitute) {
+            this(stored, substitute, -1);
+        }
+
+        /**
+         * @param storedHint the stored size, when known (a manifest's claim: only the first
+         *                   buffer's size, which grows when the stream is longer); negative when not
+         */
+        In(InputStream stored, Substitute substitute, long storedHint) {
             this.stored = stored;
             this.substitute = substitute;
+            // One byte more than the stored size, so that its end is seen without growing; a bundle's
+            // member of a few hundred bytes took 64 KiB, a third of an encrypted restore's allocations.
+            this.raw = new byte[storedHint < 0 || storedHint >= 1 << 16 ? 1 << 16 : (int) Math.max(256, storedHint + 1)];
         }
 
         @Override

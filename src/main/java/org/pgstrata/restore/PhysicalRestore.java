@@ -639,7 +639,8 @@ public final class PhysicalRestore {
         final boolean deferred;
         private final Writes writes;
 
-        Sink(Path out, Delta delta, Writes writes, long size) throws IOException {
+        /** @param buffered whether small writes are gathered (a rebuild writes page by page; a copy writes whole buffers) */
+        Sink(Path out, Delta delta, Writes writes, long size, boolean buffered) throws IOException {
             this.out = out;
             if (!Files.isDirectory(out.getParent(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 // Restore made the manifest's directories first: createDirectories on an existing one throws (and catches) an exception.
@@ -652,7 +653,8 @@ public final class PhysicalRestore {
             this.writes = writes;
             // In order, from one thread: writing one file's ranges from several threads (an earlier version) and
             // starting its writeback while it is written (tried) each cost about 1 s more system time per GB on ext4.
-            stream = over != null ? over : new java.io.BufferedOutputStream(Channels.newOutputStream(ch), bufferSize(size));
+            stream = over != null ? over : buffered ? new java.io.BufferedOutputStream(Channels.newOutputStream(ch), bufferSize(size))
+                    : Channels.newOutputStream(ch);
             deferred = over == null && writes != null;
             if (deferred) {
                 writes.paths.add(out);
@@ -703,13 +705,14 @@ public final class PhysicalRestore {
             Writes writes) throws IOException {
         Checksum digest = Checksum.like(checksum);
         long written = 0;
-        try (Sink sink = new Sink(out, delta, writes, size)) {
+        try (Sink sink = new Sink(out, delta, writes, size, false)) {
             if (ref != null) {
                 OutputStream os = sink.stream;
                 try (InputStream in = content.open()) {
+                    // Whole buffers (the stream is not buffered): a read may stop at a frame's end.
                     byte[] buf = new byte[bufferSize(size)];
                     int n;
-                    while ((n = in.read(buf)) >= 0) {
+                    while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
                         digest.update(buf, 0, n);
                         os.write(buf, 0, n);
                         written += n;
@@ -736,7 +739,7 @@ public final class PhysicalRestore {
     private static void rebuildFile(Repository repo, List<Chain.Layer> layers, Path out, FileEntry f, Delta delta, Writes writes)
             throws IOException {
         Rebuild.Target t;
-        try (Sink sink = new Sink(out, delta, writes, f.size())) {
+        try (Sink sink = new Sink(out, delta, writes, f.size(), true)) {
             t = new Rebuild.Target(f.path(), layers, f.size(), f.checksum(), sink.stream, false);
             Rebuild.run(repo.objects(), List.of(t), null);
             sink.finish(f.size(), delta);

@@ -144,4 +144,24 @@ class ZstdFramesTest {
         broken.completeExceptionally(new java.io.IOException("a zstd frame cannot be decompressed"));
         assertThatThrownBy(() -> ZstdFrames.take(new ZstdFrames.Pending(broken, false, 0))).isInstanceOf(java.io.IOException.class);
     }
+    /**
+     * The reader's first buffer is sized from the stored size the manifest claims; a claim that is
+     * wrong (smaller, zero, larger, or absent) only changes how it grows, never what is read.
+     */
+    @Test
+    void theStoredSizeHint_isOnlyAHint() throws Exception {
+        for (int size : new int[] {0, 100, 70_000, 2 * ZstdFrames.FRAME + 3}) {
+            byte[] data = content(size, size);
+            java.io.ByteArrayOutputStream stored = new java.io.ByteArrayOutputStream();
+            try (ZstdFrames.Out out = new ZstdFrames.Out(stored, 3, 2)) {
+                out.write(data);
+            }
+            byte[] s = stored.toByteArray();
+            for (long hint : new long[] {-1, 0, 1, s.length - 1, s.length, s.length + 1, 10L * s.length, Long.MAX_VALUE}) {
+                try (InputStream in = new ZstdFrames.In(new ByteArrayInputStream(s), null, hint)) {
+                    assertThat(java.util.Arrays.mismatch(in.readAllBytes(), data)).as("content of " + size + " bytes, hint " + hint).isEqualTo(-1);
+                }
+            }
+        }
+    }
 }
