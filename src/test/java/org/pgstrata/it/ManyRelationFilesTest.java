@@ -172,7 +172,7 @@ class ManyRelationFilesTest extends PgTest {
 
     private ChildCli.Finished pgstrata(String what, List<String> heap, String... args) throws Exception {
         List<String> jvm = new ArrayList<>(heap);
-        jvm.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:PretenureSizeThreshold=2m")); // as the launchers run it
+        jvm.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")); // as the launchers run it
         // Block maps in their temporary files, as for a cluster of terabytes: the bound holds on that path too.
         jvm.add("-Dpgstrata.blockmap.heapBytes=0");
         ChildCli.Finished r = ChildCli.run(Map.of(), jvm, 600, args);
