@@ -6,6 +6,15 @@ import java.util.Locale;
 public enum Compression {
     ZSTD(".zst"), LZ4(".lz4"), NONE("");
 
+    /** The zstd levels a user may choose ({@code backup --compress-level}): zstd's fast levels from -7, and 1 to 19. */
+    public static final int ZSTD_MIN_LEVEL = -7;
+    public static final int ZSTD_MAX_LEVEL = 19;
+
+    /** Whether {@code level} is one of the zstd levels a user may choose. */
+    public static boolean zstdLevel(int level) {
+        return level >= ZSTD_MIN_LEVEL && level <= ZSTD_MAX_LEVEL && level != 0;
+    }
+
     private final String suffix;
 
     Compression(String suffix) {

@@ -58,6 +58,12 @@ final class BackupCommand extends BaseCommand {
     @Option(names = "--compress", defaultValue = "zstd", paramLabel = "ALGO", description = "zstd (default), lz4 or none.")
     String compress;
 
+    @Option(names = "--compress-level", paramLabel = "LEVEL",
+            description = "With zstd: the level of every object this backup writes, -7 to -1 (fastest, largest) or 1 to 19 (slowest, "
+                    + "smallest). Default: 3 for files stored whole, 1 for bundles of small files and for the changed pages of "
+                    + "large files, 3 for other changed pages and WAL. Restore needs no setting; the WAL archive keeps its own level.")
+    Integer compressLevel;
+
     @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", converter = Jobs.class,
             description = "Files copied in parallel (1 to 256; default: ${DEFAULT-VALUE}). With --logical: a full above 1 uses pg_dump's directory format with N jobs (default 1); a diff reads big tables over N connections sharing its snapshot (default 1: on 2 cores a second one costs more than it saves).")
     int jobs;
@@ -92,7 +98,7 @@ final class BackupCommand extends BaseCommand {
         }
         int pause = org.pgstrata.api.TestHooks.pauseAfterFiles(env);
         BackupResult r = facade().backup(new BackupRequest(repo.location(), pgdata, conn.resolve(env, pgdata), BackupType.parse(type),
-                Compression.parse(compress), jobs, pause, archiveTimeout, org.pgstrata.api.ChangeSource.parse(changeSource)));
+                Compression.parse(compress), jobs, pause, archiveTimeout, org.pgstrata.api.ChangeSource.parse(changeSource), compressLevel));
         if (json) {
             Output.json(out(), r);
         } else {
@@ -109,6 +115,11 @@ final class BackupCommand extends BaseCommand {
     }
 
     private int logical(java.util.Map<String, String> env) {
+        if (spec.commandLine().getParseResult().hasMatchedOption("--compress-level")) {
+            // (a stanza's compress-level is for its physical backups, and does not stop a logical one)
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "--compress-level applies to physical backups only",
+                    "leave it out with --logical (its objects use the default levels)");
+        }
         boolean jobsGiven = spec.commandLine().getParseResult().hasMatchedOption("--jobs");
         LogicalBackupResult r = facade().logicalBackup(new LogicalBackupRequest(repo.location(), conn.resolve(env, DataDirectory.orEnv(pgdata, env)), BackupType.parse(type),
                 Compression.parse(compress), jobsGiven ? jobs : 1, pgBin));

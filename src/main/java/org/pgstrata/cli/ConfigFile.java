@@ -70,6 +70,7 @@ final class ConfigFile {
         k.put("dbname", "PGDATABASE");
         k.put("pg-bin", "PGSTRATA_PG_BIN");
         k.put("compress", null);
+        k.put("compress-level", null);
         k.put("jobs", null);
         k.put("archive-timeout", null);
         k.put("retain-full", null);

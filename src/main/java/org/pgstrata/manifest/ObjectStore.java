@@ -38,9 +38,34 @@ public final class ObjectStore {
     public static final int ZSTD_LEVEL_PAGES = 3;
 
     private final Storage storage;
+    /** The zstd level every object is written at, or null for the levels above (each chosen for its kind of object). */
+    private final Integer level;
 
     public ObjectStore(Storage storage) {
+        this(storage, null);
+    }
+
+    private ObjectStore(Storage storage, Integer level) {
         this.storage = storage;
+        this.level = level;
+    }
+
+    /**
+     * The same store, writing every zstd object at {@code level} (see {@link Compression#zstdLevel};
+     * null: this store, with the default levels). Reading does not depend on it.
+     */
+    public ObjectStore atLevel(Integer level) {
+        if (level == null) {
+            return this;
+        }
+        if (!Compression.zstdLevel(level)) {
+            throw new IllegalArgumentException("zstd level " + level + " is not one pgstrata takes");
+        }
+        return new ObjectStore(storage, level);
+    }
+
+    private int level(int otherwise) {
+        return level != null ? level : otherwise;
     }
 
     public Storage storage() {
@@ -146,7 +171,7 @@ public final class ObjectStore {
     }
 
     public PendingObject create(String backup, String key, Compression compression) throws IOException {
-        return new PendingObject(backup, key, compression, 1, ZSTD_LEVEL, false);
+        return new PendingObject(backup, key, compression, 1, level(ZSTD_LEVEL), false);
     }
 
     /** For the changed pages of an incremental or differential (see {@link #ZSTD_LEVEL_PAGES}). */
@@ -165,8 +190,8 @@ public final class ObjectStore {
      * still fewer than pg_basebackup's and pgBackRest's incrementals of the same change.
      */
     public PendingObject createPages(String backup, String key, Compression compression, int workers) throws IOException {
-        return workers > 1 ? new PendingObject(backup, key, compression, workers, ZSTD_LEVEL_SMALL, true)
-                : new PendingObject(backup, key, compression, 1, ZSTD_LEVEL_PAGES, false);
+        return workers > 1 ? new PendingObject(backup, key, compression, workers, level(ZSTD_LEVEL_SMALL), true)
+                : new PendingObject(backup, key, compression, 1, level(ZSTD_LEVEL_PAGES), false);
     }
 
     /**
@@ -175,7 +200,7 @@ public final class ObjectStore {
      * too (other compressions ignore it).
      */
     public PendingObject create(String backup, String key, Compression compression, int workers) throws IOException {
-        return new PendingObject(backup, key, compression, workers, ZSTD_LEVEL, true);
+        return new PendingObject(backup, key, compression, workers, level(ZSTD_LEVEL), true);
     }
 
     /**
@@ -197,7 +222,7 @@ public final class ObjectStore {
             this.writer = storage.create(key);
             if (compression == Compression.ZSTD) {
                 zstd = new ZstdCompressCtx();
-                zstd.setLevel(ZSTD_LEVEL_SMALL);
+                zstd.setLevel(level(ZSTD_LEVEL_SMALL));
             } else {
                 zstd = null;
             }

@@ -42,6 +42,7 @@ class ConfigFileTest {
             pgdata = "/var/lib/postgresql/15/main"
             port = 5433
             host = "/var/run/postgresql"
+            compress-level = 9
 
             ["with.dot"]
             repo = "/srv/dotted"
@@ -65,6 +66,7 @@ class ConfigFileTest {
         assertThat(b.repo.location()).isEqualTo("/srv/repo-global");
         assertThat(b.compress).isEqualTo("lz4");
         assertThat(b.jobs).isEqualTo(3);
+        assertThat(b.compressLevel).isEqualTo(9);
         assertThat(b.type).isEqualTo("full"); // not a file key: the option's own default
     }
 

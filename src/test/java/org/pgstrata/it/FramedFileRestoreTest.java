@@ -126,6 +126,76 @@ class FramedFileRestoreTest extends PgTest {
         assertThat(ClusterContent.amcheck(restored)).as("amcheck of the restored chain").isEmpty();
     }
 
+    /**
+     * {@code --compress-level} reaches every object a backup writes: the same cluster backed up at
+     * zstd's fast level -7 and at level 19 stores the big file's frames, the bundles and the changed
+     * pages in fewer bytes at 19, and every backup restores with the source's content. A level that
+     * cannot apply is refused before anything is written.
+     */
+    @Test
+    void aChosenCompressLevel_reachesEveryObject_andEveryBackupRestores() throws Exception {
+        LocalCluster src = pg.start("source", MAJOR);
+        String rel = loadBig(src);
+        Path fast = dir.resolve("repo-fast");
+        Path small = dir.resolve("repo-small");
+        String fastFull = backup(fast, src, "full", "zstd", "--compress-level", "-7");
+        String smallFull = backup(small, src, "full", "zstd", "--compress-level", "19");
+        Map<String, ContentChecksum.Result> atFull = ClusterContent.of(src);
+        PgSupport.sql(src, "UPDATE big SET pad = rpad('leveled ' || id, 400, '#') WHERE id % 5 = 1");
+        String fastIncr = backup(fast, src, "incr", "zstd", "--compress-level", "-7");
+        String smallIncr = backup(small, src, "incr", "zstd", "--compress-level", "19");
+        Map<String, ContentChecksum.Result> atIncr = ClusterContent.of(src);
+
+        // The big file whole (framed), a bundle of small files, the big file's changed pages: each smaller at 19.
+        long fastWhole = storedBytes(entry(manifestOf(fast, fastFull), rel));
+        long smallWhole = storedBytes(entry(manifestOf(small, smallFull), rel));
+        assertThat(smallWhole).as("the big file stored whole at 19, against -7 (%d)", fastWhole).isLessThan(fastWhole * 9 / 10);
+        assertThat(bundleBytes(small, smallFull)).as("bundles at 19, against -7").isLessThan(bundleBytes(fast, fastFull));
+        long fastPages = storedBytes(entry(manifestOf(fast, fastIncr), rel));
+        long smallPages = storedBytes(entry(manifestOf(small, smallIncr), rel));
+        assertThat(smallPages).as("the changed pages at 19, against -7 (%d)", fastPages).isLessThan(fastPages * 9 / 10);
+
+        LocalCluster r1 = CliBackups.restore(pg, fast, dir.resolve("r-fast"), MAJOR, "--backup", fastFull).cluster();
+        assertThat(ClusterContent.of(r1)).as("the full at level -7, restored").isEqualTo(atFull);
+        r1.stop();
+        LocalCluster r2 = CliBackups.restore(pg, small, dir.resolve("r-small"), MAJOR, "--backup", smallIncr, "--jobs", "2").cluster();
+        assertThat(ClusterContent.of(r2)).as("the chain at level 19, restored").isEqualTo(atIncr);
+        assertThat(ClusterContent.amcheck(r2)).as("amcheck of the chain at level 19").isEmpty();
+
+        Path refused = dir.resolve("repo-refused");
+        String[][] wrong = {{"--compress", "lz4", "--compress-level", "3"}, {"--compress-level", "0"}, {"--compress-level", "20"},
+            {"--compress-level", "-8"}};
+        for (String[] w : wrong) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("backup", "-q", "--repo", refused.toString(), "--pgdata",
+                    src.pgdata().toString(), "--port", CliBackups.port(src)));
+            args.addAll(java.util.List.of(w));
+            CliRun r = CliRun.run(args.toArray(String[]::new));
+            assertThat(r.exitCode()).as(String.join(" ", w) + ": " + r.err()).isEqualTo(ErrorCode.USAGE.exitCode());
+            assertThat(r.errLines()).as(String.join(" ", w)).first().asString().contains("--compress-level");
+        }
+        CliRun logical = CliRun.run("backup", "-q", "--logical", "--repo", refused.toString(), "--port", CliBackups.port(src),
+                "--compress-level", "3");
+        assertThat(logical.exitCode()).as(logical.err()).isEqualTo(ErrorCode.USAGE.exitCode());
+        assertThat(logical.err()).contains("physical backups only");
+        assertThat(refused).as("nothing written for a refused level").doesNotExist();
+    }
+
+    private static long storedBytes(JsonNode entry) {
+        return entry.get("object").get("storedBytes").asLong();
+    }
+
+    /** The stored bytes of a backup's bundles. */
+    private static long bundleBytes(Path repo, String id) throws Exception {
+        try (var s = Files.list(repo.resolve("backup").resolve(id).resolve("bundle"))) {
+            long total = 0;
+            for (Path p : s.toList()) {
+                total += Files.size(p);
+            }
+            assertThat(total).as("bundles of " + id).isPositive();
+            return total;
+        }
+    }
+
     @Test
     void aDamagedByteInOneFrame_failsTheRestoreAsCorrupt() throws Exception {
         LocalCluster src = pg.start("source", MAJOR);
@@ -165,9 +235,11 @@ class FramedFileRestoreTest extends PgTest {
         assertThat(target).doesNotExist();
     }
 
-    private static String backup(Path repo, LocalCluster src, String type, String compress) {
-        return CliBackups.run("backup", "-q", "--json", "--repo", repo.toString(), "--pgdata", src.pgdata().toString(), "--port",
-                CliBackups.port(src), "--type", type, "--compress", compress).get("id").asText();
+    private static String backup(Path repo, LocalCluster src, String type, String compress, String... more) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("backup", "-q", "--json", "--repo", repo.toString(),
+                "--pgdata", src.pgdata().toString(), "--port", CliBackups.port(src), "--type", type, "--compress", compress));
+        args.addAll(java.util.List.of(more));
+        return CliBackups.run(args.toArray(String[]::new)).get("id").asText();
     }
 
     private static JsonNode entry(JsonNode manifest, String path) {
