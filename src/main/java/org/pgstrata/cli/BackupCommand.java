@@ -60,8 +60,9 @@ final class BackupCommand extends BaseCommand {
 
     @Option(names = "--compress-level", paramLabel = "LEVEL",
             description = "With zstd: the level of every object this backup writes, -7 to -1 (fastest, largest) or 1 to 19 (slowest, "
-                    + "smallest). Default: 3 for files stored whole, 1 for bundles of small files and for the changed pages of "
-                    + "large files, 3 for other changed pages and WAL. Restore needs no setting; the WAL archive keeps its own level.")
+                    + "smallest). Default: 1 for files stored whole, for bundles of small files and for the changed pages of large "
+                    + "files; 3 for the changed pages of smaller files and for WAL. 3 stores a full about 5%% smaller for a third "
+                    + "more CPU. Restore needs no setting; the WAL archive keeps its own level.")
     Integer compressLevel;
 
     @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", converter = Jobs.class,
