@@ -183,7 +183,8 @@ public final class PhysicalBackup {
             toCopy.addAll(external.items());
             long totalBytes = scan.totalBytes() + external.items().stream().mapToLong(DataDirectoryScan.Item::size).sum();
             progress.step("copying " + toCopy.size() + " files (" + Sizes.human(totalBytes) + ") from " + pgdata);
-            Copier copier = new Copier(repo.objects().atLevel(req.compressLevel()), id, req.compression(), startLsn, session.dataChecksums(), totalBytes,
+            ObjectStore writing = repo.objects().atLevel(req.compressLevel()); // --compress-level, for every object this backup writes
+            Copier copier = new Copier(writing, id, req.compression(), startLsn, session.dataChecksums(), totalBytes,
                     req.pauseAfterFiles(), reference, type == BackupType.REVERSE);
             maps.push(copier.blockHashes::close);
             if (summaries != null) {
@@ -233,7 +234,7 @@ public final class PhysicalBackup {
             if (fromPgWal) {
                 progress.step("backup stopped at " + stop.stopLsn() + "; copying WAL " + startLsn + " .. " + stop.stopLsn()
                         + (session.standby() ? " from the standby's pg_wal" : ""));
-                wal = copyWal(repo.objects().atLevel(req.compressLevel()), id, req.compression(), pgdata, startLsn, walEnd, stop, session.walSegmentSize());
+                wal = copyWal(writing, id, req.compression(), pgdata, startLsn, walEnd, stop, session.walSegmentSize());
                 walSource = Manifest.WAL_IN_BACKUP;
             } else {
                 // Invariant 2: with an archive, the backup is complete once its WAL is archived.
@@ -269,7 +270,7 @@ public final class PhysicalBackup {
             if (reverse) {
                 // Invariant 4: the new full is durable; only now does the old one become a reverse delta.
                 TestHooks.haltAt("full-manifest");
-                new ReverseDelta(repo, progress).convert(reference.manifest(), m, copier.changedForReverse, req.compression());
+                new ReverseDelta(repo, progress).convert(reference.manifest(), m, copier.changedForReverse, req.compression(), req.compressLevel());
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             if (reference != null && !reverse) {

@@ -161,6 +161,12 @@ class FramedFileRestoreTest extends PgTest {
         LocalCluster r2 = CliBackups.restore(pg, small, dir.resolve("r-small"), MAJOR, "--backup", smallIncr, "--jobs", "2").cluster();
         assertThat(ClusterContent.of(r2)).as("the chain at level 19, restored").isEqualTo(atIncr);
         assertThat(ClusterContent.amcheck(r2)).as("amcheck of the chain at level 19").isEmpty();
+        r2.stop();
+        // A reverse backup at 19 turns the first full into old pages (written at 19 too): that point still restores.
+        backup(small, src, "reverse", "zstd", "--compress-level", "19");
+        LocalCluster r3 = CliBackups.restore(pg, small, dir.resolve("r-reverse"), MAJOR, "--backup", smallFull).cluster();
+        assertThat(ClusterContent.of(r3)).as("the first full, now a reverse delta at level 19, restored").isEqualTo(atFull);
+        r3.stop();
 
         Path refused = dir.resolve("repo-refused");
         String[][] wrong = {{"--compress", "lz4", "--compress-level", "3"}, {"--compress-level", "0"}, {"--compress-level", "20"},
