@@ -270,7 +270,7 @@ public final class PhysicalBackup {
             if (reverse) {
                 // Invariant 4: the new full is durable; only now does the old one become a reverse delta.
                 TestHooks.haltAt("full-manifest");
-                new ReverseDelta(repo, progress).convert(reference.manifest(), m, copier.changedForReverse, req.compression(), req.compressLevel());
+                new ReverseDelta(repo, progress).convert(reference.manifest(), m, copier.changedForReverse, req.compression(), writing);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             if (reference != null && !reverse) {

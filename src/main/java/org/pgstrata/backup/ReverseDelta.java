@@ -45,9 +45,9 @@ final class ReverseDelta {
      * @param old     the full that the new full was built from
      * @param now     the new full, already written
      * @param changed for each relation file stored anew in {@code now}, the blocks that changed since {@code old}
-     * @param level   the zstd level of the old pages it writes (null: the default; see {@link ObjectStore#atLevel})
+     * @param writing where the old pages are written: the repository's objects at the backup's level ({@link ObjectStore#atLevel})
      */
-    void convert(Manifest old, Manifest now, Map<String, BlockList> changed, Compression compression, Integer level) {
+    void convert(Manifest old, Manifest now, Map<String, BlockList> changed, Compression compression, ObjectStore writing) {
         progress.step("turning full backup " + old.id() + " into a reverse delta over " + now.id());
         Map<String, FileEntry> newFiles = new HashMap<>();
         now.files().forEach(f -> newFiles.put(f.path(), f));
@@ -63,7 +63,7 @@ final class ReverseDelta {
                     continue;
                 }
                 FileEntry n = newFiles.get(e.path());
-                FileEntry rev = oldPages(e, n, changed.get(e.path()), now.id(), compression, level);
+                FileEntry rev = oldPages(e, n, changed.get(e.path()), now.id(), compression, writing);
                 // Invariant 9: the old point must rebuild from the new full and the old pages exactly as it was, or it stays whole.
                 String why = proveRebuild(e, n, rev, now.id());
                 if (why != null) {
@@ -132,8 +132,8 @@ final class ReverseDelta {
      * The old versions of the blocks that differ: those that changed, and those past the new
      * file's end; laid over the new full's file and cut to the old size, they give the old file.
      */
-    private FileEntry oldPages(FileEntry old, FileEntry now, BlockList changed, String nowId, Compression compression, Integer level)
-            throws IOException {
+    private FileEntry oldPages(FileEntry old, FileEntry now, BlockList changed, String nowId, Compression compression,
+            ObjectStore writing) throws IOException {
         long oldBlocks = (old.size() + Page.SIZE - 1) / Page.SIZE;
         long newBlocks = (now.size() + Page.SIZE - 1) / Page.SIZE;
         java.util.BitSet need = new java.util.BitSet((int) oldBlocks);
@@ -152,7 +152,7 @@ final class ReverseDelta {
         String key = Repository.BACKUP_PREFIX + nowId + "/reverse/" + old.path().replace('/', '+') + compression.suffix();
         byte[] page = new byte[Page.SIZE];
         try (InputStream in = repo.objects().open(old.object());
-             ObjectStore.PendingObject out = repo.objects().atLevel(level).createPages(nowId, key, compression)) {
+             ObjectStore.PendingObject out = writing.createPages(nowId, key, compression)) {
             for (long b = 0; b < oldBlocks; b++) {
                 int len = (int) Math.min(Page.SIZE, old.size() - b * Page.SIZE);
                 if (in.readNBytes(page, 0, len) != len) {
