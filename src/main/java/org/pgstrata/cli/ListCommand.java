@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "list", description = {"List the backups in a repository, oldest first.",
     "reference is the backup an incr or diff is built on; chain lists every backup a restore of",
-    "it reads, the full first. --json prints an array of objects with the stable fields id, type,",
+    "it reads, the full first (the table shortens a chain of more than four to its full, how many",
+    "lie between, and its last two). --json prints an array of objects with the stable fields id, type,",
     "reference, chain, startLsn, stopLsn, startTime, stopTime, dataBytes and repositoryBytes, and",
     "database for logical backups (types logical-full and logical-diff: their LSNs are the snapshot's,",
     "and data is the size of pg_dump's output), and status: ok, or damaged for a backup whose",
@@ -25,6 +26,25 @@ final class ListCommand extends BaseCommand {
 
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
+
+    /** Chains longer than this are shortened in the table: a daily incremental for a month would make every row hundreds of characters wide. */
+    static final int CHAIN_SHOWN = 4;
+
+    /**
+     * The table's chain column: "-" for a backup that reads only itself; the whole chain when it
+     * has at most {@link #CHAIN_SHOWN} backups; else its full, how many backups lie between, and
+     * its last two (the reference and the backup itself). --json always has the whole chain.
+     */
+    static String chainCell(List<String> chain) {
+        if (chain.size() <= 1) {
+            return "-";
+        }
+        if (chain.size() <= CHAIN_SHOWN) {
+            return String.join(" > ", chain);
+        }
+        int between = chain.size() - 3;
+        return chain.get(0) + " > (" + between + " more) > " + chain.get(chain.size() - 2) + " > " + chain.get(chain.size() - 1);
+    }
 
     @Override
     int execute() {
@@ -85,7 +105,7 @@ final class ListCommand extends BaseCommand {
             }
             rows.add(java.util.Arrays.asList(b.id(), b.database() == null ? b.type() : b.type() + " (" + b.database() + ")", b.reference() == null ? "-" : b.reference(), b.startLsn(), b.stopLsn(),
                     b.stopTime(), Output.bytes(b.dataBytes()), Output.bytes(b.repositoryBytes()),
-                    b.chain().size() <= 1 ? "-" : String.join(" > ", b.chain()), b.changeSource() == null ? "-" : b.changeSource(),
+                    chainCell(b.chain()), b.changeSource() == null ? "-" : b.changeSource(),
                     lastDrill(listing.lastDrill().get(b.id()))));
         }
         // changes: how an incremental or differential found its changed blocks (scan, or wal-summary)
