@@ -58,12 +58,12 @@ public final class Chain {
                     refs.add(f.reference());
                 }
             }
-            for (String ref : refs) {
-                if (members.containsKey(ref)) {
-                    continue;
-                }
-                Manifest r = member(repo, target, m, ref);
-                members.put(ref, r);
+            // Read side by side (an incremental's files name most of its chain at once), judged in order.
+            List<String> unread = refs.stream().filter(ref -> !members.containsKey(ref)).sorted().toList();
+            List<Object> read = repo.manifests(unread, target.files().size());
+            for (int i = 0; i < unread.size(); i++) {
+                Manifest r = member(repo, target, m, unread.get(i), read.get(i));
+                members.put(unread.get(i), r);
                 todo.push(r);
             }
         }
@@ -72,10 +72,14 @@ public final class Chain {
         return chain;
     }
 
-    private static Manifest member(Repository repo, Manifest target, Manifest builtOn, String ref) {
+    /** Checks {@code read}, what reading backup {@code ref}'s manifest gave (a Manifest, or what it threw), as a member of the chain. */
+    private static Manifest member(Repository repo, Manifest target, Manifest builtOn, String ref, Object read) {
         Manifest r;
         try {
-            r = repo.manifest(ref);
+            if (read instanceof RuntimeException e) {
+                throw e;
+            }
+            r = (Manifest) read;
         } catch (PgstrataException e) {
             if (e.code() == ErrorCode.NOT_FOUND) {
                 throw new PgstrataException(ErrorCode.CHAIN_BROKEN, "backup " + ref + ", which " + builtOn.id()
@@ -122,11 +126,30 @@ public final class Chain {
             }
         }
         Map<String, Long> listed = listedSizes(repo, needed.keySet());
-        for (var e : needed.entrySet()) {
+        // A key the listing did not show is asked for itself: side by side (a HEAD each on S3; a chain of thirty small
+        // incrementals asked for some 150 one after another), judged in key order.
+        List<String> keys = new ArrayList<>(needed.keySet());
+        java.util.Collections.sort(keys);
+        List<String> asked = keys.stream().filter(k -> !listed.containsKey(k)).toList();
+        List<Object> answers = sideBySide(repo, asked, k -> repo.storage().size(k));
+        Map<String, Object> answered = new HashMap<>();
+        for (int i = 0; i < asked.size(); i++) {
+            answered.put(asked.get(i), answers.get(i));
+        }
+        for (String key : keys) {
+            var e = Map.entry(key, needed.get(key));
             long size;
             try {
-                Long l = listed.get(e.getKey());
-                size = l != null ? l : repo.storage().size(e.getKey()); // a key the listing did not show is asked for itself
+                Long l = listed.get(key);
+                if (l != null) {
+                    size = l;
+                } else if (answered.get(key) instanceof IOException ex) {
+                    throw ex;
+                } else if (answered.get(key) instanceof RuntimeException ex) {
+                    throw ex;
+                } else {
+                    size = (Long) answered.get(key);
+                }
             } catch (ObjectNotFoundException ex) {
                 throw new PgstrataException(ErrorCode.CORRUPT, "object " + e.getKey() + " that the restore of " + target.id()
                         + " needs is missing from " + repo.describe() + "; nothing was written",
@@ -160,7 +183,7 @@ public final class Chain {
                 byBackup.computeIfAbsent(k.substring(0, second + 1), x -> new ArrayList<>()).add(k);
             }
         }
-        Map<String, Long> sizes = new HashMap<>();
+        List<String> prefixes = new ArrayList<>();
         for (var e : byBackup.entrySet()) {
             Manifest m = members.get(e.getKey().substring(Repository.BACKUP_PREFIX.length(), e.getKey().length() - 1));
             int needed = e.getValue().size();
@@ -171,13 +194,66 @@ public final class Chain {
             if (pages * 4 > needed) {
                 continue;
             }
-            try {
-                repo.storage().listedSizes(e.getKey()).ifPresent(sizes::putAll);
-            } catch (IOException ex) {
-                throw repo.io("list the objects of backup " + m.id(), ex);
+            prefixes.add(e.getKey());
+        }
+        java.util.Collections.sort(prefixes);
+        List<Object> listings = sideBySide(repo, prefixes, prefix -> repo.storage().listedSizes(prefix));
+        Map<String, Long> sizes = new HashMap<>();
+        for (int i = 0; i < prefixes.size(); i++) {
+            Object listing = listings.get(i);
+            if (listing instanceof IOException ex) {
+                String prefix = prefixes.get(i);
+                throw repo.io("list the objects of backup " + prefix.substring(Repository.BACKUP_PREFIX.length(), prefix.length() - 1), ex);
             }
+            if (listing instanceof RuntimeException ex) {
+                throw ex;
+            }
+            @SuppressWarnings("unchecked")
+            java.util.Optional<Map<String, Long>> found = (java.util.Optional<Map<String, Long>>) listing;
+            found.ifPresent(sizes::putAll);
         }
         return sizes;
+    }
+
+    /** A request to the store about one key or prefix. */
+    private interface Ask {
+        Object of(String item) throws IOException;
+    }
+
+    /** Requests (each a round trip on S3) sent at once, at most. */
+    private static final int ASKING = 8;
+
+    /**
+     * {@code ask} of each item, on up to {@link #ASKING} threads: in the items' order, each its
+     * answer or the IOException or RuntimeException it threw, for the caller to judge in that order.
+     */
+    private static List<Object> sideBySide(Repository repo, List<String> items, Ask ask) {
+        if (items.size() <= 1) {
+            List<Object> answers = new ArrayList<>();
+            for (String item : items) {
+                try {
+                    answers.add(ask.of(item));
+                } catch (IOException | RuntimeException e) {
+                    answers.add(e);
+                }
+            }
+            return answers;
+        }
+        List<java.util.concurrent.Callable<Object>> tasks = new ArrayList<>();
+        for (String item : items) {
+            tasks.add(() -> {
+                try {
+                    return ask.of(item);
+                } catch (IOException | RuntimeException e) {
+                    return e;
+                }
+            });
+        }
+        try {
+            return org.pgstrata.api.Parallel.run(Math.max(1, Math.min(ASKING, tasks.size())), "pgstrata-chain-check", tasks);
+        } catch (IOException e) { // only an interrupt: each task returns what it threw
+            throw repo.io("check the objects of the chain", e);
+        }
     }
 
     public Manifest target() {

@@ -628,7 +628,7 @@ public final class Repository implements AutoCloseable {
 
     /** Every backup directory's manifest, read and checked once: see {@link Catalogue}. */
     public Catalogue<Manifest> catalogue() {
-        return scan(listIds(BACKUP_PREFIX), this::catalogued, BY_STOP);
+        return scan(listManifests(BACKUP_PREFIX), this::catalogued, BY_STOP);
     }
 
     private static final Comparator<Manifest> BY_STOP = Comparator.comparing((Manifest m) -> Lsn.parse(m.stopLsn())).thenComparing(Manifest::id);
@@ -640,12 +640,12 @@ public final class Repository implements AutoCloseable {
      * first used (the commands that choose one backup use few of the lists).
      */
     public Catalogue<Manifest> checkedCatalogue() {
-        return scan(listIds(BACKUP_PREFIX), id -> {
-            Manifest m = catalogued(id);
-            if (m.files() != null) {
-                m.files().size();
-            }
-            return m;
+        // Read whole at once (its header, then its list through catalogued's SoftFiles, was two reads of the same object),
+        // its list still held softly.
+        return scan(listManifests(BACKUP_PREFIX), id -> {
+            long[] crc = new long[2];
+            Manifest m = manifest(id, crc, false);
+            return m.withFiles(new SoftFiles(m.files(), rereading(id, crc)));
         }, BY_STOP);
     }
 
@@ -654,15 +654,19 @@ public final class Repository implements AutoCloseable {
      * intact ones in {@code order}, the others with what is wrong. One removed since the listing
      * (by an expire that ran meanwhile) is left out, as if it had not been listed.
      */
-    private <M> Catalogue<M> scan(Map<String, Boolean> ids, java.util.function.Function<String, M> read, Comparator<M> order) {
+    private <M> Catalogue<M> scan(Listed ids, java.util.function.Function<String, M> read, Comparator<M> order) {
+        List<String> listed = ids.ids().entrySet().stream().filter(Map.Entry::getValue).map(Map.Entry::getKey).toList();
+        List<Object> outcomes = readEach(listed, ids.manifestSizes(), read);
         List<M> result = new ArrayList<>();
         Map<String, PgstrataException> damaged = new java.util.TreeMap<>();
-        for (var id : ids.entrySet()) {
-            if (!id.getValue()) {
-                continue;
-            }
+        for (int i = 0; i < listed.size(); i++) {
             try {
-                result.add(read.apply(id.getKey()));
+                if (outcomes.get(i) instanceof RuntimeException e) {
+                    throw e;
+                }
+                @SuppressWarnings("unchecked")
+                M m = (M) outcomes.get(i);
+                result.add(m);
             } catch (PgstrataException e) {
                 if (e.code() == ErrorCode.NOT_FOUND) {
                     continue;
@@ -670,11 +674,68 @@ public final class Repository implements AutoCloseable {
                 if (e.code() != ErrorCode.CORRUPT && e.code() != ErrorCode.REPO_MISMATCH) {
                     throw e;
                 }
-                damaged.put(id.getKey(), e);
+                damaged.put(listed.get(i), e);
             }
         }
         result.sort(order);
         return new Catalogue<>(result, damaged);
+    }
+
+    /** Manifests read at once, at most: on S3 each is a request, and a repository of a month of daily backups has dozens. */
+    static final int MANIFEST_READERS = 8;
+    /**
+     * Stored manifest bytes read at once, at most, in KiB: a manifest takes about 18 stored bytes
+     * and 400 bytes of heap (its JSON, then its list) per file, so 1 MiB of them is some 25 MB of
+     * heap; a manifest larger than that (a cluster of more than about 55,000 files) is read alone.
+     */
+    public static final int MANIFEST_KIB_AT_ONCE = 1024;
+
+    /**
+     * {@code read} of each of {@code ids}: in the order of {@code ids}, each its result or the
+     * RuntimeException it threw, for the caller to judge in that order as if it had read them one
+     * after another. With their sizes ({@code sizes}: listed by S3, where each read is a round
+     * trip, or estimated) up to {@link #MANIFEST_READERS} are read at once, within {@link
+     * #MANIFEST_KIB_AT_ONCE}; one after another, a catalogue of N backups waited N round trips.
+     * Without (a directory's catalogue) they are read one after another, as they always were. An
+     * Error (out of memory) is thrown as it is.
+     */
+    private <M> List<Object> readEach(List<String> ids, Map<String, Long> sizes, java.util.function.Function<String, M> read) {
+        java.util.concurrent.Semaphore budget = new java.util.concurrent.Semaphore(MANIFEST_KIB_AT_ONCE, true);
+        List<java.util.concurrent.Callable<Object>> tasks = new ArrayList<>();
+        for (String id : ids) {
+            int kib = (int) Math.max(1, Math.min(MANIFEST_KIB_AT_ONCE, (sizes.getOrDefault(id, 0L) + 1023) / 1024));
+            tasks.add(() -> {
+                budget.acquireUninterruptibly(kib);
+                try {
+                    return read.apply(id);
+                } catch (RuntimeException e) {
+                    return e;
+                } finally {
+                    budget.release(kib);
+                }
+            });
+        }
+        if (tasks.size() <= 1 || sizes.isEmpty()) {
+            List<Object> inOrder = new ArrayList<>();
+            for (var t : tasks) {
+                try {
+                    inOrder.add(t.call());
+                } catch (Exception e) { // the task returns what it threw: nothing else reaches here
+                    throw new IllegalStateException(e);
+                }
+            }
+            return inOrder;
+        }
+        try {
+            info(); // read once here, not by every reader at once; what is wrong with it each read reports as before
+        } catch (RuntimeException e) {
+            // said by the reads
+        }
+        try {
+            return org.pgstrata.api.Parallel.run(Math.min(MANIFEST_READERS, tasks.size()), "pgstrata-manifests", tasks);
+        } catch (IOException e) { // only an interrupt: each task returns what it threw
+            throw io("read the manifests", e);
+        }
     }
 
     /**
@@ -783,19 +844,49 @@ public final class Repository implements AutoCloseable {
      * ask whether its manifest exists.
      */
     private Map<String, Boolean> listIds(String prefix) {
-        Map<String, Boolean> ids = new LinkedHashMap<>();
         try {
-            for (String key : storage.list(prefix)) {
-                String rest = key.substring(prefix.length());
-                int slash = rest.indexOf('/');
-                if (slash > 0) {
-                    ids.merge(rest.substring(0, slash), rest.substring(slash + 1).equals(MANIFEST_NAME), Boolean::logicalOr);
-                }
-            }
+            return idsOf(prefix, storage.list(prefix));
         } catch (IOException e) {
             throw io(prefix.equals(LOGICAL_PREFIX) ? "list logical backups" : "list backups", e);
         }
+    }
+
+    private static Map<String, Boolean> idsOf(String prefix, java.util.Collection<String> keys) {
+        Map<String, Boolean> ids = new LinkedHashMap<>();
+        for (String key : keys) {
+            String rest = key.substring(prefix.length());
+            int slash = rest.indexOf('/');
+            if (slash > 0) {
+                ids.merge(rest.substring(0, slash), rest.substring(slash + 1).equals(MANIFEST_NAME), Boolean::logicalOr);
+            }
+        }
         return ids;
+    }
+
+    /** {@link #listIds}, with each manifest's stored size where the store lists sizes with the names (S3), else none. */
+    private record Listed(Map<String, Boolean> ids, Map<String, Long> manifestSizes) {
+    }
+
+    private Listed listManifests(String prefix) {
+        try {
+            Optional<Map<String, Long>> sizes = storage.listedSizes(prefix);
+            if (sizes.isEmpty()) {
+                return new Listed(idsOf(prefix, storage.list(prefix)), Map.of());
+            }
+            List<String> keys = new ArrayList<>(sizes.get().keySet());
+            java.util.Collections.sort(keys);
+            Map<String, Boolean> ids = idsOf(prefix, keys);
+            Map<String, Long> manifestSizes = new java.util.HashMap<>();
+            for (String id : ids.keySet()) {
+                Long size = sizes.get().get(prefix + id + "/" + MANIFEST_NAME);
+                if (size != null) {
+                    manifestSizes.put(id, size);
+                }
+            }
+            return new Listed(ids, manifestSizes);
+        } catch (IOException e) {
+            throw io(prefix.equals(LOGICAL_PREFIX) ? "list logical backups" : "list backups", e);
+        }
     }
 
     /**
@@ -973,6 +1064,24 @@ public final class Repository implements AutoCloseable {
     }
 
     /**
+     * {@link #manifest(String)} of each of {@code ids}, in their order: each a Manifest, or the
+     * RuntimeException its read threw; several at once, within the catalogue's budget, each taken
+     * to be as large as a manifest of {@code files} files (the backups of one chain are of one
+     * cluster; no listing is asked for their sizes, which on S3 lists every object of the
+     * repository).
+     */
+    List<Object> manifests(List<String> ids, int files) {
+        Map<String, Long> sizes = new java.util.HashMap<>();
+        for (String id : ids) {
+            sizes.put(id, (long) files * STORED_BYTES_PER_FILE);
+        }
+        return readEach(ids, sizes, this::manifest);
+    }
+
+    /** A manifest's stored bytes per file, generously: 18 for a full of 974 files, 29 for an incremental's (its page lists). */
+    static final int STORED_BYTES_PER_FILE = 32;
+
+    /**
      * {@link #manifest(String)} for the catalogue: its file list held softly ({@link SoftFiles}),
      * read again when the JVM dropped it, and then required to be the same bytes.
      */
@@ -983,7 +1092,12 @@ public final class Repository implements AutoCloseable {
             return m;
         }
         // Read for its header: the file list is read (and its entries checked) when first used.
-        return m.withFiles(new SoftFiles(() -> {
+        return m.withFiles(new SoftFiles(rereading(id, crc)));
+    }
+
+    /** Reads the file list of backup {@code id} again, which must come from the very bytes first read ({@code crc}). */
+    private SoftFiles.Reload rereading(String id, long[] crc) {
+        return () -> {
             long[] again = new long[2];
             Manifest read = manifest(id, again, false);
             if (again[0] != crc[0] || again[1] != crc[1]) {
@@ -991,7 +1105,7 @@ public final class Repository implements AutoCloseable {
                         "another pgstrata rewrote it (a reverse-delta conversion) or it was edited: run the command again");
             }
             return read.files();
-        }));
+        };
     }
 
     /** {@link #manifest(String)}, setting {@code crc[0]} to the CRC-32C of the stored bytes and {@code crc[1]} to their length. */
@@ -1136,7 +1250,7 @@ public final class Repository implements AutoCloseable {
 
     /** The logical backups: those whose manifest reads back intact and in its place, oldest first, and the damaged ones. */
     public Catalogue<LogicalManifest> logicalCatalogue() {
-        return scan(listIds(LOGICAL_PREFIX), this::logicalManifest,
+        return scan(listManifests(LOGICAL_PREFIX), this::logicalManifest,
                 Comparator.comparing(LogicalManifest::snapshotTime).thenComparing(LogicalManifest::id));
     }
 

@@ -2,6 +2,8 @@ package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -16,6 +18,11 @@ import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.Books;
 import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.Repository;
+import org.pgstrata.storage.ForwardingStorage;
+import org.pgstrata.storage.Storage;
+import org.pgstrata.storage.StorageFactory;
 
 /**
  * The point asked for is the point restored, and a repository belongs to one cluster: through
@@ -209,5 +216,100 @@ class ManifestTrustTest {
         CliBackups.ok("delete", "-q", "--repo", r.toString(), "--backup", foreign);
         CliBackups.ok("verify", "-q", "--repo", r.toString());
         b.stop();
+    }
+
+    /**
+     * A store that counts the reads of each manifest and how many were under way at once; each
+     * such read takes 100 ms, as a request to a distant object store would.
+     */
+    static final class SlowManifests extends ForwardingStorage {
+        final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> reads = new java.util.concurrent.ConcurrentHashMap<>();
+        final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger mostAtOnce = new java.util.concurrent.atomic.AtomicInteger();
+        /** The size the listing gives each manifest; null: its real size. */
+        final Long listedManifestSize;
+
+        SlowManifests(Storage inner, Long listedManifestSize) {
+            super(inner);
+            this.listedManifestSize = listedManifestSize;
+        }
+
+        /** Sizes with the names, as S3's listing gives them (a directory's does not). */
+        @Override
+        public java.util.Optional<java.util.Map<String, Long>> listedSizes(String prefix) throws IOException {
+            java.util.Map<String, Long> sizes = new java.util.HashMap<>();
+            for (String key : inner.list(prefix)) {
+                sizes.put(key, key.endsWith("/manifest") && listedManifestSize != null ? listedManifestSize : inner.size(key));
+            }
+            return java.util.Optional.of(sizes);
+        }
+
+        @Override
+        public InputStream get(String key) throws IOException {
+            if (!key.endsWith("/manifest")) {
+                return inner.get(key);
+            }
+            reads.computeIfAbsent(key, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+            mostAtOnce.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            try {
+                Thread.sleep(100);
+                return new java.io.ByteArrayInputStream(inner.getBytes(key));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException();
+            } finally {
+                inFlight.decrementAndGet();
+            }
+        }
+    }
+
+    /**
+     * Every command that lists or chooses a backup reads the catalogue of all manifests: on S3 one
+     * request each, which used to go one after another, and twice for each (its header, then its
+     * file list). Failed on main: 2 reads of each manifest, 1 at a time. The damaged manifest is
+     * still named as the one it is, with the intact ones in their order.
+     */
+    @Test
+    void theCatalogue_readsEachManifestOnce_severalAtOnce_andStillNamesTheDamagedOne() throws Exception {
+        Path r = copyOfRepo("catalogue-reads");
+        flipAByte(r.resolve("backup").resolve(incr1).resolve("manifest"));
+        SlowManifests slow = new SlowManifests(StorageFactory.open(r.toString()), null);
+        try (Repository repo = Repository.on(slow)) {
+            Repository.Catalogue<Manifest> c = repo.checkedCatalogue();
+            assertThat(c.backups()).extracting(Manifest::id).containsExactly(full, incr2);
+            assertThat(c.damaged()).containsOnlyKeys(incr1);
+            assertThat(c.damaged().get(incr1).code()).isEqualTo(ErrorCode.CORRUPT);
+            assertThat(c.backups().get(1).files()).isNotEmpty();
+            assertThat(slow.reads).hasSize(3);
+            assertThat(slow.reads.values()).allSatisfy(n -> assertThat(n.get()).as("reads of one manifest").isEqualTo(1));
+            assertThat(slow.mostAtOnce.get()).as("manifests read at once").isGreaterThan(1);
+        }
+        // Manifests listed as 1 MiB or more (clusters of more than about 55,000 files) are read one at a time:
+        // several at once would hold several such lists in the heap together.
+        SlowManifests large = new SlowManifests(StorageFactory.open(r.toString()), (long) Repository.MANIFEST_KIB_AT_ONCE * 1024);
+        try (Repository repo = Repository.on(large)) {
+            assertThat(repo.checkedCatalogue().backups()).extracting(Manifest::id).containsExactly(full, incr2);
+            assertThat(large.mostAtOnce.get()).as("large manifests read at once").isEqualTo(1);
+        }
+    }
+
+    /**
+     * A restore loads its chain: the members its newest backup names (as reference, or as where
+     * its files lie) are read side by side, each once, and the chain is the same.
+     */
+    @Test
+    void theChain_readsTheMembersItsBackupNames_sideBySide() throws Exception {
+        Path r = copyOfRepo("chain-reads");
+        SlowManifests slow = new SlowManifests(StorageFactory.open(r.toString()), null);
+        try (Repository repo = Repository.on(slow)) {
+            Manifest newest = repo.manifest(incr2);
+            slow.reads.clear();
+            slow.mostAtOnce.set(0);
+            org.pgstrata.manifest.Chain chain = org.pgstrata.manifest.Chain.load(repo, newest);
+            assertThat(chain.members()).containsExactlyInAnyOrder(incr2, incr1, full);
+            assertThat(slow.reads.keySet()).containsExactlyInAnyOrder("backup/" + incr1 + "/manifest", "backup/" + full + "/manifest");
+            assertThat(slow.reads.values()).allSatisfy(n -> assertThat(n.get()).as("reads of one manifest").isEqualTo(1));
+            assertThat(slow.mostAtOnce.get()).as("manifests read at once").isEqualTo(2);
+        }
     }
 }

@@ -3,7 +3,6 @@ package org.pgstrata.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -32,57 +31,19 @@ class TotalBytesTest {
     }
 
     /** Lists, then removes one listed key, as a concurrent writer would. */
-    private record RemovesAfterListing(Storage inner, String removed) implements Storage {
+    private static final class RemovesAfterListing extends ForwardingStorage {
+        private final String removed;
+
+        RemovesAfterListing(Storage inner, String removed) {
+            super(inner);
+            this.removed = removed;
+        }
+
         @Override
         public List<String> list(String prefix) throws IOException {
             List<String> keys = inner.list(prefix);
             inner.delete(removed);
             return keys;
-        }
-
-        @Override
-        public ObjectWriter create(String key) throws IOException {
-            return inner.create(key);
-        }
-
-        @Override
-        public InputStream get(String key) throws IOException {
-            return inner.get(key);
-        }
-
-        @Override
-        public InputStream get(String key, long offset, long length) throws IOException {
-            return inner.get(key, offset, length);
-        }
-
-        @Override
-        public long size(String key) throws IOException {
-            return inner.size(key);
-        }
-
-        @Override
-        public boolean exists(String key) throws IOException {
-            return inner.exists(key);
-        }
-
-        @Override
-        public void delete(String key) throws IOException {
-            inner.delete(key);
-        }
-
-        @Override
-        public void deletePrefix(String prefix) throws IOException {
-            inner.deletePrefix(prefix);
-        }
-
-        @Override
-        public RepositoryLock lock(String holder) throws IOException {
-            return inner.lock(holder);
-        }
-
-        @Override
-        public String describe() {
-            return inner.describe();
         }
 
         @Override
