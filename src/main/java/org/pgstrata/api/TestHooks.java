@@ -12,6 +12,9 @@ import java.util.Optional;
  *   <li>{@code PGSTRATA_TEST_S3_LEASE_TTL_MS}: how long an S3 repository lock (a lease) lasts
  *       without renewal, in milliseconds, instead of 60 s; it is renewed every quarter of that.
  *       Lets a test freeze a writer past its lease in seconds.</li>
+ *   <li>{@code PGSTRATA_TEST_S3_CONNECTIONS=N}: the S3 client's pool holds N connections instead
+ *       of 512, and rebuilds hold at most half of them (see {@code Storage#readsAtOnce}). Lets a
+ *       test reach the bound with a short chain.</li>
  *   <li>{@code PGSTRATA_TEST_HALT_AT=STEP}: the process stops dead at that step of a backup
  *       (full-objects, full-manifest, pages-read, reverse-middle, reverse-swapped), as kill -9
  *       would: no clean-up, no shutdown hooks.</li>
@@ -72,6 +75,20 @@ public final class TestHooks {
         try {
             long ms = Long.parseLong(v.trim());
             return ms > 0 ? Optional.of(Duration.ofMillis(ms)) : Optional.empty();
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The S3 client's connections when a test made the pool smaller. */
+    public static Optional<Integer> s3Connections() {
+        String v = System.getenv("PGSTRATA_TEST_S3_CONNECTIONS");
+        if (v == null || v.isBlank()) {
+            return Optional.empty();
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            return n >= 2 ? Optional.of(n) : Optional.empty();
         } catch (NumberFormatException e) {
             return Optional.empty();
         }

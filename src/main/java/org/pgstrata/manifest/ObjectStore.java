@@ -306,6 +306,32 @@ public final class ObjectStore {
         }
     }
 
+    /**
+     * {@link #open(ObjectRef)}, with the object's stored bytes read now, whole (at most its
+     * recorded stored size and one byte more: a longer object is damaged, as a changed one is),
+     * so that no read of the store stays open while the content is used (see {@link
+     * Storage#readsAtOnce}).
+     */
+    public InputStream openRead(ObjectRef ref, boolean streaming) throws IOException {
+        if (ref.storedBytes() >= Integer.MAX_VALUE - 16) {
+            throw new IOException("object " + ref.key() + " is too large (" + ref.storedBytes() + " stored bytes) to be read into memory");
+        }
+        byte[] bytes;
+        try (InputStream raw = stored(ref)) {
+            bytes = raw.readNBytes((int) ref.storedBytes() + 1);
+        }
+        return decoded(new java.io.ByteArrayInputStream(bytes), ref, null, streaming);
+    }
+
+    /**
+     * {@link #open(ObjectRef)}, decoded with little memory when {@code streaming}: a rebuild holds
+     * one open object for each layer of a file, and a chain of forty daily incrementals of a big
+     * table held forty framed readers (up to three 4 MiB frames each).
+     */
+    public InputStream open(ObjectRef ref, boolean streaming) throws IOException {
+        return decoded(stored(ref), ref, null, streaming);
+    }
+
     /** Opens a bundle member from its bundle's stored bytes, checked as {@link #open(ObjectRef)} checks it. */
     public InputStream open(ObjectRef ref, byte[] bundle) throws IOException {
         long from = Math.min(ref.offset(), bundle.length);
@@ -318,13 +344,16 @@ public final class ObjectStore {
      * has at hand are read (their stored bytes checked) and not decompressed.
      */
     public InputStream open(ObjectRef ref, ZstdFrames.Substitute substitute) throws IOException {
-        InputStream raw;
+        return decoded(stored(ref), ref, substitute);
+    }
+
+    /** The object's stored bytes (a bundle member's range of its bundle), unchecked. */
+    private InputStream stored(ObjectRef ref) throws IOException {
         try {
-            raw = ref.offset() == null ? storage.get(ref.key()) : storage.get(ref.key(), ref.offset(), ref.storedBytes());
+            return ref.offset() == null ? storage.get(ref.key()) : storage.get(ref.key(), ref.offset(), ref.storedBytes());
         } catch (ObjectNotFoundException e) {
             throw new CorruptObjectException(ref.key(), "is missing from " + storage.describe());
         }
-        return decoded(raw, ref, substitute);
     }
 
     private InputStream decoded(InputStream raw, ObjectRef ref) throws IOException {
@@ -332,10 +361,15 @@ public final class ObjectStore {
     }
 
     private InputStream decoded(InputStream raw, ObjectRef ref, ZstdFrames.Substitute substitute) throws IOException {
+        return decoded(raw, ref, substitute, false);
+    }
+
+    /** @param streaming decode with little memory, on this thread ({@link ZstdFrames.In#In(InputStream, ZstdFrames.Substitute, long, boolean)}) */
+    private InputStream decoded(InputStream raw, ObjectRef ref, ZstdFrames.Substitute substitute, boolean streaming) throws IOException {
         CheckingIn checked = new CheckingIn(raw, ref);
         Compression c = Compression.parse(ref.compression());
         return switch (c) {
-            case ZSTD -> new DrainingIn(new ZstdFrames.In(checked, substitute, ref.storedBytes()), checked);
+            case ZSTD -> new DrainingIn(new ZstdFrames.In(checked, substitute, ref.storedBytes(), streaming), checked);
             case LZ4 -> new DrainingIn(new LZ4FrameInputStream(checked), checked);
             case NONE -> checked;
         };

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.pgstrata.postgres.Page;
 import org.pgstrata.storage.CorruptObjectException;
+import org.pgstrata.storage.Storage;
 
 /**
  * Rebuilds files from their layers (page sets over a whole file, see {@link Chain#layers}) in one
@@ -156,76 +157,13 @@ public final class Rebuild {
         List<Source> list = new ArrayList<>(sources.values());
         long baseBlocks = BlockMap.blocks(baseLayer.size());
         byte[] zeros = new byte[Page.SIZE];
+        Storage store = objects.storage();
+        Reads plan = reads(list, base, bundle, store.readsAtOnce());
+        boolean lean = list.stream().filter(s -> !s.layer.whole() && s.layer.object() != null).count() > LEAN_FROM;
         try {
-            for (Source s : list) {
-                ObjectRef ref = s.layer.object();
-                if (ref == null) {
-                    s.in = InputStream.nullInputStream();
-                } else if (bundle != null && ref.offset() != null && s == base) {
-                    s.in = objects.open(ref, bundle);
-                } else {
-                    s.in = objects.open(ref);
-                }
-                if (!s.layer.whole()) {
-                    s.blocks = s.layer.blocks().cursor();
-                    s.next = s.blocks.hasNext() ? s.blocks.next() : -1;
-                }
-            }
-            for (long b = 0; b < maxBlocks; b++) {
-                // Read block b from every layer that has it (each layer is read in block order, once).
-                for (Source s : list) {
-                    Chain.Layer l = s.layer;
-                    if (l.whole()) {
-                        s.has = b < baseBlocks;
-                        s.length = s.has ? (int) Math.min(Page.SIZE, l.size() - b * Page.SIZE) : 0;
-                    } else {
-                        s.has = s.next == b;
-                        s.length = s.has ? Page.SIZE : 0;
-                        if (s.has) {
-                            s.next = s.blocks.hasNext() ? s.blocks.next() : -1;
-                        }
-                    }
-                    if (s.has) {
-                        readExactly(s, b, targets.get(0).path);
-                    }
-                }
-                // Each file takes the block from its newest layer that has it.
-                for (Target t : targets) {
-                    long tBlocks = BlockMap.blocks(t.size);
-                    if (b >= tBlocks) {
-                        continue;
-                    }
-                    Source from = null;
-                    for (int i : t.order) {
-                        if (list.get(i).has) {
-                            from = list.get(i);
-                            break;
-                        }
-                    }
-                    if (from == null) {
-                        throw new CorruptObjectException(t.path, "block " + b + " of " + t.path + " is in no backup of the chain "
-                                + t.layers.stream().map(Chain.Layer::backup).toList());
-                    }
-                    int want = (int) Math.min(Page.SIZE, t.size - b * Page.SIZE);
-                    byte[] page = from.page;
-                    if (from.length < want) {
-                        // the whole file was shorter: the rest of the block reads as zeros
-                        byte[] padded = java.util.Arrays.copyOf(page, Page.SIZE);
-                        System.arraycopy(zeros, 0, padded, from.length, want - from.length);
-                        page = padded;
-                    }
-                    t.digest.update(page, 0, want);
-                    if (t.blockHashes != null) {
-                        t.blockHashes[(int) b] = BlockMap.hash(page, 0, want);
-                    }
-                    if (t.sink != null) {
-                        t.sink.write(page, 0, want);
-                    }
-                }
-            }
-            // Every object to its end, so that its stored checksum is checked (a BlockList is ascending by construction).
-            for (Source s : list) {
-                s.in.transferTo(OutputStream.nullOutputStream());
+            readHeld(objects, plan.held(), lean);
+            try (Storage.HeldReads reads = store.holdReads(plan.streamed())) {
+                merge(objects, targets, bundle, list, base, baseBlocks, maxBlocks, zeros, lean);
             }
         } finally {
             for (Source s : list) {
@@ -239,6 +177,157 @@ public final class Rebuild {
                 t.sink.flush();
             }
             t.actual = t.digest.hex();
+        }
+    }
+
+    /**
+     * From this many page sets on, a rebuild decodes each of them with zstd's stream decoder, on
+     * its own thread ({@link ObjectStore#open(ObjectRef, boolean)}): up to three 4 MiB frames of
+     * each of forty layers of a big table's file (a month of daily incrementals) took more heap
+     * than the whole restore is given. The whole file under them keeps its frames decompressed
+     * ahead on other threads.
+     */
+    static final int LEAN_FROM = 4;
+
+    /** Page sets of at most this many stored bytes are read whole before a rebuild, where the store limits open reads. */
+    static final long HELD_BYTES = 1 << 20;
+    /** Held page sets read at once, at most (each a request on S3). */
+    private static final int HELD_READERS = 8;
+
+    /** How a rebuild reads its layers: {@code held} read whole first, {@code streamed} reads held open (0 where the store does not limit them). */
+    private record Reads(List<Source> held, int streamed) {
+    }
+
+    /**
+     * The page sets that are read whole before the rebuild, on a store that limits the reads open
+     * at once ({@link Storage#readsAtOnce}; none elsewhere): every small one (the daily change of
+     * most files of a long chain), and, when a file has more large layers than the store reads at
+     * once, the smallest large ones too. The rebuild holds one read for each other layer.
+     */
+    private static Reads reads(List<Source> list, Source base, byte[] bundle, int readsAtOnce) {
+        List<Source> held = new ArrayList<>();
+        if (readsAtOnce == Integer.MAX_VALUE) {
+            return new Reads(held, 0);
+        }
+        List<Source> large = new ArrayList<>();
+        int streamed = 0;
+        for (Source s : list) {
+            ObjectRef ref = s.layer.object();
+            if (ref == null || s == base && bundle != null && ref.offset() != null) {
+                continue;
+            }
+            if (!s.layer.whole() && ref.storedBytes() <= HELD_BYTES) {
+                held.add(s);
+            } else {
+                streamed++;
+                if (!s.layer.whole()) {
+                    large.add(s);
+                }
+            }
+        }
+        large.sort(java.util.Comparator.comparingLong(s -> s.layer.object().storedBytes()));
+        for (int i = 0; streamed > readsAtOnce && i < large.size(); i++, streamed--) {
+            held.add(large.get(i));
+        }
+        return new Reads(held, streamed);
+    }
+
+    /**
+     * Opens each of {@code held} from its stored bytes, read whole now, up to {@link
+     * #HELD_READERS} at once (holding that many of the store's reads meanwhile); the first
+     * failure in their order is thrown.
+     */
+    private static void readHeld(ObjectStore objects, List<Source> held, boolean lean) throws IOException {
+        if (held.isEmpty()) {
+            return;
+        }
+        int readers = Math.min(HELD_READERS, Math.min(held.size(), objects.storage().readsAtOnce()));
+        List<java.util.concurrent.Callable<InputStream>> tasks = new ArrayList<>();
+        for (Source s : held) {
+            tasks.add(() -> objects.openRead(s.layer.object(), lean));
+        }
+        try (Storage.HeldReads reads = objects.storage().holdReads(readers)) {
+            List<InputStream> opened = readers == 1 ? null : org.pgstrata.api.Parallel.run(readers, "pgstrata-layers", tasks);
+            for (int i = 0; i < held.size(); i++) {
+                held.get(i).in = opened != null ? opened.get(i) : tasks.get(i).call();
+            }
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) { // a task throws only IOException or RuntimeException
+            throw new IOException(e);
+        }
+    }
+
+    /** Reads every layer in block order and hands each target each of its blocks. */
+    private static void merge(ObjectStore objects, List<Target> targets, byte[] bundle, List<Source> list, Source base, long baseBlocks,
+            long maxBlocks, byte[] zeros, boolean lean) throws IOException {
+        for (Source s : list) {
+            ObjectRef ref = s.layer.object();
+            if (s.in == null) { // else held: read whole already
+                s.in = ref == null ? InputStream.nullInputStream()
+                        : bundle != null && ref.offset() != null && s == base ? objects.open(ref, bundle)
+                        : objects.open(ref, lean && !s.layer.whole());
+            }
+            if (!s.layer.whole()) {
+                s.blocks = s.layer.blocks().cursor();
+                s.next = s.blocks.hasNext() ? s.blocks.next() : -1;
+            }
+        }
+        for (long b = 0; b < maxBlocks; b++) {
+            // Read block b from every layer that has it (each layer is read in block order, once).
+            for (Source s : list) {
+                Chain.Layer l = s.layer;
+                if (l.whole()) {
+                    s.has = b < baseBlocks;
+                    s.length = s.has ? (int) Math.min(Page.SIZE, l.size() - b * Page.SIZE) : 0;
+                } else {
+                    s.has = s.next == b;
+                    s.length = s.has ? Page.SIZE : 0;
+                    if (s.has) {
+                        s.next = s.blocks.hasNext() ? s.blocks.next() : -1;
+                    }
+                }
+                if (s.has) {
+                    readExactly(s, b, targets.get(0).path);
+                }
+            }
+            // Each file takes the block from its newest layer that has it.
+            for (Target t : targets) {
+                long tBlocks = BlockMap.blocks(t.size);
+                if (b >= tBlocks) {
+                    continue;
+                }
+                Source from = null;
+                for (int i : t.order) {
+                    if (list.get(i).has) {
+                        from = list.get(i);
+                        break;
+                    }
+                }
+                if (from == null) {
+                    throw new CorruptObjectException(t.path, "block " + b + " of " + t.path + " is in no backup of the chain "
+                            + t.layers.stream().map(Chain.Layer::backup).toList());
+                }
+                int want = (int) Math.min(Page.SIZE, t.size - b * Page.SIZE);
+                byte[] page = from.page;
+                if (from.length < want) {
+                    // the whole file was shorter: the rest of the block reads as zeros
+                    byte[] padded = java.util.Arrays.copyOf(page, Page.SIZE);
+                    System.arraycopy(zeros, 0, padded, from.length, want - from.length);
+                    page = padded;
+                }
+                t.digest.update(page, 0, want);
+                if (t.blockHashes != null) {
+                    t.blockHashes[(int) b] = BlockMap.hash(page, 0, want);
+                }
+                if (t.sink != null) {
+                    t.sink.write(page, 0, want);
+                }
+            }
+        }
+        // Every object to its end, so that its stored checksum is checked (a BlockList is ascending by construction).
+        for (Source s : list) {
+            s.in.transferTo(OutputStream.nullOutputStream());
         }
     }
 

@@ -274,6 +274,7 @@ public final class ZstdFrames {
         private final Substitute substitute;
         /** Where the next frame handed out starts in the content. */
         private long contentOffset;
+        private final boolean streaming;
 
         In(InputStream stored) {
             this(stored, null, -1);
@@ -288,8 +289,18 @@ public final class ZstdFrames {
          *                   buffer's size, which grows when the stream is longer); negative when not
          */
         In(InputStream stored, Substitute substitute, long storedHint) {
+            this(stored, substitute, storedHint, false);
+        }
+
+        /**
+         * @param streaming decode frames one after another with zstd's stream decoder, as if the
+         *                  object were not framed: no frame read ahead or held whole (a few hundred
+         *                  KiB, against up to three 4 MiB frames), on this thread only
+         */
+        In(InputStream stored, Substitute substitute, long storedHint, boolean streaming) {
             this.stored = stored;
             this.substitute = substitute;
+            this.streaming = streaming;
             // One byte more than the stored size, so that its end is seen without growing; a bundle's
             // member of a few hundred bytes took 64 KiB, a third of an encrypted restore's allocations.
             this.raw = new byte[storedHint < 0 || storedHint >= 1 << 16 ? 1 << 16 : (int) Math.max(256, storedHint + 1)];
@@ -348,7 +359,7 @@ public final class ZstdFrames {
                 // a frame header is at most 18 bytes
             }
             long size = rawEnd == rawStart ? -1 : contentSize(raw, rawStart, rawEnd - rawStart);
-            if (size < 0 || size > FRAME) {
+            if (streaming || size < 0 || size > FRAME) {
                 InputStream head = new ByteArrayInputStream(raw, rawStart, rawEnd - rawStart);
                 // SequenceInputStream closes each stream it finishes: the stored one stays open for the caller's check.
                 InputStream rest = new java.io.FilterInputStream(stored) {
@@ -473,7 +484,9 @@ public final class ZstdFrames {
          * is damage (or not pgstrata's), refused before anything is decompressed into memory.
          */
         private static byte[] decompress(byte[] frame, int size) throws IOException {
-            byte[] out = buffer();
+            // A small frame (a stream's first, or its last; all of a small page set's) gets an array of its own size: one
+            // of the pool's 4 MiB for each layer of a long chain, each a few pages, took a rebuild's heap by hundreds of MB.
+            byte[] out = size > FRAME / 4 ? buffer() : new byte[size];
             long k;
             try {
                 k = Zstd.decompressByteArray(out, 0, size, frame, 0, frame.length);

@@ -67,6 +67,33 @@ public interface Storage extends AutoCloseable {
         return java.util.Optional.empty();
     }
 
+    /**
+     * How many reads of this store {@link #holdReads} lets be open at once, besides the one each
+     * job has: {@link Integer#MAX_VALUE} where an open read costs nothing scarce (a file of a
+     * directory). On S3 each open read holds one of the client's pooled connections, and a file
+     * rebuilt from a chain holds a read per layer (see {@code Rebuild}).
+     */
+    default int readsAtOnce() {
+        return Integer.MAX_VALUE;
+    }
+
+    /** What {@link #holdReads} gives: closing it lets others have the reads. */
+    interface HeldReads extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Waits until {@code n} (at most {@link #readsAtOnce()}) reads may be opened, and holds them
+     * until closed. All {@code n} are taken at once: threads that each held part of what they
+     * waited for (two rebuilds of a long chain, a connection per layer, on a pool of 64) waited
+     * for each other until the pool's timeout failed the restore. Returns at once where reads are
+     * not limited.
+     */
+    default HeldReads holdReads(int n) {
+        return () -> { };
+    }
+
     /** Removes an object; removing one that does not exist is not an error. */
     void delete(String key) throws IOException;
 

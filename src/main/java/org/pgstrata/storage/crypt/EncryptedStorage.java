@@ -341,6 +341,16 @@ public final class EncryptedStorage implements Storage {
 
     /** What the objects take in the inner store: their ciphertext. */
     @Override
+    public int readsAtOnce() {
+        return inner.readsAtOnce();
+    }
+
+    @Override
+    public HeldReads holdReads(int n) {
+        return inner.holdReads(n);
+    }
+
+    @Override
     public long totalBytes(String prefix) throws IOException {
         if (prefix.isEmpty() || prefix.endsWith("/")) {
             return inner.totalBytes(storedDirectory(prefix));

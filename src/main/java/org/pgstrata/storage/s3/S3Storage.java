@@ -105,6 +105,17 @@ public final class S3Storage implements Storage {
         DefaultCredentialsProvider.builder().build();
     }
 
+    /**
+     * The client's pooled connections: one for each of up to 256 jobs (the most --jobs takes),
+     * {@link #LAYER_READS} for the layers that rebuilds hold open, and 64 for requests sent side
+     * by side (manifests, size checks). A connection is made when first needed. The pool held 64,
+     * and a restore of a chain of 33 incrementals with two jobs waited for connections that its
+     * own two rebuilds held until it failed.
+     */
+    static final int MAX_CONNECTIONS = 512;
+    /** The reads that rebuilds may hold at once ({@link #holdReads}). */
+    static final int LAYER_READS = MAX_CONNECTIONS - 256 - 64;
+
     /** S3's smallest part (but the last) and its largest part count. */
     public static final long MIN_PART_SIZE = 5L << 20;
     public static final int MAX_PARTS = 10_000;
@@ -122,6 +133,10 @@ public final class S3Storage implements Storage {
     private final S3Client client;
     private final long firstPartSize;
     private final Duration leaseTtl;
+    /** {@link #LAYER_READS}, or half the pool a test made smaller; fair, so that a rebuild waiting for many is not passed over forever. */
+    private final java.util.concurrent.Semaphore layerReads = new java.util.concurrent.Semaphore(
+            TestHooks.s3Connections().map(n -> Math.max(1, n / 2)).orElse(LAYER_READS), true);
+    private final int layerReadsAtOnce = layerReads.availablePermits();
 
     public S3Storage(S3Location location) {
         this(location, TestHooks.s3LeaseTtl().orElse(LOCK_TTL));
@@ -167,7 +182,7 @@ public final class S3Storage implements Storage {
     }
 
     private static Apache5HttpClient.Builder httpClient(S3Location location) {
-        var http = Apache5HttpClient.builder().maxConnections(64)
+        var http = Apache5HttpClient.builder().maxConnections(TestHooks.s3Connections().orElse(MAX_CONNECTIONS))
                 .connectionTimeout(Duration.ofSeconds(10)).socketTimeout(Duration.ofSeconds(120));
         if (location.endpointUri() != null && "http".equalsIgnoreCase(location.endpointUri().getScheme())) {
             http.tlsSocketStrategy(new LazyTls());
@@ -597,6 +612,28 @@ public final class S3Storage implements Storage {
     }
 
     /** From the listing itself, without a request per object. */
+    @Override
+    public int readsAtOnce() {
+        return layerReadsAtOnce;
+    }
+
+    @Override
+    public HeldReads holdReads(int n) {
+        if (n > layerReadsAtOnce) {
+            throw new IllegalArgumentException(n + " reads at once, more than the " + layerReadsAtOnce + " this store allows");
+        }
+        if (n <= 0) {
+            return () -> { };
+        }
+        layerReads.acquireUninterruptibly(n);
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (released.compareAndSet(false, true)) {
+                layerReads.release(n);
+            }
+        };
+    }
+
     @Override
     public long totalBytes(String prefix) throws IOException {
         long sum = 0;
