@@ -115,7 +115,7 @@ public final class PhysicalRestore {
             repo.requireInfo();
             RecoveryPlan plan = RecoveryPlan.make(repo, req.recoveryTarget(), req.backupId()).withWalArguments(req.walArguments());
             Manifest m = plan.backup();
-            Chain chain = Chain.load(repo, m);
+            Chain chain = Chain.load(repo, m, plan.likelyChain());
             checkConsistencyWal(repo, m);
             if (chain.members().size() > 1) {
                 progress.step("backup " + m.id() + " is built on " + String.join(", ", chain.members().subList(1, chain.members().size()))

@@ -27,7 +27,12 @@ import org.pgstrata.postgres.WalReader;
  * commit records), so the backup is chosen by an exact position, not a guess; time and LSN
  * targets are checked against the archive's end before anything is written.
  */
-record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings, boolean archiveRecovery, Lsn targetLsn) {
+record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings, boolean archiveRecovery, Lsn targetLsn,
+                    List<String> likelyChain) {
+
+    RecoveryPlan(Manifest backup, String reason, Map<String, String> settings, boolean archiveRecovery, Lsn targetLsn) {
+        this(backup, reason, settings, archiveRecovery, targetLsn, List.of());
+    }
 
     /** This plan with a restore_command that names the repository by {@code walArguments} (a stanza) instead of its location. */
     RecoveryPlan withWalArguments(java.util.List<String> walArguments) {
@@ -36,21 +41,43 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         }
         Map<String, String> s = new java.util.LinkedHashMap<>(settings);
         s.put("restore_command", Self.restoreCommand(walArguments));
-        return new RecoveryPlan(backup, reason, s, archiveRecovery, targetLsn);
+        return new RecoveryPlan(backup, reason, s, archiveRecovery, targetLsn, likelyChain);
+    }
+
+    /**
+     * The backups that {@code m}'s chain likely holds, by the references of the catalogue's
+     * headers, for {@link org.pgstrata.manifest.Chain#load} to read side by side: a hint, which
+     * the chain's own walk checks.
+     */
+    private static List<String> likelyChain(List<Manifest> backups, Manifest m) {
+        Map<String, Manifest> byId = new java.util.HashMap<>();
+        for (Manifest b : backups) {
+            byId.put(b.id(), b);
+        }
+        List<String> chain = new java.util.ArrayList<>();
+        for (String ref = m.reference(); ref != null && byId.containsKey(ref) && !chain.contains(ref) && chain.size() <= backups.size();
+                ref = byId.get(ref).reference()) {
+            chain.add(ref);
+        }
+        return chain;
     }
 
     private static final DateTimeFormatter PG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSx").withZone(ZoneOffset.UTC);
 
     static RecoveryPlan make(Repository repo, RecoveryTarget target, String backupId) {
+        Repository.Catalogue<Manifest> catalogue = repo.catalogue();
+        RecoveryPlan plan;
         try {
-            return build(repo, target, backupId);
+            plan = build(repo, catalogue, target, backupId);
         } catch (IOException e) {
             throw repo.io("read the WAL archive", e);
         }
+        return new RecoveryPlan(plan.backup, plan.reason, plan.settings, plan.archiveRecovery, plan.targetLsn,
+                likelyChain(catalogue.backups(), plan.backup));
     }
 
-    private static RecoveryPlan build(Repository repo, RecoveryTarget target, String backupId) throws IOException {
-        Repository.Catalogue<Manifest> catalogue = repo.catalogue();
+    private static RecoveryPlan build(Repository repo, Repository.Catalogue<Manifest> catalogue, RecoveryTarget target, String backupId)
+            throws IOException {
         List<Manifest> backups = catalogue.backups();
         Manifest chosen = backupId == null ? null : repo.manifest(backupId); // names a logical backup as such
         if (chosen == null) {

@@ -18,6 +18,8 @@ import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.Books;
 import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.manifest.Chain;
+import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.storage.ForwardingStorage;
@@ -222,6 +224,52 @@ class ManifestTrustTest {
      * A store that counts the reads of each manifest and how many were under way at once; each
      * such read takes 100 ms, as a request to a distant object store would.
      */
+    @Test
+    void theChain_readsTheMembersTheCatalogueNames_allAtOnce_whereItsWalkTakesSteps() throws Exception {
+        Path r = copyOfRepo("chain-hint");
+        // Two incrementals that each rewrite every row: the newest's files name incr3, the full and
+        // what only incr1 changed (catalogue pages); only incr3's header leads on to incr2, so the walk takes steps.
+        PgSupport.sql(a, "UPDATE books SET price = price + 3");
+        String incr3 = CliBackups.backupId(r, a, "incr");
+        PgSupport.sql(a, "UPDATE books SET price = price + 3");
+        String incr4 = CliBackups.backupId(r, a, "incr");
+        SlowManifests slow = new SlowManifests(StorageFactory.open(r.toString()), null);
+        try (Repository repo = Repository.on(slow)) {
+            Manifest newest = repo.manifest(incr4);
+            List<String> chain = List.of(incr3, incr2, incr1, full);
+            List<String> walked = chain.stream().map(id -> "backup/" + id + "/manifest").toList();
+            List<String> named = newest.files().stream().map(FileEntry::reference).filter(java.util.Objects::nonNull).distinct().toList();
+            assertThat(chain).as("members only a header leads to (the newest's files name %s)", named).isNotEqualTo(named)
+                    .filteredOn(id -> !named.contains(id)).isNotEmpty();
+
+            slow.reads.clear();
+            slow.mostAtOnce.set(0);
+            assertThat(Chain.load(repo, newest).members()).containsExactlyInAnyOrder(incr4, incr3, incr2, incr1, full);
+            assertThat(slow.reads.keySet()).containsExactlyInAnyOrderElementsOf(walked);
+            assertThat(slow.mostAtOnce.get()).as("manifests read at once, walking").isLessThan(4);
+
+            // With the backups the catalogue's headers chain incr4 to: one round.
+            slow.reads.clear();
+            slow.mostAtOnce.set(0);
+            assertThat(Chain.load(repo, newest, chain).members())
+                    .containsExactlyInAnyOrder(incr4, incr3, incr2, incr1, full);
+            assertThat(slow.reads.keySet()).containsExactlyInAnyOrderElementsOf(walked);
+            assertThat(slow.reads.values()).allSatisfy(n -> assertThat(n.get()).as("reads of one manifest").isEqualTo(1));
+            assertThat(slow.mostAtOnce.get()).as("manifests read at once, told").isEqualTo(4);
+
+            // A wrong hint costs a read, not the outcome: a backup that is not there, and one of another chain's members missing.
+            slow.reads.clear();
+            assertThat(Chain.load(repo, newest, List.of("20000101-000000F", incr2)).members())
+                    .containsExactlyInAnyOrder(incr4, incr3, incr2, incr1, full);
+        }
+        // What the walk judges is unchanged: a member that is gone is still named as the one the chain misses.
+        Files.delete(r.resolve("backup").resolve(incr2).resolve("manifest"));
+        CliRun gone = refused(ErrorCode.CHAIN_BROKEN, "restore", "--repo", r.toString(), "--backup", incr4, "--to",
+                dir.resolve("chain-hint-target").toString());
+        assertThat(gone.err()).contains("backup " + incr2 + ", which " + incr3 + " is built on, is missing");
+        assertThat(dir.resolve("chain-hint-target")).doesNotExist();
+    }
+
     static final class SlowManifests extends ForwardingStorage {
         final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> reads = new java.util.concurrent.ConcurrentHashMap<>();
         final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
@@ -305,7 +353,7 @@ class ManifestTrustTest {
             Manifest newest = repo.manifest(incr2);
             slow.reads.clear();
             slow.mostAtOnce.set(0);
-            org.pgstrata.manifest.Chain chain = org.pgstrata.manifest.Chain.load(repo, newest);
+            org.pgstrata.manifest.Chain chain = Chain.load(repo, newest);
             assertThat(chain.members()).containsExactlyInAnyOrder(incr2, incr1, full);
             assertThat(slow.reads.keySet()).containsExactlyInAnyOrder("backup/" + incr1 + "/manifest", "backup/" + full + "/manifest");
             assertThat(slow.reads.values()).allSatisfy(n -> assertThat(n.get()).as("reads of one manifest").isEqualTo(1));
