@@ -339,7 +339,7 @@ public final class EncryptedStorage implements Storage {
         return slash < 0 ? "" : cipher().encryptName(prefix.substring(0, slash)) + "/";
     }
 
-    /** What the objects take in the inner store: their ciphertext. */
+    /** The inner store's: a read of ciphertext holds what a read of it holds there. */
     @Override
     public int readsAtOnce() {
         return inner.readsAtOnce();
@@ -350,6 +350,7 @@ public final class EncryptedStorage implements Storage {
         return inner.holdReads(n);
     }
 
+    /** What the objects take in the inner store: their ciphertext. */
     @Override
     public long totalBytes(String prefix) throws IOException {
         if (prefix.isEmpty() || prefix.endsWith("/")) {

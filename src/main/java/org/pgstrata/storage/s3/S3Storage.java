@@ -611,7 +611,7 @@ public final class S3Storage implements Storage {
         return keys;
     }
 
-    /** From the listing itself, without a request per object. */
+    /** {@link #LAYER_READS}: each read a rebuild holds open keeps one pooled connection. */
     @Override
     public int readsAtOnce() {
         return layerReadsAtOnce;
@@ -634,6 +634,7 @@ public final class S3Storage implements Storage {
         };
     }
 
+    /** From the listing itself, without a request per object. */
     @Override
     public long totalBytes(String prefix) throws IOException {
         long sum = 0;
