@@ -46,14 +46,8 @@ public final class Self {
                 parts.add("-Xlog:cds+dynamic=off");
             }
         }
-        // zstd-jni and lz4-java otherwise unpack their native libraries into /tmp on every start.
-        String zstd = extractedLibrary("com/github/luben/zstd/Zstd.class", "linux/%s/libzstd-jni-", null);
-        if (zstd != null) {
-            parts.add(quote("-DZstdNativePath=" + zstd));
-        }
-        String lz4 = extractedLibrary("net/jpountz/xxhash/XXHashFactory.class", "net/jpountz/util/linux/%s/liblz4-java", "liblz4-java.so");
-        if (lz4 != null) {
-            parts.add(quote("-Djava.library.path=" + Path.of(lz4).getParent()));
+        for (String option : nativeLibraryOptions()) {
+            parts.add(quote(option));
         }
         String pgbin = System.getProperty("pgstrata.pgbin.dir");
         if (pgbin != null) {
@@ -63,6 +57,24 @@ public final class Self {
         parts.add(quote(System.getProperty("java.class.path")));
         parts.add("org.pgstrata.cli.Main");
         return String.join(" ", parts);
+    }
+
+    /**
+     * The JVM options that load zstd-jni's and lz4-java's native libraries from pgstrata's cache
+     * (unpacked there once): without them each JVM unpacks them into /tmp at every start, and
+     * lz4-java's copy is removed only when the JVM exits normally (a JVM killed leaves 216 KB).
+     */
+    public static List<String> nativeLibraryOptions() {
+        List<String> options = new ArrayList<>();
+        String zstd = extractedLibrary("com/github/luben/zstd/Zstd.class", "linux/%s/libzstd-jni-", null);
+        if (zstd != null) {
+            options.add("-DZstdNativePath=" + zstd);
+        }
+        String lz4 = extractedLibrary("net/jpountz/xxhash/XXHashFactory.class", "net/jpountz/util/linux/%s/liblz4-java", "liblz4-java.so");
+        if (lz4 != null) {
+            options.add("-Djava.library.path=" + Path.of(lz4).getParent());
+        }
+        return options;
     }
 
     /**

@@ -262,8 +262,8 @@ class WalCommandsTest {
             // A fresh archive each time, so that every kill lands on a first push.
             Path each = dir.resolve("repo-killed-" + delayMs);
             PgSupport.facade().repoInit(each.toString(), cluster.pgdata());
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), "org.pgstrata.cli.Main", "wal", "push", "--repo", each.toString(),
+            List<String> cmd = org.pgstrata.ChildJava.command();
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.pgstrata.cli.Main", "wal", "push", "--repo", each.toString(),
                     "--no-batch", walDir.resolve(seg).toString()));
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             Thread.sleep(delayMs);
@@ -290,8 +290,8 @@ class WalCommandsTest {
 
     /** {@code wal push --no-batch FILE} in a child JVM, as archive_command runs it; stderr and stdout together. */
     private static Process pushInChild(List<String> repoArgs, Path file) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "org.pgstrata.cli.Main", "wal", "push"));
+        List<String> cmd = org.pgstrata.ChildJava.command();
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.pgstrata.cli.Main", "wal", "push"));
         cmd.addAll(repoArgs);
         cmd.addAll(List.of("--no-batch", file.toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -24,8 +23,8 @@ final class ChildCli {
 
     /** Starts {@code pgstrata args...} with {@code env} added (and no inherited PG* variables), output and errors merged. */
     static Process start(Map<String, String> env, List<String> jvmOptions, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path")));
+        List<String> cmd = org.pgstrata.ChildJava.command();
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
         if (System.getProperty("pgstrata.pgbin.dir") != null) {
             cmd.add("-Dpgstrata.pgbin.dir=" + System.getProperty("pgstrata.pgbin.dir"));
         }

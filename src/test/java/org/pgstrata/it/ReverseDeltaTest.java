@@ -162,8 +162,8 @@ class ReverseDeltaTest extends PgTest {
     }
 
     private static Process reverseBackupInChild(Path repo, LocalCluster src, String step) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path")));
+        List<String> cmd = org.pgstrata.ChildJava.command();
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
         if (System.getProperty("pgstrata.pgbin.dir") != null) {
             cmd.add("-Dpgstrata.pgbin.dir=" + System.getProperty("pgstrata.pgbin.dir"));
         }

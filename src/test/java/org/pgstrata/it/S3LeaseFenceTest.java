@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -87,8 +86,8 @@ class S3LeaseFenceTest {
 
     /** A full backup in a child JVM with the shortened lease; stdout and stderr together. */
     private static Process backupInChild() throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path")));
+        List<String> cmd = org.pgstrata.ChildJava.command();
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
         if (System.getProperty("pgstrata.pgbin.dir") != null) {
             cmd.add("-Dpgstrata.pgbin.dir=" + System.getProperty("pgstrata.pgbin.dir"));
         }
