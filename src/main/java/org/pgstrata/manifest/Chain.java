@@ -241,8 +241,12 @@ public final class Chain {
         Object of(String item) throws IOException;
     }
 
-    /** Requests (each a round trip on S3) sent at once, at most. */
-    private static final int ASKING = 8;
+    /**
+     * Requests (each a round trip on S3) sent at once, at most: each is a HEAD or a listing, with
+     * no body to hold. 8 at once, a chain of 70 daily incrementals (about 210 objects to check)
+     * waited 27 round trips before its first byte was restored.
+     */
+    private static final int ASKING = 32;
 
     /**
      * {@code ask} of each item, on up to {@link #ASKING} threads: in the items' order, each its

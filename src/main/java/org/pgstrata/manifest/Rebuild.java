@@ -191,8 +191,8 @@ public final class Rebuild {
 
     /** Page sets of at most this many stored bytes are read whole before a rebuild, where the store limits open reads. */
     static final long HELD_BYTES = 1 << 20;
-    /** Held page sets read at once, at most (each a request on S3). */
-    private static final int HELD_READERS = 8;
+    /** Held page sets read at once, at most (each a request on S3; each at most {@link #HELD_BYTES}, all held until the file is written anyway). */
+    private static final int HELD_READERS = 32;
 
     /** How a rebuild reads its layers: {@code held} read whole first, {@code streamed} reads held open (0 where the store does not limit them). */
     private record Reads(List<Source> held, int streamed) {

@@ -52,6 +52,13 @@ public final class Repository implements AutoCloseable {
     private RepoInfo info;
     /** The lock {@link #lock} took, while it is held: {@link #fence} checks it before each manifest write and delete. */
     private volatile Storage.RepositoryLock held;
+    /**
+     * The stored bytes of each manifest this command has read, held softly. The catalogue reads
+     * every manifest for its header, and a restore then needs its chain's manifests whole: on S3
+     * that was a second request for each, in batches one after another. A manifest this command
+     * writes or removes is forgotten; one that the JVM dropped is read again.
+     */
+    private final Map<String, java.lang.ref.SoftReference<byte[]>> manifestBytes = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Repository(Storage storage) {
         this.storage = storage;
@@ -681,8 +688,12 @@ public final class Repository implements AutoCloseable {
         return new Catalogue<>(result, damaged);
     }
 
-    /** Manifests read at once, at most: on S3 each is a request, and a repository of a month of daily backups has dozens. */
-    static final int MANIFEST_READERS = 8;
+    /**
+     * Manifests read at once, at most: on S3 each is a request, and a repository of a month of
+     * daily backups has dozens (8 at once, 70 backups waited 9 round trips; the stored bytes read
+     * at once stay bounded by {@link #MANIFEST_KIB_AT_ONCE}).
+     */
+    static final int MANIFEST_READERS = 32;
     /**
      * Stored manifest bytes read at once, at most, in KiB: a manifest takes about 18 stored bytes
      * and 400 bytes of heap (its JSON, then its list) per file, so 1 MiB of them is some 25 MB of
@@ -815,6 +826,7 @@ public final class Repository implements AutoCloseable {
         referencedKeys(alsoGoing); // refuses before anything is removed when a manifest is damaged
         fence("removing backup " + id);
         try {
+            manifestBytes.remove(manifestKey(id));
             storage.delete(manifestKey(id));
             DrillRecords.removeFor(storage, id); // its drills proved a backup that is gone
         } catch (IOException e) {
@@ -997,6 +1009,7 @@ public final class Repository implements AutoCloseable {
         Set<String> live = referencedKeys(Set.of(id));
         fence("removing damaged backup " + id);
         try {
+            manifestBytes.remove(manifestKey(id));
             storage.delete(manifestKey(id));
             DrillRecords.removeFor(storage, id);
         } catch (IOException e) {
@@ -1186,7 +1199,7 @@ public final class Repository implements AutoCloseable {
     /** The manifest's bytes, opened and parsed (without its file list: {@code headerOnly}), unchecked beyond its envelope. */
     private Manifest readManifest(String id, long[] crc, boolean headerOnly) throws IOException {
         String key = manifestKey(id);
-        byte[] bytes = storage.getBytes(key);
+        byte[] bytes = storedManifest(key);
         java.util.zip.CRC32C c = new java.util.zip.CRC32C();
         c.update(bytes);
         crc[0] = c.getValue();
@@ -1207,14 +1220,28 @@ public final class Repository implements AutoCloseable {
         }
     }
 
+    /** A manifest's stored bytes: those this command read already, while the JVM keeps them (see {@link #manifestBytes}). */
+    private byte[] storedManifest(String key) throws IOException {
+        java.lang.ref.SoftReference<byte[]> held = manifestBytes.get(key);
+        byte[] bytes = held == null ? null : held.get();
+        if (bytes == null) {
+            bytes = storage.getBytes(key);
+            manifestBytes.put(key, new java.lang.ref.SoftReference<>(bytes));
+        }
+        return bytes;
+    }
+
     /** Writes a manifest atomically and durably: from this moment the backup exists. */
     public void writeManifest(Manifest manifest) {
         fence("writing the manifest of backup " + manifest.id());
+        manifestBytes.remove(manifestKey(manifest.id()));
         try {
             // A manifest lists every file: compressed, it is a few percent of its JSON size.
             storage.putBytes(manifestKey(manifest.id()), compressMetadata(Json.seal(manifest.inFormatItNeeds())));
         } catch (IOException e) {
             throw io("write manifest of " + manifest.id(), e);
+        } finally {
+            manifestBytes.remove(manifestKey(manifest.id()));
         }
     }
 
