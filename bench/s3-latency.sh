@@ -11,14 +11,16 @@
 #
 # Environment: ROWS (100000), RUNS (3), BACKUPS (30), LAG_MS (20), PORT (57320; the restored
 # cluster uses PORT+1, s3proxy PORT+2 and the lagging proxy PORT+3; all must lie in 57300-57399),
-# PG_VERSION (17), WORKDIR (new dir under /tmp; must be absent or empty, and is removed at the end).
+# PG_VERSION (17), WORKDIR (new dir under /tmp; must be absent or empty, and is removed at the end),
+# REQUEST_LOG (a file: the lagging proxy appends each request's first line and time there, to see
+# which requests went one after another).
 set -euo pipefail
 shopt -s inherit_errexit
 
 rows=${ROWS:-100000} runs=${RUNS:-3} port=${PORT:-57320} pg_version=${PG_VERSION:-17} work=${WORKDIR:-}
 backups=${BACKUPS:-30} lag_ms=${LAG_MS:-20}
 . "$(dirname "$0")/lib.sh"
-parse_args 2,15 "$@"
+parse_args 2,16 "$@"
 s3_bench_setup
 lagport=$((port + 3))
 [ "$lagport" -le 57399 ] || { echo "error: port $lagport (PORT+3) must lie in 57300-57399" >&2; exit 2; }
@@ -48,7 +50,7 @@ repo=(--repo s3://bench/many)
 
 echo "building pgstrata (launcher) ..."; "$pgstrata" --version
 start_s3_server "$root"
-python3 "$root/bench/lagproxy.py" "$lagport" "$s3port" "$(calc "$lag_ms / 1000")" >>"$log" 2>&1 &
+python3 "$root/bench/lagproxy.py" "$lagport" "$s3port" "$(calc "$lag_ms / 1000")" ${REQUEST_LOG:+"$REQUEST_LOG"} >>"$log" 2>&1 &
 lag_pid=$!
 settled_books_cluster
 
