@@ -826,7 +826,7 @@ public final class Repository implements AutoCloseable {
         referencedKeys(alsoGoing); // refuses before anything is removed when a manifest is damaged
         fence("removing backup " + id);
         try {
-            manifestBytes.remove(manifestKey(id));
+            forgetManifest(id);
             storage.delete(manifestKey(id));
             DrillRecords.removeFor(storage, id); // its drills proved a backup that is gone
         } catch (IOException e) {
@@ -1009,7 +1009,7 @@ public final class Repository implements AutoCloseable {
         Set<String> live = referencedKeys(Set.of(id));
         fence("removing damaged backup " + id);
         try {
-            manifestBytes.remove(manifestKey(id));
+            forgetManifest(id);
             storage.delete(manifestKey(id));
             DrillRecords.removeFor(storage, id);
         } catch (IOException e) {
@@ -1231,17 +1231,21 @@ public final class Repository implements AutoCloseable {
         return bytes;
     }
 
+    /** Drops what {@link #manifestBytes} keeps of backup {@code id}'s manifest: this command writes or removes it. */
+    private void forgetManifest(String id) {
+        manifestBytes.remove(manifestKey(id));
+    }
+
     /** Writes a manifest atomically and durably: from this moment the backup exists. */
     public void writeManifest(Manifest manifest) {
         fence("writing the manifest of backup " + manifest.id());
-        manifestBytes.remove(manifestKey(manifest.id()));
         try {
             // A manifest lists every file: compressed, it is a few percent of its JSON size.
             storage.putBytes(manifestKey(manifest.id()), compressMetadata(Json.seal(manifest.inFormatItNeeds())));
         } catch (IOException e) {
             throw io("write manifest of " + manifest.id(), e);
         } finally {
-            manifestBytes.remove(manifestKey(manifest.id()));
+            forgetManifest(manifest.id()); // written or not, the next read asks the store
         }
     }
 
