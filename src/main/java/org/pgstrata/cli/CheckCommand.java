@@ -54,8 +54,8 @@ final class CheckCommand extends BaseCommand {
                     out().println("ok: " + i.name() + ": " + i.message());
                 }
             } else {
-                spec.commandLine().getErr().println("pgstrata: error: " + i.name() + ": " + i.message()
-                        + (i.hint() == null ? "" : "; hint: " + i.hint()));
+                spec.commandLine().getErr().println(Output.oneLine("pgstrata: error: " + i.name() + ": " + i.message()
+                        + (i.hint() == null ? "" : "; hint: " + i.hint())));
                 first = first == null ? i.exitCode() : first;
             }
         }

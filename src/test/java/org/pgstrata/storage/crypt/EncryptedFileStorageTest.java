@@ -104,6 +104,28 @@ class EncryptedFileStorageTest extends StorageContract {
     }
 
     @Test
+    void aDamagedObject_isSaidOnOneLine() throws Exception {
+        byte[] body = new byte[(3 << 19) + 55];
+        new Random(5).nextBytes(body);
+        storage.putBytes("data/object", body);
+        Path stored = storedFiles().get(0);
+        byte[] cipher = Files.readAllBytes(stored);
+        for (int at : new int[] {45, cipher.length / 2, cipher.length - 1}) {
+            byte[] bad = cipher.clone();
+            bad[at] ^= 0x01;
+            Files.write(stored, bad);
+            assertThatThrownBy(() -> storage.getBytes("data/object")).as("bit flipped at " + at)
+                    .isInstanceOf(CorruptObjectException.class)
+                    .satisfies(e -> assertThat(e.getMessage()).contains("data/object").doesNotContain("\n").doesNotContain("\r"));
+            assertThatThrownBy(() -> {
+                try (InputStream in = storage.get("data/object", 10, body.length - 10)) {
+                    in.readAllBytes();
+                }
+            }).as("ranged read, bit flipped at " + at).satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        }
+    }
+
+    @Test
     void anObjectCutShort_orMovedToAnotherName_orWrittenWithAnotherKey_failsAsCorrupt() throws Exception {
         byte[] body = new byte[3 << 20];
         new Random(4).nextBytes(body);
