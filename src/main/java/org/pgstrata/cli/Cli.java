@@ -20,6 +20,10 @@ public final class Cli {
      * stdout and stderr), with the configuration file that the arguments and {@code env} name.
      */
     static int run(java.io.PrintWriter out, java.io.PrintWriter err, java.util.Map<String, String> env, String... args) {
+        return LeanWal.exitStatus(args, runCommand(out, err, env, args));
+    }
+
+    private static int runCommand(java.io.PrintWriter out, java.io.PrintWriter err, java.util.Map<String, String> env, String... args) {
         ConfigFile config;
         try {
             config = config(args, env, ConfigFile.DEFAULT);

@@ -41,6 +41,18 @@ final class LeanWal {
     }
 
     /**
+     * The status to exit with: for {@code wal get} (restore_command), any failure that is not one
+     * of its own statuses (a usage error, a configuration file or passphrase file it cannot use,
+     * found on the full command line's path) becomes {@link #GET_FAILED}, so that recovery stops
+     * instead of taking it for the end of the archive.
+     */
+    static int exitStatus(String[] args, int code) {
+        int w = verbAt(args);
+        boolean get = w >= 0 && args[w + 1].equals("get");
+        return !get || code == 0 || code == NOT_IN_ARCHIVE || code == GET_DAMAGED || code == GET_FAILED ? code : GET_FAILED;
+    }
+
+    /**
      * Where "wal" stands: first, or after --stanza NAME and --config FILE
      * ({@code pgstrata --stanza main wal push %p}); -1 when this is no wal push or get.
      */

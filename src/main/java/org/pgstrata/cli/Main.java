@@ -21,6 +21,6 @@ public final class Main {
             System.err.println("pgstrata: error: " + p.oneLine());
             code = p.code().exitCode();
         }
-        System.exit(code);
+        System.exit(LeanWal.exitStatus(args, code));
     }
 }
