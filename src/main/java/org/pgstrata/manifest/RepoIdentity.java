@@ -120,6 +120,9 @@ public final class RepoIdentity {
             String sysid = systemIdentifierIn(body);
             KeyEnvelope envelope = envelopeIn(body);
             checkFormat(storage, body, envelope);
+            if (envelope == null) {
+                Repository.refuseClearInfoOverEncryptedObjects(storage);
+            }
             return new Opened(envelope == null ? storage : Repository.unlock(storage, envelope), sysid);
         } catch (IOException | RuntimeException e) {
             storage.close();

@@ -106,6 +106,14 @@ public final class Repository implements AutoCloseable {
             close();
             throw e;
         }
+        if (i.isPresent() && !i.get().encrypted()) {
+            try {
+                refuseClearInfoOverEncryptedObjects(storage);
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
         if (i.isPresent() && i.get().encrypted() && !(storage instanceof EncryptedStorage)) {
             try {
                 Storage inner = storage;
@@ -152,6 +160,36 @@ public final class Repository implements AutoCloseable {
      */
     static Storage unlock(Storage inner, KeyEnvelope envelope) {
         return new EncryptedStorage(inner, cipherFor(inner, envelope, passFor(inner)));
+    }
+
+    /**
+     * When the command expects an encrypted repository (it has a passphrase, or encryption was
+     * asked for) but {@code inner}'s repo.json is in the clear: refuses a store that holds objects
+     * under encrypted names. That repo.json is not the one they were written with (another
+     * repository's copy, or replaced by hand); taken as it is, the repository would read as empty
+     * (verify: 0 problems) and backups and archived WAL would be written into it in the clear.
+     * Lists the whole store, so only for that combination.
+     */
+    static void refuseClearInfoOverEncryptedObjects(Storage inner) {
+        if (CipherPass.current() == null && !CipherPass.encryptNew()) {
+            return;
+        }
+        boolean encrypted = false;
+        try {
+            for (String key : inner.list("")) {
+                if (EncryptedStorage.looksEncrypted(key)) {
+                    encrypted = true;
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot list repository " + inner.describe() + ": " + e.getMessage(), null);
+        }
+        if (encrypted) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "repository " + inner.describe() + " holds encrypted objects, but its " + INFO_KEY
+                    + " is in the clear (no wrapped key): it is not the " + INFO_KEY + " they were written with; nothing was read or written",
+                    "restore the repository's own repo.json from a copy");
+        }
     }
 
     /** The command's passphrase for the encrypted repository {@code inner}; none is its own error. */

@@ -60,6 +60,41 @@ class EncryptedRepositoryInfoTest {
     }
 
     @Test
+    void aClearRepoJsonOverEncryptedObjects_isRefused_notReadAsAnEmptyClearRepository() throws Exception {
+        encrypting();
+        Path root = dir.resolve("repo");
+        try (Repository r = Repository.on(new FileStorage(root))) {
+            r.initialize(SYSID, 17, Clock.systemUTC());
+            r.storage().putBytes("backup/20261203-000000F/manifest", new byte[] {1, 2, 3});
+        }
+        CipherPass.use(null, false);
+        Path clear = dir.resolve("clear");
+        try (Repository r = Repository.on(new FileStorage(clear))) {
+            r.initialize(SYSID, 17, Clock.systemUTC()); // the same cluster's repository in the clear
+        }
+        Files.copy(clear.resolve("repo.json"), root.resolve("repo.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        byte[] replaced = Files.readAllBytes(root.resolve("repo.json"));
+
+        encrypting(); // the stanza's passphrase, as for its archive_command and backups
+        assertThatThrownBy(() -> Repository.open(root.toString())).isInstanceOf(PgstrataException.class)
+                .hasMessageContaining("encrypted objects").hasMessageContaining("in the clear")
+                .satisfies(e -> assertThat(((PgstrataException) e).code()).isEqualTo(org.pgstrata.api.ErrorCode.CORRUPT));
+        CipherPass.use(new CipherPass.Source("test", "a passphrase".toCharArray()), false); // the passphrase alone
+        assertThatThrownBy(() -> Repository.open(root.toString())).isInstanceOf(PgstrataException.class)
+                .hasMessageContaining("encrypted objects");
+        // archive_command's and restore_command's lean path neither: no WAL in the clear beside encrypted backups.
+        assertThatThrownBy(() -> RepoIdentity.open(root.toString())).isInstanceOf(PgstrataException.class)
+                .hasMessageContaining("encrypted objects");
+        assertThat(Files.readAllBytes(root.resolve("repo.json"))).isEqualTo(replaced);
+
+        // A repository in the clear opened with a passphrase at hand (a [global] cipher-pass) still opens.
+        try (Repository r = Repository.open(clear.toString())) {
+            assertThat(r.encrypted()).isFalse();
+        }
+        RepoIdentity.open(clear.toString()).close();
+    }
+
+    @Test
     void twoCommandsCreatingTheRepositoryAtOnce_endUpWithOneKey() throws Exception {
         encrypting();
         Path root = dir.resolve("repo");
