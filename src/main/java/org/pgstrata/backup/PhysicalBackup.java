@@ -42,6 +42,7 @@ import org.pgstrata.manifest.ObjectStore;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.manifest.WalEntry;
+import org.pgstrata.postgres.Lineage;
 import org.pgstrata.postgres.Lsn;
 import org.pgstrata.postgres.Page;
 import org.pgstrata.postgres.PageChecksum;
@@ -80,6 +81,13 @@ public final class PhysicalBackup {
         long t0 = System.nanoTime();
         warmUpInBackground();
         Path pgdata = req.pgdata().toAbsolutePath().normalize();
+        String lineage;
+        try {
+            lineage = Lineage.read(pgdata);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot read " + pgdata.resolve(Lineage.FILE) + ": " + e.getMessage(),
+                    "make it readable by the user that runs the backup");
+        }
         // The block maps (the reference's, the one being built): their temporary files closed however the backup ends
         java.util.Deque<java.io.Closeable> maps = new java.util.ArrayDeque<>();
         // An encrypted repository's key is unwrapped while the server is asked for its settings;
@@ -163,7 +171,7 @@ public final class PhysicalBackup {
             WalSummaries.Changes summaries = null;
             String notSummaries = null;
             if (reference != null && type != BackupType.REVERSE) {
-                notSummaries = summaryRefusal(req.changeSource(), reference, session);
+                notSummaries = summaryRefusal(req.changeSource(), reference, session, lineage);
                 if (notSummaries == null) {
                     progress.step("reading the WAL summaries " + base.startLsn() + " .. " + startLsn);
                     WalSummaries.Outcome o = session.walSummaries(session.timeline(), Lsn.parse(base.startLsn()), startLsn, SUMMARIZER_WAIT);
@@ -265,7 +273,7 @@ public final class PhysicalBackup {
                     session.versionNum(), stop.timeline(), startLsn.toString(), stop.stopLsn().toString(), startTime.toString(),
                     Instant.now(clock).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
                     dataBytes, repoBytes, VERSION, walSource, session.dataChecksums(), blockMap,
-                    external.entries().isEmpty() ? null : external.entries(), changeSource);
+                    external.entries().isEmpty() ? null : external.entries(), changeSource, lineage);
             repo.writeManifest(m);
             if (reverse) {
                 // Invariant 4: the new full is durable; only now does the old one become a reverse delta.
@@ -318,7 +326,7 @@ public final class PhysicalBackup {
      * the cluster have data checksums (so that hint bits are WAL-logged), and it lies on the
      * cluster's current timeline (system and history were checked with the reference).
      */
-    private static String summaryRefusal(ChangeSource asked, Reference reference, BackupSession session) {
+    private static String summaryRefusal(ChangeSource asked, Reference reference, BackupSession session, String lineage) {
         Manifest ref = reference.manifest();
         if (asked == ChangeSource.SCAN) {
             return "asked for with --change-source scan";
@@ -331,6 +339,13 @@ public final class PhysicalBackup {
         }
         if (ref.timeline() != session.timeline()) {
             return "backup " + ref.id() + " is on timeline " + ref.timeline() + ", the cluster on timeline " + session.timeline();
+        }
+        if (!java.util.Objects.equals(ref.lineage(), lineage)) {
+            // The summaries name what this cluster changed since the backup's start in its own WAL, which need not be the WAL the backup
+            // came from (a copy that went on writing the same timeline, two copies that took the same new one).
+            return "the cluster was restored" + (lineage == null ? "" : " (" + Lineage.FILE + " " + lineage + ")") + " since backup "
+                    + ref.id() + " was taken" + (ref.lineage() == null ? "" : " from lineage " + ref.lineage())
+                    + ": its past since then may not be that backup's";
         }
         return null;
     }

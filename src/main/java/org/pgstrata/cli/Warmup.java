@@ -28,7 +28,7 @@ public final class Warmup {
             sub.usage(new PrintWriter(sink));
         }
         Manifest m = new Manifest(Manifest.FORMAT_VERSION, "warmup", "full", null, "1", 170000, 1, "0/0", "0/0", "t", "t", "zstd",
-                "", "", List.of(), List.of(), List.of(), 0, 0, "dev", Manifest.WAL_IN_BACKUP, true, null, null, null);
+                "", "", List.of(), List.of(), List.of(), 0, 0, "dev", Manifest.WAL_IN_BACKUP, true, null, null, null, null);
         Json.unseal("warmup", Json.seal(m), Manifest.class);
         com.github.luben.zstd.Zstd.compress(new byte[8192], 3);
         // The archive_command path: its classes, loaded but not run.

@@ -47,7 +47,8 @@ public record Manifest(
         Boolean dataChecksums,
         ObjectRef blockMap,
         java.util.List<ExternalConfig> externalConfig,
-        String changeSource) {
+        String changeSource,
+        String lineage) {
 
     /**
      * 2: the block map and the data checksums setting are recorded. Format 1 manifests are still
@@ -82,14 +83,14 @@ public record Manifest(
         }
         return new Manifest(FORMAT_BITMAP, id, type, reference, systemIdentifier, pgVersionNum, timeline, startLsn, stopLsn, startTime,
                 stopTime, compression, backupLabel, tablespaceMap, directories, files, wal, dataBytes, repositoryBytes, pgstrataVersion,
-                walSource, dataChecksums, blockMap, externalConfig, changeSource);
+                walSource, dataChecksums, blockMap, externalConfig, changeSource, lineage);
     }
 
     /** This manifest with another list of the same files (see {@link SoftFiles}). */
     Manifest withFiles(List<FileEntry> same) {
         return new Manifest(formatVersion, id, type, reference, systemIdentifier, pgVersionNum, timeline, startLsn, stopLsn, startTime,
                 stopTime, compression, backupLabel, tablespaceMap, directories, same, wal, dataBytes, repositoryBytes, pgstrataVersion,
-                walSource, dataChecksums, blockMap, externalConfig, changeSource);
+                walSource, dataChecksums, blockMap, externalConfig, changeSource, lineage);
     }
 
     /**
@@ -142,6 +143,6 @@ public record Manifest(
     public Manifest asReverseDelta(String newer, List<FileEntry> newFiles, long ownBytes) {
         return new Manifest(formatVersion, id, Chain.REVERSE, newer, systemIdentifier, pgVersionNum, timeline, startLsn, stopLsn,
                 startTime, stopTime, compression, backupLabel, tablespaceMap, directories, newFiles, wal, dataBytes, ownBytes,
-                pgstrataVersion, walSource, dataChecksums, blockMap, externalConfig, changeSource);
+                pgstrataVersion, walSource, dataChecksums, blockMap, externalConfig, changeSource, lineage);
     }
 }

@@ -1455,7 +1455,7 @@ public final class Repository implements AutoCloseable {
     public static void warmUp() throws IOException {
         Manifest m = new Manifest(Manifest.FORMAT_VERSION, "warmup", "full", null, "1", 170000, 1, "0/0", "0/0", "t", "t", "zstd",
                 "", "", List.of(), List.of(FileEntry.whole("f", 1, "rw-------", "0", new ObjectRef("b", "k", "zstd", 1, "0", 0L))),
-                List.of(), 0, 0, "dev", Manifest.WAL_IN_BACKUP, true, new ObjectRef("b", "k", "none", 1, "0"), null, null);
+                List.of(), 0, 0, "dev", Manifest.WAL_IN_BACKUP, true, new ObjectRef("b", "k", "none", 1, "0"), null, null, null);
         Json.unseal("warmup", Json.seal(m), Manifest.class);
     }
 

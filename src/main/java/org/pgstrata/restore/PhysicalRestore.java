@@ -440,7 +440,7 @@ public final class PhysicalRestore {
         Writes writes = new Writes();
         try (org.pgstrata.manifest.BlockMap map = delta == null ? null : delta.map) {
             try {
-                writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta);
+                writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta, plan.otherHistories());
             } catch (Throwable e) {
                 // What failed the restore is what it reports: a flush that failed too (or an interrupt) only goes with it.
                 try {
@@ -479,7 +479,7 @@ public final class PhysicalRestore {
     }
 
     private void writeAll(Repository repo, Chain chain, Path target, int jobs, Manifest m, List<FileEntry> files, long total, Writes writes,
-            Delta delta) throws IOException {
+            Delta delta, List<WalEntry> otherHistories) throws IOException {
         AtomicLong done = new AtomicLong();
         List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
         // Small files live in bundles: each bundle is read once, whole, and its members written from memory.
@@ -514,7 +514,10 @@ public final class PhysicalRestore {
                 return null;
             });
         }
-        for (WalEntry w : m.wal()) {
+        List<WalEntry> walFiles = new ArrayList<>(m.wal());
+        // Other backups' timeline histories: the copy then ends recovery on a timeline number no backup here used.
+        walFiles.addAll(otherHistories);
+        for (WalEntry w : walFiles) {
             tasks.add(() -> {
                 Path out = target.resolve("pg_wal").resolve(w.name());
                 if (!keep(out, w.size(), w.checksum(), "rw-------", delta)) {
@@ -758,6 +761,9 @@ public final class PhysicalRestore {
      * pg_tblspc), so no tablespace_map is written.
      */
     private static void writeRecoveryFiles(Manifest m, Path target, Integer port, RecoveryPlan plan, boolean inPlace) throws IOException {
+        // A past of its own from here on (a copy, or the cluster itself brought back): its incrementals do not trust the WAL summaries over
+        // backups of another lineage.
+        org.pgstrata.postgres.Lineage.writeNew(target, m.id(), java.time.Instant.now().toString());
         Path label = target.resolve("backup_label");
         Files.writeString(label, m.backupLabel(), StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(label, PosixFilePermissions.fromString("rw-------"));

@@ -17,6 +17,8 @@ import org.pgstrata.manifest.ArchiveTimelines;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalArchive;
+import org.pgstrata.manifest.WalEntry;
+import org.pgstrata.postgres.WalFileName;
 import org.pgstrata.postgres.Lsn;
 import org.pgstrata.postgres.TimelineHistory;
 import org.pgstrata.postgres.WalReader;
@@ -28,10 +30,10 @@ import org.pgstrata.postgres.WalReader;
  * targets are checked against the archive's end before anything is written.
  */
 record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings, boolean archiveRecovery, Lsn targetLsn,
-                    List<String> likelyChain) {
+                    List<String> likelyChain, List<WalEntry> otherHistories) {
 
     RecoveryPlan(Manifest backup, String reason, Map<String, String> settings, boolean archiveRecovery, Lsn targetLsn) {
-        this(backup, reason, settings, archiveRecovery, targetLsn, List.of());
+        this(backup, reason, settings, archiveRecovery, targetLsn, List.of(), List.of());
     }
 
     /** This plan with a restore_command that names the repository by {@code walArguments} (a stanza) instead of its location. */
@@ -41,7 +43,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         }
         Map<String, String> s = new java.util.LinkedHashMap<>(settings);
         s.put("restore_command", Self.restoreCommand(walArguments));
-        return new RecoveryPlan(backup, reason, s, archiveRecovery, targetLsn, likelyChain);
+        return new RecoveryPlan(backup, reason, s, archiveRecovery, targetLsn, likelyChain, otherHistories);
     }
 
     /**
@@ -73,7 +75,35 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             throw repo.io("read the WAL archive", e);
         }
         return new RecoveryPlan(plan.backup, plan.reason, plan.settings, plan.archiveRecovery, plan.targetLsn,
-                likelyChain(catalogue.backups(), plan.backup));
+                likelyChain(catalogue.backups(), plan.backup), otherHistories(catalogue.backups(), plan));
+    }
+
+    /**
+     * The timeline history files that other backups of the repository hold and the restored one
+     * does not, to be put into the copy's pg_wal. A copy started read-write ends recovery on the
+     * timeline after the newest whose history file it finds (PostgreSQL probes 2, 3, ... in the
+     * archive and in pg_wal). Without them, a copy restored from a backup on timeline 1 (a
+     * restore_command that finds nothing, the WAL in the backup) took timeline 2 again although
+     * another copy, restored before and backed up into this repository, was on its own timeline 2:
+     * two pasts under one timeline number, and an incremental of the second built on the first's
+     * backups as if they were its own (the WAL summaries then read the wrong past). Only where the
+     * target timeline is not "latest", which would follow them.
+     */
+    private static List<WalEntry> otherHistories(List<Manifest> backups, RecoveryPlan plan) {
+        if ("latest".equals(plan.settings.get("recovery_target_timeline"))) {
+            return List.of();
+        }
+        java.util.Set<String> own = new java.util.HashSet<>();
+        plan.backup.wal().forEach(w -> own.add(w.name()));
+        Map<String, WalEntry> others = new java.util.TreeMap<>();
+        for (Manifest b : backups) {
+            for (WalEntry w : b.wal()) {
+                if (WalFileName.isHistory(w.name()) && !own.contains(w.name())) {
+                    others.putIfAbsent(w.name(), w);
+                }
+            }
+        }
+        return List.copyOf(others.values());
     }
 
     private static RecoveryPlan build(Repository repo, Repository.Catalogue<Manifest> catalogue, RecoveryTarget target, String backupId)

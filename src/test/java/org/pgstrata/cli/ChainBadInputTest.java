@@ -147,7 +147,7 @@ class ChainBadInputTest {
             rep.writeManifest(new Manifest(m.formatVersion(), m.id(), m.type(), m.reference(), "1234567890123456789", m.pgVersionNum(),
                     m.timeline(), m.startLsn(), m.stopLsn(), m.startTime(), m.stopTime(), m.compression(), m.backupLabel(),
                     m.tablespaceMap(), m.directories(), m.files(), m.wal(), m.dataBytes(), m.repositoryBytes(), m.pgstrataVersion(),
-                    m.walSource(), m.dataChecksums(), m.blockMap(), m.externalConfig(), m.changeSource()));
+                    m.walSource(), m.dataChecksums(), m.blockMap(), m.externalConfig(), m.changeSource(), m.lineage()));
         }
         CliRun run = expectFailure(ErrorCode.REPO_MISMATCH, "backup", "-q", "--repo", r.toString(), "--pgdata", a.pgdata().toString(),
                 "--port", Integer.toString(PgSupport.conn(a).port()), "--type", "incr");

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -21,6 +22,7 @@ import org.pgstrata.manifest.Checksum;
 import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.Repository;
+import org.pgstrata.postgres.Lineage;
 import org.pgstrata.postgres.Page;
 import org.pgstrata.postgres.PageChecksum;
 
@@ -141,6 +143,117 @@ class WalSummaryIncrementalTest extends PgTest {
         Map<String, FileEntry> files = new TreeMap<>();
         m.files().forEach(f -> files.put(f.path(), f));
         return files;
+    }
+
+    /** A table t of 40,000 settled rows in {@code c}, and the id of a full backup of it into {@code repo}. */
+    private static String fullOfForty(LocalCluster c, Path repo) throws Exception {
+        PgSupport.sql(c, "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 40000) g", "VACUUM (FREEZE) t", "CHECKPOINT");
+        return CliBackups.backupId(repo, c, "full");
+    }
+
+    /**
+     * A full restored once (copy a: changed, backed up into the repository on its timeline 2, then
+     * given up) and then again, to go on from it (copy b). Copy b took timeline 2 as well, so that
+     * its incremental built on copy a's as if a's past were its own, and the WAL summaries (b's
+     * changes only) left a's changed pages in it: rows went missing, and verify and amcheck saw
+     * nothing. The second copy must take a timeline of its own, and its incremental be refused.
+     */
+    @Test
+    void aFullRestoredAgain_afterAnotherCopyOfItWasBackedUp_takesATimelineOfItsOwn() throws Exception {
+        LocalCluster c = pg.start("twice", MAJOR);
+        Path repo = dir.resolve("repo-twice");
+        String full = fullOfForty(c, repo);
+        c.stop();
+
+        LocalCluster a = CliBackups.restore(pg, repo, dir.resolve("copy-a"), MAJOR, "--backup", full).cluster();
+        PgSupport.sql(a, "UPDATE t SET v = 'a' WHERE id BETWEEN 20000 AND 20300");
+        CliBackups.backup(repo, a, "incr");
+        a.stop();
+
+        LocalCluster b = CliBackups.restore(pg, repo, dir.resolve("copy-b"), MAJOR, "--backup", full).cluster();
+        PgSupport.sql(b, "UPDATE t SET v = 'b' WHERE id BETWEEN 30000 AND 30300",
+                "CREATE TABLE filler AS SELECT g FROM generate_series(1, 300000) g", "SELECT pg_switch_wal()");
+        Map<String, ContentChecksum.Result> proof = ClusterContent.of(b);
+        CliRun incr = CliRun.run("backup", "-q", "--json", "--repo", repo.toString(), "--pgdata", b.pgdata().toString(), "--port",
+                CliBackups.port(b), "--type", "incr");
+        if (incr.exitCode() == 0) {
+            LocalCluster restored = CliBackups.restore(pg, repo, dir.resolve("restored-b"), MAJOR).cluster();
+            assertThat(ClusterContent.of(restored)).as("content of copy b's incremental (%s)", incr.out()).isEqualTo(proof);
+        }
+        assertThat(incr.exitCode()).as(incr.err()).isEqualTo(ErrorCode.REFERENCE_MISMATCH.exitCode());
+        assertThat(incr.err()).contains("not in this cluster's history");
+        assertThat(PgSupport.queryString(b, "SELECT timeline_id FROM pg_control_checkpoint()")).as("copy b's timeline").isEqualTo("3");
+    }
+
+    /**
+     * A copy restored from the full and started without recovery.signal goes on writing timeline 1
+     * from the full's point while the original took an incremental (ChangeDetectionTest backs
+     * such a copy up into the original's repository). Its incremental builds on the original's;
+     * the copy's WAL summaries name only the copy's changes, so the original's few changed pages
+     * (too few for the sample to meet) stayed in the copy's backup: rows went missing.
+     */
+    @Test
+    void aCopyThatKeepsTheTimeline_isNotBackedUpByItsSummariesOverTheOriginalsIncremental() throws Exception {
+        LocalCluster c = pg.start("fork", MAJOR);
+        Path repo = dir.resolve("repo-fork");
+        String full = fullOfForty(c, repo);
+        PgSupport.sql(c, "UPDATE t SET v = 'original' WHERE id BETWEEN 20000 AND 20300");
+        CliBackups.backup(repo, c, "incr");
+        c.stop();
+
+        Path copyDir = dir.resolve("fork-copy");
+        CliBackups.ok("restore", "-q", "--repo", repo.toString(), "--backup", full, "--to", copyDir.toString());
+        java.nio.file.Files.deleteIfExists(copyDir.resolve("recovery.signal"));
+        LocalCluster copy = pg.trackRestored(copyDir, MAJOR);
+        copy.start();
+        PgSupport.sql(copy, "UPDATE t SET v = 'copy' WHERE id BETWEEN 30000 AND 30300");
+        for (int i = 0; i < 3; i++) {
+            PgSupport.sql(copy, "CREATE TABLE filler_" + i + " AS SELECT g FROM generate_series(1, 100000) g", "SELECT pg_switch_wal()");
+        }
+        PgSupport.sql(copy, "CHECKPOINT");
+        Map<String, ContentChecksum.Result> proof = ClusterContent.of(copy);
+        JsonNode incr = CliBackups.backup(repo, copy, "incr");
+        LocalCluster restored = CliBackups.restore(pg, repo, dir.resolve("fork-restored"), MAJOR, "--backup", incr.get("id").asText()).cluster();
+        assertThat(ClusterContent.of(restored)).as("content of the copy's incremental (%s)", incr).isEqualTo(proof);
+        // The copy's lineage is not the original's: every block is compared with the block map instead.
+        assertThat(incr.get("changeSource").asText()).as(incr.toString()).isEqualTo("scan");
+        assertThat(incr.get("changeSourceNote").asText()).contains("the cluster was restored");
+        // and the copy's next incremental, over its own backup, trusts the summaries again.
+        PgSupport.sql(copy, "UPDATE t SET v = 'copy again' WHERE id BETWEEN 1000 AND 1100");
+        assertThat(CliBackups.backup(repo, copy, "incr").get("changeSource").asText()).isEqualTo("wal-summary");
+    }
+
+    /**
+     * Two copies of one full, both restored (both ending recovery on timeline 2: neither had a
+     * backup in the repository yet) before copy a is backed up. Copy b's timeline history is the
+     * same as a's, so its incremental builds on a's; by the WAL summaries it would keep a's
+     * changed pages. Each restore gives its copy a lineage of its own, and b's incremental over
+     * a's backup compares every block.
+     */
+    @Test
+    void twoCopiesOfOneFull_onTheSameNewTimeline_doNotShareTheirSummaries() throws Exception {
+        LocalCluster c = pg.start("pair", MAJOR);
+        Path repo = dir.resolve("repo-pair");
+        String full = fullOfForty(c, repo);
+        c.stop();
+        LocalCluster a = CliBackups.restore(pg, repo, dir.resolve("pair-a"), MAJOR, "--backup", full).cluster();
+        LocalCluster b = CliBackups.restore(pg, repo, dir.resolve("pair-b"), MAJOR, "--backup", full).cluster();
+        assertThat(PgSupport.queryString(b, "SELECT timeline_id FROM pg_control_checkpoint()"))
+                .isEqualTo(PgSupport.queryString(a, "SELECT timeline_id FROM pg_control_checkpoint()"));
+        assertThat(Files.readString(a.pgdata().resolve(Lineage.FILE))).isNotEqualTo(Files.readString(b.pgdata().resolve(Lineage.FILE)));
+
+        PgSupport.sql(a, "UPDATE t SET v = 'a' WHERE id BETWEEN 20000 AND 20300");
+        CliBackups.backup(repo, a, "incr");
+        a.stop();
+        PgSupport.sql(b, "UPDATE t SET v = 'b' WHERE id BETWEEN 30000 AND 30300",
+                "CREATE TABLE filler AS SELECT g FROM generate_series(1, 300000) g", "SELECT pg_switch_wal()", "CHECKPOINT");
+        Map<String, ContentChecksum.Result> proof = ClusterContent.of(b);
+        JsonNode incr = CliBackups.backup(repo, b, "incr");
+        LocalCluster restored = CliBackups.restore(pg, repo, dir.resolve("pair-restored"), MAJOR, "--backup", incr.get("id").asText()).cluster();
+        assertThat(ClusterContent.of(restored)).as("content of copy b's incremental (%s)", incr).isEqualTo(proof);
+        assertThat(incr.get("changeSource").asText()).as(incr.toString()).isEqualTo("scan");
+        // The lineage file is the restore's, never a backup's: the copy restored from b's backup has one of its own.
+        assertThat(Files.readString(restored.pgdata().resolve(Lineage.FILE))).isNotEqualTo(Files.readString(b.pgdata().resolve(Lineage.FILE)));
     }
 
     @Test

@@ -127,7 +127,7 @@ class BlockListTest {
 
     static Manifest manifest(List<FileEntry> files) {
         return new Manifest(Manifest.FORMAT_SUMMARIES, "b", "incr", "20261201-000000F", "1", 180000, 1, "0/0", "0/0", "t", "t", "zstd",
-                null, null, List.of(), files, List.of(), 0, 0, "test", Manifest.WAL_IN_BACKUP, true, null, null, "wal-summary");
+                null, null, List.of(), files, List.of(), 0, 0, "test", Manifest.WAL_IN_BACKUP, true, null, null, "wal-summary", null);
     }
 
     /**

@@ -53,7 +53,7 @@ class SoftFilesAdversarialTest {
             Manifest m = new Manifest(Manifest.FORMAT_SCANNED, id, b == 0 ? "full" : "incr", b == 0 ? null : ids.get(b - 1),
                     SoftFilesTest.SYSTEM, 170004, 1, "0/" + Long.toHexString(0x1000000L * (b + 1)),
                     "0/" + Long.toHexString(0x1000000L * (b + 1) + 0x100), "t" + b, "2026-12-01T00:00:0" + b + "Z", "zstd", null, null,
-                    List.of(), entries, List.of(), 0, 0, "test", Manifest.WAL_IN_ARCHIVE, true, null, null, null);
+                    List.of(), entries, List.of(), 0, 0, "test", Manifest.WAL_IN_ARCHIVE, true, null, null, null, null);
             repo.writeManifest(m);
         }
         return ids;
