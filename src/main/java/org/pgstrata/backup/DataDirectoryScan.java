@@ -31,7 +31,7 @@ final class DataDirectoryScan {
     /** Files never copied, wherever they are at the top level. */
     private static final Set<String> SKIP_FILES = Set.of("postgresql.auto.conf.tmp", "current_logfiles.tmp", "backup_label",
             "tablespace_map", "backup_manifest", "postmaster.pid", "postmaster.opts", "backup_label.old",
-            "standby.signal", "recovery.signal", org.pgstrata.postgres.Lineage.FILE);
+            "standby.signal", "recovery.signal");
     private static final Pattern DB_DIR = Pattern.compile("(base/\\d+|pg_tblspc/\\d+/[^/]+/\\d+)");
 
     /** A file or directory; {@code modified}: its last-modified time in milliseconds since the epoch as the scan saw it. */
@@ -69,6 +69,9 @@ final class DataDirectoryScan {
             String childRel = rel.isEmpty() ? name : rel + "/" + name;
             if (name.startsWith("pgsql_tmp")) {
                 continue;
+            }
+            if (rel.isEmpty() && name.equals(org.pgstrata.postgres.Lineage.FILE)) {
+                continue; // each restore writes its own: never copied, whatever it is
             }
             PosixFileAttributes attrs;
             try {

@@ -85,8 +85,10 @@ public final class PhysicalBackup {
         try {
             lineage = Lineage.read(pgdata);
         } catch (IOException e) {
-            throw new PgstrataException(ErrorCode.IO, "cannot read " + pgdata.resolve(Lineage.FILE) + ": " + e.getMessage(),
-                    "make it readable by the user that runs the backup");
+            // Not a reason to fail the backup: a lineage no backup has, so the WAL summaries are not trusted over any of them.
+            lineage = UNREADABLE_LINEAGE;
+            progress.warn("cannot read " + pgdata.resolve(Lineage.FILE) + " (" + e.getMessage() + "): an incremental compares every block "
+                    + "instead of trusting the WAL summaries; make the file readable by the user that runs the backup");
         }
         // The block maps (the reference's, the one being built): their temporary files closed however the backup ends
         java.util.Deque<java.io.Closeable> maps = new java.util.ArrayDeque<>();
@@ -326,6 +328,9 @@ public final class PhysicalBackup {
      * the cluster have data checksums (so that hint bits are WAL-logged), and it lies on the
      * cluster's current timeline (system and history were checked with the reference).
      */
+    /** The lineage a backup records when the data directory's lineage file cannot be read. */
+    private static final String UNREADABLE_LINEAGE = "unreadable";
+
     private static String summaryRefusal(ChangeSource asked, Reference reference, BackupSession session, String lineage) {
         Manifest ref = reference.manifest();
         if (asked == ChangeSource.SCAN) {
@@ -343,6 +348,10 @@ public final class PhysicalBackup {
         if (!java.util.Objects.equals(ref.lineage(), lineage)) {
             // The summaries name what this cluster changed since the backup's start in its own WAL, which need not be the WAL the backup
             // came from (a copy that went on writing the same timeline, two copies that took the same new one).
+            if (UNREADABLE_LINEAGE.equals(lineage)) {
+                return Lineage.FILE + " in the data directory cannot be read, so whether the cluster was restored since backup " + ref.id()
+                        + " was taken cannot be told";
+            }
             return "the cluster was restored" + (lineage == null ? "" : " (" + Lineage.FILE + " " + lineage + ")") + " since backup "
                     + ref.id() + " was taken" + (ref.lineage() == null ? "" : " from lineage " + ref.lineage())
                     + ": its past since then may not be that backup's";

@@ -256,6 +256,22 @@ class WalSummaryIncrementalTest extends PgTest {
         assertThat(Files.readString(restored.pgdata().resolve(Lineage.FILE))).isNotEqualTo(Files.readString(b.pgdata().resolve(Lineage.FILE)));
     }
 
+    /** A lineage file the backup cannot read does not fail it: the summaries are not trusted, and it says why. */
+    @Test
+    void anUnreadableLineageFile_makesTheIncrementalCompareEveryBlock() throws Exception {
+        LocalCluster c = pg.start("unreadable", MAJOR);
+        Path repo = dir.resolve("repo-unreadable");
+        fullOfForty(c, repo);
+        Files.createDirectory(c.pgdata().resolve(Lineage.FILE)); // not a file at all
+        PgSupport.sql(c, "UPDATE t SET v = 'x' WHERE id BETWEEN 100 AND 200");
+        Map<String, ContentChecksum.Result> proof = ClusterContent.of(c);
+        JsonNode incr = CliBackups.backup(repo, c, "incr");
+        assertThat(incr.get("changeSource").asText()).as(incr.toString()).isEqualTo("scan");
+        assertThat(incr.get("changeSourceNote").asText()).contains(Lineage.FILE + " in the data directory cannot be read");
+        LocalCluster restored = CliBackups.restore(pg, repo, dir.resolve("unreadable-restored"), MAJOR).cluster();
+        assertThat(ClusterContent.of(restored)).isEqualTo(proof);
+    }
+
     @Test
     void withoutSummaries_theIncrementalScans_andSaysWhy_andWalSummaryIsRefused() throws Exception {
         LocalCluster c = pg.start("off", MAJOR);
