@@ -345,13 +345,14 @@ public final class PhysicalBackup {
         if (ref.timeline() != session.timeline()) {
             return "backup " + ref.id() + " is on timeline " + ref.timeline() + ", the cluster on timeline " + session.timeline();
         }
+        if (lineage != null && lineage.startsWith(UNREADABLE_LINEAGE)) {
+            // Never "the same" as a backup's: two clusters whose files cannot be read (or were emptied) would otherwise match.
+            return Lineage.FILE + " in the data directory cannot be read (or is not one a restore wrote), so whether the cluster was "
+                    + "restored since backup " + ref.id() + " was taken cannot be told";
+        }
         if (!java.util.Objects.equals(ref.lineage(), lineage)) {
             // The summaries name what this cluster changed since the backup's start in its own WAL, which need not be the WAL the backup
             // came from (a copy that went on writing the same timeline, two copies that took the same new one).
-            if (UNREADABLE_LINEAGE.equals(lineage)) {
-                return Lineage.FILE + " in the data directory cannot be read, so whether the cluster was restored since backup " + ref.id()
-                        + " was taken cannot be told";
-            }
             return "the cluster was restored" + (lineage == null ? "" : " (" + Lineage.FILE + " " + lineage + ")") + " since backup "
                     + ref.id() + " was taken" + (ref.lineage() == null ? "" : " from lineage " + ref.lineage())
                     + ": its past since then may not be that backup's";

@@ -49,7 +49,10 @@ public final class Lineage {
         Path file = target.resolve(FILE);
         Files.writeString(file, HEAD + id + "\n" + "restored from backup " + backupId + " at " + when + " (read by pgstrata backup; "
                 + "see docs/physical.md)\n", StandardCharsets.UTF_8);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        // As the cluster's own files: a data directory with group access (initdb -g) is read by its group's backup user too.
+        Path version = target.resolve("PG_VERSION");
+        Files.setPosixFilePermissions(file, Files.isRegularFile(version) ? Files.getPosixFilePermissions(version)
+                : PosixFilePermissions.fromString("rw-------"));
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ch.force(true);
         }

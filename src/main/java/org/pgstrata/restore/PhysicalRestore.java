@@ -440,7 +440,7 @@ public final class PhysicalRestore {
         Writes writes = new Writes();
         try (org.pgstrata.manifest.BlockMap map = delta == null ? null : delta.map) {
             try {
-                writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta, plan.otherHistories());
+                writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta, plan.otherHistories(), plan.unarchivedHistories());
             } catch (Throwable e) {
                 // What failed the restore is what it reports: a flush that failed too (or an interrupt) only goes with it.
                 try {
@@ -479,7 +479,7 @@ public final class PhysicalRestore {
     }
 
     private void writeAll(Repository repo, Chain chain, Path target, int jobs, Manifest m, List<FileEntry> files, long total, Writes writes,
-            Delta delta, List<WalEntry> otherHistories) throws IOException {
+            Delta delta, List<WalEntry> otherHistories, java.util.Set<String> unarchivedHistories) throws IOException {
         AtomicLong done = new AtomicLong();
         List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
         // Small files live in bundles: each bundle is read once, whole, and its members written from memory.
@@ -524,10 +524,13 @@ public final class PhysicalRestore {
                     writeFile(() -> repo.objects().open(w.object()), w.object(), out, "pg_wal/" + w.name(), w.size(), w.checksum(), "rw-------",
                             delta, writes);
                 }
-                // Marked as archived, so that enabling archiving later does not archive them again.
+                // Marked as archived, so that enabling archiving later does not archive them again; another backup's timeline
+                // history that the archive lacks is marked ready, so that a cluster archiving there fills the gap it leaves.
                 Path status = target.resolve("pg_wal/archive_status");
                 Files.createDirectories(status);
-                Files.writeString(status.resolve(w.name() + ".done"), "");
+                boolean ready = unarchivedHistories.contains(w.name()) && otherHistories.contains(w);
+                Files.deleteIfExists(status.resolve(w.name() + (ready ? ".done" : ".ready")));
+                Files.writeString(status.resolve(w.name() + (ready ? ".ready" : ".done")), "");
                 progress.advance(done.addAndGet(w.size()), total);
                 return null;
             });

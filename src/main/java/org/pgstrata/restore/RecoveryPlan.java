@@ -30,10 +30,10 @@ import org.pgstrata.postgres.WalReader;
  * targets are checked against the archive's end before anything is written.
  */
 record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings, boolean archiveRecovery, Lsn targetLsn,
-                    List<String> likelyChain, List<WalEntry> otherHistories) {
+                    List<String> likelyChain, List<WalEntry> otherHistories, java.util.Set<String> unarchivedHistories) {
 
     RecoveryPlan(Manifest backup, String reason, Map<String, String> settings, boolean archiveRecovery, Lsn targetLsn) {
-        this(backup, reason, settings, archiveRecovery, targetLsn, List.of(), List.of());
+        this(backup, reason, settings, archiveRecovery, targetLsn, List.of(), List.of(), java.util.Set.of());
     }
 
     /** This plan with a restore_command that names the repository by {@code walArguments} (a stanza) instead of its location. */
@@ -43,7 +43,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         }
         Map<String, String> s = new java.util.LinkedHashMap<>(settings);
         s.put("restore_command", Self.restoreCommand(walArguments));
-        return new RecoveryPlan(backup, reason, s, archiveRecovery, targetLsn, likelyChain, otherHistories);
+        return new RecoveryPlan(backup, reason, s, archiveRecovery, targetLsn, likelyChain, otherHistories, unarchivedHistories);
     }
 
     /**
@@ -69,13 +69,25 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
     static RecoveryPlan make(Repository repo, RecoveryTarget target, String backupId) {
         Repository.Catalogue<Manifest> catalogue = repo.catalogue();
         RecoveryPlan plan;
+        List<WalEntry> others;
+        java.util.Set<String> unarchived = new java.util.HashSet<>();
         try {
             plan = build(repo, catalogue, target, backupId);
+            others = otherHistories(catalogue.backups(), plan);
+            // A history the archive lacks is archived by the restored cluster when it archives (a delta restore in place keeps
+            // archive_mode): the timeline it ends recovery on comes after it, and PostgreSQL's recovery_target_timeline 'latest'
+            // follows timelines only while their numbers have no gap in the archive.
+            WalArchive archive = new WalArchive(repo.storage());
+            for (WalEntry w : others) {
+                if (archive.find(w.name()).isEmpty()) {
+                    unarchived.add(w.name());
+                }
+            }
         } catch (IOException e) {
             throw repo.io("read the WAL archive", e);
         }
         return new RecoveryPlan(plan.backup, plan.reason, plan.settings, plan.archiveRecovery, plan.targetLsn,
-                likelyChain(catalogue.backups(), plan.backup), otherHistories(catalogue.backups(), plan));
+                likelyChain(catalogue.backups(), plan.backup), others, java.util.Set.copyOf(unarchived));
     }
 
     /**

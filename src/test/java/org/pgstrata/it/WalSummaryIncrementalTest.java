@@ -272,6 +272,78 @@ class WalSummaryIncrementalTest extends PgTest {
         assertThat(ClusterContent.of(restored)).isEqualTo(proof);
     }
 
+    /**
+     * Two copies of one full on the same new timeline, neither of whose lineage files the backup
+     * can read (a directory here; a 0600 file for a backup user of the cluster's group, an emptied
+     * one): both record the same "unreadable", so copy b's incremental over copy a's trusted the
+     * summaries, as before lineages, and kept a's changed pages.
+     */
+    @Test
+    void twoCopiesWhoseLineageCannotBeRead_doNotShareTheirSummaries() throws Exception {
+        LocalCluster c = pg.start("pair-unreadable", MAJOR);
+        Path repo = dir.resolve("repo-pair-unreadable");
+        String full = fullOfForty(c, repo);
+        c.stop();
+        LocalCluster a = CliBackups.restore(pg, repo, dir.resolve("pu-a"), MAJOR, "--backup", full).cluster();
+        LocalCluster b = CliBackups.restore(pg, repo, dir.resolve("pu-b"), MAJOR, "--backup", full).cluster();
+        for (LocalCluster x : List.of(a, b)) {
+            Files.delete(x.pgdata().resolve(Lineage.FILE));
+            Files.createDirectory(x.pgdata().resolve(Lineage.FILE));
+        }
+        PgSupport.sql(a, "UPDATE t SET v = 'a' WHERE id BETWEEN 20000 AND 20300");
+        CliBackups.backup(repo, a, "incr");
+        a.stop();
+        PgSupport.sql(b, "UPDATE t SET v = 'b' WHERE id BETWEEN 30000 AND 30300",
+                "CREATE TABLE filler AS SELECT g FROM generate_series(1, 300000) g", "SELECT pg_switch_wal()", "CHECKPOINT");
+        Map<String, ContentChecksum.Result> proof = ClusterContent.of(b);
+        JsonNode incr = CliBackups.backup(repo, b, "incr");
+        LocalCluster restored = CliBackups.restore(pg, repo, dir.resolve("pu-restored"), MAJOR, "--backup", incr.get("id").asText()).cluster();
+        assertThat(ClusterContent.of(restored)).as("content of copy b's incremental (%s)", incr).isEqualTo(proof);
+        assertThat(incr.get("changeSource").asText()).as(incr.toString()).isEqualTo("scan");
+    }
+
+    /**
+     * A copy's timeline 2 is in the repository only in the copy's backup (the repository had no
+     * archive then). The cluster itself, archiving by now, is brought back in place: the restore
+     * gives it the copy's history, so it ends recovery on timeline 3 and archives 3 but not 2.
+     * PostgreSQL's recovery_target_timeline 'latest' stops following at the first missing number:
+     * a restore to the latest from a backup on timeline 1 replayed the discarded timeline 1 and
+     * said nothing. The history must reach the archive with the cluster's own.
+     */
+    @Test
+    void aClusterBroughtBackInPlace_afterACopysTimelineWasBackedUp_restoresToItsLatestFromTheArchive() throws Exception {
+        LocalCluster c = pg.start("inplace", MAJOR);
+        Path repo = dir.resolve("repo-inplace");
+        String full = fullOfForty(c, repo); // no archive yet: the WAL is in the backup
+        LocalCluster a = CliBackups.restore(pg, repo, dir.resolve("inplace-a"), MAJOR, "--backup", full).cluster();
+        PgSupport.sql(a, "UPDATE t SET v = 'a' WHERE id BETWEEN 20000 AND 20300");
+        CliBackups.backup(repo, a, "incr"); // holds a's 00000002.history
+        a.stop();
+
+        CliBackups.ok("wal", "setup", "-q", "--apply", "--repo", repo.toString(), "--pgdata", c.pgdata().toString(), "--port",
+                CliBackups.port(c));
+        c.stop();
+        c.start();
+        String full2 = CliBackups.backupId(repo, c, "full");
+        PgSupport.sql(c, "UPDATE t SET v = 'discarded' WHERE id BETWEEN 1 AND 300", "SELECT pg_switch_wal()");
+        PitrTest.waitForArchive(c);
+        c.stop();
+        CliBackups.ok("restore", "-q", "--repo", repo.toString(), "--delta", "--backup", full2, "--to", c.pgdata().toString());
+        c.start();
+        for (int i = 0; i < 600 && !"false".equals(PgSupport.queryString(c, "SELECT pg_is_in_recovery()::text")); i++) {
+            Thread.sleep(100); // recovery to the backup's point, then a new timeline
+        }
+        assertThat(PgSupport.queryString(c, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)")).as("after the copy's 2")
+                .isEqualTo("00000003");
+        PgSupport.sql(c, "UPDATE t SET v = 'kept' WHERE id BETWEEN 10000 AND 10300", "SELECT pg_switch_wal()");
+        PitrTest.waitForArchive(c);
+        Map<String, ContentChecksum.Result> latest = ClusterContent.of(c);
+        c.stop();
+
+        LocalCluster restored = CliBackups.restore(pg, repo, dir.resolve("inplace-latest"), MAJOR, "--target", "latest").cluster();
+        assertThat(ClusterContent.of(restored)).as("the latest content, by the archive").isEqualTo(latest);
+    }
+
     @Test
     void withoutSummaries_theIncrementalScans_andSaysWhy_andWalSummaryIsRefused() throws Exception {
         LocalCluster c = pg.start("off", MAJOR);
