@@ -789,30 +789,45 @@ public final class S3Storage implements Storage {
         long pid = ProcessHandle.current().pid();
         String token = UUID.randomUUID().toString();
         String k = key(LOCK_KEY);
-        LockRecord existing = readLock();
-        if (existing != null) {
-            if (!existing.stale(host, leaseTtl)) {
-                throw new LockedException(describe(), existing.holder());
-            }
-            Verbose.log("taking over the stale lock of " + existing.holder() + " in " + describe());
-            delete(LOCK_KEY);
-        }
         Lease lease = new Lease(holder, host, pid, token);
-        long start = System.nanoTime();
-        String etag;
         byte[] record = lease.record();
-        try {
-            etag = client.putObject(r -> r.bucket(location.bucket()).key(k).ifNoneMatch("*"), body(record, record.length)).eTag();
-        } catch (S3Exception e) {
-            if (e.statusCode() == 412 || e.statusCode() == 409) {
-                LockRecord winner = readLock();
-                throw new LockedException(describe(), winner != null ? winner.holder() : "another process");
+        for (int attempt = 1; ; attempt++) {
+            LockRecord existing = readLock();
+            if (existing != null) {
+                if (!existing.stale(host, leaseTtl)) {
+                    throw new LockedException(describe(), existing.holder());
+                }
+                Verbose.log("taking over the stale lock of " + existing.holder() + " in " + describe());
             }
-            throw S3Errors.io("taking the lock " + url(key(LOCK_KEY)), location, e);
-        } catch (SdkException e) {
-            throw S3Errors.io("taking the lock " + url(key(LOCK_KEY)), location, e);
+            // A stale lock is replaced only if it is still the version read above (If-Match on its
+            // ETag), never deleted and created anew: two writers that both found it stale would
+            // otherwise both succeed, the later one deleting the lock the earlier one just took.
+            String staleEtag = existing != null ? existing.etag() : null;
+            long start = System.nanoTime();
+            try {
+                String etag = client.putObject(r -> {
+                    r.bucket(location.bucket()).key(k);
+                    if (staleEtag == null) {
+                        r.ifNoneMatch("*");
+                    } else {
+                        r.ifMatch(staleEtag);
+                    }
+                }, body(record, record.length)).eTag();
+                lease.renewed(start, etag);
+                break;
+            } catch (S3Exception e) {
+                if (e.statusCode() == 404 && staleEtag != null && attempt < 3) {
+                    continue; // the stale lock was removed meanwhile: look again
+                }
+                if (e.statusCode() == 412 || e.statusCode() == 409 || e.statusCode() == 404) {
+                    LockRecord winner = readLock();
+                    throw new LockedException(describe(), winner != null ? winner.holder() : "another process");
+                }
+                throw S3Errors.io("taking the lock " + url(key(LOCK_KEY)), location, e);
+            } catch (SdkException e) {
+                throw S3Errors.io("taking the lock " + url(key(LOCK_KEY)), location, e);
+            }
         }
-        lease.renewed(start, etag);
         LIVE_TOKENS.add(token);
         lease.renewer.start(); // reads the lock back after a pause first; check() waits for that
         return lease;
@@ -992,7 +1007,7 @@ public final class S3Storage implements Storage {
         }
     }
 
-    record LockRecord(String holder, String host, long pid, String token, Instant written, Instant serverNow) {
+    record LockRecord(String holder, String host, long pid, String token, Instant written, Instant serverNow, String etag) {
         boolean stale(String myHost, Duration ttl) {
             if (Duration.between(written, serverNow).compareTo(ttl) > 0) {
                 return true;
@@ -1032,7 +1047,7 @@ public final class S3Storage implements Storage {
                     default -> { }
                 }
             }
-            return new LockRecord(holder, host, pid, token, meta.lastModified(), now);
+            return new LockRecord(holder, host, pid, token, meta.lastModified(), now, meta.eTag());
         } catch (NoSuchKeyException e) {
             return null;
         } catch (SdkException e) {

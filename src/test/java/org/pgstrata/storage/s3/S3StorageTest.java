@@ -313,4 +313,109 @@ class S3StorageTest extends StorageContract {
             }
         }
     }
+
+    /**
+     * Two writers find the same stale lock. The slower one's writes are held on the way (as on a
+     * slow link, or a process paused between reading the lock and replacing it); meanwhile the
+     * other takes the lock over and starts work. The slower one must not then take it as well:
+     * before, it deleted the lock the other had just taken and created its own, and both held it.
+     */
+    @Test
+    void twoWritersTakingOverOneStaleLock_neverBothHoldIt() throws Exception {
+        String prefix = "stale" + PREFIXES.incrementAndGet() + "/repo";
+        String host = java.net.InetAddress.getLocalHost().getHostName();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try (WriteDelayingProxy slow = new WriteDelayingProxy(java.net.URI.create(server.endpoint()).getPort(), 1500);
+             S3Storage fast = new S3Storage(S3Location.parse(server.location("contract", prefix)));
+             S3Storage late = new S3Storage(new S3Location("contract", prefix, "http://127.0.0.1:" + slow.port(), S3Server.REGION, true))) {
+            fast.putBytes("lock", ("holder=pgstrata backup (pid 4194305)\nhost=" + host + "\npid=4194305\ntoken=dead\n").getBytes());
+            java.util.concurrent.Future<Storage.RepositoryLock> second = pool.submit(() -> late.lock("pgstrata expire (pid 2)"));
+            Thread.sleep(500); // the late writer has read the stale lock; its next write is on its way
+            Storage.RepositoryLock secondLock = null;
+            try (Storage.RepositoryLock first = fast.lock("pgstrata backup (pid 1)")) {
+                first.check();
+                try {
+                    secondLock = second.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    assertThat(e.getCause()).isInstanceOf(org.pgstrata.storage.LockedException.class).hasMessageContaining("pid 1");
+                }
+                if (secondLock != null) {
+                    boolean secondHolds = holds(secondLock);
+                    boolean firstHolds = holds(first);
+                    assertThat(firstHolds && secondHolds).as("both writers hold the lock at once").isFalse();
+                }
+            } finally {
+                if (secondLock != null) {
+                    secondLock.close();
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static boolean holds(Storage.RepositoryLock lock) {
+        try {
+            lock.check();
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    /** A TCP proxy to 127.0.0.1:{@code target} that holds each PUT and DELETE request for {@code delayMs}. */
+    private static final class WriteDelayingProxy implements AutoCloseable {
+        private final java.net.ServerSocket listener = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        private final java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "write-delaying-proxy");
+            t.setDaemon(true);
+            return t;
+        });
+
+        WriteDelayingProxy(int target, long delayMs) throws java.io.IOException {
+            threads.submit(() -> {
+                while (!listener.isClosed()) {
+                    java.net.Socket client;
+                    try {
+                        client = listener.accept();
+                    } catch (java.io.IOException e) {
+                        return null;
+                    }
+                    java.net.Socket upstream = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), target);
+                    threads.submit(() -> pipe(client, upstream, delayMs));
+                    threads.submit(() -> pipe(upstream, client, 0));
+                }
+                return null;
+            });
+        }
+
+        int port() {
+            return listener.getLocalPort();
+        }
+
+        private static Void pipe(java.net.Socket from, java.net.Socket to, long delayMs) {
+            byte[] buf = new byte[65536];
+            try (from; to) {
+                java.io.InputStream in = from.getInputStream();
+                java.io.OutputStream out = to.getOutputStream();
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    String head = new String(buf, 0, Math.min(n, 7), java.nio.charset.StandardCharsets.US_ASCII);
+                    if (delayMs > 0 && (head.startsWith("PUT ") || head.startsWith("DELETE "))) {
+                        Thread.sleep(delayMs);
+                    }
+                    out.write(buf, 0, n);
+                    out.flush();
+                }
+            } catch (java.io.IOException | InterruptedException e) {
+                // a side closed
+            }
+            return null;
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            listener.close();
+            threads.shutdownNow();
+        }
+    }
 }
