@@ -339,6 +339,9 @@ public final class Verifier {
                         } else if (!h.systemIdentifierText().equals(system)) {
                             problems.add("archived WAL " + e.name() + ": object " + e.key() + " belongs to the cluster with system identifier "
                                     + h.systemIdentifierText() + ", but the repository serves " + system + "; restore refuses it");
+                        } else if (!h.startsSegment(e.name())) {
+                            problems.add("archived WAL " + e.name() + ": object " + e.key() + " holds the WAL that starts at "
+                                    + h.pageAddressText() + ", not the start of " + e.name() + " (another segment's content under this name)");
                         }
                     }
                 } catch (CorruptObjectException ex) {

@@ -28,6 +28,24 @@ public record WalSegmentHeader(int magic, int timeline, long pageAddress, long s
         return new WalSegmentHeader(magic, tli, addr, sysid, segSize);
     }
 
+    /**
+     * Whether this header can start the file {@code fileName} (a segment, or a segment's
+     * {@code .partial}): its first page's address must be that segment's start. An archived
+     * object whose content is another segment (copied or renamed in the store) has a checksum of
+     * its own that holds; PostgreSQL would take it for the end of the WAL.
+     */
+    public boolean startsSegment(String fileName) {
+        if (segmentSize <= 0 || (segmentSize & (segmentSize - 1)) != 0) {
+            return false;
+        }
+        return pageAddress == WalFileName.segmentNumber(fileName.substring(0, 24), segmentSize) * segmentSize;
+    }
+
+    /** Where the segment this header starts begins, as PostgreSQL writes an LSN. */
+    public String pageAddressText() {
+        return Long.toHexString(pageAddress >>> 32).toUpperCase() + "/" + Long.toHexString(pageAddress & 0xFFFFFFFFL).toUpperCase();
+    }
+
     public String systemIdentifierText() {
         return Long.toUnsignedString(systemIdentifier);
     }

@@ -79,5 +79,9 @@ public final class WalGet {
                     + h.systemIdentifierText() + ", but the repository " + storage.describe() + " serves " + sysid + "; it was not restored",
                     "recovery cannot go past this point; remove the foreign segment from the archive (pgstrata verify names them all)");
         }
+        if (!h.startsSegment(name)) {
+            throw new CorruptObjectException(key, "holds the WAL that starts at " + h.pageAddressText() + ", not the start of " + name
+                    + " (another segment's content under this name)");
+        }
     }
 }

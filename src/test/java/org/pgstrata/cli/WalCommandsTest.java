@@ -216,6 +216,35 @@ class WalCommandsTest {
         assertThat(dir.resolve("corrupt-out")).doesNotExist();
     }
 
+    /**
+     * An archived object replaced by another segment's object (copied or renamed in the store)
+     * passes its own checksum; PostgreSQL would take the wrong page address for the end of the
+     * WAL. wal get refuses it as damaged, and verify names it.
+     */
+    @Test
+    void getOfAnotherSegmentsContentUnderASegmentsName_isDamaged_andVerifyNamesIt() throws Exception {
+        Path repo = newRepo("repo-swapped");
+        String first = segments.get(0);
+        String second = segments.get(1);
+        for (String s : List.of(first, second)) {
+            assertThat(lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(s).toString()).code()).isZero();
+        }
+        Path firstObject;
+        Path secondObject;
+        try (Stream<Path> s = Files.walk(repo.resolve("archive"))) {
+            List<Path> all = s.filter(Files::isRegularFile).toList();
+            firstObject = all.stream().filter(p -> p.getFileName().toString().equals(first)).findFirst().orElseThrow();
+            secondObject = all.stream().filter(p -> p.getFileName().toString().equals(second)).findFirst().orElseThrow();
+        }
+        Files.copy(firstObject, secondObject, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Run r = lean("wal", "get", "--repo", repo.toString(), second, dir.resolve("swapped-out").toString());
+        assertThat(r.code()).isEqualTo(LeanWal.GET_DAMAGED);
+        assertThat(r.err()).contains("archived WAL " + second + " is damaged").contains("not the start of " + second);
+        assertThat(dir.resolve("swapped-out")).doesNotExist();
+        assertThat(PgSupport.facade().verify(repo.toString(), null).problems())
+                .anySatisfy(p -> assertThat(p).contains("archived WAL " + second).contains("not the start of"));
+    }
+
     @Test
     void pushOfAnotherClustersWal_isRefused() throws Exception {
         try (PgSupport other = new PgSupport(dir.resolve("other-cluster"))) {
