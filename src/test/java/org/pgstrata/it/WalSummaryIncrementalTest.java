@@ -232,15 +232,31 @@ class WalSummaryIncrementalTest extends PgTest {
      */
     @Test
     void twoCopiesOfOneFull_onTheSameNewTimeline_doNotShareTheirSummaries() throws Exception {
-        LocalCluster c = pg.start("pair", MAJOR);
-        Path repo = dir.resolve("repo-pair");
+        twoCopiesOfOneFull("pair", false);
+    }
+
+    /**
+     * The two copies of one full above, and copy b's incremental over copy a's: restored, it must
+     * hold b's content (by the summaries it held a's changed pages too), and it compared every
+     * block. With {@code unreadable}, neither copy's lineage file can be read.
+     */
+    private void twoCopiesOfOneFull(String name, boolean unreadable) throws Exception {
+        LocalCluster c = pg.start(name, MAJOR);
+        Path repo = dir.resolve("repo-" + name);
         String full = fullOfForty(c, repo);
         c.stop();
-        LocalCluster a = CliBackups.restore(pg, repo, dir.resolve("pair-a"), MAJOR, "--backup", full).cluster();
-        LocalCluster b = CliBackups.restore(pg, repo, dir.resolve("pair-b"), MAJOR, "--backup", full).cluster();
+        LocalCluster a = CliBackups.restore(pg, repo, dir.resolve(name + "-a"), MAJOR, "--backup", full).cluster();
+        LocalCluster b = CliBackups.restore(pg, repo, dir.resolve(name + "-b"), MAJOR, "--backup", full).cluster();
         assertThat(PgSupport.queryString(b, "SELECT timeline_id FROM pg_control_checkpoint()"))
                 .isEqualTo(PgSupport.queryString(a, "SELECT timeline_id FROM pg_control_checkpoint()"));
         assertThat(Files.readString(a.pgdata().resolve(Lineage.FILE))).isNotEqualTo(Files.readString(b.pgdata().resolve(Lineage.FILE)));
+        String lineageOfB = Files.readString(b.pgdata().resolve(Lineage.FILE));
+        if (unreadable) {
+            for (LocalCluster x : List.of(a, b)) {
+                Files.delete(x.pgdata().resolve(Lineage.FILE));
+                Files.createDirectory(x.pgdata().resolve(Lineage.FILE));
+            }
+        }
 
         PgSupport.sql(a, "UPDATE t SET v = 'a' WHERE id BETWEEN 20000 AND 20300");
         CliBackups.backup(repo, a, "incr");
@@ -249,11 +265,12 @@ class WalSummaryIncrementalTest extends PgTest {
                 "CREATE TABLE filler AS SELECT g FROM generate_series(1, 300000) g", "SELECT pg_switch_wal()", "CHECKPOINT");
         Map<String, ContentChecksum.Result> proof = ClusterContent.of(b);
         JsonNode incr = CliBackups.backup(repo, b, "incr");
-        LocalCluster restored = CliBackups.restore(pg, repo, dir.resolve("pair-restored"), MAJOR, "--backup", incr.get("id").asText()).cluster();
+        LocalCluster restored = CliBackups.restore(pg, repo, dir.resolve(name + "-restored"), MAJOR, "--backup", incr.get("id").asText())
+                .cluster();
         assertThat(ClusterContent.of(restored)).as("content of copy b's incremental (%s)", incr).isEqualTo(proof);
         assertThat(incr.get("changeSource").asText()).as(incr.toString()).isEqualTo("scan");
         // The lineage file is the restore's, never a backup's: the copy restored from b's backup has one of its own.
-        assertThat(Files.readString(restored.pgdata().resolve(Lineage.FILE))).isNotEqualTo(Files.readString(b.pgdata().resolve(Lineage.FILE)));
+        assertThat(Files.readString(restored.pgdata().resolve(Lineage.FILE))).isNotEqualTo(lineageOfB);
     }
 
     /** A lineage file the backup cannot read does not fail it: the summaries are not trusted, and it says why. */
@@ -280,26 +297,7 @@ class WalSummaryIncrementalTest extends PgTest {
      */
     @Test
     void twoCopiesWhoseLineageCannotBeRead_doNotShareTheirSummaries() throws Exception {
-        LocalCluster c = pg.start("pair-unreadable", MAJOR);
-        Path repo = dir.resolve("repo-pair-unreadable");
-        String full = fullOfForty(c, repo);
-        c.stop();
-        LocalCluster a = CliBackups.restore(pg, repo, dir.resolve("pu-a"), MAJOR, "--backup", full).cluster();
-        LocalCluster b = CliBackups.restore(pg, repo, dir.resolve("pu-b"), MAJOR, "--backup", full).cluster();
-        for (LocalCluster x : List.of(a, b)) {
-            Files.delete(x.pgdata().resolve(Lineage.FILE));
-            Files.createDirectory(x.pgdata().resolve(Lineage.FILE));
-        }
-        PgSupport.sql(a, "UPDATE t SET v = 'a' WHERE id BETWEEN 20000 AND 20300");
-        CliBackups.backup(repo, a, "incr");
-        a.stop();
-        PgSupport.sql(b, "UPDATE t SET v = 'b' WHERE id BETWEEN 30000 AND 30300",
-                "CREATE TABLE filler AS SELECT g FROM generate_series(1, 300000) g", "SELECT pg_switch_wal()", "CHECKPOINT");
-        Map<String, ContentChecksum.Result> proof = ClusterContent.of(b);
-        JsonNode incr = CliBackups.backup(repo, b, "incr");
-        LocalCluster restored = CliBackups.restore(pg, repo, dir.resolve("pu-restored"), MAJOR, "--backup", incr.get("id").asText()).cluster();
-        assertThat(ClusterContent.of(restored)).as("content of copy b's incremental (%s)", incr).isEqualTo(proof);
-        assertThat(incr.get("changeSource").asText()).as(incr.toString()).isEqualTo("scan");
+        twoCopiesOfOneFull("pair-unreadable", true);
     }
 
     /**
