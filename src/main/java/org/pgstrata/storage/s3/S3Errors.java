@@ -21,8 +21,19 @@ final class S3Errors {
             root = root.getCause();
         }
         String m = root.getMessage();
-        return root.getClass().getSimpleName() + (m != null ? ": " + firstLine(m) : "");
+        if (m != null && m.startsWith("Unable to load credentials")) {
+            // The SDK goes on to list every provider of its chain and why each found nothing (about 1,500 characters); the hint says where to put them.
+            return root.getClass().getSimpleName() + ": unable to load credentials from any provider";
+        }
+        return root.getClass().getSimpleName() + (m != null ? ": " + shortened(firstLine(m)) : "");
     }
+
+    /** A message of at most {@link #MESSAGE_CHARS} characters: an error stays a line a person reads. */
+    static String shortened(String m) {
+        return m.length() <= MESSAGE_CHARS ? m : m.substring(0, MESSAGE_CHARS) + "...";
+    }
+
+    private static final int MESSAGE_CHARS = 300;
 
     static IOException io(String what, S3Location where, SdkException e) {
         String hint = hint(e, where);
