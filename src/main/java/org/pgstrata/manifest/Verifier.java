@@ -256,11 +256,17 @@ public final class Verifier {
         }
         try {
             Rebuild.run(repo.objects(), targets, bundle);
-        } catch (CorruptObjectException e) {
-            fail(pass, e.getMessage(), problems, rejected);
-            return;
         } catch (IOException e) {
-            fail(pass, "cannot read it: " + e.getMessage(), problems, rejected);
+            if (pass.size() > 1) {
+                // The pass shares only its bottom object: a damaged object above it (a reverse delta's or an
+                // incremental's pages) is read by some of its files alone. Each file again on its own, so that only
+                // the backups that read the damaged object are rejected, as a restore would reject only those.
+                for (Job j : pass) {
+                    rebuild(repo, List.of(j), bundle, maps, problems, rejected, stats);
+                }
+                return;
+            }
+            fail(pass, e instanceof CorruptObjectException ? e.getMessage() : "cannot read it: " + e.getMessage(), problems, rejected);
             return;
         }
         stats.passes.incrementAndGet();
