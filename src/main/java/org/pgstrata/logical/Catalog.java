@@ -26,7 +26,7 @@ final class Catalog {
      */
     /** @param binary every column read has a binary send function, so the table can be read in COPY's binary format */
     record Table(long oid, String schema, String name, List<Column> columns, List<String> key, List<KeyKind> keyKinds,
-                 List<String> indexes, List<String> ownedSequences, boolean binary) {
+                 List<String> indexes, List<String> ownedSequences, boolean binary, String rowRules) {
         String qualified() {
             return schema + "." + name;
         }
@@ -99,10 +99,41 @@ final class Catalog {
                     "t".equals(strings(c, """
                             SELECT coalesce(bool_and(t.typsend <> 0 AND (t.typelem = 0 OR e.typsend <> 0)), true)::text
                             FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type e ON e.oid = t.typelem
-                            WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''""", oid).get(0).substring(0, 1))));
+                            WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''""", oid).get(0).substring(0, 1)),
+                    strings(c, ROW_RULES, oid).get(0)));
         }
         return result;
     }
+
+    /**
+     * What decides whether a row is accepted into the table, beyond its columns' names and type
+     * names: the columns' NOT NULL, the table's CHECK constraints and partition constraint (its
+     * bounds and its ancestors'), and for every type its columns
+     * use (through domains, arrays, ranges and composite types) the enum labels and the domain
+     * constraints. A differential loads the full's rows into its own schema before it applies
+     * the changes: when these changed since the full, old rows may be refused, so the table is
+     * stored whole.
+     */
+    private static final String ROW_RULES = """
+            WITH RECURSIVE rel(oid) AS (SELECT ?::bigint::oid),
+            types(oid) AS (
+                SELECT a.atttypid FROM pg_attribute a JOIN rel ON a.attrelid = rel.oid WHERE a.attnum > 0 AND NOT a.attisdropped
+                UNION
+                SELECT s.x FROM types JOIN pg_type t ON t.oid = types.oid CROSS JOIN LATERAL (
+                    SELECT t.typbasetype UNION ALL SELECT t.typelem
+                    UNION ALL SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+                    UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid) s(x)
+                WHERE s.x <> 0)
+            SELECT md5(concat_ws(' ; ',
+                (SELECT string_agg(format('%s %s', quote_ident(a.attname), a.attnotnull), ',' ORDER BY a.attnum) FROM pg_attribute a
+                 JOIN rel ON a.attrelid = rel.oid WHERE a.attnum > 0 AND NOT a.attisdropped),
+                (SELECT string_agg(pg_get_constraintdef(co.oid), ',' ORDER BY co.conname, pg_get_constraintdef(co.oid)) FROM pg_constraint co
+                 JOIN rel ON co.conrelid = rel.oid WHERE co.contype = 'c'),
+                (SELECT pg_get_partition_constraintdef(rel.oid) FROM rel),
+                (SELECT string_agg(format('%s %s [%s] [%s]', format_type(t.oid, NULL), t.typnotnull,
+                     (SELECT string_agg(quote_literal(e.enumlabel), ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid),
+                     (SELECT string_agg(pg_get_constraintdef(d.oid), ',' ORDER BY d.conname) FROM pg_constraint d WHERE d.contypid = t.oid)),
+                     ',' ORDER BY format_type(t.oid, NULL)) FROM types JOIN pg_type t ON t.oid = types.oid)))""";
 
     private static List<Column> columns(Connection c, long oid) throws SQLException {
         List<Column> cols = new ArrayList<>();

@@ -159,7 +159,7 @@ public final class LogicalBackup {
                 LogicalManifest m = new LogicalManifest(LogicalManifest.FORMAT_VERSION, "warmup", LogicalManifest.FULL, null, "1", 170000, "17",
                         "17", "postgres", "0/0", "t", "t", "t", "zstd", LogicalManifest.CUSTOM, List.of(),
                         List.of(new LogicalTable("s", "t", List.of(new LogicalManifest.Column("c", "bigint")), List.of("c"), LogicalTable.INDEXED,
-                                null, 1, null, null, 0, null, 0, List.of(), List.of(), LogicalTable.BINARY, 1L)),
+                                null, 1, null, null, 0, null, 0, List.of(), List.of(), LogicalTable.BINARY, 1L, null)),
                         List.of(new LogicalManifest.SequenceValue("s", "q", 1, true)), 0, "dev", null, null, null);
                 org.pgstrata.manifest.Json.unseal("warmup", org.pgstrata.manifest.Json.seal(m), LogicalManifest.class);
                 com.github.luben.zstd.Zstd.compress(new byte[8192], ObjectStore.ZSTD_LEVEL);
@@ -483,7 +483,7 @@ public final class LogicalBackup {
             String why = unindexable(t);
             if (why != null) {
                 return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.UNINDEXED, why, count(t), null, null, 0, null, 0,
-                        t.indexes(), t.ownedSequences(), null, t.oid());
+                        t.indexes(), t.ownedSequences(), null, t.oid(), t.rowRules());
             }
             progress.step("indexing " + t.qualified());
             int[] positions = t.keyPositions();
@@ -510,7 +510,7 @@ public final class LogicalBackup {
                 ObjectStore.Stored s = o.finish();
                 return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.INDEXED, null, w.rows(),
                         new StoredFile("table-" + t.oid() + ".keys", s.contentBytes(), s.contentChecksum(), s.ref()), null, 0, null, 0,
-                        t.indexes(), t.ownedSequences(), binary ? LogicalTable.BINARY : LogicalTable.TEXT, t.oid());
+                        t.indexes(), t.ownedSequences(), binary ? LogicalTable.BINARY : LogicalTable.TEXT, t.oid(), t.rowRules());
             }
         }
 
@@ -544,6 +544,10 @@ public final class LogicalBackup {
                     why = "its columns changed since the full";
                 } else if (!before.get().key().equals(t.key())) {
                     why = "its primary key changed since the full";
+                } else if (before.get().rowRules() != null && !before.get().rowRules().equals(t.rowRules())) {
+                    // the full's rows are loaded into this backup's schema before the changes apply: rules that
+                    // changed (NOT NULL, CHECK, enum labels, domain constraints) could refuse the rows changed since
+                    why = "its NOT NULL, CHECK or partition constraints or its column types' definitions changed since the full";
                 }
             }
             String base = "table-" + t.oid();
@@ -558,7 +562,7 @@ public final class LogicalBackup {
                     n++;
                 }
                 return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.WHOLE, why, n, null, rows.finish(), n, null, 0,
-                        t.indexes(), t.ownedSequences(), null, t.oid());
+                        t.indexes(), t.ownedSequences(), null, t.oid(), t.rowRules());
             }
             progress.step("comparing " + t.qualified() + " with " + full.id());
             StoredFile index = before.get().keyIndex();
@@ -633,7 +637,7 @@ public final class LogicalBackup {
                         "take a new logical full (pgstrata backup --logical --type full)");
             }
             return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.DELTA, null, total, null, rows.finish(), changed,
-                    deletes.finish(), deleted, t.indexes(), t.ownedSequences(), null, t.oid());
+                    deletes.finish(), deleted, t.indexes(), t.ownedSequences(), null, t.oid(), t.rowRules());
         }
 
         /**
@@ -751,7 +755,7 @@ public final class LogicalBackup {
                 }
             }
             return new LogicalTable(t.schema(), t.name(), t.columns(), t.key(), LogicalTable.DELTA, null, total.get(), null, rows.finish(),
-                    changed.get(), deletes.finish(), deleted, t.indexes(), t.ownedSequences(), null, t.oid());
+                    changed.get(), deletes.finish(), deleted, t.indexes(), t.ownedSequences(), null, t.oid(), t.rowRules());
         }
 
         private final List<Connection> workers = new ArrayList<>();

@@ -161,7 +161,8 @@ public record LogicalManifest(
      */
     public record LogicalTable(String schema, String name, List<Column> columns, List<String> key, String mode, String reason,
                                long rows, StoredFile keyIndex, StoredFile rowsObject, long changedRows, StoredFile deletes,
-                               long deletedRows, List<String> indexes, List<String> ownedSequences, String rowFormat, Long oid) {
+                               long deletedRows, List<String> indexes, List<String> ownedSequences, String rowFormat, Long oid,
+                               String rowRules) {
         public static final String BINARY = "binary";
         public static final String TEXT = "text";
 
