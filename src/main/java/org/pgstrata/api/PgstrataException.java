@@ -33,7 +33,15 @@ public class PgstrataException extends RuntimeException {
         if (hint != null && !hint.isBlank()) {
             line = line + "; hint: " + hint;
         }
-        return line.replace('\n', ' ');
+        return joinLines(line);
+    }
+
+    /**
+     * {@code text} as one line: each line break, with the spaces around it, becomes one space
+     * (a library's message, such as Tink's or the AWS SDK's, may span lines; an error is one line).
+     */
+    public static String joinLines(String text) {
+        return text.strip().replaceAll("\\s*\\R\\s*", " ");
     }
 
     /**

@@ -86,7 +86,7 @@ public final class PhysicalBackup {
             lineage = Lineage.read(pgdata);
         } catch (IOException e) {
             // Not a reason to fail the backup: a lineage no backup has, so the WAL summaries are not trusted over any of them.
-            lineage = UNREADABLE_LINEAGE;
+            lineage = Lineage.UNREADABLE;
             progress.warn("cannot read " + pgdata.resolve(Lineage.FILE) + " (" + e.getMessage() + "): an incremental compares every block "
                     + "instead of trusting the WAL summaries; make the file readable by the user that runs the backup");
         }
@@ -326,11 +326,9 @@ public final class PhysicalBackup {
      * not. Summaries name what WAL changed; they are trusted only where that is everything that
      * changed: the reference has a block map (to take unchanged blocks' hashes from), both it and
      * the cluster have data checksums (so that hint bits are WAL-logged), and it lies on the
-     * cluster's current timeline (system and history were checked with the reference).
+     * cluster's current timeline (system and history were checked with the reference), and it
+     * comes from the same restore as the cluster ({@link Lineage}).
      */
-    /** The lineage a backup records when the data directory's lineage file cannot be read. */
-    private static final String UNREADABLE_LINEAGE = "unreadable";
-
     private static String summaryRefusal(ChangeSource asked, Reference reference, BackupSession session, String lineage) {
         Manifest ref = reference.manifest();
         if (asked == ChangeSource.SCAN) {
@@ -345,7 +343,7 @@ public final class PhysicalBackup {
         if (ref.timeline() != session.timeline()) {
             return "backup " + ref.id() + " is on timeline " + ref.timeline() + ", the cluster on timeline " + session.timeline();
         }
-        if (lineage != null && lineage.startsWith(UNREADABLE_LINEAGE)) {
+        if (Lineage.unreadable(lineage)) {
             // Never "the same" as a backup's: two clusters whose files cannot be read (or were emptied) would otherwise match.
             return Lineage.FILE + " in the data directory cannot be read (or is not one a restore wrote), so whether the cluster was "
                     + "restored since backup " + ref.id() + " was taken cannot be told";

@@ -54,7 +54,7 @@ final class CheckCommand extends BaseCommand {
                     out().println("ok: " + i.name() + ": " + i.message());
                 }
             } else {
-                spec.commandLine().getErr().println(Output.oneLine("pgstrata: error: " + i.name() + ": " + i.message()
+                spec.commandLine().getErr().println(PgstrataException.joinLines("pgstrata: error: " + i.name() + ": " + i.message()
                         + (i.hint() == null ? "" : "; hint: " + i.hint())));
                 first = first == null ? i.exitCode() : first;
             }

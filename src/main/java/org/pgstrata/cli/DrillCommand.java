@@ -105,7 +105,7 @@ final class DrillCommand extends BaseCommand {
         List<DrillRecord> failed = records.stream().filter(r -> !r.passed()).toList();
         if (!failed.isEmpty()) {
             DrillRecord f = failed.get(0);
-            spec.commandLine().getErr().println(Output.oneLine("pgstrata: error: the drill of backup " + f.backupId() + " failed: " + f.findings().get(0)
+            spec.commandLine().getErr().println(PgstrataException.joinLines("pgstrata: error: the drill of backup " + f.backupId() + " failed: " + f.findings().get(0)
                     + (f.findings().size() > 1 ? " (and " + (f.findings().size() - 1) + " more)" : "")
                     + (failed.size() > 1 ? "; " + failed.size() + " drills failed" : "")
                     + "; hint: do not rely on this backup; take a new full backup and drill it"));

@@ -19,8 +19,8 @@ public final class Main {
             // Out of the command itself (picocli hands only exceptions to its handler): one line, its own code.
             org.pgstrata.api.PgstrataException p = org.pgstrata.api.PgstrataException.outOfMemory(e);
             System.err.println("pgstrata: error: " + p.oneLine());
-            code = p.code().exitCode();
+            code = LeanWal.exitStatus(args, p.code().exitCode()); // both paths map their own codes; this one is out of them
         }
-        System.exit(LeanWal.exitStatus(args, code));
+        System.exit(code);
     }
 }

@@ -54,15 +54,6 @@ final class Output {
         }
     }
 
-    /**
-     * An error line as printed: a message that spans lines (a library's, such as Tink's or the AWS
-     * SDK's) is joined into one, as {@code PgstrataException.oneLine} does, so that an error stays
-     * one line on stderr.
-     */
-    static String oneLine(String line) {
-        return line.strip().replaceAll("\\s*\\R\\s*", " ");
-    }
-
     static String bytes(long b) {
         return org.pgstrata.api.Sizes.human(b);
     }

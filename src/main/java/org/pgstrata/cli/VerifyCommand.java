@@ -84,7 +84,7 @@ final class VerifyCommand extends BaseCommand {
                     Output.bytes(r.bytes()), r.problems().size());
         }
         if (!r.ok()) {
-            spec.commandLine().getErr().println(Output.oneLine("pgstrata: error: verify found " + r.problems().size() + " problem(s) in " + repo.describe()
+            spec.commandLine().getErr().println(PgstrataException.joinLines("pgstrata: error: verify found " + r.problems().size() + " problem(s) in " + repo.describe()
                     + (r.rejected().isEmpty() ? "" : "; a restore would reject " + String.join(", ", r.rejected()))
                     + ", first: " + r.problems().get(0) + "; hint: do not rely on the damaged backups; take a new full backup"));
             return ErrorCode.CORRUPT.exitCode();

@@ -26,8 +26,19 @@ public final class Lineage {
     /** The file in the data directory's top level; PostgreSQL ignores it. */
     public static final String FILE = "pgstrata.lineage";
     private static final String HEAD = "pgstrata lineage ";
+    /**
+     * What {@link #read} makes of a file that is not one a restore wrote (emptied, edited), and
+     * what a backup records for one it cannot read: the start of a lineage never the same as
+     * another, so that WAL summaries are not trusted over any backup.
+     */
+    public static final String UNREADABLE = "unreadable";
 
     private Lineage() {
+    }
+
+    /** Whether {@code lineage} (as {@link #read} gives it, or a backup recorded it) can never match another. */
+    public static boolean unreadable(String lineage) {
+        return lineage != null && lineage.startsWith(UNREADABLE);
     }
 
     /** The lineage id of the data directory {@code pgdata}; null when it has none (never restored by pgstrata). */
@@ -40,7 +51,7 @@ public final class Lineage {
         }
         String first = text.lines().findFirst().orElse("");
         // Anything else (emptied, edited) is a lineage of its own: never equal to a backup's, so the summaries are not trusted.
-        return first.startsWith(HEAD) && first.length() > HEAD.length() ? first.substring(HEAD.length()).strip() : "unreadable:" + text.strip();
+        return first.startsWith(HEAD) && first.length() > HEAD.length() ? first.substring(HEAD.length()).strip() : UNREADABLE + ":" + text.strip();
     }
 
     /** Gives {@code target} a new lineage, durably: it restores {@code backupId}. */

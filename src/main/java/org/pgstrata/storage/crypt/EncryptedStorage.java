@@ -140,7 +140,7 @@ public final class EncryptedStorage implements Storage {
 
     private static CorruptObjectException damaged(String key, IOException cause) {
         // Tink's message spans lines (the decrypting stream's state, one field a line): errors are one line.
-        String why = String.valueOf(cause.getMessage()).strip().replaceAll("\\s*\\R\\s*", " ");
+        String why = org.pgstrata.api.PgstrataException.joinLines(String.valueOf(cause.getMessage()));
         CorruptObjectException e = new CorruptObjectException(key, "fails its authentication: it was changed or cut short, "
                 + "moved from another name, or written with another key (" + why + ")");
         e.initCause(cause);
