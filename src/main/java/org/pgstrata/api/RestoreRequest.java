@@ -19,13 +19,22 @@ import java.nio.file.Path;
  * @param sandbox        null, or a directory for a copy that only its restorer may reach (a drill): the restored
  *                       server then listens on no address, only on a socket in this directory, lets local connections
  *                       in without a password (an hba_file of its own), and runs without SSL
+ * @param tablespaceMap  "OLD=NEW" each: tablespace OLD (its OID or its location in the backup) goes to directory NEW, linked
+ *                       from pg_tblspc; the others are restored inside the target, as directories in pg_tblspc
  */
 public record RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
                              RecoveryTarget recoveryTarget, java.time.Duration startStall, boolean delta, Path configDir,
-                             java.util.List<String> walArguments, Path sandbox) {
+                             java.util.List<String> walArguments, Path sandbox, java.util.List<String> tablespaceMap) {
 
     public RestoreRequest {
         walArguments = walArguments == null ? java.util.List.of() : java.util.List.copyOf(walArguments);
+        tablespaceMap = tablespaceMap == null ? java.util.List.of() : java.util.List.copyOf(tablespaceMap);
+    }
+
+    public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,
+                          RecoveryTarget recoveryTarget, java.time.Duration startStall, boolean delta, Path configDir,
+                          java.util.List<String> walArguments, Path sandbox) {
+        this(repo, target, backupId, start, port, pgBin, jobs, recoveryTarget, startStall, delta, configDir, walArguments, sandbox, null);
     }
 
     public RestoreRequest(String repo, Path target, String backupId, boolean start, Integer port, Path pgBin, int jobs,

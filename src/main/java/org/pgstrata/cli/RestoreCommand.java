@@ -84,6 +84,14 @@ final class RestoreCommand extends BaseCommand {
             + "those files. Default: into --to, beside the data, so that the server finds postgresql.conf there.")
     Path configDir;
 
+    @Option(names = "--tablespace-map", paramLabel = "OLD=NEW", description = "Restore tablespace OLD (its OID, or its location "
+            + "when the backup was taken; '\\=' for an '=' in it) into directory NEW (absolute; absent or empty), linked from "
+            + "pg_tblspc as PostgreSQL links its own. Repeat it for each tablespace to move. A tablespace not named is restored "
+            + "inside the data directory, as pg_tblspc/OID, which PostgreSQL runs with only allow_in_place_tablespaces = on "
+            + "(restore sets it): the source may still use the original location. Not with --delta, which keeps the links "
+            + "the data directory has.")
+    java.util.List<String> tablespaceMap = new java.util.ArrayList<>();
+
     @Option(names = "--start", description = "Start the restored server and wait until it accepts read-write connections.")
     boolean start;
 
@@ -142,7 +150,7 @@ final class RestoreCommand extends BaseCommand {
         }
         String id = stepsBack == null ? backup : facade().backupStepsBack(repo.location(), stepsBack);
         RestoreResult r = facade().restore(new RestoreRequest(repo.location(), to, id, start, port, pgBin, jobs(), recoveryTarget(),
-                java.time.Duration.ofSeconds(startTimeout), delta, configDir, stanzaArguments()));
+                java.time.Duration.ofSeconds(startTimeout), delta, configDir, stanzaArguments(), null, tablespaceMap));
         if (json) {
             Output.json(out(), r);
         } else {

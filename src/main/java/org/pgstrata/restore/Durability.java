@@ -28,13 +28,17 @@ final class Durability {
     private Durability() {
     }
 
-    /** Makes {@code files} (all under {@code dir}, on its filesystem) durable; says how. */
-    static String syncAll(Path dir, Collection<Path> files, int jobs) throws IOException {
+    /** Makes {@code files} (all on the filesystems of {@code dirs}) durable; says how. */
+    static String syncAll(List<Path> dirs, Collection<Path> files, int jobs) throws IOException {
         if (files.isEmpty()) {
             return "nothing to sync";
         }
-        if (syncFileSystem(dir)) {
-            return "syncfs of its filesystem";
+        boolean all = true;
+        for (Path dir : dirs) {
+            all = all && syncFileSystem(dir);
+        }
+        if (all) {
+            return dirs.size() == 1 ? "syncfs of its filesystem" : "syncfs of the filesystems of " + dirs.size() + " directories";
         }
         List<Callable<Void>> tasks = new ArrayList<>();
         for (Path f : files) {

@@ -132,6 +132,13 @@ public final class PhysicalRestore {
             } else {
                 LocalCluster.requireEmptyOrAbsent(target, "restore backup " + m.id() + " there");
             }
+            List<Tablespaces.Mapped> mapped = Tablespaces.resolve(m, req.tablespaceMap(), target);
+            if (delta != null && !mapped.isEmpty()) {
+                throw new PgstrataException(ErrorCode.USAGE, "--tablespace-map applies to a restore into an empty directory: a delta restore "
+                        + "into " + target + " writes through the tablespace links that directory has; nothing was changed",
+                        "leave out --tablespace-map (or move a tablespace with ALTER ... SET TABLESPACE once the cluster runs)");
+            }
+            Tablespaces.requireEmpty(mapped);
             Path configDir = req.configDir() == null ? null : req.configDir().toAbsolutePath().normalize();
             if (delta != null && req.start() && req.configDir() == null && ExternalConfigRestore.originalsPresent(m)) {
                 throw new PgstrataException(ErrorCode.USAGE, "--start cannot start " + target + " in place: its postgresql.conf is outside the"
@@ -164,6 +171,8 @@ public final class PhysicalRestore {
                 if (delta != null) {
                     delta.removed = DeltaTarget.prepare(target, m);
                 }
+                Tablespaces.link(mapped, target);
+                describeTablespaces(m, mapped, delta != null);
                 bytes = writeFiles(repo, chain, target, req.jobs(), req.port(), plan, delta);
                 if (req.sandbox() != null) {
                     sandbox(target, req.sandbox());
@@ -177,6 +186,7 @@ public final class PhysicalRestore {
             } catch (OutOfMemoryError e) {
                 // The buffers that filled the heap are garbage now: enough to remove what was written.
                 if (delta == null) {
+                    Tablespaces.cleanUp(mapped);
                     cleanUp(target, existed);
                 }
                 PgstrataException p = PgstrataException.outOfMemory(e);
@@ -186,6 +196,7 @@ public final class PhysicalRestore {
                 if (delta != null) {
                     throw deltaFailed(e, target, m, repo);
                 }
+                Tablespaces.cleanUp(mapped);
                 cleanUp(target, existed);
                 if (e instanceof CorruptObjectException c) {
                     throw new PgstrataException(ErrorCode.CORRUPT, "backup " + m.id() + " is damaged: " + c.getMessage()
@@ -200,7 +211,8 @@ public final class PhysicalRestore {
             }
             double filesSeconds = (System.nanoTime() - t0) / 1e9;
             progress.step("restored backup " + m.id() + " into " + target + " (" + m.files().size() + " files) in "
-                    + String.format("%.1f", filesSeconds) + " s");
+                    + String.format("%.1f", filesSeconds) + " s" + (mapped.isEmpty() ? "" : ", " + mapped.size() + " tablespace"
+                    + (mapped.size() == 1 ? "" : "s") + " into " + String.join(", ", mapped.stream().map(t -> t.dir.toString()).toList())));
             RestoreResult.Delta deltaResult = !req.delta() ? null : delta == null
                     ? new RestoreResult.Delta(bytes, m.files().size() + m.wal().size(), 0, 0, 0)
                     : new RestoreResult.Delta(delta.written.get(), delta.files.get(), delta.unchanged.get(), delta.removed, delta.reused.get());
@@ -453,7 +465,7 @@ public final class PhysicalRestore {
             writes.stopFlushing();
             // Data before the files that make the server start recovery from it.
             long s0 = System.nanoTime();
-            String how = Durability.syncAll(target, writes.paths, jobs);
+            String how = Durability.syncAll(Tablespaces.fileSystemRoots(target), writes.paths, jobs);
             progress.step(String.format("made the restored files durable (%s) in %.1f s", how, (System.nanoTime() - s0) / 1e9));
         }
         writeRecoveryFiles(m, target, port, plan, delta != null);
@@ -760,8 +772,8 @@ public final class PhysicalRestore {
 
     /**
      * backup_label makes the server start recovery at the backup's checkpoint and replay the WAL
-     * in pg_wal up to the end of the backup. Tablespaces are restored in place (as directories in
-     * pg_tblspc), so no tablespace_map is written.
+     * in pg_wal up to the end of the backup. pg_tblspc holds each tablespace already, as a link to
+     * where --tablespace-map put it or as a directory, so no tablespace_map is written.
      */
     private static void writeRecoveryFiles(Manifest m, Path target, Integer port, RecoveryPlan plan, boolean inPlace) throws IOException {
         // A past of its own from here on (a copy, or the cluster itself brought back): its incrementals do not trust the WAL summaries over
@@ -778,8 +790,8 @@ public final class PhysicalRestore {
         if (port != null) {
             extra.append("port = ").append(port).append('\n');
         }
-        if (m.directories().stream().anyMatch(d -> d.path().startsWith("pg_tblspc/"))) {
-            // The tablespaces are directories in pg_tblspc now, not links: without this, PostgreSQL refuses to end
+        if (Tablespaces.anyInPlace(target)) {
+            // A tablespace is a directory in pg_tblspc now, not a link: without this, PostgreSQL refuses to end
             // recovery ("unexpected directory entry ... found in pg_tblspc/"), here and after any later crash.
             extra.append("allow_in_place_tablespaces = on\n");
         }
@@ -831,11 +843,29 @@ public final class PhysicalRestore {
     }
 
     private static void syncDirectories(Path target) throws IOException {
-        try (Stream<Path> walk = Files.walk(target)) {
+        // Through the links in pg_tblspc and a linked pg_wal too: the directories there hold restored files as well.
+        try (Stream<Path> walk = Files.walk(target, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
             for (Path d : walk.filter(Files::isDirectory).toList()) {
                 try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
                     ch.force(true);
                 }
+            }
+        }
+    }
+
+    /** Says where each tablespace goes: linked to a mapped directory, through a link the target has, or inside the target. */
+    private void describeTablespaces(Manifest m, List<Tablespaces.Mapped> mapped, boolean delta) {
+        if (delta) {
+            return; // the cluster's own links and directories, kept
+        }
+        for (Tablespaces.Tablespace t : Tablespaces.of(m)) {
+            Tablespaces.Mapped to = mapped.stream().filter(x -> x.tablespace.oid().equals(t.oid())).findFirst().orElse(null);
+            if (to != null) {
+                progress.step("tablespace " + t.describe() + " goes to " + to.dir + " (pg_tblspc/" + t.oid() + " links to it)");
+            } else {
+                progress.step("tablespace " + t.describe() + " is restored inside the data directory, as pg_tblspc/" + t.oid()
+                        + " (allow_in_place_tablespaces = on); --tablespace-map " + (t.location() == null ? t.oid() : t.location())
+                        + "=DIR puts it elsewhere");
             }
         }
     }

@@ -18,21 +18,15 @@ import org.pgstrata.demo.ContentChecksum;
 /**
  * A cluster with a tablespace outside its data directory. A restore puts the tablespace inside
  * the copy, as a directory in pg_tblspc (the source may run on the same machine, at the same
- * path), which PostgreSQL accepts only with allow_in_place_tablespaces.
+ * path), which PostgreSQL accepts only with allow_in_place_tablespaces; --tablespace-map puts it
+ * in a directory of its own instead.
  */
 class TablespaceRestoreTest extends PgTest {
 
     @Test
     void fullAndIncremental_ofAClusterWithATablespace_restoreWithTheTablespaceInside() throws Exception {
         LocalCluster source = pg.start("source", 17);
-        Path location = Files.createDirectory(dir.resolve("elsewhere"));
-        String oid;
-        try (Connection c = PgSupport.connect(source)) {
-            Db.execute(c, "CREATE TABLESPACE elsewhere LOCATION '" + location + "'");
-            Db.execute(c, "CREATE TABLE t (id int PRIMARY KEY, v text) TABLESPACE elsewhere");
-            Db.execute(c, "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g");
-            oid = Db.queryString(c, "SELECT oid FROM pg_tablespace WHERE spcname = 'elsewhere'");
-        }
+        String oid = tablespaceWithATable(source, Files.createDirectory(dir.resolve("elsewhere")));
         BackupResult full = backup(source, BackupType.FULL);
         Map<String, ContentChecksum.Result> atFull = ClusterContent.of(source);
         PgSupport.sql(source, "UPDATE t SET v = 'changed' WHERE id % 100 = 0", "CREATE DATABASE d TABLESPACE elsewhere");
@@ -43,9 +37,104 @@ class TablespaceRestoreTest extends PgTest {
             LocalCluster restored = pg.restoreAndStart(dir.resolve("repo"), point.getKey().id(), "restored-" + point.getKey().id(), 17);
             Path tablespace = restored.pgdata().resolve("pg_tblspc").resolve(oid);
             assertThat(Files.isDirectory(tablespace) && !Files.isSymbolicLink(tablespace)).as("%s is a directory", tablespace).isTrue();
+            assertThat(Files.readString(restored.pgdata().resolve("postgresql.auto.conf"))).contains("allow_in_place_tablespaces = on");
             assertThat(ClusterContent.of(restored)).as("content of %s", point.getKey().id()).isEqualTo(point.getValue());
             assertThat(ClusterContent.amcheck(restored)).isEmpty();
             restored.stop();
+        }
+    }
+
+    /**
+     * --tablespace-map puts a tablespace in a directory of its own, linked from pg_tblspc as
+     * PostgreSQL links its own, named by its location in the backup or by its OID; the copy then
+     * runs without allow_in_place_tablespaces. A mapping that cannot be honoured is refused before
+     * anything is written.
+     */
+    @Test
+    void tablespaceMap_putsEachTablespaceInItsOwnDirectory_andRefusesWhatItCannotHonour() throws Exception {
+        LocalCluster source = pg.start("source", 17);
+        // PostgreSQL refuses a single quote in a location; a backslash and an '=' it takes
+        Path location = Files.createDirectory(dir.resolve("else where \\ a=b $(date) `id` ü"));
+        String oid = tablespaceWithATable(source, location);
+        Path repo = dir.resolve("repo");
+        String full = CliBackups.backupId(repo, source, "full");
+        Map<String, ContentChecksum.Result> atFull = ClusterContent.of(source);
+        PgSupport.sql(source, "UPDATE t SET v = 'changed' WHERE id % 100 = 0", "CREATE DATABASE d TABLESPACE elsewhere");
+        String incr = CliBackups.backupId(repo, source, "incr");
+        Map<String, ContentChecksum.Result> atIncr = ClusterContent.of(source);
+        assertThat(atIncr).isNotEqualTo(atFull);
+
+        // By its location at the backup, and by its OID
+        Map<String, String> mapBy = Map.of(full, location.toString().replace("=", "\\=") + "=" + dir.resolve("ts-full"), incr, oid + "=" + dir.resolve("ts incr"));
+        for (String id : java.util.List.of(full, incr)) {
+            Path target = dir.resolve("restored-" + id);
+            Path moved = Path.of(mapBy.get(id).substring(mapBy.get(id).lastIndexOf('=') + 1));
+            CliBackups.Restored r = CliBackups.restore(pg, repo, target, 17, "--backup", id, "--tablespace-map", mapBy.get(id));
+            Path link = target.resolve("pg_tblspc").resolve(oid);
+            assertThat(Files.isSymbolicLink(link)).as("%s is a link", link).isTrue();
+            assertThat(Files.readSymbolicLink(link)).isEqualTo(moved);
+            try (var s = Files.list(moved)) {
+                assertThat(s.map(p -> p.getFileName().toString()).toList()).singleElement().asString().startsWith("PG_17_");
+            }
+            assertThat(Files.readString(target.resolve("postgresql.auto.conf"))).doesNotContain("allow_in_place_tablespaces");
+            assertThat(ClusterContent.of(r.cluster())).as("content of %s", id).isEqualTo(id.equals(full) ? atFull : atIncr);
+            assertThat(ClusterContent.amcheck(r.cluster())).isEmpty();
+            r.cluster().stop();
+        }
+
+        // Refused, and nothing written: a directory that is not empty, a tablespace the backup lacks, a relative directory,
+        // a directory inside the target
+        Path busy = Files.createDirectory(dir.resolve("busy"));
+        Files.writeString(busy.resolve("keep"), "mine");
+        Path target = dir.resolve("refused");
+        Object[][] cases = {
+            {oid + "=" + busy, 10, "is not an empty directory"},
+            {"99999=" + dir.resolve("x"), 2, "is no tablespace of backup"},
+            {oid + "=relative/dir", 2, "is not an absolute path"},
+            {oid + "=" + target.resolve("inside"), 2, "contain one another"},
+            {"no-equals-sign", 2, "expected OLD=NEW"},
+        };
+        for (Object[] c : cases) {
+            var r = org.pgstrata.cli.CliRun.run("restore", "--repo", repo.toString(), "--to", target.toString(), "--tablespace-map", (String) c[0]);
+            assertThat(r.exitCode()).as("exit of --tablespace-map %s: %s", c[0], r.err()).isEqualTo((Integer) c[1]);
+            assertThat(r.errLines()).as("--tablespace-map %s", c[0]).singleElement().asString().contains((String) c[2]);
+            assertThat(target).as("after --tablespace-map %s", c[0]).doesNotExist();
+            assertThat(dir.resolve("x")).doesNotExist();
+        }
+        assertThat(Files.readString(busy.resolve("keep"))).isEqualTo("mine");
+        assertThat(names(busy)).containsExactly("keep");
+
+        // A restore that fails midway removes what it wrote into the mapped directory, and the directory it made
+        Path damaged = dir.resolve("repo-damaged");
+        PgSupport.copyTree(repo, damaged);
+        Path largest;
+        try (var s = Files.walk(damaged)) {
+            largest = s.filter(Files::isRegularFile).max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(largest);
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(largest, bytes);
+        Path moved = dir.resolve("ts-damaged");
+        var failed = org.pgstrata.cli.CliRun.run("restore", "--repo", damaged.toString(), "--backup", full, "--to", target.toString(),
+                "--tablespace-map", oid + "=" + moved, "--jobs", "1");
+        assertThat(failed.exitCode()).as(failed.err()).isEqualTo(15);
+        assertThat(target).doesNotExist();
+        assertThat(moved).doesNotExist();
+    }
+
+    /** Tablespace "elsewhere" at {@code location}, holding table t of 5,000 rows; its OID. */
+    private static String tablespaceWithATable(LocalCluster source, Path location) throws Exception {
+        try (Connection c = PgSupport.connect(source)) {
+            Db.execute(c, "CREATE TABLESPACE elsewhere LOCATION '" + location + "'");
+            Db.execute(c, "CREATE TABLE t (id int PRIMARY KEY, v text) TABLESPACE elsewhere");
+            Db.execute(c, "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g");
+            return Db.queryString(c, "SELECT oid FROM pg_tablespace WHERE spcname = 'elsewhere'");
+        }
+    }
+
+    private static java.util.List<String> names(Path d) throws java.io.IOException {
+        try (var s = Files.list(d)) {
+            return s.map(p -> p.getFileName().toString()).toList();
         }
     }
 
