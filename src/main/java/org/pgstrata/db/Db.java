@@ -24,11 +24,23 @@ public final class Db {
         p.setProperty("ApplicationName", applicationName);
         p.setProperty("connectTimeout", "10");
         p.setProperty("tcpKeepAlive", "true");
+        Connection c;
         try {
-            return DriverManager.getConnection(url(s), p);
+            c = DriverManager.getConnection(url(s), p);
         } catch (SQLException e) {
             throw connectionFailed(s, e);
         }
+        try {
+            withoutTimeouts(c);
+        } catch (SQLException e) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // the error to report is the first one
+            }
+            throw sqlFailed("setting up the session at " + s.describe(), e);
+        }
+        return c;
     }
 
     /**
@@ -118,6 +130,19 @@ public final class Db {
         try (Statement st = c.createStatement()) {
             st.execute(sql);
         }
+    }
+
+    /**
+     * Lifts the server's limits on how long this session may run a statement, a transaction, or
+     * sit idle (statement_timeout, transaction_timeout on 17 and later, idle_in_transaction_session_timeout,
+     * idle_session_timeout), which production servers often set for every role: a backup's session
+     * waits on a checkpoint, holds a snapshot, or sits idle while the files are copied, for as long
+     * as the data takes (pg_dump lifts them too). Each is set only where the server has it, in one
+     * statement; every connection does it.
+     */
+    private static void withoutTimeouts(Connection c) throws SQLException {
+        queryString(c, "SELECT count(set_config(name, '0', false)) FROM pg_settings WHERE name IN ('statement_timeout', "
+                + "'transaction_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout')");
     }
 
     public static int serverVersionNum(Connection c) throws SQLException {

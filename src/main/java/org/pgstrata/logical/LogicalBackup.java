@@ -66,7 +66,7 @@ public final class LogicalBackup {
      * silently missing rows.
      */
     private static final String SESSION_SETTINGS = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; "
-            + "SET extra_float_digits = 3; SET bytea_output = hex; SET statement_timeout = 0; SET row_security = off";
+            + "SET extra_float_digits = 3; SET bytea_output = hex; SET row_security = off";
 
     private final Clock clock;
     private final Progress progress;
