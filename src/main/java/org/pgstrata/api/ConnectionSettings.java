@@ -14,8 +14,18 @@ import java.util.Objects;
  * {@code host/.s.PGSQL.port}, as in libpq.
  *
  * @param passfile the password file to look in when {@code password} is null; null for none
+ * @param ssl      libpq's SSL settings for a TCP connection, by their connection-parameter names (sslmode, sslrootcert,
+ *                 sslcert, sslkey), from PGSSLMODE, PGSSLROOTCERT, PGSSLCERT and PGSSLKEY; empty for the driver's defaults
+ *                 (sslmode prefer, as libpq's)
  */
-public record ConnectionSettings(String host, int port, String user, String dbname, String password, Path passfile) {
+public record ConnectionSettings(String host, int port, String user, String dbname, String password, Path passfile,
+                                 Map<String, String> ssl) {
+
+    /** The sslmode values libpq takes. */
+    public static final java.util.List<String> SSL_MODES = java.util.List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
+    /** libpq's environment variable for each SSL connection parameter. */
+    private static final Map<String, String> SSL_ENV = Map.of("sslmode", "PGSSLMODE", "sslrootcert", "PGSSLROOTCERT", "sslcert",
+            "PGSSLCERT", "sslkey", "PGSSLKEY");
 
     public ConnectionSettings {
         Objects.requireNonNull(host, "host");
@@ -24,6 +34,15 @@ public record ConnectionSettings(String host, int port, String user, String dbna
         if (port <= 0 || port > 65535) {
             throw new PgstrataException(ErrorCode.USAGE, "invalid port " + port, "use a port between 1 and 65535");
         }
+        ssl = ssl == null ? Map.of() : Map.copyOf(ssl);
+        String mode = ssl.get("sslmode");
+        if (mode != null && !SSL_MODES.contains(mode)) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid sslmode '" + mode + "' (PGSSLMODE)", "use one of " + String.join(", ", SSL_MODES));
+        }
+    }
+
+    public ConnectionSettings(String host, int port, String user, String dbname, String password, Path passfile) {
+        this(host, port, user, dbname, password, passfile, Map.of());
     }
 
     /** Settings without a password file. */
@@ -49,7 +68,21 @@ public record ConnectionSettings(String host, int port, String user, String dbna
         }
         String u = firstNonBlank(user, env.get("PGUSER"), "postgres");
         String d = firstNonBlank(dbname, env.get("PGDATABASE"), u);
-        return new ConnectionSettings(h, p, u, d, blankToNull(env.get("PGPASSWORD")), passfile(env));
+        Map<String, String> ssl = new java.util.HashMap<>();
+        SSL_ENV.forEach((parameter, variable) -> {
+            String v = blankToNull(env.get(variable));
+            if (v != null) {
+                ssl.put(parameter, v);
+            }
+        });
+        return new ConnectionSettings(h, p, u, d, blankToNull(env.get("PGPASSWORD")), passfile(env), ssl);
+    }
+
+    /** The SSL settings as libpq's environment variables, for a client program (pg_dump) that connects with them. */
+    public Map<String, String> sslEnvironment() {
+        Map<String, String> out = new java.util.HashMap<>();
+        ssl.forEach((parameter, value) -> out.put(SSL_ENV.get(parameter), value));
+        return out;
     }
 
     /** PGPASSFILE, else ~/.pgpass (HOME from {@code env}, else the JVM's user.home). */
@@ -63,15 +96,15 @@ public record ConnectionSettings(String host, int port, String user, String dbna
     }
 
     public ConnectionSettings withDbname(String newDbname) {
-        return new ConnectionSettings(host, port, user, newDbname, password, passfile);
+        return new ConnectionSettings(host, port, user, newDbname, password, passfile, ssl);
     }
 
     public ConnectionSettings withPort(int newPort) {
-        return new ConnectionSettings(host, newPort, user, dbname, password, passfile);
+        return new ConnectionSettings(host, newPort, user, dbname, password, passfile, ssl);
     }
 
     public ConnectionSettings withHost(String newHost) {
-        return new ConnectionSettings(newHost, port, user, dbname, password, passfile);
+        return new ConnectionSettings(newHost, port, user, dbname, password, passfile, ssl);
     }
 
     /** True when {@code host} names a socket directory rather than a host. */

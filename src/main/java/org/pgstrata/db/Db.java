@@ -60,7 +60,10 @@ public final class Db {
         if (s.isSocket()) {
             p.setProperty("socketFactory", "org.newsclub.net.unix.AFUNIXSocketFactory$FactoryArg");
             p.setProperty("socketFactoryArg", s.socketPath().toString());
-            p.setProperty("sslmode", "disable"); // PostgreSQL offers no SSL on a Unix socket
+            p.setProperty("sslmode", "disable"); // PostgreSQL offers no SSL on a Unix socket (libpq ignores sslmode there too)
+        } else {
+            // PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY: pgjdbc reads no environment, and takes libpq's names and values.
+            s.ssl().forEach(p::setProperty);
         }
         return p;
     }

@@ -209,6 +209,7 @@ public final class PgClient {
         if (s.passfile() != null) {
             env.put("PGPASSFILE", s.passfile().toString());
         }
+        env.putAll(s.sslEnvironment());
         env.put("PGCONNECT_TIMEOUT", "10");
         return env;
     }
