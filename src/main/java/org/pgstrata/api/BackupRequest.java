@@ -10,10 +10,17 @@ import java.nio.file.Path;
  * @param archiveTimeoutSeconds with a WAL archive, how long to wait for the backup's WAL to arrive
  * @param changeSource    how an incremental or differential finds the changed blocks
  * @param compressLevel   the zstd level of every object the backup writes (null: the defaults, chosen per kind of object)
+ * @param spreadCheckpoint whether pg_backup_start waits for a checkpoint at the server's own pace
+ *                        (checkpoint_completion_target) rather than an immediate one
  */
 public record BackupRequest(String repo, Path pgdata, ConnectionSettings connection, BackupType type,
                             Compression compression, int jobs, int pauseAfterFiles, int archiveTimeoutSeconds, ChangeSource changeSource,
-                            Integer compressLevel) {
+                            Integer compressLevel, boolean spreadCheckpoint) {
+    public BackupRequest(String repo, Path pgdata, ConnectionSettings connection, BackupType type, Compression compression, int jobs,
+                         int pauseAfterFiles, int archiveTimeoutSeconds, ChangeSource changeSource, Integer compressLevel) {
+        this(repo, pgdata, connection, type, compression, jobs, pauseAfterFiles, archiveTimeoutSeconds, changeSource, compressLevel, false);
+    }
+
     public BackupRequest(String repo, Path pgdata, ConnectionSettings connection, BackupType type, Compression compression, int jobs,
                          int pauseAfterFiles, int archiveTimeoutSeconds, ChangeSource changeSource) {
         this(repo, pgdata, connection, type, compression, jobs, pauseAfterFiles, archiveTimeoutSeconds, changeSource, null);

@@ -150,8 +150,10 @@ public final class PhysicalBackup {
 
             // Start the backup on the server
             progress.step("starting " + type.label() + " backup " + id + (base == null ? "" : " on " + base.id())
-                    + (session.standby() ? " from a standby (restartpoint)" : " (checkpoint)"));
-            Lsn startLsn = session.start("pgstrata " + id, progress);
+                    + (session.standby() ? " from a standby (restartpoint" : " (checkpoint")
+                    + (req.spreadCheckpoint() ? ", spread: it comes at the server's pace, up to checkpoint_timeout x "
+                            + "checkpoint_completion_target; --checkpoint fast starts at once)" : ")"));
+            Lsn startLsn = session.start("pgstrata " + id, req.spreadCheckpoint(), progress);
             Lsn replayedAtStart = session.standby() ? session.currentLsn() : startLsn;
             if (base != null && session.standby()) {
                 requireRestartpointAfter(base, startLsn, replayedAtStart, type);

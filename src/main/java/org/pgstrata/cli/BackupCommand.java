@@ -75,6 +75,13 @@ final class BackupCommand extends BaseCommand {
                     + "every block), or wal-summary (fail unless the summaries can be used).")
     String changeSource;
 
+    @Option(names = "--checkpoint", defaultValue = "fast", paramLabel = "MODE",
+            description = "fast (default): the backup starts with an immediate checkpoint, which writes every dirty page at "
+                    + "once; spread: it waits for a checkpoint at the server's own pace (checkpoint_completion_target of "
+                    + "checkpoint_timeout, minutes by default), sparing a busy server the burst of writes, as pg_basebackup's "
+                    + "default does. Physical backups only.")
+    String checkpoint;
+
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
@@ -97,9 +104,14 @@ final class BackupCommand extends BaseCommand {
             throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "a physical backup needs a data directory: give -D/--pgdata DIR or set PGDATA",
                     "pass the data directory of the running cluster, or add --logical for a pg_dump backup of one database");
         }
+        if (!checkpoint.equals("fast") && !checkpoint.equals("spread")) {
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "--checkpoint is fast or spread, not '" + checkpoint + "'",
+                    "fast checkpoints at once (the default), spread at the server's pace");
+        }
         int pause = org.pgstrata.api.TestHooks.pauseAfterFiles(env);
         BackupResult r = facade().backup(new BackupRequest(repo.location(), pgdata, conn.resolve(env, pgdata), BackupType.parse(type),
-                Compression.parse(compress), jobs, pause, archiveTimeout, org.pgstrata.api.ChangeSource.parse(changeSource), compressLevel));
+                Compression.parse(compress), jobs, pause, archiveTimeout, org.pgstrata.api.ChangeSource.parse(changeSource), compressLevel,
+                checkpoint.equals("spread")));
         if (json) {
             Output.json(out(), r);
         } else {

@@ -243,8 +243,8 @@ public final class BackupSession implements AutoCloseable {
         }
     }
 
-    /** Starts the backup with an immediate checkpoint; returns the start LSN. */
-    public Lsn start(String label, Progress progress) {
+    /** Starts the backup with an immediate checkpoint, or one at the server's pace ({@code spread}); returns the start LSN. */
+    public Lsn start(String label, boolean spread, Progress progress) {
         try {
             try {
                 Db.execute(conn, "SELECT pg_create_physical_replication_slot('pgstrata_backup_' || pg_backend_pid(), true, true)");
@@ -252,9 +252,10 @@ public final class BackupSession implements AutoCloseable {
                 progress.warn("could not reserve WAL with a temporary replication slot (" + e.getMessage().split("\n")[0]
                         + "); a long backup may find its WAL recycled");
             }
-            String sql = "SELECT pg_backup_start(?, true)::text";
+            String sql = "SELECT pg_backup_start(?, ?)::text";
             try (PreparedStatement ps = conn.prepareStatement(sql)) {
                 ps.setString(1, label);
+                ps.setBoolean(2, !spread);
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     startLsn = Lsn.parse(rs.getString(1));
