@@ -73,6 +73,7 @@ final class ConfigFile {
         k.put("compress-level", null);
         k.put("jobs", null);
         k.put("archive-timeout", null);
+        k.put("checkpoint", null);
         k.put("retain-full", null);
         k.put("retain-days", null);
         k.put("retain-logical", null);

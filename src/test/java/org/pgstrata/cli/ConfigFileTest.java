@@ -43,6 +43,7 @@ class ConfigFileTest {
             port = 5433
             host = "/var/run/postgresql"
             compress-level = 9
+            checkpoint = "spread"
 
             ["with.dot"]
             repo = "/srv/dotted"
@@ -67,6 +68,7 @@ class ConfigFileTest {
         assertThat(b.compress).isEqualTo("lz4");
         assertThat(b.jobs).isEqualTo(3);
         assertThat(b.compressLevel).isEqualTo(9);
+        assertThat(b.checkpoint).isEqualTo("spread");
         assertThat(b.type).isEqualTo("full"); // not a file key: the option's own default
     }
 
