@@ -59,6 +59,8 @@ public final class PhysicalBackup {
     private static final int CHUNK = 128 * Page.SIZE;
     /** Files smaller than this share bundle objects instead of having one each. */
     static final long BUNDLE_FILE_LIMIT = 256 * 1024;
+    /** How often a copy checks that the backup's session is still there. */
+    static final long SESSION_CHECK_NANOS = 5_000_000_000L;
     /** How many small relation files {@code sampleUnchanged} reads a block or two of. */
     static final int SMALL_SAMPLES = 64;
     /** A bundle is closed once it holds this many stored bytes. */
@@ -199,6 +201,7 @@ public final class PhysicalBackup {
             Copier copier = new Copier(writing, id, req.compression(), startLsn, session.dataChecksums(), totalBytes,
                     req.pauseAfterFiles(), reference, type == BackupType.REVERSE);
             maps.push(copier.blockHashes::close);
+            copier.sessionAlive = session::alive;
             if (summaries != null) {
                 // Trust, but check: blocks the summaries call unchanged must hash as the reference's did.
                 String mismatch = copier.sampleUnchanged(summaries, scan.files());
@@ -426,6 +429,10 @@ public final class PhysicalBackup {
          * that keep coarse times.
          */
         private final long unreadBefore;
+        /** Whether the backup's session still holds the backup open (null: not checked). */
+        java.util.function.BooleanSupplier sessionAlive;
+        /** When (System.nanoTime) the session is checked next: every few seconds while copying. */
+        private final AtomicLong nextSessionCheck = new AtomicLong(System.nanoTime() + SESSION_CHECK_NANOS);
 
         Copier(ObjectStore objects, String id, Compression compression, Lsn startLsn, boolean verifyChecksums, long totalBytes,
                int pauseAfterFiles, Reference reference, boolean reverse) {
@@ -702,6 +709,7 @@ public final class PhysicalBackup {
                     if (counts) {
                         progress.advance(bytesDone.addAndGet(n), totalBytes);
                     }
+                    checkSession();
                     if (n < buf.capacity()) {
                         break; // the end: a full buffer (even one smaller than a chunk) means the file may go on, grown since the scan
                     }
@@ -1048,7 +1056,28 @@ public final class PhysicalBackup {
             }
         }
 
+        /**
+         * Fails the copy at once when the backup's session is gone (the server restarted, shut down
+         * or ended it): the backup can no longer be stopped, so copying on would only waste hours.
+         */
+        private void checkSession() {
+            if (sessionAlive == null) {
+                return;
+            }
+            long next = nextSessionCheck.get();
+            long now = System.nanoTime();
+            if (now - next < 0 || !nextSessionCheck.compareAndSet(next, now + SESSION_CHECK_NANOS)) {
+                return;
+            }
+            if (!sessionAlive.getAsBoolean()) {
+                throw new PgstrataException(ErrorCode.CONNECTION, "the backup's session ended while its files were copied"
+                        + " (the server shut down or restarted, or ended the session): the backup cannot be stopped and was not kept",
+                        "once the server accepts connections again, run the backup again");
+            }
+        }
+
         private void fileDone() {
+            checkSession();
             long n = filesDone.incrementAndGet();
             if (pauseAfterFiles > 0 && n == pauseAfterFiles) {
                 pauseForTest();

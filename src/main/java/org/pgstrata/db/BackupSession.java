@@ -337,6 +337,18 @@ public final class BackupSession implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether the session (and with it the backup started on it) is still there: false once the
+     * server ended it (a restart, a shutdown, pg_terminate_backend) or the connection broke.
+     */
+    public synchronized boolean alive() {
+        try {
+            return conn.isValid(60);
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
     /** Closing the connection aborts a backup that was not stopped and drops the temporary slot. */
     @Override
     public void close() {

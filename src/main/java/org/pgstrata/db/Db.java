@@ -159,6 +159,21 @@ public final class Db {
             return new PgstrataException(ErrorCode.CONNECTION, what + " failed: the connection was lost (" + msg + ")",
                     "check that the server is still running, then run the command again", e);
         }
+        if (isServerGoingAway(e)) {
+            return new PgstrataException(ErrorCode.CONNECTION, what + " failed: the server shut down or restarted under the command ("
+                    + msg + ")", "once the server accepts connections again, run the command again", e);
+        }
         return new PgstrataException(ErrorCode.SERVER, what + " failed: " + msg, "see the server log for details", e);
+    }
+
+    /**
+     * The server ended the session because it shuts down or restarts (57P01 admin_shutdown: a fast
+     * or smart shutdown, pg_terminate_backend, or a postmaster that died; 57P02 crash_shutdown: an
+     * immediate shutdown or a crash of another backend; 57P03 cannot_connect_now: starting up or
+     * shutting down). The session is lost as when the connection breaks (08xxx).
+     */
+    public static boolean isServerGoingAway(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        return state.equals("57P01") || state.equals("57P02") || state.equals("57P03");
     }
 }
