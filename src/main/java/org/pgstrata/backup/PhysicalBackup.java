@@ -372,7 +372,7 @@ public final class PhysicalBackup {
             try {
                 Repository.warmUp();
                 com.github.luben.zstd.Zstd.compress(new byte[Page.SIZE], ObjectStore.ZSTD_LEVEL);
-            } catch (RuntimeException | java.io.IOException e) {
+            } catch (RuntimeException | java.io.IOException | LinkageError e) {
                 // only a warm-up: the real use reports any problem
             }
         }, "pgstrata-warmup");

@@ -20,6 +20,19 @@ public final class Main {
             org.pgstrata.api.PgstrataException p = org.pgstrata.api.PgstrataException.outOfMemory(e);
             System.err.println("pgstrata: error: " + p.oneLine());
             code = LeanWal.exitStatus(args, p.code().exitCode()); // both paths map their own codes; this one is out of them
+        } catch (LinkageError e) {
+            // A class that failed to initialise (zstd-jni with no room to unpack its library) is an Error too: one line, not a trace.
+            org.pgstrata.api.PgstrataException p = org.pgstrata.api.PgstrataException.nativeLibraryUnpack(e);
+            if (p != null) {
+                System.err.println("pgstrata: error: " + p.oneLine());
+                code = LeanWal.exitStatus(args, p.code().exitCode());
+            } else {
+                System.err.println("pgstrata: internal error: " + e + " (please report it; set PGSTRATA_DEBUG=1 for a stack trace)");
+                if (System.getenv("PGSTRATA_DEBUG") != null) {
+                    e.printStackTrace();
+                }
+                code = LeanWal.exitStatus(args, org.pgstrata.api.ErrorCode.INTERNAL.exitCode());
+            }
         }
         System.exit(code);
     }

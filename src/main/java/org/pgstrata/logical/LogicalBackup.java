@@ -165,7 +165,7 @@ public final class LogicalBackup {
                 com.github.luben.zstd.Zstd.compress(new byte[8192], ObjectStore.ZSTD_LEVEL);
                 Checksum.hash64(new byte[64], 0, 64);
                 KeyIndex.readIntegerKeys(new byte[] {'P', 'G', 'S', 'K', 'I', '1', 0}, new long[0], new long[0]);
-            } catch (RuntimeException | IOException e) {
+            } catch (RuntimeException | IOException | LinkageError e) {
                 // only a warm-up: the real use reports any problem
             }
         }, "pgstrata-warmup");

@@ -234,8 +234,13 @@ public final class BlockMap implements AutoCloseable {
                 held += hashes.length * 8L;
                 if (spill == null && held > heapBytes) {
                     Spill created = Spill.create();
-                    for (Map.Entry<String, long[]> e : byPath.entrySet()) {
-                        slots.put(e.getKey(), new long[] {created.append(e.getValue()), e.getValue().length});
+                    try {
+                        for (Map.Entry<String, long[]> e : byPath.entrySet()) {
+                            slots.put(e.getKey(), new long[] {created.append(e.getValue()), e.getValue().length});
+                        }
+                    } catch (RuntimeException e) {
+                        created.close();
+                        throw e;
                     }
                     spill = created; // before the heap copies go: a reader meanwhile finds them in the spill
                     byPath.clear();
@@ -283,13 +288,32 @@ public final class BlockMap implements AutoCloseable {
             this.ch = ch;
         }
 
-        static Spill create() throws IOException {
-            Path p = Files.createTempFile("pgstrata-blockmap-", ".tmp");
+        static Spill create() {
             try {
-                return new Spill(FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE));
-            } finally {
-                Files.delete(p);
+                Path p = Files.createTempFile("pgstrata-blockmap-", ".tmp");
+                try {
+                    return new Spill(FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE));
+                } finally {
+                    Files.delete(p);
+                }
+            } catch (IOException e) {
+                throw cannotSpill(e);
             }
+        }
+
+        /**
+         * The temporary directory is full (or refused): that is not a damaged block map in the
+         * repository (exit 15, "run verify"), but a local I/O error that names the directory.
+         */
+        private static org.pgstrata.api.PgstrataException cannotSpill(IOException e) {
+            org.pgstrata.api.PgstrataException denied = org.pgstrata.api.PermissionDenied.find(e);
+            if (denied != null) {
+                return denied;
+            }
+            String tmp = System.getProperty("java.io.tmpdir");
+            return new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.IO, "cannot write a block map's hashes to a temporary file in "
+                    + tmp + ": " + e.getMessage() + " (the repository is not affected)",
+                    "free space in " + tmp + " (8 bytes per 8 KiB of data), or set TMPDIR to a directory with room", e);
         }
 
         /** Appends {@code h}; returns where it starts, in hashes. */
@@ -302,8 +326,12 @@ public final class BlockMap implements AutoCloseable {
                 end += h.length;
             }
             long pos = at * 8;
-            while (b.hasRemaining()) {
-                pos += ch.write(b, pos);
+            try {
+                while (b.hasRemaining()) {
+                    pos += ch.write(b, pos);
+                }
+            } catch (IOException e) {
+                throw cannotSpill(e);
             }
             return at;
         }

@@ -444,7 +444,7 @@ public final class PhysicalRestore {
         if (delta != null) {
             try {
                 delta.map = org.pgstrata.manifest.BlockMap.read(repo.objects(), m);
-            } catch (IOException e) {
+            } catch (IOException | org.pgstrata.api.PgstrataException e) { // damaged, or no room for it in TMPDIR
                 progress.warn("the block map of backup " + m.id() + " cannot be read (" + e.getMessage()
                         + "): every differing file is decompressed whole");
             }

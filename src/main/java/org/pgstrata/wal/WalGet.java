@@ -42,12 +42,31 @@ public final class WalGet {
             }
             Path dir = target.toAbsolutePath().getParent();
             Path temp = dir.resolve(target.getFileName() + ".pgstrata-get");
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
-                ch.write(java.nio.ByteBuffer.wrap(content));
-                ch.force(true);
+            try {
+                try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.WRITE)) {
+                    // One write(2) may take only part (a file system that fills takes what fits and
+                    // says how much): write until all is taken, or the next write fails (ENOSPC).
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(content);
+                    while (b.hasRemaining()) {
+                        ch.write(b);
+                    }
+                    ch.force(true);
+                }
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException ex) {
+                try {
+                    Files.deleteIfExists(temp); // no cut copy left in pg_wal
+                } catch (IOException ignored) {
+                    // the write's own failure is the one to report
+                }
+                PgstrataException denied = org.pgstrata.api.PermissionDenied.find(ex);
+                if (denied != null) {
+                    throw denied;
+                }
+                throw new PgstrataException(ErrorCode.IO, "cannot write " + name + " to " + target + ": " + ex.getMessage()
+                        + "; nothing was left there", "free space in " + dir + "; recovery asks for the file again", ex);
             }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return true;
         } catch (WalArchive.DuplicateException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "archived WAL " + name + " is ambiguous: " + e.getMessage(),

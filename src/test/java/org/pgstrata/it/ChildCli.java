@@ -23,7 +23,21 @@ final class ChildCli {
 
     /** Starts {@code pgstrata args...} with {@code env} added (and no inherited PG* variables), output and errors merged. */
     static Process start(Map<String, String> env, List<String> jvmOptions, String... args) throws IOException {
-        List<String> cmd = org.pgstrata.ChildJava.command();
+        return start(env, jvmOptions, -1, args);
+    }
+
+    /**
+     * The same, with no file it writes allowed past {@code fileSizeKib} KiB (RLIMIT_FSIZE, as
+     * {@code ulimit -f} sets it; -1 for none): a write there takes what fits and the next fails,
+     * as on a file system that fills, without a file system of its own to fill.
+     */
+    static Process start(Map<String, String> env, List<String> jvmOptions, long fileSizeKib, String... args) throws IOException {
+        List<String> cmd = new java.util.ArrayList<>();
+        if (fileSizeKib >= 0) {
+            // ulimit -f counts 1024-byte blocks in bash; the JVM ignores SIGXFSZ, so the write fails with EFBIG instead
+            cmd.addAll(List.of("bash", "-c", "ulimit -f " + fileSizeKib + " && exec \"$@\"", "bash"));
+        }
+        cmd.addAll(org.pgstrata.ChildJava.command());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
         if (System.getProperty("pgstrata.pgbin.dir") != null) {
             cmd.add("-Dpgstrata.pgbin.dir=" + System.getProperty("pgstrata.pgbin.dir"));
@@ -47,8 +61,13 @@ final class ChildCli {
      * (the high-water mark only grows, so the last reading is at most one interval short of the end).
      */
     static Finished run(Map<String, String> env, List<String> jvmOptions, int seconds, String... args) throws Exception {
+        return run(env, jvmOptions, -1, seconds, args);
+    }
+
+    /** The same, with files limited to {@code fileSizeKib} KiB (see {@link #start(Map, List, long, String...)}). */
+    static Finished run(Map<String, String> env, List<String> jvmOptions, long fileSizeKib, int seconds, String... args) throws Exception {
         long t0 = System.nanoTime();
-        Process child = start(env, jvmOptions, args);
+        Process child = start(env, jvmOptions, fileSizeKib, args);
         CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> {
             try {
                 return new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -88,7 +88,7 @@ public final class FileStorage implements Storage {
         Path temp = target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid() + "."
                 + TEMP_COUNTER.incrementAndGet() + TEMP_SUFFIX);
         FileChannel channel = openTemporary(target, temp);
-        OutputStream out = Channels.newOutputStream(channel);
+        OutputStream out = new NamingOutputStream(Channels.newOutputStream(channel), target);
         return new ObjectWriter() {
             private boolean committed;
             private boolean closed;
@@ -136,7 +136,11 @@ public final class FileStorage implements Storage {
             private long durableTemp() throws IOException {
                 out.flush();
                 long size = channel.size();
-                channel.force(true);
+                try {
+                    channel.force(true);
+                } catch (IOException e) {
+                    throw NamingOutputStream.named(e, target);
+                }
                 channel.close();
                 return size;
             }
@@ -397,8 +401,21 @@ public final class FileStorage implements Storage {
             throw new LockedException(describe(), "another process (" + lockFile + " was replaced while this one locked it)");
         }
         ch.truncate(0);
-        ch.write(ByteBuffer.wrap((holder + "\n").getBytes(StandardCharsets.UTF_8)), 0);
-        ch.force(true);
+        try {
+            ch.write(ByteBuffer.wrap((holder + "\n").getBytes(StandardCharsets.UTF_8)), 0);
+            ch.force(true);
+        } catch (IOException e) {
+            // The holder's name only tells another command who holds the lock; the fcntl lock is
+            // the lock. A full file system (or quota, or file size limit) has no block for it: the
+            // commands that free space there (expire, delete) must still run, so the lock goes
+            // without its name.
+            if (!noRoom(e)) {
+                lock.release();
+                ch.close();
+                throw e;
+            }
+            ch.truncate(0);
+        }
         return new HeldLock(lockFile, inode, ch, lock);
     }
 
@@ -496,6 +513,62 @@ public final class FileStorage implements Storage {
     public static void fsyncDirectory(Path dir) throws IOException {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
+        }
+    }
+
+    /** ENOSPC, EDQUOT or EFBIG, as the JDK words them: there is no room to write, which freeing space cures. */
+    static boolean noRoom(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        return m.contains("No space left on device") || m.contains("Disk quota exceeded") || m.contains("File too large");
+    }
+
+    /**
+     * The operating system says a failed write's reason without the file ("No space left on
+     * device"): said alone, it does not tell the repository from the data directory or TMPDIR.
+     * This names the object's file in it.
+     */
+    static final class NamingOutputStream extends java.io.FilterOutputStream {
+        private final Path file;
+
+        NamingOutputStream(OutputStream out, Path file) {
+            super(out);
+            this.file = file;
+        }
+
+        static IOException named(IOException e, Path file) {
+            if (e instanceof java.nio.file.FileSystemException || e instanceof java.nio.channels.ClosedChannelException) {
+                return e; // already names its file, or an interrupt/close that callers recognise by type
+            }
+            java.nio.file.FileSystemException named = new java.nio.file.FileSystemException(file.toString(), null, e.getMessage());
+            named.initCause(e);
+            return named;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            try {
+                out.write(b);
+            } catch (IOException e) {
+                throw named(e, file);
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            try {
+                out.write(b, off, len);
+            } catch (IOException e) {
+                throw named(e, file);
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            try {
+                out.flush();
+            } catch (IOException e) {
+                throw named(e, file);
+            }
         }
     }
 }
