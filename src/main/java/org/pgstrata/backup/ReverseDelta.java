@@ -81,7 +81,8 @@ final class ReverseDelta {
             }
         } catch (IOException ex) {
             throw new PgstrataException(ErrorCode.IO, "could not turn " + old.id() + " into a reverse delta: " + ex.getMessage()
-                    + "; it stays a full, and the new full " + now.id() + " is complete", "nothing to do; the next reverse backup tries again", ex);
+                    + "; it stays a full, and the new full " + now.id() + " is complete", "nothing is lost: both restore, and " + old.id() + " keeps the room of a full until expire removes it "
+                    + "(the next reverse backup turns " + now.id() + " into a reverse delta, not it); fix the cause before then", ex);
         }
         Set<String> inNew = new HashSet<>();
         now.files().stream().map(FileEntry::object).filter(o -> o != null).forEach(o -> inNew.add(o.key() + "@" + o.start()));

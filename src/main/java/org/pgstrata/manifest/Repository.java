@@ -622,7 +622,7 @@ public final class Repository implements AutoCloseable {
             throw new PgstrataException(ErrorCode.LOCKED, e.getMessage(),
                     "wait for that command to finish; the lock is released when it exits");
         } catch (IOException e) {
-            throw io("lock the repository", e);
+            throw io("take the lock", e);
         }
     }
 
@@ -1517,7 +1517,8 @@ public final class Repository implements AutoCloseable {
             return denied;
         }
         return new PgstrataException(ErrorCode.IO, "cannot " + what + " in repository " + describe() + ": " + e.getMessage(),
-                "check that the repository is reachable and writable", e);
+                org.pgstrata.storage.fs.FileStorage.noRoom(e) ? "free space where the repository is ('pgstrata expire' and 'delete' run on a "
+                        + "full one)" : "check that the repository is reachable and writable", e);
     }
 
     @Override

@@ -517,7 +517,7 @@ public final class FileStorage implements Storage {
     }
 
     /** ENOSPC, EDQUOT or EFBIG, as the JDK words them: there is no room to write, which freeing space cures. */
-    static boolean noRoom(IOException e) {
+    public static boolean noRoom(IOException e) {
         String m = String.valueOf(e.getMessage());
         return m.contains("No space left on device") || m.contains("Disk quota exceeded") || m.contains("File too large");
     }
