@@ -300,6 +300,12 @@ public final class BackupSession implements AutoCloseable {
             }
             return new StopResult(Lsn.parse(lsn), label, map == null ? "" : map, timeline);
         } catch (SQLException e) {
+            if (standby && String.valueOf(e.getMessage()).contains("promoted during online backup")) {
+                // PostgreSQL: the files read may mix the standby's state before and after promotion.
+                throw new PgstrataException(ErrorCode.SERVER, "the standby was promoted while the backup read its files; the copy may mix "
+                        + "its state before and after, so the backup was not kept", "run the backup again: the promoted server is a "
+                        + "primary now (or back up the new standby)", e);
+            }
             throw Db.sqlFailed("stopping the backup (pg_backup_stop)", e);
         }
     }

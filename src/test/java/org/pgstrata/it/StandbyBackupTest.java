@@ -101,6 +101,11 @@ class StandbyBackupTest extends PgTest {
      * stopped, started with standby.signal and primary_conninfo on a port of its own.
      */
     private LocalCluster standbyOf(LocalCluster primary, Path target) throws Exception {
+        return standbyOf(pg, primary, target);
+    }
+
+    /** A streaming standby of {@code primary} in {@code target} (a copy of its stopped data directory), started; {@code pg} stops it. */
+    static LocalCluster standbyOf(PgSupport pg, LocalCluster primary, Path target) throws Exception {
         int primaryPort = PgSupport.conn(primary).port();
         primary.stop();
         PgSupport.copyTree(primary.pgdata(), target);
