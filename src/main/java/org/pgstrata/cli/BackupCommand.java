@@ -133,6 +133,11 @@ final class BackupCommand extends BaseCommand {
             throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "--compress-level applies to physical backups only",
                     "leave it out with --logical (its objects use the default levels)");
         }
+        if (spec.commandLine().getParseResult().hasMatchedOption("--checkpoint")) {
+            // (a stanza's checkpoint is for its physical backups, and does not stop a logical one)
+            throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "--checkpoint applies to physical backups only",
+                    "leave it out with --logical (pg_dump starts no backup on the server, and asks for no checkpoint)");
+        }
         boolean jobsGiven = spec.commandLine().getParseResult().hasMatchedOption("--jobs");
         LogicalBackupResult r = facade().logicalBackup(new LogicalBackupRequest(repo.location(), conn.resolve(env, DataDirectory.orEnv(pgdata, env)), BackupType.parse(type),
                 Compression.parse(compress), jobsGiven ? jobs : 1, pgBin));

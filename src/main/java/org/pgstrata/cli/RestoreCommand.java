@@ -186,6 +186,9 @@ final class RestoreCommand extends BaseCommand {
         if (targets.given()) {
             physicalOnly.add("--target-*");
         }
+        if (!tablespaceMap.isEmpty()) {
+            physicalOnly.add("--tablespace-map");
+        }
         if (!physicalOnly.isEmpty()) {
             throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, String.join(", ", physicalOnly)
                     + " apply to a physical restore, not to --logical", "a logical restore goes into a running server's database: --to-db NAME");

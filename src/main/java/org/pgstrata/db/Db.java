@@ -12,6 +12,21 @@ import org.pgstrata.api.PgstrataException;
 
 /** JDBC connections with errors a user can act on. */
 public final class Db {
+    /**
+     * pgjdbc reports some failures through java.util.logging too, which prints them on stderr with
+     * a time stamp (PGSSLMODE=verify-full with a certificate for another name: "SEVERE: Server name
+     * validation failed ..."), before pgstrata's own one-line error says the same. Its exception
+     * carries what the user needs; PGSTRATA_DEBUG=1 keeps the driver's log. Held here: the logging
+     * framework keeps loggers only weakly, and a logger collected would lose its level.
+     */
+    private static final java.util.logging.Logger DRIVER_LOG = java.util.logging.Logger.getLogger("org.postgresql");
+
+    static {
+        if (System.getenv("PGSTRATA_DEBUG") == null) {
+            DRIVER_LOG.setLevel(java.util.logging.Level.OFF);
+        }
+    }
+
     private Db() {
     }
 
@@ -144,8 +159,9 @@ public final class Db {
      * statement; every connection does it.
      */
     private static void withoutTimeouts(Connection c) throws SQLException {
-        queryString(c, "SELECT count(set_config(name, '0', false)) FROM pg_settings WHERE name IN ('statement_timeout', "
-                + "'transaction_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout')");
+        // Qualified: a search_path that puts a schema someone else can write before pg_catalog must not run their objects.
+        queryString(c, "SELECT pg_catalog.count(pg_catalog.set_config(name, '0', false)) FROM pg_catalog.pg_settings WHERE name IN "
+                + "('statement_timeout', 'transaction_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout')");
     }
 
     public static int serverVersionNum(Connection c) throws SQLException {

@@ -66,7 +66,14 @@ public final class Libpq {
         PostmasterPid pid = PostmasterPid.ofRunning(pgdata).orElseThrow(() -> new PgstrataException(ErrorCode.SERVER,
                 "the server in " + pgdata + " is not running (no live postmaster.pid)", "read its log in " + pgdata.resolve(LocalCluster.LOG_FILE)));
         String host = pid.localHost(pid.port());
-        return new ConnectionSettings(host == null ? "localhost" : host, pid.port(), who.user(), who.dbname(), who.password(), who.passfile());
+        // who's SSL settings too (PGSSLCERT and PGSSLKEY for a server that asks for a client certificate, PGSSLROOTCERT,
+        // PGSSLMODE), but the address is the one postmaster.pid names, not a host name the user gave: verify-full would
+        // compare the certificate's name with that address, so the certificate is verified as with verify-ca.
+        Map<String, String> ssl = new java.util.HashMap<>(who.ssl());
+        if ("verify-full".equals(ssl.get("sslmode"))) {
+            ssl.put("sslmode", "verify-ca");
+        }
+        return new ConnectionSettings(host == null ? "localhost" : host, pid.port(), who.user(), who.dbname(), who.password(), who.passfile(), ssl);
     }
 
     private static boolean notBlank(String v) {

@@ -54,7 +54,7 @@ final class DrillChecks {
     }
 
     private static ConnectionSettings withDatabase(ConnectionSettings at, String db) {
-        return new ConnectionSettings(at.host(), at.port(), at.user(), db, at.password(), at.passfile());
+        return at.withDbname(db); // with its password file and SSL settings
     }
 
     static void run(ConnectionSettings at, Progress progress, List<String> checks, List<String> findings, Counts counts) throws SQLException {

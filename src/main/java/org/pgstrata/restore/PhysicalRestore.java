@@ -843,11 +843,14 @@ public final class PhysicalRestore {
     }
 
     private static void syncDirectories(Path target) throws IOException {
-        // Through the links in pg_tblspc and a linked pg_wal too: the directories there hold restored files as well.
-        try (Stream<Path> walk = Files.walk(target, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
-            for (Path d : walk.filter(Files::isDirectory).toList()) {
-                try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
-                    ch.force(true);
+        // And where the links in pg_tblspc and a linked pg_wal lead, whose directories hold restored files as well (no other
+        // link is followed: a delta restore may find the user's own, a log directory, even a loop).
+        for (Path root : Tablespaces.fileSystemRoots(target)) {
+            try (Stream<Path> walk = Files.walk(root)) {
+                for (Path d : walk.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList()) {
+                    try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
+                        ch.force(true);
+                    }
                 }
             }
         }

@@ -36,6 +36,10 @@ final class Tablespaces {
         final Tablespace tablespace;
         final Path dir;
         boolean created;
+        /** The outermost directory the restore made for {@code dir} (dir itself, or a parent it had to make too); null for none. */
+        Path createdFrom;
+        /** The mode an existing (empty) {@code dir} had, put back if the restore fails; null when the restore made it. */
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> modeBefore;
 
         Mapped(Tablespace tablespace, Path dir) {
             this.tablespace = tablespace;
@@ -111,7 +115,7 @@ final class Tablespaces {
                 throw usage("--tablespace-map " + spec + ": expected OLD=NEW, OLD the tablespace's OID or its location in the backup", known);
             }
             String old = spec.substring(0, eq).replace("\\=", "=");
-            String dirText = spec.substring(eq + 1);
+            String dirText = spec.substring(eq + 1).replace("\\=", "="); // as pg_basebackup -T: '\=' is an '=' on either side
             Tablespace t = all.stream().filter(s -> s.oid().equals(old) || s.location() != null && samePath(s.location(), old))
                     .findFirst().orElseThrow(() -> usage("--tablespace-map " + spec + ": " + old + " is no tablespace of backup " + m.id(), known));
             Path dir;
@@ -169,15 +173,17 @@ final class Tablespaces {
             if (!Files.exists(t.dir, LinkOption.NOFOLLOW_LINKS)) {
                 continue;
             }
+            // A link to an empty directory (/srv/ts -> /mnt/disk2/ts) will do, as for pg_basebackup: the files go through it.
             boolean empty;
             try (Stream<Path> s = Files.list(t.dir)) {
-                empty = Files.isDirectory(t.dir, LinkOption.NOFOLLOW_LINKS) && s.findAny().isEmpty();
+                empty = Files.isDirectory(t.dir) && s.findAny().isEmpty();
             } catch (IOException e) {
                 empty = false;
             }
             if (!empty) {
                 throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot restore tablespace " + t.tablespace.oid() + " into " + t.dir
-                        + ": it exists and is not an empty directory; nothing was written", "name an empty or new directory");
+                        + ": it exists and is not an empty directory" + (Files.isSymbolicLink(t.dir) ? " (nor a link to one)" : "")
+                        + "; nothing was written", "name an empty or new directory");
             }
         }
     }
@@ -186,9 +192,17 @@ final class Tablespaces {
     static void link(List<Mapped> mapped, Path target) throws IOException {
         for (Mapped t : mapped) {
             if (!Files.exists(t.dir, LinkOption.NOFOLLOW_LINKS)) {
+                Path top = t.dir;
+                while (top.getParent() != null && !Files.exists(top.getParent(), LinkOption.NOFOLLOW_LINKS)) {
+                    top = top.getParent();
+                }
                 Files.createDirectories(t.dir);
                 t.created = true;
+                t.createdFrom = top;
+            } else {
+                t.modeBefore = Files.getPosixFilePermissions(t.dir);
             }
+            // As PostgreSQL makes a tablespace's location; the backup's mode for it is set through the link with the other directories.
             Files.setPosixFilePermissions(t.dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
             Path link = target.resolve("pg_tblspc").resolve(t.tablespace.oid());
             Files.createDirectories(link.getParent());
@@ -199,11 +213,19 @@ final class Tablespaces {
     /** Removes what a failed restore wrote into the mapped directories, and those it made. */
     static void cleanUp(List<Mapped> mapped) {
         for (Mapped t : mapped) {
-            try (Stream<Path> walk = Files.walk(t.dir)) {
-                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                    if (t.created || !p.equals(t.dir)) {
-                        Files.deleteIfExists(p);
+            try {
+                // what it made: the directory, and the parents it had to make for it; in a directory it found, what it wrote
+                // there (through a link, in the directory the link leads to), the directory itself kept with its mode
+                Path root = t.created && t.createdFrom != null ? t.createdFrom : t.dir.toRealPath();
+                try (Stream<Path> walk = Files.walk(root)) {
+                    for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                        if (t.created || !p.equals(root)) {
+                            Files.deleteIfExists(p);
+                        }
                     }
+                }
+                if (!t.created && t.modeBefore != null) {
+                    Files.setPosixFilePermissions(root, t.modeBefore);
                 }
             } catch (IOException e) {
                 // best effort: the error that brought us here is the one to report

@@ -120,6 +120,22 @@ class TablespaceRestoreTest extends PgTest {
         assertThat(failed.exitCode()).as(failed.err()).isEqualTo(15);
         assertThat(target).doesNotExist();
         assertThat(moved).doesNotExist();
+
+        // A link to an empty directory is taken as that directory; a failed restore empties it, and puts its mode back
+        Path disk = Files.createDirectory(dir.resolve("disk2-ts"));
+        Files.setPosixFilePermissions(disk, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path viaLink = Files.createSymbolicLink(dir.resolve("srv-ts"), disk);
+        var failedThroughLink = org.pgstrata.cli.CliRun.run("restore", "--repo", damaged.toString(), "--backup", full, "--to",
+                target.toString(), "--tablespace-map", oid + "=" + viaLink, "--jobs", "1");
+        assertThat(failedThroughLink.exitCode()).as(failedThroughLink.err()).isEqualTo(15);
+        assertThat(target).doesNotExist();
+        assertThat(Files.isSymbolicLink(viaLink)).isTrue();
+        assertThat(names(disk)).isEmpty();
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(disk))).isEqualTo("rwxr-xr-x");
+        CliBackups.Restored throughLink = CliBackups.restore(pg, repo, dir.resolve("restored-through-link"), 17, "--backup", full,
+                "--tablespace-map", oid + "=" + viaLink);
+        assertThat(ClusterContent.of(throughLink.cluster())).isEqualTo(atFull);
+        assertThat(names(disk)).singleElement().asString().startsWith("PG_17_");
     }
 
     /** Tablespace "elsewhere" at {@code location}, holding table t of 5,000 rows; its OID. */

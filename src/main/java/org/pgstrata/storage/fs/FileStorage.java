@@ -406,15 +406,17 @@ public final class FileStorage implements Storage {
             ch.force(true);
         } catch (IOException e) {
             // The holder's name only tells another command who holds the lock; the fcntl lock is
-            // the lock. A full file system (or quota, or file size limit) has no block for it: the
-            // commands that free space there (expire, delete) must still run, so the lock goes
-            // without its name.
-            if (!noRoom(e)) {
+            // the lock. A full file system (or quota, or file size limit: the system's words for
+            // them depend on its language) has no block for it: the commands that free space there
+            // (expire, delete) must still run, so the lock goes without its name.
+            try {
+                ch.truncate(0);
+            } catch (IOException t) {
+                t.addSuppressed(e);
                 lock.release();
                 ch.close();
-                throw e;
+                throw t;
             }
-            ch.truncate(0);
         }
         return new HeldLock(lockFile, inode, ch, lock);
     }
