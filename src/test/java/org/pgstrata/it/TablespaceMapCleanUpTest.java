@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import org.junit.jupiter.api.Test;
-import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 
 /**
@@ -19,23 +17,10 @@ class TablespaceMapCleanUpTest extends PgTest {
     @Test
     void aFailedRestore_removesTheParentsItMadeForAMappedDirectory() throws Exception {
         LocalCluster source = pg.start("source", 17);
-        Path location = Files.createDirectory(dir.resolve("elsewhere"));
-        String oid;
-        try (Connection c = PgSupport.connect(source)) {
-            Db.execute(c, "CREATE TABLESPACE elsewhere LOCATION '" + location + "'");
-            Db.execute(c, "CREATE TABLE t (id int PRIMARY KEY, v text) TABLESPACE elsewhere");
-            Db.execute(c, "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g");
-            oid = Db.queryString(c, "SELECT oid FROM pg_tablespace WHERE spcname = 'elsewhere'");
-        }
+        String oid = TablespaceRestoreTest.tablespaceWithATable(source, Files.createDirectory(dir.resolve("elsewhere")));
         Path repo = dir.resolve("repo");
         String full = CliBackups.backupId(repo, source, "full");
-        Path largest;
-        try (var s = Files.walk(repo)) {
-            largest = s.filter(Files::isRegularFile).max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
-        }
-        byte[] bytes = Files.readAllBytes(largest);
-        bytes[bytes.length / 2] ^= 0x10;
-        Files.write(largest, bytes);
+        TablespaceRestoreTest.damageLargestFile(repo);
 
         Path target = dir.resolve("restored");
         Path made = dir.resolve("new-parent");

@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import org.junit.jupiter.api.Test;
-import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 
 /**
@@ -18,13 +16,7 @@ class TablespaceMapEscapedNewTest extends PgTest {
     @Test
     void anEscapedEqualsInNew_isAnEquals() throws Exception {
         LocalCluster source = pg.start("source", 17);
-        Path location = Files.createDirectory(dir.resolve("elsewhere"));
-        String oid;
-        try (Connection c = PgSupport.connect(source)) {
-            Db.execute(c, "CREATE TABLESPACE elsewhere LOCATION '" + location + "'");
-            Db.execute(c, "CREATE TABLE t (id int PRIMARY KEY, v text) TABLESPACE elsewhere");
-            oid = Db.queryString(c, "SELECT oid FROM pg_tablespace WHERE spcname = 'elsewhere'");
-        }
+        String oid = TablespaceRestoreTest.tablespaceWithATable(source, Files.createDirectory(dir.resolve("elsewhere")));
         Path repo = dir.resolve("repo");
         String full = CliBackups.backupId(repo, source, "full");
         Path target = dir.resolve("restored");

@@ -107,13 +107,7 @@ class TablespaceRestoreTest extends PgTest {
         // A restore that fails midway removes what it wrote into the mapped directory, and the directory it made
         Path damaged = dir.resolve("repo-damaged");
         PgSupport.copyTree(repo, damaged);
-        Path largest;
-        try (var s = Files.walk(damaged)) {
-            largest = s.filter(Files::isRegularFile).max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
-        }
-        byte[] bytes = Files.readAllBytes(largest);
-        bytes[bytes.length / 2] ^= 0x10;
-        Files.write(largest, bytes);
+        damageLargestFile(damaged);
         Path moved = dir.resolve("ts-damaged");
         var failed = org.pgstrata.cli.CliRun.run("restore", "--repo", damaged.toString(), "--backup", full, "--to", target.toString(),
                 "--tablespace-map", oid + "=" + moved, "--jobs", "1");
@@ -138,8 +132,19 @@ class TablespaceRestoreTest extends PgTest {
         assertThat(names(disk)).singleElement().asString().startsWith("PG_17_");
     }
 
+    /** Flips a bit in the middle of the largest file under {@code repo} (the biggest data object): a restore of it fails, exit 15. */
+    static void damageLargestFile(Path repo) throws java.io.IOException {
+        Path largest;
+        try (var s = Files.walk(repo)) {
+            largest = s.filter(Files::isRegularFile).max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(largest);
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(largest, bytes);
+    }
+
     /** Tablespace "elsewhere" at {@code location}, holding table t of 5,000 rows; its OID. */
-    private static String tablespaceWithATable(LocalCluster source, Path location) throws Exception {
+    static String tablespaceWithATable(LocalCluster source, Path location) throws Exception {
         try (Connection c = PgSupport.connect(source)) {
             Db.execute(c, "CREATE TABLESPACE elsewhere LOCATION '" + location + "'");
             Db.execute(c, "CREATE TABLE t (id int PRIMARY KEY, v text) TABLESPACE elsewhere");
