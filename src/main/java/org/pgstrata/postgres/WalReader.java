@@ -11,7 +11,8 @@ import java.util.zip.CRC32C;
  * prev pointer, info, resource manager, CRC-32C) and may continue across pages and segments.
  * Reading stops at the first position that does not hold a valid record: the end of WAL.
  *
- * <p>Only what pgstrata needs is decoded: commit and abort timestamps and named restore points.
+ * <p>Only what pgstrata needs is decoded: commit and abort timestamps, named restore points and
+ * the tablespaces that CREATE TABLESPACE makes (commands/tablespace.h).
  */
 public final class WalReader {
     public static final int PAGE = 8192;
@@ -23,11 +24,14 @@ public final class WalReader {
 
     public static final int RM_XLOG = 0;
     public static final int RM_XACT = 1;
+    public static final int RM_TBLSPC = 5;
+    private static final int XLOG_TBLSPC_CREATE = 0x00;
     private static final int XLOG_SWITCH = 0x40;
     private static final int XLOG_RESTORE_POINT = 0x70;
 
     /** One decoded record: where it starts and ends, and what pgstrata cares about in it. */
-    public record Record(Lsn lsn, Lsn end, int rmid, int info, long xid, Kind kind, Instant time, String restorePointName) {
+    public record Record(Lsn lsn, Lsn end, Lsn prev, int rmid, int info, long xid, Kind kind, Instant time, String restorePointName,
+                         Tablespace tablespace) {
         /**
          * The end as PostgreSQL reports it (pg_create_restore_point, where recovery to the record
          * stops): the record's end rounded up to 8 bytes, as the server reserves its space.
@@ -38,7 +42,11 @@ public final class WalReader {
 
     }
 
-    public enum Kind { COMMIT, ABORT, RESTORE_POINT, SWITCH, OTHER }
+    public enum Kind { COMMIT, ABORT, RESTORE_POINT, SWITCH, TABLESPACE_CREATE, OTHER }
+
+    /** The tablespace a CREATE TABLESPACE record makes: its OID and its location (empty for one inside pg_tblspc). */
+    public record Tablespace(long oid, String location) {
+    }
 
     /** Receives records; return false to stop reading. */
     public interface Visitor {
@@ -64,26 +72,51 @@ public final class WalReader {
      * WAL. Returns the position after the last valid record.
      */
     public Lsn readFromSegment(long firstSegno, Visitor visitor) {
-        byte[] first = segment(firstSegno);
-        if (first == null) {
-            return new Lsn(firstSegno * segSize);
-        }
-        long start = firstSegno * segSize;
-        int info = u16(first, 2);
-        long pos = start + LONG_HEADER;
-        if ((info & XLP_FIRST_IS_CONTRECORD) != 0) {
-            // The segment begins inside a record from the previous one: skip its remainder.
-            long remLen = u32(first, 16);
-            pos = skipPayload(start + LONG_HEADER, remLen);
-            pos = align(pos);
-            pos = skipPageHeader(pos);
-        }
-        return read(pos, visitor);
+        return read(firstRecord(firstSegno), ALL, Long.MAX_VALUE, visitor);
     }
 
-    private Lsn read(long pos, Visitor visitor) {
+    /**
+     * Visits the records of resource manager {@code rmid} that start in segment {@code segno},
+     * decoded and checked (CRC). The others are skipped on the strength of their header and the
+     * chain of previous-record pointers, unchecked: a scan for one rare kind of record, several
+     * times faster than a check of every record. Returns where reading stopped: the first record
+     * after the segment, or where the WAL ends or runs into a segment that is not there.
+     */
+    public Lsn scanSegment(long segno, int rmid, Visitor visitor) {
+        return read(firstRecord(segno), rmid, (segno + 1) * segSize, visitor);
+    }
+
+    private static final int ALL = -1;
+
+    /** Where the first record that starts in segment {@code segno} begins (after the rest of one from the segment before). */
+    private long firstRecord(long segno) {
+        byte[] first = segment(segno);
+        long start = segno * segSize;
+        if (first == null) {
+            return start;
+        }
+        long pos = start + LONG_HEADER;
+        if ((u16(first, 2) & XLP_FIRST_IS_CONTRECORD) != 0) {
+            // The segment begins inside a record from the previous one: skip its remainder.
+            pos = skipPageHeader(align(skipPayload(start + LONG_HEADER, u32(first, 16))));
+        }
+        return pos;
+    }
+
+    private Lsn read(long pos, int onlyRmid, long limit, Visitor visitor) {
         long prev = -1;
         while (true) {
+            if (Long.compareUnsigned(pos, limit) >= 0) {
+                return new Lsn(pos);
+            }
+            if (onlyRmid != ALL && prev >= 0) {
+                long next = skipOne(pos, prev, onlyRmid);
+                if (next >= 0) {
+                    prev = pos;
+                    pos = next;
+                    continue;
+                }
+            }
             byte[] header = gather(pos, RECORD_HEADER);
             if (header == null) {
                 return new Lsn(pos);
@@ -93,13 +126,14 @@ public final class WalReader {
             if (totLen < RECORD_HEADER || totLen > 1L << 30 || (prev >= 0 && xlPrev != prev)) {
                 return new Lsn(pos);
             }
+            int rmid = header[17] & 0xFF;
             byte[] rec = gather(pos, (int) totLen);
             if (rec == null || !crcOk(rec)) {
                 return new Lsn(pos);
             }
             long end = endOf(pos, totLen);
             Record r = decode(rec, new Lsn(pos), new Lsn(end));
-            if (!visitor.visit(r)) {
+            if ((onlyRmid == ALL || rmid == onlyRmid) && !visitor.visit(r)) {
                 return new Lsn(end);
             }
             prev = pos;
@@ -114,6 +148,45 @@ public final class WalReader {
             }
             pos = skipPageHeader(align(end));
         }
+    }
+
+    /**
+     * For a scan of one resource manager's records: where the record after the one at {@code pos}
+     * starts, when that one is another's, whose header lies inside one page, follows {@code prev},
+     * and ends in a segment that is there; -1 for any other, which the full path then reads or
+     * stops at. One call per record, so that the JIT compiles it early in a short-lived process.
+     */
+    private long skipOne(long pos, long prev, int onlyRmid) {
+        // Written for the interpreter as much as for the JIT: a scan runs in a process that lives for one segment
+        long segno = pos / segSize; // an LSN below 2^63: plain division
+        byte[] seg = segno == cachedSegno ? cached : segment(segno);
+        int off = (int) (pos - segno * segSize);
+        int inPage = off & (PAGE - 1);
+        if (seg == null || inPage == 0 || inPage > PAGE - RECORD_HEADER || off > seg.length - RECORD_HEADER) {
+            return -1;
+        }
+        int totLen = (seg[off] & 0xFF) | (seg[off + 1] & 0xFF) << 8 | (seg[off + 2] & 0xFF) << 16 | seg[off + 3] << 24;
+        int rmid = seg[off + 17] & 0xFF;
+        if (totLen < RECORD_HEADER || totLen > 1 << 30 || rmid == onlyRmid || (rmid == RM_XLOG && (seg[off + 16] & 0xF0) == XLOG_SWITCH)) {
+            return -1;
+        }
+        long xlPrev = (seg[off + 8] & 0xFFL) | (seg[off + 9] & 0xFFL) << 8 | (seg[off + 10] & 0xFFL) << 16 | (seg[off + 11] & 0xFFL) << 24
+                | (seg[off + 12] & 0xFFL) << 32 | (seg[off + 13] & 0xFFL) << 40 | (seg[off + 14] & 0xFFL) << 48 | (seg[off + 15] & 0xFFL) << 56;
+        if (xlPrev != prev) {
+            return -1;
+        }
+        long end;
+        if (inPage + totLen <= PAGE) {
+            end = pos + totLen;
+        } else {
+            end = endOf(pos, totLen);
+            long endSeg = (end - 1) / segSize;
+            if (endSeg != segno && segment(endSeg) == null) {
+                return -1; // it runs into a segment that is not there: the full path stops here
+            }
+        }
+        long next = (end + 7) & ~7L;
+        return (next & (PAGE - 1)) == 0 ? skipPageHeader(next) : next;
     }
 
     private static long align(long p) {
@@ -220,8 +293,21 @@ public final class WalReader {
         Kind kind = Kind.OTHER;
         Instant time = null;
         String name = null;
+        Tablespace tablespace = null;
         if (rmid == RM_XLOG && (info & 0xF0) == XLOG_SWITCH) {
             kind = Kind.SWITCH;
+        } else if (rmid == RM_TBLSPC && (info & 0xF0) == XLOG_TBLSPC_CREATE) {
+            // xl_tblspc_create_rec: the OID (4 bytes), then the location, NUL-terminated
+            int mainStart = mainDataStart(rec);
+            if (mainStart >= 0 && rec.length - mainStart >= 5) {
+                int nul = mainStart + 4;
+                while (nul < rec.length && rec[nul] != 0) {
+                    nul++;
+                }
+                kind = Kind.TABLESPACE_CREATE;
+                tablespace = new Tablespace(u32(rec, mainStart), new String(rec, mainStart + 4, nul - mainStart - 4,
+                        java.nio.charset.StandardCharsets.UTF_8));
+            }
         } else if (rmid == RM_XACT || (rmid == RM_XLOG && (info & 0xF0) == XLOG_RESTORE_POINT)) {
             int mainStart = mainDataStart(rec);
             if (mainStart >= 0 && rec.length - mainStart >= 8) {
@@ -247,12 +333,12 @@ public final class WalReader {
                 }
             }
         }
-        return new Record(lsn, end, rmid, info, xid, kind, time, name);
+        return new Record(lsn, end, new Lsn(u32(rec, 8) | (u32(rec, 12) << 32)), rmid, info, xid, kind, time, name, tablespace);
     }
 
     /**
      * Where the main data starts, for records without block references (commit, abort, restore
-     * point); -1 for anything else.
+     * point, tablespace creation); -1 for anything else.
      */
     private static int mainDataStart(byte[] rec) {
         int off = RECORD_HEADER;
