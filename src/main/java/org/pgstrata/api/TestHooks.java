@@ -19,7 +19,8 @@ import java.util.Optional;
  *       (full-objects, full-manifest, pages-read, reverse-middle, reverse-swapped), as kill -9
  *       would: no clean-up, no shutdown hooks.</li>
  *   <li>{@code PGSTRATA_TEST_PAUSE_AFTER_FILES=N}: a physical backup sleeps after copying N
- *       files, so that a test can kill it or change the cluster under it.</li>
+ *       files, so that a test can kill it or change the cluster under it; with
+ *       {@code PGSTRATA_TEST_RESUME_FILE=PATH} it goes on once that file exists.</li>
  *   <li>{@code PGSTRATA_TEST_PAUSE_AT=STEP}: the process prints "test hook: pausing at STEP" and
  *       sleeps at that step (logical-restore-temporary-database: a whole-database logical restore
  *       has created its temporary database and decompressed its dump; drill-checks: a drill's
@@ -59,6 +60,12 @@ public final class TestHooks {
     public static int pauseAfterFiles(java.util.Map<String, String> env) {
         String v = env.get("PGSTRATA_TEST_PAUSE_AFTER_FILES");
         return v == null || v.isBlank() ? 0 : Integer.parseInt(v.trim());
+    }
+
+    /** The file whose creation ends a backup's pause for a test; null: the pause lasts until the process is killed. */
+    public static java.nio.file.Path resumeFile() {
+        String v = System.getenv("PGSTRATA_TEST_RESUME_FILE");
+        return v == null || v.isBlank() ? null : java.nio.file.Path.of(v);
     }
 
     /** Whether a test asked the logical differential to take the big tables' path for every table. */

@@ -1118,8 +1118,11 @@ public final class PhysicalBackup {
 
         private void pauseForTest() {
             progress.warn("test hook: pausing after " + pauseAfterFiles + " files");
+            java.nio.file.Path resume = org.pgstrata.api.TestHooks.resumeFile();
             try {
-                Thread.sleep(Long.MAX_VALUE);
+                while (resume == null || !Files.exists(resume)) {
+                    Thread.sleep(resume == null ? Long.MAX_VALUE : 50);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

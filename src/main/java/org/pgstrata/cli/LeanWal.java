@@ -65,7 +65,7 @@ final class LeanWal {
     }
 
     private record Parsed(String verb, String repo, boolean batch, Compression compression, List<String> positional,
-                          java.util.Map<String, String> credentials, ConfigFile file) {
+                          java.util.Map<String, String> credentials, ConfigFile file, org.pgstrata.postgres.Lsn replayUntil) {
     }
 
     /**
@@ -84,6 +84,7 @@ final class LeanWal {
         boolean pathStyle = false;
         boolean batch = true;
         String compress = null;
+        String replayUntil = null;
         List<String> positional = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -114,6 +115,8 @@ final class LeanWal {
                 batch = false;
             } else if (a.equals("--compress") && i + 1 < args.length) {
                 compress = args[++i];
+            } else if (a.equals("--replay-until") && i + 1 < args.length && verb.equals("get")) {
+                replayUntil = args[++i];
             } else if (a.startsWith("-")) {
                 return null; // --help, or something the full command line should explain
             } else {
@@ -132,6 +135,12 @@ final class LeanWal {
         } catch (PgstrataException e) {
             return null;
         }
+        org.pgstrata.postgres.Lsn until;
+        try {
+            until = replayUntil == null ? null : org.pgstrata.postgres.Lsn.parse(replayUntil);
+        } catch (PgstrataException e) {
+            return null; // the full command line says what is wrong
+        }
         int want = verb.equals("push") ? 1 : 2;
         if (repo == null || positional.size() != want) {
             return null;
@@ -141,7 +150,7 @@ final class LeanWal {
         } catch (IllegalArgumentException e) {
             return null; // the full command line says what is wrong
         }
-        return new Parsed(verb, repo, batch, compression, positional, file.s3Credentials(env), file);
+        return new Parsed(verb, repo, batch, compression, positional, file.s3Credentials(env), file, until);
     }
 
     /**
@@ -186,7 +195,7 @@ final class LeanWal {
                 }
                 return 0;
             }
-            return get(p.repo(), p.positional().get(0), Path.of(p.positional().get(1)));
+            return get(p.repo(), p.positional().get(0), Path.of(p.positional().get(1)), p.replayUntil());
         } catch (RuntimeException e) {
             PgstrataException denied = org.pgstrata.api.PermissionDenied.find(e);
             if (denied != null || e instanceof PgstrataException) {
@@ -200,9 +209,9 @@ final class LeanWal {
     }
 
     /** wal get, with restore_command's exit codes: 0 found, 1 absent, 126 damaged, 128 failed. */
-    static int get(String repo, String name, Path target) {
+    static int get(String repo, String name, Path target, org.pgstrata.postgres.Lsn replayUntil) {
         try {
-            if (WalGet.get(repo, name, target)) {
+            if (WalGet.get(repo, name, target, replayUntil)) {
                 return 0;
             }
             System.err.println("pgstrata: " + name + " is not in the archive at " + S3Location.describe(repo));

@@ -66,9 +66,15 @@ final class WalCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "PATH", description = "Where to put it (%%p).")
         Path path;
 
+        @Option(names = "--replay-until", paramLabel = "LSN", description = {
+            "Where the recovery that asks stops (restore writes it for a target). A segment that creates a",
+            "tablespace in a directory holding another cluster's tablespace is refused, so that recovery",
+            "stops before writing into it; creations after LSN are not replayed and not refused."})
+        String replayUntil;
+
         @Override
         int execute() {
-            return LeanWal.get(repo.location(), name, path);
+            return LeanWal.get(repo.location(), name, path, replayUntil == null ? null : org.pgstrata.postgres.Lsn.parse(replayUntil));
         }
     }
 

@@ -451,6 +451,21 @@ public final class LocalCluster {
         }
     }
 
+    /** The server log's last line that contains {@code words}, or null. */
+    public String serverLogLine(String words) {
+        try {
+            List<String> lines = Files.readAllLines(pgdata.resolve(LOG_FILE));
+            for (int i = lines.size() - 1; i >= 0; i--) {
+                if (lines.get(i).contains(words)) {
+                    return lines.get(i);
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // no log: no such line
+        }
+        return null;
+    }
+
     /** A TCP port on 127.0.0.1 that is free right now. */
     public static int freePort() {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

@@ -174,6 +174,9 @@ public final class PhysicalRestore {
                 Tablespaces.link(mapped, target);
                 describeTablespaces(m, mapped, delta != null);
                 bytes = writeFiles(repo, chain, target, req.jobs(), req.port(), plan, delta);
+                if (delta == null) {
+                    refuseForeignTablespaces(m, target, plan);
+                }
                 if (req.sandbox() != null) {
                     sandbox(target, req.sandbox());
                 }
@@ -265,6 +268,39 @@ public final class PhysicalRestore {
             return s.findAny().isEmpty();
         } catch (IOException e) {
             return false; // not a readable directory: the delta checks say what it is
+        }
+    }
+
+    /**
+     * The backup's own WAL, which recovery replays from pg_wal without asking restore_command:
+     * refused, before the copy starts, when a CREATE TABLESPACE in it (one run while the backup
+     * was taken) would take another cluster's tablespace ({@link org.pgstrata.postgres.ForeignTablespaces}).
+     */
+    private static void refuseForeignTablespaces(Manifest m, Path target, RecoveryPlan plan) throws IOException {
+        for (WalEntry w : m.wal()) {
+            if (!WalFileName.isSegment(w.name())) {
+                continue;
+            }
+            Path wal = target.resolve("pg_wal");
+            byte[] content = Files.readAllBytes(wal.resolve(w.name()));
+            org.pgstrata.postgres.WalSegmentHeader h = org.pgstrata.postgres.WalSegmentHeader.parse(content);
+            if (h == null) {
+                continue; // not a segment PostgreSQL can replay either
+            }
+            String next = WalFileName.segment(WalFileName.timeline(w.name()), WalFileName.segmentNumber(w.name(), h.segmentSize()) + 1,
+                    h.segmentSize());
+            var refused = org.pgstrata.postgres.ForeignTablespaces.find(w.name(), content, h.segmentSize(), target, plan.replayBound(), () -> {
+                try {
+                    return Files.isRegularFile(wal.resolve(next)) ? Files.readAllBytes(wal.resolve(next)) : null;
+                } catch (IOException e) {
+                    return null;
+                }
+            });
+            if (refused != null) {
+                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "backup " + m.id() + " cannot be restored here: its own " + refused.what()
+                        + ", run while the backup was taken; the copy would replay it and write into that cluster's files; nothing was left in "
+                        + target, refused.hint(null));
+            }
         }
     }
 
@@ -373,6 +409,14 @@ public final class PhysicalRestore {
 
     /** A failed start or recovery, with the server log's reason turned into its own error where there is one. */
     private static PgstrataException explained(LocalCluster cluster, RecoveryTarget target, PgstrataException e) {
+        String refused = cluster.serverLogLine(org.pgstrata.postgres.ForeignTablespaces.MARKER);
+        if (refused != null) {
+            // wal get refused the segment: its line, not the server's "could not restore file", says why
+            String why = refused.substring(refused.indexOf("pgstrata: error: ") < 0 ? 0 : refused.indexOf("pgstrata: error: ") + 17);
+            int h = why.indexOf("; hint: ");
+            return new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "the restored server in " + cluster.pgdata() + " stopped: "
+                    + (h < 0 ? why : why.substring(0, h)), h < 0 ? null : why.substring(h + 8));
+        }
         String log = cluster.serverLogTail();
         if (log.contains("recovery ended before configured recovery target was reached")) {
             return new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "recovery ended before reaching " + target.describe()

@@ -38,12 +38,37 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
 
     /** This plan with a restore_command that names the repository by {@code walArguments} (a stanza) instead of its location. */
     RecoveryPlan withWalArguments(java.util.List<String> walArguments) {
-        if (walArguments.isEmpty() || !settings.containsKey("restore_command")) {
+        if (walArguments.isEmpty() || !settings.containsKey("restore_command") || settings.get("restore_command").equals("false")) {
             return this;
         }
         Map<String, String> s = new java.util.LinkedHashMap<>(settings);
-        s.put("restore_command", Self.restoreCommand(walArguments));
+        s.put("restore_command", restoreCommand(walArguments));
         return new RecoveryPlan(backup, reason, s, archiveRecovery, targetLsn, likelyChain, otherHistories, unarchivedHistories);
+    }
+
+    /**
+     * Where this recovery stops replaying: the target's position for a target by LSN, transaction,
+     * restore point or consistency; null for one by time (found by the server) or the latest,
+     * which replays WAL archived while it runs.
+     */
+    Lsn replayBound() {
+        boolean positioned = settings.containsKey("recovery_target_lsn") || settings.containsKey("recovery_target_xid")
+                || settings.containsKey("recovery_target_name") || "immediate".equals(settings.get("recovery_target"));
+        return positioned ? targetLsn : null;
+    }
+
+    /**
+     * restore_command for the repository that {@code repoArguments} name, with this recovery's
+     * bound: wal get then refuses a segment whose CREATE TABLESPACE, replayed, would write into
+     * another cluster's tablespace, but not one past where recovery stops.
+     */
+    private String restoreCommand(List<String> repoArguments) {
+        Lsn bound = replayBound();
+        List<String> args = new ArrayList<>(repoArguments);
+        if (bound != null) {
+            args.addAll(List.of("--replay-until", bound.toString()));
+        }
+        return Self.restoreCommand(args);
     }
 
     /**
@@ -86,8 +111,12 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         } catch (IOException e) {
             throw repo.io("read the WAL archive", e);
         }
-        return new RecoveryPlan(plan.backup, plan.reason, plan.settings, plan.archiveRecovery, plan.targetLsn,
+        plan = new RecoveryPlan(plan.backup, plan.reason, plan.settings, plan.archiveRecovery, plan.targetLsn,
                 likelyChain(catalogue.backups(), plan.backup), others, java.util.Set.copyOf(unarchived));
+        if (plan.replayBound() != null && !"false".equals(plan.settings.get("restore_command"))) {
+            plan.settings.put("restore_command", plan.restoreCommand(org.pgstrata.storage.StorageFactory.arguments(repo.location())));
+        }
+        return plan;
     }
 
     /**

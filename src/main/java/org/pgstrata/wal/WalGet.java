@@ -15,6 +15,7 @@ import org.pgstrata.manifest.RepoIdentity;
 import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.postgres.WalFileName;
 import org.pgstrata.postgres.WalSegmentHeader;
+import org.pgstrata.postgres.ForeignTablespaces;
 import org.pgstrata.storage.Storage;
 
 /**
@@ -29,6 +30,15 @@ public final class WalGet {
     }
 
     public static boolean get(String repo, String name, Path target) {
+        return get(repo, name, target, null);
+    }
+
+    /**
+     * As {@link #get(String, String, Path)}, for a recovery that stops at {@code replayUntil}
+     * (null: one that replays all it finds): a CREATE TABLESPACE after that point is not replayed,
+     * so it is no reason to refuse the segment ({@link ForeignTablespaces}).
+     */
+    public static boolean get(String repo, String name, Path target, org.pgstrata.postgres.Lsn replayUntil) {
         try (RepoIdentity.Opened opened = RepoIdentity.open(repo)) {
             Storage storage = opened.storage();
             WalArchive archive = new WalArchive(storage);
@@ -37,8 +47,24 @@ public final class WalGet {
                 return false;
             }
             byte[] content = archive.read(e.get());
+            java.util.concurrent.FutureTask<PgstrataException> guard = null;
             if (WalFileName.isSegment(name) || name.endsWith(".partial")) {
-                checkSystem(storage, name, e.get().key(), content);
+                WalSegmentHeader h = checkSystem(storage, name, e.get().key(), content);
+                Path dataDir = dataDirectoryOf(target);
+                if (dataDir != null) {
+                    // The scan runs while the segment is written and synced, and is waited for before it takes its name
+                    guard = new java.util.concurrent.FutureTask<>(() -> {
+                        try {
+                            ForeignTablespaces.check(name, content, h.segmentSize(), dataDir, replayUntil, () -> following(archive, name, h));
+                            return null;
+                        } catch (PgstrataException refused) {
+                            return refused;
+                        }
+                    });
+                    Thread scan = new Thread(guard, "pgstrata-tablespace-scan");
+                    scan.setDaemon(true);
+                    scan.start();
+                }
             }
             Path dir = target.toAbsolutePath().getParent();
             Path temp = dir.resolve(target.getFileName() + ".pgstrata-get");
@@ -52,6 +78,11 @@ public final class WalGet {
                         ch.write(b);
                     }
                     ch.force(true);
+                }
+                PgstrataException refused = guard == null ? null : outcome(guard);
+                if (refused != null) {
+                    Files.deleteIfExists(temp);
+                    throw refused;
                 }
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (IOException ex) {
@@ -81,8 +112,45 @@ public final class WalGet {
         }
     }
 
+    /** What the scan for foreign tablespaces found: null, or the refusal. */
+    private static PgstrataException outcome(java.util.concurrent.FutureTask<PgstrataException> guard) {
+        try {
+            return guard.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new PgstrataException(ErrorCode.INTERNAL, "interrupted while reading the segment's tablespace records", null);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        }
+    }
+
+    /**
+     * The data directory that recovery fetches into: restore_command's %p is pg_wal/RECOVERYXLOG
+     * (or a segment's name) under it. Null for a fetch by hand to anywhere else.
+     */
+    private static Path dataDirectoryOf(Path target) {
+        Path wal = target.toAbsolutePath().getParent();
+        if (wal == null || !wal.getFileName().toString().equals("pg_wal") || wal.getParent() == null) {
+            return null;
+        }
+        return Files.isRegularFile(wal.getParent().resolve("PG_VERSION")) ? wal.getParent() : null;
+    }
+
+    /** The archived segment after {@code name} on its timeline, checked; null when the archive does not have it (yet). */
+    private static byte[] following(WalArchive archive, String name, WalSegmentHeader h) {
+        String next = WalFileName.segment(WalFileName.timeline(name), WalFileName.segmentNumber(name.substring(0, 24), h.segmentSize()) + 1,
+                h.segmentSize());
+        try {
+            Optional<WalArchive.Entry> e = archive.find(next);
+            return e.isEmpty() ? null : archive.read(e.get());
+        } catch (IOException ex) {
+            // The record that runs into it cannot be replayed without it either: recovery's own fetch of it fails.
+            return null;
+        }
+    }
+
     /** A segment's long page header names the cluster that wrote it: it must be the repository's. */
-    private static void checkSystem(Storage storage, String name, String key, byte[] content) throws IOException {
+    private static WalSegmentHeader checkSystem(Storage storage, String name, String key, byte[] content) throws IOException {
         String sysid = RepoIdentity.systemIdentifier(storage);
         if (sysid == null) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "no pgstrata repository at " + storage.describe()
@@ -102,5 +170,6 @@ public final class WalGet {
             throw new CorruptObjectException(key, "holds the WAL that starts at " + h.pageAddressText() + ", not the start of " + name
                     + " (another segment's content under this name)");
         }
+        return h;
     }
 }

@@ -1,0 +1,107 @@
+package org.pgstrata.postgres;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+
+/**
+ * Stops recovery before it replays a CREATE TABLESPACE into another cluster's tablespace.
+ *
+ * <p>Recovery creates a tablespace at the location its record names and, in recovery, takes the
+ * version directory (PG_major_catversion) it finds there as its own. A copy restored on the
+ * source's machine, to a point after a CREATE TABLESPACE, so linked itself to the live source's
+ * tablespace: its replay and its checkpoints wrote the source's files, and a DROP TABLE in the
+ * copy deleted one. A version directory at the location belongs to this data directory only when
+ * its pg_tblspc/OID already links there (its own recovery made it, and started again); any other
+ * is a cluster's that this recovery must not touch.
+ */
+public final class ForeignTablespaces {
+    /** The words that say so in the server log, which a restore that started the copy looks for. */
+    public static final String MARKER = "holds another cluster's tablespace";
+    private static final Pattern VERSION_DIR = Pattern.compile("PG_\\d+_\\d+");
+
+    private ForeignTablespaces() {
+    }
+
+    /** A creation that must not be replayed: the segment, the record, and the version directories found at its location. */
+    public record Refusal(String segment, TablespaceCreations.Creation creation, List<String> versions) {
+        /** What the segment does, and why that is refused. */
+        public String what() {
+            return "WAL " + segment + " creates tablespace " + creation.oid() + " at " + creation.location() + " (record at " + creation.lsn()
+                    + "), which " + MARKER + " (" + String.join(", ", versions) + ")";
+        }
+
+        /** What a user can do about it, with {@code earlier} the way to an earlier target (or null where there is none). */
+        public String hint(String earlier) {
+            return (earlier == null ? "" : earlier + ", or ") + "restore on a machine where " + creation.location()
+                    + " is an empty directory; if no server uses that directory, move " + versions.get(0) + " aside";
+        }
+    }
+
+    /**
+     * Refuses segment {@code name} when a tablespace it creates would take another cluster's
+     * version directory: recovery stops with an error (restore_command's failure), not at an end
+     * of the archive. {@code dataDir} is the directory being recovered; {@code bound} where its
+     * recovery stops (null: nowhere before the end); {@code next} gives the next segment when a
+     * record runs into it.
+     */
+    public static void check(String name, byte[] content, long segmentSize, Path dataDir, Lsn bound, Supplier<byte[]> next) {
+        Refusal r = find(name, content, segmentSize, dataDir, bound, next);
+        if (r != null) {
+            throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, r.what() + ": replaying it would write into that cluster's files,"
+                    + " so recovery stops before it", r.hint("restore to a target before " + r.creation().lsn() + " (--target-lsn)")
+                    + " and start the copy again");
+        }
+    }
+
+    /** The first creation in segment {@code name} that would take another cluster's version directory, or null; as {@link #check}. */
+    public static Refusal find(String name, byte[] content, long segmentSize, Path dataDir, Lsn bound, Supplier<byte[]> next) {
+        long segno = WalFileName.segmentNumber(name.substring(0, 24), segmentSize);
+        for (TablespaceCreations.Creation c : TablespaceCreations.inSegment(content, segno, segmentSize, bound, next)) {
+            if (c.location().isEmpty() || !c.location().startsWith("/")) {
+                continue; // a tablespace inside pg_tblspc (allow_in_place_tablespaces): the copy's own
+            }
+            Path location = Path.of(c.location());
+            List<String> versions = versionDirectories(location);
+            if (!versions.isEmpty() && !ownLink(dataDir, c.oid(), location)) {
+                return new Refusal(name, c, versions);
+            }
+        }
+        return null;
+    }
+
+    /** The PG_major_catversion directories in {@code location}; none when it is absent or unreadable (recovery then says why). */
+    private static List<String> versionDirectories(Path location) {
+        List<String> found = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(location)) {
+            for (Path p : entries) {
+                String n = p.getFileName().toString();
+                if (VERSION_DIR.matcher(n).matches() && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    found.add(n);
+                }
+            }
+        } catch (IOException e) {
+            return List.of();
+        }
+        java.util.Collections.sort(found);
+        return found;
+    }
+
+    /** Whether pg_tblspc/OID of {@code dataDir} already links to {@code location}: an earlier run of this recovery made it. */
+    private static boolean ownLink(Path dataDir, long oid, Path location) {
+        Path link = dataDir.resolve("pg_tblspc").resolve(Long.toString(oid));
+        try {
+            return Files.isSymbolicLink(link) && Files.isSameFile(link, location);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}
