@@ -445,7 +445,15 @@ public final class LocalCluster {
         Path log = pgdata.resolve(LOG_FILE);
         try {
             List<String> lines = Files.readAllLines(log);
-            return String.join(" | ", lines.subList(Math.max(0, lines.size() - 4), lines.size()));
+            List<String> tail = new java.util.ArrayList<>(lines.subList(Math.max(0, lines.size() - 4), lines.size()));
+            // restore_command's own reason (pgstrata wal get) comes before the server's lines about it: keep it
+            for (int i = lines.size() - 5; i >= Math.max(0, lines.size() - 16); i--) {
+                if (lines.get(i).startsWith("pgstrata: error: ")) {
+                    tail.add(0, lines.get(i));
+                    break;
+                }
+            }
+            return String.join(" | ", tail);
         } catch (IOException e) {
             return "(no server log)";
         }

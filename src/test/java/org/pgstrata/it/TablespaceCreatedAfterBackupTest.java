@@ -66,6 +66,31 @@ class TablespaceCreatedAfterBackupTest extends PgTest {
         assertThat(ClusterContent.of(before.cluster())).isEqualTo(beforeTablespace);
         assertThat(ClusterContent.amcheck(before.cluster())).isEmpty();
         assertThat(PgSupport.snapshot(location)).isEqualTo(sourceFiles);
+
+        // The refused copy, started by hand, says why in one line
+        CliRun again = CliRun.run("cluster", "start", "--pgdata", copy.toString());
+        assertThat(again.exitCode()).as(again.err()).isNotZero();
+        assertThat(again.errLines()).singleElement().asString().contains("holds another cluster's tablespace");
+        assertThat(PgSupport.snapshot(location)).isEqualTo(sourceFiles);
+
+        // The hint's last way: no server uses the directory (the source stopped) and its version directory is moved aside;
+        // the copy then recovers to the end, its new tablespace in that directory
+        source.stop();
+        Path versionDir;
+        try (var s = Files.list(location)) {
+            versionDir = s.filter(p -> p.getFileName().toString().startsWith("PG_17_")).findFirst().orElseThrow();
+        }
+        Files.move(versionDir, dir.resolve("aside"));
+        CliRun started = CliRun.run("cluster", "start", "--pgdata", copy.toString());
+        assertThat(started.exitCode()).as(started.err()).isZero();
+        LocalCluster recovered = pg.trackRestored(copy, 17);
+        for (int i = 0; i < 600 && !"f".equals(PgSupport.queryString(recovered, "SELECT pg_is_in_recovery()")); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(ClusterContent.of(recovered)).isEqualTo(sourceContent);
+        assertThat(ClusterContent.amcheck(recovered)).isEmpty();
+        assertThat(Files.isSameFile(copy.resolve("pg_tblspc").resolve(PgSupport.queryString(recovered,
+                "SELECT oid FROM pg_tablespace WHERE spcname = 'late'")), location)).isTrue();
     }
 
     /**
