@@ -55,7 +55,10 @@ final class WalCommand implements Runnable {
         "Fetch one archived WAL file: restore_command = 'pgstrata wal get --repo DIR %%f %%p'.",
         "Exits 0 with the file in place (checked against its checksum first), 1 when the archive",
         "does not have it (recovery's end of archive), 126 when the archived copy is damaged and 128",
-        "on any other failure: above 125, so that PostgreSQL stops recovery instead of ending it early."})
+        "on any other failure: above 125, so that PostgreSQL stops recovery instead of ending it early.",
+        "Fetching a segment into a data directory's pg_wal, it refuses (128) one that creates a",
+        "tablespace in a directory holding another cluster's tablespace (PG_* there, and the data",
+        "directory's pg_tblspc not linked to it): replayed, it would write into that cluster's files."})
     static final class Get extends BaseCommand {
         @Mixin
         RepoOptions repo;
@@ -66,10 +69,8 @@ final class WalCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "PATH", description = "Where to put it (%%p).")
         Path path;
 
-        @Option(names = "--replay-until", paramLabel = "LSN", description = {
-            "Where the recovery that asks stops (restore writes it for a target). A segment that creates a",
-            "tablespace in a directory holding another cluster's tablespace is refused, so that recovery",
-            "stops before writing into it; creations after LSN are not replayed and not refused."})
+        @Option(names = "--replay-until", paramLabel = "LSN", description = "Where the recovery that asks stops (a restore to a "
+                + "target writes it): a tablespace created after LSN is not replayed, so it is not refused.")
         String replayUntil;
 
         @Override
