@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.PgstrataException;
+import org.pgstrata.postgres.TablespaceCreations;
 import org.pgstrata.wal.WalPush;
 import org.pgstrata.storage.s3.S3Location;
 import org.pgstrata.wal.WalGet;
@@ -65,7 +66,8 @@ final class LeanWal {
     }
 
     private record Parsed(String verb, String repo, boolean batch, Compression compression, List<String> positional,
-                          java.util.Map<String, String> credentials, ConfigFile file, org.pgstrata.postgres.Lsn replayUntil) {
+                          java.util.Map<String, String> credentials, ConfigFile file, TablespaceCreations.Bound replayBound,
+                          String replayTarget) {
     }
 
     /**
@@ -85,6 +87,8 @@ final class LeanWal {
         boolean batch = true;
         String compress = null;
         String replayUntil = null;
+        boolean replayBefore = false;
+        String replayTarget = null;
         List<String> positional = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -115,8 +119,12 @@ final class LeanWal {
                 batch = false;
             } else if (a.equals("--compress") && i + 1 < args.length) {
                 compress = args[++i];
-            } else if (a.equals("--replay-until") && i + 1 < args.length && verb.equals("get")) {
+            } else if ((a.equals("--replay-until") || a.equals("--replay-before")) && i + 1 < args.length && verb.equals("get")
+                    && replayUntil == null) {
+                replayBefore = a.equals("--replay-before");
                 replayUntil = args[++i];
+            } else if (a.equals("--replay-target") && i + 1 < args.length && verb.equals("get")) {
+                replayTarget = args[++i];
             } else if (a.startsWith("-")) {
                 return null; // --help, or something the full command line should explain
             } else {
@@ -135,9 +143,9 @@ final class LeanWal {
         } catch (PgstrataException e) {
             return null;
         }
-        org.pgstrata.postgres.Lsn until;
+        TablespaceCreations.Bound until;
         try {
-            until = replayUntil == null ? null : org.pgstrata.postgres.Lsn.parse(replayUntil);
+            until = replayUntil == null ? null : new TablespaceCreations.Bound(org.pgstrata.postgres.Lsn.parse(replayUntil), replayBefore);
         } catch (PgstrataException e) {
             return null; // the full command line says what is wrong
         }
@@ -150,7 +158,7 @@ final class LeanWal {
         } catch (IllegalArgumentException e) {
             return null; // the full command line says what is wrong
         }
-        return new Parsed(verb, repo, batch, compression, positional, file.s3Credentials(env), file, until);
+        return new Parsed(verb, repo, batch, compression, positional, file.s3Credentials(env), file, until, replayTarget);
     }
 
     /**
@@ -195,7 +203,7 @@ final class LeanWal {
                 }
                 return 0;
             }
-            return get(p.repo(), p.positional().get(0), Path.of(p.positional().get(1)), p.replayUntil());
+            return get(p.repo(), p.positional().get(0), Path.of(p.positional().get(1)), p.replayBound(), p.replayTarget());
         } catch (RuntimeException e) {
             PgstrataException denied = org.pgstrata.api.PermissionDenied.find(e);
             if (denied != null || e instanceof PgstrataException) {
@@ -209,9 +217,9 @@ final class LeanWal {
     }
 
     /** wal get, with restore_command's exit codes: 0 found, 1 absent, 126 damaged, 128 failed. */
-    static int get(String repo, String name, Path target, org.pgstrata.postgres.Lsn replayUntil) {
+    static int get(String repo, String name, Path target, TablespaceCreations.Bound replayBound, String replayTarget) {
         try {
-            if (WalGet.get(repo, name, target, replayUntil)) {
+            if (WalGet.get(repo, name, target, replayBound, replayTarget)) {
                 return 0;
             }
             System.err.println("pgstrata: " + name + " is not in the archive at " + S3Location.describe(repo));

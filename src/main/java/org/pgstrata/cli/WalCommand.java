@@ -2,6 +2,8 @@ package org.pgstrata.cli;
 
 import java.nio.file.Path;
 import org.pgstrata.api.Compression;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
 import org.pgstrata.wal.WalPush;
 import org.pgstrata.wal.WalSetup;
 import picocli.CommandLine.Command;
@@ -70,12 +72,28 @@ final class WalCommand implements Runnable {
         Path path;
 
         @Option(names = "--replay-until", paramLabel = "LSN", description = "Where the recovery that asks stops (a restore to a "
-                + "target writes it): a tablespace created after LSN is not replayed, so it is not refused.")
+                + "target writes it): after the first record at or after LSN. A tablespace created after that is not replayed, so it is "
+                + "not refused.")
         String replayUntil;
+
+        @Option(names = "--replay-before", paramLabel = "LSN", description = "As --replay-until, for a recovery that stops before the "
+                + "first record at or after LSN (recovery_target_inclusive off).")
+        String replayBefore;
+
+        @Option(names = "--replay-target", paramLabel = "SETTING=VALUE", description = "The recovery target the bound comes from "
+                + "(recovery_target_lsn=..., recovery_target_xid=..., recovery_target_name=..., recovery_target=immediate): unless "
+                + "postgresql.auto.conf still sets that target and no other, the bound is not trusted (the copy was sent further).")
+        String replayTarget;
 
         @Override
         int execute() {
-            return LeanWal.get(repo.location(), name, path, replayUntil == null ? null : org.pgstrata.postgres.Lsn.parse(replayUntil));
+            if (replayUntil != null && replayBefore != null) {
+                throw new PgstrataException(ErrorCode.USAGE, "--replay-until and --replay-before exclude each other", null);
+            }
+            String at = replayBefore != null ? replayBefore : replayUntil;
+            org.pgstrata.postgres.TablespaceCreations.Bound bound = at == null ? null
+                    : new org.pgstrata.postgres.TablespaceCreations.Bound(org.pgstrata.postgres.Lsn.parse(at), replayBefore != null);
+            return LeanWal.get(repo.location(), name, path, bound, replayTarget);
         }
     }
 

@@ -20,7 +20,8 @@ import org.pgstrata.api.PgstrataException;
  * source's machine, to a point after a CREATE TABLESPACE, so linked itself to the live source's
  * tablespace: its replay and its checkpoints wrote the source's files, and a DROP TABLE in the
  * copy deleted one. A version directory at the location belongs to this data directory only when
- * its pg_tblspc/OID already links there (its own recovery made it, and started again); any other
+ * a link in its pg_tblspc already leads there (its own recovery made it, and started again, or made
+ * it for a tablespace dropped before this one was created there); any other
  * is a cluster's that this recovery must not touch.
  */
 public final class ForeignTablespaces {
@@ -50,28 +51,37 @@ public final class ForeignTablespaces {
      * Refuses segment {@code name} when a tablespace it creates would take another cluster's
      * version directory: recovery stops with an error (restore_command's failure), not at an end
      * of the archive. {@code dataDir} is the directory being recovered; {@code bound} where its
-     * recovery stops (null: nowhere before the end); {@code next} gives the next segment when a
-     * record runs into it.
+     * recovery stops (null: nowhere before the end); {@code next} and {@code previous} give the
+     * segments around it when a record runs across ({@link TablespaceCreations}).
      */
-    public static void check(String name, byte[] content, long segmentSize, Path dataDir, Lsn bound, Supplier<byte[]> next) {
-        Refusal r = find(name, content, segmentSize, dataDir, bound, next);
+    public static void check(String name, byte[] content, long segmentSize, Path dataDir, TablespaceCreations.Bound bound,
+                             Supplier<byte[]> next, Supplier<byte[]> previous) {
+        Refusal r = find(name, content, segmentSize, dataDir, bound, next, previous, c -> false);
         if (r != null) {
             throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, r.what() + ": replaying it would write into that cluster's files,"
-                    + " so recovery stops before it", r.hint("restore to a target before " + r.creation().lsn() + " (--target-lsn)")
-                    + " and start the copy again");
+                    + " so recovery stops before it", r.hint("restore to --target-lsn " + r.creation().lsn()
+                    + " --target-inclusive false (recovery stops just before that record)") + " and start the copy again");
         }
     }
 
-    /** The first creation in segment {@code name} that would take another cluster's version directory, or null; as {@link #check}. */
-    public static Refusal find(String name, byte[] content, long segmentSize, Path dataDir, Lsn bound, Supplier<byte[]> next) {
+    /**
+     * The first creation in segment {@code name} that would take another cluster's version
+     * directory, or null; as {@link #check}, with {@code alsoOwn} saying of a creation whose
+     * location is the recovering cluster's own by other means (a delta restore in place, whose
+     * pg_tblspc/OID linked there before the restore removed the link).
+     */
+    public static Refusal find(String name, byte[] content, long segmentSize, Path dataDir, TablespaceCreations.Bound bound,
+                               Supplier<byte[]> next, Supplier<byte[]> previous, java.util.function.Predicate<TablespaceCreations.Creation> alsoOwn) {
         long segno = WalFileName.segmentNumber(name.substring(0, 24), segmentSize);
-        for (TablespaceCreations.Creation c : TablespaceCreations.inSegment(content, segno, segmentSize, bound, next)) {
+        List<TablespaceCreations.Creation> creations = new ArrayList<>(TablespaceCreations.cutAtStart(content, segno, segmentSize, bound, previous));
+        creations.addAll(TablespaceCreations.inSegment(content, segno, segmentSize, bound, next));
+        for (TablespaceCreations.Creation c : creations) {
             if (c.location().isEmpty() || !c.location().startsWith("/")) {
                 continue; // a tablespace inside pg_tblspc (allow_in_place_tablespaces): the copy's own
             }
             Path location = Path.of(c.location());
             List<String> versions = versionDirectories(location);
-            if (!versions.isEmpty() && !ownLink(dataDir, c.oid(), location)) {
+            if (!versions.isEmpty() && !ownLink(dataDir, c.oid(), location) && !alsoOwn.test(c)) {
                 return new Refusal(name, c, versions);
             }
         }
@@ -95,9 +105,30 @@ public final class ForeignTablespaces {
         return found;
     }
 
-    /** Whether pg_tblspc/OID of {@code dataDir} already links to {@code location}: an earlier run of this recovery made it. */
+    /**
+     * Whether a link in pg_tblspc of {@code dataDir} already leads to {@code location}: pg_tblspc/OID
+     * (an earlier run of this recovery made it), or another tablespace's link, which this recovery
+     * made at the same location for a tablespace the source dropped before it created this one
+     * there (a location holds one tablespace of a major at a time).
+     */
     private static boolean ownLink(Path dataDir, long oid, Path location) {
-        Path link = dataDir.resolve("pg_tblspc").resolve(Long.toString(oid));
+        Path tblspc = dataDir.resolve("pg_tblspc");
+        if (linksTo(tblspc.resolve(Long.toString(oid)), location)) {
+            return true;
+        }
+        try (DirectoryStream<Path> links = Files.newDirectoryStream(tblspc)) {
+            for (Path link : links) {
+                if (linksTo(link, location)) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+
+    private static boolean linksTo(Path link, Path location) {
         try {
             return Files.isSymbolicLink(link) && Files.isSameFile(link, location);
         } catch (IOException e) {

@@ -167,6 +167,9 @@ public final class PhysicalRestore {
             boolean existed = Files.exists(target);
             long t0 = System.nanoTime();
             long bytes;
+            // A delta restore's tablespace links before it removes those the backup lacks: in place, a location that
+            // pg_tblspc/OID linked to is the cluster's own, and its replayed CREATE TABLESPACE may take it again
+            Map<Long, Path> priorLinks = delta == null ? Map.of() : tablespaceLinks(target);
             try {
                 if (delta != null) {
                     delta.removed = DeltaTarget.prepare(target, m);
@@ -174,9 +177,7 @@ public final class PhysicalRestore {
                 Tablespaces.link(mapped, target);
                 describeTablespaces(m, mapped, delta != null);
                 bytes = writeFiles(repo, chain, target, req.jobs(), req.port(), plan, delta);
-                if (delta == null) {
-                    refuseForeignTablespaces(m, target, plan);
-                }
+                refuseForeignTablespaces(m, target, plan, priorLinks, delta != null);
                 if (req.sandbox() != null) {
                     sandbox(target, req.sandbox());
                 }
@@ -276,7 +277,8 @@ public final class PhysicalRestore {
      * refused, before the copy starts, when a CREATE TABLESPACE in it (one run while the backup
      * was taken) would take another cluster's tablespace ({@link org.pgstrata.postgres.ForeignTablespaces}).
      */
-    private static void refuseForeignTablespaces(Manifest m, Path target, RecoveryPlan plan) throws IOException {
+    private static void refuseForeignTablespaces(Manifest m, Path target, RecoveryPlan plan, Map<Long, Path> priorLinks, boolean delta)
+            throws IOException {
         for (WalEntry w : m.wal()) {
             if (!WalFileName.isSegment(w.name())) {
                 continue;
@@ -287,20 +289,65 @@ public final class PhysicalRestore {
             if (h == null) {
                 continue; // not a segment PostgreSQL can replay either
             }
-            String next = WalFileName.segment(WalFileName.timeline(w.name()), WalFileName.segmentNumber(w.name(), h.segmentSize()) + 1,
-                    h.segmentSize());
-            var refused = org.pgstrata.postgres.ForeignTablespaces.find(w.name(), content, h.segmentSize(), target, plan.replayBound(), () -> {
-                try {
-                    return Files.isRegularFile(wal.resolve(next)) ? Files.readAllBytes(wal.resolve(next)) : null;
-                } catch (IOException e) {
-                    return null;
+            long segno = WalFileName.segmentNumber(w.name(), h.segmentSize());
+            String next = WalFileName.segment(WalFileName.timeline(w.name()), segno + 1, h.segmentSize());
+            String previous = segno == 0 ? null : WalFileName.segment(WalFileName.timeline(w.name()), segno - 1, h.segmentSize());
+            var refused = org.pgstrata.postgres.ForeignTablespaces.find(w.name(), content, h.segmentSize(), target, plan.replayBound(),
+                    () -> readIfThere(wal, next), () -> readIfThere(wal, previous), c -> sameFile(priorLinks.get(c.oid()), Path.of(c.location())));
+            if (refused != null && delta) {
+                // Written over already: it must not start (its recovery would replay the creation), as a failed delta restore
+                Path control = target.resolve(DeltaTarget.CONTROL);
+                if (Files.isRegularFile(control)) {
+                    Files.move(control, target.resolve(DeltaTarget.CONTROL_ASIDE), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                 }
-            });
+                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "backup " + m.id() + " cannot be restored here: its own " + refused.what()
+                        + ", run while the backup was taken; the copy would replay it and write into that cluster's files; " + target
+                        + " is restored but will not start (its pg_control is set aside as " + DeltaTarget.CONTROL_ASIDE + ")",
+                        refused.hint(null));
+            }
             if (refused != null) {
                 throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "backup " + m.id() + " cannot be restored here: its own " + refused.what()
                         + ", run while the backup was taken; the copy would replay it and write into that cluster's files; nothing was left in "
                         + target, refused.hint(null));
             }
+        }
+    }
+
+    /** The content of file {@code name} in {@code dir}; null when there is none (or no name). */
+    private static byte[] readIfThere(Path dir, String name) {
+        try {
+            return name != null && Files.isRegularFile(dir.resolve(name)) ? Files.readAllBytes(dir.resolve(name)) : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The tablespace links of data directory {@code dir}: OID to where pg_tblspc/OID leads, for those that lead somewhere. */
+    private static Map<Long, Path> tablespaceLinks(Path dir) {
+        Map<Long, Path> links = new java.util.HashMap<>();
+        try (Stream<Path> s = Files.list(dir.resolve("pg_tblspc"))) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (n.matches("\\d{1,10}") && Files.isSymbolicLink(p)) {
+                    try {
+                        links.put(Long.parseLong(n), p.toRealPath());
+                    } catch (IOException e) {
+                        // a link to nowhere: no location it can be the cluster's own
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return Map.of();
+        }
+        return links;
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return a != null && Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -51,10 +51,25 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
      * restore point or consistency; null for one by time (found by the server) or the latest,
      * which replays WAL archived while it runs.
      */
-    Lsn replayBound() {
-        boolean positioned = settings.containsKey("recovery_target_lsn") || settings.containsKey("recovery_target_xid")
-                || settings.containsKey("recovery_target_name") || "immediate".equals(settings.get("recovery_target"));
-        return positioned ? targetLsn : null;
+    org.pgstrata.postgres.TablespaceCreations.Bound replayBound() {
+        String key = targetKey();
+        if (key == null || targetLsn == null) {
+            return null;
+        }
+        // recovery_target_inclusive off: a target by LSN or transaction stops before its record
+        boolean exclusive = "off".equals(settings.get("recovery_target_inclusive"))
+                && (key.equals("recovery_target_lsn") || key.equals("recovery_target_xid"));
+        return new org.pgstrata.postgres.TablespaceCreations.Bound(targetLsn, exclusive);
+    }
+
+    /** The setting that positions this recovery's target (recovery_target_lsn, _xid, _name, or recovery_target for immediate); null for none. */
+    private String targetKey() {
+        for (String key : List.of("recovery_target_lsn", "recovery_target_xid", "recovery_target_name")) {
+            if (settings.containsKey(key)) {
+                return key;
+            }
+        }
+        return "immediate".equals(settings.get("recovery_target")) ? "recovery_target" : null;
     }
 
     /**
@@ -63,10 +78,13 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
      * another cluster's tablespace, but not one past where recovery stops.
      */
     private String restoreCommand(List<String> repoArguments) {
-        Lsn bound = replayBound();
+        var bound = replayBound();
         List<String> args = new ArrayList<>(repoArguments);
         if (bound != null) {
-            args.addAll(List.of("--replay-until", bound.toString()));
+            // With the target it comes from: a copy whose target is changed or taken out (to recover further) loses the bound
+            String key = targetKey();
+            args.addAll(List.of(bound.exclusive() ? "--replay-before" : "--replay-until", bound.lsn().toString(), "--replay-target",
+                    key + "=" + settings.get(key)));
         }
         return Self.restoreCommand(args);
     }

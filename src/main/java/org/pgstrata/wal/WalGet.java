@@ -16,6 +16,7 @@ import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.postgres.WalFileName;
 import org.pgstrata.postgres.WalSegmentHeader;
 import org.pgstrata.postgres.ForeignTablespaces;
+import org.pgstrata.postgres.TablespaceCreations;
 import org.pgstrata.storage.Storage;
 
 /**
@@ -30,15 +31,19 @@ public final class WalGet {
     }
 
     public static boolean get(String repo, String name, Path target) {
-        return get(repo, name, target, null);
+        return get(repo, name, target, null, null);
     }
 
     /**
-     * As {@link #get(String, String, Path)}, for a recovery that stops at {@code replayUntil}
-     * (null: one that replays all it finds): a CREATE TABLESPACE after that point is not replayed,
-     * so it is no reason to refuse the segment ({@link ForeignTablespaces}).
+     * As {@link #get(String, String, Path)}, for a recovery that stops at {@code bound} (null: one
+     * that replays all it finds): a CREATE TABLESPACE after that point is not replayed, so it is no
+     * reason to refuse the segment ({@link ForeignTablespaces}). {@code replayTarget} (KEY=VALUE,
+     * or null) is the recovery target the bound comes from: the bound holds only while the data
+     * directory's postgresql.auto.conf sets that target and no other. PostgreSQL's way to recover
+     * further, after a target's pause or shutdown, is to change or take out the target and start
+     * again; restore_command, unchanged, would then carry a bound that recovery passes.
      */
-    public static boolean get(String repo, String name, Path target, org.pgstrata.postgres.Lsn replayUntil) {
+    public static boolean get(String repo, String name, Path target, TablespaceCreations.Bound bound, String replayTarget) {
         try (RepoIdentity.Opened opened = RepoIdentity.open(repo)) {
             Storage storage = opened.storage();
             WalArchive archive = new WalArchive(storage);
@@ -52,10 +57,12 @@ public final class WalGet {
                 WalSegmentHeader h = checkSystem(storage, name, e.get().key(), content);
                 Path dataDir = dataDirectoryOf(target);
                 if (dataDir != null) {
+                    TablespaceCreations.Bound holds = replayTarget == null || targetStillSet(dataDir, replayTarget) ? bound : null;
                     // The scan runs while the segment is written and synced, and is waited for before it takes its name
                     guard = new java.util.concurrent.FutureTask<>(() -> {
                         try {
-                            ForeignTablespaces.check(name, content, h.segmentSize(), dataDir, replayUntil, () -> following(archive, name, h));
+                            ForeignTablespaces.check(name, content, h.segmentSize(), dataDir, holds, () -> following(archive, name, h),
+                                    () -> preceding(archive, dataDir, name, h));
                             return null;
                         } catch (PgstrataException refused) {
                             return refused;
@@ -147,6 +154,69 @@ public final class WalGet {
             // The record that runs into it cannot be replayed without it either: recovery's own fetch of it fails.
             return null;
         }
+    }
+
+    /**
+     * The segment before {@code name} on its timeline: recovery's own copy in pg_wal (it keeps
+     * what it restored, under its name) when that one starts where the name says, else the
+     * archive's, checked; null when neither has it. Asked for only when {@code name} begins with
+     * the rest of a record that can be a creation.
+     */
+    private static byte[] preceding(WalArchive archive, Path dataDir, String name, WalSegmentHeader h) {
+        long segno = WalFileName.segmentNumber(name.substring(0, 24), h.segmentSize());
+        if (segno == 0) {
+            return null;
+        }
+        String before = WalFileName.segment(WalFileName.timeline(name), segno - 1, h.segmentSize());
+        try {
+            byte[] local = Files.readAllBytes(dataDir.resolve("pg_wal").resolve(before));
+            WalSegmentHeader lh = WalSegmentHeader.parse(local);
+            if (local.length == h.segmentSize() && lh != null && lh.systemIdentifier() == h.systemIdentifier() && lh.startsSegment(before)) {
+                return local;
+            }
+        } catch (IOException ex) {
+            // not there: the archive's
+        }
+        try {
+            Optional<WalArchive.Entry> e = archive.find(before);
+            return e.isEmpty() ? null : archive.read(e.get());
+        } catch (IOException ex) {
+            return null;
+        }
+    }
+
+    private static final java.util.regex.Pattern TARGET_LINE =
+            java.util.regex.Pattern.compile("\\s*(recovery_target(?:_lsn|_xid|_name|_time)?)(?:\\s*=\\s*|\\s+)(.*?)\\s*");
+
+    /**
+     * Whether postgresql.auto.conf of {@code dataDir} still sets recovery target {@code keyValue}
+     * (as restore wrote it) and no other: the last line for each recovery_target* parameter counts.
+     */
+    static boolean targetStillSet(Path dataDir, String keyValue) {
+        int eq = keyValue.indexOf('=');
+        if (eq <= 0) {
+            return false;
+        }
+        String key = keyValue.substring(0, eq);
+        String expected = org.pgstrata.postgres.ConfValue.line(key, keyValue.substring(eq + 1)).trim();
+        java.util.Map<String, String> last = new java.util.HashMap<>();
+        try {
+            for (String line : Files.readAllLines(dataDir.resolve("postgresql.auto.conf"))) {
+                java.util.regex.Matcher m = TARGET_LINE.matcher(line);
+                if (m.matches()) {
+                    last.put(m.group(1), line.trim());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+        for (var e : last.entrySet()) {
+            boolean set = !e.getValue().matches("\\w+(\\s*=\\s*|\\s+)('')?");
+            if (set != e.getKey().equals(key)) {
+                return false;
+            }
+        }
+        return expected.equals(last.get(key));
     }
 
     /** A segment's long page header names the cluster that wrote it: it must be the repository's. */

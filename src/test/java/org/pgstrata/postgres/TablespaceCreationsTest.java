@@ -74,12 +74,43 @@ class TablespaceCreationsTest {
         Lsn first = w.creation(1, "/srv/first");
         Lsn bound = w.filler(100); // recovery stops at this record (inclusive: after replaying it)
         w.creation(2, "/srv/second");
-        assertThat(TablespaceCreations.inSegment(w.segment(0), 0, SEG, bound, () -> null))
+        assertThat(TablespaceCreations.inSegment(w.segment(0), 0, SEG, new TablespaceCreations.Bound(bound, false), () -> null))
                 .extracting(TablespaceCreations.Creation::lsn).containsExactly(first);
         // A bound past the filler's start: the first record at or after it (the second creation) may be replayed
-        assertThat(TablespaceCreations.inSegment(w.segment(0), 0, SEG, new Lsn(bound.value() + 8), () -> null))
+        Lsn justPast = new Lsn(bound.value() + 8);
+        assertThat(TablespaceCreations.inSegment(w.segment(0), 0, SEG, new TablespaceCreations.Bound(justPast, false), () -> null))
                 .extracting(TablespaceCreations.Creation::oid).containsExactly(1L, 2L);
+        // ... unless recovery stops before that record (recovery_target_inclusive off)
+        assertThat(TablespaceCreations.inSegment(w.segment(0), 0, SEG, new TablespaceCreations.Bound(justPast, true), () -> null))
+                .extracting(TablespaceCreations.Creation::oid).containsExactly(1L);
         assertThat(TablespaceCreations.inSegment(w.segment(0), 0, SEG, null, () -> null)).hasSize(2);
+    }
+
+    @Test
+    void aCreationCutAtTheEndOfTheSegmentBefore_isFoundFromTheNextOne_withThePreviousOnesHelp() {
+        Wal w = new Wal(2);
+        w.fillUpTo(SEG - 40);
+        String location = "/srv/" + "cut ".repeat(20);
+        Lsn at = w.creation(16403, location);
+        w.filler(100);
+        AtomicInteger asked = new AtomicInteger();
+        assertThat(TablespaceCreations.cutAtStart(w.segment(1), 1, SEG, null, () -> {
+            asked.incrementAndGet();
+            return w.segment(0);
+        })).containsExactly(new TablespaceCreations.Creation(at, 16403, location));
+        assertThat(asked).hasValue(1);
+
+        // The rest of another record (its data ends in two zero bytes, as no location does) costs no fetch
+        Wal other = new Wal(2);
+        other.fillUpTo(SEG - 48);
+        other.filler(100);
+        other.filler(100);
+        AtomicInteger notAsked = new AtomicInteger();
+        assertThat(TablespaceCreations.cutAtStart(other.segment(1), 1, SEG, null, () -> {
+            notAsked.incrementAndGet();
+            return other.segment(0);
+        })).isEmpty();
+        assertThat(notAsked).hasValue(0);
     }
 
     @Test
