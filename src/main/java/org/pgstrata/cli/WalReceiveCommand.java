@@ -44,16 +44,20 @@ final class WalReceiveCommand extends BaseCommand {
             }
         });
         Runtime.getRuntime().addShutdownHook(hook);
-        WalReceiver.Result r = new WalReceiver(new ConsoleProgress(System.err, quiet), stop::get).run(new WalReceiver.Options(repo.location(),
-                conn.resolve(System.getenv()), slot, stopAt == null ? null : Lsn.parse(stopAt), Compression.parse(compress)));
-        out().println("archived " + r.segments() + " segment(s) on timeline " + r.timeline() + "; "
-                + (r.flushed() == null ? "no new position flushed" : "flushed up to " + r.flushed()));
-        out().flush();
-        done.countDown();
         try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException e) {
-            // already shutting down: the hook has what it waited for
+            WalReceiver.Result r = new WalReceiver(new ConsoleProgress(System.err, quiet), stop::get).run(new WalReceiver.Options(repo.location(),
+                    conn.resolve(System.getenv()), slot, stopAt == null ? null : Lsn.parse(stopAt), Compression.parse(compress)));
+            out().println("archived " + r.segments() + " segment(s) on timeline " + r.timeline() + "; "
+                    + (r.flushed() == null ? "no new position flushed" : "flushed up to " + r.flushed()));
+            out().flush();
+        } finally {
+            // Also when the receiver failed: the hook must not keep the exit waiting 30 s for a receiver that has ended.
+            done.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook has what it waited for
+            }
         }
         return 0;
     }

@@ -1,0 +1,53 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pgstrata.cli.CliRun;
+import org.pgstrata.db.LocalCluster;
+
+/**
+ * {@code wal receive} that cannot start (its server unreachable) ends at once with its error.
+ * Before, its Ctrl-C hook, left registered, waited at exit for a receiver that had already
+ * failed: every failure took 30 s more to be reported (a systemd unit's restart, a script's
+ * retry, all waited for nothing).
+ */
+class WalReceiveFailsPromptlyTest {
+    @TempDir
+    static Path dir;
+    static PgSupport pg;
+    static LocalCluster source;
+    static Path repo;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        pg = new PgSupport(dir);
+        repo = dir.resolve("repo");
+        source = pg.track(PgSupport.facade().clusterInit(dir.resolve("source"), LocalCluster.freePort(), 17, null));
+        source.start();
+        CliRun init = CliRun.run("repo", "init", "--repo", repo.toString(), "--pgdata", source.pgdata().toString());
+        assertThat(init.exitCode()).as(init.err()).isZero();
+    }
+
+    @AfterAll
+    static void tearDown() {
+        pg.close();
+    }
+
+    @Test
+    void aReceiverThatCannotConnect_failsAtOnce_withOneLine() throws Exception {
+        int nobody = LocalCluster.freePort();
+        ChildCli.Finished f = ChildCli.run(Map.of(), List.of(), 60, "wal", "receive", "--repo", repo.toString(), "--host", "127.0.0.1",
+                "--port", Integer.toString(nobody), "--user", "postgres");
+        assertThat(f.exitCode()).as(f.output()).isEqualTo(16);
+        assertThat(f.output().lines().filter(l -> l.startsWith("pgstrata: error:")).toList()).as(f.output()).hasSize(1)
+                .allMatch(l -> l.contains("127.0.0.1:" + nobody));
+        assertThat(f.seconds()).as("seconds from start to exit; %s", f.output()).isLessThan(15);
+    }
+}
