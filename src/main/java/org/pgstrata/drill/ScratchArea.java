@@ -229,6 +229,12 @@ public final class ScratchArea {
             if (!p.isAlive() || p.info().command().map(c -> !c.endsWith("postgres")).orElse(false)) {
                 return; // not a postmaster (a reused pid): left alone
             }
+            if (!runsIn(pid, pgdata)) {
+                // A postmaster, but not this directory's: the pid was reused (a reboot since the drill was killed) by another
+                // server, perhaps the source itself, or postmaster.pid was written by someone else. A postmaster works in its
+                // data directory; one that does not is left alone.
+                return;
+            }
             try {
                 new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).redirectErrorStream(true).start().waitFor(10, TimeUnit.SECONDS);
                 p.onExit().get(30, TimeUnit.SECONDS);
@@ -236,6 +242,15 @@ public final class ScratchArea {
                 p.destroyForcibly();
             }
         });
+    }
+
+    /** Whether process {@code pid} works in {@code pgdata} (its current directory, as a postmaster's is its data directory). */
+    private static boolean runsIn(long pid, Path pgdata) {
+        try {
+            return Path.of("/proc", Long.toString(pid), "cwd").toRealPath().equals(pgdata.toRealPath());
+        } catch (IOException | RuntimeException e) {
+            return false; // gone, or not ours to look at: not ours to stop either
+        }
     }
 
     static void deleteQuietly(Path dir) {
