@@ -89,11 +89,28 @@ final class DrillChecks {
 
     static void checkDatabase(Connection c, String db, Progress progress, List<String> checks, List<String> findings, Counts counts)
             throws SQLException {
+        // amcheck as the source left it may be in a schema off the search_path, or an old version (1.0 has no
+        // verify_heapam, nor bt_index_check's heapallindexed); the database may default to read-only transactions,
+        // have no schema on its search_path to create in, or an event trigger that refuses DDL. The copy is scratch: it gets amcheck's current version, and
+        // every call names amcheck's schema.
+        String schema;
         try (Statement st = c.createStatement()) {
-            st.execute("CREATE EXTENSION IF NOT EXISTS amcheck");
+            st.execute("SET default_transaction_read_only = off");
+            // nor may the source's event triggers (one that forbids DDL) stop amcheck's creation in the copy
+            st.execute("SET session_replication_role = replica");
+            schema = Db.queryString(c, "SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'");
+            if (schema == null) {
+                st.execute("CREATE SCHEMA IF NOT EXISTS pgstrata_drill");
+                st.execute("CREATE EXTENSION amcheck SCHEMA pgstrata_drill");
+                schema = "pgstrata_drill";
+            } else {
+                st.execute("ALTER EXTENSION amcheck UPDATE");
+            }
         }
+        String amcheck = schema + ".";
         int major = Integer.parseInt(Db.queryString(c, "SELECT current_setting('server_version_num')")) / 10000;
-        boolean gin = Db.queryString(c, "SELECT to_regproc('gin_index_check')") != null;
+        boolean gin = Db.queryString(c, "SELECT to_regproc(quote_ident(n.nspname) || '.gin_index_check') FROM pg_extension e"
+                + " JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'") != null;
         List<Rel> heaps = relations(c, """
                 SELECT cl.oid, cl.oid::regclass::text, cl.relkind::text FROM pg_class cl
                 WHERE cl.relkind IN ('r', 'm', 't') AND cl.relpersistence <> 't' ORDER BY cl.oid""");
@@ -112,7 +129,7 @@ final class DrillChecks {
         progress.status("drill: " + in + "verify_heapam on " + heaps.size() + " tables");
         for (Rel h : heaps) {
             progress.advance(++n, heaps.size());
-            String sql = "SELECT blkno, offnum, attnum, msg FROM verify_heapam(" + h.oid() + ", check_toast => " + !h.kind().equals("t") + ")";
+            String sql = "SELECT blkno, offnum, attnum, msg FROM " + amcheck + "verify_heapam(" + h.oid() + ", check_toast => " + !h.kind().equals("t") + ")";
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
                 while (rs.next()) {
                     findings.add(in + "table " + h.name() + " (verify_heapam): block " + rs.getLong(1) + ", item " + rs.getString(2)
@@ -132,11 +149,11 @@ final class DrillChecks {
             String check;
             if (i.kind().startsWith("btree")) {
                 boolean unique = i.kind().endsWith("+unique") && major >= 17;
-                sql = "SELECT bt_index_check(" + i.oid() + ", true" + (unique ? ", true" : "") + ")";
+                sql = "SELECT " + amcheck + "bt_index_check(" + i.oid() + ", true" + (unique ? ", true" : "") + ")";
                 check = "bt_index_check heapallindexed" + (unique ? " checkunique" : "");
                 btree++;
             } else if (gin) {
-                sql = "SELECT gin_index_check(" + i.oid() + ")";
+                sql = "SELECT " + amcheck + "gin_index_check(" + i.oid() + ")";
                 check = "gin_index_check";
                 ginCount++;
             } else {
