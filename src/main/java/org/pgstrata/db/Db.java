@@ -79,8 +79,24 @@ public final class Db {
         } else {
             // PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY: pgjdbc reads no environment, and takes libpq's names and values.
             s.ssl().forEach(p::setProperty);
+            if ("require".equals(s.ssl().get("sslmode")) && rootCertificateExists(s.ssl().get("sslrootcert"))) {
+                // libpq: "if a root CA file exists, the behavior of sslmode=require will be the same as that of verify-ca".
+                // pgjdbc's require never verifies: a server that psql and pg_dump refuse would be accepted.
+                p.setProperty("sslmode", "verify-ca");
+            }
         }
         return p;
+    }
+
+    /** Whether the root certificate file libpq would read exists: PGSSLROOTCERT's, else ~/.postgresql/root.crt. */
+    private static boolean rootCertificateExists(String sslrootcert) {
+        try {
+            java.nio.file.Path root = sslrootcert != null ? java.nio.file.Path.of(sslrootcert)
+                    : java.nio.file.Path.of(System.getProperty("user.home"), ".postgresql", "root.crt");
+            return java.nio.file.Files.isRegularFile(root);
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
     }
 
     /** What pgjdbc asks when a server wants a password and none was found: there is none. */
