@@ -111,6 +111,13 @@ public final class PhysicalRestore {
 
     public RestoreResult run(RestoreRequest req) {
         Path target = req.target().toAbsolutePath().normalize();
+        if (req.start() && (target.toString().indexOf('\n') >= 0 || target.toString().indexOf('\r') >= 0)) {
+            // postmaster.pid holds one value a line, the data directory among them: PostgreSQL then writes the lines after it
+            // out of place (the socket directory's is lost), and neither its port nor its state can be read back.
+            throw new PgstrataException(ErrorCode.USAGE, "cannot start a server in " + target.toString().replace('\n', '?').replace('\r', '?')
+                    + ": its name holds a line break, which PostgreSQL's postmaster.pid cannot hold; nothing was written",
+                    "restore into a directory whose name has no line break" + (req.sandbox() != null ? " (--scratch-dir)" : ""));
+        }
         try (Repository repo = Repository.open(req.repo())) {
             repo.requireInfo();
             RecoveryPlan plan = RecoveryPlan.make(repo, req.recoveryTarget(), req.backupId()).withWalArguments(req.walArguments());
