@@ -103,21 +103,8 @@ class TablespaceCreatedAfterBackupTest extends PgTest {
         LocalCluster source = pg.start("source", 17);
         PgSupport.sql(source, "CREATE TABLE a AS SELECT g AS id FROM generate_series(1, 2000) g");
         Path repo = dir.resolve("repo");
-        Path resume = dir.resolve("resume");
-        Process backup = ChildCli.start(Map.of("PGSTRATA_TEST_PAUSE_AFTER_FILES", "50", "PGSTRATA_TEST_RESUME_FILE", resume.toString()),
-                java.util.List.of(), "backup", "--repo", repo.toString(), "--pgdata", source.pgdata().toString(), "--port",
-                CliBackups.port(source), "--jobs", "1");
         Path location = Files.createDirectory(dir.resolve("during ts"));
-        try {
-            ChildCli.awaitLine(backup, "test hook: pausing", 120);
-            PgSupport.sql(source, "CREATE TABLESPACE during LOCATION '" + location + "'",
-                    "CREATE TABLE lt TABLESPACE during AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g");
-            Files.createFile(resume);
-            assertThat(backup.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        } finally {
-            ChildCli.kill(backup);
-        }
-        assertThat(backup.exitValue()).isZero();
+        backupDuringCreateTablespace(source, repo, location, dir.resolve("resume"));
         Map<String, ContentChecksum.Result> sourceContent = ClusterContent.of(source);
         PgSupport.sql(source, "CHECKPOINT");
         Map<String, String> sourceFiles = PgSupport.snapshot(location);
@@ -134,5 +121,28 @@ class TablespaceCreatedAfterBackupTest extends PgTest {
         assertThat(r.errLines()).singleElement().asString()
                 .contains("its own WAL", "creates tablespace", location.toString(), "holds another cluster's tablespace", "nothing was left");
         assertThat(copy).doesNotExist();
+    }
+
+    /**
+     * Backs {@code source} up into {@code repo} (the CLI, in another JVM) with a CREATE TABLESPACE
+     * at {@code location} and a table in it, run while the backup copies files (it pauses until
+     * {@code resume} exists); {@code args} go to the backup.
+     */
+    static void backupDuringCreateTablespace(LocalCluster source, Path repo, Path location, Path resume, String... args) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("backup", "--repo", repo.toString(), "--pgdata",
+                source.pgdata().toString(), "--port", CliBackups.port(source), "--jobs", "1"));
+        cmd.addAll(java.util.List.of(args));
+        Process backup = ChildCli.start(Map.of("PGSTRATA_TEST_PAUSE_AFTER_FILES", "50", "PGSTRATA_TEST_RESUME_FILE", resume.toString()),
+                java.util.List.of(), cmd.toArray(String[]::new));
+        try {
+            ChildCli.awaitLine(backup, "test hook: pausing", 120);
+            PgSupport.sql(source, "CREATE TABLESPACE during LOCATION '" + location + "'",
+                    "CREATE TABLE lt TABLESPACE during AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g");
+            Files.createFile(resume);
+            assertThat(backup.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        } finally {
+            ChildCli.kill(backup);
+        }
+        assertThat(backup.exitValue()).isZero();
     }
 }

@@ -29,21 +29,8 @@ class TablespaceCreatedDuringBackupDeltaTest extends PgTest {
         LocalCluster earlier = CliBackups.restore(pg, repo, copy, 17).cluster();
         earlier.stop();
 
-        Path resume = dir.resolve("resume");
-        Process backup = ChildCli.start(Map.of("PGSTRATA_TEST_PAUSE_AFTER_FILES", "50", "PGSTRATA_TEST_RESUME_FILE", resume.toString()),
-                java.util.List.of(), "backup", "--repo", repo.toString(), "--pgdata", source.pgdata().toString(), "--port",
-                CliBackups.port(source), "--jobs", "1", "--type", "full");
         Path location = Files.createDirectory(dir.resolve("during ts"));
-        try {
-            ChildCli.awaitLine(backup, "test hook: pausing", 120);
-            PgSupport.sql(source, "CREATE TABLESPACE during LOCATION '" + location + "'",
-                    "CREATE TABLE lt TABLESPACE during AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g");
-            Files.createFile(resume);
-            assertThat(backup.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        } finally {
-            ChildCli.kill(backup);
-        }
-        assertThat(backup.exitValue()).isZero();
+        TablespaceCreatedAfterBackupTest.backupDuringCreateTablespace(source, repo, location, dir.resolve("resume"), "--type", "full");
         Map<String, ContentChecksum.Result> sourceContent = ClusterContent.of(source);
         PgSupport.sql(source, "CHECKPOINT");
         Map<String, String> sourceFiles = PgSupport.snapshot(location);
@@ -72,21 +59,8 @@ class TablespaceCreatedDuringBackupDeltaTest extends PgTest {
         LocalCluster source = pg.start("source", 17);
         PgSupport.sql(source, "CREATE TABLE a AS SELECT g AS id FROM generate_series(1, 2000) g");
         Path repo = dir.resolve("repo");
-        Path resume = dir.resolve("resume");
-        Process backup = ChildCli.start(Map.of("PGSTRATA_TEST_PAUSE_AFTER_FILES", "50", "PGSTRATA_TEST_RESUME_FILE", resume.toString()),
-                java.util.List.of(), "backup", "--repo", repo.toString(), "--pgdata", source.pgdata().toString(), "--port",
-                CliBackups.port(source), "--jobs", "1");
         Path location = Files.createDirectory(dir.resolve("during ts"));
-        try {
-            ChildCli.awaitLine(backup, "test hook: pausing", 120);
-            PgSupport.sql(source, "CREATE TABLESPACE during LOCATION '" + location + "'",
-                    "CREATE TABLE lt TABLESPACE during AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g");
-            Files.createFile(resume);
-            assertThat(backup.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        } finally {
-            ChildCli.kill(backup);
-        }
-        assertThat(backup.exitValue()).isZero();
+        TablespaceCreatedAfterBackupTest.backupDuringCreateTablespace(source, repo, location, dir.resolve("resume"));
         Map<String, ContentChecksum.Result> atBackup = ClusterContent.of(source);
         source.stop();
 
