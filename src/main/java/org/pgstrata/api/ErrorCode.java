@@ -65,6 +65,12 @@ public enum ErrorCode {
      */
     AUTHENTICATION(33),
     /**
+     * Recovery would create a tablespace at a location that holds another cluster's tablespace
+     * (its PG_major_catversion directory): replayed, the CREATE TABLESPACE would write into that
+     * cluster's files. wal get (restore_command) exits 128 for it, so that recovery stops.
+     */
+    TABLESPACE_IN_USE(34),
+    /**
      * The operating system refused access to a file or directory (EACCES): typically another user
      * owns it. Numbered apart from 10-31, so that codes added beside those keep their numbers.
      */

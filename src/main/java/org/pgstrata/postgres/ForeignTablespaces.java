@@ -3,7 +3,6 @@ package org.pgstrata.postgres;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,7 +57,7 @@ public final class ForeignTablespaces {
                              Supplier<byte[]> next, Supplier<byte[]> previous) {
         Refusal r = find(name, content, segmentSize, dataDir, bound, next, previous, c -> false);
         if (r != null) {
-            throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, r.what() + ": replaying it would write into that cluster's files,"
+            throw new PgstrataException(ErrorCode.TABLESPACE_IN_USE, r.what() + ": replaying it would write into that cluster's files,"
                     + " so recovery stops before it", r.hint("restore to --target-lsn " + r.creation().lsn()
                     + " --target-inclusive false (recovery stops just before that record)") + " and start the copy again");
         }
@@ -80,7 +79,7 @@ public final class ForeignTablespaces {
                 continue; // a tablespace inside pg_tblspc (allow_in_place_tablespaces): the copy's own
             }
             Path location = Path.of(c.location());
-            List<String> versions = versionDirectories(location);
+            List<String> versions = versionDirectories(location, majorOf(dataDir));
             if (!versions.isEmpty() && !ownLink(dataDir, c.oid(), location) && !alsoOwn.test(c)) {
                 return new Refusal(name, c, versions);
             }
@@ -88,13 +87,19 @@ public final class ForeignTablespaces {
         return null;
     }
 
-    /** The PG_major_catversion directories in {@code location}; none when it is absent or unreadable (recovery then says why). */
-    private static List<String> versionDirectories(Path location) {
+    /**
+     * The PG_major_catversion directories in {@code location} of PostgreSQL {@code major} (of any,
+     * when null), links to directories included as PostgreSQL's stat() takes them; none when the
+     * location is absent or unreadable (recovery then says why). Another major's directory is
+     * another cluster's too, but recovery leaves it alone: it makes its own beside it, as
+     * pg_upgrade's clusters share a location.
+     */
+    private static List<String> versionDirectories(Path location, String major) {
         List<String> found = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(location)) {
             for (Path p : entries) {
                 String n = p.getFileName().toString();
-                if (VERSION_DIR.matcher(n).matches() && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                if (VERSION_DIR.matcher(n).matches() && (major == null || n.startsWith("PG_" + major + "_")) && Files.isDirectory(p)) {
                     found.add(n);
                 }
             }
@@ -103,6 +108,16 @@ public final class ForeignTablespaces {
         }
         java.util.Collections.sort(found);
         return found;
+    }
+
+    /** The major version in {@code dataDir}'s PG_VERSION (as "17"), or null when it cannot be read. */
+    private static String majorOf(Path dataDir) {
+        try {
+            String v = Files.readString(dataDir.resolve("PG_VERSION")).trim();
+            return v.matches("\\d+(\\.\\d+)?") ? v : null;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /**

@@ -308,13 +308,13 @@ public final class PhysicalRestore {
                     Files.move(control, target.resolve(DeltaTarget.CONTROL_ASIDE), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                             java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                 }
-                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "backup " + m.id() + " cannot be restored here: its own " + refused.what()
+                throw new PgstrataException(ErrorCode.TABLESPACE_IN_USE, "backup " + m.id() + " cannot be restored here: its own " + refused.what()
                         + ", run while the backup was taken; the copy would replay it and write into that cluster's files; " + target
                         + " is restored but will not start (its pg_control is set aside as " + DeltaTarget.CONTROL_ASIDE + ")",
                         refused.hint(null));
             }
             if (refused != null) {
-                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "backup " + m.id() + " cannot be restored here: its own " + refused.what()
+                throw new PgstrataException(ErrorCode.TABLESPACE_IN_USE, "backup " + m.id() + " cannot be restored here: its own " + refused.what()
                         + ", run while the backup was taken; the copy would replay it and write into that cluster's files; nothing was left in "
                         + target, refused.hint(null));
             }
@@ -468,7 +468,7 @@ public final class PhysicalRestore {
             // wal get refused the segment: its line, not the server's "could not restore file", says why
             String why = refused.substring(refused.indexOf("pgstrata: error: ") < 0 ? 0 : refused.indexOf("pgstrata: error: ") + 17);
             int h = why.indexOf("; hint: ");
-            return new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "the restored server in " + cluster.pgdata() + " stopped: "
+            return new PgstrataException(ErrorCode.TABLESPACE_IN_USE, "the restored server in " + cluster.pgdata() + " stopped: "
                     + (h < 0 ? why : why.substring(0, h)), h < 0 ? null : why.substring(h + 8));
         }
         String log = cluster.serverLogTail();

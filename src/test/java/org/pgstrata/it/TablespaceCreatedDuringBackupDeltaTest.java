@@ -43,7 +43,7 @@ class TablespaceCreatedDuringBackupDeltaTest extends PgTest {
         }
         assertThat(ClusterContent.of(source)).as("the source's content after the restore").isEqualTo(sourceContent);
         assertThat(PgSupport.snapshot(location)).as("the source's tablespace files").isEqualTo(sourceFiles);
-        assertThat(r.exitCode()).as(r.err()).isEqualTo(10);
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(34);
         assertThat(r.errLines()).singleElement().asString()
                 .contains("its own WAL", "creates tablespace", location.toString(), "holds another cluster's tablespace", "will not start");
         try (var links = Files.list(copy.resolve("pg_tblspc"))) {

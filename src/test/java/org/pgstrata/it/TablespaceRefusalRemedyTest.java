@@ -41,14 +41,14 @@ class TablespaceRefusalRemedyTest extends PgTest {
         Map<String, String> sourceFiles = PgSupport.snapshot(location);
 
         CliRun latest = restore("latest", "--target", "latest");
-        assertThat(latest.exitCode()).as(latest.err()).isEqualTo(10);
+        assertThat(latest.exitCode()).as(latest.err()).isEqualTo(34);
         Matcher at = Pattern.compile("\\(record at (\\d+/[0-9A-F]+)\\)").matcher(latest.err());
         assertThat(at.find()).as(latest.err()).isTrue();
         Lsn record = Lsn.parse(at.group(1));
 
         // "A target before X": just before it, recovery still replays the record (the first at or after the target)
         CliRun justBefore = restore("just-before", "--target-lsn", new Lsn(record.value() - 8).toString());
-        assertThat(justBefore.exitCode()).as(justBefore.err()).isEqualTo(10);
+        assertThat(justBefore.exitCode()).as(justBefore.err()).isEqualTo(34);
         assertThat(justBefore.errLines()).singleElement().asString().contains("creates tablespace", location.toString());
         // ... and what it says to do instead must work
         Matcher remedy = Pattern.compile("--target-lsn (\\d+/[0-9A-F]+)((?: --target-inclusive false)?)").matcher(justBefore.err());

@@ -2,25 +2,20 @@ package org.pgstrata.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 
 /**
- * CREATE TABLESPACE records found in WAL written here byte by byte as PostgreSQL lays it out
- * (xlog_internal.h, xlogrecord.h): page headers, 8-byte aligned records, records that run across
- * pages and segments. Real WAL from a server is read by TablespaceCreatedAfterBackupTest.
+ * CREATE TABLESPACE records found in WAL written byte by byte ({@link SyntheticWal}). Real WAL
+ * from a server is read by TablespaceCreatedAfterBackupTest and its neighbours.
  */
 class TablespaceCreationsTest {
-    private static final int SEG = 1 << 20; // PostgreSQL's smallest segment size
-    private static final int PAGE = 8192;
+    private static final int SEG = SyntheticWal.SEG;
 
     @Test
     void aCreationInsideTheSegment_isFound_withoutAskingForTheNextSegment() {
-        Wal w = new Wal(2);
+        SyntheticWal w = new SyntheticWal(2);
         w.filler(5000);
         Lsn at = w.creation(16400, "/srv/ts one");
         w.filler(100);
@@ -35,7 +30,7 @@ class TablespaceCreationsTest {
 
     @Test
     void aCreationThatRunsIntoTheNextSegment_isFoundInItsOwn_withTheNextOnesHelp() {
-        Wal w = new Wal(2);
+        SyntheticWal w = new SyntheticWal(2);
         w.fillUpTo(SEG - 40); // the record starts 40 bytes before the segment ends and goes on in the next
         String location = "/srv/" + "long name ".repeat(30);
         Lsn at = w.creation(16401, location);
@@ -56,7 +51,7 @@ class TablespaceCreationsTest {
 
     @Test
     void anotherRecordAcrossTheSegmentsEnd_doesNotCostAFetch() {
-        Wal w = new Wal(2);
+        SyntheticWal w = new SyntheticWal(2);
         w.creation(16402, "/srv/a");
         w.fillUpTo(SEG - 48);
         w.filler(300); // runs into segment 1
@@ -70,7 +65,7 @@ class TablespaceCreationsTest {
 
     @Test
     void aBound_leavesOutCreationsAfterTheRecordWhereRecoveryStops() {
-        Wal w = new Wal(1);
+        SyntheticWal w = new SyntheticWal(1);
         Lsn first = w.creation(1, "/srv/first");
         Lsn bound = w.filler(100); // recovery stops at this record (inclusive: after replaying it)
         w.creation(2, "/srv/second");
@@ -88,7 +83,7 @@ class TablespaceCreationsTest {
 
     @Test
     void aCreationCutAtTheEndOfTheSegmentBefore_isFoundFromTheNextOne_withThePreviousOnesHelp() {
-        Wal w = new Wal(2);
+        SyntheticWal w = new SyntheticWal(2);
         w.fillUpTo(SEG - 40);
         String location = "/srv/" + "cut ".repeat(20);
         Lsn at = w.creation(16403, location);
@@ -101,7 +96,7 @@ class TablespaceCreationsTest {
         assertThat(asked).hasValue(1);
 
         // The rest of another record (its data ends in two zero bytes, as no location does) costs no fetch
-        Wal other = new Wal(2);
+        SyntheticWal other = new SyntheticWal(2);
         other.fillUpTo(SEG - 48);
         other.filler(100);
         other.filler(100);
@@ -115,124 +110,11 @@ class TablespaceCreationsTest {
 
     @Test
     void aDamagedCreation_endsTheWalThere() {
-        Wal w = new Wal(1);
+        SyntheticWal w = new SyntheticWal(1);
         w.filler(100);
         Lsn at = w.creation(3, "/srv/c");
         byte[] seg = w.segment(0);
         seg[(int) at.value() + 30] ^= 1; // in its location: the CRC no longer holds
         assertThat(TablespaceCreations.inSegment(seg, 0, SEG, null, () -> null)).isEmpty();
-    }
-
-    /** WAL of timeline 1 from LSN 0, written record by record. */
-    private static final class Wal {
-        private final byte[] bytes;
-        private long pos;
-        private long prev;
-
-        Wal(int segments) {
-            bytes = new byte[segments * SEG];
-            pos = 0;
-            pageHeader(0, 0);
-            pos = 40;
-        }
-
-        byte[] segment(int n) {
-            return java.util.Arrays.copyOfRange(bytes, n * SEG, (n + 1) * SEG);
-        }
-
-        Lsn creation(long oid, String location) {
-            ByteArrayOutputStream data = new ByteArrayOutputStream();
-            data.writeBytes(le32(oid));
-            data.writeBytes(location.getBytes(StandardCharsets.UTF_8));
-            data.write(0);
-            return record(5, 0x00, data.toByteArray());
-        }
-
-        /** A record of another resource manager (storage) with {@code len} bytes of data. */
-        Lsn filler(int len) {
-            return record(2, 0x10, new byte[len]);
-        }
-
-        /** Fillers until the next record starts at {@code lsn} (8-byte aligned, not within 300 bytes after a page's start). */
-        void fillUpTo(long lsn) {
-            while (pos < lsn - 300) {
-                filler(200);
-            }
-            int total = (int) (lsn - pos);
-            filler(total - 26 <= 255 ? total - 26 : total - 29);
-            if (pos != lsn) {
-                throw new IllegalStateException("filled to " + pos + ", not " + lsn);
-            }
-        }
-
-        private Lsn record(int rmid, int info, byte[] main) {
-            // The main data's header: 255 and a 1-byte length, or 254 and a 4-byte one
-            int h = main.length > 255 ? 5 : 2;
-            byte[] rec = new byte[24 + h + main.length];
-            System.arraycopy(le32(rec.length), 0, rec, 0, 4);
-            System.arraycopy(le64(prev), 0, rec, 8, 8);
-            rec[16] = (byte) info;
-            rec[17] = (byte) rmid;
-            if (h == 2) {
-                rec[24] = (byte) 255;
-                rec[25] = (byte) main.length;
-            } else {
-                rec[24] = (byte) 254;
-                System.arraycopy(le32(main.length), 0, rec, 25, 4);
-            }
-            System.arraycopy(main, 0, rec, 24 + h, main.length);
-            CRC32C crc = new CRC32C();
-            crc.update(rec, 24, rec.length - 24);
-            crc.update(rec, 0, 20);
-            System.arraycopy(le32(crc.getValue()), 0, rec, 20, 4);
-            if (pos % PAGE == 0) {
-                pageHeader(pos, 0);
-                pos += pos % SEG == 0 ? 40 : 24;
-            }
-            long start = pos;
-            int written = 0;
-            while (written < rec.length) {
-                if (pos % PAGE == 0) {
-                    pageHeader(pos, rec.length - written);
-                    pos += pos % SEG == 0 ? 40 : 24;
-                }
-                int n = (int) Math.min(rec.length - written, PAGE - pos % PAGE);
-                System.arraycopy(rec, written, bytes, (int) pos, n);
-                written += n;
-                pos += n;
-            }
-            pos = (pos + 7) & ~7L;
-            prev = start;
-            return new Lsn(start);
-        }
-
-        private void pageHeader(long at, int remaining) {
-            boolean longHeader = at % SEG == 0;
-            int info = (remaining > 0 ? 1 : 0) | (longHeader ? 2 : 0);
-            int o = (int) at;
-            bytes[o] = 0x18;
-            bytes[o + 1] = (byte) 0xD1;
-            bytes[o + 2] = (byte) info;
-            bytes[o + 4] = 1; // timeline 1
-            System.arraycopy(le64(at), 0, bytes, o + 8, 8);
-            System.arraycopy(le32(remaining), 0, bytes, o + 16, 4);
-            if (longHeader) {
-                System.arraycopy(le64(7_000_000_000_000_000_000L), 0, bytes, o + 24, 8);
-                System.arraycopy(le32(SEG), 0, bytes, o + 32, 4);
-                System.arraycopy(le32(PAGE), 0, bytes, o + 36, 4);
-            }
-        }
-
-        private static byte[] le32(long v) {
-            return new byte[] {(byte) v, (byte) (v >> 8), (byte) (v >> 16), (byte) (v >> 24)};
-        }
-
-        private static byte[] le64(long v) {
-            byte[] b = new byte[8];
-            for (int i = 0; i < 8; i++) {
-                b[i] = (byte) (v >> (8 * i));
-            }
-            return b;
-        }
     }
 }
