@@ -2,6 +2,8 @@ package org.pgstrata.cli;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.pgstrata.api.Compression;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
 import org.pgstrata.postgres.Lsn;
 import org.pgstrata.wal.WalReceiver;
 import picocli.CommandLine.Command;
@@ -32,6 +34,11 @@ final class WalReceiveCommand extends BaseCommand {
 
     @Override
     int execute() {
+        if (!slot.matches("[a-z0-9_]{1,63}")) {
+            // PostgreSQL's own rule (ReplicationSlotValidateName); its refusal came back as a server failure, exit 19
+            throw new PgstrataException(ErrorCode.USAGE, "--slot " + slot + " is not a replication slot name PostgreSQL takes",
+                    "use 1 to 63 lower-case letters, digits and underscores");
+        }
         AtomicBoolean stop = new AtomicBoolean();
         java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
         // Ctrl-C or SIGTERM: ask the receiver to stop, and give it time to finish the segment at hand.

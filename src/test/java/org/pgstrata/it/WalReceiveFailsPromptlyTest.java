@@ -50,4 +50,15 @@ class WalReceiveFailsPromptlyTest {
                 .allMatch(l -> l.contains("127.0.0.1:" + nobody));
         assertThat(f.seconds()).as("seconds from start to exit; %s", f.output()).isLessThan(15);
     }
+
+    /** A slot name PostgreSQL would refuse is a usage error before any connection, not a server failure (exit 19). */
+    @Test
+    void aSlotNamePostgreSQLRefuses_isAUsageError() {
+        for (String slot : new String[] {"Bad-Slot", "x".repeat(64), ""}) {
+            CliRun r = CliRun.run("wal", "receive", "--repo", repo.toString(), "--host", "127.0.0.1", "--port",
+                    Integer.toString(PgSupport.conn(source).port()), "--user", "postgres", "--slot", slot);
+            assertThat(r.exitCode()).as("--slot '%s': %s", slot, r.err()).isEqualTo(2);
+            assertThat(r.errLines()).as(r.err()).singleElement().asString().contains("replication slot name");
+        }
+    }
 }
