@@ -147,11 +147,16 @@ public final class WalGet {
     private static byte[] following(WalArchive archive, String name, WalSegmentHeader h) {
         String next = WalFileName.segment(WalFileName.timeline(name), WalFileName.segmentNumber(name.substring(0, 24), h.segmentSize()) + 1,
                 h.segmentSize());
+        // Unreadable: the record that runs into it cannot be replayed without it either, and recovery's own fetch of it fails.
+        return archived(archive, next);
+    }
+
+    /** Archived file {@code name}, checked; null when the archive does not have it or it cannot be read. */
+    private static byte[] archived(WalArchive archive, String name) {
         try {
-            Optional<WalArchive.Entry> e = archive.find(next);
+            Optional<WalArchive.Entry> e = archive.find(name);
             return e.isEmpty() ? null : archive.read(e.get());
         } catch (IOException ex) {
-            // The record that runs into it cannot be replayed without it either: recovery's own fetch of it fails.
             return null;
         }
     }
@@ -177,12 +182,7 @@ public final class WalGet {
         } catch (IOException ex) {
             // not there: the archive's
         }
-        try {
-            Optional<WalArchive.Entry> e = archive.find(before);
-            return e.isEmpty() ? null : archive.read(e.get());
-        } catch (IOException ex) {
-            return null;
-        }
+        return archived(archive, before);
     }
 
     private static final java.util.regex.Pattern TARGET_LINE =

@@ -89,8 +89,12 @@ class SslConnectionTest extends PgTest {
         return ConnectionSettings.resolve(null, port, "postgres", "postgres", env);
     }
 
-    /** A self-signed certificate for {@code host} (its own authority) in NAME.crt and NAME.key; the .crt's path. */
     private Path certificate(String name, String host) throws Exception {
+        return certificate(dir, name, host);
+    }
+
+    /** A self-signed certificate for {@code host} (its own authority) in {@code dir}'s NAME.crt and NAME.key; the .crt's path. */
+    static Path certificate(Path dir, String name, String host) throws Exception {
         Path crt = dir.resolve(name + ".crt");
         Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=" + host,
                 "-addext", "subjectAltName=DNS:" + host, "-keyout", dir.resolve(name + ".key").toString(), "-out", crt.toString())

@@ -3,7 +3,6 @@ package org.pgstrata.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -19,11 +18,7 @@ class SslErrorOneLineTest extends PgTest {
     @Test
     void verifyFull_withACertificateForAnotherName_isOneLine() throws Exception {
         LocalCluster source = pg.start("source", LogicalSupport.serverMajor());
-        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                "-addext", "subjectAltName=DNS:localhost", "-keyout", dir.resolve("server.key").toString(), "-out", dir.resolve("server.crt").toString())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor()).as(out).isZero();
+        SslConnectionTest.certificate(dir, "server", "localhost");
         Files.copy(dir.resolve("server.crt"), source.pgdata().resolve("server.crt"));
         Files.copy(dir.resolve("server.key"), source.pgdata().resolve("server.key"));
         Files.setPosixFilePermissions(source.pgdata().resolve("server.key"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));

@@ -66,14 +66,7 @@ class SslRequireWithRootCertTest extends PgTest {
         assertThat(ClusterContent.of(restored)).isEqualTo(content);
     }
 
-    /** A self-signed certificate for {@code host} (its own authority) in NAME.crt and NAME.key; the .crt's path. */
     private Path certificate(String name, String host) throws Exception {
-        Path crt = dir.resolve(name + ".crt");
-        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=" + host,
-                "-addext", "subjectAltName=DNS:" + host, "-keyout", dir.resolve(name + ".key").toString(), "-out", crt.toString())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor()).as(out).isZero();
-        return crt;
+        return SslConnectionTest.certificate(dir, name, host);
     }
 }
