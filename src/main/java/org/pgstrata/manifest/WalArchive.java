@@ -124,6 +124,11 @@ public final class WalArchive {
         return result;
     }
 
+    /** Every archived timeline history file, ordered by name: one listing of their own directory. */
+    public List<Entry> histories() throws IOException {
+        return group(storage.list(PREFIX + directoryOf("00000002.history") + "/"));
+    }
+
     public boolean isEmpty() throws IOException {
         return storage.list(PREFIX).isEmpty();
     }

@@ -8,6 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Optional;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
@@ -17,6 +21,7 @@ import org.pgstrata.postgres.WalFileName;
 import org.pgstrata.postgres.WalSegmentHeader;
 import org.pgstrata.postgres.ForeignTablespaces;
 import org.pgstrata.postgres.TablespaceCreations;
+import org.pgstrata.postgres.TimelineHistory;
 import org.pgstrata.storage.Storage;
 
 /**
@@ -143,12 +148,51 @@ public final class WalGet {
         return Files.isRegularFile(wal.getParent().resolve("PG_VERSION")) ? wal.getParent() : null;
     }
 
-    /** The archived segment after {@code name} on its timeline, checked; null when the archive does not have it (yet). */
+    /**
+     * The archived segment after {@code name}, checked; null when the archive does not have it
+     * (yet). On its own timeline, else on a timeline that branched off it in that segment: a
+     * promotion there archives the new timeline's copy of the segment, which begins with this
+     * timeline's WAL up to the switch, and recovery to the new timeline reads that copy (after a
+     * failover the old timeline's own segment may never be archived).
+     */
     private static byte[] following(WalArchive archive, String name, WalSegmentHeader h) {
-        String next = WalFileName.segment(WalFileName.timeline(name), WalFileName.segmentNumber(name.substring(0, 24), h.segmentSize()) + 1,
-                h.segmentSize());
+        int tli = WalFileName.timeline(name);
+        long next = WalFileName.segmentNumber(name.substring(0, 24), h.segmentSize()) + 1;
         // Unreadable: the record that runs into it cannot be replayed without it either, and recovery's own fetch of it fails.
-        return archived(archive, next);
+        byte[] own = archived(archive, WalFileName.segment(tli, next, h.segmentSize()));
+        if (own != null) {
+            return own;
+        }
+        for (int branch : branchesIn(archive, tli, next, h.segmentSize())) {
+            byte[] copy = archived(archive, WalFileName.segment(branch, next, h.segmentSize()));
+            if (copy != null) {
+                return copy;
+            }
+        }
+        return null;
+    }
+
+    /** The timelines that the archive's history files say branched off timeline {@code tli} in segment {@code segno}. */
+    private static List<Integer> branchesIn(WalArchive archive, int tli, long segno, long segSize) {
+        List<Integer> found = new ArrayList<>();
+        try {
+            for (WalArchive.Entry e : archive.histories()) {
+                int timeline = Integer.parseInt(e.name().substring(0, 8), 16);
+                List<TimelineHistory.Entry> ancestors =
+                        TimelineHistory.parse(timeline, new String(archive.read(e), StandardCharsets.US_ASCII)).ancestors();
+                for (int i = 0; i < ancestors.size(); i++) {
+                    long switchPoint = ancestors.get(i).switchPoint().value();
+                    int child = i + 1 < ancestors.size() ? ancestors.get(i + 1).timeline() : timeline;
+                    if (ancestors.get(i).timeline() == tli && switchPoint > segno * segSize && (switchPoint - 1) / segSize == segno
+                            && !found.contains(child)) {
+                        found.add(child);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException unreadable) {
+            // A history that cannot be read names no branch; recovery cannot follow it either
+        }
+        return found;
     }
 
     /** Archived file {@code name}, checked; null when the archive does not have it or it cannot be read. */
@@ -162,27 +206,35 @@ public final class WalGet {
     }
 
     /**
-     * The segment before {@code name} on its timeline: recovery's own copy in pg_wal (it keeps
-     * what it restored, under its name) when that one starts where the name says, else the
-     * archive's, checked; null when neither has it. Asked for only when {@code name} begins with
-     * the rest of a record that can be a creation.
+     * The segment before {@code name}: recovery's own copy in pg_wal (it keeps what it restored,
+     * under its name) when that one starts where the name says, else the archive's, checked; null
+     * when neither has it. On {@code name}'s timeline, else on the one its first page was written
+     * on: a timeline's first segment is a copy of its parent's, page headers and all, up to the
+     * switch, and the segment before it exists on the parent only. Asked for only when
+     * {@code name} begins with the rest of a record that can be a creation.
      */
     private static byte[] preceding(WalArchive archive, Path dataDir, String name, WalSegmentHeader h) {
         long segno = WalFileName.segmentNumber(name.substring(0, 24), h.segmentSize());
         if (segno == 0) {
             return null;
         }
-        String before = WalFileName.segment(WalFileName.timeline(name), segno - 1, h.segmentSize());
-        try {
-            byte[] local = Files.readAllBytes(dataDir.resolve("pg_wal").resolve(before));
-            WalSegmentHeader lh = WalSegmentHeader.parse(local);
-            if (local.length == h.segmentSize() && lh != null && lh.systemIdentifier() == h.systemIdentifier() && lh.startsSegment(before)) {
-                return local;
+        for (int tli : new LinkedHashSet<>(List.of(WalFileName.timeline(name), h.timeline()))) {
+            String before = WalFileName.segment(tli, segno - 1, h.segmentSize());
+            try {
+                byte[] local = Files.readAllBytes(dataDir.resolve("pg_wal").resolve(before));
+                WalSegmentHeader lh = WalSegmentHeader.parse(local);
+                if (local.length == h.segmentSize() && lh != null && lh.systemIdentifier() == h.systemIdentifier() && lh.startsSegment(before)) {
+                    return local;
+                }
+            } catch (IOException ex) {
+                // not there: the archive's
             }
-        } catch (IOException ex) {
-            // not there: the archive's
+            byte[] archived = archived(archive, before);
+            if (archived != null) {
+                return archived;
+            }
         }
-        return archived(archive, before);
+        return null;
     }
 
     private static final java.util.regex.Pattern TARGET_LINE =

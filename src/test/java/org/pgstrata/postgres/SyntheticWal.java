@@ -9,26 +9,26 @@ import java.util.zip.CRC32C;
  * xlogrecord.h): page headers, 8-byte aligned records, records that run across pages and
  * segments. Segments of 1 MiB, PostgreSQL's smallest.
  */
-final class SyntheticWal {
-    static final int SEG = 1 << 20;
+public final class SyntheticWal {
+    public static final int SEG = 1 << 20;
     static final int PAGE = 8192;
 
     private final byte[] bytes;
     private long pos;
     private long prev;
 
-    SyntheticWal(int segments) {
+    public SyntheticWal(int segments) {
         bytes = new byte[segments * SEG];
         pos = 0;
         pageHeader(0, 0);
         pos = 40;
     }
 
-    byte[] segment(int n) {
+    public byte[] segment(int n) {
         return java.util.Arrays.copyOfRange(bytes, n * SEG, (n + 1) * SEG);
     }
 
-    Lsn creation(long oid, String location) {
+    public Lsn creation(long oid, String location) {
         ByteArrayOutputStream data = new ByteArrayOutputStream();
         data.writeBytes(le32(oid));
         data.writeBytes(location.getBytes(StandardCharsets.UTF_8));
@@ -37,12 +37,12 @@ final class SyntheticWal {
     }
 
     /** A record of another resource manager (storage) with {@code len} bytes of data. */
-    Lsn filler(int len) {
+    public Lsn filler(int len) {
         return record(2, 0x10, new byte[len]);
     }
 
     /** Fillers until the next record starts at {@code lsn} (8-byte aligned, not within 300 bytes after a page's start). */
-    void fillUpTo(long lsn) {
+    public void fillUpTo(long lsn) {
         while (pos < lsn - 300) {
             filler(200);
         }
