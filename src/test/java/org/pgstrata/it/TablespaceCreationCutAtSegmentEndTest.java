@@ -41,29 +41,9 @@ class TablespaceCreationCutAtSegmentEndTest extends PgTest {
         LocalCluster standby = pg.trackRestored(copy, 17);
         standby.start();
 
-        // A location long enough that its record is ~900 bytes, and a creation that runs across a segment's end. Each attempt
-        // has a location of its own: one that missed is dropped, its directory emptied, and replaying it harms no one.
-        Path base = dir;
-        for (char c : "wxy".toCharArray()) {
-            base = base.resolve(String.valueOf(c).repeat(200));
-        }
-        Files.createDirectories(dir.resolve("warm"));
-        PgSupport.sql(source, "CREATE TABLESPACE warm LOCATION '" + dir.resolve("warm") + "'", "DROP TABLESPACE warm"); // no page images later
-        TablespaceCreations.Creation cut = null;
-        Path location = null;
-        for (int attempt = 0; attempt < 6 && cut == null; attempt++) {
-            location = Files.createDirectories(base.resolve("z".repeat(199) + attempt));
-            fillTo(source, 700 + 40 * attempt);
-            String name = "ts" + attempt;
-            PgSupport.sql(source, "CREATE TABLESPACE " + name + " LOCATION '" + location + "'");
-            cut = cutCreation(source);
-            if (cut == null) {
-                PgSupport.sql(source, "DROP TABLESPACE " + name);
-            } else {
-                PgSupport.sql(source, "ALTER TABLESPACE " + name + " RENAME TO late");
-            }
-        }
-        assertThat(cut).as("a CREATE TABLESPACE record across a segment's end").isNotNull();
+        CutCreation made = createAcrossSegmentEnd(source, dir);
+        TablespaceCreations.Creation cut = made.creation();
+        Path location = made.location();
         PitrTest.waitForArchive(source); // the first segment; the next one is still being written
         // The standby has replayed up to the record, and fetched the first segment without its end
         waitFor(() -> !standby.postmasterAlive() || "t".equals(PgSupport.queryString(standby, "SELECT pg_last_wal_replay_lsn() + 8 > '"
@@ -92,6 +72,42 @@ class TablespaceCreationCutAtSegmentEndTest extends PgTest {
         assertThat(links).as("the copy's tablespace links").isEmpty();
         assertThat(standby.serverLogLine("holds another cluster's tablespace")).as(standby.serverLogTail())
                 .contains("creates tablespace", location.toString(), cut.lsn().toString());
+    }
+
+    /** A CREATE TABLESPACE (named late) whose record runs across a segment's end, and its location. */
+    record CutCreation(TablespaceCreations.Creation creation, Path location) {
+    }
+
+    /**
+     * Creates tablespace late at a location of its own under {@code dir}, in a record that starts
+     * in one segment and ends in the next: a location long enough that the record is ~900 bytes,
+     * WAL written up to just before a segment's end, then the creation. Each attempt has a
+     * location of its own: one that missed is dropped, its directory emptied, and replaying it
+     * harms no one.
+     */
+    static CutCreation createAcrossSegmentEnd(LocalCluster source, Path dir) throws Exception {
+        Path base = dir;
+        for (char c : "wxy".toCharArray()) {
+            base = base.resolve(String.valueOf(c).repeat(200));
+        }
+        Files.createDirectories(dir.resolve("warm"));
+        PgSupport.sql(source, "CREATE TABLESPACE warm LOCATION '" + dir.resolve("warm") + "'", "DROP TABLESPACE warm"); // no page images later
+        TablespaceCreations.Creation cut = null;
+        Path location = null;
+        for (int attempt = 0; attempt < 6 && cut == null; attempt++) {
+            location = Files.createDirectories(base.resolve("z".repeat(199) + attempt));
+            fillTo(source, 700 + 40 * attempt);
+            String name = "ts" + attempt;
+            PgSupport.sql(source, "CREATE TABLESPACE " + name + " LOCATION '" + location + "'");
+            cut = cutCreation(source);
+            if (cut == null) {
+                PgSupport.sql(source, "DROP TABLESPACE " + name);
+            } else {
+                PgSupport.sql(source, "ALTER TABLESPACE " + name + " RENAME TO late");
+            }
+        }
+        assertThat(cut).as("a CREATE TABLESPACE record across a segment's end").isNotNull();
+        return new CutCreation(cut, location);
     }
 
     /** Where the creation that {@link #cutCreation} found starts, for the wait. */
@@ -137,7 +153,7 @@ class TablespaceCreationCutAtSegmentEndTest extends PgTest {
         boolean done() throws Exception;
     }
 
-    private static void waitFor(Check check, String what) throws Exception {
+    static void waitFor(Check check, String what) throws Exception {
         for (int i = 0; i < 600; i++) {
             try {
                 if (check.done()) {
