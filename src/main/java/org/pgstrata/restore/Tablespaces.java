@@ -128,7 +128,9 @@ final class Tablespaces {
                 throw usage("--tablespace-map " + spec + ": " + dirText + " is not an absolute path", "name an absolute directory after '='");
             }
             dir = dir.normalize();
-            if (dir.startsWith(target) || target.startsWith(dir)) {
+            Path real = real(dir);
+            Path realTarget = real(target.toAbsolutePath().normalize());
+            if (dir.startsWith(target) || target.startsWith(dir) || real.startsWith(realTarget) || realTarget.startsWith(real)) {
                 throw usage("--tablespace-map " + spec + ": " + dir + " and the restore's target " + target + " contain one another",
                         "choose a directory outside the data directory (a tablespace left unmapped is restored inside it)");
             }
@@ -136,7 +138,8 @@ final class Tablespaces {
                 if (other.tablespace.oid().equals(t.oid())) {
                     throw usage("--tablespace-map maps tablespace " + t.oid() + " twice", "give one --tablespace-map per tablespace");
                 }
-                if (other.dir.startsWith(dir) || dir.startsWith(other.dir)) {
+                Path otherReal = real(other.dir);
+                if (other.dir.startsWith(dir) || dir.startsWith(other.dir) || otherReal.startsWith(real) || real.startsWith(otherReal)) {
                     throw usage("--tablespace-map puts tablespaces " + other.tablespace.oid() + " and " + t.oid() + " in " + other.dir + " and "
                             + dir + ", one inside the other", "give each tablespace a directory of its own");
                 }
@@ -144,6 +147,27 @@ final class Tablespaces {
             out.add(new Mapped(t, dir));
         }
         return out;
+    }
+
+    /**
+     * Where {@code dir} (absolute, normalized) really is: its longest existing part with every
+     * link followed, and the rest as given. Two names can be one directory (/srv/ts through a
+     * link to /mnt/disk2), and two tablespaces in one directory would share its version
+     * directory. A part that cannot be followed (a dangling link) is taken as written.
+     */
+    private static Path real(Path dir) {
+        Path existing = dir;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return dir;
+        }
+        try {
+            return existing.toRealPath().resolve(existing.relativize(dir)).normalize();
+        } catch (IOException e) {
+            return dir;
+        }
     }
 
     private static int unescapedEquals(String spec) {

@@ -101,6 +101,14 @@ class TablespaceRestoreTest extends PgTest {
             assertThat(target).as("after --tablespace-map %s", c[0]).doesNotExist();
             assertThat(dir.resolve("x")).doesNotExist();
         }
+        // Inside an (empty) target by another name, through a link: the same directory
+        Path emptyTarget = Files.createDirectory(dir.resolve("refused-empty"));
+        Path intoTarget = Files.createSymbolicLink(dir.resolve("link to the target"), emptyTarget);
+        var inside = org.pgstrata.cli.CliRun.run("restore", "--repo", repo.toString(), "--to", emptyTarget.toString(), "--tablespace-map",
+                oid + "=" + intoTarget.resolve("inside"));
+        assertThat(inside.exitCode()).as(inside.err()).isEqualTo(2);
+        assertThat(inside.errLines()).singleElement().asString().contains("contain one another");
+        assertThat(names(emptyTarget)).isEmpty();
         assertThat(Files.readString(busy.resolve("keep"))).isEqualTo("mine");
         assertThat(names(busy)).containsExactly("keep");
 
