@@ -130,7 +130,11 @@ public final class Db {
                             + " check --user (PGUSER) and the server's pg_hba.conf", e);
         }
         String hint;
-        if (state.startsWith("08")) {
+        String pem = s.isSocket() ? null : pemKey(s);
+        if (pem != null && reason.contains(pem)) { // the driver names the key it could not read
+            hint = "PGSSLKEY " + pem + " is a PEM file, which libpq reads but the Java driver cannot: convert it to PKCS-8 DER with"
+                    + " 'openssl pkcs8 -topk8 -outform DER -nocrypt -in KEY -out KEY.pk8' (mode 0600) and point PGSSLKEY at that";
+        } else if (state.startsWith("08")) {
             hint = s.isSocket()
                     ? "check that the server is running and has its socket in " + s.host() + " (--host, --port, PGHOST, PGPORT)"
                     : "check that the server is running and accepts TCP connections there (--host, --port, PGHOST, PGPORT;"
@@ -141,6 +145,19 @@ public final class Db {
             hint = "check the connection options (--host, --port, --user, --dbname)";
         }
         return new PgstrataException(ErrorCode.CONNECTION, "cannot connect to " + s.describe() + ": " + reason, hint, e);
+    }
+
+    /** The client key file the connection names when it is PEM (pgjdbc reads PKCS-8 DER or PKCS-12 only), else null. */
+    private static String pemKey(ConnectionSettings s) {
+        String key = s.ssl().get("sslkey");
+        if (key == null) {
+            return null;
+        }
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(key))) {
+            return new String(in.readNBytes(11), java.nio.charset.StandardCharsets.US_ASCII).equals("-----BEGIN ") ? key : null;
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     /**

@@ -52,6 +52,14 @@ class RestoreStartClientCertificateTest extends PgTest {
         }
         assertThat(restore.exitCode()).as(restore.output()).isZero();
         assertThat(restore.output()).contains("read-write");
+
+        // A PEM key, as libpq reads it and openssl writes it by default: the driver cannot read one, and the error says so
+        Map<String, String> pemEnv = new java.util.HashMap<>(env);
+        pemEnv.put("PGSSLKEY", ssl.resolve("client.key").toString());
+        ChildCli.Finished pem = ChildCli.run(pemEnv, List.of(), 300, "backup", "-q", "--repo", repo.toString(), "-D",
+                source.pgdata().toString(), "-p", port, "--type", "full");
+        assertThat(pem.exitCode()).as(pem.output()).isEqualTo(16);
+        assertThat(pem.output()).as(pem.output()).contains("PEM", "openssl pkcs8 -topk8 -outform DER").doesNotContain("server is running");
     }
 
     private static void openssl(Path in, String... args) throws Exception {
