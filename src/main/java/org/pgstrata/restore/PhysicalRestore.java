@@ -550,7 +550,7 @@ public final class PhysicalRestore {
         Writes writes = new Writes();
         try (org.pgstrata.manifest.BlockMap map = delta == null ? null : delta.map) {
             try {
-                writeAll(repo, chain, target, jobs, m, files(m, delta), total, writes, delta, plan.otherHistories(), plan.unarchivedHistories());
+                writeAll(repo, chain, target, jobs, m, files(m), total, writes, delta, plan.otherHistories(), plan.unarchivedHistories());
             } catch (Throwable e) {
                 // What failed the restore is what it reports: a flush that failed too (or an interrupt) only goes with it.
                 try {
@@ -566,25 +566,27 @@ public final class PhysicalRestore {
             String how = Durability.syncAll(Tablespaces.fileSystemRoots(target), writes.paths, jobs);
             progress.step(String.format("made the restored files durable (%s) in %.1f s", how, (System.nanoTime() - s0) / 1e9));
         }
+        org.pgstrata.api.TestHooks.haltAt("restore-files-written");
         writeRecoveryFiles(m, target, port, plan, delta != null);
+        // pg_control last, durable once all else is: until then no server starts the directory. A restore killed before
+        // (kill -9, a crash, Ctrl-C) must not leave one that a server would recover from pg_control's own checkpoint,
+        // without backup_label and the recovery settings, and then run with the source's archive_command.
+        FileEntry control = m.files().stream().filter(f -> f.path().equals(DeltaTarget.CONTROL)).findFirst().orElse(null);
+        if (control != null) {
+            restoreFile(repo, chain, target, control, delta, null);
+        }
         if (delta != null) {
-            FileEntry control = m.files().stream().filter(f -> f.path().equals(DeltaTarget.CONTROL)).findFirst().orElse(null);
-            if (control != null) {
-                restoreFile(repo, chain, target, control, delta, null);
-            }
             Files.deleteIfExists(target.resolve(DeltaTarget.CONTROL_ASIDE));
         }
         syncDirectories(target);
         return total;
     }
 
-    /** The files to restore, largest first; a delta restore writes pg_control last (until then the directory does not start). */
-    private static List<FileEntry> files(Manifest m, Delta delta) {
+    /** The files to restore, largest first, without pg_control: it is written last (until then the directory does not start). */
+    private static List<FileEntry> files(Manifest m) {
         List<FileEntry> files = new ArrayList<>(m.files());
         files.sort(Comparator.comparingLong(FileEntry::size).reversed());
-        if (delta != null) {
-            files.removeIf(f -> f.path().equals(DeltaTarget.CONTROL));
-        }
+        files.removeIf(f -> f.path().equals(DeltaTarget.CONTROL));
         return files;
     }
 

@@ -1,0 +1,51 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.demo.ContentChecksum;
+
+/**
+ * A restore into a new directory killed after its files and the backup's WAL were written, before
+ * backup_label and the recovery settings: the directory held pg_control already. A server started
+ * on it (by hand, or by a service manager that finds a data directory) ran crash recovery from
+ * pg_control's own checkpoint, without backup_label, and came up read-write: what recovery from a
+ * copy without backup_label may silently corrupt, and what a restore killed earlier, with files
+ * missing, would have started too. Now pg_control is written last, and such a directory does not
+ * start.
+ */
+class KillDuringRestoreTest extends PgTest {
+
+    @Test
+    void aRestoreKilledBeforeItsLastStep_leavesADirectoryThatNoServerStarts() throws Exception {
+        Path repo = dir.resolve("repo");
+        LocalCluster source = pg.start("source", 17); // no archive: the backup holds its WAL, and the restore puts it in pg_wal
+        PgSupport.sql(source, "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g");
+        String full = CliBackups.backupId(repo, source, "full");
+        Map<String, ContentChecksum.Result> atFull = ClusterContent.of(source);
+
+        Path target = dir.resolve("killed");
+        Map<String, String> env = new HashMap<>(PgSupport.env());
+        env.put("PGSTRATA_TEST_HALT_AT", "restore-files-written");
+        ChildCli.Finished killed = ChildCli.run(env, List.of(), 300, "restore", "-q", "--repo", repo.toString(), "--backup", full, "--to",
+                target.toString());
+        assertThat(killed.exitCode()).as(killed.output()).isEqualTo(137);
+        assertThat(target.resolve("PG_VERSION")).as("the files were written").isRegularFile();
+        assertThat(target.resolve("global/pg_control")).doesNotExist();
+
+        LocalCluster copy = pg.trackRestored(target, 17);
+        assertThatThrownBy(() -> copy.start(LocalCluster.freePort())).as("a server started on the killed restore's directory");
+        assertThat(copy.postmasterAlive()).isFalse();
+
+        // Run again into a new directory, the restore is whole
+        CliBackups.Restored again = CliBackups.restore(pg, repo, dir.resolve("again"), 17, "--backup", full);
+        assertThat(ClusterContent.of(again.cluster())).isEqualTo(atFull);
+    }
+}
