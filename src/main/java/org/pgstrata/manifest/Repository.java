@@ -1169,7 +1169,7 @@ public final class Repository implements AutoCloseable {
         String key = manifestKey(id);
         Manifest m;
         try {
-            m = readManifest(id, crc, headerOnly);
+            m = readManifest(notAPath(id), crc, headerOnly);
         } catch (ObjectNotFoundException e) {
             if (logicalIds().contains(id)) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "backup " + id + " is a logical backup (pg_dump), not a physical one",
@@ -1333,12 +1333,23 @@ public final class Repository implements AutoCloseable {
         return logicalCatalogue().problems();
     }
 
+    /**
+     * {@code id} as given, when it can name a backup's directory; an id that would be a path out
+     * of it ('..', '/', '\\', empty: no backup is called that) as a backup that does not exist.
+     */
+    private static String notAPath(String id) throws ObjectNotFoundException {
+        if (id.isEmpty() || id.contains("/") || id.contains("\\") || id.contains("..")) {
+            throw new ObjectNotFoundException(id, "the repository");
+        }
+        return id;
+    }
+
     /** The manifest of logical backup {@code id}, checked like {@link #manifest(String)}. */
     public LogicalManifest logicalManifest(String id) {
         String key = logicalManifestKey(id);
         LogicalManifest m;
         try {
-            m = readLogicalManifest(id);
+            m = readLogicalManifest(notAPath(id));
         } catch (ObjectNotFoundException e) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "logical backup " + id + " does not exist in " + describe(),
                     "run 'pgstrata list --repo " + describe() + "' to see the backups");
