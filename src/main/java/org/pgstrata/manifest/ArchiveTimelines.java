@@ -28,22 +28,31 @@ public final class ArchiveTimelines {
 
     public ArchiveTimelines(WalArchive archive) throws IOException {
         this.archive = archive;
-        String anySegment = null;
+        List<String> segments = new ArrayList<>();
         for (WalArchive.Entry e : archive.entries()) {
             byName.put(e.name(), e);
             if (WalFileName.isSegment(e.name())) {
                 latestTimeline = Math.max(latestTimeline, WalFileName.timeline(e.name()));
-                anySegment = e.name();
+                segments.add(e.name());
             } else if (WalFileName.isHistory(e.name())) {
                 latestTimeline = Math.max(latestTimeline, Integer.parseInt(e.name().substring(0, 8), 16));
             }
         }
         long size = DEFAULT_SEGMENT_SIZE;
-        if (anySegment != null) {
-            WalSegmentHeader h = WalSegmentHeader.parse(archive.read(byName.get(anySegment)));
+        // The newest segment that reads back intact says the size: a damaged one is for whoever reads it (verify names it),
+        // not a reason to refuse the whole archive.
+        for (int i = segments.size() - 1; i >= 0; i--) {
+            byte[] content;
+            try {
+                content = archive.read(byName.get(segments.get(i)));
+            } catch (org.pgstrata.storage.CorruptObjectException damaged) {
+                continue;
+            }
+            WalSegmentHeader h = WalSegmentHeader.parse(content);
             if (h != null && h.segmentSize() > 0) {
                 size = h.segmentSize();
             }
+            break;
         }
         this.segmentSize = size;
     }
