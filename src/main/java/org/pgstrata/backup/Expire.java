@@ -30,6 +30,7 @@ import org.pgstrata.manifest.ObjectRef;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.TimelineHistory;
 import org.pgstrata.postgres.WalFileName;
 import org.pgstrata.storage.Storage;
 
@@ -76,11 +77,20 @@ public final class Expire {
         List<ExpireResult.Backup> kept = new ArrayList<>();
         long bytesFreed = 0;
         WalOutcome wal = WalOutcome.UNTOUCHED;
+        // Read, and refused when a manifest is damaged, before anything is removed: the damaged one might be a differential of
+        // a full the plan removes, or the newest full of its database.
+        List<LogicalManifest> logical = null;
+        if (req.retainLogical() != null) {
+            Repository.Catalogue<LogicalManifest> catalogue = repo.logicalCatalogue();
+            catalogue.requireNoDamage("plan the retention of logical backups",
+                    "run 'pgstrata verify --repo " + repo.describe() + "', and delete the damaged backup first");
+            logical = catalogue.backups();
+        }
 
         if (req.physical()) {
             // Refuses before anything is removed when a manifest is damaged: nobody can tell what it needs.
             repo.referencedKeys();
-            Plan plan = Plan.of(repo.backups(), req.retainFull(), req.retainDays(), Instant.now(clock));
+            Plan plan = Plan.of(repo.backups(), req.retainFull(), req.retainDays(), Instant.now(clock), timelinePaths(repo));
             bytesFreed += plan.bytesFreed();
             for (Manifest m : plan.removals()) {
                 String why = plan.why().get(m.id());
@@ -105,7 +115,7 @@ public final class Expire {
         }
 
         if (req.retainLogical() != null) {
-            LogicalPlan plan = LogicalPlan.of(repo.logicalBackups(), req.retainLogical());
+            LogicalPlan plan = LogicalPlan.of(logical, req.retainLogical());
             for (LogicalManifest m : plan.removals()) {
                 String why = plan.why().get(m.id());
                 removed.add(new ExpireResult.Backup(m.id(), m.type(), m.stopTime(), why));
@@ -140,7 +150,7 @@ public final class Expire {
      */
     record Plan(List<Manifest> kept, List<Manifest> removals, Map<String, String> why, long bytesFreed, Set<String> directories) {
 
-        static Plan of(List<Manifest> backups, Integer retainFull, Integer retainDays, Instant now) {
+        static Plan of(List<Manifest> backups, Integer retainFull, Integer retainDays, Instant now, List<TimelineHistory> paths) {
             List<Manifest> ordered = backups.stream().sorted(OLDEST_FIRST).toList();
             Map<String, Manifest> byId = new HashMap<>();
             Map<String, Set<String>> refs = new HashMap<>();
@@ -187,9 +197,35 @@ public final class Expire {
                     keep.putIfAbsent(anchor.id(), "the newest backup before " + window + " (since " + cutoff + "), from which they restore");
                     reasons.add("stopped before " + window + " began (" + cutoff + "), and older than " + anchor.id());
                 }
+                // The window's moments on another timeline (one a point-in-time restore began) restore only from a backup on its
+                // way: the newest before the window on each timeline's way stays too.
+                for (TimelineHistory path : paths) {
+                    Manifest onWay = null;
+                    for (Manifest m : ordered) {
+                        if (onPath(path, m) && Instant.parse(m.stopTime()).isBefore(cutoff)) {
+                            onWay = m;
+                        }
+                    }
+                    if (onWay != null) {
+                        keep.putIfAbsent(onWay.id(), "the newest backup before " + window + " on the way to timeline " + path.timeline()
+                                + ", from which its moments restore");
+                    }
+                }
             }
 
             keep.putIfAbsent(ordered.get(ordered.size() - 1).id(), "the newest backup");
+            // And the newest from which the newest timeline restores, should the newest backup lie on a timeline it left.
+            paths.stream().max(Comparator.comparingInt(TimelineHistory::timeline)).ifPresent(latest -> {
+                Manifest onWay = null;
+                for (Manifest m : ordered) {
+                    if (onPath(latest, m)) {
+                        onWay = m;
+                    }
+                }
+                if (onWay != null) {
+                    keep.putIfAbsent(onWay.id(), "the newest backup on the way to timeline " + latest.timeline());
+                }
+            });
 
             // Everything a kept backup needs stays too, however old.
             Deque<String> todo = new ArrayDeque<>(keep.keySet());
@@ -208,6 +244,11 @@ public final class Expire {
             List<Manifest> removals = removalOrder(ordered.stream().filter(m -> !keep.containsKey(m.id())).toList(), refs);
             removals.forEach(m -> why.put(m.id(), String.join("; ", reasons)));
             return new Plan(kept, removals, why, freed(kept, removals), directories(removals));
+        }
+
+        /** Whether a restore along {@code path} can start from {@code m}: its timeline is on the way, and it ended before that timeline did. */
+        private static boolean onPath(TimelineHistory path, Manifest m) {
+            return path.descendsFrom(m.timeline()) && path.timelineAt(Lsn.parse(m.stopLsn())) == m.timeline();
         }
 
         /**
@@ -259,6 +300,28 @@ public final class Expire {
         private static Stream<ObjectRef> objects(Manifest m) {
             return Stream.concat(Stream.concat(m.files().stream().map(f -> f.object()).filter(o -> o != null), m.wal().stream().map(w -> w.object())),
                     Stream.ofNullable(m.blockMap()));
+        }
+    }
+
+    /** The way to each timeline the archive knows, read from its history files; none without an archive. */
+    private static List<TimelineHistory> timelinePaths(Repository repo) {
+        WalArchive archive = new WalArchive(repo.storage());
+        try {
+            if (archive.entries().isEmpty()) {
+                return List.of();
+            }
+            ArchiveTimelines tl = new ArchiveTimelines(archive);
+            List<TimelineHistory> paths = new ArrayList<>();
+            for (int tli : tl.timelines()) {
+                paths.add(tl.path(tli));
+            }
+            return paths;
+        } catch (org.pgstrata.storage.CorruptObjectException e) {
+            // Without the history, nobody can tell which backup a timeline restores from.
+            throw new PgstrataException(ErrorCode.CORRUPT, "cannot tell which backups the archived timelines need: " + e.getMessage()
+                    + "; nothing was removed", "run 'pgstrata verify --repo " + repo.describe() + "'");
+        } catch (IOException e) {
+            throw repo.io("read the timeline history files of the WAL archive", e);
         }
     }
 
