@@ -395,12 +395,12 @@ public final class Pgstrata {
 
     /** {@link #walSetupApply(String, Path, ConnectionSettings)}, archive_command naming the repository with {@code selfArguments}. */
     public WalSetup.Applied walSetupApply(String repo, java.util.List<String> selfArguments, Path pgdata, ConnectionSettings conn) {
-        try (Repository r = Repository.open(repo)) {
-            if (r.info().isEmpty()) {
-                repoInit(repo, pgdata);
-            }
+        boolean running = WalSetup.isRunning(pgdata);
+        if (running) {
+            WalSetup.requireServerOf(pgdata, conn); // before anything is written: ALTER SYSTEM goes to the server connected to
         }
-        return WalSetup.apply(repo, selfArguments, pgdata, conn, WalSetup.isRunning(pgdata));
+        repoInit(repo, pgdata); // creates it for the cluster, or refuses one that serves another cluster (exit 11)
+        return WalSetup.apply(repo, selfArguments, pgdata, conn, running);
     }
 
     /** Creates a named restore point; with {@code switchWal}, also switches WAL so that it is archived now. */

@@ -101,18 +101,7 @@ public final class BackupSession implements AutoCloseable {
                 throw new PgstrataException(ErrorCode.SERVER_SETTING, "the server runs PostgreSQL " + version / 10000
                         + ", pgstrata needs 15 or later", "upgrade the server (pg_upgrade), or back it up with pg_basebackup");
             }
-            ControlFile control = ControlFile.read(pgdata);
-            if (!control.systemIdentifierText().equals(sysid)) {
-                throw new PgstrataException(ErrorCode.PGDATA_MISMATCH,
-                        pgdata + " belongs to the cluster with system identifier " + control.systemIdentifierText()
-                                + ", but the server at " + settings.describe() + " is " + sysid,
-                        "pass the --pgdata of the server you connect to, or connect to the server of that --pgdata");
-            }
-            if (serverDir != null && !sameDirectory(Path.of(serverDir), pgdata)) {
-                throw new PgstrataException(ErrorCode.PGDATA_MISMATCH,
-                        "the server at " + settings.describe() + " runs on " + serverDir + ", not on " + pgdata + " (a copy of the same cluster)",
-                        "pass --pgdata " + serverDir);
-            }
+            requireServerOf(pgdata, ControlFile.read(pgdata).systemIdentifierText(), settings, sysid, serverDir, "");
             if (!"on".equals(fpw)) {
                 throw new PgstrataException(ErrorCode.SERVER_SETTING, "full_page_writes is off on " + settings.describe()
                         + ": pages torn during the copy could not be repaired from WAL",
@@ -137,6 +126,25 @@ public final class BackupSession implements AutoCloseable {
         } catch (RuntimeException e) {
             closeQuietly(c);
             throw e;
+        }
+    }
+
+    /**
+     * Refuses (exit 13) a server that is not the one of {@code pgdata}: another cluster (its
+     * system identifier, {@code sysid}, is not {@code own}, pg_control's), or a copy of the same
+     * one that runs on another directory ({@code serverDir}, null when unknown). {@code outcome}
+     * ends the message ("; nothing was changed", or nothing).
+     */
+    public static void requireServerOf(Path pgdata, String own, ConnectionSettings settings, String sysid, String serverDir, String outcome) {
+        if (!own.equals(sysid)) {
+            throw new PgstrataException(ErrorCode.PGDATA_MISMATCH, pgdata + " belongs to the cluster with system identifier " + own
+                    + ", but the server at " + settings.describe() + " is " + sysid + outcome,
+                    "pass the --pgdata of the server you connect to, or connect to the server of that --pgdata (--port, PGPORT, the stanza's port)");
+        }
+        if (serverDir != null && !sameDirectory(Path.of(serverDir), pgdata)) {
+            throw new PgstrataException(ErrorCode.PGDATA_MISMATCH,
+                    "the server at " + settings.describe() + " runs on " + serverDir + ", not on " + pgdata + " (a copy of the same cluster)" + outcome,
+                    "pass --pgdata " + serverDir);
         }
     }
 

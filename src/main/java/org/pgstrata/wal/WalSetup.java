@@ -117,6 +117,27 @@ public final class WalSetup {
         }
     }
 
+    /**
+     * Refuses (exit 13) a connection to a server other than the one of {@code pgdata}: --port,
+     * PGPORT or a stanza's port naming another cluster on the machine would otherwise get this
+     * cluster's archive settings through ALTER SYSTEM.
+     */
+    public static void requireServerOf(Path pgdata, ConnectionSettings conn) {
+        String own;
+        try {
+            own = org.pgstrata.postgres.ControlFile.read(pgdata).systemIdentifierText();
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot read " + pgdata + "/global/pg_control: " + e.getMessage(), null);
+        }
+        try (Connection c = Db.connect(conn)) {
+            org.pgstrata.db.BackupSession.requireServerOf(pgdata, own, conn,
+                    Db.queryString(c, "SELECT system_identifier::text FROM pg_control_system()"), Db.queryString(c, "SHOW data_directory"),
+                    "; nothing was changed");
+        } catch (SQLException e) {
+            throw Db.sqlFailed("reading the system identifier", e);
+        }
+    }
+
     /** True when the cluster in {@code pgdata} is running. */
     public static boolean isRunning(Path pgdata) {
         return Files.exists(pgdata.resolve("postmaster.pid"));
