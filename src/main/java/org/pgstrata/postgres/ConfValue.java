@@ -25,6 +25,29 @@ public final class ConfValue {
     }
 
     /**
+     * {@code # text} and a newline, for a configuration file: a line break (or any other control
+     * character) in {@code text}, such as one in a path it names, is written as an escape, so
+     * that the comment cannot end early and the rest be read as settings.
+     */
+    public static String comment(String text) {
+        StringBuilder sb = new StringBuilder(text.length() + 3).append("# ");
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            if (ch < 0x20 || ch == 0x7f) {
+                sb.append(switch (ch) {
+                    case '\n' -> "\\n";
+                    case '\r' -> "\\r";
+                    case '\t' -> "\\t";
+                    default -> String.format("\\%03o", (int) ch);
+                });
+            } else {
+                sb.append(ch);
+            }
+        }
+        return sb.append('\n').toString();
+    }
+
+    /**
      * One directory as an element of a list setting such as unix_socket_directories, which the
      * server splits at commas and trims of blanks (SplitDirectoriesString) unless the element is
      * in double quotes: {@code /tmp/a,b} would otherwise be the two directories {@code /tmp/a}

@@ -105,9 +105,10 @@ public final class ConfigText {
     /** {@code text} with every line that sets {@code name} commented out, {@code why} said beside it. */
     public static String commentOut(String text, String name, String why) {
         String[] lines = text.split("\n", -1);
+        String note = ConfValue.comment(why); // a line break in why (a path) must not end the comment
         for (Setting s : settings(text)) {
             if (s.name().equals(name)) {
-                lines[s.line()] = "#" + lines[s.line()] + "  # " + why;
+                lines[s.line()] = "#" + lines[s.line()] + "  " + note.substring(0, note.length() - 1);
             }
         }
         return String.join("\n", lines);

@@ -923,7 +923,7 @@ public final class PhysicalRestore {
         Files.writeString(hba, "# Written by pgstrata for a restore drill: this copy is reached only through its own socket.\n"
                 + "local all all trust\n", StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(hba, PosixFilePermissions.fromString("rw-------"));
-        String lines = "\n# Added by pgstrata for a restore drill: reachable only through a socket in " + socketDir + "\n"
+        String lines = "\n" + ConfValue.comment("Added by pgstrata for a restore drill: reachable only through a socket in " + socketDir)
                 + ConfValue.line("listen_addresses", "")
                 + ConfValue.line("unix_socket_directories", ConfValue.listElement(socketDir.toString()))
                 // The source's socket group may not exist on this host (the socket could not be made); its directory is private anyway.

@@ -70,7 +70,7 @@ public final class WalSetup {
             String summaries = org.pgstrata.db.LocalCluster.majorOf(pgdata) >= 17 ? ConfValue.line("summarize_wal", "on") : "";
             try {
                 Files.writeString(pgdata.resolve("postgresql.auto.conf"),
-                        "\n# Added by pgstrata wal setup: archive into " + repo + "\n" + confLines(repo, selfArguments) + summaries,
+                        "\n" + ConfValue.comment("Added by pgstrata wal setup: archive into " + repo) + confLines(repo, selfArguments) + summaries,
                         StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             } catch (IOException e) {
                 throw new PgstrataException(ErrorCode.IO, "cannot write " + pgdata.resolve("postgresql.auto.conf") + ": " + e.getMessage(), null);

@@ -146,6 +146,30 @@ class PathsAreDataTest extends PgTest {
         }
     }
 
+    /**
+     * A line break in a repository path stays data: the comment line wal setup writes into a
+     * stopped cluster's postgresql.auto.conf must not end there and let the rest of the path be
+     * read as settings (here one that would stop the server from starting).
+     */
+    @Test
+    void walSetupApply_onAStoppedCluster_aLineBreakInTheRepository_setsNothingElse() throws Exception {
+        LocalCluster c = pg.start("nl", 17);
+        int port = PgSupport.conn(c).port();
+        c.stop();
+        Path repo = Path.of(dir + "/nl\nshared_preload_libraries = 'pgstrata_injected'\n#");
+        assertThat(repo.toString()).contains("\n");
+        CliBackups.ok("wal", "setup", "-q", "--apply", "--repo", repo.toString(), "--pgdata", c.pgdata().toString(), "--port",
+                Integer.toString(port));
+        c.start();
+        assertThat(PgSupport.queryString(c, "SHOW shared_preload_libraries")).isEmpty();
+        assertThat(PgSupport.queryString(c, "SHOW archive_command")).isEqualTo(WalPush.archiveCommand(repo.toString()));
+        PgSupport.sql(c, "CREATE TABLE t AS SELECT generate_series(1, 1000) AS i", "SELECT pg_switch_wal()");
+        waitUntilArchived(c);
+        try (var archived = Files.walk(repo.resolve("archive"))) {
+            assertThat(archived.filter(Files::isRegularFile).count()).isPositive();
+        }
+    }
+
     private static void waitUntilPromoted(LocalCluster c) throws Exception {
         for (int i = 0; i < 3000 && "t".equals(PgSupport.queryString(c, "SELECT pg_is_in_recovery()")); i++) {
             Thread.sleep(100);
