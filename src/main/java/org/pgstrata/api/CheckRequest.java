@@ -8,9 +8,16 @@ import java.util.function.Function;
  * {@code repo}. {@code archiveTarget} tells where an archive_command's {@code wal push} arguments
  * archive into (a repository location), or throws a {@link PgstrataException} saying why it
  * cannot be told; the command line resolves --stanza there. {@code timeoutSeconds}: how long the
- * switched segment may take to arrive while the archiver makes no progress.
+ * switched segment may take to arrive while the archiver makes no progress. {@code pgdata} (null:
+ * none given): the data directory that backups of this cluster name, which must be the server's.
  */
-public record CheckRequest(String repo, ConnectionSettings connection, Function<List<String>, String> archiveTarget, int timeoutSeconds) {
+public record CheckRequest(String repo, ConnectionSettings connection, Function<List<String>, String> archiveTarget, int timeoutSeconds,
+                           java.nio.file.Path pgdata) {
+    /** Without a data directory to check against the server. */
+    public CheckRequest(String repo, ConnectionSettings connection, Function<List<String>, String> archiveTarget, int timeoutSeconds) {
+        this(repo, connection, archiveTarget, timeoutSeconds, null);
+    }
+
     public CheckRequest {
         if (timeoutSeconds < 1) {
             throw new PgstrataException(ErrorCode.USAGE, "invalid --check-timeout " + timeoutSeconds, "give a number of seconds, at least 1");

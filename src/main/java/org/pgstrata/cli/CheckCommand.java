@@ -14,14 +14,16 @@ import picocli.CommandLine.Option;
 
 @Command(name = "check", description = {
     "Check that a cluster and its repository work together, as pgBackRest's check does.",
-    "It checks that the server answers; the repository serves this cluster; data checksums are on; archive_mode is on",
-    "and archive_command runs pgstrata wal push into this repository (with --stanza, through the",
-    "configuration file); then it writes a restore point, switches WAL and waits until that segment",
-    "is in the repository. It fails at once when the archiver counts a new failure, and after",
-    "--check-timeout seconds in which the archiver archived nothing. Exit 0 only when every check",
-    "passes; each failure is one line on stderr, and the exit code is the first failure's: 16",
-    "connection, 17 or 11 repository, 20 checksums off, 40 archive_command not archiving here, 41",
-    "archive_command failing, 25 segment not archived in time. --json prints every check."})
+    "It checks that the server answers; with --pgdata (or a stanza's pgdata), that it is the",
+    "server's data directory; the repository serves this cluster; data checksums are on;",
+    "archive_mode is on and archive_command runs pgstrata wal push into this repository (with",
+    "--stanza, through the configuration file); then it writes a restore point, switches WAL and",
+    "waits until that segment is in the repository. It fails at once when the archiver counts a",
+    "new failure, and after --check-timeout seconds in which the archiver archived nothing. Exit 0",
+    "only when every check passes; each failure is one line on stderr, and the exit code is the",
+    "first failure's: 16 connection, 12 or 13 pgdata, 17 or 11 repository, 20 checksums off, 40",
+    "archive_command not archiving here, 41 archive_command failing, 25 segment not archived in",
+    "time. --json prints every check."})
 final class CheckCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
@@ -43,7 +45,8 @@ final class CheckCommand extends BaseCommand {
     @Override
     int execute() {
         var env = System.getenv();
-        CheckResult r = facade().check(new CheckRequest(repo.location(), conn.resolve(env, pgdata), CheckCommand::archiveTarget, timeout));
+        CheckResult r = facade().check(new CheckRequest(repo.location(), conn.resolve(env, pgdata), CheckCommand::archiveTarget, timeout,
+                pgdata));
         if (json) {
             Output.json(out(), r);
         }

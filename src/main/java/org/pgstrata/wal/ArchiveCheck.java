@@ -40,6 +40,9 @@ public final class ArchiveCheck {
             }
             String sysid = Db.queryString(c, "SELECT system_identifier::text FROM pg_control_system()");
             int major = Db.serverVersionNum(c) / 10000;
+            if (req.pgdata() != null) {
+                check(items, "pgdata", () -> pgdata(c, req, sysid));
+            }
             boolean repoOk = check(items, "repository", () -> repository(req.repo(), sysid, major));
             check(items, "checksums", () -> {
                 if (!"on".equals(Db.queryString(c, "SHOW data_checksums"))) {
@@ -96,6 +99,26 @@ public final class ArchiveCheck {
             items.add(Item.failed(name, new PgstrataException(ErrorCode.IO, name + " check failed: " + e.getMessage(), null)));
         }
         return false;
+    }
+
+    /** The --pgdata (a stanza's pgdata) is the server's data directory, as a backup requires (exit 13 otherwise). */
+    private static String pgdata(Connection c, CheckRequest req, String sysid) {
+        java.nio.file.Path pgdata = req.pgdata();
+        String own;
+        try {
+            own = org.pgstrata.postgres.ControlFile.read(pgdata).systemIdentifierText();
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot read " + pgdata.resolve("global/pg_control") + ": " + e.getMessage(),
+                    "pass --pgdata (or set the stanza's pgdata to) the data directory of the server checked");
+        }
+        String serverDir;
+        try {
+            serverDir = Db.queryString(c, "SHOW data_directory");
+        } catch (SQLException e) {
+            serverDir = null; // a user without pg_read_all_settings: the system identifier is all there is to compare
+        }
+        org.pgstrata.db.BackupSession.requireServerOf(pgdata, own, req.connection(), sysid, serverDir, "");
+        return pgdata + " is the data directory of the server (system identifier " + sysid + ")";
     }
 
     private static String repository(String location, String sysid, int major) {
@@ -214,7 +237,7 @@ public final class ArchiveCheck {
         return words;
     }
 
-    /** Whether two repository locations name the same place (a directory by its absolute path; a bucket, prefix and endpoint). */
+    /** Whether two repository locations name the same place (a directory by its absolute path or as the same file; a bucket, prefix and endpoint). */
     static boolean sameRepository(String a, String b) {
         if (S3Location.isS3(a) || S3Location.isS3(b)) {
             if (!S3Location.isS3(a) || !S3Location.isS3(b)) {
@@ -224,7 +247,16 @@ public final class ArchiveCheck {
             S3Location y = S3Location.parse(b);
             return x.bucket().equals(y.bucket()) && x.prefix().equals(y.prefix()) && java.util.Objects.equals(x.endpoint(), y.endpoint());
         }
-        return Path.of(a).toAbsolutePath().normalize().equals(Path.of(b).toAbsolutePath().normalize());
+        Path x = Path.of(a).toAbsolutePath().normalize();
+        Path y = Path.of(b).toAbsolutePath().normalize();
+        if (x.equals(y)) {
+            return true;
+        }
+        try {
+            return java.nio.file.Files.isSameFile(x, y); // one spelled through a symbolic link (or a bind mount) to the other
+        } catch (java.io.IOException | SecurityException e) {
+            return false;
+        }
     }
 
     /** Writes a WAL record (a restore point), switches to a new segment and returns the one just completed. */

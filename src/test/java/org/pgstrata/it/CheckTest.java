@@ -88,6 +88,26 @@ class CheckTest {
                         + "writes it (archive_mode takes a restart)");
     }
 
+    /**
+     * A --pgdata (a stanza's pgdata) that is another cluster's data directory is what a backup
+     * refuses (exit 13): check, which answers for the stanza, must not pass it.
+     */
+    @Test
+    void pgdataOfAnotherCluster_fails13() throws Exception {
+        PgBinaries bin = PgBinaries.resolve(null, 15, PgSupport.env());
+        LocalCluster other = pg.track(LocalCluster.init(dir.resolve("other-data"), bin,
+                new LocalCluster.InitOptions(LocalCluster.freePort(), null, true)));
+        CliRun r = check(archived, repo, "--pgdata", other.pgdata().toString());
+        assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(13);
+        assertThat(r.errLines()).hasSize(1);
+        assertThat(r.errLines().get(0)).startsWith("pgstrata: error: pgdata: " + other.pgdata() + " belongs to the cluster with system identifier ")
+                .contains("; hint: ");
+        // Its own data directory passes, with the item said.
+        r = check(archived, repo, "--pgdata", archived.pgdata().toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("ok: pgdata: ");
+    }
+
     @Test
     void archiveCommandIntoAnotherRepository_fails40() throws Exception {
         Path other = dir.resolve("other repo");
@@ -96,6 +116,15 @@ class CheckTest {
         assertThat(r.exitCode()).isEqualTo(40);
         assertThat(r.errLines()).containsExactly("pgstrata: error: archive_command: archive_command archives into " + repo + ", not into "
                 + other + "; hint: pgstrata wal setup --apply writes it (archive_mode takes a restart)");
+    }
+
+    /** The repository named through a symbolic link (/var/lib/pgstrata -> /srv/backup) is the one archive_command archives into. */
+    @Test
+    void repositoryNamedThroughASymlink_isTheSameRepository() throws Exception {
+        Path link = java.nio.file.Files.createSymbolicLink(dir.resolve("repo-link"), repo);
+        CliRun r = check(archived, link);
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("ok: archive_command: ").contains("ok: archiving: ");
     }
 
     @Test
