@@ -64,6 +64,8 @@ public final class LocalCluster {
         try {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw org.pgstrata.api.PermissionDenied.of(e); // exit 45, naming the directory that bars the way, its owner and the user
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot create " + dir + ": " + e.getMessage(), "check the path and permissions");
         }

@@ -78,6 +78,23 @@ class RunAsOtherUserTest extends PgTest {
         }
     }
 
+    /** cluster init where the user may not create the data directory: exit 45 naming the directory, its owner and the user, as every command says it. */
+    @Test
+    void clusterInit_whereTheUserMayNotCreate_isPermissionDenied() throws Exception {
+        try (OtherUser user = OtherUser.ensure()) {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path jar = copyOfTheBuild();
+            Path pgdata = dir.resolve("roots").resolve("pgdata");
+            Files.createDirectories(pgdata.getParent()); // root's, 755: the user may look but not create
+            OtherUser.Result r = user.run(dir, java(jar, "cluster", "init", "-q", "--pg-version", "15", "--pgdata", pgdata.toString(), "--port",
+                    Integer.toString(LocalCluster.freePort())));
+            assertThat(r.exit()).as(r.output()).isEqualTo(ErrorCode.PERMISSION_DENIED.exitCode());
+            assertThat(r.output().strip()).startsWith("pgstrata: error: permission denied: user " + OtherUser.NAME + " cannot access ")
+                    .contains(pgdata.getParent() + " is owned by root:root").contains("hint: ").doesNotContain("\n");
+            assertThat(pgdata).doesNotExist();
+        }
+    }
+
     /** target/pgstrata.jar and target/lib, copied where the other user can read them (the checkout may be under /root). */
     private Path copyOfTheBuild() throws Exception {
         Path target = Path.of("target");
