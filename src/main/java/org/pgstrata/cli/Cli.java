@@ -313,10 +313,35 @@ public final class Cli {
                     guess = "did you mean " + String.join(" or ", near.stream().map(n -> "'" + n + "'").toList()) + "? ";
                 }
             }
-            c.getErr().println("pgstrata: error: " + ex.getMessage() + "; hint: " + guess + "see '" + c.getCommandSpec().qualifiedName() + " --help'");
+            String from = fromFile(ex, args, config);
+            c.getErr().println("pgstrata: error: " + ex.getMessage() + from + "; hint: " + guess + (from.isEmpty() ? ""
+                    : "correct it in the file, or give the option on the command line; ") + "see '" + c.getCommandSpec().qualifiedName() + " --help'");
             return org.pgstrata.api.ErrorCode.USAGE.exitCode();
         });
         return cl;
+    }
+
+    /**
+     * " (from FILE [stanza])" when the refused value is an option's default taken from the
+     * configuration file, not one the command line gave: the message names an option the user
+     * never typed. Empty otherwise.
+     */
+    static String fromFile(CommandLine.ParameterException ex, String[] args, ConfigFile config) {
+        if (!(ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o) || config.path() == null || !o.longestName().startsWith("--")) {
+            return "";
+        }
+        String key = o.longestName().substring(2);
+        if (!ConfigFile.KEYS.containsKey(key) || config.value(key) == null) {
+            return "";
+        }
+        for (String a : args) {
+            for (String name : o.names()) {
+                if (a.equals(name) || a.startsWith(name + "=") || !name.startsWith("--") && a.startsWith(name) && a.length() > name.length()) {
+                    return ""; // given on the command line
+                }
+            }
+        }
+        return " (" + key + " from " + config.path() + (config.stanza() != null ? " [" + config.stanza() + "]" : "") + ")";
     }
 
     /**

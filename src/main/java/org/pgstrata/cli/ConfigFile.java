@@ -133,6 +133,7 @@ final class ConfigFile {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read configuration file " + path + ": " + e.getMessage(), null);
         }
+        refuseWorldWritable(path);
         JsonNode root;
         try {
             root = new TomlMapper().readTree(text);
@@ -259,6 +260,21 @@ final class ConfigFile {
             throw new PgstrataException(ErrorCode.USAGE, path + ": encrypt = " + encrypt + " is neither true nor false", "set encrypt = true or false");
         }
         org.pgstrata.api.CipherPass.use(source, "true".equals(encrypt));
+    }
+
+    /**
+     * A file that every user may change decides for whoever runs pgstrata (root, postgres, the
+     * server's archive_command) where backups and WAL go and which binaries run: refused.
+     */
+    private static void refuseWorldWritable(Path path) {
+        try {
+            if (Files.getPosixFilePermissions(path).contains(PosixFilePermission.OTHERS_WRITE)) {
+                throw new PgstrataException(ErrorCode.USAGE, "configuration file " + path + " may be changed by every user (it names the "
+                        + "repository and the binaries pgstrata runs)", "chmod o-w " + path + " (640 or 644, owned by root or the user that runs pgstrata)");
+            }
+        } catch (UnsupportedOperationException | IOException e) {
+            // No POSIX permissions to check (or none readable): nothing to refuse on.
+        }
     }
 
     private static void refuseWorldReadable(Path path) {

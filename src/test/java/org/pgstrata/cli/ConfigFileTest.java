@@ -191,11 +191,51 @@ class ConfigFileTest {
         assertThat(c.s3Credentials(Map.of("AWS_PROFILE", "ops"))).isEmpty();
     }
 
+    /**
+     * A file every user may write decides, for whoever runs pgstrata (root, postgres, the server's
+     * archive_command), where backups go and which binaries run (repo, pg-bin): refused, as a
+     * world-readable file with secrets is, with or without secrets in it.
+     */
+    @Test
+    void worldWritableFile_isRefused() throws IOException {
+        Path f = write("[global]\nrepo = \"/srv/repo\"\n[main]\npg-bin = \"/usr/lib/postgresql/15/bin\"\n");
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-rw-rw-"));
+        PgstrataException e = error(f, "main", Map.of());
+        assertThat(e.code()).isEqualTo(ErrorCode.USAGE);
+        assertThat(e.oneLine()).startsWith("configuration file " + f + " may be changed by every user").contains("hint: chmod o-w " + f)
+                .doesNotContain("/srv/repo");
+        Path secret = Files.writeString(dir.resolve("secret.conf"), "[global]\nrepo = \"/srv/repo\"\ncipher-pass = \"sekrit\"\n");
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-r---w-"));
+        assertThat(error(secret, null, Map.of()).oneLine()).contains("may be changed by every user").doesNotContain("sekrit");
+        // the same file, writable by its owner alone, is read
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
+        assertThat(ConfigFile.load(f.toString(), null, Map.of(), f).value("repo")).isEqualTo("/srv/repo");
+        // a command says so in one line, exit 2
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-rw-rw-"));
+        CliRun r = CliRun.withEnv(Map.of(), "list", "--config", f.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.errLines()).hasSize(1);
+    }
+
     @Test
     void credentials_areNeverOptionDefaults() throws IOException {
         Path f = write("[global]\nrepo = \"/r\"\ns3-key = \"AKIAEXAMPLE\"\ns3-key-secret = \"sekrit\"\n");
         BackupCommand b = backup(Map.of(), "backup", "--config", f.toString());
         assertThat(b.repo.location()).isEqualTo("/r");
+    }
+
+    /** A bad value in the file is refused in one line that names the file and the stanza, not only an option never typed. */
+    @Test
+    void badValueFromTheFile_namesTheFile() throws IOException {
+        Path f = write("[global]\nrepo = \"/srv/repo\"\n[main]\njobs = 0\n");
+        CliRun r = CliRun.withEnv(Map.of(), "backup", "--config", f.toString(), "--stanza", "main");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.errLines()).hasSize(1);
+        assertThat(r.errLines().get(0)).startsWith("pgstrata: error: Invalid value for option '--jobs'").contains("(jobs from " + f + " [main])");
+        // the same value typed on the command line is the command line's
+        r = CliRun.withEnv(Map.of(), "backup", "--config", f.toString(), "--stanza", "main", "--jobs", "0");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.errLines().get(0)).doesNotContain(f.toString());
     }
 
     @Test
