@@ -29,6 +29,29 @@ public final class Libpq {
      * or /tmp when the socket for the port is there > localhost. {@code pgdata} may be null.
      */
     public static ConnectionSettings resolve(String host, Integer port, String user, String dbname, Path pgdata, Map<String, String> env) {
+        java.util.List<String> fromService = new java.util.ArrayList<>();
+        if (notBlank(env.get("PGSERVICE"))) {
+            // libpq's tools (psql, pg_dump) take what the options and PG* variables leave open from the service file; the
+            // defaults instead could reach another cluster on the same host, or another database, without a word.
+            if (!notBlank(host) && !notBlank(env.get("PGHOST"))) {
+                fromService.add("host");
+            }
+            if (port == null && !notBlank(env.get("PGPORT"))) {
+                fromService.add("port");
+            }
+            if (!notBlank(user) && !notBlank(env.get("PGUSER"))) {
+                fromService.add("user");
+            }
+            if (!notBlank(dbname) && !notBlank(env.get("PGDATABASE"))) {
+                fromService.add("dbname");
+            }
+        }
+        if (!fromService.isEmpty()) {
+            throw new PgstrataException(ErrorCode.USAGE, "PGSERVICE is set ('" + env.get("PGSERVICE") + "'), and pgstrata does not read "
+                    + "connection service files (pg_service.conf): its " + String.join(", ", fromService) + " would decide where psql connects",
+                    "give --host, --port, --user and --dbname (or PGHOST, PGPORT, PGUSER, PGDATABASE, or a stanza) with the service's "
+                            + "values, or unset PGSERVICE");
+        }
         boolean hostGiven = notBlank(host) || notBlank(env.get("PGHOST"));
         boolean portGiven = port != null || notBlank(env.get("PGPORT"));
         Optional<PostmasterPid> pid = pgdata == null ? Optional.empty() : PostmasterPid.ofRunning(pgdata.toAbsolutePath().normalize());

@@ -207,6 +207,27 @@ class LibpqConventionsTest {
         Files.delete(pgpass);
     }
 
+    /**
+     * PGSERVICE makes psql and pg_dump connect where the service file says; pgstrata, which does
+     * not read service files, must say so rather than connect to localhost:5432 (another cluster,
+     * on a packaged host) as if nothing were set.
+     */
+    @Test
+    void pgservice_isRefused_notSilentlyIgnored() throws Exception {
+        Path services = dir.resolve("pg_service.conf");
+        Files.writeString(services, "[prod]\nhost=" + socketDir + "\nport=" + runningPort + "\nuser=postgres\ndbname=postgres\n");
+        Result r = run(Map.of("PGSERVICE", "prod", "PGSERVICEFILE", services.toString(), "PGPASSWORD", PASSWORD), "backup", "-q", "--logical",
+                "--repo", dir.resolve("repo-service").toString());
+        assertThat(r.exit).as(r.err).isEqualTo(2);
+        assertThat(r.err.strip()).startsWith("pgstrata: error: PGSERVICE is set").contains("hint: ").doesNotContain("\n");
+        assertThat(dir.resolve("repo-service")).doesNotExist();
+        // With every value given, the service decides nothing: it connects where it is told
+        Result told = run(Map.of("PGSERVICE", "prod", "PGSERVICEFILE", services.toString(), "PGPASSWORD", PASSWORD, "PGHOST",
+                socketDir.toString(), "PGPORT", Integer.toString(runningPort), "PGUSER", "postgres", "PGDATABASE", "postgres"), "check", "--repo",
+                dir.resolve("repo-service").toString());
+        assertThat(told.err).doesNotContain("PGSERVICE");
+    }
+
     @Test
     void restoreStart_checksTheRestoredServerWithThePassword_andStopsItWhenRefused() throws Exception {
         Path repo = dir.resolve("repo-restore");
