@@ -443,6 +443,9 @@ public final class Pgstrata {
             r.logicalBackups().forEach(m -> present.add(m.id()));
             Proven p = drills(r, present).getValue();
             return new Windows(RecoveryWindows.of(r), r.encrypted(), p.backupId() == null ? null : p);
+        } catch (org.pgstrata.storage.CorruptObjectException e) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "cannot read repository " + S3Location.describe(repo) + ": " + e.getMessage(),
+                    "run 'pgstrata verify --repo " + S3Location.describe(repo) + "' to see what is damaged", e);
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read repository " + S3Location.describe(repo) + ": " + e.getMessage(), null, e);
         }

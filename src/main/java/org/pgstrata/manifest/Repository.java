@@ -1527,6 +1527,10 @@ public final class Repository implements AutoCloseable {
         if (denied != null) {
             return denied;
         }
+        if (e instanceof CorruptObjectException) {
+            return new PgstrataException(ErrorCode.CORRUPT, "cannot " + what + " in repository " + describe() + ": " + e.getMessage(),
+                    "run 'pgstrata verify --repo " + describe() + "' to see what is damaged", e);
+        }
         return new PgstrataException(ErrorCode.IO, "cannot " + what + " in repository " + describe() + ": " + e.getMessage(),
                 org.pgstrata.storage.fs.FileStorage.noRoom(e) ? "free space where the repository is ('pgstrata expire' and 'delete' run on a "
                         + "full one)" : "check that the repository is reachable and writable", e);

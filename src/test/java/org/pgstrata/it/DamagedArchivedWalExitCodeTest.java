@@ -1,0 +1,99 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.pgstrata.Pgstrata;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.Progress;
+import org.pgstrata.api.RecoveryTarget;
+import org.pgstrata.api.RestoreRequest;
+import org.pgstrata.db.Db;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.demo.Books;
+
+/**
+ * An archived segment damaged in place (a flipped bit) after the backup's consistency point is
+ * corruption (exit code 15), not an I/O error (22, "check that the repository is reachable"): for
+ * a point-in-time restore whose way crosses it, and for {@code info}, which reads the archive.
+ */
+class DamagedArchivedWalExitCodeTest {
+    @TempDir
+    static Path dir;
+    static PgSupport pg;
+    static LocalCluster source;
+    static Path repo;
+    static Path damaged;
+    static String pointSegment;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        pg = new PgSupport(dir);
+        repo = dir.resolve("repo");
+        Pgstrata f = PgSupport.facade();
+        source = pg.track(f.clusterInit(dir.resolve("source"), LocalCluster.freePort(), 17, null, repo.toString()));
+        source.start();
+        try (Connection c = PgSupport.connect(source)) {
+            Books.init(c);
+            Books.populate(c, 2_000, 2_000, 1, Progress.NONE);
+        }
+        PgSupport.fullBackup(repo, source);
+        try (Connection c = PgSupport.connect(source)) {
+            Books.mutate(c, 100, 100, 100, 7);
+        }
+        String lsn = f.restorePoint(PgSupport.conn(source), "after-change", false);
+        try (Connection c = PgSupport.connect(source)) {
+            pointSegment = Db.queryString(c, "SELECT pg_walfile_name('" + lsn + "')");
+            Books.mutate(c, 100, 100, 100, 8);
+            Db.execute(c, "SELECT pg_switch_wal()");
+        }
+        PitrTest.waitForArchive(source);
+        source.stop();
+
+        damaged = dir.resolve("repo-damaged");
+        PgSupport.copyTree(repo, damaged);
+        Path victim;
+        try (Stream<Path> s = Files.walk(damaged.resolve("archive"))) {
+            victim = s.filter(p -> p.getFileName().toString().equals(pointSegment)).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(victim);
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(victim, bytes);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        pg.close();
+    }
+
+    @Test
+    void aPointInTimeRestoreAcrossADamagedSegment_isRefusedAsCorrupt_andWritesNothing() {
+        Path target = dir.resolve("pitr");
+        for (RecoveryTarget t : new RecoveryTarget[] {new RecoveryTarget(RecoveryTarget.Type.NAME, "after-change", true, "latest", "promote"),
+            new RecoveryTarget(RecoveryTarget.Type.LATEST, null, true, "latest", "promote")}) {
+            assertThatThrownBy(() -> PgSupport.facade().restore(new RestoreRequest(damaged.toString(), target, null, false, null, null, 2, t)))
+                    .as(t.describe())
+                    .isInstanceOf(PgstrataException.class).hasMessageContaining(pointSegment)
+                    .extracting(e -> ((PgstrataException) e).code()).isEqualTo(ErrorCode.CORRUPT);
+            assertThat(target).doesNotExist();
+        }
+    }
+
+    @Test
+    void infoOnADamagedArchive_isCorrupt_notAnIoError() {
+        assertThatThrownBy(() -> PgSupport.facade().info(damaged.toString()))
+                .isInstanceOf(PgstrataException.class).hasMessageContaining(pointSegment)
+                .extracting(e -> ((PgstrataException) e).code()).isEqualTo(ErrorCode.CORRUPT);
+        // The undamaged repository still reads.
+        assertThat(PgSupport.facade().info(repo.toString())).isNotEmpty();
+    }
+}
