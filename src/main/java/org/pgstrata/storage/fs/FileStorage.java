@@ -162,7 +162,7 @@ public final class FileStorage implements Storage {
     @Override
     public InputStream get(String key) throws IOException {
         try {
-            return Files.newInputStream(resolve(key));
+            return Files.newInputStream(object(key));
         } catch (NoSuchFileException e) {
             throw new ObjectNotFoundException(key, describe());
         }
@@ -172,7 +172,7 @@ public final class FileStorage implements Storage {
     public InputStream get(String key, long offset, long length) throws IOException {
         FileChannel ch;
         try {
-            ch = FileChannel.open(resolve(key), StandardOpenOption.READ);
+            ch = FileChannel.open(object(key), StandardOpenOption.READ);
         } catch (NoSuchFileException e) {
             throw new ObjectNotFoundException(key, describe());
         }
@@ -215,10 +215,22 @@ public final class FileStorage implements Storage {
     @Override
     public long size(String key) throws IOException {
         try {
-            return Files.size(resolve(key));
+            return Files.size(object(key));
         } catch (NoSuchFileException e) {
             throw new ObjectNotFoundException(key, describe());
         }
+    }
+
+    /**
+     * The file of an object that is read: a directory in its place is no object, as {@link #exists}
+     * says (reading it would fail with a bare "Is a directory" that names no file).
+     */
+    private Path object(String key) throws IOException {
+        Path p = resolve(key);
+        if (Files.isDirectory(p)) {
+            throw new NoSuchFileException(p.toString());
+        }
+        return p;
     }
 
     @Override
