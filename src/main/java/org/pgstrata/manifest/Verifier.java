@@ -95,9 +95,30 @@ public final class Verifier {
                     rejected.add(m.id());
                 }
             }
-            for (LogicalManifest.StoredFile f : m.objects()) {
-                stats.object(f.object().key() + "@" + f.object().start(), f.object().storedBytes());
-                if (!check(repo, m.id(), f.name(), f.object(), f.size(), f.checksum(), problems)) {
+            if (!checkLogical(repo, m, stats, problems)) {
+                rejected.add(m.id());
+            }
+        }
+        // A differential's restore reads its full's archive: a full that a restore rejects takes its differentials with it.
+        Map<String, Boolean> fulls = new java.util.HashMap<>();
+        for (LogicalManifest m : logical) {
+            if (!m.differential()) {
+                fulls.put(m.id(), !rejected.contains(m.id()));
+            }
+        }
+        for (LogicalManifest m : logical) {
+            if (m.differential() && !rejected.contains(m.id())) {
+                Boolean fullRestores = fulls.get(m.reference());
+                if (fullRestores == null) { // verify --backup or --since left the full out: check what the restore reads of it
+                    try {
+                        fullRestores = checkLogical(repo, repo.logicalManifest(m.reference()), stats, problems);
+                    } catch (org.pgstrata.api.PgstrataException e) {
+                        fullRestores = true; // its manifest's problem is reported above
+                    }
+                    fulls.put(m.reference(), fullRestores);
+                }
+                if (!fullRestores) {
+                    problems.add("logical backup " + m.id() + " cannot be restored: its logical full " + m.reference() + " is damaged");
                     rejected.add(m.id());
                 }
             }
@@ -399,6 +420,36 @@ public final class Verifier {
     }
 
     /** Rereads one object and checks its content against what the manifest records; false (and a problem) when it differs. */
+    /**
+     * Checks every object of a logical backup; false when one that a restore reads is damaged. A key
+     * index (of a table, or of the large objects) is read only by the next differential, which
+     * refuses a damaged one: like a physical backup's block map, it is a problem, not a rejection.
+     */
+    private static boolean checkLogical(Repository repo, LogicalManifest m, Stats stats, List<String> problems) {
+        java.util.Set<LogicalManifest.StoredFile> indexes = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (LogicalManifest.LogicalTable t : m.tables()) {
+            if (t.keyIndex() != null) {
+                indexes.add(t.keyIndex());
+            }
+        }
+        if (m.largeObjects() != null && m.largeObjects().index() != null) {
+            indexes.add(m.largeObjects().index());
+        }
+        boolean restores = true;
+        for (LogicalManifest.StoredFile f : m.objects()) {
+            stats.object(f.object().key() + "@" + f.object().start(), f.object().storedBytes());
+            if (!check(repo, m.id(), f.name(), f.object(), f.size(), f.checksum(), problems)) {
+                if (indexes.contains(f)) {
+                    problems.set(problems.size() - 1, problems.get(problems.size() - 1)
+                            + " (a key index, read by the next logical differential only: that one would be refused; restores are not affected)");
+                } else {
+                    restores = false;
+                }
+            }
+        }
+        return restores;
+    }
+
     private static boolean check(Repository repo, String backup, String path, ObjectRef ref, long size, String checksum, List<String> problems) {
         Checksum digest = Checksum.like(checksum);
         long n = 0;
