@@ -79,6 +79,11 @@ final class ReverseDelta {
                     TestHooks.haltAt("reverse-middle");
                 }
             }
+        } catch (CorruptObjectException ex) {
+            // The old full's own copy is damaged: it does not restore, whatever the conversion would have done.
+            throw new PgstrataException(ErrorCode.CORRUPT, "could not turn " + old.id() + " into a reverse delta: " + ex.getMessage()
+                    + "; it stays as it was, damaged, and the new full " + now.id() + " is complete", "the new full restores; " + old.id()
+                    + " and the backups that build on it may not: run 'pgstrata verify' to see which, and delete them", ex);
         } catch (IOException ex) {
             throw new PgstrataException(ErrorCode.IO, "could not turn " + old.id() + " into a reverse delta: " + ex.getMessage()
                     + "; it stays a full, and the new full " + now.id() + " is complete", "nothing is lost: both restore, and " + old.id() + " keeps the room of a full until expire removes it "
