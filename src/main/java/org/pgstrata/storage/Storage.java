@@ -11,9 +11,13 @@ import java.util.List;
  */
 public interface Storage extends AutoCloseable {
 
-    /** {@code key} when it is a relative '/'-separated key that cannot leave the storage; refused otherwise. */
+    /**
+     * {@code key} when it is a relative '/'-separated key that cannot leave the storage (no component
+     * {@code ..}); refused otherwise. A name that merely contains two dots ("..x", "a...b") stays
+     * inside: a listing returns such stray files, and reading them must not fail as a bad key.
+     */
     static String checkedKey(String key) {
-        if (key.isEmpty() || key.startsWith("/") || key.contains("..") || key.contains("\\")) {
+        if (key.isEmpty() || key.startsWith("/") || key.contains("\\") || java.util.Arrays.asList(key.split("/", -1)).contains("..")) {
             throw new IllegalArgumentException("invalid object key '" + key + "'");
         }
         return key;
