@@ -419,7 +419,6 @@ public final class Verifier {
         return new long[] {files, bytes};
     }
 
-    /** Rereads one object and checks its content against what the manifest records; false (and a problem) when it differs. */
     /**
      * Checks every object of a logical backup; false when one that a restore reads is damaged. A key
      * index (of a table, or of the large objects) is read only by the next differential, which
@@ -450,6 +449,7 @@ public final class Verifier {
         return restores;
     }
 
+    /** Rereads one object and checks its content against what the manifest records; false (and a problem) when it differs. */
     private static boolean check(Repository repo, String backup, String path, ObjectRef ref, long size, String checksum, List<String> problems) {
         Checksum digest = Checksum.like(checksum);
         long n = 0;
