@@ -71,6 +71,13 @@ public enum ErrorCode {
      */
     TABLESPACE_IN_USE(34),
     /**
+     * WAL that a recovery needs was removed by expire (it lies before the oldest backup expire
+     * kept): the backup being restored, or the copy being recovered, is older than the archive.
+     * wal get (restore_command) exits 128 for it, so that recovery stops instead of promoting in
+     * the past.
+     */
+    WAL_EXPIRED(35),
+    /**
      * The operating system refused access to a file or directory (EACCES): typically another user
      * owns it. Numbered apart from 10-31, so that codes added beside those keep their numbers.
      */

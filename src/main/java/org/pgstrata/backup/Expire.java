@@ -29,6 +29,7 @@ import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectRef;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalArchive;
+import org.pgstrata.manifest.WalExpiry;
 import org.pgstrata.postgres.Lsn;
 import org.pgstrata.postgres.TimelineHistory;
 import org.pgstrata.postgres.WalFileName;
@@ -109,8 +110,8 @@ public final class Expire {
                 repo.collectGarbage(plan.directories());
             }
             if (!plan.kept().isEmpty()) {
-                Lsn from = plan.kept().stream().map(m -> Lsn.parse(m.startLsn())).min(Comparator.naturalOrder()).orElseThrow();
-                wal = expireWal(repo, from, req.dryRun());
+                Manifest oldestKept = plan.kept().stream().min(Comparator.comparing((Manifest m) -> Lsn.parse(m.startLsn()))).orElseThrow();
+                wal = expireWal(repo, Lsn.parse(oldestKept.startLsn()), oldestKept.id(), req.dryRun());
             }
         }
 
@@ -336,7 +337,7 @@ public final class Expire {
      * {@code from}, on any timeline: no kept backup starts before it, so no recovery reads them.
      * Timeline history files stay: they are small, and a restore needs every one on its way.
      */
-    private WalOutcome expireWal(Repository repo, Lsn from, boolean dryRun) {
+    private WalOutcome expireWal(Repository repo, Lsn from, String oldestKept, boolean dryRun) {
         WalArchive archive = new WalArchive(repo.storage());
         try {
             List<WalArchive.Entry> entries = archive.entries();
@@ -353,6 +354,9 @@ public final class Expire {
             int segments = 0;
             long bytes = 0;
             if (!old.isEmpty() && !dryRun) {
+                // First the mark, then the WAL: wal get then tells a segment removed here from one not archived yet, so that a
+                // recovery still reading from a backup removed here stops instead of ending, and promoting, in the past.
+                WalExpiry.advance(repo.storage(), from, segmentSize, oldestKept);
                 progress.step("removing " + old.size() + " archived WAL files before " + from + ", where the oldest kept backup starts");
             }
             for (int i = 0; i < old.size(); i++) {

@@ -85,6 +85,14 @@ public final class PhysicalRestore {
             for (long seg = from; seg <= to; seg++) {
                 name = WalFileName.segment(m.timeline(), seg, size);
                 java.util.Optional<WalArchive.Entry> e = archive.find(name);
+                java.util.Optional<org.pgstrata.manifest.WalExpiry.Mark> mark =
+                        e.isEmpty() ? org.pgstrata.manifest.WalExpiry.read(repo.storage()) : java.util.Optional.empty();
+                if (mark.isPresent() && mark.get().covers(name)) {
+                    throw new PgstrataException(ErrorCode.WAL_EXPIRED, "WAL segment " + name + ", which backup " + m.id()
+                            + " needs to reach its consistency point, " + org.pgstrata.manifest.WalExpiry.MARKER + " (the archive keeps WAL from "
+                            + mark.get().before() + " on); nothing was written", "restore a newer backup ('pgstrata list --repo "
+                            + repo.describe() + "')");
+                }
                 if (e.isEmpty()) {
                     throw new PgstrataException(ErrorCode.WAL_MISSING, "WAL segment " + name + ", which backup " + m.id()
                             + " needs to reach its consistency point, is not in the archive of " + repo.describe() + "; nothing was written",
@@ -469,6 +477,14 @@ public final class PhysicalRestore {
             String why = refused.substring(refused.indexOf("pgstrata: error: ") < 0 ? 0 : refused.indexOf("pgstrata: error: ") + 17);
             int h = why.indexOf("; hint: ");
             return new PgstrataException(ErrorCode.TABLESPACE_IN_USE, "the restored server in " + cluster.pgdata() + " stopped: "
+                    + (h < 0 ? why : why.substring(0, h)), h < 0 ? null : why.substring(h + 8));
+        }
+        String expired = cluster.serverLogLine(org.pgstrata.manifest.WalExpiry.MARKER);
+        if (expired != null) {
+            // wal get refused a segment that expire removed while this restore ran: its line says which and what still restores
+            String why = expired.substring(expired.indexOf("pgstrata: error: ") < 0 ? 0 : expired.indexOf("pgstrata: error: ") + 17);
+            int h = why.indexOf("; hint: ");
+            return new PgstrataException(ErrorCode.WAL_EXPIRED, "the restored server in " + cluster.pgdata() + " stopped recovery: "
                     + (h < 0 ? why : why.substring(0, h)), h < 0 ? null : why.substring(h + 8));
         }
         String log = cluster.serverLogTail();

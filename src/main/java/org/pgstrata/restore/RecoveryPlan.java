@@ -239,7 +239,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         switch (target.type()) {
             case LATEST -> {
                 Manifest m = chosen != null ? chosen : onPath.get(onPath.size() - 1);
-                checkContinuous(tl, path, m, null, target);
+                checkContinuous(repo, tl, path, m, null, target);
                 return new RecoveryPlan(m, "restoring backup " + m.id() + " (the newest on timeline " + targetTli
                         + ") and replaying all archived WAL, up to " + archiveEnd, withoutAction(s), true, archiveEnd);
             }
@@ -256,7 +256,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 Instant t = RecoveryTarget.parseTime(target.value());
                 Instant lastCommit = lastCommitTime(tl, path, oldest);
                 if (lastCommit == null || !t.isBefore(lastCommit)) {
-                    checkContinuous(tl, path, oldest, null, target); // a hole would explain it better
+                    checkContinuous(repo, tl, path, oldest, null, target); // a hole would explain it better
                     throw unreachable(target, "not before the newest archived transaction (" + (lastCommit == null ? "none" : lastCommit) + ")",
                             "recovery by time stops at the first transaction after the target; choose an earlier time or --target latest");
                 }
@@ -274,7 +274,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                             "choose a time after " + oldest.stopTime());
                 }
                 putInclusive(s, target);
-                checkContinuous(tl, path, m, null, target);
+                checkContinuous(repo, tl, path, m, null, target);
                 return new RecoveryPlan(m, "restoring backup " + m.id() + ": the newest whose consistency point (" + m.stopTime()
                         + ") precedes time " + target.value(), s, true, null);
             }
@@ -283,7 +283,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 position = findRecord(tl, path, oldest, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
                         && r.xid() == xid);
                 if (position == null) {
-                    checkContinuous(tl, path, oldest, null, target);
+                    checkContinuous(repo, tl, path, oldest, null, target);
                     throw unreachable(target, "not in the archived WAL (no commit or abort of it after the oldest backup)",
                             "check the transaction id (SELECT pg_current_xact_id() in that transaction)");
                 }
@@ -295,7 +295,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 position = findRecord(tl, path, oldest, r -> r.kind() == WalReader.Kind.RESTORE_POINT && target.value().equals(r.restorePointName()),
                         true);
                 if (position == null) {
-                    checkContinuous(tl, path, oldest, null, target);
+                    checkContinuous(repo, tl, path, oldest, null, target);
                     throw unreachable(target, "not in the archived WAL after the oldest backup",
                             "create it with 'pgstrata restore-point NAME', or list names with 'pgstrata info'");
                 }
@@ -317,7 +317,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             throw unreachable(target, "before the oldest backup's consistency point (backup " + oldest.id() + " at " + oldest.stopLsn() + ")",
                     "the archive cannot go back further than the oldest backup");
         }
-        checkContinuous(tl, path, m, position, target);
+        checkContinuous(repo, tl, path, m, position, target);
         return new RecoveryPlan(m, "restoring backup " + m.id() + ": the newest whose consistency point (" + m.stopLsn() + ") precedes "
                 + targetWord, s, true, position);
     }
@@ -326,7 +326,8 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
      * Refuses a restore whose WAL has a hole between the backup and the target: recovery would
      * stop at the hole and promote there, silently short of the target.
      */
-    private static void checkContinuous(ArchiveTimelines tl, TimelineHistory path, Manifest m, Lsn upTo, RecoveryTarget target) {
+    private static void checkContinuous(Repository repo, ArchiveTimelines tl, TimelineHistory path, Manifest m, Lsn upTo, RecoveryTarget target)
+            throws IOException {
         Lsn from = m.walInArchive() ? Lsn.parse(m.startLsn()) : Lsn.parse(m.stopLsn());
         long fromSeg = from.segmentNumber(tl.segmentSize());
         long toSeg = upTo == null ? tl.lastSegment(path) : new Lsn(Math.max(upTo.value(), 1) - 1).segmentNumber(tl.segmentSize());
@@ -335,6 +336,14 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         }
         List<Long> gaps = tl.gaps(path, fromSeg, toSeg);
         if (!gaps.isEmpty()) {
+            String first = tl.segmentName(path, gaps.get(0));
+            java.util.Optional<org.pgstrata.manifest.WalExpiry.Mark> mark = org.pgstrata.manifest.WalExpiry.read(repo.storage());
+            if (mark.isPresent() && mark.get().covers(first)) {
+                // Expire removed it after this restore read the catalogue: the backup went with it.
+                throw new PgstrataException(ErrorCode.WAL_EXPIRED, "WAL segment " + first + ", which a restore of backup " + m.id()
+                        + " needs, " + org.pgstrata.manifest.WalExpiry.MARKER + " (the archive keeps WAL from " + mark.get().before()
+                        + " on); nothing was written", "restore a newer backup ('pgstrata list --repo " + repo.describe() + "')");
+            }
             throw new PgstrataException(ErrorCode.WAL_MISSING, "WAL segment " + tl.segmentName(path, gaps.get(0))
                     + " is missing from the archive, between backup " + m.id() + " and " + target.describe()
                     + (gaps.size() > 1 ? " (" + gaps.size() + " segments missing in all)" : "") + "; recovery would stop there",

@@ -54,6 +54,7 @@ public final class WalGet {
             WalArchive archive = new WalArchive(storage);
             Optional<WalArchive.Entry> e = archive.find(name);
             if (e.isEmpty()) {
+                refuseExpired(storage, repo, name, target);
                 return false;
             }
             byte[] content = archive.read(e.get());
@@ -122,6 +123,35 @@ public final class WalGet {
             throw new PgstrataException(ErrorCode.IO, "cannot fetch " + name + " from " + S3Location.describe(repo) + " to " + target + ": " + e.getMessage(),
                     "check that the repository is reachable", e);
         }
+    }
+
+    /**
+     * A segment that {@code expire} removed is no end of the archive: answered so, recovery would
+     * end there and promote in the past (a restore of a backup that expire removed while it ran, a
+     * copy or standby that fell behind). Refused instead, so that recovery stops. Not when the data
+     * directory's pg_wal has the file: recovery asks the archive first and then reads it from
+     * there (a backup that holds its own WAL).
+     */
+    private static void refuseExpired(Storage storage, String repo, String name, Path target) throws IOException {
+        java.util.Optional<org.pgstrata.manifest.WalExpiry.Mark> mark = org.pgstrata.manifest.WalExpiry.read(storage);
+        if (mark.isEmpty() || !mark.get().covers(name)) {
+            return;
+        }
+        Path dataDir = dataDirectoryOf(target);
+        if (dataDir != null && Files.isRegularFile(dataDir.resolve("pg_wal").resolve(name))) {
+            return;
+        }
+        String kept = mark.get().oldestKept().isEmpty() ? "" : " (where backup " + mark.get().oldestKept() + " starts)";
+        String what = "archived WAL " + name + " " + org.pgstrata.manifest.WalExpiry.MARKER + ": the archive at " + S3Location.describe(repo)
+                + " keeps WAL from " + mark.get().before() + kept + " on";
+        if (dataDir != null && Files.isRegularFile(dataDir.resolve("standby.signal"))) {
+            // A standby never ends recovery on its own: it waits, and may stream the segment from its primary instead.
+            return;
+        }
+        throw new PgstrataException(ErrorCode.WAL_EXPIRED, what + ", and recovery cannot go past here",
+                "restore " + (mark.get().oldestKept().isEmpty() ? "a backup" : "backup " + mark.get().oldestKept() + " or a newer one")
+                        + " ('pgstrata list --repo " + S3Location.describe(repo) + "'); keep backups that restores still use with"
+                        + " a larger --retain-full or --retain-days");
     }
 
     /** What the scan for foreign tablespaces found: null, or the refusal. */
