@@ -24,7 +24,8 @@ import java.util.Optional;
  *       {@code PGSTRATA_TEST_RESUME_FILE=PATH} it goes on once that file exists.</li>
  *   <li>{@code PGSTRATA_TEST_PAUSE_AT=STEP}: the process prints "test hook: pausing at STEP" and
  *       sleeps at that step (logical-restore-temporary-database: a whole-database logical restore
- *       has created its temporary database and decompressed its dump; drill-checks: a drill's
+ *       has created its temporary database and decompressed its dump; logical-restore-changes: a logical restore
+ *       of a differential has loaded the full's rows and not yet applied the changes; drill-checks: a drill's
  *       copy is restored and running, its checks not begun), so that a test can kill it.</li>
  *   <li>{@code PGSTRATA_TEST_ORDERED_MERGE}: a logical differential compares every table by the
  *       ordered merge that big tables take, however small.</li>

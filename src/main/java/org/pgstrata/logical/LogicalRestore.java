@@ -150,10 +150,13 @@ public final class LogicalRestore {
                             }
                         }
                     } else {
+                        // a new database is restored under a temporary name too, renamed once complete: a restore
+                        // killed half way leaves no database of that name that looks restored
+                        String into = exists ? req.toDb() : Leftovers.temporaryDatabase();
                         if (!exists) {
-                            Db.execute(admin, "CREATE DATABASE " + Catalog.ident(req.toDb()) + " TEMPLATE template0");
+                            Db.execute(admin, "CREATE DATABASE " + Catalog.ident(into) + " TEMPLATE template0");
                         }
-                        ConnectionSettings target = server.withDbname(req.toDb());
+                        ConnectionSettings target = server.withDbname(into);
                         if (exists && req.clean()) {
                             try (Connection tc = Db.connect(target)) {
                                 Db.execute(tc, "DROP TABLE IF EXISTS " + Catalog.ident(only.schema()) + "." + Catalog.ident(only.name()) + " CASCADE");
@@ -162,11 +165,14 @@ public final class LogicalRestore {
                         boolean done = false;
                         try {
                             steps.run(target);
+                            if (!exists) {
+                                Db.execute(admin, "ALTER DATABASE " + Catalog.ident(into) + " RENAME TO " + Catalog.ident(req.toDb()));
+                            }
                             done = true;
                         } finally {
                             if (!done) {
                                 if (!exists) {
-                                    dropQuietly(admin, req.toDb());
+                                    dropQuietly(admin, into);
                                 } else {
                                     try (Connection tc = Db.connect(target)) {
                                         Db.execute(tc, "DROP TABLE IF EXISTS " + Catalog.ident(only.schema()) + "." + Catalog.ident(only.name()) + " CASCADE");
@@ -437,6 +443,7 @@ public final class LogicalRestore {
                     }
                 }
                 c.setAutoCommit(false);
+                org.pgstrata.api.TestHooks.pauseAt("logical-restore-changes", progress);
                 progress.step("applying the changes of " + m.id() + " (" + deltas.size() + " table(s)) in one transaction");
                 for (LogicalTable t : deltas) {
                     apply(c, copy, t);
