@@ -80,7 +80,10 @@ public final class LogicalRestore {
                     "the pg_dump " + full.pgDumpVersion() + " that wrote backup " + full.id(), req.pgBin(), env);
             LogicalTable only = req.table() == null ? null : findTable(m, req.table());
             List<String> chain = m.differential() ? List.of(full.id(), m.id()) : List.of(m.id());
-            try (Connection admin = Db.connect(req.connection(), "pgstrata logical restore")) {
+            // the database replaced cannot be dropped through a connection to it: manage the databases from another
+            ConnectionSettings through = req.toDb().equals(req.connection().dbname())
+                    ? req.connection().withDbname("postgres".equals(req.toDb()) ? "template1" : "postgres") : req.connection();
+            try (Connection admin = Db.connect(through, "pgstrata logical restore")) {
                 boolean exists = databaseExists(admin, req.toDb());
                 ConnectionSettings server = req.connection();
                 if (only == null && exists && !req.clean()) {
