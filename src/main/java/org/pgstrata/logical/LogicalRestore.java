@@ -161,8 +161,19 @@ public final class LogicalRestore {
                         }
                         ConnectionSettings target = server.withDbname(into);
                         if (exists && req.clean()) {
+                            // not CASCADE: that would drop other objects (views, other tables' foreign keys) that this
+                            // restore does not bring back
                             try (Connection tc = Db.connect(target)) {
-                                Db.execute(tc, "DROP TABLE IF EXISTS " + Catalog.ident(only.schema()) + "." + Catalog.ident(only.name()) + " CASCADE");
+                                Db.execute(tc, "DROP TABLE IF EXISTS " + Catalog.ident(only.schema()) + "." + Catalog.ident(only.name()));
+                            } catch (SQLException e) {
+                                if (!"2BP01".equals(e.getSQLState())) {
+                                    throw e;
+                                }
+                                String detail = e instanceof org.postgresql.util.PSQLException pe && pe.getServerErrorMessage() != null
+                                        && pe.getServerErrorMessage().getDetail() != null ? pe.getServerErrorMessage().getDetail() : e.getMessage();
+                                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "table " + only.qualified() + " in database " + req.toDb()
+                                        + " cannot be replaced: other objects depend on it (" + detail.replace("\n", "; ")
+                                        + "); nothing was restored", "drop or change those objects first, or restore into another database");
                             }
                         }
                         boolean done = false;
