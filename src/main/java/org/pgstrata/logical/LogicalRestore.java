@@ -406,7 +406,7 @@ public final class LogicalRestore {
             }
             if (!m.differential()) {
                 progress.step("pg_restore of " + full.id() + " into " + req.toDb());
-                pgRestore(target, fullDump, null, only == null ? null : tocList(fullDump, e -> ofTable(e.desc()), "table"));
+                pgRestore(target, fullDump, null, only == null ? null : tableList(fullDump, "table"));
             } else {
                 differential(target);
             }
@@ -418,7 +418,7 @@ public final class LogicalRestore {
 
         private void differential(ConnectionSettings target) throws IOException, SQLException {
             progress.step("schema of " + m.id() + " into " + req.toDb());
-            pgRestore(target, schemaDump, "pre-data", only == null ? null : tocList(schemaDump, e -> ofTable(e.desc()), "table"));
+            pgRestore(target, schemaDump, "pre-data", only == null ? null : tableList(schemaDump, "table"));
             if (only == null && m.dumpSections() == null) {
                 warnAboutAnOlderDifferential();
             }
@@ -478,7 +478,7 @@ public final class LogicalRestore {
                 c.commit();
             }
             progress.step("indexes and constraints of " + m.id());
-            pgRestore(target, schemaDump, "post-data", only == null ? null : tocList(schemaDump, e -> ofTable(e.desc()), "table-post"));
+            pgRestore(target, schemaDump, "post-data", only == null ? null : tableList(schemaDump, "table-post"));
         }
 
         /** Whether a TABLE DATA entry of the full's archive holds the data of {@code t}: by the table's oid, by name in older backups. */
@@ -636,16 +636,34 @@ public final class LogicalRestore {
             }
         }
 
+        /** A pg_restore -L list of the entries of {@code archive} that belong to the one table restored. */
+        private Path tableList(Path archive, String name) throws IOException {
+            // by name, "TABLE public a ..." also begins "TABLE public a b ...": the table is found by its oid, and
+            // its data, constraints, defaults and indexes by their dependency on it
+            java.util.Set<Long> table = new java.util.HashSet<>();
+            for (TocEntry e : toc(archive)) {
+                if (e.desc().startsWith("TABLE " + only.schema() + " " + only.name() + " ") && (only.oid() == null || only.oid() == e.oid())) {
+                    table.add(e.dumpId());
+                }
+            }
+            return tocList(archive, e -> ofTable(e, table), name);
+        }
+
         /** TOC entries (as pg_restore -l describes them, after the OIDs) that belong to the one table restored. */
-        private boolean ofTable(String desc) {
+        private boolean ofTable(TocEntry e, java.util.Set<Long> table) {
+            String desc = e.desc();
             String s = only.schema();
             String n = only.name();
-            if (desc.startsWith("TABLE " + s + " " + n + " ") || desc.startsWith("TABLE DATA " + s + " " + n + " ")
-                    || desc.startsWith("CONSTRAINT " + s + " " + n + " ") || desc.startsWith("DEFAULT " + s + " " + n + " ")) {
+            boolean dependent = only.oid() == null || e.dependsOn().stream().anyMatch(table::contains);
+            if (desc.startsWith("TABLE ") && !desc.startsWith("TABLE DATA ")) {
+                return table.contains(e.dumpId());
+            }
+            if ((desc.startsWith("TABLE DATA " + s + " " + n + " ") || desc.startsWith("CONSTRAINT " + s + " " + n + " ")
+                    || desc.startsWith("DEFAULT " + s + " " + n + " ")) && dependent) {
                 return true;
             }
             for (String idx : only.indexes()) {
-                if (desc.startsWith("INDEX " + s + " " + idx + " ")) {
+                if (desc.startsWith("INDEX " + s + " " + idx + " ") && dependent) {
                     return true;
                 }
             }
@@ -661,16 +679,26 @@ public final class LogicalRestore {
 
         /** The archive's entries, as pg_restore --list prints them. */
         private List<TocEntry> toc(Path archive) throws IOException {
-            String toc = runPgRestore(List.of("--list", archive.toString()), null, "list " + archive.getFileName());
+            // --verbose: each entry is followed by the dump ids it depends on (";\tdepends on: 214 215")
+            String toc = runPgRestore(List.of("--list", "--verbose", archive.toString()), null, "list " + archive.getFileName());
             List<TocEntry> entries = new ArrayList<>();
             for (String line : toc.split("\n")) {
+                if (line.startsWith(";") && line.substring(1).strip().startsWith("depends on:") && !entries.isEmpty()) {
+                    for (String d : line.substring(1).strip().substring("depends on:".length()).strip().split("\\s+")) {
+                        if (!d.isEmpty()) {
+                            entries.get(entries.size() - 1).dependsOn().add(Long.parseLong(d));
+                        }
+                    }
+                    continue;
+                }
                 if (line.isBlank() || line.startsWith(";")) {
                     continue;
                 }
                 String rest = line.substring(line.indexOf(';') + 1).trim();
                 String[] parts = rest.split(" ", 3);
                 if (parts.length == 3) {
-                    entries.add(new TocEntry(line, Long.parseLong(parts[1]), parts[2]));
+                    entries.add(new TocEntry(line, Long.parseLong(line.substring(0, line.indexOf(';')).trim()), Long.parseLong(parts[1]), parts[2],
+                            new ArrayList<>()));
                 }
             }
             return entries;
@@ -742,7 +770,7 @@ public final class LogicalRestore {
      * One line of pg_restore --list: the oid of the object it is about (a table's for its TABLE
      * DATA; 0 for none) and its description: type, schema, name, owner.
      */
-    private record TocEntry(String line, long oid, String desc) {
+    private record TocEntry(String line, long dumpId, long oid, String desc, List<Long> dependsOn) {
     }
 
     /** The settings whose value is a list that pg_dump writes as one literal per element (its variable_is_guc_list_quote). */
