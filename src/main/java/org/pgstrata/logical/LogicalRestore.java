@@ -143,7 +143,16 @@ public final class LogicalRestore {
                             steps.run(server.withDbname(temp));
                             if (exists) {
                                 progress.step("replacing database " + req.toDb());
-                                Db.execute(admin, "DROP DATABASE " + Catalog.ident(req.toDb()));
+                                try {
+                                    Db.execute(admin, "DROP DATABASE " + Catalog.ident(req.toDb()));
+                                } catch (SQLException e) {
+                                    if (!"55006".equals(e.getSQLState())) {
+                                        throw e;
+                                    }
+                                    throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "database " + req.toDb() + " on " + server.server()
+                                            + " cannot be replaced: other sessions are connected to it; it was left as it was",
+                                            "end those sessions (pg_stat_activity shows them), then restore again, or restore into a new --to-db");
+                                }
                             }
                             Db.execute(admin, "ALTER DATABASE " + Catalog.ident(temp) + " RENAME TO " + Catalog.ident(req.toDb()));
                             done = true;
