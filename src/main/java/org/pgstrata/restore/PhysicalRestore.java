@@ -469,23 +469,28 @@ public final class PhysicalRestore {
         return Libpq.forLocalServer(cluster.pgdata(), who);
     }
 
+    /** wal get's own line in the server log that holds {@code marker}, as an error with {@code code}; null when there is none. */
+    private static PgstrataException refusedByWalGet(LocalCluster cluster, String marker, ErrorCode code, String what) {
+        String line = cluster.serverLogLine(marker);
+        if (line == null) {
+            return null;
+        }
+        String why = line.substring(line.indexOf("pgstrata: error: ") < 0 ? 0 : line.indexOf("pgstrata: error: ") + 17);
+        int h = why.indexOf("; hint: ");
+        return new PgstrataException(code, "the restored server in " + cluster.pgdata() + " " + what + ": " + (h < 0 ? why : why.substring(0, h)),
+                h < 0 ? null : why.substring(h + 8));
+    }
+
     /** A failed start or recovery, with the server log's reason turned into its own error where there is one. */
     private static PgstrataException explained(LocalCluster cluster, RecoveryTarget target, PgstrataException e) {
-        String refused = cluster.serverLogLine(org.pgstrata.postgres.ForeignTablespaces.MARKER);
-        if (refused != null) {
-            // wal get refused the segment: its line, not the server's "could not restore file", says why
-            String why = refused.substring(refused.indexOf("pgstrata: error: ") < 0 ? 0 : refused.indexOf("pgstrata: error: ") + 17);
-            int h = why.indexOf("; hint: ");
-            return new PgstrataException(ErrorCode.TABLESPACE_IN_USE, "the restored server in " + cluster.pgdata() + " stopped: "
-                    + (h < 0 ? why : why.substring(0, h)), h < 0 ? null : why.substring(h + 8));
+        // wal get refused a segment (another cluster's tablespace in it, or expire removed it while this restore ran): its
+        // line, not the server's "could not restore file", says why and what still restores
+        PgstrataException refused = refusedByWalGet(cluster, org.pgstrata.postgres.ForeignTablespaces.MARKER, ErrorCode.TABLESPACE_IN_USE, "stopped");
+        if (refused == null) {
+            refused = refusedByWalGet(cluster, org.pgstrata.manifest.WalExpiry.MARKER, ErrorCode.WAL_EXPIRED, "stopped recovery");
         }
-        String expired = cluster.serverLogLine(org.pgstrata.manifest.WalExpiry.MARKER);
-        if (expired != null) {
-            // wal get refused a segment that expire removed while this restore ran: its line says which and what still restores
-            String why = expired.substring(expired.indexOf("pgstrata: error: ") < 0 ? 0 : expired.indexOf("pgstrata: error: ") + 17);
-            int h = why.indexOf("; hint: ");
-            return new PgstrataException(ErrorCode.WAL_EXPIRED, "the restored server in " + cluster.pgdata() + " stopped recovery: "
-                    + (h < 0 ? why : why.substring(0, h)), h < 0 ? null : why.substring(h + 8));
+        if (refused != null) {
+            return refused;
         }
         String log = cluster.serverLogTail();
         if (log.contains("recovery ended before configured recovery target was reached")) {

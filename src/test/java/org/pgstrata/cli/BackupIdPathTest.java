@@ -7,8 +7,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.api.BackupInfo;
@@ -38,7 +36,7 @@ class BackupIdPathTest {
             PgSupport.fullBackup(repo, a);
         }
         List<String> ids = PgSupport.facade().list(repo.toString()).stream().map(BackupInfo::id).toList();
-        Map<String, Long> before = tree(repo);
+        Map<String, Long> before = PgSupport.fileSizes(repo);
         for (String id : List.of("..", "../archive", "a\\b", ids.get(0) + "/../" + ids.get(0))) {
             for (List<String> cmd : List.of(List.of("delete"), List.of("delete", "--with-dependants"), List.of("verify"),
                     List.of("restore", "--to", dir.resolve("target").toString()))) {
@@ -50,17 +48,7 @@ class BackupIdPathTest {
                         .contains("; hint: ").doesNotContain("\n");
             }
         }
-        assertThat(tree(repo)).isEqualTo(before);
+        assertThat(PgSupport.fileSizes(repo)).isEqualTo(before);
         assertThat(Files.exists(dir.resolve("target"))).isFalse();
-    }
-
-    private static Map<String, Long> tree(Path repo) throws Exception {
-        Map<String, Long> files = new TreeMap<>();
-        try (Stream<Path> walk = Files.walk(repo)) {
-            for (Path p : walk.filter(Files::isRegularFile).toList()) {
-                files.put(repo.relativize(p).toString(), Files.size(p));
-            }
-        }
-        return files;
     }
 }

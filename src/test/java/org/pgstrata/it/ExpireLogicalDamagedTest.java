@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.BackupType;
 import org.pgstrata.api.Compression;
@@ -44,13 +41,13 @@ class ExpireLogicalDamagedTest extends PgTest {
         try (FileChannel ch = FileChannel.open(repo.resolve("logical").resolve(ld1.id()).resolve("manifest"), StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(new byte[] {0, 1, 2, 3}), 40);
         }
-        Map<String, Long> before = tree(repo);
+        Map<String, Long> before = PgSupport.fileSizes(repo);
 
         for (String dry : new String[] {"--dry-run", "-q"}) {
             CliRun r = CliRun.run("expire", "--repo", repo.toString(), "--retain-logical", "1", dry);
             assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(15);
             assertThat(r.err().strip()).startsWith("pgstrata: error: ").contains(ld1.id()).contains("; hint: ").doesNotContain("\n");
-            assertThat(tree(repo)).isEqualTo(before);
+            assertThat(PgSupport.fileSizes(repo)).isEqualTo(before);
         }
         assertThat(repo.resolve("logical").resolve(lf1.id()).resolve("manifest")).exists();
 
@@ -70,15 +67,5 @@ class ExpireLogicalDamagedTest extends PgTest {
         }
         return PgSupport.facade().logicalBackup(new LogicalBackupRequest(repo.toString(), LogicalSupport.conn(a, "shop"), type,
                 Compression.ZSTD, 1, null));
-    }
-
-    private static Map<String, Long> tree(Path repo) throws Exception {
-        Map<String, Long> files = new TreeMap<>();
-        try (Stream<Path> walk = Files.walk(repo)) {
-            for (Path p : walk.filter(Files::isRegularFile).toList()) {
-                files.put(repo.relativize(p).toString(), Files.size(p));
-            }
-        }
-        return files;
     }
 }

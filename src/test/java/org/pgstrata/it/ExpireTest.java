@@ -63,7 +63,7 @@ class ExpireTest extends PgTest {
         List<String> all = List.of(f1.id(), i1.id(), d1.id(), f2.id(), i2.id());
 
         // --retain-days 25 keeps F2, I2 (within) and D1 (the newest before): D1 needs F1, so only I1 goes.
-        Map<String, Long> treeBefore = tree(repo);
+        Map<String, Long> treeBefore = PgSupport.fileSizes(repo);
         JsonNode days = dryRun(repo, "--retain-days", "25");
         assertThat(ids(days.get("removed"))).containsExactly(i1.id());
         assertThat(days.get("removed").get(0).get("reason").asText()).contains("stopped before the last 25 days began")
@@ -96,7 +96,7 @@ class ExpireTest extends PgTest {
         assertThat(dry.get("walKeptFrom").asText()).isEqualTo(f2.startLsn());
         long objectBytes = objectBytes(repo, f1.id()) + objectBytes(repo, i1.id()) + objectBytes(repo, d1.id());
         assertThat(dry.get("bytesFreed").asLong()).isEqualTo(objectBytes).isPositive();
-        assertThat(tree(repo)).as("the repository after the dry runs").isEqualTo(treeBefore);
+        assertThat(PgSupport.fileSizes(repo)).as("the repository after the dry runs").isEqualTo(treeBefore);
         assertThat(listed(repo)).containsExactlyElementsOf(all);
 
         // The real thing, through the command line.
@@ -227,27 +227,16 @@ class ExpireTest extends PgTest {
         return PgSupport.facade().list(repo.toString()).stream().map(BackupInfo::id).toList();
     }
 
-    /** Every file in the repository with its size. */
-    private static Map<String, Long> tree(Path repo) throws Exception {
-        Map<String, Long> files = new TreeMap<>();
-        try (Stream<Path> walk = Files.walk(repo)) {
-            for (Path p : walk.filter(Files::isRegularFile).toList()) {
-                files.put(repo.relativize(p).toString(), Files.size(p));
-            }
-        }
-        return files;
-    }
-
     /** The bytes of a backup's objects: its directory without the manifest. */
     private static long objectBytes(Path repo, String id) throws Exception {
-        return tree(repo.resolve("backup").resolve(id)).entrySet().stream().filter(e -> !e.getKey().equals("manifest"))
+        return PgSupport.fileSizes(repo.resolve("backup").resolve(id)).entrySet().stream().filter(e -> !e.getKey().equals("manifest"))
                 .mapToLong(Map.Entry::getValue).sum();
     }
 
     /** Archived WAL files by name (an object's key is its name), with their stored size. */
     private static Map<String, Long> archived(Path repo) throws Exception {
         Map<String, Long> names = new TreeMap<>();
-        tree(repo.resolve("archive")).forEach((path, size) -> names.put(Path.of(path).getFileName().toString(), size));
+        PgSupport.fileSizes(repo.resolve("archive")).forEach((path, size) -> names.put(Path.of(path).getFileName().toString(), size));
         return names;
     }
 

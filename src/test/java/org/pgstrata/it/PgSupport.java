@@ -178,6 +178,17 @@ public final class PgSupport implements AutoCloseable {
         }
     }
 
+    /** Every regular file under {@code root} with its size: what a command that must change nothing may not touch. */
+    public static java.util.Map<String, Long> fileSizes(java.nio.file.Path root) throws java.io.IOException {
+        java.util.Map<String, Long> files = new java.util.TreeMap<>();
+        try (java.util.stream.Stream<java.nio.file.Path> walk = java.nio.file.Files.walk(root)) {
+            for (java.nio.file.Path p : walk.filter(java.nio.file.Files::isRegularFile).toList()) {
+                files.put(root.relativize(p).toString(), java.nio.file.Files.size(p));
+            }
+        }
+        return files;
+    }
+
     /** Every file and directory under {@code root}, with its size and modification time: to show that nothing there changed. */
     static java.util.Map<String, String> snapshot(java.nio.file.Path root) throws java.io.IOException {
         java.util.Map<String, String> m = new java.util.TreeMap<>();
