@@ -27,7 +27,7 @@ public final class WalExpiry {
 
     private static final Pattern BEFORE = Pattern.compile("\"before\"\\s*:\\s*\"([0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8})\"");
     private static final Pattern SEGMENT_SIZE = Pattern.compile("\"segmentSize\"\\s*:\\s*(\\d+)");
-    private static final Pattern OLDEST_KEPT = Pattern.compile("\"oldestKept\"\\s*:\\s*\"([0-9A-Za-z-]*)\"");
+    private static final Pattern OLDEST_KEPT = Pattern.compile("\"oldestKept\"\\s*:\\s*\"([^\"\\\\]*)\"");
 
     private WalExpiry() {
     }

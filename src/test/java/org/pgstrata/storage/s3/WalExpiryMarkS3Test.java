@@ -41,8 +41,8 @@ class WalExpiryMarkS3Test {
                 s.putBytes(WalExpiry.KEY, text.getBytes(StandardCharsets.UTF_8));
                 assertThatThrownBy(() -> WalExpiry.read(s)).isInstanceOf(CorruptObjectException.class);
                 // The next expire replaces a damaged mark (its own is at or past what that one said) instead of failing.
-                WalExpiry.advance(s, Lsn.parse("0/7000028"), SEGMENT, "20261206-000000F");
-                assertThat(WalExpiry.read(s)).hasValue(new WalExpiry.Mark(Lsn.parse("0/7000028"), SEGMENT, "20261206-000000F"));
+                WalExpiry.advance(s, Lsn.parse("0/7000028"), SEGMENT, "20261206-000000F_2");
+                assertThat(WalExpiry.read(s)).hasValue(new WalExpiry.Mark(Lsn.parse("0/7000028"), SEGMENT, "20261206-000000F_2"));
             }
         }
     }
