@@ -26,7 +26,9 @@ import java.util.Optional;
  *       sleeps at that step (logical-restore-temporary-database: a whole-database logical restore
  *       has created its temporary database and decompressed its dump; logical-restore-changes: a logical restore
  *       of a differential has loaded the full's rows and not yet applied the changes; drill-checks: a drill's
- *       copy is restored and running, its checks not begun), so that a test can kill it.</li>
+ *       copy is restored and running, its checks not begun; restore-start: a physical restore with --start has written
+ *       every file and not yet started the server), so that a test can kill it, or change the repository under it
+ *       and let it go on by creating {@code PGSTRATA_TEST_RESUME_FILE}.</li>
  *   <li>{@code PGSTRATA_TEST_ORDERED_MERGE}: a logical differential compares every table by the
  *       ordered merge that big tables take, however small.</li>
  * </ul>
@@ -46,12 +48,18 @@ public final class TestHooks {
 
     private static final String PAUSE_AT = System.getenv("PGSTRATA_TEST_PAUSE_AT");
 
-    /** Says so and sleeps (for a test to kill the process) when a test asked to pause at {@code step}; does nothing otherwise. */
+    /**
+     * Says so and sleeps (for a test to kill the process, or until the resume file exists) when a
+     * test asked to pause at {@code step}; does nothing otherwise.
+     */
     public static void pauseAt(String step, Progress progress) {
         if (step.equals(PAUSE_AT)) {
             progress.step("test hook: pausing at " + step);
+            java.nio.file.Path resume = resumeFile();
             try {
-                Thread.sleep(600_000);
+                for (long slept = 0; slept < 600_000 && (resume == null || !java.nio.file.Files.exists(resume)); slept += 50) {
+                    Thread.sleep(50);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -391,6 +391,7 @@ public final class PhysicalRestore {
      * server exits, or when nothing has moved for {@code stall}, never because recovery is slow.
      */
     private Stop startAndWait(LocalCluster cluster, RecoveryTarget target, RecoveryPlan plan, Duration stall) {
+        org.pgstrata.api.TestHooks.pauseAt("restore-start", progress);
         try {
             cluster.start(null, org.pgstrata.api.CipherPass.environment(), stall); // restore_command's passphrase, from wherever this command had it
         } catch (PgstrataException e) {

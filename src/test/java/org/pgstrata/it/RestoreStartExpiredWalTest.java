@@ -1,0 +1,99 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.api.Progress;
+import org.pgstrata.cli.CliRun;
+import org.pgstrata.db.Db;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.demo.Books;
+
+/**
+ * {@code restore --start} plans while the older full and its WAL are still there; expire removes
+ * them before the restored server asks for that WAL. wal get stops recovery (exit 128, see
+ * {@link ExpireDuringRecoveryTest}); the restore must then say so with its own exit code (35,
+ * WAL removed by expire) in one line that names the backup still restorable, not report a server
+ * that failed to start (19), and the copy must not have come up.
+ */
+class RestoreStartExpiredWalTest extends PgTest {
+
+    @Test
+    void expireBetweenThePlanAndTheStart_restoreStartExits35_copyNeverPromoted() throws Exception {
+        Path repo = dir.resolve("repo");
+        LocalCluster src = pg.track(PgSupport.facade().clusterInit(dir.resolve("src"), LocalCluster.freePort(), 17, null, repo.toString()));
+        src.start();
+        try (Connection c = PgSupport.connect(src)) {
+            Books.init(c);
+            Books.populate(c, 2_000, 500, 1, Progress.NONE);
+        }
+        String f1 = CliBackups.backupId(repo, src, "full");
+        for (int seed = 1; seed <= 2; seed++) {
+            try (Connection c = PgSupport.connect(src)) {
+                Books.mutate(c, 100, 200, 50, seed);
+                Db.execute(c, "SELECT pg_switch_wal()");
+            }
+        }
+        String f2 = CliBackups.backupId(repo, src, "full");
+        PitrTest.waitForArchive(src);
+
+        Path copy = dir.resolve("copy");
+        Path go = dir.resolve("go");
+        Process restore = ChildCli.start(Map.of("PGSTRATA_TEST_PAUSE_AT", "restore-start", "PGSTRATA_TEST_RESUME_FILE", go.toString()), List.of(),
+                "restore", "--repo", repo.toString(), "--backup", f1, "--target", "latest", "--to", copy.toString(), "--start",
+                "--port", Integer.toString(LocalCluster.freePort()));
+        StringBuilder said = new StringBuilder();
+        CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> {
+            try (var in = restore.getInputStream()) {
+                byte[] buf = new byte[4096];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    synchronized (said) {
+                        said.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // the child is gone
+            }
+        });
+        try {
+            for (int i = 0; i < 1200 && !output(said).contains("test hook: pausing at restore-start") && restore.isAlive(); i++) {
+                Thread.sleep(100);
+            }
+            assertThat(output(said)).as("the restore reaches its start").contains("test hook: pausing at restore-start");
+
+            CliRun expire = CliRun.run("expire", "--repo", repo.toString(), "--retain-full", "1", "-q");
+            assertThat(expire.exitCode()).as(expire.err()).isZero();
+            assertThat(expire.out()).contains("removed " + f1);
+            Files.writeString(go, "");
+            assertThat(restore.waitFor(180, TimeUnit.SECONDS)).as("the restore ends").isTrue();
+        } finally {
+            ChildCli.kill(restore);
+        }
+        reader.get(30, TimeUnit.SECONDS);
+
+        String out = output(said);
+        assertThat(restore.exitValue()).as(out).isEqualTo(35);
+        List<String> errors = out.lines().filter(l -> l.startsWith("pgstrata: error: ")).toList();
+        assertThat(errors).as(out).singleElement().asString()
+                .contains("the restored server in " + copy + " stopped recovery")
+                .contains("was removed by expire")
+                .contains("; hint: restore backup " + f2 + " or a newer one");
+        assertThat(Files.readString(copy.resolve(LocalCluster.LOG_FILE))).contains("exit code 128")
+                .doesNotContain("selected new timeline ID").doesNotContain("archive recovery complete");
+        assertThat(copy.resolve("pg_wal/00000002.history")).doesNotExist();
+    }
+
+    private static String output(StringBuilder said) {
+        synchronized (said) {
+            return said.toString();
+        }
+    }
+}
