@@ -49,7 +49,11 @@ import org.pgstrata.postgres.ControlFile;
  * and running the restore again finds the system identifier there.
  */
 final class DeltaTarget {
-    /** Where pg_control waits while a delta restore works; its presence means "unfinished". */
+    /**
+     * Where pg_control waits while a restore works (a delta restore's old one; a restore into a new
+     * directory writes the backup's there first); its presence means "unfinished", and a delta
+     * restore finishes such a directory.
+     */
     static final String CONTROL_ASIDE = "global/pg_control.pgstrata-delta";
     static final String CONTROL = "global/pg_control";
     /** The only links followed: tablespaces and a pg_wal kept on another disk, as PostgreSQL itself follows them. */

@@ -140,6 +140,11 @@ public final class PhysicalRestore {
             Delta delta = req.delta() && !emptyOrAbsent(target) ? new Delta() : null;
             if (delta != null) {
                 DeltaTarget.check(target, m);
+            } else if (!req.delta() && Files.isRegularFile(target.resolve(DeltaTarget.CONTROL_ASIDE))
+                    && !Files.exists(target.resolve(DeltaTarget.CONTROL), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot restore backup " + m.id() + " into " + target
+                        + ": it holds a restore that did not finish (its pg_control is set aside as " + DeltaTarget.CONTROL_ASIDE
+                        + "); nothing was changed", "add --delta to finish it there (only what differs is written), or empty it first");
             } else if (!req.delta() && Files.isRegularFile(target.resolve("PG_VERSION"))) {
                 throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot restore backup " + m.id() + " into " + target
                         + ": it is a PostgreSQL data directory", "to bring it back to this backup in place, stop its server and add --delta;"
@@ -561,6 +566,13 @@ public final class PhysicalRestore {
         }
         long total = m.files().stream().mapToLong(FileEntry::size).sum() + m.wal().stream().mapToLong(WalEntry::size).sum();
         progress.step("restoring " + m.files().size() + " files and " + m.wal().size() + " WAL files of backup " + m.id());
+        FileEntry control = m.files().stream().filter(f -> f.path().equals(DeltaTarget.CONTROL)).findFirst().orElse(null);
+        if (control != null && delta == null) {
+            // First, under the name a delta restore sets pg_control aside with: a directory this restore leaves when killed
+            // from here on starts no server, and 'restore --delta' finishes it (it finds the system identifier there).
+            restoreFile(repo, chain, target, control, null, null);
+            Files.move(target.resolve(DeltaTarget.CONTROL), target.resolve(DeltaTarget.CONTROL_ASIDE), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
         if (delta != null) {
             try {
                 delta.map = org.pgstrata.manifest.BlockMap.read(repo.objects(), m);
@@ -593,9 +605,10 @@ public final class PhysicalRestore {
         // pg_control last, durable once all else is: until then no server starts the directory. A restore killed before
         // (kill -9, a crash, Ctrl-C) must not leave one that a server would recover from pg_control's own checkpoint,
         // without backup_label and the recovery settings, and then run with the source's archive_command.
-        FileEntry control = m.files().stream().filter(f -> f.path().equals(DeltaTarget.CONTROL)).findFirst().orElse(null);
-        if (control != null) {
-            restoreFile(repo, chain, target, control, delta, null);
+        if (control != null && delta == null) {
+            Files.move(target.resolve(DeltaTarget.CONTROL_ASIDE), target.resolve(DeltaTarget.CONTROL), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } else if (control != null) {
+            restoreFile(repo, chain, target, control, delta, null); // what was set aside is the directory's old one
         }
         if (delta != null) {
             Files.deleteIfExists(target.resolve(DeltaTarget.CONTROL_ASIDE));

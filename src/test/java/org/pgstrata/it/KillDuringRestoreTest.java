@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.ContentChecksum;
 
@@ -19,7 +20,9 @@ import org.pgstrata.demo.ContentChecksum;
  * pg_control's own checkpoint, without backup_label, and came up read-write: what recovery from a
  * copy without backup_label may silently corrupt, and what a restore killed earlier, with files
  * missing, would have started too. Now pg_control is written last, and such a directory does not
- * start.
+ * start. Until then the backup's pg_control waits under the name a delta restore sets the old one
+ * aside with: running the restore again with --delta finishes the directory (without it, the
+ * restore said "add --delta", and --delta said it was not a data directory).
  */
 class KillDuringRestoreTest extends PgTest {
 
@@ -43,6 +46,15 @@ class KillDuringRestoreTest extends PgTest {
         LocalCluster copy = pg.trackRestored(target, 17);
         assertThatThrownBy(() -> copy.start(LocalCluster.freePort())).as("a server started on the killed restore's directory");
         assertThat(copy.postmasterAlive()).isFalse();
+
+        // Run again there: refused without --delta, as a restore that did not finish; --delta finishes it, proven by content.
+        CliRun refused = CliRun.run("restore", "-q", "--repo", repo.toString(), "--backup", full, "--to", target.toString());
+        assertThat(refused.exitCode()).as(refused.err()).isEqualTo(10);
+        assertThat(refused.errLines()).singleElement().asString().contains("holds a restore that did not finish").contains("add --delta");
+        CliBackups.Restored finished = CliBackups.restore(pg, repo, target, 17, "--backup", full, "--delta");
+        assertThat(target.resolve("global/pg_control.pgstrata-delta")).doesNotExist();
+        assertThat(ClusterContent.of(finished.cluster())).isEqualTo(atFull);
+        finished.cluster().stop();
 
         // Run again into a new directory, the restore is whole
         CliBackups.Restored again = CliBackups.restore(pg, repo, dir.resolve("again"), 17, "--backup", full);
