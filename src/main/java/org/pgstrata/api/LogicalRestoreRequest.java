@@ -12,7 +12,9 @@ import java.nio.file.Path;
  * @param clean      replace an existing {@code toDb} (or, with {@code table}, an existing table)
  * @param table      restore only this table ("name" or "schema.name"), or null for the whole database
  * @param noOwner    leave ownership to the restoring user (pg_restore --no-owner)
+ * @param noPrivileges restore no GRANT or REVOKE (pg_restore --no-privileges): for a server without the roles they name
  */
 public record LogicalRestoreRequest(String repo, String backupId, ConnectionSettings connection, String toDb, boolean create,
-                                    boolean clean, String table, int jobs, Path pgBin, boolean noOwner) {
+                                    boolean clean, String table, int jobs, Path pgBin, boolean noOwner,
+                                    boolean noPrivileges) {
 }

@@ -33,6 +33,8 @@ import picocli.CommandLine.Option;
     "large objects changed, in one transaction. A whole database gets the settings (ALTER DATABASE",
     "... SET) and comment of the one backed up, which pg_restore gives only with --create; a role",
     "with settings there that the server lacks is refused (--no-owner leaves its settings out).",
+    "A role that owns objects or holds privileges in the backup and is missing on the server",
+    "is refused by name (exit 17): create it, or add --no-owner or --no-privileges.",
     "--table T restores one table (its definition, data, indexes,",
     "constraints other than foreign keys, and owned sequences) into an existing database",
     "(--create makes it). --port, --host and --user name the server."})
@@ -63,6 +65,10 @@ final class RestoreCommand extends BaseCommand {
 
     @Option(names = "--no-owner", description = "With --logical: do not restore object owners (the restoring user owns everything).")
     boolean noOwner;
+
+    @Option(names = {"--no-privileges", "--no-acl"}, description = "With --logical: do not restore access privileges (GRANT and REVOKE), "
+            + "as pg_restore --no-privileges; for a server without the roles they name.")
+    boolean noPrivileges;
 
     @Option(names = {"-h", "--host"}, paramLabel = "HOST", description = "With --logical: server host or socket directory (default: PGHOST, "
             + "else a socket in /var/run/postgresql or /tmp, else localhost).")
@@ -207,7 +213,7 @@ final class RestoreCommand extends BaseCommand {
         var env = System.getenv();
         var server = org.pgstrata.db.Libpq.resolve(host, port, user, "postgres", null, env);
         var r = facade().logicalRestore(new org.pgstrata.api.LogicalRestoreRequest(repo.location(), backup, server, toDb, create, clean, table,
-                jobs(), pgBin, noOwner));
+                jobs(), pgBin, noOwner, noPrivileges));
         if (json) {
             Output.json(out(), r);
         } else {

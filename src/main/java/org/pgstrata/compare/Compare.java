@@ -402,7 +402,7 @@ public final class Compare {
                 public StrategyRow.Restore restore(String point, String backupId, ContentChecksum.Result expected) throws SQLException {
                     String db = "compare_" + key.replace('-', '_') + "_" + point;
                     LogicalRestoreResult r = new LogicalRestore(quiet, env).run(new LogicalRestoreRequest(repo, backupId, conn, db, true, false,
-                            null, 2, null, false));
+                            null, 2, null, false, false));
                     StrategyRow.Restore result = proven(point, "backup " + backupId, r.seconds(), conn.withDbname(db), expected);
                     try (Connection c = Db.connect(conn)) {
                         Db.execute(c, "DROP DATABASE IF EXISTS \"" + db + "\"");

@@ -150,7 +150,7 @@ public final class Drill {
             }
             try {
                 var r = new org.pgstrata.logical.LogicalRestore(progress, env).run(new org.pgstrata.api.LogicalRestoreRequest(req.repo(), m.id(),
-                        admin, db, true, false, null, req.jobs(), req.pgBin(), true));
+                        admin, db, true, false, null, req.jobs(), req.pgBin(), true, true)); // the scratch cluster has none of the roles
                 o.checks.add("restored " + String.join(" + ", r.chain()) + " (database " + m.database() + ") into database " + db + " (" + r.tables() + " tables"
                         + (m.differential() ? ", " + r.changedRows() + " changed rows, " + r.deletedRows() + " deleted" : "") + ")");
             } catch (PgstrataException e) {

@@ -740,8 +740,33 @@ public final class LogicalRestore {
             if (req.noOwner()) {
                 args.add("--no-owner");
             }
+            if (req.noPrivileges()) {
+                args.add("--no-privileges");
+            }
             args.add(archive.toString());
             runPgRestore(args, target, "restore " + (section == null ? "" : section + " of ") + archive.getFileName());
+        }
+
+        /**
+         * pg_restore stopped at a role the server lacks (one that owns objects in the backup, or
+         * that it grants privileges to): said by name, with the option that leaves it out, instead
+         * of pg_restore's last lines. Returns when that is not why it stopped.
+         */
+        private void missingRole(String stderr, String what) {
+            java.util.regex.Matcher role = java.util.regex.Pattern.compile("ERROR: +role \"(.*)\" does not exist").matcher(stderr);
+            if (!role.find()) {
+                return;
+            }
+            int at = stderr.indexOf("Command was: ", role.end());
+            String command = at < 0 ? "" : stderr.substring(at + 13).strip().toUpperCase(java.util.Locale.ROOT);
+            boolean privilege = command.startsWith("GRANT ") || command.startsWith("REVOKE ");
+            boolean owner = command.contains(" OWNER TO ");
+            String how = privilege ? "which backup " + m.id() + " grants privileges to" : owner ? "which owns objects in backup " + m.id()
+                    : "which backup " + m.id() + " names";
+            String option = privilege ? "--no-privileges" : owner ? "--no-owner" : "--no-owner and --no-privileges";
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "pg_restore could not " + what + ": role " + role.group(1) + ", " + how
+                    + ", does not exist on " + req.connection().server() + "; the target was left as it was",
+                    "create the role first, or add " + option + " to restore without " + (privilege ? "its privileges" : owner ? "owners" : "them"));
         }
 
         /** Runs pg_restore; returns what it printed on standard output. */
@@ -767,6 +792,7 @@ public final class LogicalRestore {
                 throw new PgstrataException(ErrorCode.INTERNAL, "interrupted while pg_restore ran", null);
             }
             if (p.exitValue() != 0) {
+                missingRole(Files.readString(err), what);
                 throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_restore failed to " + what + " (exit " + p.exitValue() + "): "
                         + PgClient.lastLines(err, 3)
                         + "; the target was left as it was", "see the message above");

@@ -67,7 +67,7 @@ class ExpireLogicalTest extends PgTest {
         assertThat(PgSupport.facade().verify(repo.toString(), null).problems()).isEmpty();
 
         PgSupport.facade().logicalRestore(new LogicalRestoreRequest(repo.toString(), ld2.id(), PgSupport.conn(a), "restored", true, false,
-                null, 2, null, false));
+                null, 2, null, false, false));
         assertThat(LogicalSupport.proof(a, "restored")).isEqualTo(atLd2);
     }
 

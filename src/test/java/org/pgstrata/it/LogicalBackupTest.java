@@ -105,7 +105,7 @@ class LogicalBackupTest {
 
     static LogicalRestoreResult restore(String id, String toDb, String table, boolean create) {
         return PgSupport.facade().logicalRestore(new LogicalRestoreRequest(repo.toString(), id, PgSupport.conn(a), toDb, create, false, table,
-                2, null, false));
+                2, null, false, false));
     }
 
     @AfterAll
@@ -262,7 +262,7 @@ class LogicalBackupTest {
                 .orElseThrow(() -> new IllegalStateException("no bundled server newer than " + major + " to restore into"));
         LocalCluster b = pg.start("newer", newer);
         LogicalRestoreResult r = PgSupport.facade().logicalRestore(new LogicalRestoreRequest(repo.toString(), diff1.id(), PgSupport.conn(b),
-                "upgraded", false, false, null, 2, null, false));
+                "upgraded", false, false, null, 2, null, false, false));
         assertThat(r.chain()).containsExactly(full.id(), diff1.id());
         try (Connection c = Db.connect(PgSupport.conn(b).withDbname("upgraded"))) {
             assertThat(ContentChecksum.compute(c)).isEqualTo(atDiff1);

@@ -99,7 +99,7 @@ class LogicalKeyIndexDamageVerifyTest {
         for (LogicalBackupResult b : new LogicalBackupResult[] {full, diff}) {
             String db = "r_" + b.id().replace('-', '_').toLowerCase();
             PgSupport.facade().logicalRestore(new LogicalRestoreRequest(repo.toString(), b.id(), PgSupport.conn(a), db, false, false, null,
-                    1, null, false));
+                    1, null, false, false));
             assertThat(LogicalSupport.databaseExists(a, db)).isTrue();
         }
         assertThat(v.rejected()).as("backups verify says a restore would reject").isEmpty();
@@ -115,7 +115,7 @@ class LogicalKeyIndexDamageVerifyTest {
         assertThat(v.rejected()).containsExactlyInAnyOrder(full.id(), diff.id());
         assertThat(PgSupport.facade().verify(damagedDump.toString(), diff.id()).rejected()).contains(diff.id());
         assertThatThrownBy(() -> PgSupport.facade().logicalRestore(new LogicalRestoreRequest(damagedDump.toString(), diff.id(),
-                PgSupport.conn(a), "r_from_damaged", false, false, null, 1, null, false)))
+                PgSupport.conn(a), "r_from_damaged", false, false, null, 1, null, false, false)))
                 .isInstanceOf(PgstrataException.class)
                 .extracting(e -> ((PgstrataException) e).code()).isEqualTo(ErrorCode.CORRUPT);
         assertThat(LogicalSupport.databaseExists(a, "r_from_damaged")).isFalse();

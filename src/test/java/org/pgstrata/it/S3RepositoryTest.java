@@ -464,7 +464,7 @@ class S3RepositoryTest {
         ContentChecksum.Result expected = LogicalSupport.proof(c, "postgres");
         assertThat(f.verify(location, null).problems()).isEmpty();
         f.logicalRestore(new org.pgstrata.api.LogicalRestoreRequest(location, null, PgSupport.conn(c), "from_s3", false, false, null, 1, null,
-                false));
+                false, false));
         assertThat(LogicalSupport.proof(c, "from_s3")).isEqualTo(expected);
     }
 

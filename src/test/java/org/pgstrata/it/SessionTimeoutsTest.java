@@ -72,7 +72,7 @@ class SessionTimeoutsTest extends PgTest {
         for (var point : Map.of(full.id(), atFull, diff.id(), atDiff).entrySet()) {
             String db = "restored_" + point.getKey().toLowerCase().replaceAll("[^a-z0-9]", "_");
             PgSupport.facade().logicalRestore(new org.pgstrata.api.LogicalRestoreRequest(repo.toString(), point.getKey(), PgSupport.conn(source),
-                    db, true, false, null, 2, null, false));
+                    db, true, false, null, 2, null, false, false));
             assertThat(LogicalSupport.proof(source, db)).as("content of %s", point.getKey()).isEqualTo(point.getValue());
         }
     }
