@@ -440,6 +440,12 @@ public final class ObjectStore {
         private final Checksum digest = new Checksum();
         private long count;
         private boolean checked;
+        /**
+         * The store's own read error, once it threw one (a connection dropped mid-object): what
+         * was read then is cut short by the transfer, not in the store, so it is that I/O error
+         * again, never a verdict on the object.
+         */
+        private IOException storeError;
 
         CheckingIn(InputStream in, ObjectRef ref) {
             this(in, ref.key(), ref.storedBytes(), ref.storedChecksum(), "");
@@ -462,7 +468,18 @@ public final class ObjectStore {
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
+            if (storeError != null) {
+                throw storeError;
+            }
+            int n;
+            try {
+                n = in.read(b, off, len);
+            } catch (CorruptObjectException e) {
+                throw e;
+            } catch (IOException e) {
+                storeError = e;
+                throw e;
+            }
             if (n > 0) {
                 digest.update(b, off, n);
                 count += n;
@@ -528,6 +545,9 @@ public final class ObjectStore {
             } catch (CorruptObjectException e) {
                 throw e;
             } catch (IOException | RuntimeException e) {
+                if (stored.storeError != null) {
+                    throw stored.storeError; // the store failed to deliver the bytes: nothing to judge them by
+                }
                 // Prefer the checksum's verdict: drain and check, which names the real problem.
                 drainAndCheck();
                 throw new CorruptObjectException(stored.key, "cannot be decompressed (" + e.getMessage() + ")");

@@ -32,6 +32,8 @@ public final class S3Server implements AutoCloseable {
     private final boolean conditionalWrites;
     private BlobStore store;
     private S3Proxy proxy;
+    /** {@link #cutNextRead}: bytes of the next large object's body sent before the connection is cut; -1 when not armed. */
+    private final java.util.concurrent.atomic.AtomicLong cutAfter = new java.util.concurrent.atomic.AtomicLong(-1);
 
     private S3Server(Path directory, int port) {
         this(directory, port, true);
@@ -78,6 +80,7 @@ public final class S3Server implements AutoCloseable {
             if (!conditionalWrites) {
                 store = new UnconditionalWrites(store);
             }
+            store = new CuttingReads(store, cutAfter);
         }
         proxy = S3Proxy.builder().blobStore(store).endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
@@ -97,6 +100,14 @@ public final class S3Server implements AutoCloseable {
             proxy.stop();
             proxy = null;
         }
+    }
+
+    /**
+     * The next GET of an object longer than {@code bytes} sends that many bytes of its body and
+     * then drops the connection, as a store or a network does now and then mid-download.
+     */
+    public void cutNextRead(long bytes) {
+        cutAfter.set(bytes);
     }
 
     public String endpoint() {
@@ -141,6 +152,47 @@ public final class S3Server implements AutoCloseable {
         public String putBlob(String container, org.gaul.s3proxy.blobstore.domain.Blob blob,
                               org.gaul.s3proxy.blobstore.options.PutOptions options) {
             return super.putBlob(container, blob, options.toBuilder().ifMatch(null).ifNoneMatch(null).build());
+        }
+    }
+
+    /** Cuts the body of one read when {@link #cutNextRead} armed it: the server fails mid-response, with the full length announced. */
+    private static final class CuttingReads extends org.gaul.s3proxy.blobstore.ForwardingBlobStore {
+        private final java.util.concurrent.atomic.AtomicLong cutAfter;
+
+        CuttingReads(BlobStore delegate, java.util.concurrent.atomic.AtomicLong cutAfter) {
+            super(delegate);
+            this.cutAfter = cutAfter;
+        }
+
+        @Override
+        public org.gaul.s3proxy.blobstore.domain.Blob getBlob(String container, String name,
+                                                             org.gaul.s3proxy.blobstore.options.GetOptions options) {
+            org.gaul.s3proxy.blobstore.domain.Blob blob = super.getBlob(container, name, options);
+            long after = cutAfter.get();
+            Long size = blob == null ? null : blob.getMetadata().size();
+            if (after < 0 || size == null || size <= after || !cutAfter.compareAndSet(after, -1)) {
+                return blob;
+            }
+            java.io.InputStream whole = blob.getPayload();
+            return blob.toBuilder().payload(new java.io.FilterInputStream(whole) {
+                private long sent;
+
+                @Override
+                public int read() throws java.io.IOException {
+                    byte[] one = new byte[1];
+                    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+                }
+
+                @Override
+                public int read(byte[] b, int off, int len) throws java.io.IOException {
+                    if (sent >= after) {
+                        throw new java.io.IOException("connection cut by the test");
+                    }
+                    int n = super.read(b, off, (int) Math.min(len, after - sent));
+                    sent += Math.max(n, 0);
+                    return n;
+                }
+            }).build();
         }
     }
 }
