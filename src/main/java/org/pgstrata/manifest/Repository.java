@@ -214,10 +214,39 @@ public final class Repository implements AutoCloseable {
             throw new PgstrataException(ErrorCode.CORRUPT, "repository " + inner.describe() + ": the wrapped key in " + INFO_KEY + " cannot be "
                     + "opened (" + e.getMessage() + "); nothing was read or written", "restore repo.json from a copy");
         }
+        RepositoryCipher cipher;
         try {
-            return new RepositoryCipher(key);
+            cipher = new RepositoryCipher(key);
         } finally {
             java.util.Arrays.fill(key, (byte) 0);
+        }
+        refuseForeignObjects(inner, cipher);
+        return cipher;
+    }
+
+    /**
+     * Refuses a store whose encrypted objects this repo.json's key did not write: another
+     * encrypted repository's repo.json (the same cluster's, sealed for the same passphrase) put
+     * in its place. Its key finds none of them, so the repository would read as empty (verify:
+     * 0 problems, wal get: not in the archive) and backups would go in beside them under the
+     * other key. One look at the store's top level, where every object's name starts with one of
+     * {@link #TOP_LEVEL_NAMES}, encrypted.
+     */
+    private static final List<String> TOP_LEVEL_NAMES = List.of(BACKUP_PREFIX.substring(0, BACKUP_PREFIX.length() - 1),
+            LOGICAL_PREFIX.substring(0, LOGICAL_PREFIX.length() - 1), WalArchive.PREFIX.substring(0, WalArchive.PREFIX.length() - 1),
+            DrillRecords.PREFIX.substring(0, DrillRecords.PREFIX.length() - 1), WalExpiry.KEY);
+
+    private static void refuseForeignObjects(Storage inner, RepositoryCipher cipher) {
+        List<String> foreign;
+        try {
+            foreign = new EncryptedStorage(inner, cipher).foreignNames(TOP_LEVEL_NAMES);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot list repository " + inner.describe() + ": " + e.getMessage(), null);
+        }
+        if (!foreign.isEmpty()) {
+            throw new PgstrataException(ErrorCode.CORRUPT, "repository " + inner.describe() + " holds objects that the key in its " + INFO_KEY
+                    + " did not write (" + foreign.get(0) + "): it is not the " + INFO_KEY + " they were written with; nothing was read or written",
+                    "restore the repository's own repo.json from a copy");
         }
     }
 

@@ -46,6 +46,15 @@ public interface Storage extends AutoCloseable {
     List<String> list(String prefix) throws IOException;
 
     /**
+     * The first components of the stored keys, each once (a directory's entries, the top of a
+     * bucket's prefix): what the store holds at its top, which stores answer without listing
+     * every key.
+     */
+    default List<String> topLevelNames() throws IOException {
+        return list("").stream().map(k -> k.indexOf('/') < 0 ? k : k.substring(0, k.indexOf('/'))).distinct().sorted().toList();
+    }
+
+    /**
      * The bytes stored under {@code prefix}: the sum of the sizes of its objects. Others may write
      * meanwhile (a push, archive_command's shell removing a spool note): an object removed between
      * the listing and its size is not counted.

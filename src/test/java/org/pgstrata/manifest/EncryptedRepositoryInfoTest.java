@@ -94,6 +94,45 @@ class EncryptedRepositoryInfoTest {
         RepoIdentity.open(clear.toString()).close();
     }
 
+    /**
+     * Another encrypted repository's repo.json (the same cluster, the same passphrase: a copy
+     * restored from the wrong place) over encrypted objects: its key writes other names, so the
+     * repository read as empty (list: no backups, verify: 0 problems, wal get: not in the
+     * archive, which ends a recovery early) and backups went in beside the old ones under the
+     * other key.
+     */
+    @Test
+    void anotherEncryptedRepositorysRepoJson_isRefused_notReadAsAnEmptyRepository() throws Exception {
+        encrypting();
+        Path root = dir.resolve("repo");
+        try (Repository r = Repository.on(new FileStorage(root))) {
+            r.initialize(SYSID, 17, Clock.systemUTC());
+            r.storage().putBytes("backup/20261203-000000F/manifest", new byte[] {1, 2, 3});
+            r.storage().putBytes("archive/0000000100000000/000000010000000000000001", new byte[] {4});
+        }
+        Path other = dir.resolve("other");
+        try (Repository r = Repository.on(new FileStorage(other))) {
+            r.initialize(SYSID, 17, Clock.systemUTC()); // the same cluster, the same passphrase, its own key
+        }
+        Files.copy(other.resolve("repo.json"), root.resolve("repo.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        byte[] replaced = Files.readAllBytes(root.resolve("repo.json"));
+
+        CipherPass.use(new CipherPass.Source("test", "a passphrase".toCharArray()), false);
+        assertThatThrownBy(() -> Repository.open(root.toString()).awaitKey().close()).isInstanceOf(PgstrataException.class)
+                .hasMessageContaining("did not write")
+                .satisfies(e -> assertThat(((PgstrataException) e).code()).isEqualTo(org.pgstrata.api.ErrorCode.CORRUPT));
+        assertThatThrownBy(() -> RepoIdentity.open(root.toString()).close()).isInstanceOf(PgstrataException.class)
+                .hasMessageContaining("did not write");
+        assertThat(Files.readAllBytes(root.resolve("repo.json"))).isEqualTo(replaced);
+
+        // Each repository with its own repo.json still opens, a stray key of a shared bucket beside it or not.
+        Files.writeString(other.resolve("shared-bucket-notes-for-operators"), "not pgstrata's");
+        try (Repository r = Repository.open(other.toString())) {
+            assertThat(r.awaitKey().encrypted()).isTrue();
+        }
+        RepoIdentity.open(other.toString()).close();
+    }
+
     @Test
     void twoCommandsCreatingTheRepositoryAtOnce_endUpWithOneKey() throws Exception {
         encrypting();

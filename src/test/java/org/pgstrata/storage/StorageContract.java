@@ -48,6 +48,17 @@ public abstract class StorageContract {
         assertThat(storage.exists("a/b/c")).isTrue();
     }
 
+    /** What an encrypted repository checks its objects' names by (Repository): each store answers it in its own way. */
+    @Test
+    void topLevelNames_areTheFirstComponentsOfTheKeys_eachOnce() throws Exception {
+        assertThat(storage.topLevelNames()).isEmpty();
+        storage.putBytes("a/b/c", bytes("1"));
+        storage.putBytes("a/d", bytes("2"));
+        storage.putBytes("e", bytes("3"));
+        storage.putBytes("f/g/h/i", bytes("4"));
+        assertThat(storage.topLevelNames()).containsExactly("a", "e", "f");
+    }
+
     @Test
     void get_ofAMissingKey_throwsNotFound() {
         assertThatThrownBy(() -> storage.get("nope")).isInstanceOf(ObjectNotFoundException.class).hasMessageContaining("nope");

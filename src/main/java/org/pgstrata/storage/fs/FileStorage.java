@@ -258,6 +258,17 @@ public final class FileStorage implements Storage {
         }
     }
 
+    /** The root directory's entries, without temporary files. */
+    @Override
+    public List<String> topLevelNames() throws IOException {
+        if (!isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(root)) {
+            return entries.map(p -> p.getFileName().toString()).filter(n -> !n.endsWith(TEMP_SUFFIX)).sorted().toList();
+        }
+    }
+
     @Override
     public List<String> list(String prefix) throws IOException {
         List<String> keys = new ArrayList<>();

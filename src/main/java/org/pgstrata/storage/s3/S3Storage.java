@@ -611,6 +611,24 @@ public final class S3Storage implements Storage {
         return keys;
     }
 
+    /** One listing with a delimiter: the names directly under the repository's prefix and its first-level "directories". */
+    @Override
+    public List<String> topLevelNames() throws IOException {
+        String p = location.prefix().isEmpty() ? "" : location.prefix() + "/";
+        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        try {
+            for (var page : client.listObjectsV2Paginator(r -> r.bucket(location.bucket()).prefix(p).delimiter("/"))) {
+                page.commonPrefixes().forEach(c -> names.add(c.prefix().substring(p.length(), c.prefix().length() - 1)));
+                page.contents().forEach(o -> names.add(o.key().substring(p.length())));
+            }
+        } catch (NoSuchBucketException e) {
+            return List.of(); // no bucket, no objects
+        } catch (SdkException e) {
+            throw S3Errors.io("listing " + url(p), location, e);
+        }
+        return new ArrayList<>(names);
+    }
+
     /** {@link #LAYER_READS}: each read a rebuild holds open keeps one pooled connection. */
     @Override
     public int readsAtOnce() {
