@@ -882,8 +882,8 @@ public final class S3Storage implements Storage {
         }
 
         byte[] record() {
-            return ("holder=" + holder + "\nhost=" + host + "\npid=" + pid + "\ntoken=" + token + "\nrenewal=" + renewals + "\n")
-                    .getBytes(StandardCharsets.UTF_8);
+            return ("holder=" + holder + "\nhost=" + host + "\npid=" + pid + "\nspace=" + PROCESS_SPACE + "\ntoken=" + token + "\nrenewal="
+                    + renewals + "\n").getBytes(StandardCharsets.UTF_8);
         }
 
         /** A write of the lock object that started at {@code start} (monotonic) succeeded with {@code newEtag}. */
@@ -1025,12 +1025,18 @@ public final class S3Storage implements Storage {
         }
     }
 
-    record LockRecord(String holder, String host, long pid, String token, Instant written, Instant serverNow, String etag) {
+    /**
+     * @param space the holder's {@link #PROCESS_SPACE}; null in a record of a pgstrata that did not write one
+     */
+    record LockRecord(String holder, String host, long pid, String token, String space, Instant written, Instant serverNow, String etag) {
         boolean stale(String myHost, Duration ttl) {
             if (Duration.between(written, serverNow).compareTo(ttl) > 0) {
                 return true;
             }
-            if (host.equals(myHost)) {
+            // A host name is no proof that the holder's pid is one of ours to look up: another
+            // machine of the same name (cloned VMs, "localhost"), or a container sharing the
+            // host's name but not its processes, would have its live lock taken over at once.
+            if (host.equals(myHost) && (space == null || space.equals(PROCESS_SPACE))) {
                 if (pid == ProcessHandle.current().pid()) {
                     return !LIVE_TOKENS.contains(token);
                 }
@@ -1051,6 +1057,7 @@ public final class S3Storage implements Storage {
             String host = "";
             long pid = -1;
             String token = "";
+            String space = null;
             for (String line : text.split("\n")) {
                 int eq = line.indexOf('=');
                 if (eq < 0) {
@@ -1062,10 +1069,11 @@ public final class S3Storage implements Storage {
                     case "host" -> host = v;
                     case "pid" -> pid = parseLong(v);
                     case "token" -> token = v;
+                    case "space" -> space = v;
                     default -> { }
                 }
             }
-            return new LockRecord(holder, host, pid, token, meta.lastModified(), now, meta.eTag());
+            return new LockRecord(holder, host, pid, token, space, meta.lastModified(), now, meta.eTag());
         } catch (NoSuchKeyException e) {
             return null;
         } catch (SdkException e) {
@@ -1078,6 +1086,22 @@ public final class S3Storage implements Storage {
             return Long.parseLong(v.trim());
         } catch (NumberFormatException e) {
             return -1;
+        }
+    }
+
+    /**
+     * Where this process's pid means something: the kernel's boot id and this process's PID
+     * namespace ("pid:[4026531836]"); "" where they cannot be read (not Linux). Two processes
+     * see each other's pids only when both are equal.
+     */
+    static final String PROCESS_SPACE = processSpace();
+
+    private static String processSpace() {
+        try {
+            String boot = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/random/boot_id")).trim();
+            return boot + "/" + java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/ns/pid"));
+        } catch (IOException | RuntimeException e) {
+            return "";
         }
     }
 

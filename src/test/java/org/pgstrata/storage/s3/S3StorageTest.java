@@ -182,6 +182,33 @@ class S3StorageTest extends StorageContract {
         }
     }
 
+    /**
+     * A live holder on another machine of the same name (cloned VMs, "localhost"), or in a
+     * container that shares this host's name but not its processes (host networking): its pid
+     * is not one this process can look up. Its lock was taken over at once, as if its process
+     * had ended, and the new holder removed the backup it was still writing.
+     */
+    @Test
+    void aLockOfTheSameHostNameInAnotherPidSpace_isNotTakenOverWhileItIsRenewed() throws Exception {
+        String host = java.net.InetAddress.getLocalHost().getHostName();
+        storage.putBytes("lock", ("holder=pgstrata backup (pid 4194305 on " + host + ")\nhost=" + host + "\npid=4194305\n"
+                + "space=another-boot/pid:[4026531836]\ntoken=t1\n").getBytes());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> storage.lock("pgstrata expire (pid 2)"))
+                .isInstanceOf(org.pgstrata.storage.LockedException.class).hasMessageContaining("pid 4194305");
+        // Both are pid 1 in their containers, say: the same pid is not this process either.
+        long me = ProcessHandle.current().pid();
+        storage.putBytes("lock", ("holder=pgstrata backup (pid " + me + " elsewhere)\nhost=" + host + "\npid=" + me + "\n"
+                + "space=another-boot/pid:[4026531836]\ntoken=t2\n").getBytes());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> storage.lock("pgstrata expire (pid 3)"))
+                .isInstanceOf(org.pgstrata.storage.LockedException.class).hasMessageContaining("elsewhere");
+        // In this process's own pid space, a holder that has ended is still taken over at once.
+        storage.putBytes("lock", ("holder=pgstrata backup (pid 4194305)\nhost=" + host + "\npid=4194305\nspace=" + S3Storage.PROCESS_SPACE
+                + "\ntoken=t3\n").getBytes());
+        try (Storage.RepositoryLock l = storage.lock("pgstrata backup (pid 4)")) {
+            assertThat(new String(storage.getBytes("lock"))).contains("pid 4").contains("space=" + S3Storage.PROCESS_SPACE);
+        }
+    }
+
     @Test
     void aServerThatIsAwayForAMoment_isRetriedWithBackoff_andVerboseOutputSaysSo() throws Exception {
         java.util.List<String> said = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
