@@ -249,8 +249,11 @@ public final class WalReceiver {
             }
             return pass;
         } catch (SQLException e) {
-            if (e.getMessage() != null && e.getMessage().contains("timeline")) {
-                // The server moved to a new timeline under us: the next pass follows it.
+            // The server moved to a new timeline under us: the next pass follows it. Only the server's
+            // own timeline tells; the error's text does not (a busy slot named "timeline_a" reads like
+            // a switch, and taking it for one reconnected at once, without end).
+            Integer now = pass.timeline == 0 ? null : currentTimeline(s);
+            if (now != null && now != pass.timeline) {
                 progress.step("the server switched timelines (" + e.getMessage().split("\n")[0] + "); reconnecting");
                 return pass;
             }

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.pgstrata.api.ErrorCode;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
 
@@ -49,6 +50,33 @@ class WalReceiveFailsPromptlyTest {
         assertThat(f.output().lines().filter(l -> l.startsWith("pgstrata: error:")).toList()).as(f.output()).hasSize(1)
                 .allMatch(l -> l.contains("127.0.0.1:" + nobody));
         assertThat(f.seconds()).as("seconds from start to exit; %s", f.output()).isLessThan(15);
+    }
+
+    /**
+     * A second receiver on a slot that another one streams from fails at once, whatever the
+     * slot's name. Before, an error whose text held the word "timeline" (here the slot's own name)
+     * was taken for a timeline switch: the receiver reconnected at once, without end, thousands of
+     * times a minute, and never said what was wrong.
+     */
+    @Test
+    void aSecondReceiverOnABusySlotNamedTimeline_failsAtOnce_withOneLine() throws Exception {
+        String port = Integer.toString(PgSupport.conn(source).port());
+        String[] receive = {"wal", "receive", "-q", "--repo", repo.toString(), "--host", "127.0.0.1", "--port", port, "--user", "postgres",
+            "--slot", "timeline_a"};
+        Process first = ChildCli.start(Map.of(), List.of(), receive);
+        try {
+            for (int i = 0; i < 300 && !"true".equals(PgSupport.queryString(source,
+                    "SELECT active::text FROM pg_replication_slots WHERE slot_name = 'timeline_a'")); i++) {
+                assertThat(first.isAlive()).as("the first receiver ended early").isTrue();
+                Thread.sleep(100);
+            }
+            ChildCli.Finished second = ChildCli.run(Map.of(), List.of(), 30, receive);
+            assertThat(second.exitCode()).as(second.output()).isEqualTo(ErrorCode.SERVER.exitCode());
+            assertThat(second.output().lines().toList()).as(second.output()).singleElement().asString()
+                    .startsWith("pgstrata: error:").contains("replication slot \"timeline_a\" is active");
+        } finally {
+            ChildCli.kill(first);
+        }
     }
 
     /** A slot name PostgreSQL would refuse is a usage error before any connection, not a server failure (exit 19). */
