@@ -327,8 +327,9 @@ public final class WalReceiver {
 
     /** Creates the slot (reserving WAL now) if needed; returns where streaming resumes. */
     private static Lsn slotStart(Connection c, String slot, Progress progress) throws SQLException {
+        boolean exists = false;
         try (PreparedStatement ps = c.prepareStatement(
-                "SELECT restart_lsn::text, slot_type FROM pg_replication_slots WHERE slot_name = ?")) {
+                "SELECT restart_lsn::text, slot_type, wal_status FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, slot);
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
@@ -339,20 +340,28 @@ public final class WalReceiver {
                     if (rs.getString(1) != null) {
                         return Lsn.parse(rs.getString(1));
                     }
+                    if ("lost".equals(rs.getString(3))) {
+                        // Reserving anew would go on after a gap in the archive without a word.
+                        throw new PgstrataException(ErrorCode.SERVER, "replication slot " + slot + " was invalidated: the server removed WAL "
+                                + "it kept for it, which may be missing from the archive", "drop the slot (SELECT pg_drop_replication_slot('"
+                                + slot + "')), run the receiver again, and take a full backup");
+                    }
+                    exists = true;
                 }
+            }
+        }
+        if (exists) {
+            // Created without reserving WAL (pg_create_physical_replication_slot's default): it holds nothing, and
+            // PostgreSQL cannot make it reserve WAL afterwards (pg_replication_slot_advance refuses such a slot), so it is
+            // made again, reserving. A slot in use by someone else cannot be dropped, and the error says so.
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+                ps.setString(1, slot);
+                ps.execute();
             }
         }
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_create_physical_replication_slot(?, true)")) {
             ps.setString(1, slot);
             ps.execute();
-        } catch (SQLException e) {
-            if (!"42710".equals(e.getSQLState())) { // duplicate_object: it exists but had no restart_lsn yet
-                throw e;
-            }
-            try (PreparedStatement ps = c.prepareStatement("SELECT pg_replication_slot_advance(?, pg_current_wal_lsn())")) {
-                ps.setString(1, slot);
-                ps.execute();
-            }
         }
         progress.step("created replication slot " + slot + " (it keeps the server's WAL until it is archived)");
         try (PreparedStatement ps = c.prepareStatement("SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
