@@ -134,7 +134,8 @@ public final class WalReceiver {
         } catch (SQLException e) {
             throw Db.sqlFailed("preparing replication slot " + o.slot(), e);
         }
-        try (Connection repl = replicationConnection(s)) {
+        Connection repl = replicationConnection(s);
+        try {
             String[] ident = identify(repl);
             if (!ident[0].equals(sysid)) {
                 throw new PgstrataException(ErrorCode.REPO_MISMATCH, "the server at " + s.describe() + " is cluster " + ident[0]
@@ -258,6 +259,14 @@ public final class WalReceiver {
                 return pass;
             }
             throw Db.sqlFailed("streaming WAL from " + s.describe(), e);
+        } finally {
+            // Not in a try-with-resources: a server that restarted leaves a connection that fails to close
+            // ("Broken pipe"), which would end the receiver instead of the pass that the next one resumes.
+            try {
+                repl.close();
+            } catch (SQLException e) {
+                // the connection was lost already
+            }
         }
     }
 
