@@ -143,6 +143,9 @@ public final class WalReceiver {
             }
             int tli = Integer.parseInt(ident[1]);
             pass.timeline = tli;
+            // The timeline this pass streams: the server's, or an ancestor of it whose whole segments the slot still keeps.
+            int streamTli = tli;
+            Lsn ancestorEnd = null;
             if (tli > 1) {
                 // Archive the history of the current timeline, and start on it at its first segment we lack.
                 String[] hist = timelineHistory(repl, tli);
@@ -150,7 +153,18 @@ public final class WalReceiver {
                 archive.put(hist[0], content, o.compression());
                 TimelineHistory h = TimelineHistory.parse(tli, hist[1]);
                 Lsn switchPoint = h.begin();
-                if (start.isBefore(switchPoint)) {
+                int holding = h.timelineAt(start);
+                Lsn holdingEnd = h.ancestors().stream().filter(e -> e.timeline() == holding).map(TimelineHistory.Entry::switchPoint)
+                        .findFirst().orElse(null);
+                if (holdingEnd != null && start.segmentNumber(segSize) < holdingEnd.segmentNumber(segSize)) {
+                    // The server moved on while whole segments of an older timeline were not yet archived (the receiver
+                    // was down, or behind, at the promotion): they exist only there, so they are streamed from that
+                    // timeline first, up to the segment where it ends; the next pass continues on the new one.
+                    streamTli = holding;
+                    ancestorEnd = holdingEnd;
+                    pass.timeline = holding;
+                    progress.step("archiving timeline " + holding + "'s segments up to its end at " + holdingEnd + " first");
+                } else if (start.isBefore(switchPoint)) {
                     // WAL before the switch on the old timeline is the old timeline's business; the new
                     // timeline's copy of the switch segment holds both parts.
                     long seg = switchPoint.segmentNumber(segSize);
@@ -166,8 +180,9 @@ public final class WalReceiver {
                 pass.finished = true;
                 return pass;
             }
-            progress.step("streaming from " + start + " on timeline " + tli + " through slot " + o.slot());
-            PGReplicationStream stream = repl.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
+            progress.step("streaming from " + start + " on timeline " + streamTli + " through slot " + o.slot());
+            PGReplicationStream stream = streamTli != tli ? ancestorStream(repl, o.slot(), start, streamTli)
+                    : repl.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical()
                     .withSlotName(o.slot()).withStartPosition(LogSequenceNumber.valueOf(start.value())).withStatusInterval(1,
                             java.util.concurrent.TimeUnit.SECONDS).start();
             Watchdog watch = new Watchdog(repl, s, tli, progress, stopRequested);
@@ -177,6 +192,9 @@ public final class WalReceiver {
             long filled = 0;
             try {
                 while (!stopRequested.getAsBoolean() && !watch.tripped()) {
+                    if (ancestorEnd != null && segStart >= ancestorEnd.segmentNumber(segSize) * segSize) {
+                        break; // the older timeline's whole segments are archived; its last one is the new timeline's
+                    }
                     ByteBuffer msg;
                     try {
                         msg = stream.readPending();
@@ -214,7 +232,7 @@ public final class WalReceiver {
                         offset += n;
                         filled = Math.max(filled, inSeg + n);
                         if (filled == segSize) {
-                            String name = WalFileName.segment(tli, segStart / segSize, segSize);
+                            String name = WalFileName.segment(streamTli, segStart / segSize, segSize);
                             archive.put(name, segment, o.compression());
                             pass.segments++;
                             pass.bytes += segSize;
@@ -380,6 +398,17 @@ public final class WalReceiver {
                 return Lsn.parse(rs.getString(1));
             }
         }
+    }
+
+    /**
+     * A physical stream on an older timeline than the server's (START_REPLICATION ... TIMELINE N),
+     * which pgjdbc's builder cannot ask for; the server ends it at that timeline's switch point.
+     */
+    private static PGReplicationStream ancestorStream(Connection repl, String slot, Lsn start, int timeline) throws SQLException {
+        org.postgresql.copy.CopyDual dual = repl.unwrap(PGConnection.class).getCopyAPI()
+                .copyDual("START_REPLICATION SLOT " + slot + " PHYSICAL " + start + " TIMELINE " + timeline);
+        return new org.postgresql.core.v3.replication.V3PGReplicationStream(dual, LogSequenceNumber.valueOf(start.value()), 1000, true,
+                org.postgresql.replication.ReplicationType.PHYSICAL);
     }
 
     private static Connection replicationConnection(ConnectionSettings s) {

@@ -37,7 +37,7 @@ class TimelineTest extends PgTest {
         return pg.trackRestored(r.target(), 17);
     }
 
-    private static List<String> archived(Path repo) throws Exception {
+    static List<String> archived(Path repo) throws Exception {
         try (Repository r = Repository.open(repo.toString())) {
             return new WalArchive(r.storage()).entries().stream().map(WalArchive.Entry::name).toList();
         }
