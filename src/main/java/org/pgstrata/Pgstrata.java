@@ -431,8 +431,11 @@ public final class Pgstrata {
         return windows(repo).windows();
     }
 
-    /** What a repository can restore, and whether it is encrypted: what {@code info} prints, from one opening. */
-    public record Windows(List<RecoveryWindow> windows, boolean encrypted, Proven lastProven) {
+    /**
+     * What a repository can restore, and whether it is encrypted: what {@code info} prints, from one opening.
+     * {@code logicalBackups} counts the logical backups, which restore whole but have no window of their own.
+     */
+    public record Windows(List<RecoveryWindow> windows, boolean encrypted, Proven lastProven, int logicalBackups) {
     }
 
     /** {@link #info}, with whether the repository is encrypted, from the same opening of it. */
@@ -440,9 +443,10 @@ public final class Pgstrata {
         try (Repository r = Repository.open(repo)) {
             r.requireInfo();
             java.util.Set<String> present = new java.util.HashSet<>(r.backupIds());
-            r.logicalBackups().forEach(m -> present.add(m.id()));
+            var logical = r.logicalBackups();
+            logical.forEach(m -> present.add(m.id()));
             Proven p = drills(r, present).getValue();
-            return new Windows(RecoveryWindows.of(r), r.encrypted(), p.backupId() == null ? null : p);
+            return new Windows(RecoveryWindows.of(r), r.encrypted(), p.backupId() == null ? null : p, logical.size());
         } catch (org.pgstrata.storage.CorruptObjectException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "cannot read repository " + S3Location.describe(repo) + ": " + e.getMessage(),
                     "run 'pgstrata verify --repo " + S3Location.describe(repo) + "' to see what is damaged", e);

@@ -27,8 +27,16 @@ final class InfoCommand extends BaseCommand {
             return 0;
         }
         String encrypted = info.encrypted() ? "repository " + repo.describe() + " is encrypted" : null;
-        if (windows.isEmpty()) {
+        if (windows.isEmpty() && info.logicalBackups() == 0) {
             out().println("nothing to restore in " + repo.describe() + " yet: no backups" + (encrypted != null ? " (encrypted)" : ""));
+            return 0;
+        }
+        if (windows.isEmpty()) {
+            // Logical backups restore whole, to their snapshot: no window to show, but the repository is not empty.
+            out().println("no physical backup in " + repo.describe() + ", so no point in time to recover to; "
+                    + info.logicalBackups() + " logical backup(s) (pg_dump) restore whole: see 'pgstrata list', "
+                    + "and 'pgstrata restore --logical'" + (encrypted != null ? " (encrypted)" : ""));
+            out().println(ListCommand.provenLine(info.lastProven()));
             return 0;
         }
         List<List<String>> rows = new ArrayList<>();
