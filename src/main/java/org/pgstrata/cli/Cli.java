@@ -25,13 +25,22 @@ public final class Cli {
 
     private static int runCommand(java.io.PrintWriter out, java.io.PrintWriter err, java.util.Map<String, String> env, String... args) {
         ConfigFile config;
+        // status is run by a monitor, which reads its first line on stdout and its exit code as
+        // 0 OK to 3 UNKNOWN: a configuration it cannot use is UNKNOWN there (StatusCommand), not exit 2
+        // (CRITICAL to the monitor) or another command's code with nothing on stdout.
+        boolean status = "status".equals(commandName(args));
+        PgstrataException configProblem = null;
         try {
             config = config(args, env, ConfigFile.DEFAULT);
         } catch (PgstrataException p) {
-            java.io.PrintWriter e = err != null ? err : new java.io.PrintWriter(System.err, true);
-            e.println("pgstrata: error: " + p.oneLine());
-            e.flush();
-            return p.code().exitCode();
+            if (!status) {
+                java.io.PrintWriter e = err != null ? err : new java.io.PrintWriter(System.err, true);
+                e.println("pgstrata: error: " + p.oneLine());
+                e.flush();
+                return p.code().exitCode();
+            }
+            config = ConfigFile.none();
+            configProblem = p;
         }
         // The file's S3 credentials, where the AWS SDK's default chain looks first; only for this run.
         java.util.Map<String, String> previous = new java.util.HashMap<>();
@@ -39,6 +48,7 @@ public final class Cli {
         try {
             prefetchKey(args, env, config);
             CommandLine cl = commandLine(args, config, env);
+            ((RootCommand) cl.getCommand()).configProblem = configProblem;
             if (out != null) {
                 cl.setOut(out);
             }
@@ -48,6 +58,10 @@ public final class Cli {
             try {
                 config.useCipherPass(env);
             } catch (PgstrataException p) {
+                if (status) {
+                    ((RootCommand) cl.getCommand()).configProblem = p;
+                    return cl.execute(args);
+                }
                 java.io.PrintWriter e = err != null ? err : new java.io.PrintWriter(System.err, true);
                 e.println("pgstrata: error: " + p.oneLine());
                 e.flush();
@@ -314,6 +328,12 @@ public final class Cli {
                 }
             }
             String from = fromFile(ex, args, config);
+            if (!from.isEmpty() && c.getCommandSpec().userObject() instanceof StatusCommand) {
+                // A bad value in the file, not on the command line: the monitor's UNKNOWN (see runCommand).
+                c.getOut().println("PGSTRATA UNKNOWN - " + ex.getMessage() + from + "; hint: correct it in the file");
+                c.getOut().flush();
+                return org.pgstrata.drill.Health.Status.UNKNOWN.exitCode();
+            }
             c.getErr().println("pgstrata: error: " + ex.getMessage() + from + "; hint: " + guess + (from.isEmpty() ? ""
                     : "correct it in the file, or give the option on the command line; ") + "see '" + c.getCommandSpec().qualifiedName() + " --help'");
             return org.pgstrata.api.ErrorCode.USAGE.exitCode();

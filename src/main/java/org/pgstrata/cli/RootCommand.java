@@ -41,6 +41,9 @@ public final class RootCommand implements Runnable {
     /** The configuration file these arguments selected (Cli.commandLine). */
     ConfigFile configFile = ConfigFile.none();
 
+    /** Why that file could not be used, for status, which reports it as UNKNOWN itself; null when it could. */
+    org.pgstrata.api.PgstrataException configProblem;
+
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());

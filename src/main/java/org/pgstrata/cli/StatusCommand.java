@@ -48,7 +48,8 @@ import picocli.CommandLine.TypeConversionException;
     "problems; one line per check follows: ok, warning, critical or skipped, its name, what it found.",
     "Exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, the Nagios plugin convention. UNKNOWN means that",
     "the repository could not be read (it does not exist, its passphrase is missing or wrong, a file is",
-    "refused), and the first line says why. A mistake on the command line itself (an unknown option, a",
+    "refused), or the configuration file could not be used (missing, not valid TOML, an unknown key or",
+    "stanza, a bad value), and the first line says why. A mistake on the command line itself (an unknown option, a",
     "bad duration) exits 2 as on every command, with the error on stderr and nothing on stdout.",
     "",
     "--json prints {status, exitCode, repository, checks: [{name, status, message, value, threshold}],",
@@ -89,6 +90,9 @@ final class StatusCommand extends BaseCommand {
     int execute() {
         String location = null;
         Health.Result result;
+        if (spec.root().userObject() instanceof RootCommand r && r.configProblem != null) {
+            return unknown(label(null), r.configProblem.oneLine(), null);
+        }
         try {
             location = repo.location();
             result = facade().status(location, new Health.Limits(maxBackupAge, maxDrillAge, maxArchiveLag));
