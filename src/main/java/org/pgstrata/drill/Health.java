@@ -30,6 +30,8 @@ import org.pgstrata.api.RecoveryWindow;
  *   <li>archive-lag: WARNING when the newest archived point is older than the limit.</li>
  * </ul>
  * A repository that archives no WAL skips the archive checks; a limit of zero skips its check.
+ * A time more than {@link #CLOCK_SKEW} ahead of now makes its check (backup-age, last-drill,
+ * drill-age, archive-lag) a WARNING that says so, instead of an age of zero.
  */
 public final class Health {
     private Health() {
@@ -158,6 +160,9 @@ public final class Health {
         if (newest == null) {
             checks.add(new Check("backup-age", Severity.CRITICAL, "no backup: nothing to restore (run 'pgstrata backup')",
                     null, backupLimit));
+        } else if (backupLimit != null && ahead(now, instant(newest.stopTime())) != null) {
+            checks.add(new Check("backup-age", Severity.WARNING, "the newest backup, " + newest.id() + ", stopped at " + newest.stopTime()
+                    + ", " + ahead(now, instant(newest.stopTime())), backupAge, backupLimit));
         } else if (backupLimit == null) {
             checks.add(new Check("backup-age", Severity.SKIPPED, "the newest backup, " + newest.id() + ", stopped " + human(backupAge)
                     + " ago; its age is not checked (--max-backup-age 0)", backupAge, null));
@@ -184,7 +189,12 @@ public final class Health {
             checks.add(new Check("last-drill", Severity.SKIPPED, "no backup was ever drilled", null, null));
         } else {
             long drillAge = age(now, instant(last.startedAt()));
-            if (last.passed()) {
+            String future = ahead(now, instant(last.startedAt()));
+            if (last.passed() && future != null) {
+                // A record from the future stays the newest: it would hide every drill recorded after it, failed ones too.
+                checks.add(new Check("last-drill", Severity.WARNING, "the newest drill, of " + last.backupId() + ", passed and began at "
+                        + last.startedAt() + ", " + future + "; a drill recorded since may be hidden behind it", drillAge, null));
+            } else if (last.passed()) {
                 checks.add(new Check("last-drill", Severity.OK, "the newest drill, of " + last.backupId() + ", began " + human(drillAge)
                         + " ago and passed", drillAge, null));
             } else {
@@ -201,6 +211,9 @@ public final class Health {
             checks.add(new Check("drill-age", Severity.SKIPPED, (provenAge == null ? "no drill has passed yet"
                     : "a drill of " + facts.provenBackupId() + " passed " + human(provenAge) + " ago")
                     + "; its age is not checked (--max-drill-age 0)", provenAge, null));
+        } else if (provenAge != null && ahead(now, provenAt) != null) {
+            checks.add(new Check("drill-age", Severity.WARNING, "the newest drill that passed, of " + facts.provenBackupId() + ", began at "
+                    + facts.provenTime() + ", " + ahead(now, provenAt), provenAge, drillLimit));
         } else if (provenAge == null) {
             checks.add(new Check("drill-age", Severity.WARNING, "no backup was ever proven restorable: no drill has passed"
                     + " (limit " + human(drillLimit) + ", --max-drill-age; run 'pgstrata drill')", null, drillLimit));
@@ -239,6 +252,9 @@ public final class Health {
             Long lagLimit = seconds(limits.maxArchiveLag());
             if (lag == null) {
                 checks.add(new Check("archive-lag", Severity.SKIPPED, "the archived WAL names no time to measure its lag by", null, lagLimit));
+            } else if (lagLimit != null && ahead(now, newestPoint) != null) {
+                checks.add(new Check("archive-lag", Severity.WARNING, "the newest archived point is " + newestPoint + ", "
+                        + ahead(now, newestPoint), lag, lagLimit));
             } else if (lagLimit == null) {
                 checks.add(new Check("archive-lag", Severity.SKIPPED, "the newest archived point is " + human(lag)
                         + " old; its lag is not checked (--max-archive-lag 0)", lag, null));
@@ -281,6 +297,23 @@ public final class Health {
             }
         }
         return newest;
+    }
+
+    /** How far ahead of now a time may be before a clock counts as wrong: clocks that disagree a little are no problem. */
+    static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
+
+    /**
+     * Null when {@code then} is not in the future (or no more than {@link #CLOCK_SKEW} ahead); else
+     * says how far ahead it is. Ages are measured from now, and the newest drill is the latest by
+     * its time, so a time from the future is neither an age nor an order to trust: a check would
+     * say "0s ago" and go on saying it, while it hides whatever was recorded after it.
+     */
+    static String ahead(Instant now, Instant then) {
+        if (then == null || !then.isAfter(now.plus(CLOCK_SKEW))) {
+            return null;
+        }
+        return "dated " + human(Duration.between(now, then).getSeconds()) + " ahead of this machine's clock: one of the clocks"
+                + " (this machine's, the database server's, or that of the machine that recorded it) is wrong, so its age cannot be judged";
     }
 
     /** Seconds from {@code then} to {@code now}; zero when {@code then} is ahead (clocks that disagree a little). */

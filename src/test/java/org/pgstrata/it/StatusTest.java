@@ -237,6 +237,22 @@ class StatusTest {
     }
 
     @Test
+    void aDrillDatedInTheFuture_warns_ratherThanHideTheFailedDrillRecordedAfterIt() throws Exception {
+        // A drill host whose clock ran two days ahead: its pass stays "the newest" and would hide every later drill.
+        Path p = copy(plain, "plain-future");
+        record(p, drill(plainBackup, Instant.now().plus(Duration.ofDays(2)), DrillRecord.PASSED));
+        record(p, drill(plainBackup, Instant.now().minus(Duration.ofMinutes(1)), DrillRecord.FAILED, "amcheck: index t_pkey is corrupt"));
+        List<String> lines = expect(status(p), 1, "PGSTRATA WARNING - " + p + ": the newest drill, of " + plainBackup + ", passed and began at ");
+        assertThat(lines.get(0)).contains("1d 23h ahead of this machine's clock");
+        assertThat(lines).anyMatch(l -> l.startsWith("warning: last-drill: ") && l.contains("a drill recorded since may be hidden behind it"));
+        assertThat(lines).anyMatch(l -> l.startsWith("warning: drill-age: ") && l.contains("ahead of this machine's clock"));
+        // A few seconds ahead is only clocks that disagree a little.
+        Path q = copy(plain, "plain-nearly-now");
+        record(q, drill(plainBackup, Instant.now().plus(Duration.ofSeconds(30)), DrillRecord.PASSED));
+        expect(status(q), 0, "PGSTRATA OK - ");
+    }
+
+    @Test
     void noDrillPassedWithinTheLimit_warns() throws Exception {
         Path p = copy(plain, "plain-stale-drill");
         record(p, drill(plainBackup, Instant.now().minus(Duration.ofDays(3)), DrillRecord.PASSED));
