@@ -238,12 +238,17 @@ public final class Drill {
         }
     }
 
-    /** Writes the record, unless its backup went meanwhile (then a record would prove nothing that exists). */
+    /**
+     * Writes the record, unless its backup went meanwhile: then a record would prove nothing that
+     * exists, and the drill could not run to an outcome worth recording, so it is an error (not
+     * found) rather than a pass or failure that the caller would report as recorded.
+     */
     private void record(String location, DrillRecord r) {
         try (Repository repo = Repository.open(location)) {
             if (!repo.backupIds().contains(r.backupId()) && !repo.logicalBackupIds().contains(r.backupId())) {
-                progress.warn("backup " + r.backupId() + " was removed while the drill ran: its result is not recorded");
-                return;
+                throw new PgstrataException(ErrorCode.NOT_FOUND, "backup " + r.backupId() + " was removed (by delete or expire) while the drill ran:"
+                        + " its result (" + r.result() + ") is not recorded", "drill a backup that is kept ('pgstrata list --repo "
+                        + org.pgstrata.storage.s3.S3Location.describe(location) + "')");
             }
             DrillRecords.write(repo.storage(), r);
         } catch (IOException e) {
