@@ -38,7 +38,8 @@ final class DrillCommand extends BaseCommand {
     @Option(names = "--steps-back", paramLabel = "N", description = "Drill the backup N steps before the newest (0 = the newest).")
     Integer stepsBack;
 
-    @Option(names = "--all", description = "Drill every backup in the repository (physical and logical), oldest first, each recorded on its own.")
+    @Option(names = "--all", description = "Drill every backup in the repository (physical and logical), oldest first, each recorded on its own; "
+            + "a damaged one (its manifest cannot be read) is a failed drill.")
     boolean all;
 
     @Mixin
@@ -77,10 +78,9 @@ final class DrillCommand extends BaseCommand {
         }
         List<String> ids = new ArrayList<>();
         if (all) {
+            // Damaged backups too: a backup that cannot be restored is what a drill of every backup is there to report.
             for (BackupInfo b : facade().list(repo.location())) {
-                if (!b.isDamaged()) {
-                    ids.add(b.id());
-                }
+                ids.add(b.id());
             }
             if (ids.isEmpty()) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe() + " holds no backup to drill",

@@ -76,16 +76,39 @@ public final class Drill {
         }
         Manifest backup;
         String sysid;
+        boolean logical = false;
+        org.pgstrata.manifest.LogicalManifest logicalBackup = null;
+        PgstrataException damaged = null;
         try (Repository repo = Repository.open(req.repo())) {
             sysid = repo.requireInfo().systemIdentifier();
-            if (req.backupId() != null && repo.logicalBackupIds().contains(req.backupId())) {
-                if (target.type() != RecoveryTarget.Type.IMMEDIATE) {
-                    throw new PgstrataException(ErrorCode.USAGE, "backup " + req.backupId() + " is a logical backup: it has no recovery target",
-                            "leave the target options out");
-                }
-                return runLogical(req, repo.logicalManifest(req.backupId()));
+            logical = req.backupId() != null && repo.logicalBackupIds().contains(req.backupId());
+            if (logical && target.type() != RecoveryTarget.Type.IMMEDIATE) {
+                throw new PgstrataException(ErrorCode.USAGE, "backup " + req.backupId() + " is a logical backup: it has no recovery target",
+                        "leave the target options out");
             }
-            backup = PhysicalRestore.chosenBackup(repo, target, req.backupId());
+            backup = null;
+            try {
+                if (logical) {
+                    logicalBackup = repo.logicalManifest(req.backupId());
+                } else {
+                    backup = PhysicalRestore.chosenBackup(repo, target, req.backupId());
+                }
+            } catch (PgstrataException e) {
+                if (e.code() != ErrorCode.CORRUPT || req.backupId() == null) {
+                    throw e;
+                }
+                damaged = e;
+            }
+        }
+        if (damaged != null) {
+            // The backup asked for has a manifest that cannot be read: a damaged object, which is what a drill is there
+            // to find (as it does when one of its files is damaged), so a failed drill, recorded, not an error.
+            Outcome o = new Outcome();
+            o.findings.add("manifest: " + damaged.getMessage());
+            return o.recorded(req.repo(), req.backupId(), logical ? "logical" : "physical", target.describe(), null);
+        }
+        if (logical) {
+            return runLogical(req, logicalBackup);
         }
         ScratchArea area = scratchArea(req);
         Outcome o = new Outcome();
