@@ -32,7 +32,8 @@ final class DrillCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
 
-    @Option(names = "--backup", paramLabel = "ID", description = "Drill this backup (default: the newest, or the one the target needs).")
+    @Option(names = "--backup", paramLabel = "ID", description = "Drill this backup (default: the newest, or the one the target needs; "
+            + "the newest logical one in a repository without physical backups).")
     String backup;
 
     @Option(names = "--steps-back", paramLabel = "N", description = "Drill the backup N steps before the newest (0 = the newest).")

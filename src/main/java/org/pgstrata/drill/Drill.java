@@ -88,8 +88,15 @@ public final class Drill {
             }
             backup = null;
             try {
+                List<org.pgstrata.manifest.LogicalManifest> logicalOnly = req.backupId() == null && target.type() == RecoveryTarget.Type.IMMEDIATE
+                        && repo.backupIds().isEmpty() ? repo.logicalBackups() : List.of();
                 if (logical) {
                     logicalBackup = repo.logicalManifest(req.backupId());
+                } else if (!logicalOnly.isEmpty()) {
+                    // No physical backup to choose from: the newest backup is a logical one (oldest first), and that is what
+                    // "the newest" means here, as status, which counts logical backups, asks for a drill of it.
+                    logical = true;
+                    logicalBackup = logicalOnly.get(logicalOnly.size() - 1);
                 } else {
                     backup = PhysicalRestore.chosenBackup(repo, target, req.backupId());
                 }
