@@ -866,12 +866,20 @@ public final class Repository implements AutoCloseable {
         return refs;
     }
 
-    /** The backups a restore of {@code m} starts from, oldest (the full) first, ending with {@code m}. */
+    /**
+     * The backups a restore of {@code m} starts from, oldest (the full) first, ending with {@code m}.
+     * A reference that {@code byId} does not have (its manifest is damaged, or it is gone) still
+     * heads the chain, though what it builds on is unknown: a chain cut short there would look like
+     * one that restores without it.
+     */
     public static List<String> chainOf(Manifest m, Map<String, Manifest> byId) {
         java.util.LinkedList<String> chain = new java.util.LinkedList<>();
         Manifest at = m;
         while (at != null && chain.size() <= byId.size()) {
             chain.addFirst(at.id());
+            if (at.reference() != null && !byId.containsKey(at.reference())) {
+                chain.addFirst(at.reference());
+            }
             at = at.reference() == null ? null : byId.get(at.reference());
         }
         return chain;
