@@ -158,7 +158,7 @@ public final class PhysicalBackup {
             Lsn startLsn = session.start("pgstrata " + id, req.spreadCheckpoint(), progress);
             Lsn replayedAtStart = session.standby() ? session.currentLsn() : startLsn;
             if (base != null && session.standby()) {
-                requireRestartpointAfter(base, startLsn, replayedAtStart, type);
+                requireRestartpointAfter(base, startLsn, replayedAtStart, type, session.timeline());
             }
             Reference reference = base == null ? null
                     : Reference.check(repo.objects(), base, session.systemIdentifier(), ClusterHistory.read(pgdata, session.timeline()),
@@ -1207,11 +1207,18 @@ public final class PhysicalBackup {
      * checkpoint of the primary: until then every backup there starts at the same LSN, before the
      * previous one's stop. An incremental must start after the backup it builds on (restore checks
      * the chain so, and the WAL from that start must cover everything since), so it is refused with
-     * what to do. A standby that has not even replayed up to the reference's stop is left to the
-     * lineage check, which names that case.
+     * what to do. A standby on the reference's timeline that has not even replayed up to the
+     * reference's stop lags behind the primary the reference was taken on: said so, with what to
+     * wait for (the lineage check would only say that the cluster is not a continuation of it).
      */
-    private static void requireRestartpointAfter(Manifest base, Lsn startLsn, Lsn replayed, BackupType type) {
+    private static void requireRestartpointAfter(Manifest base, Lsn startLsn, Lsn replayed, BackupType type, int timeline) {
         Lsn baseStop = Lsn.parse(base.stopLsn());
+        if (replayed.isBefore(baseStop) && base.timeline() == timeline) {
+            throw new PgstrataException(ErrorCode.REFERENCE_MISMATCH, "the standby has replayed WAL up to " + replayed + " only, before backup "
+                    + base.id() + " ends (" + base.stopLsn() + "), which the " + type.label() + " would build on: it lags behind the primary",
+                    "wait until pg_last_wal_replay_lsn() on the standby passes " + base.stopLsn() + " (is its replay paused, or its "
+                    + "connection to the primary down?) and run the backup again; or take a full backup (--type full)");
+        }
         if (startLsn.isBefore(baseStop) && !replayed.isBefore(baseStop)) {
             throw new PgstrataException(ErrorCode.REFERENCE_MISMATCH, "the standby's backup would start at " + startLsn
                     + ", its last restartpoint, before backup " + base.id() + " ends (" + base.stopLsn() + "), and an " + type.label()

@@ -36,7 +36,7 @@ import org.pgstrata.postgres.Lsn;
  * the backup's point (writes follow every backup, so a restore that went past its point is caught).
  */
 class StandbyBackupTest extends PgTest {
-    private static final int MAJOR = 17;
+    static final int MAJOR = 17;
 
     @Test
     void backupsFromAStreamingStandby_restoreToTheirPoint_andAPrimaryIncrementalBuildsOnThem() throws Exception {
