@@ -149,8 +149,12 @@ final class StatusCommand extends BaseCommand {
     }
 
     /** A line as monitoring reads it: one line, whatever a repository's name holds. */
+    /**
+     * One line of plugin output: no line break, and no '|', which Nagios and its kin read as the
+     * start of performance data (a repository path, or a drill's finding, may hold one).
+     */
     private static String oneLine(String s) {
-        return s.replace('\r', ' ').replace('\n', ' ');
+        return s.replace('\r', ' ').replace('\n', ' ').replace('|', '\u00a6');
     }
 
     /** What a failure to read the repository says: the error's own line, or that of what it was caused by. */

@@ -44,6 +44,14 @@ class StatusConfigFileTest {
         assertThat(r.out().lines().findFirst()).hasValueSatisfying(l -> assertThat(l).startsWith("PGSTRATA UNKNOWN - ").contains(reason));
     }
 
+    /** A '|' in what status prints starts performance data for Nagios: the text shows a broken bar instead. */
+    @Test
+    void aPipeInTheRepositoryPath_isNotPrinted_whereAMonitorReadsPerformanceData() {
+        CliRun r = status("--repo", dir.resolve("a|b").toString());
+        unknown(r, "a\u00a6b");
+        assertThat(r.out()).doesNotContain("|");
+    }
+
     @Test
     void aConfigurationFileItCannotUse_isUnknown() throws Exception {
         Path repo = dir.resolve("repo");
