@@ -265,10 +265,8 @@ public final class Verifier {
     /** One pass: rebuilds the files of {@code pass} (over one whole file) and records what does not match. */
     private static void rebuild(Repository repo, List<Job> pass, byte[] bundle, Map<String, BlockMap> maps, List<String> problems,
                                 Set<String> rejected, Stats stats) {
-        List<Rebuild.Target> targets = new ArrayList<>();
+        List<Rebuild.Target> targets = targets(pass, maps);
         for (Job j : pass) {
-            boolean hash = j.backups.stream().anyMatch(m -> maps.containsKey(m.id()));
-            targets.add(new Rebuild.Target(j.file.path(), j.layers, j.file.size(), j.file.checksum(), null, hash));
             for (Chain.Layer l : j.layers) {
                 if (l.object() != null) {
                     stats.object(l.object().key() + "@" + l.object().start(), l.object().storedBytes());
@@ -276,7 +274,16 @@ public final class Verifier {
             }
         }
         try {
-            Rebuild.run(repo.objects(), targets, bundle);
+            try {
+                Rebuild.run(repo.objects(), targets, bundle);
+            } catch (CorruptObjectException e) {
+                throw e;
+            } catch (IOException e) {
+                // The store failed to deliver (a connection cut mid-object): read the pass once more before judging it,
+                // so that one network blip does not make an intact backup "would not restore".
+                targets = targets(pass, maps);
+                Rebuild.run(repo.objects(), targets, bundle);
+            }
         } catch (IOException e) {
             if (pass.size() > 1) {
                 // The pass shares only its bottom object: a damaged object above it (a reverse delta's or an
@@ -319,6 +326,15 @@ public final class Verifier {
                 }
             }
         }
+    }
+
+    private static List<Rebuild.Target> targets(List<Job> pass, Map<String, BlockMap> maps) {
+        List<Rebuild.Target> targets = new ArrayList<>();
+        for (Job j : pass) {
+            boolean hash = j.backups.stream().anyMatch(m -> maps.containsKey(m.id()));
+            targets.add(new Rebuild.Target(j.file.path(), j.layers, j.file.size(), j.file.checksum(), null, hash));
+        }
+        return targets;
     }
 
     private static void fail(List<Job> pass, String why, List<String> problems, Set<String> rejected) {

@@ -175,6 +175,23 @@ class S3RepositoryTest {
         restoreAndProve(repo, "pitr", atPoint, "--target-name", "s3-point");
     }
 
+    /**
+     * One connection cut in the middle of a data object while verify reads it: before, verify
+     * reported the intact backup as one that "would not restore" (exit 15, "take a new full
+     * backup"). The pass is read once more before anything is judged.
+     */
+    @Test
+    void aDownloadCutWhileVerifyReads_isReadAgain_notCalledDamaged() throws Exception {
+        String location = s3.location(BUCKET, "clusters/cut-verify");
+        LocalCluster c = booksCluster("cut-verify-source", 10_000, 11);
+        String id = backup(location, c, BackupType.FULL).id();
+        s3.cutNextRead(100_000);
+        VerifyResult v = PgSupport.facade().verify(location, null);
+        assertThat(v.problems()).isEmpty();
+        assertThat(v.rejected()).isEmpty();
+        assertThat(s3.readCutPending()).as("a read of backup %s was cut", id).isFalse();
+    }
+
     @Test
     void aReverseDeltaSeries_onS3_restoresItsNewestAndItsOldestPoint() throws Exception {
         String location = s3.location(BUCKET, "clusters/reverse");

@@ -110,6 +110,11 @@ public final class S3Server implements AutoCloseable {
         cutAfter.set(bytes);
     }
 
+    /** Whether the cut {@link #cutNextRead} armed has not happened yet. */
+    public boolean readCutPending() {
+        return cutAfter.get() >= 0;
+    }
+
     public String endpoint() {
         return "http://127.0.0.1:" + port;
     }
