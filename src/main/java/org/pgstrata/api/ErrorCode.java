@@ -78,6 +78,12 @@ public enum ErrorCode {
      */
     WAL_EXPIRED(35),
     /**
+     * The cluster changed under a backup in a way its WAL cannot repair: a database directory
+     * went away while it was copied, and recovery would rebuild a database from that incomplete
+     * copy. Nothing was kept; a rerun works.
+     */
+    CLUSTER_CHANGED(36),
+    /**
      * The operating system refused access to a file or directory (EACCES): typically another user
      * owns it. Numbered apart from 10-31, so that codes added beside those keep their numbers.
      */

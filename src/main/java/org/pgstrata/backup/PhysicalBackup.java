@@ -223,6 +223,12 @@ public final class PhysicalBackup {
             String changeSource = reference == null || type == BackupType.REVERSE ? null
                     : summaries != null ? ChangeSource.WAL_SUMMARY.label() : ChangeSource.SCAN.label();
             List<FileEntry> files = copier.copyAll(toCopy, req.jobs());
+            String torn = tornCopySource(pgdata, scan, files);
+            if (torn != null) {
+                throw new PgstrataException(ErrorCode.CLUSTER_CHANGED, "backup " + id + " was not kept: " + torn,
+                        "run the backup again (a rerun reads the database where it is now); keep ALTER DATABASE ... SET TABLESPACE "
+                                + "and DROP DATABASE of a template away from backups");
+            }
 
             // Stop the backup, then fetch the WAL that makes the copy consistent
             BackupSession.StopResult stop = session.stop();
@@ -321,6 +327,78 @@ public final class PhysicalBackup {
     List<FileEntry> copyForEstimate(ObjectStore objects, String id, Compression compression, Lsn startLsn,
                                     DataDirectoryScan.Result scan, Reference reference, int jobs) throws IOException {
         return new Copier(objects, id, compression, startLsn, false, scan.totalBytes(), 0, reference, false).copyAll(scan.files(), jobs);
+    }
+
+    /** A database directory: base/OID or pg_tblspc/TABLESPACE/VERSION/OID. */
+    private static final java.util.regex.Pattern DATABASE_DIR = java.util.regex.Pattern.compile("(base|pg_tblspc/\\d+/[^/]+)/(\\d+)");
+
+    /**
+     * Null unless a database directory went away while it was copied (some of its files vanished
+     * before they were read, and the directory is gone) and the WAL may copy it elsewhere in
+     * recovery: the same database now lives in another directory (ALTER DATABASE ... SET
+     * TABLESPACE), or a database directory appeared that the scan did not see (CREATE DATABASE ...
+     * STRATEGY file_copy from it, then DROP DATABASE). Replaying such a record copies the backup's
+     * incomplete directory, and the restored database lacks the files that vanished.
+     */
+    static String tornCopySource(Path pgdata, DataDirectoryScan.Result scan, List<FileEntry> files) throws IOException {
+        java.util.Set<String> copied = new java.util.HashSet<>();
+        files.forEach(f -> copied.add(f.path()));
+        java.util.Set<String> gone = new java.util.TreeSet<>();
+        for (DataDirectoryScan.Item i : scan.files()) {
+            int slash = i.path().lastIndexOf('/');
+            if (slash > 0 && !copied.contains(i.path()) && DATABASE_DIR.matcher(i.path().substring(0, slash)).matches()
+                    && !Files.isDirectory(pgdata.resolve(i.path().substring(0, slash)))) {
+                gone.add(i.path().substring(0, slash));
+            }
+        }
+        if (gone.isEmpty()) {
+            return null;
+        }
+        java.util.Set<String> scanned = new java.util.HashSet<>();
+        scan.directories().forEach(d -> scanned.add(d.path()));
+        List<String> now = new ArrayList<>();
+        for (Path parent : databaseParents(pgdata)) {
+            try (java.util.stream.Stream<Path> list = Files.list(parent)) {
+                list.filter(Files::isDirectory).forEach(d -> now.add(pgdata.relativize(d).toString()));
+            } catch (java.nio.file.NoSuchFileException e) {
+                // a tablespace dropped while we looked
+            }
+        }
+        for (String dir : gone) {
+            String oid = dir.substring(dir.lastIndexOf('/') + 1);
+            for (String d : now) {
+                if (!DATABASE_DIR.matcher(d).matches()) {
+                    continue;
+                }
+                if (d.endsWith("/" + oid)) {
+                    return "database directory " + dir + " moved to " + d + " while it was copied (ALTER DATABASE ... SET TABLESPACE), "
+                            + "and recovery would rebuild the database from the incomplete copy";
+                }
+                if (!scanned.contains(d)) {
+                    return "database directory " + dir + " was removed while it was copied, and database directory " + d
+                            + " appeared meanwhile: if it was made from " + dir + " (CREATE DATABASE ... STRATEGY file_copy), "
+                            + "recovery would rebuild it from the incomplete copy";
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Where database directories live: base/ and each tablespace's version directories. */
+    private static List<Path> databaseParents(Path pgdata) throws IOException {
+        List<Path> parents = new ArrayList<>(List.of(pgdata.resolve("base")));
+        try (java.util.stream.Stream<Path> spaces = Files.list(pgdata.resolve("pg_tblspc"))) {
+            for (Path space : spaces.toList()) {
+                try (java.util.stream.Stream<Path> versions = Files.list(space)) {
+                    versions.filter(Files::isDirectory).forEach(parents::add);
+                } catch (java.nio.file.NoSuchFileException | java.nio.file.NotDirectoryException e) {
+                    // a tablespace dropped while we looked
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // no pg_tblspc: no tablespaces
+        }
+        return parents;
     }
 
     /** How long a backup waits for the WAL summarizer to reach its start before it scans instead. */
