@@ -8,6 +8,7 @@ import java.time.format.DateTimeFormatterBuilder;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoField;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Where recovery stops. {@link Type#IMMEDIATE} is the backup's own consistency point (what a
@@ -51,7 +52,6 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
             .optionalStart().appendOffset("+HH:MM", "Z").optionalEnd()
             .optionalStart().appendOffset("+HHMM", "Z").optionalEnd()
             .optionalStart().appendOffset("+HH", "Z").optionalEnd()
-            .optionalStart().appendLiteral(' ').appendPattern("zzz").optionalEnd()
             .parseDefaulting(ChronoField.HOUR_OF_DAY, 0)
             .parseDefaulting(ChronoField.MINUTE_OF_HOUR, 0)
             .parseDefaulting(ChronoField.SECOND_OF_MINUTE, 0)
@@ -60,8 +60,11 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
     /** Whether {@code text} is a valid time that names its offset or zone. */
     static boolean hasZone(String text) {
         parseTime(text);
+        if (TRAILING_ZONE.matcher(text.trim()).matches()) {
+            return true;
+        }
         try {
-            return !(FLEXIBLE.parseBest(text.trim(), OffsetDateTime::from, java.time.ZonedDateTime::from, java.time.LocalDateTime::from)
+            return !(FLEXIBLE.parseBest(text.trim(), OffsetDateTime::from, java.time.LocalDateTime::from)
                     instanceof java.time.LocalDateTime);
         } catch (DateTimeParseException e) {
             return true; // Instant.parse's form, which always ends in Z
@@ -76,13 +79,14 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
         if (text == null) {
             throw new PgstrataException(ErrorCode.USAGE, "missing --target-time", null);
         }
+        java.util.regex.Matcher zoned = TRAILING_ZONE.matcher(text.trim());
+        if (zoned.matches()) {
+            return parseZoned(text, zoned.group(1), zoned.group(2));
+        }
         try {
-            var parsed = FLEXIBLE.parseBest(text.trim(), OffsetDateTime::from, java.time.ZonedDateTime::from, java.time.LocalDateTime::from);
+            var parsed = FLEXIBLE.parseBest(text.trim(), OffsetDateTime::from, java.time.LocalDateTime::from);
             if (parsed instanceof OffsetDateTime o) {
                 return o.toInstant();
-            }
-            if (parsed instanceof java.time.ZonedDateTime z) {
-                return z.toInstant();
             }
             return ((java.time.LocalDateTime) parsed).toInstant(ZoneOffset.UTC);
         } catch (DateTimeParseException e) {
@@ -93,6 +97,65 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
                         "write a time like 2026-11-24T19:20:30Z or '2026-11-24 19:20:30.5+00'");
             }
         }
+    }
+
+    /** A time followed by a zone word: "... UTC", "... CET", "... Europe/Berlin". */
+    private static final java.util.regex.Pattern TRAILING_ZONE = java.util.regex.Pattern.compile("(.*\\d)\\s+([A-Za-z][A-Za-z0-9_/+-]*)");
+
+    /**
+     * Zone abbreviations as PostgreSQL's default set (timezone_abbreviations 'Default') reads them:
+     * each is one fixed offset all year. Java reads an abbreviation as a region with daylight saving
+     * (EST in July as -04, CET in July as +02) or as another place altogether (IST as India, BST
+     * as UTC), which restored a point hours away from the one named. Others are refused rather
+     * than guessed.
+     */
+    private static final Map<String, ZoneOffset> ABBREVIATIONS = Map.ofEntries(
+            Map.entry("UTC", ZoneOffset.UTC), Map.entry("UT", ZoneOffset.UTC), Map.entry("GMT", ZoneOffset.UTC),
+            Map.entry("Z", ZoneOffset.UTC), Map.entry("ZULU", ZoneOffset.UTC),
+            Map.entry("EST", ZoneOffset.ofHours(-5)), Map.entry("EDT", ZoneOffset.ofHours(-4)),
+            Map.entry("CST", ZoneOffset.ofHours(-6)), Map.entry("CDT", ZoneOffset.ofHours(-5)),
+            Map.entry("MST", ZoneOffset.ofHours(-7)), Map.entry("MDT", ZoneOffset.ofHours(-6)),
+            Map.entry("PST", ZoneOffset.ofHours(-8)), Map.entry("PDT", ZoneOffset.ofHours(-7)),
+            Map.entry("AKST", ZoneOffset.ofHours(-9)), Map.entry("AKDT", ZoneOffset.ofHours(-8)), Map.entry("HST", ZoneOffset.ofHours(-10)),
+            Map.entry("WET", ZoneOffset.UTC), Map.entry("BST", ZoneOffset.ofHours(1)),
+            Map.entry("CET", ZoneOffset.ofHours(1)), Map.entry("CEST", ZoneOffset.ofHours(2)),
+            Map.entry("MET", ZoneOffset.ofHours(1)), Map.entry("MEST", ZoneOffset.ofHours(2)),
+            Map.entry("EET", ZoneOffset.ofHours(2)), Map.entry("EEST", ZoneOffset.ofHours(3)), Map.entry("IST", ZoneOffset.ofHours(2)),
+            Map.entry("HKT", ZoneOffset.ofHours(8)), Map.entry("AWST", ZoneOffset.ofHours(8)),
+            Map.entry("JST", ZoneOffset.ofHours(9)), Map.entry("KST", ZoneOffset.ofHours(9)),
+            Map.entry("ACST", ZoneOffset.ofHoursMinutes(9, 30)), Map.entry("ACDT", ZoneOffset.ofHoursMinutes(10, 30)),
+            Map.entry("AEST", ZoneOffset.ofHours(10)), Map.entry("AEDT", ZoneOffset.ofHours(11)),
+            Map.entry("NZST", ZoneOffset.ofHours(12)), Map.entry("NZDT", ZoneOffset.ofHours(13)));
+
+    /** {@code local} in the zone {@code zone} names: an abbreviation of PostgreSQL's default set, or a region (Europe/Berlin). */
+    private static Instant parseZoned(String text, String local, String zone) {
+        java.time.LocalDateTime at;
+        try {
+            at = FLEXIBLE.parse(local.trim(), java.time.LocalDateTime::from);
+        } catch (DateTimeParseException e) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid --target-time '" + text + "'",
+                    "write a time like 2026-11-24T19:20:30Z or '2026-11-24 19:20:30.5+00'");
+        }
+        ZoneOffset fixed = ABBREVIATIONS.get(zone.toUpperCase(Locale.ROOT));
+        if (fixed != null) {
+            return at.toInstant(fixed);
+        }
+        java.time.ZoneId region = null;
+        if (zone.contains("/")) {
+            try {
+                region = java.time.ZoneId.of(zone);
+            } catch (java.time.DateTimeException e) {
+                region = null;
+            }
+        }
+        if (region == null) {
+            throw new PgstrataException(ErrorCode.USAGE, "--target-time '" + text + "': time zone '" + zone
+                    + "' is not one pgstrata reads as PostgreSQL does", "give a UTC offset (+01), a zone name such as Europe/Berlin,"
+                    + " or an abbreviation of PostgreSQL's default set (UTC, CET, EST ...)");
+        }
+        // A local time that occurs twice (clocks set back) is read as PostgreSQL reads it: the later one, in standard time.
+        // One that never occurs (clocks set forward) moves forward by the gap, in both.
+        return java.time.ZonedDateTime.ofLocal(at, region, null).withLaterOffsetAtOverlap().toInstant();
     }
 
     /** The target for messages: "time 2026-...", "LSN 0/3000000", "the end of the archive". */
