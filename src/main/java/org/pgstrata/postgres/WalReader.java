@@ -132,7 +132,8 @@ public final class WalReader {
                 return new Lsn(pos);
             }
             long end = endOf(pos, totLen);
-            Record r = decode(rec, new Lsn(pos), new Lsn(end));
+            byte[] seg = segment(Long.divideUnsigned(pos, segSize));
+            Record r = decode(rec, new Lsn(pos), new Lsn(end), seg == null || seg.length < 2 ? 0 : u16(seg, 0));
             if ((onlyRmid == ALL || rmid == onlyRmid) && !visitor.visit(r)) {
                 return new Lsn(end);
             }
@@ -286,7 +287,8 @@ public final class WalReader {
         return (int) crc.getValue() == (int) u32(rec, 20);
     }
 
-    private static Record decode(byte[] rec, Lsn lsn, Lsn end) {
+    /** @param pageMagic the segment's XLOG_PAGE_MAGIC, which tells the server version that wrote it */
+    private static Record decode(byte[] rec, Lsn lsn, Lsn end, int pageMagic) {
         long xid = u32(rec, 4);
         int info = rec[16] & 0xFF;
         int rmid = rec[17] & 0xFF;
@@ -330,10 +332,55 @@ public final class WalReader {
                     } else {
                         time = null;
                     }
+                    if (op == 0x30 || op == 0x40) {
+                        // COMMIT PREPARED and ROLLBACK PREPARED run in a session of their own: the header names that
+                        // session's xid (none), the prepared transaction's is in the record, where recovery looks for it.
+                        long prepared = preparedXid(rec, mainStart + 8, info, op == 0x30, pageMagic);
+                        if (prepared >= 0) {
+                            xid = prepared;
+                        }
+                    }
                 }
             }
         }
         return new Record(lsn, end, new Lsn(u32(rec, 8) | (u32(rec, 12) << 32)), rmid, info, xid, kind, time, name, tablespace);
+    }
+
+    /**
+     * The prepared transaction's xid in a COMMIT PREPARED or ROLLBACK PREPARED record
+     * (access/xact.h, ParseCommitRecord and ParseAbortRecord): after the time, xinfo says which
+     * parts follow, in this order; -1 when the record does not have it.
+     */
+    private static long preparedXid(byte[] rec, int off, int info, boolean commit, int pageMagic) {
+        if ((info & 0x80) == 0 || off + 4 > rec.length) {
+            return -1; // XLOG_XACT_HAS_INFO unset: no parts at all
+        }
+        long xinfo = u32(rec, off);
+        off += 4;
+        try {
+            if ((xinfo & 1) != 0) {
+                off += 8; // database and tablespace
+            }
+            if ((xinfo & 2) != 0) {
+                off += 4 + 4 * (int) u32(rec, off); // subtransactions
+            }
+            if ((xinfo & 4) != 0) {
+                off += 4 + 12 * (int) u32(rec, off); // relation files
+            }
+            if ((xinfo & 0x100) != 0) {
+                // dropped statistics: 12 bytes each up to PostgreSQL 17, 16 from 18 (objid became 64 bits)
+                off += 4 + (pageMagic > 0xD116 ? 16 : 12) * (int) u32(rec, off);
+            }
+            if (commit && (xinfo & 8) != 0) {
+                off += 4 + 16 * (int) u32(rec, off); // invalidation messages
+            }
+            if ((xinfo & 0x10) == 0 || off < 0 || off + 4 > rec.length) {
+                return -1;
+            }
+            return u32(rec, off);
+        } catch (ArrayIndexOutOfBoundsException e) {
+            return -1;
+        }
     }
 
     /**
