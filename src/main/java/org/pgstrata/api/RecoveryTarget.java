@@ -24,14 +24,16 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
     public static final RecoveryTarget IMMEDIATE = new RecoveryTarget(Type.IMMEDIATE, null, true, "current", "promote");
 
     public RecoveryTarget {
-        if (!timeline.equals("latest") && !timeline.equals("current") && !timeline.matches("\\d+")) {
-            throw new PgstrataException(ErrorCode.USAGE, "invalid --target-timeline '" + timeline + "'", "use latest, current or a number");
+        // A number out of range failed later as an internal error (exit 70): timelines start at 1, and an xid is at most
+        // 64 bits (an xid8 from pg_current_xact_id, as PostgreSQL's recovery_target_xid reads it).
+        if (!timeline.equals("latest") && !timeline.equals("current") && !isNumberIn(timeline, 1, Integer.MAX_VALUE)) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid --target-timeline '" + timeline + "'", "use latest, current or a timeline number (1 or more)");
         }
         if (!action.equals("promote") && !action.equals("pause") && !action.equals("shutdown")) {
             throw new PgstrataException(ErrorCode.USAGE, "invalid --target-action '" + action + "'", "use promote, pause or shutdown");
         }
-        if (type == Type.XID && (value == null || !value.matches("\\d+"))) {
-            throw new PgstrataException(ErrorCode.USAGE, "invalid --target-xid '" + value + "'", "give a transaction id, e.g. 7531");
+        if (type == Type.XID && (value == null || !value.matches("\\d+") || new java.math.BigInteger(value).bitLength() > 64)) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid --target-xid '" + value + "'", "give a transaction id (at most 64 bits), e.g. 7531");
         }
         if (type == Type.NAME && (value == null || value.isEmpty() || value.length() > 63)) {
             throw new PgstrataException(ErrorCode.USAGE, "invalid --target-name '" + value + "'", "give the name of a restore point (1 to 63 characters)");
@@ -44,6 +46,14 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
                     + " UTC, this machine's zone or the restored server's timezone setting",
                     "add one, e.g. '" + value.trim() + "+01' or '" + value.trim() + " UTC' (2026-11-24T19:20:30Z works too)");
         }
+    }
+
+    private static boolean isNumberIn(String text, long min, long max) {
+        if (!text.matches("\\d{1,18}")) {
+            return false;
+        }
+        long n = Long.parseLong(text);
+        return n >= min && n <= max;
     }
 
     private static final DateTimeFormatter FLEXIBLE = new DateTimeFormatterBuilder()

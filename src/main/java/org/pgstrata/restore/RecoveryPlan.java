@@ -279,7 +279,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                         + ") precedes time " + target.value(), s, true, null);
             }
             case XID -> {
-                long xid = Long.parseLong(target.value()) & 0xFFFFFFFFL;
+                long xid = Long.parseUnsignedLong(target.value()) & 0xFFFFFFFFL;
                 position = findRecord(tl, path, oldest, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
                         && r.xid() == xid);
                 if (position == null) {
