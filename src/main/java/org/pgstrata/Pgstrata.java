@@ -405,8 +405,9 @@ public final class Pgstrata {
 
     /** Creates a named restore point; with {@code switchWal}, also switches WAL so that it is archived now. */
     public String restorePoint(ConnectionSettings s, String name, boolean switchWal) {
-        if (name == null || name.isEmpty() || name.length() > 63) {
-            throw new PgstrataException(ErrorCode.USAGE, "invalid restore point name '" + name + "'", "use 1 to 63 characters");
+        // PostgreSQL counts bytes (63 at most), not characters: a longer name failed on the server as if it were down (exit 19)
+        if (name == null || name.isEmpty() || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid restore point name '" + name + "'", "use 1 to 63 bytes (UTF-8)");
         }
         try (Connection c = Db.connect(s)) {
             String lsn;

@@ -35,8 +35,10 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
         if (type == Type.XID && (value == null || !value.matches("\\d+") || new java.math.BigInteger(value).bitLength() > 64)) {
             throw new PgstrataException(ErrorCode.USAGE, "invalid --target-xid '" + value + "'", "give a transaction id (at most 64 bits), e.g. 7531");
         }
-        if (type == Type.NAME && (value == null || value.isEmpty() || value.length() > 63)) {
-            throw new PgstrataException(ErrorCode.USAGE, "invalid --target-name '" + value + "'", "give the name of a restore point (1 to 63 characters)");
+        // In bytes, as PostgreSQL limits restore point names: a longer one can never have been created
+        if (type == Type.NAME && (value == null || value.isEmpty() || value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63)) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid --target-name '" + value + "'",
+                    "give the name of a restore point (1 to 63 bytes in UTF-8)");
         }
         if (type == Type.TIME && !hasZone(value)) {
             // PostgreSQL reads such a time in the restored server's timezone setting, which pgstrata cannot know
