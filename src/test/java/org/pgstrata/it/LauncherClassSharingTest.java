@@ -9,6 +9,7 @@ import java.nio.file.attribute.FileTime;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,8 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
  * stays as it was; the launcher only compared the archive with pgstrata.jar, so the JVM then
  * ignored the archive without a word and every command started about 0.15 s later (0.5 s on S3:
  * seen as a 20 to 35% slower backup and restore in bench/s3.sh). A jar of target/lib newer than
- * the archive now makes the launcher record it again.
+ * the archive now makes the launcher record it again. It runs once the jar is built (packaged).
  */
+@Tag("packaged")
 class LauncherClassSharingTest {
     @TempDir
     Path dir;
