@@ -274,16 +274,7 @@ public final class Verifier {
             }
         }
         try {
-            try {
-                Rebuild.run(repo.objects(), targets, bundle);
-            } catch (CorruptObjectException e) {
-                throw e;
-            } catch (IOException e) {
-                // The store failed to deliver (a connection cut mid-object): read the pass once more before judging it,
-                // so that one network blip does not make an intact backup "would not restore".
-                targets = targets(pass, maps);
-                Rebuild.run(repo.objects(), targets, bundle);
-            }
+            Rebuild.run(repo.objects(), targets, bundle); // a store resumes a cut read itself (S3: ResumingRead)
         } catch (IOException e) {
             if (pass.size() > 1) {
                 // The pass shares only its bottom object: a damaged object above it (a reverse delta's or an

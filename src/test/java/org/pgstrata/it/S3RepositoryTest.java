@@ -176,20 +176,28 @@ class S3RepositoryTest {
     }
 
     /**
-     * One connection cut in the middle of a data object while verify reads it: before, verify
-     * reported the intact backup as one that "would not restore" (exit 15, "take a new full
-     * backup"). The pass is read once more before anything is judged.
+     * One connection cut in the middle of a data object while verify or restore reads it: before,
+     * verify reported the intact backup as one that "would not restore" (exit 15, "take a new full
+     * backup") and restore failed. The read now goes on from where the cut left it.
      */
     @Test
-    void aDownloadCutWhileVerifyReads_isReadAgain_notCalledDamaged() throws Exception {
+    void aDownloadCutWhileVerifyOrRestoreReads_isResumed_notCalledDamaged() throws Exception {
         String location = s3.location(BUCKET, "clusters/cut-verify");
         LocalCluster c = booksCluster("cut-verify-source", 10_000, 11);
+        ContentChecksum.Result atBackup;
+        try (Connection conn = PgSupport.connect(c)) {
+            atBackup = ContentChecksum.compute(conn);
+        }
         String id = backup(location, c, BackupType.FULL).id();
         s3.cutNextRead(100_000);
         VerifyResult v = PgSupport.facade().verify(location, null);
         assertThat(v.problems()).isEmpty();
         assertThat(v.rejected()).isEmpty();
         assertThat(s3.readCutPending()).as("a read of backup %s was cut", id).isFalse();
+
+        s3.cutNextReads(100_000, 3);
+        restoreAndProve(location, "cut-restore", atBackup);
+        assertThat(s3.readCutPending()).as("three reads of the restore were cut").isFalse();
     }
 
     @Test

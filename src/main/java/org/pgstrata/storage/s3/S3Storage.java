@@ -37,6 +37,7 @@ import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.AbortableInputStream;
 import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.AwsProfileRegionProvider;
@@ -527,7 +528,9 @@ public final class S3Storage implements Storage {
     public InputStream get(String key) throws IOException {
         String k = key(key);
         try {
-            return client.getObject(r -> r.bucket(location.bucket()).key(k));
+            ResponseInputStream<GetObjectResponse> first = client.getObject(r -> r.bucket(location.bucket()).key(k));
+            Long length = first.response().contentLength();
+            return new ResumingRead(url(k), first, (from, eTag) -> rest(k, from, length == null ? -1 : length - 1, eTag));
         } catch (NoSuchKeyException e) {
             throw new ObjectNotFoundException(key, describe());
         } catch (SdkException e) {
@@ -543,12 +546,41 @@ public final class S3Storage implements Storage {
             return new ByteArrayInputStream(new byte[0]);
         }
         try {
-            return client.getObject(r -> r.bucket(location.bucket()).key(k).range("bytes=" + offset + "-" + (offset + length - 1)));
+            ResponseInputStream<GetObjectResponse> first =
+                    client.getObject(r -> r.bucket(location.bucket()).key(k).range("bytes=" + offset + "-" + (offset + length - 1)));
+            return new ResumingRead(url(k), first, (from, eTag) -> rest(k, offset + from, offset + length - 1, eTag));
         } catch (NoSuchKeyException e) {
             throw new ObjectNotFoundException(key, describe());
         } catch (S3Exception e) {
             if (e.statusCode() == 416) { // the range starts at or past the end
                 return new ByteArrayInputStream(new byte[0]);
+            }
+            throw S3Errors.io("reading " + url(k), location, e);
+        } catch (SdkException e) {
+            throw S3Errors.io("reading " + url(k), location, e);
+        }
+    }
+
+    /**
+     * Bytes {@code from} to {@code last} (inclusive; -1: to the end) of the object, if it is still
+     * the version with {@code eTag}: the rest of a read that a connection cut ({@link ResumingRead}).
+     */
+    private ResponseInputStream<GetObjectResponse> rest(String k, long from, long last, String eTag) throws IOException {
+        if (last >= 0 && from > last) {
+            return new ResponseInputStream<>(GetObjectResponse.builder().contentLength(0L).eTag(eTag).build(),
+                    AbortableInputStream.create(new ByteArrayInputStream(new byte[0])));
+        }
+        try {
+            return client.getObject(r -> r.bucket(location.bucket()).key(k).ifMatch(eTag)
+                    .range("bytes=" + from + "-" + (last < 0 ? "" : Long.toString(last))));
+        } catch (NoSuchKeyException e) {
+            throw new IOException(url(k) + " was removed while it was read", e);
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412) {
+                throw new IOException(url(k) + " was replaced while it was read", e);
+            }
+            if (e.statusCode() == 416) { // nothing left past the end
+                return rest(k, 1, 0, eTag);
             }
             throw S3Errors.io("reading " + url(k), location, e);
         } catch (SdkException e) {

@@ -32,8 +32,8 @@ public final class S3Server implements AutoCloseable {
     private final boolean conditionalWrites;
     private BlobStore store;
     private S3Proxy proxy;
-    /** {@link #cutNextRead}: bytes of the next large object's body sent before the connection is cut; -1 when not armed. */
-    private final java.util.concurrent.atomic.AtomicLong cutAfter = new java.util.concurrent.atomic.AtomicLong(-1);
+    /** {@link #cutReads}: for each of the next large objects' GETs, the bytes of its body sent before the connection is cut. */
+    private final java.util.Deque<Long> cuts = new java.util.ArrayDeque<>();
 
     private S3Server(Path directory, int port) {
         this(directory, port, true);
@@ -80,7 +80,7 @@ public final class S3Server implements AutoCloseable {
             if (!conditionalWrites) {
                 store = new UnconditionalWrites(store);
             }
-            store = new CuttingReads(store, cutAfter);
+            store = new CuttingReads(store, cuts);
         }
         proxy = S3Proxy.builder().blobStore(store).endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
@@ -107,12 +107,35 @@ public final class S3Server implements AutoCloseable {
      * then drops the connection, as a store or a network does now and then mid-download.
      */
     public void cutNextRead(long bytes) {
-        cutAfter.set(bytes);
+        cutReads(bytes < 0 ? new long[0] : new long[] {bytes});
     }
 
-    /** Whether the cut {@link #cutNextRead} armed has not happened yet. */
+    /** As {@link #cutNextRead}, for the next {@code times} GETs of an object longer than {@code bytes} (resumed reads included). */
+    public void cutNextReads(long bytes, int times) {
+        long[] each = new long[Math.max(times, 0)];
+        java.util.Arrays.fill(each, bytes);
+        cutReads(each);
+    }
+
+    /**
+     * The next GETs of objects longer than the next number given each send that many bytes and
+     * are then cut, in turn. A cut at byte 0 (or within the server's response buffer) fails the
+     * request itself: the store answers 500.
+     */
+    public void cutReads(long... bytes) {
+        synchronized (cuts) {
+            cuts.clear();
+            for (long b : bytes) {
+                cuts.add(b);
+            }
+        }
+    }
+
+    /** Whether a cut {@link #cutReads} armed has not happened yet. */
     public boolean readCutPending() {
-        return cutAfter.get() >= 0;
+        synchronized (cuts) {
+            return !cuts.isEmpty();
+        }
     }
 
     public String endpoint() {
@@ -162,21 +185,25 @@ public final class S3Server implements AutoCloseable {
 
     /** Cuts the body of one read when {@link #cutNextRead} armed it: the server fails mid-response, with the full length announced. */
     private static final class CuttingReads extends org.gaul.s3proxy.blobstore.ForwardingBlobStore {
-        private final java.util.concurrent.atomic.AtomicLong cutAfter;
+        private final java.util.Deque<Long> cuts;
 
-        CuttingReads(BlobStore delegate, java.util.concurrent.atomic.AtomicLong cutAfter) {
+        CuttingReads(BlobStore delegate, java.util.Deque<Long> cuts) {
             super(delegate);
-            this.cutAfter = cutAfter;
+            this.cuts = cuts;
         }
 
         @Override
         public org.gaul.s3proxy.blobstore.domain.Blob getBlob(String container, String name,
                                                              org.gaul.s3proxy.blobstore.options.GetOptions options) {
             org.gaul.s3proxy.blobstore.domain.Blob blob = super.getBlob(container, name, options);
-            long after = cutAfter.get();
             Long size = blob == null ? null : blob.getMetadata().size();
-            if (after < 0 || size == null || size <= after || !cutAfter.compareAndSet(after, -1)) {
-                return blob;
+            long after;
+            synchronized (cuts) {
+                Long next = cuts.peek();
+                if (next == null || size == null || size <= next) {
+                    return blob;
+                }
+                after = cuts.poll();
             }
             java.io.InputStream whole = blob.getPayload();
             return blob.toBuilder().payload(new java.io.FilterInputStream(whole) {
