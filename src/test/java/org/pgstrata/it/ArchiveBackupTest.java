@@ -21,8 +21,7 @@ class ArchiveBackupTest extends PgTest {
     @Test
     void backup_whoseWalNeverReachesTheArchive_failsNamingTheSegment_andIsNotListed() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster c = pg.track(PgSupport.facade().clusterInit(dir.resolve("pg"), LocalCluster.freePort(), 17, null, repo.toString()));
-        c.start();
+        LocalCluster c = pg.archiving("pg", repo);
         var ok = PgSupport.fullBackup(repo, c);
         // Break archiving: the archiver now fails on every segment.
         try (Connection conn = PgSupport.connect(c)) {

@@ -14,7 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.Pgstrata;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
-import org.pgstrata.api.Progress;
 import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.db.Db;
@@ -40,12 +39,7 @@ class DamagedArchivedWalExitCodeTest {
         pg = new PgSupport(dir);
         repo = dir.resolve("repo");
         Pgstrata f = PgSupport.facade();
-        source = pg.track(f.clusterInit(dir.resolve("source"), LocalCluster.freePort(), 17, null, repo.toString()));
-        source.start();
-        try (Connection c = PgSupport.connect(source)) {
-            Books.init(c);
-            Books.populate(c, 2_000, 2_000, 1, Progress.NONE);
-        }
+        source = pg.archivingBooks("source", repo, 2_000, 2_000);
         PgSupport.fullBackup(repo, source);
         try (Connection c = PgSupport.connect(source)) {
             Books.mutate(c, 100, 100, 100, 7);

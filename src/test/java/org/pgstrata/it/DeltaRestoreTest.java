@@ -7,7 +7,6 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -154,12 +153,7 @@ class DeltaRestoreTest extends PgTest {
     @Test
     void incrementalAndPitrTargets_deltaBackAndForthInOneDirectory() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster src = pg.track(PgSupport.facade().clusterInit(dir.resolve("src"), LocalCluster.freePort(), 17, null, repo.toString()));
-        src.start();
-        try (Connection c = PgSupport.connect(src)) {
-            Books.init(c);
-            Books.populate(c, 10_000, 5_000, 1, Progress.NONE);
-        }
+        LocalCluster src = pg.archivingBooks("src", repo, 10_000, 5_000);
         String full = CliBackups.backupId(repo, src, "full");
         Map<String, ContentChecksum.Result> atFull = ClusterContent.of(src);
         try (Connection c = PgSupport.connect(src)) {

@@ -7,15 +7,12 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.sql.Connection;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.BackupResult;
-import org.pgstrata.api.Progress;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
-import org.pgstrata.demo.Books;
 
 /**
  * One damaged archived segment that no rule removes (bit rot in the newest one) is for verify to
@@ -29,12 +26,7 @@ class ExpireDamagedSegmentTest extends PgTest {
     @Test
     void aDamagedNewestSegment_doesNotStopTheWalExpiry() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster src = pg.track(PgSupport.facade().clusterInit(dir.resolve("src"), LocalCluster.freePort(), 17, null, repo.toString()));
-        src.start();
-        try (Connection c = PgSupport.connect(src)) {
-            Books.init(c);
-            Books.populate(c, 3_000, 1_000, 1, Progress.NONE);
-        }
+        LocalCluster src = pg.archivingBooks("src", repo, 3_000, 1_000);
         BackupResult first = PgSupport.fullBackup(repo, src);
         PgSupport.sql(src, "SELECT pg_switch_wal()");
         BackupResult second = PgSupport.fullBackup(repo, src);

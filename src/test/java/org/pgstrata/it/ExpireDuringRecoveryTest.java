@@ -9,7 +9,6 @@ import java.sql.Connection;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.pgstrata.api.Progress;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
@@ -30,12 +29,7 @@ class ExpireDuringRecoveryTest extends PgTest {
     @Test
     void expireWhileACopyRecoversFromTheRemovedFull_stopsRecovery_neverPromotesInThePast() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster src = pg.track(PgSupport.facade().clusterInit(dir.resolve("src"), LocalCluster.freePort(), 17, null, repo.toString()));
-        src.start();
-        try (Connection c = PgSupport.connect(src)) {
-            Books.init(c);
-            Books.populate(c, 3_000, 1_000, 1, Progress.NONE);
-        }
+        LocalCluster src = pg.archivingBooks("src", repo, 3_000, 1_000);
         com.fasterxml.jackson.databind.JsonNode b1 = CliBackups.backup(repo, src, "full");
         String f1 = b1.get("id").asText();
         String f1Stop = b1.get("stopLsn").asText();

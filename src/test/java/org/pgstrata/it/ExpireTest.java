@@ -174,8 +174,7 @@ class ExpireTest extends PgTest {
     // ---- the source and its backups
 
     private LocalCluster archivingSource(Path repo) throws Exception {
-        LocalCluster src = pg.track(PgSupport.facade().clusterInit(dir.resolve("src"), LocalCluster.freePort(), 17, null, repo.toString()));
-        src.start();
+        LocalCluster src = pg.archiving("src", repo);
         assertThat(PgSupport.queryString(src, "SHOW wal_segment_size")).isEqualTo("16MB");
         try (Connection c = PgSupport.connect(src)) {
             Books.init(c);

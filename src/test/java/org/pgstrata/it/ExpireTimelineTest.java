@@ -42,12 +42,7 @@ class ExpireTimelineTest extends PgTest {
     void retainDays_keepsTheBackupANewTimelineInTheWindowRestoresFrom() throws Exception {
         Pgstrata f = PgSupport.facade();
         Path repo = dir.resolve("repo");
-        LocalCluster a = pg.track(f.clusterInit(dir.resolve("a"), LocalCluster.freePort(), 17, null, repo.toString()));
-        a.start();
-        try (Connection c = PgSupport.connect(a)) {
-            Books.init(c);
-            Books.populate(c, 3_000, 1_000, 1, Progress.NONE);
-        }
+        LocalCluster a = pg.archivingBooks("a", repo, 3_000, 1_000);
         BackupResult old = backup(repo, a, 20);
         f.restorePoint(PgSupport.conn(a), "fork", true);
         try (Connection c = PgSupport.connect(a)) {

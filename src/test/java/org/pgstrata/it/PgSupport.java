@@ -23,6 +23,7 @@ import org.pgstrata.api.RestoreResult;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
+import org.pgstrata.demo.Books;
 
 /**
  * Real servers for tests, started through the same {@link LocalCluster} code as the command line.
@@ -87,6 +88,26 @@ public final class PgSupport implements AutoCloseable {
 
     public static BackupResult fullBackup(Path repo, LocalCluster c) {
         return facade().backup(new BackupRequest(repo.toString(), c.pgdata(), conn(c), BackupType.FULL, Compression.ZSTD, 2, 0));
+    }
+
+    /**
+     * A PostgreSQL 17 cluster at {@code name} under this root that archives its WAL into
+     * {@code repo}, made as {@code cluster init --archive-to} makes it, and started.
+     */
+    public LocalCluster archiving(String name, Path repo) {
+        LocalCluster c = track(facade().clusterInit(root.resolve(name), LocalCluster.freePort(), 17, null, repo.toString()));
+        c.start();
+        return c;
+    }
+
+    /** {@link #archiving}, with {@code rows} books in it, inserted {@code batch} at a time. */
+    public LocalCluster archivingBooks(String name, Path repo, int rows, int batch) throws SQLException, IOException {
+        LocalCluster c = archiving(name, repo);
+        try (Connection conn = connect(c)) {
+            Books.init(conn);
+            Books.populate(conn, rows, batch, 1, Progress.NONE);
+        }
+        return c;
     }
 
     /** Restores and starts the copy on a free port; the caller proves its content. */

@@ -15,7 +15,6 @@ import org.pgstrata.Pgstrata;
 import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
-import org.pgstrata.api.Progress;
 import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RecoveryWindow;
 import org.pgstrata.api.RestoreRequest;
@@ -54,12 +53,7 @@ class PitrTest {
         pg = new PgSupport(dir);
         repo = dir.resolve("repo");
         Pgstrata f = PgSupport.facade();
-        source = pg.track(f.clusterInit(dir.resolve("source"), LocalCluster.freePort(), 17, null, repo.toString()));
-        source.start();
-        try (Connection c = PgSupport.connect(source)) {
-            Books.init(c);
-            Books.populate(c, 5_000, 5_000, 1, Progress.NONE);
-        }
+        source = pg.archivingBooks("source", repo, 5_000, 5_000);
         b1 = PgSupport.fullBackup(repo, source);
 
         try (Connection c = PgSupport.connect(source)) {

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.pgstrata.Pgstrata;
 import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
@@ -35,9 +34,7 @@ class PreparedTransactionTargetTest {
     static void setUp() throws Exception {
         pg = new PgSupport(dir);
         repo = dir.resolve("repo");
-        Pgstrata f = PgSupport.facade();
-        source = pg.track(f.clusterInit(dir.resolve("source"), LocalCluster.freePort(), 17, null, repo.toString()));
-        source.start();
+        source = pg.archiving("source", repo);
         PgSupport.sql(source, "ALTER SYSTEM SET max_prepared_transactions = 4");
         source.stop();
         source.start();

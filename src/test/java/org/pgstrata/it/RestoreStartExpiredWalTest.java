@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.pgstrata.api.Progress;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
@@ -29,12 +28,7 @@ class RestoreStartExpiredWalTest extends PgTest {
     @Test
     void expireBetweenThePlanAndTheStart_restoreStartExits35_copyNeverPromoted() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster src = pg.track(PgSupport.facade().clusterInit(dir.resolve("src"), LocalCluster.freePort(), 17, null, repo.toString()));
-        src.start();
-        try (Connection c = PgSupport.connect(src)) {
-            Books.init(c);
-            Books.populate(c, 2_000, 500, 1, Progress.NONE);
-        }
+        LocalCluster src = pg.archivingBooks("src", repo, 2_000, 500);
         String f1 = CliBackups.backupId(repo, src, "full");
         for (int seed = 1; seed <= 2; seed++) {
             try (Connection c = PgSupport.connect(src)) {

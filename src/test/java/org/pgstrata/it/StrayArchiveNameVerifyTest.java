@@ -11,12 +11,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.pgstrata.Pgstrata;
-import org.pgstrata.api.Progress;
 import org.pgstrata.api.VerifyResult;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
-import org.pgstrata.demo.Books;
 import org.pgstrata.storage.Storage;
 
 /**
@@ -35,13 +32,7 @@ class StrayArchiveNameVerifyTest {
     static void setUp() throws Exception {
         pg = new PgSupport(dir);
         repo = dir.resolve("repo");
-        Pgstrata f = PgSupport.facade();
-        LocalCluster source = pg.track(f.clusterInit(dir.resolve("source"), LocalCluster.freePort(), 17, null, repo.toString()));
-        source.start();
-        try (Connection c = PgSupport.connect(source)) {
-            Books.init(c);
-            Books.populate(c, 1_000, 1_000, 1, Progress.NONE);
-        }
+        LocalCluster source = pg.archivingBooks("source", repo, 1_000, 1_000);
         PgSupport.fullBackup(repo, source);
         try (Connection c = PgSupport.connect(source)) {
             Db.execute(c, "SELECT pg_switch_wal()");

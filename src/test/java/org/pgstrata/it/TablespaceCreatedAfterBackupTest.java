@@ -23,8 +23,7 @@ class TablespaceCreatedAfterBackupTest extends PgTest {
     @Test
     void pointInTimeRestore_pastACreateTablespace_stopsBeforeWritingIntoTheSourcesTablespace() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster source = pg.track(PgSupport.facade().clusterInit(dir.resolve("source"), LocalCluster.freePort(), 17, null, repo.toString()));
-        source.start();
+        LocalCluster source = pg.archiving("source", repo);
         PgSupport.sql(source, "CREATE TABLE a WITH (autovacuum_enabled = off) AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 2000) g");
         CliBackups.backupId(repo, source, "full");
         PgSupport.sql(source, "UPDATE a SET v = 'after the backup' WHERE id % 10 = 0");

@@ -30,8 +30,7 @@ class TablespaceCreationAcrossFailoverTest extends PgTest {
     @Test
     void aCreationCutAtASegmentsEnd_beforeAFailover_isRefusedOnTheNewTimeline() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster primary = pg.track(PgSupport.facade().clusterInit(dir.resolve("primary"), LocalCluster.freePort(), 17, null, repo.toString()));
-        primary.start();
+        LocalCluster primary = pg.archiving("primary", repo);
         PgSupport.sql(primary, "CREATE TABLE a AS SELECT g AS id FROM generate_series(1, 2000) g");
         String backup = CliBackups.backupId(repo, primary, "full");
         LocalCluster standby = StandbyBackupTest.standbyOf(pg, primary, dir.resolve("standby")); // archives once promoted

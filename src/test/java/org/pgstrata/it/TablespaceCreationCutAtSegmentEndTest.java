@@ -27,8 +27,7 @@ class TablespaceCreationCutAtSegmentEndTest extends PgTest {
     @Test
     void aCreationCutAtASegmentsEnd_whoseNextSegmentIsArchivedLater_isStillRefused() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster source = pg.track(PgSupport.facade().clusterInit(dir.resolve("source"), LocalCluster.freePort(), 17, null, repo.toString()));
-        source.start();
+        LocalCluster source = pg.archiving("source", repo);
         PgSupport.sql(source, "CREATE TABLE a AS SELECT g AS id FROM generate_series(1, 2000) g");
         CliBackups.backupId(repo, source, "full");
 

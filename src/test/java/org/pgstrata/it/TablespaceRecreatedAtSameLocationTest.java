@@ -22,8 +22,7 @@ class TablespaceRecreatedAtSameLocationTest extends PgTest {
     @Test
     void aTablespaceDroppedAndCreatedAgainAtTheSameLocation_restoresWhereTheLocationIsEmpty() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster source = pg.track(PgSupport.facade().clusterInit(dir.resolve("source"), LocalCluster.freePort(), 17, null, repo.toString()));
-        source.start();
+        LocalCluster source = pg.archiving("source", repo);
         PgSupport.sql(source, "CREATE TABLE a AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 2000) g");
         CliBackups.backupId(repo, source, "full");
         Path location = Files.createDirectory(dir.resolve("ts"));

@@ -12,10 +12,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.pgstrata.Pgstrata;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
-import org.pgstrata.api.Progress;
 import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
@@ -44,13 +42,7 @@ class TargetTimeZoneWordsTest {
     static void setUp() throws Exception {
         pg = new PgSupport(dir);
         repo = dir.resolve("repo");
-        Pgstrata f = PgSupport.facade();
-        source = pg.track(f.clusterInit(dir.resolve("source"), LocalCluster.freePort(), 17, null, repo.toString()));
-        source.start();
-        try (Connection c = PgSupport.connect(source)) {
-            Books.init(c);
-            Books.populate(c, 500, 500, 1, Progress.NONE);
-        }
+        source = pg.archivingBooks("source", repo, 500, 500);
         PgSupport.fullBackup(repo, source);
         try (Connection c = PgSupport.connect(source)) {
             Books.mutate(c, 0, 50, 0, 2); // change A

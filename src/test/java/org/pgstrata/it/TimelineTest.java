@@ -10,7 +10,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.Pgstrata;
-import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.Compression;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.RecoveryTarget;
@@ -18,7 +17,6 @@ import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
-import org.pgstrata.db.PgBinaries;
 import org.pgstrata.demo.Books;
 import org.pgstrata.demo.ContentChecksum;
 import org.pgstrata.manifest.Repository;
@@ -47,12 +45,7 @@ class TimelineTest extends PgTest {
     void restorePromoteWrite_continuesTheArchiveOnANewTimeline_andLatestFollowsIt() throws Exception {
         Pgstrata f = PgSupport.facade();
         Path repo = dir.resolve("repo");
-        LocalCluster a = pg.track(f.clusterInit(dir.resolve("a"), LocalCluster.freePort(), 17, null, repo.toString()));
-        a.start();
-        try (Connection c = PgSupport.connect(a)) {
-            Books.init(c);
-            Books.populate(c, 3_000, 3_000, 1, Progress.NONE);
-        }
+        LocalCluster a = pg.archivingBooks("a", repo, 3_000, 3_000);
         PgSupport.fullBackup(repo, a);
         try (Connection c = PgSupport.connect(a)) {
             Books.mutate(c, 100, 100, 100, 2);
@@ -100,8 +93,7 @@ class TimelineTest extends PgTest {
     void receiver_archivesCompleteSegments_resumesFromItsSlot_andFollowsAPromotion() throws Exception {
         Pgstrata f = PgSupport.facade();
         Path repo = dir.resolve("repo");
-        LocalCluster a = pg.track(f.clusterInit(dir.resolve("a"), LocalCluster.freePort(), 17, null, repo.toString()));
-        a.start();
+        LocalCluster a = pg.archiving("a", repo);
         try (Connection c = PgSupport.connect(a)) {
             Books.init(c);
         }
