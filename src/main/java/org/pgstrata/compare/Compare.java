@@ -118,16 +118,22 @@ public final class Compare {
             version = majorForPgDump();
         }
         PgBinaries bin = PgBinaries.resolve(opt.pgBin(), version, env);
+        // A compare killed with SIGKILL left its servers running: stopped here, and its directory removed.
+        for (String line : WorkDir.cleanLeftovers(Path.of(System.getProperty("java.io.tmpdir")), opt.workDir())) {
+            progress.warn(line);
+        }
         Path work;
+        WorkDir mark;
         try {
-            work = opt.workDir() != null ? Files.createDirectories(opt.workDir()) : Files.createTempDirectory("pgstrata-compare-");
+            work = opt.workDir() != null ? Files.createDirectories(opt.workDir()) : Files.createTempDirectory(WorkDir.TEMP_PREFIX);
+            mark = WorkDir.take(work, opt.keep());
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot create a work directory: " + e.getMessage(), "set TMPDIR or --work-dir");
         }
         List<LocalCluster> started = new ArrayList<>();
         String repos = opt.repo() == null ? work.toString()
                 : StorageFactory.child(opt.repo(), "compare-" + Instant.now(clock).toString().replaceAll("[^0-9TZ]", ""));
-        Thread cleanup = new Thread(() -> cleanUp(started, work, repos, opt), "pgstrata-compare-cleanup");
+        Thread cleanup = new Thread(() -> cleanUp(started, work, mark, repos, opt), "pgstrata-compare-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         String startedAt = Instant.now(clock).toString();
         try {
@@ -169,7 +175,7 @@ public final class Compare {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "compare failed: " + e.getMessage(), null, e);
         } finally {
-            cleanUp(started, work, repos, opt);
+            cleanUp(started, work, mark, repos, opt);
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
             } catch (IllegalStateException e) {
@@ -517,7 +523,7 @@ public final class Compare {
         }
     }
 
-    private static synchronized void cleanUp(List<LocalCluster> clusters, Path work, String repos, Options opt) {
+    private static synchronized void cleanUp(List<LocalCluster> clusters, Path work, WorkDir mark, String repos, Options opt) {
         for (LocalCluster c : clusters) {
             try {
                 c.stopImmediately();
@@ -526,6 +532,7 @@ public final class Compare {
             }
         }
         clusters.clear();
+        mark.close(); // every server is stopped: no longer a run's to clean up after
         if (opt.keep()) {
             return;
         }

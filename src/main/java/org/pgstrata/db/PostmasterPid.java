@@ -43,6 +43,56 @@ public record PostmasterPid(long pid, int port, String socketDir, String listenA
         }
     }
 
+    /**
+     * Stops the server that a killed command left running in {@code pgdata}, if any: SIGQUIT
+     * (PostgreSQL's immediate shutdown), then SIGKILL after 30 s. A pid that names no postmaster,
+     * or one working in another directory (a pid reused since, by another server perhaps), is left
+     * alone. Returns whether a server was stopped.
+     */
+    public static boolean stopLeftover(Path pgdata) {
+        Path pidFile = pgdata.resolve("postmaster.pid");
+        long pid;
+        try {
+            if (!Files.isRegularFile(pidFile)) {
+                return false;
+            }
+            pid = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+        Optional<ProcessHandle> handle = ProcessHandle.of(pid);
+        if (handle.isEmpty()) {
+            return false;
+        }
+        ProcessHandle p = handle.get();
+        if (!p.isAlive() || p.info().command().map(c -> !c.endsWith("postgres")).orElse(false)) {
+            return false; // not a postmaster (a reused pid)
+        }
+        if (!runsIn(pid, pgdata)) {
+            // A postmaster, but not this directory's: the pid was reused (a reboot since the command was killed) by another
+            // server, perhaps the source itself, or postmaster.pid was written by someone else. A postmaster works in its
+            // data directory; one that does not is left alone.
+            return false;
+        }
+        try {
+            new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).redirectErrorStream(true).start()
+                    .waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            p.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            p.destroyForcibly();
+        }
+        return true;
+    }
+
+    /** Whether process {@code pid} works in {@code pgdata} (its current directory, as a postmaster's is its data directory). */
+    private static boolean runsIn(long pid, Path pgdata) {
+        try {
+            return Path.of("/proc", Long.toString(pid), "cwd").toRealPath().equals(pgdata.toRealPath());
+        } catch (IOException | RuntimeException e) {
+            return false; // gone, or not ours to look at: not ours to stop either
+        }
+    }
+
     private static String line(List<String> lines, int i) {
         return i < lines.size() ? lines.get(i).trim() : "";
     }

@@ -12,12 +12,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.FileTrees;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
+import org.pgstrata.db.PostmasterPid;
 
 /**
  * Where drills restore their copies: a private directory ({@code pgstrata-drills-USER} in the
@@ -97,7 +97,7 @@ public final class ScratchArea {
                     if (lock == null) {
                         continue; // a running drill's
                     }
-                    stopServer(d.resolve("data"));
+                    PostmasterPid.stopLeftover(d.resolve("data"));
                     FileTrees.delete(d);
                     removed.add("removed " + d + ", left by a drill that was killed" + (about.isEmpty() ? "" : " (" + about + ")"));
                 } catch (java.nio.channels.OverlappingFileLockException e) {
@@ -199,7 +199,7 @@ public final class ScratchArea {
                 return;
             }
             closed = true;
-            stopServer(data());
+            PostmasterPid.stopLeftover(data());
             if (!socketDir.equals(dir)) {
                 deleteQuietly(socketDir);
             }
@@ -210,46 +210,6 @@ public final class ScratchArea {
                 // the directory goes anyway
             }
             deleteQuietly(dir);
-        }
-    }
-
-    /** Stops the server running in {@code pgdata}, if any: SIGQUIT (immediate shutdown), then SIGKILL after 30 s. */
-    static void stopServer(Path pgdata) {
-        Path pidFile = pgdata.resolve("postmaster.pid");
-        long pid;
-        try {
-            if (!Files.isRegularFile(pidFile)) {
-                return;
-            }
-            pid = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
-        } catch (IOException | RuntimeException e) {
-            return;
-        }
-        ProcessHandle.of(pid).ifPresent(p -> {
-            if (!p.isAlive() || p.info().command().map(c -> !c.endsWith("postgres")).orElse(false)) {
-                return; // not a postmaster (a reused pid): left alone
-            }
-            if (!runsIn(pid, pgdata)) {
-                // A postmaster, but not this directory's: the pid was reused (a reboot since the drill was killed) by another
-                // server, perhaps the source itself, or postmaster.pid was written by someone else. A postmaster works in its
-                // data directory; one that does not is left alone.
-                return;
-            }
-            try {
-                new ProcessBuilder("kill", "-QUIT", Long.toString(pid)).redirectErrorStream(true).start().waitFor(10, TimeUnit.SECONDS);
-                p.onExit().get(30, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                p.destroyForcibly();
-            }
-        });
-    }
-
-    /** Whether process {@code pid} works in {@code pgdata} (its current directory, as a postmaster's is its data directory). */
-    private static boolean runsIn(long pid, Path pgdata) {
-        try {
-            return Path.of("/proc", Long.toString(pid), "cwd").toRealPath().equals(pgdata.toRealPath());
-        } catch (IOException | RuntimeException e) {
-            return false; // gone, or not ours to look at: not ours to stop either
         }
     }
 
