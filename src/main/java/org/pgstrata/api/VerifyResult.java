@@ -15,10 +15,13 @@ import java.util.List;
  * @param passes       how many times files were rebuilt: files that backups of a chain hold alike, or that lie over
  *                     the same whole file, are rebuilt together in one pass, each object read once
  * @param seconds      how long it took
+ * @param unreadable   files that could not be checked because the store failed to deliver an object (a connection
+ *                     that failed again and again): no verdict on those backups either way, unlike {@code problems}
  */
 public record VerifyResult(int backups, long objects, long bytes, List<String> problems, List<String> incomplete, List<String> unfinished,
-                           List<String> rejected, long filesRebuilt, long bytesRebuilt, long passes, double seconds) {
+                           List<String> rejected, long filesRebuilt, long bytesRebuilt, long passes, double seconds, List<String> unreadable) {
+    /** Whether every backup was checked and found sound. */
     public boolean ok() {
-        return problems.isEmpty();
+        return problems.isEmpty() && unreadable.isEmpty();
     }
 }

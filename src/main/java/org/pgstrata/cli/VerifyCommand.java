@@ -75,13 +75,22 @@ final class VerifyCommand extends BaseCommand {
             for (String u : r.unfinished()) {
                 out().println("unfinished write (never visible; the next backup removes those under backup/ and logical/): " + u);
             }
+            for (String u : r.unreadable()) {
+                out().println("not checked: " + u);
+            }
             if (!r.rejected().isEmpty()) {
                 out().println("a restore would reject: " + String.join(", ", r.rejected()));
             }
             out().printf("rebuilt %d files (%s) of %d backups in %d passes, reading %d objects (%s) once each, in %.1f s%n",
                     r.filesRebuilt(), Output.bytes(r.bytesRebuilt()), r.backups(), r.passes(), r.objects(), Output.bytes(r.bytes()), r.seconds());
-            out().printf("%s: %d backups, %d objects, %s checked, %d problems%n", r.ok() ? "ok" : "FAILED", r.backups(), r.objects(),
-                    Output.bytes(r.bytes()), r.problems().size());
+            out().printf("%s: %d backups, %d objects, %s checked, %d problems%s%n", r.ok() ? "ok" : "FAILED", r.backups(), r.objects(),
+                    Output.bytes(r.bytes()), r.problems().size(), r.unreadable().isEmpty() ? "" : ", " + r.unreadable().size() + " files not checked");
+        }
+        if (r.problems().isEmpty() && !r.unreadable().isEmpty()) {
+            spec.commandLine().getErr().println(PgstrataException.joinLines("pgstrata: error: verify could not read " + r.unreadable().size()
+                    + " file(s) of " + repo.describe() + ", first: " + r.unreadable().get(0)
+                    + "; hint: this says nothing about those backups; check the store and run verify again"));
+            return ErrorCode.IO.exitCode();
         }
         if (!r.ok()) {
             spec.commandLine().getErr().println(PgstrataException.joinLines("pgstrata: error: verify found " + r.problems().size() + " problem(s) in " + repo.describe()

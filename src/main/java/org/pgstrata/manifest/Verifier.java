@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.VerifyResult;
 import org.pgstrata.storage.CorruptObjectException;
+import org.pgstrata.storage.ObjectNotFoundException;
 
 /**
  * Proves what a restore would do, without writing anything: every file of every backup (or of
@@ -136,7 +137,7 @@ public final class Verifier {
         double seconds = (System.nanoTime() - t0) / 1e9;
         return new VerifyResult(manifests.size() + logical.size(), stats.objects.size() + archived[0], stats.bytes.get() + archived[1],
                 new ArrayList<>(problems), incomplete, unfinished, new ArrayList<>(rejected), stats.files.get(), stats.fileBytes.get(),
-                stats.passes.get(), seconds);
+                stats.passes.get(), seconds, new ArrayList<>(stats.unreadable));
     }
 
     /** What was read and rebuilt. */
@@ -146,6 +147,8 @@ public final class Verifier {
         final AtomicLong files = new AtomicLong();
         final AtomicLong fileBytes = new AtomicLong();
         final AtomicLong passes = new AtomicLong();
+        /** Files whose objects the store failed to deliver: not checked, no verdict. */
+        final List<String> unreadable = java.util.Collections.synchronizedList(new ArrayList<>());
 
         void object(String id, long stored) {
             if (objects.add(id)) {
@@ -236,7 +239,11 @@ public final class Verifier {
                     stats.object(e.getKey(), bundle.length);
                 } catch (IOException ex) {
                     for (List<Job> pass : e.getValue()) {
-                        fail(pass, "cannot read bundle " + e.getKey() + ": " + ex.getMessage(), problems, rejected);
+                        if (isVerdict(ex)) {
+                            fail(pass, "cannot read bundle " + e.getKey() + ": " + ex.getMessage(), problems, rejected);
+                        } else {
+                            unreadable(pass, "bundle " + e.getKey() + ": " + ex.getMessage(), stats);
+                        }
                     }
                     return null;
                 }
@@ -285,7 +292,11 @@ public final class Verifier {
                 }
                 return;
             }
-            fail(pass, e instanceof CorruptObjectException ? e.getMessage() : "cannot read it: " + e.getMessage(), problems, rejected);
+            if (isVerdict(e)) {
+                fail(pass, e instanceof CorruptObjectException ? e.getMessage() : "cannot read it: " + e.getMessage(), problems, rejected);
+            } else {
+                unreadable(pass, e.getMessage(), stats);
+            }
             return;
         }
         stats.passes.incrementAndGet();
@@ -326,6 +337,23 @@ public final class Verifier {
             targets.add(new Rebuild.Target(j.file.path(), j.layers, j.file.size(), j.file.checksum(), null, hash));
         }
         return targets;
+    }
+
+    /**
+     * Whether a failed read says something about the backup: an object that is damaged or not
+     * there. Any other error is the store's failure to deliver it (a connection that failed again
+     * and again, after the store's own retries and resumes), as a restore reports it too (exit 22).
+     */
+    private static boolean isVerdict(IOException e) {
+        return e instanceof CorruptObjectException || e instanceof ObjectNotFoundException;
+    }
+
+    private static void unreadable(List<Job> pass, String why, Stats stats) {
+        for (Job j : pass) {
+            List<String> ids = j.backups.stream().map(Manifest::id).toList();
+            stats.unreadable.add("backup" + (ids.size() == 1 ? " " : "s ") + String.join(", ", ids) + ": " + j.file.path()
+                    + " was not checked: the store failed to deliver it (" + why + ")");
+        }
     }
 
     private static void fail(List<Job> pass, String why, List<String> problems, Set<String> rejected) {

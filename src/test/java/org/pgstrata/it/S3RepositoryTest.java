@@ -200,6 +200,28 @@ class S3RepositoryTest {
         assertThat(s3.readCutPending()).as("three reads of the restore were cut").isFalse();
     }
 
+    /**
+     * The store fails a read, and every retry of its rest: verify cannot check that file. It said
+     * the backup "would not restore" (exit 15, "take a new full backup"); it now says the file
+     * was not checked, rejects nothing, and exits 22, an I/O error, as restore does.
+     */
+    @Test
+    void aReadTheStoreKeepsFailing_isNotChecked_notCalledDamaged() throws Exception {
+        String location = s3.location(BUCKET, "clusters/cut-for-good");
+        LocalCluster c = booksCluster("cut-for-good-source", 10_000, 12);
+        backup(location, c, BackupType.FULL);
+        long[] cuts = new long[1 + 8]; // cut at 100 kB, then every attempt (the SDK's 8) to read the rest fails
+        cuts[0] = 100_000;
+        s3.cutReads(cuts);
+        Object[] v = cli(args(location, "verify"));
+        s3.cutNextRead(-1);
+        assertThat((int) v[0]).as(String.valueOf(v[1])).isEqualTo(22);
+        assertThat((String) v[1]).contains("not checked: backup ").contains("the store failed to deliver it")
+                .contains("this says nothing about those backups").doesNotContain("would not restore").doesNotContain("a restore would reject");
+        Object[] again = cli(args(location, "verify"));
+        assertThat((int) again[0]).as(String.valueOf(again[1])).isZero();
+    }
+
     @Test
     void aReverseDeltaSeries_onS3_restoresItsNewestAndItsOldestPoint() throws Exception {
         String location = s3.location(BUCKET, "clusters/reverse");
