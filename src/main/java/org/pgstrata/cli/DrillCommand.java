@@ -40,7 +40,7 @@ final class DrillCommand extends BaseCommand {
     Integer stepsBack;
 
     @Option(names = "--all", description = "Drill every backup in the repository (physical and logical), oldest first, each recorded on its own; "
-            + "a damaged one (its manifest cannot be read) is a failed drill.")
+            + "a damaged one (its manifest cannot be read) is a failed drill; one that delete or expire removes meanwhile is skipped, with a warning.")
     boolean all;
 
     @Mixin
@@ -91,14 +91,32 @@ final class DrillCommand extends BaseCommand {
             ids.add(stepsBack == null ? backup : facade().backupStepsBack(repo.location(), stepsBack));
         }
         List<DrillRecord> records = new ArrayList<>();
+        List<String> removed = new ArrayList<>();
         for (String id : ids) {
-            DrillRecord r = facade().drill(new Drill.Request(repo.location(), id,
-                    targets.recoveryTarget("promote"), scratch, pgBin,
-                    jobs == null ? Jobs.cores() : jobs, java.time.Duration.ofSeconds(startTimeout), stanzaArguments()));
+            DrillRecord r;
+            try {
+                r = facade().drill(new Drill.Request(repo.location(), id,
+                        targets.recoveryTarget("promote"), scratch, pgBin,
+                        jobs == null ? Jobs.cores() : jobs, java.time.Duration.ofSeconds(startTimeout), stanzaArguments()));
+            } catch (PgstrataException e) {
+                // --all: a backup that delete or expire removed since the list was taken has nothing left to prove; the
+                // others still get their drills. Any other failure, or a backup still listed, ends the command as before.
+                if (!all || e.code() != ErrorCode.NOT_FOUND || listed(id)) {
+                    throw e;
+                }
+                removed.add(id);
+                spec.commandLine().getErr().println("pgstrata: warning: backup " + id
+                        + " was removed (by delete or expire) before its drill could be recorded; skipped");
+                continue;
+            }
             records.add(r);
             if (!json) {
                 print(r);
             }
+        }
+        if (records.isEmpty()) {
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "every backup of " + repo.describe() + " was removed while drill --all ran ("
+                    + String.join(", ", removed) + ")", "take a backup with 'pgstrata backup', then drill it");
         }
         if (json) {
             Output.json(out(), all ? records : records.get(0));
@@ -113,6 +131,11 @@ final class DrillCommand extends BaseCommand {
             return ErrorCode.DRILL_FAILED.exitCode();
         }
         return 0;
+    }
+
+    /** Whether the repository still lists backup {@code id}. */
+    private boolean listed(String id) {
+        return facade().list(repo.location()).stream().anyMatch(b -> b.id().equals(id));
     }
 
     private void print(DrillRecord r) {

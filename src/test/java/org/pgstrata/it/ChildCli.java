@@ -31,6 +31,21 @@ final class ChildCli {
      * {@code ulimit -f} sets it; -1 for none): a write there takes what fits and the next fails,
      * as on a file system that fills, without a file system of its own to fill.
      */
+    /** {@link #start(Map, List, String...)} with output and errors going to {@code log} instead of a pipe, for a test to read whenever it likes. */
+    static Process startLogged(Map<String, String> env, Path log, String... args) throws IOException {
+        List<String> cmd = new java.util.ArrayList<>(org.pgstrata.ChildJava.command());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
+        if (System.getProperty("pgstrata.pgbin.dir") != null) {
+            cmd.add("-Dpgstrata.pgbin.dir=" + System.getProperty("pgstrata.pgbin.dir"));
+        }
+        cmd.add("org.pgstrata.cli.Main");
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("PG") && !k.startsWith("PGSTRATA_"));
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
     static Process start(Map<String, String> env, List<String> jvmOptions, long fileSizeKib, String... args) throws IOException {
         List<String> cmd = new java.util.ArrayList<>();
         if (fileSizeKib >= 0) {
