@@ -26,27 +26,21 @@ final class ChildCli {
         return start(env, jvmOptions, -1, args);
     }
 
+    /** {@link #start(Map, List, String...)} with output and errors going to {@code log} instead of a pipe, for a test to read whenever it likes. */
+    static Process startLogged(Map<String, String> env, Path log, String... args) throws IOException {
+        return builder(env, List.of(), -1, args).redirectOutput(log.toFile()).start();
+    }
+
     /**
      * The same, with no file it writes allowed past {@code fileSizeKib} KiB (RLIMIT_FSIZE, as
      * {@code ulimit -f} sets it; -1 for none): a write there takes what fits and the next fails,
      * as on a file system that fills, without a file system of its own to fill.
      */
-    /** {@link #start(Map, List, String...)} with output and errors going to {@code log} instead of a pipe, for a test to read whenever it likes. */
-    static Process startLogged(Map<String, String> env, Path log, String... args) throws IOException {
-        List<String> cmd = new java.util.ArrayList<>(org.pgstrata.ChildJava.command());
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
-        if (System.getProperty("pgstrata.pgbin.dir") != null) {
-            cmd.add("-Dpgstrata.pgbin.dir=" + System.getProperty("pgstrata.pgbin.dir"));
-        }
-        cmd.add("org.pgstrata.cli.Main");
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().keySet().removeIf(k -> k.startsWith("PG") && !k.startsWith("PGSTRATA_"));
-        pb.environment().putAll(env);
-        return pb.start();
+    static Process start(Map<String, String> env, List<String> jvmOptions, long fileSizeKib, String... args) throws IOException {
+        return builder(env, jvmOptions, fileSizeKib, args).start();
     }
 
-    static Process start(Map<String, String> env, List<String> jvmOptions, long fileSizeKib, String... args) throws IOException {
+    private static ProcessBuilder builder(Map<String, String> env, List<String> jvmOptions, long fileSizeKib, String... args) {
         List<String> cmd = new java.util.ArrayList<>();
         if (fileSizeKib >= 0) {
             // ulimit -f counts 1024-byte blocks in bash; the JVM ignores SIGXFSZ, so the write fails with EFBIG instead
@@ -63,7 +57,7 @@ final class ChildCli {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().keySet().removeIf(k -> k.startsWith("PG") && !k.startsWith("PGSTRATA_"));
         pb.environment().putAll(env);
-        return pb.start();
+        return pb;
     }
 
     /** What a command run to its end in a child JVM did: exit code, output and errors merged, peak resident memory. */
