@@ -32,7 +32,7 @@ final class ChildCli {
     }
 
     /**
-     * The same, with no file it writes allowed past {@code fileSizeKib} KiB (RLIMIT_FSIZE, as
+     * {@link #start(Map, List, String...)}, with no file it writes allowed past {@code fileSizeKib} KiB (RLIMIT_FSIZE, as
      * {@code ulimit -f} sets it; -1 for none): a write there takes what fits and the next fails,
      * as on a file system that fills, without a file system of its own to fill.
      */
