@@ -48,6 +48,7 @@ import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalEntry;
 import org.pgstrata.postgres.ConfValue;
 import org.pgstrata.storage.CorruptObjectException;
+import org.pgstrata.storage.StoreReadException;
 
 /**
  * Rebuilds a data directory from a backup: every object's stored checksum and every file's
@@ -231,7 +232,8 @@ public final class PhysicalRestore {
                     throw p;
                 }
                 throw new PgstrataException(ErrorCode.IO, "restore into " + target + " failed: " + e.getMessage() + "; nothing was left there",
-                        "check free space and permissions, then run the restore again", e);
+                        StoreReadException.isIn(e) ? "the repository's store did not deliver the backup (it is not judged damaged): check the store"
+                                + " and the network to it, then run the restore again" : "check free space and permissions, then run the restore again", e);
             }
             double filesSeconds = (System.nanoTime() - t0) / 1e9;
             progress.step("restored backup " + m.id() + " into " + target + " (" + m.files().size() + " files) in "

@@ -203,16 +203,18 @@ class S3RepositoryTest {
     /**
      * The store fails a read, and every retry of its rest: verify cannot check that file. It said
      * the backup "would not restore" (exit 15, "take a new full backup"); it now says the file
-     * was not checked, rejects nothing, and exits 22, an I/O error, as restore does.
+     * was not checked, rejects nothing, and exits 22, an I/O error, as restore does; restore's hint
+     * names the store, not the target's free space.
      */
     @Test
     void aReadTheStoreKeepsFailing_isNotChecked_notCalledDamaged() throws Exception {
         String location = s3.location(BUCKET, "clusters/cut-for-good");
         LocalCluster c = booksCluster("cut-for-good-source", 10_000, 12);
         backup(location, c, BackupType.FULL);
-        long[] cuts = new long[1 + 8]; // cut at 100 kB, then every attempt (the SDK's 8) to read the rest fails
+        // pg_proc's object (the largest of database 1) is cut at 100 kB, then every attempt (the SDK's 8) to read its rest fails
+        long[] cuts = new long[1 + 8];
         cuts[0] = 100_000;
-        s3.cutReads(cuts);
+        s3.cutReadsOf("base+1+1255", cuts);
         Object[] v = cli(args(location, "verify"));
         s3.cutNextRead(-1);
         assertThat((int) v[0]).as(String.valueOf(v[1])).isEqualTo(22);
@@ -220,6 +222,16 @@ class S3RepositoryTest {
                 .contains("this says nothing about those backups").doesNotContain("would not restore").doesNotContain("a restore would reject");
         Object[] again = cli(args(location, "verify"));
         assertThat((int) again[0]).as(String.valueOf(again[1])).isZero();
+
+        // restore said "check free space and permissions" of its target
+        s3.cutReadsOf("base+1+1255", cuts);
+        Path target = dir.resolve("cut-for-good-restore");
+        Object[] r = cli(args(location, "restore", "--to", target.toString()));
+        s3.cutNextRead(-1);
+        assertThat((int) r[0]).as(String.valueOf(r[1])).isEqualTo(22);
+        assertThat((String) r[1]).contains("reading s3://").contains("nothing was left there")
+                .contains("the repository's store did not deliver the backup").doesNotContain("free space");
+        assertThat(target).doesNotExist();
     }
 
     @Test

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import org.pgstrata.api.Verbose;
+import org.pgstrata.storage.StoreReadException;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 
@@ -87,9 +88,12 @@ final class ResumingRead extends InputStream {
     }
 
     private void resume(IOException cut) throws IOException {
-        if (eTag == null || ++failures >= ATTEMPTS || ++resumes > RESUMES) {
-            throw cut;
+        failures++;
+        if (eTag == null || failures >= ATTEMPTS || resumes >= RESUMES) {
+            throw new StoreReadException("reading " + what + " failed at byte " + position + " (" + S3Errors.brief(cut) + ")"
+                    + (resumes > 0 ? ", after " + resumes + " resumed read" + (resumes == 1 ? "" : "s") : ""), cut);
         }
+        resumes++;
         in.abort(); // the connection is not reused: its state is unknown
         Verbose.log("reading " + what + " was cut at byte " + position + " (" + S3Errors.brief(cut)
                 + "): asking for the rest again, attempt " + (failures + 1) + " of " + ATTEMPTS);
@@ -104,8 +108,10 @@ final class ResumingRead extends InputStream {
         try {
             in = reopen.from(position, eTag);
         } catch (IOException e) {
-            e.addSuppressed(cut);
-            throw e;
+            StoreReadException failed = new StoreReadException("reading " + what + " was cut at byte " + position + " (" + S3Errors.brief(cut)
+                    + ") and the rest could not be read: " + e.getMessage(), e);
+            failed.addSuppressed(cut);
+            throw failed;
         }
     }
 

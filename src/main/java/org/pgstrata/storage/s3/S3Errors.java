@@ -40,6 +40,12 @@ final class S3Errors {
         return new IOException(what + " failed: " + brief(e) + (hint != null ? "; " + hint : ""), e);
     }
 
+    /** {@link #io} for a read of an object the store holds: its failure to deliver, no verdict on the object. */
+    static org.pgstrata.storage.StoreReadException readFailed(String what, S3Location where, SdkException e) {
+        IOException io = io(what, where, e);
+        return new org.pgstrata.storage.StoreReadException(io.getMessage(), e);
+    }
+
     private static String hint(SdkException e, S3Location where) {
         if (e instanceof S3Exception s3) {
             String code = s3.awsErrorDetails() != null ? s3.awsErrorDetails().errorCode() : "";

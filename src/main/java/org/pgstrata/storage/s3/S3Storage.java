@@ -534,7 +534,7 @@ public final class S3Storage implements Storage {
         } catch (NoSuchKeyException e) {
             throw new ObjectNotFoundException(key, describe());
         } catch (SdkException e) {
-            throw S3Errors.io("reading " + url(k), location, e);
+            throw S3Errors.readFailed("reading " + url(k), location, e);
         }
     }
 
@@ -555,9 +555,9 @@ public final class S3Storage implements Storage {
             if (e.statusCode() == 416) { // the range starts at or past the end
                 return new ByteArrayInputStream(new byte[0]);
             }
-            throw S3Errors.io("reading " + url(k), location, e);
+            throw S3Errors.readFailed("reading " + url(k), location, e);
         } catch (SdkException e) {
-            throw S3Errors.io("reading " + url(k), location, e);
+            throw S3Errors.readFailed("reading " + url(k), location, e);
         }
     }
 
@@ -582,9 +582,9 @@ public final class S3Storage implements Storage {
             if (e.statusCode() == 416) { // nothing left past the end
                 return rest(k, 1, 0, eTag);
             }
-            throw S3Errors.io("reading " + url(k), location, e);
+            throw S3Errors.readFailed("reading " + url(k), location, e);
         } catch (SdkException e) {
-            throw S3Errors.io("reading " + url(k), location, e);
+            throw S3Errors.readFailed("reading " + url(k), location, e);
         }
     }
 

@@ -34,6 +34,8 @@ public final class S3Server implements AutoCloseable {
     private S3Proxy proxy;
     /** {@link #cutReads}: for each of the next large objects' GETs, the bytes of its body sent before the connection is cut. */
     private final java.util.Deque<Long> cuts = new java.util.ArrayDeque<>();
+    /** The part of a key that a GET must contain to be cut (null: any); guarded by {@link #cuts}. */
+    private final String[] cutOnly = new String[1];
 
     private S3Server(Path directory, int port) {
         this(directory, port, true);
@@ -80,7 +82,7 @@ public final class S3Server implements AutoCloseable {
             if (!conditionalWrites) {
                 store = new UnconditionalWrites(store);
             }
-            store = new CuttingReads(store, cuts);
+            store = new CuttingReads(store, cuts, cutOnly);
         }
         proxy = S3Proxy.builder().blobStore(store).endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
@@ -123,7 +125,13 @@ public final class S3Server implements AutoCloseable {
      * request itself: the store answers 500.
      */
     public void cutReads(long... bytes) {
+        cutReadsOf(null, bytes);
+    }
+
+    /** {@link #cutReads}, counting only GETs of keys that contain {@code keyPart} (null: any key). */
+    public void cutReadsOf(String keyPart, long... bytes) {
         synchronized (cuts) {
+            cutOnly[0] = keyPart;
             cuts.clear();
             for (long b : bytes) {
                 cuts.add(b);
@@ -186,10 +194,12 @@ public final class S3Server implements AutoCloseable {
     /** Cuts the body of one read when {@link #cutNextRead} armed it: the server fails mid-response, with the full length announced. */
     private static final class CuttingReads extends org.gaul.s3proxy.blobstore.ForwardingBlobStore {
         private final java.util.Deque<Long> cuts;
+        private final String[] only;
 
-        CuttingReads(BlobStore delegate, java.util.Deque<Long> cuts) {
+        CuttingReads(BlobStore delegate, java.util.Deque<Long> cuts, String[] only) {
             super(delegate);
             this.cuts = cuts;
+            this.only = only;
         }
 
         @Override
@@ -200,7 +210,7 @@ public final class S3Server implements AutoCloseable {
             long after;
             synchronized (cuts) {
                 Long next = cuts.peek();
-                if (next == null || size == null || size <= next) {
+                if (next == null || size == null || size <= next || (only[0] != null && !name.contains(only[0]))) {
                     return blob;
                 }
                 after = cuts.poll();
