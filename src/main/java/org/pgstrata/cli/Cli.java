@@ -374,12 +374,67 @@ public final class Cli {
     static void reflow(CommandLine cl) {
         CommandLine.Model.UsageMessageSpec usage = cl.getCommandSpec().usageMessage();
         usage.description(joinSentences(usage.description()));
+        // The footer too (the exit codes): its source lines broke where an edit left them ("40" / "archive_command not
+        // archiving into the" / "repository, ..."), which the help printed as ragged lines.
+        usage.footer(joinSentences(usage.footer()));
+        if (usage.footer().length > 0) {
+            cl.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_FOOTER, Cli::footer);
+        }
         if (!cl.getSubcommands().isEmpty()) {
             cl.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST, Cli::commandList);
         }
         for (CommandLine sub : cl.getSubcommands().values()) {
             reflow(sub);
         }
+    }
+
+    /**
+     * The footer's paragraphs wrapped to the help's width at spaces, a number kept with the word
+     * after it: the footer lists exit codes ("40 archive_command not archiving ..."), and picocli's
+     * own wrapping left a code at the end of one line and its meaning on the next.
+     */
+    private static String footer(CommandLine.Help help) {
+        int width = help.commandSpec().usageMessage().width() - 1;
+        StringBuilder sb = new StringBuilder();
+        for (String paragraph : help.commandSpec().usageMessage().footer()) {
+            String text = paragraph.contains("%") ? String.format(paragraph) : paragraph;
+            sb.append(String.join("\n", wrap(text, width))).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** {@code text} in lines of at most {@code width} characters (a longer word alone), broken at spaces but never right after a number. */
+    static List<String> wrap(String text, int width) {
+        List<String> units = new java.util.ArrayList<>();
+        String pending = null;
+        for (String word : text.strip().split("\\s+")) {
+            if (word.isEmpty()) {
+                continue;
+            }
+            String unit = pending == null ? word : pending + " " + word;
+            pending = null;
+            if (word.matches("\\d+")) {
+                pending = unit;
+            } else {
+                units.add(unit);
+            }
+        }
+        if (pending != null) {
+            units.add(pending);
+        }
+        List<String> lines = new java.util.ArrayList<>();
+        StringBuilder line = new StringBuilder();
+        for (String unit : units) {
+            if (line.length() > 0 && line.length() + 1 + unit.length() > width) {
+                lines.add(line.toString());
+                line.setLength(0);
+            }
+            line.append(line.length() > 0 ? " " : "").append(unit);
+        }
+        if (line.length() > 0 || lines.isEmpty()) {
+            lines.add(line.toString());
+        }
+        return lines;
     }
 
     static String[] joinSentences(String[] lines) {

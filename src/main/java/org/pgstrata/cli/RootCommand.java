@@ -18,9 +18,9 @@ import picocli.CommandLine.Command;
             "dependants, 29 pg_dump or pg_restore too old, 30 pg_dump or pg_restore failed, 31 S3 store",
             "without conditional writes, 32 a server runs on the data directory (restore --delta),",
             "33 authentication failed (user, password or pg_hba.conf), 34 tablespace of another cluster,",
-            "35 WAL removed by expire, 36 a database moved or dropped while a backup copied it, 40",
-            "archive_command not archiving into the",
-            "repository, 41 archive_command failing (both: check), 45 permission denied, 46 out of memory,",
+            "35 WAL removed by expire, 36 a database moved or dropped while a backup copied it,",
+            "40 archive_command not archiving into the repository, 41 archive_command failing (both: check),",
+            "45 permission denied, 46 out of memory,",
             "47 no passphrase for an encrypted repository, 48 wrong passphrase, 49 drill failed,",
             "70 internal error. status exits 0, 1, 2 or 3 (Nagios: ok, warning, critical, unknown)."})
 public final class RootCommand implements Runnable {

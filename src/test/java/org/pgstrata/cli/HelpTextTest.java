@@ -105,4 +105,33 @@ class HelpTextTest {
         assertThat(Cli.summary(new String[] {"Show what it does: per item, this. Then more."})).isEqualTo("Show what it does: per item, this.");
         assertThat(Cli.summary(new String[] {"No full stop here"})).isEqualTo("No full stop here");
     }
+
+    /**
+     * The exit codes under --help are one paragraph that picocli wraps to the help's width: no
+     * line breaks where a source line happened to end (it printed "40" at the end of one line,
+     * "archive_command not archiving into the" alone on the next, "repository, 41 ..." after), and
+     * every exit code is listed with what it means.
+     */
+    @Test
+    void rootHelp_exitCodes_areOneParagraphWrappedToTheWidth_andListEveryCode() {
+        CliRun help = CliRun.run("--help");
+        assertThat(help.exitCode()).isZero();
+        String out = help.out();
+        String paragraph = out.substring(out.indexOf("Exit codes:"));
+        List<String> lines = paragraph.lines().filter(l -> !l.isBlank()).toList();
+        assertThat(lines).hasSizeGreaterThan(3);
+        for (int i = 0; i < lines.size() - 1; i++) {
+            String next = lines.get(i + 1).strip();
+            String[] words = next.split(" ");
+            // A code is kept with the first word of its meaning: together they are what did not fit.
+            String firstWord = words[0].matches("\\d+") && words.length > 1 ? words[0] + " " + words[1] : words[0];
+            assertThat(lines.get(i).length() + 1 + firstWord.length()).as("line %d of the exit codes is filled before it breaks: '%s' / '%s'",
+                    i, lines.get(i), next).isGreaterThan(99);
+            assertThat(lines.get(i).strip()).as("an exit code stays with its meaning").doesNotMatch(".*\\b\\d+$");
+        }
+        String joined = String.join(" ", lines).replaceAll("\\s+", " ");
+        for (org.pgstrata.api.ErrorCode code : org.pgstrata.api.ErrorCode.values()) {
+            assertThat(joined).as(code.name()).containsPattern("(: |, )" + code.exitCode() + " [a-zA-Z]");
+        }
+    }
 }
