@@ -50,6 +50,14 @@ final class ConfigFile {
      */
     static final Map<String, String> KEYS;
 
+    /**
+     * Keys that name a directory: absolute in the file. A relative one would name a directory
+     * below whichever one pgstrata runs in: the user's shell for wal setup and backup, but the
+     * data directory for the archive_command and restore_command that read the same stanza, so
+     * the server would archive somewhere else than where backups look.
+     */
+    static final Set<String> PATHS = Set.of("repo", "pgdata", "pg-bin");
+
     /** Keys that are secrets: never printed, and the file must not be world-readable. */
     static final Set<String> SECRETS = Set.of("s3-key", "s3-key-secret", "cipher-pass");
 
@@ -165,6 +173,12 @@ final class ConfigFile {
                             + "] must be a single value", "write key = \"text\", key = 123 or key = true");
                 }
                 secrets |= SECRETS.contains(key);
+                if (PATHS.contains(key) && !v.asText().isEmpty() && !(key.equals("repo") && org.pgstrata.storage.s3.S3Location.isS3(v.asText()))
+                        && !Path.of(v.asText()).isAbsolute()) {
+                    throw new PgstrataException(ErrorCode.USAGE, where(path, lineOf(text, name, key)) + ": '" + key + "' in [" + name
+                            + "] is a relative path, which names another directory from each working directory (archive_command and "
+                            + "restore_command run in the data directory)", "write it as an absolute path (starting with /)");
+                }
                 values.put(key, v.asText());
             }
             sections.put(name, values);
