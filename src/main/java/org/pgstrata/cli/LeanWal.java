@@ -54,13 +54,19 @@ final class LeanWal {
     }
 
     /**
-     * Where "wal" stands: first, or after --stanza NAME and --config FILE
-     * ({@code pgstrata --stanza main wal push %p}); -1 when this is no wal push or get.
+     * Where "wal" stands: first, or after --stanza NAME and --config FILE (or --stanza=NAME,
+     * --config=FILE) ({@code pgstrata --stanza main wal push %p}); -1 when this is no wal push or get.
      */
     private static int verbAt(String[] args) {
         int i = 0;
-        while (i + 1 < args.length && (args[i].equals("--stanza") || args[i].equals("--config"))) {
-            i += 2;
+        while (i + 1 < args.length) {
+            if (args[i].equals("--stanza") || args[i].equals("--config")) {
+                i += 2;
+            } else if (args[i].startsWith("--stanza=") || args[i].startsWith("--config=")) {
+                i += 1;
+            } else {
+                break;
+            }
         }
         return i + 1 < args.length && args[i].equals("wal") && (args[i + 1].equals("push") || args[i + 1].equals("get")) ? i : -1;
     }
@@ -101,6 +107,10 @@ final class LeanWal {
                 } else {
                     config = args[++i];
                 }
+            } else if (a.startsWith("--stanza=")) {
+                stanza = a.substring("--stanza=".length());
+            } else if (a.startsWith("--config=")) {
+                config = a.substring("--config=".length());
             } else if (i < w) {
                 return null;
             } else if (a.equals("--repo") && i + 1 < args.length) {

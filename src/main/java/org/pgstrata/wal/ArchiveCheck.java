@@ -162,7 +162,9 @@ public final class ArchiveCheck {
 
     /**
      * The arguments of the {@code wal push} in an archive_command, as the shell passes them (%p
-     * excluded, PostgreSQL's %% decoded); null when it runs no {@code wal push ... %p}.
+     * excluded, PostgreSQL's %% decoded); null when it runs no {@code wal push ... %p}. The
+     * --stanza and --config that stand before "wal" ({@code pgstrata --stanza main wal push %p},
+     * as pgBackRest's {@code pgbackrest --stanza=main archive-push %p} is written) come first.
      */
     public static List<String> pushArguments(String archiveCommand) {
         List<String> words = shellWords(archiveCommand);
@@ -172,6 +174,19 @@ public final class ArchiveCheck {
         for (int i = words.size() - 2; i >= 0; i--) {
             if (words.get(i).equals("wal") && words.get(i + 1).equals("push")) {
                 List<String> args = new ArrayList<>();
+                int k = i;
+                while (true) {
+                    if (k >= 1 && (words.get(k - 1).startsWith("--stanza=") || words.get(k - 1).startsWith("--config="))) {
+                        args.add(0, words.get(k - 1).replace("%%", "%"));
+                        k -= 1;
+                    } else if (k >= 2 && (words.get(k - 2).equals("--stanza") || words.get(k - 2).equals("--config"))) {
+                        args.add(0, words.get(k - 1).replace("%%", "%"));
+                        args.add(0, words.get(k - 2));
+                        k -= 2;
+                    } else {
+                        break;
+                    }
+                }
                 for (int j = i + 2; j < words.size(); j++) {
                     String w = words.get(j);
                     if (w.equals("%p")) {
