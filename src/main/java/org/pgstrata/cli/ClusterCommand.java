@@ -27,8 +27,9 @@ final class ClusterCommand implements Runnable {
         @Option(names = {"-D", "--pgdata"}, paramLabel = "DIR", description = "Data directory to create (must be absent or empty; default: PGDATA).")
         Path pgdata;
 
-        @Option(names = {"-p", "--port"}, defaultValue = "5432", paramLabel = "PORT", description = "Port to listen on (default: ${DEFAULT-VALUE}).")
-        int port;
+        @Option(names = {"-p", "--port"}, paramLabel = "PORT", description = "Port to listen on, 1 to 65535 (default: PGPORT, else the "
+                + "stanza's port, else 5432).")
+        Integer port;
 
         @Option(names = "--pg-version", paramLabel = "MAJOR", description = "Bundled PostgreSQL major version: 15, 16, 17 or 18 (default: 17).")
         Integer pgVersion;
@@ -46,8 +47,40 @@ final class ClusterCommand implements Runnable {
         @Mixin
         S3Options s3 = new S3Options();
 
+        /**
+         * --port, else PGPORT (as the server itself takes it), else the stanza's port, else 5432;
+         * refused unless 1 to 65535, before anything is created. (With PGPORT set, the stanza's port
+         * is no default: the environment beats the file, and this option reads PGPORT itself.)
+         */
+        private int port() {
+            String text;
+            String source;
+            if (port != null) {
+                text = port.toString();
+                source = spec.commandLine().getParseResult().hasMatchedOption("--port") ? "--port"
+                        : "port in " + config().path() + (config().stanza() != null ? " [" + config().stanza() + "]" : "");
+            } else if (System.getenv("PGPORT") != null && !System.getenv("PGPORT").isBlank()) {
+                text = System.getenv("PGPORT").trim();
+                source = "PGPORT";
+            } else {
+                return 5432;
+            }
+            int p;
+            try {
+                p = Integer.parseInt(text);
+            } catch (NumberFormatException e) {
+                p = -1;
+            }
+            if (p < 1 || p > 65535) {
+                throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.USAGE, "invalid port " + text + " (" + source + ")",
+                        "use a port between 1 and 65535; nothing was created");
+            }
+            return p;
+        }
+
         @Override
         int execute() {
+            int port = port();
             LocalCluster c = facade().clusterInit(DataDirectory.required(pgdata, System.getenv()), port, pgVersion, pgBin, s3.location(archiveTo));
             out().println("initialised PostgreSQL " + c.binaries().version() + " cluster in " + c.pgdata() + " (port " + port + ")");
             if (start) {
