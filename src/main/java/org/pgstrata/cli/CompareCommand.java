@@ -64,7 +64,7 @@ final class CompareCommand extends BaseCommand {
 
     @Option(names = "--repo", paramLabel = "REPO", description = "Put the strategies' repositories here instead of the work directory: a "
             + "directory or s3://BUCKET/PREFIX, so that the figures include the storage's own cost. Each run uses a new compare-TIME "
-            + "child, removed at the end unless --keep.")
+            + "child, removed at the end unless --keep. Never taken from the configuration file, whose repo is the backup repository.")
     String repo;
 
     @Mixin

@@ -30,6 +30,11 @@ final class ConfigDefaults implements IDefaultValueProvider {
         if (!ConfigFile.KEYS.containsKey(key) || ConfigFile.SECRETS.contains(key)) {
             return null;
         }
+        if (key.equals("repo") && o.command() != null && o.command().userObject() instanceof CompareCommand) {
+            // compare's --repo is a scratch place for its throwaway strategies' repositories, not the backup repository the file
+            // names: as a default it put them into the production repository (PGSTRATA_REPO never did).
+            return null;
+        }
         String variable = ConfigFile.KEYS.get(key);
         String fromEnv = variable == null ? null : env.get(variable);
         if (fromEnv != null && !fromEnv.isBlank()) {
