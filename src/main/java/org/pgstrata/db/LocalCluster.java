@@ -57,8 +57,25 @@ public final class LocalCluster {
      * Creates a cluster: data checksums on, wal_level=replica, WAL summaries on (17+), listening on 127.0.0.1 only, trust
      * for connections from this machine only, superuser postgres.
      */
+    /**
+     * Refuses a data directory whose name holds a line break: postmaster.pid holds one value a
+     * line, the data directory among them, and PostgreSQL then writes the lines after it out of
+     * place (the socket directory's is lost), so that neither its port nor its state can be read
+     * back: pgstrata (and pg_ctl) took the start time for the port ("invalid port 1796457659").
+     * As restore --start and drill refuse such a target.
+     */
+    static void requireNoLineBreak(Path dir, String what) {
+        String name = dir.toString();
+        if (name.indexOf('\n') >= 0 || name.indexOf('\r') >= 0) {
+            throw new PgstrataException(ErrorCode.USAGE, "cannot " + what + " " + name.replace('\n', '?').replace('\r', '?')
+                    + ": its name holds a line break, which PostgreSQL's postmaster.pid cannot hold; nothing was written or started",
+                    "use a data directory whose name has no line break");
+        }
+    }
+
     public static LocalCluster init(Path pgdata, PgBinaries binaries, InitOptions options) {
         Path dir = pgdata.toAbsolutePath().normalize();
+        requireNoLineBreak(dir, "initialise a cluster in");
         requireEmptyOrAbsent(dir, "initialise a cluster there");
         requireShellSafe(binaries);
         try {
@@ -202,6 +219,7 @@ public final class LocalCluster {
      * terminal's signals, with its output appended to the log file and no input.
      */
     public void start(Integer port, Map<String, String> environment, Duration stall) {
+        requireNoLineBreak(pgdata.toAbsolutePath().normalize(), "start a server in");
         requireDataDirectory(pgdata);
         if (isRunning()) {
             return;
