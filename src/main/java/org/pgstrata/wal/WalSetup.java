@@ -138,9 +138,23 @@ public final class WalSetup {
         }
     }
 
-    /** True when the cluster in {@code pgdata} is running. */
+    /**
+     * True when the cluster in {@code pgdata} may be running: its postmaster.pid is there, unless
+     * that names a process that is gone (a server that crashed, or a host that lost power, leaves
+     * the file behind; PostgreSQL and pg_ctl then count it as stopped too). What cannot be read
+     * counts as running, so that nothing is written beside a live server.
+     */
     public static boolean isRunning(Path pgdata) {
-        return Files.exists(pgdata.resolve("postmaster.pid"));
+        Path file = pgdata.resolve("postmaster.pid");
+        if (!Files.exists(file)) {
+            return false;
+        }
+        try {
+            long pid = Long.parseLong(Files.readAllLines(file, StandardCharsets.UTF_8).get(0).trim());
+            return pid == 0 || ProcessHandle.of(Math.abs(pid)).map(ProcessHandle::isAlive).orElse(false);
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
     }
 
 }
