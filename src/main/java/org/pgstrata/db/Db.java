@@ -114,7 +114,22 @@ public final class Db {
      */
     public static String url(ConnectionSettings s) {
         String db = java.net.URLEncoder.encode(s.dbname(), java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
-        return "jdbc:postgresql://" + (s.isSocket() ? "localhost" : hostForUrl(s.host())) + ":" + s.port() + "/" + db;
+        return "jdbc:postgresql://" + (s.isSocket() ? "localhost:" + s.port() : hostsForUrl(s.host(), s.port())) + "/" + db;
+    }
+
+    /**
+     * libpq's host list ("db1,db2", as PGHOST or -h give it): each host with the port. pgjdbc
+     * gives a host of its URL written without a port its own default, 5432, so that
+     * "db1,db2:5433" tried db1 on 5432, a port the user never named (possibly another cluster's).
+     * An empty element is localhost.
+     */
+    private static String hostsForUrl(String hosts, int port) {
+        StringBuilder b = new StringBuilder();
+        for (String h : hosts.split(",", -1)) {
+            String host = h.strip();
+            b.append(b.length() == 0 ? "" : ",").append(host.isEmpty() ? "localhost" : hostForUrl(host)).append(':').append(port);
+        }
+        return b.toString();
     }
 
     private static String hostForUrl(String host) {
