@@ -237,11 +237,20 @@ public final class Repository implements AutoCloseable {
             DrillRecords.PREFIX.substring(0, DrillRecords.PREFIX.length() - 1), WalExpiry.KEY);
 
     private static void refuseForeignObjects(Storage inner, RepositoryCipher cipher) {
-        List<String> foreign;
+        List<String> names;
         try {
-            foreign = new EncryptedStorage(inner, cipher).foreignNames(TOP_LEVEL_NAMES);
+            names = inner.topLevelNames(); // once: one LIST request on S3, for both checks
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot list repository " + inner.describe() + ": " + e.getMessage(), null);
+        }
+        List<String> foreign = new EncryptedStorage(inner, cipher).foreignNames(TOP_LEVEL_NAMES, names);
+        List<String> clear = names.stream().filter(TOP_LEVEL_NAMES::contains).toList();
+        if (!clear.isEmpty()) {
+            // An encrypted repository writes every one of these under an encrypted name: these were written in the clear, for
+            // a repo.json without a key. Taken as it is, the repository would read as empty (list: no backups).
+            throw new PgstrataException(ErrorCode.CORRUPT, "repository " + inner.describe() + " holds objects in the clear (" + clear.get(0)
+                    + "), but its " + INFO_KEY + " is encrypted: it is not the " + INFO_KEY + " they were written with; nothing was read "
+                    + "or written", "restore the repository's own repo.json from a copy");
         }
         if (!foreign.isEmpty()) {
             throw new PgstrataException(ErrorCode.CORRUPT, "repository " + inner.describe() + " holds objects that the key in its " + INFO_KEY
@@ -539,6 +548,14 @@ public final class Repository implements AutoCloseable {
             }
         } catch (IOException e) {
             throw io("list the repository", e);
+        }
+        if (CipherPass.encryptNew()) {
+            // Its backups and archived WAL are in the clear: a repo.json with a key would hide every one of them (the repository
+            // would read as empty, and new backups would go in beside them under the key).
+            throw new PgstrataException(ErrorCode.USAGE, "repository " + describe() + " holds backups or archived WAL in the clear, "
+                    + "but encryption was asked for (--encrypt, or encrypt = true in the stanza): an encrypted repo.json would hide "
+                    + "them; nothing was written", "re-create it as it was, without --encrypt (and without encrypt = true); a "
+                    + "repository's encryption is chosen when it is created");
         }
         int backups = 0;
         for (String id : backupIds()) {

@@ -118,19 +118,19 @@ public final class EncryptedStorage implements Storage {
     }
 
     /**
-     * The inner store's top-level names that have the shape of one of {@code clearNames}
+     * The names among {@code topLevel} (the inner store's top-level names, as listed) that have the shape of one of {@code clearNames}
      * encrypted (SIV's 16-byte tag and the name, in base64url) but that this repository's key did
      * not write: another repository's objects, which this one would neither see nor list. Other
      * names (a shared bucket's own keys) are left alone.
      */
-    public List<String> foreignNames(java.util.Collection<String> clearNames) throws IOException {
+    public List<String> foreignNames(java.util.Collection<String> clearNames, List<String> topLevel) {
         Set<Integer> shapes = new java.util.HashSet<>();
         for (String n : clearNames) {
             int stored = 16 + n.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
             shapes.add(java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(new byte[stored]).length());
         }
         List<String> foreign = new ArrayList<>();
-        for (String n : inner.topLevelNames()) {
+        for (String n : topLevel) {
             if (looksEncrypted(n) && shapes.contains(n.length()) && clear(n) == null) {
                 foreign.add(n);
             }
