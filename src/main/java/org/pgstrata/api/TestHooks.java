@@ -17,7 +17,8 @@ import java.util.Optional;
  *       test reach the bound with a short chain.</li>
  *   <li>{@code PGSTRATA_TEST_HALT_AT=STEP}: the process stops dead at that step of a backup
  *       (full-objects, full-manifest, pages-read, reverse-middle, reverse-swapped) or a restore
- *       (restore-files-written: before backup_label, the recovery settings and pg_control), as kill -9
+ *       (restore-files-written: before backup_label, the recovery settings and pg_control) or a delete
+ *       (delete-dependant-removed: after each backup removed with --with-dependants), as kill -9
  *       would: no clean-up, no shutdown hooks.</li>
  *   <li>{@code PGSTRATA_TEST_PAUSE_AFTER_FILES=N}: a physical backup sleeps after copying N
  *       files, so that a test can kill it or change the cluster under it; with

@@ -12,8 +12,9 @@ import org.pgstrata.storage.Storage;
 
 /**
  * Removes a backup from a repository. A backup that others build on (incrementals, differentials,
- * unchanged files pointing at its objects) is kept unless its dependants go with it, newest first,
- * so that at every moment each remaining backup still restores.
+ * unchanged files pointing at its objects) is kept unless its dependants go with it, each only
+ * once no remaining one names it (newest first, but an older reverse delta before the newer one it
+ * lies over), so that at every moment each remaining backup still restores.
  */
 public final class BackupRemoval {
     private final Clock clock;
@@ -39,7 +40,7 @@ public final class BackupRemoval {
             if (!damaged && backups.stream().noneMatch(m -> m.id().equals(id))) {
                 repo.manifest(id); // says the backup does not exist, or is a logical one
             }
-            List<Manifest> dependants = Repository.dependants(id, backups);
+            List<Manifest> dependants = removalOrder(Repository.dependants(id, backups));
             List<String> ids = dependants.stream().map(Manifest::id).toList();
             if (!dependants.isEmpty() && !withDependants) {
                 throw new PgstrataException(ErrorCode.HAS_DEPENDANTS, "backup " + id + " was not removed: " + dependants.size()
@@ -51,6 +52,7 @@ public final class BackupRemoval {
                 progress.step("removing backup " + victim + ", which builds on " + id);
                 repo.removeBackup(victim, damaged ? java.util.Set.of(id) : java.util.Set.of());
                 removed.add(victim);
+                org.pgstrata.api.TestHooks.haltAt("delete-dependant-removed");
             }
             progress.step("removing backup " + id);
             if (damaged) {
@@ -65,6 +67,32 @@ public final class BackupRemoval {
             throw new PgstrataException(ErrorCode.IO, "cannot release the lock of " + repoLocation + ": " + e.getMessage(),
                     "remove the lock file by hand once no pgstrata command runs");
         }
+    }
+
+    /**
+     * {@code newestFirst} in the order to remove them: newest first, except that a backup waits
+     * while another one still to be removed names it. An older reverse delta names the newer one
+     * it lies over, so newest first alone would leave it, should the removal stop there, a backup
+     * whose chain is gone.
+     */
+    static List<Manifest> removalOrder(List<Manifest> newestFirst) {
+        List<Manifest> remaining = new ArrayList<>(newestFirst);
+        List<Manifest> order = new ArrayList<>();
+        while (!remaining.isEmpty()) {
+            Manifest next = null;
+            for (Manifest m : remaining) {
+                if (remaining.stream().noneMatch(o -> o != m && Repository.references(o).contains(m.id()))) {
+                    next = m;
+                    break;
+                }
+            }
+            if (next == null) { // references only point along a chain; should they loop, they all go anyway
+                next = remaining.get(0);
+            }
+            remaining.remove(next);
+            order.add(next);
+        }
+        return order;
     }
 
     /** A logical full's differentials depend on it; a differential has no dependants. */

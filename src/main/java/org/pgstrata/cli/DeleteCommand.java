@@ -8,8 +8,8 @@ import picocli.CommandLine.Option;
 @Command(name = "delete", description = {"Remove a backup from the repository.",
     "Refuses (exit code 28) when other backups build on it, such as incrementals and differentials",
     "over a full, because they could no longer be restored; --with-dependants removes them too,",
-    "newest first. The manifest goes first, so an interrupted delete never leaves a half backup",
-    "that looks complete. Archived WAL is kept."})
+    "each before what it is built on. The manifest goes first, so an interrupted delete never leaves",
+    "a half backup that looks complete, nor one whose chain is gone. Archived WAL is kept."})
 final class DeleteCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
