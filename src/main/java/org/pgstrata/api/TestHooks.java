@@ -32,6 +32,8 @@ import java.util.Optional;
  *       and let it go on by creating {@code PGSTRATA_TEST_RESUME_FILE}.</li>
  *   <li>{@code PGSTRATA_TEST_ORDERED_MERGE}: a logical differential compares every table by the
  *       ordered merge that big tables take, however small.</li>
+ *   <li>{@code PGSTRATA_TEST_HALT_AT=backup-manifest-removed}: the removal of a backup (by delete or expire) stops
+ *       dead, as kill -9 would, once its manifest is gone and before its objects go.</li>
  * </ul>
  */
 public final class TestHooks {

@@ -109,6 +109,15 @@ public final class Expire {
                 // reverse delta's old pages (in the newer full's directory), and objects a later-removed backup still read.
                 repo.collectGarbage(plan.directories());
             }
+            if (!req.dryRun()) {
+                // What an interrupted earlier run (of expire or delete: manifest gone, objects not yet) or a killed backup
+                // left, which no manifest reads: running expire again finishes the removal. We hold the lock: nobody writes them.
+                for (String left : repo.incompleteBackups()) {
+                    progress.step("removing what an interrupted earlier run left of backup " + left);
+                    repo.removeIncomplete(left);
+                }
+                repo.removeTemporary();
+            }
             if (!plan.kept().isEmpty()) {
                 Manifest oldestKept = plan.kept().stream().min(Comparator.comparing((Manifest m) -> Lsn.parse(m.startLsn()))).orElseThrow();
                 wal = expireWal(repo, Lsn.parse(oldestKept.startLsn()), oldestKept.id(), req.dryRun());

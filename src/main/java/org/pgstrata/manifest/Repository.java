@@ -920,6 +920,7 @@ public final class Repository implements AutoCloseable {
         try {
             forgetManifest(id);
             storage.delete(manifestKey(id));
+            org.pgstrata.api.TestHooks.haltAt("backup-manifest-removed");
             DrillRecords.removeFor(storage, id); // its drills proved a backup that is gone
         } catch (IOException e) {
             throw io("remove backup " + id, e);
