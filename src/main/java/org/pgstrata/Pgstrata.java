@@ -168,6 +168,7 @@ public final class Pgstrata {
      */
     public RepoInfo repoInit(String repo, Path pgdata, boolean repair) {
         LocalCluster.requireDataDirectory(pgdata);
+        Repository.refuseInsideDataDirectory(repo, pgdata);
         try (Repository r = Repository.open(repo)) {
             ControlFile control = ControlFile.read(pgdata);
             String sysid = control.systemIdentifierText();

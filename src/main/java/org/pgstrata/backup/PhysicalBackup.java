@@ -83,6 +83,7 @@ public final class PhysicalBackup {
         long t0 = System.nanoTime();
         warmUpInBackground();
         Path pgdata = req.pgdata().toAbsolutePath().normalize();
+        Repository.refuseInsideDataDirectory(req.repo(), pgdata);
         String lineage;
         try {
             lineage = Lineage.read(pgdata);

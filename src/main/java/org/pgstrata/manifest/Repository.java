@@ -70,6 +70,43 @@ public final class Repository implements AutoCloseable {
     }
 
     /**
+     * Refuses a repository directory inside the data directory {@code pgdata} (or the data
+     * directory itself): every backup would copy the repository, its earlier backups and its WAL
+     * archive included, into itself, growing each time, and a restore would bring back a stale
+     * copy of it (lock, repo.json, backups) inside the restored cluster. Symbolic links are
+     * followed as far as the paths exist. S3 locations are never inside.
+     */
+    public static void refuseInsideDataDirectory(String location, java.nio.file.Path pgdata) {
+        if (location == null || pgdata == null || org.pgstrata.storage.s3.S3Location.isS3(location)) {
+            return;
+        }
+        java.nio.file.Path repo = resolved(java.nio.file.Path.of(location));
+        java.nio.file.Path data = resolved(pgdata);
+        if (repo.startsWith(data)) {
+            throw new PgstrataException(ErrorCode.USAGE, "repository " + location + " lies inside the data directory " + pgdata
+                    + ": every backup would copy the repository into itself, and a restore would bring back an old copy of it; "
+                    + "nothing was written", "put the repository outside the data directory (and outside its tablespaces)");
+        }
+    }
+
+    /** {@code p} absolute, normalised, with symbolic links resolved in the part of it that exists. */
+    private static java.nio.file.Path resolved(java.nio.file.Path p) {
+        java.nio.file.Path abs = p.toAbsolutePath().normalize();
+        java.nio.file.Path existing = abs;
+        while (existing != null && !java.nio.file.Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return abs;
+        }
+        try {
+            return existing.toRealPath().resolve(existing.relativize(abs)).normalize();
+        } catch (IOException e) {
+            return abs;
+        }
+    }
+
+    /**
      * Like {@link #open(String)}, but an encrypted repository's key is unwrapped on a thread of its
      * own while the caller goes on (connecting to the server, say): the key derivation takes about
      * 0.1 s. The first use of the repository's content waits for the key; call {@link #awaitKey}
