@@ -28,7 +28,8 @@ import java.util.Optional;
  *       has created its temporary database and decompressed its dump; logical-restore-changes: a logical restore
  *       of a differential has loaded the full's rows and not yet applied the changes; drill-checks: a drill's
  *       copy is restored and running, its checks not begun; restore-start: a physical restore with --start has written
- *       every file and not yet started the server), so that a test can kill it, or change the repository under it
+ *       every file and not yet started the server; restore-checked: a physical restore has checked its backup's chain and
+ *       not yet written a file), so that a test can kill it, or change the repository under it
  *       and let it go on by creating {@code PGSTRATA_TEST_RESUME_FILE}.</li>
  *   <li>{@code PGSTRATA_TEST_ORDERED_MERGE}: a logical differential compares every table by the
  *       ordered merge that big tables take, however small.</li>

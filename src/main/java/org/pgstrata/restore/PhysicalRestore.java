@@ -137,6 +137,7 @@ public final class PhysicalRestore {
                 progress.step("backup " + m.id() + " is built on " + String.join(", ", chain.members().subList(1, chain.members().size()))
                         + "; all present and consistent");
             }
+            org.pgstrata.api.TestHooks.pauseAt("restore-checked", progress);
             // A delta restore into an empty or absent directory is a full restore.
             Delta delta = req.delta() && !emptyOrAbsent(target) ? new Delta() : null;
             if (delta != null) {
@@ -218,11 +219,17 @@ public final class PhysicalRestore {
                 throw new PgstrataException(p.code(), p.getMessage() + (delta == null ? "; nothing was left in " + target
                         : "; " + target + " is half restored: run the restore again with a larger heap"), p.hint(), e);
             } catch (IOException | RuntimeException e) {
+                // an object missing, or on S3 one that vanished mid-read (a StoreReadException): perhaps the backup is gone
+                String gone = e instanceof CorruptObjectException || StoreReadException.isIn(e) ? removedMeanwhile(repo, chain) : null;
                 if (delta != null) {
-                    throw deltaFailed(e, target, m, repo);
+                    throw gone != null ? removedWhileRestoring(gone, m, repo, "; " + target + " is half restored and will not start (its "
+                            + "pg_control is set aside as " + DeltaTarget.CONTROL_ASIDE + ")") : deltaFailed(e, target, m, repo);
                 }
                 Tablespaces.cleanUp(mapped);
                 cleanUp(target, existed);
+                if (gone != null) {
+                    throw removedWhileRestoring(gone, m, repo, "; nothing was left in " + target);
+                }
                 if (e instanceof CorruptObjectException c) {
                     throw new PgstrataException(ErrorCode.CORRUPT, "backup " + m.id() + " is damaged: " + c.getMessage()
                             + "; nothing was left in " + target,
@@ -371,6 +378,30 @@ public final class PhysicalRestore {
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /**
+     * The member of {@code chain} whose manifest is gone since the restore checked the chain (a
+     * delete or expire removed it, objects and all, while the restore read them: restore takes no
+     * lock), or null when every one is still there and a missing object is damage.
+     */
+    private static String removedMeanwhile(Repository repo, Chain chain) {
+        for (String id : chain.members()) {
+            try {
+                if (!repo.storage().exists(Repository.manifestKey(id))) {
+                    return id;
+                }
+            } catch (IOException e) {
+                return null; // cannot tell: the object's own error stands
+            }
+        }
+        return null;
+    }
+
+    private static PgstrataException removedWhileRestoring(String gone, Manifest m, Repository repo, String state) {
+        return new PgstrataException(ErrorCode.NOT_FOUND, "backup " + gone + (gone.equals(m.id()) ? "" : ", which backup " + m.id()
+                + " is built on,") + " was removed (by delete or expire) while the restore read it" + state,
+                "restore a backup that is kept ('pgstrata list --repo " + repo.describe() + "')");
     }
 
     /** A delta restore cannot put back what it overwrote: it says so, and that the directory will not start until a rerun. */

@@ -1,0 +1,85 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.api.VerifyResult;
+import org.pgstrata.cli.CliRun;
+import org.pgstrata.db.LocalCluster;
+
+/**
+ * A restore takes no lock: a delete (or expire) may remove its backup, objects and all, after the
+ * restore checked the chain and before it read the files. The restore then said the backup "is
+ * damaged" (exit 15, corrupt) and sent the user to verify, which finds a sound repository. It says
+ * instead that the backup was removed while it ran (exit 17, not found), and leaves nothing.
+ */
+class RestoreWhileBackupDeletedTest extends PgTest {
+
+    @Test
+    void backupDeletedWhileRestoreReadsIt_isSaidSo_notCalledDamaged() throws Exception {
+        LocalCluster source = pg.start("source", 17);
+        PgSupport.sql(source, "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g");
+        Path repo = dir.resolve("repo");
+        String first = CliBackups.backupId(repo, source, "full");
+        String second = CliBackups.backupId(repo, source, "full");
+
+        Path copy = dir.resolve("copy");
+        Path go = dir.resolve("go");
+        Process restore = ChildCli.start(Map.of("PGSTRATA_TEST_PAUSE_AT", "restore-checked", "PGSTRATA_TEST_RESUME_FILE", go.toString()),
+                List.of(), "restore", "--repo", repo.toString(), "--backup", first, "--to", copy.toString());
+        StringBuilder said = new StringBuilder();
+        CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> {
+            try (var in = restore.getInputStream()) {
+                byte[] buf = new byte[4096];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    synchronized (said) {
+                        said.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // the child is gone
+            }
+        });
+        try {
+            for (int i = 0; i < 1200 && !output(said).contains("test hook: pausing at restore-checked") && restore.isAlive(); i++) {
+                Thread.sleep(100);
+            }
+            assertThat(output(said)).as("the restore has checked its chain").contains("test hook: pausing at restore-checked");
+            CliRun delete = CliRun.run("delete", "--repo", repo.toString(), "--backup", first, "-q");
+            assertThat(delete.exitCode()).as(delete.err()).isZero();
+            Files.writeString(go, "");
+            assertThat(restore.waitFor(120, TimeUnit.SECONDS)).as("the restore ends").isTrue();
+        } finally {
+            ChildCli.kill(restore);
+        }
+        reader.get(30, TimeUnit.SECONDS);
+        String out = output(said);
+        assertThat(restore.exitValue()).as(out).isEqualTo(17);
+        assertThat(out).contains("was removed (by delete or expire) while the restore").doesNotContain("damaged");
+        assertThat(!Files.exists(copy) || isEmpty(copy)).as("nothing left in %s", copy).isTrue();
+
+        // The repository is sound: what the restore would have blamed is not there.
+        VerifyResult v = PgSupport.facade().verify(repo.toString(), null);
+        assertThat(v.ok()).as("%s", v).isTrue();
+        assertThat(PgSupport.facade().list(repo.toString())).extracting(b -> b.id()).containsExactly(second);
+    }
+
+    private static String output(StringBuilder said) {
+        synchronized (said) {
+            return said.toString();
+        }
+    }
+
+    private static boolean isEmpty(Path p) throws java.io.IOException {
+        try (var s = Files.list(p)) {
+            return s.findAny().isEmpty();
+        }
+    }
+}
