@@ -304,18 +304,30 @@ public final class LogicalRestore {
         return full;
     }
 
-    private static LogicalTable findTable(LogicalManifest m, String name) {
-        String schema = null;
-        String table = name;
-        int dot = name.indexOf('.');
-        if (dot > 0) {
-            schema = name.substring(0, dot);
-            table = name.substring(dot + 1);
+    /**
+     * The table --table names: "name" (in any schema), "schema.name" as the backup lists it (a dot
+     * in the schema's or the table's name is tried at every place it could split them), or the
+     * SQL form with double quotes ("schema"."name", a doubled quote standing for one).
+     */
+    static LogicalTable findTable(LogicalManifest m, String name) {
+        List<String[]> candidates = new ArrayList<>();
+        List<String> quoted = quotedName(name);
+        if (quoted != null) {
+            candidates.add(quoted.size() == 1 ? new String[] {null, quoted.get(0)} : new String[] {quoted.get(0), quoted.get(1)});
+        } else {
+            candidates.add(new String[] {null, name});
+            for (int dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
+                if (dot > 0 && dot < name.length() - 1) {
+                    candidates.add(new String[] {name.substring(0, dot), name.substring(dot + 1)});
+                }
+            }
         }
         List<LogicalTable> matches = new ArrayList<>();
         for (LogicalTable t : m.tables()) {
-            if (t.name().equals(table) && (schema == null || t.schema().equals(schema))) {
-                matches.add(t);
+            for (String[] c : candidates) {
+                if (t.name().equals(c[1]) && (c[0] == null || t.schema().equals(c[0])) && !matches.contains(t)) {
+                    matches.add(t);
+                }
             }
         }
         if (matches.size() == 1) {
@@ -324,7 +336,58 @@ public final class LogicalRestore {
         throw new PgstrataException(matches.isEmpty() ? ErrorCode.NOT_FOUND : ErrorCode.USAGE,
                 matches.isEmpty() ? "backup " + m.id() + " has no table " + name : "table name " + name + " is ambiguous in backup " + m.id(),
                 matches.isEmpty() ? "tables in it: " + String.join(", ", m.tables().stream().map(LogicalTable::qualified).limit(10).toList())
-                        : "qualify it with its schema, e.g. " + matches.get(0).qualified());
+                        : "qualify it with its schema, in double quotes where a name holds a dot, e.g. "
+                        + Catalog.ident(matches.get(0).schema()) + "." + Catalog.ident(matches.get(0).name()));
+    }
+
+    /**
+     * The parts of a name written with SQL double quotes ("s"."t", s."t", "t"): one or two, each
+     * quoted part as it stands inside its quotes; null when it has no quote or does not parse so.
+     */
+    private static List<String> quotedName(String name) {
+        if (name.indexOf('"') < 0) {
+            return null;
+        }
+        List<String> parts = new ArrayList<>();
+        int i = 0;
+        int n = name.length();
+        while (true) {
+            StringBuilder part = new StringBuilder();
+            if (i < n && name.charAt(i) == '"') {
+                i++;
+                while (true) {
+                    if (i >= n) {
+                        return null;
+                    }
+                    char ch = name.charAt(i++);
+                    if (ch == '"') {
+                        if (i < n && name.charAt(i) == '"') {
+                            part.append('"');
+                            i++;
+                        } else {
+                            break;
+                        }
+                    } else {
+                        part.append(ch);
+                    }
+                }
+            } else {
+                while (i < n && name.charAt(i) != '.' && name.charAt(i) != '"') {
+                    part.append(name.charAt(i++));
+                }
+                if (part.length() == 0) {
+                    return null;
+                }
+            }
+            parts.add(part.toString());
+            if (i == n) {
+                return parts.size() <= 2 ? parts : null;
+            }
+            if (name.charAt(i) != '.') {
+                return null;
+            }
+            i++;
+        }
     }
 
     private static boolean databaseExists(Connection c, String name) throws SQLException {
