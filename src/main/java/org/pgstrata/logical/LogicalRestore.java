@@ -471,7 +471,19 @@ public final class LogicalRestore {
             this.warnings = warnings;
         }
 
+        /** With --table: the target database has no schema of the table's name yet. */
+        private boolean schemaMissing;
+
         void run(ConnectionSettings target) throws IOException, SQLException {
+            if (only != null) {
+                try (Connection c = Db.connect(target, "pgstrata logical restore");
+                     PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_namespace WHERE nspname = ?")) {
+                    ps.setString(1, only.schema());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        schemaMissing = !rs.next();
+                    }
+                }
+            }
             if (properties != null) {
                 // once before anything is restored, rolled back: a setting the server refuses stops the restore now, not at the end
                 applyProperties(target, false);
@@ -713,12 +725,15 @@ public final class LogicalRestore {
             // by name, "TABLE public a ..." also begins "TABLE public a b ...": the table is found by its oid, and
             // its data, constraints, defaults and indexes by their dependency on it
             java.util.Set<Long> table = new java.util.HashSet<>();
+            java.util.Set<Long> schema = new java.util.HashSet<>();
             for (TocEntry e : toc(archive)) {
                 if (e.desc().startsWith("TABLE " + only.schema() + " " + only.name() + " ") && (only.oid() == null || only.oid() == e.oid())) {
                     table.add(e.dumpId());
+                    schema.addAll(e.dependsOn());
                 }
             }
-            return tocList(archive, e -> ofTable(e, table), name);
+            // a schema the target lacks comes with the table (its definition: owner and all), as the table needs it
+            return tocList(archive, e -> ofTable(e, table) || schemaMissing && e.desc().startsWith("SCHEMA ") && schema.contains(e.dumpId()), name);
         }
 
         /** TOC entries (as pg_restore -l describes them, after the OIDs) that belong to the one table restored. */
@@ -857,11 +872,28 @@ public final class LogicalRestore {
             if (p.exitValue() != 0) {
                 missingRole(Files.readString(err), what);
                 throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_restore failed to " + what + " (exit " + p.exitValue() + "): "
-                        + PgClient.lastLines(err, 3)
+                        + firstError(err)
                         + "; the target was left as it was", "see the message above");
             }
             return Files.readString(out);
         }
+    }
+
+    /**
+     * What pg_restore said went wrong: its first error line (the server's ERROR, not the tail of
+     * the statement it echoes after it), else its last lines.
+     */
+    private static String firstError(Path err) {
+        try {
+            for (String line : Files.readAllLines(err)) {
+                if (line.contains("ERROR:") || line.startsWith("pg_restore: error:")) {
+                    return line.strip();
+                }
+            }
+        } catch (IOException e) {
+            // said below
+        }
+        return PgClient.lastLines(err, 3);
     }
 
     /**
