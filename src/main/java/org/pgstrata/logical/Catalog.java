@@ -237,7 +237,29 @@ final class Catalog {
                 }
             }
         }
-        return new DatabaseProperties(comment, settings);
+        String owner;
+        int connectionLimit;
+        List<org.pgstrata.manifest.LogicalManifest.Grant> grants = null;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT pg_get_userbyid(datdba), datconnlimit, datacl IS NULL FROM pg_database WHERE datname = current_database()")) {
+            rs.next();
+            owner = rs.getString(1);
+            connectionLimit = rs.getInt(2);
+            if (!rs.getBoolean(3)) {
+                grants = new ArrayList<>();
+            }
+        }
+        if (grants != null) {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                    SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END, a.privilege_type, a.is_grantable
+                    FROM pg_database d CROSS JOIN LATERAL aclexplode(d.datacl) WITH ORDINALITY AS a(grantor, grantee, privilege_type, is_grantable, i)
+                    WHERE d.datname = current_database() ORDER BY a.i""")) {
+                while (rs.next()) {
+                    grants.add(new org.pgstrata.manifest.LogicalManifest.Grant(rs.getString(1), rs.getString(2), rs.getBoolean(3)));
+                }
+            }
+        }
+        return new DatabaseProperties(comment, settings, owner, connectionLimit, grants);
     }
 
     /**

@@ -243,23 +243,32 @@ public final class LogicalRestore {
                     + m.database() + ": they are not restored");
             return null;
         }
+        String server = req.connection().server();
+        // the owner and the privileges, unless left out; a role they name that the server lacks is refused, as pg_restore
+        // refuses it on the database's objects
+        String owner = req.noOwner() ? null : p.owner();
+        List<LogicalManifest.Grant> grants = req.noPrivileges() ? null : p.grants();
+        if (owner != null && !roleExists(admin, owner)) {
+            throw new PgstrataException(ErrorCode.NOT_FOUND, "role " + owner + ", which owns database " + m.database() + " in backup " + m.id()
+                    + ", does not exist on " + server + "; nothing was restored", "create the role first, or add --no-owner to restore without owners");
+        }
+        for (LogicalManifest.Grant g : grants == null ? List.<LogicalManifest.Grant>of() : grants) {
+            if (g.grantee() != null && !roleExists(admin, g.grantee())) {
+                throw new PgstrataException(ErrorCode.NOT_FOUND, "role " + g.grantee() + ", which backup " + m.id() + " grants privileges on database "
+                        + m.database() + " to, does not exist on " + server + "; nothing was restored",
+                        "create the role first, or add --no-privileges to restore without privileges");
+            }
+        }
+        p = new LogicalManifest.DatabaseProperties(p.comment(), p.settings(), owner, p.connectionLimit(), grants);
         List<String> missing = new ArrayList<>();
         for (LogicalManifest.Setting s : p.settings()) {
-            if (s.role() != null && !missing.contains(s.role())) {
-                try (PreparedStatement ps = admin.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
-                    ps.setString(1, s.role());
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (!rs.next()) {
-                            missing.add(s.role());
-                        }
-                    }
-                }
+            if (s.role() != null && !missing.contains(s.role()) && !roleExists(admin, s.role())) {
+                missing.add(s.role());
             }
         }
         if (missing.isEmpty()) {
             return p;
         }
-        String server = req.connection().server();
         if (!req.noOwner()) {
             throw new PgstrataException(ErrorCode.NOT_FOUND, "role " + String.join(", ", missing) + ", which has settings in database " + m.database()
                     + " in backup " + m.id() + ", does not exist on " + server + "; nothing was restored",
@@ -269,7 +278,16 @@ public final class LogicalRestore {
             warnings.add("role " + r + " does not exist on " + server + ": its settings in database " + m.database() + " were left out (--no-owner)");
         }
         return new LogicalManifest.DatabaseProperties(p.comment(), p.settings().stream().filter(s -> s.role() == null || !missing.contains(s.role()))
-                .toList());
+                .toList(), p.owner(), p.connectionLimit(), p.grants());
+    }
+
+    private static boolean roleExists(Connection admin, String role) throws SQLException {
+        try (PreparedStatement ps = admin.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
+            ps.setString(1, role);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
     }
 
     private static LogicalManifest newest(Repository repo) {
@@ -640,7 +658,9 @@ public final class LogicalRestore {
          * which quotes every name and value; committed, or only tried.
          */
         private void applyProperties(ConnectionSettings target, boolean commit) throws SQLException {
-            if (properties.settings().isEmpty() && properties.comment() == null) {
+            boolean limited = properties.connectionLimit() != null && properties.connectionLimit() != -1;
+            if (properties.settings().isEmpty() && properties.comment() == null && properties.owner() == null && !limited
+                    && properties.grants() == null) {
                 return;
             }
             progress.step((commit ? "" : "checking the ") + "settings and comment of database " + m.database());
@@ -668,6 +688,42 @@ public final class LogicalRestore {
                         execute(c, ps, "the comment of database " + m.database());
                     }
                 }
+                if (properties.owner() != null) {
+                    try (PreparedStatement ps = c.prepareStatement("SELECT format('ALTER DATABASE %I OWNER TO %I', current_database(), ?::text)")) {
+                        ps.setString(1, properties.owner());
+                        execute(c, ps, "owner of database " + m.database(), "restore as a superuser or a member of role " + properties.owner()
+                                + ", or add --no-owner to leave the database to the restoring role");
+                    }
+                }
+                if (limited) {
+                    try (PreparedStatement ps = c.prepareStatement("SELECT format('ALTER DATABASE %I CONNECTION LIMIT %s', current_database(), ?::int)")) {
+                        ps.setInt(1, properties.connectionLimit());
+                        execute(c, ps, "connection limit of database " + m.database());
+                    }
+                }
+                if (properties.grants() != null) {
+                    // from the default privileges (the owner's, PUBLIC's) to exactly those of the backup
+                    String what = "privileges on database " + m.database();
+                    String privilegesHint = "restore as a superuser or the database's owner, or add --no-privileges to keep the default ones";
+                    try (PreparedStatement ps = c.prepareStatement("SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database())")) {
+                        execute(c, ps, what, privilegesHint);
+                    }
+                    try (PreparedStatement ps = c.prepareStatement(
+                            "SELECT format('REVOKE ALL ON DATABASE %1$I FROM %2$I', d.datname, pg_get_userbyid(d.datdba)) FROM pg_database d "
+                                    + "WHERE d.datname = current_database()")) {
+                        execute(c, ps, what, privilegesHint);
+                    }
+                    for (LogicalManifest.Grant g : properties.grants()) {
+                        try (PreparedStatement ps = c.prepareStatement("SELECT format('GRANT %s ON DATABASE %I TO %s%s', CASE upper(?::text) "
+                                + "WHEN 'CONNECT' THEN 'CONNECT' WHEN 'CREATE' THEN 'CREATE' ELSE 'TEMPORARY' END, current_database(), "
+                                + "coalesce(quote_ident(?::text), 'PUBLIC'), CASE WHEN ? THEN ' WITH GRANT OPTION' ELSE '' END)")) {
+                            ps.setString(1, g.privilege());
+                            ps.setString(2, g.grantee());
+                            ps.setBoolean(3, g.grantable());
+                            execute(c, ps, what, privilegesHint);
+                        }
+                    }
+                }
                 if (commit) {
                     c.commit();
                 } else {
@@ -678,6 +734,10 @@ public final class LogicalRestore {
 
         /** Runs the statement that {@code build} returns; a refusal names what it was for. */
         private void execute(Connection c, PreparedStatement build, String what) throws SQLException {
+            execute(c, build, what, "restore as a role allowed to set it (a superuser), onto a server that knows it");
+        }
+
+        private void execute(Connection c, PreparedStatement build, String what, String hint) throws SQLException {
             String sql;
             try (ResultSet rs = build.executeQuery()) {
                 rs.next();
@@ -687,7 +747,7 @@ public final class LogicalRestore {
                 Db.execute(c, sql);
             } catch (SQLException e) {
                 throw new PgstrataException(ErrorCode.SERVER, "cannot restore the " + what + ": " + String.valueOf(e.getMessage()).split("\n")[0]
-                        + "; nothing was restored", "restore as a role allowed to set it (a superuser), onto a server that knows it", e);
+                        + "; nothing was restored", hint, e);
             }
         }
 

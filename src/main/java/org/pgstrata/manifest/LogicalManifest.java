@@ -129,9 +129,22 @@ public record LogicalManifest(
 
     /**
      * What pg_restore restores only when it creates the database itself (--create), which a
-     * restore under a temporary name cannot use: the database's comment, and its settings.
+     * restore under a temporary name cannot use: the database's comment, and its settings; its
+     * owner, connection limit and privileges.
+     *
+     * @param owner           the database's owner (null in older backups: owner, limit and privileges are not restored)
+     * @param connectionLimit the database's connection limit, -1 for none
+     * @param grants          the privileges on the database, as aclexplode lists them; null: the default ones (the owner's,
+     *                        and CONNECT and TEMPORARY for PUBLIC)
      */
-    public record DatabaseProperties(String comment, List<Setting> settings) {
+    public record DatabaseProperties(String comment, List<Setting> settings, String owner, Integer connectionLimit, List<Grant> grants) {
+        public DatabaseProperties(String comment, List<Setting> settings) {
+            this(comment, settings, null, null, null);
+        }
+    }
+
+    /** One privilege on the database: its grantee (null: PUBLIC), CONNECT, CREATE or TEMPORARY, and whether with grant option. */
+    public record Grant(String grantee, String privilege, boolean grantable) {
     }
 
     /**
