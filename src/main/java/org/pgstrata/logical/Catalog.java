@@ -25,8 +25,9 @@ final class Catalog {
      * computes them), its primary key and how each key column sorts.
      */
     /** @param binary every column read has a binary send function, so the table can be read in COPY's binary format */
+    /** @param extensionCondition for an extension's configuration table, the condition pg_dump selects its rows by ("" for all); else null */
     record Table(long oid, String schema, String name, List<Column> columns, List<String> key, List<KeyKind> keyKinds,
-                 List<String> indexes, List<String> ownedSequences, boolean binary, String rowRules) {
+                 List<String> indexes, List<String> ownedSequences, boolean binary, String rowRules, String extensionCondition) {
         String qualified() {
             return schema + "." + name;
         }
@@ -67,19 +68,22 @@ final class Catalog {
         return "\"" + name.replace("\"", "\"\"") + "\"";
     }
 
-    /** Ordinary tables and partitions outside the system schemas that no extension owns. */
+    /** Ordinary tables and partitions outside the system schemas that no extension owns, and extensions' configuration tables. */
     static List<Table> tables(Connection c) throws SQLException {
         List<long[]> oids = new ArrayList<>();
         List<String[]> names = new ArrayList<>();
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
-                SELECT c.oid, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                SELECT c.oid, n.nspname, c.relname, cfg.cond FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                LEFT JOIN (SELECT x.cfg, coalesce(x.cond, '') AS cond FROM pg_extension e
+                           CROSS JOIN LATERAL unnest(e.extconfig, e.extcondition) AS x(cfg, cond)) cfg ON cfg.cfg = c.oid
                 WHERE c.relkind = 'r' AND c.relpersistence <> 't'
                   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
-                  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+                  AND (cfg.cfg IS NOT NULL
+                       OR NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'))
                 ORDER BY n.nspname, c.relname""")) {
             while (rs.next()) {
                 oids.add(new long[] {rs.getLong(1)});
-                names.add(new String[] {rs.getString(2), rs.getString(3)});
+                names.add(new String[] {rs.getString(2), rs.getString(3), rs.getString(4)});
             }
         }
         List<Table> result = new ArrayList<>();
@@ -100,7 +104,7 @@ final class Catalog {
                             SELECT coalesce(bool_and(t.typsend <> 0 AND (t.typelem = 0 OR e.typsend <> 0)), true)::text
                             FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type e ON e.oid = t.typelem
                             WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''""", oid).get(0).substring(0, 1)),
-                    strings(c, ROW_RULES, oid).get(0)));
+                    strings(c, ROW_RULES, oid).get(0), names.get(i)[2]));
         }
         return result;
     }
@@ -187,13 +191,17 @@ final class Catalog {
         return out;
     }
 
-    /** Every sequence outside the system schemas that no extension owns, with its state now. */
+    /**
+     * Every sequence outside the system schemas that no extension owns (but those an extension
+     * marks as its configuration, whose state pg_dump dumps), with its state now.
+     */
     static List<SequenceValue> sequences(Connection c) throws SQLException {
         List<String[]> names = new ArrayList<>();
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
                 SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
-                  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+                  AND (NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+                       OR EXISTS (SELECT 1 FROM pg_extension e WHERE c.oid = ANY (e.extconfig)))
                 ORDER BY 1, 2""")) {
             while (rs.next()) {
                 names.add(new String[] {rs.getString(1), rs.getString(2)});

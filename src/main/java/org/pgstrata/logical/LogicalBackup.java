@@ -460,6 +460,10 @@ public final class LogicalBackup {
 
         /** Why a table cannot carry a key index, or null. */
         private String unindexable(Table t) {
+            if (t.extensionCondition() != null) {
+                // its rows are pg_dump's only when they meet the extension's condition; CREATE EXTENSION makes the others
+                return "an extension's configuration table";
+            }
             if (t.key().isEmpty()) {
                 return "no primary key";
             }
@@ -555,7 +559,8 @@ public final class LogicalBackup {
                 progress.step("copying " + t.qualified() + " whole (" + why + ")");
                 Sink rows = new Sink(base + ".rows");
                 long n = 0;
-                CopyOut out = copyManager().copyOut(scanSql(t, false));
+                CopyOut out = copyManager().copyOut(t.extensionCondition() == null ? scanSql(t, false)
+                        : "COPY (SELECT " + t.columnList() + " FROM ONLY " + t.sqlName() + " " + t.extensionCondition() + ") TO STDOUT");
                 byte[] row;
                 while ((row = out.readFromCopy()) != null) {
                     rows.write(row);
