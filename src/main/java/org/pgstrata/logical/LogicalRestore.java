@@ -755,7 +755,7 @@ public final class LogicalRestore {
         private void apply(Connection c, CopyManager copy, LogicalTable t) throws SQLException, IOException {
             String cols = columns(t);
             String keyCols = String.join(", ", t.key().stream().map(Catalog::ident).toList());
-            String match = String.join(" AND ", t.key().stream().map(k -> "t." + Catalog.ident(k) + " = d." + Catalog.ident(k)).toList());
+            String match = keyMatch(c, t);
             try (Statement st = c.createStatement()) {
                 if (t.deletes() != null) {
                     st.execute("CREATE TEMP TABLE pgstrata_deletes AS SELECT " + keyCols + " FROM " + sqlName(t) + " WITH NO DATA");
@@ -772,6 +772,29 @@ public final class LogicalRestore {
                     st.execute("DROP TABLE pgstrata_rows");
                 }
             }
+        }
+
+        /**
+         * The condition that matches a row of the table (t) with a key of the changes (d). A key
+         * column of a type from outside pg_catalog (an extension's, a domain's) is compared by
+         * its text: its "=" may live in a schema off the search path, where the server would not
+         * find it. The text tells keys apart as the differential did (by their COPY text), and
+         * both sides are printed in this one session.
+         */
+        private String keyMatch(Connection c, LogicalTable t) throws SQLException {
+            java.util.Set<String> builtin = new java.util.HashSet<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT a.attname FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
+                    + "WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped AND ty.typnamespace = 'pg_catalog'::regnamespace")) {
+                ps.setString(1, sqlName(t));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        builtin.add(rs.getString(1));
+                    }
+                }
+            }
+            return String.join(" AND ", t.key().stream().map(k -> builtin.contains(k)
+                    ? "t." + Catalog.ident(k) + " = d." + Catalog.ident(k)
+                    : "t." + Catalog.ident(k) + "::text = d." + Catalog.ident(k) + "::text").toList());
         }
 
         private void copyIn(CopyManager copy, String sql, Path file) throws SQLException, IOException {
