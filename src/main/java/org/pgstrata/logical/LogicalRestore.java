@@ -810,10 +810,15 @@ public final class LogicalRestore {
             java.util.Set<Long> table = new java.util.HashSet<>();
             java.util.Set<Long> schema = new java.util.HashSet<>();
             for (TocEntry e : toc(archive)) {
-                if (e.desc().startsWith("TABLE " + only.schema() + " " + only.name() + " ") && (only.oid() == null || only.oid() == e.oid())) {
+                if (e.desc().startsWith("TABLE " + listed(only.schema()) + " " + listed(only.name()) + " ") && (only.oid() == null || only.oid() == e.oid())) {
                     table.add(e.dumpId());
                     schema.addAll(e.dependsOn());
                 }
+            }
+            if (table.isEmpty()) {
+                // restoring nothing and saying the table was restored would be worse than stopping
+                throw new PgstrataException(ErrorCode.CORRUPT, "the archive of backup " + m.id() + " has no definition of table " + only.qualified()
+                        + ", which its manifest lists; nothing was restored", "run 'pgstrata verify', and restore the whole database instead");
             }
             // a schema the target lacks comes with the table (its definition: owner and all), as the table needs it
             return tocList(archive, e -> ofTable(e, table) || schemaMissing && e.desc().startsWith("SCHEMA ") && schema.contains(e.dumpId()), name);
@@ -822,8 +827,8 @@ public final class LogicalRestore {
         /** TOC entries (as pg_restore -l describes them, after the OIDs) that belong to the one table restored. */
         private boolean ofTable(TocEntry e, java.util.Set<Long> table) {
             String desc = e.desc();
-            String s = only.schema();
-            String n = only.name();
+            String s = listed(only.schema());
+            String n = listed(only.name());
             boolean dependent = only.oid() == null || e.dependsOn().stream().anyMatch(table::contains);
             if (desc.startsWith("TABLE ") && !desc.startsWith("TABLE DATA ")) {
                 return table.contains(e.dumpId());
@@ -833,18 +838,23 @@ public final class LogicalRestore {
                 return true;
             }
             for (String idx : only.indexes()) {
-                if (desc.startsWith("INDEX " + s + " " + idx + " ") && dependent) {
+                if (desc.startsWith("INDEX " + s + " " + listed(idx) + " ") && dependent) {
                     return true;
                 }
             }
             for (String seq : only.ownedSequences()) {
                 for (String kind : List.of("SEQUENCE ", "SEQUENCE SET ", "SEQUENCE OWNED BY ")) {
-                    if (desc.startsWith(kind + s + " " + seq + " ")) {
+                    if (desc.startsWith(kind + s + " " + listed(seq) + " ")) {
                         return true;
                     }
                 }
             }
             return false;
+        }
+
+        /** A name as pg_restore --list prints it: a line break in it becomes a space. */
+        private static String listed(String name) {
+            return name.replace('\n', ' ').replace('\r', ' ');
         }
 
         /** The archive's entries, as pg_restore --list prints them. */
