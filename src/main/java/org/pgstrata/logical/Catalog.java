@@ -267,7 +267,17 @@ final class Catalog {
                 }
             }
         }
-        return new DatabaseProperties(comment, settings, owner, connectionLimit, grants);
+        int version = Integer.parseInt(org.pgstrata.db.Db.queryString(c, "SHOW server_version_num"));
+        String provider = version >= 150000 ? "datlocprovider::text" : "NULL::text";
+        String locale = version >= 170000 ? "datlocale" : version >= 150000 ? "daticulocale" : "NULL::text";
+        org.pgstrata.manifest.LogicalManifest.Locale created;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_encoding_to_char(encoding), datcollate, datctype, "
+                + provider + ", " + locale + " FROM pg_database WHERE datname = current_database()")) {
+            rs.next();
+            created = new org.pgstrata.manifest.LogicalManifest.Locale(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                    rs.getString(5));
+        }
+        return new DatabaseProperties(comment, settings, owner, connectionLimit, grants, created);
     }
 
     /**

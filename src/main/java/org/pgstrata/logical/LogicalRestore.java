@@ -136,7 +136,7 @@ public final class LogicalRestore {
                     }
                     if (only == null) {
                         String temp = Leftovers.temporaryDatabase();
-                        Db.execute(admin, "CREATE DATABASE " + Catalog.ident(temp) + " TEMPLATE template0");
+                        createDatabase(admin, temp, m, warnings);
                         org.pgstrata.api.TestHooks.pauseAt("logical-restore-temporary-database", progress);
                         boolean done = false;
                         try {
@@ -166,7 +166,7 @@ public final class LogicalRestore {
                         // killed half way leaves no database of that name that looks restored
                         String into = exists ? req.toDb() : Leftovers.temporaryDatabase();
                         if (!exists) {
-                            Db.execute(admin, "CREATE DATABASE " + Catalog.ident(into) + " TEMPLATE template0");
+                            createDatabase(admin, into, m, warnings);
                         }
                         ConnectionSettings target = server.withDbname(into);
                         if (exists && req.clean()) {
@@ -259,7 +259,7 @@ public final class LogicalRestore {
                         "create the role first, or add --no-privileges to restore without privileges");
             }
         }
-        p = new LogicalManifest.DatabaseProperties(p.comment(), p.settings(), owner, p.connectionLimit(), grants);
+        p = new LogicalManifest.DatabaseProperties(p.comment(), p.settings(), owner, p.connectionLimit(), grants, p.locale());
         List<String> missing = new ArrayList<>();
         for (LogicalManifest.Setting s : p.settings()) {
             if (s.role() != null && !missing.contains(s.role()) && !roleExists(admin, s.role())) {
@@ -278,7 +278,7 @@ public final class LogicalRestore {
             warnings.add("role " + r + " does not exist on " + server + ": its settings in database " + m.database() + " were left out (--no-owner)");
         }
         return new LogicalManifest.DatabaseProperties(p.comment(), p.settings().stream().filter(s -> s.role() == null || !missing.contains(s.role()))
-                .toList(), p.owner(), p.connectionLimit(), p.grants());
+                .toList(), p.owner(), p.connectionLimit(), p.grants(), p.locale());
     }
 
     private static boolean roleExists(Connection admin, String role) throws SQLException {
@@ -288,6 +288,45 @@ public final class LogicalRestore {
                 return rs.next();
             }
         }
+    }
+
+    /**
+     * Creates the database restored into with the encoding and locale of the one backed up, as
+     * pg_restore --create would; a server that cannot give them (a locale it lacks) gets its
+     * defaults, and the restore says so.
+     */
+    private static void createDatabase(Connection admin, String name, LogicalManifest m, List<String> warnings) throws SQLException {
+        LogicalManifest.Locale l = m.databaseProperties() == null ? null : m.databaseProperties().locale();
+        if (l == null) {
+            Db.execute(admin, "CREATE DATABASE " + Catalog.ident(name) + " TEMPLATE template0");
+            return;
+        }
+        StringBuilder sql = new StringBuilder("CREATE DATABASE " + Catalog.ident(name) + " TEMPLATE template0 ENCODING " + literal(l.encoding()));
+        boolean libc = l.provider() == null || "c".equals(l.provider());
+        if (!libc) {
+            boolean icu = "i".equals(l.provider());
+            sql.append(" LOCALE_PROVIDER ").append(icu ? "icu" : "builtin");
+            if (l.locale() != null) {
+                sql.append(icu ? " ICU_LOCALE " : " BUILTIN_LOCALE ").append(literal(l.locale()));
+            }
+        }
+        sql.append(" LC_COLLATE ").append(literal(l.collate())).append(" LC_CTYPE ").append(literal(l.ctype()));
+        String wanted = l.encoding() + ", collation " + l.collate() + ", ctype " + l.ctype() + (libc ? "" : ", " + l.provider() + " locale " + l.locale());
+        try (Statement st = admin.createStatement()) {
+            // admin runs in autocommit: a refused CREATE DATABASE leaves nothing behind
+            st.execute(sql.toString());
+        } catch (SQLException e) {
+            if (!"22023".equals(e.getSQLState()) && !"42704".equals(e.getSQLState()) && !"0A000".equals(e.getSQLState())) {
+                throw e;
+            }
+            Db.execute(admin, "CREATE DATABASE " + Catalog.ident(name) + " TEMPLATE template0");
+            warnings.add("database " + m.database() + " was created with encoding " + wanted + ", which this server refused ("
+                    + String.valueOf(e.getMessage()).split("\n")[0] + "): it was restored with the server's defaults instead");
+        }
+    }
+
+    private static String literal(String s) {
+        return "'" + s.replace("'", "''") + "'";
     }
 
     private static LogicalManifest newest(Repository repo) {

@@ -136,15 +136,28 @@ public record LogicalManifest(
      * @param connectionLimit the database's connection limit, -1 for none
      * @param grants          the privileges on the database, as aclexplode lists them; null: the default ones (the owner's,
      *                        and CONNECT and TEMPORARY for PUBLIC)
+     * @param locale          its encoding and locale (null in older backups: the server's defaults)
      */
-    public record DatabaseProperties(String comment, List<Setting> settings, String owner, Integer connectionLimit, List<Grant> grants) {
+    public record DatabaseProperties(String comment, List<Setting> settings, String owner, Integer connectionLimit, List<Grant> grants,
+                                     Locale locale) {
         public DatabaseProperties(String comment, List<Setting> settings) {
-            this(comment, settings, null, null, null);
+            this(comment, settings, null, null, null, null);
         }
     }
 
     /** One privilege on the database: its grantee (null: PUBLIC), CONNECT, CREATE or TEMPORARY, and whether with grant option. */
     public record Grant(String grantee, String privilege, boolean grantable) {
+    }
+
+    /**
+     * What the database was created with, which pg_restore gives only with --create (null in
+     * older backups: the server's defaults).
+     *
+     * @param encoding the server encoding's name (UTF8, LATIN1 ...)
+     * @param provider the locale provider: c (libc), i (ICU), b (builtin); null before PostgreSQL 15
+     * @param locale   the ICU or builtin locale, null with libc
+     */
+    public record Locale(String encoding, String collate, String ctype, String provider, String locale) {
     }
 
     /**
