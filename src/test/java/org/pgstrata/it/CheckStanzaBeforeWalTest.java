@@ -16,22 +16,10 @@ import org.pgstrata.db.LocalCluster;
  * with 40 ("its arguments () name no repository").
  */
 class CheckStanzaBeforeWalTest extends PgTest {
-    private static int port() {
-        for (int p = 56989; p >= 56950; p--) {
-            try (java.net.ServerSocket s = new java.net.ServerSocket(p, 1, java.net.InetAddress.getLoopbackAddress())) {
-                return p;
-            } catch (java.io.IOException busy) {
-                // next one
-            }
-        }
-        throw new IllegalStateException("no free port in 56950-56989");
-    }
-
     @Test
     void check_readsTheStanzaGivenBeforeWalPush_orWithEquals() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster c = pg.track(PgSupport.facade().clusterInit(dir.resolve("data"), port(), 17, null, repo.toString()));
-        c.start();
+        LocalCluster c = pg.archiving("data", repo);
         Path conf = dir.resolve("pgstrata.conf");
         Files.writeString(conf, """
                 [global]

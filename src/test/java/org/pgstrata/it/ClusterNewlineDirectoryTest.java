@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.cli.CliRun;
+import org.pgstrata.db.LocalCluster;
 
 /**
  * cluster init and cluster start in a data directory whose name holds a line break. PostgreSQL
@@ -16,21 +17,10 @@ import org.pgstrata.cli.CliRun;
  * and start now do too, in one line, before anything is written or started.
  */
 class ClusterNewlineDirectoryTest extends PgTest {
-    private static int port() {
-        for (int p = 56979; p >= 56950; p--) {
-            try (java.net.ServerSocket s = new java.net.ServerSocket(p, 1, java.net.InetAddress.getLoopbackAddress())) {
-                return p;
-            } catch (java.io.IOException busy) {
-                // next one
-            }
-        }
-        throw new IllegalStateException("no free port in 56950-56979");
-    }
-
     @Test
     void initAndStart_inADirectoryWithALineBreak_areRefusedInOneLine() throws Exception {
         Path broken = dir.resolve("data\nsecond line");
-        CliRun init = CliRun.run("cluster", "init", "-q", "-D", broken.toString(), "--port", Integer.toString(port()), "--start");
+        CliRun init = CliRun.run("cluster", "init", "-q", "-D", broken.toString(), "--port", Integer.toString(LocalCluster.freePort()), "--start");
         pg.trackRestored(broken, 17);
         assertThat(init.exitCode()).as(init.out() + init.err()).isEqualTo(2);
         assertThat(init.errLines()).hasSize(1);
@@ -39,7 +29,7 @@ class ClusterNewlineDirectoryTest extends PgTest {
 
         // A cluster made elsewhere and moved there (or restored there without --start) is not started either.
         Path good = dir.resolve("data");
-        CliRun made = CliRun.run("cluster", "init", "-q", "-D", good.toString(), "--port", Integer.toString(port()));
+        CliRun made = CliRun.run("cluster", "init", "-q", "-D", good.toString(), "--port", Integer.toString(LocalCluster.freePort()));
         assertThat(made.exitCode()).as(made.err()).isZero();
         Files.move(good, broken);
         CliRun start = CliRun.run("cluster", "start", "-D", broken.toString());

@@ -15,22 +15,10 @@ import org.pgstrata.db.LocalCluster;
  * exit 16 naming the second host.
  */
 class HostListPortTest extends PgTest {
-    private static int port() {
-        for (int p = 56959; p >= 56940; p--) {
-            try (java.net.ServerSocket s = new java.net.ServerSocket(p, 1, java.net.InetAddress.getLoopbackAddress())) {
-                return p;
-            } catch (java.io.IOException busy) {
-                // next one
-            }
-        }
-        throw new IllegalStateException("no free port in 56940-56959");
-    }
-
     @Test
     void aHostList_usesThePortForEveryHost_asLibpqDoes() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster c = pg.track(PgSupport.facade().clusterInit(dir.resolve("data"), port(), 17, null, repo.toString()));
-        c.start();
+        LocalCluster c = pg.archiving("data", repo);
         String port = Integer.toString(PgSupport.conn(c).port());
         // -D makes check prove that the server reached is this cluster (its system identifier), not one on 5432.
         CliRun check = CliRun.run("check", "-q", "--check-timeout", "30", "-D", c.pgdata().toString(), "--repo", repo.toString(),

@@ -16,21 +16,9 @@ import org.pgstrata.db.LocalCluster;
  * with 41. Such a file is refused, with nothing applied.
  */
 class StanzaRelativePathTest extends PgTest {
-    /** A free port among those this test may use. */
-    private static int port() throws Exception {
-        for (int p = 56990; p >= 56950; p--) {
-            try (java.net.ServerSocket s = new java.net.ServerSocket(p, 1, java.net.InetAddress.getLoopbackAddress())) {
-                return p;
-            } catch (java.io.IOException busy) {
-                // next one
-            }
-        }
-        throw new IllegalStateException("no free port in 56950-56990");
-    }
-
     @Test
     void relativeRepoOrPgdataInTheFile_isRefusedInOneLine_andNothingIsApplied() throws Exception {
-        LocalCluster c = pg.track(PgSupport.facade().clusterInit(dir.resolve("data"), port(), 17, null, null));
+        LocalCluster c = pg.track(PgSupport.facade().clusterInit(dir.resolve("data"), LocalCluster.freePort(), 17, null, null));
         c.start();
         String relative = "rel-repo-" + ProcessHandle.current().pid();
         Path conf = dir.resolve("pgstrata.conf");

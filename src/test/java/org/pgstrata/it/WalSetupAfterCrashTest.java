@@ -16,20 +16,9 @@ import org.pgstrata.wal.WalPush;
  * "cannot connect" (exit 16). It now appends to postgresql.auto.conf, as for any stopped cluster.
  */
 class WalSetupAfterCrashTest extends PgTest {
-    private static int port() {
-        for (int p = 56969; p >= 56950; p--) {
-            try (java.net.ServerSocket s = new java.net.ServerSocket(p, 1, java.net.InetAddress.getLoopbackAddress())) {
-                return p;
-            } catch (java.io.IOException busy) {
-                // next one
-            }
-        }
-        throw new IllegalStateException("no free port in 56950-56969");
-    }
-
     @Test
     void walSetupApply_afterACrash_writesTheSettings_andTheServerArchivesWithThem() throws Exception {
-        LocalCluster c = pg.track(PgSupport.facade().clusterInit(dir.resolve("data"), port(), 17, null, null));
+        LocalCluster c = pg.track(PgSupport.facade().clusterInit(dir.resolve("data"), LocalCluster.freePort(), 17, null, null));
         c.start();
         long pid = Long.parseLong(Files.readAllLines(c.pgdata().resolve("postmaster.pid")).get(0).trim());
         ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
