@@ -137,6 +137,22 @@ final class ChildCli {
         }
     }
 
+    /** Waits until the log of a {@link #startLogged} child holds {@code marker}; fails with the log otherwise. Returns the log. */
+    static String awaitInLog(Process child, Path log, String marker, int seconds) throws Exception {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        String said = "";
+        while (System.nanoTime() < deadline) {
+            said = java.nio.file.Files.exists(log) ? java.nio.file.Files.readString(log) : "";
+            if (said.contains(marker) || !child.isAlive()) {
+                break;
+            }
+            Thread.sleep(100);
+        }
+        said = java.nio.file.Files.exists(log) ? java.nio.file.Files.readString(log) : "";
+        assertThat(said).as("child output").contains(marker);
+        return said;
+    }
+
     /** Kills {@code child} with SIGKILL and waits for it to end. */
     static void kill(Process child) throws InterruptedException {
         child.destroyForcibly();

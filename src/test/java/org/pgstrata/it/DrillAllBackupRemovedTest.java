@@ -32,11 +32,7 @@ class DrillAllBackupRemovedTest extends PgTest {
         Process drill = ChildCli.startLogged(Map.of("PGSTRATA_TEST_PAUSE_AT", "drill-checks", "PGSTRATA_TEST_RESUME_FILE", resume.toString()), log,
                 "drill", "--repo", repo.toString(), "--all", "--scratch-dir", dir.resolve("scratch").toString());
         try {
-            long deadline = System.nanoTime() + 120_000_000_000L;
-            while (!Files.readString(log).contains("test hook: pausing at drill-checks") && System.nanoTime() < deadline && drill.isAlive()) {
-                Thread.sleep(100);
-            }
-            assertThat(Files.readString(log)).contains("test hook: pausing at drill-checks");
+            ChildCli.awaitInLog(drill, log, "test hook: pausing at drill-checks", 120);
             PgSupport.facade().delete(repo.toString(), second, false);
             Files.createFile(resume);
             assertThat(drill.waitFor(180, TimeUnit.SECONDS)).isTrue();

@@ -2,13 +2,11 @@ package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.cli.CliRun;
@@ -41,27 +39,12 @@ class RestoreStartExpiredWalTest extends PgTest {
 
         Path copy = dir.resolve("copy");
         Path go = dir.resolve("go");
-        Process restore = ChildCli.start(Map.of("PGSTRATA_TEST_PAUSE_AT", "restore-start", "PGSTRATA_TEST_RESUME_FILE", go.toString()), List.of(),
+        Path log = dir.resolve("restore.log");
+        Process restore = ChildCli.startLogged(Map.of("PGSTRATA_TEST_PAUSE_AT", "restore-start", "PGSTRATA_TEST_RESUME_FILE", go.toString()), log,
                 "restore", "--repo", repo.toString(), "--backup", f1, "--target", "latest", "--to", copy.toString(), "--start",
                 "--port", Integer.toString(LocalCluster.freePort()));
-        StringBuilder said = new StringBuilder();
-        CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> {
-            try (var in = restore.getInputStream()) {
-                byte[] buf = new byte[4096];
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    synchronized (said) {
-                        said.append(new String(buf, 0, n, StandardCharsets.UTF_8));
-                    }
-                }
-            } catch (java.io.IOException e) {
-                // the child is gone
-            }
-        });
         try {
-            for (int i = 0; i < 1200 && !output(said).contains("test hook: pausing at restore-start") && restore.isAlive(); i++) {
-                Thread.sleep(100);
-            }
-            assertThat(output(said)).as("the restore reaches its start").contains("test hook: pausing at restore-start");
+            ChildCli.awaitInLog(restore, log, "test hook: pausing at restore-start", 120); // the restore reaches its start
 
             CliRun expire = CliRun.run("expire", "--repo", repo.toString(), "--retain-full", "1", "-q");
             assertThat(expire.exitCode()).as(expire.err()).isZero();
@@ -71,9 +54,8 @@ class RestoreStartExpiredWalTest extends PgTest {
         } finally {
             ChildCli.kill(restore);
         }
-        reader.get(30, TimeUnit.SECONDS);
 
-        String out = output(said);
+        String out = Files.readString(log);
         assertThat(restore.exitValue()).as(out).isEqualTo(35);
         List<String> errors = out.lines().filter(l -> l.startsWith("pgstrata: error: ")).toList();
         assertThat(errors).as(out).singleElement().asString()
@@ -83,11 +65,5 @@ class RestoreStartExpiredWalTest extends PgTest {
         assertThat(Files.readString(copy.resolve(LocalCluster.LOG_FILE))).contains("exit code 128")
                 .doesNotContain("selected new timeline ID").doesNotContain("archive recovery complete");
         assertThat(copy.resolve("pg_wal/00000002.history")).doesNotExist();
-    }
-
-    private static String output(StringBuilder said) {
-        synchronized (said) {
-            return said.toString();
-        }
     }
 }

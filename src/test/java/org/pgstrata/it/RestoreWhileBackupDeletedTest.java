@@ -2,12 +2,9 @@ package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.VerifyResult;
@@ -32,26 +29,11 @@ class RestoreWhileBackupDeletedTest extends PgTest {
 
         Path copy = dir.resolve("copy");
         Path go = dir.resolve("go");
-        Process restore = ChildCli.start(Map.of("PGSTRATA_TEST_PAUSE_AT", "restore-checked", "PGSTRATA_TEST_RESUME_FILE", go.toString()),
-                List.of(), "restore", "--repo", repo.toString(), "--backup", first, "--to", copy.toString());
-        StringBuilder said = new StringBuilder();
-        CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> {
-            try (var in = restore.getInputStream()) {
-                byte[] buf = new byte[4096];
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    synchronized (said) {
-                        said.append(new String(buf, 0, n, StandardCharsets.UTF_8));
-                    }
-                }
-            } catch (java.io.IOException e) {
-                // the child is gone
-            }
-        });
+        Path log = dir.resolve("restore.log");
+        Process restore = ChildCli.startLogged(Map.of("PGSTRATA_TEST_PAUSE_AT", "restore-checked", "PGSTRATA_TEST_RESUME_FILE", go.toString()),
+                log, "restore", "--repo", repo.toString(), "--backup", first, "--to", copy.toString());
         try {
-            for (int i = 0; i < 1200 && !output(said).contains("test hook: pausing at restore-checked") && restore.isAlive(); i++) {
-                Thread.sleep(100);
-            }
-            assertThat(output(said)).as("the restore has checked its chain").contains("test hook: pausing at restore-checked");
+            ChildCli.awaitInLog(restore, log, "test hook: pausing at restore-checked", 120); // the restore has checked its chain
             CliRun delete = CliRun.run("delete", "--repo", repo.toString(), "--backup", first, "-q");
             assertThat(delete.exitCode()).as(delete.err()).isZero();
             Files.writeString(go, "");
@@ -59,8 +41,7 @@ class RestoreWhileBackupDeletedTest extends PgTest {
         } finally {
             ChildCli.kill(restore);
         }
-        reader.get(30, TimeUnit.SECONDS);
-        String out = output(said);
+        String out = Files.readString(log);
         assertThat(restore.exitValue()).as(out).isEqualTo(17);
         assertThat(out).contains("was removed (by delete or expire) while the restore").doesNotContain("damaged");
         assertThat(!Files.exists(copy) || isEmpty(copy)).as("nothing left in %s", copy).isTrue();
@@ -69,12 +50,6 @@ class RestoreWhileBackupDeletedTest extends PgTest {
         VerifyResult v = PgSupport.facade().verify(repo.toString(), null);
         assertThat(v.ok()).as("%s", v).isTrue();
         assertThat(PgSupport.facade().list(repo.toString())).extracting(b -> b.id()).containsExactly(second);
-    }
-
-    private static String output(StringBuilder said) {
-        synchronized (said) {
-            return said.toString();
-        }
     }
 
     private static boolean isEmpty(Path p) throws java.io.IOException {
