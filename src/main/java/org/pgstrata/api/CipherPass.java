@@ -68,6 +68,7 @@ public final class CipherPass {
 
     /** Takes the passphrase from {@code file} (--cipher-pass-file): its first line, the line end left out. */
     public static void useFile(Path file) {
+        refuseWorldReadable(file);
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
@@ -82,6 +83,28 @@ public final class CipherPass {
         }
         current = new Source("--cipher-pass-file " + file, line.toCharArray());
         set = true;
+    }
+
+    /**
+     * Refuses a passphrase file that every user may read, as a configuration file that holds
+     * secrets is refused: whoever reads it reads every backup. A pipe ({@code <(pass show db)})
+     * or a file system without POSIX modes is left to its own rules.
+     */
+    static void refuseWorldReadable(Path file) {
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> perms;
+        try {
+            if (!Files.isRegularFile(file)) {
+                return;
+            }
+            perms = Files.getPosixFilePermissions(file);
+        } catch (IOException | UnsupportedOperationException e) {
+            return; // unreadable: the read below says so
+        }
+        if (perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+            throw new PgstrataException(ErrorCode.USAGE, "the passphrase file " + file + " can be read by every user ("
+                    + java.nio.file.attribute.PosixFilePermissions.toString(perms) + "), and with it every backup; nothing was read",
+                    "chmod o-r it: 600, or 640 for the group of the user that runs pgstrata");
+        }
     }
 
     /** A passphrase file's passphrase: its first line, without the line end. */

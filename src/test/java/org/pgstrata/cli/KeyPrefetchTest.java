@@ -68,6 +68,7 @@ class KeyPrefetchTest {
         Path repo = encryptedRepository("the right one");
         Path file = dir.resolve("pass");
         Files.writeString(file, "the right one\n");
+        java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")); // a passphrase file: no other user may read it
         CipherPass.useFile(file);
         try (Repository r = Repository.on(new FileStorage(repo))) {
             assertThat(Repository.envelopeIn(repo)).isEqualTo(r.info().orElseThrow().encryption());
@@ -92,7 +93,9 @@ class KeyPrefetchTest {
         Path right = dir.resolve("right");
         Path wrong = dir.resolve("wrong");
         Files.writeString(right, "the right one");
+        java.nio.file.Files.setPosixFilePermissions(right, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")); // a passphrase file: no other user may read it
         Files.writeString(wrong, "the wrong one");
+        java.nio.file.Files.setPosixFilePermissions(wrong, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")); // a passphrase file: no other user may read it
         int own = KeyEnvelope.derivations(salt(repo), false);
         assertThat(Cli.prefetchKey(new String[] {"list", "--repo", repo.toString()}, Map.of(CipherPass.ENV, "the wrong one"),
                 ConfigFile.none())).isTrue();
@@ -114,6 +117,7 @@ class KeyPrefetchTest {
     void nothingIsStarted_whereTheCommandWouldNotOpenAnEncryptedRepository() throws Exception {
         Path file = dir.resolve("pass");
         Files.writeString(file, "p");
+        java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")); // a passphrase file: no other user may read it
         assertThat(Cli.prefetchKey(new String[] {"list", "--repo", "s3://", "--cipher-pass-file", file.toString()}, Map.of(),
                 ConfigFile.none())).as("a malformed s3:// location").isFalse();
         assertThat(Cli.prefetchKey(new String[] {"list", "--repo", dir.toString()}, Map.of(), ConfigFile.none())).as("no passphrase").isFalse();
@@ -142,6 +146,7 @@ class KeyPrefetchTest {
     void thePassphraseFile_isReadOnce_soThatAPipeWorks() throws Exception {
         Path file = dir.resolve("once");
         Files.writeString(file, "p");
+        java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")); // a passphrase file: no other user may read it
         RepoOptions options = new RepoOptions();
         options.repo = dir.toString();
         options.cipherPassFile = file;

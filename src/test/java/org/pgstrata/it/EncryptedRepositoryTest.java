@@ -226,6 +226,7 @@ class EncryptedRepositoryTest {
         // The passphrase from a file works as the environment's does.
         Path file = dir.resolve("pass");
         Files.writeString(file, PASS + "\n");
+        java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")); // a passphrase file: no other user may read it
         assertThat(ok(cli(Map.of(), "list", "--repo", repo.toString(), "--cipher-pass-file", file.toString()))).contains(physical.get(0))
                 .contains("repository " + repo + " is encrypted");
         assertThat(ok(cli("info", "--repo", repo.toString()))).contains("repository " + repo + " is encrypted");
@@ -324,6 +325,7 @@ class EncryptedRepositoryTest {
         }
         Path next = dir.resolve("new-pass");
         Files.writeString(next, "a new passphrase\n");
+        java.nio.file.Files.setPosixFilePermissions(next, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")); // a passphrase file: no other user may read it
         ok(cli("repo", "rotate-pass", "--repo", repo.toString(), "--new-cipher-pass-file", next.toString()));
         Object[] old = cli("list", "--repo", repo.toString());
         assertThat((int) old[0]).as(String.valueOf(old[1])).isEqualTo(ErrorCode.CIPHER_PASS_WRONG.exitCode());

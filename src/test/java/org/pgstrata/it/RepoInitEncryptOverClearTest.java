@@ -32,6 +32,7 @@ class RepoInitEncryptOverClearTest extends PgTest {
         Path repo = dir.resolve("repo");
         String id = CliBackups.backupId(repo, source, "full");
         Path pass = Files.writeString(dir.resolve("pass"), "s3cret passphrase\n");
+        Files.setPosixFilePermissions(pass, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
 
         Files.delete(repo.resolve("repo.json"));
         CliRun init = CliRun.run("repo", "init", "--repo", repo.toString(), "--pgdata", source.pgdata().toString(), "--encrypt",

@@ -315,6 +315,7 @@ class StatusTest {
         Path encrypted = dir.resolve("encrypted");
         Path passFile = dir.resolve("pass");
         Files.writeString(passFile, PASS + "\n");
+        java.nio.file.Files.setPosixFilePermissions(passFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")); // a passphrase file: no other user may read it
         CliBackups.ok("repo", "init", "-q", "--encrypt", "--cipher-pass-file", passFile.toString(), "--repo", encrypted.toString(),
                 "--pgdata", source.pgdata().toString());
         Map<String, String> noPass = PgSupport.env();

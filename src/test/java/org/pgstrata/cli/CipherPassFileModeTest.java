@@ -1,0 +1,35 @@
+package org.pgstrata.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A --cipher-pass-file that every user may read was taken as it was: whoever reads it reads every
+ * backup, where a configuration file holding the same secret is refused. It is refused too now,
+ * in one line with exit 2, before anything is read; 640 (a group) and 600 are fine.
+ */
+class CipherPassFileModeTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aWorldReadablePassphraseFile_isRefused_aGroupReadableOneIsNot() throws Exception {
+        Path repo = Files.createDirectory(dir.resolve("repo"));
+        Path pass = Files.writeString(dir.resolve("pass"), "a passphrase\n");
+        Files.setPosixFilePermissions(pass, PosixFilePermissions.fromString("rw-r--r--"));
+        CliRun open = CliRun.run("list", "--repo", repo.toString(), "--cipher-pass-file", pass.toString());
+        assertThat(open.exitCode()).as(open.err()).isEqualTo(2);
+        assertThat(open.errLines()).hasSize(1);
+        assertThat(open.err()).contains("the passphrase file " + pass + " can be read by every user").contains("chmod o-r");
+
+        Files.setPosixFilePermissions(pass, PosixFilePermissions.fromString("rw-r-----"));
+        CliRun group = CliRun.run("list", "--repo", repo.toString(), "--cipher-pass-file", pass.toString());
+        assertThat(group.err()).doesNotContain("every user");
+        assertThat(group.exitCode()).as(group.err()).isNotEqualTo(2); // an empty directory: no repository there, which is another error
+    }
+}
