@@ -393,6 +393,8 @@ public final class LogicalRestore {
         throw new PgstrataException(matches.isEmpty() ? ErrorCode.NOT_FOUND : ErrorCode.USAGE,
                 matches.isEmpty() ? "backup " + m.id() + " has no table " + name : "table name " + name + " is ambiguous in backup " + m.id(),
                 matches.isEmpty() ? "tables in it: " + String.join(", ", m.tables().stream().map(LogicalTable::qualified).limit(10).toList())
+                        + (m.tables().size() > 10 ? " and " + (m.tables().size() - 10) + " more" : "")
+                        + " (a partitioned table is listed by its partitions, which hold its rows: name one of them)"
                         : "qualify it with its schema, in double quotes where a name holds a dot, e.g. "
                         + Catalog.ident(matches.get(0).schema()) + "." + Catalog.ident(matches.get(0).name()));
     }
