@@ -1,29 +1,22 @@
 package org.pgstrata.compare;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import org.pgstrata.api.FileTrees;
-import org.pgstrata.db.PostmasterPid;
+import org.pgstrata.db.RunDirectory;
 
 /**
- * A compare run's work directory, marked as in use: {@value #LOCK} in it is locked while the run
- * lasts, and the lock goes with the process however it ends. A compare killed with SIGKILL runs
- * no clean-up, and its servers (the source and any restored copy) kept running, each holding its
- * port and shared memory, with nothing to say whose they were. A later compare finds such a
- * directory by its lock, which it can then take, stops the servers in it and removes it, unless
- * the killed run was asked to keep it ({@code --keep}).
+ * A compare run's work directory, marked as in use ({@link RunDirectory}): {@value #LOCK} in it is
+ * locked while the run lasts. A compare killed with SIGKILL runs no clean-up, and its servers (the
+ * source and any restored copy) kept running, each holding its port and shared memory, with
+ * nothing to say whose they were. A later compare finds such a directory by its lock, stops the
+ * servers in it and removes it, unless the killed run was asked to keep it ({@code --keep}).
  */
 final class WorkDir implements AutoCloseable {
     static final String LOCK = "compare.lock";
@@ -33,48 +26,26 @@ final class WorkDir implements AutoCloseable {
     /** How deep the data directories of a run lie in its work directory (work/source; work/NAME/restore...). */
     private static final int DEPTH = 4;
 
-    private final Path dir;
-    private final FileChannel channel;
-    private final FileLock lock;
+    private final RunDirectory mark;
 
-    private WorkDir(Path dir, FileChannel channel, FileLock lock) {
-        this.dir = dir;
-        this.channel = channel;
-        this.lock = lock;
+    private WorkDir(RunDirectory mark) {
+        this.mark = mark;
     }
 
     /** Marks {@code dir} as the work directory of this process's run. */
     static WorkDir take(Path dir, boolean keep) throws IOException {
-        FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        try {
-            FileLock lock = ch.tryLock();
-            if (lock == null) {
-                throw new IOException(dir + " is the work directory of a compare that is still running");
-            }
-            Files.writeString(dir.resolve(ABOUT), "pid " + ProcessHandle.current().pid() + ", started " + Instant.now() + (keep ? ", keep" : "")
-                    + "\n", StandardCharsets.UTF_8);
-            return new WorkDir(dir, ch, lock);
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
+        RunDirectory mark = RunDirectory.mark(dir, LOCK, ABOUT,
+                "pid " + ProcessHandle.current().pid() + ", started " + Instant.now() + (keep ? ", keep" : ""), false);
+        if (mark == null) {
+            throw new IOException(dir + " is the work directory of a compare that is still running");
         }
+        return new WorkDir(mark);
     }
 
     /** Ends the mark. A directory that is kept loses its lock file, so that no later run takes it for a killed one's. */
     @Override
     public void close() {
-        try {
-            Files.deleteIfExists(dir.resolve(LOCK));
-            Files.deleteIfExists(dir.resolve(ABOUT));
-        } catch (IOException e) {
-            // a kept directory with a lock file: a later run finds no server in it and keeps it
-        }
-        try {
-            lock.release();
-            channel.close();
-        } catch (IOException | RuntimeException e) {
-            // released with the process
-        }
+        mark.releaseAndUnmark();
     }
 
     /**
@@ -105,52 +76,22 @@ final class WorkDir implements AutoCloseable {
     }
 
     private static void cleanOne(Path d, List<String> done) {
-        Path lockFile = d.resolve(LOCK);
-        if (!Files.isRegularFile(lockFile, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        String about = "";
         try {
-            about = Files.readString(d.resolve(ABOUT), StandardCharsets.UTF_8).strip();
-        } catch (IOException e) {
-            // killed before it wrote this
-        }
-        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE); FileLock lock = ch.tryLock()) {
-            if (lock == null) {
-                return; // a running compare's
-            }
-            int stopped = stopServers(d);
-            String what = (about.isEmpty() ? "" : " (" + about + ")");
-            if (about.endsWith(", keep")) {
-                Files.deleteIfExists(lockFile);
-                if (stopped > 0) {
-                    done.add("stopped " + stopped + " server(s) in " + d + ", left by a compare that was killed" + what + "; kept, as it asked");
+            RunDirectory.ifLeftover(d, LOCK, ABOUT, (dir, about) -> {
+                int stopped = RunDirectory.stopServers(dir, DEPTH);
+                String what = (about.isEmpty() ? "" : " (" + about + ")");
+                if (about.endsWith(", keep")) {
+                    Files.deleteIfExists(dir.resolve(LOCK));
+                    if (stopped > 0) {
+                        done.add("stopped " + stopped + " server(s) in " + dir + ", left by a compare that was killed" + what + "; kept, as it asked");
+                    }
+                    return;
                 }
-                return;
-            }
-            FileTrees.delete(d);
-            done.add("removed " + d + (stopped > 0 ? " and stopped its " + stopped + " server(s)" : "") + ", left by a compare that was killed" + what);
-        } catch (OverlappingFileLockException e) {
-            // this process's own run
+                FileTrees.delete(dir);
+                done.add("removed " + dir + (stopped > 0 ? " and stopped its " + stopped + " server(s)" : "") + ", left by a compare that was killed" + what);
+            });
         } catch (IOException e) {
             done.add("could not clean up " + d + ", left by a killed compare: " + e.getMessage());
         }
-    }
-
-    /** Stops every server that runs in a data directory under {@code d}; how many. */
-    private static int stopServers(Path d) throws IOException {
-        List<Path> pidFiles;
-        try (Stream<Path> s = Files.walk(d, DEPTH)) {
-            pidFiles = s.filter(p -> p.getFileName().toString().equals("postmaster.pid")).toList();
-        } catch (java.io.UncheckedIOException e) {
-            throw e.getCause();
-        }
-        int n = 0;
-        for (Path f : pidFiles) {
-            if (PostmasterPid.stopLeftover(f.getParent())) {
-                n++;
-            }
-        }
-        return n;
     }
 }

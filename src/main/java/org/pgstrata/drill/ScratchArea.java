@@ -1,13 +1,10 @@
 package org.pgstrata.drill;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,14 +15,15 @@ import org.pgstrata.api.FileTrees;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
 import org.pgstrata.db.PostmasterPid;
+import org.pgstrata.db.RunDirectory;
 
 /**
  * Where drills restore their copies: a private directory ({@code pgstrata-drills-USER} in the
  * temporary directory, or --scratch-dir), one {@code drill-PID-N} directory per drill. A drill
- * holds a lock on its directory's {@value #LOCK} while it runs; the lock goes with its process,
- * however it ends. A directory whose lock can be taken belongs to no running drill: it is what a
- * killed drill left, and {@link #cleanLeftovers} stops its server (SIGQUIT, PostgreSQL's
- * immediate shutdown, then SIGKILL) and removes it.
+ * marks its directory ({@link RunDirectory}: {@value #LOCK} stays locked while it runs). A
+ * directory whose lock can be taken belongs to no running drill: it is what a killed drill left,
+ * and {@link #cleanLeftovers} stops its server (SIGQUIT, PostgreSQL's immediate shutdown, then
+ * SIGKILL) and removes it.
  */
 public final class ScratchArea {
     static final String LOCK = "drill.lock";
@@ -86,22 +84,12 @@ public final class ScratchArea {
                     }
                     continue; // being made (its drill creates the lock file next), or not a drill's
                 }
-                String about = "";
                 try {
-                    about = Files.readString(d.resolve(ABOUT), StandardCharsets.UTF_8).strip();
-                } catch (IOException e) {
-                    // a drill killed before it wrote this: the directory is named anyway
-                }
-                try (FileChannel ch = FileChannel.open(d.resolve(LOCK), StandardOpenOption.WRITE);
-                     FileLock lock = ch.tryLock()) {
-                    if (lock == null) {
-                        continue; // a running drill's
-                    }
-                    PostmasterPid.stopLeftover(d.resolve("data"));
-                    FileTrees.delete(d);
-                    removed.add("removed " + d + ", left by a drill that was killed" + (about.isEmpty() ? "" : " (" + about + ")"));
-                } catch (java.nio.channels.OverlappingFileLockException e) {
-                    continue; // this process's own drill
+                    RunDirectory.ifLeftover(d, LOCK, ABOUT, (dir, about) -> {
+                        RunDirectory.stopServers(dir, 2);
+                        FileTrees.delete(dir);
+                        removed.add("removed " + dir + ", left by a drill that was killed" + (about.isEmpty() ? "" : " (" + about + ")"));
+                    });
                 } catch (IOException e) {
                     removed.add("could not remove " + d + ", left by a killed drill: " + e.getMessage());
                 }
@@ -156,18 +144,15 @@ public final class ScratchArea {
     static final class Copy implements AutoCloseable {
         private final Path dir;
         private final Path socketDir;
-        private final FileChannel lockChannel;
-        private final FileLock lock;
+        private final RunDirectory mark;
         private final Thread hook;
         private boolean closed;
 
         private Copy(Path dir, String backupId, String repo) throws IOException {
             this.dir = dir;
             Drill.privateDirectory(dir);
-            lockChannel = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            lock = lockChannel.lock();
-            Files.writeString(dir.resolve(ABOUT), "backup " + backupId + " of " + repo + ", pid " + ProcessHandle.current().pid()
-                    + ", started " + Instant.now() + "\n", StandardCharsets.UTF_8);
+            mark = RunDirectory.mark(dir, LOCK, ABOUT, "backup " + backupId + " of " + repo + ", pid " + ProcessHandle.current().pid()
+                    + ", started " + Instant.now(), true);
             // The limit is in bytes (the file name as the kernel sees it), not characters: "ü" takes two. A comma cannot be
             // in a socket directory that libpq's clients (pg_restore of a logical drill) are given: to them it separates hosts.
             socketDir = dir.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_DIR && !dir.toString().contains(",") ? dir : Files.createTempDirectory(Path.of("/tmp"), "pgstrata-drill-");
@@ -203,12 +188,7 @@ public final class ScratchArea {
             if (!socketDir.equals(dir)) {
                 deleteQuietly(socketDir);
             }
-            try {
-                lock.release();
-                lockChannel.close();
-            } catch (IOException e) {
-                // the directory goes anyway
-            }
+            mark.release();
             deleteQuietly(dir);
         }
     }
