@@ -272,8 +272,10 @@ public final class Verifier {
     /** One pass: rebuilds the files of {@code pass} (over one whole file) and records what does not match. */
     private static void rebuild(Repository repo, List<Job> pass, byte[] bundle, Map<String, BlockMap> maps, List<String> problems,
                                 Set<String> rejected, Stats stats) {
-        List<Rebuild.Target> targets = targets(pass, maps);
+        List<Rebuild.Target> targets = new ArrayList<>();
         for (Job j : pass) {
+            boolean hash = j.backups.stream().anyMatch(m -> maps.containsKey(m.id())); // block hashes only where a block map is checked
+            targets.add(new Rebuild.Target(j.file.path(), j.layers, j.file.size(), j.file.checksum(), null, hash));
             for (Chain.Layer l : j.layers) {
                 if (l.object() != null) {
                     stats.object(l.object().key() + "@" + l.object().start(), l.object().storedBytes());
@@ -328,15 +330,6 @@ public final class Verifier {
                 }
             }
         }
-    }
-
-    private static List<Rebuild.Target> targets(List<Job> pass, Map<String, BlockMap> maps) {
-        List<Rebuild.Target> targets = new ArrayList<>();
-        for (Job j : pass) {
-            boolean hash = j.backups.stream().anyMatch(m -> maps.containsKey(m.id()));
-            targets.add(new Rebuild.Target(j.file.path(), j.layers, j.file.size(), j.file.checksum(), null, hash));
-        }
-        return targets;
     }
 
     /**
