@@ -2,7 +2,6 @@ package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.Self;
@@ -20,15 +19,7 @@ class CheckStanzaBeforeWalTest extends PgTest {
     void check_readsTheStanzaGivenBeforeWalPush_orWithEquals() throws Exception {
         Path repo = dir.resolve("repo");
         LocalCluster c = pg.archiving("data", repo);
-        Path conf = dir.resolve("pgstrata.conf");
-        Files.writeString(conf, """
-                [global]
-                repo = "%s"
-
-                [main]
-                pgdata = "%s"
-                port = %d
-                """.formatted(repo, c.pgdata(), PgSupport.conn(c).port()));
+        Path conf = PgSupport.stanzaFile(dir.resolve("pgstrata.conf"), repo, c.pgdata(), PgSupport.conn(c).port());
         String self = Self.shellCommand().replace("%", "%%");
         String q = Self.quote(conf.toString()).replace("%", "%%");
         for (String form : new String[] {" --config " + q + " --stanza main wal push %p", " --config=" + q + " --stanza=main wal push %p",

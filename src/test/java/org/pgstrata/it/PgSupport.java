@@ -124,6 +124,22 @@ public final class PgSupport implements AutoCloseable {
     }
 
     /** Copies a repository, without its lock file, so that a test can damage the copy. */
+    /**
+     * Writes a configuration file with {@code repo} in [global] (line 2) and a stanza [main] with
+     * {@code pgdata} (line 5) and {@code port}; values go in as written, relative ones included.
+     */
+    public static Path stanzaFile(Path conf, Object repo, Object pgdata, int port) throws IOException {
+        Files.writeString(conf, """
+                [global]
+                repo = "%s"
+
+                [main]
+                pgdata = "%s"
+                port = %d
+                """.formatted(repo, pgdata, port));
+        return conf;
+    }
+
     public static void copyTree(Path from, Path to) throws IOException {
         try (Stream<Path> walk = Files.walk(from)) {
             for (Path p : walk.toList()) {

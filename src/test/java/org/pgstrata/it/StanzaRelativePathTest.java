@@ -2,7 +2,6 @@ package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.cli.CliRun;
@@ -21,15 +20,7 @@ class StanzaRelativePathTest extends PgTest {
         LocalCluster c = pg.track(PgSupport.facade().clusterInit(dir.resolve("data"), LocalCluster.freePort(), 17, null, null));
         c.start();
         String relative = "rel-repo-" + ProcessHandle.current().pid();
-        Path conf = dir.resolve("pgstrata.conf");
-        Files.writeString(conf, """
-                [global]
-                repo = "%s"
-
-                [main]
-                pgdata = "%s"
-                port = %d
-                """.formatted(relative, c.pgdata(), PgSupport.conn(c).port()));
+        Path conf = PgSupport.stanzaFile(dir.resolve("pgstrata.conf"), relative, c.pgdata(), PgSupport.conn(c).port());
         try {
             CliRun r = CliRun.run("wal", "setup", "--apply", "-q", "--stanza", "main", "--config", conf.toString());
             assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(2);
@@ -42,14 +33,7 @@ class StanzaRelativePathTest extends PgTest {
         }
 
         // pgdata too: check would read another directory from each working directory.
-        Files.writeString(conf, """
-                [global]
-                repo = "%s"
-
-                [main]
-                pgdata = "data"
-                port = %d
-                """.formatted(dir.resolve("repo"), PgSupport.conn(c).port()));
+        PgSupport.stanzaFile(conf, dir.resolve("repo"), "data", PgSupport.conn(c).port());
         CliRun check = CliRun.run("check", "-q", "--stanza", "main", "--config", conf.toString());
         assertThat(check.exitCode()).as(check.err()).isEqualTo(2);
         assertThat(check.err()).contains(conf + ":5: 'pgdata' in [main] is a relative path");
