@@ -70,7 +70,7 @@ final class VerifyCommand extends BaseCommand {
                 out().println("problem: " + p);
             }
             for (String i : r.incomplete()) {
-                out().println("incomplete backup (no manifest, left by a failed run; the next backup removes it): " + i);
+                out().println("incomplete backup (no manifest: a backup still running, or one that failed, which the next backup removes): " + i);
             }
             for (String u : r.unfinished()) {
                 out().println("unfinished write (never visible; the next backup removes those under backup/ and logical/): " + u);
