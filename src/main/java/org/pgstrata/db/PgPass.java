@@ -17,7 +17,9 @@ import org.pgstrata.api.Verbose;
  * {@code hostname:port:database:username:password}, the first that matches wins; a field that is
  * just {@code *} matches anything, {@code \:} and {@code \\} stand for ':' and '\'; lines starting
  * with '#' are comments. A file that group or others can read or write is ignored, with a warning,
- * as libpq does. {@code localhost} (or the directory itself) matches a Unix-socket connection.
+ * as libpq does. A Unix-socket connection is matched by its directory, and by {@code localhost}
+ * when that is a default socket directory ({@code /var/run/postgresql} or {@code /tmp}) only: a
+ * server in any other directory is not sent the local server's password.
  *
  * <p>pgjdbc reads the same file by itself, but without the permission check and only for the
  * host of its URL; this is read instead, and pgjdbc's own reading is switched off ({@link Db}).
@@ -70,7 +72,7 @@ public final class PgPass {
                 continue;
             }
             int[] at = {0};
-            boolean host = s.isSocket()
+            boolean host = s.isSocket() && isDefaultSocketDir(s.host())
                     ? matchesAny(line, at, "localhost", s.host())
                     : field(line, at, s.host());
             if (host && field(line, at, port) && field(line, at, s.dbname()) && field(line, at, s.user())) {
@@ -78,6 +80,12 @@ public final class PgPass {
             }
         }
         return null;
+    }
+
+    /** Whether {@code dir} is a default socket directory, the only one libpq reads {@code localhost} as. */
+    private static boolean isDefaultSocketDir(String dir) {
+        String d = dir.length() > 1 && dir.endsWith("/") ? dir.substring(0, dir.length() - 1) : dir;
+        return Libpq.DEFAULT_SOCKET_DIRS.contains(d);
     }
 
     private static boolean matchesAny(String line, int[] at, String... values) {

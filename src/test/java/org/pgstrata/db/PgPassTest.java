@@ -37,5 +37,19 @@ class PgPassTest {
         assertThat(PgPass.find(List.of("127.0.0.1:*:*:*:no", "localhost:5432:*:postgres:yes"), SOCKET)).isEqualTo("yes");
         assertThat(PgPass.find(List.of("/var/run/postgresql:5432:*:postgres:dir"), SOCKET)).isEqualTo("dir");
         assertThat(PgPass.find(List.of("localhost:*:*:*:yes"), TCP)).isNull();
+        assertThat(PgPass.find(List.of("localhost:5432:*:postgres:yes"), SOCKET.withHost("/tmp"))).isEqualTo("yes");
+    }
+
+    /**
+     * libpq reads {@code localhost} as its default socket directory only: a server listening in
+     * another directory (one in a shared place, started by another user) is not sent the password
+     * meant for the local server.
+     */
+    @Test
+    void localhost_doesNotMatchASocketInAnotherDirectory() {
+        ConnectionSettings elsewhere = SOCKET.withHost("/home/mallory/sock");
+        assertThat(PgPass.find(List.of("localhost:5432:*:postgres:secret"), elsewhere)).isNull();
+        assertThat(PgPass.find(List.of("localhost:5432:*:postgres:secret", "/home/mallory/sock:*:*:*:its-own"), elsewhere)).isEqualTo("its-own");
+        assertThat(PgPass.find(List.of("*:5432:*:postgres:any"), elsewhere)).isEqualTo("any");
     }
 }

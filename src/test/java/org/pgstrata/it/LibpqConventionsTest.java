@@ -190,9 +190,10 @@ class LibpqConventionsTest {
         assertThat(open.exit).as(open.err).isEqualTo(ErrorCode.AUTHENTICATION.exitCode());
         assertThat(open.err).contains("warning: password file " + file + " has group or world access");
 
-        // libpq's escapes: \: and \\ ; localhost matches the socket; the first matching line wins.
-        Files.writeString(file, "# a comment\nelsewhere:*:*:postgres:nope\nlocalhost:" + runningPort + ":*:postgres:" + escaped
-                + "\n*:*:*:*:wrong\n", StandardCharsets.UTF_8);
+        // libpq's escapes: \: and \\ ; a socket is matched by its directory (localhost only by a default one, which this
+        // test's is not); the first matching line wins.
+        Files.writeString(file, "# a comment\nelsewhere:*:*:postgres:nope\nlocalhost:" + runningPort + ":*:postgres:wrong\n" + socketDir + ":"
+                + runningPort + ":*:postgres:" + escaped + "\n*:*:*:*:wrong\n", StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
         Result r = run(Map.of("PGPASSFILE", file.toString()), "backup", "-q", "--repo", dir.resolve("repo-pass").toString(),
                 "--pgdata", cluster.pgdata().toString());
