@@ -35,7 +35,9 @@ public record PostmasterPid(long pid, int port, String socketDir, String listenA
         try {
             long pid = Long.parseLong(lines.get(0).trim());
             int port = Integer.parseInt(lines.get(3).trim());
-            PostmasterPid p = new PostmasterPid(pid, port, line(lines, 4), line(lines, 5), line(lines, 7));
+            // Only the status is padded; a socket directory may end in a space (unix_socket_directories = '"/run/a "').
+            String socketDir = lines.size() > 4 ? lines.get(4) : "";
+            PostmasterPid p = new PostmasterPid(pid, port, socketDir, line(lines, 5), line(lines, 7));
             // A file left by a server that crashed names a process that is gone.
             return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) ? Optional.of(p) : Optional.empty();
         } catch (NumberFormatException e) {
