@@ -147,9 +147,14 @@ final class ConfigFile {
             root = new TomlMapper().readTree(text);
         } catch (JacksonException e) {
             int line = e.getLocation() == null ? -1 : e.getLocation().getLineNr();
+            String hint = "values are TOML: strings in double quotes (repo = \"/var/lib/pgstrata\"), numbers and true/false bare";
+            // Jackson tells a key set twice only at the next token, lines later, and without the key.
+            String duplicate = String.valueOf(e.getOriginalMessage()).startsWith("Duplicate key") ? duplicateKey(text) : null;
+            if (duplicate != null) {
+                throw new PgstrataException(ErrorCode.USAGE, path + ":" + duplicate, "set each key once per section");
+            }
             // Jackson's own words without the excerpt of the source, which may hold a secret.
-            throw new PgstrataException(ErrorCode.USAGE, where(path, line) + ": not valid TOML: " + e.getOriginalMessage(),
-                    "values are TOML: strings in double quotes (repo = \"/var/lib/pgstrata\"), numbers and true/false bare");
+            throw new PgstrataException(ErrorCode.USAGE, where(path, line) + ": not valid TOML: " + e.getOriginalMessage(), hint);
         }
         Map<String, Map<String, String>> sections = new LinkedHashMap<>();
         boolean secrets = false;
@@ -317,11 +322,7 @@ final class ConfigFile {
         for (int i = 0; i < lines.length; i++) {
             String l = lines[i].strip();
             if (l.startsWith("[")) {
-                String name = l.replaceAll("^\\[+\\s*|\\s*\\]+\\s*(#.*)?$", "");
-                if (name.length() >= 2 && name.startsWith("\"") && name.endsWith("\"")) {
-                    name = name.substring(1, name.length() - 1);
-                }
-                current = name;
+                current = sectionName(l);
                 continue;
             }
             boolean inSection = section == null ? current == null : section.equals(current);
@@ -331,6 +332,42 @@ final class ConfigFile {
             }
         }
         return -1;
+    }
+
+    /** The name of the section a header line {@code l} (stripped) opens. */
+    private static String sectionName(String l) {
+        String name = l.replaceAll("^\\[+\\s*|\\s*\\]+\\s*(#.*)?$", "");
+        if (name.length() >= 2 && name.startsWith("\"") && name.endsWith("\"")) {
+            name = name.substring(1, name.length() - 1);
+        }
+        return name;
+    }
+
+    /**
+     * "LINE: 'key' in [section] is set again (first on line N)" for the first key that a section
+     * sets twice, or null when none does (as far as a plain {@code key = value} line tells).
+     */
+    static String duplicateKey(String text) {
+        String[] lines = text.split("\n", -1);
+        Map<String, Integer> seen = new java.util.HashMap<>();
+        String current = null;
+        java.util.regex.Pattern keyLine = java.util.regex.Pattern.compile("([\"']?)([A-Za-z0-9_-]+)\\1\\s*=.*");
+        for (int i = 0; i < lines.length; i++) {
+            String l = lines[i].strip();
+            if (l.startsWith("[")) {
+                current = sectionName(l);
+                continue;
+            }
+            java.util.regex.Matcher m = keyLine.matcher(l);
+            if (m.matches()) {
+                Integer first = seen.putIfAbsent(current + "\u0000" + m.group(2), i + 1);
+                if (first != null) {
+                    return (i + 1) + ": '" + m.group(2) + "'" + (current == null ? "" : " in [" + current + "]") + " is set again (first on line "
+                            + first + ")";
+                }
+            }
+        }
+        return null;
     }
 
     /** ", did you mean 'x'?" for a key one or two edits from a known one. */

@@ -124,6 +124,17 @@ class ConfigFileTest {
         throw new AssertionError("no error");
     }
 
+    /** Jackson reports a key set twice at the next token (here two lines on) and without naming it. */
+    @Test
+    void keySetTwice_namesItsLineAndTheFirst() throws IOException {
+        Path f = write("[global]\nrepo = \"/a\"\nrepo = \"/b\"\n\n[main]\nport = 5432\n");
+        PgstrataException e = error(f, "main", Map.of());
+        assertThat(e.code()).isEqualTo(ErrorCode.USAGE);
+        assertThat(e.getMessage()).isEqualTo(f + ":3: 'repo' in [global] is set again (first on line 2)");
+        Path same = write("[main]\nport = 1\n[other]\nport = 2\n'port' = 3\n");
+        assertThat(error(same, "main", Map.of()).getMessage()).isEqualTo(same + ":5: 'port' in [other] is set again (first on line 4)");
+    }
+
     @Test
     void syntaxError_namesFileAndLine() throws IOException {
         Path f = write("[global]\nrepo = \"/a\"\n\n[main]\nport = 5432\nrepo = /unquoted/secret\n");
