@@ -68,14 +68,21 @@ final class CheckCommand extends BaseCommand {
 
     /**
      * Where a {@code wal push} with these arguments archives, read as the pushing process reads
-     * them (LeanWal, the configuration file for --stanza), with none of this process's environment:
-     * the server's is not ours to know.
+     * them (LeanWal, the configuration file for --stanza), with none of this process's environment
+     * (the server's is not ours to know) but the assignments the command itself makes
+     * ({@code PGSTRATA_REPO=... pgstrata wal push}), which come first.
      */
     static String archiveTarget(List<String> pushArguments) {
+        Map<String, String> env = new java.util.HashMap<>();
+        int first = 0;
+        while (first < pushArguments.size() && CheckRequest.ASSIGNMENT.matcher(pushArguments.get(first)).matches()) {
+            String a = pushArguments.get(first++);
+            env.put(a.substring(0, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
+        }
         List<String> args = new ArrayList<>(List.of("wal", "push"));
-        args.addAll(pushArguments);
+        args.addAll(pushArguments.subList(first, pushArguments.size()));
         args.add("%p");
-        String location = LeanWal.location(args.toArray(String[]::new), Map.of());
+        String location = LeanWal.location(args.toArray(String[]::new), env);
         if (location == null) {
             throw new PgstrataException(ErrorCode.USAGE, "its arguments (" + String.join(" ", pushArguments) + ") name no repository "
                     + "that pgstrata wal push would use", "pgstrata wal setup --apply writes a working archive_command");

@@ -164,7 +164,9 @@ public final class ArchiveCheck {
      * The arguments of the {@code wal push} in an archive_command, as the shell passes them (%p
      * excluded, PostgreSQL's %% decoded); null when it runs no {@code wal push ... %p}. The
      * --stanza and --config that stand before "wal" ({@code pgstrata --stanza main wal push %p},
-     * as pgBackRest's {@code pgbackrest --stanza=main archive-push %p} is written) come first.
+     * as pgBackRest's {@code pgbackrest --stanza=main archive-push %p} is written) come first,
+     * and before them the assignments the shell puts into the command's environment
+     * ({@code PGSTRATA_REPO=/backup pgstrata wal push %p}, or after {@code env}), as written.
      */
     public static List<String> pushArguments(String archiveCommand) {
         List<String> words = shellWords(archiveCommand);
@@ -187,6 +189,22 @@ public final class ArchiveCheck {
                         break;
                     }
                 }
+                // The simple command that runs it starts after the last separator; NAME=value words at its start (after env or
+                // exec too) set the program's environment. The program may be several words (java ... Main), hence from the start.
+                int start = k - 1;
+                while (start > 0 && !List.of(";", "&&", "||", "|", "then", "do").contains(words.get(start - 1))) {
+                    start--;
+                }
+                List<String> assignments = new ArrayList<>();
+                for (int j = start; j < k - 1; j++) {
+                    String w = words.get(j);
+                    if (CheckRequest.ASSIGNMENT.matcher(w).matches()) {
+                        assignments.add(w.replace("%%", "%"));
+                    } else if (!w.equals("env") && !w.equals("exec")) {
+                        break;
+                    }
+                }
+                args.addAll(0, assignments);
                 for (int j = i + 2; j < words.size(); j++) {
                     String w = words.get(j);
                     if (w.equals("%p")) {

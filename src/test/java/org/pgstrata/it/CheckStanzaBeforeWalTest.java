@@ -33,4 +33,33 @@ class CheckStanzaBeforeWalTest extends PgTest {
         }
         assertThat(PgSupport.queryString(c, "SELECT failed_count FROM pg_stat_archiver")).isEqualTo("0");
     }
+
+    /**
+     * The repository set in the command's own environment ({@code PGSTRATA_REPO=DIR pgstrata wal
+     * push %p}, or through env): the pushes work, and check, which reads none of its own
+     * environment for the server's command, found no repository (exit 40).
+     */
+    @Test
+    void check_readsTheRepositoryAssignedBeforeTheCommand() throws Exception {
+        Path repo = dir.resolve("repo with 'quote'");
+        LocalCluster c = pg.archiving("data", repo);
+        String self = Self.shellCommand().replace("%", "%%");
+        String assign = "PGSTRATA_REPO=" + Self.quote(repo.toString()).replace("%", "%%");
+        for (String command : new String[] {assign + " " + self + " wal push %p", "env " + assign + " " + self + " wal push %p"}) {
+            PgSupport.sql(c, "ALTER SYSTEM SET archive_command = '" + command.replace("'", "''") + "'", "SELECT pg_reload_conf()");
+            CliRun check = CliRun.run("check", "-q", "--check-timeout", "30", "--repo", repo.toString(), "-p",
+                    Integer.toString(PgSupport.conn(c).port()));
+            assertThat(check.exitCode()).as(command + "\n" + check.err()).isZero();
+            assertThat(check.out()).contains("ok: archive_command: archive_mode is on and archive_command archives into " + repo,
+                    "ok: archiving: ");
+        }
+        // Another repository assigned there is still told apart.
+        String other = "PGSTRATA_REPO=" + Self.quote(dir.resolve("other").toString()) + " " + self + " wal push %p";
+        PgSupport.sql(c, "ALTER SYSTEM SET archive_command = '" + other.replace("'", "''") + "'", "SELECT pg_reload_conf()");
+        CliRun check = CliRun.run("check", "-q", "--check-timeout", "30", "--repo", repo.toString(), "-p",
+                Integer.toString(PgSupport.conn(c).port()));
+        assertThat(check.exitCode()).as(check.err()).isEqualTo(40);
+        assertThat(check.out() + check.err()).contains("archive_command archives into " + dir.resolve("other") + ", not into " + repo);
+        PgSupport.sql(c, "ALTER SYSTEM RESET archive_command", "SELECT pg_reload_conf()");
+    }
 }
