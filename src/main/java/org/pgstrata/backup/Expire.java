@@ -161,7 +161,7 @@ public final class Expire {
     record Plan(List<Manifest> kept, List<Manifest> removals, Map<String, String> why, long bytesFreed, Set<String> directories) {
 
         static Plan of(List<Manifest> backups, Integer retainFull, Integer retainDays, Instant now, List<TimelineHistory> paths) {
-            List<Manifest> ordered = backups.stream().sorted(OLDEST_FIRST).toList();
+            List<Manifest> ordered = oldestFirst(backups, paths);
             Map<String, Manifest> byId = new HashMap<>();
             Map<String, Set<String>> refs = new HashMap<>();
             for (Manifest m : ordered) {
@@ -254,6 +254,37 @@ public final class Expire {
             List<Manifest> removals = removalOrder(ordered.stream().filter(m -> !keep.containsKey(m.id())).toList(), refs);
             removals.forEach(m -> why.put(m.id(), String.join("; ", reasons)));
             return new Plan(kept, removals, why, freed(kept, removals), directories(removals));
+        }
+
+        /**
+         * {@link #OLDEST_FIRST}, except that a backup never counts as older than one that lies in its
+         * past (on its way, at an earlier stop LSN): a wall clock set back between two backups gave
+         * the newer one the earlier stop time, and the newest full, the one a restore picks, went.
+         */
+        static List<Manifest> oldestFirst(List<Manifest> backups, List<TimelineHistory> paths) {
+            Map<Integer, TimelineHistory> pathTo = new HashMap<>();
+            paths.forEach(p -> pathTo.put(p.timeline(), p));
+            Map<String, Lsn> stopLsn = new HashMap<>();
+            Map<String, Instant> stopTime = new HashMap<>();
+            for (Manifest m : backups) { // parsed once: the loop below meets each pair of a repository's backups
+                stopLsn.put(m.id(), Lsn.parse(m.stopLsn()));
+                stopTime.put(m.id(), Instant.parse(m.stopTime()));
+            }
+            Map<String, Instant> newestInPast = new HashMap<>();
+            for (Manifest m : backups) {
+                Instant t = stopTime.get(m.id());
+                TimelineHistory path = pathTo.get(m.timeline());
+                for (Manifest earlier : backups) {
+                    boolean inPast = !stopLsn.get(m.id()).isBefore(stopLsn.get(earlier.id()))
+                            && (earlier.timeline() == m.timeline() || path != null && onPath(path, earlier));
+                    if (inPast && stopTime.get(earlier.id()).isAfter(t)) {
+                        t = stopTime.get(earlier.id());
+                    }
+                }
+                newestInPast.put(m.id(), t);
+            }
+            return backups.stream().sorted(Comparator.comparing((Manifest m) -> newestInPast.get(m.id()))
+                    .thenComparing(m -> stopLsn.get(m.id())).thenComparing(OLDEST_FIRST)).toList();
         }
 
         /** Whether a restore along {@code path} can start from {@code m}: its timeline is on the way, and it ended before that timeline did. */
