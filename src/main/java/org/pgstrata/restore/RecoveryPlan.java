@@ -254,8 +254,14 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             }
             case TIME -> {
                 Instant t = RecoveryTarget.parseTime(target.value());
-                Instant lastCommit = lastCommitTime(tl, path, oldest);
-                if (lastCommit == null || !t.isBefore(lastCommit)) {
+                // Where PostgreSQL stops: before the first transaction that ended after the target (at or after it, exclusive),
+                // by the commit times in the WAL. A backup's stop time is the wall clock of the machine that took it, which can
+                // lag the server's (or was set back since): a backup that "stopped before" the target may hold later commits.
+                boolean inclusive = target.inclusive();
+                Lsn stop = findRecord(tl, path, oldest, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
+                        && r.time() != null && (inclusive ? r.time().isAfter(t) : !r.time().isBefore(t)));
+                if (stop == null) {
+                    Instant lastCommit = lastCommitTime(tl, path, oldest);
                     checkContinuous(repo, tl, path, oldest, null, target); // a hole would explain it better
                     throw unreachable(target, "not before the newest archived transaction (" + (lastCommit == null ? "none" : lastCommit) + ")",
                             "recovery by time stops at the first transaction after the target; choose an earlier time or --target latest");
@@ -264,7 +270,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 Manifest m = chosen;
                 if (m == null) {
                     for (Manifest b : onPath) {
-                        if (!Instant.parse(b.stopTime()).isAfter(t)) {
+                        if (!Instant.parse(b.stopTime()).isAfter(t) && !stop.isBefore(Lsn.parse(b.stopLsn()))) {
                             m = b;
                         }
                     }
@@ -273,10 +279,14 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                     throw unreachable(target, "before the oldest backup's consistency point (backup " + oldest.id() + " at " + oldest.stopTime() + ")",
                             "choose a time after " + oldest.stopTime());
                 }
+                if (stop.isBefore(Lsn.parse(m.stopLsn()))) {
+                    throw unreachable(target, "before the consistency point of backup " + m.id() + " (" + m.stopLsn() + "): a transaction that ended"
+                            + " after the target lies before it (at " + stop + ")", "choose a later time, or leave out --backup");
+                }
                 putInclusive(s, target);
                 checkContinuous(repo, tl, path, m, null, target);
-                return new RecoveryPlan(m, "restoring backup " + m.id() + ": the newest whose consistency point (" + m.stopTime()
-                        + ") precedes time " + target.value(), s, true, null);
+                return new RecoveryPlan(m, "restoring backup " + m.id() + ": the newest whose consistency point (" + m.stopLsn()
+                        + ") precedes time " + target.value() + " and the first transaction that ended after it (at " + stop + ")", s, true, null);
             }
             case XID -> {
                 long xid = Long.parseUnsignedLong(target.value()) & 0xFFFFFFFFL;
