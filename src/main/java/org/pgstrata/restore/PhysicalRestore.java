@@ -965,6 +965,15 @@ public final class PhysicalRestore {
         }
         if (plan.archiveRecovery()) {
             extra.append("# Recovery: ").append(plan.reason()).append('\n');
+            // A cluster restored to a target keeps that target in its configuration after promotion (PostgreSQL leaves it), and
+            // its backups carry it: with this recovery's own target it made two ("multiple recovery targets specified"), and
+            // without one (the end of the archive) the old one was still the target. PostgreSQL applies only the last line of a
+            // setting, in file order: these come before this recovery's, so that no reset ever meets a target set here.
+            for (String key : List.of("recovery_target", "recovery_target_lsn", "recovery_target_name", "recovery_target_time", "recovery_target_xid")) {
+                if (!plan.settings().containsKey(key)) {
+                    extra.append(ConfValue.line(key, ""));
+                }
+            }
             for (var e : plan.settings().entrySet()) {
                 extra.append(ConfValue.line(e.getKey(), e.getValue()));
             }
