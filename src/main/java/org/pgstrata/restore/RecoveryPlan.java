@@ -185,7 +185,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         WalArchive archive = new WalArchive(repo.storage());
 
         if (target.type() == RecoveryTarget.Type.IMMEDIATE) {
-            Manifest m = chosen != null ? chosen : backups.get(backups.size() - 1);
+            Manifest m = chosen != null ? chosen : newestOnLatestTimeline(archive, backups);
             String why = chosen != null ? "as asked" : "the newest backup";
             if (!m.walInArchive()) {
                 // The WAL is in the backup (pg_wal): archive recovery without a restore_command reads it from there, stops at
@@ -330,6 +330,33 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         checkContinuous(repo, tl, path, m, position, target);
         return new RecoveryPlan(m, "restoring backup " + m.id() + ": the newest whose consistency point (" + m.stopLsn() + ") precedes "
                 + targetWord, s, true, position);
+    }
+
+    /**
+     * The newest backup on the way to the archive's latest timeline: after a point-in-time restore
+     * that went back (and was promoted onto a new timeline, archiving here), a backup of the
+     * abandoned timeline can have a higher stop LSN than the newer backups of the new one, and
+     * restoring it brought back what the restore had undone. The newest by LSN without an archive,
+     * or when a backup lies on a timeline the archive does not know.
+     */
+    private static Manifest newestOnLatestTimeline(WalArchive archive, List<Manifest> backups) throws IOException {
+        Manifest last = backups.get(backups.size() - 1);
+        if (archive.isEmpty()) {
+            return last;
+        }
+        ArchiveTimelines tl = new ArchiveTimelines(archive);
+        int latest = tl.latestTimeline();
+        if (backups.stream().anyMatch(b -> b.timeline() > latest)) {
+            return last;
+        }
+        TimelineHistory path = tl.path(latest);
+        Manifest found = null;
+        for (Manifest b : backups) {
+            if (path.descendsFrom(b.timeline()) && path.timelineAt(Lsn.parse(b.stopLsn())) == b.timeline()) {
+                found = b;
+            }
+        }
+        return found != null ? found : last;
     }
 
     /**
