@@ -410,7 +410,7 @@ public final class Pgstrata {
         if (name == null || name.isEmpty() || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63) {
             throw new PgstrataException(ErrorCode.USAGE, "invalid restore point name '" + name + "'", "use 1 to 63 bytes (UTF-8)");
         }
-        try (Connection c = Db.connect(s)) {
+        try (Connection c = Db.connect(s, "pgstrata restore-point")) {
             String lsn;
             try (var ps = c.prepareStatement("SELECT pg_create_restore_point(?)::text")) {
                 ps.setString(1, name);

@@ -30,11 +30,28 @@ public final class Db {
     private Db() {
     }
 
+    /**
+     * A session with the search_path that the server gives the role and database, for SQL that
+     * names the user's own objects unqualified (the demo's books table). pgstrata's commands use
+     * {@link #connect(ConnectionSettings, String)}.
+     */
     public static Connection connect(ConnectionSettings s) {
-        return connect(s, "pgstrata");
+        return open(s, "pgstrata", false);
     }
 
+    /**
+     * A session for pgstrata's own SQL, with search_path pg_catalog then pg_temp: the owner of a
+     * database may set its search_path (ALTER DATABASE ... SET search_path) to a schema of its own
+     * ahead of pg_catalog, or create functions and operators in a schema on it that match the
+     * argument types better than the server's. Unqualified calls such as current_database() or
+     * pg_backend_pid() would then run that owner's code as the role pgstrata connects as, often a
+     * superuser (pg_dump guards against the same by setting an empty search_path).
+     */
     public static Connection connect(ConnectionSettings s, String applicationName) {
+        return open(s, applicationName, true);
+    }
+
+    private static Connection open(ConnectionSettings s, String applicationName, boolean catalogSearchPath) {
         Properties p = properties(s);
         p.setProperty("ApplicationName", applicationName);
         p.setProperty("connectTimeout", "10");
@@ -47,6 +64,9 @@ public final class Db {
         }
         try {
             withoutTimeouts(c);
+            if (catalogSearchPath) {
+                execute(c, "SET search_path = pg_catalog, pg_temp");
+            }
         } catch (SQLException e) {
             try {
                 c.close();

@@ -172,7 +172,7 @@ public final class LogicalRestore {
                         if (exists && req.clean()) {
                             // not CASCADE: that would drop other objects (views, other tables' foreign keys) that this
                             // restore does not bring back
-                            try (Connection tc = Db.connect(target)) {
+                            try (Connection tc = Db.connect(target, "pgstrata logical restore")) {
                                 Db.execute(tc, "DROP TABLE IF EXISTS " + Catalog.ident(only.schema()) + "." + Catalog.ident(only.name()));
                             } catch (SQLException e) {
                                 if (!"2BP01".equals(e.getSQLState())) {
@@ -197,7 +197,7 @@ public final class LogicalRestore {
                                 if (!exists) {
                                     dropQuietly(admin, into);
                                 } else {
-                                    try (Connection tc = Db.connect(target)) {
+                                    try (Connection tc = Db.connect(target, "pgstrata logical restore")) {
                                         Db.execute(tc, "DROP TABLE IF EXISTS " + Catalog.ident(only.schema()) + "." + Catalog.ident(only.name()) + " CASCADE");
                                     } catch (SQLException | PgstrataException e) {
                                         progress.warn("could not remove the half-restored table " + only.qualified() + ": " + e.getMessage());
@@ -459,7 +459,7 @@ public final class LogicalRestore {
     }
 
     private static boolean tableExists(ConnectionSettings s, LogicalTable t) throws SQLException {
-        try (Connection c = Db.connect(s); PreparedStatement ps = c.prepareStatement(
+        try (Connection c = Db.connect(s, "pgstrata logical restore"); PreparedStatement ps = c.prepareStatement(
                 "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
             ps.setString(1, t.schema());
             ps.setString(2, t.name());

@@ -78,7 +78,7 @@ public final class WalSetup {
             archiveHistoryFiles(repo, pgdata);
             return new Applied("appended to " + pgdata.resolve("postgresql.auto.conf") + "; start the cluster to use them", false);
         }
-        try (Connection c = Db.connect(conn)) {
+        try (Connection c = Db.connect(conn, "pgstrata wal setup")) {
             String archiveMode = Db.queryString(c, "SHOW archive_mode");
             String walLevel = Db.queryString(c, "SHOW wal_level");
             for (var e : settings(repo, selfArguments).entrySet()) {
@@ -129,7 +129,7 @@ public final class WalSetup {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot read " + pgdata + "/global/pg_control: " + e.getMessage(), null);
         }
-        try (Connection c = Db.connect(conn)) {
+        try (Connection c = Db.connect(conn, "pgstrata wal setup")) {
             org.pgstrata.db.BackupSession.requireServerOf(pgdata, own, conn,
                     Db.queryString(c, "SELECT system_identifier::text FROM pg_control_system()"), Db.queryString(c, "SHOW data_directory"),
                     "; nothing was changed");

@@ -204,8 +204,8 @@ class DrillTest {
         CliRun r = drill(bad, "--backup", corrupt);
         assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(ErrorCode.DRILL_FAILED.exitCode());
         assertThat(r.err().strip().lines()).as(r.err()).hasSize(1).first().asString().startsWith("pgstrata: error: the drill of backup " + corrupt + " failed");
-        assertThat(r.out()).contains("finding: database postgres: table t (verify_heapam)").contains("FAILED")
-                .contains("finding: database postgres: index t_pkey (bt_index_check heapallindexed");
+        assertThat(r.out()).contains("finding: database postgres: table public.t (verify_heapam)").contains("FAILED")
+                .contains("finding: database postgres: index public.t_pkey (bt_index_check heapallindexed");
         Map<String, JsonNode> shown = lastDrills(bad);
         assertThat(shown.get(corrupt).get("result").asText()).isEqualTo("failed");
         assertThat(shown.get(corrupt).get("findings").toString()).contains("t_pkey").contains("verify_heapam");

@@ -37,6 +37,6 @@ class LogicalTableCleanDependentsTest extends PgTest {
         }
         assertThat(r.exitCode()).isEqualTo(org.pgstrata.api.ErrorCode.TARGET_NOT_EMPTY.exitCode());
         assertThat(r.err().strip()).doesNotContain("\n").startsWith("pgstrata: error: table public.t in database target cannot be replaced")
-                .contains("view report depends on table t").contains("; hint: ");
+                .contains("view public.report depends on table public.t").contains("; hint: ");
     }
 }
