@@ -336,12 +336,14 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
      * The newest backup on the way to the archive's latest timeline: after a point-in-time restore
      * that went back (and was promoted onto a new timeline, archiving here), a backup of the
      * abandoned timeline can have a higher stop LSN than the newer backups of the new one, and
-     * restoring it brought back what the restore had undone. The newest by LSN without an archive,
-     * or when a backup lies on a timeline the archive does not know.
+     * restoring it brought back what the restore had undone. The newest by LSN when the archive
+     * holds no timeline history, or when a backup lies on a timeline the archive does not know.
      */
     private static Manifest newestOnLatestTimeline(WalArchive archive, List<Manifest> backups) throws IOException {
         Manifest last = backups.get(backups.size() - 1);
-        if (archive.isEmpty()) {
+        // No history file: the archive never saw a timeline switch (or is empty), so no backup lies on an abandoned one. One small
+        // listing, where reading the archive's timelines lists every segment it holds.
+        if (archive.histories().isEmpty()) {
             return last;
         }
         ArchiveTimelines tl = new ArchiveTimelines(archive);
