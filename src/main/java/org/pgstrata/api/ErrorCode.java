@@ -25,7 +25,7 @@ public enum ErrorCode {
     NOT_FOUND(17),
     /** PostgreSQL binaries could not be found or unpacked. */
     BINARIES(18),
-    /** A local server failed to initialise, start or stop. */
+    /** A local server failed to initialise, start or stop, or the server refused an SQL statement pgstrata sent. */
     SERVER(19),
     /** A server setting makes the operation unsafe (full_page_writes off, wal_level minimal...). */
     SERVER_SETTING(20),

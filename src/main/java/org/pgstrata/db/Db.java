@@ -246,8 +246,8 @@ public final class Db {
                     "check that the server is still running, then run the command again", e);
         }
         if (isServerGoingAway(e)) {
-            return new PgstrataException(ErrorCode.CONNECTION, what + " failed: the server shut down or restarted under the command ("
-                    + msg + ")", "once the server accepts connections again, run the command again", e);
+            return new PgstrataException(ErrorCode.CONNECTION, what + " failed: the server ended the session (a shutdown, a restart, or"
+                    + " pg_terminate_backend) (" + msg + ")", "once the server accepts connections again, run the command again", e);
         }
         return new PgstrataException(ErrorCode.SERVER, what + " failed: " + msg, "see the server log for details", e);
     }
