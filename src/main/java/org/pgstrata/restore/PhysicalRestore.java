@@ -532,6 +532,13 @@ public final class PhysicalRestore {
             return refused;
         }
         String log = cluster.serverLogTail();
+        if (org.pgstrata.storage.fs.FileStorage.noRoom(log)) {
+            // The copy's disk is full (wal get could not write a segment into pg_wal, or the server its own files): an I/O
+            // error where the copy is, not a failing server or backup (a drill must not record the backup as failed)
+            return new PgstrataException(ErrorCode.IO, "the restored server in " + cluster.pgdata() + " stopped: no room to write there: " + log,
+                    "free space where " + cluster.pgdata() + " is (recovery needs room for the WAL it fetches, 16 MiB a segment, beyond "
+                            + "the backup's files), then run the command again");
+        }
         if (log.contains("recovery ended before configured recovery target was reached")) {
             return new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "recovery ended before reaching " + target.describe()
                     + ": the archived WAL stops earlier; " + log, "choose an earlier target or --target latest");

@@ -543,8 +543,12 @@ public final class FileStorage implements Storage {
 
     /** ENOSPC, EDQUOT or EFBIG, as the JDK words them: there is no room to write, which freeing space cures. */
     public static boolean noRoom(IOException e) {
-        String m = String.valueOf(e.getMessage());
-        return m.contains("No space left on device") || m.contains("Disk quota exceeded") || m.contains("File too large");
+        return noRoom(String.valueOf(e.getMessage()));
+    }
+
+    /** Whether {@code text} (an error, a server's log) gives the system's reason for a lack of room ({@link #noRoom(IOException)}). */
+    public static boolean noRoom(String text) {
+        return text.contains("No space left on device") || text.contains("Disk quota exceeded") || text.contains("File too large");
     }
 
     /**
