@@ -141,6 +141,9 @@ public final class Drill {
                     o.pgVersion = proveControl(at, backup, sysid, target, stoppedAt, checks, findings);
                     DrillChecks.run(at, progress, checks, findings, o.counts);
                 } catch (SQLException e) {
+                    if (DISK_FULL.equals(e.getSQLState())) {
+                        throw scratchFull(copy.data(), e.getMessage().split("\n")[0]);
+                    }
                     findings.add("checks: " + e.getMessage().split("\n")[0]);
                 } catch (PgstrataException e) {
                     if (e.code() != ErrorCode.CONNECTION && e.code() != ErrorCode.SERVER) {
@@ -184,6 +187,9 @@ public final class Drill {
                 o.checks.add("restored " + String.join(" + ", r.chain()) + " (database " + m.database() + ") into database " + db + " (" + r.tables() + " tables"
                         + (m.differential() ? ", " + r.changedRows() + " changed rows, " + r.deletedRows() + " deleted" : "") + ")");
             } catch (PgstrataException e) {
+                if (org.pgstrata.storage.fs.FileStorage.noRoom(e.getMessage()) || noRoomLine(cluster) != null) {
+                    throw scratchFull(copy.data(), noRoomLine(cluster) != null ? noRoomLine(cluster) : e.getMessage());
+                }
                 o.restoreFailed(e, Set.of(ErrorCode.DUMP_FAILED));
                 db = null;
             }
@@ -193,11 +199,37 @@ public final class Drill {
                     DrillChecks.checkDatabase(c, db, progress, o.checks, o.findings, o.counts);
                     o.counts.databases++;
                 } catch (SQLException e) {
+                    if (DISK_FULL.equals(e.getSQLState())) {
+                        throw scratchFull(copy.data(), e.getMessage().split("\n")[0]);
+                    }
                     o.findings.add("checks: " + e.getMessage().split("\n")[0]);
                 }
             }
         }
         return o.recorded(req.repo(), m.id(), "logical", "the dump's snapshot (" + m.type() + " of " + m.database() + ")", m.snapshotLsn());
+    }
+
+    /** PostgreSQL's SQLSTATE for "could not extend file ...: No space left on device". */
+    private static final String DISK_FULL = "53100";
+
+    /**
+     * A scratch disk with no room left says nothing about the backup: an I/O error (exit 22), and no
+     * drill recorded (a failed one would tell status and the user not to rely on a sound backup).
+     */
+    private static PgstrataException scratchFull(Path data, String said) {
+        return new PgstrataException(ErrorCode.IO, "the drill's copy in " + data + " ran out of room: " + said + "; no drill was recorded",
+                "free space there, or give --scratch-dir a disk with the room a restore of the backup takes, then run the drill again");
+    }
+
+    /** The scratch server's log line that gives the system's reason for a lack of room, or null. */
+    private static String noRoomLine(LocalCluster cluster) {
+        for (String words : org.pgstrata.storage.fs.FileStorage.NO_ROOM) {
+            String line = cluster.serverLogLine(words);
+            if (line != null) {
+                return line;
+            }
+        }
+        return null;
     }
 
     private ScratchArea scratchArea(Request req) {

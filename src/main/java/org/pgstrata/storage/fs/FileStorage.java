@@ -548,8 +548,11 @@ public final class FileStorage implements Storage {
 
     /** Whether {@code text} (an error, a server's log) gives the system's reason for a lack of room ({@link #noRoom(IOException)}). */
     public static boolean noRoom(String text) {
-        return text.contains("No space left on device") || text.contains("Disk quota exceeded") || text.contains("File too large");
+        return NO_ROOM.stream().anyMatch(text::contains);
     }
+
+    /** ENOSPC, EDQUOT and EFBIG in the system's (and PostgreSQL's) words. */
+    public static final List<String> NO_ROOM = List.of("No space left on device", "Disk quota exceeded", "File too large");
 
     /**
      * The operating system says a failed write's reason without the file ("No space left on
