@@ -97,6 +97,12 @@ public final class LocalCluster {
         }
         List<String> cmd = binaries.serverCommand("initdb", args.toArray(String[]::new));
         ProcessResult r = ProcessResult.run(cmd, 300);
+        if (r.exitCode() != 0 && org.pgstrata.storage.fs.FileStorage.noRoom(r.output())) {
+            // A full disk, not a broken installation: an I/O error (exit 22) that says where to free space
+            String why = r.output().lines().filter(org.pgstrata.storage.fs.FileStorage::noRoom).findFirst().orElse("").strip();
+            throw new PgstrataException(ErrorCode.IO, "initdb failed for " + dir + ": no room to write there: " + why,
+                    "free space where " + dir + " is (a new cluster takes about 40 MiB), or choose a directory on another disk");
+        }
         if (r.exitCode() != 0) {
             throw new PgstrataException(ErrorCode.SERVER, "initdb failed for " + dir + ": " + r.lastLines(5),
                     "check that the directory is writable and the binaries work (" + binaries.binDir() + ")");
