@@ -183,6 +183,24 @@ public final class PgClient {
         }
     }
 
+    /** The last {@code n} non-blank lines a client program writes to {@code in} (read to its end), joined as {@link #lastLines(java.nio.file.Path, int)} joins them. */
+    public static String lastLines(java.io.InputStream in, int n) {
+        java.util.ArrayDeque<String> lines = new java.util.ArrayDeque<>();
+        try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(in, java.nio.charset.StandardCharsets.UTF_8))) {
+            for (String l = r.readLine(); l != null; l = r.readLine()) {
+                if (!l.isBlank()) {
+                    lines.addLast(l);
+                    if (lines.size() > n) {
+                        lines.removeFirst();
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // the program ended or was stopped: what it said so far
+        }
+        return lines.isEmpty() ? "(no message)" : String.join(" | ", lines);
+    }
+
     /** The major version in a version string such as "15.18 (Debian 15.18-0+deb12u1)". */
     public static int majorOf(String version) {
         Matcher m = Pattern.compile("^(\\d+)").matcher(version.trim());

@@ -279,7 +279,6 @@ public final class LogicalBackup {
 
             boolean directory = !diff && req.jobs() > 1;
             Path dumpDir = directory ? Files.createTempDirectory("pgstrata-dump-" + id + "-") : null;
-            Path stderr = Files.createTempFile("pgstrata-pg_dump-", ".log");
             try {
                 List<String> cmd = new ArrayList<>(List.of(pgDump.program().toString(), directory ? "--format=directory" : "--format=custom",
                         "--compress=0", "--snapshot=" + snapshot, "--no-password"));
@@ -293,12 +292,17 @@ public final class LogicalBackup {
                     cmd.add("--jobs=" + req.jobs());
                     cmd.add("--file=" + dumpDir.resolve("dump"));
                 }
-                ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr.toFile());
+                // pg_dump's messages through a pipe, not a file in TMPDIR: a TMPDIR with no room for the dump has none for its reason either
+                ProcessBuilder pb = new ProcessBuilder(cmd);
                 pb.environment().putAll(PgClient.libpqEnv(req.connection().withDbname(database), Map.of()));
                 if (directory) {
                     pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
                 }
                 Process p = pb.start();
+                java.util.concurrent.FutureTask<String> said = new java.util.concurrent.FutureTask<>(() -> PgClient.lastLines(p.getErrorStream(), 3));
+                Thread drain = new Thread(said, "pgstrata-pg_dump-stderr");
+                drain.setDaemon(true);
+                drain.start();
                 CompletableFuture<StoredFile> streamed = directory ? CompletableFuture.completedFuture(null)
                         : CompletableFuture.supplyAsync(() -> store(p.getInputStream(), diff ? "schema" : "dump"));
                 List<LogicalTable> entries = new ArrayList<>();
@@ -346,7 +350,21 @@ public final class LogicalBackup {
                     throw new PgstrataException(ErrorCode.INTERNAL, "interrupted while pg_dump ran", null);
                 }
                 if (rc != 0) {
-                    throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_dump failed (exit " + rc + "): " + PgClient.lastLines(stderr, 3),
+                    String why;
+                    try {
+                        why = said.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        why = "(its messages could not be read)";
+                    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                        why = "(its messages could not be read)";
+                    }
+                    if (directory && org.pgstrata.storage.fs.FileStorage.noRoom(why)) {
+                        throw new PgstrataException(ErrorCode.IO, "pg_dump could not write its directory-format dump into " + dumpDir + ": " + why
+                                + "; nothing was added to the repository", "free space in " + dumpDir.getParent() + " or set TMPDIR to a directory "
+                                + "with room for the dump, or take it with --jobs 1 (which streams it into the repository)");
+                    }
+                    throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_dump failed (exit " + rc + "): " + why,
                             "see the message above; nothing was added to the repository");
                 }
                 List<StoredFile> dump = new ArrayList<>();
@@ -378,7 +396,6 @@ public final class LogicalBackup {
                         (int) entries.stream().filter(e -> LogicalTable.DELTA.equals(e.mode())).count(), whole, changed, deleted, wholeRows,
                         largeObjects.count(), largeObjects.changed(), largeObjects.deleted(), dumpBytes, repoBytes, 0);
             } finally {
-                Files.deleteIfExists(stderr);
                 if (dumpDir != null) {
                     org.pgstrata.api.FileTrees.delete(dumpDir);
                 }
