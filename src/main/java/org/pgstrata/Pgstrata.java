@@ -313,7 +313,8 @@ public final class Pgstrata {
                         m.dump().stream().mapToLong(LogicalManifest.StoredFile::size).sum(), m.repositoryBytes(), m.pgMajor(), m.database(),
                         BackupInfo.OK, null, null));
             }
-            all.sort(java.util.Comparator.comparing(BackupInfo::stopTime)); // stable: physical backups keep their LSN order
+            // By instant, not text ("...:05Z" after "...:05.250Z"); stable: physical backups keep their LSN order
+            all.sort(java.util.Comparator.comparing(b -> java.time.Instant.parse(b.stopTime())));
             physical.problems().forEach((id, why) -> all.add(BackupInfo.damaged(id, false, why)));
             logical.problems().forEach((id, why) -> all.add(BackupInfo.damaged(id, true, why)));
             var drills = drills(r, all.stream().map(BackupInfo::id).collect(java.util.stream.Collectors.toSet()));

@@ -1411,9 +1411,16 @@ public final class Repository implements AutoCloseable {
 
     /** The logical backups: those whose manifest reads back intact and in its place, oldest first, and the damaged ones. */
     public Catalogue<LogicalManifest> logicalCatalogue() {
-        return scan(listManifests(LOGICAL_PREFIX), this::logicalManifest,
-                Comparator.comparing(LogicalManifest::snapshotTime).thenComparing(LogicalManifest::id));
+        return scan(listManifests(LOGICAL_PREFIX), this::logicalManifest, LOGICAL_ORDER);
     }
+
+    /**
+     * Logical backups oldest first: by the instant of their snapshot, then its LSN. Compared as
+     * text, an instant on a whole second ("...:05Z", as Instant writes it) sorted after the same
+     * second's later ones ("...:05.250Z").
+     */
+    static final Comparator<LogicalManifest> LOGICAL_ORDER = Comparator.comparing((LogicalManifest m) -> java.time.Instant.parse(m.snapshotTime()))
+            .thenComparing(m -> org.pgstrata.postgres.Lsn.parse(m.snapshotLsn())).thenComparing(LogicalManifest::id);
 
     /** Every complete logical backup whose manifest reads back intact and in its place, oldest first. */
     public List<LogicalManifest> logicalBackups() {
