@@ -56,12 +56,7 @@ class ExpireTimelineTest extends PgTest {
         a.stop();
 
         // Back to before the mistake, promoted: timeline 2, archiving into the same repository, today.
-        RestoreResult r = f.restore(new RestoreRequest(repo.toString(), dir.resolve("b"), null, true, LocalCluster.freePort(), null, 2,
-                new RecoveryTarget(RecoveryTarget.Type.NAME, "fork", true, "latest", "promote")));
-        LocalCluster b = pg.trackRestored(r.target(), 17);
-        f.walSetupApply(repo.toString(), b.pgdata(), PgSupport.conn(b));
-        b.stop();
-        b.start();
+        LocalCluster b = pg.forkedAt(repo, "fork", dir.resolve("b"));
         ContentChecksum.Result onTimeline2;
         try (Connection c = PgSupport.connect(b)) {
             Books.mutate(c, 500, 0, 0, 4);

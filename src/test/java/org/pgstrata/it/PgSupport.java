@@ -118,12 +118,27 @@ public final class PgSupport implements AutoCloseable {
         return trackRestored(r.target(), major);
     }
 
+    /**
+     * The cluster of {@code repo} brought back into {@code to} by a point-in-time restore to
+     * restore point {@code point}, promoted onto a new timeline, archiving into {@code repo} (as
+     * after a PITR that undid a mistake), and started (PostgreSQL 17).
+     */
+    public LocalCluster forkedAt(Path repo, String point, Path to) {
+        Pgstrata f = facade();
+        RestoreResult r = f.restore(new RestoreRequest(repo.toString(), to, null, true, LocalCluster.freePort(), null, 2,
+                new org.pgstrata.api.RecoveryTarget(org.pgstrata.api.RecoveryTarget.Type.NAME, point, true, "latest", "promote")));
+        LocalCluster b = trackRestored(r.target(), 17);
+        f.walSetupApply(repo.toString(), b.pgdata(), conn(b));
+        b.stop();
+        b.start();
+        return b;
+    }
+
     /** Remembers a restored data directory (PostgreSQL {@code major}) so that its server is stopped at the end. */
     public LocalCluster trackRestored(Path pgdata, int major) {
         return track(new LocalCluster(pgdata, PgBinaries.resolve(null, major, env())));
     }
 
-    /** Copies a repository, without its lock file, so that a test can damage the copy. */
     /**
      * Writes a configuration file with {@code repo} in [global] (line 2) and a stanza [main] with
      * {@code pgdata} (line 5) and {@code port}; values go in as written, relative ones included.
@@ -140,6 +155,7 @@ public final class PgSupport implements AutoCloseable {
         return conf;
     }
 
+    /** Copies a repository, without its lock file, so that a test can damage the copy. */
     public static void copyTree(Path from, Path to) throws IOException {
         try (Stream<Path> walk = Files.walk(from)) {
             for (Path p : walk.toList()) {

@@ -10,7 +10,6 @@ import org.pgstrata.api.BackupRequest;
 import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.BackupType;
 import org.pgstrata.api.Compression;
-import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
 import org.pgstrata.db.LocalCluster;
@@ -39,12 +38,7 @@ class RestoreNewestAfterForkTest extends PgTest {
         PitrTest.waitForArchive(a);
         a.stop();
 
-        RestoreResult r = f.restore(new RestoreRequest(repo.toString(), dir.resolve("b"), null, true, LocalCluster.freePort(), null, 2,
-                new RecoveryTarget(RecoveryTarget.Type.NAME, "fork", true, "latest", "promote")));
-        LocalCluster b = pg.trackRestored(r.target(), 17);
-        f.walSetupApply(repo.toString(), b.pgdata(), PgSupport.conn(b));
-        b.stop();
-        b.start();
+        LocalCluster b = pg.forkedAt(repo, "fork", dir.resolve("b"));
         ContentChecksum.Result onTimeline2;
         try (Connection c = PgSupport.connect(b)) {
             Books.mutate(c, 10, 0, 0, 4);
