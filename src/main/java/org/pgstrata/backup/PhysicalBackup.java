@@ -262,7 +262,8 @@ public final class PhysicalBackup {
                 // Invariant 2: with an archive, the backup is complete once its WAL is archived.
                 progress.step("backup stopped at " + stop.stopLsn() + "; waiting for WAL " + startLsn + " .. " + stop.stopLsn()
                         + " to reach the archive");
-                waitForArchive(archive, startLsn, walEnd, stop, session.walSegmentSize(), req.archiveTimeoutSeconds(), session.standby()
+                waitForArchive(archive, startLsn, walEnd, stop, session.walSegmentSize(), req.archiveTimeoutSeconds(),
+                        session.standby() ? name -> "" : session::archiverFailure, session.standby()
                         ? "the standby no longer holds it in pg_wal and the primary has not archived it: a primary that writes little "
                                 + "fills a segment slowly; run SELECT pg_switch_wal() on the primary (or set archive_timeout there), "
                                 + "then run the backup again"
@@ -1228,7 +1229,7 @@ public final class PhysicalBackup {
      * wait fails when the archive stops growing, not when a long backup's WAL takes a while.
      */
     private void waitForArchive(WalArchive archive, Lsn start, Lsn end, BackupSession.StopResult stop, long segSize, int timeoutSeconds,
-                                String hint) throws IOException {
+                                java.util.function.UnaryOperator<String> archiver, String hint) throws IOException {
         long first = start.segmentNumber(segSize);
         long last = new Lsn(end.value() - 1).segmentNumber(segSize);
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
@@ -1237,8 +1238,8 @@ public final class PhysicalBackup {
             while (archive.find(name).isEmpty()) {
                 if (System.nanoTime() > deadline) {
                     throw new PgstrataException(ErrorCode.WAL_MISSING, "WAL segment " + name + " that the backup needs did not reach the archive in "
-                            + archive.storage().describe() + " within " + timeoutSeconds + " s of the one before; the backup was not kept",
-                            hint);
+                            + archive.storage().describe() + " within " + timeoutSeconds + " s of the one before" + archiver.apply(name)
+                            + "; the backup was not kept", hint);
                 }
                 try {
                     Thread.sleep(50);

@@ -218,6 +218,24 @@ public final class BackupSession implements AutoCloseable {
     }
 
     /**
+     * What the server's archiver says about {@code segment}, for a wait that gave up on it: ""
+     * when its last failure is not on that segment or later (or it cannot be read), else a
+     * clause naming the failure, whose reason only the server log holds.
+     */
+    public synchronized String archiverFailure(String segment) {
+        try (java.sql.Statement st = conn.createStatement(); java.sql.ResultSet rs = st.executeQuery(
+                "SELECT failed_count, last_failed_wal, last_failed_time::text FROM pg_stat_archiver")) {
+            if (!rs.next() || rs.getString(2) == null || rs.getString(2).length() < 24 || rs.getString(2).substring(0, 24).compareTo(segment) < 0) {
+                return "";
+            }
+            return "; the server's archiver fails on " + rs.getString(2) + " (" + rs.getLong(1) + " failures, the last at " + rs.getString(3)
+                    + "), for a reason its log gives (a full repository disk is one)";
+        } catch (SQLException e) {
+            return "";
+        }
+    }
+
+    /**
      * An immediate checkpoint outside any backup, for advise: it writes the pages that changed
      * only in shared buffers to the files, as a backup's own start checkpoint would, so that
      * reading the files sees them. Needs superuser or pg_checkpoint (15 and later).
