@@ -300,6 +300,23 @@ final class Catalog {
         return hidden;
     }
 
+    /**
+     * The subscriptions of this database that pg_dump leaves out because the session's role is
+     * not a superuser (it only warns, and exits 0); none for a superuser.
+     */
+    static List<String> subscriptionsLeftOut(Connection c) throws SQLException {
+        List<String> names = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT s.subname FROM pg_subscription s
+                WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) ORDER BY 1""")) {
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+        }
+        return names;
+    }
+
     /** Takes the lock pg_dump takes, so that no table is dropped or rewritten under the backup. */
     static void lock(Connection c, List<Table> tables) throws SQLException {
         try (Statement st = c.createStatement()) {

@@ -271,6 +271,14 @@ public final class LogicalBackup {
                         + " nothing was added to the repository",
                         "back up as the tables' owner, a superuser or a role with BYPASSRLS");
             }
+            List<String> subscriptions = Catalog.subscriptionsLeftOut(c);
+            if (!subscriptions.isEmpty()) {
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, "role " + Db.queryString(c, "SELECT current_user") + " is not a superuser:"
+                        + " pg_dump would leave out the subscriptions of database " + database + " (" + String.join(", ", subscriptions.subList(0,
+                        Math.min(5, subscriptions.size()))) + (subscriptions.size() > 5 ? " and " + (subscriptions.size() - 5) + " more" : "")
+                        + "), and a restore would lack them; nothing was added to the repository",
+                        "back up as a superuser, or drop the subscriptions that need no backup");
+            }
             Catalog.lock(c, tables);
             var sequences = Catalog.sequences(c);
             LogicalManifest.DatabaseProperties properties = Catalog.databaseProperties(c);

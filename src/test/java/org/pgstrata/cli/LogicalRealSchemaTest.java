@@ -289,6 +289,28 @@ class LogicalRealSchemaTest {
     }
 
     @Test
+    void backup_asARoleThatIsNotASuperuser_ofADatabaseWithSubscriptions_isRefused_ratherThanLeavingThemOut() throws Exception {
+        // pg_dump leaves out the subscriptions of a role that is not a superuser, with only a warning and exit 0
+        String db = "subs";
+        sql("postgres", "CREATE DATABASE " + db, "CREATE ROLE \"sub reader\" LOGIN IN ROLE pg_read_all_data");
+        sql(db, "CREATE TABLE k (id int PRIMARY KEY, v text)", "INSERT INTO k SELECT i, 'v' || i FROM generate_series(1, 10) i",
+                "CREATE SUBSCRIPTION \"sub one\" CONNECTION 'dbname=nowhere' PUBLICATION p"
+                        + " WITH (connect = false, enabled = false, slot_name = NONE, create_slot = false)");
+        Set<String> before = logicalIds();
+        CliRun run = Refusals.expectFailure(CODES, ErrorCode.SERVER_SETTING, "backup", "-q", "--logical", "--repo", repo.toString(),
+                "--type", "full", "--port", port, "-d", db, "-U", "sub reader");
+        assertThat(run.err()).contains("subscription").contains("sub one").contains("superuser");
+        assertThat(logicalIds()).isEqualTo(before);
+        // a superuser's backup keeps it, and the restore brings it back
+        State atFull = State.of(db);
+        String full = backup(db, "full");
+        ok("restore", "--logical", "--repo", repo.toString(), "--backup", full, "--to-db", "subs_f", "--port", port);
+        State.of("subs_f").assertSameAs(atFull);
+        assertThat(queryIn("subs_f", "SELECT string_agg(subname, ',') FROM pg_subscription WHERE subdbid = "
+                + "(SELECT oid FROM pg_database WHERE datname = current_database())")).isEqualTo("sub one");
+    }
+
+    @Test
     void restore_ofADifferentialOfAQuotedRealSchema_matchesPgDumpOfTheSource() throws Exception {
         String db = "Lädchen \"real\" ü";
         String q = ident(db);
