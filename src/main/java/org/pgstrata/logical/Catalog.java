@@ -317,6 +317,28 @@ final class Catalog {
         return names;
     }
 
+    /**
+     * The user mappings (server and role) whose options the session's role cannot see: the
+     * pg_user_mappings view shows them only to the mapped role, the server's owner or a superuser,
+     * and pg_dump writes the others without their options (user, password ...), exit 0. The same
+     * test as the view's, on the columns any role may read.
+     */
+    static List<String> userMappingsWithHiddenOptions(Connection c) throws SQLException {
+        List<String> names = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT m.srvname || ' for ' || m.usename FROM pg_user_mappings m JOIN pg_foreign_server s ON s.oid = m.srvid
+                WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                  AND NOT (m.umuser <> 0 AND m.usename = current_user
+                               AND (pg_has_role(s.srvowner, 'USAGE') OR has_server_privilege(s.oid, 'USAGE'))
+                           OR m.umuser = 0 AND pg_has_role(s.srvowner, 'USAGE'))
+                ORDER BY m.srvname, m.usename""")) {
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+        }
+        return names;
+    }
+
     /** Takes the lock pg_dump takes, so that no table is dropped or rewritten under the backup. */
     static void lock(Connection c, List<Table> tables) throws SQLException {
         try (Statement st = c.createStatement()) {

@@ -279,6 +279,14 @@ public final class LogicalBackup {
                         + "), and a restore would lack them; nothing was added to the repository",
                         "back up as a superuser, or drop the subscriptions that need no backup");
             }
+            List<String> mappings = Catalog.userMappingsWithHiddenOptions(c);
+            if (!mappings.isEmpty()) {
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, "role " + Db.queryString(c, "SELECT current_user") + " cannot see the options"
+                        + " of user mapping " + String.join(", ", mappings.subList(0, Math.min(5, mappings.size())))
+                        + (mappings.size() > 5 ? " and " + (mappings.size() - 5) + " more" : "") + " in database " + database
+                        + ": pg_dump would write them without their options, and a restore would lack them; nothing was added to the repository",
+                        "back up as a superuser, as the foreign servers' owner, or as the mapped role");
+            }
             Catalog.lock(c, tables);
             var sequences = Catalog.sequences(c);
             LogicalManifest.DatabaseProperties properties = Catalog.databaseProperties(c);

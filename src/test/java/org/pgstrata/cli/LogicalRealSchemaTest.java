@@ -311,6 +311,28 @@ class LogicalRealSchemaTest {
     }
 
     @Test
+    void backup_asARoleThatCannotSeeUserMappingOptions_isRefused_ratherThanDumpingMappingsWithoutThem() throws Exception {
+        // pg_user_mappings shows the options (user, password) only to the mapped role, the server's owner or a superuser:
+        // pg_dump run as another role writes the mapping without them, and exits 0
+        String db = "mappings";
+        sql("postgres", "CREATE DATABASE " + db, "CREATE ROLE \"map reader\" LOGIN IN ROLE pg_read_all_data");
+        sql(db, "CREATE TABLE k (id int PRIMARY KEY)", "INSERT INTO k VALUES (1)",
+                "CREATE FOREIGN DATA WRAPPER w", "CREATE SERVER \"far srv\" FOREIGN DATA WRAPPER w OPTIONS (host 'far')",
+                "CREATE USER MAPPING FOR postgres SERVER \"far srv\" OPTIONS (user 'remote', password 'secret')");
+        Set<String> before = logicalIds();
+        CliRun run = Refusals.expectFailure(CODES, ErrorCode.SERVER_SETTING, "backup", "-q", "--logical", "--repo", repo.toString(),
+                "--type", "full", "--port", port, "-d", db, "-U", "map reader");
+        assertThat(run.err()).contains("user mapping").contains("far srv").contains("superuser");
+        assertThat(logicalIds()).isEqualTo(before);
+        State atFull = State.of(db);
+        String full = backup(db, "full");
+        ok("restore", "--logical", "--repo", repo.toString(), "--backup", full, "--to-db", "mappings_f", "--port", port);
+        State.of("mappings_f").assertSameAs(atFull);
+        String options = "SELECT string_agg(o, ',' ORDER BY o) FROM pg_user_mappings, unnest(umoptions) o WHERE srvname = 'far srv'";
+        assertThat(queryIn("mappings_f", options)).isEqualTo("password=secret,user=remote").isEqualTo(queryIn(db, options));
+    }
+
+    @Test
     void restore_ofADifferentialOfAQuotedRealSchema_matchesPgDumpOfTheSource() throws Exception {
         String db = "Lädchen \"real\" ü";
         String q = ident(db);
