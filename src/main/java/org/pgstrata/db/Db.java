@@ -249,6 +249,15 @@ public final class Db {
             return new PgstrataException(ErrorCode.CONNECTION, what + " failed: the server ended the session (a shutdown, a restart, or"
                     + " pg_terminate_backend) (" + msg + ")", "once the server accepts connections again, run the command again", e);
         }
+        if ("42501".equals(e.getSQLState())) {
+            // insufficient_privilege: the server's words name the privilege; the log has nothing more
+            return new PgstrataException(ErrorCode.SERVER, what + " failed: " + msg, msg.contains("to create database")
+                    ? "give the role CREATEDB (ALTER ROLE ... CREATEDB), or connect as a role that has it"
+                    : msg.contains("must be owner of")
+                    ? "connect as the owner the server names (a member of the owning role, or a superuser), or change the owner first"
+                    : "grant the role that privilege (GRANT, or a predefined role such as pg_read_all_data or pg_read_all_settings),"
+                    + " or connect as a role that holds it (a superuser holds all)", e);
+        }
         return new PgstrataException(ErrorCode.SERVER, what + " failed: " + msg, "see the server log for details", e);
     }
 

@@ -333,6 +333,32 @@ class LogicalRealSchemaTest {
     }
 
     @Test
+    void backupAndRestore_asARoleThatLacksAPrivilege_failInOneLineThatSaysWhatToGrant() throws Exception {
+        String db = "privs";
+        sql("postgres", "CREATE DATABASE " + db, "CREATE ROLE \"no reader\" LOGIN");
+        sql(db, "CREATE TABLE k (id int PRIMARY KEY)", "INSERT INTO k VALUES (1)", "CREATE TABLE closed (id int PRIMARY KEY)",
+                "GRANT SELECT ON k TO \"no reader\"", "GRANT SELECT (id) ON closed TO \"no reader\"");
+        Set<String> before = logicalIds();
+        // column privileges on every column are not the table's: pg_dump's lock needs SELECT on the table
+        CliRun backup = Refusals.expectFailure(CODES, ErrorCode.SERVER, "backup", "-q", "--logical", "--repo", repo.toString(),
+                "--type", "full", "--port", port, "-d", db, "-U", "no reader");
+        assertThat(backup.err()).contains("permission denied for table closed").contains("grant").doesNotContain("see the server log");
+        assertThat(logicalIds()).isEqualTo(before);
+        String full = backup(db, "full");
+        CliRun restore = Refusals.expectFailure(CODES, ErrorCode.SERVER, "restore", "-q", "--logical", "--repo", repo.toString(),
+                "--backup", full, "--to-db", "privs_r", "--port", port, "-U", "no reader", "--no-owner", "--no-privileges");
+        assertThat(restore.err()).contains("permission denied to create database").contains("CREATEDB").doesNotContain("see the server log");
+        assertThat(queryIn("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'privs_r'")).isEqualTo("0");
+        // replacing a database that another role owns: refused once restored aside, and the database is left as it was
+        sql("postgres", "CREATE ROLE \"privs restorer\" LOGIN CREATEDB");
+        CliRun clean = Refusals.expectFailure(CODES, ErrorCode.SERVER, "restore", "-q", "--logical", "--repo", repo.toString(),
+                "--backup", full, "--to-db", db, "--clean", "--port", port, "-U", "privs restorer", "--no-owner", "--no-privileges");
+        assertThat(clean.err()).contains("must be owner of database privs").contains("connect as the owner").doesNotContain("GRANT");
+        assertThat(queryIn(db, "SELECT count(*) FROM k")).isEqualTo("1");
+        assertThat(LogicalSupport.leftoverRestoreDatabases(a)).isZero();
+    }
+
+    @Test
     void restore_ofADifferentialOfAQuotedRealSchema_matchesPgDumpOfTheSource() throws Exception {
         String db = "Lädchen \"real\" ü";
         String q = ident(db);
