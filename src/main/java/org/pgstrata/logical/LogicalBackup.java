@@ -269,7 +269,8 @@ public final class LogicalBackup {
                         Math.min(5, hidden.size()))) + (hidden.size() > 5 ? " and " + (hidden.size() - 5) + " more tables" : "") + " from role "
                         + Db.queryString(c, "SELECT current_user") + ": a logical backup would miss them (a differential would record them as deleted);"
                         + " nothing was added to the repository",
-                        "back up as the tables' owner, a superuser or a role with BYPASSRLS");
+                        "back up as a superuser or a role with BYPASSRLS, or as the tables' owner where they are not under"
+                                + " FORCE ROW LEVEL SECURITY (which applies the policies to the owner too)");
             }
             List<String> subscriptions = Catalog.subscriptionsLeftOut(c);
             if (!subscriptions.isEmpty()) {

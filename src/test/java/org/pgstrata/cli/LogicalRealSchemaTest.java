@@ -359,6 +359,20 @@ class LogicalRealSchemaTest {
     }
 
     @Test
+    void backup_asTheOwnerOfATableWithForcedRowLevelSecurity_isRefused_withAHintThatDoesNotSendItBackToTheOwner() throws Exception {
+        String db = "forced";
+        sql("postgres", "CREATE DATABASE " + db, "CREATE ROLE \"forced owner\" LOGIN");
+        sql(db, "CREATE TABLE mine (id int PRIMARY KEY, shown bool)", "INSERT INTO mine VALUES (1, true), (2, false)",
+                "ALTER TABLE mine OWNER TO \"forced owner\"", "ALTER TABLE mine ENABLE ROW LEVEL SECURITY",
+                "ALTER TABLE mine FORCE ROW LEVEL SECURITY", "CREATE POLICY shown ON mine USING (shown)");
+        Set<String> before = logicalIds();
+        CliRun run = Refusals.expectFailure(CODES, ErrorCode.SERVER_SETTING, "backup", "-q", "--logical", "--repo", repo.toString(),
+                "--type", "full", "--port", port, "-d", db, "-U", "forced owner");
+        assertThat(run.err()).contains("public.mine").contains("FORCE ROW LEVEL SECURITY").contains("BYPASSRLS");
+        assertThat(logicalIds()).isEqualTo(before);
+    }
+
+    @Test
     void restore_ofADifferentialOfAQuotedRealSchema_matchesPgDumpOfTheSource() throws Exception {
         String db = "Lädchen \"real\" ü";
         String q = ident(db);
