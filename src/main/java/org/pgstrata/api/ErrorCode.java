@@ -27,7 +27,7 @@ public enum ErrorCode {
     BINARIES(18),
     /** A local server failed to initialise, start or stop, or the server refused an SQL statement pgstrata sent. */
     SERVER(19),
-    /** A server setting makes the operation unsafe (full_page_writes off, wal_level minimal...). */
+    /** A server setting makes the operation unsafe (full_page_writes off, wal_level minimal...), or the role cannot back up all of a database. */
     SERVER_SETTING(20),
     /** A restored cluster's content differs from the source's. */
     VERIFY_FAILED(21),
