@@ -22,7 +22,11 @@ import org.pgstrata.postgres.RelationFile;
  * and every fork of an unlogged relation except its init fork. Unlike it, the recovery and
  * standby signal files are left out too: a backup of a standby restores as a primary's would
  * (restore writes the signal it needs), not as a standby that follows the live primary. Tablespaces (symlinks in
- * pg_tblspc) are followed and listed under pg_tblspc/OID/.
+ * pg_tblspc) are followed and listed under pg_tblspc/OID/; a pg_wal that is a link (initdb --waldir), or another directory
+ * kept empty (a pg_stat_tmp on tmpfs), is listed as the empty directory it is restored as; any other
+ * link to a directory is left out, as PostgreSQL's base backup leaves it out: following it would copy whatever it points
+ * at (the whole file system for a link to /) and never end on a link back into the data directory. Links to files
+ * (a postgresql.conf kept in /etc) are copied as the files they point at.
  */
 final class DataDirectoryScan {
     /** Directories kept, but empty. */
@@ -32,18 +36,22 @@ final class DataDirectoryScan {
     private static final Set<String> SKIP_FILES = Set.of("postgresql.auto.conf.tmp", "current_logfiles.tmp", "backup_label",
             "tablespace_map", "backup_manifest", "postmaster.pid", "postmaster.opts", "backup_label.old",
             "standby.signal", "recovery.signal");
+    /** The only links to directories that a backup follows, as PostgreSQL's own does. */
+    private static final Pattern FOLLOWED_DIR_LINK = Pattern.compile("pg_wal|pg_tblspc/\\d+");
     private static final Pattern DB_DIR = Pattern.compile("(base/\\d+|pg_tblspc/\\d+/[^/]+/\\d+)");
 
     /** A file or directory; {@code modified}: its last-modified time in milliseconds since the epoch as the scan saw it. */
     record Item(String path, Path absolute, long size, String mode, long modified) {
     }
 
-    record Result(List<Item> files, List<Item> directories, long totalBytes) {
+    /** {@code skippedLinks}: links to directories that were left out, relative to the data directory. */
+    record Result(List<Item> files, List<Item> directories, long totalBytes, List<String> skippedLinks) {
     }
 
     private final Path root;
     private final List<Item> files = new ArrayList<>();
     private final List<Item> dirs = new ArrayList<>();
+    private final List<String> skippedLinks = new ArrayList<>();
 
     private DataDirectoryScan(Path root) {
         this.root = root;
@@ -53,7 +61,7 @@ final class DataDirectoryScan {
         DataDirectoryScan s = new DataDirectoryScan(pgdata);
         s.walk(pgdata, "");
         long total = s.files.stream().mapToLong(Item::size).sum();
-        return new Result(s.files, s.dirs, total);
+        return new Result(s.files, s.dirs, total, s.skippedLinks);
     }
 
     private void walk(Path dir, String rel) throws IOException {
@@ -81,6 +89,10 @@ final class DataDirectoryScan {
             }
             String mode = PosixFilePermissions.toString(attrs.permissions());
             if (attrs.isDirectory()) {
+                if (!FOLLOWED_DIR_LINK.matcher(childRel).matches() && !EMPTY_DIRS.contains(childRel) && Files.isSymbolicLink(child)) {
+                    skippedLinks.add(childRel);
+                    continue;
+                }
                 dirs.add(new Item(childRel, child, 0, mode, attrs.lastModifiedTime().toMillis()));
                 if (EMPTY_DIRS.contains(childRel)) {
                     if (childRel.equals("pg_wal")) {

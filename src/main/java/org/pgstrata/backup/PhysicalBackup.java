@@ -192,6 +192,10 @@ public final class PhysicalBackup {
 
             // Copy the data directory
             DataDirectoryScan.Result scan = DataDirectoryScan.scan(pgdata);
+            for (String link : scan.skippedLinks()) {
+                progress.warn("skipping " + pgdata.resolve(link) + ": a link to a directory outside what PostgreSQL backs up (only pg_wal and "
+                        + "pg_tblspc's links are followed); its target is not in the backup");
+            }
             // and the configuration files the server reads from elsewhere (Debian: /etc/postgresql/MAJOR/NAME), stored as files
             ExternalConfigScan.Found external = ExternalConfigScan.find(session, pgdata, progress);
             List<DataDirectoryScan.Item> toCopy = new java.util.ArrayList<>(scan.files());
