@@ -113,4 +113,21 @@ public final class ConfigText {
         }
         return String.join("\n", lines);
     }
+
+    /**
+     * {@code text} with every include, include_if_exists and include_dir directive that names {@code from} by its absolute
+     * path made to name {@code to} instead; the old line is kept as a comment above it.
+     */
+    public static String redirectInclude(String text, String from, String to, String why) {
+        String[] lines = text.split("\n", -1);
+        for (Setting s : settings(text)) {
+            if ((s.name().equals("include") || s.name().equals("include_if_exists") || s.name().equals("include_dir"))
+                    && s.value().equals(from)) {
+                String note = ConfValue.comment(why);
+                lines[s.line()] = "#" + lines[s.line()] + "  " + note.substring(0, note.length() - 1) + "\n" + s.name() + " = "
+                        + ConfValue.quote(to);
+            }
+        }
+        return String.join("\n", lines);
+    }
 }

@@ -65,11 +65,19 @@ final class ExternalConfigRestore {
         Path restoredConf = null;
         List<String> auto = new ArrayList<>();
         List<String> placed = new ArrayList<>();
+        List<Path> includers = new ArrayList<>(List.of(target.resolve("postgresql.conf")));
+        java.util.Map<String, Path> moved = new java.util.LinkedHashMap<>();
         for (ExternalConfig e : all) {
             Path dest = destination(e, configDir, root);
+            if (!e.setting().equals("hba_file") && !e.setting().equals("ident_file")) {
+                moved.put(e.path(), dest);
+            }
             if (e.stored() == null) {
                 Files.createDirectories(dest); // an include_dir, perhaps empty: the server refuses a missing one
                 continue;
+            }
+            if (!e.setting().equals("hba_file") && !e.setting().equals("ident_file")) {
+                includers.add(dest);
             }
             Path from = target.resolve(e.stored());
             Files.createDirectories(dest.getParent());
@@ -88,6 +96,24 @@ final class ExternalConfigRestore {
             }
         }
         removeEmpty(target.resolve(ExternalConfig.PREFIX));
+        // An include by absolute path would read the source's live file (changed since, or absent on another host), not its restored copy.
+        for (Path file : includers) {
+            if (!Files.isRegularFile(file)) {
+                continue;
+            }
+            String text = Files.readString(file, StandardCharsets.UTF_8);
+            String adjusted = text;
+            for (var mv : moved.entrySet()) {
+                if (Path.of(mv.getKey()).equals(mv.getValue())) {
+                    continue; // restored where it was (the cluster itself, in place): nothing to redirect
+                }
+                adjusted = ConfigText.redirectInclude(adjusted, mv.getKey(), mv.getValue().toString(),
+                        "pgstrata restore: the backup's copy of " + mv.getKey() + " is " + mv.getValue());
+            }
+            if (!adjusted.equals(text)) {
+                Files.writeString(file, adjusted, StandardCharsets.UTF_8);
+            }
+        }
         if (restoredConf != null) {
             String text = Files.readString(restoredConf, StandardCharsets.UTF_8);
             boolean pidFile = false;
