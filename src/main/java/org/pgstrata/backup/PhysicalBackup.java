@@ -59,6 +59,27 @@ public final class PhysicalBackup {
     private static final int CHUNK = 128 * Page.SIZE;
     /** Files smaller than this share bundle objects instead of having one each. */
     static final long BUNDLE_FILE_LIMIT = 256 * 1024;
+    /** Paths whose object name is the path itself with '+' for '/': no '+' of their own, nothing a key refuses, short. */
+    private static final java.util.regex.Pattern PLAIN_PATH = java.util.regex.Pattern.compile("[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*");
+
+    /**
+     * The name of the object that stores the file at {@code path} (relative to the data directory) in its backup's
+     * directory: one name per path. An ordinary path reads as itself ('/' as '+'); any other (a '+' of its own, which
+     * would share the name of another path, a backslash, which a key refuses, a path longer than a file name may be,
+     * any other character) is named by the SHA-256 of the path, after a '~' that no ordinary path holds.
+     */
+    static String objectName(String path) {
+        if (path.length() <= 200 && PLAIN_PATH.matcher(path).matches()) {
+            return path.replace('/', '+');
+        }
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(path.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "~" + java.util.HexFormat.of().formatHex(d);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every Java has SHA-256
+        }
+    }
+
     /** How often a copy checks that the backup's session is still there. */
     static final long SESSION_CHECK_NANOS = 5_000_000_000L;
     /** How many small relation files {@code sampleUnchanged} reads a block or two of. */
@@ -869,7 +890,7 @@ public final class PhysicalBackup {
          * reference's are stored, in block order.
          */
         private FileEntry storePages(DataDirectoryScan.Item item, int workers, Reference.Held held) throws IOException {
-            String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path().replace('/', '+') + compression.suffix();
+            String key = Repository.BACKUP_PREFIX + id + "/data/" + objectName(item.path()) + compression.suffix();
             List<Long> blocks = new ArrayList<>();
             ObjectStore.PendingObject[] pending = new ObjectStore.PendingObject[1];
             try {
@@ -933,7 +954,7 @@ public final class PhysicalBackup {
          */
         private FileEntry storeWhole(DataDirectoryScan.Item item, int workers, Reference.Held held) throws IOException {
             // One flat directory: each new directory costs an fsync of its parent.
-            String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path().replace('/', '+') + compression.suffix();
+            String key = Repository.BACKUP_PREFIX + id + "/data/" + objectName(item.path()) + compression.suffix();
             List<Long> changed = held == null || held.hashes() == null ? null : new ArrayList<>();
             ObjectStore.PendingObject[] pending = new ObjectStore.PendingObject[1];
             try {
@@ -1072,7 +1093,7 @@ public final class PhysicalBackup {
          * The file's checksum is recorded in block form, computed from all its blocks' hashes.
          */
         private Summarized storeSummarized(DataDirectoryScan.Item item, Reference.Held held, int workers) throws IOException {
-            String key = Repository.BACKUP_PREFIX + id + "/data/" + item.path().replace('/', '+') + compression.suffix();
+            String key = Repository.BACKUP_PREFIX + id + "/data/" + objectName(item.path()) + compression.suffix();
             ObjectStore.PendingObject pending = null;
             try (FileChannel ch = FileChannel.open(item.absolute(), StandardOpenOption.READ)) {
                 long size = ch.size();

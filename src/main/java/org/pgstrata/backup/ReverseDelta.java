@@ -155,7 +155,7 @@ final class ReverseDelta {
         if (need.isEmpty()) {
             return FileEntry.pages(old.path(), old.size(), old.mode(), old.checksum(), nowId, null, BlockList.EMPTY, org.pgstrata.manifest.Checksum.EMPTY);
         }
-        String key = Repository.BACKUP_PREFIX + nowId + "/reverse/" + old.path().replace('/', '+') + compression.suffix();
+        String key = Repository.BACKUP_PREFIX + nowId + "/reverse/" + PhysicalBackup.objectName(old.path()) + compression.suffix();
         byte[] page = new byte[Page.SIZE];
         try (InputStream in = repo.objects().open(old.object());
              ObjectStore.PendingObject out = writing.createPages(nowId, key, compression)) {
