@@ -130,7 +130,8 @@ public final class Compare {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot create a work directory: " + e.getMessage(), "set TMPDIR or --work-dir");
         }
-        List<LocalCluster> started = new ArrayList<>();
+        // Read by the shutdown hook (Ctrl-C, SIGTERM) while this thread may still add to it
+        List<LocalCluster> started = new java.util.concurrent.CopyOnWriteArrayList<>();
         String repos = opt.repo() == null ? work.toString()
                 : StorageFactory.child(opt.repo(), "compare-" + Instant.now(clock).toString().replaceAll("[^0-9TZ]", ""));
         Thread cleanup = new Thread(() -> cleanUp(started, work, mark, repos, opt), "pgstrata-compare-cleanup");
@@ -532,6 +533,9 @@ public final class Compare {
             }
         }
         clusters.clear();
+        // Interrupted (Ctrl-C, SIGTERM), the run's own thread goes on meanwhile: a restored copy whose restore has not
+        // returned yet is in no list, and would keep running in a directory removed under it, postmaster.pid and all.
+        WorkDir.stopServers(work);
         mark.close(); // every server is stopped: no longer a run's to clean up after
         if (opt.keep()) {
             return;

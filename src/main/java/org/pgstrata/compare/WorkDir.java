@@ -48,6 +48,17 @@ final class WorkDir implements AutoCloseable {
         mark.releaseAndUnmark();
     }
 
+    /** Stops every server that works in a data directory of the run in {@code work}, known to the run or not; best effort. */
+    static void stopServers(Path work) {
+        try {
+            if (Files.isDirectory(work)) {
+                RunDirectory.stopServers(work, DEPTH);
+            }
+        } catch (IOException | RuntimeException e) {
+            // the servers named in the run's list are stopped already; the next compare finds any other by the run's lock
+        }
+    }
+
     /**
      * What killed compare runs left: every {@code pgstrata-compare-*} directory in {@code parent}
      * (the temporary directory), and {@code workDir} itself when given. Returns one line per
