@@ -9,8 +9,20 @@ public final class Main {
     private Main() {
     }
 
+    /** Set by a command whose normal end is Ctrl-C ({@code wal receive}): its interruption is no error. */
+    static volatile boolean interruptEndsNormally;
+
     public static void main(String[] args) {
         int code;
+        // Ctrl-C or SIGTERM: the JVM exits with 130 or 143 once its shutdown hooks ran, and said nothing. One line says so.
+        Thread interrupted = new Thread(() -> {
+            if (!interruptEndsNormally) {
+                System.err.println("pgstrata: error: interrupted (Ctrl-C or SIGTERM) before the command finished; what it had not finished is not"
+                        + " kept or used, except a restore target it was writing, which is incomplete and will not start; hint: run the command"
+                        + " again (a restore: into that target with --delta, or into an empty one)");
+            }
+        }, "pgstrata-interrupted");
+        Runtime.getRuntime().addShutdownHook(interrupted);
         try {
             org.pgstrata.api.Verbose.printTo(System.err::println);
             org.pgstrata.api.Self.useNativeCache();
@@ -33,6 +45,11 @@ public final class Main {
                 }
                 code = LeanWal.exitStatus(args, org.pgstrata.api.ErrorCode.INTERNAL.exitCode());
             }
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(interrupted);
+        } catch (IllegalStateException e) {
+            // interrupted as it ended: the hook says so
         }
         System.exit(code);
     }

@@ -51,6 +51,7 @@ final class WalReceiveCommand extends BaseCommand {
             }
         });
         Runtime.getRuntime().addShutdownHook(hook);
+        Main.interruptEndsNormally = true;
         try {
             WalReceiver.Result r = new WalReceiver(new ConsoleProgress(System.err, quiet), stop::get).run(new WalReceiver.Options(repo.location(),
                     conn.resolve(System.getenv()), slot, stopAt == null ? null : Lsn.parse(stopAt), Compression.parse(compress)));
