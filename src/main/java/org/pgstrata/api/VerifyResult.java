@@ -5,8 +5,9 @@ import java.util.List;
 /**
  * What verify found: objects checked, and every problem with the object it concerns. Also the
  * orphans, which are no problem for any backup: backups without a manifest ({@code incomplete}:
- * left by a failed run, or one still running, which verify cannot tell apart: it takes no lock), and writes that were started and never finished ({@code unfinished}: an
- * S3 multipart upload or a temporary file of a killed process), which no listing shows.
+ * left by a failed run, or one still running, which verify cannot tell apart: it takes no
+ * lock), and writes that were started and never finished ({@code unfinished}: an S3 multipart
+ * upload or a temporary file of a killed process), which no listing shows.
  *
  * @param rejected     the backups a restore would refuse (or fail on), by what verify found
  * @param filesRebuilt files of the checked backups rebuilt through their chains and compared with their checksums

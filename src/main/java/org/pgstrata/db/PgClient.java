@@ -183,7 +183,10 @@ public final class PgClient {
         }
     }
 
-    /** The last {@code n} non-blank lines a client program writes to {@code in} (read to its end), joined as {@link #lastLines(java.nio.file.Path, int)} joins them. */
+    /**
+     * The last {@code n} non-blank lines a client program writes to {@code in} (read to its end),
+     * joined as {@link #lastLines(java.nio.file.Path, int)} joins them.
+     */
     public static String lastLines(java.io.InputStream in, int n) {
         java.util.ArrayDeque<String> lines = new java.util.ArrayDeque<>();
         try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(in, java.nio.charset.StandardCharsets.UTF_8))) {

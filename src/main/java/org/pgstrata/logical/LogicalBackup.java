@@ -265,8 +265,7 @@ public final class LogicalBackup {
             List<Table> tables = Catalog.tables(c);
             List<String> hidden = Catalog.hiddenByRowSecurity(c, tables);
             if (!hidden.isEmpty()) {
-                throw new PgstrataException(ErrorCode.SERVER_SETTING, "row-level security hides rows of " + String.join(", ", hidden.subList(0,
-                        Math.min(5, hidden.size()))) + (hidden.size() > 5 ? " and " + (hidden.size() - 5) + " more tables" : "") + " from role "
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, "row-level security hides rows of " + named(hidden, "tables") + " from role "
                         + Db.queryString(c, "SELECT current_user") + ": a logical backup would miss them (a differential would record them as deleted);"
                         + " nothing was added to the repository",
                         "back up as a superuser or a role with BYPASSRLS, or as the tables' owner where they are not under"
@@ -275,16 +274,14 @@ public final class LogicalBackup {
             List<String> subscriptions = Catalog.subscriptionsLeftOut(c);
             if (!subscriptions.isEmpty()) {
                 throw new PgstrataException(ErrorCode.SERVER_SETTING, "role " + Db.queryString(c, "SELECT current_user") + " is not a superuser:"
-                        + " pg_dump would leave out the subscriptions of database " + database + " (" + String.join(", ", subscriptions.subList(0,
-                        Math.min(5, subscriptions.size()))) + (subscriptions.size() > 5 ? " and " + (subscriptions.size() - 5) + " more" : "")
+                        + " pg_dump would leave out the subscriptions of database " + database + " (" + named(subscriptions, "")
                         + "), and a restore would lack them; nothing was added to the repository",
                         "back up as a superuser, or drop the subscriptions that need no backup");
             }
             List<String> mappings = Catalog.userMappingsWithHiddenOptions(c);
             if (!mappings.isEmpty()) {
                 throw new PgstrataException(ErrorCode.SERVER_SETTING, "role " + Db.queryString(c, "SELECT current_user") + " cannot see the options"
-                        + " of user mapping " + String.join(", ", mappings.subList(0, Math.min(5, mappings.size())))
-                        + (mappings.size() > 5 ? " and " + (mappings.size() - 5) + " more" : "") + " in database " + database
+                        + " of user mapping " + named(mappings, "") + " in database " + database
                         + ": pg_dump would write them without their options, and a restore would lack them; nothing was added to the repository",
                         "back up as a superuser, as the foreign servers' owner, or as the mapped role");
             }
@@ -417,6 +414,12 @@ public final class LogicalBackup {
                     org.pgstrata.api.FileTrees.delete(dumpDir);
                 }
             }
+        }
+
+        /** The first five of {@code names}, and how many more ({@code what}: "tables", or "" for none). */
+        private static String named(List<String> names, String what) {
+            return String.join(", ", names.subList(0, Math.min(5, names.size())))
+                    + (names.size() > 5 ? " and " + (names.size() - 5) + " more" + (what.isEmpty() ? "" : " " + what) : "");
         }
 
         private StoredFile store(InputStream in, String name) {
