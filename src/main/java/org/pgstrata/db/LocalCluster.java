@@ -223,6 +223,9 @@ public final class LocalCluster {
      * ... >> \"LOG\""}, where {@code $(..)} or a backtick in a path is code. The server is started
      * directly, in a session of its own (setsid) so that it outlives this process and the
      * terminal's signals, with its output appended to the log file and no input.
+     *
+     * <p>The server runs with {@code lc_messages=C} from its command line (until it is restarted
+     * otherwise), so that its log, which pgstrata reads, is in English.
      */
     public void start(Integer port, Map<String, String> environment, Duration stall) {
         requireNoLineBreak(pgdata.toAbsolutePath().normalize(), "start a server in");
@@ -240,7 +243,9 @@ public final class LocalCluster {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot create " + log + ": " + e.getMessage(), "check permissions on " + pgdata);
         }
-        List<String> args = new ArrayList<>(List.of("-D", pgdata.toString()));
+        // pgstrata reads this log (where recovery stopped, a shutdown at the target, a full disk): in English, whatever
+        // lc_messages the cluster's configuration (made under its owner's locale) and LANGUAGE say. Sessions may still SET it.
+        List<String> args = new ArrayList<>(List.of("-D", pgdata.toString(), "-c", "lc_messages=C"));
         if (port != null) {
             args.add("-p");
             args.add(Integer.toString(port));
@@ -520,6 +525,8 @@ public final class LocalCluster {
                 Path out = Files.createTempFile("pgstrata-proc", ".log");
                 try {
                     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
+                    // English output, which is read (initdb's "No space left on device"), whatever LANGUAGE asks for
+                    pb.environment().put("LANGUAGE", "en");
                     pb.environment().putAll(environment);
                     Process p = pb.start();
                     if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
