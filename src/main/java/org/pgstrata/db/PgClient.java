@@ -214,6 +214,16 @@ public final class PgClient {
      * The environment for a client program that connects to {@code s}: libpq's variables, so that
      * no password appears on a command line.
      */
+    /**
+     * Adds {@code -c lc_monetary=C} to PGOPTIONS in {@code env}, after the user's own options:
+     * pg_dump and pg_restore then write and read {@code money} the same way on every server,
+     * whatever lc_monetary its configuration (made under its owner's locale) gives a session.
+     */
+    public static void moneyInC(Map<String, String> env) {
+        String own = env.getOrDefault("PGOPTIONS", "").strip();
+        env.put("PGOPTIONS", (own.isEmpty() ? "" : own + " ") + "-c lc_monetary=" + org.pgstrata.manifest.LogicalManifest.MONEY_LOCALE);
+    }
+
     public static Map<String, String> libpqEnv(org.pgstrata.api.ConnectionSettings s, Map<String, String> base) {
         Map<String, String> env = new java.util.HashMap<>(base);
         env.put("PGHOST", s.host());
@@ -232,6 +242,8 @@ public final class PgClient {
         }
         env.putAll(s.sslEnvironment());
         env.put("PGCONNECT_TIMEOUT", "10");
+        // pgstrata reads what pg_dump and pg_restore say (the error line, a missing role, a full disk): in English
+        env.put("LANGUAGE", "en");
         return env;
     }
 }

@@ -63,10 +63,12 @@ public final class LogicalBackup {
     /**
      * COPY text must be the same in the full and every differential: pin the settings that change
      * it. row_security off, as pg_dump sets it: a scan that a policy would filter fails instead of
-     * silently missing rows.
+     * silently missing rows. lc_monetary C, as pg_dump's sessions get it too ({@link PgClient#moneyInC}):
+     * money written under a server's German default reads nowhere else.
      */
     private static final String SESSION_SETTINGS = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; "
-            + "SET extra_float_digits = 3; SET bytea_output = hex; SET row_security = off";
+            + "SET extra_float_digits = 3; SET bytea_output = hex; SET row_security = off; SET lc_monetary = '"
+            + LogicalManifest.MONEY_LOCALE + "'";
 
     private final Clock clock;
     private final Progress progress;
@@ -160,7 +162,7 @@ public final class LogicalBackup {
                         "17", "postgres", "0/0", "t", "t", "t", "zstd", LogicalManifest.CUSTOM, List.of(),
                         List.of(new LogicalTable("s", "t", List.of(new LogicalManifest.Column("c", "bigint")), List.of("c"), LogicalTable.INDEXED,
                                 null, 1, null, null, 0, null, 0, List.of(), List.of(), LogicalTable.BINARY, 1L, null)),
-                        List.of(new LogicalManifest.SequenceValue("s", "q", 1, true)), 0, "dev", null, null, null);
+                        List.of(new LogicalManifest.SequenceValue("s", "q", 1, true)), 0, "dev", null, null, null, LogicalManifest.MONEY_LOCALE);
                 org.pgstrata.manifest.Json.unseal("warmup", org.pgstrata.manifest.Json.seal(m), LogicalManifest.class);
                 com.github.luben.zstd.Zstd.compress(new byte[8192], ObjectStore.ZSTD_LEVEL);
                 Checksum.hash64(new byte[64], 0, 64);
@@ -309,6 +311,7 @@ public final class LogicalBackup {
                 // pg_dump's messages through a pipe, not a file in TMPDIR: a TMPDIR with no room for the dump has none for its reason either
                 ProcessBuilder pb = new ProcessBuilder(cmd);
                 pb.environment().putAll(PgClient.libpqEnv(req.connection().withDbname(database), Map.of()));
+                PgClient.moneyInC(pb.environment());
                 if (directory) {
                     pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
                 }
@@ -398,12 +401,12 @@ public final class LogicalBackup {
                         diff ? full.id() : null, systemId, versionNum, serverVersion, pgDump.version(), database, lsn, snapshotTime,
                         startTime.toString(), Instant.now(clock).toString(), compression.label(),
                         directory ? LogicalManifest.DIRECTORY : LogicalManifest.CUSTOM, dump, entries, sequences, 0, VERSION,
-                        diff ? LogicalManifest.PRE_AND_POST_DATA : null, largeObjects, properties);
+                        diff ? LogicalManifest.PRE_AND_POST_DATA : null, largeObjects, properties, LogicalManifest.MONEY_LOCALE);
                 long repoBytes = m.objects().stream().mapToLong(f -> f.object().storedBytes()).sum();
                 m = new LogicalManifest(m.formatVersion(), m.id(), m.type(), m.reference(), m.systemIdentifier(), m.pgVersionNum(),
                         m.serverVersion(), m.pgDumpVersion(), m.database(), m.snapshotLsn(), m.snapshotTime(), m.startTime(), m.stopTime(),
                         m.compression(), m.dumpFormat(), m.dump(), m.tables(), m.sequences(), repoBytes, m.pgstrataVersion(),
-                        m.dumpSections(), m.largeObjects(), m.databaseProperties());
+                        m.dumpSections(), m.largeObjects(), m.databaseProperties(), m.lcMonetary());
                 repo.writeLogicalManifest(m);
                 long dumpBytes = dump.stream().mapToLong(StoredFile::size).sum();
                 return new LogicalBackupResult(id, m.type(), m.reference(), database, lsn, snapshotTime, entries.size(),

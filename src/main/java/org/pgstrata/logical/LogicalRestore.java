@@ -589,6 +589,10 @@ public final class LogicalRestore {
             try (Connection c = Db.connect(target, "pgstrata logical restore")) {
                 // as pg_restore does: a policy that would hide rows from the deletes is an error, not a silent miss
                 Db.execute(c, "SET row_security = off");
+                if (m.moneyInC()) {
+                    // the differential's rows hold money as its backup wrote them
+                    Db.execute(c, "SET lc_monetary = '" + LogicalManifest.MONEY_LOCALE + "'");
+                }
                 CopyManager copy = new CopyManager(c.unwrap(BaseConnection.class));
                 for (LogicalTable t : m.tables()) {
                     if (LogicalTable.WHOLE.equals(t.mode()) && (only == null || only.equals(t)) && t.rowsObject() != null) {
@@ -901,7 +905,7 @@ public final class LogicalRestore {
         /** The archive's entries, as pg_restore --list prints them. */
         private List<TocEntry> toc(Path archive) throws IOException {
             // --verbose: each entry is followed by the dump ids it depends on (";\tdepends on: 214 215")
-            String toc = runPgRestore(List.of("--list", "--verbose", archive.toString()), null, "list " + archive.getFileName());
+            String toc = runPgRestore(List.of("--list", "--verbose", archive.toString()), null, "list " + archive.getFileName(), false);
             List<TocEntry> entries = new ArrayList<>();
             for (String line : toc.split("\n")) {
                 if (line.startsWith(";") && line.substring(1).strip().startsWith("depends on:") && !entries.isEmpty()) {
@@ -956,7 +960,9 @@ public final class LogicalRestore {
                 args.add("--no-privileges");
             }
             args.add(archive.toString());
-            runPgRestore(args, target, "restore " + (section == null ? "" : section + " of ") + archive.getFileName());
+            // money as the archive's backup wrote it: under lc_monetary C, whatever the target's default (older backups: the target's)
+            runPgRestore(args, target, "restore " + (section == null ? "" : section + " of ") + archive.getFileName(),
+                    (archive.equals(fullDump) ? full : m).moneyInC());
         }
 
         /**
@@ -982,13 +988,16 @@ public final class LogicalRestore {
         }
 
         /** Runs pg_restore; returns what it printed on standard output. */
-        private String runPgRestore(List<String> args, ConnectionSettings target, String what) throws IOException {
+        private String runPgRestore(List<String> args, ConnectionSettings target, String what, boolean moneyInC) throws IOException {
             List<String> cmd = new ArrayList<>();
             cmd.add(pgRestore.program().toString());
             cmd.addAll(args);
             ProcessBuilder pb = new ProcessBuilder(cmd);
             if (target != null) {
                 pb.environment().putAll(PgClient.libpqEnv(target, Map.of()));
+            }
+            if (moneyInC) {
+                PgClient.moneyInC(pb.environment());
             }
             Path out = Files.createTempFile(work, "pg_restore-", ".out");
             Path err = Files.createTempFile(work, "pg_restore-", ".err");

@@ -47,7 +47,21 @@ public record LogicalManifest(
         String pgstrataVersion,
         String dumpSections,
         LargeObjects largeObjects,
-        DatabaseProperties databaseProperties) {
+        DatabaseProperties databaseProperties,
+        String lcMonetary) {
+
+    /**
+     * The lc_monetary every {@code money} value of the backup (pg_dump's and pgstrata's own rows,
+     * and the column defaults in its schema) was written under, and must be read under: "C"
+     * ({@link #MONEY_LOCALE}). Null in older backups: the source's default, which a restore
+     * leaves to the target's.
+     */
+    public static final String MONEY_LOCALE = "C";
+
+    /** Whether this backup's money values are written under lc_monetary C (and must be read so). */
+    public boolean moneyInC() {
+        return MONEY_LOCALE.equals(lcMonetary);
+    }
 
     /**
      * 2: large objects, database properties and the dump's sections are recorded. Format 1
