@@ -292,7 +292,7 @@ public final class LocalCluster {
             }
             if (!server.isAlive()) {
                 throw new PgstrataException(ErrorCode.SERVER, "the server in " + pgdata + " exited while starting (exit code "
-                        + server.exitValue() + "): " + serverLogTail(), "read " + pgdata.resolve(LOG_FILE)
+                        + server.exitValue() + "): " + serverLogTail(), "read " + logFilesText()
                         + "; a port in use, a configuration error or a damaged data directory are the usual causes");
             }
             watch.observe(progress());
@@ -300,7 +300,7 @@ public final class LocalCluster {
                 stopImmediately();
                 throw new PgstrataException(ErrorCode.SERVER, "the server in " + pgdata + " made no progress for " + watch.stillSeconds()
                         + " s while starting, and was stopped again: " + serverLogTail(),
-                        "read " + pgdata.resolve(LOG_FILE) + "; if the host is just very busy, allow a longer stall (--start-timeout)");
+                        "read " + logFilesText() + "; if the host is just very busy, allow a longer stall (--start-timeout)");
             }
             StallWatch.pause(100);
         }
@@ -333,11 +333,12 @@ public final class LocalCluster {
      */
     public Object progress() {
         List<Object> f = new ArrayList<>();
-        Path log = pgdata.resolve(LOG_FILE);
-        try {
-            f.add(Files.size(log));
-        } catch (IOException e) {
-            f.add(-1L);
+        for (Path log : logFiles()) {
+            try {
+                f.add(Files.size(log));
+            } catch (IOException e) {
+                f.add(-1L);
+            }
         }
         List<String> pid = pidFile();
         f.add(pid);
@@ -472,10 +473,67 @@ public final class LocalCluster {
         return port;
     }
 
-    public String serverLogTail() {
-        Path log = pgdata.resolve(LOG_FILE);
+    /**
+     * The files the server logs into: {@link #LOG_FILE} (its output), and, when its logging
+     * collector took over (logging_collector = on, the default of Red Hat's packages), the
+     * collector's current file as {@code current_logfiles} names it: stderr's, else csvlog's,
+     * else jsonlog's. A cluster that logs only to syslog leaves pgstrata its output alone.
+     */
+    public List<Path> logFiles() {
+        List<Path> files = new ArrayList<>(List.of(pgdata.resolve(LOG_FILE)));
         try {
-            List<String> lines = Files.readAllLines(log);
+            List<String> current = Files.readAllLines(pgdata.resolve("current_logfiles"), StandardCharsets.UTF_8);
+            for (String destination : List.of("stderr ", "csvlog ", "jsonlog ")) {
+                java.util.Optional<String> named = current.stream().filter(l -> l.startsWith(destination)).findFirst();
+                if (named.isPresent()) {
+                    files.add(pgdata.resolve(named.get().substring(destination.length())));
+                    break;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no collector (or none that has started): the output is the log
+        }
+        return files;
+    }
+
+    /** The log files, for a message. */
+    public String logFilesText() {
+        return logFiles().stream().map(Path::toString).collect(java.util.stream.Collectors.joining(" and "));
+    }
+
+    /** At most this much of the end of each log file is read: a collector's file may hold days of a busy server's log. */
+    private static final int LOG_READ_LIMIT = 4 << 20;
+
+    /**
+     * The server log's lines: its output's, then the collector's current file's ({@link
+     * #logFiles}), each from at most its last 4 MiB, read as UTF-8 with what does not decode
+     * replaced (messages in another encoding must not hide the rest).
+     */
+    public List<String> logLines() throws IOException {
+        List<String> lines = new ArrayList<>();
+        boolean first = true;
+        for (Path f : logFiles()) {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f)) {
+                long from = Math.max(0, ch.size() - LOG_READ_LIMIT);
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) (ch.size() - from));
+                while (b.hasRemaining() && ch.read(b, from + b.position()) > 0) {
+                    // read on
+                }
+                List<String> some = new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).lines().toList();
+                lines.addAll(from > 0 && !some.isEmpty() ? some.subList(1, some.size()) : some); // the first line may be cut
+            } catch (IOException e) {
+                if (first) {
+                    throw e;
+                }
+            }
+            first = false;
+        }
+        return lines;
+    }
+
+    public String serverLogTail() {
+        try {
+            List<String> lines = logLines();
             List<String> tail = new java.util.ArrayList<>(lines.subList(Math.max(0, lines.size() - 4), lines.size()));
             // restore_command's own reason (pgstrata wal get) comes before the server's lines about it: keep it
             for (int i = lines.size() - 5; i >= Math.max(0, lines.size() - 16); i--) {
@@ -493,7 +551,7 @@ public final class LocalCluster {
     /** The server log's last line that contains {@code words}, or null. */
     public String serverLogLine(String words) {
         try {
-            List<String> lines = Files.readAllLines(pgdata.resolve(LOG_FILE));
+            List<String> lines = logLines();
             for (int i = lines.size() - 1; i >= 0; i--) {
                 if (lines.get(i).contains(words)) {
                     return lines.get(i);

@@ -570,13 +570,13 @@ public final class PhysicalRestore {
         String time = null;
         String stopping = null;
         try {
-            for (String line : Files.readAllLines(cluster.pgdata().resolve(LocalCluster.LOG_FILE))) {
+            for (String line : cluster.logLines()) {
                 int at = line.indexOf("recovery stopping ");
                 if (at >= 0) {
                     stopping = line.substring(at).trim();
                     int t = stopping.indexOf(", time ");
                     time = t >= 0 ? stopping.substring(t + 7).trim() : null;
-                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(LSN\\) \"([0-9A-F]+/[0-9A-F]+)\"").matcher(stopping);
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(LSN\\) [\\\\\"]*([0-9A-F]+/[0-9A-F]+)").matcher(stopping);
                     lsn = m.find() ? m.group(1) : null;
                 }
                 int redo = line.indexOf("redo done at ");
@@ -589,7 +589,7 @@ public final class PhysicalRestore {
         }
         String where = lsn != null ? lsn
                 : stopping != null ? "the target (the server log says: " + stopping + ")"
-                : "the target (the server log names no position; see " + cluster.pgdata().resolve(LocalCluster.LOG_FILE) + ")";
+                : "the target (the server log names no position; see " + cluster.logFilesText() + ")";
         return new Stop(lsn, time, "shut down", null, where);
     }
 
