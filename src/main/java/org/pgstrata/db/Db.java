@@ -36,7 +36,7 @@ public final class Db {
      * {@link #connect(ConnectionSettings, String)}.
      */
     public static Connection connect(ConnectionSettings s) {
-        return open(s, "pgstrata", false);
+        return open(s, "pgstrata", false, false);
     }
 
     /**
@@ -48,11 +48,33 @@ public final class Db {
      * superuser (pg_dump guards against the same by setting an empty search_path).
      */
     public static Connection connect(ConnectionSettings s, String applicationName) {
-        return open(s, applicationName, true);
+        return open(s, applicationName, true, false);
     }
 
-    private static Connection open(ConnectionSettings s, String applicationName, boolean catalogSearchPath) {
+    /**
+     * The client encoding under which a SQL_ASCII database's text is copied as the bytes it is.
+     * The server checks what it sends a client against the client's encoding when the database
+     * is SQL_ASCII, and what it receives likewise: under pgjdbc's UTF8 a Latin-1 byte is an error
+     * either way (pg_dump and pg_restore use the database's own encoding, and pass it through).
+     * pgjdbc decodes SQL_ASCII as ASCII, so a session keeps UTF8 for everything but COPY, whose
+     * rows it does not decode, and whose statement it always sends in UTF-8.
+     */
+    public static final String SQL_ASCII = "SQL_ASCII";
+
+    /**
+     * {@link #connect(ConnectionSettings, String)}, in a session whose client_encoding may be set
+     * to {@link #SQL_ASCII} for a COPY (pgjdbc refuses a change of it otherwise).
+     */
+    public static Connection connectForCopy(ConnectionSettings s, String applicationName) {
+        return open(s, applicationName, true, true);
+    }
+
+    private static Connection open(ConnectionSettings s, String applicationName, boolean catalogSearchPath, boolean encodingChanges) {
         Properties p = properties(s);
+        if (encodingChanges) {
+            // pgjdbc otherwise refuses a session whose client_encoding changes from its UTF8
+            p.setProperty("allowEncodingChanges", "true");
+        }
         p.setProperty("ApplicationName", applicationName);
         p.setProperty("connectTimeout", "10");
         p.setProperty("tcpKeepAlive", "true");

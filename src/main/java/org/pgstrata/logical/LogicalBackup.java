@@ -90,7 +90,7 @@ public final class LogicalBackup {
         warmUpInBackground();
         // pg_dump's version is asked while this thread connects; checked against the server's after
         CompletableFuture<PgClient> anyPgDump = CompletableFuture.supplyAsync(() -> PgClient.find("pg_dump", 0, "", req.pgBin(), env));
-        try (Connection c = Db.connect(req.connection(), "pgstrata logical backup")) {
+        try (Connection c = Db.connectForCopy(req.connection(), "pgstrata logical backup")) {
             int versionNum = Db.serverVersionNum(c);
             String serverVersion = Db.queryString(c, "SHOW server_version");
             PgClient found;
@@ -103,7 +103,10 @@ public final class LogicalBackup {
                     : PgClient.find("pg_dump", versionNum / 10000, "the server (PostgreSQL " + serverVersion + ")", req.pgBin(), env);
             String systemId = Db.queryString(c, "SELECT system_identifier::text FROM pg_control_system()");
             String database = Db.queryString(c, "SELECT current_database()");
-            boolean utf8 = List.of("UTF8", "SQL_ASCII").contains(Db.queryString(c, "SHOW server_encoding"));
+            String serverEncoding = Db.queryString(c, "SHOW server_encoding");
+            boolean utf8 = List.of("UTF8", Db.SQL_ASCII).contains(serverEncoding);
+            // A SQL_ASCII database's rows are copied as the bytes they are (Db.SQL_ASCII): under UTF8 a Latin-1 byte is an error
+            String clientEncoding = Db.SQL_ASCII.equals(serverEncoding) ? Db.SQL_ASCII : null;
             try (Repository repo = Repository.open(req.repo())) {
                 repo.initialize(systemId, versionNum / 10000, clock);
                 try (Storage.RepositoryLock lock = repo.lock("backup --logical", clock)) {
@@ -124,7 +127,8 @@ public final class LogicalBackup {
                     String id = newId(repo, type);
                     boolean written = false;
                     try {
-                        Run run = new Run(repo, c, req, pgDump, id, type, full, database, systemId, versionNum, serverVersion, utf8, startTime);
+                        Run run = new Run(repo, c, req, pgDump, id, type, full, database, systemId, versionNum, serverVersion, utf8, startTime,
+                                clientEncoding);
                         LogicalBackupResult r;
                         try {
                             r = run.execute();
@@ -162,7 +166,7 @@ public final class LogicalBackup {
                         "17", "postgres", "0/0", "t", "t", "t", "zstd", LogicalManifest.CUSTOM, List.of(),
                         List.of(new LogicalTable("s", "t", List.of(new LogicalManifest.Column("c", "bigint")), List.of("c"), LogicalTable.INDEXED,
                                 null, 1, null, null, 0, null, 0, List.of(), List.of(), LogicalTable.BINARY, 1L, null)),
-                        List.of(new LogicalManifest.SequenceValue("s", "q", 1, true)), 0, "dev", null, null, null, LogicalManifest.MONEY_LOCALE);
+                        List.of(new LogicalManifest.SequenceValue("s", "q", 1, true)), 0, "dev", null, null, null, LogicalManifest.MONEY_LOCALE, null);
                 org.pgstrata.manifest.Json.unseal("warmup", org.pgstrata.manifest.Json.seal(m), LogicalManifest.class);
                 com.github.luben.zstd.Zstd.compress(new byte[8192], ObjectStore.ZSTD_LEVEL);
                 Checksum.hash64(new byte[64], 0, 64);
@@ -220,10 +224,14 @@ public final class LogicalBackup {
         private final boolean textKeysSortable;
         private final Instant startTime;
         private final Compression compression;
+        /** The client encoding of the rows' COPY: {@link Db#SQL_ASCII} for a SQL_ASCII database, else null (UTF8). */
+        private final String clientEncoding;
         private String snapshot;
 
         Run(Repository repo, Connection c, LogicalBackupRequest req, PgClient pgDump, String id, BackupType type, LogicalManifest full,
-            String database, String systemId, int versionNum, String serverVersion, boolean textKeysSortable, Instant startTime) {
+            String database, String systemId, int versionNum, String serverVersion, boolean textKeysSortable, Instant startTime,
+            String clientEncoding) {
+            this.clientEncoding = clientEncoding;
             this.repo = repo;
             this.objects = repo.objects();
             this.c = c;
@@ -329,6 +337,10 @@ public final class LogicalBackup {
                 List<String> whole = new ArrayList<>();
                 LogicalManifest.LargeObjects largeObjects;
                 try {
+                    if (clientEncoding != null) {
+                        // from here to the end of the tables, this session reads rows and numbers (names were read before)
+                        Db.execute(c, "SET client_encoding = '" + clientEncoding + "'");
+                    }
                     for (Table t : tables) {
                         LogicalTable e = diff ? diffTable(t) : indexTable(t);
                         entries.add(e);
@@ -341,6 +353,9 @@ public final class LogicalBackup {
                             changed += e.changedRows();
                             deleted += e.deletedRows();
                         }
+                    }
+                    if (clientEncoding != null) {
+                        Db.execute(c, "SET client_encoding = 'UTF8'");
                     }
                     largeObjects = diff ? diffLargeObjects() : indexLargeObjects();
                 } catch (RuntimeException | SQLException | IOException e) {
@@ -401,12 +416,14 @@ public final class LogicalBackup {
                         diff ? full.id() : null, systemId, versionNum, serverVersion, pgDump.version(), database, lsn, snapshotTime,
                         startTime.toString(), Instant.now(clock).toString(), compression.label(),
                         directory ? LogicalManifest.DIRECTORY : LogicalManifest.CUSTOM, dump, entries, sequences, 0, VERSION,
-                        diff ? LogicalManifest.PRE_AND_POST_DATA : null, largeObjects, properties, LogicalManifest.MONEY_LOCALE);
+                        diff ? LogicalManifest.PRE_AND_POST_DATA : null, largeObjects, properties, LogicalManifest.MONEY_LOCALE,
+                        clientEncoding);
                 long repoBytes = m.objects().stream().mapToLong(f -> f.object().storedBytes()).sum();
                 m = new LogicalManifest(m.formatVersion(), m.id(), m.type(), m.reference(), m.systemIdentifier(), m.pgVersionNum(),
                         m.serverVersion(), m.pgDumpVersion(), m.database(), m.snapshotLsn(), m.snapshotTime(), m.startTime(), m.stopTime(),
                         m.compression(), m.dumpFormat(), m.dump(), m.tables(), m.sequences(), repoBytes, m.pgstrataVersion(),
-                        m.dumpSections(), m.largeObjects(), m.databaseProperties(), m.lcMonetary());
+                        m.dumpSections(), m.largeObjects(), m.databaseProperties(), m.lcMonetary(),
+                        m.rowsEncoding());
                 repo.writeLogicalManifest(m);
                 long dumpBytes = dump.stream().mapToLong(StoredFile::size).sum();
                 return new LogicalBackupResult(id, m.type(), m.reference(), database, lsn, snapshotTime, entries.size(),
@@ -807,9 +824,12 @@ public final class LogicalBackup {
         /** Connection number {@code w} (1..): reads in this backup's snapshot, with the same settings. */
         private Connection worker(int w) throws SQLException {
             while (workers.size() < w) {
-                Connection wc = Db.connect(req.connection().withDbname(database), "pgstrata logical backup worker");
+                Connection wc = Db.connectForCopy(req.connection().withDbname(database), "pgstrata logical backup worker");
                 try (Statement st = wc.createStatement()) {
                     st.execute(SESSION_SETTINGS);
+                    if (clientEncoding != null) {
+                        st.execute("SET client_encoding = '" + clientEncoding + "'"); // a worker only copies rows
+                    }
                     wc.setAutoCommit(false);
                     st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
                     st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");

@@ -586,7 +586,8 @@ public final class LogicalRestore {
                         || e.desc().startsWith("TABLE DATA ") && deltas.stream().anyMatch(t -> dataOf(t, e)), "data");
                 pgRestore(target, fullDump, "data", list);
             }
-            try (Connection c = Db.connect(target, "pgstrata logical restore")) {
+            try (Connection c = m.rowsEncoding() == null ? Db.connect(target, "pgstrata logical restore")
+                    : Db.connectForCopy(target, "pgstrata logical restore")) {
                 // as pg_restore does: a policy that would hide rows from the deletes is an error, not a silent miss
                 Db.execute(c, "SET row_security = off");
                 if (m.moneyInC()) {
@@ -599,7 +600,7 @@ public final class LogicalRestore {
                         progress.step("rows of " + t.qualified() + " from " + m.id() + " (stored whole: " + t.reason() + ")");
                         // a table whose columns were all dropped has rows but no column to list: COPY without a list
                         // takes every column, none here (generated columns are never listed, the server computes them)
-                        copyIn(copy, "COPY " + sqlName(t) + (t.columns().isEmpty() ? "" : " (" + columns(t) + ")") + " FROM STDIN",
+                        copyIn(c, copy, "COPY " + sqlName(t) + (t.columns().isEmpty() ? "" : " (" + columns(t) + ")") + " FROM STDIN",
                                 files.get(t.rowsObject().name()));
                     }
                 }
@@ -804,14 +805,14 @@ public final class LogicalRestore {
             try (Statement st = c.createStatement()) {
                 if (t.deletes() != null) {
                     st.execute("CREATE TEMP TABLE pgstrata_deletes AS SELECT " + keyCols + " FROM " + sqlName(t) + " WITH NO DATA");
-                    copyIn(copy, "COPY pgstrata_deletes FROM STDIN", files.get(t.deletes().name()));
+                    copyIn(c, copy, "COPY pgstrata_deletes FROM STDIN", files.get(t.deletes().name()));
                     // ONLY: a table that others inherit from holds their rows too, and theirs are not this table's changes
                     st.execute("DELETE FROM ONLY " + sqlName(t) + " t USING pgstrata_deletes d WHERE " + match);
                     st.execute("DROP TABLE pgstrata_deletes");
                 }
                 if (t.rowsObject() != null) {
                     st.execute("CREATE TEMP TABLE pgstrata_rows AS SELECT " + cols + " FROM " + sqlName(t) + " WITH NO DATA");
-                    copyIn(copy, "COPY pgstrata_rows FROM STDIN", files.get(t.rowsObject().name()));
+                    copyIn(c, copy, "COPY pgstrata_rows FROM STDIN", files.get(t.rowsObject().name()));
                     st.execute("DELETE FROM ONLY " + sqlName(t) + " t USING pgstrata_rows d WHERE " + match);
                     st.execute("INSERT INTO " + sqlName(t) + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM pgstrata_rows");
                     st.execute("DROP TABLE pgstrata_rows");
@@ -842,9 +843,20 @@ public final class LogicalRestore {
                     : "t." + Catalog.ident(k) + "::text = d." + Catalog.ident(k) + "::text").toList());
         }
 
-        private void copyIn(CopyManager copy, String sql, Path file) throws SQLException, IOException {
+        /**
+         * COPY FROM of rows the backup copied itself: a SQL_ASCII database's in its encoding, so that
+         * the server takes the bytes as they are (in a database of another encoding it checks them
+         * against that one, as it does pg_restore's); the session's UTF8 back after.
+         */
+        private void copyIn(Connection c, CopyManager copy, String sql, Path file) throws SQLException, IOException {
+            if (m.rowsEncoding() != null) {
+                Db.execute(c, "SET client_encoding = '" + m.rowsEncoding() + "'");
+            }
             try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
                 copy.copyIn(sql, in, 1 << 16);
+            }
+            if (m.rowsEncoding() != null) {
+                Db.execute(c, "SET client_encoding = 'UTF8'");
             }
         }
 

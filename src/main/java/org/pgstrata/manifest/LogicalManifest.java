@@ -23,6 +23,11 @@ import java.util.List;
  * @param largeObjects the database's large objects (null: not recorded, in older backups)
  * @param databaseProperties what pg_restore restores only with --create: the database's settings and comment (null: not
  *                     recorded, in older backups)
+ * @param lcMonetary   the lc_monetary its money was written under, and is read under: {@link #MONEY_LOCALE} (null, in
+ *                     older backups: the source's default; a restore leaves it to the target's)
+ * @param rowsEncoding the client encoding of the rows pgstrata copied itself (key indexes, a differential's rows):
+ *                     "SQL_ASCII" for a SQL_ASCII database, whose rows are the bytes it stores, copied back the same way
+ *                     (as pg_restore copies pg_dump's archive of it); null: UTF8
  */
 public record LogicalManifest(
         int formatVersion,
@@ -48,13 +53,13 @@ public record LogicalManifest(
         String dumpSections,
         LargeObjects largeObjects,
         DatabaseProperties databaseProperties,
-        String lcMonetary) {
+        String lcMonetary,
+        String rowsEncoding) {
+
 
     /**
-     * The lc_monetary every {@code money} value of the backup (pg_dump's and pgstrata's own rows,
-     * and the column defaults in its schema) was written under, and must be read under: "C"
-     * ({@link #MONEY_LOCALE}). Null in older backups: the source's default, which a restore
-     * leaves to the target's.
+     * The lc_monetary every {@code money} value of a backup (pg_dump's and pgstrata's own rows,
+     * and the column defaults in its schema) is written and read under.
      */
     public static final String MONEY_LOCALE = "C";
 

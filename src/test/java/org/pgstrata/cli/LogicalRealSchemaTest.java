@@ -476,7 +476,7 @@ class LogicalRealSchemaTest {
             r.writeLogicalManifest(new LogicalManifest(m.formatVersion(), m.id(), m.type(), m.reference(), m.systemIdentifier(),
                     m.pgVersionNum(), m.serverVersion(), m.pgDumpVersion(), m.database(), m.snapshotLsn(), m.snapshotTime(), m.startTime(),
                     m.stopTime(), m.compression(), m.dumpFormat(), m.dump(), tables, m.sequences(), m.repositoryBytes(), m.pgstrataVersion(),
-                    null, null, null, null));
+                    null, null, null, null, null));
         }
     }
 

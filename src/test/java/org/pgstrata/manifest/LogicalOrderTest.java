@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class LogicalOrderTest {
     private static LogicalManifest at(String id, String time, String lsn) {
         return new LogicalManifest(LogicalManifest.FORMAT_VERSION, id, LogicalManifest.FULL, null, "1", 170000, "17", "17", "postgres", lsn,
-                time, time, time, "zstd", LogicalManifest.CUSTOM, List.of(), List.of(), List.of(), 0, "dev", null, null, null, null);
+                time, time, time, "zstd", LogicalManifest.CUSTOM, List.of(), List.of(), List.of(), 0, "dev", null, null, null, null, null);
     }
 
     /** Instant writes a whole second without a fraction; as text, "…:05Z" came after "…:05.250Z". */
