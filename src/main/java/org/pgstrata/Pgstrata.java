@@ -488,7 +488,8 @@ public final class Pgstrata {
             List<RecoveryWindow> windows = archived ? RecoveryWindows.of(r) : List.of();
             Proven p = listing.lastProven();
             return org.pgstrata.drill.Health.evaluate(new org.pgstrata.drill.Health.Facts(S3Location.describe(repo), listing.backups(),
-                    listing.lastDrill(), p == null ? null : p.backupId(), p == null ? null : p.time(), archived, windows), clock, limits);
+                    listing.lastDrill(), p == null ? null : p.backupId(), p == null ? null : p.time(), archived, windows,
+                    org.pgstrata.backup.Expire.oldestFirst(r)), clock, limits);
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read the WAL archive of " + S3Location.describe(repo) + ": " + e.getMessage(), null, e);
         }

@@ -73,6 +73,23 @@ public final class Expire {
         }
     }
 
+    /**
+     * The ids of the repository's readable physical backups, oldest first as expire orders them
+     * (and as a restore without a target picks the newest): by stop time, except that no backup
+     * counts as older than one in its own past, so that a wall clock set back between two backups
+     * does not make the older one the newest. A damaged manifest is left out; without readable
+     * timeline history files, each timeline is ordered on its own.
+     */
+    public static List<String> oldestFirst(Repository repo) {
+        List<TimelineHistory> paths;
+        try {
+            paths = timelinePaths(repo);
+        } catch (PgstrataException e) {
+            paths = List.of();
+        }
+        return Plan.oldestFirst(repo.catalogue().backups(), paths).stream().map(Manifest::id).toList();
+    }
+
     private ExpireResult expire(Repository repo, ExpireRequest req) {
         List<ExpireResult.Backup> removed = new ArrayList<>();
         List<ExpireResult.Backup> kept = new ArrayList<>();

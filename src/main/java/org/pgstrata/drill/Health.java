@@ -22,7 +22,8 @@ import org.pgstrata.api.RecoveryWindow;
  *
  * <ul>
  *   <li>backup-age: CRITICAL when there is no intact backup, or the newest one (physical or
- *       logical, by stop time) stopped longer ago than the limit;</li>
+ *       logical, by stop time, except that no physical backup counts as older than one in its
+ *       own past: {@link #newest}) stopped longer ago than the limit;</li>
  *   <li>damaged-backups: WARNING when a backup's manifest cannot be read;</li>
  *   <li>last-drill: CRITICAL when the newest drill of the repository failed;</li>
  *   <li>drill-age: WARNING when no drill passed within the limit (never counts);</li>
@@ -94,10 +95,13 @@ public final class Health {
      * @param provenTime      when that drill began (ISO-8601)
      * @param archived        whether the repository holds archived WAL at all
      * @param windows         the recovery windows when it does (empty otherwise)
+     * @param physicalOrder   the ids of the physical backups, oldest first as expire and restore order them: a
+     *                        backup never comes before one in its own past, whatever the stop times say
      */
     public record Facts(String repository, List<BackupInfo> backups, Map<String, DrillRecord> lastDrill, String provenBackupId,
-                        String provenTime, boolean archived, List<RecoveryWindow> windows) {
+                        String provenTime, boolean archived, List<RecoveryWindow> windows, List<String> physicalOrder) {
         public Facts {
+            physicalOrder = List.copyOf(physicalOrder);
             backups = List.copyOf(backups);
             lastDrill = Map.copyOf(lastDrill);
             windows = List.copyOf(windows);
@@ -154,7 +158,7 @@ public final class Health {
 
         // The newest intact backup, physical or logical.
         List<BackupInfo> intact = facts.backups().stream().filter(b -> !b.isDamaged()).toList();
-        BackupInfo newest = intact.stream().max(Comparator.comparing(b -> instant(b.stopTime()))).orElse(null);
+        BackupInfo newest = newest(intact, facts.physicalOrder());
         Long backupAge = newest == null ? null : age(now, instant(newest.stopTime()));
         Long backupLimit = seconds(limits.maxBackupAge());
         if (newest == null) {
@@ -247,7 +251,7 @@ public final class Health {
                     : new Check("archive-gaps", Severity.CRITICAL, missing.size() + " WAL segment(s) missing from the archive: "
                             + abbreviate(String.join(", ", missing), 300) + "; no restore can recover across them", (long) gaps, 0L));
 
-            Instant newestPoint = newestArchivedPoint(facts.windows(), intact);
+            Instant newestPoint = newestArchivedPoint(facts.windows(), intact, facts.physicalOrder());
             lag = newestPoint == null ? null : age(now, newestPoint);
             Long lagLimit = seconds(limits.maxArchiveLag());
             if (lag == null) {
@@ -279,17 +283,18 @@ public final class Health {
      * transaction in it, or the stop of a backup on one of its timelines when that is newer (a
      * backup's WAL is archived before the backup counts).
      */
-    static Instant newestArchivedPoint(List<RecoveryWindow> windows, List<BackupInfo> intact) {
+    static Instant newestArchivedPoint(List<RecoveryWindow> windows, List<BackupInfo> intact, List<String> physicalOrder) {
         Map<String, BackupInfo> byId = new java.util.HashMap<>();
         intact.forEach(b -> byId.put(b.id(), b));
         Instant newest = null;
         for (RecoveryWindow w : windows) {
             List<Instant> points = new ArrayList<>();
             points.add(instantOrNull(w.latestTime()));
-            for (String id : w.backups()) {
-                BackupInfo b = byId.get(id);
-                points.add(b == null ? null : instantOrNull(b.stopTime()));
-            }
+            // Of the window's backups, the newest in WAL order: an older one's stop lies before it in the WAL, whatever its
+            // stop time says (a clock set back between them).
+            List<BackupInfo> inWindow = w.backups().stream().map(byId::get).filter(Objects::nonNull).toList();
+            BackupInfo b = newest(inWindow, physicalOrder);
+            points.add(b == null ? null : instantOrNull(b.stopTime()));
             for (Instant p : points) {
                 if (p != null && (newest == null || p.isAfter(newest))) {
                     newest = p;
@@ -297,6 +302,41 @@ public final class Health {
             }
         }
         return newest;
+    }
+
+    /**
+     * The newest of {@code backups}. Physical backups go by {@code physicalOrder} (a backup is
+     * never older than one in its own past, whatever the stop times say: a clock set back between
+     * two backups gives the newer one the earlier stop time); a logical backup is newer than the
+     * newest physical one when it stopped after that one and every physical backup before it.
+     */
+    static BackupInfo newest(List<BackupInfo> backups, List<String> physicalOrder) {
+        Map<String, Integer> rank = new java.util.HashMap<>();
+        for (int i = 0; i < physicalOrder.size(); i++) {
+            rank.put(physicalOrder.get(i), i);
+        }
+        BackupInfo physical = null;
+        BackupInfo logical = null;
+        for (BackupInfo b : backups) {
+            if (b.logical() || !rank.containsKey(b.id())) {
+                if (logical == null || instant(b.stopTime()).isAfter(instant(logical.stopTime()))) {
+                    logical = b;
+                }
+            } else if (physical == null || rank.get(b.id()) > rank.get(physical.id())) {
+                physical = b;
+            }
+        }
+        if (physical == null || logical == null) {
+            return physical != null ? physical : logical;
+        }
+        Instant physicalTime = instant(physical.stopTime());
+        for (BackupInfo b : backups) { // the newest stop time up to the newest physical backup, as expire orders them
+            Integer r = b.logical() ? null : rank.get(b.id());
+            if (r != null && r <= rank.get(physical.id()) && instant(b.stopTime()).isAfter(physicalTime)) {
+                physicalTime = instant(b.stopTime());
+            }
+        }
+        return instant(logical.stopTime()).isAfter(physicalTime) ? logical : physical;
     }
 
     /** How far ahead of now a time may be before a clock counts as wrong: clocks that disagree a little are no problem. */
