@@ -97,6 +97,15 @@ public final class LogicalRestore {
                     throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "table " + only.qualified() + " already exists in database "
                             + req.toDb() + "; nothing was restored", "add --clean to drop it first, or restore into another database");
                 }
+                if (only == null && exists && req.clean()) {
+                    // DROP DATABASE is its owner's (or a member's, or a superuser's): refused now, not after the whole restore
+                    String owner = databaseOwnerUnlessMine(admin, req.toDb());
+                    if (owner != null) {
+                        throw new PgstrataException(ErrorCode.SERVER, "database " + req.toDb() + " on " + server.server() + " is owned by role "
+                                + owner + ", and the restoring role may not drop it to replace it (--clean); nothing was restored",
+                                "restore as its owner, a member of role " + owner + " or a superuser, or restore into a new --to-db");
+                    }
+                }
                 List<String> warnings = new ArrayList<>();
                 // What restores killed earlier left behind: removed when provably theirs and dead, named otherwise.
                 List<String> leftovers = new ArrayList<>(Leftovers.cleanDatabases(admin));
@@ -454,6 +463,16 @@ public final class LogicalRestore {
             ps.setString(1, name);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
+            }
+        }
+    }
+
+    /** The owner of database {@code name} when the connected role lacks its owner's privileges (DROP needs them); null when it has them. */
+    private static String databaseOwnerUnlessMine(Connection c, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_userbyid(datdba), pg_has_role(datdba, 'USAGE') FROM pg_database WHERE datname = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && !rs.getBoolean(2) ? rs.getString(1) : null;
             }
         }
     }

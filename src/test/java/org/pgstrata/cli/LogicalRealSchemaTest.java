@@ -349,11 +349,12 @@ class LogicalRealSchemaTest {
                 "--backup", full, "--to-db", "privs_r", "--port", port, "-U", "no reader", "--no-owner", "--no-privileges");
         assertThat(restore.err()).contains("permission denied to create database").contains("CREATEDB").doesNotContain("see the server log");
         assertThat(queryIn("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'privs_r'")).isEqualTo("0");
-        // replacing a database that another role owns: refused once restored aside, and the database is left as it was
+        // replacing a database that another role owns: refused before anything is restored, and the database is left as it was
         sql("postgres", "CREATE ROLE \"privs restorer\" LOGIN CREATEDB");
         CliRun clean = Refusals.expectFailure(CODES, ErrorCode.SERVER, "restore", "-q", "--logical", "--repo", repo.toString(),
                 "--backup", full, "--to-db", db, "--clean", "--port", port, "-U", "privs restorer", "--no-owner", "--no-privileges");
-        assertThat(clean.err()).contains("must be owner of database privs").contains("connect as the owner").doesNotContain("GRANT");
+        assertThat(clean.err()).contains("database privs on ").contains("is owned by role postgres").contains("nothing was restored")
+                .contains("restore as its owner").doesNotContain("GRANT");
         assertThat(queryIn(db, "SELECT count(*) FROM k")).isEqualTo("1");
         assertThat(LogicalSupport.leftoverRestoreDatabases(a)).isZero();
     }
