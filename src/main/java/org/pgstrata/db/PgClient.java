@@ -188,9 +188,20 @@ public final class PgClient {
      * joined as {@link #lastLines(java.nio.file.Path, int)} joins them.
      */
     public static String lastLines(java.io.InputStream in, int n) {
+        return lastLines(in, n, w -> { });
+    }
+
+    /**
+     * {@link #lastLines(java.io.InputStream, int)}, passing each warning of the program to
+     * {@code warnings} as it comes ({@link Warnings}): a warning does not fail the program, and
+     * would be lost otherwise.
+     */
+    public static String lastLines(java.io.InputStream in, int n, java.util.function.Consumer<String> warnings) {
         java.util.ArrayDeque<String> lines = new java.util.ArrayDeque<>();
+        Warnings w = new Warnings(warnings);
         try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(in, java.nio.charset.StandardCharsets.UTF_8))) {
             for (String l = r.readLine(); l != null; l = r.readLine()) {
+                w.line(l);
                 if (!l.isBlank()) {
                     lines.addLast(l);
                     if (lines.size() > n) {
@@ -202,6 +213,31 @@ public final class PgClient {
             // the program ended or was stopped: what it said so far
         }
         return lines.isEmpty() ? "(no message)" : String.join(" | ", lines);
+    }
+
+    /**
+     * Picks the warnings out of what pg_dump or pg_restore writes on stderr, line by line: a line
+     * "pg_dump: warning: ..." and the "detail:" and "hint:" lines that follow it (not those of an
+     * error), each passed on whole, so that the program's name says where it came from.
+     */
+    public static final class Warnings {
+        private static final Pattern LINE = Pattern.compile("^(pg_dump|pg_restore|pg_dumpall): (warning|detail|hint): .*");
+        private final java.util.function.Consumer<String> to;
+        private boolean inWarning;
+
+        public Warnings(java.util.function.Consumer<String> to) {
+            this.to = to;
+        }
+
+        public void line(String l) {
+            Matcher m = LINE.matcher(l);
+            if (m.matches() && (m.group(2).equals("warning") || inWarning)) {
+                inWarning = true;
+                to.accept(l.strip());
+            } else if (!l.startsWith(" ") && !l.startsWith("\t")) { // a continuation line keeps the state; anything else ends a warning
+                inWarning = false;
+            }
+        }
     }
 
     /** The major version in a version string such as "15.18 (Debian 15.18-0+deb12u1)". */

@@ -324,7 +324,7 @@ public final class LogicalBackup {
                     pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
                 }
                 Process p = pb.start();
-                java.util.concurrent.FutureTask<String> said = new java.util.concurrent.FutureTask<>(() -> PgClient.lastLines(p.getErrorStream(), 3));
+                java.util.concurrent.FutureTask<String> said = new java.util.concurrent.FutureTask<>(() -> PgClient.lastLines(p.getErrorStream(), 3, progress::warn));
                 Thread drain = new Thread(said, "pgstrata-pg_dump-stderr");
                 drain.setDaemon(true);
                 drain.start();

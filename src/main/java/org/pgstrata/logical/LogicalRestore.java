@@ -1043,6 +1043,8 @@ public final class LogicalRestore {
                 p.destroyForcibly();
                 throw new PgstrataException(ErrorCode.INTERNAL, "interrupted while pg_restore ran", null);
             }
+            PgClient.Warnings warnings = new PgClient.Warnings(progress::warn);
+            new String(Files.readAllBytes(err), java.nio.charset.StandardCharsets.UTF_8).lines().forEach(warnings::line);
             if (p.exitValue() != 0) {
                 missingRole(Files.readString(err), what);
                 throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_restore failed to " + what + " (exit " + p.exitValue() + "): "
