@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
     "info show when each backup was last proven, status warns when that is too long ago.",
     "A logical backup (--backup ID of one) is restored, with its full for a differential, into a",
     "scratch cluster of its major and checked the same way. The checks connect as PGUSER (else",
-    "postgres), which must be a superuser of the backed-up cluster. Exit code 49 when the drill found a",
+    "postgres), which must be a superuser of the backed-up cluster (exit 20 if it is not, once the copy",
+    "runs and before any check, nothing recorded). Exit code 49 when the drill found a",
     "problem (recorded as failed); other codes when it could not run (nothing recorded)."})
 final class DrillCommand extends BaseCommand {
     @Mixin

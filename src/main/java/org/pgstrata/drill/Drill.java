@@ -276,7 +276,8 @@ public final class Drill {
             int major = Integer.parseInt(Db.queryString(c, "SELECT current_setting('server_version_num')")) / 10000;
             boolean recovering = "t".equals(Db.queryString(c, "SELECT pg_is_in_recovery()"));
             if (!"t".equals(Db.queryString(c, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))) {
-                throw new PgstrataException(ErrorCode.AUTHENTICATION, "the drill's checks connect to the copy as " + at.user()
+                // The server let the role in: not a refused login (33), but a role that lacks what the drill needs
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, "the drill's checks connect to the copy as " + at.user()
                         + ", who is not a superuser there: amcheck and reading every table need one; nothing was recorded",
                         "set PGUSER to a superuser of the backed-up cluster (postgres, by default)");
             }
