@@ -32,6 +32,8 @@ final class ExternalConfigScan {
     private final Path pgdata;
     private final Map<Path, String> files = new LinkedHashMap<>();
     private final List<Path> dirs = new ArrayList<>();
+    /** For what a relative include named: the including file and the path as written there (a restore elsewhere re-points it). */
+    private final Map<Path, String[]> relative = new java.util.HashMap<>();
 
     private ExternalConfigScan(Path pgdata) {
         this.pgdata = pgdata;
@@ -45,7 +47,7 @@ final class ExternalConfigScan {
                     + " (if any) are not in the backup; back up as a superuser or a member of pg_read_all_settings");
             return new Found(List.of(), List.of());
         }
-        s.visit(Path.of(config), "config_file", 0);
+        s.visit(Path.of(config), "config_file", 0, null, null);
         for (String name : new String[] {"hba_file", "ident_file"}) {
             String f = session.setting(name);
             if (f != null && !f.isBlank()) {
@@ -61,35 +63,49 @@ final class ExternalConfigScan {
             }
             PosixFileAttributes attrs = Files.readAttributes(p, PosixFileAttributes.class);
             String stored = ExternalConfig.storedPath(p.toString());
-            entries.add(new ExternalConfig(e.getValue(), p.toString(), stored));
+            String[] by = s.relative.getOrDefault(p, new String[2]);
+            entries.add(new ExternalConfig(e.getValue(), p.toString(), stored, by[0], by[1]));
             items.add(new DataDirectoryScan.Item(stored, p, attrs.size(), PosixFilePermissions.toString(attrs.permissions()),
                     attrs.lastModifiedTime().toMillis()));
         }
         for (Path d : s.dirs) {
             if (!d.startsWith(s.pgdata)) {
-                entries.add(new ExternalConfig("include_dir", d.toString(), null));
+                String[] by = s.relative.getOrDefault(d, new String[2]);
+                entries.add(new ExternalConfig("include_dir", d.toString(), null, by[0], by[1]));
             }
         }
         return new Found(entries, items);
     }
 
-    private void visit(Path file, String setting, int depth) throws IOException {
+    /** Remembers that {@code includer} named {@code target} by the relative path {@code value}, unless it named it by an absolute one. */
+    private void named(Path target, Path includer, String value) {
+        if (!Path.of(value).isAbsolute() && !relative.containsKey(target)) {
+            String by = includer.startsWith(pgdata) ? pgdata.relativize(includer).toString() : includer.toString();
+            relative.put(target, new String[] {by, value});
+        }
+    }
+
+    private void visit(Path file, String setting, int depth, Path includer, String value) throws IOException {
         Path p = file.toAbsolutePath().normalize();
         if (depth > MAX_DEPTH || files.containsKey(p) || !Files.isRegularFile(p)) {
             return;
         }
         files.put(p, setting);
+        if (includer != null) {
+            named(p, includer, value);
+        }
         for (ConfigText.Setting s : ConfigText.settings(Files.readString(p, StandardCharsets.UTF_8))) {
             switch (s.name()) {
-                case "include", "include_if_exists" -> visit(p.getParent().resolve(s.value()), "include", depth + 1);
+                case "include", "include_if_exists" -> visit(p.getParent().resolve(s.value()), "include", depth + 1, p, s.value());
                 case "include_dir" -> {
                     Path d = p.getParent().resolve(s.value()).toAbsolutePath().normalize();
                     if (Files.isDirectory(d)) {
                         dirs.add(d);
+                        named(d, p, s.value());
                         try (Stream<Path> list = Files.list(d)) {
                             for (Path f : list.filter(f -> f.getFileName().toString().endsWith(".conf")
                                     && !f.getFileName().toString().startsWith(".")).sorted().toList()) {
-                                visit(f, "include", depth + 1);
+                                visit(f, "include", depth + 1, null, null);
                             }
                         }
                     }

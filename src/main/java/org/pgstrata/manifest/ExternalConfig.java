@@ -12,8 +12,15 @@ package org.pgstrata.manifest;
  *                stored is null)
  * @param path    its absolute path on the backed-up host
  * @param stored  its path among the manifest's files, or null for a directory
+ * @param includedBy for a file or directory that an include named by a relative path: the file that named it (its path
+ *                relative to the data directory when it lies there, else absolute); null otherwise, and in older manifests
+ * @param includedAs that relative path as the including file wrote it (null when includedBy is)
  */
-public record ExternalConfig(String setting, String path, String stored) {
+public record ExternalConfig(String setting, String path, String stored, String includedBy, String includedAs) {
+    public ExternalConfig(String setting, String path, String stored) {
+        this(setting, path, stored, null, null);
+    }
+
     /** Where external files sit among a manifest's files (and, until restore moves them, in the restored directory). */
     public static final String PREFIX = "pgstrata_external_config";
 

@@ -114,6 +114,24 @@ final class ExternalConfigRestore {
                 Files.writeString(file, adjusted, StandardCharsets.UTF_8);
             }
         }
+        // An include by a relative path that led out of the data directory (or of the configuration directory) resolves,
+        // in the restored file, against another directory: it is pointed at the restored copy too.
+        for (ExternalConfig e : all) {
+            if (e.includedBy() == null || e.includedAs() == null || e.setting().equals("hba_file") || e.setting().equals("ident_file")) {
+                continue;
+            }
+            Path file = Path.of(e.includedBy()).isAbsolute() ? moved.get(e.includedBy()) : target.resolve(e.includedBy());
+            Path dest = moved.get(e.path());
+            if (file == null || dest == null || !Files.isRegularFile(file) || file.getParent().resolve(e.includedAs()).normalize().equals(dest)) {
+                continue; // the includer was not restored, or its relative path still leads to the restored copy
+            }
+            String text = Files.readString(file, StandardCharsets.UTF_8);
+            String adjusted = ConfigText.redirectInclude(text, e.includedAs(), dest.toString(),
+                    "pgstrata restore: the backup's copy of " + e.path() + " is " + dest);
+            if (!adjusted.equals(text)) {
+                Files.writeString(file, adjusted, StandardCharsets.UTF_8);
+            }
+        }
         if (restoredConf != null) {
             String text = Files.readString(restoredConf, StandardCharsets.UTF_8);
             boolean pidFile = false;
