@@ -61,6 +61,22 @@ public class PgstrataException extends RuntimeException {
     }
 
     /**
+     * A path that the JVM cannot encode as a file name: Java 17 takes the file names' character set
+     * from the locale, ASCII under C or POSIX (the launchers choose C.UTF-8 then; a JVM started
+     * otherwise does not). Said as such, with the locale to use; null when {@code t} is not that.
+     */
+    public static PgstrataException unencodablePath(Throwable t) {
+        String charset = System.getProperty("sun.jnu.encoding", "");
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof java.nio.file.InvalidPathException e && !charset.equalsIgnoreCase("UTF-8")) {
+                return new PgstrataException(ErrorCode.USAGE, "the path " + e.getInput() + " cannot be a file name in this locale's character set ("
+                        + charset + "): " + e.getReason(), "run pgstrata under a UTF-8 locale (LC_ALL=C.UTF-8), as its launcher does", e);
+            }
+        }
+        return null;
+    }
+
+    /**
      * zstd-jni unpacks its native library into java.io.tmpdir (TMPDIR) at start unless pgstrata's
      * cache gives it one; a full or read-only TMPDIR fails its class initialiser with "Cannot unpack
      * NAME: REASON" (an Error, which no command catches). Said as an I/O error naming the directory;

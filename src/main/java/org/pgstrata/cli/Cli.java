@@ -305,6 +305,10 @@ public final class Cli {
             if (memory != null) {
                 ex = memory;
             }
+            PgstrataException unencodable = PgstrataException.unencodablePath(ex);
+            if (unencodable != null) {
+                ex = unencodable;
+            }
             if (ex instanceof PgstrataException p) {
                 commandLine.getErr().println("pgstrata: error: " + p.oneLine());
                 if (System.getenv("PGSTRATA_DEBUG") != null) {
