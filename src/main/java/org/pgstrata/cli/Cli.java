@@ -296,6 +296,10 @@ public final class Cli {
         reflow(cl);
         cl.setDefaultValueProvider(new ConfigDefaults(config, env));
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (org.pgstrata.api.ChildProcesses.shuttingDown()) {
+                // Ctrl-C or SIGTERM stopped the command's child (pg_dump, pg_restore), and so the command: Main's hook says so, in one line
+                return 130;
+            }
             // A refused file anywhere below (repository, data directory) is said as such, whatever wrapped it.
             PgstrataException denied = org.pgstrata.api.PermissionDenied.find(ex);
             if (denied != null) {

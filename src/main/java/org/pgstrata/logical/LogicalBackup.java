@@ -323,7 +323,7 @@ public final class LogicalBackup {
                 if (directory) {
                     pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
                 }
-                Process p = pb.start();
+                Process p = org.pgstrata.api.ChildProcesses.start(pb);
                 java.util.concurrent.FutureTask<String> said = new java.util.concurrent.FutureTask<>(() -> PgClient.lastLines(p.getErrorStream(), 3, progress::warn));
                 Thread drain = new Thread(said, "pgstrata-pg_dump-stderr");
                 drain.setDaemon(true);

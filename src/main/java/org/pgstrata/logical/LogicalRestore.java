@@ -1033,7 +1033,7 @@ public final class LogicalRestore {
             Path out = Files.createTempFile(work, "pg_restore-", ".out");
             Path err = Files.createTempFile(work, "pg_restore-", ".err");
             pb.redirectOutput(out.toFile()).redirectError(err.toFile());
-            Process p = pb.start();
+            Process p = org.pgstrata.api.ChildProcesses.start(pb);
             try {
                 if (!p.waitFor(24, TimeUnit.HOURS)) {
                     p.destroyForcibly();
