@@ -30,6 +30,13 @@ public final class BackupRemoval {
         try (Repository repo = Repository.open(repoLocation);
              Storage.RepositoryLock lock = repo.lock("delete", clock)) {
             repo.requireInfo();
+            if (repo.incompleteLogical(id)) {
+                // What an interrupted earlier delete (manifest gone, objects not yet) or a failed backup left: finished here.
+                // We hold the lock: nobody writes it.
+                progress.step("removing what an interrupted earlier run left of logical backup " + id);
+                repo.removeIncompleteLogical(id);
+                return List.of(id);
+            }
             if (repo.logicalIds().contains(id)) {
                 return removeLogical(repo, id, withDependants);
             }
@@ -38,6 +45,13 @@ public final class BackupRemoval {
             List<Manifest> backups = catalogue.backups();
             boolean damaged = catalogue.damaged().containsKey(id);
             if (!damaged && backups.stream().noneMatch(m -> m.id().equals(id))) {
+                if (repo.incompleteBackup(id)) {
+                    // A directory without a manifest: what an interrupted earlier delete or expire (manifest gone, objects
+                    // not yet) or a failed backup left. Running the delete again finishes it; we hold the lock: nobody writes it.
+                    progress.step("removing what an interrupted earlier run left of backup " + id);
+                    repo.removeIncomplete(id);
+                    return List.of(id);
+                }
                 repo.manifest(id); // says the backup does not exist, or is a logical one
             }
             List<Manifest> dependants = removalOrder(Repository.dependants(id, backups));

@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
     "Refuses (exit code 28) when other backups build on it, such as incrementals and differentials",
     "over a full, because they could no longer be restored; --with-dependants removes them too,",
     "each before what it is built on. The manifest goes first, so an interrupted delete never leaves",
-    "a half backup that looks complete, nor one whose chain is gone. Archived WAL is kept."})
+    "a half backup that looks complete, nor one whose chain is gone; run it again to remove what it",
+    "left. Archived WAL is kept."})
 final class DeleteCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;

@@ -1057,6 +1057,18 @@ public final class Repository implements AutoCloseable {
         return result;
     }
 
+    /**
+     * Whether {@code id} names a backup directory without its manifest: what a failed backup, or a
+     * removal stopped after its first step, left (also one whose objects a kept backup still reads).
+     */
+    public boolean incompleteBackup(String id) {
+        try {
+            return backupIds().contains(id) && !storage.exists(manifestKey(id));
+        } catch (IOException e) {
+            throw io("list backups", e);
+        }
+    }
+
     /** Removes what a failed backup left. Only call while holding the lock. */
     public void removeIncomplete(String id) {
         fence("removing incomplete backup " + id);
@@ -1536,10 +1548,34 @@ public final class Repository implements AutoCloseable {
         fence("removing logical backup " + id);
         try {
             storage.delete(logicalManifestKey(id));
+            org.pgstrata.api.TestHooks.haltAt("backup-manifest-removed");
             storage.deletePrefix(LOGICAL_PREFIX + id + "/");
             DrillRecords.removeFor(storage, id);
         } catch (IOException e) {
             throw io("remove logical backup " + id, e);
+        }
+    }
+
+    /**
+     * Whether {@code id} names a logical backup directory without its manifest: what a failed
+     * logical backup, or a removal stopped after its first step, left.
+     */
+    public boolean incompleteLogical(String id) {
+        try {
+            return logicalIds().contains(id) && !storage.exists(logicalManifestKey(id));
+        } catch (IOException e) {
+            throw io("list logical backups", e);
+        }
+    }
+
+    /** Removes what a failed logical backup, or an interrupted removal of one, left of {@code id}. Only under the lock. */
+    public void removeIncompleteLogical(String id) {
+        fence("removing incomplete logical backup " + id);
+        try {
+            storage.deletePrefix(LOGICAL_PREFIX + id + "/");
+            DrillRecords.removeFor(storage, id);
+        } catch (IOException e) {
+            throw io("remove incomplete logical backup " + id, e);
         }
     }
 
