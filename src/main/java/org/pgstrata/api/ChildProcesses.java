@@ -17,7 +17,11 @@ public final class ChildProcesses {
     private static volatile boolean stopping;
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(ChildProcesses::stopAll, "pgstrata-stop-children"));
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread(ChildProcesses::stopAll, "pgstrata-stop-children"));
+        } catch (IllegalStateException e) {
+            stopping = true; // the JVM is shutting down already: start() stops what it starts
+        }
     }
 
     private ChildProcesses() {

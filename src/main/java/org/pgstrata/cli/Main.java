@@ -12,17 +12,27 @@ public final class Main {
     /** Set by a command whose normal end is Ctrl-C ({@code wal receive}): its interruption is no error. */
     static volatile boolean interruptEndsNormally;
 
+    private static final String INTERRUPTED = "pgstrata: error: interrupted (Ctrl-C or SIGTERM) before the command finished; what it"
+            + " had not finished is not kept or used, except a restore target it was writing, which is incomplete and will not start;"
+            + " hint: run the command again (a restore: into that target with --delta, or into an empty one)";
+
     public static void main(String[] args) {
         int code;
         // Ctrl-C or SIGTERM: the JVM exits with 130 or 143 once its shutdown hooks ran, and said nothing. One line says so.
         Thread interrupted = new Thread(() -> {
             if (!interruptEndsNormally) {
-                System.err.println("pgstrata: error: interrupted (Ctrl-C or SIGTERM) before the command finished; what it had not finished is not"
-                        + " kept or used, except a restore target it was writing, which is incomplete and will not start; hint: run the command"
-                        + " again (a restore: into that target with --delta, or into an empty one)");
+                System.err.println(INTERRUPTED);
             }
         }, "pgstrata-interrupted");
-        Runtime.getRuntime().addShutdownHook(interrupted);
+        try {
+            Runtime.getRuntime().addShutdownHook(interrupted);
+        } catch (IllegalStateException e) {
+            // Ctrl-C or SIGTERM came as the JVM started ("Shutdown in progress"): nothing ran. Said in one line, not a
+            // stack trace; exit waits for the shutdown, which ends the JVM with the signal's code (130 or 143).
+            System.err.println(INTERRUPTED);
+            System.exit(143);
+            return;
+        }
         try {
             org.pgstrata.api.Verbose.printTo(System.err::println);
             org.pgstrata.api.Self.useNativeCache();
