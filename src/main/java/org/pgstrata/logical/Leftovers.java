@@ -31,6 +31,8 @@ import org.pgstrata.manifest.Checksum;
 final class Leftovers {
     static final String DATABASE_PREFIX = "pgstrata_restore_";
     static final String DIRECTORY_PREFIX = "pgstrata-logical-restore-";
+    /** A parallel logical backup's directory-format dump, under the system's temporary directory. */
+    static final String DUMP_PREFIX = "pgstrata-logical-dump-";
     /** pid, start time (epoch seconds, hex), host hash; then a part that tells one run's restores apart. */
     private static final Pattern TAG = Pattern.compile("(\\d+)_([0-9a-f]+)_([0-9a-f]{8})_.*");
 
@@ -52,6 +54,11 @@ final class Leftovers {
     /** A new work directory for the decompressed dump, under the system's temporary directory. */
     static Path createWorkDirectory() throws IOException {
         return Files.createTempDirectory(DIRECTORY_PREFIX + tag() + "_");
+    }
+
+    /** A new directory for a parallel logical backup's dump of backup {@code id}, under the system's temporary directory. */
+    static Path createDumpDirectory(String id) throws IOException {
+        return Files.createTempDirectory(DUMP_PREFIX + tag() + "_" + id + "-");
     }
 
     /**
@@ -143,16 +150,28 @@ final class Leftovers {
 
     /** Removes the dump directories of dead restores under {@code tmp}; one line per directory removed. */
     static List<String> cleanWorkDirectories(Path tmp) {
+        return clean(tmp, DIRECTORY_PREFIX, "logical restore");
+    }
+
+    /**
+     * Removes the directory-format dumps of dead parallel logical backups under {@code tmp} (a
+     * backup killed while pg_dump wrote one, or before it stored it); one line per directory removed.
+     */
+    static List<String> cleanDumpDirectories(Path tmp) {
+        return clean(tmp, DUMP_PREFIX, "logical backup");
+    }
+
+    private static List<String> clean(Path tmp, String prefix, String what) {
         List<String> notes = new ArrayList<>();
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(tmp, DIRECTORY_PREFIX + "*")) {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(tmp, prefix + "*")) {
             for (Path p : entries) {
-                String rest = p.getFileName().toString().substring(DIRECTORY_PREFIX.length());
+                String rest = p.getFileName().toString().substring(prefix.length());
                 if (ownerDead(rest).orElse(false) && Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     try {
                         FileTrees.delete(p);
-                        notes.add("removed " + p + ", the dump an interrupted logical restore left");
+                        notes.add("removed " + p + ", the dump an interrupted " + what + " left");
                     } catch (IOException | RuntimeException e) {
-                        notes.add("could not remove " + p + ", the dump an interrupted logical restore left: " + e.getMessage());
+                        notes.add("could not remove " + p + ", the dump an interrupted " + what + " left: " + e.getMessage());
                     }
                 }
             }

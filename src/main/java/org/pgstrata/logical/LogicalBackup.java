@@ -302,7 +302,9 @@ public final class LogicalBackup {
                     + (diff ? ", against " + full.id() : "") + " with " + pgDump.program() + " " + pgDump.version());
 
             boolean directory = !diff && req.jobs() > 1;
-            Path dumpDir = directory ? Files.createTempDirectory("pgstrata-dump-" + id + "-") : null;
+            // A parallel backup killed while pg_dump wrote its dump (or before it stored it) left it there, uncompressed
+            Leftovers.cleanDumpDirectories(Path.of(System.getProperty("java.io.tmpdir"))).forEach(progress::warn);
+            Path dumpDir = directory ? Leftovers.createDumpDirectory(id) : null;
             try {
                 List<String> cmd = new ArrayList<>(List.of(pgDump.program().toString(), directory ? "--format=directory" : "--format=custom",
                         "--compress=0", "--snapshot=" + snapshot, "--no-password"));
