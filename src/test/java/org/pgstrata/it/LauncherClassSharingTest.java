@@ -28,17 +28,8 @@ class LauncherClassSharingTest {
 
     @Test
     void aLibraryJarNewerThanTheArchive_makesTheLauncherRecordItAgain() throws Exception {
-        Path target = Path.of("target");
-        assertThat(target.resolve("pgstrata.jar")).as("run after 'mvn package'").isRegularFile();
-        // The launcher and the build as a checkout holds them (no sources: the launcher builds nothing)
-        Files.copy(Path.of("pgstrata"), dir.resolve("pgstrata"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
-        Path lib = Files.createDirectories(dir.resolve("target/lib"));
-        Files.copy(target.resolve("pgstrata.jar"), dir.resolve("target/pgstrata.jar"));
-        try (Stream<Path> libs = Files.list(target.resolve("lib"))) {
-            for (Path jar : libs.toList()) {
-                Files.copy(jar, lib.resolve(jar.getFileName()));
-            }
-        }
+        checkoutCopy(dir);
+        Path lib = dir.resolve("target/lib");
         Path jsa = dir.resolve("target/pgstrata.jsa");
 
         assertThat(run()).doesNotContain("Unable to map shared spaces");
@@ -56,6 +47,23 @@ class LauncherClassSharingTest {
         assertThat(Files.getLastModifiedTime(jsa)).as("the archive, recorded again").isGreaterThan(recorded);
         assertThat(second).as("the JVM maps the archive").doesNotContain("Unable to map shared spaces")
                 .doesNotContain("is not the one used while building the shared archive");
+    }
+
+    /**
+     * The checkout's launcher and build, copied into {@code into} as a checkout holds them, without
+     * the sources (so that the launcher builds nothing); run after 'mvn package'.
+     */
+    static void checkoutCopy(Path into) throws java.io.IOException {
+        Path target = Path.of("target");
+        assertThat(target.resolve("pgstrata.jar")).as("run after 'mvn package'").isRegularFile();
+        Files.copy(Path.of("pgstrata"), into.resolve("pgstrata"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        Path lib = Files.createDirectories(into.resolve("target/lib"));
+        Files.copy(target.resolve("pgstrata.jar"), into.resolve("target/pgstrata.jar"));
+        try (Stream<Path> libs = Files.list(target.resolve("lib"))) {
+            for (Path jar : libs.toList()) {
+                Files.copy(jar, lib.resolve(jar.getFileName()));
+            }
+        }
     }
 
     /** {@code pgstrata --version} through the copied launcher, with the JVM's class data sharing log; returns its output. */

@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,17 +27,8 @@ class LauncherLocaleTest {
     @Test
     void aPathWithAccents_underTheCLocale_isTheSamePath_throughEitherLauncher() throws Exception {
         Path target = Path.of("target");
-        assertThat(target.resolve("pgstrata.jar")).as("run after 'mvn package'").isRegularFile();
-        // The checkout's launcher, with the build beside it (no sources: it builds nothing)
         Path checkout = Files.createDirectory(dir.resolve("checkout"));
-        Files.copy(Path.of("pgstrata"), checkout.resolve("pgstrata"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
-        Path lib = Files.createDirectories(checkout.resolve("target/lib"));
-        Files.copy(target.resolve("pgstrata.jar"), checkout.resolve("target/pgstrata.jar"));
-        try (Stream<Path> libs = Files.list(target.resolve("lib"))) {
-            for (Path jar : libs.toList()) {
-                Files.copy(jar, lib.resolve(jar.getFileName()));
-            }
-        }
+        LauncherClassSharingTest.checkoutCopy(checkout);
         // The installed one, from the tarball
         String version = System.getProperty("pgstrata.version");
         Path tarball = target.resolve("pgstrata-" + version + ".tar.gz").toAbsolutePath();

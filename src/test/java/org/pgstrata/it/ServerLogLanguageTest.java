@@ -9,8 +9,8 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.pgstrata.postgres.Lsn;
 import org.pgstrata.db.LocalCluster;
+import org.pgstrata.db.PgBinaries;
 
 /**
  * pgstrata reads the log of the servers it starts (a restore's, a drill's) to tell where recovery
@@ -34,12 +34,7 @@ class ServerLogLanguageTest extends PgTest {
         // A cluster made under a German locale has lc_messages = 'de_DE.UTF-8'; this machine has only C.UTF-8, under which
         // gettext follows LANGUAGE (under plain C it would not translate)
         PgSupport.sql(source, "ALTER SYSTEM SET lc_messages = 'C.UTF-8'", "SELECT pg_reload_conf()");
-        PgSupport.sql(source, "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
-        CliBackups.backupId(repo, source, "full");
-        PgSupport.sql(source, "INSERT INTO t SELECT g FROM generate_series(1001, 2000) g");
-        String lsn = PgSupport.queryString(source, "SELECT pg_current_wal_lsn()::text");
-        PgSupport.sql(source, "INSERT INTO t SELECT g FROM generate_series(2001, 3000) g", "SELECT pg_switch_wal()");
-        PitrTest.waitForArchive(source);
+        String lsn = ShutdownTarget.prepare(source, repo);
 
         Path copy = dir.resolve("copy");
         Path log = dir.resolve("restore.log");
@@ -54,21 +49,6 @@ class ServerLogLanguageTest extends PgTest {
         String out = Files.readString(log);
         assertThat(restore.exitValue()).as(out).isZero();
         JsonNode result = new ObjectMapper().readTree(out.substring(out.indexOf('{')));
-        assertThat(result.path("state").asText()).as(out).isEqualTo("shut down");
-        // PostgreSQL stops at the first record past an inclusive LSN target: never before it
-        String stopped = result.path("stoppedAtLsn").asText();
-        assertThat(stopped).as(out).matches("[0-9A-F]+/[0-9A-F]+");
-        assertThat(Lsn.parse(stopped).compareTo(Lsn.parse(lsn))).as(out).isGreaterThanOrEqualTo(0);
-
-        // Promoted at the same target, the copy holds the first 2000 rows
-        Path auto = copy.resolve("postgresql.auto.conf");
-        Files.writeString(auto, Files.readString(auto).replace("recovery_target_action = 'shutdown'", "recovery_target_action = 'promote'"));
-        assertThat(Files.readString(auto)).contains("recovery_target_action = 'promote'");
-        LocalCluster restored = pg.track(new LocalCluster(copy, org.pgstrata.db.PgBinaries.resolve(DEBIAN_BIN, 15, PgSupport.env())));
-        restored.start();
-        for (int i = 0; i < 300 && "t".equals(PgSupport.queryString(restored, "SELECT pg_is_in_recovery()")); i++) {
-            Thread.sleep(100);
-        }
-        assertThat(PgSupport.queryString(restored, "SELECT count(*) || ' ' || max(id) FROM t")).isEqualTo("2000 2000");
+        ShutdownTarget.check(result, out, lsn, pg.track(new LocalCluster(copy, PgBinaries.resolve(DEBIAN_BIN, 15, PgSupport.env()))));
     }
 }
