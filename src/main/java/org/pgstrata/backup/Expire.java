@@ -134,6 +134,7 @@ public final class Expire {
                     repo.removeIncomplete(left);
                 }
                 repo.removeTemporary();
+                repo.removeArchiveLeftovers();
             }
             if (!plan.kept().isEmpty()) {
                 Manifest oldestKept = plan.kept().stream().min(Comparator.comparing((Manifest m) -> Lsn.parse(m.startLsn()))).orElseThrow();

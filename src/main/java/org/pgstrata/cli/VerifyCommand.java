@@ -73,7 +73,8 @@ final class VerifyCommand extends BaseCommand {
                 out().println("incomplete backup (no manifest: a backup still running, or one that failed, which the next backup removes): " + i);
             }
             for (String u : r.unfinished()) {
-                out().println("unfinished write (never visible; the next backup removes those under backup/ and logical/): " + u);
+                out().println("unfinished write (never visible; the next backup or expire removes those under backup/ and logical/, expire those"
+                        + " under archive/ once a day old): " + u);
             }
             for (String u : r.unreadable()) {
                 out().println("not checked: " + u);

@@ -1092,12 +1092,30 @@ public final class Repository implements AutoCloseable {
         }
     }
 
+    /** How old a half-written file under archive/ must be to count as a killed wal push's: no push of one segment takes that long. */
+    static final java.time.Duration ARCHIVE_LEFTOVER_AGE = java.time.Duration.ofDays(1);
+
     /** Removes half-written files of killed backups. Only call while holding the lock. */
     public void removeTemporary() {
         try {
             // Fenced only when there is something to remove: on S3 the fence waits for the lease to be read back.
             storage.deleteTemporary(BACKUP_PREFIX, () -> fence("removing half-written files"));
             storage.deleteTemporary(LOGICAL_PREFIX, () -> fence("removing half-written files"));
+        } catch (IOException e) {
+            throw io("remove half-written files", e);
+        }
+    }
+
+    /**
+     * Removes what wal pushes killed a day ago or more left half-written under archive/, where
+     * they write without the lock: only age tells such a leftover from a push in progress. For
+     * expire, which goes through the archive anyway (a backup would walk it for nothing). Only
+     * call while holding the lock.
+     */
+    public void removeArchiveLeftovers() {
+        try {
+            storage.deleteTemporary(WalArchive.PREFIX, java.time.Instant.now().minus(ARCHIVE_LEFTOVER_AGE),
+                    () -> fence("removing half-written files"));
         } catch (IOException e) {
             throw io("remove half-written files", e);
         }

@@ -132,6 +132,15 @@ public interface Storage extends AutoCloseable {
      * leftovers (nearly always) need not wait for that before its work starts.
      */
     default void deleteTemporary(String prefix, IoAction beforeDeleting) throws IOException {
+        deleteTemporary(prefix, null, beforeDeleting);
+    }
+
+    /**
+     * {@link #deleteTemporary(String, IoAction)} of the leftovers last written before
+     * {@code before} only (null: all): for a prefix that writers without the lock use too (wal
+     * push under archive/), whose leftovers only age tells from a write in progress.
+     */
+    default void deleteTemporary(String prefix, java.time.Instant before, IoAction beforeDeleting) throws IOException {
     }
 
     /** An action that may fail with an {@link IOException}. */

@@ -424,8 +424,8 @@ public final class EncryptedStorage implements Storage {
     }
 
     @Override
-    public void deleteTemporary(String prefix, IoAction beforeDeleting) throws IOException {
-        inner.deleteTemporary(storedDirectory(prefix), beforeDeleting);
+    public void deleteTemporary(String prefix, java.time.Instant before, IoAction beforeDeleting) throws IOException {
+        inner.deleteTemporary(storedDirectory(prefix), before, beforeDeleting);
     }
 
     /** Unfinished writes by their clear names where the name can be read; the inner store's name otherwise. */

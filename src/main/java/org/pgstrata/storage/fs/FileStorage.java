@@ -352,20 +352,30 @@ public final class FileStorage implements Storage {
     }
 
     @Override
-    public void deleteTemporary(String prefix, IoAction beforeDeleting) throws IOException {
+    public void deleteTemporary(String prefix, java.time.Instant before, IoAction beforeDeleting) throws IOException {
         Path start = root.resolve(prefix);
         if (!isDirectory(start)) {
             return;
         }
         List<Path> leftovers;
         try (Stream<Path> walk = Files.walk(start)) {
-            leftovers = walk.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().endsWith(TEMP_SUFFIX)).toList();
+            leftovers = walk.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().endsWith(TEMP_SUFFIX)
+                    && (before == null || writtenBefore(p, before))).toList();
         }
         if (!leftovers.isEmpty()) {
             beforeDeleting.run();
         }
         for (Path p : leftovers) {
             Files.deleteIfExists(p);
+        }
+    }
+
+    /** Whether {@code p} was last written before {@code before} (a file gone meanwhile was not). */
+    private static boolean writtenBefore(Path p, java.time.Instant before) {
+        try {
+            return Files.getLastModifiedTime(p).toInstant().isBefore(before);
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -751,8 +751,9 @@ public final class S3Storage implements Storage {
 
     /** Aborts the multipart uploads that writers which were cut short left under {@code prefix}. */
     @Override
-    public void deleteTemporary(String prefix, IoAction beforeDeleting) throws IOException {
-        List<MultipartUpload> unfinished = unfinishedUploads(prefix);
+    public void deleteTemporary(String prefix, java.time.Instant before, IoAction beforeDeleting) throws IOException {
+        List<MultipartUpload> unfinished = unfinishedUploads(prefix).stream()
+                .filter(u -> before == null || u.initiated() != null && u.initiated().isBefore(before)).toList();
         if (!unfinished.isEmpty()) {
             beforeDeleting.run();
         }
