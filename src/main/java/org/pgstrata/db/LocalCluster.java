@@ -28,6 +28,12 @@ public final class LocalCluster {
 
     private final Path pgdata;
     private final PgBinaries binaries;
+    /**
+     * How long each log file was when this object last started the server: what came before is
+     * another run's, often the source's (a backup copies log/ and current_logfiles), and must not
+     * be read as this run's ("database system is shut down", "redo done at").
+     */
+    private final Map<Path, Long> logStart = new java.util.concurrent.ConcurrentHashMap<>();
 
     public LocalCluster(Path pgdata, PgBinaries binaries) {
         this.pgdata = pgdata.toAbsolutePath().normalize();
@@ -259,6 +265,17 @@ public final class LocalCluster {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(new File("/dev/null")).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(environment);
+        logStart.clear();
+        for (Path d : logFiles().stream().map(Path::getParent).distinct().toList()) {
+            // every file of the log directories: the collector may go on in any of them (a name by weekday, by hour)
+            try (Stream<Path> files = Files.list(d)) {
+                for (Path f : files.filter(Files::isRegularFile).toList()) {
+                    logStart.put(f, Files.size(f));
+                }
+            } catch (IOException | java.io.UncheckedIOException e) {
+                // not there yet: all of it is this run's
+            }
+        }
         Process server;
         try {
             server = pb.start();
@@ -506,7 +523,8 @@ public final class LocalCluster {
 
     /**
      * The server log's lines: its output's, then the collector's current file's ({@link
-     * #logFiles}), each from at most its last 4 MiB, read as UTF-8 with what does not decode
+     * #logFiles}), each from where it ended when this object started the server (a file shorter
+     * now was started anew), and at most its last 4 MiB, read as UTF-8 with what does not decode
      * replaced (messages in another encoding must not hide the rest).
      */
     public List<String> logLines() throws IOException {
@@ -514,13 +532,16 @@ public final class LocalCluster {
         boolean first = true;
         for (Path f : logFiles()) {
             try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f)) {
-                long from = Math.max(0, ch.size() - LOG_READ_LIMIT);
-                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) (ch.size() - from));
+                long size = ch.size();
+                long started = logStart.getOrDefault(f, 0L);
+                long from = Math.max(started <= size ? started : 0, size - LOG_READ_LIMIT);
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) (size - from));
                 while (b.hasRemaining() && ch.read(b, from + b.position()) > 0) {
                     // read on
                 }
                 List<String> some = new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).lines().toList();
-                lines.addAll(from > 0 && !some.isEmpty() ? some.subList(1, some.size()) : some); // the first line may be cut
+                boolean cut = from > 0 && from != started; // a read from this run's start begins at a line
+                lines.addAll(cut && !some.isEmpty() ? some.subList(1, some.size()) : some);
             } catch (IOException e) {
                 if (first) {
                     throw e;
