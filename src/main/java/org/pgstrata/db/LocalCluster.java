@@ -610,7 +610,7 @@ public final class LocalCluster {
                     Process p = pb.start();
                     if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                         p.destroyForcibly();
-                        return new ProcessResult(-1, cmd.get(cmd.size() > 2 && cmd.get(0).equals("unshare") ? 2 : 0) + " timed out after " + timeoutSeconds + "s");
+                        return new ProcessResult(-1, cmd.get(cmd.size() > 2 && cmd.get(0).endsWith("/unshare") ? 2 : 0) + " timed out after " + timeoutSeconds + "s");
                     }
                     return new ProcessResult(p.exitValue(), Files.readString(out));
                 } finally {

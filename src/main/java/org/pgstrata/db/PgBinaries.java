@@ -75,12 +75,35 @@ public final class PgBinaries {
     public List<String> serverCommand(String program, String... args) {
         List<String> cmd = new ArrayList<>();
         if (isRoot()) {
-            cmd.add("unshare");
+            cmd.add(unshare());
             cmd.add("-U");
         }
         cmd.add(program(program).toString());
         cmd.addAll(List.of(args));
         return cmd;
+    }
+
+    /**
+     * unshare (util-linux) where the system keeps it, else the first one on PATH: looked up on PATH
+     * alone, a PATH without /usr/bin (a container's, env -i, a unit's own) made every server start
+     * fail, and a drill record the sound backup it restored as failed. None at all: the binaries
+     * pgstrata needs as root are missing (exit 18), which says nothing about a backup.
+     */
+    static String unshare() {
+        List<String> candidates = new ArrayList<>(List.of("/usr/bin/unshare", "/bin/unshare"));
+        String path = System.getenv("PATH");
+        if (path != null) {
+            for (String dir : path.split(":")) {
+                if (dir.startsWith("/")) {
+                    candidates.add(dir + "/unshare");
+                }
+            }
+        }
+        return candidates.stream().filter(c -> Files.isRegularFile(Path.of(c)) && Files.isExecutable(Path.of(c))).findFirst()
+                .orElseThrow(() -> new PgstrataException(ErrorCode.BINARIES, "cannot run PostgreSQL's server programs as root: unshare "
+                        + "is not in /usr/bin, /bin or on PATH (" + (path == null ? "unset" : path) + "); PostgreSQL refuses to run as root, "
+                        + "and pgstrata runs it unprivileged in a user namespace with unshare -U",
+                        "install util-linux, or run pgstrata as the user that owns the cluster"));
     }
 
     public static boolean isRoot() {
