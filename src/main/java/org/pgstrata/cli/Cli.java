@@ -60,14 +60,14 @@ public final class Cli {
             } catch (PgstrataException p) {
                 if (status) {
                     ((RootCommand) cl.getCommand()).configProblem = p;
-                    return cl.execute(args);
+                    return executeFlushed(cl, args);
                 }
                 java.io.PrintWriter e = err != null ? err : new java.io.PrintWriter(System.err, true);
                 e.println("pgstrata: error: " + p.oneLine());
                 e.flush();
                 return p.code().exitCode();
             }
-            return cl.execute(args);
+            return executeFlushed(cl, args);
         } finally {
             // A key derived ahead for a command that never opened its repository (--help, a usage error) goes with it.
             org.pgstrata.storage.crypt.KeyEnvelope.discardPrefetch();
@@ -79,6 +79,15 @@ public final class Cli {
                     System.setProperty(k, v);
                 }
             });
+        }
+    }
+
+    /** Runs the command, then hands on what its output still buffers (a last line printed without its newline), so that a failed write is seen. */
+    private static int executeFlushed(CommandLine cl, String[] args) {
+        try {
+            return cl.execute(args);
+        } finally {
+            cl.getOut().flush();
         }
     }
 

@@ -16,6 +16,50 @@ public final class Main {
             + " had not finished is not kept or used, except a restore target it was writing, which is incomplete and will not start;"
             + " hint: run the command again (a restore: into that target with --delta, or into an empty one)";
 
+    /**
+     * {@code code}, or the I/O error's (22) when the command succeeded but its output did not reach
+     * standard output: {@code pgstrata list --json > backups.json} on a full disk, or with stdout
+     * closed, exited 0 with the file empty or cut short (PrintStream keeps write errors to itself).
+     * A pipe whose reader is gone ({@code pgstrata list | head -1}) is no error: the reader had what
+     * it wanted, as with the programs that SIGPIPE ends quietly.
+     */
+    static int outputWritten(int code) {
+        System.out.flush();
+        if (code != 0 || !System.out.checkError()) {
+            return code;
+        }
+        String target;
+        try {
+            target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/1")).toString();
+        } catch (java.io.IOException | RuntimeException e) {
+            target = "";
+        }
+        if (target.startsWith("pipe:")) {
+            return code;
+        }
+        if (!openForWriting()) {
+            target = ""; // stdout was closed when the JVM started, which then opened one of its own files (read-only) as descriptor 1
+        }
+        System.err.println("pgstrata: error: the command finished, but its output could not be written to standard output"
+                + (target.isEmpty() ? " (closed)" : " (" + target + ")") + ", so it is lost or incomplete; hint: send the output to a file "
+                + "on a disk with room (or a pipe), not to a full disk or a closed descriptor, and run the command again");
+        return org.pgstrata.api.ErrorCode.IO.exitCode();
+    }
+
+    /** Whether descriptor 1 is open for writing (its flags in /proc/self/fdinfo/1, in octal: access mode O_WRONLY or O_RDWR). */
+    private static boolean openForWriting() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")) {
+                    return (Integer.parseInt(line.substring("flags:".length()).strip(), 8) & 3) != 0;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux, or nothing to read: take the name as it is
+        }
+        return true;
+    }
+
     public static void main(String[] args) {
         int code;
         // Ctrl-C or SIGTERM: the JVM exits with 130 or 143 once its shutdown hooks ran, and said nothing. One line says so.
@@ -56,6 +100,7 @@ public final class Main {
                 code = LeanWal.exitStatus(args, org.pgstrata.api.ErrorCode.INTERNAL.exitCode());
             }
         }
+        code = outputWritten(code);
         try {
             Runtime.getRuntime().removeShutdownHook(interrupted);
         } catch (IllegalStateException e) {
