@@ -1058,14 +1058,39 @@ public final class PhysicalRestore {
     }
 
     private static void cleanUp(Path target, boolean existed) {
-        try (Stream<Path> walk = Files.walk(target)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                if (!existed || !p.equals(target)) {
-                    Files.deleteIfExists(p);
+        try {
+            if (existed) {
+                for (Path child : children(target)) {
+                    deleteTree(child);
                 }
+            } else {
+                deleteTree(target);
             }
-        } catch (IOException e) {
+        } catch (IOException | java.io.UncheckedIOException e) {
             // best effort: the error that brought us here is the one to report
+        }
+    }
+
+    /**
+     * Removes {@code p} and what is under it, holding one directory open at a time: Files.walk keeps
+     * one open per level, and a restore that failed for lack of file descriptors (a low open-files
+     * limit) could not remove what it had written, then claimed that nothing was left.
+     */
+    private static void deleteTree(Path p) throws IOException {
+        if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            for (Path child : children(p)) {
+                deleteTree(child);
+            }
+        }
+        Files.deleteIfExists(p);
+    }
+
+    private static List<Path> children(Path dir) throws IOException {
+        if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.toList();
         }
     }
 
