@@ -433,8 +433,10 @@ public final class PhysicalRestore {
         try {
             cluster.start(null, org.pgstrata.api.CipherPass.environment(), stall); // restore_command's passphrase, from wherever this command had it
         } catch (PgstrataException e) {
-            if (target.action().equals("shutdown") && cluster.serverLogTail().contains("shut down")) {
-                return shutdownStop(cluster, stall);
+            // Not the log's "shut down": PostgreSQL writes that after a failed start too (a preloaded library missing), and
+            // a cluster that logs only fatal messages, or only to syslog, does not write it when it stops at the target
+            if (target.action().equals("shutdown") && shutDownInRecovery(cluster)) {
+                return shutdownStop(cluster, stall, target, e);
             }
             throw explained(cluster, target, e);
         }
@@ -445,7 +447,7 @@ public final class PhysicalRestore {
         } catch (PgstrataException e) {
             // A short recovery to a shutdown target can end, and the server stop, between its start and this probe.
             if (target.action().equals("shutdown") && !cluster.postmasterAlive()) {
-                return shutdownStop(cluster, stall);
+                return shutdownStop(cluster, stall, target, e);
             }
             throw explained(cluster, target, e);
         }
@@ -453,11 +455,12 @@ public final class PhysicalRestore {
         String replayed = null;
         while (true) {
             if (!cluster.postmasterAlive()) {
+                PgstrataException stopped = new PgstrataException(ErrorCode.SERVER, "the restored server stopped during recovery: "
+                        + cluster.serverLogTail(), "read the server log in " + cluster.pgdata());
                 if (target.action().equals("shutdown")) {
-                    return shutdownStop(cluster, stall);
+                    return shutdownStop(cluster, stall, target, stopped);
                 }
-                throw explained(cluster, target, new PgstrataException(ErrorCode.SERVER, "the restored server stopped during recovery: "
-                        + cluster.serverLogTail(), "read the server log in " + cluster.pgdata()));
+                throw explained(cluster, target, stopped);
             }
             try (Connection c = Db.connect(s, "pgstrata restore")) {
                 boolean inRecovery = "t".equals(Db.queryString(c, "SELECT pg_is_in_recovery()"));
@@ -520,6 +523,15 @@ public final class PhysicalRestore {
                 h < 0 ? null : why.substring(h + 8));
     }
 
+    /** Whether the server stopped in archive recovery, as it does at a shutdown target: pg_control says so, whatever its log says. */
+    private static boolean shutDownInRecovery(LocalCluster cluster) {
+        try {
+            return !cluster.postmasterAlive() && org.pgstrata.postgres.ControlFile.state(cluster.pgdata()) == org.pgstrata.postgres.ControlFile.SHUT_DOWN_IN_RECOVERY;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** A failed start or recovery, with the server log's reason turned into its own error where there is one. */
     private static PgstrataException explained(LocalCluster cluster, RecoveryTarget target, PgstrataException e) {
         // wal get refused a segment (another cluster's tablespace in it, or expire removed it while this restore ran): its
@@ -560,11 +572,15 @@ public final class PhysicalRestore {
      * "redo done at": where it stopped is the server's own "recovery stopping ..." line (an LSN
      * for an LSN target; a transaction, restore point or consistency otherwise, with a time).
      */
-    private Stop shutdownStop(LocalCluster cluster, Duration stall) {
+    private Stop shutdownStop(LocalCluster cluster, Duration stall, RecoveryTarget target, PgstrataException otherwise) {
         StallWatch watch = new StallWatch(stall);
         while (cluster.postmasterAlive() && !watch.stalled()) {
             watch.observe(cluster.progress());
             StallWatch.pause(100);
+        }
+        if (!shutDownInRecovery(cluster)) {
+            // It stopped, but not at the target: it failed to start, or its recovery failed
+            throw explained(cluster, target, otherwise);
         }
         String lsn = null;
         String time = null;

@@ -1,0 +1,69 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.cli.CliRun;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.db.PgBinaries;
+
+/**
+ * A restore to a shutdown target (--target-action shutdown --start) decided that the server had
+ * stopped at its target when the end of its log said "shut down". PostgreSQL writes that line
+ * after any failed start too: a copy whose shared_preload_libraries names a library this host
+ * lacks exited at once ("FATAL: could not access file ...", "database system is shut down"), and
+ * the restore exited 0, "shut down", never having recovered anything. The verdict is now
+ * pg_control's, which only a shutdown during archive recovery leaves as "shut down in recovery".
+ */
+class ShutdownTargetVerdictTest extends PgTest {
+
+    private record Source(Path repo, String lsn) {
+    }
+
+    /** A source with {@code conf} appended to its postgresql.conf (and in effect), backed up, then changed past an LSN. */
+    private Source source(String conf) throws Exception {
+        Path repo = dir.resolve("repo");
+        LocalCluster source = pg.archiving("source", repo);
+        Files.writeString(source.pgdata().resolve("postgresql.conf"), conf, java.nio.file.StandardOpenOption.APPEND);
+        source.stop();
+        source.start();
+        PgSupport.sql(source, "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
+        CliBackups.backupId(repo, source, "full");
+        PgSupport.sql(source, "INSERT INTO t SELECT g FROM generate_series(1001, 2000) g");
+        String lsn = PgSupport.queryString(source, "SELECT pg_current_wal_lsn()::text");
+        PgSupport.sql(source, "INSERT INTO t SELECT g FROM generate_series(2001, 3000) g", "SELECT pg_switch_wal()");
+        PitrTest.waitForArchive(source);
+        return new Source(repo, lsn);
+    }
+
+    private CliRun restoreToShutdown(Source s, Path copy) {
+        CliRun r = CliRun.run("restore", "--repo", s.repo().toString(), "--to", copy.toString(), "--target-lsn", s.lsn(), "--target-action",
+                "shutdown", "--start", "--port", Integer.toString(LocalCluster.freePort()), "--json");
+        pg.trackRestored(copy, 17);
+        return r;
+    }
+
+    @Test
+    void aCopyThatCannotStart_isNotReportedAsShutDownAtItsTarget() throws Exception {
+        // The source preloads pg_stat_statements; the restore host's binaries lack it
+        Source s = source("shared_preload_libraries = 'pg_stat_statements'\n");
+        Path bundled = PgBinaries.resolve(null, 17, PgSupport.env()).binDir().toRealPath().getParent();
+        Path lacking = dir.resolve("pg-without-pgss");
+        assertThat(new ProcessBuilder("cp", "-a", bundled.toString(), lacking.toString()).inheritIO().start().waitFor()).isZero();
+        try (var found = Files.find(lacking, 4, (p, a) -> p.getFileName().toString().startsWith("pg_stat_statements."))) {
+            for (Path p : found.toList()) {
+                Files.delete(p);
+            }
+        }
+        Path copy = dir.resolve("copy");
+        CliRun r = CliRun.run("restore", "--repo", s.repo().toString(), "--to", copy.toString(), "--target-lsn", s.lsn(), "--target-action",
+                "shutdown", "--start", "--pg-bin", lacking.resolve("bin").toString(), "--port", Integer.toString(LocalCluster.freePort()), "--json");
+        pg.trackRestored(copy, 17);
+        assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(19);
+        assertThat(r.err()).contains("could not access file \"pg_stat_statements\"").doesNotContain("\n\tat ");
+        assertThat(r.err().strip().lines().count()).isEqualTo(1);
+        assertThat(r.out()).doesNotContain("shut down");
+    }
+}
