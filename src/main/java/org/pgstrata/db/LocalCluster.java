@@ -252,6 +252,7 @@ public final class LocalCluster {
         // pgstrata reads this log (where recovery stopped, a shutdown at the target, a full disk): in English, whatever
         // lc_messages the cluster's configuration (made under its owner's locale) and LANGUAGE say. Sessions may still SET it.
         List<String> args = new ArrayList<>(List.of("-D", pgdata.toString(), "-c", "lc_messages=C"));
+        args.addAll(logOverrides());
         if (port != null) {
             args.add("-p");
             args.add(Integer.toString(port));
@@ -284,6 +285,34 @@ public final class LocalCluster {
                     "check that the PostgreSQL binaries" + (PgBinaries.isRoot() ? " and 'unshare'" : "") + " are installed");
         }
         waitUntilAccepting(server, stall);
+    }
+
+    /**
+     * What the server must log for pgstrata to read it, where its configuration would not: the
+     * LOG lines (where recovery stopped, "redo done at") that log_min_messages = fatal or panic
+     * drops, and a log in a file at all, which a log_destination of syslog (or eventlog) alone
+     * does not give: stderr is added to it, so that syslog still has everything. For this run
+     * only, as lc_messages: the configuration files are left as they are. A configuration that
+     * postgres cannot read changes nothing here: the start then says what is wrong with it.
+     */
+    private List<String> logOverrides() {
+        List<String> extra = new ArrayList<>();
+        String destination = configValue("log_destination");
+        if (destination != null && java.util.Arrays.stream(destination.split(",")).map(d -> d.trim().toLowerCase(java.util.Locale.ROOT))
+                .noneMatch(d -> d.equals("stderr") || d.equals("csvlog") || d.equals("jsonlog"))) {
+            extra.addAll(List.of("-c", "log_destination=" + (destination.isBlank() ? "" : destination + ",") + "stderr"));
+        }
+        String min = configValue("log_min_messages");
+        if (min != null && (min.equalsIgnoreCase("fatal") || min.equalsIgnoreCase("panic"))) {
+            extra.addAll(List.of("-c", "log_min_messages=error"));
+        }
+        return extra;
+    }
+
+    /** A setting's value as the server would start with it (postgres -C, which starts nothing), or null when that fails. */
+    private String configValue(String name) {
+        ProcessResult r = ProcessResult.run(binaries.serverCommand("postgres", "-D", pgdata.toString(), "-C", name), 60);
+        return r.exitCode() == 0 && r.output().strip().indexOf('\n') < 0 ? r.output().strip() : null;
     }
 
     /** How long a start or a recovery may show no progress before it is given up, unless the caller says otherwise. */

@@ -2,20 +2,27 @@ package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
+import org.pgstrata.postgres.Lsn;
 
 /**
  * A restore to a shutdown target (--target-action shutdown --start) decided that the server had
  * stopped at its target when the end of its log said "shut down". PostgreSQL writes that line
  * after any failed start too: a copy whose shared_preload_libraries names a library this host
  * lacks exited at once ("FATAL: could not access file ...", "database system is shut down"), and
- * the restore exited 0, "shut down", never having recovered anything. The verdict is now
- * pg_control's, which only a shutdown during archive recovery leaves as "shut down in recovery".
+ * the restore exited 0, "shut down", never having recovered anything. And a cluster whose
+ * log_min_messages is fatal writes no LOG line at all: a restore that reached its target exited
+ * 19. The verdict is now pg_control's, which only a shutdown during archive recovery leaves as
+ * "shut down in recovery".
  */
 class ShutdownTargetVerdictTest extends PgTest {
 
@@ -65,5 +72,21 @@ class ShutdownTargetVerdictTest extends PgTest {
         assertThat(r.err()).contains("could not access file \"pg_stat_statements\"").doesNotContain("\n\tat ");
         assertThat(r.err().strip().lines().count()).isEqualTo(1);
         assertThat(r.out()).doesNotContain("shut down");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"log_min_messages = fatal", "log_destination = 'syslog'", "logging_collector = on\nlog_destination = 'syslog'"})
+    void aClusterThatWritesNoLogLinesToAFile_isRestoredToAShutdownTarget(String conf) throws Exception {
+        Source s = source(conf + "\n");
+        Path copy = dir.resolve("copy");
+        CliRun r = restoreToShutdown(s, copy);
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode result = new ObjectMapper().readTree(r.out());
+        assertThat(result.path("state").asText()).as(r.out()).isEqualTo("shut down");
+        String stopped = result.path("stoppedAtLsn").asText();
+        assertThat(stopped).as(r.out() + r.err()).matches("[0-9A-F]+/[0-9A-F]+");
+        assertThat(Lsn.parse(stopped).compareTo(Lsn.parse(s.lsn()))).isGreaterThanOrEqualTo(0);
+        // Its own setting is kept in its configuration
+        assertThat(Files.readString(copy.resolve("postgresql.conf"))).contains(conf);
     }
 }
