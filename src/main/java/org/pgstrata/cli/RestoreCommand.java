@@ -171,7 +171,9 @@ final class RestoreCommand extends BaseCommand {
             if (r.readySeconds() != null) {
                 out().printf("recovery stopped at %s%s; the server is %s%s, %.1f s after the restore began%n", r.stoppedAt(),
                         r.stoppedAtTime() == null || r.stoppedAt().contains(r.stoppedAtTime()) ? "" : " (last transaction " + r.stoppedAtTime() + ")",
-                        r.state().equals("shut down") ? "shut down, as --target-action shutdown asked" : r.state(),
+                        !r.state().equals("shut down") ? r.state() : "shutdown".equals(action) ? "shut down, as --target-action shutdown asked"
+                                // PostgreSQL documents that a pause target acts as shutdown under hot_standby = off
+                                : "shut down: hot_standby is off in its configuration, under which PostgreSQL shuts down at a pause target",
                         r.port() == null ? "" : " on port " + r.port(), r.readySeconds());
             }
         }

@@ -435,7 +435,7 @@ public final class PhysicalRestore {
         } catch (PgstrataException e) {
             // Not the log's "shut down": PostgreSQL writes that after a failed start too (a preloaded library missing), and
             // a cluster that logs only fatal messages, or only to syslog, does not write it when it stops at the target
-            if (target.action().equals("shutdown") && shutDownInRecovery(cluster)) {
+            if (stopsAtTarget(target) && shutDownInRecovery(cluster)) {
                 return shutdownStop(cluster, stall, target, e);
             }
             throw explained(cluster, target, e);
@@ -446,7 +446,7 @@ public final class PhysicalRestore {
             s = readinessProbe(cluster, port);
         } catch (PgstrataException e) {
             // A short recovery to a shutdown target can end, and the server stop, between its start and this probe.
-            if (target.action().equals("shutdown") && !cluster.postmasterAlive()) {
+            if (stopsAtTarget(target) && !cluster.postmasterAlive()) {
                 return shutdownStop(cluster, stall, target, e);
             }
             throw explained(cluster, target, e);
@@ -457,7 +457,7 @@ public final class PhysicalRestore {
             if (!cluster.postmasterAlive()) {
                 PgstrataException stopped = new PgstrataException(ErrorCode.SERVER, "the restored server stopped during recovery: "
                         + cluster.serverLogTail(), "read the server log in " + cluster.pgdata());
-                if (target.action().equals("shutdown")) {
+                if (stopsAtTarget(target)) {
                     return shutdownStop(cluster, stall, target, stopped);
                 }
                 throw explained(cluster, target, stopped);
@@ -521,6 +521,15 @@ public final class PhysicalRestore {
         int h = why.indexOf("; hint: ");
         return new PgstrataException(code, "the restored server in " + cluster.pgdata() + " " + what + ": " + (h < 0 ? why : why.substring(0, h)),
                 h < 0 ? null : why.substring(h + 8));
+    }
+
+    /**
+     * Whether the server stops at this target: a shutdown target, and a pause target under
+     * hot_standby = off (which PostgreSQL documents to act as shutdown). A pause target's server
+     * that stops otherwise still fails: {@link #shutdownStop} checks pg_control.
+     */
+    private static boolean stopsAtTarget(RecoveryTarget target) {
+        return target.action().equals("shutdown") || target.action().equals("pause");
     }
 
     /** Whether the server stopped in archive recovery, as it does at a shutdown target: pg_control says so, whatever its log says. */
@@ -606,6 +615,7 @@ public final class PhysicalRestore {
         String where = lsn != null ? lsn
                 : stopping != null ? "the target (the server log says: " + stopping + ")"
                 : "the target (the server log names no position; see " + cluster.logFilesText() + ")";
+        // A pause target acts as shutdown on a server with hot_standby = off (the source's setting, which the copy keeps)
         return new Stop(lsn, time, "shut down", null, where);
     }
 
