@@ -986,8 +986,12 @@ public final class PhysicalRestore {
         Path auto = target.resolve("postgresql.auto.conf");
         // A copy must not archive into the source's archive; a delta restore brings the cluster itself back,
         // which goes on archiving (on its new timeline) as it did.
+        // Nor run the commands a former standby keeps for its archive (a primary ignores them, a recovering copy runs them):
+        // archive_cleanup_command (pg_archivecleanup of the source's archive) at each restartpoint, recovery_end_command at
+        // promotion.
         StringBuilder extra = new StringBuilder(inPlace ? "" : "\n# Added by pgstrata restore of backup " + m.id()
-                + ": a restored copy must not archive into the source's archive.\narchive_mode = 'off'\n");
+                + ": a restored copy must not archive into the source's archive, nor clean it up.\narchive_mode = 'off'\n"
+                + "archive_cleanup_command = ''\nrecovery_end_command = ''\n");
         if (port != null) {
             extra.append("port = ").append(port).append('\n');
         }
