@@ -541,6 +541,10 @@ public final class PhysicalRestore {
         }
     }
 
+    /** The postmaster's words when a preloaded library's file is not there (dfmgr.c), the name quoted as configured. */
+    private static final java.util.regex.Pattern MISSING_LIBRARY = java.util.regex.Pattern.compile(
+            "FATAL:  (?:[0-9A-Z]{5}: )?could not (access file|load library) \"([^\"]+)\"[^|]*");
+
     /** A failed start or recovery, with the server log's reason turned into its own error where there is one. */
     private static PgstrataException explained(LocalCluster cluster, RecoveryTarget target, PgstrataException e) {
         // wal get refused a segment (another cluster's tablespace in it, or expire removed it while this restore ran): its
@@ -559,6 +563,16 @@ public final class PhysicalRestore {
             return new PgstrataException(ErrorCode.IO, "the restored server in " + cluster.pgdata() + " stopped: no room to write there: " + log,
                     "free space where " + cluster.pgdata() + " is (recovery needs room for the WAL it fetches, 16 MiB a segment, beyond "
                             + "the backup's files), then run the command again");
+        }
+        java.util.regex.Matcher library = MISSING_LIBRARY.matcher(log);
+        if (library.find()) {
+            // The copy's configuration (the source's) preloads a library that this host's PostgreSQL lacks: the host, not the
+            // backup, is what fails (a drill must not record the backup as failed), as when the binaries themselves are missing
+            return new PgstrataException(ErrorCode.BINARIES, "the restored server in " + cluster.pgdata() + " cannot start: its configuration "
+                    + "preloads library \"" + library.group(2) + "\" (shared_preload_libraries), which the PostgreSQL binaries in "
+                    + cluster.binaries().binDir() + " lack (" + library.group(0).strip() + ")",
+                    "install the package that provides " + library.group(2) + " for PostgreSQL " + cluster.binaries().major()
+                            + " on this host, or pass --pg-bin binaries that have it; then run the command again");
         }
         if (log.contains("recovery ended before configured recovery target was reached")) {
             return new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "recovery ended before reaching " + target.describe()

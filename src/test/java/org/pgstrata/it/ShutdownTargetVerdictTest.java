@@ -56,22 +56,36 @@ class ShutdownTargetVerdictTest extends PgTest {
     void aCopyThatCannotStart_isNotReportedAsShutDownAtItsTarget() throws Exception {
         // The source preloads pg_stat_statements; the restore host's binaries lack it
         Source s = source("shared_preload_libraries = 'pg_stat_statements'\n");
+        Path lacking = binariesWithout("pg_stat_statements");
+        Path copy = dir.resolve("copy");
+        CliRun r = CliRun.run("restore", "--repo", s.repo().toString(), "--to", copy.toString(), "--target-lsn", s.lsn(), "--target-action",
+                "shutdown", "--start", "--pg-bin", lacking.toString(), "--port", Integer.toString(LocalCluster.freePort()), "--json");
+        pg.trackRestored(copy, 17);
+        // The host lacks what the copy's configuration needs: binaries missing (18), in one line that names the library
+        assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(18);
+        assertThat(r.err()).contains("\"pg_stat_statements\"").contains("shared_preload_libraries").doesNotContain("\n\tat ");
+        assertThat(r.err().strip().lines().count()).isEqualTo(1);
+        assertThat(r.out()).doesNotContain("shut down");
+
+        // A drill on such a host proves nothing about the backup: an error, not a failed drill recorded against it
+        CliRun drill = CliRun.run("drill", "--repo", s.repo().toString(), "--pg-bin", lacking.toString());
+        assertThat(drill.exitCode()).as(drill.out() + drill.err()).isEqualTo(18);
+        assertThat(drill.err()).contains("\"pg_stat_statements\"");
+        assertThat(s.repo().resolve("drill")).as("no drill recorded").satisfiesAnyOf(p -> assertThat(p).doesNotExist(),
+                p -> assertThat(p).isEmptyDirectory());
+    }
+
+    /** A copy of the bundled PostgreSQL 17 without the library {@code name}: its bin directory. */
+    private Path binariesWithout(String name) throws Exception {
         Path bundled = PgBinaries.resolve(null, 17, PgSupport.env()).binDir().toRealPath().getParent();
-        Path lacking = dir.resolve("pg-without-pgss");
+        Path lacking = dir.resolve("pg-without-" + name);
         assertThat(new ProcessBuilder("cp", "-a", bundled.toString(), lacking.toString()).inheritIO().start().waitFor()).isZero();
-        try (var found = Files.find(lacking, 4, (p, a) -> p.getFileName().toString().startsWith("pg_stat_statements."))) {
+        try (var found = Files.find(lacking, 4, (p, a) -> p.getFileName().toString().startsWith(name + "."))) {
             for (Path p : found.toList()) {
                 Files.delete(p);
             }
         }
-        Path copy = dir.resolve("copy");
-        CliRun r = CliRun.run("restore", "--repo", s.repo().toString(), "--to", copy.toString(), "--target-lsn", s.lsn(), "--target-action",
-                "shutdown", "--start", "--pg-bin", lacking.resolve("bin").toString(), "--port", Integer.toString(LocalCluster.freePort()), "--json");
-        pg.trackRestored(copy, 17);
-        assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(19);
-        assertThat(r.err()).contains("could not access file \"pg_stat_statements\"").doesNotContain("\n\tat ");
-        assertThat(r.err().strip().lines().count()).isEqualTo(1);
-        assertThat(r.out()).doesNotContain("shut down");
+        return lacking.resolve("bin");
     }
 
     @ParameterizedTest
