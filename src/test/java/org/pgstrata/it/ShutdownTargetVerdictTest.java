@@ -36,13 +36,7 @@ class ShutdownTargetVerdictTest extends PgTest {
         Files.writeString(source.pgdata().resolve("postgresql.conf"), conf, java.nio.file.StandardOpenOption.APPEND);
         source.stop();
         source.start();
-        PgSupport.sql(source, "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
-        CliBackups.backupId(repo, source, "full");
-        PgSupport.sql(source, "INSERT INTO t SELECT g FROM generate_series(1001, 2000) g");
-        String lsn = PgSupport.queryString(source, "SELECT pg_current_wal_lsn()::text");
-        PgSupport.sql(source, "INSERT INTO t SELECT g FROM generate_series(2001, 3000) g", "SELECT pg_switch_wal()");
-        PitrTest.waitForArchive(source);
-        return new Source(repo, lsn);
+        return new Source(repo, ShutdownTarget.prepare(source, repo));
     }
 
     private CliRun restoreToShutdown(Source s, Path copy) {
