@@ -49,7 +49,8 @@ class FullDiskTest extends PgTest {
                 assertThat(cut.err()).contains(repo.toString());
                 assertThat(PgSupport.facade().list(repo.toString())).as("after a %s backup with no room", type)
                         .extracting(org.pgstrata.api.BackupInfo::id).containsExactly(first);
-                assertThat(PgSupport.facade().verify(repo.toString(), null).ok()).isTrue();
+                org.pgstrata.api.VerifyResult v = PgSupport.facade().verify(repo.toString(), null);
+                assertThat(v.ok()).as("verify after a %s backup with no room: %s %s", type, v.problems(), v.unreadable()).isTrue();
             }
 
             // WAL pushed into a full repository: archive_command fails, and the segment is archived whole once there is room
