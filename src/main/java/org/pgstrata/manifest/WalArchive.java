@@ -183,6 +183,20 @@ public final class WalArchive {
      * archived counts.
      */
     public PutOutcome put(String name, byte[] content, Compression compression) throws IOException {
+        return put(name, content, compression, null);
+    }
+
+    /**
+     * Asked, once an object is written and before it becomes visible, whether it may: a batch of
+     * pushes makes its files visible in its own order, and none after one that failed.
+     */
+    public interface Turn {
+        /** Waits for the files before this one; false when one of them did not reach the archive. */
+        boolean mayCommit() throws IOException;
+    }
+
+    /** {@link #put(String, byte[], Compression)}, made visible only when {@code turn} (if any) allows. */
+    public PutOutcome put(String name, byte[] content, Compression compression, Turn turn) throws IOException {
         String sum = Checksum.ofLean(content);
         Optional<PutOutcome> known = againstArchived(name, sum);
         if (known.isPresent()) {
@@ -200,7 +214,7 @@ public final class WalArchive {
                 }
                 case NONE -> out.write(content);
             }
-            return commit(w, name, sum);
+            return commit(w, name, sum, turn);
         }
     }
 
@@ -209,7 +223,7 @@ public final class WalArchive {
      * WAL push path reads a 16 MiB segment without copying it, checksums it natively and
      * compresses it with zstd's own threads.
      */
-    public PutOutcome put(String name, ByteBuffer content, int zstdWorkers) throws IOException {
+    public PutOutcome put(String name, ByteBuffer content, int zstdWorkers, Turn turn) throws IOException {
         String sum = Checksum.of(content);
         Optional<PutOutcome> known = againstArchived(name, sum);
         if (known.isPresent()) {
@@ -232,7 +246,7 @@ public final class WalArchive {
             while (out.hasRemaining()) {
                 ch.write(out);
             }
-            return commit(w, name, sum);
+            return commit(w, name, sum, turn);
         }
     }
 
@@ -249,7 +263,10 @@ public final class WalArchive {
     }
 
     /** Creates the object if the name is free; otherwise the archived copy (whole, since it won) decides. */
-    private PutOutcome commit(Storage.ObjectWriter w, String name, String sum) throws IOException {
+    private PutOutcome commit(Storage.ObjectWriter w, String name, String sum, Turn turn) throws IOException {
+        if (turn != null && !turn.mayCommit()) {
+            throw new HeldBackException(name); // the writer's close discards what was written
+        }
         if (w.commitIfAbsent()) {
             return PutOutcome.STORED;
         }
@@ -403,6 +420,13 @@ public final class WalArchive {
         public ConflictException(String name, String archived, String offered) {
             super("the archive already holds " + name + " with different content (archived " + archived
                     + ", offered " + offered + "); the archived copy was kept");
+        }
+    }
+
+    /** Not archived: a file before it in the same batch did not reach the archive (see {@link Turn}). */
+    public static final class HeldBackException extends IOException {
+        public HeldBackException(String name) {
+            super(name + " was not archived: a file before it in the same push was not archived either");
         }
     }
 

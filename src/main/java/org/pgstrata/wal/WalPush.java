@@ -68,23 +68,46 @@ public final class WalPush {
             List<String> warnings = java.util.Collections.synchronizedList(new ArrayList<>());
             List<Path> ready = batch ? readyFiles(file, name) : List.of();
             if (ready.isEmpty()) {
-                return new Result(name, pushOne(archive, file, sysid, compression, THREADS), also, warnings);
+                return new Result(name, pushOne(archive, file, sysid, compression, THREADS, null), also, warnings);
             }
-            // Several files: one per thread, the requested one first.
+            // Several files: one per thread, the requested one first. Each becomes visible only after
+            // the one before it, and none after one that failed: PostgreSQL archives in order and
+            // retries a failed file, so the archive never holds a later segment without an earlier
+            // one (a gap that verify reports and recovery cannot pass), however the pushes end.
             Path spool = spoolDirectory(repo, file.toAbsolutePath().getParent());
+            List<java.util.concurrent.CompletableFuture<Boolean>> archived = new ArrayList<>();
+            for (int i = 0; i <= ready.size(); i++) {
+                archived.add(new java.util.concurrent.CompletableFuture<>());
+            }
             List<java.util.concurrent.Callable<WalArchive.PutOutcome>> tasks = new ArrayList<>();
-            tasks.add(() -> pushOne(archive, file, sysid, compression, 1));
-            for (Path r : ready) {
+            tasks.add(() -> {
+                try {
+                    WalArchive.PutOutcome o = pushOne(archive, file, sysid, compression, 1, null);
+                    archived.get(0).complete(true);
+                    return o;
+                } finally {
+                    archived.get(0).complete(false); // no effect once it is true
+                }
+            });
+            for (int i = 0; i < ready.size(); i++) {
+                Path r = ready.get(i);
+                java.util.concurrent.CompletableFuture<Boolean> before = archived.get(i);
+                java.util.concurrent.CompletableFuture<Boolean> mine = archived.get(i + 1);
                 tasks.add(() -> {
                     try {
                         String identity = identity(r);
-                        if (pushOne(archive, r, sysid, compression, 1) == WalArchive.PutOutcome.STORED) {
+                        if (pushOne(archive, r, sysid, compression, 1, () -> archivedBefore(before)) == WalArchive.PutOutcome.STORED) {
                             also.add(r.getFileName().toString());
                         }
+                        mine.complete(true);
                         markPushed(spool, r.getFileName().toString(), identity);
+                    } catch (WalArchive.HeldBackException e) {
+                        // an earlier file failed, and says so; PostgreSQL asks for this one again later
                     } catch (PgstrataException | IOException e) {
                         // PostgreSQL will ask for this file itself and get the error then.
                         warnings.add("could not push ready file " + r.getFileName() + " ahead: " + e.getMessage());
+                    } finally {
+                        mine.complete(false);
                     }
                     return null;
                 });
@@ -105,8 +128,20 @@ public final class WalPush {
         }
     }
 
-    private static WalArchive.PutOutcome pushOne(WalArchive archive, Path file, String sysid, Compression compression, int workers)
-            throws IOException {
+    /**
+     * Waits until the file before this one in the batch is archived or has failed. An interrupt
+     * (the batch is being stopped) counts as failed; the task ends right after.
+     */
+    private static boolean archivedBefore(java.util.concurrent.CompletableFuture<Boolean> before) {
+        try {
+            return before.get();
+        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+            return false;
+        }
+    }
+
+    private static WalArchive.PutOutcome pushOne(WalArchive archive, Path file, String sysid, Compression compression, int workers,
+                                                 WalArchive.Turn turn) throws IOException {
         String name = file.getFileName().toString();
         boolean segment = SEGMENT.matcher(name).matches() || PARTIAL.matcher(name).matches();
         if (!segment || compression != Compression.ZSTD) {
@@ -114,7 +149,7 @@ public final class WalPush {
             if (segment) {
                 checkHeader(archive, name, content, sysid);
             }
-            return put(() -> archive.put(name, content, compression));
+            return put(() -> archive.put(name, content, compression, turn));
         }
         // A segment: mapped, not copied; checksummed natively; compressed by zstd's own threads.
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -122,7 +157,7 @@ public final class WalPush {
             byte[] header = new byte[Math.min(WalSegmentHeader.LENGTH, map.remaining())];
             map.get(0, header);
             checkHeader(archive, name, header, sysid);
-            return put(() -> archive.put(name, map, workers));
+            return put(() -> archive.put(name, map, workers, turn));
         }
     }
 

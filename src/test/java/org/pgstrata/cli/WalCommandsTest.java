@@ -124,6 +124,47 @@ class WalCommandsTest {
         }
     }
 
+    /**
+     * PostgreSQL archives in order and retries a file that failed. A batch whose requested file
+     * fails as it is stored (on a full disk, whichever write runs out of room first; here the
+     * store refuses its key) must not leave later segments archived without it: the archive would
+     * hold a gap that verify reports and recovery cannot pass until PostgreSQL's retry fills it.
+     * The pushes run side by side, so each round is a fresh race.
+     */
+    @Test
+    void push_whoseRequestedFileFails_archivesNoFileAfterIt_andTheRetryArchivesThemAll() throws Exception {
+        Path staging = Files.createDirectories(dir.resolve("failing/pg_wal"));
+        Files.createDirectories(staging.resolve("archive_status"));
+        for (String s : segments) {
+            Files.copy(walDir.resolve(s), staging.resolve(s));
+        }
+        String first = segments.get(0);
+        for (int round = 0; round < 4; round++) {
+            Path repo = newRepo("repo-batch-failed-" + round);
+            for (String s : segments) {
+                Files.writeString(staging.resolve("archive_status").resolve(s + ".ready"), "");
+            }
+            // A directory where the first segment's object goes: its write fails when it is made visible.
+            Path blocked = Files.createDirectories(repo.resolve("archive").resolve(first.substring(0, 16)).resolve(first));
+            Run failed = lean("wal", "push", "--repo", repo.toString(), staging.resolve(first).toString());
+            assertThat(failed.code()).as(failed.err()).isEqualTo(ErrorCode.IO.exitCode());
+            for (String s : segments) {
+                assertThat(lean("wal", "get", "--repo", repo.toString(), s, dir.resolve("gap-" + round + s).toString()).code())
+                        .as("round %d: %s is archived although %s, before it, is not", round, s, first).isEqualTo(LeanWal.NOT_IN_ARCHIVE);
+            }
+            assertThat(PgSupport.facade().verify(repo.toString(), null).problems()).isEmpty();
+            // PostgreSQL's retry, once the store takes the file, archives it and the rest with it.
+            Files.delete(blocked);
+            Run retried = lean("wal", "push", "--repo", repo.toString(), staging.resolve(first).toString());
+            assertThat(retried.code()).as(retried.err()).isZero();
+            for (String s : segments) {
+                Path out = dir.resolve("retried-" + round + s);
+                assertThat(lean("wal", "get", "--repo", repo.toString(), s, out.toString()).code()).isZero();
+                assertThat(Files.readAllBytes(out)).isEqualTo(Files.readAllBytes(walDir.resolve(s)));
+            }
+        }
+    }
+
     @Test
     void archiveCommand_answersLaterCallsForPushedAheadFiles_fromTheSpool_withoutAJvm() throws Exception {
         Path repo = newRepo("repo-spool");
