@@ -1002,10 +1002,11 @@ public final class PhysicalRestore {
         // which goes on archiving (on its new timeline) as it did.
         // Nor run the commands a former standby keeps for its archive (a primary ignores them, a recovering copy runs them):
         // archive_cleanup_command (pg_archivecleanup of the source's archive) at each restartpoint, recovery_end_command at
-        // promotion.
+        // promotion. Nor wait as a delayed standby does: recovery_min_apply_delay holds back every commit younger than it in
+        // archive recovery too, so a copy of a recent point waited hours (a restore or drill called it stalled).
         StringBuilder extra = new StringBuilder(inPlace ? "" : "\n# Added by pgstrata restore of backup " + m.id()
-                + ": a restored copy must not archive into the source's archive, nor clean it up.\narchive_mode = 'off'\n"
-                + "archive_cleanup_command = ''\nrecovery_end_command = ''\n");
+                + ": a restored copy must not archive into the source's archive, nor clean it up, nor delay its replay.\n"
+                + "archive_mode = 'off'\narchive_cleanup_command = ''\nrecovery_end_command = ''\nrecovery_min_apply_delay = 0\n");
         if (port != null) {
             extra.append("port = ").append(port).append('\n');
         }
