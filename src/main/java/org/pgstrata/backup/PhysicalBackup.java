@@ -266,9 +266,9 @@ public final class PhysicalBackup {
             // there): a primary's pg_backup_stop writes one itself, a standby's stop is simply the end of a replayed record.
             Lsn walEnd = stop.stopLsn();
             if (session.standby()) {
-                progress.step("standby backup stopped at " + stop.stopLsn() + "; waiting for the standby to replay a record after it "
+                progress.step("standby backup stopped at " + stop.stopLsn() + "; waiting for the standby to receive a record after it "
                         + "(the primary writes it)");
-                walEnd = session.awaitReplayPast(stop.stopLsn(), req.archiveTimeoutSeconds());
+                walEnd = session.awaitWalPast(stop.stopLsn(), session.walSegmentSize(), req.archiveTimeoutSeconds());
                 if (stop.stopLsn().isBefore(replayedAtStart)) {
                     progress.warn("this backup's point is " + stop.stopLsn() + ", the standby's minimum recovery point (up to where its "
                             + "files are known to be written), behind the " + replayedAtStart + " it had replayed when the backup started: "

@@ -337,35 +337,70 @@ public final class BackupSession implements AutoCloseable {
     }
 
     /**
-     * On a standby: waits until it has replayed a record past {@code lsn}, the backup's stop, and
-     * returns where its replay is then. Recovery from the backup reaches the stop only when it
-     * reads the record after it, which on a standby only the primary can write; the wait fails
-     * after {@code timeoutSeconds} without progress.
+     * On a standby: waits until WAL past {@code lsn}, the backup's stop, is there whole, and
+     * returns how far the backup's WAL must reach. Recovery from the backup reaches the stop only
+     * when it reads the record after it, which on a standby only the primary can write. The
+     * standby has that record whole once it has replayed past the stop, or when its startup
+     * process has read it and waits before applying it: a delayed standby
+     * (recovery_min_apply_delay) holds each commit younger than its delay, and paused replay
+     * holds everything, for hours. WAL merely received is not enough: streaming can end in the
+     * middle of a record. A held standby's backup takes WAL no further than the segment after the
+     * stop's (a record that starts there ends there unless it is larger than a segment), not the
+     * hours it received ahead. The wait fails after {@code timeoutSeconds} without progress.
      */
-    public Lsn awaitReplayPast(Lsn lsn, int timeoutSeconds) {
+    public Lsn awaitWalPast(Lsn lsn, long segmentSize, int timeoutSeconds) {
         Lsn seen = null;
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         while (true) {
-            Lsn now = currentLsn();
-            if (lsn.isBefore(now)) {
-                return now;
+            Lsn replayed = currentLsn();
+            if (lsn.isBefore(replayed)) {
+                return replayed;
             }
-            if (seen == null || seen.isBefore(now)) {
-                seen = now;
+            Lsn received = receivedLsn();
+            if (lsn.isBefore(received) && replayHeld()) {
+                Lsn bound = new Lsn((lsn.segmentNumber(segmentSize) + 2) * segmentSize - 1);
+                return received.isBefore(bound) ? received : bound;
+            }
+            if (seen == null || seen.isBefore(received)) {
+                seen = received;
                 deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
             } else if (System.nanoTime() > deadline) {
                 throw new PgstrataException(ErrorCode.WAL_MISSING, "the standby replayed no WAL after the backup's stop " + lsn + " within "
-                        + timeoutSeconds + " s (it is at " + now + "): a backup from a standby is complete once the primary writes "
-                        + "anything after it; the backup was not kept", "run CHECKPOINT on the primary (an idle primary writes nothing) "
-                        + "and the backup again; if the primary is busy, check the standby's replication (pg_stat_wal_receiver) and "
-                        + "whether its replay is paused (pg_is_wal_replay_paused())");
+                        + timeoutSeconds + " s (it is at " + replayed + ", received up to " + received + "): a backup from a standby is "
+                        + "complete once the primary writes anything after it; the backup was not kept", "run CHECKPOINT on the primary (an "
+                        + "idle primary writes nothing) and the backup again; if the primary is busy, check the standby's replication "
+                        + "(pg_stat_wal_receiver); a delayed or paused standby is recognised only by a role that may read pg_stat_activity's "
+                        + "wait events (pg_read_all_stats)");
             }
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new PgstrataException(ErrorCode.WAL_MISSING, "interrupted while waiting for the standby's replay", null);
+                throw new PgstrataException(ErrorCode.WAL_MISSING, "interrupted while waiting for the standby's WAL", null);
             }
+        }
+    }
+
+    /** On a standby: the end of the WAL it holds, streamed (and flushed) or replayed, whichever is further. */
+    private Lsn receivedLsn() {
+        try {
+            return Lsn.parse(Db.queryString(conn, "SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text"));
+        } catch (SQLException e) {
+            throw Db.sqlFailed("reading the standby's WAL position", e);
+        }
+    }
+
+    /**
+     * Whether the standby's startup process has read the next record and waits before applying
+     * it: for recovery_min_apply_delay, or paused replay (its wait events; a role without
+     * pg_read_all_stats sees none, and waits for the replay instead).
+     */
+    private boolean replayHeld() {
+        try {
+            return "t".equals(Db.queryString(conn, "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'startup' "
+                    + "AND wait_event IN ('RecoveryApplyDelay', 'RecoveryPause'))"));
+        } catch (SQLException e) {
+            throw Db.sqlFailed("reading the standby's startup process's wait", e);
         }
     }
 

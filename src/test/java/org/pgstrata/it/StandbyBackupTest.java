@@ -41,13 +41,7 @@ class StandbyBackupTest extends PgTest {
     @Test
     void backupsFromAStreamingStandby_restoreToTheirPoint_andAPrimaryIncrementalBuildsOnThem() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster primary = pg.track(PgSupport.facade().clusterInit(dir.resolve("primary"), LocalCluster.freePort(), MAJOR, null,
-                repo.toString()));
-        primary.start();
-        try (Connection c = PgSupport.connect(primary)) {
-            Books.init(c);
-            Books.populate(c, 20_000, 5_000, 1, Progress.NONE);
-        }
+        LocalCluster primary = primaryWithBooks(repo, 20_000);
         LocalCluster standby = standbyOf(primary, dir.resolve("standby"));
         assertThat(PgSupport.queryString(standby, "SELECT pg_is_in_recovery()::text")).isEqualTo("true");
 
@@ -94,6 +88,46 @@ class StandbyBackupTest extends PgTest {
         assertThat(restoredContent(repo, full.id(), "r-full")).isEqualTo(atFull);
         assertThat(restoredContent(repo, incr.id(), "r-incr")).isEqualTo(atIncr);
         assertThat(restoredContent(repo, primaryIncr.get("id").asText(), "r-primary-incr")).isEqualTo(atPrimaryIncr);
+    }
+
+    /**
+     * A delayed standby (recovery_min_apply_delay) receives the primary's WAL at once and replays
+     * each commit only once it is older than the delay. A backup of it waited for its replay to
+     * pass the backup's stop, which the next young commit held back for the whole delay: exit 25
+     * after --archive-timeout, saying the primary writes nothing. What recovery from the backup
+     * needs is WAL past the stop, which the standby has received; its point is what it replayed.
+     */
+    @Test
+    void aBackupFromADelayedStandby_endsWithoutWaitingForItsDelay() throws Exception {
+        Path repo = dir.resolve("repo");
+        LocalCluster primary = primaryWithBooks(repo, 5_000);
+        LocalCluster standby = standbyOf(primary, dir.resolve("standby"));
+        Map<String, ContentChecksum.Result> atPoint = settle(primary, standby, true);
+        PgSupport.sql(standby, "ALTER SYSTEM SET recovery_min_apply_delay = '1h'", "SELECT pg_reload_conf()");
+        Thread.sleep(500); // the startup process rereads its configuration between records
+        mutate(primary, 1); // a commit the standby holds back for an hour; its row changes are replayed, uncommitted
+        Lsn written = currentLsn(primary);
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (Lsn.parse(PgSupport.queryString(standby, "SELECT pg_last_wal_receive_lsn()::text")).isBefore(written)) {
+            assertThat(System.nanoTime()).as("the standby receives up to %s within 30 s", written).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        assertThat(Lsn.parse(PgSupport.queryString(standby, "SELECT pg_last_wal_replay_lsn()::text"))).as("replay held back").isLessThan(written);
+
+        BackupResult full = backup(repo, standby, primary, BackupType.FULL);
+        assertThat(restoredContent(repo, full.id(), "r-delayed")).isEqualTo(atPoint);
+    }
+
+    /** A primary archiving into {@code repo}, running, with {@code books} books in it. */
+    private LocalCluster primaryWithBooks(Path repo, int books) throws Exception {
+        LocalCluster primary = pg.track(PgSupport.facade().clusterInit(dir.resolve("primary"), LocalCluster.freePort(), MAJOR, null,
+                repo.toString()));
+        primary.start();
+        try (Connection c = PgSupport.connect(primary)) {
+            Books.init(c);
+            Books.populate(c, books, 5_000, 1, Progress.NONE);
+        }
+        return primary;
     }
 
     /**
