@@ -260,6 +260,16 @@ public final class PgClient {
         env.put("PGOPTIONS", (own.isEmpty() ? "" : own + " ") + "-c lc_monetary=" + org.pgstrata.manifest.LogicalManifest.MONEY_LOCALE);
     }
 
+    /**
+     * Adds {@code -c default_transaction_read_only=off} to PGOPTIONS in {@code env}, after the
+     * user's own options: pg_restore writes into a server set read-only by default, as
+     * pgstrata's own sessions do ({@link Db}).
+     */
+    public static void writable(Map<String, String> env) {
+        String own = env.getOrDefault("PGOPTIONS", "").strip();
+        env.put("PGOPTIONS", (own.isEmpty() ? "" : own + " ") + "-c default_transaction_read_only=off");
+    }
+
     public static Map<String, String> libpqEnv(org.pgstrata.api.ConnectionSettings s, Map<String, String> base) {
         Map<String, String> env = new java.util.HashMap<>(base);
         env.put("PGHOST", s.host());

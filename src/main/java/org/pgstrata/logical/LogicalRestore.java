@@ -1026,6 +1026,7 @@ public final class LogicalRestore {
             ProcessBuilder pb = new ProcessBuilder(cmd);
             if (target != null) {
                 pb.environment().putAll(PgClient.libpqEnv(target, Map.of()));
+                PgClient.writable(pb.environment());
             }
             if (moneyInC) {
                 PgClient.moneyInC(pb.environment());
