@@ -1067,7 +1067,12 @@ public final class PhysicalRestore {
                 // EXTENSION) wait forever
                 + ConfValue.line("synchronous_standby_names", "")
                 + ConfValue.line("primary_conninfo", "")
-                + ConfValue.line("primary_slot_name", "");
+                + ConfValue.line("primary_slot_name", "")
+                // Nor does it need the source's memory: a production server's huge_pages = on (none configured here) or
+                // shared_buffers beyond this host's memory kept the copy from starting, and the sound backup was recorded as
+                // failed. Recovery depends on neither (the settings it checks against the WAL are max_connections and the like).
+                + ConfValue.line("huge_pages", "try")
+                + ConfValue.line("shared_buffers", "128MB");
         Files.writeString(target.resolve("postgresql.auto.conf"), lines, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 

@@ -179,6 +179,32 @@ class DrillEdgeCasesTest {
      * A source with synchronous standbys (an HA pair): its copy has none, and must not wait for
      * one at its first commit (the checks' CREATE EXTENSION amcheck): the drill ends, and passes.
      */
+    /**
+     * A production server's memory settings are not the drill host's: huge_pages = on where this
+     * host has none configured, shared_buffers larger than its memory. The copy could not start
+     * ("could not map anonymous shared memory") and the drill recorded the sound backup as
+     * FAILED. A drill's copy runs with shared_buffers at PostgreSQL's default and huge pages
+     * where there are any; recovery does not depend on either.
+     */
+    @Test
+    void aSourceWithHugePagesAndMoreMemoryThanThisHost_passes() throws Exception {
+        Path conf = source.pgdata().resolve("postgresql.conf");
+        String original = Files.readString(conf);
+        Path other = dir.resolve("repo-memory");
+        String id;
+        try {
+            Files.writeString(conf, original + "\nhuge_pages = on\nshared_buffers = '200GB'\n"); // not restarted: the backup takes the file
+            id = CliBackups.backupId(other, source, "full");
+        } finally {
+            Files.writeString(conf, original);
+        }
+        CliRun r = CliRun.run("drill", "--repo", other.toString(), "--scratch-dir", dir.resolve("scratch-memory").toString(), "--json");
+        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        JsonNode j = JSON.readTree(r.out());
+        assertThat(j.get("findings")).as(r.out()).isEmpty();
+        assertThat(j.get("backupId").asText()).isEqualTo(id);
+    }
+
     @Test
     void aSourceWithSynchronousStandbys_passesWithoutWaitingForThem() throws Exception {
         Path conf = source.pgdata().resolve("postgresql.conf");
