@@ -1072,7 +1072,10 @@ public final class PhysicalRestore {
                 // shared_buffers beyond this host's memory kept the copy from starting, and the sound backup was recorded as
                 // failed. Recovery depends on neither (the settings it checks against the WAL are max_connections and the like).
                 + ConfValue.line("huge_pages", "try")
-                + ConfValue.line("shared_buffers", "128MB");
+                + ConfValue.line("shared_buffers", "128MB")
+                // Nor the source's log directory: an absolute one this host lacks kept the collector from opening its file (the
+                // copy exited, the backup was recorded as failed), and on the source's host the copy wrote into its log files.
+                + ConfValue.line("log_directory", "log");
         Files.writeString(target.resolve("postgresql.auto.conf"), lines, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 

@@ -188,17 +188,37 @@ class DrillEdgeCasesTest {
      */
     @Test
     void aSourceWithHugePagesAndMoreMemoryThanThisHost_passes() throws Exception {
-        Path conf = source.pgdata().resolve("postgresql.conf");
-        String original = Files.readString(conf);
-        Path other = dir.resolve("repo-memory");
+        drillPassesWith("memory", "huge_pages = on\nshared_buffers = '200GB'\n");
+    }
+
+    /**
+     * A source that logs through the collector into a directory of its host (log_directory
+     * absolute, as many production setups have it): on a drill host without that directory the
+     * copy could not open its log file and exited, and the drill recorded the sound backup as
+     * FAILED; on the source's own host the copy wrote into the production server's log files. A
+     * drill's copy logs inside its own data directory.
+     */
+    @Test
+    void aSourceLoggingIntoADirectoryThisHostLacks_passes_andItsCopyLogsInsideItself() throws Exception {
+        drillPassesWith("logdir", "logging_collector = on\nlog_directory = '/etc/hostname/pglog'\n"); // a file's child: never made
+    }
+
+    /**
+     * A full backup of the source whose postgresql.conf ends with {@code conf} (not reloaded: the
+     * backup takes the file), into a repository of its own, and a drill of it that passes.
+     */
+    private static void drillPassesWith(String name, String conf) throws Exception {
+        Path file = source.pgdata().resolve("postgresql.conf");
+        String original = Files.readString(file);
+        Path other = dir.resolve("repo-" + name);
         String id;
         try {
-            Files.writeString(conf, original + "\nhuge_pages = on\nshared_buffers = '200GB'\n"); // not restarted: the backup takes the file
+            Files.writeString(file, original + "\n" + conf);
             id = CliBackups.backupId(other, source, "full");
         } finally {
-            Files.writeString(conf, original);
+            Files.writeString(file, original);
         }
-        CliRun r = CliRun.run("drill", "--repo", other.toString(), "--scratch-dir", dir.resolve("scratch-memory").toString(), "--json");
+        CliRun r = CliRun.run("drill", "--repo", other.toString(), "--scratch-dir", dir.resolve("scratch-" + name).toString(), "--json");
         assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
         JsonNode j = JSON.readTree(r.out());
         assertThat(j.get("findings")).as(r.out()).isEmpty();
