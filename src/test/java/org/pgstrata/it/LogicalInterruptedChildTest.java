@@ -134,4 +134,72 @@ class LogicalInterruptedChildTest extends PgTest {
         assertThat(LogicalSupport.proof(source, "copy")).isEqualTo(content);
         assertThat(LogicalSupport.leftoverRestoreDatabases(source)).isZero();
     }
+
+    /** Alive and not a zombie: a killed child that nobody has reaped yet counts as gone. */
+    private static boolean running(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * SIGKILL runs no shutdown hook: the command's child went on (a pg_restore loading into the
+     * target for nobody, a pg_dump holding its locks). It is started with a parent-death signal
+     * now, so it dies with the JVM; a second passes first, so that the thread that asked for the
+     * child has ended (the signal follows the thread that forked, not the process).
+     */
+    private void killedBySigkill_leavesNoChild(String program, String... args) throws Exception {
+        Path log = dir.resolve(program + ".log");
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--pg-bin", wrappers(program).toString()));
+        Process cmd = ChildCli.startLogged(Map.of(), log, all.toArray(String[]::new));
+        long child;
+        try {
+            Path marker = dir.resolve("marker");
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (!Files.exists(marker) && cmd.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(marker).as(Files.exists(log) ? Files.readString(log) : "").exists();
+            child = Long.parseLong(Files.readString(marker).trim());
+            Thread.sleep(1000);
+            assertThat(running(child)).as("%s ended before the kill: %s", program, Files.readString(log)).isTrue();
+            cmd.destroyForcibly(); // SIGKILL
+            assertThat(cmd.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            ChildCli.kill(cmd);
+        }
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (running(child) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        boolean left = running(child);
+        if (left) {
+            ProcessHandle.of(child).ifPresent(ProcessHandle::destroyForcibly); // leave nothing behind
+        }
+        assertThat(left).as("%s (pid %d) still runs 5 s after its pgstrata was killed with SIGKILL", program, child).isFalse();
+    }
+
+    @Test
+    void logicalBackupKilledBySigkill_leavesNoPgDumpRunning() throws Exception {
+        LocalCluster source = pg.start("source", LogicalSupport.serverMajor());
+        PgSupport.sql(source, "CREATE DATABASE shop");
+        LogicalSupport.sql(source, "shop", "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'a')");
+        killedBySigkill_leavesNoChild("pg_dump", "backup", "--logical", "--repo", dir.resolve("repo").toString(), "--port",
+                CliBackups.port(source), "--dbname", "shop");
+    }
+
+    @Test
+    void logicalRestoreKilledBySigkill_leavesNoPgRestoreRunning() throws Exception {
+        LocalCluster source = pg.start("source", LogicalSupport.serverMajor());
+        PgSupport.sql(source, "CREATE DATABASE shop");
+        LogicalSupport.sql(source, "shop", "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'a')");
+        Path repo = dir.resolve("repo");
+        String id = CliBackups.logicalBackup(repo, source, "shop", "full").get("id").asText();
+        killedBySigkill_leavesNoChild("pg_restore", "restore", "--logical", "--repo", repo.toString(), "--backup", id,
+                "--port", CliBackups.port(source), "--to-db", "copy");
+    }
 }
