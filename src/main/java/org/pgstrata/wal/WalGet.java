@@ -35,6 +35,38 @@ public final class WalGet {
     private WalGet() {
     }
 
+    /** Beside the target while it is written; the same name for the same target, so a rerun for it writes over what a killed one left. */
+    static final String TEMP_SUFFIX = ".pgstrata-get";
+    /**
+     * How old another target's temporary copy must be to count as left by a killed get: a live
+     * get writes it in seconds, and holds it for the tablespace scan at most, so an hour is far
+     * beyond any get still running.
+     */
+    static final java.time.Duration LEFTOVER_AGE = java.time.Duration.ofHours(1);
+
+    /**
+     * Removes temporary copies that killed gets left in {@code dir}: one for a target that recovery
+     * never asked for again (a history file, a recovery given up) stayed in pg_wal for good. Best
+     * effort: whatever fails here is no reason to fail the get.
+     */
+    private static void removeLeftovers(Path dir, Path ours) {
+        long before = System.currentTimeMillis() - LEFTOVER_AGE.toMillis();
+        try (java.nio.file.DirectoryStream<Path> found = Files.newDirectoryStream(dir, "*" + TEMP_SUFFIX)) {
+            for (Path p : found) {
+                try {
+                    if (!p.equals(ours) && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                            && Files.getLastModifiedTime(p, java.nio.file.LinkOption.NOFOLLOW_LINKS).toMillis() < before) {
+                        Files.deleteIfExists(p);
+                    }
+                } catch (IOException ignored) {
+                    // gone already, or not ours to remove
+                }
+            }
+        } catch (IOException | java.nio.file.DirectoryIteratorException ignored) {
+            // an unreadable directory: the write below says what is wrong with it
+        }
+    }
+
     public static boolean get(String repo, String name, Path target) {
         return get(repo, name, target, null, null);
     }
@@ -80,7 +112,8 @@ public final class WalGet {
                 }
             }
             Path dir = target.toAbsolutePath().getParent();
-            Path temp = dir.resolve(target.getFileName() + ".pgstrata-get");
+            Path temp = dir.resolve(target.getFileName() + TEMP_SUFFIX);
+            removeLeftovers(dir, temp);
             try {
                 try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                         StandardOpenOption.WRITE)) {

@@ -93,6 +93,29 @@ class WalCommandsTest {
         assertThat(Files.readAllBytes(out)).isEqualTo(Files.readAllBytes(walDir.resolve(seg)));
     }
 
+    /**
+     * A get killed while it wrote left its temporary copy beside the target; a get for the same
+     * target reuses that name, but one that recovery never asks for again (a history file, a
+     * recovery given up) stayed in pg_wal for good. The next get into that directory removes the
+     * ones older than an hour, and leaves a newer one, which may be another get's, alone.
+     */
+    @Test
+    void get_removesAnOldTemporaryCopyThatAKilledGetLeft_butNotARecentOne() throws Exception {
+        Path repo = newRepo("repo-leftover");
+        String seg = segments.get(0);
+        assertThat(lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(seg).toString()).code()).isZero();
+        Path pgWal = Files.createDirectories(dir.resolve("leftover/pg_wal"));
+        Path old = pgWal.resolve("RECOVERYHISTORY.pgstrata-get");
+        Files.write(old, new byte[8192]); // cut short, as a killed get leaves it
+        Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 2 * 3600_000L));
+        Path recent = pgWal.resolve("00000002.history.pgstrata-get");
+        Files.write(recent, new byte[10]);
+        assertThat(lean("wal", "get", "--repo", repo.toString(), seg, pgWal.resolve("RECOVERYXLOG").toString()).code()).isZero();
+        assertThat(Files.readAllBytes(pgWal.resolve("RECOVERYXLOG"))).isEqualTo(Files.readAllBytes(walDir.resolve(seg)));
+        assertThat(old).doesNotExist();
+        assertThat(recent).exists();
+    }
+
     @Test
     void get_ofAFileTheArchiveLacks_exitsOne() {
         Path repo = newRepo("repo-missing");
