@@ -27,13 +27,73 @@ public class PgstrataException extends RuntimeException {
         return hint;
     }
 
-    /** The message and hint as the single line the command line prints. */
+    /** The message and hint as the single line the command line prints (the hint as {@link #causeHint} corrects it). */
     public String oneLine() {
         String line = getMessage();
-        if (hint != null && !hint.isBlank()) {
-            line = line + "; hint: " + hint;
+        String h = causeHint(this, hint);
+        if (h != null && !h.isBlank()) {
+            line = line + "; hint: " + h;
         }
         return joinLines(line);
+    }
+
+    /**
+     * {@code hint}, unless what {@code failure} says shows another cause than the one it names.
+     * Out of file descriptors (EMFILE, "Too many open files"), whatever the place, the limit is
+     * the cause; and a failure in the temporary directory that was told to "free space" came
+     * from a TMPDIR that does not exist or cannot be written, when it is so. Both were told to
+     * free space, which helps neither.
+     */
+    static String causeHint(Throwable failure, String hint) {
+        StringBuilder said = new StringBuilder();
+        boolean server = false; // the server's words: its descriptors, not ours
+        for (Throwable c = failure; c != null && said.length() < 100_000; c = c.getCause()) {
+            said.append(c.getMessage()).append('\n');
+            server |= c instanceof java.sql.SQLException;
+        }
+        if (!server && said.indexOf("Too many open files in system") >= 0) {
+            return "the system ran out of file descriptors (ENFILE: fs.file-max, /proc/sys/fs/file-nr), not this process:"
+                    + " find what holds them, or raise the system's limit, then run it again";
+        }
+        if (!server && said.indexOf("Too many open files") >= 0) {
+            String limit = openFilesLimit();
+            return "the process ran out of file descriptors: raise its open-files limit (ulimit -n" + (limit == null ? "" : ", " + limit + " now")
+                    + "; LimitNOFILE= in a systemd unit), then run it again";
+        }
+        String tmp = System.getProperty("java.io.tmpdir");
+        if (hint == null || !hint.contains("free space") || tmp == null || tmp.isEmpty() || said.indexOf(tmp) < 0) {
+            return hint;
+        }
+        java.nio.file.Path t = java.nio.file.Path.of(tmp);
+        if (!java.nio.file.Files.isDirectory(t)) {
+            return "the temporary directory " + tmp + " (TMPDIR) does not exist: create it, or set TMPDIR to a directory that exists";
+        }
+        if (!java.nio.file.Files.isWritable(t)) {
+            boolean readOnly;
+            try {
+                readOnly = java.nio.file.Files.getFileStore(t).isReadOnly();
+            } catch (java.io.IOException e) {
+                readOnly = false;
+            }
+            return "the temporary directory " + tmp + " (TMPDIR) cannot be written (" + (readOnly ? "a read-only file system" : "no permission")
+                    + "): set TMPDIR to a writable directory with room";
+        }
+        return hint;
+    }
+
+    /** The soft limit on open files, as /proc/self/limits says (Linux); null elsewhere. */
+    private static String openFilesLimit() {
+        try {
+            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/limits"))) {
+                if (l.startsWith("Max open files")) {
+                    String[] f = l.substring("Max open files".length()).trim().split("\\s+");
+                    return f.length > 0 ? f[0] : null;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux: the hint says ulimit -n without the number
+        }
+        return null;
     }
 
     /**

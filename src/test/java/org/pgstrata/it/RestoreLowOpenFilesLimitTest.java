@@ -17,7 +17,8 @@ import org.pgstrata.db.LocalCluster;
  * with the I/O error's code (22) and leave nothing in its target. Its clean-up walked the target
  * with Files.walk, which holds a directory open per level and throws what it cannot open
  * unchecked: the restore ended as an internal error (exit 70) and left the half-written target,
- * or said "nothing was left there" over the files it could not remove.
+ * or said "nothing was left there" over the files it could not remove. Its hint said to check
+ * free space; it now names the limit (ulimit -n) and its value.
  */
 class RestoreLowOpenFilesLimitTest extends PgTest {
 
@@ -70,7 +71,9 @@ class RestoreLowOpenFilesLimitTest extends PgTest {
             List<String> errors = r.output().lines().filter(l -> l.startsWith("pgstrata: ")
                     && (l.contains("error") || l.contains("exception"))).toList();
             assertThat(errors).as(r.output()).hasSize(1);
-            assertThat(errors.get(0)).as(r.output()).startsWith("pgstrata: error: ").contains("Too many open files");
+            assertThat(errors.get(0)).as(r.output()).startsWith("pgstrata: error: ").contains("Too many open files")
+                    .contains("hint: the process ran out of file descriptors: raise its open-files limit (ulimit -n, " + limit + " now")
+                    .doesNotContain("free space");
             assertThat(r.exitCode()).as(r.output()).isEqualTo(22);
             assertThat(Files.exists(to)).as("nothing left in %s after: %s", to, r.output()).isFalse();
             midway += r.output().contains("restoring") ? 1 : 0;
