@@ -84,6 +84,66 @@ public final class LocalCluster {
         requireNoLineBreak(dir, "initialise a cluster in");
         requireEmptyOrAbsent(dir, "initialise a cluster there");
         requireShellSafe(binaries);
+        // What a failed init takes away: the directories it makes, or what it put in an empty one it was given (and its mode)
+        Path made = firstMissing(dir);
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> given;
+        try {
+            given = made == null ? Files.getPosixFilePermissions(dir) : null;
+        } catch (IOException e) {
+            given = null;
+        }
+        boolean done = false;
+        try {
+            LocalCluster c = initIn(dir, binaries, options);
+            done = true;
+            return c;
+        } finally {
+            if (!done) {
+                undoInit(dir, made, given);
+            }
+        }
+    }
+
+    /** The outermost of {@code dir} and its parents that does not exist; null when {@code dir} does. */
+    private static Path firstMissing(Path dir) {
+        if (Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return null;
+        }
+        Path p = dir;
+        while (p.getParent() != null && !Files.exists(p.getParent(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            p = p.getParent();
+        }
+        return p;
+    }
+
+    /** Best effort: the failure that brought us here is the one to report. */
+    private static void undoInit(Path dir, Path made, java.util.Set<java.nio.file.attribute.PosixFilePermission> given) {
+        try {
+            if (made != null) {
+                if (Files.exists(made, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    org.pgstrata.api.FileTrees.delete(made);
+                }
+                return;
+            }
+            // It was empty (requireEmptyOrAbsent): whatever is in it now, init put there
+            try (Stream<Path> s = Files.list(dir)) {
+                for (Path p : s.toList()) {
+                    if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        org.pgstrata.api.FileTrees.delete(p);
+                    } else {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
+            if (given != null) {
+                Files.setPosixFilePermissions(dir, given);
+            }
+        } catch (IOException | RuntimeException e) {
+            // left as it is; the error said what failed
+        }
+    }
+
+    private static LocalCluster initIn(Path dir, PgBinaries binaries, InitOptions options) {
         try {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
@@ -140,11 +200,22 @@ public final class LocalCluster {
                     + (binaries.major() >= 17 ? "summarize_wal = on\n" : "")
                     + (options.extraConfig() == null ? "" : options.extraConfig());
             Files.writeString(dir.resolve("postgresql.conf"), conf, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
-            Files.createDirectories(dir.resolve("log"));
+            logDirectory(dir);
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot write the configuration of " + dir + ": " + e.getMessage(), null);
         }
         return c;
+    }
+
+    /**
+     * log/, owner-only whatever the umask, as the data directory around it is: the server's log
+     * says what its clients did (PostgreSQL's own log_file_mode is 0600). One that is there stays as it is.
+     */
+    private static void logDirectory(Path pgdata) throws IOException {
+        Path log = pgdata.resolve("log");
+        if (!Files.isDirectory(log)) {
+            Files.createDirectory(log, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
     }
 
     /**
@@ -241,7 +312,7 @@ public final class LocalCluster {
         }
         Path log = pgdata.resolve(LOG_FILE);
         try {
-            Files.createDirectories(log.getParent());
+            logDirectory(pgdata);
             if (!Files.exists(log)) {
                 // Created owner-only, as pg_ctl's redirection under its umask would.
                 Files.createFile(log, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
