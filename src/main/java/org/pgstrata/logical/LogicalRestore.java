@@ -106,6 +106,16 @@ public final class LogicalRestore {
                                 "restore as its owner, a member of role " + owner + " or a superuser, or restore into a new --to-db");
                     }
                 }
+                if (only != null && exists && req.clean()) {
+                    // DROP TABLE is its owner's too: refused now, not after the backup has been read
+                    String owner = tableOwnerUnlessMine(server.withDbname(req.toDb()), only);
+                    if (owner != null) {
+                        throw new PgstrataException(ErrorCode.SERVER, "table " + only.qualified() + " in database " + req.toDb() + " on "
+                                + server.server() + " is owned by role " + owner + ", and the restoring role may not drop it to replace it"
+                                + " (--clean); nothing was restored",
+                                "restore as its owner, a member of role " + owner + " or a superuser, or restore into another database");
+                    }
+                }
                 List<String> warnings = new ArrayList<>();
                 // What restores killed earlier left behind: removed when provably theirs and dead, named otherwise.
                 List<String> leftovers = new ArrayList<>(Leftovers.cleanDatabases(admin));
@@ -471,6 +481,19 @@ public final class LogicalRestore {
     private static String databaseOwnerUnlessMine(Connection c, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_userbyid(datdba), pg_has_role(datdba, 'USAGE') FROM pg_database WHERE datname = ?")) {
             ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && !rs.getBoolean(2) ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    /** The owner of table {@code t} when the connected role lacks its owner's privileges (DROP needs them); null when it has them or there is no such table. */
+    private static String tableOwnerUnlessMine(ConnectionSettings s, LogicalTable t) throws SQLException {
+        try (Connection c = Db.connect(s, "pgstrata logical restore"); PreparedStatement ps = c.prepareStatement(
+                "SELECT pg_get_userbyid(c.relowner), pg_has_role(c.relowner, 'USAGE') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        + " WHERE n.nspname = ? AND c.relname = ?")) {
+            ps.setString(1, t.schema());
+            ps.setString(2, t.name());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() && !rs.getBoolean(2) ? rs.getString(1) : null;
             }
