@@ -185,18 +185,14 @@ class LogicalInterruptedChildTest extends PgTest {
 
     @Test
     void logicalBackupKilledBySigkill_leavesNoPgDumpRunning() throws Exception {
-        LocalCluster source = pg.start("source", LogicalSupport.serverMajor());
-        PgSupport.sql(source, "CREATE DATABASE shop");
-        LogicalSupport.sql(source, "shop", "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'a')");
+        LocalCluster source = LogicalSupport.shopWithOneRow(pg);
         killedBySigkill_leavesNoChild("pg_dump", "backup", "--logical", "--repo", dir.resolve("repo").toString(), "--port",
                 CliBackups.port(source), "--dbname", "shop");
     }
 
     @Test
     void logicalRestoreKilledBySigkill_leavesNoPgRestoreRunning() throws Exception {
-        LocalCluster source = pg.start("source", LogicalSupport.serverMajor());
-        PgSupport.sql(source, "CREATE DATABASE shop");
-        LogicalSupport.sql(source, "shop", "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'a')");
+        LocalCluster source = LogicalSupport.shopWithOneRow(pg);
         Path repo = dir.resolve("repo");
         String id = CliBackups.logicalBackup(repo, source, "shop", "full").get("id").asText();
         killedBySigkill_leavesNoChild("pg_restore", "restore", "--logical", "--repo", repo.toString(), "--backup", id,

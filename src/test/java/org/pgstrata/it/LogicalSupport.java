@@ -29,6 +29,14 @@ public final class LogicalSupport {
         return major;
     }
 
+    /** A server of pg_dump's major, started, with a database "shop" holding table t (id, v) and one row. */
+    public static LocalCluster shopWithOneRow(PgSupport pg) throws SQLException {
+        LocalCluster source = pg.start("source", serverMajor());
+        PgSupport.sql(source, "CREATE DATABASE shop");
+        sql(source, "shop", "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'a')");
+        return source;
+    }
+
     public static ConnectionSettings conn(LocalCluster c, String db) {
         return PgSupport.conn(c).withDbname(db);
     }

@@ -28,9 +28,7 @@ class TmpdirHintTest extends PgTest {
 
     @Test
     void logicalRestoreWithAMissingOrReadOnlyTmpdir_saysSo_notFreeSpace() throws Exception {
-        LocalCluster source = pg.start("source", LogicalSupport.serverMajor());
-        PgSupport.sql(source, "CREATE DATABASE shop");
-        LogicalSupport.sql(source, "shop", "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'a')");
+        LocalCluster source = LogicalSupport.shopWithOneRow(pg);
         Path repo = dir.resolve("repo");
         String id = CliBackups.logicalBackup(repo, source, "shop", "full").get("id").asText();
 
