@@ -245,7 +245,10 @@ public final class Db {
      * sit idle (statement_timeout, transaction_timeout on 17 and later, idle_in_transaction_session_timeout,
      * idle_session_timeout), which production servers often set for every role: a backup's session
      * waits on a checkpoint, holds a snapshot, or sits idle while the files are copied, for as long
-     * as the data takes (pg_dump lifts them too). Each is set only where the server has it (by its
+     * as the data takes (pg_dump lifts them too). lock_timeout likewise: a server that sets it for
+     * every role (so that no application waits long behind a migration) would otherwise fail a
+     * backup at the first table locked for a moment by an ALTER TABLE or a CREATE INDEX, where
+     * pg_dump, which sets it to 0 for itself, waits. Each is set only where the server has it (by its
      * major version), in one round trip; every connection does it. So is
      * default_transaction_read_only, which a server set read-only by default (a guard during
      * maintenance, a reporting copy) gives every session: a restore the user asked for writes, as
@@ -255,7 +258,8 @@ public final class Db {
         // SET, not set_config over pg_settings (2-3 ms of building every setting's row): which exist follows from the major
         // version the server announced at the start, so this is one round trip of about 0.1 ms.
         int major = c.getMetaData().getDatabaseMajorVersion();
-        execute(c, "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET default_transaction_read_only = off"
+        execute(c, "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0;"
+                + " SET default_transaction_read_only = off"
                 + (major >= 14 ? "; SET idle_session_timeout = 0" : "") + (major >= 17 ? "; SET transaction_timeout = 0" : ""));
     }
 
