@@ -632,6 +632,8 @@ public final class LogicalRestore {
                     : Db.connectForCopy(target, "pgstrata logical restore")) {
                 // as pg_restore does: a policy that would hide rows from the deletes is an error, not a silent miss
                 Db.execute(c, "SET row_security = off");
+                // as pg_restore does: xml fragments ("a<b/>c"), which a server whose default is document would refuse
+                Db.execute(c, "SET xmloption = content");
                 if (m.moneyInC()) {
                     // the differential's rows hold money as its backup wrote them
                     Db.execute(c, "SET lc_monetary = '" + LogicalManifest.MONEY_LOCALE + "'");
