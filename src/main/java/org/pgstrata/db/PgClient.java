@@ -270,6 +270,17 @@ public final class PgClient {
         env.put("PGOPTIONS", (own.isEmpty() ? "" : own + " ") + "-c default_transaction_read_only=off");
     }
 
+    /**
+     * Adds {@code -c array_nulls=on} to PGOPTIONS in {@code env}, after the user's own options:
+     * COPY writes a NULL element of an array as NULL, which a session under array_nulls = off (a
+     * server's postgresql.conf may say so) reads as the string "NULL" in a text array, silently,
+     * and refuses in an integer one. pg_restore sets no array_nulls of its own.
+     */
+    public static void arrayNulls(Map<String, String> env) {
+        String own = env.getOrDefault("PGOPTIONS", "").strip();
+        env.put("PGOPTIONS", (own.isEmpty() ? "" : own + " ") + "-c array_nulls=on");
+    }
+
     public static Map<String, String> libpqEnv(org.pgstrata.api.ConnectionSettings s, Map<String, String> base) {
         Map<String, String> env = new java.util.HashMap<>(base);
         env.put("PGHOST", s.host());

@@ -634,6 +634,8 @@ public final class LogicalRestore {
                 Db.execute(c, "SET row_security = off");
                 // as pg_restore does: xml fragments ("a<b/>c"), which a server whose default is document would refuse
                 Db.execute(c, "SET xmloption = content");
+                // a NULL element of an array as COPY wrote it, not the text 'NULL' (see PgClient.arrayNulls)
+                Db.execute(c, "SET array_nulls = on");
                 if (m.moneyInC()) {
                     // the differential's rows hold money as its backup wrote them
                     Db.execute(c, "SET lc_monetary = '" + LogicalManifest.MONEY_LOCALE + "'");
@@ -1052,6 +1054,7 @@ public final class LogicalRestore {
             if (target != null) {
                 pb.environment().putAll(PgClient.libpqEnv(target, Map.of()));
                 PgClient.writable(pb.environment());
+                PgClient.arrayNulls(pb.environment());
             }
             if (moneyInC) {
                 PgClient.moneyInC(pb.environment());
