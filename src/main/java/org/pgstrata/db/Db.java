@@ -278,6 +278,12 @@ public final class Db {
             return new PgstrataException(ErrorCode.CONNECTION, what + " failed: the server ended the session (a shutdown, a restart, or"
                     + " pg_terminate_backend) (" + msg + ")", "once the server accepts connections again, run the command again", e);
         }
+        if ("53400".equals(e.getSQLState()) && msg.contains("temp_file_limit")) {
+            // configuration_limit_exceeded: a sort (a logical backup's key order) spilled past the server's temp_file_limit
+            return new PgstrataException(ErrorCode.SERVER, what + " failed: " + msg, "let the role go past the server's temp_file_limit:"
+                    + " as a superuser, GRANT SET ON PARAMETER temp_file_limit TO the role (PostgreSQL 15 and later; pgstrata then lifts"
+                    + " it for its own sessions) or ALTER ROLE ... SET temp_file_limit = -1, or connect as a superuser", e);
+        }
         if ("42501".equals(e.getSQLState())) {
             // insufficient_privilege: the server's words name the privilege; the log has nothing more
             return new PgstrataException(ErrorCode.SERVER, what + " failed: " + msg, msg.contains("to create database")

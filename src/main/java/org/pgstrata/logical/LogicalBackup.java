@@ -66,6 +66,20 @@ public final class LogicalBackup {
      * silently missing rows. lc_monetary C, as pg_dump's sessions get it too ({@link PgClient#moneyInC}):
      * money written under a server's German default reads nowhere else.
      */
+    /**
+     * Lifts temp_file_limit for this session where the role may (a superuser; on 15 and later a
+     * role granted SET on it), else leaves the server's. A key index reads its table in key order,
+     * and a text key (ordered COLLATE "C", which no index serves) is sorted by the server, in
+     * temporary files as large as the table: a server with temp_file_limit in postgresql.conf (a
+     * guard against runaway queries) stopped the backup of any such table larger than the limit,
+     * where pg_dump, which does not sort, copies it. Db.sqlFailed says what to do otherwise.
+     */
+    private static void withoutTempFileLimit(Connection c) throws SQLException {
+        String may = c.getMetaData().getDatabaseMajorVersion() >= 15 ? "has_parameter_privilege('temp_file_limit', 'SET')"
+                : "current_setting('is_superuser') = 'on'";
+        Db.queryString(c, "SELECT set_config('temp_file_limit', '-1', false) WHERE " + may);
+    }
+
     private static final String SESSION_SETTINGS = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; "
             + "SET extra_float_digits = 3; SET bytea_output = hex; SET row_security = off; SET lc_monetary = '"
             + LogicalManifest.MONEY_LOCALE + "'";
@@ -259,6 +273,7 @@ public final class LogicalBackup {
             try (Statement st = c.createStatement()) {
                 st.execute(SESSION_SETTINGS);
             }
+            withoutTempFileLimit(c);
             c.setAutoCommit(false);
             String lsn;
             String snapshotTime;
@@ -829,6 +844,7 @@ public final class LogicalBackup {
                 Connection wc = Db.connectForCopy(req.connection().withDbname(database), "pgstrata logical backup worker");
                 try (Statement st = wc.createStatement()) {
                     st.execute(SESSION_SETTINGS);
+                    withoutTempFileLimit(wc);
                     if (clientEncoding != null) {
                         st.execute("SET client_encoding = '" + clientEncoding + "'"); // a worker only copies rows
                     }
