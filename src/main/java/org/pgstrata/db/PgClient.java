@@ -251,35 +251,30 @@ public final class PgClient {
      * no password appears on a command line.
      */
     /**
-     * Adds {@code -c lc_monetary=C} to PGOPTIONS in {@code env}, after the user's own options:
-     * pg_dump and pg_restore then write and read {@code money} the same way on every server,
-     * whatever lc_monetary its configuration (made under its owner's locale) gives a session.
+     * Adds {@code -c NAME=VALUE} for each setting to PGOPTIONS in {@code env}, after the user's own
+     * options, so that they win: pg_dump and pg_restore then run with the settings pgstrata's own
+     * sessions use, whatever the server's postgresql.conf gives every session.
+     * <ul>
+     *   <li>{@link #MONEY_IN_C}: money is written and read the same way on every server, whatever
+     *       lc_monetary its configuration (made under its owner's locale) has;</li>
+     *   <li>{@link #WRITABLE}: pg_restore writes into a server set read-only by default, as
+     *       pgstrata's own sessions do ({@link Db});</li>
+     *   <li>{@link #ARRAY_NULLS}: COPY writes a NULL element of an array as NULL, which a session
+     *       under array_nulls = off reads as the string "NULL" in a text array, silently, and
+     *       refuses in an integer one; pg_restore sets no array_nulls of its own.</li>
+     * </ul>
      */
-    public static void moneyInC(Map<String, String> env) {
-        String own = env.getOrDefault("PGOPTIONS", "").strip();
-        env.put("PGOPTIONS", (own.isEmpty() ? "" : own + " ") + "-c lc_monetary=" + org.pgstrata.manifest.LogicalManifest.MONEY_LOCALE);
+    public static void withSettings(Map<String, String> env, String... settings) {
+        StringBuilder options = new StringBuilder(env.getOrDefault("PGOPTIONS", "").strip());
+        for (String setting : settings) {
+            options.append(options.length() == 0 ? "" : " ").append("-c ").append(setting);
+        }
+        env.put("PGOPTIONS", options.toString());
     }
 
-    /**
-     * Adds {@code -c default_transaction_read_only=off} to PGOPTIONS in {@code env}, after the
-     * user's own options: pg_restore writes into a server set read-only by default, as
-     * pgstrata's own sessions do ({@link Db}).
-     */
-    public static void writable(Map<String, String> env) {
-        String own = env.getOrDefault("PGOPTIONS", "").strip();
-        env.put("PGOPTIONS", (own.isEmpty() ? "" : own + " ") + "-c default_transaction_read_only=off");
-    }
-
-    /**
-     * Adds {@code -c array_nulls=on} to PGOPTIONS in {@code env}, after the user's own options:
-     * COPY writes a NULL element of an array as NULL, which a session under array_nulls = off (a
-     * server's postgresql.conf may say so) reads as the string "NULL" in a text array, silently,
-     * and refuses in an integer one. pg_restore sets no array_nulls of its own.
-     */
-    public static void arrayNulls(Map<String, String> env) {
-        String own = env.getOrDefault("PGOPTIONS", "").strip();
-        env.put("PGOPTIONS", (own.isEmpty() ? "" : own + " ") + "-c array_nulls=on");
-    }
+    public static final String MONEY_IN_C = "lc_monetary=" + org.pgstrata.manifest.LogicalManifest.MONEY_LOCALE;
+    public static final String WRITABLE = "default_transaction_read_only=off";
+    public static final String ARRAY_NULLS = "array_nulls=on";
 
     public static Map<String, String> libpqEnv(org.pgstrata.api.ConnectionSettings s, Map<String, String> base) {
         Map<String, String> env = new java.util.HashMap<>(base);

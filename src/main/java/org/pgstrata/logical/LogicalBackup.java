@@ -63,9 +63,13 @@ public final class LogicalBackup {
     /**
      * COPY text must be the same in the full and every differential: pin the settings that change
      * it. row_security off, as pg_dump sets it: a scan that a policy would filter fails instead of
-     * silently missing rows. lc_monetary C, as pg_dump's sessions get it too ({@link PgClient#moneyInC}):
+     * silently missing rows. lc_monetary C, as pg_dump's sessions get it too ({@link PgClient#withSettings}):
      * money written under a server's German default reads nowhere else.
      */
+    private static final String SESSION_SETTINGS = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; "
+            + "SET extra_float_digits = 3; SET bytea_output = hex; SET row_security = off; SET lc_monetary = '"
+            + LogicalManifest.MONEY_LOCALE + "'";
+
     /**
      * Lifts temp_file_limit for this session where the role may (a superuser; on 15 and later a
      * role granted SET on it), else leaves the server's. A key index reads its table in key order,
@@ -79,10 +83,6 @@ public final class LogicalBackup {
                 : "current_setting('is_superuser') = 'on'";
         Db.queryString(c, "SELECT set_config('temp_file_limit', '-1', false) WHERE " + may);
     }
-
-    private static final String SESSION_SETTINGS = "SET DateStyle = ISO; SET IntervalStyle = postgres; SET TimeZone = 'UTC'; "
-            + "SET extra_float_digits = 3; SET bytea_output = hex; SET row_security = off; SET lc_monetary = '"
-            + LogicalManifest.MONEY_LOCALE + "'";
 
     private final Clock clock;
     private final Progress progress;
@@ -336,7 +336,7 @@ public final class LogicalBackup {
                 // pg_dump's messages through a pipe, not a file in TMPDIR: a TMPDIR with no room for the dump has none for its reason either
                 ProcessBuilder pb = new ProcessBuilder(cmd);
                 pb.environment().putAll(PgClient.libpqEnv(req.connection().withDbname(database), Map.of()));
-                PgClient.moneyInC(pb.environment());
+                PgClient.withSettings(pb.environment(), PgClient.MONEY_IN_C);
                 if (directory) {
                     pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
                 }

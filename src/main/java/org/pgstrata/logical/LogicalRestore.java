@@ -634,7 +634,7 @@ public final class LogicalRestore {
                 Db.execute(c, "SET row_security = off");
                 // as pg_restore does: xml fragments ("a<b/>c"), which a server whose default is document would refuse
                 Db.execute(c, "SET xmloption = content");
-                // a NULL element of an array as COPY wrote it, not the text 'NULL' (see PgClient.arrayNulls)
+                // a NULL element of an array as COPY wrote it, not the text 'NULL' (see PgClient#withSettings)
                 Db.execute(c, "SET array_nulls = on");
                 if (m.moneyInC()) {
                     // the differential's rows hold money as its backup wrote them
@@ -1053,11 +1053,10 @@ public final class LogicalRestore {
             ProcessBuilder pb = new ProcessBuilder(cmd);
             if (target != null) {
                 pb.environment().putAll(PgClient.libpqEnv(target, Map.of()));
-                PgClient.writable(pb.environment());
-                PgClient.arrayNulls(pb.environment());
+                PgClient.withSettings(pb.environment(), PgClient.WRITABLE, PgClient.ARRAY_NULLS);
             }
             if (moneyInC) {
-                PgClient.moneyInC(pb.environment());
+                PgClient.withSettings(pb.environment(), PgClient.MONEY_IN_C);
             }
             Path out = Files.createTempFile(work, "pg_restore-", ".out");
             Path err = Files.createTempFile(work, "pg_restore-", ".err");
