@@ -352,12 +352,13 @@ public final class BackupSession implements AutoCloseable {
         Lsn seen = null;
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         while (true) {
-            Lsn replayed = currentLsn();
+            StandbyWal now = standbyWal();
+            Lsn replayed = now.replayed();
             if (lsn.isBefore(replayed)) {
                 return replayed;
             }
-            Lsn received = receivedLsn();
-            if (lsn.isBefore(received) && replayHeld()) {
+            Lsn received = now.received();
+            if (lsn.isBefore(received) && now.held()) {
                 Lsn bound = new Lsn((lsn.segmentNumber(segmentSize) + 2) * segmentSize - 1);
                 return received.isBefore(bound) ? received : bound;
             }
@@ -381,26 +382,25 @@ public final class BackupSession implements AutoCloseable {
         }
     }
 
-    /** On a standby: the end of the WAL it holds, streamed (and flushed) or replayed, whichever is further. */
-    private Lsn receivedLsn() {
-        try {
-            return Lsn.parse(Db.queryString(conn, "SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text"));
-        } catch (SQLException e) {
-            throw Db.sqlFailed("reading the standby's WAL position", e);
-        }
+    /**
+     * Where a standby is, in one round trip: what it replayed; the end of the WAL it holds,
+     * streamed (and flushed) or replayed, whichever is further; and whether its startup process has
+     * read the next record and waits before applying it, for recovery_min_apply_delay or paused
+     * replay (its wait events; a role without pg_read_all_stats sees none, and waits for the replay).
+     */
+    private record StandbyWal(Lsn replayed, Lsn received, boolean held) {
     }
 
-    /**
-     * Whether the standby's startup process has read the next record and waits before applying
-     * it: for recovery_min_apply_delay, or paused replay (its wait events; a role without
-     * pg_read_all_stats sees none, and waits for the replay instead).
-     */
-    private boolean replayHeld() {
-        try {
-            return "t".equals(Db.queryString(conn, "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'startup' "
-                    + "AND wait_event IN ('RecoveryApplyDelay', 'RecoveryPause'))"));
+    private StandbyWal standbyWal() {
+        try (java.sql.Statement st = conn.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT pg_last_wal_replay_lsn()::text, "
+                     + "greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text, "
+                     + "EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'startup' "
+                     + "AND wait_event IN ('RecoveryApplyDelay', 'RecoveryPause'))")) {
+            rs.next();
+            return new StandbyWal(Lsn.parse(rs.getString(1)), Lsn.parse(rs.getString(2)), rs.getBoolean(3));
         } catch (SQLException e) {
-            throw Db.sqlFailed("reading the standby's startup process's wait", e);
+            throw Db.sqlFailed("reading the standby's WAL position", e);
         }
     }
 
