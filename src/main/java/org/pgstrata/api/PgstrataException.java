@@ -135,43 +135,4 @@ public class PgstrataException extends RuntimeException {
         }
         return null;
     }
-
-    /**
-     * zstd-jni unpacks its native library into java.io.tmpdir (TMPDIR) at start unless pgstrata's
-     * cache gives it one; a full or read-only TMPDIR fails its class initialiser with "Cannot unpack
-     * NAME: REASON" (an Error, which no command catches). Said as an I/O error naming the directory;
-     * null when {@code t} is not that.
-     */
-    public static PgstrataException nativeLibraryUnpack(Throwable t) {
-        PgstrataException found = unpackFailure(t);
-        if (found == null && (String.valueOf(t) + " " + t.getCause()).toLowerCase(java.util.Locale.ROOT).contains("zstd")) {
-            // A class that uses zstd-jni (ZstdFrames) failed because Zstd did, on another thread: the
-            // JVM keeps only the text of that failure, not its cause. Zstd's own says why.
-            try {
-                Class.forName("com.github.luben.zstd.Zstd");
-            } catch (ClassNotFoundException | LinkageError e) {
-                found = unpackFailure(e);
-            }
-        }
-        return found;
-    }
-
-    private static PgstrataException unpackFailure(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            String m = c.getMessage();
-            int at = c instanceof LinkageError && m != null ? m.indexOf("Cannot unpack ") : -1;
-            if (at >= 0) {
-                String what = m.substring(at + "Cannot unpack ".length());
-                int thread = what.indexOf(" [in thread ");
-                what = thread >= 0 ? what.substring(0, thread) : what;
-                int colon = what.indexOf(": ");
-                String lib = colon >= 0 ? what.substring(0, colon) : what;
-                String why = colon >= 0 ? what.substring(colon + 2) : "failed";
-                String tmp = System.getProperty("java.io.tmpdir");
-                return new PgstrataException(ErrorCode.IO, "cannot unpack the compression library " + lib + " into the temporary directory "
-                        + tmp + ": " + why, "free space in " + tmp + ", or set TMPDIR to a directory with room", c);
-            }
-        }
-        return null;
-    }
 }

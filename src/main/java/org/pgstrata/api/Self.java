@@ -77,26 +77,108 @@ public final class Self {
         return options;
     }
 
+    private static final String ZSTD_PATH = "ZstdNativePath";
+
     /**
-     * Run by the installed command, before anything compresses: zstd-jni loads from this user's
-     * cache (unpacked there once) instead of unpacking itself into /tmp on every start; lz4-java
-     * is unpacked there too, where the launcher's java.library.path finds it from the next start.
-     * Each user's own process computes its own cache, so no user ever depends on another's.
+     * Run before anything compresses: loads zstd-jni's native library from the first place where
+     * it loads. The installed command takes it from this user's cache (unpacked there once)
+     * instead of letting zstd-jni unpack it into /tmp on every start, and unpacks lz4-java there
+     * too, where the launcher's java.library.path finds it from the next start; each user's own
+     * process computes its own cache, so no user ever depends on another's. A checkout's launcher
+     * lets zstd-jni unpack into TMPDIR, as before. When that fails (a TMPDIR mounted noexec, as
+     * hardened hosts mount /tmp: the library is written there and cannot be mapped; or one that is
+     * full or missing), the other place is tried; when both fail, the first use of zstd is said in
+     * one line naming both ({@link #nativeLibraryFailure}), instead of an internal error from the
+     * first thread that compressed.
+     * lz4-java needs nothing of this: without its library it runs in Java.
      */
-    public static void useNativeCache() {
-        if (System.getProperty(COMMAND_PROPERTY) == null) {
-            return;
-        }
-        if (System.getProperty("ZstdNativePath") == null) {
-            String zstd = extractedLibrary("com/github/luben/zstd/Zstd.class", "linux/%s/libzstd-jni-", null);
-            if (zstd != null) {
-                System.setProperty("ZstdNativePath", zstd);
+    public static void loadNativeLibraries() {
+        boolean installed = System.getProperty(COMMAND_PROPERTY) != null;
+        if (installed) {
+            String arch = System.getProperty("os.arch", "");
+            if (!java.nio.file.Files.isRegularFile(cacheDirectory().resolve("native").resolve(arch.equals("x86_64") ? "amd64" : arch)
+                    .resolve("liblz4-java.so"))) {
+                extractedLibrary("net/jpountz/xxhash/XXHashFactory.class", "net/jpountz/util/linux/%s/liblz4-java", "liblz4-java.so");
             }
         }
-        String arch = System.getProperty("os.arch", "");
-        if (!java.nio.file.Files.isRegularFile(cacheDirectory().resolve("native").resolve(arch.equals("x86_64") ? "amd64" : arch)
-                .resolve("liblz4-java.so"))) {
-            extractedLibrary("net/jpountz/xxhash/XXHashFactory.class", "net/jpountz/util/linux/%s/liblz4-java", "liblz4-java.so");
+        if (com.github.luben.zstd.util.Native.isLoaded()) {
+            return;
+        }
+        List<String> failed = new ArrayList<>();
+        String given = System.getProperty(ZSTD_PATH);
+        if (given != null && loadZstd(given, failed)) {
+            return;
+        }
+        String cached = given != null ? null : installed ? zstdFromCache(failed) : null;
+        if (cached != null && loadZstd(cached, failed)) {
+            return;
+        }
+        if (loadZstd(null, failed)) {
+            return;
+        }
+        if (given == null && !installed) {
+            cached = zstdFromCache(failed);
+            if (cached != null && loadZstd(cached, failed)) {
+                return;
+            }
+        }
+        boolean noexec = failed.stream().anyMatch(f -> f.contains("failed to map segment"));
+        nativeFailure = new PgstrataException(ErrorCode.IO, "cannot load the compression library zstd-jni: " + String.join("; ", failed)
+                + (noexec ? " (a file system mounted noexec?)" : ""), "set TMPDIR, or PGSTRATA_CACHE, to a directory that this user can write "
+                + "and that allows running programs (not mounted noexec)");
+    }
+
+    /** Why zstd-jni's library did not load in {@link #loadNativeLibraries}; null when it did, or was not tried. */
+    private static volatile PgstrataException nativeFailure;
+
+    /**
+     * The one-line error for {@code t} when it comes from zstd-jni's library, which {@link
+     * #loadNativeLibraries} could not load: the first use of zstd failed its class's initialiser
+     * (an Error, often on a copying thread, that the JVM keeps only as "Could not initialize
+     * class"). Null when {@code t} is something else, or the library loaded. Commands that need
+     * no compression (--help, cluster) run as usual without it.
+     */
+    public static PgstrataException nativeLibraryFailure(Throwable t) {
+        PgstrataException failure = nativeFailure;
+        if (failure == null) {
+            return null;
+        }
+        boolean linkage = false;
+        boolean zstd = false;
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            linkage |= c instanceof LinkageError;
+            zstd |= c.toString().toLowerCase(java.util.Locale.ROOT).contains("zstd");
+        }
+        return linkage && zstd ? failure : null;
+    }
+
+    /** zstd-jni's library unpacked into pgstrata's cache, or null (said in {@code failed}) when it cannot be. */
+    private static String zstdFromCache(List<String> failed) {
+        String cached = extractedLibrary("com/github/luben/zstd/Zstd.class", "linux/%s/libzstd-jni-", null);
+        if (cached == null) {
+            failed.add("cannot unpack it into " + cacheDirectory().resolve("native"));
+        }
+        return cached;
+    }
+
+    /** Loads zstd-jni's library from {@code path}, or unpacked into TMPDIR when null; false, with why in {@code failed}, when it does not load. */
+    private static boolean loadZstd(String path, List<String> failed) {
+        if (path == null) {
+            System.clearProperty(ZSTD_PATH);
+        } else {
+            System.setProperty(ZSTD_PATH, path);
+        }
+        try {
+            com.github.luben.zstd.util.Native.load();
+            return true;
+        } catch (LinkageError e) { // UnsatisfiedLinkError; ExceptionInInitializerError "Cannot unpack NAME: REASON" when TMPDIR takes no file
+            // The loader's first line ("PATH: PATH: REASON" from the dynamic linker); the reason alone after the library's name
+            String why = String.valueOf(e.getMessage()).lines().findFirst().orElse("failed");
+            int so = why.lastIndexOf(".so: ");
+            why = so >= 0 ? why.substring(so + ".so: ".length()) : why;
+            failed.add(path == null ? "unpacked into TMPDIR (" + System.getProperty("java.io.tmpdir") + "): " + why : path + ": " + why);
+            System.clearProperty(ZSTD_PATH);
+            return false;
         }
     }
 

@@ -322,6 +322,10 @@ public final class Cli {
             if (unencodable != null) {
                 ex = unencodable;
             }
+            PgstrataException noZstd = org.pgstrata.api.Self.nativeLibraryFailure(ex);
+            if (noZstd != null) {
+                ex = noZstd;
+            }
             if (ex instanceof PgstrataException p) {
                 commandLine.getErr().println("pgstrata: error: " + p.oneLine());
                 if (System.getenv("PGSTRATA_DEBUG") != null) {

@@ -79,7 +79,7 @@ public final class Main {
         }
         try {
             org.pgstrata.api.Verbose.printTo(System.err::println);
-            org.pgstrata.api.Self.useNativeCache();
+            org.pgstrata.api.Self.loadNativeLibraries();
             code = LeanWal.handles(args) ? LeanWal.run(args) : Cli.run(args);
         } catch (OutOfMemoryError e) {
             // Out of the command itself (picocli hands only exceptions to its handler): one line, its own code.
@@ -87,8 +87,8 @@ public final class Main {
             System.err.println("pgstrata: error: " + p.oneLine());
             code = LeanWal.exitStatus(args, p.code().exitCode()); // both paths map their own codes; this one is out of them
         } catch (LinkageError e) {
-            // A class that failed to initialise (zstd-jni with no room to unpack its library) is an Error too: one line, not a trace.
-            org.pgstrata.api.PgstrataException p = org.pgstrata.api.PgstrataException.nativeLibraryUnpack(e);
+            // A class that failed to initialise (zstd's, without its native library) is an Error too: one line, not a trace.
+            org.pgstrata.api.PgstrataException p = org.pgstrata.api.Self.nativeLibraryFailure(e);
             if (p != null) {
                 System.err.println("pgstrata: error: " + p.oneLine());
                 code = LeanWal.exitStatus(args, p.code().exitCode());

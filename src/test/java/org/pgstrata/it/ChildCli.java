@@ -28,7 +28,7 @@ final class ChildCli {
 
     /** {@link #start(Map, List, String...)} with output and errors going to {@code log} instead of a pipe, for a test to read whenever it likes. */
     static Process startLogged(Map<String, String> env, Path log, String... args) throws IOException {
-        return builder(env, List.of(), -1, args).redirectOutput(log.toFile()).start();
+        return builder(env, List.of(), -1, true, args).redirectOutput(log.toFile()).start();
     }
 
     /**
@@ -37,16 +37,20 @@ final class ChildCli {
      * as on a file system that fills, without a file system of its own to fill.
      */
     static Process start(Map<String, String> env, List<String> jvmOptions, long fileSizeKib, String... args) throws IOException {
-        return builder(env, jvmOptions, fileSizeKib, args).start();
+        return builder(env, jvmOptions, fileSizeKib, true, args).start();
     }
 
-    private static ProcessBuilder builder(Map<String, String> env, List<String> jvmOptions, long fileSizeKib, String... args) {
+    private static ProcessBuilder builder(Map<String, String> env, List<String> jvmOptions, long fileSizeKib, boolean nativeCache, String... args) {
         List<String> cmd = new java.util.ArrayList<>();
         if (fileSizeKib >= 0) {
             // ulimit -f counts 1024-byte blocks in bash; the JVM ignores SIGXFSZ, so the write fails with EFBIG instead
             cmd.addAll(List.of("bash", "-c", "ulimit -f " + fileSizeKib + " && exec \"$@\"", "bash"));
         }
-        cmd.addAll(org.pgstrata.ChildJava.command());
+        if (nativeCache) {
+            cmd.addAll(org.pgstrata.ChildJava.command());
+        } else {
+            cmd.add(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
         if (System.getProperty("pgstrata.pgbin.dir") != null) {
             cmd.add("-Dpgstrata.pgbin.dir=" + System.getProperty("pgstrata.pgbin.dir"));
@@ -75,8 +79,21 @@ final class ChildCli {
 
     /** The same, with files limited to {@code fileSizeKib} KiB (see {@link #start(Map, List, long, String...)}). */
     static Finished run(Map<String, String> env, List<String> jvmOptions, long fileSizeKib, int seconds, String... args) throws Exception {
+        return run(builder(env, jvmOptions, fileSizeKib, true, args), seconds, args);
+    }
+
+    /**
+     * {@link #run(Map, List, int, String...)} in a JVM started as a checkout's launcher starts it:
+     * without the native library options that point zstd-jni at pgstrata's cache, so that it
+     * unpacks its library into java.io.tmpdir first.
+     */
+    static Finished runWithoutNativeCache(Map<String, String> env, List<String> jvmOptions, int seconds, String... args) throws Exception {
+        return run(builder(env, jvmOptions, -1, false, args), seconds, args);
+    }
+
+    private static Finished run(ProcessBuilder command, int seconds, String... args) throws Exception {
         long t0 = System.nanoTime();
-        Process child = start(env, jvmOptions, fileSizeKib, args);
+        Process child = command.start();
         CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> {
             try {
                 return new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -57,16 +57,11 @@ class NoRoomTest extends PgTest {
             assertOneLine(r, 22, "block map");
             assertThat(errorLine(r)).contains(notADirectory.toString()).doesNotContain("damaged");
         }
-        // The compression library unpacked into such a temporary directory (no native cache given): one line, no stack trace
-        List<String> bare = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Djava.io.tmpdir=" + notADirectory.resolve("tmp"), "-cp", System.getProperty("java.class.path"), "org.pgstrata.cli.Main"));
-        bare.addAll(List.of(incr));
-        ProcessBuilder pb = new ProcessBuilder(bare).redirectErrorStream(true);
-        pb.environment().keySet().removeIf(k -> k.startsWith("PG") && !k.startsWith("PGSTRATA_"));
-        Process p = pb.start();
-        String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(p.waitFor(180, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        assertOneLine(new ChildCli.Finished(p.exitValue(), said, 0, 0), 22, "cannot unpack the compression library");
+        // The compression library, with neither such a temporary directory nor a cache that can take it: one line, no stack trace
+        ChildCli.Finished noLibrary = ChildCli.runWithoutNativeCache(Map.of("PGSTRATA_CACHE", notADirectory.resolve("cache").toString()),
+                List.of("-Djava.io.tmpdir=" + notADirectory.resolve("tmp")), 180, incr);
+        assertOneLine(noLibrary, 22, "cannot load the compression library");
+        assertThat(errorLine(noLibrary)).contains("Cannot unpack").contains(notADirectory.toString());
         assertThat(PgSupport.facade().list(repo.toString())).extracting(BackupInfo::id).containsExactly(second);
         assertThat(PgSupport.facade().verify(repo.toString(), null).ok()).isTrue();
 

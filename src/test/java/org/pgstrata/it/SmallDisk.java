@@ -28,9 +28,14 @@ final class SmallDisk implements AutoCloseable {
 
     /** Mounts a tmpfs of {@code mib} MiB on {@code dir} (made if missing). */
     static SmallDisk mount(Path dir, long mib) throws IOException, InterruptedException {
+        return mount(dir, mib, "");
+    }
+
+    /** The same, with more mount options ({@code ",noexec"}, say). */
+    static SmallDisk mount(Path dir, long mib, String moreOptions) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         SmallDisk d = new SmallDisk(dir);
-        String out = run("mount", "-t", "tmpfs", "-o", "size=" + mib + "m,mode=0755", "tmpfs", dir.toString());
+        String out = run("mount", "-t", "tmpfs", "-o", "size=" + mib + "m,mode=0755" + moreOptions, "tmpfs", dir.toString());
         if (out != null) {
             throw new AssertionError("cannot mount a tmpfs of " + mib + " MiB on " + dir + " (a full-disk test needs root): " + out);
         }

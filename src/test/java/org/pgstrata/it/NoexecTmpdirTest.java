@@ -1,0 +1,61 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.db.LocalCluster;
+
+/**
+ * A TMPDIR on a file system mounted noexec, as hardened hosts (CIS benchmarks, many container
+ * platforms) mount /tmp. zstd-jni unpacks its native library there and the dynamic linker cannot
+ * map it: every command that compressed failed with "internal error: NoClassDefFoundError: Could
+ * not initialize class ZstdFrames" (exit 70), a checkout's launcher and a bare `java -cp` alike.
+ * The library now loads from pgstrata's cache when TMPDIR refuses it, and when the cache cannot
+ * hold it either, one line names both places and the noexec mount (exit 22).
+ */
+class NoexecTmpdirTest extends PgTest {
+
+    @Test
+    void aTmpdirMountedNoexec_doesNotStopABackupOrItsRestore_andWithNowhereToLoadFromIsOneLine() throws Exception {
+        LocalCluster source = pg.start("source", 17);
+        PgSupport.sql(source, "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g", "CHECKPOINT");
+        Path repo = dir.resolve("repo");
+        Path target = dir.resolve("restored");
+        try (SmallDisk noexec = SmallDisk.mount(dir.resolve("noexec"), 64, ",noexec")) {
+            List<String> tmp = List.of("-Djava.io.tmpdir=" + noexec.path());
+            Map<String, String> freshCache = Map.of("TMPDIR", noexec.path().toString(), "PGSTRATA_CACHE", dir.resolve("cache").toString());
+
+            ChildCli.Finished backup = ChildCli.runWithoutNativeCache(freshCache, tmp, 180, "backup", "-q", "--repo", repo.toString(),
+                    "--pgdata", source.pgdata().toString(), "--port", CliBackups.port(source));
+            assertThat(backup.exitCode()).as(backup.output()).isZero();
+            ChildCli.Finished restore = ChildCli.runWithoutNativeCache(freshCache, tmp, 180, "restore", "-q", "--repo", repo.toString(),
+                    "--to", target.toString());
+            assertThat(restore.exitCode()).as(restore.output()).isZero();
+            try (var left = Files.list(noexec.path())) {
+                assertThat(left.toList()).as("what was left in TMPDIR").isEmpty();
+            }
+
+            // The cache on the same noexec file system: nowhere to load from. One line, its own code, naming the cause.
+            Map<String, String> noexecCache = Map.of("TMPDIR", noexec.path().toString(), "PGSTRATA_CACHE", noexec.path().resolve("cache").toString());
+            ChildCli.Finished refused = ChildCli.runWithoutNativeCache(noexecCache, tmp, 180, "backup", "-q", "--repo", repo.toString(),
+                    "--pgdata", source.pgdata().toString(), "--port", CliBackups.port(source));
+            assertThat(refused.output()).as("no stack trace").doesNotContain("\tat ").doesNotContain("internal error");
+            assertThat(refused.output().lines().filter(l -> l.startsWith("pgstrata: error: ")).toList()).as(refused.output()).singleElement()
+                    .asString().contains("cannot load the compression library").contains(noexec.path().toString()).contains("noexec")
+                    .contains("; hint: ");
+            assertThat(refused.exitCode()).as(refused.output()).isEqualTo(22);
+        }
+        assertThat(PgSupport.facade().list(repo.toString())).hasSize(1);
+
+        LocalCluster copy = pg.trackRestored(target, 17);
+        copy.start(LocalCluster.freePort());
+        assertThat(ClusterContent.proof(copy)).isEqualTo(ClusterContent.of(source));
+        // The proof is of this content: a change on the source is seen
+        PgSupport.sql(source, "UPDATE t SET v = 'changed' WHERE id = 1");
+        assertThat(ClusterContent.of(copy)).isNotEqualTo(ClusterContent.of(source));
+    }
+}
