@@ -149,7 +149,6 @@ final class StatusCommand extends BaseCommand {
         out().flush();
     }
 
-    /** A line as monitoring reads it: one line, whatever a repository's name holds. */
     /**
      * One line of plugin output: no line break, and no '|', which Nagios and its kin read as the
      * start of performance data (a repository path, or a drill's finding, may hold one).
