@@ -114,6 +114,22 @@ public final class CipherPass {
         return line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
     }
 
+    /**
+     * Refuses {@code passphrase} as the one a repository's key is to be wrapped for when it holds a
+     * line end: a --cipher-pass-file gives only its first line, so no file could ever open that
+     * repository, and a value read from a file into the environment (a container's secret) often
+     * keeps its newline unseen. {@code what} names it ("the passphrase from PGSTRATA_CIPHER_PASS").
+     */
+    public static void refuseLineEnd(char[] passphrase, String what) {
+        for (char c : passphrase) {
+            if (c == '\n' || c == '\r') {
+                throw new PgstrataException(ErrorCode.USAGE, what + " holds a line end, which a "
+                        + "--cipher-pass-file cannot (it gives its first line), so no file could open the repository; nothing was written",
+                        "give it without the line end (--cipher-pass-file FILE takes the file's first line without it)");
+            }
+        }
+    }
+
     /** Back to the process environment's passphrase, and no encryption asked for. */
     public static void clear() {
         current = null;

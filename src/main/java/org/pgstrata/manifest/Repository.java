@@ -311,6 +311,7 @@ public final class Repository implements AutoCloseable {
             throw new PgstrataException(ErrorCode.USAGE, "repository " + describe() + " is not encrypted: it has no passphrase to change",
                     "a repository is encrypted when it is created (repo init --encrypt)");
         }
+        CipherPass.refuseLineEnd(newPassphrase, "the new passphrase");
         CipherPass.Source pass = CipherPass.current();
         KeyEnvelope rotated;
         try {
@@ -536,6 +537,7 @@ public final class Repository implements AutoCloseable {
                         + " and no passphrase was given; nothing was written",
                         "pass --cipher-pass-file FILE, set " + CipherPass.ENV + ", or set cipher-pass in the stanza");
             }
+            CipherPass.refuseLineEnd(pass.passphrase(), "the passphrase from " + pass.origin());
             dataKey = KeyEnvelope.newDataKey();
             created = new RepoInfo(RepoInfo.ENCRYPTED_FORMAT_VERSION, systemIdentifier, pgMajor, created.created(),
                     KeyEnvelope.wrap(dataKey, pass.passphrase(), KeyEnvelope.DEFAULT_MEMORY_KIB, KeyEnvelope.DEFAULT_ITERATIONS));
