@@ -34,8 +34,47 @@ public final class CipherPass {
         if (set) {
             return current;
         }
-        String env = System.getenv(ENV);
+        String env = fromEnvironment(System.getenv(), ENV);
         return env == null || env.isEmpty() ? null : new Source(ENV, env.toCharArray());
+    }
+
+    /**
+     * {@code name}'s value in {@code env}, a passphrase's variable: as its bytes say in UTF-8. A JVM
+     * started under the C or POSIX locale (archive_command and restore_command run java directly, in
+     * the server's environment) decodes the environment as ASCII, so that a passphrase with any
+     * other character reads as another one (each such byte becomes the same replacement): wrong
+     * for a repository made under a UTF-8 locale. The process's own value is then read again from
+     * /proc/self/environ, as UTF-8. A value that is not the process's (a map of the caller's) or
+     * not valid UTF-8 stays as it is.
+     */
+    public static String fromEnvironment(java.util.Map<String, String> env, String name) {
+        String value = env.get(name);
+        if (value == null || decodesAsUtf8() || !value.equals(System.getenv(name))) {
+            return value;
+        }
+        try {
+            byte[] all = Files.readAllBytes(Path.of("/proc/self/environ"));
+            byte[] prefix = (name + "=").getBytes(StandardCharsets.US_ASCII);
+            int start = 0;
+            for (int i = 0; i <= all.length; i++) {
+                if (i == all.length || all[i] == 0) {
+                    if (i - start >= prefix.length && java.util.Arrays.equals(all, start, start + prefix.length, prefix, 0, prefix.length)) {
+                        return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(all, start + prefix.length,
+                                i - start - prefix.length)).toString();
+                    }
+                    start = i + 1;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no /proc, or not UTF-8: the JVM's reading stands
+        }
+        return value;
+    }
+
+    /** Whether this JVM read its environment as UTF-8 (Java 17 decodes it with the default charset, later ones with sun.jnu.encoding). */
+    private static boolean decodesAsUtf8() {
+        String jnu = System.getProperty("sun.jnu.encoding", "UTF-8");
+        return java.nio.charset.Charset.defaultCharset().equals(StandardCharsets.UTF_8) && (jnu.equalsIgnoreCase("UTF-8") || jnu.equalsIgnoreCase("UTF8"));
     }
 
     /**

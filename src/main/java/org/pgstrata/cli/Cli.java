@@ -173,7 +173,7 @@ public final class Cli {
     /** The passphrase the command will use (--cipher-pass-file, PGSTRATA_CIPHER_PASS, the stanza's cipher-pass); null for none. */
     private static char[] passphrase(String[] args, java.util.Map<String, String> env, ConfigFile config) {
         String file = optionValue(args, "--cipher-pass-file");
-        String fromEnv = env.get(org.pgstrata.api.CipherPass.ENV);
+        String fromEnv = org.pgstrata.api.CipherPass.fromEnvironment(env, org.pgstrata.api.CipherPass.ENV);
         String text;
         if (file != null) {
             try {

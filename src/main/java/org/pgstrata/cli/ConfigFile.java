@@ -265,7 +265,7 @@ final class ConfigFile {
      * (encrypt = true). --cipher-pass-file, on the command line, beats both.
      */
     void useCipherPass(Map<String, String> env) {
-        String fromEnv = env.get(org.pgstrata.api.CipherPass.ENV);
+        String fromEnv = org.pgstrata.api.CipherPass.fromEnvironment(env, org.pgstrata.api.CipherPass.ENV);
         String fromFile = value("cipher-pass");
         org.pgstrata.api.CipherPass.Source source = null;
         if (fromEnv != null && !fromEnv.isEmpty()) {

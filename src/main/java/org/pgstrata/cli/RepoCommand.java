@@ -71,7 +71,7 @@ final class RepoCommand implements Runnable {
                 next = org.pgstrata.api.CipherPass.current().passphrase();
                 org.pgstrata.api.CipherPass.use(current, false);
             } else {
-                String env = System.getenv("PGSTRATA_NEW_CIPHER_PASS");
+                String env = org.pgstrata.api.CipherPass.fromEnvironment(System.getenv(), "PGSTRATA_NEW_CIPHER_PASS");
                 if (env == null || env.isEmpty()) {
                     throw new org.pgstrata.api.PgstrataException(org.pgstrata.api.ErrorCode.CIPHER_PASS_MISSING, "no new passphrase given",
                             "pass --new-cipher-pass-file FILE, or set PGSTRATA_NEW_CIPHER_PASS");
