@@ -111,6 +111,11 @@ public final class CipherPass {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            // Java's own words ("Input length = 1") say nothing of the file.
+            throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "the passphrase file " + file + " is not UTF-8 text (an ISO-8859 "
+                    + "or other encoding?), so its passphrase cannot be told", "write it in UTF-8 (iconv -f LATIN1 -t UTF-8), the "
+                    + "encoding PGSTRATA_CIPHER_PASS and the stanza's cipher-pass are read in");
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "cannot read the passphrase file " + file + ": " + e.getMessage(),
                     "--cipher-pass-file names a file holding the repository's passphrase on its first line");
