@@ -198,12 +198,30 @@ public final class WalPush {
     public static Path spoolDirectory(String repo, Path walDir) {
         if (S3Location.isS3(repo)) {
             // No local repository directory: beside the WAL, where backups do not look (pg_wal's contents are never copied).
-            return walDir.toAbsolutePath().resolve(S3_SPOOL);
+            return walDir.toAbsolutePath().resolve(S3_SPOOL).resolve(s3SpoolName(repo));
         }
         return Path.of(repo).toAbsolutePath().normalize().resolve("spool");
     }
 
     private static final String S3_SPOOL = "pgstrata-spool";
+
+    /**
+     * The directory under pg_wal/pgstrata-spool of the S3 repository {@code repo} (its endpoint,
+     * bucket and prefix, hashed): a note says that a file is in one repository only. With one
+     * directory for every bucket, an archive_command changed to another repository (a new,
+     * encrypted one) while a push to the old one noted files ahead answered PostgreSQL's calls
+     * for those files from the notes: marked archived, and never written to the new repository.
+     */
+    static String s3SpoolName(String repo) {
+        S3Location l = S3Location.parse(repo);
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest((l.describe() + "\0" + (l.endpoint() == null ? "" : l.endpoint())).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the platform lacks SHA-256", e);
+        }
+    }
 
     /** archive_command for {@code repo}, with its spool check (see {@link #spoolDirectory}). */
     public static String archiveCommand(String repo) {
@@ -217,7 +235,7 @@ public final class WalPush {
      */
     public static String archiveCommand(String repo, java.util.List<String> selfArguments) {
         // archive_command runs in the data directory, and %p is pg_wal/%f.
-        String spool = S3Location.isS3(repo) ? "pg_wal/" + S3_SPOOL : Self.quote(spoolDirectory(repo, null).toString());
+        String spool = S3Location.isS3(repo) ? "pg_wal/" + S3_SPOOL + "/" + s3SpoolName(repo) : Self.quote(spoolDirectory(repo, null).toString());
         return Self.archiveCommand(selfArguments.isEmpty() ? StorageFactory.arguments(repo) : selfArguments, spool);
     }
 

@@ -222,6 +222,48 @@ class WalCommandsTest {
         }
     }
 
+    /**
+     * archive_command changed from one S3 repository to another (a new, encrypted one) while
+     * notes of files pushed ahead into the old one were pending: the notes of every S3 repository
+     * were in one pg_wal/pgstrata-spool, so the new command answered PostgreSQL's calls for those
+     * files from them, exit 0, and the files never reached the new repository (a gap that
+     * PostgreSQL counts as archived). Each S3 repository has its own notes now.
+     */
+    @Test
+    void archiveCommandChangedToAnotherS3Repository_doesNotTakeTheOldOnesNotes() throws Exception {
+        try (org.pgstrata.storage.s3.S3Server s3 = org.pgstrata.storage.s3.S3Server.inMemory()) {
+            s3.createBucket("spool");
+            String old = s3.location("spool", "old");
+            String now = s3.location("spool", "new");
+            PgSupport.facade().repoInit(old, cluster.pgdata());
+            PgSupport.facade().repoInit(now, cluster.pgdata());
+            Path pgdata = Files.createDirectories(dir.resolve("switched"));
+            Path wal = Files.createDirectories(pgdata.resolve("pg_wal/archive_status"));
+            for (String s : segments) {
+                Files.copy(walDir.resolve(s), pgdata.resolve("pg_wal").resolve(s));
+                Files.writeString(wal.resolve(s + ".ready"), "");
+            }
+            for (int i = 0; i < segments.size(); i++) {
+                String s = segments.get(i);
+                // The first call under the old archive_command (it pushes the others ahead), the later ones under the new.
+                String command = org.pgstrata.wal.WalPush.archiveCommand(i == 0 ? old : now);
+                String line = command.replace("%p", "pg_wal/" + s).replace("%f", s).replace("%%", "%");
+                ProcessBuilder pb = new ProcessBuilder("sh", "-c", line).directory(pgdata.toFile()).redirectErrorStream(true);
+                pb.environment().putAll(org.pgstrata.storage.s3.S3Server.environment());
+                Process p = pb.start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(p.waitFor()).as(out).isZero();
+                Files.move(wal.resolve(s + ".ready"), wal.resolve(s + ".done")); // as PostgreSQL does after a successful call
+            }
+            for (String s : segments.subList(1, segments.size())) {
+                Path out = dir.resolve("switched-" + s);
+                Run r = lean("wal", "get", "--repo", now, s, out.toString());
+                assertThat(r.code()).as("%s, archived by the new archive_command: %s", s, r.err()).isZero();
+                assertThat(Files.readAllBytes(out)).isEqualTo(Files.readAllBytes(walDir.resolve(s)));
+            }
+        }
+    }
+
     @Test
     void aSpoolNoteForAnotherFileOfTheSameName_isNotTrusted() throws Exception {
         Path repo = newRepo("repo-stale-note");
