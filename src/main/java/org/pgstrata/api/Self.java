@@ -81,20 +81,19 @@ public final class Self {
 
     /**
      * Run before anything compresses: loads zstd-jni's native library from the first place where
-     * it loads. The installed command takes it from this user's cache (unpacked there once)
-     * instead of letting zstd-jni unpack it into /tmp on every start, and unpacks lz4-java there
-     * too, where the launcher's java.library.path finds it from the next start; each user's own
-     * process computes its own cache, so no user ever depends on another's. A checkout's launcher
-     * lets zstd-jni unpack into TMPDIR, as before. When that fails (a TMPDIR mounted noexec, as
-     * hardened hosts mount /tmp: the library is written there and cannot be mapped; or one that is
-     * full or missing), the other place is tried; when both fail, the first use of zstd is said in
-     * one line naming both ({@link #nativeLibraryFailure}), instead of an internal error from the
-     * first thread that compressed.
-     * lz4-java needs nothing of this: without its library it runs in Java.
+     * it loads. First from this user's cache, unpacked there once (2 to 3 ms), instead of letting
+     * zstd-jni unpack it into TMPDIR on every start (about 35 ms, on the main thread); each user's
+     * own process computes its own cache, so no user ever depends on another's. Then, when the
+     * cache cannot hold it, unpacked into TMPDIR as zstd-jni does by default. A TMPDIR mounted
+     * noexec (as hardened hosts mount /tmp) takes the file but cannot map it, and every command
+     * that compressed failed with an internal error from the first thread that did. When neither
+     * place loads it, the first use of zstd is said in one line naming both ({@link
+     * #nativeLibraryFailure}). The installed command also unpacks lz4-java into the cache, where
+     * its launcher's java.library.path finds it from the next start; lz4-java needs nothing of
+     * this otherwise: without its library it runs in Java.
      */
     public static void loadNativeLibraries() {
-        boolean installed = System.getProperty(COMMAND_PROPERTY) != null;
-        if (installed) {
+        if (System.getProperty(COMMAND_PROPERTY) != null) {
             String arch = System.getProperty("os.arch", "");
             if (!java.nio.file.Files.isRegularFile(cacheDirectory().resolve("native").resolve(arch.equals("x86_64") ? "amd64" : arch)
                     .resolve("liblz4-java.so"))) {
@@ -105,22 +104,10 @@ public final class Self {
             return;
         }
         List<String> failed = new ArrayList<>();
-        String given = System.getProperty(ZSTD_PATH);
-        if (given != null && loadZstd(given, failed)) {
+        String given = System.getProperty(ZSTD_PATH); // the cache's copy, from a parent's nativeLibraryOptions; or the user's own
+        String cached = given != null ? given : zstdFromCache(failed);
+        if (cached != null && loadZstd(cached, failed) || loadZstd(null, failed)) {
             return;
-        }
-        String cached = given != null ? null : installed ? zstdFromCache(failed) : null;
-        if (cached != null && loadZstd(cached, failed)) {
-            return;
-        }
-        if (loadZstd(null, failed)) {
-            return;
-        }
-        if (given == null && !installed) {
-            cached = zstdFromCache(failed);
-            if (cached != null && loadZstd(cached, failed)) {
-                return;
-            }
         }
         boolean noexec = failed.stream().anyMatch(f -> f.contains("failed to map segment"));
         nativeFailure = new PgstrataException(ErrorCode.IO, "cannot load the compression library zstd-jni: " + String.join("; ", failed)

@@ -14,8 +14,9 @@ import org.pgstrata.db.LocalCluster;
  * platforms) mount /tmp. zstd-jni unpacks its native library there and the dynamic linker cannot
  * map it: every command that compressed failed with "internal error: NoClassDefFoundError: Could
  * not initialize class ZstdFrames" (exit 70), a checkout's launcher and a bare `java -cp` alike.
- * The library now loads from pgstrata's cache when TMPDIR refuses it, and when the cache cannot
- * hold it either, one line names both places and the noexec mount (exit 22).
+ * The library now loads from pgstrata's cache first (as the installed command always did), from
+ * TMPDIR when the cache cannot hold it, and when neither works one line names both places and the
+ * noexec mount (exit 22).
  */
 class NoexecTmpdirTest extends PgTest {
 
@@ -50,6 +51,11 @@ class NoexecTmpdirTest extends PgTest {
             assertThat(refused.exitCode()).as(refused.output()).isEqualTo(22);
         }
         assertThat(PgSupport.facade().list(repo.toString())).hasSize(1);
+        // A cache that cannot be written: the library unpacks into an ordinary TMPDIR, as zstd-jni does by default
+        Path notADirectory = Files.writeString(dir.resolve("not-a-directory"), "");
+        ChildCli.Finished verify = ChildCli.runWithoutNativeCache(Map.of("PGSTRATA_CACHE", notADirectory.resolve("cache").toString()), List.of(),
+                180, "verify", "-q", "--repo", repo.toString());
+        assertThat(verify.exitCode()).as(verify.output()).isZero();
 
         LocalCluster copy = pg.trackRestored(target, 17);
         copy.start(LocalCluster.freePort());
