@@ -169,6 +169,21 @@ public final class Self {
         }
     }
 
+    /**
+     * The directory of this platform's native libraries in pgstrata's cache, made if missing; null
+     * when it cannot be made or written.
+     */
+    public static Path nativeCacheDirectory() {
+        String arch = System.getProperty("os.arch", "");
+        Path dir = cacheDirectory().resolve("native").resolve(arch.equals("x86_64") ? "amd64" : arch);
+        try {
+            java.nio.file.Files.createDirectories(dir);
+            return java.nio.file.Files.isWritable(dir) ? dir : null;
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** pgstrata's per-user cache: PGSTRATA_CACHE, else ~/.cache/pgstrata (HOME first, as the installed launcher reads it). */
     static Path cacheDirectory() {
         String env = System.getenv("PGSTRATA_CACHE");

@@ -26,15 +26,36 @@ final class Providers {
         t.start();
     }
 
-    /** Installs Conscrypt once; returns the name of the provider AES-GCM then comes from. */
+    /** Where Conscrypt unpacks its native library before loading it (and then removes it); by default java.io.tmpdir. */
+    private static final String WORKDIR = "org.conscrypt.native.workdir";
+
+    /**
+     * Installs Conscrypt once; returns the name of the provider AES-GCM then comes from.
+     * Conscrypt unpacks its library (2.4 MB) at every start, into pgstrata's native cache (as
+     * zstd's is kept there) rather than TMPDIR: a TMPDIR mounted noexec, as hardened hosts mount
+     * /tmp, takes the file but cannot map it, and every encrypted command then ran on the JDK's
+     * AES-GCM, about twenty times slower, without a word. Where Conscrypt still does not load,
+     * a warning says so.
+     */
     static synchronized String install() {
         if (installed == null) {
+            if (System.getProperty(WORKDIR) == null) {
+                java.nio.file.Path cache = org.pgstrata.api.Self.nativeCacheDirectory();
+                if (cache != null) {
+                    System.setProperty(WORKDIR, cache.toString());
+                }
+            }
             try {
                 Provider p = org.conscrypt.Conscrypt.newProvider();
                 Security.insertProviderAt(p, 1);
                 installed = p.getName();
+                org.pgstrata.api.Verbose.log("AES-GCM from " + installed + " (its library loaded from " + System.getProperty(WORKDIR,
+                        System.getProperty("java.io.tmpdir")) + ")");
             } catch (Throwable e) { // UnsatisfiedLinkError on a platform Conscrypt has no library for
                 installed = "the JDK's (" + e.getClass().getSimpleName() + " loading Conscrypt)";
+                String why = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.getClass().getSimpleName());
+                org.pgstrata.api.Verbose.warn("Conscrypt's native library did not load (" + why + "); encryption runs on the JDK's AES-GCM, "
+                        + "about twenty times slower (set PGSTRATA_CACHE or TMPDIR to a directory that allows running programs)");
             }
         }
         return installed;
