@@ -94,9 +94,7 @@ public final class Self {
      */
     public static void loadNativeLibraries() {
         if (System.getProperty(COMMAND_PROPERTY) != null) {
-            String arch = System.getProperty("os.arch", "");
-            if (!java.nio.file.Files.isRegularFile(cacheDirectory().resolve("native").resolve(arch.equals("x86_64") ? "amd64" : arch)
-                    .resolve("liblz4-java.so"))) {
+            if (!java.nio.file.Files.isRegularFile(nativeCache().resolve("liblz4-java.so"))) {
                 extractedLibrary("net/jpountz/xxhash/XXHashFactory.class", "net/jpountz/util/linux/%s/liblz4-java", "liblz4-java.so");
             }
         }
@@ -174,14 +172,19 @@ public final class Self {
      * when it cannot be made or written.
      */
     public static Path nativeCacheDirectory() {
-        String arch = System.getProperty("os.arch", "");
-        Path dir = cacheDirectory().resolve("native").resolve(arch.equals("x86_64") ? "amd64" : arch);
+        Path dir = nativeCache();
         try {
             java.nio.file.Files.createDirectories(dir);
             return java.nio.file.Files.isWritable(dir) ? dir : null;
         } catch (java.io.IOException | RuntimeException e) {
             return null;
         }
+    }
+
+    /** Where this platform's native libraries are kept in pgstrata's cache (native/amd64 on x86_64). */
+    private static Path nativeCache() {
+        String arch = System.getProperty("os.arch", "");
+        return cacheDirectory().resolve("native").resolve(arch.equals("x86_64") ? "amd64" : arch);
     }
 
     /** pgstrata's per-user cache: PGSTRATA_CACHE, else ~/.cache/pgstrata (HOME first, as the installed launcher reads it). */
