@@ -233,7 +233,11 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         }
         Lsn archiveEnd = tl.end(path);
         Manifest oldest = onPath.get(0);
-        Map<String, String> s = baseSettings(repo, target.timeline(), target.action());
+        // 'current' is resolved here, to the timeline whose history the target is looked up along: the backup chosen below can
+        // lie on an earlier timeline of that history (before the fork), and PostgreSQL's 'current' would recover along that
+        // backup's own timeline, reaching a name or LSN that the abandoned timeline also has, with no error.
+        Map<String, String> s = baseSettings(repo, target.timeline().equals("current") ? Integer.toString(targetTli) : target.timeline(),
+                target.action());
         String targetWord;
         Lsn position;
         switch (target.type()) {
