@@ -279,6 +279,10 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                         }
                     }
                 }
+                if (chosen != null && Instant.parse(chosen.stopTime()).isAfter(t)) {
+                    throw unreachable(target, "before the consistency point of backup " + chosen.id() + " (at " + chosen.stopTime() + ")",
+                            "leave out --backup to restore the newest backup before it");
+                }
                 if (m == null || Instant.parse(m.stopTime()).isAfter(t)) {
                     throw unreachable(target, "before the oldest backup's consistency point (backup " + oldest.id() + " at " + oldest.stopTime() + ")",
                             "choose a time after " + oldest.stopTime());
@@ -306,11 +310,13 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             }
             case NAME -> {
                 // the record's end: what pg_create_restore_point (and 'pgstrata restore-point') report, and where recovery stops
-                position = findRecord(tl, path, oldest, r -> r.kind() == WalReader.Kind.RESTORE_POINT && target.value().equals(r.restorePointName()),
+                // From --backup's start when one is named: PostgreSQL stops at the first restore point of that name it replays, and
+                // a name used twice (a nightly one) is reached from a later backup at its later use.
+                position = findRecord(tl, path, chosen != null ? chosen : oldest, r -> r.kind() == WalReader.Kind.RESTORE_POINT && target.value().equals(r.restorePointName()),
                         true);
                 if (position == null) {
                     checkContinuous(repo, tl, path, oldest, null, target);
-                    throw unreachable(target, "not in the archived WAL after the oldest backup",
+                    throw unreachable(target, "not in the archived WAL after " + (chosen != null ? "backup " + chosen.id() + "'s start" : "the oldest backup"),
                             "create it with 'pgstrata restore-point NAME', or list names with 'pgstrata info'");
                 }
                 s.put("recovery_target_name", target.value());
@@ -326,6 +332,11 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                     m = b;
                 }
             }
+        }
+        if (chosen != null && position.isBefore(Lsn.parse(chosen.stopLsn()))) {
+            // Not "before the oldest backup": the backup asked for is later than the target, which an older one may reach
+            throw unreachable(target, "at " + position + ", before the consistency point of backup " + chosen.id() + " (" + chosen.stopLsn() + ")",
+                    "leave out --backup to restore the newest backup before it");
         }
         if (m == null || position.isBefore(Lsn.parse(m.stopLsn()))) {
             throw unreachable(target, "before the oldest backup's consistency point (backup " + oldest.id() + " at " + oldest.stopLsn() + ")",
