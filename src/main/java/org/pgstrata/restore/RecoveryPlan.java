@@ -257,13 +257,21 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 targetWord = "LSN " + position;
             }
             case TIME -> {
-                Instant t = RecoveryTarget.parseTime(target.value());
+                Instant named = RecoveryTarget.parseTime(target.value());
+                boolean inclusive = target.inclusive();
+                // In microseconds, as PostgreSQL's commit times are, rounded so that the same commits fall on each side: after a
+                // time (inclusive) is after its microsecond cut down, at or after it (exclusive) is at or after it rounded up. Cut
+                // down either way, an exclusive target just after a commit stopped before that commit.
+                Instant t = named.truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+                if (!inclusive && t.isBefore(named)) {
+                    t = t.plus(1, java.time.temporal.ChronoUnit.MICROS);
+                }
+                Instant at = t;
                 // Where PostgreSQL stops: before the first transaction that ended after the target (at or after it, exclusive),
                 // by the commit times in the WAL. A backup's stop time is the wall clock of the machine that took it, which can
                 // lag the server's (or was set back since): a backup that "stopped before" the target may hold later commits.
-                boolean inclusive = target.inclusive();
                 Lsn stop = findRecord(tl, path, oldest, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
-                        && r.time() != null && (inclusive ? r.time().isAfter(t) : !r.time().isBefore(t)));
+                        && r.time() != null && (inclusive ? r.time().isAfter(at) : !r.time().isBefore(at)));
                 if (stop == null) {
                     Instant lastCommit = lastCommitTime(tl, path, oldest);
                     checkContinuous(repo, tl, path, oldest, null, target); // a hole would explain it better
