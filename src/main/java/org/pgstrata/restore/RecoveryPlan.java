@@ -228,6 +228,14 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             }
         }
         if (onPath.isEmpty()) {
+            String history = String.format("%08X.history", targetTli);
+            if (targetTli > 1 && archive.find(history).isEmpty()) {
+                // Not "no backup": without its history file a timeline's way back to the backups it forked from is unknown
+                throw new PgstrataException(ErrorCode.WAL_MISSING, "timeline " + targetTli + " has no history file (" + history + ") in the archive of "
+                        + repo.describe() + ", so the way from the backups to it is unknown",
+                        "put " + history + " back (it is in pg_wal of the cluster that was promoted onto timeline " + targetTli
+                                + "), or choose another --target-timeline");
+            }
             throw new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "no backup in " + repo.describe() + " lies on the way to timeline " + targetTli,
                     "choose another --target-timeline");
         }
