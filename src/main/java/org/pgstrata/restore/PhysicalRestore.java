@@ -574,9 +574,12 @@ public final class PhysicalRestore {
                     "install the package that provides " + library.group(2) + " for PostgreSQL " + cluster.binaries().major()
                             + " on this host, or pass --pg-bin binaries that have it; then run the command again");
         }
-        if (log.contains("recovery ended before configured recovery target was reached")) {
+        // The server's own line, wherever it is: PostgreSQL 17 writes four more lines after it as it shuts down, so the log's
+        // tail never held it, and a target past the archive's last record ended as a failing server (exit 19)
+        String ended = cluster.serverLogLine("recovery ended before configured recovery target was reached");
+        if (ended != null) {
             return new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "recovery ended before reaching " + target.describe()
-                    + ": the archived WAL stops earlier; " + log, "choose an earlier target or --target latest");
+                    + ": the archived WAL stops earlier; " + ended.strip(), "choose an earlier target or --target latest");
         }
         if (log.contains("archived WAL") && log.contains("is damaged")) {
             return new PgstrataException(ErrorCode.CORRUPT, "recovery stopped at a damaged archived WAL file: " + log,

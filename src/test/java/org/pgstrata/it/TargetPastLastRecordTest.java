@@ -1,0 +1,54 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.PgstrataException;
+import org.pgstrata.api.RecoveryTarget;
+import org.pgstrata.api.RestoreRequest;
+import org.pgstrata.db.Db;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.postgres.Lsn;
+
+/**
+ * An LSN target inside the archive's last segment but past its last record (the rest of a segment
+ * that pg_switch_wal ended): recovery runs out of WAL before any record reaches the target, and
+ * PostgreSQL stops with "recovery ended before configured recovery target was reached". restore
+ * --start said so only in the server log: it failed as "the restored server stopped during
+ * recovery" (exit 19) with the log's last lines, which on PostgreSQL 17 come after that line.
+ */
+class TargetPastLastRecordTest extends PgTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"promote", "shutdown"})
+    void lsnTargetAfterTheLastArchivedRecord_isReportedUnreachable(String action) throws Exception {
+        Path repo = dir.resolve("repo");
+        LocalCluster a = pg.archiving("a", repo);
+        try (Connection c = PgSupport.connect(a)) {
+            Db.execute(c, "CREATE TABLE t (id int)");
+        }
+        PgSupport.fullBackup(repo, a);
+        Lsn switched;
+        try (Connection c = PgSupport.connect(a)) {
+            Db.execute(c, "INSERT INTO t VALUES (1)");
+            switched = Lsn.parse(Db.queryString(c, "SELECT pg_switch_wal()::text"));
+        }
+        PitrTest.waitForArchive(a);
+        a.stop();
+        // Half way through the rest of the switched segment, where no record is
+        long segment = 16L * 1024 * 1024;
+        Lsn target = new Lsn(switched.value() + (segment - switched.value() % segment) / 2);
+
+        assertThatThrownBy(() -> PgSupport.facade().restore(new RestoreRequest(repo.toString(), dir.resolve("r"), null, true,
+                LocalCluster.freePort(), null, 2, new RecoveryTarget(RecoveryTarget.Type.LSN, target.toString(), true, "latest", action))))
+                .isInstanceOf(PgstrataException.class)
+                .satisfies(e -> assertThat(((PgstrataException) e).code()).as(e.getMessage()).isEqualTo(ErrorCode.TARGET_UNREACHABLE))
+                .hasMessageContaining("recovery ended before reaching LSN " + target)
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+}
