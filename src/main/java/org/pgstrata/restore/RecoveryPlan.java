@@ -359,6 +359,9 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                     "the archive cannot go back further than the oldest backup");
         }
         checkContinuous(repo, tl, path, m, position, target);
+        if (target.type() == RecoveryTarget.Type.LSN) {
+            checkRecordReaches(tl, path, position, target);
+        }
         return new RecoveryPlan(m, "restoring backup " + m.id() + ": the newest whose consistency point (" + m.stopLsn() + ") precedes "
                 + targetWord, s, true, position);
     }
@@ -436,6 +439,29 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         s.put("recovery_target_timeline", timeline);
         s.put("recovery_target_action", action);
         return s;
+    }
+
+    /**
+     * Refuses an LSN target that no archived record reaches. PostgreSQL reaches it at the first
+     * record that starts at or after it; after pg_switch_wal the archive ends at its segment's
+     * end, with no record in the rest of the segment, and a target there passed the check against
+     * the archive's end: recovery ran out of WAL ("recovery ended before configured recovery
+     * target was reached"), and a restore without --start said nothing and left a copy that
+     * failed at its first start. Reads from the target's segment until such a record (at once, for
+     * any target but one in the last segment).
+     */
+    private static void checkRecordReaches(ArchiveTimelines tl, TimelineHistory path, Lsn position, RecoveryTarget target) throws IOException {
+        AtomicReference<Lsn> lastStart = new AtomicReference<>();
+        tl.scan(path, position.segmentNumber(tl.segmentSize()), r -> {
+            lastStart.set(r.lsn());
+            return r.lsn().isBefore(position);
+        });
+        Lsn last = lastStart.get();
+        if (last == null || last.isBefore(position)) {
+            throw unreachable(target, "after the last record of the archived WAL" + (last == null ? "" : " (which starts at " + last + ")")
+                    + ", so recovery would end before reaching it", "choose a target up to " + (last == null ? "an earlier LSN" : last)
+                    + ", or archive more WAL first (pg_switch_wal)");
+        }
     }
 
     private static PgstrataException unreachable(RecoveryTarget target, String why, String hint) {

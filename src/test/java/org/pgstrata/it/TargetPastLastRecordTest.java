@@ -20,7 +20,9 @@ import org.pgstrata.postgres.Lsn;
  * that pg_switch_wal ended): recovery runs out of WAL before any record reaches the target, and
  * PostgreSQL stops with "recovery ended before configured recovery target was reached". restore
  * --start said so only in the server log: it failed as "the restored server stopped during
- * recovery" (exit 19) with the log's last lines, which on PostgreSQL 17 come after that line.
+ * recovery" (exit 19) with the log's last lines, which on PostgreSQL 17 come after that line; a
+ * restore without --start said nothing (exit 0), and the copy failed at its first start. Such a
+ * target is now refused before anything is written (exit 24).
  */
 class TargetPastLastRecordTest extends PgTest {
 
@@ -34,8 +36,10 @@ class TargetPastLastRecordTest extends PgTest {
         }
         PgSupport.fullBackup(repo, a);
         Lsn switched;
+        Lsn beforeSwitch; // the switch record starts here or later: the last record, which a target here reaches
         try (Connection c = PgSupport.connect(a)) {
             Db.execute(c, "INSERT INTO t VALUES (1)");
+            beforeSwitch = Lsn.parse(Db.queryString(c, "SELECT pg_current_wal_insert_lsn()::text"));
             switched = Lsn.parse(Db.queryString(c, "SELECT pg_switch_wal()::text"));
         }
         PitrTest.waitForArchive(a);
@@ -44,11 +48,20 @@ class TargetPastLastRecordTest extends PgTest {
         long segment = 16L * 1024 * 1024;
         Lsn target = new Lsn(switched.value() + (segment - switched.value() % segment) / 2);
 
-        assertThatThrownBy(() -> PgSupport.facade().restore(new RestoreRequest(repo.toString(), dir.resolve("r"), null, true,
-                LocalCluster.freePort(), null, 2, new RecoveryTarget(RecoveryTarget.Type.LSN, target.toString(), true, "latest", action))))
-                .isInstanceOf(PgstrataException.class)
-                .satisfies(e -> assertThat(((PgstrataException) e).code()).as(e.getMessage()).isEqualTo(ErrorCode.TARGET_UNREACHABLE))
-                .hasMessageContaining("recovery ended before reaching LSN " + target)
-                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        // With --start and without (which said nothing and left a copy that failed at its first start): refused before anything is
+        // written, naming the last record
+        for (boolean start : new boolean[] {true, false}) {
+            Path to = dir.resolve("r-" + start);
+            assertThatThrownBy(() -> PgSupport.facade().restore(new RestoreRequest(repo.toString(), to, null, start,
+                    LocalCluster.freePort(), null, 2, new RecoveryTarget(RecoveryTarget.Type.LSN, target.toString(), true, "latest", action))))
+                    .isInstanceOf(PgstrataException.class)
+                    .satisfies(e -> assertThat(((PgstrataException) e).code()).as(e.getMessage()).isEqualTo(ErrorCode.TARGET_UNREACHABLE))
+                    .hasMessageContaining("cannot restore to LSN " + target + ": it is after the last record of the archived WAL")
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+            assertThat(to).doesNotExist();
+        }
+        // A target that the last record (the switch) reaches is taken
+        assertThat(PgSupport.facade().restore(new RestoreRequest(repo.toString(), dir.resolve("ok"), null, false, null, null, 2,
+                new RecoveryTarget(RecoveryTarget.Type.LSN, beforeSwitch.toString(), true, "latest", action))).backupId()).isNotNull();
     }
 }
