@@ -139,6 +139,14 @@ public final class ArchiveCheck {
         if ("off".equals(mode)) {
             throw new PgstrataException(ErrorCode.ARCHIVE_NOT_CONFIGURED, "archive_mode is off: the server archives no WAL", fix);
         }
+        String library = ArchiveLibrary.of(c);
+        if (library != null) {
+            boolean both = command != null && !command.isBlank() && !command.equals("(disabled)");
+            throw new PgstrataException(ErrorCode.ARCHIVE_NOT_CONFIGURED, ArchiveLibrary.describe(c, library) + (both && Db.serverVersionNum(c) >= 160000
+                    ? ": with archive_command also set, the server archives nothing (its archiver fails on both)"
+                    : ": the server archives with it, not with archive_command"),
+                    "remove archive_library (ALTER SYSTEM RESET archive_library, or from the file that sets it) and reload; " + fix);
+        }
         if (command == null || command.isBlank() || command.equals("(disabled)")) {
             throw new PgstrataException(ErrorCode.ARCHIVE_NOT_CONFIGURED, "archive_command is empty: the server archives no WAL", fix);
         }

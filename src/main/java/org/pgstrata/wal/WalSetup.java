@@ -103,6 +103,24 @@ public final class WalSetup {
     }
 
     /**
+     * Refuses (exit 20) a server with archive_library set: PostgreSQL archives with one of
+     * archive_library and archive_command, so the archive_command written would never run (15:
+     * the library wins) or stop all archiving (16 and later: the archiver fails on both set).
+     */
+    public static void requireNoArchiveLibrary(ConnectionSettings conn) {
+        try (Connection c = Db.connect(conn, "pgstrata wal setup")) {
+            String library = ArchiveLibrary.of(c);
+            if (library != null) {
+                throw new PgstrataException(ErrorCode.SERVER_SETTING, ArchiveLibrary.describe(c, library) + ": PostgreSQL archives with "
+                        + "either it or archive_command, never both; nothing was changed",
+                        "remove archive_library (ALTER SYSTEM RESET archive_library, or from the file that sets it), reload, and run this again");
+            }
+        } catch (SQLException e) {
+            throw Db.sqlFailed("reading archive_library", e);
+        }
+    }
+
+    /**
      * A cluster that was promoted while archiving was off never marked its timeline history
      * files for archiving; without them a restore cannot follow its timeline. Push them now
      * (reading pg_wal is safe on a running cluster; nothing there is written).
