@@ -85,6 +85,9 @@ public final class WalSetup {
                 if (e.getKey().equals("wal_level") && !walLevel.equals("minimal")) {
                     continue; // replica or logical already archive everything needed
                 }
+                if (e.getKey().equals("archive_mode") && archiveMode.equals("always")) {
+                    continue; // archives as on does, and on a standby it is what makes the standby archive: 'on' would stop that
+                }
                 // ALTER SYSTEM takes no bind parameters: the value is an SQL literal, quoted by the driver for this session's
                 // standard_conforming_strings (the server then writes postgresql.auto.conf with its own escaping).
                 Db.execute(c, "ALTER SYSTEM SET " + e.getKey() + " = '" + c.unwrap(PGConnection.class).escapeLiteral(e.getValue()) + "'");
