@@ -81,6 +81,11 @@ public final class WalSetup {
         try (Connection c = Db.connect(conn, "pgstrata wal setup")) {
             String archiveMode = Db.queryString(c, "SHOW archive_mode");
             String walLevel = Db.queryString(c, "SHOW wal_level");
+            // Another tool's command (or pgstrata's into another repository) stops archiving when replaced: say which.
+            String previous = Db.queryString(c, "SHOW archive_command");
+            String command = settings(repo, selfArguments).get("archive_command");
+            String replaced = previous == null || previous.isBlank() || previous.equals("(disabled)") || previous.equals(command) ? ""
+                    : "; it replaces archive_command '" + previous + "', which no longer runs";
             for (var e : settings(repo, selfArguments).entrySet()) {
                 if (e.getKey().equals("wal_level") && !walLevel.equals("minimal")) {
                     continue; // replica or logical already archive everything needed
@@ -99,7 +104,7 @@ public final class WalSetup {
             Db.execute(c, "SELECT pg_reload_conf()");
             archiveHistoryFiles(repo, pgdata);
             boolean restart = !"on".equals(archiveMode) && !"always".equals(archiveMode) || "minimal".equals(walLevel);
-            return new Applied("applied with ALTER SYSTEM on " + conn.describe(), restart);
+            return new Applied("applied with ALTER SYSTEM on " + conn.describe() + replaced, restart);
         } catch (SQLException e) {
             throw Db.sqlFailed("applying the archive settings", e);
         }
