@@ -467,6 +467,12 @@ public final class PhysicalRestore {
                 boolean paused = inRecovery && "t".equals(Db.queryString(c, "SELECT pg_is_wal_replay_paused()"));
                 String lsn = Db.queryString(c, "SELECT pg_last_wal_replay_lsn()::text");
                 if (!inRecovery || paused) {
+                    PgstrataException lower = paused ? lowerSetting(cluster) : null;
+                    if (lower != null) {
+                        // PostgreSQL paused recovery itself, short of the target: not where the restore was asked to stop
+                        cluster.stop();
+                        throw lower;
+                    }
                     String time = Db.queryString(c, "SELECT pg_last_xact_replay_timestamp()::text");
                     if (lsn == null && plan.targetLsn() != null) {
                         lsn = plan.targetLsn().toString();
@@ -545,8 +551,35 @@ public final class PhysicalRestore {
     private static final java.util.regex.Pattern MISSING_LIBRARY = java.util.regex.Pattern.compile(
             "FATAL:  (?:[0-9A-Z]{5}: )?could not (access file|load library) \"([^\"]+)\"[^|]*");
 
+    /** PostgreSQL's words (xlogrecovery.c) when the copy's setting is lower than the source's when it wrote the WAL replayed. */
+    private static final java.util.regex.Pattern LOWER_SETTING = java.util.regex.Pattern.compile(
+            "(\\w+) = (\\d+) is a lower setting than on the primary server, where its value was (\\d+)");
+
+    /**
+     * The copy's max_connections (max_worker_processes, max_prepared_transactions, max_locks_per_transaction,
+     * max_wal_senders) lower than the source's when it wrote the WAL being replayed, as a setting error; null when the
+     * server log does not say so. PostgreSQL then pauses recovery short of the target (hot_standby = on) or stops
+     * (off): neither is the target, nor missing WAL, nor a failing backup.
+     */
+    private static PgstrataException lowerSetting(LocalCluster cluster) {
+        String line = cluster.serverLogLine("is a lower setting than on the primary server");
+        java.util.regex.Matcher m = line == null ? null : LOWER_SETTING.matcher(line);
+        if (m == null || !m.find()) {
+            return null;
+        }
+        return new PgstrataException(ErrorCode.SERVER_SETTING, "the restored server in " + cluster.pgdata() + " cannot replay the archived WAL: "
+                + m.group(1) + " = " + m.group(2) + " in its configuration is lower than the " + m.group(3) + " the source had when it wrote"
+                + " that WAL, so PostgreSQL stopped recovery short of the target; the server was stopped",
+                "set " + m.group(1) + " = " + m.group(3) + " (or more) in " + cluster.pgdata().resolve("postgresql.auto.conf")
+                        + ", then start it with 'pgstrata cluster start -D " + cluster.pgdata() + "': recovery goes on from where it stopped");
+    }
+
     /** A failed start or recovery, with the server log's reason turned into its own error where there is one. */
     private static PgstrataException explained(LocalCluster cluster, RecoveryTarget target, PgstrataException e) {
+        PgstrataException lower = lowerSetting(cluster);
+        if (lower != null) {
+            return lower;
+        }
         // wal get refused a segment (another cluster's tablespace in it, or expire removed it while this restore ran): its
         // line, not the server's "could not restore file", says why and what still restores
         PgstrataException refused = refusedByWalGet(cluster, org.pgstrata.postgres.ForeignTablespaces.MARKER, ErrorCode.TABLESPACE_IN_USE, "stopped");
