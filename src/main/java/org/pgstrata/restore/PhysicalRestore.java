@@ -597,6 +597,16 @@ public final class PhysicalRestore {
                     "free space where " + cluster.pgdata() + " is (recovery needs room for the WAL it fetches, 16 MiB a segment, beyond "
                             + "the backup's files), then run the command again");
         }
+        String refusedConfig = cluster.serverLogLine("contains errors");
+        if (refusedConfig != null && refusedConfig.contains("FATAL:") && refusedConfig.contains("configuration file")) {
+            // The source ran with these settings; this host's server refuses them (a locale this host lacks, as lc_messages
+            // or lc_monetary): the host, not the backup, is what fails (a drill must not record the backup as failed)
+            return new PgstrataException(ErrorCode.SERVER_SETTING, "the restored server in " + cluster.pgdata() + " cannot start: this host's"
+                    + " PostgreSQL refuses settings of its configuration (the source's): " + log,
+                    "install what the settings name on this host (a locale: localedef or the locales package), or change them in the"
+                            + " configuration files of " + cluster.pgdata() + "; then start it with 'pgstrata cluster start -D " + cluster.pgdata()
+                            + "', or run the command again");
+        }
         java.util.regex.Matcher library = MISSING_LIBRARY.matcher(log);
         if (library.find()) {
             // The copy's configuration (the source's) preloads a library that this host's PostgreSQL lacks: the host, not the

@@ -1,0 +1,79 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.cli.CliRun;
+import org.pgstrata.db.LocalCluster;
+
+/**
+ * A backup restored on a host that lacks a locale the source had (made here for the source alone,
+ * with LOCPATH, as the source's host had it). The copy's server refused the source's
+ * lc_monetary at start: restore --start said so as a failing server (exit 19), and a drill
+ * recorded the sound backup as failed (49, "do not rely on this backup"). It is now a setting
+ * this host refuses, exit 20 in one line, and no drill is recorded; with the locale, the same
+ * drill passes.
+ */
+class HostLacksLocaleTest extends PgTest {
+    @Test
+    void aSettingNamingALocaleThisHostLacks_failsTheStartInOneLine_andRecordsNoDrill() throws Exception {
+        Path repo = dir.resolve("repo");
+        Path locales = germanLocale();
+        LocalCluster source = sourceWithLocale(repo, locales);
+        PgSupport.sql(source, "ALTER SYSTEM SET lc_monetary = 'de_DE.UTF-8'", "SELECT pg_reload_conf()",
+                "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
+        CliBackups.backupId(repo, source, "full");
+
+        Path copy = dir.resolve("copy");
+        CliRun r = CliRun.run("restore", "-q", "--repo", repo.toString(), "--to", copy.toString(), "--start", "--port",
+                Integer.toString(LocalCluster.freePort()));
+        LocalCluster restored = pg.trackRestored(copy, 17);
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(20);
+        assertThat(r.errLines()).as(r.err()).singleElement().asString().startsWith("pgstrata: error: ").contains("lc_monetary")
+                .contains("de_DE.UTF-8").contains("locale");
+        // Its hint: change the setting, start the copy
+        Path auto = copy.resolve("postgresql.auto.conf");
+        Files.writeString(auto, Files.readAllLines(auto).stream().filter(l -> !l.contains("lc_monetary")).collect(Collectors.joining("\n", "", "\n")));
+        restored.start();
+        assertThat(PgSupport.queryString(restored, "SELECT count(*) || ' ' || max(id) FROM t")).isEqualTo("1000 1000");
+        restored.stop();
+
+        drillFailsHere_andPassesWithTheLocale(repo, locales, "lc_monetary");
+    }
+
+    /** A drill here: exit 20 in one line naming {@code what}, nothing recorded; with the locale (LOCPATH), it passes. */
+    private void drillFailsHere_andPassesWithTheLocale(Path repo, Path locales, String what) throws Exception {
+        CliRun drill = CliRun.run("drill", "-q", "--repo", repo.toString(), "--scratch-dir", dir.resolve("drills").toString());
+        assertThat(drill.exitCode()).as(drill.out() + drill.err()).isEqualTo(20);
+        assertThat(drill.errLines()).as(drill.err()).singleElement().asString().startsWith("pgstrata: error: ").contains(what)
+                .doesNotContain("do not rely");
+        assertThat(CliBackups.ok("list", "--repo", repo.toString()).out()).as("no drill is recorded against the backup").doesNotContain("failed");
+        ChildCli.Finished there = ChildCli.run(Map.of("LOCPATH", locales.toString()), List.of(), 120, "drill", "-q", "--repo", repo.toString(),
+                "--scratch-dir", dir.resolve("drills").toString());
+        assertThat(there.exitCode()).as(there.output()).isZero();
+    }
+
+    private LocalCluster sourceWithLocale(Path repo, Path locales) {
+        LocalCluster source = pg.archiving("source", repo);
+        source.stop();
+        source.start(null, Map.of("LOCPATH", locales.toString()));
+        return source;
+    }
+
+    /** The German locale, made for this test alone: only a process with LOCPATH set to the directory returned has it. */
+    private Path germanLocale() throws Exception {
+        Path locales = Files.createDirectory(dir.resolve("locales"));
+        Process localedef = new ProcessBuilder("localedef", "-i", "de_DE", "-f", "UTF-8", locales.resolve("de_DE.UTF-8").toString())
+                .redirectErrorStream(true).start();
+        String said = new String(localedef.getInputStream().readAllBytes());
+        assertThat(localedef.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(locales.resolve("de_DE.UTF-8/LC_MONETARY")).as("localedef (Debian's locales; .ci/run installs it): " + said).exists();
+        return locales;
+    }
+}
