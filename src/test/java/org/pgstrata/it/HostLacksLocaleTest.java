@@ -18,7 +18,9 @@ import org.pgstrata.db.LocalCluster;
  * lc_monetary at start: restore --start said so as a failing server (exit 19), and a drill
  * recorded the sound backup as failed (49, "do not rely on this backup"). It is now a setting
  * this host refuses, exit 20 in one line, and no drill is recorded; with the locale, the same
- * drill passes.
+ * drill passes. A database created in such a locale let the copy start, but its connection was
+ * refused ("database locale is incompatible with operating system"): the drill recorded the
+ * backup as failed (49); it is now exit 20 naming the database and its locale.
  */
 class HostLacksLocaleTest extends PgTest {
     @Test
@@ -45,6 +47,18 @@ class HostLacksLocaleTest extends PgTest {
         restored.stop();
 
         drillFailsHere_andPassesWithTheLocale(repo, locales, "lc_monetary");
+    }
+
+    @Test
+    void aDatabaseInALocaleThisHostLacks_failsTheDrillInOneLine_andRecordsNothing() throws Exception {
+        Path repo = dir.resolve("repo");
+        Path locales = germanLocale();
+        LocalCluster source = sourceWithLocale(repo, locales);
+        PgSupport.sql(source, "CREATE DATABASE shop LOCALE 'de_DE.UTF-8' TEMPLATE template0");
+        LogicalSupport.sql(source, "shop", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
+        CliBackups.backupId(repo, source, "full");
+
+        drillFailsHere_andPassesWithTheLocale(repo, locales, "database shop");
     }
 
     /** A drill here: exit 20 in one line naming {@code what}, nothing recorded; with the locale (LOCPATH), it passes. */
