@@ -148,6 +148,7 @@ final class DrillChecks {
                             + (rs.getString(3) == null ? "" : ", column " + rs.getString(3)) + ": " + rs.getString(4));
                 }
             } catch (SQLException e) {
+                lackedLibrary(e, in + "table " + h.name());
                 findings.add(in + "table " + h.name() + " (verify_heapam): " + firstLine(e));
             }
         }
@@ -174,6 +175,7 @@ final class DrillChecks {
             try (Statement st = c.createStatement()) {
                 st.execute(sql);
             } catch (SQLException e) {
+                lackedLibrary(e, in + "index " + i.name());
                 findings.add(in + "index " + i.name() + " (" + check + "): " + firstLine(e));
             }
         }
@@ -198,6 +200,7 @@ final class DrillChecks {
             try {
                 rows += copy.copyOut("COPY (SELECT * FROM ONLY " + t.name() + ") TO STDOUT", counter);
             } catch (SQLException e) {
+                lackedLibrary(e, in + "table " + t.name());
                 findings.add(in + "table " + t.name() + " (read to the last row): " + firstLine(e));
             } catch (IOException e) {
                 findings.add(in + "table " + t.name() + " (read to the last row): " + e.getMessage());
@@ -210,6 +213,24 @@ final class DrillChecks {
                 + (major >= 17 ? " (checkunique on unique ones)" : "") + " on " + btree + " B-tree indexes"
                 + (gin ? ", gin_index_check on " + ginCount + " GIN indexes" : "") + ", " + tables.size() + " tables read to the last row ("
                 + rows + " rows, " + bytes[0] + " bytes)" + (findings.size() > before ? ": " + (findings.size() - before) + " finding(s)" : ""));
+    }
+
+    /** PostgreSQL's words (dfmgr.c) when a library of an extension the database uses is not in this host's binaries. */
+    private static final java.util.regex.Pattern MISSING_LIBRARY = java.util.regex.Pattern.compile(
+            "could not (?:access file|load library) \"(\\$libdir/[^\"]+)\"");
+
+    /**
+     * Throws when {@code e} says the server lacks a library (an extension's, such as hstore's, that the source's host
+     * had): this host's binaries, not the backup, keep {@code what} from being checked, so no drill is recorded.
+     */
+    private static void lackedLibrary(SQLException e, String what) {
+        java.util.regex.Matcher m = MISSING_LIBRARY.matcher(String.valueOf(e.getMessage()));
+        if (m.find()) {
+            throw new PgstrataException(ErrorCode.BINARIES, "the restored copy's " + what + " cannot be checked with this host's PostgreSQL: "
+                    + "it lacks library \"" + m.group(1) + "\" of an extension the database uses (" + firstLine(e) + ")",
+                    "install the package that provides that extension for these binaries on this host, or pass --pg-bin binaries that have it;"
+                            + " then run the command again", e);
+        }
     }
 
     private static String firstLine(SQLException e) {

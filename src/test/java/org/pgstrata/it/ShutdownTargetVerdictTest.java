@@ -50,7 +50,7 @@ class ShutdownTargetVerdictTest extends PgTest {
     void aCopyThatCannotStart_isNotReportedAsShutDownAtItsTarget() throws Exception {
         // The source preloads pg_stat_statements; the restore host's binaries lack it
         Source s = source("shared_preload_libraries = 'pg_stat_statements'\n");
-        Path lacking = binariesWithout("pg_stat_statements");
+        Path lacking = binariesWithout(dir, "pg_stat_statements");
         Path copy = dir.resolve("copy");
         CliRun r = CliRun.run("restore", "--repo", s.repo().toString(), "--to", copy.toString(), "--target-lsn", s.lsn(), "--target-action",
                 "shutdown", "--start", "--pg-bin", lacking.toString(), "--port", Integer.toString(LocalCluster.freePort()), "--json");
@@ -69,8 +69,8 @@ class ShutdownTargetVerdictTest extends PgTest {
                 p -> assertThat(p).isEmptyDirectory());
     }
 
-    /** A copy of the bundled PostgreSQL 17 without the library {@code name}: its bin directory. */
-    private Path binariesWithout(String name) throws Exception {
+    /** A copy (in {@code dir}) of the bundled PostgreSQL 17 without the library {@code name}: its bin directory. */
+    static Path binariesWithout(Path dir, String name) throws Exception {
         Path bundled = PgBinaries.resolve(null, 17, PgSupport.env()).binDir().toRealPath().getParent();
         Path lacking = dir.resolve("pg-without-" + name);
         assertThat(new ProcessBuilder("cp", "-a", bundled.toString(), lacking.toString()).inheritIO().start().waitFor()).isZero();
