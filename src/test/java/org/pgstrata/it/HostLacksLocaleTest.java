@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.cli.CliRun;
@@ -26,7 +25,7 @@ class HostLacksLocaleTest extends PgTest {
     @Test
     void aSettingNamingALocaleThisHostLacks_failsTheStartInOneLine_andRecordsNoDrill() throws Exception {
         Path repo = dir.resolve("repo");
-        Path locales = germanLocale();
+        Path locales = PgSupport.germanLocale(dir);
         LocalCluster source = sourceWithLocale(repo, locales);
         PgSupport.sql(source, "ALTER SYSTEM SET lc_monetary = 'de_DE.UTF-8'", "SELECT pg_reload_conf()",
                 "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
@@ -52,7 +51,7 @@ class HostLacksLocaleTest extends PgTest {
     @Test
     void aDatabaseInALocaleThisHostLacks_failsTheDrillInOneLine_andRecordsNothing() throws Exception {
         Path repo = dir.resolve("repo");
-        Path locales = germanLocale();
+        Path locales = PgSupport.germanLocale(dir);
         LocalCluster source = sourceWithLocale(repo, locales);
         PgSupport.sql(source, "CREATE DATABASE shop LOCALE 'de_DE.UTF-8' TEMPLATE template0");
         LogicalSupport.sql(source, "shop", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
@@ -78,16 +77,5 @@ class HostLacksLocaleTest extends PgTest {
         source.stop();
         source.start(null, Map.of("LOCPATH", locales.toString()));
         return source;
-    }
-
-    /** The German locale, made for this test alone: only a process with LOCPATH set to the directory returned has it. */
-    private Path germanLocale() throws Exception {
-        Path locales = Files.createDirectory(dir.resolve("locales"));
-        Process localedef = new ProcessBuilder("localedef", "-i", "de_DE", "-f", "UTF-8", locales.resolve("de_DE.UTF-8").toString())
-                .redirectErrorStream(true).start();
-        String said = new String(localedef.getInputStream().readAllBytes());
-        assertThat(localedef.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(locales.resolve("de_DE.UTF-8/LC_MONETARY")).as("localedef (Debian's locales; .ci/run installs it): " + said).exists();
-        return locales;
     }
 }

@@ -2,10 +2,8 @@ package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
@@ -26,12 +24,7 @@ class LogicalMoneyLocaleTest extends PgTest {
     @Test
     void aGermanServersMoney_restoresIntoAServerUnderC() throws Exception {
         // The German locale, made for this test alone (LOCPATH), as a server made under it would have it
-        Path locales = Files.createDirectory(dir.resolve("locales"));
-        Process localedef = new ProcessBuilder("localedef", "-i", "de_DE", "-f", "UTF-8", locales.resolve("de_DE.UTF-8").toString())
-                .redirectErrorStream(true).start();
-        String said = new String(localedef.getInputStream().readAllBytes());
-        assertThat(localedef.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(locales.resolve("de_DE.UTF-8/LC_MONETARY")).as("localedef (Debian's locales; .ci/run installs it): " + said).exists();
+        Path locales = PgSupport.germanLocale(dir);
 
         int major = LogicalSupport.serverMajor();
         LocalCluster german = pg.track(LocalCluster.init(dir.resolve("german"), PgBinaries.resolve(null, major, PgSupport.env()),

@@ -155,6 +155,21 @@ public final class PgSupport implements AutoCloseable {
         return conf;
     }
 
+    /**
+     * The German locale (de_DE.UTF-8), made with localedef into {@code dir}/locales for one test
+     * alone: only a process with LOCPATH set to the directory returned has it.
+     */
+    public static Path germanLocale(Path dir) throws IOException, InterruptedException {
+        Path locales = Files.createDirectory(dir.resolve("locales"));
+        Process localedef = new ProcessBuilder("localedef", "-i", "de_DE", "-f", "UTF-8", locales.resolve("de_DE.UTF-8").toString())
+                .redirectErrorStream(true).start();
+        String said = new String(localedef.getInputStream().readAllBytes());
+        org.assertj.core.api.Assertions.assertThat(localedef.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        org.assertj.core.api.Assertions.assertThat(locales.resolve("de_DE.UTF-8/LC_MONETARY"))
+                .as("localedef (Debian's locales; .ci/run installs it): " + said).exists();
+        return locales;
+    }
+
     /** Copies a repository, without its lock file, so that a test can damage the copy. */
     public static void copyTree(Path from, Path to) throws IOException {
         try (Stream<Path> walk = Files.walk(from)) {
