@@ -83,10 +83,11 @@ public final class WalSetup {
             String walLevel = Db.queryString(c, "SHOW wal_level");
             // Another tool's command (or pgstrata's into another repository) stops archiving when replaced: say which.
             String previous = Db.queryString(c, "SHOW archive_command");
-            String command = settings(repo, selfArguments).get("archive_command");
+            Map<String, String> wanted = settings(repo, selfArguments);
+            String command = wanted.get("archive_command");
             String replaced = previous == null || previous.isBlank() || previous.equals("(disabled)") || previous.equals(command) ? ""
                     : "; it replaces archive_command '" + previous + "', which no longer runs";
-            for (var e : settings(repo, selfArguments).entrySet()) {
+            for (var e : wanted.entrySet()) {
                 if (e.getKey().equals("wal_level") && !walLevel.equals("minimal")) {
                     continue; // replica or logical already archive everything needed
                 }

@@ -34,6 +34,14 @@ class RestorePointNameReusedTest {
     static ContentChecksum.Result atFirst;
     static ContentChecksum.Result atSecond;
 
+    /** Inserts {@code inserts} books and deletes {@code deletes} (Books.mutate with {@code seed}); the content after. */
+    private static ContentChecksum.Result mutate(LocalCluster source, int inserts, int deletes, long seed) throws Exception {
+        try (Connection c = PgSupport.connect(source)) {
+            Books.mutate(c, inserts, 0, deletes, seed);
+            return ContentChecksum.compute(c);
+        }
+    }
+
     @BeforeAll
     static void setUp() throws Exception {
         pg = new PgSupport(dir);
@@ -41,23 +49,13 @@ class RestorePointNameReusedTest {
         Pgstrata f = PgSupport.facade();
         LocalCluster source = pg.archivingBooks("source", repo, 2_000, 2_000);
         before = PgSupport.fullBackup(repo, source);
-        try (Connection c = PgSupport.connect(source)) {
-            Books.mutate(c, 10, 0, 0, 1);
-            atFirst = ContentChecksum.compute(c);
-        }
+        atFirst = mutate(source, 10, 0, 1);
         f.restorePoint(PgSupport.conn(source), "nightly", true);
-        try (Connection c = PgSupport.connect(source)) {
-            Books.mutate(c, 0, 0, 100, 2);
-        }
+        mutate(source, 0, 100, 2);
         between = PgSupport.fullBackup(repo, source);
-        try (Connection c = PgSupport.connect(source)) {
-            Books.mutate(c, 20, 0, 0, 3);
-            atSecond = ContentChecksum.compute(c);
-        }
+        atSecond = mutate(source, 20, 0, 3);
         f.restorePoint(PgSupport.conn(source), "nightly", true);
-        try (Connection c = PgSupport.connect(source)) {
-            Books.mutate(c, 0, 0, 100, 4);
-        }
+        mutate(source, 0, 100, 4);
         PitrTest.waitForArchive(source);
     }
 
