@@ -44,9 +44,7 @@ class LowerSettingThanSourceTest extends PgTest {
         Path auto = copy.resolve("postgresql.auto.conf");
         Files.writeString(auto, "max_connections = 200\n", StandardOpenOption.APPEND);
         restored.start();
-        for (int i = 0; i < 300 && "t".equals(PgSupport.queryString(restored, "SELECT pg_is_in_recovery()")); i++) {
-            Thread.sleep(100);
-        }
+        PgSupport.awaitReadWrite(restored, 30);
         assertThat(PgSupport.queryString(restored, "SELECT count(*) || ' ' || max(id) FROM t")).isEqualTo("2000 2000");
         restored.stop();
 

@@ -71,6 +71,7 @@ class NoexecTmpdirTest extends PgTest {
 
         LocalCluster copy = pg.trackRestored(target, 17);
         copy.start(LocalCluster.freePort());
+        PgSupport.awaitReadWrite(copy, 120); // the proof installs amcheck
         assertThat(ClusterContent.proof(copy)).isEqualTo(ClusterContent.of(source));
         // The proof is of this content: a change on the source is seen
         PgSupport.sql(source, "UPDATE t SET v = 'changed' WHERE id = 1");

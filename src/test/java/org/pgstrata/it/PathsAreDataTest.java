@@ -84,7 +84,7 @@ class PathsAreDataTest extends PgTest {
         Files.writeString(shut.resolve("postgresql.auto.conf"), "recovery_target_action = 'promote'\n", java.nio.file.StandardOpenOption.APPEND);
         stopped.start();
         PgSupport.queryString(stopped, "SELECT 1");
-        waitUntilPromoted(stopped);
+        PgSupport.awaitReadWrite(stopped, 300);
         assertThat(ClusterContent.of(stopped)).isEqualTo(atPoint);
 
         try (var left = Files.list(markers)) {
@@ -167,12 +167,6 @@ class PathsAreDataTest extends PgTest {
         waitUntilArchived(c);
         try (var archived = Files.walk(repo.resolve("archive"))) {
             assertThat(archived.filter(Files::isRegularFile).count()).isPositive();
-        }
-    }
-
-    private static void waitUntilPromoted(LocalCluster c) throws Exception {
-        for (int i = 0; i < 3000 && "t".equals(PgSupport.queryString(c, "SELECT pg_is_in_recovery()")); i++) {
-            Thread.sleep(100);
         }
     }
 

@@ -78,6 +78,20 @@ public final class PgSupport implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until {@code c} has left recovery (a restored copy replays its WAL and promotes after it
+     * already takes read-only connections); fails after {@code seconds}.
+     */
+    public static void awaitReadWrite(LocalCluster c, int seconds) throws SQLException, InterruptedException {
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        while ("t".equals(queryString(c, "SELECT pg_is_in_recovery()"))) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError(c.pgdata() + " still in recovery after " + seconds + " s");
+            }
+            Thread.sleep(100);
+        }
+    }
+
     public static void sql(LocalCluster c, String... statements) throws SQLException {
         try (Connection conn = connect(c)) {
             for (String s : statements) {
