@@ -77,6 +77,7 @@ class LongChainTest extends PgTest {
             assertThat(small.exitCode()).as(small.output()).isZero();
             LocalCluster fromDir = pg.trackRestored(target, MAJOR);
             fromDir.start(LocalCluster.freePort());
+            PgSupport.awaitReadWrite(fromDir, 120); // amcheck installs its extension
             assertThat(ClusterContent.of(fromDir)).isEqualTo(atNewest);
             assertThat(ClusterContent.amcheck(fromDir)).isEmpty();
             // The proof sees a change: the source moves on, the copies do not.
@@ -119,6 +120,7 @@ class LongChainTest extends PgTest {
             assertThat(restore.exitCode()).as(restore.output()).isZero();
             LocalCluster copy = pg.trackRestored(dir.resolve("copy"), MAJOR);
             copy.start(LocalCluster.freePort());
+            PgSupport.awaitReadWrite(copy, 120); // amcheck installs its extension
             assertThat(ClusterContent.of(copy)).isEqualTo(atNewest);
             assertThat(ClusterContent.amcheck(copy)).isEmpty();
 
