@@ -12,6 +12,7 @@ import org.pgstrata.api.ConnectionSettings;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.Progress;
+import org.pgstrata.db.DatabaseLocales;
 import org.pgstrata.db.Db;
 import org.postgresql.copy.CopyManager;
 import org.postgresql.core.BaseConnection;
@@ -59,21 +60,15 @@ final class DrillChecks {
     }
 
     static void run(ConnectionSettings at, Progress progress, List<String> checks, List<String> findings, Counts counts) throws SQLException {
-        List<String> databases = new ArrayList<>();
-        java.util.Map<String, String> locales = new java.util.HashMap<>();
-        try (Connection c = Db.connect(anyDatabase(at), "pgstrata drill");
-             Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT datname, datcollate, datctype FROM pg_database WHERE datallowconn AND datconnlimit <> -2 ORDER BY datname")) {
-            while (rs.next()) {
-                databases.add(rs.getString(1));
-                locales.put(rs.getString(1), "LC_COLLATE '" + rs.getString(2) + "', LC_CTYPE '" + rs.getString(3) + "'");
-            }
+        java.util.Map<String, String> locales;
+        try (Connection c = Db.connect(anyDatabase(at), "pgstrata drill")) {
+            locales = DatabaseLocales.of(c);
         }
-        for (String db : databases) {
+        for (String db : locales.keySet()) {
             try (Connection c = Db.connect(withDatabase(at, db), "pgstrata drill")) {
                 checkDatabase(c, db, progress, checks, findings, counts);
             } catch (PgstrataException e) {
-                if (e.getMessage() != null && e.getMessage().contains("database locale is incompatible with operating system")) {
+                if (DatabaseLocales.refusedFor(e)) {
                     // The source's host had the database's locale, this one does not: the host, not the backup, is what
                     // keeps it from being checked (a drill must not record the backup as failed)
                     throw new PgstrataException(ErrorCode.SERVER_SETTING, "the restored copy's database " + db + " cannot be checked on this host:"

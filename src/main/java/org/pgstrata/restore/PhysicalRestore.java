@@ -28,6 +28,7 @@ import org.pgstrata.api.Progress;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreResult;
+import org.pgstrata.db.DatabaseLocales;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.Libpq;
 import org.pgstrata.db.LocalCluster;
@@ -270,6 +271,9 @@ public final class PhysicalRestore {
                 throw new PgstrataException(ErrorCode.WAL_MISSING, "recovery stopped at " + stop.lsn() + ", before the end of the archive ("
                         + plan.targetLsn() + "); the server in " + target + " was stopped", "run 'pgstrata verify' to see what is missing");
             }
+            if (stop.port() != null && cluster.postmasterAlive()) {
+                refuseLackedLocales(cluster, stop);
+            }
             double ready = (System.nanoTime() - t0) / 1e9;
             progress.step("recovery stopped at " + stop.where() + (stop.time() == null || stop.where().contains(stop.time()) ? "" : " (last transaction " + stop.time() + ")")
                     + "; the server is " + stop.state() + (stop.port() == null ? "" : " on port " + stop.port()));
@@ -491,6 +495,14 @@ public final class PhysicalRestore {
                             "set PGPASSWORD (or a ~/.pgpass or PGPASSFILE line, mode 0600) and PGUSER for the restored cluster's"
                                     + " pg_hba.conf, then start it with 'pgstrata cluster start -D " + cluster.pgdata() + "'", e);
                 }
+                if (DatabaseLocales.refusedFor(e)) {
+                    // The database this check connects to was created in a locale this host lacks: where recovery stops
+                    // cannot be asked, and waiting would never end.
+                    cluster.stop();
+                    throw new PgstrataException(ErrorCode.SERVER_SETTING, "the restored server in " + cluster.pgdata() + " started but refused"
+                            + " the check of its recovery: " + e.getMessage() + "; it was stopped", "install the database's locale on this"
+                            + " host (localedef or the locales package), then start it with 'pgstrata cluster start -D " + cluster.pgdata() + "'", e);
+                }
                 // still starting, or replaying before consistency: try again shortly
             } catch (SQLException e) {
                 // still starting, or replaying before consistency: try again shortly
@@ -505,6 +517,31 @@ public final class PhysicalRestore {
             }
             StallWatch.pause(200);
         }
+    }
+
+    /**
+     * A restored server that runs but refuses one of its databases, created in a locale this host
+     * lacks, is no restore the user can work with, and nothing else would say so until a client
+     * connects: exit 20 naming each such database, with the server left running for the others.
+     */
+    private void refuseLackedLocales(LocalCluster cluster, Stop stop) {
+        Map<String, String> lacking;
+        try {
+            lacking = DatabaseLocales.lacking(readinessProbe(cluster, stop.port()), "pgstrata restore");
+        } catch (SQLException e) {
+            throw new PgstrataException(ErrorCode.SERVER, "cannot list the databases of the restored server in " + cluster.pgdata() + ": "
+                    + e.getMessage(), "read the server log in " + cluster.pgdata());
+        }
+        if (lacking.isEmpty()) {
+            return;
+        }
+        String which = lacking.entrySet().stream().map(d -> "database " + d.getKey() + " (" + d.getValue() + ")")
+                .collect(java.util.stream.Collectors.joining(", "));
+        throw new PgstrataException(ErrorCode.SERVER_SETTING, "the restored server in " + cluster.pgdata() + " is running on port " + stop.port()
+                + " (" + stop.state() + ", recovery stopped at " + stop.where() + "), but refuses connections to " + which
+                + ": this host lacks " + (lacking.size() == 1 ? "that locale" : "those locales"),
+                "install the locale on this host (localedef or the locales package), then restart the server: 'pgstrata cluster stop -D "
+                        + cluster.pgdata() + "' and 'pgstrata cluster start -D " + cluster.pgdata() + "'");
     }
 
     /**

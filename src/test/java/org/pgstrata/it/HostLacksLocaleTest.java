@@ -19,7 +19,8 @@ import org.pgstrata.db.LocalCluster;
  * this host refuses, exit 20 in one line, and no drill is recorded; with the locale, the same
  * drill passes. A database created in such a locale let the copy start, but its connection was
  * refused ("database locale is incompatible with operating system"): the drill recorded the
- * backup as failed (49); it is now exit 20 naming the database and its locale.
+ * backup as failed (49), and restore --start exited 0 with that database unreachable; both are
+ * now exit 20 naming the database and its locale (the restored server left running).
  */
 class HostLacksLocaleTest extends PgTest {
     @Test
@@ -56,6 +57,24 @@ class HostLacksLocaleTest extends PgTest {
         PgSupport.sql(source, "CREATE DATABASE shop LOCALE 'de_DE.UTF-8' TEMPLATE template0");
         LogicalSupport.sql(source, "shop", "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
         CliBackups.backupId(repo, source, "full");
+
+        // restore --start: the server runs (the other databases serve), and the one that cannot is named, exit 20
+        Path copy = dir.resolve("copy");
+        CliRun r = CliRun.run("restore", "-q", "--repo", repo.toString(), "--to", copy.toString(), "--start", "--port",
+                Integer.toString(LocalCluster.freePort()));
+        LocalCluster restored = pg.trackRestored(copy, 17);
+        assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(20);
+        assertThat(r.errLines()).as(r.err()).singleElement().asString().startsWith("pgstrata: error: ").contains("database shop")
+                .contains("de_DE.UTF-8").contains("is running");
+        assertThat(restored.postmasterAlive()).isTrue();
+        assertThat(PgSupport.queryString(restored, "SELECT pg_is_in_recovery()::text")).isEqualTo("false");
+        // Its hint: the locale on this host, and the server started again
+        restored.stop();
+        restored.start(null, Map.of("LOCPATH", locales.toString()));
+        try (java.sql.Connection c = org.pgstrata.db.Db.connect(LogicalSupport.conn(restored, "shop"))) {
+            assertThat(org.pgstrata.db.Db.queryString(c, "SELECT count(*) || ' ' || max(id) FROM t")).isEqualTo("1000 1000");
+        }
+        restored.stop();
 
         drillFailsHere_andPassesWithTheLocale(repo, locales, "database shop");
     }
