@@ -263,7 +263,7 @@ public final class PhysicalRestore {
             LocalCluster cluster = new LocalCluster(target, bin);
             progress.step("starting the restored server: recovery to " + req.recoveryTarget().describe());
             Duration stall = req.startStall() == null ? LocalCluster.DEFAULT_STALL : req.startStall();
-            Stop stop = startAndWait(cluster, req.recoveryTarget(), plan, stall);
+            Stop stop = startAndWait(cluster, req.recoveryTarget(), plan, stall, req.sandbox() != null);
             if (req.recoveryTarget().type() == RecoveryTarget.Type.LATEST && plan.targetLsn() != null && stop.lsn() != null
                     && org.pgstrata.postgres.Lsn.parse(stop.lsn()).isBefore(plan.targetLsn())) {
                 // Never report a short recovery as the latest point.
@@ -431,8 +431,13 @@ public final class PhysicalRestore {
      * promotion, paused, or shut down, as the target's action says. The wait follows progress
      * (the replay position, the server's log and its startup process's work): it fails when the
      * server exits, or when nothing has moved for {@code stall}, never because recovery is slow.
+     *
+     * <p>With {@code raiseLowerSettings} (a drill's scratch copy), a setting lower than the
+     * source's when it wrote the WAL is raised to the source's value and the copy started again,
+     * as the error's hint tells the user of a restore to do: a drill proves the backup, and a
+     * drill of an older backup has no other way past a value the source raised after it.
      */
-    private Stop startAndWait(LocalCluster cluster, RecoveryTarget target, RecoveryPlan plan, Duration stall) {
+    private Stop startAndWait(LocalCluster cluster, RecoveryTarget target, RecoveryPlan plan, Duration stall, boolean raiseLowerSettings) {
         org.pgstrata.api.TestHooks.pauseAt("restore-start", progress);
         try {
             cluster.start(null, org.pgstrata.api.CipherPass.environment(), stall); // restore_command's passphrase, from wherever this command had it
@@ -457,6 +462,8 @@ public final class PhysicalRestore {
         }
         StallWatch watch = new StallWatch(stall);
         String replayed = null;
+        Map<String, Long> raised = new java.util.HashMap<>();
+        int raises = 0;
         while (true) {
             if (!cluster.postmasterAlive()) {
                 PgstrataException stopped = new PgstrataException(ErrorCode.SERVER, "the restored server stopped during recovery: "
@@ -471,11 +478,21 @@ public final class PhysicalRestore {
                 boolean paused = inRecovery && "t".equals(Db.queryString(c, "SELECT pg_is_wal_replay_paused()"));
                 String lsn = Db.queryString(c, "SELECT pg_last_wal_replay_lsn()::text");
                 if (!inRecovery || paused) {
-                    PgstrataException lower = paused ? lowerSetting(cluster) : null;
+                    LowerSetting lower = paused ? lowerSetting(cluster) : null;
+                    if (lower != null && raised.getOrDefault(lower.name(), 0L) >= lower.source()) {
+                        lower = null; // the log's line from before this copy was started again with the value raised
+                    }
                     if (lower != null) {
                         // PostgreSQL paused recovery itself, short of the target: not where the restore was asked to stop
                         cluster.stop();
-                        throw lower;
+                        if (!raiseLowerSettings || raises++ >= MAX_RAISES) {
+                            throw lower.error(cluster);
+                        }
+                        raise(cluster, lower);
+                        raised.put(lower.name(), lower.source());
+                        cluster.start(null, org.pgstrata.api.CipherPass.environment(), stall);
+                        watch = new StallWatch(stall);
+                        continue;
                     }
                     String time = Db.queryString(c, "SELECT pg_last_xact_replay_timestamp()::text");
                     if (lsn == null && plan.targetLsn() != null) {
@@ -598,24 +615,51 @@ public final class PhysicalRestore {
      * server log does not say so. PostgreSQL then pauses recovery short of the target (hot_standby = on) or stops
      * (off): neither is the target, nor missing WAL, nor a failing backup.
      */
-    private static PgstrataException lowerSetting(LocalCluster cluster) {
+    private static LowerSetting lowerSetting(LocalCluster cluster) {
         String line = cluster.serverLogLine("is a lower setting than on the primary server");
         java.util.regex.Matcher m = line == null ? null : LOWER_SETTING.matcher(line);
         if (m == null || !m.find()) {
             return null;
         }
-        return new PgstrataException(ErrorCode.SERVER_SETTING, "the restored server in " + cluster.pgdata() + " cannot replay the archived WAL: "
-                + m.group(1) + " = " + m.group(2) + " in its configuration is lower than the " + m.group(3) + " the source had when it wrote"
-                + " that WAL, so PostgreSQL stopped recovery short of the target; the server was stopped",
-                "set " + m.group(1) + " = " + m.group(3) + " (or more) in " + cluster.pgdata().resolve("postgresql.auto.conf")
-                        + ", then start it with 'pgstrata cluster start -D " + cluster.pgdata() + "': recovery goes on from where it stopped");
+        return new LowerSetting(m.group(1), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)));
+    }
+
+    /**
+     * How many times a drill's copy is started again with a setting raised: PostgreSQL checks five so (max_connections,
+     * max_worker_processes, max_wal_senders, max_prepared_transactions, max_locks_per_transaction), and the WAL may raise
+     * one more than once; beyond this, raising does not help and the error is the user's to read.
+     */
+    private static final int MAX_RAISES = 10;
+
+    /** A setting of the copy ({@code name} = {@code copy}) lower than the {@code source} value the WAL replayed was written with. */
+    private record LowerSetting(String name, long copy, long source) {
+        PgstrataException error(LocalCluster cluster) {
+            return new PgstrataException(ErrorCode.SERVER_SETTING, "the restored server in " + cluster.pgdata() + " cannot replay the archived WAL: "
+                    + name + " = " + copy + " in its configuration is lower than the " + source + " the source had when it wrote"
+                    + " that WAL, so PostgreSQL stopped recovery short of the target; the server was stopped",
+                    "set " + name + " = " + source + " (or more) in " + cluster.pgdata().resolve("postgresql.auto.conf")
+                            + ", then start it with 'pgstrata cluster start -D " + cluster.pgdata() + "': recovery goes on from where it stopped");
+        }
+    }
+
+    /** The copy's {@code lower} setting raised to the source's value, last in postgresql.auto.conf, which the server reads last. */
+    private void raise(LocalCluster cluster, LowerSetting lower) {
+        progress.warn("the copy's " + lower.name() + " = " + lower.copy() + " is lower than the " + lower.source() + " the source had when it"
+                + " wrote the WAL: raised to " + lower.source() + " in this copy, which starts again");
+        Path auto = cluster.pgdata().resolve("postgresql.auto.conf");
+        try {
+            Files.writeString(auto, "\n" + ConfValue.comment("Added by pgstrata for a restore drill: the source's value when it wrote the WAL replayed")
+                    + ConfValue.line(lower.name(), Long.toString(lower.source())), StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot write " + auto + ": " + e.getMessage(), "check the room and permissions there");
+        }
     }
 
     /** A failed start or recovery, with the server log's reason turned into its own error where there is one. */
     private static PgstrataException explained(LocalCluster cluster, RecoveryTarget target, PgstrataException e) {
-        PgstrataException lower = lowerSetting(cluster);
+        LowerSetting lower = lowerSetting(cluster);
         if (lower != null) {
-            return lower;
+            return lower.error(cluster);
         }
         // wal get refused a segment (another cluster's tablespace in it, or expire removed it while this restore ran): its
         // line, not the server's "could not restore file", says why and what still restores

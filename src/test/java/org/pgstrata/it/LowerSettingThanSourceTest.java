@@ -15,7 +15,9 @@ import org.pgstrata.db.LocalCluster;
  * short of the target: restore --start to an LSN past it reported the pause as where recovery
  * stopped and exited 0 (a copy without the rows asked for), a restore to latest blamed missing WAL
  * (25) and a drill to latest recorded the backup as failed. It is now a setting of this copy,
- * exit 20 in one line whose hint (raise it, start again) brings up the copy at its target.
+ * exit 20 in one line whose hint (raise it, start again) brings up the copy at its target. A
+ * drill, whose copy is scratch, does that itself and passes (before: exit 20, so a drill of a
+ * backup older than the change could not pass at all).
  */
 class LowerSettingThanSourceTest extends PgTest {
     @Test
@@ -54,9 +56,15 @@ class LowerSettingThanSourceTest extends PgTest {
         assertThat(latest.exitCode()).as(latest.err()).isEqualTo(20);
         assertThat(latest.errLines()).as(latest.err()).singleElement().asString().contains("max_connections = 100");
 
-        CliRun drill = CliRun.run("drill", "-q", "--repo", repo.toString(), "--target", "latest", "--scratch-dir", dir.resolve("drills").toString());
-        assertThat(drill.exitCode()).as(drill.out() + drill.err()).isEqualTo(20);
-        assertThat(drill.errLines()).as(drill.err()).singleElement().asString().contains("max_connections = 100");
-        assertThat(CliBackups.ok("list", "--repo", repo.toString()).out()).as("no drill is recorded against the backup").doesNotContain("failed");
+        // A drill's copy is scratch: it takes the source's value and goes on to the target, and says so
+        ChildCli.Finished drill = ChildCli.run(java.util.Map.of(), java.util.List.of(), 180, "drill", "-q", "--json", "--repo", repo.toString(),
+                "--target", "latest", "--scratch-dir", dir.resolve("drills").toString());
+        assertThat(drill.exitCode()).as(drill.output()).isZero();
+        assertThat(drill.output()).contains("warning: the copy's max_connections = 100 is lower than the 200").contains("raised to 200");
+        var record = new com.fasterxml.jackson.databind.ObjectMapper().readTree(drill.output().substring(drill.output().indexOf('{')));
+        assertThat(record.path("result").asText()).isEqualTo("passed");
+        assertThat(org.pgstrata.postgres.Lsn.parse(record.path("stoppedAt").asText())).as("recovered past the rows inserted under 200")
+                .isGreaterThan(org.pgstrata.postgres.Lsn.parse(lsn));
+        assertThat(CliBackups.ok("list", "--repo", repo.toString()).out()).doesNotContain("failed");
     }
 }
