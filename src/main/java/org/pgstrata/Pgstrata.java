@@ -401,6 +401,8 @@ public final class Pgstrata {
         if (running) {
             WalSetup.requireServerOf(pgdata, conn); // before anything is written: ALTER SYSTEM goes to the server connected to
             WalSetup.requireNoArchiveLibrary(conn); // an archive_command beside it would stop all archiving (16+) or never run (15)
+        } else {
+            WalSetup.requireNoArchiveLibrary(pgdata);
         }
         repoInit(repo, pgdata); // creates it for the cluster, or refuses one that serves another cluster (exit 11)
         return WalSetup.apply(repo, selfArguments, pgdata, conn, running);

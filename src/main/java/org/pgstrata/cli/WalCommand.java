@@ -101,9 +101,10 @@ final class WalCommand implements Runnable {
         "Print the settings that make a cluster archive into a repository; --apply them.",
         "On a running cluster --apply uses ALTER SYSTEM and reloads (archive_mode needs a restart",
         "when it was off); on a stopped one it appends to postgresql.auto.conf. The repository is",
-        "created for the cluster if it does not exist. A running server's archive_mode = always is",
-        "kept, an archive_command it replaces is named, and one with archive_library set is refused",
-        "(exit 20): PostgreSQL archives with that or archive_command, never both."})
+        "created for the cluster if it does not exist. archive_mode = always and wal_level = logical",
+        "are kept, an archive_command it replaces is named, and archive_library set is refused",
+        "(exit 20): PostgreSQL archives with that or archive_command, never both. A stopped",
+        "cluster's configuration is read with postgres -C."})
     static final class Setup extends BaseCommand {
         @Mixin
         RepoOptions repo;

@@ -46,11 +46,15 @@ public final class WalSetup {
 
     /** The settings as postgresql.conf lines, archive_command naming the repository with {@code selfArguments}. */
     public static String confLines(String repo, java.util.List<String> selfArguments) {
+        return lines(settings(repo, selfArguments)) + SUMMARIES_NOTE;
+    }
+
+    private static String lines(Map<String, String> settings) {
         StringBuilder sb = new StringBuilder();
-        for (var e : settings(repo, selfArguments).entrySet()) {
+        for (var e : settings.entrySet()) {
             sb.append(ConfValue.line(e.getKey(), e.getValue()));
         }
-        return sb.append(SUMMARIES_NOTE).toString();
+        return sb.toString();
     }
 
     /** PostgreSQL 17+ keeps WAL summaries when asked; older servers refuse the setting, so it is only suggested when printed. */
@@ -66,34 +70,16 @@ public final class WalSetup {
 
     /** {@link #apply(String, Path, ConnectionSettings, boolean)}, archive_command naming the repository with {@code selfArguments}. */
     public static Applied apply(String repo, java.util.List<String> selfArguments, Path pgdata, ConnectionSettings conn, boolean running) {
+        Map<String, String> wanted = settings(repo, selfArguments);
         if (!running) {
-            String summaries = org.pgstrata.db.LocalCluster.majorOf(pgdata) >= 17 ? ConfValue.line("summarize_wal", "on") : "";
-            try {
-                Files.writeString(pgdata.resolve("postgresql.auto.conf"),
-                        "\n" + ConfValue.comment("Added by pgstrata wal setup: archive into " + repo) + confLines(repo, selfArguments) + summaries,
-                        StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            } catch (IOException e) {
-                throw new PgstrataException(ErrorCode.IO, "cannot write " + pgdata.resolve("postgresql.auto.conf") + ": " + e.getMessage(), null);
-            }
-            archiveHistoryFiles(repo, pgdata);
-            return new Applied("appended to " + pgdata.resolve("postgresql.auto.conf") + "; start the cluster to use them", false);
+            return applyStopped(repo, pgdata, wanted);
         }
         try (Connection c = Db.connect(conn, "pgstrata wal setup")) {
             String archiveMode = Db.queryString(c, "SHOW archive_mode");
             String walLevel = Db.queryString(c, "SHOW wal_level");
-            // Another tool's command (or pgstrata's into another repository) stops archiving when replaced: say which.
-            String previous = Db.queryString(c, "SHOW archive_command");
-            Map<String, String> wanted = settings(repo, selfArguments);
-            String command = wanted.get("archive_command");
-            String replaced = previous == null || previous.isBlank() || previous.equals("(disabled)") || previous.equals(command) ? ""
-                    : "; it replaces archive_command '" + previous + "', which no longer runs";
+            String replaced = replaced(Db.queryString(c, "SHOW archive_command"), wanted.get("archive_command"));
+            keepWhatArchivesAlready(wanted, archiveMode, walLevel);
             for (var e : wanted.entrySet()) {
-                if (e.getKey().equals("wal_level") && !walLevel.equals("minimal")) {
-                    continue; // replica or logical already archive everything needed
-                }
-                if (e.getKey().equals("archive_mode") && archiveMode.equals("always")) {
-                    continue; // archives as on does, and on a standby it is what makes the standby archive: 'on' would stop that
-                }
                 // ALTER SYSTEM takes no bind parameters: the value is an SQL literal, quoted by the driver for this session's
                 // standard_conforming_strings (the server then writes postgresql.auto.conf with its own escaping).
                 Db.execute(c, "ALTER SYSTEM SET " + e.getKey() + " = '" + c.unwrap(PGConnection.class).escapeLiteral(e.getValue()) + "'");
@@ -108,6 +94,90 @@ public final class WalSetup {
             return new Applied("applied with ALTER SYSTEM on " + conn.describe() + replaced, restart);
         } catch (SQLException e) {
             throw Db.sqlFailed("applying the archive settings", e);
+        }
+    }
+
+    /**
+     * Appends the settings to a stopped cluster's postgresql.auto.conf, which its server reads
+     * last, after reading what its configuration files already say as the server will (postgres
+     * -C): the same settings kept as on a running server. Where they cannot
+     * be read so (a configuration kept outside the data directory, as Debian's), all are written,
+     * and the result says so.
+     */
+    private static Applied applyStopped(String repo, Path pgdata, Map<String, String> wanted) {
+        Map<String, String> now = configured(pgdata, java.util.List.of("archive_mode", "archive_command", "wal_level"));
+        String replaced = "";
+        if (now != null) {
+            replaced = replaced(now.get("archive_command"), wanted.get("archive_command"));
+            keepWhatArchivesAlready(wanted, now.get("archive_mode"), now.get("wal_level"));
+        }
+        String summaries = org.pgstrata.db.LocalCluster.majorOf(pgdata) >= 17 ? ConfValue.line("summarize_wal", "on") : "";
+        try {
+            Files.writeString(pgdata.resolve("postgresql.auto.conf"),
+                    "\n" + ConfValue.comment("Added by pgstrata wal setup: archive into " + repo) + lines(wanted) + summaries,
+                    StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot write " + pgdata.resolve("postgresql.auto.conf") + ": " + e.getMessage(), null);
+        }
+        archiveHistoryFiles(repo, pgdata);
+        return new Applied("appended to " + pgdata.resolve("postgresql.auto.conf") + "; start the cluster to use them" + replaced
+                + (now == null ? " (its configuration files could not be read with postgres -C: archive_mode, wal_level and archive_command"
+                        + " were written without looking at what they set)" : ""), false);
+    }
+
+    /** Another tool's command (or pgstrata's into another repository) stops archiving when replaced: what to say of {@code previous}. */
+    private static String replaced(String previous, String command) {
+        return previous == null || previous.isBlank() || previous.equals("(disabled)") || previous.equals(command) ? ""
+                : "; it replaces archive_command '" + previous + "', which no longer runs";
+    }
+
+    /** Leaves out of {@code wanted} what the server already has that archives as well or better. */
+    private static void keepWhatArchivesAlready(Map<String, String> wanted, String archiveMode, String walLevel) {
+        if (!"minimal".equals(walLevel)) {
+            wanted.remove("wal_level"); // replica or logical already archive everything needed, and logical's slots need logical
+        }
+        if ("always".equals(archiveMode)) {
+            wanted.remove("archive_mode"); // archives as on does, and on a standby it is what makes the standby archive
+        }
+    }
+
+    /**
+     * What the stopped cluster's configuration sets {@code names} to, as its server will read it
+     * (postgres -C follows includes and postgresql.auto.conf); null when it cannot be read so.
+     */
+    private static Map<String, String> configured(Path pgdata, java.util.List<String> names) {
+        Map<String, String> values = new LinkedHashMap<>();
+        try {
+            org.pgstrata.db.PgBinaries bin = org.pgstrata.db.PgBinaries.resolve(null, org.pgstrata.db.LocalCluster.majorOf(pgdata), System.getenv());
+            for (String name : names) {
+                Process p = new ProcessBuilder(bin.serverCommand("postgres", "-D", pgdata.toString(), "-C", name))
+                        .redirectInput(new java.io.File("/dev/null")).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    return null;
+                }
+                if (p.exitValue() != 0) {
+                    return null;
+                }
+                values.put(name, out.endsWith("\n") ? out.substring(0, out.length() - 1) : out);
+            }
+            return values;
+        } catch (IOException | PgstrataException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** {@link #requireNoArchiveLibrary(ConnectionSettings)} for a stopped cluster: what its configuration files set (postgres -C). */
+    public static void requireNoArchiveLibrary(Path pgdata) {
+        Map<String, String> now = configured(pgdata, java.util.List.of("archive_library"));
+        if (now != null && !now.get("archive_library").isBlank()) {
+            throw new PgstrataException(ErrorCode.SERVER_SETTING, "the configuration of the cluster in " + pgdata + " sets archive_library to '"
+                    + now.get("archive_library") + "': PostgreSQL archives with either it or archive_command, never both; nothing was changed",
+                    "remove archive_library from the file that sets it, and run this again");
         }
     }
 
