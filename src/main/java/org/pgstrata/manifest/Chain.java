@@ -285,6 +285,11 @@ public final class Chain {
         return target;
     }
 
+    /** The manifest of member {@code id} as this chain read it, or null when it is no member. */
+    public Manifest member(String id) {
+        return members.get(id);
+    }
+
     /** The members, the target first. */
     public List<String> members() {
         return new ArrayList<>(members.keySet());

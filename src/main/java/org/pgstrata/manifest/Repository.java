@@ -1393,6 +1393,15 @@ public final class Repository implements AutoCloseable {
         return bytes;
     }
 
+    /**
+     * {@link #manifest(String)} as the store holds it now, not as this command read it first: for
+     * a command without the lock to tell whether another rewrote it meanwhile.
+     */
+    public Manifest manifestNow(String id) {
+        forgetManifest(id);
+        return manifest(id);
+    }
+
     /** Drops what {@link #manifestBytes} keeps of backup {@code id}'s manifest: this command writes or removes it. */
     private void forgetManifest(String id) {
         manifestBytes.remove(manifestKey(id));

@@ -221,15 +221,23 @@ public final class PhysicalRestore {
                         : "; " + target + " is half restored: run the restore again with a larger heap"), p.hint(), e);
             } catch (IOException | RuntimeException e) {
                 // an object missing, or on S3 one that vanished mid-read (a StoreReadException): perhaps the backup is gone
-                String gone = e instanceof CorruptObjectException || StoreReadException.isIn(e) ? removedMeanwhile(repo, chain) : null;
+                boolean missing = e instanceof CorruptObjectException || StoreReadException.isIn(e);
+                String gone = missing ? removedMeanwhile(repo, chain) : null;
+                // or a reverse backup turned a member into a reverse delta and removed the objects it no longer reads
+                Manifest converted = missing && gone == null ? convertedMeanwhile(repo, chain) : null;
                 if (delta != null) {
-                    throw gone != null ? removedWhileRestoring(gone, m, repo, "; " + target + " is half restored and will not start (its "
-                            + "pg_control is set aside as " + DeltaTarget.CONTROL_ASIDE + ")") : deltaFailed(e, target, m, repo);
+                    String state = "; " + target + " is half restored and will not start (its pg_control is set aside as "
+                            + DeltaTarget.CONTROL_ASIDE + ")";
+                    throw gone != null ? removedWhileRestoring(gone, m, repo, state)
+                            : converted != null ? convertedWhileRestoring(converted, m, state) : deltaFailed(e, target, m, repo);
                 }
                 Tablespaces.cleanUp(mapped);
                 cleanUp(target, existed);
                 if (gone != null) {
                     throw removedWhileRestoring(gone, m, repo, "; nothing was left in " + target);
+                }
+                if (converted != null) {
+                    throw convertedWhileRestoring(converted, m, "; nothing was left in " + target);
                 }
                 if (e instanceof CorruptObjectException c) {
                     throw new PgstrataException(ErrorCode.CORRUPT, "backup " + m.id() + " is damaged: " + c.getMessage()
@@ -400,6 +408,34 @@ public final class PhysicalRestore {
             }
         }
         return null;
+    }
+
+    /**
+     * The member of {@code chain} that a reverse backup turned into a reverse delta since the
+     * restore checked the chain (its manifest now names a newer full: the objects of its old form
+     * that nothing reads any more are gone), as it reads now; or null.
+     */
+    private static Manifest convertedMeanwhile(Repository repo, Chain chain) {
+        for (String id : chain.members()) {
+            try {
+                Manifest now = repo.manifestNow(id);
+                Manifest was = chain.member(id);
+                if (!java.util.Objects.equals(now.type(), was.type()) || !java.util.Objects.equals(now.reference(), was.reference())) {
+                    return now;
+                }
+            } catch (RuntimeException e) {
+                return null; // cannot tell: the object's own error stands
+            }
+        }
+        return null;
+    }
+
+    /** A backup is not damaged when a reverse backup rewrote it under a restore, which takes no lock: the restore is to run again. */
+    private static PgstrataException convertedWhileRestoring(Manifest converted, Manifest m, String state) {
+        return new PgstrataException(ErrorCode.LOCKED, "backup " + converted.id() + (converted.id().equals(m.id()) ? "" : ", which backup "
+                + m.id() + " is built on,") + " was turned into a reverse delta over " + converted.reference()
+                + " (by a reverse backup) while the restore read it" + state,
+                "run the same restore again: backup " + m.id() + " is kept, and now restores through " + converted.reference());
     }
 
     private static PgstrataException removedWhileRestoring(String gone, Manifest m, Repository repo, String state) {

@@ -1,0 +1,67 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.api.VerifyResult;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.demo.ContentChecksum;
+
+/**
+ * A restore takes no lock: a reverse backup may turn the full it restores into a reverse delta
+ * after the restore checked the chain, and remove the old objects that the reverse delta no longer
+ * reads. The restore then said the backup "is damaged" (exit 15) and sent the user to verify,
+ * which finds a sound repository. It says instead that the backup was turned into a reverse delta
+ * while it read it (exit 14, another command's work), leaves nothing, and the same restore run
+ * again restores the backup with its content.
+ */
+class ReverseWhileRestoreReadsTest extends PgTest {
+
+    @Test
+    void fullTurnedIntoReverseDeltaUnderARestore_isSaidSo_andTheRestoreRunAgainRestoresIt() throws Exception {
+        LocalCluster source = pg.start("source", 17);
+        PgSupport.sql(source, "CREATE TABLE t (id int PRIMARY KEY, v text)",
+                "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g", "CHECKPOINT");
+        Path repo = dir.resolve("repo");
+        String old = CliBackups.backupId(repo, source, "reverse");
+        Map<String, ContentChecksum.Result> before = ClusterContent.of(source);
+        PgSupport.sql(source, "UPDATE t SET v = 'x' || v WHERE id % 3 = 0", "CHECKPOINT");
+
+        Path copy = dir.resolve("copy");
+        Path go = dir.resolve("go");
+        Path log = dir.resolve("restore.log");
+        Process restore = ChildCli.startLogged(Map.of("PGSTRATA_TEST_PAUSE_AT", "restore-checked", "PGSTRATA_TEST_RESUME_FILE", go.toString()),
+                log, "restore", "--repo", repo.toString(), "--backup", old, "--to", copy.toString());
+        String newer;
+        try {
+            ChildCli.awaitInLog(restore, log, "test hook: pausing at restore-checked", 120); // the restore has checked its chain
+            newer = CliBackups.backupId(repo, source, "reverse"); // turns `old` into a reverse delta, removes its table's object
+            Files.writeString(go, "");
+            assertThat(restore.waitFor(120, TimeUnit.SECONDS)).as("the restore ends").isTrue();
+        } finally {
+            ChildCli.kill(restore);
+        }
+        String out = Files.readString(log);
+        assertThat(restore.exitValue()).as(out).isEqualTo(14);
+        assertThat(out).contains("backup " + old + " was turned into a reverse delta over " + newer + " (by a reverse backup) while the restore read it")
+                .doesNotContain("damaged");
+        assertThat(!Files.exists(copy) || isEmpty(copy)).as("nothing left in %s", copy).isTrue();
+
+        // The repository is sound, and the same restore run again restores the backup with its content.
+        VerifyResult v = PgSupport.facade().verify(repo.toString(), null);
+        assertThat(v.ok()).as("%s", v).isTrue();
+        Files.deleteIfExists(copy);
+        CliBackups.Restored again = CliBackups.restore(pg, repo, copy, 17, "--backup", old);
+        assertThat(ClusterContent.proof(again.cluster())).isEqualTo(before);
+    }
+
+    private static boolean isEmpty(Path p) throws java.io.IOException {
+        try (var s = Files.list(p)) {
+            return s.findAny().isEmpty();
+        }
+    }
+}
