@@ -43,6 +43,46 @@ public final class Verifier {
 
     /** With {@code backupId} or {@code since}, only those backups (and the logical ones likewise). */
     public VerifyResult verify(Repository repo, String backupId, Instant since, int jobs) {
+        for (int attempt = 1; ; attempt++) {
+            Map<String, Manifest> read = new java.util.concurrent.ConcurrentHashMap<>();
+            VerifyResult r = verifyOnce(repo, backupId, since, jobs, read);
+            if (r.rejected().isEmpty() || attempt == 3) {
+                return r;
+            }
+            // Verify takes no lock: a delete or expire may remove a backup it reads, a reverse backup turn a full it reads
+            // into a reverse delta, and the objects they no longer need go. That is no damage: verify what is there now.
+            List<String> changed = changedMeanwhile(repo, read);
+            if (changed.isEmpty()) {
+                return r;
+            }
+            progress.warn("backup" + (changed.size() == 1 ? " " : "s ") + String.join(", ", changed) + " changed while verify read "
+                    + (changed.size() == 1 ? "it" : "them") + " (removed by delete or expire, or turned into a reverse delta by a reverse"
+                    + " backup): verifying again");
+        }
+    }
+
+    /**
+     * Of the backups whose manifests {@code read} holds as a verify read them, those whose manifest is
+     * gone or names another type or reference now; reading each again also drops what the repository kept of it.
+     */
+    private static List<String> changedMeanwhile(Repository repo, Map<String, Manifest> read) {
+        List<String> changed = new ArrayList<>();
+        for (Manifest was : new java.util.TreeMap<>(read).values()) {
+            try {
+                Manifest now = repo.manifestNow(was.id());
+                if (!java.util.Objects.equals(now.type(), was.type()) || !java.util.Objects.equals(now.reference(), was.reference())) {
+                    changed.add(was.id());
+                }
+            } catch (org.pgstrata.api.PgstrataException e) {
+                if (e.code() == org.pgstrata.api.ErrorCode.NOT_FOUND) {
+                    changed.add(was.id());
+                }
+            }
+        }
+        return changed;
+    }
+
+    private VerifyResult verifyOnce(Repository repo, String backupId, Instant since, int jobs, Map<String, Manifest> read) {
         long t0 = System.nanoTime();
         repo.requireInfo();
         boolean logicalOnly = backupId != null && repo.logicalIds().contains(backupId);
@@ -60,7 +100,7 @@ public final class Verifier {
             });
         }
         Stats stats = new Stats();
-        rebuildAll(repo, manifests, jobs, problems, rejected, stats);
+        rebuildAll(repo, manifests, jobs, problems, rejected, stats, read);
         for (Manifest m : manifests) {
             for (WalEntry w : m.wal()) {
                 stats.object(w.object().key(), w.object().storedBytes());
@@ -173,13 +213,17 @@ public final class Verifier {
      * Rebuilds every file of {@code manifests} through its chain. Files over the same whole file
      * are one pass; passes whose whole file is a bundle member share one read of the bundle.
      */
-    private void rebuildAll(Repository repo, List<Manifest> manifests, int jobs, List<String> problems, Set<String> rejected, Stats stats) {
+    private void rebuildAll(Repository repo, List<Manifest> manifests, int jobs, List<String> problems, Set<String> rejected, Stats stats,
+                            Map<String, Manifest> read) {
         Map<String, Job> byIdentity = new LinkedHashMap<>();
         Map<String, BlockMap> maps = new HashMap<>();
         for (Manifest m : manifests) {
             Chain chain;
+            read.put(m.id(), m);
             try {
-                chain = Chain.load(repo, m);
+                Chain loaded = Chain.load(repo, m);
+                loaded.members().forEach(id -> read.put(id, loaded.member(id)));
+                chain = loaded;
             } catch (org.pgstrata.api.PgstrataException e) {
                 problems.add("backup " + m.id() + " cannot be restored: " + e.getMessage());
                 rejected.add(m.id());
@@ -201,6 +245,7 @@ public final class Verifier {
                         .backups.add(m);
             }
         }
+        org.pgstrata.api.TestHooks.pauseAt("verify-checked", progress);
         // One pass per whole file at the bottom; the passes over members of one bundle read it once.
         Map<String, List<Job>> passes = new LinkedHashMap<>();
         for (Job j : byIdentity.values()) {
