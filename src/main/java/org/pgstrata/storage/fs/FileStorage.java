@@ -409,19 +409,16 @@ public final class FileStorage implements Storage {
         Object before = inode(lockFile);
         FileChannel ch = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE), FILE_MODE);
         FileLock lock;
+        boolean inThisProcess = false;
         try {
             lock = ch.tryLock();
         } catch (OverlappingFileLockException e) {
             lock = null;
+            inThisProcess = true;
         }
         if (lock == null) {
             ch.close();
-            String who;
-            try {
-                who = Files.readString(lockFile, StandardCharsets.UTF_8).trim();
-            } catch (IOException e) {
-                who = "";
-            }
+            String who = holder(lockFile, inThisProcess ? java.time.Duration.ZERO : HOLDER_NAME_WAIT);
             throw new LockedException(describe(), who.isEmpty() ? "another process" : who);
         }
         // The file we locked must be the one at the path: one removed and made again around our
@@ -452,6 +449,35 @@ public final class FileStorage implements Storage {
             }
         }
         return new HeldLock(lockFile, inode, ch, lock);
+    }
+
+    /**
+     * How long a command refused the lock waits for the holder's name: the holder writes it just
+     * after it locks, and a command started at the same moment found the file still empty and
+     * named no one. A holder that could not write it (a full file system) stays unnamed.
+     */
+    static final java.time.Duration HOLDER_NAME_WAIT = java.time.Duration.ofSeconds(1);
+
+    /** The holder's name in {@code lockFile}, read again while it is empty for at most {@code wait}; empty when none. */
+    private static String holder(Path lockFile, java.time.Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            String who;
+            try {
+                who = Files.readString(lockFile, StandardCharsets.UTF_8).trim();
+            } catch (IOException e) {
+                who = "";
+            }
+            if (!who.isEmpty() || System.nanoTime() - deadline >= 0) {
+                return who;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return who;
+            }
+        }
     }
 
     /**

@@ -102,6 +102,42 @@ class FileStorageTest extends StorageContract {
         }
     }
 
+    /**
+     * Locks the lock file of the repository in args[0] as a writer does, and writes its name only
+     * a moment later, as a writer that another command started with reads between the two.
+     */
+    public static final class LateNamer {
+        public static void main(String[] args) throws Exception {
+            java.nio.file.Path file = java.nio.file.Path.of(args[0]).resolve("lock");
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.WRITE); java.nio.channels.FileLock lock = ch.tryLock()) {
+                ch.truncate(0);
+                System.out.println(lock == null ? "not held" : "held");
+                System.out.flush();
+                Thread.sleep(300);
+                ch.write(java.nio.ByteBuffer.wrap("pgstrata backup (pid late)\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)), 0);
+                System.in.read();
+            }
+        }
+    }
+
+    @Test
+    void aLockTakenAtTheSameMoment_namesItsHolder_oneWrittenJustAfter() throws Exception {
+        // Two commands started together: the second found the lock taken and its file still empty, and said "another process".
+        Files.createDirectories(dir.resolve("repo"));
+        Process holder = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), LateNamer.class.getName(), dir.resolve("repo").toString()).redirectErrorStream(true).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream()));
+            assertThat(out.readLine()).isEqualTo("held");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> storage.lock("pgstrata expire (pid 2)"))
+                    .isInstanceOf(org.pgstrata.storage.LockedException.class).hasMessageContaining("pgstrata backup (pid late)");
+        } finally {
+            holder.getOutputStream().close();
+            holder.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void aLockHeldAndCheckedByAnotherProcess_staysHeld() throws Exception {
         // fcntl locks belong to a process and go when it closes any descriptor of the file: the holder's own checks must not.
