@@ -61,6 +61,11 @@ public final class BackupRemoval {
                         + " backup(s) build on it (" + String.join(", ", ids) + ") and could no longer be restored",
                         "remove them with it: pgstrata delete --repo " + repo.describe() + " --backup " + id + " --with-dependants");
             }
+            // The directories whose objects the removed backups read besides their own: a reverse delta's old pages lie
+            // in the newer full's directory, which removeBackup does not collect.
+            java.util.Set<String> directories = new java.util.LinkedHashSet<>();
+            dependants.forEach(m -> objectDirectories(m, directories));
+            backups.stream().filter(m -> m.id().equals(id)).forEach(m -> objectDirectories(m, directories));
             List<String> removed = new ArrayList<>();
             for (String victim : ids) {
                 progress.step("removing backup " + victim + ", which builds on " + id);
@@ -76,11 +81,22 @@ public final class BackupRemoval {
                 repo.removeBackup(id);
             }
             removed.add(id);
+            directories.removeAll(removed);
+            if (!directories.isEmpty()) {
+                repo.collectGarbage(directories); // only what no remaining manifest reads
+            }
             return removed;
         } catch (java.io.IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot release the lock of " + repoLocation + ": " + e.getMessage(),
                     "remove the lock file by hand once no pgstrata command runs");
         }
+    }
+
+    /** Adds the backup directories of the objects {@code m} reads (its own among them) to {@code into}. */
+    private static void objectDirectories(Manifest m, java.util.Set<String> into) {
+        into.add(m.id());
+        m.files().stream().map(f -> f.object()).filter(o -> o != null && o.backup() != null).forEach(o -> into.add(o.backup()));
+        m.wal().stream().map(w -> w.object().backup()).filter(b -> b != null).forEach(into::add);
     }
 
     /**

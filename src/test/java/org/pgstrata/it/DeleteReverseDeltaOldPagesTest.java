@@ -1,0 +1,59 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.cli.CliRun;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.demo.ContentChecksum;
+
+/**
+ * A reverse delta's old pages lie in the directory of the newer full it lies over
+ * (backup/NEWER/reverse/). Deleting the reverse delta removed its manifest and its own directory
+ * only: its old pages stayed, read by no backup, taking room that delete said it freed, until a
+ * later reverse backup removed them with the warning that "an interrupted earlier run" left them.
+ * delete now removes them too (only what no remaining backup reads), and the newer full restores
+ * with its content.
+ */
+class DeleteReverseDeltaOldPagesTest extends PgTest {
+
+    @Test
+    void deletingAReverseDelta_removesItsOldPages_fromTheNewerFullsDirectory() throws Exception {
+        LocalCluster c = pg.start("c", 17);
+        PgSupport.sql(c, "CREATE TABLE t (id int PRIMARY KEY, v text)",
+                "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g", "CHECKPOINT");
+        Path repo = dir.resolve("repo");
+        String old = CliBackups.backupId(repo, c, "reverse");
+        PgSupport.sql(c, "UPDATE t SET v = 'x' || v WHERE id % 3 = 0", "CHECKPOINT");
+        String newer = CliBackups.backupId(repo, c, "reverse"); // `old` becomes a reverse delta: its old pages go to newer/reverse/
+        Map<String, ContentChecksum.Result> atNewer = ClusterContent.of(c);
+        Path oldPages = repo.resolve("backup").resolve(newer).resolve("reverse");
+        assertThat(filesIn(oldPages)).as("the reverse delta's old pages").isPositive();
+
+        CliBackups.ok("delete", "-q", "--repo", repo.toString(), "--backup", old);
+        assertThat(filesIn(oldPages)).as("old pages of the deleted reverse delta left in %s", oldPages).isZero();
+        assertThat(PgSupport.facade().list(repo.toString())).extracting(b -> b.id()).containsExactly(newer);
+        CliRun verify = CliRun.run("verify", "-q", "--repo", repo.toString());
+        assertThat(verify.exitCode()).as(verify.err()).isZero();
+        CliBackups.Restored back = CliBackups.restore(pg, repo, dir.resolve("back"), 17, "--backup", newer);
+        assertThat(ClusterContent.proof(back.cluster())).isEqualTo(atNewer);
+
+        // Nothing is left for the next reverse backup to find.
+        CliRun next = CliRun.run("backup", "--repo", repo.toString(), "--pgdata", c.pgdata().toString(), "--port", CliBackups.port(c),
+                "--type", "reverse");
+        assertThat(next.exitCode()).as(next.err()).isZero();
+        assertThat(next.err()).doesNotContain("interrupted earlier run");
+    }
+
+    private static long filesIn(Path d) throws java.io.IOException {
+        if (!Files.isDirectory(d)) {
+            return 0;
+        }
+        try (var s = Files.walk(d)) {
+            return s.filter(Files::isRegularFile).count();
+        }
+    }
+}
