@@ -608,6 +608,9 @@ public final class PhysicalRestore {
     }
 
     /** wal get's own line in the server log that holds {@code marker}, as an error with {@code code}; null when there is none. */
+    /** How wal get's error line (WalGet) starts when the archived copy of a file is damaged. */
+    private static final String DAMAGED_WAL = "pgstrata: error: archived WAL ";
+
     private static PgstrataException refusedByWalGet(LocalCluster cluster, String marker, ErrorCode code, String what) {
         String line = cluster.serverLogLine(marker);
         if (line == null) {
@@ -742,7 +745,12 @@ public final class PhysicalRestore {
                     + ": the archived WAL stops earlier; " + ended.strip(), "choose an earlier target or --target latest");
         }
         if (log.contains("archived WAL") && log.contains("is damaged")) {
-            return new PgstrataException(ErrorCode.CORRUPT, "recovery stopped at a damaged archived WAL file: " + log,
+            // wal get's own line names the segment and what is wrong with it, with its hint: that line alone, not glued to
+            // the server's shutdown lines with a second "pgstrata: error:" and a second hint
+            String walGet = cluster.serverLogLine(DAMAGED_WAL);
+            PgstrataException damaged = walGet != null && walGet.contains(" is damaged: ")
+                    ? refusedByWalGet(cluster, DAMAGED_WAL, ErrorCode.CORRUPT, "stopped recovery") : null;
+            return damaged != null ? damaged : new PgstrataException(ErrorCode.CORRUPT, "recovery stopped at a damaged archived WAL file: " + log,
                     "run 'pgstrata verify' to find it; restore to an earlier target, or repair the archive from a copy");
         }
         if (log.contains("could not locate required checkpoint") || log.contains("requested WAL segment")
