@@ -45,7 +45,7 @@ public final class RecoveryWindows {
             long from = Lsn.parse(oldest.startLsn()).segmentNumber(tl.segmentSize());
             List<String> points = new ArrayList<>();
             String[] lastTime = {null};
-            Lsn end = tl.scan(path, from, r -> {
+            WalReader.Visitor visitor = r -> {
                 if (r.kind() == WalReader.Kind.RESTORE_POINT) {
                     points.add(r.restorePointName() + " at " + r.reportedEnd());
                 }
@@ -53,7 +53,16 @@ public final class RecoveryWindows {
                     lastTime[0] = r.time().toString();
                 }
                 return true;
-            });
+            };
+            Lsn end = tl.scan(path, from, visitor);
+            // A scan stops at a gap; a backup that starts after it replays the archive on from its own start (restore --target
+            // latest does), so the window goes on to the archive's end, not to the gap (listed below).
+            for (Manifest m : onPath) {
+                long start = Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize());
+                if (m.walInArchive() && start > end.segmentNumber(tl.segmentSize())) {
+                    end = tl.scan(path, start, visitor);
+                }
+            }
             long last = tl.lastSegment(path);
             List<String> gaps = new ArrayList<>();
             for (long g : tl.gaps(path, from, Math.max(from, last))) {
