@@ -607,10 +607,10 @@ public final class PhysicalRestore {
         return Libpq.forLocalServer(cluster.pgdata(), who);
     }
 
-    /** wal get's own line in the server log that holds {@code marker}, as an error with {@code code}; null when there is none. */
     /** How wal get's error line (WalGet) starts when the archived copy of a file is damaged. */
     private static final String DAMAGED_WAL = "pgstrata: error: archived WAL ";
 
+    /** wal get's own line in the server log that holds {@code marker}, as an error with {@code code}; null when there is none. */
     private static PgstrataException refusedByWalGet(LocalCluster cluster, String marker, ErrorCode code, String what) {
         String line = cluster.serverLogLine(marker);
         if (line == null) {
