@@ -90,4 +90,23 @@ final class CliBackups {
     static String port(LocalCluster c) {
         return Integer.toString(PgSupport.conn(c).port());
     }
+
+    /** A cluster whose first reverse backup is {@code first}, with its content then, and a third of its rows changed since. */
+    record ReverseSeries(LocalCluster source, String first, java.util.Map<String, org.pgstrata.demo.ContentChecksum.Result> atFirst) {
+    }
+
+    /**
+     * A PostgreSQL 17 cluster named {@code name} with a table t of 20,000 rows, backed up into
+     * {@code repo} by a reverse backup, then a third of its rows changed: the next reverse backup
+     * turns the first into a reverse delta.
+     */
+    static ReverseSeries reverseSeries(PgSupport pg, String name, Path repo) throws Exception {
+        LocalCluster source = pg.start(name, 17);
+        PgSupport.sql(source, "CREATE TABLE t (id int PRIMARY KEY, v text)",
+                "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g", "CHECKPOINT");
+        String first = backupId(repo, source, "reverse");
+        var atFirst = ClusterContent.of(source);
+        PgSupport.sql(source, "UPDATE t SET v = 'x' || v WHERE id % 3 = 0", "CHECKPOINT");
+        return new ReverseSeries(source, first, atFirst);
+    }
 }

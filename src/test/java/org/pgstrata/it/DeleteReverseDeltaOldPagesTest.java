@@ -22,12 +22,10 @@ class DeleteReverseDeltaOldPagesTest extends PgTest {
 
     @Test
     void deletingAReverseDelta_removesItsOldPages_fromTheNewerFullsDirectory() throws Exception {
-        LocalCluster c = pg.start("c", 17);
-        PgSupport.sql(c, "CREATE TABLE t (id int PRIMARY KEY, v text)",
-                "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g", "CHECKPOINT");
         Path repo = dir.resolve("repo");
-        String old = CliBackups.backupId(repo, c, "reverse");
-        PgSupport.sql(c, "UPDATE t SET v = 'x' || v WHERE id % 3 = 0", "CHECKPOINT");
+        CliBackups.ReverseSeries series = CliBackups.reverseSeries(pg, "c", repo);
+        LocalCluster c = series.source();
+        String old = series.first();
         String newer = CliBackups.backupId(repo, c, "reverse"); // `old` becomes a reverse delta: its old pages go to newer/reverse/
         Map<String, ContentChecksum.Result> atNewer = ClusterContent.of(c);
         Path oldPages = repo.resolve("backup").resolve(newer).resolve("reverse");

@@ -22,13 +22,11 @@ class ReverseWhileVerifyReadsTest extends PgTest {
 
     @Test
     void fullTurnedIntoReverseDeltaUnderAVerify_isVerifiedAgain_notCalledDamaged() throws Exception {
-        LocalCluster source = pg.start("source", 17);
-        PgSupport.sql(source, "CREATE TABLE t (id int PRIMARY KEY, v text)",
-                "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g", "CHECKPOINT");
         Path repo = dir.resolve("repo");
-        String old = CliBackups.backupId(repo, source, "reverse");
-        Map<String, ContentChecksum.Result> before = ClusterContent.of(source);
-        PgSupport.sql(source, "UPDATE t SET v = 'x' || v WHERE id % 3 = 0", "CHECKPOINT");
+        CliBackups.ReverseSeries series = CliBackups.reverseSeries(pg, "source", repo);
+        LocalCluster source = series.source();
+        String old = series.first();
+        Map<String, ContentChecksum.Result> before = series.atFirst();
 
         Path go = dir.resolve("go");
         Path log = dir.resolve("verify.log");
