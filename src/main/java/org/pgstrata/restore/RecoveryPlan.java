@@ -252,8 +252,8 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             case LATEST -> {
                 Manifest m = chosen != null ? chosen : onPath.get(onPath.size() - 1);
                 checkContinuous(repo, tl, path, m, null, target);
-                return new RecoveryPlan(m, "restoring backup " + m.id() + " (the newest on timeline " + targetTli
-                        + ") and replaying all archived WAL, up to " + archiveEnd, withoutAction(s), true, archiveEnd);
+                return new RecoveryPlan(m, "restoring backup " + m.id() + (chosen != null ? " (as asked)" : " (the newest on timeline " + targetTli
+                        + ")") + " and replaying all archived WAL, up to " + archiveEnd, withoutAction(s), true, archiveEnd);
             }
             case LSN -> {
                 position = Lsn.parse(target.value());

@@ -51,8 +51,10 @@ class ExpireDuringRecoveryTest extends PgTest {
 
         // The older full, to the end of the archive; started by hand, as a copy made earlier would be.
         Path copy = dir.resolve("copy");
-        CliBackups.ok("restore", "-q", "--repo", repo.toString(), "--backup", f1, "--target", "latest", "--to", copy.toString(),
-                "--port", Integer.toString(LocalCluster.freePort()));
+        String asked = CliBackups.ok("restore", "-q", "--json", "--repo", repo.toString(), "--backup", f1, "--target", "latest", "--to",
+                copy.toString(), "--port", Integer.toString(LocalCluster.freePort())).out();
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(asked).path("reason").asText())
+                .as("the older full is the one asked for, not the newest").startsWith("restoring backup " + f1 + " (as asked) and replaying");
         // pgstrata's own restore_command, behind a wrapper that holds the first fetch past the backup's end until expire has run
         Path reached = dir.resolve("reached");
         Path go = dir.resolve("go");
