@@ -45,14 +45,15 @@ public final class BackupRemoval {
             List<Manifest> backups = catalogue.backups();
             boolean damaged = catalogue.damaged().containsKey(id);
             if (!damaged && backups.stream().noneMatch(m -> m.id().equals(id))) {
-                if (repo.incompleteBackup(id)) {
+                if (repo.incompleteBackup(id) && !repo.onlyObjectsOthersRead(id)) {
                     // A directory without a manifest: what an interrupted earlier delete or expire (manifest gone, objects
                     // not yet) or a failed backup left. Running the delete again finishes it; we hold the lock: nobody writes it.
                     progress.step("removing what an interrupted earlier run left of backup " + id);
                     repo.removeIncomplete(id);
                     return List.of(id);
                 }
-                repo.manifest(id); // says the backup does not exist, or is a logical one
+                // says the backup does not exist (its directory, if any, holds only what other backups read), or is a logical one
+                repo.manifest(id);
             }
             List<Manifest> dependants = removalOrder(Repository.dependants(id, backups));
             List<String> ids = dependants.stream().map(Manifest::id).toList();

@@ -1071,6 +1071,20 @@ public final class Repository implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether backup {@code id}'s directory, its manifest gone, holds only objects that other
+     * backups' manifests read (a newer full reads its unchanged files where an older backup stored
+     * them): no leftover of an interrupted run, just their objects in its place.
+     */
+    public boolean onlyObjectsOthersRead(String id) {
+        Set<String> live = referencedKeys();
+        try {
+            return live.containsAll(storage.list(BACKUP_PREFIX + id + "/"));
+        } catch (IOException e) {
+            throw io("list backup " + id, e);
+        }
+    }
+
     /** Removes what a failed backup left. Only call while holding the lock. */
     public void removeIncomplete(String id) {
         fence("removing incomplete backup " + id);

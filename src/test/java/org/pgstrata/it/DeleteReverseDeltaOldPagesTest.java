@@ -16,7 +16,8 @@ import org.pgstrata.demo.ContentChecksum;
  * only: its old pages stayed, read by no backup, taking room that delete said it freed, until a
  * later reverse backup removed them with the warning that "an interrupted earlier run" left them.
  * delete now removes them too (only what no remaining backup reads), and the newer full restores
- * with its content.
+ * with its content. Deleting it a second time, when its directory holds only objects the newer
+ * full reads, says it does not exist (exit 17) instead of removing "what an interrupted run left".
  */
 class DeleteReverseDeltaOldPagesTest extends PgTest {
 
@@ -33,6 +34,12 @@ class DeleteReverseDeltaOldPagesTest extends PgTest {
 
         CliBackups.ok("delete", "-q", "--repo", repo.toString(), "--backup", old);
         assertThat(filesIn(oldPages)).as("old pages of the deleted reverse delta left in %s", oldPages).isZero();
+        // Its directory stays, holding the objects the newer full reads in their place: deleting it again said "removing what
+        // an interrupted earlier run left" and "removed 1 backup(s)", exit 0, for a backup that no longer exists.
+        assertThat(repo.resolve("backup").resolve(old)).isDirectory();
+        CliRun again = CliRun.run("delete", "-q", "--repo", repo.toString(), "--backup", old);
+        assertThat(again.exitCode()).as(again.out() + again.err()).isEqualTo(17);
+        assertThat(again.errLines()).singleElement().asString().contains("backup " + old + " does not exist");
         assertThat(PgSupport.facade().list(repo.toString())).extracting(b -> b.id()).containsExactly(newer);
         CliRun verify = CliRun.run("verify", "-q", "--repo", repo.toString());
         assertThat(verify.exitCode()).as(verify.err()).isZero();
