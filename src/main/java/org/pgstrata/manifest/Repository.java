@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import org.pgstrata.api.CipherPass;
@@ -1411,9 +1412,32 @@ public final class Repository implements AutoCloseable {
      * {@link #manifest(String)} as the store holds it now, not as this command read it first: for
      * a command without the lock to tell whether another rewrote it meanwhile.
      */
-    public Manifest manifestNow(String id) {
+    private Manifest manifestNow(String id) {
         forgetManifest(id);
         return manifest(id);
+    }
+
+    /**
+     * What became of backup {@code was}, as this command read it without the lock, in the store now:
+     * removed (by delete or expire; {@link Meanwhile#now()} null), or turned into a reverse delta by
+     * a reverse backup (its type or reference differ; the objects of its old form that nothing reads
+     * any more are gone); empty when it is as read, or when the store cannot tell (then the caller's
+     * own error stands).
+     */
+    public Optional<Meanwhile> changedSince(Manifest was) {
+        try {
+            Manifest now = manifestNow(was.id());
+            return Objects.equals(now.type(), was.type()) && Objects.equals(now.reference(), was.reference())
+                    ? Optional.empty() : Optional.of(new Meanwhile(was.id(), now));
+        } catch (PgstrataException e) {
+            return e.code() == ErrorCode.NOT_FOUND ? Optional.of(new Meanwhile(was.id(), null)) : Optional.empty();
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Backup {@code id} changed by another command: {@code now} its manifest as stored now, null when it is gone. */
+    public record Meanwhile(String id, Manifest now) {
     }
 
     /** Drops what {@link #manifestBytes} keeps of backup {@code id}'s manifest: this command writes or removes it. */

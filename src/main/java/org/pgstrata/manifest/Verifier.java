@@ -62,24 +62,12 @@ public final class Verifier {
     }
 
     /**
-     * Of the backups whose manifests {@code read} holds as a verify read them, those whose manifest is
-     * gone or names another type or reference now; reading each again also drops what the repository kept of it.
+     * Of the backups whose manifests {@code read} holds as a verify read them, those another command
+     * removed or rewrote since ({@link Repository#changedSince}).
      */
     private static List<String> changedMeanwhile(Repository repo, Map<String, Manifest> read) {
-        List<String> changed = new ArrayList<>();
-        for (Manifest was : new java.util.TreeMap<>(read).values()) {
-            try {
-                Manifest now = repo.manifestNow(was.id());
-                if (!java.util.Objects.equals(now.type(), was.type()) || !java.util.Objects.equals(now.reference(), was.reference())) {
-                    changed.add(was.id());
-                }
-            } catch (org.pgstrata.api.PgstrataException e) {
-                if (e.code() == org.pgstrata.api.ErrorCode.NOT_FOUND) {
-                    changed.add(was.id());
-                }
-            }
-        }
-        return changed;
+        return new java.util.TreeMap<>(read).values().stream()
+                .flatMap(was -> repo.changedSince(was).stream()).map(Repository.Meanwhile::id).toList();
     }
 
     private VerifyResult verifyOnce(Repository repo, String backupId, Instant since, int jobs, Map<String, Manifest> read) {

@@ -18,6 +18,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.pgstrata.api.ConnectionSettings;
@@ -221,23 +222,18 @@ public final class PhysicalRestore {
                         : "; " + target + " is half restored: run the restore again with a larger heap"), p.hint(), e);
             } catch (IOException | RuntimeException e) {
                 // an object missing, or on S3 one that vanished mid-read (a StoreReadException): perhaps the backup is gone
-                boolean missing = e instanceof CorruptObjectException || StoreReadException.isIn(e);
-                String gone = missing ? removedMeanwhile(repo, chain) : null;
                 // or a reverse backup turned a member into a reverse delta and removed the objects it no longer reads
-                Manifest converted = missing && gone == null ? convertedMeanwhile(repo, chain) : null;
+                boolean missing = e instanceof CorruptObjectException || StoreReadException.isIn(e);
+                Repository.Meanwhile changed = missing ? changedMeanwhile(repo, chain) : null;
                 if (delta != null) {
                     String state = "; " + target + " is half restored and will not start (its pg_control is set aside as "
                             + DeltaTarget.CONTROL_ASIDE + ")";
-                    throw gone != null ? removedWhileRestoring(gone, m, repo, state)
-                            : converted != null ? convertedWhileRestoring(converted, m, state) : deltaFailed(e, target, m, repo);
+                    throw changed != null ? changedWhileRestoring(changed, m, repo, state) : deltaFailed(e, target, m, repo);
                 }
                 Tablespaces.cleanUp(mapped);
                 cleanUp(target, existed);
-                if (gone != null) {
-                    throw removedWhileRestoring(gone, m, repo, "; nothing was left in " + target);
-                }
-                if (converted != null) {
-                    throw convertedWhileRestoring(converted, m, "; nothing was left in " + target);
+                if (changed != null) {
+                    throw changedWhileRestoring(changed, m, repo, "; nothing was left in " + target);
                 }
                 if (e instanceof CorruptObjectException c) {
                     throw new PgstrataException(ErrorCode.CORRUPT, "backup " + m.id() + " is damaged: " + c.getMessage()
@@ -393,55 +389,30 @@ public final class PhysicalRestore {
     }
 
     /**
-     * The member of {@code chain} whose manifest is gone since the restore checked the chain (a
-     * delete or expire removed it, objects and all, while the restore read them: restore takes no
-     * lock), or null when every one is still there and a missing object is damage.
+     * The first member of {@code chain} that another command changed since the restore checked the
+     * chain (restore takes no lock): removed by delete or expire, objects and all, or turned into a
+     * reverse delta by a reverse backup; null when none was, and a missing object is damage.
      */
-    private static String removedMeanwhile(Repository repo, Chain chain) {
+    private static Repository.Meanwhile changedMeanwhile(Repository repo, Chain chain) {
         for (String id : chain.members()) {
-            try {
-                if (!repo.storage().exists(Repository.manifestKey(id))) {
-                    return id;
-                }
-            } catch (IOException e) {
-                return null; // cannot tell: the object's own error stands
+            Optional<Repository.Meanwhile> changed = repo.changedSince(chain.member(id));
+            if (changed.isPresent()) {
+                return changed.get();
             }
         }
         return null;
     }
 
-    /**
-     * The member of {@code chain} that a reverse backup turned into a reverse delta since the
-     * restore checked the chain (its manifest now names a newer full: the objects of its old form
-     * that nothing reads any more are gone), as it reads now; or null.
-     */
-    private static Manifest convertedMeanwhile(Repository repo, Chain chain) {
-        for (String id : chain.members()) {
-            try {
-                Manifest now = repo.manifestNow(id);
-                Manifest was = chain.member(id);
-                if (!java.util.Objects.equals(now.type(), was.type()) || !java.util.Objects.equals(now.reference(), was.reference())) {
-                    return now;
-                }
-            } catch (RuntimeException e) {
-                return null; // cannot tell: the object's own error stands
-            }
+    /** A backup is not damaged when another command removed or rewrote it under a restore: the restore says which, and what to do. */
+    private static PgstrataException changedWhileRestoring(Repository.Meanwhile changed, Manifest m, Repository repo, String state) {
+        String member = "backup " + changed.id() + (changed.id().equals(m.id()) ? "" : ", which backup " + m.id() + " is built on,");
+        if (changed.now() == null) {
+            return new PgstrataException(ErrorCode.NOT_FOUND, member + " was removed (by delete or expire) while the restore read it" + state,
+                    "restore a backup that is kept ('pgstrata list --repo " + repo.describe() + "')");
         }
-        return null;
-    }
-
-    /** A backup is not damaged when a reverse backup rewrote it under a restore, which takes no lock: the restore is to run again. */
-    private static PgstrataException convertedWhileRestoring(Manifest converted, Manifest m, String state) {
-        return new PgstrataException(ErrorCode.LOCKED, "backup " + converted.id() + (converted.id().equals(m.id()) ? "" : ", which backup "
-                + m.id() + " is built on,") + " was turned into a reverse delta over " + converted.reference()
+        return new PgstrataException(ErrorCode.LOCKED, member + " was turned into a reverse delta over " + changed.now().reference()
                 + " (by a reverse backup) while the restore read it" + state,
-                "run the same restore again: backup " + m.id() + " is kept, and now restores through " + converted.reference());
-    }
-
-    private static PgstrataException removedWhileRestoring(String gone, Manifest m, Repository repo, String state) {
-        return new PgstrataException(ErrorCode.NOT_FOUND, "backup " + gone + (gone.equals(m.id()) ? "" : ", which backup " + m.id()
-                + " is built on,") + " was removed (by delete or expire) while the restore read it" + state,
-                "restore a backup that is kept ('pgstrata list --repo " + repo.describe() + "')");
+                "run the same restore again: backup " + m.id() + " is kept, and now restores through " + changed.now().reference());
     }
 
     /** A delta restore cannot put back what it overwrote: it says so, and that the directory will not start until a rerun. */
