@@ -170,6 +170,31 @@ final class ChildCli {
         return said;
     }
 
+    /** What a child paused at a test hook did once let go on: its exit code and output, and what the test did meanwhile. */
+    record Resumed<T>(int exitCode, String output, T meanwhile) {
+    }
+
+    /**
+     * Runs {@code pgstrata args...} in a child that pauses at test hook {@code hook}
+     * (PGSTRATA_TEST_PAUSE_AT); once its log says so, runs {@code meanwhile}, lets the child go on
+     * and waits for its end, at most {@code seconds}. The child is killed if anything fails;
+     * {@code log} keeps its output and errors.
+     */
+    static <T> Resumed<T> pausedAt(String hook, Path log, java.util.concurrent.Callable<T> meanwhile, int seconds, String... args) throws Exception {
+        Path go = log.resolveSibling(log.getFileName() + ".go");
+        Process child = startLogged(Map.of("PGSTRATA_TEST_PAUSE_AT", hook, "PGSTRATA_TEST_RESUME_FILE", go.toString()), log, args);
+        T done;
+        try {
+            awaitInLog(child, log, "test hook: pausing at " + hook, 120);
+            done = meanwhile.call();
+            java.nio.file.Files.writeString(go, "");
+            assertThat(child.waitFor(seconds, TimeUnit.SECONDS)).as("the child ends").isTrue();
+        } finally {
+            kill(child);
+        }
+        return new Resumed<>(child.exitValue(), java.nio.file.Files.readString(log), done);
+    }
+
     /** Kills {@code child} with SIGKILL and waits for it to end. */
     static void kill(Process child) throws InterruptedException {
         child.destroyForcibly();

@@ -2,10 +2,7 @@ package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.db.LocalCluster;
 
@@ -27,20 +24,11 @@ class DrillAllBackupRemovedTest extends PgTest {
         String third = PgSupport.fullBackup(repo, a).id();
 
         // The drill of the first backup pauses at its checks; meanwhile the second one goes.
-        Path log = dir.resolve("drill.log");
-        Path resume = dir.resolve("resume");
-        Process drill = ChildCli.startLogged(Map.of("PGSTRATA_TEST_PAUSE_AT", "drill-checks", "PGSTRATA_TEST_RESUME_FILE", resume.toString()), log,
+        ChildCli.Resumed<?> drill = ChildCli.pausedAt("drill-checks", dir.resolve("drill.log"),
+                () -> PgSupport.facade().delete(repo.toString(), second, false), 180,
                 "drill", "--repo", repo.toString(), "--all", "--scratch-dir", dir.resolve("scratch").toString());
-        try {
-            ChildCli.awaitInLog(drill, log, "test hook: pausing at drill-checks", 120);
-            PgSupport.facade().delete(repo.toString(), second, false);
-            Files.createFile(resume);
-            assertThat(drill.waitFor(180, TimeUnit.SECONDS)).isTrue();
-        } finally {
-            drill.destroyForcibly();
-        }
-        String out = Files.readString(log);
-        assertThat(drill.exitValue()).as(out).isZero();
+        String out = drill.output();
+        assertThat(drill.exitCode()).as(out).isZero();
         assertThat(out).contains("drill of backup " + first + " PASSED").contains("drill of backup " + third + " PASSED")
                 .contains("backup " + second + " was removed (by delete or expire) before its drill could be recorded; skipped");
     }

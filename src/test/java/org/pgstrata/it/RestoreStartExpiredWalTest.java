@@ -6,8 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.Db;
@@ -38,25 +36,17 @@ class RestoreStartExpiredWalTest extends PgTest {
         PitrTest.waitForArchive(src);
 
         Path copy = dir.resolve("copy");
-        Path go = dir.resolve("go");
-        Path log = dir.resolve("restore.log");
-        Process restore = ChildCli.startLogged(Map.of("PGSTRATA_TEST_PAUSE_AT", "restore-start", "PGSTRATA_TEST_RESUME_FILE", go.toString()), log,
-                "restore", "--repo", repo.toString(), "--backup", f1, "--target", "latest", "--to", copy.toString(), "--start",
-                "--port", Integer.toString(LocalCluster.freePort()));
-        try {
-            ChildCli.awaitInLog(restore, log, "test hook: pausing at restore-start", 120); // the restore reaches its start
-
+        // Once the restore reaches its start, expire removes f1 and the WAL only it needed.
+        ChildCli.Resumed<Void> restore = ChildCli.pausedAt("restore-start", dir.resolve("restore.log"), () -> {
             CliRun expire = CliRun.run("expire", "--repo", repo.toString(), "--retain-full", "1", "-q");
             assertThat(expire.exitCode()).as(expire.err()).isZero();
             assertThat(expire.out()).contains("removed " + f1);
-            Files.writeString(go, "");
-            assertThat(restore.waitFor(180, TimeUnit.SECONDS)).as("the restore ends").isTrue();
-        } finally {
-            ChildCli.kill(restore);
-        }
+            return null;
+        }, 180, "restore", "--repo", repo.toString(), "--backup", f1, "--target", "latest", "--to", copy.toString(), "--start",
+                "--port", Integer.toString(LocalCluster.freePort()));
 
-        String out = Files.readString(log);
-        assertThat(restore.exitValue()).as(out).isEqualTo(35);
+        String out = restore.output();
+        assertThat(restore.exitCode()).as(out).isEqualTo(35);
         List<String> errors = out.lines().filter(l -> l.startsWith("pgstrata: error: ")).toList();
         assertThat(errors).as(out).singleElement().asString()
                 .contains("the restored server in " + copy + " stopped recovery")

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.VerifyResult;
 import org.pgstrata.cli.CliRun;
@@ -28,21 +26,13 @@ class RestoreWhileBackupDeletedTest extends PgTest {
         String second = CliBackups.backupId(repo, source, "full");
 
         Path copy = dir.resolve("copy");
-        Path go = dir.resolve("go");
-        Path log = dir.resolve("restore.log");
-        Process restore = ChildCli.startLogged(Map.of("PGSTRATA_TEST_PAUSE_AT", "restore-checked", "PGSTRATA_TEST_RESUME_FILE", go.toString()),
-                log, "restore", "--repo", repo.toString(), "--backup", first, "--to", copy.toString());
-        try {
-            ChildCli.awaitInLog(restore, log, "test hook: pausing at restore-checked", 120); // the restore has checked its chain
-            CliRun delete = CliRun.run("delete", "--repo", repo.toString(), "--backup", first, "-q");
-            assertThat(delete.exitCode()).as(delete.err()).isZero();
-            Files.writeString(go, "");
-            assertThat(restore.waitFor(120, TimeUnit.SECONDS)).as("the restore ends").isTrue();
-        } finally {
-            ChildCli.kill(restore);
-        }
-        String out = Files.readString(log);
-        assertThat(restore.exitValue()).as(out).isEqualTo(17);
+        // Once the restore has checked its chain, the backup is deleted.
+        ChildCli.Resumed<CliRun> restore = ChildCli.pausedAt("restore-checked", dir.resolve("restore.log"),
+                () -> CliRun.run("delete", "--repo", repo.toString(), "--backup", first, "-q"), 120,
+                "restore", "--repo", repo.toString(), "--backup", first, "--to", copy.toString());
+        assertThat(restore.meanwhile().exitCode()).as(restore.meanwhile().err()).isZero();
+        String out = restore.output();
+        assertThat(restore.exitCode()).as(out).isEqualTo(17);
         assertThat(out).contains("was removed (by delete or expire) while the restore").doesNotContain("damaged");
         assertThat(!Files.exists(copy) || isEmpty(copy)).as("nothing left in %s", copy).isTrue();
 

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.VerifyResult;
 import org.pgstrata.db.LocalCluster;
@@ -30,21 +29,12 @@ class ReverseWhileRestoreReadsTest extends PgTest {
         Map<String, ContentChecksum.Result> before = series.atFirst();
 
         Path copy = dir.resolve("copy");
-        Path go = dir.resolve("go");
-        Path log = dir.resolve("restore.log");
-        Process restore = ChildCli.startLogged(Map.of("PGSTRATA_TEST_PAUSE_AT", "restore-checked", "PGSTRATA_TEST_RESUME_FILE", go.toString()),
-                log, "restore", "--repo", repo.toString(), "--backup", old, "--to", copy.toString());
-        String newer;
-        try {
-            ChildCli.awaitInLog(restore, log, "test hook: pausing at restore-checked", 120); // the restore has checked its chain
-            newer = CliBackups.backupId(repo, source, "reverse"); // turns `old` into a reverse delta, removes its table's object
-            Files.writeString(go, "");
-            assertThat(restore.waitFor(120, TimeUnit.SECONDS)).as("the restore ends").isTrue();
-        } finally {
-            ChildCli.kill(restore);
-        }
-        String out = Files.readString(log);
-        assertThat(restore.exitValue()).as(out).isEqualTo(14);
+        // Once the restore has checked its chain, a reverse backup turns `old` into a reverse delta and removes its table's object.
+        ChildCli.Resumed<String> restore = ChildCli.pausedAt("restore-checked", dir.resolve("restore.log"),
+                () -> CliBackups.backupId(repo, source, "reverse"), 120, "restore", "--repo", repo.toString(), "--backup", old, "--to", copy.toString());
+        String newer = restore.meanwhile();
+        String out = restore.output();
+        assertThat(restore.exitCode()).as(out).isEqualTo(14);
         assertThat(out).contains("backup " + old + " was turned into a reverse delta over " + newer + " (by a reverse backup) while the restore read it")
                 .doesNotContain("damaged");
         assertThat(!Files.exists(copy) || isEmpty(copy)).as("nothing left in %s", copy).isTrue();

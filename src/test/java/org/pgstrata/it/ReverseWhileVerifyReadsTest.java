@@ -2,10 +2,8 @@ package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.ContentChecksum;
@@ -28,21 +26,12 @@ class ReverseWhileVerifyReadsTest extends PgTest {
         String old = series.first();
         Map<String, ContentChecksum.Result> before = series.atFirst();
 
-        Path go = dir.resolve("go");
-        Path log = dir.resolve("verify.log");
-        Process verify = ChildCli.startLogged(Map.of("PGSTRATA_TEST_PAUSE_AT", "verify-checked", "PGSTRATA_TEST_RESUME_FILE", go.toString()),
-                log, "verify", "--repo", repo.toString());
-        String newer;
-        try {
-            ChildCli.awaitInLog(verify, log, "test hook: pausing at verify-checked", 120); // verify has read the manifest of `old`
-            newer = CliBackups.backupId(repo, source, "reverse"); // turns `old` into a reverse delta, removes its table's object
-            Files.writeString(go, "");
-            assertThat(verify.waitFor(120, TimeUnit.SECONDS)).as("verify ends").isTrue();
-        } finally {
-            ChildCli.kill(verify);
-        }
-        String out = Files.readString(log);
-        assertThat(verify.exitValue()).as(out).isZero();
+        // Once verify has read the manifest of `old`, a reverse backup turns it into a reverse delta and removes its table's object.
+        ChildCli.Resumed<String> verify = ChildCli.pausedAt("verify-checked", dir.resolve("verify.log"),
+                () -> CliBackups.backupId(repo, source, "reverse"), 120, "verify", "--repo", repo.toString());
+        String newer = verify.meanwhile();
+        String out = verify.output();
+        assertThat(verify.exitCode()).as(out).isZero();
         assertThat(out).contains("backup " + old + " changed while verify read it").contains("ok: 2 backups")
                 .doesNotContain("would not restore").doesNotContain("FAILED");
 
