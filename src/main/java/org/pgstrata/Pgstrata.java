@@ -488,10 +488,17 @@ public final class Pgstrata {
         try (Repository r = Repository.open(repo)) {
             r.requireInfo();
             boolean archived = !new org.pgstrata.manifest.WalArchive(r.storage()).isEmpty();
-            List<RecoveryWindow> windows = archived ? RecoveryWindows.of(r) : List.of();
+            List<RecoveryWindow> windows = List.of();
+            String archiveDamage = null;
+            try {
+                windows = archived ? RecoveryWindows.of(r) : List.of();
+            } catch (org.pgstrata.storage.CorruptObjectException e) {
+                // damage, not a repository it cannot read: judged as a gap is, and the other checks still run
+                archiveDamage = e.getMessage();
+            }
             Proven p = listing.lastProven();
             return org.pgstrata.drill.Health.evaluate(new org.pgstrata.drill.Health.Facts(S3Location.describe(repo), listing.backups(),
-                    listing.lastDrill(), p == null ? null : p.backupId(), p == null ? null : p.time(), archived, windows,
+                    listing.lastDrill(), p == null ? null : p.backupId(), p == null ? null : p.time(), archived, windows, archiveDamage,
                     org.pgstrata.backup.Expire.oldestFirst(r)), clock, limits);
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read the WAL archive of " + S3Location.describe(repo) + ": " + e.getMessage(), null, e);

@@ -36,7 +36,7 @@ import picocli.CommandLine.TypeConversionException;
     "time, except that no physical backup counts as older than one before it in the WAL, as expire",
     "orders them) stopped longer ago than --max-backup-age (check backup-age); the newest drill of the",
     "repository, over all its backups, failed (last-drill); a segment is missing from the archived",
-    "WAL (archive-gaps).",
+    "WAL, or an archived file is damaged, which counts as one gap and skips archive-lag (archive-gaps).",
     "WARNING: no drill passed within --max-drill-age, and a repository never drilled counts as such",
     "(drill-age); the newest archived point (the newest transaction in the archived WAL, or a backup's",
     "stop when that is newer) is older than --max-archive-lag, which a database that commits nothing",

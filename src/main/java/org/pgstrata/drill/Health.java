@@ -27,7 +27,8 @@ import org.pgstrata.api.RecoveryWindow;
  *   <li>damaged-backups: WARNING when a backup's manifest cannot be read;</li>
  *   <li>last-drill: CRITICAL when the newest drill of the repository failed;</li>
  *   <li>drill-age: WARNING when no drill passed within the limit (never counts);</li>
- *   <li>archive-gaps: CRITICAL when a segment is missing from the archived WAL;</li>
+ *   <li>archive-gaps: CRITICAL when a segment is missing from the archived WAL, or an archived
+ *       file is damaged (then the archive-lag check is skipped);</li>
  *   <li>archive-lag: WARNING when the newest archived point is older than the limit.</li>
  * </ul>
  * A repository that archives no WAL skips the archive checks; a limit of zero skips its check.
@@ -95,11 +96,13 @@ public final class Health {
      * @param provenTime      when that drill began (ISO-8601)
      * @param archived        whether the repository holds archived WAL at all
      * @param windows         the recovery windows when it does (empty otherwise)
+     * @param archiveDamage   what a damaged archived file said when the windows could not be read for it (null: none)
      * @param physicalOrder   the ids of the physical backups, oldest first as expire and restore order them: a
      *                        backup never comes before one in its own past, whatever the stop times say
      */
     public record Facts(String repository, List<BackupInfo> backups, Map<String, DrillRecord> lastDrill, String provenBackupId,
-                        String provenTime, boolean archived, List<RecoveryWindow> windows, List<String> physicalOrder) {
+                        String provenTime, boolean archived, List<RecoveryWindow> windows, String archiveDamage,
+                        List<String> physicalOrder) {
         public Facts {
             physicalOrder = List.copyOf(physicalOrder);
             backups = List.copyOf(backups);
@@ -234,6 +237,12 @@ public final class Health {
             String why = "no WAL is archived in this repository: the archive is not checked";
             checks.add(new Check("archive-gaps", Severity.SKIPPED, why, null, null));
             checks.add(new Check("archive-lag", Severity.SKIPPED, why, null, null));
+        } else if (facts.archiveDamage() != null) {
+            gaps = 1;
+            checks.add(new Check("archive-gaps", Severity.CRITICAL, "the archived WAL is damaged: " + abbreviate(facts.archiveDamage(), 300)
+                    + "; no restore can recover across it; run 'pgstrata verify --repo " + facts.repository() + "'", 1L, 0L));
+            checks.add(new Check("archive-lag", Severity.SKIPPED, "the archived WAL could not be read past its damage: its lag is not measured",
+                    null, seconds(limits.maxArchiveLag())));
         } else if (facts.windows().isEmpty()) {
             String why = "no physical backup to measure the archived WAL from: the archive is not checked";
             checks.add(new Check("archive-gaps", Severity.SKIPPED, why, null, null));

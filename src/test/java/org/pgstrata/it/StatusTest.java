@@ -283,6 +283,30 @@ class StatusTest {
         assertThat(check(j, "archive-gaps").get("threshold").asLong()).isZero();
     }
 
+    /**
+     * A damaged archived segment made status UNKNOWN ("cannot read the WAL archive"), the code of a
+     * repository it could not read, with no check run: a monitor saw neither the damage as such nor
+     * the backup's age. It is CRITICAL, as a missing segment is, and the other checks still run.
+     */
+    @Test
+    void aDamagedArchivedSegment_isCritical_andTheOtherChecksStillRun() throws Exception {
+        Path p = proven(archived, archivedBackup, "archived-damaged");
+        String victimName = segmentsAfterBackup.get(1);
+        List<Path> victims;
+        try (Stream<Path> s = Files.walk(p.resolve("archive"))) {
+            victims = s.filter(f -> Files.isRegularFile(f) && f.getFileName().toString().startsWith(victimName)).toList();
+        }
+        assertThat(victims).as("archived copies of " + victimName).hasSize(1);
+        ManifestTrustTest.flipAByte(victims.get(0));
+        List<String> lines = expect(status(p), 2, "PGSTRATA CRITICAL - " + p + ": the archived WAL is damaged: ");
+        assertThat(lines.get(0)).contains(victimName).contains("run 'pgstrata verify");
+        assertThat(lines).anyMatch(l -> l.startsWith("critical: archive-gaps: the archived WAL is damaged"))
+                .anyMatch(l -> l.startsWith("ok: backup-age: ")).anyMatch(l -> l.startsWith("skipped: archive-lag: "));
+        JsonNode j = json(status(p, "--json"));
+        assertThat(j.get("status").asText()).isEqualTo("critical");
+        assertThat(check(j, "archive-gaps").get("status").asText()).isEqualTo("critical");
+    }
+
     @Test
     void anArchiveOlderThanTheLimit_warns() throws Exception {
         Path p = proven(archived, archivedBackup, "archived-lagging");
