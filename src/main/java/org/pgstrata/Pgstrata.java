@@ -491,7 +491,7 @@ public final class Pgstrata {
             List<RecoveryWindow> windows = List.of();
             String archiveDamage = null;
             try {
-                windows = archived ? RecoveryWindows.of(r) : List.of();
+                windows = archived ? RecoveryWindows.tails(r) : List.of();
             } catch (org.pgstrata.storage.CorruptObjectException e) {
                 // damage, not a repository it cannot read: judged as a gap is, and the other checks still run
                 archiveDamage = e.getMessage();

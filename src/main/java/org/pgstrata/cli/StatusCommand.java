@@ -31,6 +31,8 @@ import picocli.CommandLine.TypeConversionException;
 @Command(name = "status", description = {
     "Check that a repository can be restored from, as a monitoring plugin (Nagios, Icinga) does. It only",
     "reads the repository, and reports each check with what it measured and the limit it applied.",
+    "Of the archived WAL it reads only the newest segments, back to the newest transaction, so that",
+    "its time does not grow with the archive; 'pgstrata verify' reads and checks every archived file.",
     "",
     "CRITICAL: the repository holds no intact backup, or its newest (physical or logical, by stop",
     "time, except that no physical backup counts as older than one before it in the WAL, as expire",

@@ -172,21 +172,55 @@ public final class ArchiveTimelines {
      */
     public Lsn scan(TimelineHistory path, long fromSegno, WalReader.Visitor visitor) throws IOException {
         try {
-            WalReader reader = new WalReader(segmentSize, segno -> {
-                Optional<WalArchive.Entry> e = segment(path, segno);
-                if (e.isEmpty()) {
-                    return null;
-                }
-                try {
-                    return archive.read(e.get());
-                } catch (IOException ex) {
-                    throw new UncheckedIOException(ex);
-                }
-            });
-            return reader.readFromSegment(fromSegno, visitor);
+            return reader(path).readFromSegment(fromSegno, visitor);
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
+    }
+
+    /**
+     * The time of the newest commit or abort in the archived WAL on the path, found by reading its
+     * segments backwards from the last one, each alone (with the next when a record runs into it),
+     * down to segment {@code fromSegno} at most; null when none holds one. Reads what it needs of
+     * the newest WAL only: the segments between are neither read nor checked.
+     */
+    public java.time.Instant newestTransactionTime(TimelineHistory path, long fromSegno) throws IOException {
+        try {
+            WalReader reader = reader(path);
+            for (long segno = lastSegment(path); segno >= fromSegno; segno--) {
+                if (segment(path, segno).isEmpty()) {
+                    continue; // a gap: the segments before it are still archived WAL
+                }
+                java.time.Instant[] newest = {null};
+                reader.scanSegment(segno, WalReader.RM_XACT, r -> {
+                    if ((r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT) && r.time() != null) {
+                        newest[0] = r.time();
+                    }
+                    return true;
+                });
+                if (newest[0] != null) {
+                    return newest[0];
+                }
+            }
+            return null;
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    /** A reader of the archived WAL on the path: a segment the archive lacks there reads as absent. */
+    private WalReader reader(TimelineHistory path) {
+        return new WalReader(segmentSize, segno -> {
+            Optional<WalArchive.Entry> e = segment(path, segno);
+            if (e.isEmpty()) {
+                return null;
+            }
+            try {
+                return archive.read(e.get());
+            } catch (IOException ex) {
+                throw new UncheckedIOException(ex);
+            }
+        });
     }
 
     /** The end of the archived WAL on the path: the position after its last valid record. */

@@ -18,6 +18,23 @@ public final class RecoveryWindows {
     }
 
     public static List<RecoveryWindow> of(Repository repo) throws IOException {
+        return windows(repo, true);
+    }
+
+    /**
+     * The windows as far as what {@code status} judges needs: the gaps (from the archive's
+     * listing), the backups, and the newest transaction time ({@link
+     * ArchiveTimelines#newestTransactionTime}, read backwards from the newest segment, and no
+     * further back than the newest backup's start: null when none lies after it); each window's
+     * latest LSN is the archive's end on its timeline, and no restore point is listed. Only the
+     * newest WAL is read, not all that {@link #of} reads (and checks) from the oldest backup on,
+     * whose time grows with the archive.
+     */
+    public static List<RecoveryWindow> tails(Repository repo) throws IOException {
+        return windows(repo, false);
+    }
+
+    private static List<RecoveryWindow> windows(Repository repo, boolean readAll) throws IOException {
         List<Manifest> backups = repo.backups();
         WalArchive archive = new WalArchive(repo.storage());
         List<RecoveryWindow> result = new ArrayList<>();
@@ -54,14 +71,23 @@ public final class RecoveryWindows {
                 }
                 return true;
             };
-            Lsn end = tl.scan(path, from, visitor);
-            // A scan stops at a gap; a backup that starts after it replays the archive on from its own start (restore --target
-            // latest does), so the window goes on to the archive's end, not to the gap (listed below).
-            for (Manifest m : onPath) {
-                long start = Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize());
-                if (m.walInArchive() && start > end.segmentNumber(tl.segmentSize())) {
-                    end = tl.scan(path, start, visitor);
+            Lsn end;
+            if (readAll) {
+                end = tl.scan(path, from, visitor);
+                // A scan stops at a gap; a backup that starts after it replays the archive on from its own start (restore
+                // --target latest does), so the window goes on to the archive's end, not to the gap (listed below).
+                for (Manifest m : onPath) {
+                    long start = Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize());
+                    if (m.walInArchive() && start > end.segmentNumber(tl.segmentSize())) {
+                        end = tl.scan(path, start, visitor);
+                    }
                 }
+            } else {
+                end = tl.end(path);
+                // Back to the newest backup's start at most: from there on its stop time is the newer point (status counts it).
+                long newestStart = onPath.stream().mapToLong(m -> Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize())).max().orElse(from);
+                java.time.Instant newest = tl.newestTransactionTime(path, newestStart);
+                lastTime[0] = newest == null ? null : newest.toString();
             }
             long last = tl.lastSegment(path);
             List<String> gaps = new ArrayList<>();

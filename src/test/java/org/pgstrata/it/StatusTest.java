@@ -291,7 +291,7 @@ class StatusTest {
     @Test
     void aDamagedArchivedSegment_isCritical_andTheOtherChecksStillRun() throws Exception {
         Path p = proven(archived, archivedBackup, "archived-damaged");
-        String victimName = segmentsAfterBackup.get(1);
+        String victimName = segmentsAfterBackup.get(2); // the newest, which status reads for the newest transaction
         List<Path> victims;
         try (Stream<Path> s = Files.walk(p.resolve("archive"))) {
             victims = s.filter(f -> Files.isRegularFile(f) && f.getFileName().toString().startsWith(victimName)).toList();
