@@ -84,8 +84,16 @@ public final class LogicalRestore {
             ConnectionSettings through = req.toDb().equals(req.connection().dbname())
                     ? req.connection().withDbname("postgres".equals(req.toDb()) ? "template1" : "postgres") : req.connection();
             try (Connection admin = Db.connect(through, "pgstrata logical restore")) {
-                boolean exists = databaseExists(admin, req.toDb());
                 ConnectionSettings server = req.connection();
+                // the server cuts a longer name: the restore would land under, or fail over, another database's name
+                int maxName = Integer.parseInt(Db.queryString(admin, "SHOW max_identifier_length"));
+                int nameBytes = req.toDb().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                if (nameBytes > maxName) {
+                    throw new PgstrataException(ErrorCode.USAGE, "--to-db " + req.toDb() + " is " + nameBytes + " bytes long, and "
+                            + server.server() + " holds database names of at most " + maxName + " bytes; nothing was restored",
+                            "choose a shorter --to-db");
+                }
+                boolean exists = databaseExists(admin, req.toDb());
                 if (only == null && exists && !req.clean()) {
                     throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "database " + req.toDb() + " already exists on " + server.server() + "; nothing was restored",
                             "choose a new --to-db (it is created), or add --clean to replace it once the restore has succeeded");
