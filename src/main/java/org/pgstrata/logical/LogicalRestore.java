@@ -170,19 +170,37 @@ public final class LogicalRestore {
                             steps.run(server.withDbname(temp));
                             if (exists) {
                                 progress.step("replacing database " + req.toDb());
+                                // swapped by two renames in one transaction, the old one dropped after: killed at any point, the
+                                // name holds the old database or the restored one, never neither; the old one under a temporary
+                                // name of this process is what the next restore removes if this one dies before its DROP
+                                String aside = Leftovers.temporaryDatabase();
+                                admin.setAutoCommit(false);
                                 try {
-                                    Db.execute(admin, "DROP DATABASE " + Catalog.ident(req.toDb()));
+                                    Db.execute(admin, "ALTER DATABASE " + Catalog.ident(req.toDb()) + " RENAME TO " + Catalog.ident(aside));
+                                    Db.execute(admin, "ALTER DATABASE " + Catalog.ident(temp) + " RENAME TO " + Catalog.ident(req.toDb()));
+                                    admin.commit();
                                 } catch (SQLException e) {
+                                    admin.rollback();
                                     if (!"55006".equals(e.getSQLState())) {
                                         throw e;
                                     }
                                     throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "database " + req.toDb() + " on " + server.server()
                                             + " cannot be replaced: other sessions are connected to it; it was left as it was",
                                             "end those sessions (pg_stat_activity shows them), then restore again, or restore into a new --to-db");
+                                } finally {
+                                    admin.setAutoCommit(true);
                                 }
+                                done = true;
+                                try {
+                                    Db.execute(admin, "DROP DATABASE " + Catalog.ident(aside));
+                                } catch (SQLException e) {
+                                    warnings.add("could not drop the database replaced, now named " + aside + ": " + e.getMessage().split("\n")[0]
+                                            + " (the next logical restore removes it)");
+                                }
+                            } else {
+                                Db.execute(admin, "ALTER DATABASE " + Catalog.ident(temp) + " RENAME TO " + Catalog.ident(req.toDb()));
+                                done = true;
                             }
-                            Db.execute(admin, "ALTER DATABASE " + Catalog.ident(temp) + " RENAME TO " + Catalog.ident(req.toDb()));
-                            done = true;
                         } finally {
                             if (!done) {
                                 dropQuietly(admin, temp);
