@@ -216,9 +216,12 @@ public final class LogicalRestore {
                         ConnectionSettings target = server.withDbname(into);
                         if (exists && req.clean()) {
                             // not CASCADE: that would drop other objects (views, other tables' foreign keys) that this
-                            // restore does not bring back
+                            // restore does not bring back. Tried and rolled back: pg_restore drops the table in the
+                            // transaction that restores its definition, so a restore that fails there leaves it as it was
                             try (Connection tc = Db.connect(target, "pgstrata logical restore")) {
+                                tc.setAutoCommit(false);
                                 Db.execute(tc, "DROP TABLE IF EXISTS " + Catalog.ident(only.schema()) + "." + Catalog.ident(only.name()));
+                                tc.rollback();
                             } catch (SQLException e) {
                                 if (!"2BP01".equals(e.getSQLState())) {
                                     throw e;
@@ -230,6 +233,7 @@ public final class LogicalRestore {
                                         + "); nothing was restored", "drop or change those objects first, or restore into another database");
                             }
                         }
+                        steps.replaceTable = exists && req.clean();
                         boolean done = false;
                         try {
                             steps.run(target);
@@ -241,7 +245,7 @@ public final class LogicalRestore {
                             if (!done) {
                                 if (!exists) {
                                     dropQuietly(admin, into);
-                                } else {
+                                } else if (!req.clean() || steps.tableReplaced) { // else the table there is still the one it was
                                     try (Connection tc = Db.connect(target, "pgstrata logical restore")) {
                                         Db.execute(tc, "DROP TABLE IF EXISTS " + Catalog.ident(only.schema()) + "." + Catalog.ident(only.name()) + " CASCADE");
                                     } catch (SQLException | PgstrataException e) {
@@ -600,6 +604,10 @@ public final class LogicalRestore {
 
         /** With --table: the target database has no schema of the table's name yet. */
         private boolean schemaMissing;
+        /** With --table --clean into an existing database: the first pg_restore drops the table there, in its transaction. */
+        boolean replaceTable;
+        /** Whether that pg_restore has replaced it. */
+        boolean tableReplaced;
 
         void run(ConnectionSettings target) throws IOException, SQLException {
             if (only != null) {
@@ -617,7 +625,16 @@ public final class LogicalRestore {
             }
             if (!m.differential()) {
                 progress.step("pg_restore of " + full.id() + " into " + req.toDb());
-                pgRestore(target, fullDump, null, only == null ? null : tableList(fullDump, "table"));
+                Path list = only == null ? null : tableList(fullDump, "table");
+                if (replaceTable) {
+                    // by section: the first replaces the table's definition in one transaction; --clean over its indexes
+                    // and constraints would drop them one by one, which a partition's inherited ones refuse
+                    for (String section : List.of("pre-data", "data", "post-data")) {
+                        pgRestore(target, fullDump, section, list);
+                    }
+                } else {
+                    pgRestore(target, fullDump, null, list);
+                }
             } else {
                 differential(target);
             }
@@ -1028,7 +1045,11 @@ public final class LogicalRestore {
 
         private void pgRestore(ConnectionSettings target, Path archive, String section, Path list) throws IOException {
             List<String> args = new ArrayList<>(List.of("--dbname=" + conninfo(target.dbname()), "--exit-on-error", "--no-password"));
-            if (req.jobs() > 1) {
+            boolean replacing = replaceTable && !tableReplaced;
+            if (replacing) {
+                // the table's DROP and its new definition in one transaction
+                args.addAll(List.of("--clean", "--if-exists", "--single-transaction"));
+            } else if (req.jobs() > 1) {
                 args.add("--jobs=" + req.jobs());
             }
             if (section != null) {
@@ -1047,6 +1068,7 @@ public final class LogicalRestore {
             // money as the archive's backup wrote it: under lc_monetary C, whatever the target's default (older backups: the target's)
             runPgRestore(args, target, "restore " + (section == null ? "" : section + " of ") + archive.getFileName(),
                     (archive.equals(fullDump) ? full : m).moneyInC());
+            tableReplaced |= replacing;
         }
 
         /**
