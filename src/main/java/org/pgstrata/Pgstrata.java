@@ -179,7 +179,9 @@ public final class Pgstrata {
                 progress.warn("re-created the missing repo.json of " + r.describe() + " for cluster " + sysid + " (" + checked + ")");
                 return r.requireInfo();
             }
-            return r.initialize(sysid, major, clock);
+            RepoInfo info = r.initialize(sysid, major, clock);
+            r.createdClearDespitePassphrase().ifPresent(progress::warn);
+            return info;
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot read " + pgdata + "/global/pg_control: " + e.getMessage(), null);
         }

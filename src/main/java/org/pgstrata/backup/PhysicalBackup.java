@@ -127,6 +127,7 @@ public final class PhysicalBackup {
             if (repo.info().isEmpty()) {
                 repo.initialize(session.systemIdentifier(), major, clock);
                 progress.step("created repository " + repo.describe() + " for cluster " + session.systemIdentifier());
+                repo.createdClearDespitePassphrase().ifPresent(progress::warn);
             } else {
                 repo.checkCluster(session.systemIdentifier(), major);
             }

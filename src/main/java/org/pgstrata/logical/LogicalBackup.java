@@ -123,6 +123,7 @@ public final class LogicalBackup {
             String clientEncoding = Db.SQL_ASCII.equals(serverEncoding) ? Db.SQL_ASCII : null;
             try (Repository repo = Repository.open(req.repo())) {
                 repo.initialize(systemId, versionNum / 10000, clock);
+                repo.createdClearDespitePassphrase().ifPresent(progress::warn);
                 try (Storage.RepositoryLock lock = repo.lock("backup --logical", clock)) {
                     List<String> leftovers = repo.removeIncompleteLogical();
                     repo.removeTemporary();

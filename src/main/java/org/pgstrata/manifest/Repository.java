@@ -51,6 +51,8 @@ public final class Repository implements AutoCloseable {
     private ObjectStore objects;
     /** repo.json once read (or written): it names the cluster every manifest is checked against. */
     private RepoInfo info;
+    /** Set when this command created the repository in the clear although it has a passphrase: what to warn of. */
+    private String clearDespitePassphrase;
     /** The lock {@link #lock} took, while it is held: {@link #fence} checks it before each manifest write and delete. */
     private volatile Storage.RepositoryLock held;
     /**
@@ -567,8 +569,21 @@ public final class Repository implements AutoCloseable {
         if (dataKey != null) {
             encryptWith(dataKey);
             java.util.Arrays.fill(dataKey, (byte) 0);
+        } else if (CipherPass.current() != null) {
+            clearDespitePassphrase = "repository " + describe() + " was created in the clear: a passphrase was given ("
+                    + CipherPass.current().origin() + "), but only repo init --encrypt, or encrypt = true in the stanza, encrypts a new"
+                    + " repository; to encrypt it, remove it and create it again with 'pgstrata repo init --encrypt'";
         }
         return created;
+    }
+
+    /**
+     * What to warn of when this command created the repository in the clear although it has a
+     * passphrase (from --cipher-pass-file, the environment or the stanza), which alone does not
+     * ask for encryption; empty otherwise.
+     */
+    public Optional<String> createdClearDespitePassphrase() {
+        return Optional.ofNullable(clearDespitePassphrase);
     }
 
     /**
