@@ -94,9 +94,20 @@ public final class RecoveryWindows {
             for (long g : tl.gaps(path, from, Math.max(from, last))) {
                 gaps.add(tl.segmentName(path, g));
             }
-            result.add(new RecoveryWindow(tli, oldest.stopLsn(), oldest.stopTime(), end.toString(), lastTime[0],
+            result.add(new RecoveryWindow(tli, oldest.stopLsn(), firstRestorableMicrosecond(oldest.stopTime()), end.toString(), lastTime[0],
                     onPath.stream().map(Manifest::id).toList(), points, gaps));
         }
         return result;
+    }
+
+    /**
+     * A backup's stop time (its machine's clock, to the nanosecond) rounded up to the microsecond:
+     * the earliest time a restore accepts, which reads a target time to the microsecond as
+     * PostgreSQL does; the stop time itself, cut down, lies before the backup's consistency point.
+     */
+    static String firstRestorableMicrosecond(String stopTime) {
+        java.time.Instant t = java.time.Instant.parse(stopTime);
+        java.time.Instant micros = t.truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+        return (micros.equals(t) ? t : micros.plus(1, java.time.temporal.ChronoUnit.MICROS)).toString();
     }
 }
