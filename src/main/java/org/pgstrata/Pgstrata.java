@@ -450,8 +450,14 @@ public final class Pgstrata {
     public Windows windows(String repo) {
         try (Repository r = Repository.open(repo)) {
             r.requireInfo();
-            java.util.Set<String> present = new java.util.HashSet<>(r.backupIds());
-            var logical = r.logicalBackups();
+            // The backups list shows, damaged ones among them: not every directory, which an interrupted delete leaves without its
+            // manifest (the backup is gone, its drill records not yet).
+            Repository.Catalogue<Manifest> physical = r.catalogue();
+            Repository.Catalogue<LogicalManifest> logicalCatalogue = r.logicalCatalogue();
+            java.util.Set<String> present = new java.util.HashSet<>(physical.problems().keySet());
+            physical.backups().forEach(m -> present.add(m.id()));
+            present.addAll(logicalCatalogue.problems().keySet());
+            var logical = logicalCatalogue.backups();
             logical.forEach(m -> present.add(m.id()));
             Proven p = drills(r, present).getValue();
             return new Windows(RecoveryWindows.of(r), r.encrypted(), p.backupId() == null ? null : p, logical.size());
