@@ -13,9 +13,11 @@ import java.util.List;
  * @param walOtherFiles  archived .backup history files removed with them
  * @param walBytes       the stored bytes of those archived WAL files
  * @param walKeptFrom    the start LSN of the oldest kept physical backup, before which WAL went; null when WAL was not touched
+ * @param leftovers      the backup directories without a manifest that nothing reads (what a killed backup, or a delete or expire
+ *                       stopped midway, left) removed with them
  */
 public record ExpireResult(boolean dryRun, List<Backup> removed, List<Backup> kept, long bytesFreed, int walSegments, int walOtherFiles,
-                           long walBytes, String walKeptFrom) {
+                           long walBytes, String walKeptFrom, List<String> leftovers) {
 
     /**
      * One backup and why it goes or stays.

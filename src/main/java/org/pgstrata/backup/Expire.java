@@ -93,6 +93,7 @@ public final class Expire {
     private ExpireResult expire(Repository repo, ExpireRequest req) {
         List<ExpireResult.Backup> removed = new ArrayList<>();
         List<ExpireResult.Backup> kept = new ArrayList<>();
+        List<String> leftovers = new ArrayList<>();
         long bytesFreed = 0;
         WalOutcome wal = WalOutcome.UNTOUCHED;
         // Read, and refused when a manifest is damaged, before anything is removed: the damaged one might be a differential of
@@ -126,10 +127,12 @@ public final class Expire {
                 // reverse delta's old pages (in the newer full's directory), and objects a later-removed backup still read.
                 repo.collectGarbage(plan.directories());
             }
+            // What an interrupted earlier run (of expire or delete: manifest gone, objects not yet) or a killed backup left,
+            // which no manifest reads: running expire again finishes the removal. Named in the result, a dry run's too, as the
+            // backups are. We hold the lock: nobody writes them (a dry run holds none, and may name a backup still running).
+            leftovers.addAll(repo.incompleteBackups());
             if (!req.dryRun()) {
-                // What an interrupted earlier run (of expire or delete: manifest gone, objects not yet) or a killed backup
-                // left, which no manifest reads: running expire again finishes the removal. We hold the lock: nobody writes them.
-                for (String left : repo.incompleteBackups()) {
+                for (String left : leftovers) {
                     progress.step("removing what an interrupted earlier run left of backup " + left);
                     repo.removeIncomplete(left);
                 }
@@ -163,7 +166,8 @@ public final class Expire {
                 progress.step("removed the drill records of " + orphans + " backup(s) no longer in the repository");
             }
         }
-        return new ExpireResult(req.dryRun(), removed, kept, bytesFreed, wal.segments(), wal.otherFiles(), wal.bytes(), wal.keptFrom());
+        return new ExpireResult(req.dryRun(), removed, kept, bytesFreed, wal.segments(), wal.otherFiles(), wal.bytes(), wal.keptFrom(),
+                leftovers);
     }
 
     // ---- physical backups

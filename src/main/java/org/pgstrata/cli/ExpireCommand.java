@@ -32,7 +32,7 @@ final class ExpireCommand extends BaseCommand {
     boolean dryRun;
 
     @Option(names = "--json", description = "Print {dryRun, removed: [{id, type, stopTime, reason}], kept: [...], bytesFreed, "
-            + "walSegments, walOtherFiles, walBytes, walKeptFrom}.")
+            + "walSegments, walOtherFiles, walBytes, walKeptFrom, leftovers: [ids of what a killed backup or an interrupted removal left]}.")
     boolean json;
 
     @Override
@@ -45,6 +45,10 @@ final class ExpireCommand extends BaseCommand {
         String verb = r.dryRun() ? "would remove" : "removed";
         for (ExpireResult.Backup b : r.removed()) {
             out().println(verb + " " + b.id() + " (" + b.type() + ", stopped " + b.stopTime() + "): " + b.reason());
+        }
+        for (String left : r.leftovers()) {
+            out().println(verb + " what a killed backup or an interrupted removal left of backup " + left
+                    + " (no manifest, nothing reads its files)" + (r.dryRun() ? ", unless a backup still writes it" : ""));
         }
         StringBuilder summary = new StringBuilder(verb + " " + r.removed().size() + " backup(s)");
         if (!r.removed().isEmpty()) {
