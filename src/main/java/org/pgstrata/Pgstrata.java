@@ -441,9 +441,10 @@ public final class Pgstrata {
 
     /**
      * What a repository can restore, and whether it is encrypted: what {@code info} prints, from one opening.
-     * {@code logicalBackups} counts the logical backups, which restore whole but have no window of their own.
+     * {@code logicalBackups} counts the logical backups, which restore whole but have no window of their own; {@code damaged}
+     * names the physical backups whose manifest cannot be read (left out of the windows).
      */
-    public record Windows(List<RecoveryWindow> windows, boolean encrypted, Proven lastProven, int logicalBackups) {
+    public record Windows(List<RecoveryWindow> windows, boolean encrypted, Proven lastProven, int logicalBackups, List<String> damaged) {
     }
 
     /** {@link #info}, with whether the repository is encrypted, from the same opening of it. */
@@ -460,7 +461,8 @@ public final class Pgstrata {
             var logical = logicalCatalogue.backups();
             logical.forEach(m -> present.add(m.id()));
             Proven p = drills(r, present).getValue();
-            return new Windows(RecoveryWindows.of(r), r.encrypted(), p.backupId() == null ? null : p, logical.size());
+            return new Windows(RecoveryWindows.of(r), r.encrypted(), p.backupId() == null ? null : p, logical.size(),
+                    List.copyOf(physical.problems().keySet()));
         } catch (org.pgstrata.storage.CorruptObjectException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "cannot read repository " + S3Location.describe(repo) + ": " + e.getMessage(),
                     "run 'pgstrata verify --repo " + S3Location.describe(repo) + "' to see what is damaged", e);

@@ -22,6 +22,12 @@ final class InfoCommand extends BaseCommand {
     int execute() {
         var info = facade().windows(repo.location());
         List<RecoveryWindow> windows = info.windows();
+        if (!info.damaged().isEmpty()) {
+            // Said on stderr, as list says it: the windows leave these out, and a restore to a target in them refuses until they go.
+            spec.commandLine().getErr().println("pgstrata: warning: " + info.damaged().size() + " backup(s) in " + repo.describe()
+                    + " cannot be read (" + String.join(", ", info.damaged()) + "): left out of the windows, and restores that would"
+                    + " choose among the backups refuse until they are deleted (see 'pgstrata list')");
+        }
         if (json) {
             Output.json(out(), windows);
             return 0;
