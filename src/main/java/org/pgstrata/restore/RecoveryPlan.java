@@ -278,10 +278,10 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 // Where PostgreSQL stops: before the first transaction that ended after the target (at or after it, exclusive),
                 // by the commit times in the WAL. A backup's stop time is the wall clock of the machine that took it, which can
                 // lag the server's (or was set back since): a backup that "stopped before" the target may hold later commits.
-                Lsn stop = findRecord(tl, path, oldest, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
+                Lsn stop = findRecord(tl, path, onPath, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
                         && r.time() != null && (inclusive ? r.time().isAfter(at) : !r.time().isBefore(at)));
                 if (stop == null) {
-                    Instant lastCommit = lastCommitTime(tl, path, oldest);
+                    Instant lastCommit = lastCommitTime(tl, path, onPath);
                     checkContinuous(repo, tl, path, oldest, null, target); // a hole would explain it better
                     throw unreachable(target, "not before the newest archived transaction (" + (lastCommit == null ? "none" : lastCommit) + ")",
                             "recovery by time stops at the first transaction after the target; choose an earlier time or --target latest");
@@ -314,7 +314,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             }
             case XID -> {
                 long xid = Long.parseUnsignedLong(target.value()) & 0xFFFFFFFFL;
-                position = findRecord(tl, path, oldest, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
+                position = findRecord(tl, path, onPath, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
                         && r.xid() == xid);
                 if (position == null) {
                     checkContinuous(repo, tl, path, oldest, null, target);
@@ -328,7 +328,8 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 // the record's end: what pg_create_restore_point (and 'pgstrata restore-point') report, and where recovery stops
                 // From --backup's start when one is named: PostgreSQL stops at the first restore point of that name it replays, and
                 // a name used twice (a nightly one) is reached from a later backup at its later use.
-                position = findRecord(tl, path, chosen != null ? chosen : oldest, r -> r.kind() == WalReader.Kind.RESTORE_POINT && target.value().equals(r.restorePointName()),
+                position = findRecord(tl, path, chosen == null ? onPath : onPath.contains(chosen)
+                        ? onPath.subList(onPath.indexOf(chosen), onPath.size()) : List.of(chosen), r -> r.kind() == WalReader.Kind.RESTORE_POINT && target.value().equals(r.restorePointName()),
                         true);
                 if (position == null) {
                     checkContinuous(repo, tl, path, oldest, null, target);
@@ -468,9 +469,9 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         return new PgstrataException(ErrorCode.TARGET_UNREACHABLE, "cannot restore to " + target.describe() + ": it is " + why, hint);
     }
 
-    private static Instant lastCommitTime(ArchiveTimelines tl, TimelineHistory path, Manifest from) throws IOException {
+    private static Instant lastCommitTime(ArchiveTimelines tl, TimelineHistory path, List<Manifest> from) throws IOException {
         AtomicReference<Instant> last = new AtomicReference<>();
-        tl.scan(path, Lsn.parse(from.startLsn()).segmentNumber(tl.segmentSize()), r -> {
+        scan(tl, path, from, r -> {
             if ((r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT) && r.time() != null) {
                 last.set(r.time());
             }
@@ -479,16 +480,19 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         return last.get();
     }
 
-    private static Lsn findRecord(ArchiveTimelines tl, TimelineHistory path, Manifest from,
+    private static Lsn findRecord(ArchiveTimelines tl, TimelineHistory path, List<Manifest> from,
                                   java.util.function.Predicate<WalReader.Record> match) throws IOException {
         return findRecord(tl, path, from, match, false);
     }
 
-    /** The start of the first record that matches, or with {@code end} its end (where recovery to a restore point stops). */
-    private static Lsn findRecord(ArchiveTimelines tl, TimelineHistory path, Manifest from,
+    /**
+     * The start of the first record that matches, read from the first of {@code from} (backups on
+     * the path, oldest first) on, or with {@code end} its end (where recovery to a restore point stops).
+     */
+    private static Lsn findRecord(ArchiveTimelines tl, TimelineHistory path, List<Manifest> from,
                                   java.util.function.Predicate<WalReader.Record> match, boolean end) throws IOException {
         AtomicReference<Lsn> found = new AtomicReference<>();
-        tl.scan(path, Lsn.parse(from.startLsn()).segmentNumber(tl.segmentSize()), r -> {
+        scan(tl, path, from, r -> {
             if (match.test(r)) {
                 found.set(end ? r.reportedEnd() : r.lsn());
                 return false;
@@ -496,5 +500,27 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             return true;
         });
         return found.get();
+    }
+
+    /**
+     * Reads the archived WAL on the path from the start of the first of {@code from} until the
+     * visitor stops. A read stops at a gap; a backup that starts after it replays the archive on
+     * from its own start, so the read goes on from there (as info's window does): a target past a
+     * gap is found, and the backup after the gap chosen for it.
+     */
+    private static void scan(ArchiveTimelines tl, TimelineHistory path, List<Manifest> from, WalReader.Visitor visitor) throws IOException {
+        boolean[] stopped = {false};
+        WalReader.Visitor v = r -> {
+            boolean more = visitor.visit(r);
+            stopped[0] = !more;
+            return more;
+        };
+        Lsn reached = tl.scan(path, Lsn.parse(from.get(0).startLsn()).segmentNumber(tl.segmentSize()), v);
+        for (Manifest m : from) {
+            long start = Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize());
+            if (!stopped[0] && m.walInArchive() && start > reached.segmentNumber(tl.segmentSize())) {
+                reached = tl.scan(path, start, v);
+            }
+        }
     }
 }
