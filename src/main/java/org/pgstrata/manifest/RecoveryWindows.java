@@ -58,6 +58,15 @@ public final class RecoveryWindows {
             if (onPath.isEmpty()) {
                 continue;
             }
+            // The window begins at the oldest backup that reaches its consistency point: one whose own WAL (start to stop) lost a
+            // segment restores to no point at all (restore refuses it). Should none reach it, the oldest. Gaps are listed from the
+            // oldest backup on all the same: the one in such a backup's WAL is a gap in the archive (status counts it).
+            long gapsFrom = Lsn.parse(onPath.get(0).startLsn()).segmentNumber(tl.segmentSize());
+            int first = 0;
+            while (first < onPath.size() - 1 && !reachesConsistency(tl, path, onPath.get(first))) {
+                first++;
+            }
+            onPath = onPath.subList(first, onPath.size());
             Manifest oldest = onPath.get(0);
             long from = Lsn.parse(oldest.startLsn()).segmentNumber(tl.segmentSize());
             List<String> points = new ArrayList<>();
@@ -91,13 +100,23 @@ public final class RecoveryWindows {
             }
             long last = tl.lastSegment(path);
             List<String> gaps = new ArrayList<>();
-            for (long g : tl.gaps(path, from, Math.max(from, last))) {
+            for (long g : tl.gaps(path, gapsFrom, Math.max(gapsFrom, last))) {
                 gaps.add(tl.segmentName(path, g));
             }
             result.add(new RecoveryWindow(tli, oldest.stopLsn(), firstRestorableMicrosecond(oldest.stopTime()), end.toString(), lastTime[0],
                     onPath.stream().map(Manifest::id).toList(), points, gaps));
         }
         return result;
+    }
+
+    /** Whether the archive holds every segment from {@code m}'s start to its consistency point, as restore requires (or {@code m} holds its own WAL). */
+    private static boolean reachesConsistency(ArchiveTimelines tl, TimelineHistory path, Manifest m) {
+        if (!m.walInArchive()) {
+            return true;
+        }
+        long from = Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize());
+        long to = new Lsn(Lsn.parse(m.stopLsn()).value() - 1).segmentNumber(tl.segmentSize());
+        return tl.gaps(path, from, to).isEmpty();
     }
 
     /**
