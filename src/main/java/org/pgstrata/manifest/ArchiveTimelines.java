@@ -179,6 +179,28 @@ public final class ArchiveTimelines {
     }
 
     /**
+     * Reads records on the path from the start of the first of {@code backups} (on the path,
+     * oldest first) until the visitor stops or the archive ends; returns where reading stopped. A
+     * read stops at a gap; a backup that starts after it replays the archive on from its own
+     * start (as a restore of it does), so the read goes on from there.
+     */
+    public Lsn scanFrom(TimelineHistory path, List<Manifest> backups, WalReader.Visitor visitor) throws IOException {
+        boolean[] stopped = {false};
+        WalReader.Visitor v = r -> {
+            stopped[0] = !visitor.visit(r);
+            return !stopped[0];
+        };
+        Lsn reached = scan(path, Lsn.parse(backups.get(0).startLsn()).segmentNumber(segmentSize), v);
+        for (Manifest m : backups) {
+            long start = Lsn.parse(m.startLsn()).segmentNumber(segmentSize);
+            if (!stopped[0] && m.walInArchive() && start > reached.segmentNumber(segmentSize)) {
+                reached = scan(path, start, v);
+            }
+        }
+        return reached;
+    }
+
+    /**
      * The time of the newest commit or abort in the archived WAL on the path, found by reading its
      * segments backwards from the last one, each alone (with the next when a record runs into it),
      * down to segment {@code fromSegno} at most; null when none holds one. Reads what it needs of

@@ -82,15 +82,8 @@ public final class RecoveryWindows {
             };
             Lsn end;
             if (readAll) {
-                end = tl.scan(path, from, visitor);
-                // A scan stops at a gap; a backup that starts after it replays the archive on from its own start (restore
-                // --target latest does), so the window goes on to the archive's end, not to the gap (listed below).
-                for (Manifest m : onPath) {
-                    long start = Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize());
-                    if (m.walInArchive() && start > end.segmentNumber(tl.segmentSize())) {
-                        end = tl.scan(path, start, visitor);
-                    }
-                }
+                // past a gap from the next backup's start, as restore --target latest goes: the gap is listed below
+                end = tl.scanFrom(path, onPath, visitor);
             } else {
                 end = tl.end(path);
                 // Back to the newest backup's start at most: from there on its stop time is the newer point (status counts it).

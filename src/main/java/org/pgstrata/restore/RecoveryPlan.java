@@ -471,7 +471,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
 
     private static Instant lastCommitTime(ArchiveTimelines tl, TimelineHistory path, List<Manifest> from) throws IOException {
         AtomicReference<Instant> last = new AtomicReference<>();
-        scan(tl, path, from, r -> {
+        tl.scanFrom(path, from, r -> {
             if ((r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT) && r.time() != null) {
                 last.set(r.time());
             }
@@ -492,7 +492,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
     private static Lsn findRecord(ArchiveTimelines tl, TimelineHistory path, List<Manifest> from,
                                   java.util.function.Predicate<WalReader.Record> match, boolean end) throws IOException {
         AtomicReference<Lsn> found = new AtomicReference<>();
-        scan(tl, path, from, r -> {
+        tl.scanFrom(path, from, r -> {
             if (match.test(r)) {
                 found.set(end ? r.reportedEnd() : r.lsn());
                 return false;
@@ -500,27 +500,5 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             return true;
         });
         return found.get();
-    }
-
-    /**
-     * Reads the archived WAL on the path from the start of the first of {@code from} until the
-     * visitor stops. A read stops at a gap; a backup that starts after it replays the archive on
-     * from its own start, so the read goes on from there (as info's window does): a target past a
-     * gap is found, and the backup after the gap chosen for it.
-     */
-    private static void scan(ArchiveTimelines tl, TimelineHistory path, List<Manifest> from, WalReader.Visitor visitor) throws IOException {
-        boolean[] stopped = {false};
-        WalReader.Visitor v = r -> {
-            boolean more = visitor.visit(r);
-            stopped[0] = !more;
-            return more;
-        };
-        Lsn reached = tl.scan(path, Lsn.parse(from.get(0).startLsn()).segmentNumber(tl.segmentSize()), v);
-        for (Manifest m : from) {
-            long start = Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize());
-            if (!stopped[0] && m.walInArchive() && start > reached.segmentNumber(tl.segmentSize())) {
-                reached = tl.scan(path, start, v);
-            }
-        }
     }
 }
