@@ -146,7 +146,8 @@ public final class PhysicalBackup {
                 Repository.Catalogue<Manifest> catalogue = repo.catalogue();
                 catalogue.requireNoDamage("choose the backup an " + type.label() + " builds on",
                         "take a full backup (--type full), or delete the damaged backup ('pgstrata list' names it)");
-                base = Reference.choose(catalogue.backups(), type == BackupType.REVERSE ? BackupType.DIFF : type);
+                base = Reference.choose(catalogue.backups(), type == BackupType.REVERSE ? BackupType.DIFF : type,
+                        ClusterHistory.read(pgdata, session.timeline()));
                 if (base == null) {
                     progress.step("no full backup in " + repo.describe() + " to build on: taking a full backup instead of "
                             + switch (type) {

@@ -48,6 +48,18 @@ final class Reference {
     }
 
     /**
+     * {@link #choose(List, BackupType)} among the backups on {@code history}, the cluster's own
+     * past ({@link #onHistory}): after a restore to an earlier point, promoted onto a new
+     * timeline, the newest backups by WAL position are those of the timeline it left, after the
+     * fork, which it cannot build on. When none on it would do, the choice among all, which
+     * {@link #check} then refuses with the reason.
+     */
+    static Manifest choose(List<Manifest> backups, BackupType type, TimelineHistory history) {
+        Manifest onIt = choose(backups.stream().filter(m -> onHistory(history, m.timeline(), Lsn.parse(m.stopLsn())) == null).toList(), type);
+        return onIt != null ? onIt : choose(backups, type);
+    }
+
+    /**
      * The backup to build on: the newest backup for an incremental, the newest full for a
      * differential; null when there is no full to build on. {@code backups} is oldest first.
      */
