@@ -54,4 +54,36 @@ class IncrementalAfterForkTest extends PgTest {
         CliBackups.Restored second = CliBackups.restore(pg, repo, dir.resolve("r2"), 17, "--backup", incr2.get("id").asText());
         assertThat(ClusterContent.proof(second.cluster())).isEqualTo(atIncr2).isNotEqualTo(atIncr);
     }
+
+    /** The same for a reverse backup: it turns the newest full in the cluster's past into a reverse delta, not one of the old timeline. */
+    @Test
+    void aReverseBackupAfterAFork_convertsTheNewestFullInTheClustersPast() throws Exception {
+        Path repo = dir.resolve("reverse-repo");
+        LocalCluster a = pg.archiving("ra", repo);
+        PgSupport.sql(a, "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t SELECT g, 'first' FROM generate_series(1, 5000) g");
+        String f1 = CliBackups.backupId(repo, a, "full");
+        Map<String, ContentChecksum.Result> atF1 = ClusterContent.proof(a);
+        PgSupport.facade().restorePoint(PgSupport.conn(a), "fork", true);
+        PgSupport.sql(a, "INSERT INTO t SELECT g, 'after the fork, timeline 1' FROM generate_series(5001, 9000) g");
+        String f2 = CliBackups.backupId(repo, a, "full");
+        PitrTest.waitForArchive(a);
+        a.stop();
+
+        LocalCluster b = pg.forkedAt(repo, "fork", dir.resolve("rb"));
+        PgSupport.sql(b, "UPDATE t SET v = 'timeline 2' WHERE id BETWEEN 50 AND 300");
+        JsonNode reverse = CliBackups.backup(repo, b, "reverse");
+        try (org.pgstrata.manifest.Repository r = org.pgstrata.manifest.Repository.open(repo.toString())) {
+            assertThat(r.manifest(f1).reference()).as("what %s became", f1).isEqualTo(reverse.get("id").asText());
+            assertThat(r.manifest(f2).type()).as("%s, of the old timeline", f2).isEqualTo("full");
+        }
+        Map<String, ContentChecksum.Result> atReverse = ClusterContent.proof(b);
+        b.stop();
+        CliBackups.ok("verify", "-q", "--repo", repo.toString());
+
+        CliBackups.Restored newest = CliBackups.restore(pg, repo, dir.resolve("r-newest"), 17, "--backup", reverse.get("id").asText());
+        assertThat(ClusterContent.proof(newest.cluster())).isEqualTo(atReverse);
+        newest.cluster().stop();
+        CliBackups.Restored old = CliBackups.restore(pg, repo, dir.resolve("r-old"), 17, "--backup", f1);
+        assertThat(ClusterContent.proof(old.cluster())).isEqualTo(atF1).isNotEqualTo(atReverse);
+    }
 }
