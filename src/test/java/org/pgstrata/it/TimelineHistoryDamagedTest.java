@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.cli.CliRun;
-import org.pgstrata.db.Db;
-import org.pgstrata.db.LocalCluster;
 
 /**
  * An archived timeline history file whose bytes were damaged is damage in the repository: exit 15
@@ -22,22 +19,7 @@ class TimelineHistoryDamagedTest extends PgTest {
 
     @Test
     void aDamagedHistoryFile_isDamage_exit15_andStatusIsCritical() throws Exception {
-        Path repo = dir.resolve("repo");
-        LocalCluster a = pg.archiving("a", repo);
-        try (Connection c = PgSupport.connect(a)) {
-            Db.execute(c, "CREATE TABLE t (id int)");
-        }
-        PgSupport.fullBackup(repo, a);
-        PgSupport.facade().restorePoint(PgSupport.conn(a), "fork", true);
-        PitrTest.waitForArchive(a);
-        a.stop();
-        LocalCluster b = pg.forkedAt(repo, "fork", dir.resolve("b"));
-        try (Connection c = PgSupport.connect(b)) {
-            Db.execute(c, "INSERT INTO t VALUES (2)");
-            Db.execute(c, "SELECT pg_switch_wal()");
-        }
-        PitrTest.waitForArchive(b);
-        b.stop();
+        Path repo = TimelineHistoryMissingTest.repositoryWithTimeline2(pg, dir);
         List<Path> history;
         try (Stream<Path> all = Files.walk(repo)) {
             history = all.filter(p -> p.getFileName().toString().startsWith("00000002.history")).toList();

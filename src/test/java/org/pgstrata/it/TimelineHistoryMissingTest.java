@@ -26,22 +26,7 @@ class TimelineHistoryMissingTest extends PgTest {
     @Test
     void restoreToATimelineWithoutItsHistory_namesTheMissingFile() throws Exception {
         Pgstrata f = PgSupport.facade();
-        Path repo = dir.resolve("repo");
-        LocalCluster a = pg.archiving("a", repo);
-        try (Connection c = PgSupport.connect(a)) {
-            Db.execute(c, "CREATE TABLE t (id int)");
-        }
-        PgSupport.fullBackup(repo, a);
-        f.restorePoint(PgSupport.conn(a), "fork", true);
-        PitrTest.waitForArchive(a);
-        a.stop();
-        LocalCluster b = pg.forkedAt(repo, "fork", dir.resolve("b"));
-        try (Connection c = PgSupport.connect(b)) {
-            Db.execute(c, "INSERT INTO t VALUES (2)");
-            Db.execute(c, "SELECT pg_switch_wal()");
-        }
-        PitrTest.waitForArchive(b);
-        b.stop();
+        Path repo = repositoryWithTimeline2(pg, dir);
         try (Stream<Path> all = Files.walk(repo)) {
             for (Path p : all.filter(p -> p.getFileName().toString().startsWith("00000002.history")).toList()) {
                 Files.delete(p);
@@ -53,5 +38,29 @@ class TimelineHistoryMissingTest extends PgTest {
                 .isInstanceOf(PgstrataException.class).hasMessageContaining("00000002.history")
                 .satisfies(e -> assertThat(((PgstrataException) e).code()).isEqualTo(ErrorCode.WAL_MISSING));
         assertThat(dir.resolve("r")).doesNotExist();
+    }
+
+    /**
+     * A repository (DIR/repo) with one full backup on timeline 1 and the archived WAL of timeline
+     * 2, which a copy restored to a restore point before it and promoted wrote; both servers stopped.
+     */
+    static Path repositoryWithTimeline2(PgSupport pg, Path dir) throws Exception {
+        Path repo = dir.resolve("repo");
+        LocalCluster a = pg.archiving("a", repo);
+        try (Connection c = PgSupport.connect(a)) {
+            Db.execute(c, "CREATE TABLE t (id int)");
+        }
+        PgSupport.fullBackup(repo, a);
+        PgSupport.facade().restorePoint(PgSupport.conn(a), "fork", true);
+        PitrTest.waitForArchive(a);
+        a.stop();
+        LocalCluster b = pg.forkedAt(repo, "fork", dir.resolve("b"));
+        try (Connection c = PgSupport.connect(b)) {
+            Db.execute(c, "INSERT INTO t VALUES (2)");
+            Db.execute(c, "SELECT pg_switch_wal()");
+        }
+        PitrTest.waitForArchive(b);
+        b.stop();
+        return repo;
     }
 }
