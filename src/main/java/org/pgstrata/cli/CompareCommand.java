@@ -56,7 +56,7 @@ final class CompareCommand extends BaseCommand {
     @Option(names = "--pg-bin", paramLabel = "DIR", description = "Use these PostgreSQL binaries instead of the bundled ones.")
     Path pgBin;
 
-    @Option(names = "--work-dir", paramLabel = "DIR", description = "Where to put the clusters and repositories (default: a new temporary directory).")
+    @Option(names = "--work-dir", paramLabel = "DIR", description = "Where to put the clusters and repositories: a new or empty directory, emptied at the end (default: a new temporary directory).")
     Path workDir;
 
     @Option(names = "--keep", description = "Keep the work directory (and the repositories under --repo) afterwards; servers are stopped either way.")

@@ -122,6 +122,12 @@ public final class Compare {
         for (String line : WorkDir.cleanLeftovers(Path.of(System.getProperty("java.io.tmpdir")), opt.workDir())) {
             progress.warn(line);
         }
+        // The work directory is removed at the end: one the user already keeps files in is not compare's to remove.
+        boolean existed = opt.workDir() != null && Files.isDirectory(opt.workDir());
+        if (existed && !isEmptyDirectory(opt.workDir())) {
+            throw new PgstrataException(ErrorCode.USAGE, "--work-dir " + opt.workDir() + " is not empty; compare removes what is in its work directory at the end",
+                    "give a new or empty directory");
+        }
         Path work;
         WorkDir mark;
         try {
@@ -134,7 +140,7 @@ public final class Compare {
         List<LocalCluster> started = new java.util.concurrent.CopyOnWriteArrayList<>();
         String repos = opt.repo() == null ? work.toString()
                 : StorageFactory.child(opt.repo(), "compare-" + Instant.now(clock).toString().replaceAll("[^0-9TZ]", ""));
-        Thread cleanup = new Thread(() -> cleanUp(started, work, mark, repos, opt), "pgstrata-compare-cleanup");
+        Thread cleanup = new Thread(() -> cleanUp(started, work, existed, mark, repos, opt), "pgstrata-compare-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         String startedAt = Instant.now(clock).toString();
         try {
@@ -176,7 +182,7 @@ public final class Compare {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "compare failed: " + e.getMessage(), null, e);
         } finally {
-            cleanUp(started, work, mark, repos, opt);
+            cleanUp(started, work, existed, mark, repos, opt);
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
             } catch (IllegalStateException e) {
@@ -524,7 +530,16 @@ public final class Compare {
         }
     }
 
-    private static synchronized void cleanUp(List<LocalCluster> clusters, Path work, WorkDir mark, String repos, Options opt) {
+    private static boolean isEmptyDirectory(Path dir) {
+        try (var entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        } catch (IOException e) {
+            throw new PgstrataException(ErrorCode.IO, "cannot read the work directory " + dir + ": " + e.getMessage(), "set --work-dir to a directory you can write");
+        }
+    }
+
+    /** @param existed the work directory was given and existed (empty): its contents go, the directory stays */
+    private static synchronized void cleanUp(List<LocalCluster> clusters, Path work, boolean existed, WorkDir mark, String repos, Options opt) {
         for (LocalCluster c : clusters) {
             try {
                 c.stopImmediately();
@@ -554,7 +569,15 @@ public final class Compare {
             return;
         }
         try {
-            FileTrees.delete(work);
+            if (existed) {
+                try (var entries = Files.list(work)) {
+                    for (Path p : entries.toList()) {
+                        FileTrees.delete(p);
+                    }
+                }
+            } else {
+                FileTrees.delete(work);
+            }
         } catch (IOException e) {
             // a leftover temp directory is not worth failing the run for
         }
