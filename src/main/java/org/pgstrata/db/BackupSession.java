@@ -247,7 +247,7 @@ public final class BackupSession implements AutoCloseable {
             if (!"42501".equals(e.getSQLState())) {
                 throw Db.sqlFailed("CHECKPOINT", e);
             }
-            throw new PgstrataException(ErrorCode.CONNECTION, "the server refused CHECKPOINT: " + e.getMessage().split("\n")[0],
+            throw new PgstrataException(ErrorCode.SERVER, "the server refused CHECKPOINT: " + e.getMessage().split("\n")[0],
                     "connect as a superuser or a member of pg_checkpoint, or pass --no-checkpoint (pages changed only in "
                             + "shared buffers then go uncounted)", e);
         }
