@@ -113,6 +113,12 @@ public final class Compare {
         if (opt.cycles() < 1) {
             throw new PgstrataException(ErrorCode.USAGE, "--cycles must be at least 1", "the default is 5");
         }
+        if (opt.rows() < 0) {
+            throw new PgstrataException(ErrorCode.USAGE, "--rows must be 0 or more", "the default is 100000");
+        }
+        if (opt.batchSize() < 1) {
+            throw new PgstrataException(ErrorCode.USAGE, "--batch-size must be at least 1", "the default is 10000");
+        }
         Integer version = opt.pgVersion();
         if (version == null && opt.pgBin() == null && env.get("PGSTRATA_PG_BIN") == null) {
             version = majorForPgDump();
