@@ -65,6 +65,7 @@ public final class Advisor {
             long backupWal;
             long restoredWal;
             long dataBytes;
+            long blockMap;
             try (BackupSession session = BackupSession.open(req.connection(), pgdata, progress)) {
                 if (!session.dataChecksums()) {
                     throw new PgstrataException(ErrorCode.SERVER_SETTING, "data checksums are off on " + req.connection().describe()
@@ -90,7 +91,8 @@ public final class Advisor {
                 double hours = Duration.between(Instant.parse(base.startTime()), Instant.now(clock)).toNanos() / 3.6e12;
                 change = new Advice.Change(base.id(), base.type(), base.startTime(), hours, req.checkpoint(), compression.label(),
                         dry.files(), dry.changedFiles(), dry.newFiles(), dry.pagesAsDeltas(), dry.storedContentBytes(), dry.storedBytes(),
-                        dry.changedFilesBytes(), dry.storedBytes() + backupWal);
+                        dry.changedFilesBytes(), dry.storedBytes() + backupWal + dry.blockMapBytes());
+                blockMap = dry.blockMapBytes();
 
                 // WAL per hour, from what the repository records
                 progress.step("measuring the WAL rate from " + repo.describe());
@@ -118,13 +120,13 @@ public final class Advisor {
             }
             double ratio = fullData == 0 ? 1.0 : fullObjects / (double) fullData;
             long fullToday = Math.round(dataBytes * ratio);
-            StrategyModel.Inputs inputs = new StrategyModel.Inputs(dataBytes, restoredWal, fullToday, backupWal, change.objectBytes(),
+            StrategyModel.Inputs inputs = new StrategyModel.Inputs(dataBytes, restoredWal, fullToday, backupWal + blockMap, change.objectBytes(),
                     change.contentBytes(), wal.bytesPerHour(), wal.storedBytesPerHour(), rate.readMBps() * 1e6, rate.writeMBps() * 1e6);
             List<Advice.Strategy> strategies = StrategyModel.predict(inputs);
             String fullFrom = full.id() + ": " + Sizes.human(fullObjects) + " stored for " + Sizes.human(fullData) + " of data";
-            List<String> assumptions = assumptions(change, wal, rate, backupWal, restoredWal, base, dataBytes, ratio, fullFrom);
+            List<String> assumptions = assumptions(change, wal, rate, backupWal, blockMap, restoredWal, base, dataBytes, ratio, fullFrom);
             return new Advice(repo.describe(), pgdata.toString(), systemIdentifier, major, change, wal, rate, dataBytes, ratio, fullFrom,
-                    backupWal, fullToday + backupWal, strategies, assumptions);
+                    backupWal, blockMap, fullToday + backupWal + blockMap, strategies, assumptions);
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "advise failed: " + e.getMessage(), "fix the cause and run it again; nothing was written", e);
         }
@@ -153,7 +155,7 @@ public final class Advisor {
         return m.wal() == null ? 0 : m.wal().stream().mapToLong((WalEntry w) -> w.object().storedBytes()).sum();
     }
 
-    private static List<String> assumptions(Advice.Change c, Advice.Wal wal, Advice.RestoreRate rate, long backupWal, long restoredWal,
+    private static List<String> assumptions(Advice.Change c, Advice.Wal wal, Advice.RestoreRate rate, long backupWal, long blockMap, long restoredWal,
                                             Manifest base,
                                             long dataBytes, double ratio, String fullFrom) {
         List<String> a = new ArrayList<>();
@@ -170,6 +172,7 @@ public final class Advisor {
         a.add(backupWal == 0
                 ? "backups store no WAL of their own: it is in the repository's WAL archive"
                 : "each backup stores its own WAL as " + base.id() + " did: " + Sizes.human(backupWal));
+        a.add("each backup stores its block map beside its objects, 8 bytes per 8 KiB of data: " + Sizes.human(blockMap) + " today");
         a.add("incremental chain and differential start a new chain with a full every " + days + " days; their restore times are for the"
                 + " last day of a chain, the worst");
         a.add("differential: each day changes other pages than the days before, so a differential grows by a day's change each day, up"

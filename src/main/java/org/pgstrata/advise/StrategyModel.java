@@ -19,7 +19,7 @@ final class StrategyModel {
      * @param dataBytes          today's data directory (what a restore writes)
      * @param restoredWalBytes   WAL a restore writes into pg_wal besides (a backup's own, without an archive)
      * @param fullObjectBytes    a full's objects today (without WAL)
-     * @param backupWalBytes     WAL stored with each backup (0 with an archive)
+     * @param perBackupBytes     stored with each backup besides its objects: its own WAL (0 with an archive) and its block map
      * @param dayObjectBytes     one day's incremental objects (without WAL)
      * @param dayContentBytes    the uncompressed bytes in them (what a restore reads for that layer)
      * @param walBytesPerHour    null when unknown
@@ -27,7 +27,7 @@ final class StrategyModel {
      * @param readBytesPerSecond read, decompress and checksum
      * @param writeBytesPerSecond write and fsync
      */
-    record Inputs(long dataBytes, long restoredWalBytes, long fullObjectBytes, long backupWalBytes, long dayObjectBytes, long dayContentBytes,
+    record Inputs(long dataBytes, long restoredWalBytes, long fullObjectBytes, long perBackupBytes, long dayObjectBytes, long dayContentBytes,
                   Double walBytesPerHour, Double walStoredPerHour, double readBytesPerSecond, double writeBytesPerSecond) {
     }
 
@@ -35,8 +35,8 @@ final class StrategyModel {
     }
 
     static List<Advice.Strategy> predict(Inputs in) {
-        long full = in.fullObjectBytes() + in.backupWalBytes();
-        long incr = in.dayObjectBytes() + in.backupWalBytes();
+        long full = in.fullObjectBytes() + in.perBackupBytes();
+        long incr = in.dayObjectBytes() + in.perBackupBytes();
         double plainRestore = restoreSeconds(in, 0);
         List<Advice.Strategy> rows = new ArrayList<>();
 
@@ -50,7 +50,7 @@ final class StrategyModel {
         // A differential on day k holds k days of change: at most k times a day's, and never more than a full.
         long diffWeek = full;
         for (int k = 1; k < DAYS; k++) {
-            diffWeek += Math.min(k * in.dayObjectBytes(), in.fullObjectBytes()) + in.backupWalBytes();
+            diffWeek += Math.min(k * in.dayObjectBytes(), in.fullObjectBytes()) + in.perBackupBytes();
         }
         double diffRestore = restoreSeconds(in, Math.min((DAYS - 1) * in.dayContentBytes(), in.dataBytes()));
         String diffReads = "full + 1 diff of " + (DAYS - 1) + " days";
@@ -66,7 +66,7 @@ final class StrategyModel {
                     "full + up to " + DAYS + " days of WAL", null));
         } else {
             double walWeek = in.walBytesPerHour() * 24 * DAYS;
-            long weekBytes = in.fullObjectBytes() + Math.round(in.walStoredPerHour() * 24 * DAYS);
+            long weekBytes = in.fullObjectBytes() + in.perBackupBytes() + Math.round(in.walStoredPerHour() * 24 * DAYS);
             // Recovery fetches and decompresses the WAL (counted) and replays it (not measured, not counted).
             double walRestore = plainRestore + walWeek / in.readBytesPerSecond();
             String reads = "full + up to " + DAYS + " days of WAL";

@@ -10,12 +10,13 @@ import java.util.List;
  * @param dataBytes           today's size of the files a backup copies
  * @param fullRatio           the newest full's stored bytes over its data bytes (its objects, without WAL)
  * @param backupWalBytes      WAL each backup stores with itself (0 when the repository has a WAL archive)
- * @param predictedFullBytes  a full taken today: dataBytes at fullRatio, plus backupWalBytes
+ * @param blockMapBytes       the block map each physical backup stores beside its objects (8 bytes per 8 KiB of data)
+ * @param predictedFullBytes  a full taken today: dataBytes at fullRatio, plus backupWalBytes and blockMapBytes
  * @param assumptions         what the predictions take for granted, in words, with the numbers
  */
 public record Advice(String repository, String pgdata, String systemIdentifier, int pgMajor, Change change, Wal wal,
                      RestoreRate restoreRate, long dataBytes, double fullRatio, String fullFrom, long backupWalBytes,
-                     long predictedFullBytes, List<Strategy> strategies, List<String> assumptions) {
+                     long blockMapBytes, long predictedFullBytes, List<Strategy> strategies, List<String> assumptions) {
 
     /**
      * What changed since the newest backup, as the next incremental would store it (a dry run of
@@ -23,8 +24,8 @@ public record Advice(String repository, String pgdata, String systemIdentifier, 
      *
      * @param contentBytes              the uncompressed bytes its objects would hold
      * @param objectBytes               what those objects would take in the repository
-     * @param predictedIncrementalBytes objectBytes plus the WAL the backup stores with itself:
-     *                                  the next incremental's repositoryBytes
+     * @param predictedIncrementalBytes objectBytes plus the WAL the backup stores with itself and
+     *                                  its block map: the next incremental's repositoryBytes
      */
     public record Change(String sinceBackup, String sinceType, String sinceStartTime, double hoursSince, boolean checkpointed,
                          String compression, int files, int changedFiles, int newFiles, long pagesAsDeltas, long contentBytes,

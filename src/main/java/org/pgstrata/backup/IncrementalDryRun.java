@@ -43,8 +43,9 @@ public final class IncrementalDryRun {
      * @param storedBytes         what those objects would take in the repository
      * @param changedFilesBytes   the whole size of the files that have anything stored
      */
+    /** @param blockMapBytes the block map the incremental stores beside its objects: 8 bytes per 8 KiB block of every file */
     public record Result(String referenceId, int files, int changedFiles, int newFiles, long pagesAsDeltas, long dataBytes,
-                         long storedContentBytes, long storedBytes, long changedFilesBytes) {
+                         long storedContentBytes, long storedBytes, long changedFilesBytes, long blockMapBytes) {
     }
 
     private final Clock clock;
@@ -95,8 +96,10 @@ public final class IncrementalDryRun {
         long content = 0;
         long stored = 0;
         long changedFilesBytes = 0;
+        long blocks = 0;
         for (FileEntry f : entries) {
             data += f.size();
+            blocks += org.pgstrata.manifest.BlockMap.blocks(f.size());
             if (!held.contains(f.path())) {
                 added++;
             }
@@ -117,7 +120,7 @@ public final class IncrementalDryRun {
                 content += f.size();
             }
         }
-        return new Result(base.id(), entries.size(), changed, added, pages, data, content, stored, changedFilesBytes);
+        return new Result(base.id(), entries.size(), changed, added, pages, data, content, stored, changedFilesBytes, blocks * Long.BYTES);
     }
 
     /** Takes objects and keeps only their size; anything else is a bug, since a dry run reads nothing back. */

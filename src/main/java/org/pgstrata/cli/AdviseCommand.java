@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
     "and --port/PGPORT it connects to the server running on the data directory (-D/--pgdata, else",
     "PGDATA) as its postmaster.pid says: its Unix socket and port.",
     "--json prints {repository, pgdata, systemIdentifier, pgMajor, change, wal, restoreRate, dataBytes,",
-    "fullRatio, fullFrom, backupWalBytes, predictedFullBytes, strategies, assumptions}; change",
+    "fullRatio, fullFrom, backupWalBytes, blockMapBytes, predictedFullBytes, strategies, assumptions}; change",
     "holds predictedIncrementalBytes, the next incremental's repositoryBytes; a prediction that needs",
     "something unmeasured is null."})
 final class AdviseCommand extends BaseCommand {
@@ -79,9 +79,10 @@ final class AdviseCommand extends BaseCommand {
                 + " %d pages as page deltas; %s to store, %s as %s objects", c.sinceBackup(), c.sinceType(), c.sinceStartTime(),
                 hours(c.hoursSince()), c.checkpointed() ? ", after a CHECKPOINT" : ", without a CHECKPOINT", c.changedFiles(), c.files(),
                 c.newFiles(), c.pagesAsDeltas(), Output.bytes(c.contentBytes()), Output.bytes(c.objectBytes()), c.compression()));
-        wrap(out, "  ", "    ", String.format("next incremental: %s in the repository (%s of objects + %s of its own WAL)",
-                Output.bytes(c.predictedIncrementalBytes()), Output.bytes(c.objectBytes()), Output.bytes(a.backupWalBytes())));
-        wrap(out, "  ", "    ", String.format("a full today: %s (%s of data at %.1f%%, as %s)", Output.bytes(a.predictedFullBytes()),
+        wrap(out, "  ", "    ", String.format("next incremental: %s in the repository (%s of objects + %s of its own WAL + %s of block map)",
+                Output.bytes(c.predictedIncrementalBytes()), Output.bytes(c.objectBytes()), Output.bytes(a.backupWalBytes()),
+                Output.bytes(a.blockMapBytes())));
+        wrap(out, "  ", "    ", String.format("a full today: %s (%s of data at %.1f%%, as %s; with its block map)", Output.bytes(a.predictedFullBytes()),
                 Output.bytes(a.dataBytes()), 100 * a.fullRatio(), a.fullFrom()));
         Advice.Wal w = a.wal();
         wrap(out, "  ", "    ", w.known()
