@@ -185,11 +185,16 @@ public final class ScratchArea {
             }
             closed = true;
             PostmasterPid.stopLeftover(data());
+            // The data first, while the lock file still says whose it is: a removal cut short (killed, or a file that
+            // would not go) leaves a directory the next drill recognises as a killed one's and removes.
+            deleteQuietly(data());
             if (!socketDir.equals(dir)) {
                 deleteQuietly(socketDir);
             }
             mark.release();
-            deleteQuietly(dir);
+            if (!Files.exists(data(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                deleteQuietly(dir);
+            }
         }
     }
 
