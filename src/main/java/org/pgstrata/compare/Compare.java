@@ -545,7 +545,7 @@ public final class Compare {
     }
 
     /** @param existed the work directory was given and existed (empty): its contents go, the directory stays */
-    private static synchronized void cleanUp(List<LocalCluster> clusters, Path work, boolean existed, WorkDir mark, String repos, Options opt) {
+    static synchronized void cleanUp(List<LocalCluster> clusters, Path work, boolean existed, WorkDir mark, String repos, Options opt) {
         for (LocalCluster c : clusters) {
             try {
                 c.stopImmediately();
@@ -557,9 +557,27 @@ public final class Compare {
         // Interrupted (Ctrl-C, SIGTERM), the run's own thread goes on meanwhile: a restored copy whose restore has not
         // returned yet is in no list, and would keep running in a directory removed under it, postmaster.pid and all.
         WorkDir.stopServers(work);
-        mark.close(); // every server is stopped: no longer a run's to clean up after
         if (opt.keep()) {
+            mark.close(); // every server is stopped: no longer a run's to clean up after
             return;
+        }
+        // What the run made goes while the mark still says whose the directory is: a removal cut short (killed, or a
+        // file that would not go) leaves a directory the next compare recognises as a killed run's and removes.
+        boolean emptied = true;
+        try (var entries = Files.list(work)) {
+            for (Path p : entries.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.equals(WorkDir.LOCK) && !name.equals(WorkDir.ABOUT)) {
+                    FileTrees.delete(p);
+                }
+            }
+        } catch (IOException e) {
+            emptied = false;
+        }
+        if (emptied) {
+            mark.close();
+        } else {
+            mark.release();
         }
         if (opt.repo() != null) {
             try (Storage s = StorageFactory.open(repos)) {
@@ -571,19 +589,11 @@ public final class Compare {
                 // what is left says compare-TIME in its name
             }
         }
-        if (!Files.exists(work)) {
-            return;
+        if (!emptied || existed) {
+            return; // a directory that existed stays, emptied
         }
         try {
-            if (existed) {
-                try (var entries = Files.list(work)) {
-                    for (Path p : entries.toList()) {
-                        FileTrees.delete(p);
-                    }
-                }
-            } else {
-                FileTrees.delete(work);
-            }
+            FileTrees.delete(work);
         } catch (IOException e) {
             // a leftover temp directory is not worth failing the run for
         }

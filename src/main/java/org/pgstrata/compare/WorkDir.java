@@ -48,6 +48,11 @@ final class WorkDir implements AutoCloseable {
         mark.releaseAndUnmark();
     }
 
+    /** Ends the mark but leaves the lock file, so that the next compare removes what this one could not. */
+    void release() {
+        mark.release();
+    }
+
     /** Stops every server that works in a data directory of the run in {@code work}, known to the run or not; best effort. */
     static void stopServers(Path work) {
         try {
