@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import org.junit.jupiter.api.Test;
+import org.pgstrata.Chattr;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -19,11 +20,6 @@ class CompareRemovalInterruptedTest {
     @TempDir
     Path dir;
 
-    private static void chattr(String flag, Path file) throws Exception {
-        Process p = new ProcessBuilder("chattr", flag, file.toString()).inheritIO().start();
-        assertThat(p.waitFor()).as("chattr %s (needs root)", flag).isZero();
-    }
-
     @Test
     void aWorkDirectoryWhoseRemovalStopsHalfway_isRemovedByTheNextCompare() throws Exception {
         Path work = dir.resolve("pgstrata-compare-1");
@@ -31,11 +27,11 @@ class CompareRemovalInterruptedTest {
         WorkDir mark = WorkDir.take(work, false);
         Path stuck = Files.createDirectories(work.resolve("source/base/5")).resolve("16385");
         Files.writeString(stuck, "a cluster's data");
-        chattr("+i", stuck);
+        Chattr.set("+i", stuck);
         try {
             Compare.cleanUp(new ArrayList<>(), work, false, mark, work.toString(), new Compare.Options(1, 1, null, null, null, false));
         } finally {
-            chattr("-i", stuck);
+            Chattr.set("-i", stuck);
         }
         assertThat(WorkDir.cleanLeftovers(dir, null)).as("the next compare's clean-up").hasSize(1);
         assertThat(work).doesNotExist();

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.pgstrata.Chattr;
 import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.api.Progress;
 
@@ -20,11 +21,6 @@ class ScratchRemovalInterruptedTest {
     @TempDir
     Path dir;
 
-    private static void chattr(String flag, Path file) throws Exception {
-        Process p = new ProcessBuilder("chattr", flag, file.toString()).inheritIO().start();
-        assertThat(p.waitFor()).as("chattr %s (needs root)", flag).isZero();
-    }
-
     @Test
     void aCopyWhoseRemovalStopsHalfway_isRemovedByTheNextDrill() throws Exception {
         Path parent = dir.resolve("scratch");
@@ -32,11 +28,11 @@ class ScratchRemovalInterruptedTest {
         ScratchArea.Copy copy = area.newCopy("20261206-000000F", "/repo");
         Path stuck = Files.createDirectories(copy.data().resolve("base/5")).resolve("16385");
         Files.writeString(stuck, "restored data");
-        chattr("+i", stuck);
+        Chattr.set("+i", stuck);
         try {
             copy.close();
         } finally {
-            chattr("-i", stuck);
+            Chattr.set("-i", stuck);
         }
         assertThat(ScratchArea.cleanLeftovers(parent)).as("the next drill's clean-up").hasSize(1);
         try (var left = Files.list(parent)) {
