@@ -528,7 +528,7 @@ public final class S3Storage implements Storage {
     public InputStream get(String key) throws IOException {
         String k = key(key);
         try {
-            ResponseInputStream<GetObjectResponse> first = client.getObject(r -> r.bucket(location.bucket()).key(k));
+            ResponseInputStream<GetObjectResponse> first = notAWebPage(k, client.getObject(r -> r.bucket(location.bucket()).key(k)));
             Long length = first.response().contentLength();
             return new ResumingRead(url(k), first, (from, eTag) -> rest(k, from, length == null ? -1 : length - 1, eTag));
         } catch (NoSuchKeyException e) {
@@ -546,8 +546,8 @@ public final class S3Storage implements Storage {
             return new ByteArrayInputStream(new byte[0]);
         }
         try {
-            ResponseInputStream<GetObjectResponse> first =
-                    client.getObject(r -> r.bucket(location.bucket()).key(k).range("bytes=" + offset + "-" + (offset + length - 1)));
+            ResponseInputStream<GetObjectResponse> first = notAWebPage(k,
+                    client.getObject(r -> r.bucket(location.bucket()).key(k).range("bytes=" + offset + "-" + (offset + length - 1))));
             return new ResumingRead(url(k), first, (from, eTag) -> rest(k, offset + from, offset + length - 1, eTag));
         } catch (NoSuchKeyException e) {
             throw new ObjectNotFoundException(key, describe());
@@ -559,6 +559,24 @@ public final class S3Storage implements Storage {
         } catch (SdkException e) {
             throw S3Errors.readFailed("reading " + url(k), location, e);
         }
+    }
+
+    /**
+     * The response, unless it is an HTML page: pgstrata stores every object as
+     * application/octet-stream, and a web server that is not S3 (an --s3-endpoint pointing at a
+     * site or a proxy's login page) answers every GET with a page and 200. Read as the object,
+     * the page made every command call the repository damaged, and wal get the archived WAL.
+     */
+    private ResponseInputStream<GetObjectResponse> notAWebPage(String k, ResponseInputStream<GetObjectResponse> in)
+            throws IOException {
+        String type = in.response().contentType();
+        if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("text/html")) {
+            return in;
+        }
+        in.abort();
+        throw new org.pgstrata.storage.StoreReadException("reading " + url(k) + " failed: the endpoint"
+                + (location.endpoint() != null ? " " + location.endpoint() : "")
+                + " answered with an HTML page, not an S3 object; check that --s3-endpoint names an S3 server", null);
     }
 
     /**
