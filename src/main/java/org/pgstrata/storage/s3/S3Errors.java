@@ -37,7 +37,16 @@ final class S3Errors {
 
     static IOException io(String what, S3Location where, SdkException e) {
         String hint = hint(e, where);
-        return new IOException(what + " failed: " + brief(e) + (hint != null ? "; " + hint : ""), e);
+        return new IOException(what + " failed: " + brief(e) + attempts(e) + (hint != null ? "; " + hint : ""), e);
+    }
+
+    /**
+     * How often the request was made, when more than once: the retries are said with -v only, and
+     * without this the line read as one refusal after up to a minute of silent backoff.
+     */
+    private static String attempts(SdkException e) {
+        Integer n = e.numAttempts();
+        return n != null && n > 1 ? " (after " + n + " attempts)" : "";
     }
 
     /** {@link #io} for a read of an object the store holds: its failure to deliver, no verdict on the object. */
