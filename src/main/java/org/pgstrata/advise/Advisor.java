@@ -52,13 +52,13 @@ public final class Advisor {
             repo.requireInfo();
             repo.checkCluster(systemIdentifier, major);
             List<Manifest> backups = repo.backups();
-            Manifest base = IncrementalDryRun.reference(backups);
-            if (base == null) {
+            if (backups.stream().noneMatch(m -> m.type().equals(BackupType.FULL.label()))) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe()
                         + " holds no physical full backup, and advise measures the change since the newest backup",
                         "take one first: pgstrata backup --repo " + repo.describe() + " --pgdata " + req.pgdata() + " --type full");
             }
             Manifest full = newestFull(backups);
+            Manifest base;
 
             Advice.Change change;
             Advice.Wal wal;
@@ -79,6 +79,8 @@ public final class Advisor {
                 }
                 Lsn now = session.currentLsn();
                 int timeline = session.timeline();
+                // the backup the next incremental would build on: the newest in this cluster's past, not one of a timeline it left
+                base = IncrementalDryRun.reference(backups, pgdata, timeline);
 
                 // What the next incremental would store: a dry run of it
                 Compression compression = Compression.parse(base.compression());

@@ -56,9 +56,13 @@ public final class IncrementalDryRun {
         this.progress = progress;
     }
 
-    /** The backup an incremental taken now would build on (the newest), or null when there is no full. */
-    public static Manifest reference(List<Manifest> backupsOldestFirst) {
-        return Reference.choose(backupsOldestFirst, BackupType.INCR);
+    /**
+     * The backup an incremental of the cluster in {@code pgdata}, on {@code timeline}, taken now
+     * would build on: the newest in its own past ({@link Reference#choose(List, BackupType,
+     * org.pgstrata.postgres.TimelineHistory)}), or null when there is no full.
+     */
+    public static Manifest reference(List<Manifest> backupsOldestFirst, Path pgdata, int timeline) {
+        return Reference.choose(backupsOldestFirst, BackupType.INCR, ClusterHistory.read(pgdata, timeline));
     }
 
     /**

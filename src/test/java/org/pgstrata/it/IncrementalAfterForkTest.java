@@ -37,6 +37,10 @@ class IncrementalAfterForkTest extends PgTest {
 
         LocalCluster b = pg.forkedAt(repo, "fork", dir.resolve("b"));
         PgSupport.sql(b, "UPDATE t SET v = 'timeline 2' WHERE id BETWEEN 50 AND 300");
+        // advise measures against the backup the incremental will build on (it was refused, exit 26, as the incremental was)
+        org.pgstrata.api.Advice advice = PgSupport.facade().advise(new org.pgstrata.api.AdviseRequest(repo.toString(), b.pgdata(),
+                PgSupport.conn(b), true, 2, dir, 0.3));
+        assertThat(advice.change().sinceBackup()).isEqualTo(i1);
         JsonNode incr = CliBackups.backup(repo, b, "incr");
         assertThat(incr.get("reference").asText()).as("%s", incr).isEqualTo(i1);
         Map<String, ContentChecksum.Result> atIncr = ClusterContent.proof(b);
