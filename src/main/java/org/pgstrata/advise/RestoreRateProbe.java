@@ -41,7 +41,9 @@ final class RestoreRateProbe {
         try {
             scratch = Files.createTempDirectory(scratchParent, "pgstrata-advise-");
         } catch (IOException e) {
-            throw new PgstrataException(ErrorCode.IO, "cannot create a scratch directory in " + scratchParent + ": " + e.getMessage(),
+            // a missing directory's exception says only its path
+            String why = e instanceof java.nio.file.NoSuchFileException ? scratchParent + " does not exist" : e.getMessage();
+            throw new PgstrataException(ErrorCode.IO, "cannot create a scratch directory in " + scratchParent + ": " + why,
                     "pass --scratch-dir a writable directory, ideally on the disk you would restore to");
         }
         long readNanos = 0;

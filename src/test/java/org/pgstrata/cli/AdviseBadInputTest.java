@@ -48,6 +48,12 @@ class AdviseBadInputTest {
             PgSupport.facade().repoInit(empty.toString(), a.pgdata());
             r = Refusals.expectFailure(seen, ErrorCode.NOT_FOUND, "advise", "--repo", empty.toString(), "--pgdata", pgdata, "--port", port);
             assertThat(r.err()).contains("holds no physical full backup").contains("pgstrata backup --repo " + empty);
+
+            PgSupport.fullBackup(empty, a);
+            Path missing = dir.resolve("no such scratch");
+            r = Refusals.expectFailure(seen, ErrorCode.IO, "advise", "--repo", empty.toString(), "--pgdata", pgdata, "--port", port,
+                    "--scratch-dir", missing.toString());
+            assertThat(r.err()).contains("cannot create a scratch directory in " + missing + ": " + missing + " does not exist");
         }
     }
 }
