@@ -1076,6 +1076,15 @@ public final class LogicalRestore {
          * that it grants privileges to): said by name, with the option that leaves it out, instead
          * of pg_restore's last lines. Returns when that is not why it stopped.
          */
+        /**
+         * What a failed step leaves, for its message: the target as it was, but after --table --clean
+         * replaced the table (its first step), which the clean-up then removes.
+         */
+        private String leftState() {
+            return tableReplaced ? "; table " + only.qualified() + " of database " + req.toDb() + " was already replaced and is now removed: "
+                    + "run the restore again" : "; the target was left as it was";
+        }
+
         private void missingRole(String stderr, String what) {
             java.util.regex.Matcher role = java.util.regex.Pattern.compile("ERROR: +role \"(.*)\" does not exist").matcher(stderr);
             if (!role.find()) {
@@ -1089,7 +1098,7 @@ public final class LogicalRestore {
                     : "which backup " + m.id() + " names";
             String option = privilege ? "--no-privileges" : owner ? "--no-owner" : "--no-owner and --no-privileges";
             throw new PgstrataException(ErrorCode.NOT_FOUND, "pg_restore could not " + what + ": role " + role.group(1) + ", " + how
-                    + ", does not exist on " + req.connection().server() + "; the target was left as it was",
+                    + ", does not exist on " + req.connection().server() + leftState(),
                     "create the role first, or add " + option + " to restore without " + (privilege ? "its privileges" : owner ? "owners" : "them"));
         }
 
@@ -1125,7 +1134,7 @@ public final class LogicalRestore {
                 missingRole(Files.readString(err), what);
                 throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_restore failed to " + what + " (exit " + p.exitValue() + "): "
                         + firstError(err)
-                        + "; the target was left as it was", "see the message above");
+                        + leftState(), "see the message above");
             }
             return Files.readString(out);
         }

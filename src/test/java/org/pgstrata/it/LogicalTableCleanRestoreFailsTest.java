@@ -44,4 +44,29 @@ class LogicalTableCleanRestoreFailsTest extends PgTest {
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(LogicalSupport.proof(source, "other")).isEqualTo(atDiff);
     }
+
+    /**
+     * A failure after the table was replaced (here its primary key, whose name another relation of
+     * the target database holds) said "the target was left as it was", though the clean-up then
+     * removed the new table, the old one gone with the replacement: it says so.
+     */
+    @Test
+    void aTableRestoreThatFailsAfterReplacingTheTable_saysTheTableIsGone() throws Exception {
+        LocalCluster source = LogicalSupport.shopWithOneRow(pg);
+        Path repo = dir.resolve("repo");
+        String full = CliBackups.logicalBackup(repo, source, "shop", "full").get("id").asText();
+        PgSupport.sql(source, "CREATE DATABASE other");
+        LogicalSupport.sql(source, "other", "CREATE TABLE t (id int CONSTRAINT t_pk PRIMARY KEY, v text)", "INSERT INTO t VALUES (1, 'precious')",
+                "CREATE TABLE u (id int)", "CREATE INDEX t_pkey ON u (id)");
+
+        CliRun r = CliRun.run("restore", "--logical", "--repo", repo.toString(), "--backup", full, "--port", CliBackups.port(source),
+                "--to-db", "other", "--table", "t", "--clean");
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(30);
+        assertThat(r.errLines()).as(r.err()).singleElement().asString().contains("t_pkey")
+                .contains("table public.t of database other was already replaced and is now removed").doesNotContain("left as it was");
+        assertThat(PgSupport.queryString(source, "SELECT count(*) FROM pg_database WHERE datname = 'other'")).isEqualTo("1");
+        try (java.sql.Connection c = org.pgstrata.db.Db.connect(LogicalSupport.conn(source, "other"))) {
+            assertThat(org.pgstrata.db.Db.queryString(c, "SELECT count(*) FROM pg_class WHERE relname = 't'")).as("table t").isEqualTo("0");
+        }
+    }
 }
