@@ -179,10 +179,14 @@ class ChainBadInputTest {
             Db.execute(c, "CHECKPOINT");
             assertThat(Db.queryString(c, "SELECT timeline_id::text FROM pg_control_checkpoint()")).isEqualTo("2");
         }
+        // An incremental builds on the newest backup in the copy's past (the full it came from); refused only when the repository
+        // holds none there: here a full of the original taken after the copy left timeline 1, the older chain deleted.
+        BackupResult later = backup(r, a, BackupType.FULL);
+        PgSupport.facade().delete(r.toString(), full.id(), true);
         CliRun run = expectFailure(ErrorCode.REFERENCE_MISMATCH, "backup", "-q", "--repo", r.toString(), "--pgdata", copy.toString(),
                 "--port", Integer.toString(port), "--type", "incr");
-        assertThat(run.err()).contains("backup " + incr2.id() + ", which the incr would build on, is not in this cluster's history: it ends at "
-                + incr2.stopLsn() + " on timeline 1, after the cluster left that timeline at").contains("for timeline 2").contains("--type full");
+        assertThat(run.err()).contains("backup " + later.id() + ", which the incr would build on, is not in this cluster's history: it ends at "
+                + later.stopLsn() + " on timeline 1, after the cluster left that timeline at").contains("for timeline 2").contains("--type full");
         promoted.stop();
     }
 
