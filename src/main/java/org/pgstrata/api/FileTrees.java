@@ -23,4 +23,15 @@ public final class FileTrees {
             }
         }
     }
+
+    /**
+     * Whether the directory {@code dir} holds no entry.
+     *
+     * @throws IOException when it cannot be listed: absent, not a directory, or unreadable
+     */
+    public static boolean isEmpty(Path dir) throws IOException {
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        }
+    }
 }

@@ -15,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.pgstrata.api.BackupRequest;
 import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.BackupType;
@@ -537,8 +536,8 @@ public final class Compare {
     }
 
     private static boolean isEmptyDirectory(Path dir) {
-        try (var entries = Files.list(dir)) {
-            return entries.findAny().isEmpty();
+        try {
+            return FileTrees.isEmpty(dir);
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read the work directory " + dir + ": " + e.getMessage(), "set --work-dir to a directory you can write");
         }

@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.FileTrees;
 import org.pgstrata.api.PgstrataException;
 
 /**
@@ -246,8 +247,8 @@ public final class LocalCluster {
             throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot " + purpose + ": " + dir + " is a file",
                     "choose a path that does not exist or is an empty directory");
         }
-        try (Stream<Path> s = Files.list(dir)) {
-            if (s.findAny().isPresent()) {
+        try {
+            if (!FileTrees.isEmpty(dir)) {
                 throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot " + purpose + ": " + dir + " is not empty",
                         "choose an empty or new directory, or empty this one first");
             }

@@ -9,7 +9,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.FileTrees;
 import org.pgstrata.api.PgstrataException;
@@ -79,8 +78,12 @@ public final class ScratchArea {
                     continue; // not a drill's: the scratch directory may be one the user keeps other things in
                 }
                 if (!Files.exists(d.resolve(LOCK))) {
-                    if (!young(d) && isEmpty(d)) {
-                        deleteQuietly(d); // a drill killed between making its directory and its lock file
+                    try {
+                        if (!young(d) && FileTrees.isEmpty(d)) {
+                            deleteQuietly(d); // a drill killed between making its directory and its lock file
+                        }
+                    } catch (IOException e) {
+                        // unreadable: not known to be a drill's, so left alone
                     }
                     continue; // being made (its drill creates the lock file next), or not a drill's
                 }
@@ -98,14 +101,6 @@ public final class ScratchArea {
             removed.add("could not look for what killed drills left in " + parent + ": " + e.getMessage());
         }
         return removed;
-    }
-
-    private static boolean isEmpty(Path d) {
-        try (Stream<Path> s = Files.list(d)) {
-            return s.findAny().isEmpty();
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /** Whether {@code d} was modified in the last ten minutes. */

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
+import org.pgstrata.api.FileTrees;
 import org.pgstrata.api.Progress;
 import org.pgstrata.api.Self;
 import org.pgstrata.manifest.ExternalConfig;
@@ -191,12 +192,8 @@ final class ExternalConfigRestore {
         }
         try (Stream<Path> walk = Files.walk(dir)) {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                if (Files.isDirectory(p)) {
-                    try (Stream<Path> l = Files.list(p)) {
-                        if (l.findAny().isEmpty()) {
-                            Files.delete(p);
-                        }
-                    }
+                if (Files.isDirectory(p) && FileTrees.isEmpty(p)) {
+                    Files.delete(p);
                 }
             }
         }

@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.pgstrata.api.ConnectionSettings;
+import org.pgstrata.api.FileTrees;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.Parallel;
 import org.pgstrata.api.PgstrataException;
@@ -302,8 +303,8 @@ public final class PhysicalRestore {
         if (!Files.exists(dir)) {
             return true;
         }
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
+        try {
+            return FileTrees.isEmpty(dir);
         } catch (IOException e) {
             return false; // not a readable directory: the delta checks say what it is
         }

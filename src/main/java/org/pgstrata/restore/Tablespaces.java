@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.FileTrees;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.manifest.Manifest;
 
@@ -199,8 +200,8 @@ final class Tablespaces {
             }
             // A link to an empty directory (/srv/ts -> /mnt/disk2/ts) will do, as for pg_basebackup: the files go through it.
             boolean empty;
-            try (Stream<Path> s = Files.list(t.dir)) {
-                empty = Files.isDirectory(t.dir) && s.findAny().isEmpty();
+            try {
+                empty = Files.isDirectory(t.dir) && FileTrees.isEmpty(t.dir);
             } catch (IOException e) {
                 empty = false;
             }

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
+import org.pgstrata.api.FileTrees;
 import org.pgstrata.storage.LockLostException;
 import org.pgstrata.storage.LockedException;
 import org.pgstrata.storage.ObjectNotFoundException;
@@ -313,8 +314,8 @@ public final class FileStorage implements Storage {
         // Drop directories left empty, up to the root, so a deleted backup leaves no trace.
         Path dir = p.getParent();
         while (dir != null && !dir.equals(root) && dir.startsWith(root)) {
-            try (Stream<Path> s = Files.list(dir)) {
-                if (s.findAny().isPresent()) {
+            try {
+                if (!FileTrees.isEmpty(dir)) {
                     break;
                 }
             } catch (NoSuchFileException e) {
