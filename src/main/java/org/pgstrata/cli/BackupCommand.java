@@ -145,7 +145,7 @@ final class BackupCommand extends BaseCommand {
             Output.json(out(), r);
         } else {
             out().printf("logical backup %s (%s%s) of database %s complete: %d tables%s, %s %s, %s in the repository, snapshot at %s, %.1f s%n",
-                    r.id(), r.type(), r.reference() == null ? "" : " on " + r.reference(), r.database(), r.tables(),
+                    r.id(), r.type(), r.reference() == null ? "" : " on " + r.reference(), Output.name(r.database()), r.tables(),
                     r.reference() == null ? "" : " (" + r.deltaTables() + " as changes: " + r.changedRows() + " rows changed, " + r.deletedRows()
                             + " deleted; " + r.wholeTables().size() + " whole: " + r.wholeRows() + " rows"
                             + (r.changedLargeObjects() + r.deletedLargeObjects() == 0 ? "" : "; large objects: " + r.changedLargeObjects()
@@ -153,7 +153,7 @@ final class BackupCommand extends BaseCommand {
                     r.reference() == null ? "dump" : "schema-only dump", Output.bytes(r.dumpBytes()), Output.bytes(r.repositoryBytes()),
                     r.snapshotLsn(), r.seconds());
             for (String w : r.wholeTables()) {
-                out().println("  stored whole: " + w);
+                out().println("  stored whole: " + Output.line(w));
             }
         }
         return 0;

@@ -103,7 +103,7 @@ final class ListCommand extends BaseCommand {
                 rows.add(java.util.Arrays.asList(b.id(), "DAMAGED", "-", "-", "-", "-", "-", "-", b.problem(), "-", "-"));
                 continue;
             }
-            rows.add(java.util.Arrays.asList(b.id(), b.database() == null ? b.type() : b.type() + " (" + b.database() + ")", b.reference() == null ? "-" : b.reference(), b.startLsn(), b.stopLsn(),
+            rows.add(java.util.Arrays.asList(b.id(), b.database() == null ? b.type() : b.type() + " (" + Output.name(b.database()) + ")", b.reference() == null ? "-" : b.reference(), b.startLsn(), b.stopLsn(),
                     b.stopTime(), Output.bytes(b.dataBytes()), Output.bytes(b.repositoryBytes()),
                     chainCell(b.chain()), b.changeSource() == null ? "-" : b.changeSource(),
                     lastDrill(listing.lastDrill().get(b.id()))));

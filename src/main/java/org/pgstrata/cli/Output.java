@@ -26,7 +26,10 @@ final class Output {
     }
 
     /** A plain text table with a header row, columns padded to their widest cell. */
-    static void table(PrintWriter out, List<String> header, List<List<String>> rows) {
+    static void table(PrintWriter out, List<String> header, List<List<String>> cells) {
+        // No cell may break its row (a database's name in list's may hold a line break).
+        List<List<String>> rows = cells.stream().map(r -> r.stream()
+                .map(Output::line).toList()).toList();
         int[] w = new int[header.size()];
         for (int i = 0; i < w.length; i++) {
             w[i] = header.get(i).length();
@@ -52,6 +55,50 @@ final class Output {
             sb.append(c).append(" ".repeat(w[i] - c.length()));
             sb.append(i < w.length - 1 ? "  " : "\n");
         }
+    }
+
+    /**
+     * A database's or table's name as human output shows it: as it is when it is plain text;
+     * otherwise in double quotes with the line breaks, other control characters, invisible
+     * formatting characters (such as a right-to-left override), quotes and backslashes escaped
+     * as in JSON. Such a name then stays on its line and cannot drive the terminal.
+     */
+    static String name(String name) {
+        if (name == null || name.chars().noneMatch(c -> c == '"' || c == '\\' || invisible(c))) {
+            return name;
+        }
+        return '"' + escaped(name, true) + '"';
+    }
+
+    /** A line of text that holds names (a warning, a table and why it was stored whole): its invisible characters escaped, so it stays one line. */
+    static String line(String text) {
+        return text == null || text.chars().noneMatch(Output::invisible) ? text : escaped(text, false);
+    }
+
+    private static String escaped(String text, boolean quotes) {
+        StringBuilder sb = new StringBuilder(text.length() + 8);
+        text.chars().forEach(c -> {
+            if (quotes && (c == '"' || c == '\\')) {
+                sb.append('\\').append((char) c);
+            } else if (c == '\n') {
+                sb.append("\\n");
+            } else if (c == '\r') {
+                sb.append("\\r");
+            } else if (c == '\t') {
+                sb.append("\\t");
+            } else if (invisible(c)) {
+                sb.append(String.format("\\u%04x", c));
+            } else {
+                sb.append((char) c);
+            }
+        });
+        return sb.toString();
+    }
+
+    /** A control character, or one that changes how the text around it shows (a line separator, a direction override). */
+    private static boolean invisible(int c) {
+        int type = Character.getType(c);
+        return Character.isISOControl(c) || type == Character.FORMAT || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR;
     }
 
     static String bytes(long b) {

@@ -220,13 +220,13 @@ final class RestoreCommand extends BaseCommand {
             Output.json(out(), r);
         } else {
             out().printf("restored logical backup %s (%s) into database %s%s: %d table(s)%s, %.1f s%n", r.backupId(), String.join(" + ", r.chain()),
-                    r.database(), r.table() == null ? "" : ", table " + r.table(), r.tables(),
+                    Output.name(r.database()), r.table() == null ? "" : ", table " + Output.name(r.table()), r.tables(),
                     r.chain().size() > 1 ? ", " + r.changedRows() + " changed rows and " + r.deletedRows() + " deletes applied" : "", r.seconds());
             for (String w : r.wholeTables()) {
-                out().println("  stored whole in the differential: " + w);
+                out().println("  stored whole in the differential: " + Output.line(w));
             }
             for (String w : r.warnings()) {
-                out().println("  warning: " + w);
+                out().println("  warning: " + Output.line(w));
             }
         }
         return 0;
