@@ -595,6 +595,27 @@ public final class PhysicalRestore {
     }
 
     /**
+     * restore_command (wal get) failed for a reason of its own, such as a repository it cannot
+     * reach from where the server runs, and so the server stopped: wal get's line says why, not
+     * the start's usual causes. The restored files are intact, and the copy goes on from where
+     * recovery stopped once that is fixed. Null when the log's tail (this start's) has no such line.
+     */
+    private static PgstrataException walGetFailed(LocalCluster cluster, String log) {
+        int at = log.indexOf(WAL_GET_ERROR);
+        if (at < 0 || !log.contains("from archive")) {
+            return null;
+        }
+        String why = log.substring(at + WAL_GET_ERROR.length());
+        why = why.contains(" | ") ? why.substring(0, why.indexOf(" | ")) : why;
+        int h = why.indexOf("; hint: ");
+        return new PgstrataException(ErrorCode.IO, "the restored server in " + cluster.pgdata() + " stopped recovery: restore_command (pgstrata wal get) failed: "
+                + (h < 0 ? why : why.substring(0, h)), (h < 0 ? "" : why.substring(h + 8) + "; ") + "the restored files are intact: once that is "
+                + "fixed, 'pgstrata cluster start -D " + cluster.pgdata() + "' goes on with recovery from where it stopped");
+    }
+
+    private static final String WAL_GET_ERROR = "pgstrata: error: ";
+
+    /**
      * Whether the server stops at this target: a shutdown target, and a pause target under
      * hot_standby = off (which PostgreSQL documents to act as shutdown). A pause target's server
      * that stops otherwise still fails: {@link #shutdownStop} checks pg_control.
@@ -724,6 +745,10 @@ public final class PhysicalRestore {
                     ? refusedByWalGet(cluster, DAMAGED_WAL, ErrorCode.CORRUPT, "stopped recovery") : null;
             return damaged != null ? damaged : new PgstrataException(ErrorCode.CORRUPT, "recovery stopped at a damaged archived WAL file: " + log,
                     "run 'pgstrata verify' to find it; restore to an earlier target, or repair the archive from a copy");
+        }
+        PgstrataException walGet = walGetFailed(cluster, log);
+        if (walGet != null) {
+            return walGet;
         }
         if (log.contains("could not locate required checkpoint") || log.contains("requested WAL segment")
                 || log.contains("could not find")) {

@@ -181,8 +181,16 @@ final class ChildCli {
      * {@code log} keeps its output and errors.
      */
     static <T> Resumed<T> pausedAt(String hook, Path log, java.util.concurrent.Callable<T> meanwhile, int seconds, String... args) throws Exception {
+        return pausedAt(Map.of(), hook, log, meanwhile, seconds, args);
+    }
+
+    /** {@link #pausedAt(String, Path, java.util.concurrent.Callable, int, String...)} with {@code env} added to the child's environment. */
+    static <T> Resumed<T> pausedAt(Map<String, String> env, String hook, Path log, java.util.concurrent.Callable<T> meanwhile, int seconds, String... args)
+            throws Exception {
         Path go = log.resolveSibling(log.getFileName() + ".go");
-        Process child = startLogged(Map.of("PGSTRATA_TEST_PAUSE_AT", hook, "PGSTRATA_TEST_RESUME_FILE", go.toString()), log, args);
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.putAll(Map.of("PGSTRATA_TEST_PAUSE_AT", hook, "PGSTRATA_TEST_RESUME_FILE", go.toString()));
+        Process child = startLogged(all, log, args);
         T done;
         try {
             awaitInLog(child, log, "test hook: pausing at " + hook, 120);
