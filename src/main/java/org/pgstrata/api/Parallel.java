@@ -48,6 +48,31 @@ public final class Parallel {
         }
     }
 
+    /**
+     * Starts {@code work} now on a daemon thread of its own, for a result wanted later: a request
+     * to the repository that would otherwise wait its turn behind others it does not depend on.
+     */
+    public static <T> Ahead<T> ahead(String name, Callable<T> work) {
+        java.util.concurrent.FutureTask<T> task = new java.util.concurrent.FutureTask<>(work);
+        Thread t = new Thread(task, name);
+        t.setDaemon(true);
+        t.start();
+        return new Ahead<>(task);
+    }
+
+    /** The result of {@link #ahead}: {@link #get} waits for it and rethrows its failure as it was thrown. */
+    public static final class Ahead<T> {
+        private final Future<T> task;
+
+        private Ahead(Future<T> task) {
+            this.task = task;
+        }
+
+        public T get() throws IOException {
+            return Parallel.get(task);
+        }
+    }
+
     private static void awaitQuietly(ExecutorService pool) {
         try {
             pool.awaitTermination(10, java.util.concurrent.TimeUnit.MINUTES);

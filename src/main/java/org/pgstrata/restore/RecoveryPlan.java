@@ -110,12 +110,16 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
     private static final DateTimeFormatter PG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSx").withZone(ZoneOffset.UTC);
 
     static RecoveryPlan make(Repository repo, RecoveryTarget target, String backupId) {
+        WalArchive histories = new WalArchive(repo.storage());
+        if (target.type() == RecoveryTarget.Type.IMMEDIATE && backupId == null) {
+            histories.listHistoriesAhead(); // the newest backup's timeline is judged by them, once the catalogue is read
+        }
         Repository.Catalogue<Manifest> catalogue = repo.catalogue();
         RecoveryPlan plan;
         List<WalEntry> others;
         java.util.Set<String> unarchived = new java.util.HashSet<>();
         try {
-            plan = build(repo, catalogue, target, backupId);
+            plan = build(repo, catalogue, target, backupId, histories);
             others = otherHistories(catalogue.backups(), plan);
             // A history the archive lacks is archived by the restored cluster when it archives (a delta restore in place keeps
             // archive_mode): the timeline it ends recovery on comes after it, and PostgreSQL's recovery_target_timeline 'latest'
@@ -165,8 +169,8 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         return List.copyOf(others.values());
     }
 
-    private static RecoveryPlan build(Repository repo, Repository.Catalogue<Manifest> catalogue, RecoveryTarget target, String backupId)
-            throws IOException {
+    private static RecoveryPlan build(Repository repo, Repository.Catalogue<Manifest> catalogue, RecoveryTarget target, String backupId,
+            WalArchive archive) throws IOException {
         List<Manifest> backups = catalogue.backups();
         Manifest chosen = backupId == null ? null : repo.manifest(backupId); // names a logical backup as such
         if (chosen == null) {
@@ -182,7 +186,6 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             throw new PgstrataException(ErrorCode.NOT_FOUND, "repository " + repo.describe() + " has no backups",
                     "take one with 'pgstrata backup --repo " + repo.describe() + " --pgdata DIR --type full'");
         }
-        WalArchive archive = new WalArchive(repo.storage());
 
         if (target.type() == RecoveryTarget.Type.IMMEDIATE) {
             Manifest m = chosen != null ? chosen : newestOnLatestTimeline(archive, backups);
