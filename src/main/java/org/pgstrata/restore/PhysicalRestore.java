@@ -876,7 +876,9 @@ public final class PhysicalRestore {
     private void writeAll(Repository repo, Chain chain, Path target, int jobs, Manifest m, List<FileEntry> files, long total, Writes writes,
             Delta delta, List<WalEntry> otherHistories, java.util.Set<String> unarchivedHistories) throws IOException {
         AtomicLong done = new AtomicLong();
-        List<java.util.concurrent.Callable<Void>> tasks = new ArrayList<>();
+        // Each task with the bytes it writes: the largest go first, so that no large one (a WAL segment of 16 MiB, a bundle
+        // of many small files) is left to run alone at the end while the other workers have nothing to do.
+        List<Map.Entry<Long, java.util.concurrent.Callable<Void>>> tasks = new ArrayList<>();
         // Small files live in bundles: each bundle is read once, whole, and its members written from memory.
         Map<String, List<FileEntry>> bundles = new LinkedHashMap<>();
         for (FileEntry f : files) {
@@ -886,14 +888,14 @@ public final class PhysicalRestore {
                 bundles.computeIfAbsent(only.key(), k -> new ArrayList<>()).add(f);
                 continue;
             }
-            tasks.add(() -> {
+            tasks.add(Map.entry(f.size(), () -> {
                 restoreFile(repo, chain, target, f, delta, writes);
                 progress.advance(done.addAndGet(f.size()), total);
                 return null;
-            });
+            }));
         }
         for (Map.Entry<String, List<FileEntry>> b : bundles.entrySet()) {
-            tasks.add(() -> {
+            tasks.add(Map.entry(b.getValue().stream().mapToLong(FileEntry::size).sum(), () -> {
                 byte[] stored = null;
                 for (FileEntry f : b.getValue()) {
                     if (!keep(target.resolve(f.path()), f.size(), f.checksum(), f.mode(), delta)) {
@@ -907,13 +909,13 @@ public final class PhysicalRestore {
                     progress.advance(done.addAndGet(f.size()), total);
                 }
                 return null;
-            });
+            }));
         }
         List<WalEntry> walFiles = new ArrayList<>(m.wal());
         // Other backups' timeline histories: the copy then ends recovery on a timeline number no backup here used.
         walFiles.addAll(otherHistories);
         for (WalEntry w : walFiles) {
-            tasks.add(() -> {
+            tasks.add(Map.entry(w.size(), () -> {
                 Path out = target.resolve("pg_wal").resolve(w.name());
                 if (!keep(out, w.size(), w.checksum(), "rw-------", delta)) {
                     writeFile(() -> repo.objects().open(w.object()), w.object(), out, "pg_wal/" + w.name(), w.size(), w.checksum(), "rw-------",
@@ -928,9 +930,10 @@ public final class PhysicalRestore {
                 Files.writeString(status.resolve(w.name() + (ready ? ".ready" : ".done")), "");
                 progress.advance(done.addAndGet(w.size()), total);
                 return null;
-            });
+            }));
         }
-        Parallel.run(jobs, "pgstrata-restore", tasks);
+        tasks.sort(Map.Entry.<Long, java.util.concurrent.Callable<Void>>comparingByKey().reversed());
+        Parallel.run(jobs, "pgstrata-restore", tasks.stream().map(Map.Entry::getValue).toList());
     }
 
     /** Restores one file from its layers: whole (alone or in a bundle) or rebuilt from page sets. */
