@@ -159,6 +159,16 @@ public final class Expire {
             for (LogicalManifest m : plan.kept()) {
                 kept.add(new ExpireResult.Backup(m.id(), m.type(), m.stopTime(), plan.why().get(m.id())));
             }
+            // What a killed logical backup (or an interrupted removal of one) left: its directory without a manifest, as the
+            // physical ones above: named, a dry run's too, and removed under the lock.
+            List<String> logicalLeft = repo.incompleteLogicalBackups();
+            leftovers.addAll(logicalLeft);
+            if (!req.dryRun()) {
+                for (String left : logicalLeft) {
+                    progress.step("removing what an interrupted earlier run left of logical backup " + left);
+                    repo.removeIncompleteLogical(left);
+                }
+            }
         }
         if (!req.dryRun()) {
             int orphans = repo.removeOrphanDrillRecords();

@@ -1661,16 +1661,41 @@ public final class Repository implements AutoCloseable {
         }
     }
 
+    /**
+     * Logical backup directories without a manifest: what a failed or killed logical backup left
+     * (also one that holds only its half-written files, which no listing shows), or a removal
+     * stopped after its first step, or a backup that is still running (this takes no lock).
+     */
+    public List<String> incompleteLogicalBackups() {
+        try {
+            Set<String> ids = new java.util.TreeSet<>();
+            listIds(LOGICAL_PREFIX).forEach((id, hasManifest) -> {
+                if (!hasManifest) {
+                    ids.add(id);
+                }
+            });
+            for (String key : storage.unfinishedWrites(LOGICAL_PREFIX)) {
+                String rest = key.substring(LOGICAL_PREFIX.length());
+                int slash = rest.indexOf('/');
+                if (slash > 0 && !ids.contains(rest.substring(0, slash)) && !storage.exists(logicalManifestKey(rest.substring(0, slash)))) {
+                    ids.add(rest.substring(0, slash));
+                }
+            }
+            return new ArrayList<>(ids);
+        } catch (IOException e) {
+            throw io("list logical backups", e);
+        }
+    }
+
     /** Removes what failed or killed logical backups left: directories without a manifest. Only under the lock. */
     public List<String> removeIncompleteLogical() {
         fence("removing incomplete logical backups");
         List<String> removed = new ArrayList<>();
         try {
-            for (String id : logicalIds()) {
-                if (!storage.exists(logicalManifestKey(id))) {
-                    storage.deletePrefix(LOGICAL_PREFIX + id + "/");
-                    removed.add(id);
-                }
+            // a directory holding only a killed backup's half-written file is one of them: removed whole, not left empty
+            for (String id : incompleteLogicalBackups()) {
+                storage.deletePrefix(LOGICAL_PREFIX + id + "/");
+                removed.add(id);
             }
             storage.deleteTemporary(LOGICAL_PREFIX);
         } catch (IOException e) {
