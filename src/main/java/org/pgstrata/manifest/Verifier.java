@@ -152,7 +152,12 @@ public final class Verifier {
                 }
             }
         }
-        List<String> incomplete = backupId == null ? repo.incompleteBackups() : List.of();
+        List<String> incomplete = new ArrayList<>();
+        if (backupId == null) {
+            incomplete.addAll(repo.incompleteBackups());
+            // a logical backup directory without its manifest too (one killed, or whose manifest was lost): list shows it no more
+            incomplete.addAll(repo.incompleteLogicalBackups());
+        }
         List<String> unfinished = List.of();
         if (backupId == null) {
             try {
