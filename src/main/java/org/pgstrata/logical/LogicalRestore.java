@@ -216,8 +216,8 @@ public final class LogicalRestore {
                         ConnectionSettings target = server.withDbname(into);
                         if (exists && req.clean()) {
                             // not CASCADE: that would drop other objects (views, other tables' foreign keys) that this
-                            // restore does not bring back. Tried and rolled back: pg_restore drops the table in the
-                            // transaction that restores its definition, so a restore that fails there leaves it as it was
+                            // restore does not bring back. Tried and rolled back: the restore drops the table in the
+                            // transaction that restores it, so a restore that fails or is killed leaves it as it was
                             try (Connection tc = Db.connect(target, "pgstrata logical restore")) {
                                 tc.setAutoCommit(false);
                                 Db.execute(tc, "DROP TABLE IF EXISTS " + Catalog.ident(only.schema()) + "." + Catalog.ident(only.name()));
@@ -233,6 +233,9 @@ public final class LogicalRestore {
                                         + "); nothing was restored", "drop or change those objects first, or restore into another database");
                             }
                         }
+                        // into an existing database: one psql session runs the whole restore of the table (its replacement
+                        // too) in one transaction, so that a failure or a kill at any point leaves the target as it was
+                        steps.oneTransaction = exists;
                         steps.replaceTable = exists && req.clean();
                         boolean done = false;
                         try {
@@ -242,16 +245,8 @@ public final class LogicalRestore {
                             }
                             done = true;
                         } finally {
-                            if (!done) {
-                                if (!exists) {
-                                    dropQuietly(admin, into);
-                                } else if (!req.clean() || steps.tableReplaced) { // else the table there is still the one it was
-                                    try (Connection tc = Db.connect(target, "pgstrata logical restore")) {
-                                        Db.execute(tc, "DROP TABLE IF EXISTS " + Catalog.ident(only.schema()) + "." + Catalog.ident(only.name()) + " CASCADE");
-                                    } catch (SQLException | PgstrataException e) {
-                                        progress.warn("could not remove the half-restored table " + only.qualified() + ": " + e.getMessage());
-                                    }
-                                }
+                            if (!done && !exists) {
+                                dropQuietly(admin, into);
                             }
                         }
                     }
@@ -604,10 +599,10 @@ public final class LogicalRestore {
 
         /** With --table: the target database has no schema of the table's name yet. */
         private boolean schemaMissing;
-        /** With --table --clean into an existing database: the first pg_restore drops the table there, in its transaction. */
+        /** With --table into an existing database: the whole restore is one script that psql runs in one transaction. */
+        boolean oneTransaction;
+        /** With --table --clean into an existing database: that script drops the table there first. */
         boolean replaceTable;
-        /** Whether that pg_restore has replaced it. */
-        boolean tableReplaced;
 
         void run(ConnectionSettings target) throws IOException, SQLException {
             if (only != null) {
@@ -623,18 +618,11 @@ public final class LogicalRestore {
                 // once before anything is restored, rolled back: a setting the server refuses stops the restore now, not at the end
                 applyProperties(target, false);
             }
-            if (!m.differential()) {
+            if (oneTransaction) {
+                oneTable(target);
+            } else if (!m.differential()) {
                 progress.step("pg_restore of " + full.id() + " into " + req.toDb());
-                Path list = only == null ? null : tableList(fullDump, "table");
-                if (replaceTable) {
-                    // by section: the first replaces the table's definition in one transaction; --clean over its indexes
-                    // and constraints would drop them one by one, which a partition's inherited ones refuse
-                    for (String section : List.of("pre-data", "data", "post-data")) {
-                        pgRestore(target, fullDump, section, list);
-                    }
-                } else {
-                    pgRestore(target, fullDump, null, list);
-                }
+                pgRestore(target, fullDump, null, only == null ? null : tableList(fullDump, "table"));
             } else {
                 differential(target);
             }
@@ -716,6 +704,162 @@ public final class LogicalRestore {
             }
             progress.step("indexes and constraints of " + m.id());
             pgRestore(target, schemaDump, "post-data", only == null ? null : tableList(schemaDump, "table-post"));
+        }
+
+        /**
+         * The restore of the one table into an existing database as one script that psql runs in one
+         * transaction (--single-transaction, ON_ERROR_STOP): with --clean the table's DROP, then
+         * pg_restore's SQL for its definition, rows, owned sequences, indexes and constraints, and for
+         * a differential the rows it holds and its changes between the data and the indexes, as
+         * {@link #differential} applies them. A failure rolls it all back; so does a kill, which ends
+         * psql (started with a parent-death signal) and with it the session.
+         */
+        private void oneTable(ConnectionSettings target) throws IOException {
+            Path script = work.resolve("table.sql");
+            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(script), 1 << 16)) {
+                sql(out, "SET client_min_messages = warning;");
+                sql(out, "SET client_encoding = 'UTF8';"); // this script's own statements, as Java writes them; pg_restore's set theirs
+                if (replaceTable) {
+                    // not CASCADE: checked before anything was read that nothing else depends on it
+                    sql(out, "DROP TABLE IF EXISTS " + sqlName(only) + ";");
+                }
+                if (!m.differential()) {
+                    money(out, full.moneyInC());
+                    script(out, fullDump, null, tableList(fullDump, "table"));
+                } else {
+                    script(out, schemaDump, "pre-data", tableList(schemaDump, "table"));
+                    boolean delta = LogicalTable.DELTA.equals(only.mode());
+                    if (delta) {
+                        money(out, full.moneyInC());
+                        script(out, fullDump, "data", tocList(fullDump, e -> e.desc().startsWith("TABLE DATA ") && dataOf(only, e), "data"));
+                    }
+                    sql(out, "SET client_encoding = 'UTF8';");
+                    sql(out, "SET standard_conforming_strings = on;");
+                    sql(out, "SET row_security = off;");
+                    sql(out, "SET xmloption = content;");
+                    sql(out, "SET array_nulls = on;");
+                    money(out, m.moneyInC());
+                    if (LogicalTable.WHOLE.equals(only.mode()) && only.rowsObject() != null) {
+                        copy(out, "COPY " + sqlName(only) + (only.columns().isEmpty() ? "" : " (" + columns(only) + ")") + " FROM STDIN;",
+                                files.get(only.rowsObject().name()));
+                    }
+                    if (delta) {
+                        String keyCols = String.join(", ", only.key().stream().map(Catalog::ident).toList());
+                        if (only.deletes() != null) {
+                            sql(out, "CREATE TEMP TABLE pgstrata_deletes AS SELECT " + keyCols + " FROM " + sqlName(only) + " WITH NO DATA;");
+                            copy(out, "COPY pgstrata_deletes FROM STDIN;", files.get(only.deletes().name()));
+                            deleteMatching(out, "pgstrata_deletes");
+                            sql(out, "DROP TABLE pgstrata_deletes;");
+                        }
+                        if (only.rowsObject() != null) {
+                            String cols = columns(only);
+                            sql(out, "CREATE TEMP TABLE pgstrata_rows AS SELECT " + cols + " FROM " + sqlName(only) + " WITH NO DATA;");
+                            copy(out, "COPY pgstrata_rows FROM STDIN;", files.get(only.rowsObject().name()));
+                            deleteMatching(out, "pgstrata_rows");
+                            sql(out, "INSERT INTO " + sqlName(only) + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols + " FROM pgstrata_rows;");
+                            sql(out, "DROP TABLE pgstrata_rows;");
+                        }
+                    }
+                    for (SequenceValue sv : m.sequences()) {
+                        if (only.ownedSequences().contains(sv.name()) && only.schema().equals(sv.schema())) {
+                            sql(out, "SELECT pg_catalog.setval(" + literal(Catalog.ident(sv.schema()) + "." + Catalog.ident(sv.name())) + "::pg_catalog.regclass, "
+                                    + sv.lastValue() + ", " + sv.isCalled() + ");");
+                        }
+                    }
+                    script(out, schemaDump, "post-data", tableList(schemaDump, "table-post"));
+                }
+            }
+            progress.step("restoring table " + only.qualified() + " of " + String.join(" + ", m.differential() ? List.of(full.id(), m.id()) : List.of(m.id()))
+                    + " into " + req.toDb() + " in one transaction");
+            Path psql = pgRestore.program().resolveSibling("psql");
+            if (!Files.isExecutable(psql)) {
+                throw new PgstrataException(ErrorCode.BINARIES, "no psql beside " + pgRestore.program() + ": it restores one table into an existing"
+                        + " database in one transaction; nothing was restored", "install the PostgreSQL client programs whole, or point --pg-bin at"
+                        + " a bin directory that holds pg_restore and psql");
+            }
+            List<String> cmd = List.of(psql.toString(), "--no-psqlrc", "--quiet", "--no-password", "--single-transaction", "--echo-errors",
+                    "--set=ON_ERROR_STOP=1", "--dbname=" + conninfo(target.dbname()), "--file=" + script);
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            pb.environment().putAll(PgClient.libpqEnv(target, Map.of()));
+            PgClient.withSettings(pb.environment(), PgClient.WRITABLE, PgClient.ARRAY_NULLS);
+            Path err = Files.createTempFile(work, "psql-", ".err");
+            pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile());
+            Process p = org.pgstrata.api.ChildProcesses.start(pb);
+            try {
+                p.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.destroyForcibly();
+                throw new PgstrataException(ErrorCode.INTERNAL, "interrupted while psql restored table " + only.qualified(), null);
+            }
+            if (p.exitValue() != 0) {
+                String what = "restore table " + only.qualified();
+                missingRole(Files.readString(err), what);
+                throw new PgstrataException(ErrorCode.DUMP_FAILED, "psql failed to " + what + " (exit " + p.exitValue() + "): "
+                        + firstError(err).replaceFirst("^psql:.*?:\\d+: ", "") + leftState(), "see the message above");
+            }
+        }
+
+        /** Appends pg_restore's SQL for {@code section} (null: all) of the entries {@code list} names. */
+        private void script(OutputStream out, Path archive, String section, Path list) throws IOException {
+            Path part = Files.createTempFile(work, "part-", ".sql");
+            List<String> args = new ArrayList<>(List.of("--file=" + part, "--use-list=" + list));
+            if (section != null) {
+                args.add("--section=" + section);
+            }
+            if (req.noOwner()) {
+                args.add("--no-owner");
+            }
+            if (req.noPrivileges()) {
+                args.add("--no-privileges");
+            }
+            args.add(archive.toString());
+            runPgRestore(args, null, "write " + (section == null ? "" : section + " of ") + archive.getFileName() + " as SQL", false);
+            Files.copy(part, out);
+            out.write('\n');
+            Files.delete(part);
+        }
+
+        /** Deletes the rows of the table whose key {@code changes} holds, matched as {@link #keyMatch} matches them, built once the table is there. */
+        private void deleteMatching(OutputStream out, String changes) throws IOException {
+            String table = literal(sqlName(only));
+            String keys = "ARRAY[" + String.join(", ", only.key().stream().map(LogicalRestore::literal).toList()) + "]::pg_catalog.text[]";
+            sql(out, "SELECT pg_catalog.format('DELETE FROM ONLY %s t USING " + changes + " d WHERE %s', " + table + ", pg_catalog.string_agg("
+                    + "CASE WHEN ty.typnamespace = 'pg_catalog'::pg_catalog.regnamespace THEN pg_catalog.format('t.%1$I = d.%1$I', a.attname) "
+                    + "ELSE pg_catalog.format('t.%1$I::text = d.%1$I::text', a.attname) END, ' AND ' ORDER BY k.i)) "
+                    + "FROM pg_catalog.unnest(" + keys + ") WITH ORDINALITY AS k(name, i) "
+                    + "JOIN pg_catalog.pg_attribute a ON a.attrelid = " + table + "::pg_catalog.regclass AND a.attname = k.name "
+                    + "JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid \\gexec");
+        }
+
+        /** A COPY FROM STDIN in the script, its rows those of {@code file} (in the rows' encoding), ended by a line "\\.". */
+        private void copy(OutputStream out, String statement, Path file) throws IOException {
+            sql(out, "SET client_encoding = '" + (m.rowsEncoding() != null ? m.rowsEncoding() : "UTF8") + "';");
+            sql(out, statement);
+            long size = Files.size(file);
+            Files.copy(file, out);
+            if (size > 0 && lastByte(file) != '\n') {
+                out.write('\n');
+            }
+            sql(out, "\\.");
+            sql(out, "SET client_encoding = 'UTF8';");
+        }
+
+        private static int lastByte(Path file) throws IOException {
+            try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file)) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+                ch.position(ch.size() - 1).read(b);
+                return b.get(0);
+            }
+        }
+
+        /** lc_monetary as the next rows were written: C, or (older backups) the session's default. */
+        private void money(OutputStream out, boolean inC) throws IOException {
+            sql(out, inC ? "SET lc_monetary = '" + LogicalManifest.MONEY_LOCALE + "';" : "RESET lc_monetary;");
+        }
+
+        private static void sql(OutputStream out, String line) throws IOException {
+            out.write((line + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
 
         /** Whether a TABLE DATA entry of the full's archive holds the data of {@code t}: by the table's oid, by name in older backups. */
@@ -1045,11 +1189,7 @@ public final class LogicalRestore {
 
         private void pgRestore(ConnectionSettings target, Path archive, String section, Path list) throws IOException {
             List<String> args = new ArrayList<>(List.of("--dbname=" + conninfo(target.dbname()), "--exit-on-error", "--no-password"));
-            boolean replacing = replaceTable && !tableReplaced;
-            if (replacing) {
-                // the table's DROP and its new definition in one transaction
-                args.addAll(List.of("--clean", "--if-exists", "--single-transaction"));
-            } else if (req.jobs() > 1) {
+            if (req.jobs() > 1) {
                 args.add("--jobs=" + req.jobs());
             }
             if (section != null) {
@@ -1068,30 +1208,26 @@ public final class LogicalRestore {
             // money as the archive's backup wrote it: under lc_monetary C, whatever the target's default (older backups: the target's)
             runPgRestore(args, target, "restore " + (section == null ? "" : section + " of ") + archive.getFileName(),
                     (archive.equals(fullDump) ? full : m).moneyInC());
-            tableReplaced |= replacing;
+        }
+
+        /** What a failed step leaves, for its message: a whole database or a table into a new one is removed, a table into an existing one rolled back. */
+        private static String leftState() {
+            return "; the target was left as it was";
         }
 
         /**
-         * pg_restore stopped at a role the server lacks (one that owns objects in the backup, or
-         * that it grants privileges to): said by name, with the option that leaves it out, instead
-         * of pg_restore's last lines. Returns when that is not why it stopped.
+         * pg_restore (or psql running its script) stopped at a role the server lacks (one that owns
+         * objects in the backup, or that it grants privileges to): said by name, with the option that
+         * leaves it out, instead of the program's last lines. Returns when that is not why it stopped.
          */
-        /**
-         * What a failed step leaves, for its message: the target as it was, but after --table --clean
-         * replaced the table (its first step), which the clean-up then removes.
-         */
-        private String leftState() {
-            return tableReplaced ? "; table " + only.qualified() + " of database " + req.toDb() + " was already replaced and is now removed: "
-                    + "run the restore again" : "; the target was left as it was";
-        }
-
         private void missingRole(String stderr, String what) {
             java.util.regex.Matcher role = java.util.regex.Pattern.compile("ERROR: +role \"(.*)\" does not exist").matcher(stderr);
             if (!role.find()) {
                 return;
             }
-            int at = stderr.indexOf("Command was: ", role.end());
-            String command = at < 0 ? "" : stderr.substring(at + 13).strip().toUpperCase(java.util.Locale.ROOT);
+            // pg_restore echoes the statement as "Command was: ...", psql --echo-errors as "STATEMENT:  ..."
+            java.util.regex.Matcher echoed = java.util.regex.Pattern.compile("(Command was: |STATEMENT: +)").matcher(stderr);
+            String command = echoed.find(role.end()) ? stderr.substring(echoed.end()).strip().toUpperCase(java.util.Locale.ROOT) : "";
             boolean privilege = command.startsWith("GRANT ") || command.startsWith("REVOKE ");
             boolean owner = command.contains(" OWNER TO ");
             String how = privilege ? "which backup " + m.id() + " grants privileges to" : owner ? "which owns objects in backup " + m.id()

@@ -32,6 +32,14 @@ class LogicalKeyTypeOutsideSearchPathTest extends PgTest {
                 "--to-db", "copy");
         assertThat(r.exitCode()).as("restore of %s said: %s", diff, r.err().strip()).isZero();
         assertThat(query(server, "copy", rows)).isEqualTo(expected);
+
+        // the table alone into an existing database, where its changes are matched in the script of its one transaction
+        PgSupport.sql(server, "CREATE DATABASE one");
+        LogicalSupport.sql(server, "one", "CREATE SCHEMA ext", "CREATE EXTENSION ltree SCHEMA ext");
+        r = CliRun.run("restore", "-q", "--logical", "--repo", repo.toString(), "--backup", diff, "--port", CliBackups.port(server),
+                "--to-db", "one", "--table", "paths");
+        assertThat(r.exitCode()).as("restore of table paths of %s said: %s", diff, r.err().strip()).isZero();
+        assertThat(query(server, "one", rows)).isEqualTo(expected);
     }
 
     private static String query(LocalCluster c, String db, String sql) throws Exception {
