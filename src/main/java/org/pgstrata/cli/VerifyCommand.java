@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
     "reverse deltas) with the code restore uses, and compares it with the checksum its manifest",
     "records; compares each block with the backup's block map, which the next incremental trusts;",
     "checks every object it reads, the WAL each backup needs, the WAL archive (gaps, damaged or",
-    "duplicate segments) and the logical backups. Files that backups of a chain hold alike are",
+    "duplicate segments), the logical backups and the drill records. Files that backups of a chain hold alike are",
     "rebuilt once, reading each object once: verifying a chain costs about as much reading as",
     "restoring its newest backup, and no writing. Names every backup a restore would reject, and",
     "the orphans of failed runs. --backup or --since limit it. Exit code 15 when anything is wrong."})

@@ -167,6 +167,7 @@ public final class Verifier {
             }
         }
         long[] archived = checkArchive(repo, manifests, problems);
+        checkDrillRecords(repo, backupId, manifests, logical, rejected, problems);
         double seconds = (System.nanoTime() - t0) / 1e9;
         return new VerifyResult(manifests.size() + logical.size(), stats.objects.size() + archived[0], stats.bytes.get() + archived[1],
                 new ArrayList<>(problems), incomplete, unfinished, new ArrayList<>(rejected), stats.files.get(), stats.fileBytes.get(),
@@ -483,6 +484,46 @@ public final class Verifier {
             }
         }
         return new long[] {files, bytes};
+    }
+
+    /**
+     * Rereads every drill record of the backups verified, and of the damaged ones verify names: one that cannot be read, or whose content is not what its name
+     * says, is a problem, as list shows it damaged and status judges it critical. The backup itself is
+     * not rejected. A record whose backup is gone is a known leftover (a drill that finished after its
+     * backup was removed, an interrupted delete), which the next expire removes: not read.
+     */
+    private static void checkDrillRecords(Repository repo, String backupId, List<Manifest> manifests, List<LogicalManifest> logical,
+                                          Set<String> rejected, List<String> problems) {
+        Set<String> ids = new java.util.HashSet<>(rejected); // the damaged backups among them
+
+        manifests.forEach(m -> ids.add(m.id()));
+        logical.forEach(m -> ids.add(m.id()));
+        if (backupId != null) {
+            ids.add(backupId);
+        }
+        try {
+            for (var byBackup : DrillRecords.list(repo.storage()).entrySet()) {
+                if (!ids.contains(byBackup.getKey())) {
+                    continue;
+                }
+                for (DrillRecords.Entry e : byBackup.getValue()) {
+                    org.pgstrata.api.DrillRecord r;
+                    try {
+                        r = DrillRecords.read(repo.storage(), e);
+                    } catch (IOException | RuntimeException ex) {
+                        problems.add("drill record " + e.key() + " (named " + e.result() + ") cannot be read: " + ex.getMessage()
+                                + "; list and status show it as damaged");
+                        continue;
+                    }
+                    if (!e.backupId().equals(r.backupId()) || !e.result().equals(r.result())) {
+                        problems.add("drill record " + e.key() + " (named " + e.result() + ") holds a drill of " + r.backupId() + " that "
+                                + r.result() + ", not what its name says");
+                    }
+                }
+            }
+        } catch (IOException e) {
+            problems.add("cannot list the drill records: " + e.getMessage());
+        }
     }
 
     /**

@@ -118,6 +118,37 @@ class DrillEdgeCasesTest {
         assertThat(j.get("status").asText()).as(status.out()).isNotEqualTo("ok");
         assertThat(j.get("lastProven").isNull()).as(status.out()).isTrue();
     }
+
+    /**
+     * Verify did not read the drill records: a damaged one, which list shows as damaged and status
+     * judges critical, left verify at "ok ... 0 problems" (exit 0).
+     */
+    @Test
+    void aDamagedDrillRecord_isAProblemForVerify_butALeftoverOfAGoneBackupIsNot() throws Exception {
+        Path other = dir.resolve("repo-verify-drill");
+        String id = CliBackups.backupId(other, source, "full");
+        CliBackups.ok("drill", "-q", "--repo", other.toString(), "--scratch-dir", dir.resolve("scratch-verify-drill").toString());
+        Path record;
+        try (Stream<Path> s = Files.list(other.resolve("drill").resolve(id))) {
+            record = s.findFirst().orElseThrow();
+        }
+        // A sound record of a gone backup (a drill that finished after its backup was removed): a leftover expire removes.
+        Path leftover = other.resolve("drill").resolve("20200101-000000F").resolve(record.getFileName());
+        Files.createDirectories(leftover.getParent());
+        Files.writeString(leftover, "garbage");
+        assertThat(CliBackups.ok("verify", "--repo", other.toString()).out()).contains("0 problems");
+
+        Files.writeString(record, "garbage");
+        CliRun r = CliRun.run("verify", "--repo", other.toString());
+        assertThat(r.exitCode()).as("%s %s", r.out(), r.err()).isEqualTo(15);
+        assertThat(r.out()).contains("problem: drill record drill/" + id + "/" + record.getFileName() + " (named passed) cannot be read")
+                .doesNotContain("20200101-000000F").doesNotContain("a restore would reject");
+        assertThat(r.err()).startsWith("pgstrata: error: verify found 1 problem(s)");
+        CliRun j = CliRun.run("verify", "--repo", other.toString(), "--json", "--backup", id);
+        assertThat(j.exitCode()).as("%s %s", j.out(), j.err()).isEqualTo(15);
+        assertThat(JSON.readTree(j.out()).get("problems").toString()).contains("drill record drill/" + id + "/");
+    }
+
     /**
      * The source's socket and network settings are its own host's: a group of the source's host,
      * SSL certificates, addresses and socket directories must not keep a sound backup's copy from
