@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 @Command(name = "info", description = {"Show what a repository can restore.",
     "Per timeline: the earliest and latest restorable LSN and time, the backups and named restore points on the way, and any gaps.",
     "--json prints an array of {timeline, earliestLsn, earliestTime, latestLsn, latestTime, backups,",
-    "restorePoints, gaps}."})
+    "restorePoints, gaps, damaged}: gaps are the segments recovery cannot pass, missing or damaged;",
+    "damaged names those held but damaged (a warning says so; 'pgstrata verify' shows the damage)."})
 final class InfoCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
@@ -27,6 +28,14 @@ final class InfoCommand extends BaseCommand {
             spec.commandLine().getErr().println("pgstrata: warning: " + info.damaged().size() + " backup(s) in " + repo.describe()
                     + " cannot be read (" + String.join(", ", info.damaged()) + "): left out of the windows, and restores that would"
                     + " choose among the backups refuse until they are deleted (see 'pgstrata list')");
+        }
+        java.util.Set<String> damagedWal = new java.util.TreeSet<>();
+        windows.forEach(w -> damagedWal.addAll(w.damaged()));
+        if (!damagedWal.isEmpty()) {
+            // As for a damaged manifest: said on stderr, and the rest shown; verify is the command that judges damage (exit 15).
+            spec.commandLine().getErr().println("pgstrata: warning: archived WAL segment(s) " + String.join(", ", damagedWal) + " in "
+                    + repo.describe() + " are damaged: recovery cannot pass them, and the windows end before them as at a gap (run"
+                    + " 'pgstrata verify --repo " + repo.describe() + "' to see the damage)");
         }
         if (json) {
             Output.json(out(), windows);
@@ -48,7 +57,8 @@ final class InfoCommand extends BaseCommand {
         List<List<String>> rows = new ArrayList<>();
         for (RecoveryWindow w : windows) {
             rows.add(java.util.Arrays.asList(Integer.toString(w.timeline()), w.earliestLsn(), w.earliestTime(), w.latestLsn(),
-                    w.latestTime(), Integer.toString(w.backups().size()), w.gaps().isEmpty() ? "none" : String.join(" ", w.gaps())));
+                    w.latestTime(), Integer.toString(w.backups().size()), w.gaps().isEmpty() ? "none"
+                    : String.join(" ", w.gaps().stream().map(g -> w.damaged().contains(g) ? g + "(damaged)" : g).toList())));
         }
         Output.table(out(), List.of("timeline", "earliest lsn", "earliest time", "latest lsn", "latest transaction", "backups", "gaps"), rows);
         for (RecoveryWindow w : windows) {

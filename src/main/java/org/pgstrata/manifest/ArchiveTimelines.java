@@ -25,6 +25,8 @@ public final class ArchiveTimelines {
     private final Map<String, WalArchive.Entry> byName = new HashMap<>();
     private final long segmentSize;
     private int latestTimeline = 1;
+    /** Null: a damaged segment is an error for whoever reads it; otherwise the damaged segments read as absent so far. */
+    private java.util.Set<String> damagedSkipped;
 
     public ArchiveTimelines(WalArchive archive) throws IOException {
         this.archive = archive;
@@ -230,6 +232,26 @@ public final class ArchiveTimelines {
         }
     }
 
+    /**
+     * From now on a damaged segment (its stored checksum does not match) reads as absent, as a
+     * gap: the WAL read stops before it. For {@code info}, which shows what can be restored and
+     * names the damage ({@link #takeDamagedSkipped}) rather than refusing; a restore stops there
+     * too, with an error. Returns this.
+     */
+    public ArchiveTimelines skippingDamage() {
+        damagedSkipped = new java.util.TreeSet<>();
+        return this;
+    }
+
+    /** The damaged segments read as absent since {@link #skippingDamage} or the last call; forgets them. */
+    public List<String> takeDamagedSkipped() {
+        List<String> out = damagedSkipped == null ? List.of() : new ArrayList<>(damagedSkipped);
+        if (damagedSkipped != null) {
+            damagedSkipped.clear();
+        }
+        return out;
+    }
+
     /** A reader of the archived WAL on the path: a segment the archive lacks there reads as absent. */
     private WalReader reader(TimelineHistory path) {
         return new WalReader(segmentSize, segno -> {
@@ -239,6 +261,12 @@ public final class ArchiveTimelines {
             }
             try {
                 return archive.read(e.get());
+            } catch (org.pgstrata.storage.CorruptObjectException ex) {
+                if (damagedSkipped == null) {
+                    throw new UncheckedIOException(ex);
+                }
+                damagedSkipped.add(e.get().name());
+                return null;
             } catch (IOException ex) {
                 throw new UncheckedIOException(ex);
             }

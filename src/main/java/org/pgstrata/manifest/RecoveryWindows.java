@@ -11,7 +11,8 @@ import org.pgstrata.postgres.WalReader;
 /**
  * The recoverable window of each timeline: from the consistency point of the oldest backup on
  * the way to it, to the end of the archived WAL on it, with the newest transaction time, the
- * named restore points and any gaps in between. Reads the archived WAL from the oldest backup on.
+ * named restore points and any gaps in between. Reads the archived WAL from the oldest backup on;
+ * {@link #of} reads a damaged segment as a gap (the window ends before it) and names it.
  */
 public final class RecoveryWindows {
     private RecoveryWindows() {
@@ -42,11 +43,14 @@ public final class RecoveryWindows {
             // Without an archive each backup restores to its own point only.
             for (Manifest m : backups) {
                 result.add(new RecoveryWindow(m.timeline(), m.stopLsn(), m.stopTime(), m.stopLsn(), m.stopTime(), List.of(m.id()),
-                        List.of(), List.of()));
+                        List.of(), List.of(), List.of()));
             }
             return result;
         }
         ArchiveTimelines tl = new ArchiveTimelines(archive);
+        if (readAll) {
+            tl.skippingDamage(); // a damaged segment ends the window as a gap does, and is named
+        }
         for (int tli : tl.timelines()) {
             TimelineHistory path = tl.path(tli);
             List<Manifest> onPath = new ArrayList<>();
@@ -92,12 +96,14 @@ public final class RecoveryWindows {
                 lastTime[0] = newest == null ? null : newest.toString();
             }
             long last = tl.lastSegment(path);
-            List<String> gaps = new ArrayList<>();
+            List<String> damaged = tl.takeDamagedSkipped();
+            java.util.TreeMap<Long, String> gaps = new java.util.TreeMap<>();
             for (long g : tl.gaps(path, gapsFrom, Math.max(gapsFrom, last))) {
-                gaps.add(tl.segmentName(path, g));
+                gaps.put(g, tl.segmentName(path, g));
             }
+            damaged.forEach(d -> gaps.put(org.pgstrata.postgres.WalFileName.segmentNumber(d, tl.segmentSize()), d));
             result.add(new RecoveryWindow(tli, oldest.stopLsn(), firstRestorableMicrosecond(oldest.stopTime()), end.toString(), lastTime[0],
-                    onPath.stream().map(Manifest::id).toList(), points, gaps));
+                    onPath.stream().map(Manifest::id).toList(), points, new ArrayList<>(gaps.values()), damaged));
         }
         return result;
     }
