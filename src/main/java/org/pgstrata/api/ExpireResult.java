@@ -15,9 +15,14 @@ import java.util.List;
  * @param walKeptFrom    the start LSN of the oldest kept physical backup, before which WAL went; null when WAL was not touched
  * @param leftovers      the backup directories without a manifest that nothing reads (what a killed backup, or a delete or expire
  *                       stopped midway, left) removed with them
+ * @param warnings       one line each: a full kept but not counted toward --retain-full, as it does not restore from what the
+ *                       repository holds (a segment of its own WAL missing from the archive, or damaged)
  */
 public record ExpireResult(boolean dryRun, List<Backup> removed, List<Backup> kept, long bytesFreed, int walSegments, int walOtherFiles,
-                           long walBytes, String walKeptFrom, List<String> leftovers) {
+                           long walBytes, String walKeptFrom, List<String> leftovers, List<String> warnings) {
+    public ExpireResult {
+        warnings = warnings == null ? List.of() : List.copyOf(warnings);
+    }
 
     /**
      * One backup and why it goes or stays.

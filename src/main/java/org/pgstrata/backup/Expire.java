@@ -94,6 +94,7 @@ public final class Expire {
         List<ExpireResult.Backup> removed = new ArrayList<>();
         List<ExpireResult.Backup> kept = new ArrayList<>();
         List<String> leftovers = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
         long bytesFreed = 0;
         WalOutcome wal = WalOutcome.UNTOUCHED;
         // Read, and refused when a manifest is damaged, before anything is removed: the damaged one might be a differential of
@@ -109,7 +110,12 @@ public final class Expire {
         if (req.physical()) {
             // Refuses before anything is removed when a manifest is damaged: nobody can tell what it needs.
             repo.referencedKeys();
-            Plan plan = Plan.of(repo.backups(), req.retainFull(), req.retainDays(), Instant.now(clock), timelinePaths(repo));
+            Plan plan = Plan.of(repo.backups(), req.retainFull(), req.retainDays(), Instant.now(clock), timelinePaths(repo), ownWalProblem(repo));
+            for (var u : plan.uncounted().entrySet()) {
+                String w = "full backup " + u.getKey() + " is kept but not counted toward --retain-full: it does not restore from what the"
+                        + " repository holds (" + u.getValue() + "); run 'pgstrata verify --repo " + repo.describe() + "'";
+                warnings.add(w); // the command prints them
+            }
             bytesFreed += plan.bytesFreed();
             for (Manifest m : plan.removals()) {
                 String why = plan.why().get(m.id());
@@ -177,7 +183,7 @@ public final class Expire {
             }
         }
         return new ExpireResult(req.dryRun(), removed, kept, bytesFreed, wal.segments(), wal.otherFiles(), wal.bytes(), wal.keptFrom(),
-                leftovers);
+                leftovers, warnings);
     }
 
     // ---- physical backups
@@ -189,10 +195,18 @@ public final class Expire {
      * @param kept     oldest first
      * @param removals in the order to remove them: never one that a backup still present names
      * @param why      for every backup, kept or removed, the reason
+     * @param uncounted the kept fulls that --retain-full did not count, each with why it does not restore
      */
-    record Plan(List<Manifest> kept, List<Manifest> removals, Map<String, String> why, long bytesFreed, Set<String> directories) {
+    record Plan(List<Manifest> kept, List<Manifest> removals, Map<String, String> why, long bytesFreed, Set<String> directories,
+                Map<String, String> uncounted) {
 
-        static Plan of(List<Manifest> backups, Integer retainFull, Integer retainDays, Instant now, List<TimelineHistory> paths) {
+        /**
+         * @param ownWalProblem why a backup does not reach its consistency point from what the repository holds (a segment of its
+         *                      own WAL missing from the archive, or damaged), null when it does; asked of the newest fulls only,
+         *                      until --retain-full of them are counted
+         */
+        static Plan of(List<Manifest> backups, Integer retainFull, Integer retainDays, Instant now, List<TimelineHistory> paths,
+                       java.util.function.Function<Manifest, String> ownWalProblem) {
             List<Manifest> ordered = oldestFirst(backups, paths);
             Map<String, Manifest> byId = new HashMap<>();
             Map<String, Set<String>> refs = new HashMap<>();
@@ -202,21 +216,35 @@ public final class Expire {
             }
             Map<String, String> keep = new LinkedHashMap<>();
             Map<String, String> why = new HashMap<>();
+            Map<String, String> uncounted = new LinkedHashMap<>();
             if (ordered.isEmpty()) {
-                return new Plan(List.of(), List.of(), why, 0, Set.of());
+                return new Plan(List.of(), List.of(), why, 0, Set.of(), uncounted);
             }
             List<String> reasons = new ArrayList<>();
 
             if (retainFull != null) {
-                List<Manifest> fulls = ordered.stream().filter(m -> m.type().equals(BackupType.FULL.label())).toList();
+                // Only a full that restores counts: one whose own WAL (start to stop) the archive lacks, or holds damaged, restores
+                // to no point, and counting it removed the older full that still restores. Newer than the oldest counted, it stays.
+                List<Manifest> keptFulls = new ArrayList<>();
+                List<Manifest> all = ordered.stream().filter(m -> m.type().equals(BackupType.FULL.label())).toList();
+                for (int i = all.size() - 1; i >= 0 && keptFulls.size() < retainFull; i--) {
+                    String problem = ownWalProblem.apply(all.get(i));
+                    if (problem == null) {
+                        keptFulls.add(0, all.get(i));
+                    } else {
+                        uncounted.put(all.get(i).id(), problem);
+                    }
+                }
                 String newest = retainFull == 1 ? "the newest full" : "the " + retainFull + " newest fulls";
-                if (fulls.isEmpty()) {
-                    ordered.forEach(m -> keep.putIfAbsent(m.id(), "there is no full backup to count from"));
+                if (keptFulls.isEmpty()) {
+                    ordered.forEach(m -> keep.putIfAbsent(m.id(), uncounted.isEmpty() ? "there is no full backup to count from"
+                            : "there is no full backup that restores to count from"));
                 } else {
-                    List<Manifest> keptFulls = fulls.subList(Math.max(0, fulls.size() - retainFull), fulls.size());
                     Manifest oldestKept = keptFulls.get(0);
                     for (Manifest m : ordered.subList(ordered.indexOf(oldestKept), ordered.size())) {
                         keep.putIfAbsent(m.id(), keptFulls.contains(m) ? (retainFull == 1 ? newest : "one of " + newest)
+                                : uncounted.containsKey(m.id()) ? "newer than " + oldestKept.id() + ", the oldest kept full; not counted"
+                                + " toward --retain-full: " + uncounted.get(m.id())
                                 : "newer than " + oldestKept.id() + ", the oldest kept full");
                     }
                     reasons.add("older than " + newest);
@@ -285,7 +313,7 @@ public final class Expire {
             kept.forEach(m -> why.put(m.id(), keep.get(m.id())));
             List<Manifest> removals = removalOrder(ordered.stream().filter(m -> !keep.containsKey(m.id())).toList(), refs);
             removals.forEach(m -> why.put(m.id(), String.join("; ", reasons)));
-            return new Plan(kept, removals, why, freed(kept, removals), directories(removals));
+            return new Plan(kept, removals, why, freed(kept, removals), directories(removals), uncounted);
         }
 
         /**
@@ -374,6 +402,45 @@ public final class Expire {
             return Stream.concat(Stream.concat(m.files().stream().map(f -> f.object()).filter(o -> o != null), m.wal().stream().map(w -> w.object())),
                     Stream.ofNullable(m.blockMap()));
         }
+    }
+
+    /**
+     * Why a backup does not reach its consistency point from what the repository holds, as restore requires: a segment of its own
+     * WAL (start to stop) missing from the archive (by the archive's listing), or damaged (the few segments read, checksums checked);
+     * null when it does, or when it holds its own WAL (stored with the backup, as restore reads it; verify checks it).
+     */
+    private static java.util.function.Function<Manifest, String> ownWalProblem(Repository repo) {
+        WalArchive archive = new WalArchive(repo.storage());
+        ArchiveTimelines[] timelines = {null};
+        return m -> {
+            if (!m.walInArchive()) {
+                return null;
+            }
+            try {
+                if (timelines[0] == null) {
+                    timelines[0] = new ArchiveTimelines(archive);
+                }
+                ArchiveTimelines tl = timelines[0];
+                TimelineHistory path = tl.path(m.timeline());
+                long from = Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize());
+                long to = new Lsn(Lsn.parse(m.stopLsn()).value() - 1).segmentNumber(tl.segmentSize());
+                String own = "its own WAL, " + m.startLsn() + " to " + m.stopLsn();
+                for (long segno = from; segno <= to; segno++) {
+                    java.util.Optional<WalArchive.Entry> e = tl.segment(path, segno);
+                    if (e.isEmpty()) {
+                        return "segment " + tl.segmentName(path, segno) + " of " + own + ", is missing from the archive";
+                    }
+                    try {
+                        archive.read(e.get());
+                    } catch (org.pgstrata.storage.CorruptObjectException damaged) {
+                        return "segment " + e.get().name() + " of " + own + ", is damaged";
+                    }
+                }
+                return null;
+            } catch (IOException e) {
+                throw repo.io("read the WAL archive", e);
+            }
+        };
     }
 
     /** The way to each timeline the archive knows, read from its history files; none without an archive. */

@@ -8,6 +8,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "expire", description = {"Remove the backups that no retention rule keeps, then the WAL no kept backup needs.",
     "--retain-full N keeps the N newest full backups and every backup newer than the oldest of them;",
+    "a full counts only when the repository holds its own WAL (start to stop) intact: one that does not",
+    "restores to no point, and is kept but not counted, with a warning that names it;",
     "--retain-days D keeps every backup that stopped within D days, and the newest one before them (so",
     "that, with the WAL, any moment of those days restores). A backup either rule keeps stays, and so",
     "does the newest backup and every backup a kept one is built on, however old. Archived WAL from",
@@ -32,12 +34,16 @@ final class ExpireCommand extends BaseCommand {
     boolean dryRun;
 
     @Option(names = "--json", description = "Print {dryRun, removed: [{id, type, stopTime, reason}], kept: [...], bytesFreed, "
-            + "walSegments, walOtherFiles, walBytes, walKeptFrom, leftovers: [ids of what a killed backup or an interrupted removal left]}.")
+            + "walSegments, walOtherFiles, walBytes, walKeptFrom, leftovers: [ids of what a killed backup or an interrupted removal left], "
+            + "warnings: [one line each, such as a full kept but not counted toward --retain-full]}.")
     boolean json;
 
     @Override
     int execute() {
         ExpireResult r = facade().expire(new ExpireRequest(repo.location(), retainFull, retainDays, retainLogical, dryRun));
+        for (String w : r.warnings()) {
+            spec.commandLine().getErr().println("pgstrata: warning: " + w);
+        }
         if (json) {
             Output.json(out(), r);
             return 0;

@@ -30,12 +30,15 @@ class ExpireDamagedSegmentTest extends PgTest {
         BackupResult first = PgSupport.fullBackup(repo, src);
         PgSupport.sql(src, "SELECT pg_switch_wal()");
         BackupResult second = PgSupport.fullBackup(repo, src);
-        PgSupport.sql(src, "SELECT pg_switch_wal()");
+        // WAL after the second's stop: a damaged segment of its own WAL would keep the first (it restores, the second not).
+        PgSupport.sql(src, "CREATE TABLE after_second AS SELECT 1 AS n", "SELECT pg_switch_wal()");
         PitrTest.waitForArchive(src);
         src.stop();
 
         List<Path> segments = archived(repo).stream().filter(p -> p.getFileName().toString().length() == 24).sorted().toList();
         Path newest = segments.get(segments.size() - 1);
+        assertThat(segmentNumber(newest.getFileName().toString())).as("the damaged segment lies after the second full's own WAL")
+                .isGreaterThan(segmentNumber(segmentName(second.stopLsn())));
         try (FileChannel ch = FileChannel.open(newest, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff}), 100);
         }
