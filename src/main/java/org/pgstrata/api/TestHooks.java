@@ -12,6 +12,8 @@ import java.util.Optional;
  *   <li>{@code PGSTRATA_TEST_S3_LEASE_TTL_MS}: how long an S3 repository lock (a lease) lasts
  *       without renewal, in milliseconds, instead of 60 s; it is renewed every quarter of that.
  *       Lets a test freeze a writer past its lease in seconds.</li>
+ *   <li>{@code PGSTRATA_TEST_S3_SOCKET_TIMEOUT_MS}: how long an S3 connection may stay silent before the
+ *       attempt fails, in milliseconds, instead of 60 s. Lets a test meet an endpoint that never answers in seconds.</li>
  *   <li>{@code PGSTRATA_TEST_S3_CONNECTIONS=N}: the S3 client's pool holds N connections instead
  *       of 512, and rebuilds hold at most half of them (see {@code Storage#readsAtOnce}). Lets a
  *       test reach the bound with a short chain.</li>
@@ -91,6 +93,20 @@ public final class TestHooks {
     /** The S3 lease's time to live when a test shortened it. */
     public static Optional<Duration> s3LeaseTtl() {
         String v = System.getenv("PGSTRATA_TEST_S3_LEASE_TTL_MS");
+        if (v == null || v.isBlank()) {
+            return Optional.empty();
+        }
+        try {
+            long ms = Long.parseLong(v.trim());
+            return ms > 0 ? Optional.of(Duration.ofMillis(ms)) : Optional.empty();
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The S3 client's socket (read inactivity) timeout when a test shortened it. */
+    public static Optional<Duration> s3SocketTimeout() {
+        String v = System.getenv("PGSTRATA_TEST_S3_SOCKET_TIMEOUT_MS");
         if (v == null || v.isBlank()) {
             return Optional.empty();
         }

@@ -126,6 +126,12 @@ public final class S3Storage implements Storage {
      * holder renews it every quarter of it. Tests shorten it ({@link TestHooks#s3LeaseTtl()}).
      */
     static final Duration LOCK_TTL = Duration.ofSeconds(60);
+    /**
+     * How long a connection may stay silent (no byte read) before the attempt fails and is
+     * retried: inactivity, not the request's whole time, so a large upload or download is never
+     * cut while bytes flow. As pgBackRest's io-timeout; tests shorten it ({@link TestHooks#s3SocketTimeout()}).
+     */
+    static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(60);
     private static final String LOCK_KEY = "lock";
     /** Tokens of the locks this process holds now: its own released-but-not-deleted lock is stale. */
     private static final Set<String> LIVE_TOKENS = ConcurrentHashMap.newKeySet();
@@ -175,7 +181,7 @@ public final class S3Storage implements Storage {
                 .httpClientBuilder(httpClient(location))
                 .overrideConfiguration(o -> o.retryStrategy(new LoggingRetryStrategy(
                         AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(maxAttempts).circuitBreakerEnabled(false).build(),
-                        location.describe())));
+                        location.describe() + (location.endpointUri() != null ? " (endpoint " + location.endpointUri() + ")" : ""))));
         if (location.endpointUri() != null) {
             builder.endpointOverride(location.endpointUri());
         }
@@ -184,7 +190,7 @@ public final class S3Storage implements Storage {
 
     private static Apache5HttpClient.Builder httpClient(S3Location location) {
         var http = Apache5HttpClient.builder().maxConnections(TestHooks.s3Connections().orElse(MAX_CONNECTIONS))
-                .connectionTimeout(Duration.ofSeconds(10)).socketTimeout(Duration.ofSeconds(120));
+                .connectionTimeout(Duration.ofSeconds(10)).socketTimeout(TestHooks.s3SocketTimeout().orElse(SOCKET_TIMEOUT));
         if (location.endpointUri() != null && "http".equalsIgnoreCase(location.endpointUri().getScheme())) {
             http.tlsSocketStrategy(new LazyTls());
         }

@@ -237,7 +237,9 @@ class S3StorageTest extends StorageContract {
             org.pgstrata.api.Verbose.disable();
             org.pgstrata.api.Verbose.printTo(line -> { });
         }
-        assertThat(String.join("\n", said)).contains("pgstrata: S3 request to s3://flaky/repo failed (").contains("retrying in").contains("at most 8 attempts");
+        // A refused connection got no answer: said as a warning, verbose or not.
+        assertThat(String.join("\n", said)).contains("pgstrata: warning: S3 request to s3://flaky/repo (endpoint http://")
+                .contains(") failed (").contains("retrying in").contains("at most 8 attempts");
     }
 
     /** A storage on a fresh prefix of {@code on} whose lease lasts {@code ttl}. */
