@@ -411,32 +411,18 @@ public final class Expire {
      */
     private static java.util.function.Function<Manifest, String> ownWalProblem(Repository repo) {
         WalArchive archive = new WalArchive(repo.storage());
-        ArchiveTimelines[] timelines = {null};
+        long[] segmentSize = {0};
         return m -> {
-            if (!m.walInArchive()) {
-                return null;
-            }
             try {
-                if (timelines[0] == null) {
-                    timelines[0] = new ArchiveTimelines(archive);
+                if (m.walInArchive() && segmentSize[0] == 0) {
+                    segmentSize[0] = new ArchiveTimelines(archive).segmentSize();
                 }
-                ArchiveTimelines tl = timelines[0];
-                TimelineHistory path = tl.path(m.timeline());
-                long from = Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize());
-                long to = new Lsn(Lsn.parse(m.stopLsn()).value() - 1).segmentNumber(tl.segmentSize());
-                String own = "its own WAL, " + m.startLsn() + " to " + m.stopLsn();
-                for (long segno = from; segno <= to; segno++) {
-                    java.util.Optional<WalArchive.Entry> e = tl.segment(path, segno);
-                    if (e.isEmpty()) {
-                        return "segment " + tl.segmentName(path, segno) + " of " + own + ", is missing from the archive";
-                    }
-                    try {
-                        archive.read(e.get());
-                    } catch (org.pgstrata.storage.CorruptObjectException damaged) {
-                        return "segment " + e.get().name() + " of " + own + ", is damaged";
-                    }
-                }
-                return null;
+                return org.pgstrata.manifest.OwnWal.check(archive, m, segmentSize[0]).map(p -> "segment " + p.segment() + " of its own WAL, "
+                        + m.startLsn() + " to " + m.stopLsn() + ", is " + switch (p.fault()) {
+                            case MISSING -> "missing from the archive";
+                            case EXPIRED -> "missing from the archive (removed by expire)";
+                            case DAMAGED -> "damaged";
+                        }).orElse(null);
             } catch (IOException e) {
                 throw repo.io("read the WAL archive", e);
             }

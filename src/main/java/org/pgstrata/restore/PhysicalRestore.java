@@ -80,37 +80,28 @@ public final class PhysicalRestore {
         if (!m.walInArchive()) {
             return;
         }
-        String name = null;
+        java.util.Optional<org.pgstrata.manifest.OwnWal.Problem> problem;
         try {
             WalArchive archive = new WalArchive(repo.storage());
-            long size = new ArchiveTimelines(archive).segmentSize();
-            long from = Lsn.parse(m.startLsn()).segmentNumber(size);
-            long to = new Lsn(Lsn.parse(m.stopLsn()).value() - 1).segmentNumber(size);
-            for (long seg = from; seg <= to; seg++) {
-                name = WalFileName.segment(m.timeline(), seg, size);
-                java.util.Optional<WalArchive.Entry> e = archive.find(name);
-                java.util.Optional<org.pgstrata.manifest.WalExpiry.Mark> mark =
-                        e.isEmpty() ? org.pgstrata.manifest.WalExpiry.read(repo.storage()) : java.util.Optional.empty();
-                if (mark.isPresent() && mark.get().covers(name)) {
-                    throw new PgstrataException(ErrorCode.WAL_EXPIRED, "WAL segment " + name + ", which backup " + m.id()
-                            + " needs to reach its consistency point, " + org.pgstrata.manifest.WalExpiry.MARKER + " (the archive keeps WAL from "
-                            + mark.get().before() + " on); nothing was written", "restore a newer backup ('pgstrata list --repo "
-                            + repo.describe() + "')");
-                }
-                if (e.isEmpty()) {
-                    throw new PgstrataException(ErrorCode.WAL_MISSING, "WAL segment " + name + ", which backup " + m.id()
-                            + " needs to reach its consistency point, is not in the archive of " + repo.describe() + "; nothing was written",
-                            "put the segment back (pgstrata wal push), or restore another backup");
-                }
-                archive.read(e.get());
-            }
-        } catch (CorruptObjectException e) {
-            throw new PgstrataException(ErrorCode.CORRUPT, "archived WAL segment " + name + ", which backup " + m.id()
-                    + " needs to reach its consistency point, is damaged: " + e.getMessage() + "; nothing was written",
-                    "run 'pgstrata verify --repo " + repo.describe() + "', and restore another backup");
+            problem = org.pgstrata.manifest.OwnWal.check(archive, m, new ArchiveTimelines(archive).segmentSize());
         } catch (IOException e) {
-            throw repo.io("read archived WAL segment " + name, e);
+            throw repo.io("read the archived WAL of backup " + m.id(), e);
         }
+        if (problem.isEmpty()) {
+            return;
+        }
+        String name = problem.get().segment();
+        throw switch (problem.get().fault()) {
+            case EXPIRED -> new PgstrataException(ErrorCode.WAL_EXPIRED, "WAL segment " + name + ", which backup " + m.id()
+                    + " needs to reach its consistency point, " + org.pgstrata.manifest.WalExpiry.MARKER + " (the archive keeps WAL from "
+                    + problem.get().detail() + " on); nothing was written", "restore a newer backup ('pgstrata list --repo " + repo.describe() + "')");
+            case MISSING -> new PgstrataException(ErrorCode.WAL_MISSING, "WAL segment " + name + ", which backup " + m.id()
+                    + " needs to reach its consistency point, is not in the archive of " + repo.describe() + "; nothing was written",
+                    "put the segment back (pgstrata wal push), or restore another backup");
+            case DAMAGED -> new PgstrataException(ErrorCode.CORRUPT, "archived WAL segment " + name + ", which backup " + m.id()
+                    + " needs to reach its consistency point, is damaged: " + problem.get().detail() + "; nothing was written",
+                    "run 'pgstrata verify --repo " + repo.describe() + "', and restore another backup");
+        };
     }
 
     /**

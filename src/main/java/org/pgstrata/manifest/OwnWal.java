@@ -1,0 +1,59 @@
+package org.pgstrata.manifest;
+
+import java.io.IOException;
+import java.util.Optional;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.WalFileName;
+import org.pgstrata.storage.CorruptObjectException;
+
+/**
+ * A backup's own WAL, from its start to its consistency point, as the archive holds it: what a
+ * restore of the backup needs before anything else (PostgreSQL asks for it only once the files
+ * are in place), and what makes a full count toward retention. One or two segments for most
+ * backups; each is read, and so checked.
+ */
+public final class OwnWal {
+    private OwnWal() {
+    }
+
+    public enum Fault {
+        /** Not in the archive. */
+        MISSING,
+        /** Not in the archive, and removed by expire: {@link Problem#detail} is the first LSN it keeps. */
+        EXPIRED,
+        /** In the archive, damaged: {@link Problem#detail} says how. */
+        DAMAGED
+    }
+
+    /** What stands between the backup and its consistency point: {@code segment}'s fault. */
+    public record Problem(Fault fault, String segment, String detail) {
+    }
+
+    /**
+     * The first segment of {@code m}'s own WAL that the archive lacks or holds damaged; empty when
+     * every one reads back intact, or when {@code m} holds its WAL itself (checked with its other
+     * objects).
+     */
+    public static Optional<Problem> check(WalArchive archive, Manifest m, long segmentSize) throws IOException {
+        if (!m.walInArchive()) {
+            return Optional.empty();
+        }
+        long from = Lsn.parse(m.startLsn()).segmentNumber(segmentSize);
+        long to = new Lsn(Lsn.parse(m.stopLsn()).value() - 1).segmentNumber(segmentSize);
+        for (long seg = from; seg <= to; seg++) {
+            String name = WalFileName.segment(m.timeline(), seg, segmentSize);
+            Optional<WalArchive.Entry> e = archive.find(name);
+            if (e.isEmpty()) {
+                Optional<WalExpiry.Mark> mark = WalExpiry.read(archive.storage());
+                return Optional.of(mark.isPresent() && mark.get().covers(name) ? new Problem(Fault.EXPIRED, name, mark.get().before().toString())
+                        : new Problem(Fault.MISSING, name, null));
+            }
+            try {
+                archive.read(e.get());
+            } catch (CorruptObjectException damaged) {
+                return Optional.of(new Problem(Fault.DAMAGED, name, damaged.getMessage()));
+            }
+        }
+        return Optional.empty();
+    }
+}
