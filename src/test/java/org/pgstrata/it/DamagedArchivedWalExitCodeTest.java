@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,15 +16,19 @@ import org.pgstrata.Pgstrata;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.RecoveryTarget;
+import org.pgstrata.api.RecoveryWindow;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.Books;
+import org.pgstrata.postgres.Lsn;
+import org.pgstrata.postgres.WalFileName;
 
 /**
  * An archived segment damaged in place (a flipped bit) after the backup's consistency point is
- * corruption (exit code 15), not an I/O error (22, "check that the repository is reachable"): for
- * a point-in-time restore whose way crosses it, and for {@code info}, which reads the archive.
+ * corruption (exit code 15), not an I/O error (22, "check that the repository is reachable"), for
+ * a point-in-time restore whose way crosses it; {@code info}, which reads the archive to show what
+ * can be restored, ends the window before it and names it damaged.
  */
 class DamagedArchivedWalExitCodeTest {
     @TempDir
@@ -83,11 +88,19 @@ class DamagedArchivedWalExitCodeTest {
     }
 
     @Test
-    void infoOnADamagedArchive_isCorrupt_notAnIoError() {
-        assertThatThrownBy(() -> PgSupport.facade().info(damaged.toString()))
-                .isInstanceOf(PgstrataException.class).hasMessageContaining(pointSegment)
-                .extracting(e -> ((PgstrataException) e).code()).isEqualTo(ErrorCode.CORRUPT);
-        // The undamaged repository still reads.
-        assertThat(PgSupport.facade().info(repo.toString())).isNotEmpty();
+    void infoOnADamagedArchive_endsTheWindowBeforeTheSegment_andNamesItDamaged_notAnIoError() {
+        // info shows what can be restored: the damaged segment is a gap that it names as damaged (verify judges it, exit 15)
+        List<RecoveryWindow> windows = PgSupport.facade().info(damaged.toString());
+        assertThat(windows).singleElement().satisfies(w -> {
+            assertThat(w.damaged()).containsExactly(pointSegment);
+            assertThat(w.gaps()).contains(pointSegment);
+            // at most the damaged segment's start: recovery cannot pass it
+            assertThat(Lsn.parse(w.latestLsn()).value()).isLessThanOrEqualTo(WalFileName.segmentNumber(pointSegment, 16L << 20) * (16L << 20));
+        });
+        // The undamaged repository reads to its end, past that segment, and names no damage.
+        assertThat(PgSupport.facade().info(repo.toString())).singleElement().satisfies(w -> {
+            assertThat(w.damaged()).isEmpty();
+            assertThat(Lsn.parse(w.latestLsn()).segmentNumber(16L << 20)).isGreaterThan(WalFileName.segmentNumber(pointSegment, 16L << 20));
+        });
     }
 }
