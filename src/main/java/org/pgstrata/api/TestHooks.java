@@ -92,21 +92,17 @@ public final class TestHooks {
 
     /** The S3 lease's time to live when a test shortened it. */
     public static Optional<Duration> s3LeaseTtl() {
-        String v = System.getenv("PGSTRATA_TEST_S3_LEASE_TTL_MS");
-        if (v == null || v.isBlank()) {
-            return Optional.empty();
-        }
-        try {
-            long ms = Long.parseLong(v.trim());
-            return ms > 0 ? Optional.of(Duration.ofMillis(ms)) : Optional.empty();
-        } catch (NumberFormatException e) {
-            return Optional.empty();
-        }
+        return milliseconds("PGSTRATA_TEST_S3_LEASE_TTL_MS");
     }
 
     /** The S3 client's socket (read inactivity) timeout when a test shortened it. */
     public static Optional<Duration> s3SocketTimeout() {
-        String v = System.getenv("PGSTRATA_TEST_S3_SOCKET_TIMEOUT_MS");
+        return milliseconds("PGSTRATA_TEST_S3_SOCKET_TIMEOUT_MS");
+    }
+
+    /** A positive number of milliseconds in environment variable {@code name}; empty when it is not set or not such a number. */
+    private static Optional<Duration> milliseconds(String name) {
+        String v = System.getenv(name);
         if (v == null || v.isBlank()) {
             return Optional.empty();
         }
