@@ -803,17 +803,8 @@ public final class LogicalRestore {
         /** Appends pg_restore's SQL for {@code section} (null: all) of the entries {@code list} names. */
         private void script(OutputStream out, Path archive, String section, Path list) throws IOException {
             Path part = Files.createTempFile(work, "part-", ".sql");
-            List<String> args = new ArrayList<>(List.of("--file=" + part, "--use-list=" + list));
-            if (section != null) {
-                args.add("--section=" + section);
-            }
-            if (req.noOwner()) {
-                args.add("--no-owner");
-            }
-            if (req.noPrivileges()) {
-                args.add("--no-privileges");
-            }
-            args.add(archive.toString());
+            List<String> args = new ArrayList<>(List.of("--file=" + part));
+            args.addAll(selection(archive, section, list));
             runPgRestore(args, null, "write " + (section == null ? "" : section + " of ") + archive.getFileName() + " as SQL", false);
             Files.copy(part, out);
             out.write('\n');
@@ -1187,11 +1178,9 @@ public final class LogicalRestore {
             return list;
         }
 
-        private void pgRestore(ConnectionSettings target, Path archive, String section, Path list) throws IOException {
-            List<String> args = new ArrayList<>(List.of("--dbname=" + conninfo(target.dbname()), "--exit-on-error", "--no-password"));
-            if (req.jobs() > 1) {
-                args.add("--jobs=" + req.jobs());
-            }
+        /** pg_restore's arguments that choose what of {@code archive} it restores: {@code section} and {@code list} (null: all), without owners or privileges if asked. */
+        private List<String> selection(Path archive, String section, Path list) {
+            List<String> args = new ArrayList<>();
             if (section != null) {
                 args.add("--section=" + section);
             }
@@ -1205,6 +1194,15 @@ public final class LogicalRestore {
                 args.add("--no-privileges");
             }
             args.add(archive.toString());
+            return args;
+        }
+
+        private void pgRestore(ConnectionSettings target, Path archive, String section, Path list) throws IOException {
+            List<String> args = new ArrayList<>(List.of("--dbname=" + conninfo(target.dbname()), "--exit-on-error", "--no-password"));
+            if (req.jobs() > 1) {
+                args.add("--jobs=" + req.jobs());
+            }
+            args.addAll(selection(archive, section, list));
             // money as the archive's backup wrote it: under lc_monetary C, whatever the target's default (older backups: the target's)
             runPgRestore(args, target, "restore " + (section == null ? "" : section + " of ") + archive.getFileName(),
                     (archive.equals(fullDump) ? full : m).moneyInC());
