@@ -73,6 +73,82 @@ public final class Parallel {
         }
     }
 
+    /**
+     * Opens something that must be closed (a connection, a temporary file) on a daemon thread of
+     * its own, for use later. Whoever takes it with {@link #get} closes it; closing the
+     * {@code Opening} instead, untaken (the command failed before it needed it), closes it now if
+     * it is open, or as soon as it opens, without waiting for it.
+     */
+    public static <T extends AutoCloseable> Opening<T> opening(String name, Callable<T> open) {
+        Opening<T> o = new Opening<>();
+        java.util.concurrent.FutureTask<T> task = new java.util.concurrent.FutureTask<>(() -> {
+            T t = open.call();
+            synchronized (o) {
+                if (o.abandoned) {
+                    closeQuietly(t);
+                    return null;
+                }
+                o.opened = t;
+            }
+            return t;
+        });
+        o.task = task;
+        Thread t = new Thread(task, name);
+        t.setDaemon(true);
+        t.start();
+        return o;
+    }
+
+    /** What {@link #opening} opens: taken once by {@link #get}, else closed by {@link #close}. */
+    public static final class Opening<T extends AutoCloseable> implements AutoCloseable {
+        private java.util.concurrent.FutureTask<T> task;
+        private T opened;
+        private boolean abandoned;
+        private boolean taken;
+
+        private Opening() {
+        }
+
+        /** Waits for it and hands it over (the caller closes it), or rethrows the failure to open it as it was thrown. */
+        public T get() throws IOException {
+            T t = Parallel.get(task);
+            synchronized (this) {
+                taken = true;
+            }
+            return t;
+        }
+
+        /** Waits until it is open, rethrowing the failure to open it, without taking it. */
+        public void await() throws IOException {
+            Parallel.get(task);
+        }
+
+        /** Closes it unless it was taken; a failure to open it, or to close it, is nobody's concern any more. */
+        @Override
+        public void close() {
+            T ready = null;
+            synchronized (this) {
+                if (taken || abandoned) {
+                    return;
+                }
+                abandoned = true;
+                ready = opened; // null while it opens (its thread closes it then) or when it failed to
+            }
+            closeQuietly(ready);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            // closing what nobody uses: nothing to report
+        }
+    }
+
     private static void awaitQuietly(ExecutorService pool) {
         try {
             pool.awaitTermination(10, java.util.concurrent.TimeUnit.MINUTES);

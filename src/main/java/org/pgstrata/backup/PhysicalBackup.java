@@ -116,11 +116,15 @@ public final class PhysicalBackup {
         }
         // The block maps (the reference's, the one being built): their temporary files closed however the backup ends
         java.util.Deque<java.io.Closeable> maps = new java.util.ArrayDeque<>();
-        // An encrypted repository's key is unwrapped while the server is asked for its settings;
-        // a wrong passphrase still stops the backup before the lock is taken or the backup started.
-        try (Repository repo = Repository.openUnlocking(req.repo()).prepared();
-             BackupSession session = BackupSession.open(req.connection(), pgdata, progress);
-             Storage.RepositoryLock lock = repo.awaitKey().lock("backup", clock)) {
+        // The server is connected to and checked on a thread of its own while the repository opens, its key (if encrypted)
+        // is unwrapped, the lock is taken and the catalogue read (see lock). A wrong passphrase still stops the backup
+        // before the lock is taken or the backup started.
+        Parallel.Opening<BackupSession> connecting = Parallel.opening("pgstrata-connect",
+                () -> BackupSession.open(req.connection(), pgdata, progress));
+        try (connecting;
+             Repository repo = Repository.openUnlocking(req.repo()).prepared();
+             Locked locked = lock(repo, req.type(), connecting);
+             BackupSession session = connecting.get()) {
 
             // Check the repository serves this cluster (or make it serve it)
             int major = session.versionNum() / 10000;
@@ -143,7 +147,7 @@ public final class PhysicalBackup {
             BackupType type = req.type();
             Manifest base = null;
             if (type != BackupType.FULL) {
-                Repository.Catalogue<Manifest> catalogue = repo.catalogue();
+                Repository.Catalogue<Manifest> catalogue = locked.catalogue() != null ? locked.catalogue() : repo.catalogue();
                 catalogue.requireNoDamage("choose the backup an " + type.label() + " builds on",
                         "take a full backup (--type full), or delete the damaged backup ('pgstrata list' names it)");
                 base = Reference.choose(catalogue.backups(), type == BackupType.REVERSE ? BackupType.DIFF : type,
@@ -171,6 +175,13 @@ public final class PhysicalBackup {
                     progress.warn("removed " + removed + " objects that an interrupted earlier run left and no backup reads");
                 }
             }
+            // The reference's block map is read while the backup starts on the server
+            Manifest building = base;
+            Parallel.Opening<BlockMap> baseMap = base == null ? null
+                    : Parallel.opening("pgstrata-block-map", () -> BlockMap.read(repo.objects(), building));
+            if (baseMap != null) {
+                maps.push(baseMap::close);
+            }
             String id = newId(repo, type);
             Instant startTime = Instant.now(clock);
 
@@ -185,7 +196,7 @@ public final class PhysicalBackup {
                 requireRestartpointAfter(base, startLsn, replayedAtStart, type, session.timeline());
             }
             Reference reference = base == null ? null
-                    : Reference.check(repo.objects(), base, session.systemIdentifier(), ClusterHistory.read(pgdata, session.timeline()),
+                    : Reference.check(baseMap::get, base, session.systemIdentifier(), ClusterHistory.read(pgdata, session.timeline()),
                             startLsn, type.label());
             if (reference != null) {
                 maps.push(reference::close);
@@ -196,6 +207,10 @@ public final class PhysicalBackup {
             } else if (reference != null && Boolean.FALSE.equals(base.dataChecksums()) && session.dataChecksums()) {
                 progress.warn("data checksums were turned on since backup " + base.id() + ": every page changed and is stored again");
             }
+
+            // The data directory is listed (after the start: every file it holds then is in the backup) while the server is
+            // asked for the WAL summaries
+            Parallel.Ahead<DataDirectoryScan.Result> listing = Parallel.ahead("pgstrata-scan", () -> DataDirectoryScan.scan(pgdata));
 
             // How the changed blocks are found: the WAL summaries when they can be trusted, or a scan of every block
             WalSummaries.Changes summaries = null;
@@ -214,7 +229,7 @@ public final class PhysicalBackup {
             }
 
             // Copy the data directory
-            DataDirectoryScan.Result scan = DataDirectoryScan.scan(pgdata);
+            DataDirectoryScan.Result scan = listing.get();
             for (String link : scan.skippedLinks()) {
                 progress.warn("skipping " + pgdata.resolve(link) + ": a link to a directory outside what PostgreSQL backs up (only pg_wal and "
                         + "pg_tblspc's links are followed); its target is not in the backup");
@@ -428,6 +443,37 @@ public final class PhysicalBackup {
             // no pg_tblspc: no tablespaces
         }
         return parents;
+    }
+
+    /** The repository locked for a backup, and its catalogue when one was read under the lock (an existing repository's). */
+    private record Locked(Storage.RepositoryLock lock, Repository.Catalogue<Manifest> catalogue) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            lock.close();
+        }
+    }
+
+    /**
+     * Locks {@code repo} for a backup while the server is connected to: a repository that
+     * exists at once, reading its catalogue too when an incremental needs it; a new one only once
+     * the server checked out, so that nothing is written for a server that cannot be backed up.
+     */
+    private Locked lock(Repository repo, BackupType type, Parallel.Opening<BackupSession> connecting) throws IOException {
+        boolean exists = repo.info().isPresent();
+        if (!exists) {
+            connecting.await();
+        }
+        Storage.RepositoryLock lock = repo.awaitKey().lock("backup", clock);
+        try {
+            return new Locked(lock, exists && type != BackupType.FULL ? repo.catalogue() : null);
+        } catch (RuntimeException e) {
+            try {
+                lock.close();
+            } catch (IOException | RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
+        }
     }
 
     /** How long a backup waits for the WAL summarizer to reach its start before it scans instead. */

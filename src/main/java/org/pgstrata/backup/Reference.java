@@ -86,6 +86,16 @@ final class Reference {
      * cluster's past. Then reads the reference's block map.
      */
     static Reference check(ObjectStore objects, Manifest ref, String systemIdentifier, TimelineHistory history, Lsn start, String type) {
+        return check(() -> BlockMap.read(objects, ref), ref, systemIdentifier, history, start, type);
+    }
+
+    /** How the reference's block map is read: now, or by a read started earlier. */
+    interface MapRead {
+        BlockMap read() throws IOException;
+    }
+
+    /** {@link #check(ObjectStore, Manifest, String, TimelineHistory, Lsn, String)}, with its block map from {@code map}. */
+    static Reference check(MapRead map, Manifest ref, String systemIdentifier, TimelineHistory history, Lsn start, String type) {
         if (!ref.systemIdentifier().equals(systemIdentifier)) {
             throw new PgstrataException(ErrorCode.REFERENCE_MISMATCH, "backup " + ref.id() + ", which the " + type
                     + " would build on, belongs to system " + ref.systemIdentifier() + ", but the cluster is " + systemIdentifier,
@@ -106,7 +116,7 @@ final class Reference {
                     "take a full backup (--type full)");
         }
         try {
-            return new Reference(ref, BlockMap.read(objects, ref));
+            return new Reference(ref, map.read());
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "cannot read the block map of backup " + ref.id() + ", which the " + type
                     + " would build on: " + e.getMessage(), "run 'pgstrata verify'; take a full backup (--type full) meanwhile");
