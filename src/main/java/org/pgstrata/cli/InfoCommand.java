@@ -10,8 +10,10 @@ import picocli.CommandLine.Option;
 @Command(name = "info", description = {"Show what a repository can restore.",
     "Per timeline: the earliest and latest restorable LSN and time, the backups and named restore points on the way, and any gaps.",
     "--json prints an array of {timeline, earliestLsn, earliestTime, latestLsn, latestTime, backups,",
-    "restorePoints, gaps, damaged}: gaps are the segments recovery cannot pass, missing or damaged;",
-    "damaged names those held but damaged (a warning says so; 'pgstrata verify' shows the damage)."})
+    "restorePoints, gaps, damaged, unrestorable}: gaps are the segments recovery cannot pass, missing or damaged;",
+    "damaged names those held but damaged (a warning says so; 'pgstrata verify' shows the damage);",
+    "unrestorable names the backups the window does not begin at, as their own WAL lacks a segment or holds it damaged",
+    "({backup, segment, problem}; a warning says so)."})
 final class InfoCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
@@ -29,8 +31,23 @@ final class InfoCommand extends BaseCommand {
                     + " cannot be read (" + String.join(", ", info.damaged()) + "): left out of the windows, and restores that would"
                     + " choose among the backups refuse until they are deleted (see 'pgstrata list')");
         }
+        List<String> unrestorable = new ArrayList<>();
+        java.util.Set<String> named = new java.util.HashSet<>();
+        for (RecoveryWindow w : windows) {
+            for (RecoveryWindow.Unrestorable u : w.unrestorable()) {
+                unrestorable.add(u.backup() + " (segment " + u.segment() + " of its own WAL is " + u.problem() + ")");
+                named.add(u.segment());
+            }
+        }
+        if (!unrestorable.isEmpty()) {
+            // The window begins after them: a restore of one of them refuses, as it cannot reach its consistency point.
+            spec.commandLine().getErr().println("pgstrata: warning: backup(s) " + String.join(", ", unrestorable) + " in " + repo.describe()
+                    + " cannot restore to any point: the windows begin at the oldest backup that can (run 'pgstrata verify --repo "
+                    + repo.describe() + "' to see the damage)");
+        }
         java.util.Set<String> damagedWal = new java.util.TreeSet<>();
         windows.forEach(w -> damagedWal.addAll(w.damaged()));
+        damagedWal.removeAll(named); // said above, with the backup it stops
         if (!damagedWal.isEmpty()) {
             // As for a damaged manifest: said on stderr, and the rest shown; verify is the command that judges damage (exit 15).
             spec.commandLine().getErr().println("pgstrata: warning: archived WAL segment(s) " + String.join(", ", damagedWal) + " in "

@@ -43,7 +43,7 @@ public final class RecoveryWindows {
             // Without an archive each backup restores to its own point only.
             for (Manifest m : backups) {
                 result.add(new RecoveryWindow(m.timeline(), m.stopLsn(), m.stopTime(), m.stopLsn(), m.stopTime(), List.of(m.id()),
-                        List.of(), List.of(), List.of()));
+                        List.of(), List.of(), List.of(), List.of()));
             }
             return result;
         }
@@ -63,14 +63,31 @@ public final class RecoveryWindows {
                 continue;
             }
             // The window begins at the oldest backup that reaches its consistency point: one whose own WAL (start to stop) lost a
-            // segment restores to no point at all (restore refuses it). Should none reach it, the oldest. Gaps are listed from the
-            // oldest backup on all the same: the one in such a backup's WAL is a gap in the archive (status counts it).
+            // segment, or holds it damaged, restores to no point at all (restore refuses it, with the same check). Should none reach
+            // it, the oldest. Gaps are listed from the oldest backup on all the same: the one in such a backup's WAL is a gap in the
+            // archive (status counts it), and a damaged one is named as the scan names those it reads.
             long gapsFrom = Lsn.parse(onPath.get(0).startLsn()).segmentNumber(tl.segmentSize());
+            List<RecoveryWindow.Unrestorable> unrestorable = new ArrayList<>();
+            List<String> ownDamaged = new ArrayList<>();
             int first = 0;
-            while (first < onPath.size() - 1 && !reachesConsistency(tl, path, onPath.get(first))) {
+            while (first < onPath.size()) {
+                Manifest m = onPath.get(first);
+                java.util.Optional<OwnWal.Problem> problem = OwnWal.check(archive, m, tl.segmentSize());
+                if (problem.isEmpty()) {
+                    break;
+                }
+                OwnWal.Problem p = problem.get();
+                unrestorable.add(new RecoveryWindow.Unrestorable(m.id(), p.segment(), switch (p.fault()) {
+                    case MISSING -> "missing";
+                    case DAMAGED -> "damaged";
+                    case EXPIRED -> "removed by expire";
+                }));
+                if (p.fault() == OwnWal.Fault.DAMAGED) {
+                    ownDamaged.add(p.segment());
+                }
                 first++;
             }
-            onPath = onPath.subList(first, onPath.size());
+            onPath = onPath.subList(first == onPath.size() ? 0 : first, onPath.size());
             Manifest oldest = onPath.get(0);
             long from = Lsn.parse(oldest.startLsn()).segmentNumber(tl.segmentSize());
             List<String> points = new ArrayList<>();
@@ -96,26 +113,18 @@ public final class RecoveryWindows {
                 lastTime[0] = newest == null ? null : newest.toString();
             }
             long last = tl.lastSegment(path);
-            List<String> damaged = tl.takeDamagedSkipped();
+            java.util.TreeSet<String> damagedSet = new java.util.TreeSet<>(tl.takeDamagedSkipped());
+            damagedSet.addAll(ownDamaged);
+            List<String> damaged = new ArrayList<>(damagedSet);
             java.util.TreeMap<Long, String> gaps = new java.util.TreeMap<>();
             for (long g : tl.gaps(path, gapsFrom, Math.max(gapsFrom, last))) {
                 gaps.put(g, tl.segmentName(path, g));
             }
             damaged.forEach(d -> gaps.put(org.pgstrata.postgres.WalFileName.segmentNumber(d, tl.segmentSize()), d));
             result.add(new RecoveryWindow(tli, oldest.stopLsn(), firstRestorableMicrosecond(oldest.stopTime()), end.toString(), lastTime[0],
-                    onPath.stream().map(Manifest::id).toList(), points, new ArrayList<>(gaps.values()), damaged));
+                    onPath.stream().map(Manifest::id).toList(), points, new ArrayList<>(gaps.values()), damaged, unrestorable));
         }
         return result;
-    }
-
-    /** Whether the archive holds every segment from {@code m}'s start to its consistency point, as restore requires (or {@code m} holds its own WAL). */
-    private static boolean reachesConsistency(ArchiveTimelines tl, TimelineHistory path, Manifest m) {
-        if (!m.walInArchive()) {
-            return true;
-        }
-        long from = Lsn.parse(m.startLsn()).segmentNumber(tl.segmentSize());
-        long to = new Lsn(Lsn.parse(m.stopLsn()).value() - 1).segmentNumber(tl.segmentSize());
-        return tl.gaps(path, from, to).isEmpty();
     }
 
     /**
