@@ -15,6 +15,7 @@ import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.Self;
 import org.pgstrata.manifest.ArchiveTimelines;
 import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.OwnWal;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalArchive;
 import org.pgstrata.manifest.WalEntry;
@@ -243,7 +244,13 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                     "choose another --target-timeline");
         }
         Lsn archiveEnd = tl.end(path);
-        Manifest oldest = onPath.get(0);
+        // The WAL is searched for a time, transaction or name from the oldest backup that reaches its consistency point on, where
+        // info's window begins: one whose own WAL lacks a segment or holds it damaged restores to no point, and reading from it
+        // stopped every such restore at its damage (exit 15), even one to a target a later backup reaches.
+        boolean searching = target.type() == RecoveryTarget.Type.TIME || target.type() == RecoveryTarget.Type.XID
+                || (target.type() == RecoveryTarget.Type.NAME && chosen == null);
+        List<Manifest> searched = searching ? restorable(archive, tl, onPath) : onPath;
+        Manifest oldest = searched.get(0);
         // 'current' is resolved here, to the timeline whose history the target is looked up along: the backup chosen below can
         // lie on an earlier timeline of that history (before the fork), and PostgreSQL's 'current' would recover along that
         // backup's own timeline, reaching a name or LSN that the abandoned timeline also has, with no error.
@@ -281,10 +288,10 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 // Where PostgreSQL stops: before the first transaction that ended after the target (at or after it, exclusive),
                 // by the commit times in the WAL. A backup's stop time is the wall clock of the machine that took it, which can
                 // lag the server's (or was set back since): a backup that "stopped before" the target may hold later commits.
-                Lsn stop = findRecord(tl, path, onPath, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
+                Lsn stop = findRecord(tl, path, searched, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
                         && r.time() != null && (inclusive ? r.time().isAfter(at) : !r.time().isBefore(at)));
                 if (stop == null) {
-                    Instant lastCommit = lastCommitTime(tl, path, onPath);
+                    Instant lastCommit = lastCommitTime(tl, path, searched);
                     checkContinuous(repo, tl, path, oldest, null, target); // a hole would explain it better
                     throw unreachable(target, "not before the newest archived transaction (" + (lastCommit == null ? "none" : lastCommit) + ")",
                             "recovery by time stops at the first transaction after the target; choose an earlier time or --target latest");
@@ -317,7 +324,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             }
             case XID -> {
                 long xid = Long.parseUnsignedLong(target.value()) & 0xFFFFFFFFL;
-                position = findRecord(tl, path, onPath, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
+                position = findRecord(tl, path, searched, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
                         && r.xid() == xid);
                 if (position == null) {
                     checkContinuous(repo, tl, path, oldest, null, target);
@@ -331,7 +338,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 // the record's end: what pg_create_restore_point (and 'pgstrata restore-point') report, and where recovery stops
                 // From --backup's start when one is named: PostgreSQL stops at the first restore point of that name it replays, and
                 // a name used twice (a nightly one) is reached from a later backup at its later use.
-                position = findRecord(tl, path, chosen == null ? onPath : onPath.contains(chosen)
+                position = findRecord(tl, path, chosen == null ? searched : onPath.contains(chosen)
                         ? onPath.subList(onPath.indexOf(chosen), onPath.size()) : List.of(chosen), r -> r.kind() == WalReader.Kind.RESTORE_POINT && target.value().equals(r.restorePointName()),
                         true);
                 if (position == null) {
@@ -481,6 +488,19 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             return true;
         });
         return last.get();
+    }
+
+    /**
+     * {@code onPath} (oldest first) from the first backup whose own WAL the archive holds whole and intact ({@link OwnWal#check},
+     * as restore checks the backup it restores); all of it when none does.
+     */
+    private static List<Manifest> restorable(WalArchive archive, ArchiveTimelines tl, List<Manifest> onPath) throws IOException {
+        for (int i = 0; i < onPath.size(); i++) {
+            if (OwnWal.check(archive, onPath.get(i), tl.segmentSize()).isEmpty()) {
+                return onPath.subList(i, onPath.size());
+            }
+        }
+        return onPath;
     }
 
     private static Lsn findRecord(ArchiveTimelines tl, TimelineHistory path, List<Manifest> from,

@@ -65,5 +65,8 @@ class InfoWindowOldestDamagedTest extends PgTest {
 
         CliBackups.Restored atEarliestLsn = CliBackups.restore(pg, repo, dir.resolve("lsn"), 17, "--target-lsn", w.get("earliestLsn").asText());
         assertThat(PgSupport.queryString(atEarliestLsn.cluster(), "SELECT string_agg(n::text, ',' ORDER BY n) FROM marks")).isEqualTo("1,2");
+        atEarliestLsn.cluster().stopImmediately();
+        CliBackups.Restored atEarliestTime = CliBackups.restore(pg, repo, dir.resolve("time"), 17, "--target-time", w.get("earliestTime").asText());
+        assertThat(PgSupport.queryString(atEarliestTime.cluster(), "SELECT string_agg(n::text, ',' ORDER BY n) FROM marks")).isEqualTo("1,2");
     }
 }
