@@ -14,6 +14,7 @@ import org.pgstrata.api.VerifyResult;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.manifest.Repository;
 import org.pgstrata.storage.s3.S3Server;
 
 /**
@@ -57,8 +58,12 @@ class S3InterruptedTest extends PgTest {
                 Process b = ChildCli.startLogged(env(Map.of("PGSTRATA_TEST_PAUSE_AFTER_FILES", "100")), log,
                         with(server, "backup", "--pgdata", src.pgdata().toString(), "--port", CliBackups.port(src)));
                 try {
-                    // the pause comes after files were copied; wait for objects to be there
-                    Thread.sleep(4000);
+                    // stopped once paused after 100 files, with their objects written and no manifest: not after a fixed
+                    // sleep, which a loaded machine outran (the child had not reached its pause, or even the lease)
+                    ChildCli.awaitInLog(b, log, "test hook: pausing after 100 files", 120);
+                    try (Repository r = Repository.open(location)) {
+                        assertThat(r.incompleteBackups()).as("objects of the paused backup").hasSize(1);
+                    }
                     stop(b, kill9);
                 } finally {
                     ChildCli.kill(b);
