@@ -1663,8 +1663,8 @@ public final class Repository implements AutoCloseable {
 
     /**
      * Logical backup directories without a manifest: what a failed or killed logical backup left
-     * (also one that holds only its half-written files, which no listing shows), or a removal
-     * stopped after its first step, or a backup that is still running (this takes no lock).
+     * (also one that holds only its half-written files, or nothing at all, which no listing shows),
+     * or a removal stopped after its first step, or a backup that is still running (this takes no lock).
      */
     public List<String> incompleteLogicalBackups() {
         try {
@@ -1680,6 +1680,9 @@ public final class Repository implements AutoCloseable {
                 if (slash > 0 && !ids.contains(rest.substring(0, slash)) && !storage.exists(logicalManifestKey(rest.substring(0, slash)))) {
                     ids.add(rest.substring(0, slash));
                 }
+            }
+            for (String empty : storage.emptyDirectories(LOGICAL_PREFIX)) {
+                ids.add(empty.substring(LOGICAL_PREFIX.length(), empty.length() - 1));
             }
             return new ArrayList<>(ids);
         } catch (IOException e) {

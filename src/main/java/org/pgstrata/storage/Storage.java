@@ -159,6 +159,16 @@ public interface Storage extends AutoCloseable {
     }
 
     /**
+     * The directories right under {@code prefix} (which ends in '/') that hold nothing, each as
+     * {@code prefix + name + "/"}: what a writer killed between making its directory and its first
+     * file left, or a removal of half-written files ({@link #deleteTemporary}). Invisible to
+     * {@link #list}; {@link #deletePrefix} of one removes it. Stores without directories return none.
+     */
+    default List<String> emptyDirectories(String prefix) throws IOException {
+        return List.of();
+    }
+
+    /**
      * Makes the place the repository lives in when it is missing (an S3 bucket); returns whether
      * it made it. A directory is made by the first write, hence the default.
      */

@@ -428,6 +428,20 @@ public final class EncryptedStorage implements Storage {
         inner.deleteTemporary(storedDirectory(prefix), before, beforeDeleting);
     }
 
+    /** The inner store's, by their clear names; one whose name cannot be read is not one of this repository's. */
+    @Override
+    public List<String> emptyDirectories(String prefix) throws IOException {
+        List<String> dirs = new ArrayList<>();
+        for (String s : inner.emptyDirectories(storedDirectory(prefix))) {
+            String k = clear(s.substring(0, s.length() - 1));
+            if (k != null && (k + "/").startsWith(prefix)) {
+                dirs.add(k + "/");
+            }
+        }
+        dirs.sort(null);
+        return dirs;
+    }
+
     /** Unfinished writes by their clear names where the name can be read; the inner store's name otherwise. */
     @Override
     public List<String> unfinishedWrites(String prefix) throws IOException {

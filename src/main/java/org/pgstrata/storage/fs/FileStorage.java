@@ -311,8 +311,11 @@ public final class FileStorage implements Storage {
     public void delete(String key) throws IOException {
         Path p = resolve(key);
         Files.deleteIfExists(p);
-        // Drop directories left empty, up to the root, so a deleted backup leaves no trace.
-        Path dir = p.getParent();
+        pruneEmpty(p.getParent());
+    }
+
+    /** Drops {@code dir} and its parents while they are empty, up to the root, so a deleted backup leaves no trace. */
+    private void pruneEmpty(Path dir) throws IOException {
         while (dir != null && !dir.equals(root) && dir.startsWith(root)) {
             try {
                 if (!FileTrees.isEmpty(dir)) {
@@ -350,6 +353,35 @@ public final class FileStorage implements Storage {
         for (Path p : leftovers) {
             delete(root.relativize(p).toString());
         }
+        if (prefix.endsWith("/")) {
+            pruneEmpty(start); // a directory that held nothing to delete (emptyDirectories) goes too
+        }
+    }
+
+    @Override
+    public List<String> emptyDirectories(String prefix) throws IOException {
+        Path dir = root.resolve(prefix);
+        List<String> empty = new ArrayList<>();
+        if (!prefix.endsWith("/") || !isDirectory(dir)) {
+            return empty;
+        }
+        List<Path> children;
+        try (Stream<Path> entries = Files.list(dir)) {
+            children = entries.toList();
+        } catch (NoSuchFileException e) {
+            return empty;
+        }
+        for (Path c : children) {
+            try {
+                if (isDirectory(c) && FileTrees.isEmpty(c)) {
+                    empty.add(prefix + c.getFileName() + "/");
+                }
+            } catch (NoSuchFileException e) {
+                // removed meanwhile
+            }
+        }
+        empty.sort(null);
+        return empty;
     }
 
     @Override

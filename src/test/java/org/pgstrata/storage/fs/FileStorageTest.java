@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.pgstrata.storage.Storage;
@@ -154,6 +155,33 @@ class FileStorageTest extends StorageContract {
         }
         try (Storage.RepositoryLock again = storage.lock("pgstrata expire (pid 2)")) {
             again.check();
+        }
+    }
+
+    /** What a writer killed between making its directory and its first file leaves: named by its (clear) name, removed by deletePrefix. */
+    @Test
+    void aDirectoryLeftEmpty_isNamed_andDeletePrefixRemovesIt() throws Exception {
+        storage.putBytes("logical/20261203-000000LF/manifest", new byte[] {1});
+        List<Path> before = storedFilesUnder(dir.resolve("repo"));
+        storage.putBytes("logical/20261203-000001LF/dump.zst", new byte[] {2});
+        assertThat(storage.emptyDirectories("logical/")).isEmpty();
+        List<Path> dump = new java.util.ArrayList<>(storedFilesUnder(dir.resolve("repo")));
+        dump.removeAll(before);
+        assertThat(dump).hasSize(1);
+        Files.delete(dump.get(0)); // its directory stays, empty
+        assertThat(dump.get(0).getParent()).isEmptyDirectory();
+
+        assertThat(storage.emptyDirectories("logical/")).containsExactly("logical/20261203-000001LF/");
+        assertThat(storage.list("logical/")).containsExactly("logical/20261203-000000LF/manifest");
+        storage.deletePrefix("logical/20261203-000001LF/");
+        assertThat(dump.get(0).getParent()).doesNotExist();
+        assertThat(storage.emptyDirectories("logical/")).isEmpty();
+        assertThat(storage.list("logical/")).containsExactly("logical/20261203-000000LF/manifest");
+    }
+
+    private static List<Path> storedFilesUnder(Path root) throws Exception {
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.filter(Files::isRegularFile).toList();
         }
     }
 }
