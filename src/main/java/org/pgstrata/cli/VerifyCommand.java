@@ -74,7 +74,7 @@ final class VerifyCommand extends BaseCommand {
             }
             for (String u : r.unfinished()) {
                 out().println("unfinished write (never visible; the next backup or expire removes those under backup/ and logical/, expire those"
-                        + " under archive/ once a day old): " + u);
+                        + " under archive/ and drill/ once a day old): " + u);
             }
             for (String u : r.unreadable()) {
                 out().println("not checked: " + u);

@@ -1139,15 +1139,16 @@ public final class Repository implements AutoCloseable {
     }
 
     /**
-     * Removes what wal pushes killed a day ago or more left half-written under archive/, where
-     * they write without the lock: only age tells such a leftover from a push in progress. For
-     * expire, which goes through the archive anyway (a backup would walk it for nothing). Only
-     * call while holding the lock.
+     * Removes what wal pushes and drills killed a day ago or more left half-written under archive/
+     * and drill/, where they write without the lock: only age tells such a leftover from a write
+     * in progress. For expire, which goes through the archive anyway (a backup would walk it for
+     * nothing). Only call while holding the lock.
      */
     public void removeArchiveLeftovers() {
         try {
-            storage.deleteTemporary(WalArchive.PREFIX, java.time.Instant.now().minus(ARCHIVE_LEFTOVER_AGE),
-                    () -> fence("removing half-written files"));
+            java.time.Instant before = java.time.Instant.now().minus(ARCHIVE_LEFTOVER_AGE);
+            storage.deleteTemporary(WalArchive.PREFIX, before, () -> fence("removing half-written files"));
+            storage.deleteTemporary(DrillRecords.PREFIX, before, () -> fence("removing half-written files"));
         } catch (IOException e) {
             throw io("remove half-written files", e);
         }

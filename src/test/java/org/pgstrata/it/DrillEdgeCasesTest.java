@@ -150,6 +150,38 @@ class DrillEdgeCasesTest {
     }
 
     /**
+     * A drill killed as it recorded its result leaves a half-written record (drills write without
+     * the lock). Verify named it as an unfinished write for good: nothing removed it. Expire now
+     * removes one last written a day ago or more, as it does under archive/, and leaves a newer
+     * one, which may be a drill recording right now.
+     */
+    @Test
+    void aHalfWrittenDrillRecord_isRemovedByExpireOnceADayOld() throws Exception {
+        Path other = dir.resolve("repo-half-written-drill");
+        String id = CliBackups.backupId(other, source, "full");
+        CliBackups.ok("drill", "-q", "--repo", other.toString(), "--scratch-dir", dir.resolve("scratch-half-written").toString());
+        Path record;
+        try (Stream<Path> s = Files.list(other.resolve("drill").resolve(id))) {
+            record = s.findFirst().orElseThrow();
+        }
+        Path old = record.resolveSibling(record.getFileName() + ".4242.1.pgstrata-tmp");
+        Path recent = record.resolveSibling(record.getFileName() + ".4243.1.pgstrata-tmp");
+        Files.writeString(old, "{\"half");
+        Files.writeString(recent, "{\"half");
+        Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofDays(2))));
+        assertThat(CliBackups.ok("verify", "--repo", other.toString()).out())
+                .contains("unfinished write").contains(old.getFileName().toString()).contains(recent.getFileName().toString());
+
+        CliBackups.ok("expire", "--repo", other.toString(), "--retain-full", "1");
+        assertThat(old).doesNotExist();
+        assertThat(recent).exists();
+        assertThat(record).exists();
+        String verified = CliBackups.ok("verify", "--repo", other.toString()).out();
+        assertThat(verified).doesNotContain(old.getFileName().toString()).contains(recent.getFileName().toString());
+        assertThat(CliBackups.ok("list", "--repo", other.toString()).out()).contains("last proven restorable");
+    }
+
+    /**
      * The source's socket and network settings are its own host's: a group of the source's host,
      * SSL certificates, addresses and socket directories must not keep a sound backup's copy from
      * starting in its sandbox (a failed drill says "do not rely on this backup").
