@@ -136,12 +136,13 @@ public final class PhysicalBackup {
                 repo.checkCluster(session.systemIdentifier(), major);
             }
 
-            // Remove what killed or failed backups left behind; we hold the lock, so nobody is writing them
+            // Remove what killed or failed backups left behind; we hold the lock, so nobody is writing them. Half-written files
+            // first: a backup killed while writing its first one leaves a directory that is empty without it.
+            repo.removeTemporary();
             for (String stale : repo.incompleteBackups()) {
                 progress.warn("removing incomplete backup " + stale + " left by an earlier failed run");
                 repo.removeIncomplete(stale);
             }
-            repo.removeTemporary();
 
             // An incremental or differential needs a full to build on, and a server with data checksums
             BackupType type = req.type();

@@ -1072,6 +1072,17 @@ public final class Repository implements AutoCloseable {
                 throw io("list backups", e);
             }
         }
+        try {
+            // a directory that holds nothing (a backup killed before its first file): no key names it
+            for (String empty : storage.emptyDirectories(BACKUP_PREFIX)) {
+                String id = empty.substring(BACKUP_PREFIX.length(), empty.length() - 1);
+                if (!result.contains(id)) {
+                    result.add(id);
+                }
+            }
+        } catch (IOException e) {
+            throw io("list backups", e);
+        }
         return result;
     }
 
