@@ -21,6 +21,11 @@ public abstract class StorageContract {
 
     protected abstract Storage newStorage() throws Exception;
 
+    /** Where a backend that keeps directories keeps them (a file system); null for one without directories (S3). */
+    protected java.nio.file.Path directories() {
+        return null;
+    }
+
     /** The size above which a backend writes an object in parts (multipart upload); a file system writes one stream. */
     protected long partSize() {
         return 1L << 20;
@@ -288,6 +293,40 @@ public abstract class StorageContract {
         try (Storage.RepositoryLock lock = storage.lock("pgstrata backup (pid 4242)")) {
             lock.check();
             lock.check();
+        }
+    }
+
+    /**
+     * What a writer killed between making its directory and its first file leaves: named by its
+     * (clear) name, removed by deletePrefix. A store without directories has none to name.
+     */
+    @Test
+    void aDirectoryLeftEmpty_isNamed_andDeletePrefixRemovesIt() throws Exception {
+        storage.putBytes("logical/20261203-000000LF/manifest", new byte[] {1});
+        if (directories() == null) {
+            assertThat(storage.emptyDirectories("logical/")).isEmpty();
+            return;
+        }
+        List<java.nio.file.Path> before = storedFiles();
+        storage.putBytes("logical/20261203-000001LF/dump.zst", new byte[] {2});
+        assertThat(storage.emptyDirectories("logical/")).isEmpty();
+        List<java.nio.file.Path> dump = new ArrayList<>(storedFiles());
+        dump.removeAll(before);
+        assertThat(dump).hasSize(1);
+        java.nio.file.Files.delete(dump.get(0)); // its directory stays, empty
+        assertThat(dump.get(0).getParent()).isEmptyDirectory();
+
+        assertThat(storage.emptyDirectories("logical/")).containsExactly("logical/20261203-000001LF/");
+        assertThat(storage.list("logical/")).containsExactly("logical/20261203-000000LF/manifest");
+        storage.deletePrefix("logical/20261203-000001LF/");
+        assertThat(dump.get(0).getParent()).doesNotExist();
+        assertThat(storage.emptyDirectories("logical/")).isEmpty();
+        assertThat(storage.list("logical/")).containsExactly("logical/20261203-000000LF/manifest");
+    }
+
+    private List<java.nio.file.Path> storedFiles() throws Exception {
+        try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.walk(directories())) {
+            return s.filter(java.nio.file.Files::isRegularFile).toList();
         }
     }
 }

@@ -35,6 +35,11 @@ class EncryptedFileStorageTest extends StorageContract {
         return new EncryptedStorage(new FileStorage(dir.resolve("repo")), new RepositoryCipher(KEY));
     }
 
+    @Override
+    protected Path directories() {
+        return dir.resolve("repo");
+    }
+
     private List<Path> storedFiles() throws Exception {
         try (Stream<Path> s = Files.walk(dir.resolve("repo"))) {
             return s.filter(Files::isRegularFile).toList();
@@ -204,32 +209,5 @@ class EncryptedFileStorageTest extends StorageContract {
         storage.putBytes(key, new byte[] {1, 2, 3});
         assertThat(storage.getBytes(key)).containsExactly(1, 2, 3);
         assertThat(storage.list("backup/")).containsExactly(key);
-    }
-
-    /** What a writer killed between making its directory and its first file leaves: named by its (clear) name, removed by deletePrefix. */
-    @Test
-    void aDirectoryLeftEmpty_isNamed_andDeletePrefixRemovesIt() throws Exception {
-        storage.putBytes("logical/20261203-000000LF/manifest", new byte[] {1});
-        List<Path> before = storedFilesUnder(dir.resolve("repo"));
-        storage.putBytes("logical/20261203-000001LF/dump.zst", new byte[] {2});
-        assertThat(storage.emptyDirectories("logical/")).isEmpty();
-        List<Path> dump = new java.util.ArrayList<>(storedFilesUnder(dir.resolve("repo")));
-        dump.removeAll(before);
-        assertThat(dump).hasSize(1);
-        Files.delete(dump.get(0)); // its directory stays, empty
-        assertThat(dump.get(0).getParent()).isEmptyDirectory();
-
-        assertThat(storage.emptyDirectories("logical/")).containsExactly("logical/20261203-000001LF/");
-        assertThat(storage.list("logical/")).containsExactly("logical/20261203-000000LF/manifest");
-        storage.deletePrefix("logical/20261203-000001LF/");
-        assertThat(dump.get(0).getParent()).doesNotExist();
-        assertThat(storage.emptyDirectories("logical/")).isEmpty();
-        assertThat(storage.list("logical/")).containsExactly("logical/20261203-000000LF/manifest");
-    }
-
-    private static List<Path> storedFilesUnder(Path root) throws Exception {
-        try (Stream<Path> s = Files.walk(root)) {
-            return s.filter(Files::isRegularFile).toList();
-        }
     }
 }

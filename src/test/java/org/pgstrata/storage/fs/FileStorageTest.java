@@ -20,6 +20,11 @@ class FileStorageTest extends StorageContract {
         return new FileStorage(dir.resolve("repo"));
     }
 
+    @Override
+    protected Path directories() {
+        return dir.resolve("repo");
+    }
+
     /**
      * delete prunes the directories it leaves empty: a writer in the same directory must not fail
      * because the directory went between its making it and creating its temporary file (two
@@ -155,33 +160,6 @@ class FileStorageTest extends StorageContract {
         }
         try (Storage.RepositoryLock again = storage.lock("pgstrata expire (pid 2)")) {
             again.check();
-        }
-    }
-
-    /** What a writer killed between making its directory and its first file leaves: named by its (clear) name, removed by deletePrefix. */
-    @Test
-    void aDirectoryLeftEmpty_isNamed_andDeletePrefixRemovesIt() throws Exception {
-        storage.putBytes("logical/20261203-000000LF/manifest", new byte[] {1});
-        List<Path> before = storedFilesUnder(dir.resolve("repo"));
-        storage.putBytes("logical/20261203-000001LF/dump.zst", new byte[] {2});
-        assertThat(storage.emptyDirectories("logical/")).isEmpty();
-        List<Path> dump = new java.util.ArrayList<>(storedFilesUnder(dir.resolve("repo")));
-        dump.removeAll(before);
-        assertThat(dump).hasSize(1);
-        Files.delete(dump.get(0)); // its directory stays, empty
-        assertThat(dump.get(0).getParent()).isEmptyDirectory();
-
-        assertThat(storage.emptyDirectories("logical/")).containsExactly("logical/20261203-000001LF/");
-        assertThat(storage.list("logical/")).containsExactly("logical/20261203-000000LF/manifest");
-        storage.deletePrefix("logical/20261203-000001LF/");
-        assertThat(dump.get(0).getParent()).doesNotExist();
-        assertThat(storage.emptyDirectories("logical/")).isEmpty();
-        assertThat(storage.list("logical/")).containsExactly("logical/20261203-000000LF/manifest");
-    }
-
-    private static List<Path> storedFilesUnder(Path root) throws Exception {
-        try (Stream<Path> s = Files.walk(root)) {
-            return s.filter(Files::isRegularFile).toList();
         }
     }
 }
