@@ -4,15 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.cli.CliRun;
-import org.pgstrata.db.LocalCluster;
-import org.pgstrata.postgres.Lsn;
-import org.pgstrata.postgres.WalFileName;
 
 /**
  * A segment of the oldest backup's own WAL (its start to its consistency point) held in the
@@ -27,20 +21,11 @@ class InfoWindowOldestDamagedTest extends PgTest {
     @Test
     void theOldestBackupWithADamagedSegmentOfItsOwnWal_doesNotBeginTheWindow() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster src = pg.archiving("src", repo);
-        PgSupport.sql(src, "CREATE TABLE marks (n int)", "INSERT INTO marks VALUES (1)");
-        JsonNode broken = CliBackups.backup(repo, src, "full");
-        PgSupport.sql(src, "INSERT INTO marks VALUES (2)", "SELECT pg_switch_wal()");
-        JsonNode usable = CliBackups.backup(repo, src, "full");
-        PgSupport.sql(src, "INSERT INTO marks VALUES (3)", "SELECT pg_switch_wal()");
-        PitrTest.waitForArchive(src);
-        String damaged = WalFileName.segment(1, Lsn.parse(broken.get("startLsn").asText()).segmentNumber(16 << 20), 16 << 20);
-        List<Path> victims;
-        try (Stream<Path> s = Files.walk(repo.resolve("archive"))) {
-            victims = s.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().equals(damaged)).toList();
-        }
-        assertThat(victims).as("archived copies of " + damaged).hasSize(1);
-        ManifestTrustTest.flipAByte(victims.get(0));
+        InfoWindowOldestUnusableTest.TwoFulls fulls = InfoWindowOldestUnusableTest.TwoFulls.of(pg, repo);
+        JsonNode broken = fulls.broken();
+        JsonNode usable = fulls.usable();
+        String damaged = fulls.olderOwnSegment();
+        ManifestTrustTest.flipAByte(fulls.archived(repo).get(0));
         String brokenId = broken.get("id").asText();
 
         CliRun info = CliRun.run("info", "--repo", repo.toString());
@@ -63,10 +48,6 @@ class InfoWindowOldestDamagedTest extends PgTest {
         assertThat(w.get("damaged")).as("%s", w).extracting(JsonNode::asText).containsExactly(damaged);
         assertThat(w.get("gaps")).as("%s", w).extracting(JsonNode::asText).contains(damaged);
 
-        CliBackups.Restored atEarliestLsn = CliBackups.restore(pg, repo, dir.resolve("lsn"), 17, "--target-lsn", w.get("earliestLsn").asText());
-        assertThat(PgSupport.queryString(atEarliestLsn.cluster(), "SELECT string_agg(n::text, ',' ORDER BY n) FROM marks")).isEqualTo("1,2");
-        atEarliestLsn.cluster().stopImmediately();
-        CliBackups.Restored atEarliestTime = CliBackups.restore(pg, repo, dir.resolve("time"), 17, "--target-time", w.get("earliestTime").asText());
-        assertThat(PgSupport.queryString(atEarliestTime.cluster(), "SELECT string_agg(n::text, ',' ORDER BY n) FROM marks")).isEqualTo("1,2");
+        InfoWindowOldestUnusableTest.restoresAtTheWindowsStart(pg, dir, repo, w);
     }
 }
