@@ -61,6 +61,23 @@ class DrillEdgeCasesTest {
         return j;
     }
 
+    /** A new repository ({@code repo-NAME}) with a full of the source and one drill of it: that drill's record. */
+    private static Path drilled(String name) throws Exception {
+        Path other = dir.resolve("repo-" + name);
+        String id = CliBackups.backupId(other, source, "full");
+        CliBackups.ok("drill", "-q", "--repo", other.toString(), "--scratch-dir", dir.resolve("scratch-" + name).toString());
+        try (Stream<Path> s = Files.list(other.resolve("drill").resolve(id))) {
+            List<Path> records = s.toList();
+            assertThat(records).hasSize(1);
+            return records.get(0);
+        }
+    }
+
+    /** The repository a drill record lies in (REPO/drill/BACKUP_ID/RECORD). */
+    private static Path repoOf(Path record) {
+        return record.getParent().getParent().getParent();
+    }
+
     @Test
     void aScratchDirectoryWithACommaInItsName_passes() throws Exception {
         // unix_socket_directories is a comma-separated list: unquoted, this is the directories ".../scratch" and "b".
@@ -94,15 +111,9 @@ class DrillEdgeCasesTest {
 
     @Test
     void aDamagedDrillRecordNamedPassed_provesNothing() throws Exception {
-        Path other = dir.resolve("repo-damaged");
-        String id = CliBackups.backupId(other, source, "full");
-        CliBackups.ok("drill", "-q", "--repo", other.toString(), "--scratch-dir", dir.resolve("scratch-damaged").toString());
-        Path record;
-        try (Stream<Path> s = Files.list(other.resolve("drill").resolve(id))) {
-            List<Path> records = s.toList();
-            assertThat(records).hasSize(1);
-            record = records.get(0);
-        }
+        Path record = drilled("damaged");
+        Path other = repoOf(record);
+        String id = record.getParent().getFileName().toString();
         assertThat(record.getFileName().toString()).endsWith("-passed");
         Files.writeString(record, "garbage");
 
@@ -125,13 +136,9 @@ class DrillEdgeCasesTest {
      */
     @Test
     void aDamagedDrillRecord_isAProblemForVerify_butALeftoverOfAGoneBackupIsNot() throws Exception {
-        Path other = dir.resolve("repo-verify-drill");
-        String id = CliBackups.backupId(other, source, "full");
-        CliBackups.ok("drill", "-q", "--repo", other.toString(), "--scratch-dir", dir.resolve("scratch-verify-drill").toString());
-        Path record;
-        try (Stream<Path> s = Files.list(other.resolve("drill").resolve(id))) {
-            record = s.findFirst().orElseThrow();
-        }
+        Path record = drilled("verify-drill");
+        Path other = repoOf(record);
+        String id = record.getParent().getFileName().toString();
         // A sound record of a gone backup (a drill that finished after its backup was removed): a leftover expire removes.
         Path leftover = other.resolve("drill").resolve("20200101-000000F").resolve(record.getFileName());
         Files.createDirectories(leftover.getParent());
@@ -157,13 +164,8 @@ class DrillEdgeCasesTest {
      */
     @Test
     void aHalfWrittenDrillRecord_isRemovedByExpireOnceADayOld() throws Exception {
-        Path other = dir.resolve("repo-half-written-drill");
-        String id = CliBackups.backupId(other, source, "full");
-        CliBackups.ok("drill", "-q", "--repo", other.toString(), "--scratch-dir", dir.resolve("scratch-half-written").toString());
-        Path record;
-        try (Stream<Path> s = Files.list(other.resolve("drill").resolve(id))) {
-            record = s.findFirst().orElseThrow();
-        }
+        Path record = drilled("half-written");
+        Path other = repoOf(record);
         Path old = record.resolveSibling(record.getFileName() + ".4242.1.pgstrata-tmp");
         Path recent = record.resolveSibling(record.getFileName() + ".4243.1.pgstrata-tmp");
         Files.writeString(old, "{\"half");
