@@ -37,14 +37,16 @@ parse_args() {
 }
 
 # timed OUT CMD...: runs CMD (a program, not a shell function), its stdout into OUT and its stderr onto $log. Sets wall (seconds,
-# wall clock) and rss (MB: the peak resident memory of its largest process, from GNU time -v;
-# without /usr/bin/time, VmHWM of the process and its children polled every 50 ms).
+# wall clock), rss (MB: the peak resident memory of its largest process, from GNU time -v;
+# without /usr/bin/time, VmHWM of the process and its children polled every 50 ms) and cpu (seconds of
+# user plus system time of it and the children it waited for, from GNU time -v; empty without it).
 timed() {
   local out=$1 t0=$EPOCHREALTIME pid kb p; shift
   if [ -x /usr/bin/time ]; then
     /usr/bin/time -v -o "$out.time" "$@" >"$out" 2>>"$log"
     wall=$(calc "$EPOCHREALTIME - $t0")
-    rss=$(awk -F': *' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$out.time"); rm -f "$out.time"
+    rss=$(awk -F': *' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$out.time")
+    cpu=$(awk -F': *' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$out.time"); rm -f "$out.time"
   else
     "$@" >"$out" 2>>"$log" & pid=$! kb=0
     while kill -0 "$pid" 2>/dev/null; do
@@ -54,7 +56,7 @@ timed() {
       sleep 0.05
     done
     wait "$pid"
-    wall=$(calc "$EPOCHREALTIME - $t0") rss=$(calc "$kb / 1024")
+    wall=$(calc "$EPOCHREALTIME - $t0") rss=$(calc "$kb / 1024") cpu=""
   fi
 }
 

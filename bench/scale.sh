@@ -119,14 +119,14 @@ s_restore() {   # repo id dir expected
   settle
   local t0=$EPOCHREALTIME
   timed "$work/out" "$pgstrata" restore --repo "$1" --backup "$2" --to "$3" --jobs 2 --json
-  files=$wall; cat "$work/out" >>"$log"
+  files=$wall rcpu=$cpu; cat "$work/out" >>"$log"
   up "$3" "$4" "$t0"
 }
 b_restore() {   # label dir expected: to the backup's consistency point, then read-write; archiving off
   settle
   local t0=$EPOCHREALTIME
   timed "$work/out" pgbackrest --config="$pbr/pgbackrest.conf" --stanza=bench restore --set="$1" --pg1-path="$2" --type=immediate --target-action=promote --archive-mode=off
-  files=$wall
+  files=$wall rcpu=$cpu
   up "$2" "$3" "$t0"
 }
 p_restore() {   # full-dir incr-dir dir expected: the incremental's tar files unpacked, then pg_combinebackup
@@ -138,7 +138,7 @@ p_restore() {   # full-dir incr-dir dir expected: the incremental's tar files un
   cp "$2/backup_manifest" "$x/"
   unpack=$(calc "$EPOCHREALTIME - $t0")
   timed "$work/out" pg_combinebackup "$1" "$x" -o "$3"
-  files=$(calc "$EPOCHREALTIME - $t0")
+  files=$(calc "$EPOCHREALTIME - $t0") rcpu=$cpu   # the CPU of pg_combinebackup alone: the unpacking is not counted
   rm -rf "$x"
   echo "archive_mode = off" >>"$3/postgresql.auto.conf"   # the source's archive_command pushes into pgBackRest's stanza
   up "$3" "$4" "$t0"
@@ -180,17 +180,20 @@ size_table() {
   row "full backup, s/GB" "$(gb "$(med sf)")" "$(gb "$(med bf)")" "$(gb "$(med pf)")" "$(gb "$(med tf)")"
   row "full backup, MB" "$(mb "$(med sf_b)")" "$(mb "$(med bf_b)")" "$(mb "$(med pf_b)")" "$(mb "$(med tf_b)")"
   row "full backup, peak RSS MB" "$(med sf_rss)" "$(med bf_rss)" "$(med pf_rss)" ""
+  row "full backup, CPU s (user + system)" "$(med sf_cpu)" "$(med bf_cpu)" "$(med pf_cpu)" ""
   row "incr, $big_i ins + $big_u upd, s" "$(med si)" "$(med bi)" "" "$(med pi)"
   row "incr, s/GB" "$(gb "$(med si)")" "$(gb "$(med bi)")" "" "$(gb "$(med pi)")"
   row "incr, MB" "$(mb "$(med si_b)")" "$(mb "$(med bi_b)")" "" "$(mb "$(med pi_b)")"
   row "incr, peak RSS MB" "$(med si_rss)" "$(med bi_rss)" "" "$(med pi_rss)"
   row "incr after $((n / 500)) ins + $((n / 5000)) upd, s" "$(med ss)" "$(med bs)" "" "$(med ps)"
   row "incr after the small change, MB" "$(mb "$(med ss_b)")" "$(mb "$(med bs_b)")" "" "$(mb "$(med ps_b)")"
+  row "incr after the small change, CPU s" "$(med ss_cpu)" "$(med bs_cpu)" "" "$(med ps_cpu)"
   row "restore of the incr's point, files s" "$(med sr)" "$(med br)" "combine: $(med pr)" ""
   row "  files, s/GB" "$(gb "$(med sr)")" "$(gb "$(med br)")" "$(gb "$(med pr)")" ""
   row "  until read-write, s" "$(med sr_up)" "$(med br_up)" "$(med pr_up)" ""
   row "  until read-write, s/GB" "$(gb "$(med sr_up)")" "$(gb "$(med br_up)")" "$(gb "$(med pr_up)")" ""
   row "  peak RSS MB" "$(med sr_rss)" "$(med br_rss)" "$(med pr_rss)" ""
+  row "  CPU s of the files (combine: without unpacking)" "$(med sr_cpu)" "$(med br_cpu)" "$(med pr_cpu)" ""
   row "restore of pgstrata's full, files | r/w s" "$(med srf) | $(med srf_up)" "" "" ""
   row "restore of full + 3 incr, files | r/w s" "$(med src) | $(med src_up)" "" "" ""
   echo "  pgstrata changeSource: incr $(uniq_words si_how); small-change incr $(uniq_words ss_how); 3rd incr $(uniq_words s3_how)"
@@ -226,9 +229,9 @@ for n in $rows; do
     echo "  full backups ..."
     for t in $(rotate $((r - 1)) s b p t); do
       case $t in
-        s) s_backup full "$s"; full_id=$id; add sf "$wall"; add sf_b "$bytes"; add sf_rss "$rss" ;;
-        b) b_backup full; add bf "$wall"; add bf_b "$du"; add bf_rss "$rss" ;;
-        p) p_backup "$d/pgb-full" -Fp; add pf "$wall"; add pf_b "$du"; add pf_rss "$rss" ;;
+        s) s_backup full "$s"; full_id=$id; add sf "$wall"; add sf_b "$bytes"; add sf_rss "$rss"; add sf_cpu "$cpu" ;;
+        b) b_backup full; add bf "$wall"; add bf_b "$du"; add bf_rss "$rss"; add bf_cpu "$cpu" ;;
+        p) p_backup "$d/pgb-full" -Fp; add pf "$wall"; add pf_b "$du"; add pf_rss "$rss"; add pf_cpu "$cpu" ;;
         t) p_backup "$d/pgb-tar" -Ft --compress=client-zstd; add tf "$wall"; add tf_b "$du"; rm -rf "$d/pgb-tar" ;;
       esac
     done
@@ -247,9 +250,12 @@ for n in $rows; do
     echo "  restores of the incremental's point ..."
     for t in $(rotate $((r - 1)) s b p); do
       case $t in
-        s) s_restore "$s" "$incr_id" "$work/r-s" "$h1"; add sr "$files"; add sr_up "$ready"; add sr_rss "$rss"; ok_s=$ok ;;
-        b) b_restore "$incr_label" "$work/r-b" "$h1"; add br "$files"; add br_up "$ready"; add br_rss "$rss"; ok_b=$ok ;;
+        s) s_restore "$s" "$incr_id" "$work/r-s" "$h1"; add sr "$files"; add sr_up "$ready"; add sr_rss "$rss"; add sr_cpu "$rcpu"
+           ok_s=$ok ;;
+        b) b_restore "$incr_label" "$work/r-b" "$h1"; add br "$files"; add br_up "$ready"; add br_rss "$rss"; add br_cpu "$rcpu"
+           ok_b=$ok ;;
         p) p_restore "$d/pgb-full" "$d/pgb-incr" "$work/r-p" "$h1"; add pr "$files"; add pr_up "$ready"; add pr_rss "$rss"
+           add pr_cpu "$rcpu"
            add pr_unpack "$unpack"; ok_p=$ok ;;
       esac
     done
@@ -259,9 +265,10 @@ for n in $rows; do
     change "$small_i" "$small_u" 2
     for t in $(rotate $((r - 1)) s b p); do
       case $t in
-        s) s_backup incr "$s"; add ss "$wall"; add ss_b "$bytes"; add ss_how "$how" ;;
-        b) b_backup incr; add bs "$wall"; add bs_b "$du" ;;
-        p) p_backup "$d/pgb-incr2" -Ft --compress=client-zstd --incremental="$d/pgb-incr/backup_manifest"; add ps "$wall"; add ps_b "$du" ;;
+        s) s_backup incr "$s"; add ss "$wall"; add ss_b "$bytes"; add ss_how "$how"; add ss_cpu "$cpu" ;;
+        b) b_backup incr; add bs "$wall"; add bs_b "$du"; add bs_cpu "$cpu" ;;
+        p) p_backup "$d/pgb-incr2" -Ft --compress=client-zstd --incremental="$d/pgb-incr/backup_manifest"; add ps "$wall"; add ps_b "$du"
+           add ps_cpu "$cpu" ;;
       esac
     done
     echo "  a third change and incremental; restore of the chain full + 3 incr ..."
