@@ -1073,9 +1073,7 @@ public final class Repository implements AutoCloseable {
             }
         }
         try {
-            // a directory that holds nothing (a backup killed before its first file): no key names it
-            for (String empty : storage.emptyDirectories(BACKUP_PREFIX)) {
-                String id = empty.substring(BACKUP_PREFIX.length(), empty.length() - 1);
+            for (String id : emptyIds(BACKUP_PREFIX)) {
                 if (!result.contains(id)) {
                     result.add(id);
                 }
@@ -1084,6 +1082,11 @@ public final class Repository implements AutoCloseable {
             throw io("list backups", e);
         }
         return result;
+    }
+
+    /** The ids under {@code prefix} whose directory holds nothing (a backup killed before its first file): no key names them. */
+    private List<String> emptyIds(String prefix) throws IOException {
+        return storage.emptyDirectories(prefix).stream().map(d -> d.substring(prefix.length(), d.length() - 1)).toList();
     }
 
     /**
@@ -1693,9 +1696,7 @@ public final class Repository implements AutoCloseable {
                     ids.add(rest.substring(0, slash));
                 }
             }
-            for (String empty : storage.emptyDirectories(LOGICAL_PREFIX)) {
-                ids.add(empty.substring(LOGICAL_PREFIX.length(), empty.length() - 1));
-            }
+            ids.addAll(emptyIds(LOGICAL_PREFIX));
             return new ArrayList<>(ids);
         } catch (IOException e) {
             throw io("list logical backups", e);
