@@ -91,6 +91,7 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
         if (text == null) {
             throw new PgstrataException(ErrorCode.USAGE, "missing --target-time", null);
         }
+        checkDayExists(text);
         java.util.regex.Matcher zoned = TRAILING_ZONE.matcher(text.trim());
         if (zoned.matches()) {
             return parseZoned(text, zoned.group(1), zoned.group(2));
@@ -108,6 +109,30 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
                 throw new PgstrataException(ErrorCode.USAGE, "invalid --target-time '" + text + "'",
                         "write a time like 2026-11-24T19:20:30Z or '2026-11-24 19:20:30.5+00'");
             }
+        }
+    }
+
+    private static final java.util.regex.Pattern DATE = java.util.regex.Pattern.compile("\\s*(\\d{4,9})-(\\d{2})-(\\d{2})(?!\\d).*", java.util.regex.Pattern.DOTALL);
+
+    /**
+     * Refuses a day its month lacks, as PostgreSQL does ("date/time field value out of range").
+     * Java's default (smart) reading moves 2026-02-29 or 2026-04-31 to the month's last day, so the
+     * time restored to was a day or more before the time named, with exit 0. The strict reading is
+     * not used for the whole time because it refuses 24:00:00, which PostgreSQL takes as the next
+     * midnight.
+     */
+    private static void checkDayExists(String text) {
+        java.util.regex.Matcher m = DATE.matcher(text);
+        if (!m.matches()) {
+            return;
+        }
+        int year = Integer.parseInt(m.group(1));
+        int month = Integer.parseInt(m.group(2));
+        int day = Integer.parseInt(m.group(3));
+        if (month >= 1 && month <= 12 && day >= 1 && day > java.time.YearMonth.of(year, month).lengthOfMonth()) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid --target-time '" + text + "': " + java.time.YearMonth.of(year, month)
+                    + " has " + java.time.YearMonth.of(year, month).lengthOfMonth() + " days, not " + day,
+                    "write a time like 2026-11-24T19:20:30Z or '2026-11-24 19:20:30.5+00'");
         }
     }
 

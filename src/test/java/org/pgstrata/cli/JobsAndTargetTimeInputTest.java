@@ -61,4 +61,19 @@ class JobsAndTargetTimeInputTest {
             assertThat(RecoveryTarget.parseTime(t.value())).as(time).isEqualTo(at);
         }
     }
+    @Test
+    void targetTimeOnADayItsMonthLacks_isRefusedAsPostgresRefusesIt() {
+        // Read as the month's last day, each restored to a point a day or more before the one named, with exit 0
+        for (String time : new String[] {"2026-02-29 12:00:00+00", "2026-02-30T12:00:00Z", "2026-04-31 08:00:00 UTC", "2026-11-31 01:00 Europe/Berlin",
+            "2028-02-30 00:00:00+01"}) {
+            CliRun r = CliRun.run("restore", "--repo", dir.resolve("no-repo").toString(), "--to", dir.resolve("to").toString(), "--target-time", time);
+            assertThat(r.exitCode()).as("exit for %s", time).isEqualTo(ErrorCode.USAGE.exitCode());
+            assertThat(r.errLines()).as("stderr for %s", time).hasSize(1);
+            assertThat(r.errLines().get(0)).startsWith("pgstrata: error: invalid --target-time '" + time + "': ").contains(" days, not ");
+        }
+        // The last day of each month, a leap day and 24:00:00 (the next midnight, as PostgreSQL reads it) are times
+        assertThat(RecoveryTarget.parseTime("2028-02-29 12:00:00+00")).isEqualTo(Instant.parse("2028-02-29T12:00:00Z"));
+        assertThat(RecoveryTarget.parseTime("2026-04-30T12:00:00Z")).isEqualTo(Instant.parse("2026-04-30T12:00:00Z"));
+        assertThat(RecoveryTarget.parseTime("2026-11-30 24:00:00+00")).isEqualTo(Instant.parse("2026-12-01T00:00:00Z"));
+    }
 }
