@@ -276,6 +276,19 @@ public final class PgClient {
     public static final String WRITABLE = "default_transaction_read_only=off";
     public static final String ARRAY_NULLS = "array_nulls=on";
 
+    /**
+     * Points the environment of a client program ({@code ProcessBuilder.environment()}) at {@code s}:
+     * {@link #libpqEnv}'s variables, without PGSERVICE. libpq reads a service before the
+     * environment, so an inherited PGSERVICE's host and port beat the PGHOST and PGPORT given here,
+     * and pg_restore wrote into the service's server while pgstrata's own sessions, which read no
+     * service file, checked and reported the one the command line named. Libpq.resolve refuses
+     * PGSERVICE while it would decide anything; past that it must decide nothing here either.
+     */
+    public static void connectTo(Map<String, String> env, org.pgstrata.api.ConnectionSettings s) {
+        env.remove("PGSERVICE");
+        env.putAll(libpqEnv(s, Map.of()));
+    }
+
     public static Map<String, String> libpqEnv(org.pgstrata.api.ConnectionSettings s, Map<String, String> base) {
         Map<String, String> env = new java.util.HashMap<>(base);
         env.put("PGHOST", s.host());

@@ -336,7 +336,7 @@ public final class LogicalBackup {
                 }
                 // pg_dump's messages through a pipe, not a file in TMPDIR: a TMPDIR with no room for the dump has none for its reason either
                 ProcessBuilder pb = new ProcessBuilder(cmd);
-                pb.environment().putAll(PgClient.libpqEnv(req.connection().withDbname(database), Map.of()));
+                PgClient.connectTo(pb.environment(), req.connection().withDbname(database));
                 PgClient.withSettings(pb.environment(), PgClient.MONEY_IN_C);
                 if (directory) {
                     pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);

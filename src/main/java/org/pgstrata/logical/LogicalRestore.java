@@ -780,7 +780,7 @@ public final class LogicalRestore {
             List<String> cmd = List.of(psql.toString(), "--no-psqlrc", "--quiet", "--no-password", "--single-transaction", "--echo-errors",
                     "--set=ON_ERROR_STOP=1", "--dbname=" + conninfo(target.dbname()), "--file=" + script);
             ProcessBuilder pb = new ProcessBuilder(cmd);
-            pb.environment().putAll(PgClient.libpqEnv(target, Map.of()));
+            PgClient.connectTo(pb.environment(), target);
             PgClient.withSettings(pb.environment(), PgClient.WRITABLE, PgClient.ARRAY_NULLS);
             Path err = Files.createTempFile(work, "psql-", ".err");
             pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile());
@@ -1243,7 +1243,7 @@ public final class LogicalRestore {
             cmd.addAll(args);
             ProcessBuilder pb = new ProcessBuilder(cmd);
             if (target != null) {
-                pb.environment().putAll(PgClient.libpqEnv(target, Map.of()));
+                PgClient.connectTo(pb.environment(), target);
                 PgClient.withSettings(pb.environment(), PgClient.WRITABLE, PgClient.ARRAY_NULLS);
             }
             if (moneyInC) {
