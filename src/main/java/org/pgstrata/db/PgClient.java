@@ -278,14 +278,16 @@ public final class PgClient {
 
     /**
      * Points the environment of a client program ({@code ProcessBuilder.environment()}) at {@code s}:
-     * {@link #libpqEnv}'s variables, without PGSERVICE. libpq reads a service before the
-     * environment, so an inherited PGSERVICE's host and port beat the PGHOST and PGPORT given here,
-     * and pg_restore wrote into the service's server while pgstrata's own sessions, which read no
-     * service file, checked and reported the one the command line named. Libpq.resolve refuses
+     * {@link #libpqEnv}'s variables, without the two that pgstrata's own sessions do not read and
+     * that would send libpq elsewhere: PGSERVICE (libpq reads a service before the environment, so
+     * its host and port beat the PGHOST and PGPORT given here) and PGHOSTADDR (the address libpq
+     * connects to, whatever PGHOST says). With either inherited, pg_restore wrote into another
+     * server than the one pgstrata's own sessions checked and reported. Libpq.resolve refuses
      * PGSERVICE while it would decide anything; past that it must decide nothing here either.
      */
     public static void connectTo(Map<String, String> env, org.pgstrata.api.ConnectionSettings s) {
         env.remove("PGSERVICE");
+        env.remove("PGHOSTADDR");
         env.putAll(libpqEnv(s, Map.of()));
     }
 
