@@ -52,6 +52,15 @@ public final class Libpq {
                     "give --host, --port, --user and --dbname (or PGHOST, PGPORT, PGUSER, PGDATABASE, or a stanza) with the service's "
                             + "values, or unset PGSERVICE");
         }
+        String hostaddr = env.get("PGHOSTADDR");
+        String named = notBlank(host) ? host : env.get("PGHOST");
+        if (notBlank(hostaddr) && !(named != null && hostaddr.strip().equals(named.strip()))) {
+            // libpq connects to PGHOSTADDR whatever the host says (the host then only names the server for SSL and .pgpass):
+            // psql and pg_dump would reach that address while pgstrata, which connects by host alone, reached another.
+            throw new PgstrataException(ErrorCode.USAGE, "PGHOSTADDR is set ('" + hostaddr + "'), and pgstrata connects by host alone: "
+                    + "psql would connect to " + hostaddr + " whatever the host " + (named == null ? "(the default)" : "'" + named + "'") + " says",
+                    "give the address as --host (or PGHOST), or unset PGHOSTADDR");
+        }
         boolean hostGiven = notBlank(host) || notBlank(env.get("PGHOST"));
         boolean portGiven = port != null || notBlank(env.get("PGPORT"));
         Optional<PostmasterPid> pid = pgdata == null ? Optional.empty() : PostmasterPid.ofRunning(pgdata.toAbsolutePath().normalize());

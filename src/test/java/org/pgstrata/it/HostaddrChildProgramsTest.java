@@ -17,12 +17,13 @@ import org.pgstrata.db.PgBinaries;
  * file and certificates). pgstrata's own sessions do not read it, but pg_restore and psql
  * inherited it beside the PGHOST pgstrata gave them: a table restore into a server on a socket
  * directory went over TCP to the address PGHOSTADDR named, another server on the same port, and
- * was reported restored, exit 0.
+ * was reported restored, exit 0. A PGHOSTADDR other than the host is now refused before anything
+ * is done (and the client programs never see it).
  */
 class HostaddrChildProgramsTest extends PgTest {
 
     @Test
-    void logicalTableRestore_landsOnTheServerTheCommandLineNames_notPGHOSTADDRs() throws Exception {
+    void logicalTableRestore_withPGHOSTADDRElsewhere_isRefused_andTouchesNeitherServer() throws Exception {
         int major = LogicalSupport.serverMajor();
         LocalCluster prod = pg.start("prod", major); // TCP on 127.0.0.1 only
         int port = PgSupport.conn(prod).port();
@@ -47,9 +48,17 @@ class HostaddrChildProgramsTest extends PgTest {
         ChildCli.Finished r = ChildCli.run(Map.of("PGHOSTADDR", "127.0.0.1"), List.of(), 180,
                 "restore", "-q", "--logical", "--repo", repo.toString(), "--table", "t", "--to-db", "shop",
                 "--host", socketDir.toString(), "--port", Integer.toString(port), "--user", "postgres");
-        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(r.exitCode()).as(r.output()).isEqualTo(2);
+        assertThat(r.output()).contains("PGHOSTADDR is set");
         assertThat(query(LogicalSupport.conn(prod, "shop"), "SELECT count(*) FROM pg_class WHERE relname = 't'")).as("tables named t on prod")
                 .isEqualTo("0");
+        assertThat(query(scratchShop, "SELECT count(*) FROM pg_class WHERE relname = 't'")).as("tables named t on scratch").isEqualTo("0");
+
+        // Without it, the table lands where the command line says
+        ChildCli.Finished ok = ChildCli.run(Map.of(), List.of(), 180,
+                "restore", "-q", "--logical", "--repo", repo.toString(), "--table", "t", "--to-db", "shop",
+                "--host", socketDir.toString(), "--port", Integer.toString(port), "--user", "postgres");
+        assertThat(ok.exitCode()).as(ok.output()).isZero();
         assertThat(query(scratchShop, "SELECT string_agg(t::text, '|' ORDER BY id) FROM t")).isEqualTo(atBackup);
     }
 

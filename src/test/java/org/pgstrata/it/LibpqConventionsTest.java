@@ -229,6 +229,23 @@ class LibpqConventionsTest {
         assertThat(told.err).doesNotContain("PGSERVICE");
     }
 
+    /**
+     * PGHOSTADDR makes psql and pg_dump connect to that address whatever the host says; pgstrata,
+     * which connects by host name alone, must say so rather than reach another server than they
+     * would. The address given as the host itself is the same server: accepted.
+     */
+    @Test
+    void pghostaddr_otherThanTheHost_isRefused_notSilentlyIgnored() throws Exception {
+        Result r = run(Map.of("PGHOSTADDR", "127.0.0.2", "PGPASSWORD", PASSWORD), "backup", "-q", "--logical", "--host", "127.0.0.1",
+                "--port", Integer.toString(runningPort), "--repo", dir.resolve("repo-hostaddr").toString());
+        assertThat(r.exit).as(r.err).isEqualTo(2);
+        assertThat(r.err.strip()).startsWith("pgstrata: error: PGHOSTADDR is set").contains("hint: ").doesNotContain("\n");
+        assertThat(dir.resolve("repo-hostaddr")).doesNotExist();
+        Result same = run(Map.of("PGHOSTADDR", "127.0.0.1", "PGPASSWORD", PASSWORD), "check", "--host", "127.0.0.1", "--port",
+                Integer.toString(runningPort), "--repo", dir.resolve("repo-hostaddr").toString());
+        assertThat(same.err).doesNotContain("PGHOSTADDR");
+    }
+
     @Test
     void restoreStart_checksTheRestoredServerWithThePassword_andStopsItWhenRefused() throws Exception {
         Path repo = dir.resolve("repo-restore");
