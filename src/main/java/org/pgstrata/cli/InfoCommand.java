@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
     "--json prints an array of {timeline, earliestLsn, earliestTime, latestLsn, latestTime, backups,",
     "restorePoints, gaps, damaged, unrestorable}: gaps are the segments recovery cannot pass, missing or damaged;",
     "damaged names those held but damaged (a warning says so; 'pgstrata verify' shows the damage);",
-    "unrestorable names the backups the window does not begin at, as their own WAL lacks a segment or holds it damaged",
+    "unrestorable names the backups the window leaves out (the oldest or the newest ones), as their own WAL lacks a segment or holds it damaged",
     "({backup, segment, problem}; a warning says so)."})
 final class InfoCommand extends BaseCommand {
     @Mixin
@@ -42,7 +42,7 @@ final class InfoCommand extends BaseCommand {
         if (!unrestorable.isEmpty()) {
             // The window begins after them: a restore of one of them refuses, as it cannot reach its consistency point.
             spec.commandLine().getErr().println("pgstrata: warning: backup(s) " + String.join(", ", unrestorable) + " in " + repo.describe()
-                    + " cannot restore to any point: the windows begin at the oldest backup that can (run 'pgstrata verify --repo "
+                    + " cannot restore to any point: the windows hold only the backups that can (run 'pgstrata verify --repo "
                     + repo.describe() + "' to see the damage)");
         }
         java.util.Set<String> damagedWal = new java.util.TreeSet<>();

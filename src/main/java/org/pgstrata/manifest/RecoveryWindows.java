@@ -76,18 +76,22 @@ public final class RecoveryWindows {
                 if (problem.isEmpty()) {
                     break;
                 }
-                OwnWal.Problem p = problem.get();
-                unrestorable.add(new RecoveryWindow.Unrestorable(m.id(), p.segment(), switch (p.fault()) {
-                    case MISSING -> "missing";
-                    case DAMAGED -> "damaged";
-                    case EXPIRED -> "removed by expire";
-                }));
-                if (p.fault() == OwnWal.Fault.DAMAGED) {
-                    ownDamaged.add(p.segment());
-                }
+                unrestorable(m, problem.get(), unrestorable, ownDamaged);
                 first++;
             }
-            onPath = onPath.subList(first == onPath.size() ? 0 : first, onPath.size());
+            // Likewise from the newest backup back: a segment of its own WAL lost at the archive's end is no gap between two
+            // others, and the window listed the backup though no restore reaches its point.
+            int upTo = onPath.size();
+            while (first < onPath.size() && upTo - 1 > first) {
+                Manifest m = onPath.get(upTo - 1);
+                java.util.Optional<OwnWal.Problem> problem = OwnWal.check(archive, m, tl.segmentSize());
+                if (problem.isEmpty()) {
+                    break;
+                }
+                unrestorable(m, problem.get(), unrestorable, ownDamaged);
+                upTo--;
+            }
+            onPath = onPath.subList(first == onPath.size() ? 0 : first, upTo);
             Manifest oldest = onPath.get(0);
             long from = Lsn.parse(oldest.startLsn()).segmentNumber(tl.segmentSize());
             List<String> points = new ArrayList<>();
@@ -125,6 +129,18 @@ public final class RecoveryWindows {
                     onPath.stream().map(Manifest::id).toList(), points, new ArrayList<>(gaps.values()), damaged, unrestorable));
         }
         return result;
+    }
+
+    /** Records that backup {@code m} restores to no point: its own WAL has {@code p}. */
+    private static void unrestorable(Manifest m, OwnWal.Problem p, List<RecoveryWindow.Unrestorable> unrestorable, List<String> ownDamaged) {
+        unrestorable.add(new RecoveryWindow.Unrestorable(m.id(), p.segment(), switch (p.fault()) {
+            case MISSING -> "missing";
+            case DAMAGED -> "damaged";
+            case EXPIRED -> "removed by expire";
+        }));
+        if (p.fault() == OwnWal.Fault.DAMAGED) {
+            ownDamaged.add(p.segment());
+        }
     }
 
     /**
