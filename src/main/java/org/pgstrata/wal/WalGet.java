@@ -86,6 +86,16 @@ public final class WalGet {
             WalArchive archive = new WalArchive(storage);
             Optional<WalArchive.Entry> e = archive.find(name);
             if (e.isEmpty()) {
+                Path dataDir = dataDirectoryOf(target);
+                boolean standby = dataDir != null && Files.isRegularFile(dataDir.resolve("standby.signal"));
+                if (opened.systemIdentifier() == null && !standby) {
+                    // No repository there at all (a file system not mounted, a removed directory): not the end of an
+                    // archive. Answered so, recovery to latest would end here and promote in the past. A standby never
+                    // ends recovery on its own: it waits, and may stream from its primary meanwhile.
+                    throw new PgstrataException(ErrorCode.NOT_FOUND, "no pgstrata repository at " + storage.describe()
+                            + " (repo.json is missing), so whether it archived " + name + " cannot be told; recovery stops here",
+                            "mount or restore the repository that restore_command names, then start the server again");
+                }
                 refuseExpired(storage, repo, name, target);
                 return false;
             }

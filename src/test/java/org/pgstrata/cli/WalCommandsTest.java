@@ -125,6 +125,34 @@ class WalCommandsTest {
         assertThat(dir.resolve("nothing")).doesNotExist();
     }
 
+    /**
+     * A directory repository that is not there (a file system that is not mounted, a removed
+     * directory) is no end of the archive: answered 1, recovery to latest would end at the first
+     * segment it lacks and promote in the past. It must stop recovery (above 125) and say why,
+     * for segments and history files alike, and create nothing where the repository should be; a standby
+     * alone still hears 1, as it waits rather than ends.
+     */
+    @Test
+    void get_fromARepositoryThatIsNotThere_failsAbove125_notTheEndOfTheArchive() throws Exception {
+        Path gone = dir.resolve("repo-unmounted");
+        Path empty = Files.createDirectories(dir.resolve("repo-empty-mountpoint"));
+        for (Path repo : List.of(gone, empty)) {
+            for (String name : List.of(segments.get(0), "00000002.history")) {
+                Run r = lean("wal", "get", "--repo", repo.toString(), name, dir.resolve("unmounted-out").toString());
+                assertThat(r.code()).as("%s %s: %s", repo, name, r.err()).isEqualTo(LeanWal.GET_FAILED);
+                assertThat(r.err()).contains("no pgstrata repository at " + repo);
+                assertThat(dir.resolve("unmounted-out")).doesNotExist();
+            }
+        }
+        assertThat(gone).doesNotExist();
+        // A standby waits for its archive (and streams meanwhile) instead of ending recovery: 1 keeps it running.
+        Path standby = Files.createDirectories(dir.resolve("standby-unmounted/pg_wal")).getParent();
+        Files.writeString(standby.resolve("PG_VERSION"), "17\n");
+        Files.createFile(standby.resolve("standby.signal"));
+        Run r = lean("wal", "get", "--repo", gone.toString(), segments.get(0), standby.resolve("pg_wal/RECOVERYXLOG").toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(LeanWal.NOT_IN_ARCHIVE);
+    }
+
     @Test
     void push_withOtherFilesReady_archivesThemAllInOneRun() throws Exception {
         Path repo = newRepo("repo-batch");
