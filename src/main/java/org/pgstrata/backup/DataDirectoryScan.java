@@ -39,6 +39,8 @@ final class DataDirectoryScan {
     /** The only links to directories that a backup follows, as PostgreSQL's own does. */
     private static final Pattern FOLLOWED_DIR_LINK = Pattern.compile("pg_wal|pg_tblspc/\\d+");
     private static final Pattern DB_DIR = Pattern.compile("(base/\\d+|pg_tblspc/\\d+/[^/]+/\\d+)");
+    private static final Pattern TABLESPACE_LINK = Pattern.compile("pg_tblspc/\\d+");
+    private static final Pattern VERSION_DIR = Pattern.compile("PG_\\d+_\\d+");
 
     /** A file or directory; {@code modified}: its last-modified time in milliseconds since the epoch as the scan saw it. */
     record Item(String path, Path absolute, long size, String mode, long modified) {
@@ -53,12 +55,16 @@ final class DataDirectoryScan {
     private final List<Item> dirs = new ArrayList<>();
     private final List<String> skippedLinks = new ArrayList<>();
 
-    private DataDirectoryScan(Path root) {
+    /** "PG_17_": how this cluster's version directories in a tablespace location begin; null when PG_VERSION is unreadable. */
+    private final String ownVersionPrefix;
+
+    private DataDirectoryScan(Path root, String ownVersionPrefix) {
         this.root = root;
+        this.ownVersionPrefix = ownVersionPrefix;
     }
 
     static Result scan(Path pgdata) throws IOException {
-        DataDirectoryScan s = new DataDirectoryScan(pgdata);
+        DataDirectoryScan s = new DataDirectoryScan(pgdata, ownVersionPrefix(pgdata));
         s.walk(pgdata, "");
         long total = s.files.stream().mapToLong(Item::size).sum();
         return new Result(s.files, s.dirs, total, s.skippedLinks);
@@ -88,6 +94,11 @@ final class DataDirectoryScan {
                 continue;
             }
             String mode = PosixFilePermissions.toString(attrs.permissions());
+            if (attrs.isDirectory() && foreignVersionDirectory(rel, name)) {
+                // Another major version's cluster shares this tablespace location (pg_upgrade's old and new
+                // clusters do): its files are not this cluster's, as PostgreSQL's base backup leaves them out.
+                continue;
+            }
             if (attrs.isDirectory()) {
                 if (!FOLLOWED_DIR_LINK.matcher(childRel).matches() && !EMPTY_DIRS.contains(childRel) && Files.isSymbolicLink(child)) {
                     skippedLinks.add(childRel);
@@ -123,6 +134,21 @@ final class DataDirectoryScan {
                 files.add(new Item(childRel, child, attrs.size(), mode, attrs.lastModifiedTime().toMillis()));
             }
             // sockets, fifos and dangling links are not data
+        }
+    }
+
+    /** Whether {@code name} in directory {@code rel} is the version directory of another major version in a tablespace location. */
+    private boolean foreignVersionDirectory(String rel, String name) {
+        return ownVersionPrefix != null && TABLESPACE_LINK.matcher(rel).matches() && VERSION_DIR.matcher(name).matches()
+                && !name.startsWith(ownVersionPrefix);
+    }
+
+    private static String ownVersionPrefix(Path pgdata) {
+        try {
+            String major = Files.readString(pgdata.resolve("PG_VERSION")).trim();
+            return major.matches("\\d+") ? "PG_" + major + "_" : null;
+        } catch (IOException e) {
+            return null;
         }
     }
 

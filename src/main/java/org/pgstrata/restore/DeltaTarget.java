@@ -58,6 +58,8 @@ final class DeltaTarget {
     static final String CONTROL = "global/pg_control";
     /** The only links followed: tablespaces and a pg_wal kept on another disk, as PostgreSQL itself follows them. */
     private static final Pattern FOLLOWED_LINK = Pattern.compile("pg_wal|pg_tblspc/\\d+");
+    private static final Pattern TABLESPACE_LINK = Pattern.compile("pg_tblspc/\\d+");
+    private static final Pattern VERSION_DIR = Pattern.compile("PG_\\d+_\\d+");
 
     private DeltaTarget() {
     }
@@ -186,25 +188,30 @@ final class DeltaTarget {
             dirs.add("pg_wal/archive_status");
         }
         AtomicLong removed = new AtomicLong();
-        clean(dir, "", files, dirs, removed);
+        clean(dir, "", files, dirs, "PG_" + m.pgMajor() + "_", removed);
         return removed.get();
     }
 
-    private static void clean(Path dir, String rel, Set<String> files, Set<String> dirs, AtomicLong removed) throws IOException {
+    private static void clean(Path dir, String rel, Set<String> files, Set<String> dirs, String ownVersion, AtomicLong removed)
+            throws IOException {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path p : entries) {
                 String r = rel.isEmpty() ? p.getFileName().toString() : rel + "/" + p.getFileName();
                 BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
                 if (a.isSymbolicLink()) {
                     if (dirs.contains(r) && FOLLOWED_LINK.matcher(r).matches() && Files.isDirectory(p)) {
-                        clean(p, r, files, dirs, removed);
+                        clean(p, r, files, dirs, ownVersion, removed);
                     } else {
                         Files.delete(p); // the link only, never what it points at
                         removed.incrementAndGet();
                     }
                 } else if (a.isDirectory()) {
+                    if (TABLESPACE_LINK.matcher(rel).matches() && VERSION_DIR.matcher(p.getFileName().toString()).matches()
+                            && !p.getFileName().toString().startsWith(ownVersion)) {
+                        continue; // another major version's cluster shares the tablespace location (as pg_upgrade's do): not ours
+                    }
                     if (dirs.contains(r)) {
-                        clean(p, r, files, dirs, removed);
+                        clean(p, r, files, dirs, ownVersion, removed);
                     } else {
                         removeTree(p, removed);
                     }
