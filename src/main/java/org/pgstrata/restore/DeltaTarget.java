@@ -104,6 +104,23 @@ final class DeltaTarget {
                     + ") into " + dir + ", which holds PostgreSQL " + major + "; nothing was changed",
                     "restore without --delta into an empty or new directory");
         }
+        for (Tablespaces.Tablespace t : Tablespaces.of(m)) {
+            Path link = dir.resolve("pg_tblspc").resolve(t.oid());
+            if (t.location() != null && Files.isSymbolicLink(link) && !Files.isDirectory(link)) {
+                // Most often a file system that is not mounted: written through nothing, the tablespace would land inside
+                // the data directory (on its disk) in place of the link, silently.
+                String to;
+                try {
+                    to = Files.readSymbolicLink(link).toString();
+                } catch (IOException e) {
+                    to = "a location that cannot be read";
+                }
+                throw new PgstrataException(ErrorCode.NOT_FOUND, "cannot delta-restore into " + dir + ": tablespace " + t.oid()
+                        + "'s link pg_tblspc/" + t.oid() + " leads to " + to + ", which is not a directory; nothing was changed",
+                        "mount the file system that holds it (or put the link right); to have the tablespace restored inside the data"
+                        + " directory instead, remove the link");
+            }
+        }
     }
 
     /**
