@@ -123,6 +123,18 @@ final class DeltaTarget {
         }
     }
 
+    private static final Pattern IN_VERSION_DIR = Pattern.compile("pg_tblspc/\\d+/(PG_\\d+_\\d+)(/.*)?");
+
+    /**
+     * Whether {@code path} of a manifest lies in another major version's directory of a tablespace
+     * location: a backup taken before backups left those out lists another cluster's files there,
+     * which a delta restore in place must not write.
+     */
+    static boolean foreign(String path, int major) {
+        java.util.regex.Matcher x = IN_VERSION_DIR.matcher(path);
+        return x.matches() && !x.group(1).startsWith("PG_" + major + "_");
+    }
+
     /**
      * Why a server counts as running on {@code dir}, or empty. A postmaster.pid whose pid is gone,
      * or belongs to a process that is not a postgres running in this directory, is stale: a

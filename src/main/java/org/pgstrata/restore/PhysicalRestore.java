@@ -799,6 +799,9 @@ public final class PhysicalRestore {
         Files.createDirectories(target);
         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
         for (DirectoryEntry d : m.directories()) {
+            if (delta != null && DeltaTarget.foreign(d.path(), m.pgMajor())) {
+                continue; // another cluster's, listed by a backup of an earlier version: left as it is
+            }
             Path p = target.resolve(d.path());
             Files.createDirectories(p);
             Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(d.mode()));
@@ -823,7 +826,8 @@ public final class PhysicalRestore {
         Writes writes = new Writes();
         try (org.pgstrata.manifest.BlockMap map = delta == null ? null : delta.map) {
             try {
-                writeAll(repo, chain, target, jobs, m, files(m), total, writes, delta, plan.otherHistories(), plan.unarchivedHistories());
+                writeAll(repo, chain, target, jobs, m, files(m).stream()
+                        .filter(f -> delta == null || !DeltaTarget.foreign(f.path(), m.pgMajor())).toList(), total, writes, delta, plan.otherHistories(), plan.unarchivedHistories());
             } catch (Throwable e) {
                 // What failed the restore is what it reports: a flush that failed too (or an interrupt) only goes with it.
                 try {

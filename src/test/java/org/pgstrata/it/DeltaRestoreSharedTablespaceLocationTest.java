@@ -5,11 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.manifest.FileEntry;
+import org.pgstrata.manifest.Manifest;
+import org.pgstrata.manifest.Repository;
+import org.pgstrata.storage.fs.FileStorage;
 
 /**
  * Two clusters of different major versions may share a tablespace location (pg_upgrade's old and
@@ -54,6 +60,57 @@ class DeltaRestoreSharedTablespaceLocationTest extends PgTest {
         assertThat(ClusterContent.proof(src)).isEqualTo(atBackup);
 
         assertThat(location.resolve(oldVersionDir)).isDirectory();
+        old.start();
+        assertThat(ClusterContent.proof(old)).as("the PostgreSQL 16 cluster sharing the location").isEqualTo(oldNow);
+    }
+
+    /**
+     * A backup taken before backups left another major version's directory out lists that
+     * cluster's files: a delta restore of it writes none of them. (The manifest is edited to list,
+     * under the other cluster's directory, a file with this cluster's content, as such a backup
+     * would list that cluster's own older content.)
+     */
+    @Test
+    void aBackupListingTheOtherVersionsFiles_deltaRestoreWritesNoneOfThem() throws Exception {
+        Path location = Files.createDirectories(dir.resolve("shared-ts"));
+        LocalCluster old = pg.start("old", 16);
+        PgSupport.sql(old, "CREATE TABLESPACE ts LOCATION '" + location + "'",
+                "CREATE TABLE kept (id int PRIMARY KEY, v text) TABLESPACE ts",
+                "INSERT INTO kept SELECT g, md5(g::text) FROM generate_series(1, 2000) g", "CHECKPOINT");
+        String kept = PgSupport.queryString(old, "SELECT pg_relation_filepath('kept')");
+        Map<String, ContentChecksum.Result> oldNow = ClusterContent.of(old);
+        old.stop();
+
+        LocalCluster src = pg.start("src", 17);
+        PgSupport.sql(src, "CREATE TABLESPACE ts LOCATION '" + location + "'",
+                "CREATE TABLE spaced (id int PRIMARY KEY, v text) TABLESPACE ts",
+                "INSERT INTO spaced SELECT g, md5(g::text) FROM generate_series(1, 3000) g");
+        String spaced = PgSupport.queryString(src, "SELECT pg_relation_filepath('spaced')");
+        Path repo = dir.resolve("repo");
+        String full = CliBackups.backupId(repo, src, "full");
+        Map<String, ContentChecksum.Result> atBackup = ClusterContent.of(src);
+        src.stop();
+
+        // pg_tblspc/OID17/PG_16_.../DB/REL: the 16 cluster's relation file, as seen through the 17 cluster's link.
+        String tablespace17 = spaced.split("/")[1];
+        String inOld = "pg_tblspc/" + tablespace17 + "/" + kept.split("/", 3)[2];
+        assertThat(src.pgdata().resolve(inOld)).isRegularFile();
+        try (Repository r = Repository.on(new FileStorage(repo))) {
+            Manifest m = r.manifest(full);
+            List<FileEntry> files = new ArrayList<>(m.files());
+            FileEntry f = files.stream().filter(e -> e.path().equals(spaced)).findFirst().orElseThrow();
+            files.add(new FileEntry(inOld, f.size(), f.mode(), f.checksum(), f.source(), f.reference(), f.object(), f.blocks(),
+                    f.pagesChecksum()));
+            r.writeManifest(new Manifest(m.formatVersion(), m.id(), m.type(), m.reference(), m.systemIdentifier(), m.pgVersionNum(),
+                    m.timeline(), m.startLsn(), m.stopLsn(), m.startTime(), m.stopTime(), m.compression(), m.backupLabel(), m.tablespaceMap(),
+                    m.directories(), files, m.wal(), m.dataBytes(), m.repositoryBytes(), m.pgstrataVersion(), m.walSource(),
+                    m.dataChecksums(), m.blockMap(), m.externalConfig(), m.changeSource(), m.lineage()));
+        }
+
+        JsonNode r = CliBackups.run("restore", "-q", "--json", "--delta", "--repo", repo.toString(), "--to", src.pgdata().toString(),
+                "--start", "--port", Integer.toString(LocalCluster.freePort()));
+        assertThat(r.get("backupId").asText()).isEqualTo(full);
+        assertThat(ClusterContent.proof(src)).isEqualTo(atBackup);
         old.start();
         assertThat(ClusterContent.proof(old)).as("the PostgreSQL 16 cluster sharing the location").isEqualTo(oldNow);
     }
