@@ -83,7 +83,7 @@ final class DeltaTarget {
         Optional<String> running = runningServer(dir);
         if (running.isPresent()) {
             throw new PgstrataException(ErrorCode.SERVER_RUNNING, "cannot delta-restore into " + dir + ": " + running.get()
-                    + "; nothing was changed", "stop the server first (pg_ctl stop -D " + dir + ")");
+                    + "; nothing was changed", "stop the server first (pg_ctl stop -D " + org.pgstrata.api.Self.quote(dir.toString()) + ")");
         }
         String sysid;
         String major;
