@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.pgstrata.postgres.RelationFile;
+import org.pgstrata.postgres.VersionDirectory;
 
 /**
  * Lists what a backup copies from a data directory, leaving out what PostgreSQL's own base
@@ -39,8 +40,6 @@ final class DataDirectoryScan {
     /** The only links to directories that a backup follows, as PostgreSQL's own does. */
     private static final Pattern FOLLOWED_DIR_LINK = Pattern.compile("pg_wal|pg_tblspc/\\d+");
     private static final Pattern DB_DIR = Pattern.compile("(base/\\d+|pg_tblspc/\\d+/[^/]+/\\d+)");
-    private static final Pattern TABLESPACE_LINK = Pattern.compile("pg_tblspc/\\d+");
-    private static final Pattern VERSION_DIR = Pattern.compile("PG_\\d+_\\d+");
 
     /** A file or directory; {@code modified}: its last-modified time in milliseconds since the epoch as the scan saw it. */
     record Item(String path, Path absolute, long size, String mode, long modified) {
@@ -55,16 +54,16 @@ final class DataDirectoryScan {
     private final List<Item> dirs = new ArrayList<>();
     private final List<String> skippedLinks = new ArrayList<>();
 
-    /** "PG_17_": how this cluster's version directories in a tablespace location begin; null when PG_VERSION is unreadable. */
-    private final String ownVersionPrefix;
+    /** "17": this cluster's major version, which names its version directories in tablespace locations; null when PG_VERSION is unreadable. */
+    private final String ownMajor;
 
-    private DataDirectoryScan(Path root, String ownVersionPrefix) {
+    private DataDirectoryScan(Path root, String ownMajor) {
         this.root = root;
-        this.ownVersionPrefix = ownVersionPrefix;
+        this.ownMajor = ownMajor;
     }
 
     static Result scan(Path pgdata) throws IOException {
-        DataDirectoryScan s = new DataDirectoryScan(pgdata, ownVersionPrefix(pgdata));
+        DataDirectoryScan s = new DataDirectoryScan(pgdata, ownMajor(pgdata));
         s.walk(pgdata, "");
         long total = s.files.stream().mapToLong(Item::size).sum();
         return new Result(s.files, s.dirs, total, s.skippedLinks);
@@ -139,14 +138,13 @@ final class DataDirectoryScan {
 
     /** Whether {@code name} in directory {@code rel} is the version directory of another major version in a tablespace location. */
     private boolean foreignVersionDirectory(String rel, String name) {
-        return ownVersionPrefix != null && TABLESPACE_LINK.matcher(rel).matches() && VERSION_DIR.matcher(name).matches()
-                && !name.startsWith(ownVersionPrefix);
+        return ownMajor != null && VersionDirectory.isForeignEntry(rel, name, ownMajor);
     }
 
-    private static String ownVersionPrefix(Path pgdata) {
+    private static String ownMajor(Path pgdata) {
         try {
             String major = Files.readString(pgdata.resolve("PG_VERSION")).trim();
-            return major.matches("\\d+") ? "PG_" + major + "_" : null;
+            return major.matches("\\d+") ? major : null;
         } catch (IOException e) {
             return null;
         }

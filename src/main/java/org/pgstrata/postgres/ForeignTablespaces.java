@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 
@@ -26,7 +25,6 @@ import org.pgstrata.api.PgstrataException;
 public final class ForeignTablespaces {
     /** The words that say so in the server log, which a restore that started the copy looks for. */
     public static final String MARKER = "holds another cluster's tablespace";
-    private static final Pattern VERSION_DIR = Pattern.compile("PG_\\d+_\\d+");
 
     private ForeignTablespaces() {
     }
@@ -99,7 +97,7 @@ public final class ForeignTablespaces {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(location)) {
             for (Path p : entries) {
                 String n = p.getFileName().toString();
-                if (VERSION_DIR.matcher(n).matches() && (major == null || n.startsWith("PG_" + major + "_")) && Files.isDirectory(p)) {
+                if (VersionDirectory.isVersionDirectory(n) && (major == null || VersionDirectory.belongsTo(n, major)) && Files.isDirectory(p)) {
                     found.add(n);
                 }
             }

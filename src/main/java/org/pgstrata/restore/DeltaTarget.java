@@ -28,6 +28,7 @@ import org.pgstrata.manifest.FileEntry;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.WalEntry;
 import org.pgstrata.postgres.ControlFile;
+import org.pgstrata.postgres.VersionDirectory;
 
 /**
  * An existing data directory that a delta restore turns into the backup's, writing only what
@@ -58,8 +59,6 @@ final class DeltaTarget {
     static final String CONTROL = "global/pg_control";
     /** The only links followed: tablespaces and a pg_wal kept on another disk, as PostgreSQL itself follows them. */
     private static final Pattern FOLLOWED_LINK = Pattern.compile("pg_wal|pg_tblspc/\\d+");
-    private static final Pattern TABLESPACE_LINK = Pattern.compile("pg_tblspc/\\d+");
-    private static final Pattern VERSION_DIR = Pattern.compile("PG_\\d+_\\d+");
 
     private DeltaTarget() {
     }
@@ -123,16 +122,13 @@ final class DeltaTarget {
         }
     }
 
-    private static final Pattern IN_VERSION_DIR = Pattern.compile("pg_tblspc/\\d+/(PG_\\d+_\\d+)(/.*)?");
-
     /**
      * Whether {@code path} of a manifest lies in another major version's directory of a tablespace
      * location: a backup taken before backups left those out lists another cluster's files there,
      * which a delta restore in place must not write.
      */
     static boolean foreign(String path, int major) {
-        java.util.regex.Matcher x = IN_VERSION_DIR.matcher(path);
-        return x.matches() && !x.group(1).startsWith("PG_" + major + "_");
+        return VersionDirectory.isForeignPath(path, Integer.toString(major));
     }
 
     /**
@@ -217,11 +213,11 @@ final class DeltaTarget {
             dirs.add("pg_wal/archive_status");
         }
         AtomicLong removed = new AtomicLong();
-        clean(dir, "", files, dirs, "PG_" + m.pgMajor() + "_", removed);
+        clean(dir, "", files, dirs, Integer.toString(m.pgMajor()), removed);
         return removed.get();
     }
 
-    private static void clean(Path dir, String rel, Set<String> files, Set<String> dirs, String ownVersion, AtomicLong removed)
+    private static void clean(Path dir, String rel, Set<String> files, Set<String> dirs, String ownMajor, AtomicLong removed)
             throws IOException {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path p : entries) {
@@ -229,18 +225,17 @@ final class DeltaTarget {
                 BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
                 if (a.isSymbolicLink()) {
                     if (dirs.contains(r) && FOLLOWED_LINK.matcher(r).matches() && Files.isDirectory(p)) {
-                        clean(p, r, files, dirs, ownVersion, removed);
+                        clean(p, r, files, dirs, ownMajor, removed);
                     } else {
                         Files.delete(p); // the link only, never what it points at
                         removed.incrementAndGet();
                     }
                 } else if (a.isDirectory()) {
-                    if (TABLESPACE_LINK.matcher(rel).matches() && VERSION_DIR.matcher(p.getFileName().toString()).matches()
-                            && !p.getFileName().toString().startsWith(ownVersion)) {
+                    if (VersionDirectory.isForeignEntry(rel, p.getFileName().toString(), ownMajor)) {
                         continue; // another major version's cluster shares the tablespace location (as pg_upgrade's do): not ours
                     }
                     if (dirs.contains(r)) {
-                        clean(p, r, files, dirs, ownVersion, removed);
+                        clean(p, r, files, dirs, ownMajor, removed);
                     } else {
                         removeTree(p, removed);
                     }
