@@ -418,11 +418,7 @@ public final class Expire {
                     segmentSize[0] = new ArchiveTimelines(archive).segmentSize();
                 }
                 return org.pgstrata.manifest.OwnWal.check(archive, m, segmentSize[0]).map(p -> "segment " + p.segment() + " of its own WAL, "
-                        + m.startLsn() + " to " + m.stopLsn() + ", is " + switch (p.fault()) {
-                            case MISSING -> "missing from the archive";
-                            case EXPIRED -> "missing from the archive (removed by expire)";
-                            case DAMAGED -> "damaged";
-                        }).orElse(null);
+                        + m.startLsn() + " to " + m.stopLsn() + ", " + p.describe()).orElse(null);
             } catch (IOException e) {
                 throw repo.io("read the WAL archive", e);
             }

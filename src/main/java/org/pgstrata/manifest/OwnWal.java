@@ -18,15 +18,34 @@ public final class OwnWal {
 
     public enum Fault {
         /** Not in the archive. */
-        MISSING,
+        MISSING("missing"),
         /** Not in the archive, and removed by expire: {@link Problem#detail} is the first LSN it keeps. */
-        EXPIRED,
+        EXPIRED("removed by expire"),
         /** In the archive, damaged: {@link Problem#detail} says how. */
-        DAMAGED
+        DAMAGED("damaged");
+
+        private final String label;
+
+        Fault(String label) {
+            this.label = label;
+        }
+
+        /** The fault in a word or two, as JSON output gives it. */
+        public String label() {
+            return label;
+        }
     }
 
     /** What stands between the backup and its consistency point: {@code segment}'s fault. */
     public record Problem(Fault fault, String segment, String detail) {
+        /** The fault as the rest of a sentence whose subject is the segment: "is not in the archive". */
+        public String describe() {
+            return switch (fault) {
+                case MISSING -> "is not in the archive";
+                case EXPIRED -> WalExpiry.MARKER + " (the archive keeps WAL from " + detail + " on)";
+                case DAMAGED -> "is damaged: " + detail;
+            };
+        }
     }
 
     /**

@@ -133,11 +133,7 @@ public final class RecoveryWindows {
 
     /** Records that backup {@code m} restores to no point: its own WAL has {@code p}. */
     private static void unrestorable(Manifest m, OwnWal.Problem p, List<RecoveryWindow.Unrestorable> unrestorable, List<String> ownDamaged) {
-        unrestorable.add(new RecoveryWindow.Unrestorable(m.id(), p.segment(), switch (p.fault()) {
-            case MISSING -> "missing";
-            case DAMAGED -> "damaged";
-            case EXPIRED -> "removed by expire";
-        }));
+        unrestorable.add(new RecoveryWindow.Unrestorable(m.id(), p.segment(), p.fault().label()));
         if (p.fault() == OwnWal.Fault.DAMAGED) {
             ownDamaged.add(p.segment());
         }

@@ -429,11 +429,7 @@ public final class Verifier {
             if (p.isPresent()) {
                 OwnWal.Problem w = p.get();
                 problems.add("backup " + m.id() + " cannot be restored: WAL segment " + w.segment() + ", which it needs to reach its consistency point, "
-                        + switch (w.fault()) {
-                            case MISSING -> "is not in the archive";
-                            case EXPIRED -> WalExpiry.MARKER + " (the archive keeps WAL from " + w.detail() + " on)";
-                            case DAMAGED -> "is damaged: " + w.detail();
-                        });
+                        + w.describe());
                 rejected.add(m.id());
             }
         }

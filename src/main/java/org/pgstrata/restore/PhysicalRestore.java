@@ -90,16 +90,13 @@ public final class PhysicalRestore {
         if (problem.isEmpty()) {
             return;
         }
-        String name = problem.get().segment();
-        throw switch (problem.get().fault()) {
-            case EXPIRED -> new PgstrataException(ErrorCode.WAL_EXPIRED, "WAL segment " + name + ", which backup " + m.id()
-                    + " needs to reach its consistency point, " + org.pgstrata.manifest.WalExpiry.MARKER + " (the archive keeps WAL from "
-                    + problem.get().detail() + " on); nothing was written", "restore a newer backup ('pgstrata list --repo " + repo.describe() + "')");
-            case MISSING -> new PgstrataException(ErrorCode.WAL_MISSING, "WAL segment " + name + ", which backup " + m.id()
-                    + " needs to reach its consistency point, is not in the archive of " + repo.describe() + "; nothing was written",
-                    "put the segment back (pgstrata wal push), or restore another backup");
-            case DAMAGED -> new PgstrataException(ErrorCode.CORRUPT, "archived WAL segment " + name + ", which backup " + m.id()
-                    + " needs to reach its consistency point, is damaged: " + problem.get().detail() + "; nothing was written",
+        org.pgstrata.manifest.OwnWal.Problem p = problem.get();
+        String message = "WAL segment " + p.segment() + ", which backup " + m.id() + " needs to reach its consistency point, " + p.describe()
+                + (p.fault() == org.pgstrata.manifest.OwnWal.Fault.MISSING ? " of " + repo.describe() : "") + "; nothing was written";
+        throw switch (p.fault()) {
+            case EXPIRED -> new PgstrataException(ErrorCode.WAL_EXPIRED, message, "restore a newer backup ('pgstrata list --repo " + repo.describe() + "')");
+            case MISSING -> new PgstrataException(ErrorCode.WAL_MISSING, message, "put the segment back (pgstrata wal push), or restore another backup");
+            case DAMAGED -> new PgstrataException(ErrorCode.CORRUPT, message,
                     "run 'pgstrata verify --repo " + repo.describe() + "', and restore another backup");
         };
     }
