@@ -85,8 +85,8 @@ public final class WalGet {
             Storage storage = opened.storage();
             WalArchive archive = new WalArchive(storage);
             Optional<WalArchive.Entry> e = archive.find(name);
+            Path dataDir = dataDirectoryOf(target);
             if (e.isEmpty()) {
-                Path dataDir = dataDirectoryOf(target);
                 boolean standby = dataDir != null && Files.isRegularFile(dataDir.resolve("standby.signal"));
                 if (opened.systemIdentifier() == null && !standby) {
                     // No repository there at all (a file system not mounted, a removed directory): not the end of an
@@ -96,14 +96,13 @@ public final class WalGet {
                             + " (repo.json is missing), so whether it archived " + name + " cannot be told; recovery stops here",
                             "mount or restore the repository that restore_command names, then start the server again");
                 }
-                refuseExpired(storage, repo, name, target);
+                refuseExpired(storage, repo, name, dataDir);
                 return false;
             }
             byte[] content = archive.read(e.get());
             java.util.concurrent.FutureTask<PgstrataException> guard = null;
             if (WalFileName.isSegment(name) || name.endsWith(".partial")) {
                 WalSegmentHeader h = checkSystem(storage, name, e.get().key(), content);
-                Path dataDir = dataDirectoryOf(target);
                 if (dataDir != null) {
                     TablespaceCreations.Bound holds = replayTarget == null || targetStillSet(dataDir, replayTarget) ? bound : null;
                     // The scan runs while the segment is written and synced, and is waited for before it takes its name
@@ -175,12 +174,11 @@ public final class WalGet {
      * directory's pg_wal has the file: recovery asks the archive first and then reads it from
      * there (a backup that holds its own WAL).
      */
-    private static void refuseExpired(Storage storage, String repo, String name, Path target) throws IOException {
+    private static void refuseExpired(Storage storage, String repo, String name, Path dataDir) throws IOException {
         java.util.Optional<org.pgstrata.manifest.WalExpiry.Mark> mark = org.pgstrata.manifest.WalExpiry.read(storage);
         if (mark.isEmpty() || !mark.get().covers(name)) {
             return;
         }
-        Path dataDir = dataDirectoryOf(target);
         if (dataDir != null && Files.isRegularFile(dataDir.resolve("pg_wal").resolve(name))) {
             return;
         }
