@@ -29,15 +29,9 @@ class DeltaRestoreSharedTablespaceLocationTest extends PgTest {
     @Test
     void deltaRestore_leavesAnotherMajorVersionsDirectoryInTheLocationAlone() throws Exception {
         Path location = Files.createDirectories(dir.resolve("shared-ts"));
-        LocalCluster old = pg.start("old", 16);
-        PgSupport.sql(old, "CREATE TABLESPACE ts LOCATION '" + location + "'",
-                "CREATE TABLE kept (id int PRIMARY KEY, v text) TABLESPACE ts",
-                "INSERT INTO kept SELECT g, md5(g::text) FROM generate_series(1, 2000) g", "CHECKPOINT");
+        LocalCluster old = clusterWithTable(16, "old", location, "kept", 2000);
 
-        LocalCluster src = pg.start("src", 17);
-        PgSupport.sql(src, "CREATE TABLESPACE ts LOCATION '" + location + "'",
-                "CREATE TABLE spaced (id int PRIMARY KEY, v text) TABLESPACE ts",
-                "INSERT INTO spaced SELECT g, md5(g::text) FROM generate_series(1, 3000) g");
+        LocalCluster src = clusterWithTable(17, "src", location, "spaced", 3000);
         Path repo = dir.resolve("repo");
         String full = CliBackups.backupId(repo, src, "full");
         Map<String, ContentChecksum.Result> atBackup = ClusterContent.of(src);
@@ -54,9 +48,7 @@ class DeltaRestoreSharedTablespaceLocationTest extends PgTest {
             oldVersionDir = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("PG_16_")).findFirst().orElseThrow();
         }
 
-        JsonNode r = CliBackups.run("restore", "-q", "--json", "--delta", "--repo", repo.toString(), "--to", src.pgdata().toString(),
-                "--start", "--port", Integer.toString(LocalCluster.freePort()));
-        assertThat(r.get("backupId").asText()).isEqualTo(full);
+        deltaRestoreAndStart(repo, src, full);
         assertThat(ClusterContent.proof(src)).isEqualTo(atBackup);
 
         assertThat(location.resolve(oldVersionDir)).isDirectory();
@@ -73,18 +65,12 @@ class DeltaRestoreSharedTablespaceLocationTest extends PgTest {
     @Test
     void aBackupListingTheOtherVersionsFiles_deltaRestoreWritesNoneOfThem() throws Exception {
         Path location = Files.createDirectories(dir.resolve("shared-ts"));
-        LocalCluster old = pg.start("old", 16);
-        PgSupport.sql(old, "CREATE TABLESPACE ts LOCATION '" + location + "'",
-                "CREATE TABLE kept (id int PRIMARY KEY, v text) TABLESPACE ts",
-                "INSERT INTO kept SELECT g, md5(g::text) FROM generate_series(1, 2000) g", "CHECKPOINT");
+        LocalCluster old = clusterWithTable(16, "old", location, "kept", 2000);
         String kept = PgSupport.queryString(old, "SELECT pg_relation_filepath('kept')");
         Map<String, ContentChecksum.Result> oldNow = ClusterContent.of(old);
         old.stop();
 
-        LocalCluster src = pg.start("src", 17);
-        PgSupport.sql(src, "CREATE TABLESPACE ts LOCATION '" + location + "'",
-                "CREATE TABLE spaced (id int PRIMARY KEY, v text) TABLESPACE ts",
-                "INSERT INTO spaced SELECT g, md5(g::text) FROM generate_series(1, 3000) g");
+        LocalCluster src = clusterWithTable(17, "src", location, "spaced", 3000);
         String spaced = PgSupport.queryString(src, "SELECT pg_relation_filepath('spaced')");
         Path repo = dir.resolve("repo");
         String full = CliBackups.backupId(repo, src, "full");
@@ -107,11 +93,24 @@ class DeltaRestoreSharedTablespaceLocationTest extends PgTest {
                     m.dataChecksums(), m.blockMap(), m.externalConfig(), m.changeSource(), m.lineage()));
         }
 
-        JsonNode r = CliBackups.run("restore", "-q", "--json", "--delta", "--repo", repo.toString(), "--to", src.pgdata().toString(),
-                "--start", "--port", Integer.toString(LocalCluster.freePort()));
-        assertThat(r.get("backupId").asText()).isEqualTo(full);
+        deltaRestoreAndStart(repo, src, full);
         assertThat(ClusterContent.proof(src)).isEqualTo(atBackup);
         old.start();
         assertThat(ClusterContent.proof(old)).as("the PostgreSQL 16 cluster sharing the location").isEqualTo(oldNow);
+    }
+
+    /** A cluster of major version {@code major} with a tablespace at {@code location} holding {@code table} of {@code rows} rows. */
+    private LocalCluster clusterWithTable(int major, String name, Path location, String table, int rows) throws Exception {
+        LocalCluster c = pg.start(name, major);
+        PgSupport.sql(c, "CREATE TABLESPACE ts LOCATION '" + location + "'",
+                "CREATE TABLE " + table + " (id int PRIMARY KEY, v text) TABLESPACE ts",
+                "INSERT INTO " + table + " SELECT g, md5(g::text) FROM generate_series(1, " + rows + ") g", "CHECKPOINT");
+        return c;
+    }
+
+    private static void deltaRestoreAndStart(Path repo, LocalCluster to, String expectedBackup) throws Exception {
+        JsonNode r = CliBackups.run("restore", "-q", "--json", "--delta", "--repo", repo.toString(), "--to", to.pgdata().toString(),
+                "--start", "--port", Integer.toString(LocalCluster.freePort()));
+        assertThat(r.get("backupId").asText()).isEqualTo(expectedBackup);
     }
 }
