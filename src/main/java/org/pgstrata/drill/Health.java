@@ -13,6 +13,7 @@ import java.util.Set;
 import org.pgstrata.api.BackupInfo;
 import org.pgstrata.api.DrillRecord;
 import org.pgstrata.api.RecoveryWindow;
+import org.pgstrata.manifest.OwnWal;
 
 /**
  * Whether a repository is fit to restore from, judged as a monitoring check (pgstrata status):
@@ -21,14 +22,16 @@ import org.pgstrata.api.RecoveryWindow;
  * severity; the worst one is the repository's status, with Nagios's exit codes.
  *
  * <ul>
- *   <li>backup-age: CRITICAL when there is no intact backup, or the newest one (physical or
- *       logical, by stop time, except that no physical backup counts as older than one in its
- *       own past: {@link #newest}) stopped longer ago than the limit;</li>
+ *   <li>backup-age: CRITICAL when there is no intact backup that restores, or the newest one
+ *       (physical or logical, by stop time, except that no physical backup counts as older than
+ *       one in its own past: {@link #newest}) stopped longer ago than the limit; a backup whose
+ *       own WAL the archive lacks is named, not counted;</li>
  *   <li>damaged-backups: WARNING when a backup's manifest cannot be read;</li>
  *   <li>last-drill: CRITICAL when the newest drill of the repository failed;</li>
  *   <li>drill-age: WARNING when no drill passed within the limit (never counts);</li>
- *   <li>archive-gaps: CRITICAL when a segment is missing from the archived WAL, or an archived
- *       file is damaged (then the archive-lag check is skipped);</li>
+ *   <li>archive-gaps: CRITICAL when a segment is missing from the archived WAL (a gap, or a
+ *       segment of a backup's own WAL lost at the archive's end), or an archived file is damaged
+ *       (then the archive-lag check is skipped);</li>
  *   <li>archive-lag: WARNING when the newest archived point is older than the limit.</li>
  * </ul>
  * A repository that archives no WAL skips the archive checks; a limit of zero skips its check.
@@ -159,14 +162,26 @@ public final class Health {
         Instant now = clock.instant();
         List<Check> checks = new ArrayList<>();
 
-        // The newest intact backup, physical or logical.
+        // The newest intact backup, physical or logical, that restores: one whose own WAL the archive lacks restores to no point.
         List<BackupInfo> intact = facts.backups().stream().filter(b -> !b.isDamaged()).toList();
-        BackupInfo newest = newest(intact, facts.physicalOrder());
+        Map<String, RecoveryWindow.Unrestorable> unrestorable = new java.util.LinkedHashMap<>();
+        Map<String, Integer> unrestorableTimeline = new java.util.HashMap<>();
+        for (RecoveryWindow w : facts.windows()) {
+            for (RecoveryWindow.Unrestorable u : w.unrestorable()) {
+                unrestorable.putIfAbsent(u.backup(), u);
+                unrestorableTimeline.putIfAbsent(u.backup(), w.timeline());
+            }
+        }
+        BackupInfo newest = newest(intact.stream().filter(b -> !unrestorable.containsKey(b.id())).toList(), facts.physicalOrder());
+        BackupInfo newestIntact = newest(intact, facts.physicalOrder());
+        String newerUnrestorable = newestIntact == null || newestIntact == newest ? ""
+                : "; " + newestIntact.id() + ", newer, cannot be restored (WAL segment " + unrestorable.get(newestIntact.id()).segment()
+                        + " of its own is " + unrestorable.get(newestIntact.id()).problem() + ")";
         Long backupAge = newest == null ? null : age(now, instant(newest.stopTime()));
         Long backupLimit = seconds(limits.maxBackupAge());
         if (newest == null) {
-            checks.add(new Check("backup-age", Severity.CRITICAL, "no backup: nothing to restore (run 'pgstrata backup')",
-                    null, backupLimit));
+            checks.add(new Check("backup-age", Severity.CRITICAL, (newestIntact == null ? "no backup" : "no backup that restores")
+                    + ": nothing to restore (run 'pgstrata backup')" + newerUnrestorable, null, backupLimit));
         } else if (backupLimit != null && ahead(now, instant(newest.stopTime())) != null) {
             checks.add(new Check("backup-age", Severity.WARNING, "the newest backup, " + newest.id() + ", stopped at " + newest.stopTime()
                     + ", " + ahead(now, instant(newest.stopTime())), backupAge, backupLimit));
@@ -176,8 +191,8 @@ public final class Health {
         } else {
             boolean old = backupAge > backupLimit;
             checks.add(new Check("backup-age", old ? Severity.CRITICAL : Severity.OK, "the newest backup, " + newest.id() + ", stopped "
-                    + human(backupAge) + " ago" + (old ? ", longer than " : ", within ") + human(backupLimit) + " (--max-backup-age)",
-                    backupAge, backupLimit));
+                    + human(backupAge) + " ago" + (old ? ", longer than " : ", within ") + human(backupLimit) + " (--max-backup-age)"
+                    + newerUnrestorable, backupAge, backupLimit));
         }
 
         List<BackupInfo> damaged = facts.backups().stream().filter(BackupInfo::isDamaged).toList();
@@ -249,11 +264,18 @@ public final class Health {
             checks.add(new Check("archive-lag", Severity.SKIPPED, why, null, null));
         } else {
             List<String> missing = new ArrayList<>();
+            Set<String> listed = new java.util.HashSet<>();
             for (RecoveryWindow w : facts.windows()) {
                 for (String g : w.gaps()) {
                     missing.add(g + " (timeline " + w.timeline() + ")");
+                    listed.add(g);
                 }
             }
+            // A segment of a backup's own WAL lost at the archive's end is no gap between two others, but missing all the same:
+            // no restore reaches that backup's point. (One that expire removed went with the backups that needed it.)
+            unrestorable.values().stream().filter(u -> u.problem().equals(OwnWal.Fault.MISSING.label()) && listed.add(u.segment()))
+                    .forEach(u -> missing.add(u.segment() + " (timeline " + unrestorableTimeline.get(u.backup()) + ", which backup "
+                            + u.backup() + " needs to reach its consistency point)"));
             gaps = missing.size();
             checks.add(missing.isEmpty()
                     ? new Check("archive-gaps", Severity.OK, "no gap in the archived WAL", 0L, 0L)

@@ -20,7 +20,8 @@ import org.pgstrata.postgres.WalFileName;
  * no segment follows it, so its loss is no gap between two others. verify said "ok ... 0
  * problems" and info listed the backup in the window, while restore refused it at once (exit 25).
  * verify now names the backup (exit 15), info leaves it out of the window and names it among the
- * unrestorable, and the backup before it still restores with its content.
+ * unrestorable, status counts the segment as missing (critical) and the backup before it as the
+ * newest, and that backup still restores with its content.
  */
 class NewestOwnWalLostTest extends PgTest {
 
@@ -66,6 +67,15 @@ class NewestOwnWalLostTest extends PgTest {
             assertThat(u.get("segment").asText()).isEqualTo(own);
             assertThat(u.get("problem").asText()).isEqualTo("missing");
         });
+
+        // status, the monitoring check, said "ok" for the newest backup's age and for the archive: the backup it counted does
+        // not restore, and the segment it lacks is missing from the archive.
+        CliRun status = CliRun.run("status", "--repo", repo.toString());
+        assertThat(status.exitCode()).as(status.out() + status.err()).isEqualTo(2);
+        assertThat(status.out().lines()).as(status.out()).anySatisfy(l -> assertThat(l).startsWith("critical: archive-gaps: ")
+                .contains(own).contains(newestId));
+        assertThat(status.out().lines()).as(status.out()).anySatisfy(l -> assertThat(l).startsWith("ok: backup-age: ").contains(olderId)
+                .contains(newestId + ", newer, cannot be restored"));
 
         CliBackups.Restored atOlder = CliBackups.restore(pg, repo, dir.resolve("older"), 17, "--backup", olderId);
         assertThat(PgSupport.queryString(atOlder.cluster(), "SELECT string_agg(n::text, ',' ORDER BY n) FROM marks")).isEqualTo("1");
