@@ -265,10 +265,12 @@ public final class Health {
         } else {
             List<String> missing = new ArrayList<>();
             Set<String> listed = new java.util.HashSet<>();
+            boolean anyDamaged = false;
             for (RecoveryWindow w : facts.windows()) {
                 for (String g : w.gaps()) {
-                    missing.add(g + " (timeline " + w.timeline() + ")");
+                    missing.add(g + " (timeline " + w.timeline() + (w.damaged().contains(g) ? ", damaged)" : ")"));
                     listed.add(g);
+                    anyDamaged |= w.damaged().contains(g);
                 }
             }
             // A segment of a backup's own WAL lost at the archive's end is no gap between two others, but missing all the same:
@@ -279,7 +281,8 @@ public final class Health {
             gaps = missing.size();
             checks.add(missing.isEmpty()
                     ? new Check("archive-gaps", Severity.OK, "no gap in the archived WAL", 0L, 0L)
-                    : new Check("archive-gaps", Severity.CRITICAL, missing.size() + " WAL segment(s) missing from the archive: "
+                    : new Check("archive-gaps", Severity.CRITICAL, missing.size() + " WAL segment(s) missing from the archive"
+                            + (anyDamaged ? " or damaged: " : ": ")
                             + abbreviate(String.join(", ", missing), 300) + "; no restore can recover across them", (long) gaps, 0L));
 
             Instant newestPoint = newestArchivedPoint(facts.windows(), intact, facts.physicalOrder());

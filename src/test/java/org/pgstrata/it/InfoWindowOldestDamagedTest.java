@@ -48,6 +48,12 @@ class InfoWindowOldestDamagedTest extends PgTest {
         assertThat(w.get("damaged")).as("%s", w).extracting(JsonNode::asText).containsExactly(damaged);
         assertThat(w.get("gaps")).as("%s", w).extracting(JsonNode::asText).contains(damaged);
 
+        // status called the damaged segment missing, and so sent the user to look for a file that is there
+        CliRun status = CliRun.run("status", "--repo", repo.toString());
+        assertThat(status.exitCode()).as(status.out() + status.err()).isEqualTo(2);
+        assertThat(status.out().lines()).as(status.out()).anySatisfy(l -> assertThat(l).startsWith("critical: archive-gaps: ")
+                .contains("missing from the archive or damaged").contains(damaged + " (timeline 1, damaged)"));
+
         InfoWindowOldestUnusableTest.restoresAtTheWindowsStart(pg, dir, repo, w);
     }
 }
