@@ -87,6 +87,32 @@ public record PostmasterPid(long pid, int port, String socketDir, String listenA
     }
 
     /** Whether process {@code pid} works in {@code pgdata} (its current directory, as a postmaster's is its data directory). */
+    /**
+     * A postgres process working in {@code pgdata}, whatever its postmaster.pid says: a server and
+     * each of its backends work in their data directory. Processes this user may not look at, or
+     * in another pid namespace, are not seen; without /proc, none is.
+     */
+    public static Optional<Long> postgresWorkingIn(Path pgdata) {
+        try (java.nio.file.DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"),
+                p -> p.getFileName().toString().chars().allMatch(Character::isDigit))) {
+            for (Path proc : procs) {
+                long pid = Long.parseLong(proc.getFileName().toString());
+                String comm;
+                try {
+                    comm = Files.readString(proc.resolve("comm")).trim();
+                } catch (IOException e) {
+                    continue; // gone meanwhile
+                }
+                if ((comm.equals("postgres") || comm.equals("postmaster")) && runsIn(pid, pgdata)) {
+                    return Optional.of(pid);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+        return Optional.empty();
+    }
+
     private static boolean runsIn(long pid, Path pgdata) {
         try {
             return Path.of("/proc", Long.toString(pid), "cwd").toRealPath().equals(pgdata.toRealPath());

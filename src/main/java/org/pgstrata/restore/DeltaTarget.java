@@ -137,6 +137,16 @@ final class DeltaTarget {
      * crashed server leaves one behind. What cannot be read counts as running.
      */
     static Optional<String> runningServer(Path dir) {
+        Optional<String> byPidFile = runningByPidFile(dir);
+        if (byPidFile.isPresent()) {
+            return byPidFile;
+        }
+        // postmaster.pid removed by hand or by a cleanup script: the server notices only at its next check, up to a minute later
+        return org.pgstrata.db.PostmasterPid.postgresWorkingIn(dir).map(pid -> "a server is running there (postgres process " + pid
+                + " works in the directory, though postmaster.pid is gone)");
+    }
+
+    private static Optional<String> runningByPidFile(Path dir) {
         Path pidFile = dir.resolve("postmaster.pid");
         List<String> lines;
         try {
