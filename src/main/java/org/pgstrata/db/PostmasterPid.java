@@ -87,30 +87,44 @@ public record PostmasterPid(long pid, int port, String socketDir, String listenA
     }
 
     /** Whether process {@code pid} works in {@code pgdata} (its current directory, as a postmaster's is its data directory). */
+    /** A postgres process ({@code pid}) and the data directory it works in, as the kernel resolves it. */
+    public record Working(long pid, Path dataDirectory) {
+    }
+
     /**
-     * A postgres process working in {@code pgdata}, whatever its postmaster.pid says: a server and
-     * each of its backends work in their data directory. Processes this user may not look at, or
-     * in another pid namespace, are not seen; without /proc, none is.
+     * The postgres processes of this machine and the directories they work in: a server and each
+     * of its backends work in their data directory. Processes this user may not look at, or in
+     * another pid namespace, are not seen; without /proc, none is.
      */
-    public static Optional<Long> postgresWorkingIn(Path pgdata) {
+    public static List<Working> postgresProcesses() {
+        List<Working> found = new java.util.ArrayList<>();
         try (java.nio.file.DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"),
                 p -> p.getFileName().toString().chars().allMatch(Character::isDigit))) {
             for (Path proc : procs) {
-                long pid = Long.parseLong(proc.getFileName().toString());
-                String comm;
                 try {
-                    comm = Files.readString(proc.resolve("comm")).trim();
-                } catch (IOException e) {
-                    continue; // gone meanwhile
-                }
-                if ((comm.equals("postgres") || comm.equals("postmaster")) && runsIn(pid, pgdata)) {
-                    return Optional.of(pid);
+                    String comm = Files.readString(proc.resolve("comm")).trim();
+                    if (comm.equals("postgres") || comm.equals("postmaster")) {
+                        found.add(new Working(Long.parseLong(proc.getFileName().toString()), Files.readSymbolicLink(proc.resolve("cwd"))));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // gone meanwhile, or not ours to look at
                 }
             }
         } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
+        return found;
+    }
+
+    /** A postgres process working in {@code pgdata}, whatever its postmaster.pid says ({@link #postgresProcesses}). */
+    public static Optional<Long> postgresWorkingIn(Path pgdata) {
+        Path real;
+        try {
+            real = pgdata.toRealPath();
+        } catch (IOException e) {
             return Optional.empty();
         }
-        return Optional.empty();
+        return postgresProcesses().stream().filter(w -> w.dataDirectory().equals(real)).map(Working::pid).findFirst();
     }
 
     private static boolean runsIn(long pid, Path pgdata) {

@@ -120,6 +120,76 @@ final class DeltaTarget {
                         + " directory instead, remove the link");
             }
         }
+        refuseLinksIntoRunningServers(dir, m, major);
+    }
+
+    /**
+     * A copy of a data directory (cp -a) keeps its links: to the source's tablespace locations, or
+     * to its pg_wal kept on another disk. Written through, they would change a running server's
+     * files. Refused when a postgres of the same major version works in a data directory that
+     * links to the same place.
+     */
+    private static void refuseLinksIntoRunningServers(Path dir, Manifest m, String major) {
+        java.util.Map<Path, String> written = new java.util.LinkedHashMap<>(); // where each link of ours leads -> which link
+        for (Tablespaces.Tablespace t : Tablespaces.of(m)) {
+            realLinkTarget(dir.resolve("pg_tblspc").resolve(t.oid())).ifPresent(r -> written.put(r, "tablespace link pg_tblspc/" + t.oid()));
+        }
+        realLinkTarget(dir.resolve("pg_wal")).ifPresent(r -> written.put(r, "link pg_wal"));
+        if (written.isEmpty()) {
+            return;
+        }
+        Path self;
+        try {
+            self = dir.toRealPath();
+        } catch (IOException e) {
+            return;
+        }
+        java.util.Set<Path> seen = new java.util.HashSet<>();
+        for (org.pgstrata.db.PostmasterPid.Working w : org.pgstrata.db.PostmasterPid.postgresProcesses()) {
+            Path other = w.dataDirectory();
+            if (other.equals(self) || !seen.add(other) || !sameMajor(other, major)) {
+                continue;
+            }
+            java.util.List<Path> theirs = new java.util.ArrayList<>();
+            theirs.add(other.resolve("pg_wal"));
+            try (DirectoryStream<Path> links = Files.newDirectoryStream(other.resolve("pg_tblspc"))) {
+                links.forEach(theirs::add);
+            } catch (IOException e) {
+                // none, or not ours to read
+            }
+            for (Path t : theirs) {
+                Path real;
+                try {
+                    real = t.toRealPath();
+                } catch (IOException e) {
+                    continue;
+                }
+                String ours = written.get(real);
+                if (ours != null) {
+                    throw new PgstrataException(ErrorCode.SERVER_RUNNING, "cannot delta-restore into " + dir + ": its " + ours + " leads to "
+                            + real + ", which the server running in " + other + " (postgres process " + w.pid() + ") uses; nothing was changed",
+                            "stop that server, or point the link at this cluster's own location (a copy made with cp -a keeps the source's links)");
+                }
+            }
+        }
+    }
+
+    /** Where the link {@code link} leads, resolved, when it is a link to a directory. */
+    private static Optional<Path> realLinkTarget(Path link) {
+        try {
+            return Files.isSymbolicLink(link) && Files.isDirectory(link) ? Optional.of(link.toRealPath()) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Whether the data directory {@code other} is of major version {@code major}; what cannot be read counts as the same. */
+    private static boolean sameMajor(Path other, String major) {
+        try {
+            return Files.readString(other.resolve("PG_VERSION")).trim().equals(major);
+        } catch (IOException e) {
+            return true;
+        }
     }
 
     /**
