@@ -92,6 +92,21 @@ public final class Repository implements AutoCloseable {
         }
     }
 
+    /**
+     * Refuses a restore target inside the repository directory {@code location}: verify would
+     * list it as an incomplete backup (under backup/) or a stray file, and the next backup would
+     * remove it as a leftover, a server running in it or not. S3 locations hold no directory.
+     */
+    public static void refuseInsideRepository(String location, java.nio.file.Path target) {
+        if (location == null || target == null || org.pgstrata.storage.s3.S3Location.isS3(location)) {
+            return;
+        }
+        if (resolved(target).startsWith(resolved(java.nio.file.Path.of(location)))) {
+            throw new PgstrataException(ErrorCode.USAGE, "cannot restore into " + target + ": it lies inside the repository " + location
+                    + ", whose next backup would remove it as a leftover; nothing was written", "restore outside the repository");
+        }
+    }
+
     /** {@code p} absolute, normalised, with symbolic links resolved in the part of it that exists. */
     private static java.nio.file.Path resolved(java.nio.file.Path p) {
         java.nio.file.Path abs = p.toAbsolutePath().normalize();

@@ -118,6 +118,10 @@ public final class PhysicalRestore {
                     + ": its name holds a line break, which PostgreSQL's postmaster.pid cannot hold; nothing was written",
                     "restore into a directory whose name has no line break" + (req.sandbox() != null ? " (--scratch-dir)" : ""));
         }
+        Repository.refuseInsideRepository(req.repo(), target);
+        if (req.configDir() != null) {
+            Repository.refuseInsideRepository(req.repo(), req.configDir());
+        }
         try (Repository repo = Repository.open(req.repo())) {
             repo.requireInfo();
             RecoveryPlan plan = RecoveryPlan.make(repo, req.recoveryTarget(), req.backupId()).withWalArguments(req.walArguments());
