@@ -155,6 +155,7 @@ public final class PhysicalRestore {
                         + "into " + target + " writes through the tablespace links that directory has; nothing was changed",
                         "leave out --tablespace-map (or move a tablespace with ALTER ... SET TABLESPACE once the cluster runs)");
             }
+            mapped.forEach(t -> Repository.refuseInsideRepository(req.repo(), t.dir));
             Tablespaces.requireEmpty(mapped);
             Path configDir = req.configDir() == null ? null : req.configDir().toAbsolutePath().normalize();
             if (delta != null && req.start() && req.configDir() == null && ExternalConfigRestore.originalsPresent(m)) {

@@ -29,6 +29,18 @@ class RestoreIntoRepositoryTest extends PgTest {
                     .contains("nothing was written");
             assertThat(target).doesNotExist();
         }
+        // a tablespace mapped into it likewise
+        PgSupport.sql(src, "CREATE TABLESPACE ts LOCATION '" + Files.createDirectories(dir.resolve("ts")) + "'");
+        String oid = PgSupport.queryString(src, "SELECT oid FROM pg_tablespace WHERE spcname = 'ts'");
+        CliBackups.backupId(repo, src, "full");
+        Path mapped = repo.resolve("ts-copy");
+        CliRun r = CliRun.run("restore", "-q", "--repo", repo.toString(), "--to", dir.resolve("copy").toString(), "--tablespace-map",
+                oid + "=" + mapped);
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(ErrorCode.USAGE.exitCode());
+        assertThat(r.errLines()).singleElement().asString().contains(mapped.toString()).contains("inside the repository");
+        assertThat(mapped).doesNotExist();
+        assertThat(dir.resolve("copy")).doesNotExist();
+
         CliRun verify = CliRun.run("verify", "--repo", repo.toString());
         assertThat(verify.exitCode()).as(verify.out() + verify.err()).isZero();
         assertThat(verify.out()).doesNotContain("incomplete backup");
