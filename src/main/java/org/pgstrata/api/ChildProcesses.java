@@ -52,6 +52,7 @@ public final class ChildProcesses {
 
     /** Starts {@code pb}'s program, to be stopped with the JVM if it still runs then. */
     public static Process start(ProcessBuilder pb) throws IOException {
+        CipherPass.keepOut(pb.environment()); // clients all: none reads the repository
         ProcessBuilder started = killedWithParent(pb);
         Future<Process> forked = FORKER.submit(started::start);
         Process child = null;

@@ -88,6 +88,17 @@ public final class CipherPass {
         return s == null ? java.util.Map.of() : java.util.Map.of(ENV, new String(s.passphrase()));
     }
 
+    /**
+     * Takes the repository's passphrases out of {@code env}, a client program's environment
+     * (pg_dump, pg_restore, psql): they read nothing of the repository, and a passphrase there
+     * shows in /proc/PID/environ, a core dump and any wrapper script's log. The servers pgstrata
+     * starts, whose archive_command and restore_command need it, are not started through this.
+     */
+    public static void keepOut(java.util.Map<String, String> env) {
+        env.remove(ENV);
+        env.remove("PGSTRATA_NEW_CIPHER_PASS");
+    }
+
     /** Whether a repository created by this command is to be encrypted. */
     public static boolean encryptNew() {
         return encryptNew;

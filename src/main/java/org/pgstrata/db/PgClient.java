@@ -153,7 +153,9 @@ public final class PgClient {
     private static PgClient probe(Path program) {
         String out;
         try {
-            Process p = new ProcessBuilder(program.toString(), "--version").redirectErrorStream(true).start();
+            ProcessBuilder pb = new ProcessBuilder(program.toString(), "--version").redirectErrorStream(true);
+            org.pgstrata.api.CipherPass.keepOut(pb.environment());
+            Process p = pb.start();
             out = new String(p.getInputStream().readAllBytes());
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
