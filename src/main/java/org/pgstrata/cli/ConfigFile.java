@@ -157,7 +157,7 @@ final class ConfigFile {
             throw new PgstrataException(ErrorCode.USAGE, where(path, line) + ": not valid TOML: " + e.getOriginalMessage(), hint);
         }
         Map<String, Map<String, String>> sections = new LinkedHashMap<>();
-        boolean secrets = false;
+        java.util.SortedSet<String> secrets = new java.util.TreeSet<>(); // what the file holds, for the refusal's words
         for (var top : iterable(root)) {
             String name = top.getKey();
             if (!top.getValue().isObject()) {
@@ -177,7 +177,9 @@ final class ConfigFile {
                     throw new PgstrataException(ErrorCode.USAGE, where(path, lineOf(text, name, key)) + ": '" + key + "' in [" + name
                             + "] must be a single value", "write key = \"text\", key = 123 or key = true");
                 }
-                secrets |= SECRETS.contains(key);
+                if (SECRETS.contains(key)) {
+                    secrets.add(key.equals("cipher-pass") ? "an encrypted repository's passphrase (cipher-pass)" : "S3 credentials");
+                }
                 if (PATHS.contains(key) && !v.asText().isEmpty() && !(key.equals("repo") && org.pgstrata.storage.s3.S3Location.isS3(v.asText()))
                         && !Path.of(v.asText()).isAbsolute()) {
                     throw new PgstrataException(ErrorCode.USAGE, where(path, lineOf(text, name, key)) + ": '" + key + "' in [" + name
@@ -188,8 +190,8 @@ final class ConfigFile {
             }
             sections.put(name, values);
         }
-        if (secrets) {
-            refuseWorldReadable(path);
+        if (!secrets.isEmpty()) {
+            refuseWorldReadable(path, String.join(" and ", secrets));
         }
         if (stanza != null && !sections.containsKey(stanza)) {
             List<String> stanzas = new ArrayList<>(sections.keySet());
@@ -296,11 +298,11 @@ final class ConfigFile {
         }
     }
 
-    private static void refuseWorldReadable(Path path) {
+    private static void refuseWorldReadable(Path path, String secrets) {
         try {
             Set<PosixFilePermission> perms = Files.getPosixFilePermissions(path);
             if (perms.contains(PosixFilePermission.OTHERS_READ)) {
-                throw new PgstrataException(ErrorCode.USAGE, "configuration file " + path + " holds S3 credentials and every user may read it",
+                throw new PgstrataException(ErrorCode.USAGE, "configuration file " + path + " holds " + secrets + " and every user may read it",
                         "chmod o-r " + path + " (640 with the group of the user that runs pgstrata, or 600)");
             }
         } catch (UnsupportedOperationException | IOException e) {

@@ -203,6 +203,24 @@ class ConfigFileTest {
     }
 
     /**
+     * A world-readable file whose secret is an encrypted repository's passphrase was refused as
+     * one that "holds S3 credentials": the user looked for s3-key lines that were not there. The
+     * refusal names the secret the file holds.
+     */
+    @Test
+    void aPassphrase_refusedInAWorldReadableFile_isNamedAsThePassphrase() throws IOException {
+        Path f = write("[main]\nrepo = \"/srv/repo\"\ncipher-pass = \"sekrit\"\n");
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
+        PgstrataException e = error(f, "main", Map.of());
+        assertThat(e.code()).isEqualTo(ErrorCode.USAGE);
+        assertThat(e.oneLine()).isEqualTo("configuration file " + f + " holds an encrypted repository's passphrase (cipher-pass) and every "
+                + "user may read it; hint: chmod o-r " + f + " (640 with the group of the user that runs pgstrata, or 600)");
+        Files.writeString(f, "[main]\nrepo = \"s3://b/p\"\ns3-key = \"AKIAEXAMPLE\"\ns3-key-secret = \"sekrit\"\ncipher-pass = \"sekrit\"\n");
+        assertThat(error(f, "main", Map.of()).oneLine()).startsWith("configuration file " + f + " holds S3 credentials and an encrypted "
+                + "repository's passphrase (cipher-pass) and every user may read it;").doesNotContain("sekrit");
+    }
+
+    /**
      * A file every user may write decides, for whoever runs pgstrata (root, postgres, the server's
      * archive_command), where backups go and which binaries run (repo, pg-bin): refused, as a
      * world-readable file with secrets is, with or without secrets in it.
