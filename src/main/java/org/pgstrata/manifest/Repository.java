@@ -506,7 +506,23 @@ public final class Repository implements AutoCloseable {
         return false;
     }
 
+    private PgstrataException lostKey() {
+        return new PgstrataException(ErrorCode.CORRUPT, "repository " + describe() + " holds encrypted objects, but its repo.json, "
+                + "which held their key, is missing: a new one would not open them; nothing was written", "restore repo.json from a copy");
+    }
+
+    /**
+     * The refusal of a location that holds backups or archived WAL but no repo.json. An encrypted
+     * repository's is not sent to repo init: its key went with the file, and only a copy of it opens them.
+     */
     private PgstrataException lostInfo() {
+        try {
+            if (holdsEncryptedObjects()) {
+                return lostKey();
+            }
+        } catch (IOException e) {
+            throw io("list the repository", e);
+        }
         return new PgstrataException(ErrorCode.CORRUPT, "repository " + describe() + " holds backups or archived WAL, but its repo.json is "
                 + "missing, so which cluster they belong to cannot be told; nothing was done",
                 "restore repo.json from a copy; or, if they are this cluster's, run 'pgstrata repo init --repo " + describe()
@@ -613,8 +629,7 @@ public final class Repository implements AutoCloseable {
         }
         try {
             if (holdsEncryptedObjects()) {
-                throw new PgstrataException(ErrorCode.CORRUPT, "repository " + describe() + " holds encrypted objects, but its repo.json, "
-                        + "which held their key, is missing: a new one would not open them; nothing was written", "restore repo.json from a copy");
+                throw lostKey();
             }
         } catch (IOException e) {
             throw io("list the repository", e);

@@ -51,12 +51,45 @@ class EncryptedRepositoryInfoTest {
         try (Repository r = Repository.on(new FileStorage(root))) {
             assertThat(r.hasContent()).as("the location holds encrypted backups").isTrue();
             assertThatThrownBy(() -> r.initialize(SYSID, 17, Clock.systemUTC())).isInstanceOf(PgstrataException.class)
-                    .hasMessageContaining("repo.json is missing");
+                    .hasMessageContaining("which held their key, is missing");
             // repo init's repair neither: it cannot read a single backup without the lost key.
             assertThatThrownBy(() -> r.recreateInfo(SYSID, 17, Clock.systemUTC())).isInstanceOf(PgstrataException.class)
                     .hasMessageContaining("encrypted");
         }
         assertThat(Files.exists(root.resolve("repo.json"))).as("no clear repo.json over encrypted backups").isFalse();
+    }
+
+    /**
+     * Every command but repo init (list, restore, verify) refused an encrypted repository that
+     * lost its repo.json with the hint to run 'repo init', "which checks every backup ... before
+     * re-creating it"; run, repo init refused too: the key went with the file. The refusal now
+     * says so at once, and sends to the copy of repo.json, the one way back.
+     */
+    @Test
+    void anEncryptedRepositoryThatLostItsRepoJson_isNotSentToRepoInit() throws Exception {
+        encrypting();
+        Path root = dir.resolve("repo");
+        try (Repository r = Repository.on(new FileStorage(root))) {
+            r.initialize(SYSID, 17, Clock.systemUTC());
+            r.storage().putBytes("backup/20261203-000000F/manifest", new byte[] {1, 2, 3});
+        }
+        Files.delete(root.resolve("repo.json"));
+        try (Repository r = Repository.on(new FileStorage(root))) {
+            assertThatThrownBy(r::requireInfo).isInstanceOfSatisfying(PgstrataException.class, e -> assertThat(e.oneLine())
+                    .contains("holds encrypted objects").contains("restore repo.json from a copy").doesNotContain("repo init"));
+        }
+        // A clear repository that lost it is still sent to repo init, which can check its backups.
+        CipherPass.use(null, false);
+        Path clear = dir.resolve("clear");
+        try (Repository r = Repository.on(new FileStorage(clear))) {
+            r.initialize(SYSID, 17, Clock.systemUTC());
+            r.storage().putBytes("backup/20261203-000000F/manifest", new byte[] {1, 2, 3});
+        }
+        Files.delete(clear.resolve("repo.json"));
+        try (Repository r = Repository.on(new FileStorage(clear))) {
+            assertThatThrownBy(r::requireInfo).isInstanceOfSatisfying(PgstrataException.class, e -> assertThat(e.oneLine())
+                    .contains("repo.json is missing").contains("pgstrata repo init"));
+        }
     }
 
     @Test
