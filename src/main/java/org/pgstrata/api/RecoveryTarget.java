@@ -99,16 +99,43 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
         try {
             var parsed = FLEXIBLE.parseBest(text.trim(), OffsetDateTime::from, java.time.LocalDateTime::from);
             if (parsed instanceof OffsetDateTime o) {
+                checkOffset(text, o.getOffset());
                 return o.toInstant();
             }
             return ((java.time.LocalDateTime) parsed).toInstant(ZoneOffset.UTC);
         } catch (DateTimeParseException e) {
+            try {
+                // ISO-8601 with an offset of seconds too (+15:30:30), which Instant.parse would take without its range
+                OffsetDateTime o = OffsetDateTime.parse(text.trim());
+                checkOffset(text, o.getOffset());
+                return o.toInstant();
+            } catch (DateTimeParseException e1) {
+                // Instant.parse's own forms
+            }
             try {
                 return Instant.parse(text.trim());
             } catch (DateTimeParseException e2) {
                 throw new PgstrataException(ErrorCode.USAGE, "invalid --target-time '" + text + "'",
                         "write a time like 2026-11-24T19:20:30Z or '2026-11-24 19:20:30.5+00'");
             }
+        }
+    }
+
+    /**
+     * PostgreSQL's largest numeric UTC offset: 15 hours, 59 minutes and 59 seconds either way
+     * (datetime.c's DecodeTimezone, MAX_TZDISP_HOUR). Java reads offsets up to 18 hours.
+     */
+    static final int MAX_OFFSET_SECONDS = (15 * 60 + 59) * 60 + 59;
+
+    /**
+     * Refuses an offset PostgreSQL refuses ("time zone displacement out of range"): it was read
+     * here, normalized to UTC and restored to, a point the server itself would not take.
+     */
+    private static void checkOffset(String text, ZoneOffset offset) {
+        if (Math.abs(offset.getTotalSeconds()) > MAX_OFFSET_SECONDS) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid --target-time '" + text + "': time zone displacement out of range (UTC"
+                    + offset.getId() + "; PostgreSQL takes offsets of at most 15:59:59 either way)",
+                    "give the offset the time was recorded under, between -15:59 and +15:59, or write the time in UTC (...Z)");
         }
     }
 

@@ -76,4 +76,23 @@ class JobsAndTargetTimeInputTest {
         assertThat(RecoveryTarget.parseTime("2026-04-30T12:00:00Z")).isEqualTo(Instant.parse("2026-04-30T12:00:00Z"));
         assertThat(RecoveryTarget.parseTime("2026-11-30 24:00:00+00")).isEqualTo(Instant.parse("2026-12-01T00:00:00Z"));
     }
+
+    @Test
+    void targetTimeOffsetPastPostgresLimit_isRefusedAsPostgresRefusesIt() {
+        // PostgreSQL takes a numeric offset of at most 15 hours 59 minutes (datetime.c, MAX_TZDISP_HOUR): '+18' was read
+        // here and restored to (normalized to UTC) although the server says "time zone displacement out of range"
+        for (String time : new String[] {"2026-01-01 00:00:00+18", "2026-01-01 00:00:00+16", "2026-01-01 00:00:00+16:00", "2026-01-01 00:00:00-16:00",
+            "2026-01-01 00:00:00+1600", "2026-01-01T00:00:00+17:30", "2026-01-01T00:00:00+16:00:01"}) {
+            CliRun r = CliRun.run("restore", "--repo", dir.resolve("no-repo").toString(), "--to", dir.resolve("to").toString(), "--target-time", time);
+            assertThat(r.exitCode()).as("exit for %s", time).isEqualTo(ErrorCode.USAGE.exitCode());
+            assertThat(r.errLines()).as("stderr for %s", time).hasSize(1);
+            assertThat(r.errLines().get(0)).startsWith("pgstrata: error: invalid --target-time '" + time + "': ")
+                    .contains("time zone displacement out of range");
+        }
+        // The limit itself is a time, as PostgreSQL reads it
+        assertThat(RecoveryTarget.parseTime("2026-01-01 15:59:00+15:59")).isEqualTo(Instant.parse("2026-01-01T00:00:00Z"));
+        assertThat(RecoveryTarget.parseTime("2026-01-01 00:00:00-1559")).isEqualTo(Instant.parse("2026-01-01T15:59:00Z"));
+        assertThat(RecoveryTarget.parseTime("2026-01-01 15:00:00+15")).isEqualTo(Instant.parse("2026-01-01T00:00:00Z"));
+        assertThat(RecoveryTarget.parseTime("2026-01-01T15:59:59+15:59:59")).isEqualTo(Instant.parse("2026-01-01T00:00:00Z"));
+    }
 }
