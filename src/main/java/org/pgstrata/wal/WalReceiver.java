@@ -411,7 +411,14 @@ public final class WalReceiver {
                 org.postgresql.replication.ReplicationType.PHYSICAL);
     }
 
-    private static Connection replicationConnection(ConnectionSettings s) {
+    /**
+     * The physical replication connection. Its password is looked up in the password file under
+     * the database {@code replication}, as libpq does for pg_receivewal and standbys (physical
+     * replication connects to no database): a file written for pg_receivewal then serves here too.
+     * The SQL session keeps --dbname.
+     */
+    private static Connection replicationConnection(ConnectionSettings sql) {
+        ConnectionSettings s = sql.withDbname("replication");
         Properties p = Db.properties(s);
         PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "10");
         PGProperty.REPLICATION.set(p, "true");
