@@ -16,6 +16,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
@@ -256,6 +257,31 @@ final class DeltaTarget {
             // cannot tell which directory it serves: assume this one
         }
         return Optional.of("a server is running there (postgres process " + pid + " in postmaster.pid)");
+    }
+
+    /**
+     * The symbolic links at the top of {@code dir} (postgresql.conf, pg_hba.conf ... kept elsewhere,
+     * under /etc) where the backup has a file: the backup stored the file each led to, and a
+     * delta restore puts that back as a plain file, as pgBackRest restores file links by default.
+     * It writes nothing outside the data directory, where the file may since have been changed on
+     * purpose. Each link, by its path, with where it leads.
+     */
+    static Map<Path, Path> fileLinks(Path dir, Manifest m) throws IOException {
+        Set<String> topFiles = new HashSet<>();
+        for (FileEntry f : m.files()) {
+            if (!f.path().contains("/")) {
+                topFiles.add(f.path());
+            }
+        }
+        Map<Path, Path> links = new java.util.TreeMap<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
+                if (Files.isSymbolicLink(p) && topFiles.contains(p.getFileName().toString())) {
+                    links.put(p, Files.readSymbolicLink(p));
+                }
+            }
+        }
+        return links;
     }
 
     /**

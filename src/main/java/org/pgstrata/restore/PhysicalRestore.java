@@ -190,7 +190,12 @@ public final class PhysicalRestore {
             Map<Long, Path> priorLinks = delta == null ? Map.of() : tablespaceLinks(target);
             try {
                 if (delta != null) {
+                    Map<Path, Path> fileLinks = DeltaTarget.fileLinks(target, m);
                     delta.removed = DeltaTarget.prepare(target, m);
+                    fileLinks.forEach((link, to) -> progress.warn(link + " was a symbolic link to " + to + "; the delta restore replaced it"
+                            + " with the backup's file (" + to + " was left as it is, and the restored server reads the backup's copy);"
+                            + " to have it read " + to + " again, stop the server and run: ln -sf " + org.pgstrata.api.Self.quote(to.toString())
+                            + " " + org.pgstrata.api.Self.quote(link.toString())));
                 }
                 Tablespaces.link(mapped, target);
                 describeTablespaces(m, mapped, delta != null);
