@@ -174,6 +174,28 @@ public final class Db {
         return b.toString();
     }
 
+    /**
+     * {@code s} with the one host of its list ("db1,db2") that session {@code c} reached: for
+     * the sessions and client programs (pg_dump, pg_restore, psql) that must work on the server
+     * pgstrata checked. Given the list, libpq in a client program would choose for itself, by its
+     * own variables that pgjdbc does not read (PGTARGETSESSIONATTRS, PGLOADBALANCEHOSTS), or when a
+     * host came up or went down in between: another server than the one checked and reported.
+     */
+    public static ConnectionSettings reached(ConnectionSettings s, Connection c) {
+        if (s.isSocket() || !s.host().contains(",")) {
+            return s;
+        }
+        try {
+            String host = c.unwrap(org.postgresql.core.BaseConnection.class).getQueryExecutor().getHostSpec().getHost();
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            return s.withHost(host);
+        } catch (SQLException e) {
+            throw sqlFailed("finding the host of " + s.describe() + " that the session reached", e);
+        }
+    }
+
     private static String hostForUrl(String host) {
         return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
     }

@@ -283,13 +283,18 @@ public final class PgClient {
      * {@link #libpqEnv}'s variables, without the two that pgstrata's own sessions do not read and
      * that would send libpq elsewhere: PGSERVICE (libpq reads a service before the environment, so
      * its host and port beat the PGHOST and PGPORT given here) and PGHOSTADDR (the address libpq
-     * connects to, whatever PGHOST says). With either inherited, pg_restore wrote into another
+     * connects to, whatever PGHOST says), nor PGTARGETSESSIONATTRS and PGLOADBALANCEHOSTS. With
+     * any of them inherited, pg_restore could write into another
      * server than the one pgstrata's own sessions checked and reported. Libpq.resolve refuses
      * PGSERVICE while it would decide anything; past that it must decide nothing here either.
      */
     public static void connectTo(Map<String, String> env, org.pgstrata.api.ConnectionSettings s) {
         env.remove("PGSERVICE");
         env.remove("PGHOSTADDR");
+        // Nor the two that choose among the hosts of a list (pgjdbc reads neither): s names the one host pgstrata's own
+        // session reached (Db.reached); on it alone, a target_session_attrs the server does not meet would only fail the program.
+        env.remove("PGTARGETSESSIONATTRS");
+        env.remove("PGLOADBALANCEHOSTS");
         env.putAll(libpqEnv(s, Map.of()));
     }
 

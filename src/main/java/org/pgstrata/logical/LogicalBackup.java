@@ -22,6 +22,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.stream.Stream;
 import org.pgstrata.api.BackupType;
 import org.pgstrata.api.Compression;
+import org.pgstrata.api.ConnectionSettings;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.LogicalBackupRequest;
 import org.pgstrata.api.LogicalBackupResult;
@@ -242,11 +243,14 @@ public final class LogicalBackup {
         /** The client encoding of the rows' COPY: {@link Db#SQL_ASCII} for a SQL_ASCII database, else null (UTF8). */
         private final String clientEncoding;
         private String snapshot;
+        /** Of a host list, the host this backup's session reached: pg_dump and the workers join its snapshot there. */
+        private final ConnectionSettings reached;
 
         Run(Repository repo, Connection c, LogicalBackupRequest req, PgClient pgDump, String id, BackupType type, LogicalManifest full,
             String database, String systemId, int versionNum, String serverVersion, boolean textKeysSortable, Instant startTime,
             String clientEncoding) {
             this.clientEncoding = clientEncoding;
+            this.reached = Db.reached(req.connection(), c);
             this.repo = repo;
             this.objects = repo.objects();
             this.c = c;
@@ -336,7 +340,7 @@ public final class LogicalBackup {
                 }
                 // pg_dump's messages through a pipe, not a file in TMPDIR: a TMPDIR with no room for the dump has none for its reason either
                 ProcessBuilder pb = new ProcessBuilder(cmd);
-                PgClient.connectTo(pb.environment(), req.connection().withDbname(database));
+                PgClient.connectTo(pb.environment(), reached.withDbname(database));
                 PgClient.withSettings(pb.environment(), PgClient.MONEY_IN_C);
                 if (directory) {
                     pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
@@ -842,7 +846,7 @@ public final class LogicalBackup {
         /** Connection number {@code w} (1..): reads in this backup's snapshot, with the same settings. */
         private Connection worker(int w) throws SQLException {
             while (workers.size() < w) {
-                Connection wc = Db.connectForCopy(req.connection().withDbname(database), "pgstrata logical backup worker");
+                Connection wc = Db.connectForCopy(reached.withDbname(database), "pgstrata logical backup worker");
                 try (Statement st = wc.createStatement()) {
                     st.execute(SESSION_SETTINGS);
                     withoutTempFileLimit(wc);

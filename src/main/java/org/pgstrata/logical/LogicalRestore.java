@@ -84,7 +84,8 @@ public final class LogicalRestore {
             ConnectionSettings through = req.toDb().equals(req.connection().dbname())
                     ? req.connection().withDbname("postgres".equals(req.toDb()) ? "template1" : "postgres") : req.connection();
             try (Connection admin = Db.connect(through, "pgstrata logical restore")) {
-                ConnectionSettings server = req.connection();
+                // of a host list, the host this session reached: every later session, pg_restore and psql work there
+                ConnectionSettings server = Db.reached(req.connection(), admin);
                 // the server cuts a longer name: the restore would land under, or fail over, another database's name
                 int maxName = Integer.parseInt(Db.queryString(admin, "SHOW max_identifier_length"));
                 int nameBytes = req.toDb().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
