@@ -70,6 +70,25 @@ public final class Db {
     }
 
     private static Connection open(ConnectionSettings s, String applicationName, boolean catalogSearchPath, boolean encodingChanges) {
+        if (!s.isSocket() && s.host().contains(",")) {
+            // A list of hosts, tried in turn as libpq tries them: each with its own line of the password file (pgjdbc, given
+            // the list, would send one password to all, and report the last host's refusal for the first one's missing password).
+            // The next host only when this one could not be reached: a server that answered with an error (authentication,
+            // no such database) ends the attempt, as in libpq.
+            PgstrataException last = null;
+            for (String h : s.host().split(",", -1)) {
+                try {
+                    return open(s.withHost(h.strip().isEmpty() ? "localhost" : h.strip()), applicationName, catalogSearchPath, encodingChanges);
+                } catch (PgstrataException e) {
+                    if (!(e.getCause() instanceof SQLException q) || q.getSQLState() == null || !q.getSQLState().startsWith("08")
+                            || e.code() != ErrorCode.CONNECTION) {
+                        throw e;
+                    }
+                    last = e;
+                }
+            }
+            throw last;
+        }
         Properties p = properties(s);
         if (encodingChanges) {
             // pgjdbc otherwise refuses a session whose client_encoding changes from its UTF8

@@ -129,6 +129,7 @@ public final class WalReceiver {
         long segSize;
         Lsn start;
         try (Connection sql = Db.connect(s, "pgstrata wal receive")) {
+            s = Db.reached(s, sql); // of a host list, the one whose slot this session prepared: the stream comes from there too
             segSize = Setting.bytes(Db.queryString(sql, "SELECT current_setting('wal_segment_size')"));
             start = slotStart(sql, o.slot(), progress);
         } catch (SQLException e) {

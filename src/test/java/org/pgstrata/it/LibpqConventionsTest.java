@@ -209,6 +209,24 @@ class LibpqConventionsTest {
     }
 
     /**
+     * With a list of hosts, libpq looks each host up in the password file as it tries it; pgstrata
+     * looked the whole list up as one host name ("127.0.0.1,127.0.0.2"), found no line, sent no
+     * password and failed to authenticate where psql connected.
+     */
+    @Test
+    void passwordFile_withAHostList_isLookedUpPerHost() throws IOException {
+        String escaped = PASSWORD.replace("\\", "\\\\").replace(":", "\\:");
+        Path file = dir.resolve("passfile-list");
+        // 127.0.0.2 answers nothing here: the first host, 127.0.0.1, is the one reached
+        Files.writeString(file, "127.0.0.2:" + runningPort + ":*:postgres:wrong\n127.0.0.1:" + runningPort + ":*:postgres:" + escaped + "\n",
+                StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        Result r = run(Map.of("PGPASSFILE", file.toString()), "backup", "-q", "--repo", dir.resolve("repo-pass-list").toString(),
+                "--pgdata", cluster.pgdata().toString(), "--host", "127.0.0.1,127.0.0.2", "--port", Integer.toString(runningPort));
+        assertThat(r.exit).as(r.err).isZero();
+    }
+
+    /**
      * PGSERVICE makes psql and pg_dump connect where the service file says; pgstrata, which does
      * not read service files, must say so rather than connect to localhost:5432 (another cluster,
      * on a packaged host) as if nothing were set.
