@@ -24,10 +24,7 @@ class DeltaRestoreTablespaceLinkDanglingTest extends PgTest {
     void linkToAMissingLocation_refusedWithNothingChanged_thenRestoredThroughItOnceBack() throws Exception {
         LocalCluster src = pg.start("src", 17);
         Path location = Files.createDirectories(dir.resolve("disk2/ts"));
-        PgSupport.sql(src, "CREATE TABLESPACE ts LOCATION '" + location + "'",
-                "CREATE TABLE spaced (id int PRIMARY KEY, v text) TABLESPACE ts",
-                "INSERT INTO spaced SELECT g, md5(g::text) FROM generate_series(1, 3000) g");
-        String oid = PgSupport.queryString(src, "SELECT oid FROM pg_tablespace WHERE spcname = 'ts'");
+        String oid = DeltaRestoreTablespaceLinkDanglingTest.spacedTable(src, location);
         Path repo = dir.resolve("repo");
         String full = CliBackups.backupId(repo, src, "full");
         Map<String, ContentChecksum.Result> atBackup = ClusterContent.of(src);
@@ -51,5 +48,13 @@ class DeltaRestoreTablespaceLinkDanglingTest extends PgTest {
         assertThat(r.get("backupId").asText()).isEqualTo(full);
         assertThat(ClusterContent.proof(src)).isEqualTo(atBackup);
         assertThat(Files.readSymbolicLink(link)).isEqualTo(location);
+    }
+
+    /** Creates tablespace ts at {@code location} in {@code c}, with table spaced (3000 rows) in it; returns the tablespace's OID. */
+    static String spacedTable(LocalCluster c, Path location) throws Exception {
+        PgSupport.sql(c, "CREATE TABLESPACE ts LOCATION '" + location + "'",
+                "CREATE TABLE spaced (id int PRIMARY KEY, v text) TABLESPACE ts",
+                "INSERT INTO spaced SELECT g, md5(g::text) FROM generate_series(1, 3000) g");
+        return PgSupport.queryString(c, "SELECT oid FROM pg_tablespace WHERE spcname = 'ts'");
     }
 }

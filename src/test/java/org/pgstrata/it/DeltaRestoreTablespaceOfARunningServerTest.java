@@ -24,10 +24,7 @@ class DeltaRestoreTablespaceOfARunningServerTest extends PgTest {
     void aCopysLinkIntoARunningServersTablespace_isRefused_andTheServerKeepsItsData() throws Exception {
         LocalCluster src = pg.start("src", 17);
         Path location = Files.createDirectories(dir.resolve("ts"));
-        PgSupport.sql(src, "CREATE TABLESPACE ts LOCATION '" + location + "'",
-                "CREATE TABLE spaced (id int PRIMARY KEY, v text) TABLESPACE ts",
-                "INSERT INTO spaced SELECT g, md5(g::text) FROM generate_series(1, 3000) g");
-        String oid = PgSupport.queryString(src, "SELECT oid FROM pg_tablespace WHERE spcname = 'ts'");
+        String oid = DeltaRestoreTablespaceLinkDanglingTest.spacedTable(src, location);
         Path repo = dir.resolve("repo");
         String full = CliBackups.backupId(repo, src, "full");
         Map<String, ContentChecksum.Result> atBackup = ClusterContent.of(src);
