@@ -86,7 +86,6 @@ public record PostmasterPid(long pid, int port, String socketDir, String listenA
         return true;
     }
 
-    /** Whether process {@code pid} works in {@code pgdata} (its current directory, as a postmaster's is its data directory). */
     /** A postgres process ({@code pid}) and the data directory it works in, as the kernel resolves it. */
     public record Working(long pid, Path dataDirectory) {
     }
@@ -127,6 +126,7 @@ public record PostmasterPid(long pid, int port, String socketDir, String listenA
         return postgresProcesses().stream().filter(w -> w.dataDirectory().equals(real)).map(Working::pid).findFirst();
     }
 
+    /** Whether process {@code pid} works in {@code pgdata} (its current directory, as a postmaster's is its data directory). */
     private static boolean runsIn(long pid, Path pgdata) {
         try {
             return Path.of("/proc", Long.toString(pid), "cwd").toRealPath().equals(pgdata.toRealPath());

@@ -131,7 +131,7 @@ final class DeltaTarget {
      * links to the same place.
      */
     private static void refuseLinksIntoRunningServers(Path dir, Manifest m, String major) {
-        java.util.Map<Path, String> written = new java.util.LinkedHashMap<>(); // where each link of ours leads -> which link
+        Map<Path, String> written = new java.util.LinkedHashMap<>(); // where each link of ours leads -> which link
         for (Tablespaces.Tablespace t : Tablespaces.of(m)) {
             realLinkTarget(dir.resolve("pg_tblspc").resolve(t.oid())).ifPresent(r -> written.put(r, "tablespace link pg_tblspc/" + t.oid()));
         }
@@ -145,13 +145,13 @@ final class DeltaTarget {
         } catch (IOException e) {
             return;
         }
-        java.util.Set<Path> seen = new java.util.HashSet<>();
+        Set<Path> seen = new HashSet<>();
         for (org.pgstrata.db.PostmasterPid.Working w : org.pgstrata.db.PostmasterPid.postgresProcesses()) {
             Path other = w.dataDirectory();
             if (other.equals(self) || !seen.add(other) || !sameMajor(other, major)) {
                 continue;
             }
-            java.util.List<Path> theirs = new java.util.ArrayList<>();
+            List<Path> theirs = new java.util.ArrayList<>();
             theirs.add(other.resolve("pg_wal"));
             try (DirectoryStream<Path> links = Files.newDirectoryStream(other.resolve("pg_tblspc"))) {
                 links.forEach(theirs::add);
