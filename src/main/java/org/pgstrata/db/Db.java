@@ -27,6 +27,13 @@ public final class Db {
         }
     }
 
+    /**
+     * Of each open session to a host list, the host of the list that answered: {@link #open}
+     * tries the hosts one by one, so it knows; {@link #reached} reads it back. Weak keys: a
+     * session closed and dropped leaves no entry.
+     */
+    private static final java.util.Map<Connection, String> LIST_HOST = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
     private Db() {
     }
 
@@ -77,8 +84,11 @@ public final class Db {
             // no such database) ends the attempt, as in libpq.
             PgstrataException last = null;
             for (String h : s.host().split(",", -1)) {
+                String host = h.strip().isEmpty() ? "localhost" : h.strip();
                 try {
-                    return open(s.withHost(h.strip().isEmpty() ? "localhost" : h.strip()), applicationName, catalogSearchPath, encodingChanges);
+                    Connection c = open(s.withHost(host), applicationName, catalogSearchPath, encodingChanges);
+                    LIST_HOST.put(c, host);
+                    return c;
                 } catch (PgstrataException e) {
                     if (!(e.getCause() instanceof SQLException q) || q.getSQLState() == null || !q.getSQLState().startsWith("08")
                             || e.code() != ErrorCode.CONNECTION) {
@@ -204,15 +214,11 @@ public final class Db {
         if (s.isSocket() || !s.host().contains(",")) {
             return s;
         }
-        try {
-            String host = c.unwrap(org.postgresql.core.BaseConnection.class).getQueryExecutor().getHostSpec().getHost();
-            if (host.startsWith("[") && host.endsWith("]")) {
-                host = host.substring(1, host.length() - 1);
-            }
-            return s.withHost(host);
-        } catch (SQLException e) {
-            throw sqlFailed("finding the host of " + s.describe() + " that the session reached", e);
+        String host = LIST_HOST.get(c);
+        if (host == null) {
+            throw new IllegalStateException("a session to " + s.describe() + " that Db.open did not make");
         }
+        return s.withHost(host);
     }
 
     private static String hostForUrl(String host) {
