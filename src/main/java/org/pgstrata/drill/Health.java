@@ -157,6 +157,10 @@ public final class Health {
         }
     }
 
+    /** A backup that cannot be restored for want of its own WAL, and the timeline whose window said so. */
+    private record Unrestorable(RecoveryWindow.Unrestorable what, int timeline) {
+    }
+
     /** Judges {@code facts} at {@code clock}'s now by {@code limits}. */
     public static Result evaluate(Facts facts, Clock clock, Limits limits) {
         Instant now = clock.instant();
@@ -164,19 +168,17 @@ public final class Health {
 
         // The newest intact backup, physical or logical, that restores: one whose own WAL the archive lacks restores to no point.
         List<BackupInfo> intact = facts.backups().stream().filter(b -> !b.isDamaged()).toList();
-        Map<String, RecoveryWindow.Unrestorable> unrestorable = new java.util.LinkedHashMap<>();
-        Map<String, Integer> unrestorableTimeline = new java.util.HashMap<>();
+        Map<String, Unrestorable> unrestorable = new java.util.LinkedHashMap<>();
         for (RecoveryWindow w : facts.windows()) {
             for (RecoveryWindow.Unrestorable u : w.unrestorable()) {
-                unrestorable.putIfAbsent(u.backup(), u);
-                unrestorableTimeline.putIfAbsent(u.backup(), w.timeline());
+                unrestorable.putIfAbsent(u.backup(), new Unrestorable(u, w.timeline()));
             }
         }
         BackupInfo newest = newest(intact.stream().filter(b -> !unrestorable.containsKey(b.id())).toList(), facts.physicalOrder());
         BackupInfo newestIntact = newest(intact, facts.physicalOrder());
         String newerUnrestorable = newestIntact == null || newestIntact == newest ? ""
-                : "; " + newestIntact.id() + ", newer, cannot be restored (WAL segment " + unrestorable.get(newestIntact.id()).segment()
-                        + " of its own is " + unrestorable.get(newestIntact.id()).problem() + ")";
+                : "; " + newestIntact.id() + ", newer, cannot be restored (WAL segment " + unrestorable.get(newestIntact.id()).what().segment()
+                        + " of its own is " + unrestorable.get(newestIntact.id()).what().problem() + ")";
         Long backupAge = newest == null ? null : age(now, instant(newest.stopTime()));
         Long backupLimit = seconds(limits.maxBackupAge());
         if (newest == null) {
@@ -184,10 +186,10 @@ public final class Health {
                     + ": nothing to restore (run 'pgstrata backup')" + newerUnrestorable, null, backupLimit));
         } else if (backupLimit != null && ahead(now, instant(newest.stopTime())) != null) {
             checks.add(new Check("backup-age", Severity.WARNING, "the newest backup, " + newest.id() + ", stopped at " + newest.stopTime()
-                    + ", " + ahead(now, instant(newest.stopTime())), backupAge, backupLimit));
+                    + ", " + ahead(now, instant(newest.stopTime())) + newerUnrestorable, backupAge, backupLimit));
         } else if (backupLimit == null) {
             checks.add(new Check("backup-age", Severity.SKIPPED, "the newest backup, " + newest.id() + ", stopped " + human(backupAge)
-                    + " ago; its age is not checked (--max-backup-age 0)", backupAge, null));
+                    + " ago; its age is not checked (--max-backup-age 0)" + newerUnrestorable, backupAge, null));
         } else {
             boolean old = backupAge > backupLimit;
             checks.add(new Check("backup-age", old ? Severity.CRITICAL : Severity.OK, "the newest backup, " + newest.id() + ", stopped "
@@ -275,9 +277,9 @@ public final class Health {
             }
             // A segment of a backup's own WAL lost at the archive's end is no gap between two others, but missing all the same:
             // no restore reaches that backup's point. (One that expire removed went with the backups that needed it.)
-            unrestorable.values().stream().filter(u -> u.problem().equals(OwnWal.Fault.MISSING.label()) && listed.add(u.segment()))
-                    .forEach(u -> missing.add(u.segment() + " (timeline " + unrestorableTimeline.get(u.backup()) + ", which backup "
-                            + u.backup() + " needs to reach its consistency point)"));
+            unrestorable.values().stream().filter(u -> u.what().problem().equals(OwnWal.Fault.MISSING.label()) && listed.add(u.what().segment()))
+                    .forEach(u -> missing.add(u.what().segment() + " (timeline " + u.timeline() + ", which backup "
+                            + u.what().backup() + " needs to reach its consistency point)"));
             gaps = missing.size();
             checks.add(missing.isEmpty()
                     ? new Check("archive-gaps", Severity.OK, "no gap in the archived WAL", 0L, 0L)

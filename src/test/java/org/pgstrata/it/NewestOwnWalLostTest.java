@@ -76,6 +76,10 @@ class NewestOwnWalLostTest extends PgTest {
                 .contains(own).contains(newestId));
         assertThat(status.out().lines()).as(status.out()).anySatisfy(l -> assertThat(l).startsWith("ok: backup-age: ").contains(olderId)
                 .contains(newestId + ", newer, cannot be restored"));
+        // With the age unchecked, the newer backup that does not restore is named all the same.
+        CliRun unchecked = CliRun.run("status", "--max-backup-age", "0", "--repo", repo.toString());
+        assertThat(unchecked.out().lines()).as(unchecked.out()).anySatisfy(l -> assertThat(l).startsWith("skipped: backup-age: ")
+                .contains(olderId).contains(newestId + ", newer, cannot be restored"));
 
         CliBackups.Restored atOlder = CliBackups.restore(pg, repo, dir.resolve("older"), 17, "--backup", olderId);
         assertThat(PgSupport.queryString(atOlder.cluster(), "SELECT string_agg(n::text, ',' ORDER BY n) FROM marks")).isEqualTo("1");
