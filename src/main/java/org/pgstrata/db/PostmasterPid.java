@@ -126,13 +126,21 @@ public record PostmasterPid(long pid, int port, String socketDir, String listenA
         return postgresProcesses().stream().filter(w -> w.dataDirectory().equals(real)).map(Working::pid).findFirst();
     }
 
-    /** Whether process {@code pid} works in {@code pgdata} (its current directory, as a postmaster's is its data directory). */
-    private static boolean runsIn(long pid, Path pgdata) {
+    /**
+     * Whether process {@code pid} works in {@code pgdata} (its current directory, as a
+     * postmaster's and its backends' is their data directory); empty when that cannot be told:
+     * the process is gone, or not this user's to look at.
+     */
+    public static Optional<Boolean> worksIn(long pid, Path pgdata) {
         try {
-            return Path.of("/proc", Long.toString(pid), "cwd").toRealPath().equals(pgdata.toRealPath());
+            return Optional.of(Path.of("/proc", Long.toString(pid), "cwd").toRealPath().equals(pgdata.toRealPath()));
         } catch (IOException | RuntimeException e) {
-            return false; // gone, or not ours to look at: not ours to stop either
+            return Optional.empty();
         }
+    }
+
+    private static boolean runsIn(long pid, Path pgdata) {
+        return worksIn(pid, pgdata).orElse(false); // cannot tell: not ours to stop
     }
 
     private static String line(List<String> lines, int i) {

@@ -247,14 +247,10 @@ final class DeltaTarget {
         } catch (IOException e) {
             return Optional.of("postmaster.pid names process " + pid + ", which is alive");
         }
-        try {
-            // The postmaster works in its data directory: another cluster's postmaster that got the old pid works elsewhere.
-            Path cwd = Files.readSymbolicLink(proc.resolve("cwd"));
-            if (!cwd.equals(dir.toRealPath())) {
-                return Optional.empty();
-            }
-        } catch (IOException | UnsupportedOperationException e) {
-            // cannot tell which directory it serves: assume this one
+        // The postmaster works in its data directory: another cluster's postmaster that got the old pid works elsewhere.
+        // Where that cannot be told, assume this one.
+        if (!org.pgstrata.db.PostmasterPid.worksIn(Math.abs(pid), dir).orElse(true)) {
+            return Optional.empty();
         }
         return Optional.of("a server is running there (postgres process " + pid + " in postmaster.pid)");
     }
