@@ -35,6 +35,16 @@ class EncryptedRepositoryInfoTest {
         CipherPass.use(new CipherPass.Source("test", "a passphrase".toCharArray()), true);
     }
 
+    /** A repository made under the passphrase in use (none: in the clear) that holds one backup's manifest. */
+    private Path withOneBackup(String name) throws java.io.IOException {
+        Path root = dir.resolve(name);
+        try (Repository r = Repository.on(new FileStorage(root))) {
+            r.initialize(SYSID, 17, Clock.systemUTC());
+            r.storage().putBytes("backup/20261203-000000F/manifest", new byte[] {1, 2, 3});
+        }
+        return root;
+    }
+
     @Test
     void anEncryptedRepositoryThatLostItsRepoJson_isNotTakenForAnEmptyLocation() throws Exception {
         encrypting();
@@ -68,11 +78,7 @@ class EncryptedRepositoryInfoTest {
     @Test
     void anEncryptedRepositoryThatLostItsRepoJson_isNotSentToRepoInit() throws Exception {
         encrypting();
-        Path root = dir.resolve("repo");
-        try (Repository r = Repository.on(new FileStorage(root))) {
-            r.initialize(SYSID, 17, Clock.systemUTC());
-            r.storage().putBytes("backup/20261203-000000F/manifest", new byte[] {1, 2, 3});
-        }
+        Path root = withOneBackup("repo");
         Files.delete(root.resolve("repo.json"));
         try (Repository r = Repository.on(new FileStorage(root))) {
             assertThatThrownBy(r::requireInfo).isInstanceOfSatisfying(PgstrataException.class, e -> assertThat(e.oneLine())
@@ -80,11 +86,7 @@ class EncryptedRepositoryInfoTest {
         }
         // A clear repository that lost it is still sent to repo init, which can check its backups.
         CipherPass.use(null, false);
-        Path clear = dir.resolve("clear");
-        try (Repository r = Repository.on(new FileStorage(clear))) {
-            r.initialize(SYSID, 17, Clock.systemUTC());
-            r.storage().putBytes("backup/20261203-000000F/manifest", new byte[] {1, 2, 3});
-        }
+        Path clear = withOneBackup("clear");
         Files.delete(clear.resolve("repo.json"));
         try (Repository r = Repository.on(new FileStorage(clear))) {
             assertThatThrownBy(r::requireInfo).isInstanceOfSatisfying(PgstrataException.class, e -> assertThat(e.oneLine())
@@ -95,11 +97,7 @@ class EncryptedRepositoryInfoTest {
     @Test
     void aClearRepoJsonOverEncryptedObjects_isRefused_notReadAsAnEmptyClearRepository() throws Exception {
         encrypting();
-        Path root = dir.resolve("repo");
-        try (Repository r = Repository.on(new FileStorage(root))) {
-            r.initialize(SYSID, 17, Clock.systemUTC());
-            r.storage().putBytes("backup/20261203-000000F/manifest", new byte[] {1, 2, 3});
-        }
+        Path root = withOneBackup("repo");
         CipherPass.use(null, false);
         Path clear = dir.resolve("clear");
         try (Repository r = Repository.on(new FileStorage(clear))) {
