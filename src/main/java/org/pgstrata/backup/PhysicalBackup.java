@@ -318,10 +318,12 @@ public final class PhysicalBackup {
             // Write the manifest last: from here on the backup exists
             List<DirectoryEntry> dirs = scan.directories().stream().map(d -> new DirectoryEntry(d.path(), d.mode())).toList();
             long dataBytes = files.stream().mapToLong(FileEntry::size).sum();
+            TestHooks.haltAt("full-objects");
+            // The block map is the last object before the manifest: a directory that holds it without a manifest is a backup
+            // that ran to its end and lost its manifest, not a leftover (Repository.lostManifests).
             ObjectRef blockMap = copier.blockHashes.write(repo.objects(), id, files);
             long repoBytes = files.stream().map(f -> f.ownObject(id)).filter(o -> o != null).mapToLong(ObjectRef::storedBytes).sum()
                     + wal.stream().mapToLong(w -> w.object().storedBytes()).sum() + blockMap.storedBytes();
-            TestHooks.haltAt("full-objects");
             boolean reverse = type == BackupType.REVERSE && reference != null;
             // A reverse-delta backup is a complete full; the old full becomes a reverse delta over it below.
             // Format 3 where files may carry block-form checksums (read in part, by the WAL summaries).

@@ -853,6 +853,17 @@ public final class Repository implements AutoCloseable {
                 damaged.put(listed.get(i), e);
             }
         }
+        for (String id : ids.lostManifests()) {
+            String key = ids.prefix() + id + "/" + MANIFEST_NAME;
+            try {
+                if (storage.exists(key)) {
+                    continue; // a backup writing its manifest just then: it was not there when the listing was made
+                }
+            } catch (IOException e) {
+                throw io("read manifest " + key, e);
+            }
+            damaged.put(id, lostManifest(ids.prefix(), id));
+        }
         result.sort(order);
         return new Catalogue<>(result, damaged);
     }
@@ -1004,6 +1015,8 @@ public final class Repository implements AutoCloseable {
         fence("removing backup " + id);
         try {
             forgetManifest(id);
+            // Its block map first: a removal stopped after the manifest then leaves a leftover, not a backup that lost its manifest.
+            storage.delete(BlockMap.key(id));
             storage.delete(manifestKey(id));
             org.pgstrata.api.TestHooks.haltAt("backup-manifest-removed");
             DrillRecords.removeFor(storage, id); // its drills proved a backup that is gone
@@ -1053,15 +1066,60 @@ public final class Repository implements AutoCloseable {
         return ids;
     }
 
-    /** {@link #listIds}, with each manifest's stored size where the store lists sizes with the names (S3), else none. */
-    private record Listed(Map<String, Boolean> ids, Map<String, Long> manifestSizes) {
+    /**
+     * {@link #listIds}, with each manifest's stored size where the store lists sizes with the names
+     * (S3), else none, and the backups whose manifest is lost ({@link #lostManifests}).
+     */
+    private record Listed(String prefix, Map<String, Boolean> ids, Map<String, Long> manifestSizes, Set<String> lostManifests) {
     }
+
+    /**
+     * Of the backup directories among {@code keys} without a manifest, those that hold the object a
+     * backup writes just before its manifest, and a removal deletes just before it ({@link
+     * #removeBackup}, {@link #removeLogical}): a physical backup's block map, written after
+     * pg_backup_stop and its WAL; a logical backup's end mark ({@link #LOGICAL_END_NAME}), written
+     * after pg_dump. Such a directory is no leftover of a killed backup, but a backup that ran to
+     * its end and lost its manifest (deleted by hand, a disk's damage, or a kill in the instant
+     * between the two writes): damaged, and kept. Without this, verify passed over it and the next
+     * backup removed what was left of it.
+     */
+    private static Set<String> lostManifests(String prefix, Map<String, Boolean> ids, java.util.Collection<String> keys) {
+        String mark = prefix.equals(BACKUP_PREFIX) ? BlockMap.KEY_NAME : LOGICAL_END_NAME;
+        Set<String> lost = new java.util.TreeSet<>();
+        for (String key : keys) {
+            String rest = key.substring(prefix.length());
+            int slash = rest.indexOf('/');
+            if (slash > 0 && rest.substring(slash + 1).equals(mark) && !ids.getOrDefault(rest.substring(0, slash), true)) {
+                lost.add(rest.substring(0, slash));
+            }
+        }
+        return lost;
+    }
+
+    /** The error for backup {@code id} under {@code prefix}, whose manifest is lost while its directory shows it ran to its end. */
+    private PgstrataException lostManifest(String prefix, String id) {
+        boolean logical = prefix.equals(LOGICAL_PREFIX);
+        return new PgstrataException(ErrorCode.CORRUPT, "manifest of " + (logical ? "logical backup " : "backup ") + id + " is missing, though "
+                + "the backup ran to its end (its " + (logical ? "end mark" : "block map") + ", written just before the manifest, is there): "
+                + "it cannot be restored, and what is left of it is kept",
+                "put " + (logical ? logicalManifestKey(id) : manifestKey(id)) + " back from a copy of the repository, or remove the backup "
+                        + "with 'pgstrata delete --repo " + describe() + " --backup " + id + "'");
+    }
+
+    /**
+     * The object a logical backup writes just before its manifest, and a removal deletes just
+     * before it: a directory that holds it without a manifest lost its manifest ({@link #lostManifests}).
+     * Logical backups written before it existed have none.
+     */
+    public static final String LOGICAL_END_NAME = "end";
 
     private Listed listManifests(String prefix) {
         try {
             Optional<Map<String, Long>> sizes = storage.listedSizes(prefix);
             if (sizes.isEmpty()) {
-                return new Listed(idsOf(prefix, storage.list(prefix)), Map.of());
+                List<String> keys = storage.list(prefix);
+                Map<String, Boolean> ids = idsOf(prefix, keys);
+                return new Listed(prefix, ids, Map.of(), lostManifests(prefix, ids, keys));
             }
             List<String> keys = new ArrayList<>(sizes.get().keySet());
             java.util.Collections.sort(keys);
@@ -1073,7 +1131,7 @@ public final class Repository implements AutoCloseable {
                     manifestSizes.put(id, size);
                 }
             }
-            return new Listed(ids, manifestSizes);
+            return new Listed(prefix, ids, manifestSizes, lostManifests(prefix, ids, keys));
         } catch (IOException e) {
             throw io(prefix.equals(LOGICAL_PREFIX) ? "list logical backups" : "list backups", e);
         }
@@ -1082,12 +1140,17 @@ public final class Repository implements AutoCloseable {
     /**
      * Backup directories without a manifest that hold nothing any manifest reads: left by a
      * backup that failed or was killed. (A directory whose manifest was removed may still hold
-     * objects that newer backups read; it is not incomplete, and they are kept.)
+     * objects that newer backups read; it is not incomplete, and they are kept. One that holds its
+     * block map lost its manifest: it is among the damaged, see {@link #lostManifests}.)
      */
     public List<String> incompleteBackups() {
         List<String> result = new ArrayList<>();
         Set<String> live = null;
-        for (String id : backupIds()) {
+        Listed listed = listManifests(BACKUP_PREFIX);
+        for (String id : listed.ids().keySet()) {
+            if (listed.lostManifests().contains(id)) {
+                continue; // ran to its end: damaged, not a leftover (see lostManifests)
+            }
             try {
                 if (!storage.exists(manifestKey(id))) {
                     if (live == null) {
@@ -1247,6 +1310,7 @@ public final class Repository implements AutoCloseable {
         fence("removing damaged backup " + id);
         try {
             forgetManifest(id);
+            storage.delete(BlockMap.key(id)); // first, as in removeBackup
             storage.delete(manifestKey(id));
             DrillRecords.removeFor(storage, id);
         } catch (IOException e) {
@@ -1370,6 +1434,9 @@ public final class Repository implements AutoCloseable {
         try {
             m = readManifest(notAPath(id), crc, headerOnly);
         } catch (ObjectNotFoundException e) {
+            if (lostManifest(BlockMap.key(id), e)) {
+                throw lostManifest(BACKUP_PREFIX, id);
+            }
             if (logicalIds().contains(id)) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "backup " + id + " is a logical backup (pg_dump), not a physical one",
                         "restore it into a running server with 'pgstrata restore --logical --repo " + describe() + " --backup " + id
@@ -1396,6 +1463,16 @@ public final class Repository implements AutoCloseable {
                     "a repository serves one cluster: delete that backup, or move it to a repository of its own");
         }
         return m;
+    }
+
+    /** Whether a backup whose manifest was not found ({@code notFound}) lost it: its {@code mark} is there ({@link #lostManifests}). */
+    private boolean lostManifest(String mark, ObjectNotFoundException notFound) {
+        try {
+            return storage.exists(mark);
+        } catch (IOException | RuntimeException e) {
+            notFound.addSuppressed(e);
+            return false; // the manifest's own absence is what to report
+        }
     }
 
     /** What makes manifest {@code m} not belong at backup/{@code id}/, or null. */
@@ -1589,6 +1666,9 @@ public final class Repository implements AutoCloseable {
         try {
             m = readLogicalManifest(notAPath(id));
         } catch (ObjectNotFoundException e) {
+            if (lostManifest(LOGICAL_PREFIX + id + "/" + LOGICAL_END_NAME, e)) {
+                throw lostManifest(LOGICAL_PREFIX, id);
+            }
             throw new PgstrataException(ErrorCode.NOT_FOUND, "logical backup " + id + " does not exist in " + describe(),
                     "run 'pgstrata list --repo " + describe() + "' to see the backups");
         } catch (CorruptObjectException e) {
@@ -1649,6 +1729,7 @@ public final class Repository implements AutoCloseable {
     public void writeLogicalManifest(LogicalManifest manifest) {
         fence("writing the manifest of logical backup " + manifest.id());
         try {
+            storage.putBytes(LOGICAL_PREFIX + manifest.id() + "/" + LOGICAL_END_NAME, manifest.id().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             storage.putBytes(logicalManifestKey(manifest.id()), com.github.luben.zstd.Zstd.compress(Json.seal(manifest), 9));
         } catch (IOException e) {
             throw io("write manifest of " + manifest.id(), e);
@@ -1674,6 +1755,7 @@ public final class Repository implements AutoCloseable {
     public void removeLogical(String id) {
         fence("removing logical backup " + id);
         try {
+            storage.delete(LOGICAL_PREFIX + id + "/" + LOGICAL_END_NAME); // first: see lostManifests
             storage.delete(logicalManifestKey(id));
             org.pgstrata.api.TestHooks.haltAt("backup-manifest-removed");
             storage.deletePrefix(LOGICAL_PREFIX + id + "/");
@@ -1689,7 +1771,8 @@ public final class Repository implements AutoCloseable {
      */
     public boolean incompleteLogical(String id) {
         try {
-            return logicalIds().contains(id) && !storage.exists(logicalManifestKey(id));
+            // One that holds its end mark lost its manifest: damaged, removed (its differentials first) as a backup is.
+            return logicalIds().contains(id) && !storage.exists(logicalManifestKey(id)) && !storage.exists(LOGICAL_PREFIX + id + "/" + LOGICAL_END_NAME);
         } catch (IOException e) {
             throw io("list logical backups", e);
         }
@@ -1714,9 +1797,10 @@ public final class Repository implements AutoCloseable {
     public List<String> incompleteLogicalBackups() {
         try {
             Set<String> ids = new java.util.TreeSet<>();
-            listIds(LOGICAL_PREFIX).forEach((id, hasManifest) -> {
-                if (!hasManifest) {
-                    ids.add(id);
+            Listed listed = listManifests(LOGICAL_PREFIX);
+            listed.ids().forEach((id, hasManifest) -> {
+                if (!hasManifest && !listed.lostManifests().contains(id)) {
+                    ids.add(id); // one that lost its manifest is damaged, not a leftover (see lostManifests)
                 }
             });
             for (String key : storage.unfinishedWrites(LOGICAL_PREFIX)) {

@@ -1,0 +1,74 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.api.ErrorCode;
+import org.pgstrata.cli.CliRun;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.demo.ContentChecksum;
+
+/**
+ * A complete backup whose manifest is lost (deleted by hand, a disk's damage) looked like what a
+ * killed backup leaves: verify said "0 problems", a restore without --backup silently restored the
+ * older backup instead, and the next backup removed the rest of the directory as a leftover, so
+ * that putting the manifest back from a copy no longer helped. The directory holds the block map
+ * that a backup writes just before its manifest: it is now a damaged backup, named by verify
+ * (exit 15) and kept by backup; the manifest put back restores it, proven by content, and delete
+ * removes it on request.
+ */
+class LostManifestTest extends PgTest {
+
+    @Test
+    void aBackupThatLostItsManifest_isDamaged_andKept_untilItIsPutBackOrDeleted() throws Exception {
+        LocalCluster src = pg.start("src", 17);
+        Path repo = dir.resolve("repo");
+        PgSupport.sql(src, "CREATE TABLE marks (n int)", "INSERT INTO marks SELECT generate_series(1, 1000)");
+        CliBackups.backupId(repo, src, "full");
+        PgSupport.sql(src, "UPDATE marks SET n = n + 1 WHERE n % 3 = 0", "CHECKPOINT");
+        String lostId = CliBackups.backupId(repo, src, "incr");
+        Map<String, ContentChecksum.Result> atLost = ClusterContent.of(src);
+        Path manifest = repo.resolve("backup").resolve(lostId).resolve("manifest");
+        byte[] saved = Files.readAllBytes(manifest);
+        Files.delete(manifest);
+
+        CliRun verify = CliRun.run("verify", "--repo", repo.toString());
+        assertThat(verify.exitCode()).as(verify.out() + verify.err()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(verify.out() + verify.err()).contains("manifest of backup " + lostId + " is missing").doesNotContain("incomplete backup");
+
+        // Not the older backup in its place: the newest cannot be told while a manifest is missing.
+        CliRun latest = CliRun.run("restore", "-q", "--repo", repo.toString(), "--to", dir.resolve("latest").toString());
+        assertThat(latest.exitCode()).as(latest.err()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(dir.resolve("latest")).doesNotExist();
+        CliRun named = CliRun.run("restore", "-q", "--repo", repo.toString(), "--backup", lostId, "--to", dir.resolve("named").toString());
+        assertThat(named.exitCode()).as(named.err()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(named.errLines()).singleElement().asString().contains(lostId).contains("is missing").contains("pgstrata delete");
+
+        // The next full backup keeps it: no leftover of a killed run.
+        PgSupport.sql(src, "INSERT INTO marks VALUES (-1)");
+        CliRun full = CliRun.run("backup", "-q", "--repo", repo.toString(), "--pgdata", src.pgdata().toString(), "-p", CliBackups.port(src),
+                "--type", "full");
+        assertThat(full.exitCode()).as(full.err()).isZero();
+        assertThat(full.err()).doesNotContain("removing incomplete backup");
+        CliRun list = CliRun.run("list", "--repo", repo.toString());
+        assertThat(list.out() + list.err()).contains(lostId);
+
+        // Put back, it restores what it held.
+        Files.write(manifest, saved);
+        CliRun again = CliRun.run("verify", "--repo", repo.toString());
+        assertThat(again.exitCode()).as(again.out() + again.err()).isZero();
+        CliBackups.Restored restored = CliBackups.restore(pg, repo, dir.resolve("restored"), 17, "--backup", lostId);
+        assertThat(ClusterContent.proof(restored.cluster())).isEqualTo(atLost).isNotEqualTo(ClusterContent.of(src));
+
+        // Lost again, delete removes what is left of it.
+        Files.delete(manifest);
+        CliRun delete = CliRun.run("delete", "-q", "--repo", repo.toString(), "--backup", lostId);
+        assertThat(delete.exitCode()).as(delete.err()).isZero();
+        assertThat(repo.resolve("backup").resolve(lostId)).doesNotExist();
+        CliRun clean = CliRun.run("verify", "--repo", repo.toString());
+        assertThat(clean.exitCode()).as(clean.out() + clean.err()).isZero();
+    }
+}
