@@ -320,6 +320,27 @@ class S3RepositoryTest {
         restoreAndProve(location, "after-fault", now);
     }
 
+    /** As LostManifestTest, on S3: the listing that finds the backups (with sizes) finds the one that lost its manifest. */
+    @Test
+    void aManifestDeletedBehindPgstratasBack_isADamagedBackup_thatTheNextBackupKeeps() throws Exception {
+        String location = s3.location(BUCKET, "clusters/lost-manifest");
+        LocalCluster c = booksCluster("lost-manifest-source", 2_000, 12);
+        backup(location, c, BackupType.FULL);
+        BackupResult lost = backup(location, c, BackupType.FULL);
+        String prefix = "backup/" + lost.id() + "/";
+        try (Storage s = new S3Storage(S3Location.parse(location))) {
+            s.delete(prefix + "manifest");
+        }
+        Object[] verify = cli(args(location, "verify"));
+        assertThat((int) verify[0]).as(String.valueOf(verify[1])).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat((String) verify[1]).contains("manifest of backup " + lost.id() + " is missing").doesNotContain("incomplete backup");
+
+        backup(location, c, BackupType.FULL);
+        try (Storage s = new S3Storage(S3Location.parse(location))) {
+            assertThat(s.list(prefix)).as("what the next backup left of " + lost.id()).contains(prefix + "blockmap").hasSizeGreaterThan(1);
+        }
+    }
+
     @Test
     void anObjectDeletedBehindPgstratasBack_isNamedByVerify_andRestoreRefuses() throws Exception {
         String location = s3.location(BUCKET, "clusters/damaged");
