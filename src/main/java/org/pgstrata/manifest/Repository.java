@@ -1620,6 +1620,11 @@ public final class Repository implements AutoCloseable {
         return LOGICAL_PREFIX + id + "/" + MANIFEST_NAME;
     }
 
+    /** Where logical backup {@code id}'s end mark lies ({@link #LOGICAL_END_NAME}). */
+    static String logicalEndKey(String id) {
+        return LOGICAL_PREFIX + id + "/" + LOGICAL_END_NAME;
+    }
+
     /** Every logical backup directory, complete or not. */
     public Set<String> logicalIds() {
         return new LinkedHashSet<>(listIds(LOGICAL_PREFIX).keySet());
@@ -1666,7 +1671,7 @@ public final class Repository implements AutoCloseable {
         try {
             m = readLogicalManifest(notAPath(id));
         } catch (ObjectNotFoundException e) {
-            if (lostManifest(LOGICAL_PREFIX + id + "/" + LOGICAL_END_NAME, e)) {
+            if (lostManifest(logicalEndKey(id), e)) {
                 throw lostManifest(LOGICAL_PREFIX, id);
             }
             throw new PgstrataException(ErrorCode.NOT_FOUND, "logical backup " + id + " does not exist in " + describe(),
@@ -1729,7 +1734,7 @@ public final class Repository implements AutoCloseable {
     public void writeLogicalManifest(LogicalManifest manifest) {
         fence("writing the manifest of logical backup " + manifest.id());
         try {
-            storage.putBytes(LOGICAL_PREFIX + manifest.id() + "/" + LOGICAL_END_NAME, manifest.id().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            storage.putBytes(logicalEndKey(manifest.id()), manifest.id().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             storage.putBytes(logicalManifestKey(manifest.id()), com.github.luben.zstd.Zstd.compress(Json.seal(manifest), 9));
         } catch (IOException e) {
             throw io("write manifest of " + manifest.id(), e);
@@ -1755,7 +1760,7 @@ public final class Repository implements AutoCloseable {
     public void removeLogical(String id) {
         fence("removing logical backup " + id);
         try {
-            storage.delete(LOGICAL_PREFIX + id + "/" + LOGICAL_END_NAME); // first: see lostManifests
+            storage.delete(logicalEndKey(id)); // first: see lostManifests
             storage.delete(logicalManifestKey(id));
             org.pgstrata.api.TestHooks.haltAt("backup-manifest-removed");
             storage.deletePrefix(LOGICAL_PREFIX + id + "/");
@@ -1772,7 +1777,7 @@ public final class Repository implements AutoCloseable {
     public boolean incompleteLogical(String id) {
         try {
             // One that holds its end mark lost its manifest: damaged, removed (its differentials first) as a backup is.
-            return logicalIds().contains(id) && !storage.exists(logicalManifestKey(id)) && !storage.exists(LOGICAL_PREFIX + id + "/" + LOGICAL_END_NAME);
+            return logicalIds().contains(id) && !storage.exists(logicalManifestKey(id)) && !storage.exists(logicalEndKey(id));
         } catch (IOException e) {
             throw io("list logical backups", e);
         }
