@@ -38,6 +38,8 @@ import java.util.Optional;
  *       ordered merge that big tables take, however small.</li>
  *   <li>{@code PGSTRATA_TEST_HALT_AT=backup-manifest-removed}: the removal of a backup (by delete or expire) stops
  *       dead, as kill -9 would, once its manifest is gone and before its objects go.</li>
+ *   <li>{@code PGSTRATA_TEST_FAIL_AT=manifest-write}: writing a backup's manifest (physical or logical) fails with an
+ *       I/O error, as a full disk or a store that refuses the write would, after every other object was written.</li>
  * </ul>
  */
 public final class TestHooks {
@@ -50,6 +52,15 @@ public final class TestHooks {
     public static void haltAt(String step) {
         if (step.equals(HALT_AT)) {
             Runtime.getRuntime().halt(137);
+        }
+    }
+
+    private static final String FAIL_AT = System.getenv("PGSTRATA_TEST_FAIL_AT");
+
+    /** Fails with an I/O error, as a full disk would, when a test asked to fail at {@code step}; does nothing otherwise. */
+    public static void failAt(String step) throws java.io.IOException {
+        if (step.equals(FAIL_AT)) {
+            throw new java.io.IOException("No space left on device (test hook: failing at " + step + ")");
         }
     }
 

@@ -1584,14 +1584,38 @@ public final class Repository implements AutoCloseable {
 
     /** Writes a manifest atomically and durably: from this moment the backup exists. */
     public void writeManifest(Manifest manifest) {
-        fence("writing the manifest of backup " + manifest.id());
         try {
+            fence("writing the manifest of backup " + manifest.id());
             // A manifest lists every file: compressed, it is a few percent of its JSON size.
+            org.pgstrata.api.TestHooks.failAt("manifest-write");
             storage.putBytes(manifestKey(manifest.id()), compressMetadata(Json.seal(manifest.inFormatItNeeds())));
         } catch (IOException e) {
-            throw io("write manifest of " + manifest.id(), e);
+            PgstrataException failed = io("write manifest of " + manifest.id(), e);
+            withdrawMark(manifestKey(manifest.id()), BlockMap.key(manifest.id()), failed);
+            throw failed;
+        } catch (RuntimeException e) {
+            withdrawMark(manifestKey(manifest.id()), BlockMap.key(manifest.id()), e);
+            throw e;
         } finally {
             forgetManifest(manifest.id()); // written or not, the next read asks the store
+        }
+    }
+
+    /**
+     * After a failed write of a new manifest (a full disk, a store's refusal, the lock lost), the
+     * {@code mark} written just before it goes too: the failed backup leaves an ordinary leftover,
+     * which the next backup removes, not a backup that lost its manifest ({@link #lostManifests}).
+     * Not when the manifest is there after all: one being rewritten (a reverse-delta conversion),
+     * or a write the store reported failed although it landed. A failure here is added to
+     * {@code failure}, which is what the caller reports.
+     */
+    private void withdrawMark(String manifestKey, String mark, Exception failure) {
+        try {
+            if (!storage.exists(manifestKey)) {
+                storage.delete(mark);
+            }
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
         }
     }
 
@@ -1735,9 +1759,20 @@ public final class Repository implements AutoCloseable {
         fence("writing the manifest of logical backup " + manifest.id());
         try {
             storage.putBytes(logicalEndKey(manifest.id()), manifest.id().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw io("write the end mark of " + manifest.id(), e);
+        }
+        try {
+            fence("writing the manifest of logical backup " + manifest.id());
+            org.pgstrata.api.TestHooks.failAt("manifest-write");
             storage.putBytes(logicalManifestKey(manifest.id()), com.github.luben.zstd.Zstd.compress(Json.seal(manifest), 9));
         } catch (IOException e) {
-            throw io("write manifest of " + manifest.id(), e);
+            PgstrataException failed = io("write manifest of " + manifest.id(), e);
+            withdrawMark(logicalManifestKey(manifest.id()), logicalEndKey(manifest.id()), failed);
+            throw failed;
+        } catch (RuntimeException e) {
+            withdrawMark(logicalManifestKey(manifest.id()), logicalEndKey(manifest.id()), e);
+            throw e;
         }
     }
 

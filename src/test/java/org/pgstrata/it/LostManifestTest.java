@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.cli.CliRun;
@@ -70,5 +72,49 @@ class LostManifestTest extends PgTest {
         assertThat(repo.resolve("backup").resolve(lostId)).doesNotExist();
         CliRun clean = CliRun.run("verify", "--repo", repo.toString());
         assertThat(clean.exitCode()).as(clean.out() + clean.err()).isZero();
+    }
+
+    /**
+     * A backup whose manifest could not be written (a full disk, a store's refusal, the lock lost)
+     * after its block map was: it failed, and leaves an ordinary leftover that the next backup
+     * removes, not a backup that lost its manifest (which verify would call damaged, and which
+     * would stop incrementals and expire until deleted by hand). A failed logical backup removes
+     * its own directory, end mark included.
+     */
+    @Test
+    void aBackupWhoseManifestWriteFailed_leavesALeftover_notADamagedBackup() throws Exception {
+        LocalCluster src = pg.start("src", LogicalSupport.serverMajor()); // one the installed pg_dump can dump
+        Path repo = dir.resolve("repo");
+        PgSupport.sql(src, "CREATE TABLE marks (n int)", "INSERT INTO marks SELECT generate_series(1, 1000)");
+        String kept = CliBackups.backupId(repo, src, "full");
+        PgSupport.sql(src, "CREATE DATABASE shop");
+        String keptLogical = CliBackups.logicalBackup(repo, src, "shop", "full").get("id").asText();
+        Map<String, String> failing = Map.of("PGSTRATA_TEST_FAIL_AT", "manifest-write");
+        ChildCli.Finished physical = ChildCli.run(failing, List.of(), 120, "backup", "-q", "--repo", repo.toString(), "--pgdata",
+                src.pgdata().toString(), "--port", CliBackups.port(src), "--type", "incr");
+        assertThat(physical.exitCode()).as(physical.output()).isEqualTo(ErrorCode.IO.exitCode());
+        ChildCli.Finished logical = ChildCli.run(failing, List.of(), 120, "backup", "-q", "--logical", "--repo", repo.toString(), "--port",
+                CliBackups.port(src), "--dbname", "shop");
+        assertThat(logical.exitCode()).as(logical.output()).isEqualTo(ErrorCode.IO.exitCode());
+        String failed = others(repo.resolve("backup"), kept);
+        try (Stream<Path> dirs = Files.list(repo.resolve("logical"))) {
+            assertThat(dirs.map(p -> p.getFileName().toString())).as("what the failed logical backup left").containsExactly(keptLogical);
+        }
+
+        CliRun verify = CliRun.run("verify", "--repo", repo.toString());
+        assertThat(verify.exitCode()).as(verify.out() + verify.err()).isZero();
+        assertThat(verify.out()).contains("incomplete backup").contains(failed);
+
+        CliBackups.backupId(repo, src, "incr");
+        assertThat(repo.resolve("backup").resolve(failed)).as("removed by the next backup").doesNotExist();
+    }
+
+    /** The one directory under {@code parent} that is not {@code kept}. */
+    private static String others(Path parent, String kept) throws java.io.IOException {
+        try (Stream<Path> dirs = Files.list(parent)) {
+            return dirs.map(p -> p.getFileName().toString()).filter(id -> !id.equals(kept)).reduce((a, b) -> {
+                throw new AssertionError("more than one other: " + a + ", " + b);
+            }).orElseThrow();
+        }
     }
 }
