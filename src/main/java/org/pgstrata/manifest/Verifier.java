@@ -278,12 +278,11 @@ public final class Verifier {
                     bundle = repo.objects().readStored(e.getKey());
                     stats.object(e.getKey(), bundle.length);
                 } catch (IOException ex) {
-                    for (List<Job> pass : e.getValue()) {
-                        if (isVerdict(ex)) {
-                            fail(pass, "cannot read bundle " + e.getKey() + ": " + ex.getMessage(), problems, rejected);
-                        } else {
-                            unreadable(pass, "bundle " + e.getKey() + ": " + ex.getMessage(), stats);
-                        }
+                    List<Job> all = e.getValue().stream().flatMap(List::stream).toList();
+                    if (isVerdict(ex)) {
+                        fail(all, "cannot read bundle " + e.getKey() + ": " + ex.getMessage(), problems, rejected); // one problem
+                    } else {
+                        unreadable(all, "bundle " + e.getKey() + ": " + ex.getMessage(), stats);
                     }
                     return null;
                 }
@@ -389,13 +388,23 @@ public final class Verifier {
         }
     }
 
-    private static void fail(List<Job> pass, String why, List<String> problems, Set<String> rejected) {
-        for (Job j : pass) {
-            List<String> ids = j.backups.stream().map(Manifest::id).toList();
-            problems.add("backup" + (ids.size() == 1 ? " " : "s ") + String.join(", ", ids) + " would not restore: " + j.file.path()
-                    + ": " + why);
-            rejected.addAll(ids);
+    /**
+     * The files of {@code jobs} would not restore, for one reason: one problem, naming the backups
+     * they belong to, how many files, and the first few. A damaged bundle made one line for each of
+     * its files in each backup that reads it (hundreds), each saying the same.
+     */
+    private static void fail(List<Job> jobs, String why, List<String> problems, Set<String> rejected) {
+        Set<String> ids = new java.util.TreeSet<>();
+        Set<String> paths = new java.util.LinkedHashSet<>();
+        for (Job j : jobs) {
+            j.backups.forEach(m -> ids.add(m.id()));
+            paths.add(j.file.path());
         }
+        List<String> first = paths.stream().limit(3).toList();
+        String named = paths.size() == 1 ? first.get(0)
+                : paths.size() + " files (" + String.join(", ", first) + (paths.size() > 3 ? " and " + (paths.size() - 3) + " more" : "") + ")";
+        problems.add("backup" + (ids.size() == 1 ? " " : "s ") + String.join(", ", ids) + " would not restore: " + named + ": " + why);
+        rejected.addAll(ids);
     }
 
     /**

@@ -285,6 +285,23 @@ class EncryptedRepositoryTest {
             assertThat((int) v[0]).as(String.valueOf(v[1])).isEqualTo(ErrorCode.CORRUPT.exitCode());
             Files.write(victim, before);
         }
+        // A bundle fails its authentication as a whole: one problem, naming the backups that read it and how many of its files
+        // would not restore (verify printed one problem for each file in each backup, the same reason each time: hundreds of lines).
+        Path bundle = largest("backup/" + full + "/", "/bundle/");
+        byte[] intact = Files.readAllBytes(bundle);
+        byte[] flipped = intact.clone();
+        flipped[flipped.length / 2] ^= 0x04;
+        Files.write(bundle, flipped);
+        try {
+            Object[] bundleVerify = cli("verify", "--repo", repo.toString());
+            assertThat((int) bundleVerify[0]).as(String.valueOf(bundleVerify[1])).isEqualTo(ErrorCode.CORRUPT.exitCode());
+            assertThat(((String) bundleVerify[1]).lines().filter(l -> l.startsWith("problem: "))).as(String.valueOf(bundleVerify[1]))
+                    .singleElement().asString()
+                    .containsPattern("^problem: backups? [^:]*" + full + "[^:]* would not restore: [0-9]+ files \\(.*, .*, .* and [0-9]+ more\\): "
+                            + "cannot read bundle ");
+        } finally {
+            Files.write(bundle, intact); // the tests after this one use the repository
+        }
         // The backup's WAL comes from the archive (this cluster's archive_command fills it), through restore_command.
         JsonNode newest = new ObjectMapper().readTree(ok(cli("list", "--json", "--repo", repo.toString()))).get(physical.size() - 1);
         String[] lsn = newest.get("startLsn").asText().split("/");
