@@ -321,6 +321,7 @@ public final class PhysicalBackup {
             TestHooks.haltAt("full-objects");
             // The block map is the last object before the manifest: a directory that holds it without a manifest is a backup
             // that ran to its end and lost its manifest, not a leftover (Repository.lostManifests).
+            repo.fenceBlockMap(id);
             ObjectRef blockMap = copier.blockHashes.write(repo.objects(), id, files);
             long repoBytes = files.stream().map(f -> f.ownObject(id)).filter(o -> o != null).mapToLong(ObjectRef::storedBytes).sum()
                     + wal.stream().mapToLong(w -> w.object().storedBytes()).sum() + blockMap.storedBytes();
@@ -334,7 +335,7 @@ public final class PhysicalBackup {
                     Instant.now(clock).toString(), req.compression().label(), stop.backupLabel(), stop.tablespaceMap(), dirs, files, wal,
                     dataBytes, repoBytes, VERSION, walSource, session.dataChecksums(), blockMap,
                     external.entries().isEmpty() ? null : external.entries(), changeSource, lineage);
-            repo.writeManifest(m);
+            repo.writeManifest(m); // a failed write withdraws the block map: the failed backup leaves an ordinary leftover
             if (reverse) {
                 // Invariant 4: the new full is durable; only now does the old one become a reverse delta.
                 TestHooks.haltAt("full-manifest");

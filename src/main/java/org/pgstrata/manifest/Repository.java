@@ -1777,6 +1777,15 @@ public final class Repository implements AutoCloseable {
     }
 
     /**
+     * Checks the lock before new backup {@code id} writes its block map, as before its manifest:
+     * a backup that lost the lock stops before the object that marks it as having run to its end
+     * ({@link #lostManifests}), and leaves an ordinary leftover.
+     */
+    public void fenceBlockMap(String id) {
+        fence("writing the block map of backup " + id);
+    }
+
+    /**
      * Removes the drill records of backups that are gone (a drill that finished after its backup
      * was removed). Only under the lock.
      */

@@ -341,6 +341,52 @@ class S3RepositoryTest {
         }
     }
 
+    /**
+     * A backup whose manifest the store refuses fails, and leaves what a failed backup leaves. Its
+     * block map (a logical one's end mark), written just before, stayed: the directory was taken
+     * for a backup that lost its manifest, listed DAMAGED, verify exited 15, and no backup or
+     * expire removed it. The block map now goes with the failure. (A failed logical backup removes
+     * its whole directory, end mark included: checked here too.)
+     */
+    @Test
+    void aBackupWhoseManifestTheStoreRefuses_leavesAnOrdinaryLeftover_thatTheNextBackupRemoves() throws Exception {
+        String location = s3.location(BUCKET, "clusters/manifest-refused");
+        LocalCluster c = pg.start("manifest-refused-source", LogicalSupport.serverMajor()); // pg_dump's version or older
+        try (Connection conn = PgSupport.connect(c)) {
+            Books.init(conn);
+            Books.populate(conn, 2_000, 10_000, 15, Progress.NONE);
+        }
+        Pgstrata f = PgSupport.facade();
+        String full = backup(location, c, BackupType.FULL).id();
+        String logicalFull = f.logicalBackup(new org.pgstrata.api.LogicalBackupRequest(location, PgSupport.conn(c), BackupType.FULL,
+                Compression.ZSTD, 1, null)).id();
+        try (Connection conn = PgSupport.connect(c)) {
+            Books.mutate(conn, 100, 100, 50, 16);
+        }
+        s3.refusePutsOf("/manifest");
+        try {
+            assertThatThrownBy(() -> backup(location, c, BackupType.INCR)).isInstanceOf(PgstrataException.class)
+                    .hasMessageContaining("write manifest of");
+            assertThatThrownBy(() -> f.logicalBackup(new org.pgstrata.api.LogicalBackupRequest(location, PgSupport.conn(c), BackupType.DIFF,
+                    Compression.ZSTD, 1, null))).isInstanceOf(PgstrataException.class).hasMessageContaining("write manifest of");
+        } finally {
+            s3.refusePutsOf(null);
+        }
+        Object[] verify = cli(args(location, "verify"));
+        assertThat((int) verify[0]).as(String.valueOf(verify[1])).isZero();
+        assertThat((String) verify[1]).contains("incomplete backup").doesNotContain("is missing");
+
+        String incr = backup(location, c, BackupType.INCR).id();
+        String diff = f.logicalBackup(new org.pgstrata.api.LogicalBackupRequest(location, PgSupport.conn(c), BackupType.DIFF,
+                Compression.ZSTD, 1, null)).id();
+        try (Storage s = new S3Storage(S3Location.parse(location))) {
+            assertThat(s.list("backup/").stream().map(k -> k.split("/")[1]).distinct()).as("the failed backup is removed").containsExactly(full, incr);
+            assertThat(s.list("logical/").stream().map(k -> k.split("/")[1]).distinct()).as("the failed logical backup is removed")
+                    .containsExactly(logicalFull, diff);
+        }
+        assertThat(f.verify(location, null).problems()).isEmpty();
+    }
+
     @Test
     void anObjectDeletedBehindPgstratasBack_isNamedByVerify_andRestoreRefuses() throws Exception {
         String location = s3.location(BUCKET, "clusters/damaged");

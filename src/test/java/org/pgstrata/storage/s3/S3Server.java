@@ -34,8 +34,11 @@ public final class S3Server implements AutoCloseable {
     private S3Proxy proxy;
     /** {@link #cutReads}: for each of the next large objects' GETs, the bytes of its body sent before the connection is cut. */
     private final java.util.Deque<Long> cuts = new java.util.ArrayDeque<>();
-    /** The part of a key that a GET must contain to be cut (null: any); guarded by {@link #cuts}. */
-    private final String[] cutOnly = new String[1];
+    /**
+     * The part of a key that a GET must contain to be cut (null: any), then the end of the keys
+     * whose PUTs fail ({@link #refusePutsOf}, null: none); guarded by {@link #cuts}.
+     */
+    private final String[] cutOnly = new String[2];
 
     private S3Server(Path directory, int port) {
         this(directory, port, true);
@@ -139,6 +142,16 @@ public final class S3Server implements AutoCloseable {
         }
     }
 
+    /**
+     * Every PUT of a key ending with {@code keyEnd} fails (the store answers 500) until called
+     * again with null, as a store that cannot take a write (full, failing) does.
+     */
+    public void refusePutsOf(String keyEnd) {
+        synchronized (cuts) {
+            cutOnly[1] = keyEnd;
+        }
+    }
+
     /** Whether a cut {@link #cutReads} armed has not happened yet. */
     public boolean readCutPending() {
         synchronized (cuts) {
@@ -191,7 +204,10 @@ public final class S3Server implements AutoCloseable {
         }
     }
 
-    /** Cuts the body of one read when {@link #cutNextRead} armed it: the server fails mid-response, with the full length announced. */
+    /**
+     * Cuts the body of one read when {@link #cutNextRead} armed it: the server fails mid-response,
+     * with the full length announced; fails the writes {@link #refusePutsOf} names.
+     */
     private static final class CuttingReads extends org.gaul.s3proxy.blobstore.ForwardingBlobStore {
         private final java.util.Deque<Long> cuts;
         private final String[] only;
@@ -200,6 +216,17 @@ public final class S3Server implements AutoCloseable {
             super(delegate);
             this.cuts = cuts;
             this.only = only;
+        }
+
+        @Override
+        public String putBlob(String container, org.gaul.s3proxy.blobstore.domain.Blob blob,
+                              org.gaul.s3proxy.blobstore.options.PutOptions options) {
+            synchronized (cuts) {
+                if (only[1] != null && blob.getMetadata().name().endsWith(only[1])) {
+                    throw new IllegalStateException("the test refuses writes of *" + only[1]);
+                }
+            }
+            return super.putBlob(container, blob, options);
         }
 
         @Override
