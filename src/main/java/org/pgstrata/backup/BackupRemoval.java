@@ -82,7 +82,10 @@ public final class BackupRemoval {
                 repo.removeBackup(id);
             }
             removed.add(id);
-            directories.removeAll(removed);
+            // The dependants removed first collected their own directories while the backups still to go read from them (the
+            // newer fulls of a reverse series read the unchanged files where older ones stored them): collected again now.
+            // Only the last one removed collected its own with nothing left to read it.
+            directories.remove(id);
             if (!directories.isEmpty()) {
                 repo.collectGarbage(directories); // only what no remaining manifest reads
             }
