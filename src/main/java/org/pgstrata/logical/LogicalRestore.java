@@ -390,6 +390,14 @@ public final class LogicalRestore {
     static LogicalManifest reference(Repository repo, LogicalManifest diff) {
         try {
             if (!repo.storage().exists(Repository.logicalManifestKey(diff.reference()))) {
+                try {
+                    repo.logicalManifest(diff.reference()); // says so when the full lost its manifest (its end mark is there)
+                } catch (PgstrataException e) {
+                    if (e.code() == ErrorCode.CORRUPT) {
+                        throw new PgstrataException(ErrorCode.CORRUPT, "logical differential " + diff.id() + " builds on logical full "
+                                + diff.reference() + ", which is damaged (" + e.getMessage() + "); nothing was restored", e.hint());
+                    }
+                }
                 throw new PgstrataException(ErrorCode.CHAIN_BROKEN, "logical differential " + diff.id() + " builds on logical full "
                         + diff.reference() + ", which is not in " + repo.describe() + "; nothing was restored",
                         "restore another backup (pgstrata list shows them), and take a new logical full");

@@ -190,6 +190,24 @@ class LogicalBadInputTest {
         assertThat(LogicalSupport.leftoverRestoreDatabases(a)).isZero();
     }
 
+    /**
+     * The full lost its manifest (its end mark is there): the refusal said the full "is not in" the
+     * repository (exit 27), with the hint to take a new full, though its dump is there and putting
+     * its manifest back from a copy makes the differential restore. It says the full is damaged,
+     * its manifest missing, as a restore of the full itself does (exit 15).
+     */
+    @Test
+    void restore_ofADifferentialWhoseFullLostItsManifest_saysTheFullIsDamaged() throws Exception {
+        Path r = copyOfRepo("full-lost-manifest");
+        Files.delete(r.resolve("logical").resolve(full.id()).resolve("manifest"));
+        CliRun run = expectFailure(ErrorCode.CORRUPT, "restore", "-q", "--logical", "--repo", r.toString(), "--backup", diff.id(),
+                "--to-db", "never3", "--port", port);
+        assertThat(run.err()).contains("builds on logical full " + full.id() + ", which is damaged")
+                .contains("manifest of logical backup " + full.id() + " is missing").contains("back from a copy").doesNotContain("is not in");
+        assertThat(LogicalSupport.databaseExists(a, "never3")).isFalse();
+        assertThat(LogicalSupport.leftoverRestoreDatabases(a)).isZero();
+    }
+
     @Test
     void restore_ofADifferentialWhoseFullIsDamaged_isRefusedBeforeTouchingTheServer() throws Exception {
         Path r = copyOfRepo("full-damaged");
