@@ -131,8 +131,16 @@ public final class BackupRemoval {
 
     /** A logical full's differentials depend on it; a differential has no dependants. */
     private List<String> removeLogical(Repository repo, String id, boolean withDependants) {
-        if (!repo.damagedLogical().containsKey(id)) {
-            repo.logicalManifest(id); // says plainly when the backup is incomplete
+        java.util.Map<String, String> damaged = repo.damagedLogical();
+        if (!damaged.containsKey(id) && !repo.logicalManifest(id).differential()) { // says plainly when the backup is incomplete
+            // A damaged differential (one that lost its manifest among them) may build on this full: nobody can read which
+            // full it names. Kept, it would lose the full it needs, and its manifest put back would no longer restore it.
+            var d = damaged.isEmpty() ? null : new java.util.TreeMap<>(damaged).firstEntry();
+            if (d != null) {
+                throw new PgstrataException(ErrorCode.CORRUPT, "cannot tell which logical differentials build on logical full " + id
+                        + ": logical backup " + d.getKey() + " cannot be read (" + d.getValue() + "); nothing was removed",
+                        "run 'pgstrata verify --repo " + repo.describe() + "', and put the damaged backup's manifest back or delete it first");
+            }
         }
         List<String> ids = repo.logicalBackups().stream().filter(m -> id.equals(m.reference())).map(m -> m.id())
                 .sorted(java.util.Comparator.reverseOrder()).toList();

@@ -88,4 +88,35 @@ class LogicalManifestLostVerifyTest extends PgTest {
         CliRun clean = CliRun.run("verify", "--repo", repo.toString());
         assertThat(clean.exitCode()).as(clean.out() + clean.err()).isZero();
     }
+
+    /**
+     * A logical differential lost its manifest: nobody can read which full it builds on.
+     * delete --with-dependants of its full removed the full and the intact differentials and left
+     * the damaged one, "kept", without the full it needs: its manifest put back from a copy no
+     * longer restored it. The full is refused (exit 15, nothing removed) until the damaged one is
+     * put back or deleted, as a physical full is; put back, the differential restores its content.
+     */
+    @Test
+    void aLogicalFull_isNotRemovedUnderADifferentialThatLostItsManifest() throws Exception {
+        LocalCluster source = LogicalSupport.shopWithOneRow(pg);
+        Path repo = dir.resolve("repo");
+        String full = CliBackups.logicalBackup(repo, source, "shop", "full").get("id").asText();
+        LogicalSupport.sql(source, "shop", "INSERT INTO t VALUES (2, 'b')");
+        String lost = CliBackups.logicalBackup(repo, source, "shop", "diff").get("id").asText();
+        var atLost = LogicalSupport.proof(source, "shop");
+        LogicalSupport.sql(source, "shop", "INSERT INTO t VALUES (3, 'c')");
+        CliBackups.logicalBackup(repo, source, "shop", "diff");
+        Path manifest = repo.resolve("logical").resolve(lost).resolve("manifest");
+        byte[] saved = Files.readAllBytes(manifest);
+        Files.delete(manifest);
+
+        CliRun delete = CliRun.run("delete", "-q", "--repo", repo.toString(), "--backup", full, "--with-dependants");
+        assertThat(delete.exitCode()).as(delete.err()).isEqualTo(15);
+        assertThat(delete.errLines()).singleElement().asString().contains(lost).contains("nothing was removed");
+        assertThat(repo.resolve("logical").resolve(full).resolve("manifest")).exists();
+
+        Files.write(manifest, saved);
+        CliBackups.logicalRestore(repo, source, lost, "restored");
+        assertThat(LogicalSupport.proof(source, "restored")).isEqualTo(atLost).isNotEqualTo(LogicalSupport.proof(source, "shop"));
+    }
 }
