@@ -1141,7 +1141,9 @@ public final class Repository implements AutoCloseable {
      * Backup directories without a manifest that hold nothing any manifest reads: left by a
      * backup that failed or was killed. (A directory whose manifest was removed may still hold
      * objects that newer backups read; it is not incomplete, and they are kept. One that holds its
-     * block map lost its manifest: it is among the damaged, see {@link #lostManifests}.)
+     * block map lost its manifest: it is among the damaged, see {@link #lostManifests}. While a
+     * manifest is damaged, only empty directories are named: whether it reads the others' objects
+     * cannot be told.)
      */
     public List<String> incompleteBackups() {
         List<String> result = new ArrayList<>();
@@ -1154,7 +1156,13 @@ public final class Repository implements AutoCloseable {
             try {
                 if (!storage.exists(manifestKey(id))) {
                     if (live == null) {
-                        live = referencedKeys();
+                        // With a damaged manifest present, nobody can tell whether it reads objects here (a reverse full reads the
+                        // directories of older backups, removed ones too): kept, and not named, instead of failing the backup or
+                        // verify that asks; the next run after the damaged backup is deleted or put back judges it.
+                        live = checkedCatalogue().damaged().isEmpty() ? referencedKeys() : null;
+                        if (live == null) {
+                            break;
+                        }
                     }
                     String prefix = BACKUP_PREFIX + id + "/";
                     if (live.stream().noneMatch(k -> k.startsWith(prefix))) {

@@ -117,4 +117,48 @@ class LostManifestTest extends PgTest {
             }).orElseThrow();
         }
     }
+
+    /**
+     * With a backup that lost its manifest present, a killed backup's leftover made every later
+     * backup fail (exit 15, "cannot tell which objects are still needed ... nothing was removed"),
+     * a full too, and verify stopped on that line instead of its report: removing the leftover asks
+     * what every manifest reads. Nobody can tell whether the damaged backup reads objects in that
+     * directory (a reverse full reads older directories), so the leftover is kept, and the backup
+     * runs; once the damaged backup is deleted, the next backup removes the leftover.
+     */
+    @Test
+    void aKilledBackupsLeftover_doesNotStopBackups_whileABackupThatLostItsManifestIsKept() throws Exception {
+        LocalCluster src = pg.start("src", 17);
+        Path repo = dir.resolve("repo");
+        PgSupport.sql(src, "CREATE TABLE marks (n int)", "INSERT INTO marks SELECT generate_series(1, 1000)");
+        String full = CliBackups.backupId(repo, src, "full");
+        PgSupport.sql(src, "UPDATE marks SET n = n + 1 WHERE n % 3 = 0", "CHECKPOINT");
+        String lostId = CliBackups.backupId(repo, src, "incr");
+        Files.delete(repo.resolve("backup").resolve(lostId).resolve("manifest"));
+        ChildCli.Finished killed = ChildCli.run(Map.of("PGSTRATA_TEST_HALT_AT", "full-objects"), List.of(), 120,
+                "backup", "--repo", repo.toString(), "--pgdata", src.pgdata().toString(), "--port", CliBackups.port(src), "--type", "full");
+        assertThat(killed.exitCode()).as(killed.output()).isEqualTo(137);
+        String left;
+        try (Stream<Path> dirs = Files.list(repo.resolve("backup"))) {
+            left = dirs.map(p -> p.getFileName().toString()).filter(id -> !id.equals(full) && !id.equals(lostId)).findFirst().orElseThrow();
+        }
+
+        CliRun verify = CliRun.run("verify", "--repo", repo.toString());
+        assertThat(verify.exitCode()).as(verify.out() + verify.err()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(verify.out()).contains("manifest of backup " + lostId + " is missing");
+        assertThat(verify.err()).doesNotContain("cannot tell which objects");
+
+        PgSupport.sql(src, "INSERT INTO marks VALUES (-1)");
+        Map<String, ContentChecksum.Result> atNext = ClusterContent.of(src);
+        String next = CliBackups.backupId(repo, src, "full");
+        assertThat(repo.resolve("backup").resolve(left)).as("kept while the damaged backup might read it").isDirectory();
+        CliBackups.Restored restored = CliBackups.restore(pg, repo, dir.resolve("restored"), 17, "--backup", next);
+        assertThat(ClusterContent.proof(restored.cluster())).isEqualTo(atNext);
+
+        CliBackups.ok("delete", "-q", "--repo", repo.toString(), "--backup", lostId);
+        CliBackups.ok("backup", "-q", "--repo", repo.toString(), "--pgdata", src.pgdata().toString(), "-p", CliBackups.port(src), "--type", "incr");
+        assertThat(repo.resolve("backup").resolve(left)).as("the leftover, once nothing damaged is left").doesNotExist();
+        CliRun clean = CliRun.run("verify", "--repo", repo.toString());
+        assertThat(clean.exitCode()).as(clean.out() + clean.err()).isZero();
+    }
 }
