@@ -1159,10 +1159,11 @@ public final class Repository implements AutoCloseable {
                         // With a damaged manifest present, nobody can tell whether it reads objects here (a reverse full reads the
                         // directories of older backups, removed ones too): kept, and not named, instead of failing the backup or
                         // verify that asks; the next run after the damaged backup is deleted or put back judges it.
-                        live = checkedCatalogue().damaged().isEmpty() ? referencedKeys() : null;
-                        if (live == null) {
+                        Catalogue<Manifest> c = checkedCatalogue();
+                        if (!c.damaged().isEmpty()) {
                             break;
                         }
+                        live = referencedKeys(c, Set.of());
                     }
                     String prefix = BACKUP_PREFIX + id + "/";
                     if (live.stream().noneMatch(k -> k.startsWith(prefix))) {
@@ -1280,7 +1281,11 @@ public final class Repository implements AutoCloseable {
     /** {@link #referencedKeys()}, but a damaged manifest of one of {@code removing} does not count: it is being removed. */
     Set<String> referencedKeys(Set<String> removing) {
         // Every list is read below anyway: checked first, so that one damaged in its entries is among the damaged (and may be the one removed).
-        Catalogue<Manifest> c = checkedCatalogue();
+        return referencedKeys(checkedCatalogue(), removing);
+    }
+
+    /** {@link #referencedKeys(Set)} of catalogue {@code c}, read and checked ({@link #checkedCatalogue()}). */
+    private Set<String> referencedKeys(Catalogue<Manifest> c, Set<String> removing) {
         for (var d : c.damaged().entrySet()) {
             if (!removing.contains(d.getKey())) {
                 throw new PgstrataException(d.getValue().code(), "cannot tell which objects are still needed: backup " + d.getKey()
