@@ -46,7 +46,7 @@ class KillDuringLogicalBackupLeftoverTest extends PgTest {
                     // Within the same second the next backup takes the same id (the leftover under it removed first): its
                     // directory then holds that backup alone, none of the killed one's half-written files
                     try (Stream<Path> files = Files.list(repo.resolve("logical").resolve(killed))) {
-                        assertThat(files.map(p -> p.getFileName().toString()).sorted()).containsExactly("dump.zst", "manifest");
+                        assertThat(files.map(p -> p.getFileName().toString()).sorted()).containsExactly("dump.zst", "end", "manifest");
                     }
                     continue;
                 }
