@@ -80,6 +80,16 @@ public final class PhysicalBackup {
         }
     }
 
+    /** A backup of {@code type} in a sentence, with its article: "an incremental", "a differential", "a reverse-delta backup". */
+    static String kind(BackupType type) {
+        return switch (type) {
+            case FULL -> "a full backup";
+            case INCR -> "an incremental";
+            case DIFF -> "a differential";
+            case REVERSE -> "a reverse-delta backup";
+        };
+    }
+
     /** How often a copy checks that the backup's session is still there. */
     static final long SESSION_CHECK_NANOS = 5_000_000_000L;
     /** How many small relation files {@code sampleUnchanged} reads a block or two of. */
@@ -149,20 +159,15 @@ public final class PhysicalBackup {
             Manifest base = null;
             if (type != BackupType.FULL) {
                 Repository.Catalogue<Manifest> catalogue = locked.catalogue() != null ? locked.catalogue() : repo.catalogue();
-                catalogue.requireNoDamage("choose the backup an " + type.label() + " builds on",
+                catalogue.requireNoDamage("choose the backup " + kind(type) + " builds on",
                         "take a full backup (--type full), or delete the damaged backup ('pgstrata list' names it)");
                 base = Reference.choose(catalogue.backups(), type == BackupType.REVERSE ? BackupType.DIFF : type,
                         ClusterHistory.read(pgdata, session.timeline()));
                 if (base == null) {
-                    progress.step("no full backup in " + repo.describe() + " to build on: taking a full backup instead of "
-                            + switch (type) {
-                                case INCR -> "an incremental";
-                                case DIFF -> "a differential";
-                                default -> "a reverse-delta backup";
-                            });
+                    progress.step("no full backup in " + repo.describe() + " to build on: taking a full backup instead of " + kind(type));
                     type = BackupType.FULL;
                 } else if (!session.dataChecksums()) {
-                    throw new PgstrataException(ErrorCode.SERVER_SETTING, "an " + type.label() + " backup needs data checksums, which are off on "
+                    throw new PgstrataException(ErrorCode.SERVER_SETTING, kind(type) + " needs data checksums, which are off on "
                             + req.connection().describe() + ": without them a page read while being written cannot be detected, and "
                             + "hint-bit changes do not move a page's LSN",
                             "enable them with pg_checksums --enable while the server is stopped, or take full backups (--type full)");

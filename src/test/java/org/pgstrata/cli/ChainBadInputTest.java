@@ -199,7 +199,7 @@ class ChainBadInputTest {
         backup(r, plain, BackupType.FULL);
         CliRun run = expectFailure(ErrorCode.SERVER_SETTING, "backup", "-q", "--repo", r.toString(), "--pgdata", plain.pgdata().toString(),
                 "--port", Integer.toString(PgSupport.conn(plain).port()), "--type", "incr");
-        assertThat(run.err()).contains("needs data checksums").contains("pg_checksums --enable");
+        assertThat(run.err()).contains("an incremental needs data checksums").contains("pg_checksums --enable");
         plain.stop();
     }
 

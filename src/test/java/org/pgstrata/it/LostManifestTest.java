@@ -57,6 +57,11 @@ class LostManifestTest extends PgTest {
         assertThat(full.err()).doesNotContain("removing incomplete backup");
         CliRun list = CliRun.run("list", "--repo", repo.toString());
         assertThat(list.out() + list.err()).contains(lostId);
+        // A differential refuses too: the damaged backup may be a newer full, which nobody can tell without its manifest.
+        CliRun diff = CliRun.run("backup", "-q", "--repo", repo.toString(), "--pgdata", src.pgdata().toString(), "-p", CliBackups.port(src),
+                "--type", "diff");
+        assertThat(diff.exitCode()).as(diff.err()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(diff.errLines()).first().asString().contains("cannot choose the backup a differential builds on").contains(lostId);
 
         // Put back, it restores what it held.
         Files.write(manifest, saved);
