@@ -705,6 +705,14 @@ public final class Repository implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether backup {@code id}'s block map is missing while its manifest is there: what a removal
+     * (delete, expire) stopped after its first step leaves, the backup's data still in place.
+     */
+    public boolean blockMapMissing(String id) {
+        return exists(manifestKey(id)) && !exists(BlockMap.key(id));
+    }
+
     private boolean exists(String key) {
         try {
             return storage.exists(key);
@@ -1017,6 +1025,7 @@ public final class Repository implements AutoCloseable {
             forgetManifest(id);
             // Its block map first: a removal stopped after the manifest then leaves a leftover, not a backup that lost its manifest.
             storage.delete(BlockMap.key(id));
+            org.pgstrata.api.TestHooks.haltAt("backup-mark-removed");
             storage.delete(manifestKey(id));
             org.pgstrata.api.TestHooks.haltAt("backup-manifest-removed");
             DrillRecords.removeFor(storage, id); // its drills proved a backup that is gone

@@ -46,6 +46,36 @@ class KillDuringDeleteRerunTest extends PgTest {
         assertThat(CliRun.run("delete", "--repo", repo.toString(), "--backup", first).exitCode()).isEqualTo(17);
     }
 
+    /**
+     * Killed after the block map and before the manifest: the backup's data is all there, and
+     * verify called it damaged with the hint to take a new full backup, where running the delete
+     * again is what finishes it; its problem line now says so.
+     */
+    @Test
+    void deleteKilledAfterTheBlockMap_verifySaysToRunItAgain_andTheRerunFinishesIt() throws Exception {
+        LocalCluster source = pg.start("source", 17);
+        PgSupport.sql(source, "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 2000) g");
+        Path repo = dir.resolve("repo");
+        String first = CliBackups.backupId(repo, source, "full");
+        String second = CliBackups.backupId(repo, source, "full");
+
+        ChildCli.Finished killed = ChildCli.run(Map.of("PGSTRATA_TEST_HALT_AT", "backup-mark-removed"), List.of(), 120,
+                "delete", "--repo", repo.toString(), "--backup", first);
+        assertThat(killed.exitCode()).as(killed.output()).isEqualTo(137);
+        assertThat(repo.resolve("backup").resolve(first).resolve("manifest")).exists();
+
+        CliRun verify = CliRun.run("verify", "--repo", repo.toString());
+        assertThat(verify.exitCode()).as(verify.out() + verify.err()).isEqualTo(15);
+        assertThat(verify.out()).contains("backup " + first + ": its block map cannot be read").contains("run it again to finish it")
+                .doesNotContain("backup " + second + ":");
+
+        CliRun again = CliRun.run("delete", "--repo", repo.toString(), "--backup", first);
+        assertThat(again.exitCode()).as(again.err()).isZero();
+        assertThat(repo.resolve("backup").resolve(first)).doesNotExist();
+        CliRun clean = CliRun.run("verify", "--repo", repo.toString());
+        assertThat(clean.exitCode()).as(clean.out() + clean.err()).isZero();
+    }
+
     @Test
     void logicalDeleteInterruptedAfterTheManifest_rerunRemovesWhatWasLeft() throws Exception {
         LocalCluster source = pg.start("source", LogicalSupport.serverMajor());
