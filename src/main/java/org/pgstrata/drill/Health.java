@@ -179,20 +179,22 @@ public final class Health {
         String newerUnrestorable = newestIntact == null || newestIntact == newest ? ""
                 : "; " + newestIntact.id() + ", newer, cannot be restored (WAL segment " + unrestorable.get(newestIntact.id()).what().segment()
                         + " of its own is " + unrestorable.get(newestIntact.id()).what().problem() + ")";
+        // A damaged backup may be the newest (one that lost its manifest has no stop time to tell): the one counted is the newest readable.
+        String theNewest = intact.size() < facts.backups().size() ? "the newest readable backup, " : "the newest backup, ";
         Long backupAge = newest == null ? null : age(now, instant(newest.stopTime()));
         Long backupLimit = seconds(limits.maxBackupAge());
         if (newest == null) {
             checks.add(new Check("backup-age", Severity.CRITICAL, (newestIntact == null ? "no backup" : "no backup that restores")
                     + ": nothing to restore (run 'pgstrata backup')" + newerUnrestorable, null, backupLimit));
         } else if (backupLimit != null && ahead(now, instant(newest.stopTime())) != null) {
-            checks.add(new Check("backup-age", Severity.WARNING, "the newest backup, " + newest.id() + ", stopped at " + newest.stopTime()
+            checks.add(new Check("backup-age", Severity.WARNING, theNewest + newest.id() + ", stopped at " + newest.stopTime()
                     + ", " + ahead(now, instant(newest.stopTime())) + newerUnrestorable, backupAge, backupLimit));
         } else if (backupLimit == null) {
-            checks.add(new Check("backup-age", Severity.SKIPPED, "the newest backup, " + newest.id() + ", stopped " + human(backupAge)
+            checks.add(new Check("backup-age", Severity.SKIPPED, theNewest + newest.id() + ", stopped " + human(backupAge)
                     + " ago; its age is not checked (--max-backup-age 0)" + newerUnrestorable, backupAge, null));
         } else {
             boolean old = backupAge > backupLimit;
-            checks.add(new Check("backup-age", old ? Severity.CRITICAL : Severity.OK, "the newest backup, " + newest.id() + ", stopped "
+            checks.add(new Check("backup-age", old ? Severity.CRITICAL : Severity.OK, theNewest + newest.id() + ", stopped "
                     + human(backupAge) + " ago" + (old ? ", longer than " : ", within ") + human(backupLimit) + " (--max-backup-age)"
                     + newerUnrestorable, backupAge, backupLimit));
         }
