@@ -110,8 +110,22 @@ class LostManifestTest extends PgTest {
         assertThat(verify.exitCode()).as(verify.out() + verify.err()).isZero();
         assertThat(verify.out()).contains("incomplete backup").contains(failed);
 
-        CliBackups.backupId(repo, src, "incr");
-        assertThat(repo.resolve("backup").resolve(failed)).as("removed by the next backup").doesNotExist();
+        // The next incremental, taken within the failed one's second: the id it asks for is the failed one's, free only once
+        // the leftover is removed. Forced with a clock, as a run on a fast machine meets it by chance (and a test that asked
+        // "is backup/ID gone?" then found the new backup there).
+        java.time.Instant failedSecond = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(java.time.ZoneOffset.UTC)
+                .parse(failed.substring(0, 15), java.time.Instant::from);
+        org.pgstrata.api.BackupResult next = new org.pgstrata.Pgstrata(java.time.Clock.fixed(failedSecond, java.time.ZoneOffset.UTC),
+                org.pgstrata.api.Progress.NONE, PgSupport.env()).backup(new org.pgstrata.api.BackupRequest(repo.toString(), src.pgdata(),
+                PgSupport.conn(src), org.pgstrata.api.BackupType.INCR, org.pgstrata.api.Compression.ZSTD, 2, 0));
+        assertThat(next.id()).as("the id of the failed backup, free once its leftover was removed").isEqualTo(failed);
+        assertThat(PgSupport.facade().list(repo.toString())).extracting(org.pgstrata.api.BackupInfo::id).containsExactlyInAnyOrder(kept, keptLogical, failed);
+        try (org.pgstrata.manifest.Repository r = org.pgstrata.manifest.Repository.open(repo.toString())) {
+            assertThat(r.incompleteBackups()).isEmpty();
+        }
+        CliRun after = CliRun.run("verify", "--repo", repo.toString());
+        assertThat(after.exitCode()).as(after.out() + after.err()).isZero();
+        assertThat(after.out()).doesNotContain("incomplete");
     }
 
     /** The one directory under {@code parent} that is not {@code kept}. */
