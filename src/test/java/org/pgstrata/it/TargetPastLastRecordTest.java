@@ -11,6 +11,7 @@ import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.api.RecoveryTarget;
 import org.pgstrata.api.RestoreRequest;
+import org.pgstrata.api.RestoreResult;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.postgres.Lsn;
@@ -60,8 +61,20 @@ class TargetPastLastRecordTest extends PgTest {
                     .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
             assertThat(to).doesNotExist();
         }
-        // A target that the last record (the switch) reaches is taken
-        assertThat(PgSupport.facade().restore(new RestoreRequest(repo.toString(), dir.resolve("ok"), null, false, null, null, 2,
-                new RecoveryTarget(RecoveryTarget.Type.LSN, beforeSwitch.toString(), true, "latest", action))).backupId()).isNotNull();
+        // A target that the last record (the switch) reaches is taken: the copy recovers to it (not before it) and, promoted, holds
+        // the row inserted before it
+        Path ok = dir.resolve("ok");
+        RestoreResult r = PgSupport.facade().restore(new RestoreRequest(repo.toString(), ok, null, true, LocalCluster.freePort(), null, 2,
+                new RecoveryTarget(RecoveryTarget.Type.LSN, beforeSwitch.toString(), true, "latest", action)));
+        LocalCluster copy = pg.trackRestored(ok, 17);
+        assertThat(r.stoppedAtLsn()).as("%s", r).isNotNull();
+        assertThat(Lsn.parse(r.stoppedAtLsn()).compareTo(beforeSwitch)).as("%s", r).isGreaterThanOrEqualTo(0);
+        if (action.equals("shutdown")) {
+            assertThat(r.state()).as("%s", r).isEqualTo("shut down");
+            assertThat(copy.postmasterAlive()).isFalse();
+        } else {
+            assertThat(r.state()).as("%s", r).isEqualTo("read-write");
+            assertThat(PgSupport.queryString(copy, "SELECT count(*) FROM t WHERE id = 1")).isEqualTo("1");
+        }
     }
 }
