@@ -6,10 +6,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.pgstrata.Pgstrata;
+import org.pgstrata.api.BackupType;
+import org.pgstrata.api.Compression;
+import org.pgstrata.api.LogicalBackupRequest;
+import org.pgstrata.api.Progress;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
 
@@ -30,7 +39,9 @@ class KillDuringLogicalBackupLeftoverTest extends PgTest {
         Path repo = dir.resolve("repo");
         String kept = CliBackups.logicalBackup(repo, source, "shop", "full").get("id").asText();
 
-        for (String next : new String[] {"backup", "expire"}) {
+        // The next backup in the killed one's second (removing the leftover frees its id, which it then takes) and in a later
+        // second, each forced with a clock: which of the two a run met was up to the machine, and only CI took the first
+        for (String next : new String[] {"backup-same-second", "backup-next-second", "expire"}) {
             String killed = killDuringTheDump(source, repo, next);
             assertThat(repo.resolve("logical").resolve(killed)).as("what the killed backup left").exists();
             if (next.equals("expire")) {
@@ -41,15 +52,21 @@ class KillDuringLogicalBackupLeftoverTest extends PgTest {
                 assertThat(r.exitCode()).as(r.err()).isZero();
                 assertThat(r.out() + r.err()).contains(killed);
             } else {
-                String id = CliBackups.logicalBackup(repo, source, "shop", "full").get("id").asText();
-                if (id.equals(killed)) {
-                    // Within the same second the next backup takes the same id (the leftover under it removed first): its
-                    // directory then holds that backup alone, none of the killed one's half-written files
+                Instant killedSecond = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC)
+                        .parse(killed.substring(0, 15), Instant::from);
+                boolean sameSecond = next.equals("backup-same-second");
+                String id = new Pgstrata(Clock.fixed(killedSecond.plusSeconds(sameSecond ? 0 : 1), ZoneOffset.UTC), Progress.NONE, PgSupport.env())
+                        .logicalBackup(new LogicalBackupRequest(repo.toString(), LogicalSupport.conn(source, "shop"), BackupType.FULL,
+                                Compression.ZSTD, 1, null)).id();
+                if (sameSecond) {
+                    // Its directory then holds that backup alone, none of the killed one's half-written files
+                    assertThat(id).isEqualTo(killed);
                     try (Stream<Path> files = Files.list(repo.resolve("logical").resolve(killed))) {
                         assertThat(files.map(p -> p.getFileName().toString()).sorted()).containsExactly("dump.zst", "end", "manifest");
                     }
                     continue;
                 }
+                assertThat(id).isNotEqualTo(killed);
             }
             assertThat(repo.resolve("logical").resolve(killed)).as("logical/" + killed + " after the next " + next).doesNotExist();
         }
