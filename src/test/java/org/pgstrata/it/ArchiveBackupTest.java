@@ -25,10 +25,19 @@ class ArchiveBackupTest extends PgTest {
         var ok = PgSupport.fullBackup(repo, c);
         // Break archiving: the archiver now fails on every segment.
         try (Connection conn = PgSupport.connect(c)) {
+            long failed = Long.parseLong(Db.queryString(conn, "SELECT failed_count FROM pg_stat_archiver"));
             Db.execute(conn, "ALTER SYSTEM SET archive_command = 'false'");
             Db.execute(conn, "SELECT pg_reload_conf()");
+            // Until the archiver has failed once, it may still run the old command (it rereads its settings when it gets to it, and a
+            // fixed sleep only usually covered that): then the backup's WAL would reach the archive and the backup succeed
+            Db.execute(conn, "SELECT pg_create_restore_point('archiving broken')");
+            Db.execute(conn, "SELECT pg_switch_wal()");
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (Long.parseLong(Db.queryString(conn, "SELECT failed_count FROM pg_stat_archiver")) <= failed) {
+                assertThat(System.nanoTime()).as("the archiver runs archive_command = 'false' within 60 s").isLessThan(deadline);
+                Thread.sleep(50);
+            }
         }
-        Thread.sleep(300);
         assertThatThrownBy(() -> PgSupport.facade().backup(new BackupRequest(repo.toString(), c.pgdata(), PgSupport.conn(c), BackupType.FULL,
                 Compression.ZSTD, 2, 0, 3)))
                 .isInstanceOf(PgstrataException.class)
