@@ -131,7 +131,7 @@ class CheckTest {
     void foreignArchiveCommand_fails40() throws Exception {
         LocalCluster c = archivingCluster("foreign", dir.resolve("repo-foreign"));
         PgSupport.sql(c, "ALTER SYSTEM SET archive_command = 'cp %p /nowhere/%f'", "SELECT pg_reload_conf()");
-        Thread.sleep(300); // the reload reaches backends at their next command
+        PgSupport.awaitSetting(c, "archive_command", "cp %p /nowhere/%f", 30); // the reload returns before the server rereads its files
         CliRun r = check(c, dir.resolve("repo-foreign"));
         assertThat(r.exitCode()).isEqualTo(40);
         assertThat(r.errLines()).containsExactly("pgstrata: error: archive_command: archive_command does not run pgstrata wal push: "

@@ -92,6 +92,22 @@ public final class PgSupport implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until a new session of {@code c} shows {@code value} for setting {@code name} (after an
+     * ALTER SYSTEM and pg_reload_conf(), which returns before the server has reread its files);
+     * fails after {@code seconds}.
+     */
+    public static void awaitSetting(LocalCluster c, String name, String value, int seconds) throws SQLException, InterruptedException {
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        String shown;
+        while (!(shown = queryString(c, "SELECT current_setting('" + name.replace("'", "''") + "')")).equals(value)) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError(c.pgdata() + " still shows " + name + " = '" + shown + "' after " + seconds + " s, not '" + value + "'");
+            }
+            Thread.sleep(50);
+        }
+    }
+
     public static void sql(LocalCluster c, String... statements) throws SQLException {
         try (Connection conn = connect(c)) {
             for (String s : statements) {

@@ -71,7 +71,7 @@ class WalSetupArchiveLibraryTest {
         String command = WalSetup.settings(repo.toString()).get("archive_command");
         PgSupport.sql(c, "ALTER SYSTEM SET archive_command = '" + command.replace("'", "''") + "'", "SELECT pg_reload_conf()");
         try {
-            Thread.sleep(500); // the reload reaches the next session
+            PgSupport.awaitSetting(c, "archive_command", command, 30); // the reload returns before the server rereads its files
             long t0 = System.nanoTime();
             CliRun r = CliRun.run("check", "-q", "--repo", repo.toString(), "--host", "127.0.0.1", "--port", CliBackups.port(c), "--user",
                     "postgres", "--check-timeout", "60");
