@@ -152,7 +152,13 @@ class TimelineTest extends PgTest {
             Db.execute(c, "SELECT pg_create_physical_replication_slot('follower', true)");
         }
         CompletableFuture<WalReceiver.Result> receiving = CompletableFuture.supplyAsync(() -> new WalReceiver(Progress.NONE, stop::get).run(onB));
-        Thread.sleep(500);
+        // Streaming before the promotion, so that it is followed: a receiver that connected only after it (a sleep stood here, which a
+        // slow start outlasted) would start on timeline 2 and pass without following anything
+        for (int i = 0; !"1".equals(PgSupport.queryString(b, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'follower' AND active")); i++) {
+            assertThat(receiving).as("the receiver, before it streamed").isNotDone();
+            assertThat(i).as("the receiver streams from the slot within 60 s").isLessThan(1200);
+            Thread.sleep(50);
+        }
         try (Connection c = PgSupport.connect(b)) {
             Db.execute(c, "SELECT pg_promote()");
         }
