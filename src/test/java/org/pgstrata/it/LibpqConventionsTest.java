@@ -67,7 +67,17 @@ class LibpqConventionsTest {
                     """);
             Db.execute(c, "SELECT pg_reload_conf()");
         }
-        Thread.sleep(500); // the postmaster rereads pg_hba.conf on SIGHUP
+        // pg_reload_conf() returns before the postmaster rereads pg_hba.conf: until it has, a session without the password is
+        // let in (trust), and a test that passes one proves nothing about it. Waited for, not slept for.
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (true) {
+            try (Connection c = Db.connect(new ConnectionSettings("127.0.0.1", runningPort, "postgres", "postgres", null))) {
+                assertThat(System.nanoTime()).as("pg_hba.conf asks for a password within 60 s").isLessThan(deadline);
+            } catch (java.sql.SQLException | org.pgstrata.api.PgstrataException refused) {
+                break;
+            }
+            Thread.sleep(50);
+        }
     }
 
     @AfterAll
