@@ -4,14 +4,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.pgstrata.Pgstrata;
+import org.pgstrata.api.BackupInfo;
+import org.pgstrata.api.BackupRequest;
+import org.pgstrata.api.BackupResult;
+import org.pgstrata.api.BackupType;
+import org.pgstrata.api.Compression;
 import org.pgstrata.api.ErrorCode;
+import org.pgstrata.api.Progress;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.manifest.Repository;
 
 /**
  * A complete backup whose manifest is lost (deleted by hand, a disk's damage) looked like what a
@@ -113,14 +125,12 @@ class LostManifestTest extends PgTest {
         // The next incremental, taken within the failed one's second: the id it asks for is the failed one's, free only once
         // the leftover is removed. Forced with a clock, as a run on a fast machine meets it by chance (and a test that asked
         // "is backup/ID gone?" then found the new backup there).
-        java.time.Instant failedSecond = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(java.time.ZoneOffset.UTC)
-                .parse(failed.substring(0, 15), java.time.Instant::from);
-        org.pgstrata.api.BackupResult next = new org.pgstrata.Pgstrata(java.time.Clock.fixed(failedSecond, java.time.ZoneOffset.UTC),
-                org.pgstrata.api.Progress.NONE, PgSupport.env()).backup(new org.pgstrata.api.BackupRequest(repo.toString(), src.pgdata(),
-                PgSupport.conn(src), org.pgstrata.api.BackupType.INCR, org.pgstrata.api.Compression.ZSTD, 2, 0));
+        Instant failedSecond = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).parse(failed.substring(0, 15), Instant::from);
+        BackupResult next = new Pgstrata(Clock.fixed(failedSecond, ZoneOffset.UTC), Progress.NONE, PgSupport.env())
+                .backup(new BackupRequest(repo.toString(), src.pgdata(), PgSupport.conn(src), BackupType.INCR, Compression.ZSTD, 2, 0));
         assertThat(next.id()).as("the id of the failed backup, free once its leftover was removed").isEqualTo(failed);
-        assertThat(PgSupport.facade().list(repo.toString())).extracting(org.pgstrata.api.BackupInfo::id).containsExactlyInAnyOrder(kept, keptLogical, failed);
-        try (org.pgstrata.manifest.Repository r = org.pgstrata.manifest.Repository.open(repo.toString())) {
+        assertThat(PgSupport.facade().list(repo.toString())).extracting(BackupInfo::id).containsExactlyInAnyOrder(kept, keptLogical, failed);
+        try (Repository r = Repository.open(repo.toString())) {
             assertThat(r.incompleteBackups()).isEmpty();
         }
         CliRun after = CliRun.run("verify", "--repo", repo.toString());
