@@ -55,6 +55,8 @@ public final class BackupRemoval {
                 // says the backup does not exist (its directory, if any, holds only what other backups read), or is a logical one
                 repo.manifest(id);
             }
+            // Refused here rather than by the first removal, after a "removing backup" line that nothing followed.
+            repo.requireOthersReadable(catalogue, damaged ? java.util.Set.of(id) : java.util.Set.of());
             List<Manifest> dependants = removalOrder(Repository.dependants(id, backups));
             List<String> ids = dependants.stream().map(Manifest::id).toList();
             if (!dependants.isEmpty() && !withDependants) {

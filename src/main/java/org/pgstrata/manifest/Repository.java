@@ -1293,8 +1293,11 @@ public final class Repository implements AutoCloseable {
         return referencedKeys(checkedCatalogue(), removing);
     }
 
-    /** {@link #referencedKeys(Set)} of catalogue {@code c}, read and checked ({@link #checkedCatalogue()}). */
-    private Set<String> referencedKeys(Catalogue<Manifest> c, Set<String> removing) {
+    /**
+     * Refuses, before anything is removed, while a backup of catalogue {@code c} other than those
+     * in {@code removing} cannot be read: nobody can tell which objects it reads.
+     */
+    public void requireOthersReadable(Catalogue<Manifest> c, Set<String> removing) {
         for (var d : c.damaged().entrySet()) {
             if (!removing.contains(d.getKey())) {
                 throw new PgstrataException(d.getValue().code(), "cannot tell which objects are still needed: backup " + d.getKey()
@@ -1302,6 +1305,11 @@ public final class Repository implements AutoCloseable {
                         "run 'pgstrata verify --repo " + describe() + "', and delete the damaged backup first");
             }
         }
+    }
+
+    /** {@link #referencedKeys(Set)} of catalogue {@code c}, read and checked ({@link #checkedCatalogue()}). */
+    private Set<String> referencedKeys(Catalogue<Manifest> c, Set<String> removing) {
+        requireOthersReadable(c, removing);
         Set<String> keys = new java.util.HashSet<>();
         for (Manifest m : c.backups()) {
             if (removing.contains(m.id())) {

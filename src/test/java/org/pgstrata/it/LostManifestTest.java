@@ -41,7 +41,7 @@ class LostManifestTest extends PgTest {
         LocalCluster src = pg.start("src", 17);
         Path repo = dir.resolve("repo");
         PgSupport.sql(src, "CREATE TABLE marks (n int)", "INSERT INTO marks SELECT generate_series(1, 1000)");
-        CliBackups.backupId(repo, src, "full");
+        String fullId = CliBackups.backupId(repo, src, "full");
         PgSupport.sql(src, "UPDATE marks SET n = n + 1 WHERE n % 3 = 0", "CHECKPOINT");
         String lostId = CliBackups.backupId(repo, src, "incr");
         Map<String, ContentChecksum.Result> atLost = ClusterContent.of(src);
@@ -69,6 +69,13 @@ class LostManifestTest extends PgTest {
         assertThat(full.err()).doesNotContain("removing incomplete backup");
         CliRun list = CliRun.run("list", "--repo", repo.toString());
         assertThat(list.out() + list.err()).contains(lostId);
+        // So does a delete of another backup (nobody can tell which objects the damaged one reads), before it says it removes one
+        // (a child, whose progress lines are captured with its error)
+        ChildCli.Finished other = ChildCli.run(Map.of(), List.of(), 120, "delete", "--repo", repo.toString(), "--backup", fullId);
+        assertThat(other.exitCode()).as(other.output()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(other.output().lines().filter(l -> !l.isBlank())).as(other.output()).singleElement().asString()
+                .contains("nothing was removed").contains(lostId);
+        assertThat(repo.resolve("backup").resolve(fullId).resolve("manifest")).exists();
         // A differential refuses too: the damaged backup may be a newer full, which nobody can tell without its manifest.
         CliRun diff = CliRun.run("backup", "-q", "--repo", repo.toString(), "--pgdata", src.pgdata().toString(), "-p", CliBackups.port(src),
                 "--type", "diff");
