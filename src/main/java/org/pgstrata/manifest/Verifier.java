@@ -233,7 +233,7 @@ public final class Verifier {
             } catch (IOException e) {
                 // Restore does not read it, but the next incremental trusts it.
                 problems.add("backup " + m.id() + ": its block map cannot be read (" + e.getMessage() + "); an incremental on it would be refused"
-                        + (repo.blockMapMissing(m.id()) ? ". A delete or expire of it that stopped halfway leaves this (its data is still there): "
+                        + (repo.blockMapMissing(m.id()) ? ". A delete or expire of it that stopped halfway leaves this: "
                                 + "run it again to finish it" : ""));
             }
             for (FileEntry f : m.files()) {
