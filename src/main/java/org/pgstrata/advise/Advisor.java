@@ -78,7 +78,7 @@ public final class Advisor {
                     session.checkpoint();
                 }
                 Lsn now = session.currentLsn();
-                int timeline = session.timeline();
+                int timeline = session.currentTimeline();
                 // the backup the next incremental would build on: the newest in this cluster's past, not one of a timeline it left
                 base = IncrementalDryRun.reference(backups, pgdata, timeline);
 

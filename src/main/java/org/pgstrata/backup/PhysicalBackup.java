@@ -162,7 +162,7 @@ public final class PhysicalBackup {
                 catalogue.requireNoDamage("choose the backup " + kind(type) + " builds on",
                         "take a full backup (--type full), or delete the damaged backup ('pgstrata list' names it)");
                 base = Reference.choose(catalogue.backups(), type == BackupType.REVERSE ? BackupType.DIFF : type,
-                        ClusterHistory.read(pgdata, session.timeline()));
+                        ClusterHistory.read(pgdata, session.currentTimeline()));
                 if (base == null) {
                     progress.step("no full backup in " + repo.describe() + " to build on: taking a full backup instead of " + kind(type));
                     type = BackupType.FULL;

@@ -181,6 +181,25 @@ public final class BackupSession implements AutoCloseable {
         return hintsLogged;
     }
 
+    /**
+     * The timeline the server is on now, before any checkpoint: on a primary the one it writes
+     * WAL on; on a standby the one of its last restartpoint, where a backup of it starts.
+     * {@link #timeline()} lags on a primary just promoted: its last checkpoint stays on the timeline
+     * before the promotion until the checkpoint the promotion asks for ends, which is spread over
+     * minutes (and after pg_rewind, the last checkpoint is the one before the fork).
+     */
+    public int currentTimeline() {
+        if (standby) {
+            return timeline();
+        }
+        try {
+            String segment = Db.queryString(conn, "SELECT pg_walfile_name(pg_current_wal_insert_lsn())");
+            return Integer.parseInt(segment.substring(0, 8), 16);
+        } catch (SQLException e) {
+            throw Db.sqlFailed("reading the server's timeline", e);
+        }
+    }
+
     /** The server's current timeline, as of the backup's start checkpoint. */
     public int timeline() {
         try {

@@ -1,0 +1,160 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.db.PgBinaries;
+import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.postgres.Lsn;
+
+/**
+ * pg_rewind between backups. Primary A is backed up (full, incr), a streaming standby B is
+ * promoted, and A goes on writing on its old timeline and is backed up there (incr, full, diff):
+ * those backups hold pages that B never had. A is then rewound onto B with pg_rewind, follows B,
+ * and is promoted when B stops. pg_rewind puts back into A, from B, every block A changed after
+ * the fork, with B's page LSNs, which can be older than the start of A's backups after the fork:
+ * an incremental of the rewound A that built on one of those (or compared LSNs with one) would
+ * keep A's abandoned rows in its restore. The incr, diff and reverse of the rewound A build only
+ * on backups in its past (B's, or A's before the fork), and every backup, older ones too,
+ * restores to the content its cluster had when it was taken.
+ *
+ * <p>The first incremental after A's promotion was refused (exit 26, "take a full backup"): it
+ * chose its reference by the timeline of the server's last checkpoint, which after pg_rewind is
+ * the one before the fork on timeline 1 and stays so until the checkpoint the promotion asks for
+ * ends (spread over minutes); so it took A's newest backup of timeline 1, after the fork, which
+ * the check after the backup's start (on timeline 3) refused. It chooses by the timeline the
+ * primary writes on.
+ *
+ * <p>PostgreSQL 15: the bundled binaries have no pg_rewind, so Debian's pg_rewind of 15 (which CI
+ * installs with postgresql-15) runs on the bundled 15's data directories. pg_rewind refuses root,
+ * so as root it runs in a user namespace, as the bundled server does.
+ */
+class RewindBetweenBackupsTest extends PgTest {
+    private static final int MAJOR = 15;
+    private static final Path PG_REWIND = Path.of("/usr/lib/postgresql/" + MAJOR + "/bin/pg_rewind");
+
+    @Test
+    void backupsOfARewoundPrimary_buildOnItsNewPast_andEveryBackupRestoresItsOwnContent() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(PG_REWIND), "no pg_rewind of PostgreSQL " + MAJOR + " (Debian: postgresql-15)");
+        Path repo = dir.resolve("repo");
+        LocalCluster a = pg.track(PgSupport.facade().clusterInit(dir.resolve("a"), LocalCluster.freePort(), MAJOR, null, repo.toString()));
+        a.start();
+        // pg_rewind reads A's own WAL back to the checkpoint before the fork: keep it in pg_wal. No
+        // timed checkpoint: the one a promotion requests stays unfinished for the whole test (as it
+        // does for minutes with the defaults), so the first backup after it precedes it.
+        PgSupport.sql(a, "ALTER SYSTEM SET wal_keep_size = '1GB'", "ALTER SYSTEM SET checkpoint_timeout = '1d'", "SELECT pg_reload_conf()");
+        PgSupport.sql(a, "CREATE TABLE t (id int PRIMARY KEY, v text)",
+                "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
+        String f1 = CliBackups.backupId(repo, a, "full");
+        Map<String, ContentChecksum.Result> atF1 = ClusterContent.of(a);
+        PgSupport.sql(a, "UPDATE t SET v = 'before the fork' WHERE id % 10 = 0");
+        String i1 = CliBackups.backupId(repo, a, "incr");
+
+        LocalCluster b = standbyOf(a, dir.resolve("b"));
+        awaitReplay(b, a);
+        PgSupport.sql(b, "SELECT pg_promote(true)");
+        PgSupport.awaitReadWrite(b, 30);
+
+        // A, not knowing, writes on timeline 1: pages B never had, with LSNs past the fork.
+        PgSupport.sql(a, "UPDATE t SET v = 'A after the fork' WHERE id % 7 = 0", "CHECKPOINT");
+        CliBackups.backupId(repo, a, "incr");
+        String f2 = CliBackups.backupId(repo, a, "full");
+        PgSupport.sql(a, "DELETE FROM t WHERE id % 9 = 0");
+        String d2 = CliBackups.backupId(repo, a, "diff");
+        Map<String, ContentChecksum.Result> atD2 = ClusterContent.of(a);
+        PitrTest.waitForArchive(a);
+        a.stop();
+
+        // B writes few pages on timeline 2: most of A's changed pages come back from B as they were at the fork.
+        PgSupport.sql(b, "UPDATE t SET v = 'B after the fork' WHERE id BETWEEN 1 AND 300");
+        JsonNode ib = CliBackups.backup(repo, b, "incr");
+        assertThat(ib.get("reference").asText()).as("%s", ib).isEqualTo(i1);
+        PgSupport.sql(b, "UPDATE t SET v = 'B later' WHERE id BETWEEN 19000 AND 19100", "CHECKPOINT");
+
+        rewind(a, b);
+        a.start(LocalCluster.freePort());
+        awaitReplay(a, b);
+        Map<String, ContentChecksum.Result> atRewind = ClusterContent.of(b);
+        assertThat(ClusterContent.of(a)).as("A rewound onto B and caught up").isEqualTo(atRewind);
+        PitrTest.waitForArchive(b);
+        b.stop();
+        PgSupport.sql(a, "SELECT pg_promote(true)");
+        PgSupport.awaitReadWrite(a, 30);
+
+        PgSupport.sql(a, "UPDATE t SET v = 'rewound A' WHERE id % 13 = 0");
+        JsonNode ia = CliBackups.backup(repo, a, "incr");
+        assertThat(ia.get("reference").asText()).as("%s", ia).isEqualTo(ib.get("id").asText());
+        Map<String, ContentChecksum.Result> atIa = ClusterContent.of(a);
+        PgSupport.sql(a, "UPDATE t SET v = 'rewound A, later' WHERE id % 17 = 0");
+        JsonNode da = CliBackups.backup(repo, a, "diff");
+        assertThat(da.get("reference").asText()).as("%s (%s is of the abandoned timeline)", da, f2).isEqualTo(f1);
+        Map<String, ContentChecksum.Result> atDa = ClusterContent.of(a);
+        PgSupport.sql(a, "UPDATE t SET v = 'rewound A, reverse' WHERE id % 19 = 0");
+        String ra = CliBackups.backupId(repo, a, "reverse");
+        Map<String, ContentChecksum.Result> atRa = ClusterContent.of(a);
+        PitrTest.waitForArchive(a);
+        a.stop();
+        CliBackups.ok("verify", "-q", "--repo", repo.toString());
+
+        // Each restore is proved by content, against the content of its cluster when the backup was taken.
+        record Point(String backup, Map<String, ContentChecksum.Result> content) {
+        }
+        List<Point> points = new ArrayList<>(List.of(new Point(ia.get("id").asText(), atIa), new Point(da.get("id").asText(), atDa),
+                new Point(ra, atRa), new Point(d2, atD2), new Point(f1, atF1)));
+        assertThat(atIa).isNotEqualTo(atD2);
+        for (Point p : points) {
+            CliBackups.Restored r = CliBackups.restore(pg, repo, dir.resolve("r-" + p.backup()), MAJOR, "--backup", p.backup());
+            assertThat(ClusterContent.proof(r.cluster())).as("restore of %s", p.backup()).isEqualTo(p.content());
+            r.cluster().stop();
+        }
+    }
+
+    /** A streaming standby of {@code primary} (PostgreSQL 15): a copy of its stopped data directory, started. */
+    private LocalCluster standbyOf(LocalCluster primary, Path target) throws Exception {
+        int primaryPort = PgSupport.conn(primary).port();
+        primary.stop();
+        PgSupport.copyTree(primary.pgdata(), target);
+        primary.start(primaryPort);
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
+        Files.delete(target.resolve(LocalCluster.LOG_FILE)); // the primary's
+        Files.writeString(target.resolve("standby.signal"), "");
+        Files.writeString(target.resolve("postgresql.auto.conf"),
+                "\nprimary_conninfo = 'host=127.0.0.1 port=" + primaryPort + " user=postgres application_name=standby'\n",
+                StandardOpenOption.APPEND);
+        LocalCluster standby = pg.track(new LocalCluster(target, PgBinaries.resolve(null, MAJOR, PgSupport.env())));
+        standby.start(LocalCluster.freePort());
+        return standby;
+    }
+
+    /** Waits until {@code standby} has replayed all that {@code primary} wrote so far. */
+    private static void awaitReplay(LocalCluster standby, LocalCluster primary) throws Exception {
+        Lsn target = Lsn.parse(PgSupport.queryString(primary, "SELECT pg_current_wal_insert_lsn()::text"));
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (Lsn.parse(PgSupport.queryString(standby, "SELECT pg_last_wal_replay_lsn()::text")).isBefore(target)) {
+            assertThat(System.nanoTime()).as("%s replays up to %s within 30 s", standby.pgdata(), target).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    /** pg_rewind of the stopped {@code target} onto the running {@code source}, which it then follows (standby.signal, primary_conninfo). */
+    private static void rewind(LocalCluster target, LocalCluster source) {
+        List<String> cmd = new ArrayList<>();
+        if (PgBinaries.isRoot()) {
+            cmd.addAll(List.of("unshare", "-U"));
+        }
+        cmd.addAll(List.of(PG_REWIND.toString(), "--target-pgdata", target.pgdata().toString(), "--write-recovery-conf",
+                "--source-server", "host=127.0.0.1 port=" + PgSupport.conn(source).port() + " user=postgres dbname=postgres"));
+        LocalCluster.ProcessResult r = LocalCluster.ProcessResult.run(cmd, 300);
+        assertThat(r.exitCode()).as("%s: %s", String.join(" ", cmd), r.output()).isZero();
+    }
+}
