@@ -238,16 +238,24 @@ public final class BackupSession implements AutoCloseable {
 
     /**
      * What the server's archiver says about {@code segment}, for a wait that gave up on it: ""
-     * when its last failure is not on that segment or later (or it cannot be read), else a
-     * clause naming the failure, whose reason only the server log holds.
+     * when its last failure is neither on that segment or later nor newer than its last success
+     * (or it cannot be read), else a clause naming the failure, whose reason only the server log
+     * holds. A failure on an earlier segment that nothing was archived after blocks this one too:
+     * the archiver takes segments in order.
      */
     public synchronized String archiverFailure(String segment) {
         try (java.sql.Statement st = conn.createStatement(); java.sql.ResultSet rs = st.executeQuery(
-                "SELECT failed_count, last_failed_wal, last_failed_time::text FROM pg_stat_archiver")) {
-            if (!rs.next() || rs.getString(2) == null || rs.getString(2).length() < 24 || rs.getString(2).substring(0, 24).compareTo(segment) < 0) {
+                "SELECT failed_count, last_failed_wal, last_failed_time::text, "
+                        + "last_archived_time IS NULL OR last_failed_time > last_archived_time FROM pg_stat_archiver")) {
+            if (!rs.next() || rs.getString(2) == null || rs.getString(2).length() < 24) {
+                return "";
+            }
+            boolean earlier = rs.getString(2).substring(0, 24).compareTo(segment) < 0;
+            if (earlier && !rs.getBoolean(4)) {
                 return "";
             }
             return "; the server's archiver fails on " + rs.getString(2) + " (" + rs.getLong(1) + " failures, the last at " + rs.getString(3)
+                    + (earlier ? ", none archived since; it archives in order, so nothing after it reaches the archive" : "")
                     + "), for a reason its log gives (a full repository disk is one)";
         } catch (SQLException e) {
             return "";
