@@ -157,12 +157,16 @@ public final class PhysicalBackup {
             // An incremental or differential needs a full to build on, and a server with data checksums
             BackupType type = req.type();
             Manifest base = null;
+            List<Manifest> candidates = List.of();
+            int chosenOnTimeline = 0;
             if (type != BackupType.FULL) {
                 Repository.Catalogue<Manifest> catalogue = locked.catalogue() != null ? locked.catalogue() : repo.catalogue();
                 catalogue.requireNoDamage("choose the backup " + kind(type) + " builds on",
                         "take a full backup (--type full), or delete the damaged backup ('pgstrata list' names it)");
-                base = Reference.choose(catalogue.backups(), type == BackupType.REVERSE ? BackupType.DIFF : type,
-                        ClusterHistory.read(pgdata, session.currentTimeline()));
+                candidates = catalogue.backups();
+                chosenOnTimeline = session.currentTimeline();
+                base = Reference.choose(candidates, type == BackupType.REVERSE ? BackupType.DIFF : type,
+                        ClusterHistory.read(pgdata, chosenOnTimeline));
                 if (base == null) {
                     progress.step("no full backup in " + repo.describe() + " to build on: taking a full backup instead of " + kind(type));
                     type = BackupType.FULL;
@@ -198,11 +202,26 @@ public final class PhysicalBackup {
                             + "checkpoint_completion_target; --checkpoint fast starts at once)" : ")"));
             Lsn startLsn = session.start("pgstrata " + id, req.spreadCheckpoint(), progress);
             Lsn replayedAtStart = session.standby() ? session.currentLsn() : startLsn;
+            if (base != null && session.timeline() != chosenOnTimeline) {
+                // A standby's last restartpoint, whose timeline was the one known before the start, can lag behind its replay
+                // by a timeline switch; the restartpoint the start makes moves it: choose again on the backup's own timeline.
+                Manifest again = Reference.choose(candidates, type == BackupType.REVERSE ? BackupType.DIFF : type,
+                        ClusterHistory.read(pgdata, session.timeline()));
+                if (again != null && !again.id().equals(base.id())) {
+                    progress.step("the backup starts on timeline " + session.timeline() + ", not " + chosenOnTimeline + ": building on "
+                            + again.id() + " instead of " + base.id());
+                    base = again;
+                    Manifest rebuilding = base;
+                    baseMap = Parallel.opening("pgstrata-block-map", () -> BlockMap.read(repo.objects(), rebuilding));
+                    maps.push(baseMap::close);
+                }
+            }
             if (base != null && session.standby()) {
                 requireRestartpointAfter(base, startLsn, replayedAtStart, type, session.timeline());
             }
+            Parallel.Opening<BlockMap> mapOfBase = baseMap;
             Reference reference = base == null ? null
-                    : Reference.check(baseMap::get, base, session.systemIdentifier(), ClusterHistory.read(pgdata, session.timeline()),
+                    : Reference.check(mapOfBase::get, base, session.systemIdentifier(), ClusterHistory.read(pgdata, session.timeline()),
                             startLsn, type.label());
             if (reference != null) {
                 maps.push(reference::close);

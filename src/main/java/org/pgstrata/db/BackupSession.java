@@ -183,7 +183,8 @@ public final class BackupSession implements AutoCloseable {
 
     /**
      * The timeline the server is on now, before any checkpoint: on a primary the one it writes
-     * WAL on; on a standby the one of its last restartpoint, where a backup of it starts.
+     * WAL on; on a standby the one of its last restartpoint (the restartpoint a backup's start
+     * makes can move it to a later timeline, which the backup then checks).
      * {@link #timeline()} lags on a primary just promoted: its last checkpoint stays on the timeline
      * before the promotion until the checkpoint the promotion asks for ends, which is spread over
      * minutes (and after pg_rewind, the last checkpoint is the one before the fork).

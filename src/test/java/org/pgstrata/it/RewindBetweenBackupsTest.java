@@ -10,8 +10,10 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
 import org.pgstrata.demo.ContentChecksum;
@@ -43,15 +45,24 @@ class RewindBetweenBackupsTest extends PgTest {
     private static final int MAJOR = 15;
     private static final Path PG_REWIND = Path.of("/usr/lib/postgresql/" + MAJOR + "/bin/pg_rewind");
 
-    @Test
-    void backupsOfARewoundPrimary_buildOnItsNewPast_andEveryBackupRestoresItsOwnContent() throws Exception {
+    /** What {@link #rewoundOntoB} made: A rewound onto B and following it (both running), and the backups taken on the way. */
+    record Fork(Path repo, LocalCluster a, LocalCluster b, String f1, Map<String, ContentChecksum.Result> atF1, String f2, String d2,
+                Map<String, ContentChecksum.Result> atD2, String ib, Map<String, ContentChecksum.Result> atRewind) {
+    }
+
+    /**
+     * Primary A backed up (full, incr); standby B promoted; A backed up after the fork (incr,
+     * full, diff) and stopped; B backed up (incr) and written to; A rewound onto B with pg_rewind
+     * and started as B's standby, caught up.
+     */
+    private Fork rewoundOntoB() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(PG_REWIND), "no pg_rewind of PostgreSQL " + MAJOR + " (Debian: postgresql-15)");
         Path repo = dir.resolve("repo");
         LocalCluster a = pg.track(PgSupport.facade().clusterInit(dir.resolve("a"), LocalCluster.freePort(), MAJOR, null, repo.toString()));
         a.start();
         // pg_rewind reads A's own WAL back to the checkpoint before the fork: keep it in pg_wal. No
         // timed checkpoint: the one a promotion requests stays unfinished for the whole test (as it
-        // does for minutes with the defaults), so the first backup after it precedes it.
+        // does for minutes with the defaults), and so does a standby's next restartpoint.
         PgSupport.sql(a, "ALTER SYSTEM SET wal_keep_size = '1GB'", "ALTER SYSTEM SET checkpoint_timeout = '1d'", "SELECT pg_reload_conf()");
         PgSupport.sql(a, "CREATE TABLE t (id int PRIMARY KEY, v text)",
                 "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
@@ -86,18 +97,26 @@ class RewindBetweenBackupsTest extends PgTest {
         awaitReplay(a, b);
         Map<String, ContentChecksum.Result> atRewind = ClusterContent.of(b);
         assertThat(ClusterContent.of(a)).as("A rewound onto B and caught up").isEqualTo(atRewind);
-        PitrTest.waitForArchive(b);
-        b.stop();
+        return new Fork(repo, a, b, f1, atF1, f2, d2, atD2, ib.get("id").asText(), atRewind);
+    }
+
+    @Test
+    void backupsOfARewoundPrimary_buildOnItsNewPast_andEveryBackupRestoresItsOwnContent() throws Exception {
+        Fork fork = rewoundOntoB();
+        Path repo = fork.repo();
+        LocalCluster a = fork.a();
+        PitrTest.waitForArchive(fork.b());
+        fork.b().stop();
         PgSupport.sql(a, "SELECT pg_promote(true)");
         PgSupport.awaitReadWrite(a, 30);
 
         PgSupport.sql(a, "UPDATE t SET v = 'rewound A' WHERE id % 13 = 0");
         JsonNode ia = CliBackups.backup(repo, a, "incr");
-        assertThat(ia.get("reference").asText()).as("%s", ia).isEqualTo(ib.get("id").asText());
+        assertThat(ia.get("reference").asText()).as("%s", ia).isEqualTo(fork.ib());
         Map<String, ContentChecksum.Result> atIa = ClusterContent.of(a);
         PgSupport.sql(a, "UPDATE t SET v = 'rewound A, later' WHERE id % 17 = 0");
         JsonNode da = CliBackups.backup(repo, a, "diff");
-        assertThat(da.get("reference").asText()).as("%s (%s is of the abandoned timeline)", da, f2).isEqualTo(f1);
+        assertThat(da.get("reference").asText()).as("%s (%s is of the abandoned timeline)", da, fork.f2()).isEqualTo(fork.f1());
         Map<String, ContentChecksum.Result> atDa = ClusterContent.of(a);
         PgSupport.sql(a, "UPDATE t SET v = 'rewound A, reverse' WHERE id % 19 = 0");
         String ra = CliBackups.backupId(repo, a, "reverse");
@@ -107,14 +126,59 @@ class RewindBetweenBackupsTest extends PgTest {
         CliBackups.ok("verify", "-q", "--repo", repo.toString());
 
         // Each restore is proved by content, against the content of its cluster when the backup was taken.
-        record Point(String backup, Map<String, ContentChecksum.Result> content) {
+        assertThat(atIa).isNotEqualTo(fork.atD2());
+        provesEach(repo, Map.of(ia.get("id").asText(), atIa, da.get("id").asText(), atDa, ra, atRa, fork.d2(), fork.atD2(),
+                fork.f1(), fork.atF1()));
+    }
+
+    /**
+     * The rewound A backed up as B's standby, before its first restartpoint: that is still the
+     * checkpoint before the fork pg_rewind left it, on timeline 1, and the incremental chose its
+     * reference by it (A's newest backup of timeline 1, after the fork), then, once the backup's
+     * start had made the restartpoint on timeline 2, refused it (exit 26). It chooses again on the
+     * timeline the backup starts on.
+     */
+    @Test
+    void backupsOfARewoundPrimaryFollowingAsStandby_buildOnItsNewPast_andRestore() throws Exception {
+        Fork fork = rewoundOntoB();
+        Path repo = fork.repo();
+        assertThat(PgSupport.queryString(fork.a(), "SELECT timeline_id::text FROM pg_control_checkpoint()"))
+                .as("the rewound standby's last restartpoint, before the fork").isEqualTo("1");
+        AtomicBoolean done = new AtomicBoolean();
+        Thread ticker = new Thread(() -> {
+            // A standby's backup ends once the primary writes past its stop: WAL that changes no table.
+            try (java.sql.Connection c = PgSupport.connect(fork.b())) {
+                while (!done.get()) {
+                    Db.execute(c, "SELECT pg_logical_emit_message(false, 'pgstrata-test', 'tick')");
+                    Db.execute(c, "SELECT pg_switch_wal()");
+                    Thread.sleep(200);
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, "primary-ticker");
+        ticker.start();
+        JsonNode incr;
+        JsonNode diff;
+        try {
+            incr = CliBackups.backup(repo, fork.a(), "incr");
+            diff = CliBackups.backup(repo, fork.a(), "diff");
+        } finally {
+            done.set(true);
+            ticker.join();
         }
-        List<Point> points = new ArrayList<>(List.of(new Point(ia.get("id").asText(), atIa), new Point(da.get("id").asText(), atDa),
-                new Point(ra, atRa), new Point(d2, atD2), new Point(f1, atF1)));
-        assertThat(atIa).isNotEqualTo(atD2);
-        for (Point p : points) {
-            CliBackups.Restored r = CliBackups.restore(pg, repo, dir.resolve("r-" + p.backup()), MAJOR, "--backup", p.backup());
-            assertThat(ClusterContent.proof(r.cluster())).as("restore of %s", p.backup()).isEqualTo(p.content());
+        assertThat(incr.get("reference").asText()).as("%s", incr).isEqualTo(fork.ib());
+        assertThat(diff.get("reference").asText()).as("%s (%s is of the abandoned timeline)", diff, fork.f2()).isEqualTo(fork.f1());
+        fork.a().stop();
+        fork.b().stop();
+        provesEach(repo, Map.of(incr.get("id").asText(), fork.atRewind(), diff.get("id").asText(), fork.atRewind()));
+    }
+
+    /** Restores each backup and proves its content (amcheck too) equal to the one given for it. */
+    private void provesEach(Path repo, Map<String, Map<String, ContentChecksum.Result>> contents) throws Exception {
+        for (Map.Entry<String, Map<String, ContentChecksum.Result>> e : new java.util.TreeMap<>(contents).entrySet()) {
+            CliBackups.Restored r = CliBackups.restore(pg, repo, dir.resolve("r-" + e.getKey()), MAJOR, "--backup", e.getKey());
+            assertThat(ClusterContent.proof(r.cluster())).as("restore of %s", e.getKey()).isEqualTo(e.getValue());
             r.cluster().stop();
         }
     }
