@@ -230,7 +230,10 @@ public final class PhysicalBackup {
                 progress.warn("backup " + base.id() + " was taken by an earlier pgstrata and has no block map: its relation files cannot be "
                         + "compared block by block, so this backup stores them whole");
             } else if (reference != null && Boolean.FALSE.equals(base.dataChecksums()) && session.dataChecksums()) {
-                progress.warn("data checksums were turned on since backup " + base.id() + ": every page changed and is stored again");
+                // pg_checksums --enable rewrites only the pages whose checksum is not right yet: all of them on a cluster that never
+                // had checksums, those written while they were off on one that had
+                progress.warn("data checksums were turned on since backup " + base.id() + ": the pages pg_checksums rewrote to set their "
+                        + "checksums (every page, unless the cluster had checksums before) are stored again");
             }
 
             // The data directory is listed (after the start: every file it holds then is in the backup) while the server is
