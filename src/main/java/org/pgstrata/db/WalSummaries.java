@@ -108,14 +108,19 @@ public final class WalSummaries {
     private WalSummaries() {
     }
 
+    /** Why a server of {@code versionNum} (server_version_num) has no WAL summaries to read; null when it keeps them. */
+    public static String noneKept(int versionNum) {
+        return versionNum < 170000 ? "PostgreSQL " + versionNum / 10000 + " keeps no WAL summaries (17 and later do)" : null;
+    }
+
     /**
      * The changes between {@code from} (a reference backup's start) and {@code to} (this backup's
      * start) on timeline {@code timeline}, once the summarizer has reached {@code to} (waiting up
      * to {@code wait} for it).
      */
     public static Outcome read(Connection conn, int versionNum, int timeline, Lsn from, Lsn to, Duration wait) {
-        if (versionNum < 170000) {
-            return new Unusable("PostgreSQL " + versionNum / 10000 + " keeps no WAL summaries (17 and later do)");
+        if (noneKept(versionNum) != null) {
+            return new Unusable(noneKept(versionNum));
         }
         try {
             if (!"on".equals(Db.queryString(conn, "SHOW summarize_wal"))) {
