@@ -96,7 +96,10 @@ final class VerifyCommand extends BaseCommand {
         if (!r.ok()) {
             spec.commandLine().getErr().println(PgstrataException.joinLines("pgstrata: error: verify found " + r.problems().size() + " problem(s) in " + repo.describe()
                     + (r.rejected().isEmpty() ? "" : "; a restore would reject " + String.join(", ", r.rejected()))
-                    + ", first: " + r.problems().get(0) + "; hint: do not rely on the damaged backups; take a new full backup"));
+                    + ", first: " + r.problems().get(0) + "; hint: " + (r.problems().stream().allMatch(p -> p.startsWith("archive gap"))
+                            ? "the points past a gap cannot be reached from the backups before it (they restore up to it): take a new full "
+                                    + "backup, and find why archiving lost those segments"
+                            : "do not rely on the damaged backups; take a new full backup")));
             return ErrorCode.CORRUPT.exitCode();
         }
         return 0;

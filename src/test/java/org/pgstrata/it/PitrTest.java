@@ -238,6 +238,10 @@ class PitrTest {
         VerifyResult v = PgSupport.facade().verify(copy.toString(), null);
         assertThat(v.ok()).isFalse();
         assertThat(v.problems()).anyMatch(p -> p.contains("archive gap") && p.contains(lsnSegment));
+        // No backup is damaged: the hint is about the points past the gap, not "do not rely on the damaged backups"
+        org.pgstrata.cli.CliRun cli = org.pgstrata.cli.CliRun.run("verify", "--repo", copy.toString());
+        assertThat(cli.exitCode()).isEqualTo(15);
+        assertThat(cli.err()).contains("archive gap").doesNotContain("damaged backups").contains("hint: the points past a gap");
 
         // Every target whose way from its backup crosses the hole is refused, naming the segment.
         for (RecoveryTarget t : new RecoveryTarget[] {target(RecoveryTarget.Type.NAME, "after-a"), target(RecoveryTarget.Type.LSN, lsnA),
