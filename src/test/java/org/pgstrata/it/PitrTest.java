@@ -20,6 +20,7 @@ import org.pgstrata.api.RecoveryWindow;
 import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.api.RestoreResult;
 import org.pgstrata.api.VerifyResult;
+import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.Amcheck;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
@@ -239,7 +240,7 @@ class PitrTest {
         assertThat(v.ok()).isFalse();
         assertThat(v.problems()).anyMatch(p -> p.contains("archive gap") && p.contains(lsnSegment));
         // No backup is damaged: the hint is about the points past the gap, not "do not rely on the damaged backups"
-        org.pgstrata.cli.CliRun cli = org.pgstrata.cli.CliRun.run("verify", "--repo", copy.toString());
+        CliRun cli = CliRun.run("verify", "--repo", copy.toString());
         assertThat(cli.exitCode()).isEqualTo(15);
         assertThat(cli.err()).contains("archive gap").doesNotContain("damaged backups").contains("hint: the points past a gap");
 
