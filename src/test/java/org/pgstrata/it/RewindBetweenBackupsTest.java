@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -71,7 +69,7 @@ class RewindBetweenBackupsTest extends PgTest {
         PgSupport.sql(a, "UPDATE t SET v = 'before the fork' WHERE id % 10 = 0");
         String i1 = CliBackups.backupId(repo, a, "incr");
 
-        LocalCluster b = standbyOf(a, dir.resolve("b"));
+        LocalCluster b = StandbyBackupTest.standbyOf(pg, a, dir.resolve("b"));
         awaitReplay(b, a);
         PgSupport.sql(b, "SELECT pg_promote(true)");
         PgSupport.awaitReadWrite(b, 30);
@@ -181,23 +179,6 @@ class RewindBetweenBackupsTest extends PgTest {
             assertThat(ClusterContent.proof(r.cluster())).as("restore of %s", e.getKey()).isEqualTo(e.getValue());
             r.cluster().stop();
         }
-    }
-
-    /** A streaming standby of {@code primary} (PostgreSQL 15): a copy of its stopped data directory, started. */
-    private LocalCluster standbyOf(LocalCluster primary, Path target) throws Exception {
-        int primaryPort = PgSupport.conn(primary).port();
-        primary.stop();
-        PgSupport.copyTree(primary.pgdata(), target);
-        primary.start(primaryPort);
-        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
-        Files.delete(target.resolve(LocalCluster.LOG_FILE)); // the primary's
-        Files.writeString(target.resolve("standby.signal"), "");
-        Files.writeString(target.resolve("postgresql.auto.conf"),
-                "\nprimary_conninfo = 'host=127.0.0.1 port=" + primaryPort + " user=postgres application_name=standby'\n",
-                StandardOpenOption.APPEND);
-        LocalCluster standby = pg.track(new LocalCluster(target, PgBinaries.resolve(null, MAJOR, PgSupport.env())));
-        standby.start(LocalCluster.freePort());
-        return standby;
     }
 
     /** Waits until {@code standby} has replayed all that {@code primary} wrote so far. */

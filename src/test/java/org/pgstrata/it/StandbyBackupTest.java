@@ -24,7 +24,6 @@ import org.pgstrata.api.RestoreRequest;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
-import org.pgstrata.db.PgBinaries;
 import org.pgstrata.demo.Books;
 import org.pgstrata.demo.ContentChecksum;
 import org.pgstrata.postgres.Lsn;
@@ -150,7 +149,7 @@ class StandbyBackupTest extends PgTest {
         Files.writeString(target.resolve("postgresql.auto.conf"),
                 "\nprimary_conninfo = 'host=127.0.0.1 port=" + primaryPort + " user=postgres application_name=standby'\n",
                 StandardOpenOption.APPEND);
-        LocalCluster standby = pg.track(new LocalCluster(target, PgBinaries.resolve(null, MAJOR, PgSupport.env())));
+        LocalCluster standby = pg.track(new LocalCluster(target, primary.binaries())); // the primary's major, whichever it is
         standby.start(LocalCluster.freePort());
         return standby;
     }
