@@ -522,8 +522,12 @@ public final class ObjectStore {
      * stored stream; this drains the rest so the stored checksum is always checked, and turns a
      * decompression failure into a corruption report.
      */
-    private static final class DrainingIn extends FilterInputStream {
+    private static final class DrainingIn extends FilterInputStream implements InPlace {
         private final CheckingIn stored;
+        /** Where a decoder that cannot hand out its bytes in place (LZ4) is read into for {@link #readInPlace}. */
+        private byte[] scratch;
+        private byte[] viewArray;
+        private int viewOffset;
 
         DrainingIn(InputStream decompressed, CheckingIn stored) {
             super(decompressed);
@@ -542,16 +546,57 @@ public final class ObjectStore {
             int n;
             try {
                 n = in.read(b, off, len);
-            } catch (CorruptObjectException e) {
-                throw e;
             } catch (IOException | RuntimeException e) {
-                if (stored.storeError != null) {
-                    throw stored.storeError; // the store failed to deliver the bytes: nothing to judge them by
-                }
-                // Prefer the checksum's verdict: drain and check, which names the real problem.
-                drainAndCheck();
-                throw new CorruptObjectException(stored.key, "cannot be decompressed (" + e.getMessage() + ")");
+                throw judged(e);
             }
+            return ended(n);
+        }
+
+        @Override
+        public int readInPlace(int max) throws IOException {
+            if (!(in instanceof InPlace p)) {
+                if (scratch == null || scratch.length < Math.min(max, 1 << 17)) {
+                    scratch = new byte[Math.min(max, 1 << 17)];
+                }
+                viewArray = scratch;
+                viewOffset = 0;
+                return read(scratch, 0, Math.min(max, scratch.length));
+            }
+            int n;
+            try {
+                n = p.readInPlace(max);
+            } catch (IOException | RuntimeException e) {
+                throw judged(e);
+            }
+            viewArray = p.array();
+            viewOffset = p.offset();
+            return ended(n);
+        }
+
+        @Override
+        public byte[] array() {
+            return viewArray;
+        }
+
+        @Override
+        public int offset() {
+            return viewOffset;
+        }
+
+        /** What a failed read of the decoded content is: judged by the stored bytes' checksum, which names the real problem. */
+        private IOException judged(Exception e) throws IOException {
+            if (e instanceof CorruptObjectException c) {
+                return c;
+            }
+            if (stored.storeError != null) {
+                return stored.storeError; // the store failed to deliver the bytes: nothing to judge them by
+            }
+            drainAndCheck();
+            return new CorruptObjectException(stored.key, "cannot be decompressed (" + e.getMessage() + ")");
+        }
+
+        /** At the end of the content, the stored bytes' checksum is checked. */
+        private int ended(int n) throws IOException {
             if (n < 0) {
                 drainAndCheck();
             }

@@ -104,6 +104,9 @@ public final class Rebuild {
         boolean has;
         final byte[] page = new byte[Page.SIZE];
         int length;
+        /** Where the block just read lies: in {@link #page}, or in place in the decoder's frame ({@link InPlace}). */
+        byte[] data;
+        int at;
 
         Source(Chain.Layer layer) {
             this.layer = layer;
@@ -156,14 +159,13 @@ public final class Rebuild {
         }
         List<Source> list = new ArrayList<>(sources.values());
         long baseBlocks = BlockMap.blocks(baseLayer.size());
-        byte[] zeros = new byte[Page.SIZE];
         Storage store = objects.storage();
         Reads plan = reads(list, base, bundle, store.readsAtOnce());
         boolean lean = list.stream().filter(s -> !s.layer.whole() && s.layer.object() != null).count() > LEAN_FROM;
         try {
             readHeld(objects, plan.held(), lean);
             try (Storage.HeldReads reads = store.holdReads(plan.streamed())) {
-                merge(objects, targets, bundle, list, base, baseBlocks, maxBlocks, zeros, lean);
+                merge(objects, targets, bundle, list, base, baseBlocks, maxBlocks, lean);
             }
         } finally {
             for (Source s : list) {
@@ -260,7 +262,7 @@ public final class Rebuild {
 
     /** Reads every layer in block order and hands each target each of its blocks. */
     private static void merge(ObjectStore objects, List<Target> targets, byte[] bundle, List<Source> list, Source base, long baseBlocks,
-            long maxBlocks, byte[] zeros, boolean lean) throws IOException {
+            long maxBlocks, boolean lean) throws IOException {
         for (Source s : list) {
             ObjectRef ref = s.layer.object();
             if (s.in == null) { // else held: read whole already
@@ -309,19 +311,21 @@ public final class Rebuild {
                             + t.layers.stream().map(Chain.Layer::backup).toList());
                 }
                 int want = (int) Math.min(Page.SIZE, t.size - b * Page.SIZE);
-                byte[] page = from.page;
+                byte[] page = from.data;
+                int at = from.at;
                 if (from.length < want) {
                     // the whole file was shorter: the rest of the block reads as zeros
-                    byte[] padded = java.util.Arrays.copyOf(page, Page.SIZE);
-                    System.arraycopy(zeros, 0, padded, from.length, want - from.length);
+                    byte[] padded = new byte[Page.SIZE];
+                    System.arraycopy(page, at, padded, 0, from.length);
                     page = padded;
+                    at = 0;
                 }
-                t.digest.update(page, 0, want);
+                t.digest.update(page, at, want);
                 if (t.blockHashes != null) {
-                    t.blockHashes[(int) b] = BlockMap.hash(page, 0, want);
+                    t.blockHashes[(int) b] = BlockMap.hash(page, at, want);
                 }
                 if (t.sink != null) {
-                    t.sink.write(page, 0, want);
+                    t.sink.write(page, at, want);
                 }
             }
         }
@@ -331,8 +335,24 @@ public final class Rebuild {
         }
     }
 
+    /** Reads the block into the source's {@link Source#data}: in place where the decoder holds it whole, else into its page. */
     private static void readExactly(Source s, long block, String path) throws IOException {
-        int got = s.in.readNBytes(s.page, 0, s.length);
+        int got = 0;
+        if (s.in instanceof InPlace p) {
+            int k = p.readInPlace(s.length);
+            if (k == s.length) {
+                s.data = p.array();
+                s.at = p.offset();
+                return;
+            }
+            if (k > 0) { // the block spans two frames (or the stream ends): its first part is copied, the rest read after it
+                System.arraycopy(p.array(), p.offset(), s.page, 0, k);
+                got = k;
+            }
+        }
+        s.data = s.page;
+        s.at = 0;
+        got += s.in.readNBytes(s.page, got, s.length - got);
         if (got != s.length) {
             Chain.Layer l = s.layer;
             throw new CorruptObjectException(l.object() == null ? path : l.object().key(), "ends early: block " + block + " of " + path

@@ -251,7 +251,7 @@ public final class ZstdFrames {
      * its first frame records its content size (written by {@link Out}), else as one stream.
      * Failures are {@link IOException}s naming what is wrong; the caller reports them as damage.
      */
-    static final class In extends InputStream {
+    static final class In extends InputStream implements InPlace {
         private final InputStream stored;
         /**
          * Read ahead: compressed bytes not yet cut into frames. Small at first (most objects are
@@ -275,6 +275,11 @@ public final class ZstdFrames {
         /** Where the next frame handed out starts in the content. */
         private long contentOffset;
         private final boolean streaming;
+        /** What the last {@link #readInPlace} handed out: a frame's content, or {@link #scratch}. */
+        private byte[] viewArray;
+        private int viewOffset;
+        /** Where an unframed stream is decoded into for {@link #readInPlace}. */
+        private byte[] scratch;
 
         In(InputStream stored) {
             this(stored, null, -1);
@@ -324,6 +329,62 @@ public final class ZstdFrames {
             if (whole != null) {
                 return whole.read(b, off, len);
             }
+            if (!advance()) {
+                return -1;
+            }
+            int k = Math.min(len, currentLength - pos);
+            System.arraycopy(current, pos, b, off, k);
+            pos += k;
+            return k;
+        }
+
+        @Override
+        public int readInPlace(int max) throws IOException {
+            if (max <= 0) {
+                throw new IllegalArgumentException("max " + max);
+            }
+            if (!decided) {
+                decide();
+            }
+            if (whole != null) {
+                // One stream: zstd's decoder writes into an array of ours, which is where the bytes lie.
+                if (scratch == null || scratch.length < Math.min(max, 1 << 17)) {
+                    scratch = new byte[Math.min(max, 1 << 17)];
+                }
+                int k;
+                do {
+                    k = whole.read(scratch, 0, Math.min(max, scratch.length));
+                } while (k == 0);
+                viewArray = scratch;
+                viewOffset = 0;
+                return k;
+            }
+            if (!advance()) {
+                return -1;
+            }
+            int k = Math.min(max, currentLength - pos);
+            viewArray = current;
+            viewOffset = pos;
+            pos += k;
+            return k;
+        }
+
+        @Override
+        public byte[] array() {
+            return viewArray;
+        }
+
+        @Override
+        public int offset() {
+            return viewOffset;
+        }
+
+        /**
+         * Makes {@link #current} a frame with content left to read, taking the next one when it is
+         * used up (recycling it: what {@link #readInPlace} handed out of it is no longer valid then);
+         * false at the end.
+         */
+        private boolean advance() throws IOException {
             while (pos == currentLength) {
                 fill();
                 recycle(current);
@@ -331,7 +392,7 @@ public final class ZstdFrames {
                 pos = 0;
                 currentLength = 0;
                 if (pending.isEmpty()) {
-                    return -1;
+                    return false;
                 }
                 Pending p = pending.poll();
                 try {
@@ -343,10 +404,7 @@ public final class ZstdFrames {
                     }
                 }
             }
-            int k = Math.min(len, currentLength - pos);
-            System.arraycopy(current, pos, b, off, k);
-            pos += k;
-            return k;
+            return true;
         }
 
         /**

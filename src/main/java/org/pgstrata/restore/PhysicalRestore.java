@@ -1115,13 +1115,22 @@ public final class PhysicalRestore {
             if (ref != null) {
                 OutputStream os = sink.stream;
                 try (InputStream in = content.open()) {
-                    // Whole buffers (the stream is not buffered): a read may stop at a frame's end.
-                    byte[] buf = new byte[bufferSize(size)];
                     int n;
-                    while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
-                        digest.update(buf, 0, n);
-                        os.write(buf, 0, n);
-                        written += n;
+                    if (in instanceof org.pgstrata.manifest.InPlace p) {
+                        // Straight from the decompressed frames, a buffer's worth at a time (a write that stays in the CPU's cache).
+                        while ((n = p.readInPlace(bufferSize(size))) > 0) {
+                            digest.update(p.array(), p.offset(), n);
+                            os.write(p.array(), p.offset(), n);
+                            written += n;
+                        }
+                    } else {
+                        // Whole buffers (the stream is not buffered): a read may stop at a frame's end.
+                        byte[] buf = new byte[bufferSize(size)];
+                        while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
+                            digest.update(buf, 0, n);
+                            os.write(buf, 0, n);
+                            written += n;
+                        }
                     }
                 }
             }
