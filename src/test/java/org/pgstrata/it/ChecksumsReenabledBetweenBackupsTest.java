@@ -12,7 +12,6 @@ import org.pgstrata.api.BackupRequest;
 import org.pgstrata.api.BackupResult;
 import org.pgstrata.api.BackupType;
 import org.pgstrata.api.Compression;
-import org.pgstrata.api.Progress;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.ContentChecksum;
 
@@ -44,26 +43,12 @@ class ChecksumsReenabledBetweenBackupsTest extends PgTest {
         c.start();
         Map<String, ContentChecksum.Result> atDiff = ClusterContent.of(c);
 
-        List<String> warnings = new java.util.ArrayList<>();
-        Progress progress = new Progress() {
-            @Override
-            public void step(String description) {
-            }
-
-            @Override
-            public void advance(long done, long total) {
-            }
-
-            @Override
-            public void warn(String message) {
-                warnings.add(message);
-            }
-        };
+        RecordingProgress progress = new RecordingProgress();
         BackupResult diffResult = new Pgstrata(Clock.systemUTC(), progress, PgSupport.env()).backup(new BackupRequest(repo.toString(),
                 c.pgdata(), PgSupport.conn(c), BackupType.DIFF, Compression.ZSTD, 2, 0));
         assertThat(diffResult.reference()).isEqualTo(full);
         String diff = diffResult.id();
-        assertThat(String.join("\n", warnings)).contains("data checksums were turned on since backup " + full)
+        assertThat(String.join("\n", progress.warnings())).contains("data checksums were turned on since backup " + full)
                 .contains("the pages pg_checksums rewrote").doesNotContain("every page changed");
 
         PgSupport.sql(c, "UPDATE t SET v = 'with checksums again' WHERE id % 11 = 0");

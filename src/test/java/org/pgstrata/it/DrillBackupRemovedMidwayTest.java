@@ -31,22 +31,11 @@ class DrillBackupRemovedMidwayTest extends PgTest {
 
         // The delete runs when the drill's checks begin: the copy is restored and running, nothing is recorded yet.
         AtomicBoolean deleted = new AtomicBoolean();
-        Progress deleteAtChecks = new Progress() {
-            @Override
-            public void step(String description) {
-                if (description.startsWith("drill: database") && deleted.compareAndSet(false, true)) {
-                    PgSupport.facade().delete(repo.toString(), id, false);
-                }
+        Progress deleteAtChecks = RecordingProgress.atStep(description -> {
+            if (description.startsWith("drill: database") && deleted.compareAndSet(false, true)) {
+                PgSupport.facade().delete(repo.toString(), id, false);
             }
-
-            @Override
-            public void advance(long done, long total) {
-            }
-
-            @Override
-            public void warn(String message) {
-            }
-        };
+        });
         Drill.Request req = new Drill.Request(repo.toString(), id, null, scratch, null, 2, Duration.ofSeconds(120), List.of());
         assertThatThrownBy(() -> new Pgstrata(java.time.Clock.systemUTC(), deleteAtChecks, PgSupport.env()).drill(req))
                 .isInstanceOfSatisfying(PgstrataException.class, e -> {

@@ -267,26 +267,11 @@ class S3RepositoryTest {
             Books.mutate(conn, 2000, 2000, 500, 10);
         }
         AtomicBoolean stopped = new AtomicBoolean();
-        Progress stopHalfway = new Progress() {
-            @Override
-            public void step(String description) {
+        Progress stopHalfway = RecordingProgress.atAdvance((done, total) -> {
+            if (total > 0 && done > total / 3 && stopped.compareAndSet(false, true)) {
+                s3.stop();
             }
-
-            @Override
-            public void advance(long done, long total) {
-                if (total > 0 && done > total / 3 && stopped.compareAndSet(false, true)) {
-                    try {
-                        s3.stop();
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                }
-            }
-
-            @Override
-            public void warn(String message) {
-            }
-        };
+        });
         Pgstrata f = new Pgstrata(Clock.systemUTC(), stopHalfway, PgSupport.env());
         try {
             assertThatThrownBy(() -> f.backup(new BackupRequest(location, c.pgdata(), PgSupport.conn(c), BackupType.FULL,

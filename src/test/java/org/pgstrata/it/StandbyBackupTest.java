@@ -204,22 +204,11 @@ class StandbyBackupTest extends PgTest {
                 failed.set(e);
             }
         }, "primary-ticker");
-        Progress progress = new Progress() {
-            @Override
-            public void step(String description) {
-                if (description.startsWith("standby backup stopped at")) {
-                    stopped.set(true);
-                }
+        Progress progress = RecordingProgress.atStep(description -> {
+            if (description.startsWith("standby backup stopped at")) {
+                stopped.set(true);
             }
-
-            @Override
-            public void advance(long done, long total) {
-            }
-
-            @Override
-            public void warn(String message) {
-            }
-        };
+        });
         ticker.start();
         try {
             return new Pgstrata(Clock.systemUTC(), progress, PgSupport.env()).backup(new BackupRequest(repo.toString(), standby.pgdata(),

@@ -34,26 +34,11 @@ class StandbyPromotedTest extends PgTest {
         }
         LocalCluster standby = StandbyBackupTest.standbyOf(pg, primary, dir.resolve("standby"));
         PgSupport.sql(primary, "CHECKPOINT");
-        Progress promoteWhenCopying = new Progress() {
-            @Override
-            public void step(String description) {
-                if (description.startsWith("copying ")) {
-                    try {
-                        PgSupport.sql(standby, "SELECT pg_promote(true)");
-                    } catch (java.sql.SQLException e) {
-                        throw new IllegalStateException(e);
-                    }
-                }
+        Progress promoteWhenCopying = RecordingProgress.atStep(description -> {
+            if (description.startsWith("copying ")) {
+                PgSupport.sql(standby, "SELECT pg_promote(true)");
             }
-
-            @Override
-            public void advance(long done, long total) {
-            }
-
-            @Override
-            public void warn(String message) {
-            }
-        };
+        });
         assertThatThrownBy(() -> new Pgstrata(Clock.systemUTC(), promoteWhenCopying, PgSupport.env()).backup(new BackupRequest(repo.toString(),
                 standby.pgdata(), PgSupport.conn(standby), BackupType.FULL, Compression.ZSTD, 2, 0, 15)))
                 .isInstanceOf(PgstrataException.class)
