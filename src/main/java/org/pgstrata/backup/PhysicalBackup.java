@@ -523,8 +523,9 @@ public final class PhysicalBackup {
         if (asked == ChangeSource.SCAN) {
             return "asked for with --change-source scan";
         }
-        if (WalSummaries.noneKept(session.versionNum()) != null) {
-            return WalSummaries.noneKept(session.versionNum()); // said before "reading the WAL summaries", which there are none of
+        String noneKept = WalSummaries.noneKept(session.versionNum());
+        if (noneKept != null) {
+            return noneKept; // the one place the version is asked: said before "reading the WAL summaries", which there are none of
         }
         if (!reference.hasBlockMap()) {
             return "backup " + ref.id() + " has no block map";

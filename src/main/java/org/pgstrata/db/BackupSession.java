@@ -281,9 +281,12 @@ public final class BackupSession implements AutoCloseable {
         }
     }
 
-    /** What the server's WAL summaries say changed between {@code from} and {@code to} (see {@link WalSummaries}). */
+    /**
+     * What the server's WAL summaries say changed between {@code from} and {@code to} (see
+     * {@link WalSummaries}); only once {@link WalSummaries#noneKept} of {@link #versionNum} said it keeps them.
+     */
     public WalSummaries.Outcome walSummaries(int timeline, Lsn from, Lsn to, java.time.Duration wait) {
-        return WalSummaries.read(conn, versionNum, timeline, from, to, wait);
+        return WalSummaries.read(conn, timeline, from, to, wait);
     }
 
     /** The server's current WAL insert position; on a standby, the end of the last record it replayed. */

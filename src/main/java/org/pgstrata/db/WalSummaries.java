@@ -116,12 +116,11 @@ public final class WalSummaries {
     /**
      * The changes between {@code from} (a reference backup's start) and {@code to} (this backup's
      * start) on timeline {@code timeline}, once the summarizer has reached {@code to} (waiting up
-     * to {@code wait} for it).
+     * to {@code wait} for it). Only for a server that keeps summaries: the caller asks
+     * {@link #noneKept} first, so that it can say why it does not read them before it says that it
+     * reads them.
      */
-    public static Outcome read(Connection conn, int versionNum, int timeline, Lsn from, Lsn to, Duration wait) {
-        if (noneKept(versionNum) != null) {
-            return new Unusable(noneKept(versionNum));
-        }
+    public static Outcome read(Connection conn, int timeline, Lsn from, Lsn to, Duration wait) {
         try {
             if (!"on".equals(Db.queryString(conn, "SHOW summarize_wal"))) {
                 return new Unusable("summarize_wal is off on the server ('pgstrata wal setup --apply' turns it on)");
