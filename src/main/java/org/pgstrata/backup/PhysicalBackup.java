@@ -203,8 +203,9 @@ public final class PhysicalBackup {
             Lsn startLsn = session.start("pgstrata " + id, req.spreadCheckpoint(), progress);
             Lsn replayedAtStart = session.standby() ? session.currentLsn() : startLsn;
             if (base != null && session.timeline() != chosenOnTimeline) {
-                // A standby's last restartpoint, whose timeline was the one known before the start, can lag behind its replay
-                // by a timeline switch; the restartpoint the start makes moves it: choose again on the backup's own timeline.
+                // The timeline known before the start (a standby's minimum recovery point's or last restartpoint's) can lag behind
+                // the checkpoint it last replayed by a timeline switch; the restartpoint the start makes moves to that checkpoint's:
+                // choose again on the backup's own timeline.
                 Manifest again = Reference.choose(candidates, type == BackupType.REVERSE ? BackupType.DIFF : type,
                         ClusterHistory.read(pgdata, session.timeline()));
                 if (again != null && !again.id().equals(base.id())) {

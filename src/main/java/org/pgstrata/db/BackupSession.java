@@ -183,15 +183,24 @@ public final class BackupSession implements AutoCloseable {
 
     /**
      * The timeline the server is on now, before any checkpoint: on a primary the one it writes
-     * WAL on; on a standby the one of its last restartpoint (the restartpoint a backup's start
-     * makes can move it to a later timeline, which the backup then checks).
-     * {@link #timeline()} lags on a primary just promoted: its last checkpoint stays on the timeline
-     * before the promotion until the checkpoint the promotion asks for ends, which is spread over
-     * minutes (and after pg_rewind, the last checkpoint is the one before the fork).
+     * WAL on; on a standby the newest its replay is known to have reached: that of its minimum
+     * recovery point when it is later than its last restartpoint's (the restartpoint a backup's
+     * start makes moves there once the standby replayed a checkpoint on it; the backup checks the
+     * timeline it then starts on). {@link #timeline()} lags on a primary just promoted: its last
+     * checkpoint stays on the timeline before the promotion until the checkpoint the promotion asks
+     * for ends, which is spread over minutes. After pg_rewind the last checkpoint is the one before
+     * the fork, on the timeline left, until the next one (on a rewound server that follows the new
+     * primary, until its first restartpoint), while pg_rewind put the minimum recovery point on the
+     * timeline it rewound onto.
      */
     public int currentTimeline() {
         if (standby) {
-            return timeline();
+            try {
+                int replayed = Integer.parseInt(Db.queryString(conn, "SELECT min_recovery_end_timeline::text FROM pg_control_recovery()"));
+                return Math.max(timeline(), replayed);
+            } catch (SQLException e) {
+                throw Db.sqlFailed("reading the standby's timeline", e);
+            }
         }
         try {
             String segment = Db.queryString(conn, "SELECT pg_walfile_name(pg_current_wal_insert_lsn())");

@@ -9,7 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.pgstrata.api.Advice;
+import org.pgstrata.api.AdviseRequest;
 import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
@@ -133,8 +136,9 @@ class RewindBetweenBackupsTest extends PgTest {
      * The rewound A backed up as B's standby, before its first restartpoint: that is still the
      * checkpoint before the fork pg_rewind left it, on timeline 1, and the incremental chose its
      * reference by it (A's newest backup of timeline 1, after the fork), then, once the backup's
-     * start had made the restartpoint on timeline 2, refused it (exit 26). It chooses again on the
-     * timeline the backup starts on.
+     * start had made the restartpoint on timeline 2, refused it (exit 26). It chooses by the
+     * newest timeline the standby has replayed onto (BackupSession.currentTimeline), and again on
+     * the timeline the backup starts on should that differ.
      */
     @Test
     void backupsOfARewoundPrimaryFollowingAsStandby_buildOnItsNewPast_andRestore() throws Exception {
@@ -142,34 +146,76 @@ class RewindBetweenBackupsTest extends PgTest {
         Path repo = fork.repo();
         assertThat(PgSupport.queryString(fork.a(), "SELECT timeline_id::text FROM pg_control_checkpoint()"))
                 .as("the rewound standby's last restartpoint, before the fork").isEqualTo("1");
+        JsonNode incr = whilePrimaryTicks(fork.b(), () -> CliBackups.backup(repo, fork.a(), "incr"));
+        JsonNode diff = whilePrimaryTicks(fork.b(), () -> CliBackups.backup(repo, fork.a(), "diff"));
+        assertThat(incr.get("reference").asText()).as("%s", incr).isEqualTo(fork.ib());
+        assertThat(diff.get("reference").asText()).as("%s (%s is of the abandoned timeline)", diff, fork.f2()).isEqualTo(fork.f1());
+        fork.a().stop();
+        fork.b().stop();
+        provesEach(repo, Map.of(incr.get("id").asText(), fork.atRewind(), diff.get("id").asText(), fork.atRewind()));
+    }
+
+    /**
+     * advise on the rewound A as B's standby, before its first restartpoint, with --no-checkpoint:
+     * it chose by the timeline of that restartpoint (1, the checkpoint before the fork pg_rewind left
+     * it), so A's newest backup of timeline 1, after the fork, and refused it (exit 26, "take a full
+     * backup"), though the incremental builds on B's backup. It chooses by the newest timeline the
+     * standby has replayed onto, as the backup's own choice now does.
+     */
+    @Test
+    void adviseOfARewoundPrimaryFollowingAsStandby_measuresAgainstTheBackupTheIncrementalBuildsOn() throws Exception {
+        Fork fork = rewoundOntoB();
+        Path repo = fork.repo();
+        assertThat(restartpointTimeline(fork.a())).as("the rewound standby's last restartpoint, before the fork").isEqualTo("1");
+        Advice unchecked = advise(repo, fork.a(), false);
+        assertThat(restartpointTimeline(fork.a())).as("advise --no-checkpoint made no restartpoint").isEqualTo("1");
+        Advice checkpointed = advise(repo, fork.a(), true);
+        JsonNode incr = whilePrimaryTicks(fork.b(), () -> CliBackups.backup(repo, fork.a(), "incr"));
+        fork.a().stop();
+        fork.b().stop();
+
+        assertThat(incr.get("reference").asText()).as("%s", incr).isEqualTo(fork.ib());
+        assertThat(unchecked.change().sinceBackup()).as("advise --no-checkpoint").isEqualTo(fork.ib());
+        assertThat(checkpointed.change().sinceBackup()).as("advise").isEqualTo(fork.ib());
+        assertThat(unchecked.change().changedFiles()).as("B and A's rewind changed files since %s", fork.ib()).isPositive();
+    }
+
+    private Advice advise(Path repo, LocalCluster c, boolean checkpoint) {
+        return PgSupport.facade().advise(new AdviseRequest(repo.toString(), c.pgdata(), PgSupport.conn(c), checkpoint, 2, dir, 0.3));
+    }
+
+    private static String restartpointTimeline(LocalCluster standby) throws Exception {
+        return PgSupport.queryString(standby, "SELECT timeline_id::text FROM pg_control_checkpoint()");
+    }
+
+    /**
+     * Runs {@code work} (a backup of a standby of {@code primary}) while the primary writes WAL that
+     * changes no table: a standby's backup ends once the primary writes past its stop.
+     */
+    private static <T> T whilePrimaryTicks(LocalCluster primary, java.util.concurrent.Callable<T> work) throws Exception {
         AtomicBoolean done = new AtomicBoolean();
+        AtomicReference<Exception> failed = new AtomicReference<>();
         Thread ticker = new Thread(() -> {
-            // A standby's backup ends once the primary writes past its stop: WAL that changes no table.
-            try (java.sql.Connection c = PgSupport.connect(fork.b())) {
+            try (java.sql.Connection c = PgSupport.connect(primary)) {
                 while (!done.get()) {
                     Db.execute(c, "SELECT pg_logical_emit_message(false, 'pgstrata-test', 'tick')");
                     Db.execute(c, "SELECT pg_switch_wal()");
                     Thread.sleep(200);
                 }
             } catch (Exception e) {
-                throw new IllegalStateException(e);
+                failed.set(e);
             }
         }, "primary-ticker");
         ticker.start();
-        JsonNode incr;
-        JsonNode diff;
         try {
-            incr = CliBackups.backup(repo, fork.a(), "incr");
-            diff = CliBackups.backup(repo, fork.a(), "diff");
+            return work.call();
         } finally {
             done.set(true);
             ticker.join();
+            if (failed.get() != null) {
+                throw failed.get();
+            }
         }
-        assertThat(incr.get("reference").asText()).as("%s", incr).isEqualTo(fork.ib());
-        assertThat(diff.get("reference").asText()).as("%s (%s is of the abandoned timeline)", diff, fork.f2()).isEqualTo(fork.f1());
-        fork.a().stop();
-        fork.b().stop();
-        provesEach(repo, Map.of(incr.get("id").asText(), fork.atRewind(), diff.get("id").asText(), fork.atRewind()));
     }
 
     /** Restores each backup and proves its content (amcheck too) equal to the one given for it. */
