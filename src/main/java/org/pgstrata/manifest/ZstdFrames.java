@@ -39,8 +39,16 @@ public final class ZstdFrames {
     /** The largest frame a reader accepts: a frame's compressed bound, with room for its header. */
     static final int MAX_STORED_FRAME = (int) Zstd.compressBound(FRAME) + 1024;
     private static final int CORES = Runtime.getRuntime().availableProcessors();
-    /** Frames being compressed or decompressed, or waiting to be taken, over all streams: 4 to 16. */
-    static final int IN_FLIGHT = Math.max(4, Math.min(16, 2 * CORES));
+    /**
+     * Frames being compressed or decompressed, or waiting to be taken, over all streams: 8 to 16.
+     * Not fewer on two cores: with 4, a restore's rebuild (two streams, the whole file and its
+     * pages) and the other job's files took every one, and the writing thread decompressed its
+     * frames itself (8 against 4, three times 6 alternating restores of 5M books: 6% faster, 35 MB
+     * more resident).
+     */
+    static final int IN_FLIGHT = Math.max(8, Math.min(16, 2 * CORES));
+    /** Frames a reader keeps decompressed ahead of the one it reads: at least 4, so that a writer rarely waits on two cores. */
+    private static final int AHEAD = Math.max(4, CORES);
     private static final Semaphore PERMITS = new Semaphore(IN_FLIGHT);
     private static final ExecutorService POOL = Executors.newFixedThreadPool(CORES, r -> {
         Thread t = new Thread(r, "pgstrata-zstd-frames");
@@ -455,7 +463,7 @@ public final class ZstdFrames {
 
         /** Cuts whole frames off the compressed bytes and hands them out, keeping a few in flight. */
         private void fill() throws IOException {
-            while (pending.size() < Math.max(2, CORES)) {
+            while (pending.size() < AHEAD) {
                 byte[] frame = nextFrame();
                 if (frame == null) {
                     return;
