@@ -75,7 +75,7 @@ public final class IncrementalDryRun {
     public Result measure(ObjectStore repository, Manifest base, Path pgdata, String systemIdentifier, int timeline, Lsn now,
                           Compression compression, int jobs) {
         Reference reference = Reference.check(repository, base, systemIdentifier, ClusterHistory.read(pgdata, timeline), now,
-                BackupType.INCR.label());
+                "the server's WAL position now", BackupType.INCR.label());
         try {
             DataDirectoryScan.Result scan = DataDirectoryScan.scan(pgdata.toAbsolutePath().normalize());
             progress.step("reading " + scan.files().size() + " files (" + org.pgstrata.api.Sizes.human(scan.totalBytes()) + ") of " + pgdata

@@ -223,7 +223,7 @@ public final class PhysicalBackup {
             Parallel.Opening<BlockMap> mapOfBase = baseMap;
             Reference reference = base == null ? null
                     : Reference.check(mapOfBase::get, base, session.systemIdentifier(), ClusterHistory.read(pgdata, session.timeline()),
-                            startLsn, type.label());
+                            startLsn, "this backup's start", type.label());
             if (reference != null) {
                 maps.push(reference::close);
             }

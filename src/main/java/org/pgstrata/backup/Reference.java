@@ -83,10 +83,12 @@ final class Reference {
      * {@code ref}: same system, and {@code ref}'s consistency point lies on that history, before
      * this backup starts. A reference from another history (a copy restored from an older
      * backup, another primary after a failover) is refused: its pages and WAL are not this
-     * cluster's past. Then reads the reference's block map.
+     * cluster's past. Then reads the reference's block map. {@code startIs} names {@code start} in
+     * the refusal ("this backup's start").
      */
-    static Reference check(ObjectStore objects, Manifest ref, String systemIdentifier, TimelineHistory history, Lsn start, String type) {
-        return check(() -> BlockMap.read(objects, ref), ref, systemIdentifier, history, start, type);
+    static Reference check(ObjectStore objects, Manifest ref, String systemIdentifier, TimelineHistory history, Lsn start, String startIs,
+                           String type) {
+        return check(() -> BlockMap.read(objects, ref), ref, systemIdentifier, history, start, startIs, type);
     }
 
     /** How the reference's block map is read: now, or by a read started earlier. */
@@ -94,8 +96,9 @@ final class Reference {
         BlockMap read() throws IOException;
     }
 
-    /** {@link #check(ObjectStore, Manifest, String, TimelineHistory, Lsn, String)}, with its block map from {@code map}. */
-    static Reference check(MapRead map, Manifest ref, String systemIdentifier, TimelineHistory history, Lsn start, String type) {
+    /** {@link #check(ObjectStore, Manifest, String, TimelineHistory, Lsn, String, String)}, with its block map from {@code map}. */
+    static Reference check(MapRead map, Manifest ref, String systemIdentifier, TimelineHistory history, Lsn start, String startIs,
+                           String type) {
         if (!ref.systemIdentifier().equals(systemIdentifier)) {
             throw new PgstrataException(ErrorCode.REFERENCE_MISMATCH, "backup " + ref.id() + ", which the " + type
                     + " would build on, belongs to system " + ref.systemIdentifier() + ", but the cluster is " + systemIdentifier,
@@ -111,7 +114,7 @@ final class Reference {
         }
         if (start.isBefore(refStop)) {
             throw new PgstrataException(ErrorCode.REFERENCE_MISMATCH, "backup " + ref.id() + ", which the " + type
-                    + " would build on, ends at " + ref.stopLsn() + ", after this backup's start " + start
+                    + " would build on, ends at " + ref.stopLsn() + ", after " + startIs + " " + start
                     + "; the cluster is not a continuation of it",
                     "take a full backup (--type full)");
         }

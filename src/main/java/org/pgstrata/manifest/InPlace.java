@@ -23,4 +23,14 @@ public interface InPlace {
 
     /** Where in {@link #array()} they start. */
     int offset();
+
+    /**
+     * The array a stream whose decoder writes into arrays of its caller's reads into for
+     * {@link #readInPlace}: {@code held} when it is large enough for {@code max} bytes (up to 128
+     * KiB, a read's usual size), else a new one of that size.
+     */
+    static byte[] scratch(byte[] held, int max) {
+        int size = Math.min(max, 1 << 17);
+        return held != null && held.length >= size ? held : new byte[size];
+    }
 }

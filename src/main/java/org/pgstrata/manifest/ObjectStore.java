@@ -555,9 +555,7 @@ public final class ObjectStore {
         @Override
         public int readInPlace(int max) throws IOException {
             if (!(in instanceof InPlace p)) {
-                if (scratch == null || scratch.length < Math.min(max, 1 << 17)) {
-                    scratch = new byte[Math.min(max, 1 << 17)];
-                }
+                scratch = InPlace.scratch(scratch, max);
                 viewArray = scratch;
                 viewOffset = 0;
                 return read(scratch, 0, Math.min(max, scratch.length));

@@ -44,6 +44,7 @@ import org.pgstrata.postgres.Lsn;
 import org.pgstrata.postgres.WalFileName;
 import org.pgstrata.manifest.DirectoryEntry;
 import org.pgstrata.manifest.FileEntry;
+import org.pgstrata.manifest.InPlace;
 import org.pgstrata.manifest.Manifest;
 import org.pgstrata.manifest.ObjectRef;
 import org.pgstrata.manifest.Rebuild;
@@ -1116,7 +1117,7 @@ public final class PhysicalRestore {
                 OutputStream os = sink.stream;
                 try (InputStream in = content.open()) {
                     int n;
-                    if (in instanceof org.pgstrata.manifest.InPlace p) {
+                    if (in instanceof InPlace p) {
                         // Straight from the decompressed frames, a buffer's worth at a time (a write that stays in the CPU's cache).
                         while ((n = p.readInPlace(bufferSize(size))) > 0) {
                             digest.update(p.array(), p.offset(), n);
