@@ -1,0 +1,162 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.Pgstrata;
+import org.pgstrata.api.BackupRequest;
+import org.pgstrata.api.BackupResult;
+import org.pgstrata.api.BackupType;
+import org.pgstrata.api.Compression;
+import org.pgstrata.db.Db;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.demo.ContentChecksum;
+import org.pgstrata.postgres.Lsn;
+
+/**
+ * An incremental of a standby that followed its primary's promotion onto a new timeline and has
+ * made no restartpoint since. Primary A is backed up (full, incr); B is A's streaming standby and
+ * S is B's (cascading). B is promoted (timeline 2) and checkpoints; S follows it and replays that
+ * checkpoint, but its last restartpoint and its minimum recovery point stay on timeline 1 (nothing
+ * it replayed on timeline 2 was written out). A, not knowing, writes on timeline 1 and is backed
+ * up there (incr): that backup lies past the fork, outside S's past.
+ *
+ * <p>S's incremental chooses its reference before its start, by the newest timeline S is known
+ * to have reached (BackupSession.currentTimeline: 1), so A's backup after the fork. The
+ * restartpoint pg_backup_start makes is at B's checkpoint, on timeline 2: the backup starts there,
+ * chooses again on timeline 2 (A's incremental before the fork), says so, and restores S's
+ * content. Without that second choice it was refused (exit 26, "take a full backup").
+ */
+class CascadedStandbyAcrossPromotionTest extends PgTest {
+    private static final int MAJOR = 17;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void anIncrementalOfAStandbyThatFollowedAPromotion_choosesAgainOnTheTimelineItStartsOn_andRestores() throws Exception {
+        Path repo = dir.resolve("repo");
+        LocalCluster a = pg.track(PgSupport.facade().clusterInit(dir.resolve("a"), LocalCluster.freePort(), MAJOR, null, repo.toString()));
+        a.start();
+        // No timed checkpoint or restartpoint during the test: S's only restartpoint on timeline 2 is the one its backup makes.
+        PgSupport.sql(a, "ALTER SYSTEM SET wal_keep_size = '1GB'", "ALTER SYSTEM SET checkpoint_timeout = '1d'", "SELECT pg_reload_conf()");
+        PgSupport.sql(a, "CREATE TABLE t (id int PRIMARY KEY, v text)",
+                "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
+        String f1 = CliBackups.backupId(repo, a, "full");
+        PgSupport.sql(a, "UPDATE t SET v = 'before the fork' WHERE id % 10 = 0");
+        String i1 = CliBackups.backupId(repo, a, "incr");
+
+        LocalCluster b = StandbyBackupTest.standbyOf(pg, a, dir.resolve("b"));
+        awaitReplay(b, a);
+        LocalCluster s = cascadingStandbyOf(b, dir.resolve("s"));
+        // The background writer writes out no page S replays: its minimum recovery point moves only at a restartpoint.
+        PgSupport.sql(s, "ALTER SYSTEM SET bgwriter_lru_maxpages = 0", "SELECT pg_reload_conf()");
+        PgSupport.sql(a, "CHECKPOINT");
+        awaitReplay(s, a);
+        PgSupport.sql(s, "CHECKPOINT"); // S's restartpoint on timeline 1, every page it replayed written out
+
+        PgSupport.sql(b, "SELECT pg_promote(true)");
+        PgSupport.awaitReadWrite(b, 30);
+        PgSupport.sql(b, "CHECKPOINT");
+        awaitReplay(s, b);
+        assertThat(PgSupport.queryString(s, "SELECT received_tli::text FROM pg_stat_wal_receiver")).as("S follows B on timeline 2").isEqualTo("2");
+        assertThat(PgSupport.queryString(s, "SELECT timeline_id::text FROM pg_control_checkpoint()")).as("S's last restartpoint").isEqualTo("1");
+        assertThat(PgSupport.queryString(s, "SELECT min_recovery_end_timeline::text FROM pg_control_recovery()"))
+                .as("S's minimum recovery point's timeline").isEqualTo("1");
+        Map<String, ContentChecksum.Result> atS = ClusterContent.of(s);
+
+        // A, not knowing, writes on timeline 1 and is backed up there, past the fork: the newest backup of timeline 1.
+        PgSupport.sql(a, "UPDATE t SET v = 'A after the fork' WHERE id % 7 = 0", "CHECKPOINT");
+        String i2 = CliBackups.backupId(repo, a, "incr");
+        assertThat(ClusterContent.of(a)).as("A's writes after the fork are not S's").isNotEqualTo(atS);
+
+        List<String> steps = new CopyOnWriteArrayList<>();
+        BackupResult incr = whilePrimaryTicks(b, () -> new Pgstrata(Clock.systemUTC(), RecordingProgress.atStep(steps::add), PgSupport.env())
+                .backup(new BackupRequest(repo.toString(), s.pgdata(), PgSupport.conn(s), BackupType.INCR, Compression.ZSTD, 2, 0, 15)));
+        String id = incr.id();
+        assertThat(steps).as("what the backup said").contains("the backup starts on timeline 2, not 1: building on " + i1 + " instead of " + i2)
+                .anyMatch(step -> step.startsWith("starting incr backup " + id + " on " + i2 + " "));
+        assertThat(incr.reference()).as("the backup's result").isEqualTo(i1);
+        JsonNode listed = null;
+        for (JsonNode n : CliBackups.run("list", "--json", "--repo", repo.toString())) {
+            if (n.get("id").asText().equals(id)) {
+                listed = n;
+            }
+        }
+        assertThat(listed).as("list names the backup").isNotNull();
+        assertThat(listed.get("reference").asText()).as("list: %s", listed).isEqualTo(i1);
+        assertThat(listed.get("chain").toString()).as("list: %s", listed).isEqualTo(JSON.writeValueAsString(List.of(f1, i1, id)));
+        assertThat(CliBackups.ok("list", "--repo", repo.toString()).out()).as("list's table")
+                .containsPattern(id + "\\s+incr\\s+" + i1 + "\\s");
+
+        assertThat(ClusterContent.of(s)).as("S unchanged by its backup").isEqualTo(atS);
+        a.stop();
+        b.stop();
+        s.stop();
+        CliBackups.ok("verify", "-q", "--repo", repo.toString());
+        CliBackups.Restored r = CliBackups.restore(pg, repo, dir.resolve("r-s"), MAJOR, "--backup", id);
+        assertThat(ClusterContent.proof(r.cluster())).as("restore of %s", id).isEqualTo(atS);
+    }
+
+    /** A streaming standby of standby {@code b} in {@code target} (a copy of its stopped data directory), started; B restarted. */
+    private LocalCluster cascadingStandbyOf(LocalCluster b, Path target) throws Exception {
+        int port = PgSupport.conn(b).port();
+        b.stop();
+        PgSupport.copyTree(b.pgdata(), target);
+        b.start(port); // its postgresql.conf names A's port
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
+        Files.delete(target.resolve(LocalCluster.LOG_FILE)); // B's
+        Files.writeString(target.resolve("postgresql.auto.conf"),
+                "\nprimary_conninfo = 'host=127.0.0.1 port=" + port + " user=postgres application_name=cascading'\n", StandardOpenOption.APPEND);
+        LocalCluster s = pg.track(new LocalCluster(target, b.binaries()));
+        s.start(LocalCluster.freePort());
+        return s;
+    }
+
+    /** Runs {@code work} (a backup of a standby of {@code primary}) while the primary writes WAL that changes no table. */
+    private static <T> T whilePrimaryTicks(LocalCluster primary, java.util.concurrent.Callable<T> work) throws Exception {
+        AtomicBoolean done = new AtomicBoolean();
+        AtomicReference<Exception> failed = new AtomicReference<>();
+        Thread ticker = new Thread(() -> {
+            try (java.sql.Connection c = PgSupport.connect(primary)) {
+                while (!done.get()) {
+                    Db.execute(c, "SELECT pg_logical_emit_message(false, 'pgstrata-test', 'tick')");
+                    Db.execute(c, "SELECT pg_switch_wal()");
+                    Thread.sleep(200);
+                }
+            } catch (Exception e) {
+                failed.set(e);
+            }
+        }, "primary-ticker");
+        ticker.start();
+        try {
+            return work.call();
+        } finally {
+            done.set(true);
+            ticker.join();
+            if (failed.get() != null) {
+                throw failed.get();
+            }
+        }
+    }
+
+    /** Waits until {@code standby} has replayed all that {@code primary} wrote so far. */
+    private static void awaitReplay(LocalCluster standby, LocalCluster primary) throws Exception {
+        Lsn target = Lsn.parse(PgSupport.queryString(primary, "SELECT pg_current_wal_insert_lsn()::text"));
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (Lsn.parse(PgSupport.queryString(standby, "SELECT pg_last_wal_replay_lsn()::text")).isBefore(target)) {
+            assertThat(System.nanoTime()).as("%s replays up to %s within 30 s", standby.pgdata(), target).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+}
