@@ -202,10 +202,14 @@ public final class PhysicalBackup {
                             + "checkpoint_completion_target; --checkpoint fast starts at once)" : ")"));
             Lsn startLsn = session.start("pgstrata " + id, req.spreadCheckpoint(), progress);
             Lsn replayedAtStart = session.standby() ? session.currentLsn() : startLsn;
+            if (session.standby()) {
+                requireStartOnReplayedTimeline(session.timeline(), session.minRecoveryTimeline(), startLsn);
+            }
             if (base != null && session.timeline() != chosenOnTimeline) {
                 // The timeline known before the start (a standby's minimum recovery point's or last restartpoint's) can lag behind
                 // the checkpoint it last replayed by a timeline switch; the restartpoint the start makes moves to that checkpoint's:
-                // choose again on the backup's own timeline.
+                // choose again on the backup's own timeline (a later one: an earlier one was refused just above).
+                // CascadedStandbyAcrossPromotionTest reaches it.
                 Manifest again = Reference.choose(candidates, type == BackupType.REVERSE ? BackupType.DIFF : type,
                         ClusterHistory.read(pgdata, session.timeline()));
                 if (again != null && !again.id().equals(base.id())) {
@@ -1389,6 +1393,25 @@ public final class PhysicalBackup {
             return null;
         }
         return null;
+    }
+
+    /**
+     * Refuses a standby's backup that would start on an earlier timeline than the one its replay has
+     * reached: a standby that followed its primary's promotion restarts only at a checkpoint it has
+     * replayed, and the new primary's first checkpoint (the one its promotion asked for, spread over
+     * minutes) may not be there yet; the backup's start is then its last restartpoint, before the
+     * switch. Its stop, the minimum recovery point, would be on the later timeline, which the stop
+     * refuses (WAL is looked up by the start's timeline): said now, before every file is copied.
+     */
+    private static void requireStartOnReplayedTimeline(int startTimeline, int replayedTimeline, Lsn startLsn) {
+        if (replayedTimeline > startTimeline) {
+            throw new PgstrataException(ErrorCode.SERVER, "the standby follows timeline " + replayedTimeline + " (its primary was promoted "
+                    + "or replaced) but has replayed no checkpoint on it yet: its backup would start at its last restartpoint " + startLsn
+                    + " on timeline " + startTimeline + " and end on timeline " + replayedTimeline + ", and a backup is kept only on one "
+                    + "timeline; nothing was copied",
+                    "run CHECKPOINT on the new primary (the checkpoint its promotion asked for can take minutes), let the standby replay "
+                            + "it, and run the backup again");
+        }
     }
 
     /**

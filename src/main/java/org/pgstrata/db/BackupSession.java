@@ -195,18 +195,26 @@ public final class BackupSession implements AutoCloseable {
      */
     public int currentTimeline() {
         if (standby) {
-            try {
-                int replayed = Integer.parseInt(Db.queryString(conn, "SELECT min_recovery_end_timeline::text FROM pg_control_recovery()"));
-                return Math.max(timeline(), replayed);
-            } catch (SQLException e) {
-                throw Db.sqlFailed("reading the standby's timeline", e);
-            }
+            return Math.max(timeline(), minRecoveryTimeline());
         }
         try {
             String segment = Db.queryString(conn, "SELECT pg_walfile_name(pg_current_wal_insert_lsn())");
             return Integer.parseInt(segment.substring(0, 8), 16);
         } catch (SQLException e) {
             throw Db.sqlFailed("reading the server's timeline", e);
+        }
+    }
+
+    /**
+     * On a standby, the timeline of its minimum recovery point: the one its replay had reached when
+     * it last wrote a page or made a restartpoint (a standby's backup's start moves the point to
+     * where replay is, even when there is no new checkpoint to restart at). It never goes back.
+     */
+    public int minRecoveryTimeline() {
+        try {
+            return Integer.parseInt(Db.queryString(conn, "SELECT min_recovery_end_timeline::text FROM pg_control_recovery()"));
+        } catch (SQLException e) {
+            throw Db.sqlFailed("reading the standby's minimum recovery point", e);
         }
     }
 
@@ -357,7 +365,7 @@ public final class BackupSession implements AutoCloseable {
             if (standby) {
                 // The stop LSN is the minimum recovery point, on the timeline pg_control names with it; WAL is looked up by the
                 // start's timeline, so a standby that followed a promoted primary onto a new timeline meanwhile is refused.
-                int stopTimeline = Integer.parseInt(Db.queryString(conn, "SELECT min_recovery_end_timeline::text FROM pg_control_recovery()"));
+                int stopTimeline = minRecoveryTimeline();
                 if (stopTimeline != timeline) {
                     throw new PgstrataException(ErrorCode.SERVER, "the standby moved from timeline " + timeline + " to timeline " + stopTimeline
                             + " during the backup (its primary was promoted or replaced); the backup was not kept",
