@@ -113,8 +113,9 @@ final class Catalog {
      * What decides whether a row is accepted into the table, beyond its columns' names and type
      * names: the columns' NOT NULL, the table's CHECK constraints and partition constraint (its
      * bounds and its ancestors'), and for every type its columns
-     * use (through domains, arrays, ranges and composite types) the enum labels and the domain
-     * constraints. A differential loads the full's rows into its own schema before it applies
+     * use (through domains, arrays, ranges and composite types) the enum labels, the domain
+     * constraints and a composite's attribute types (one added or dropped since, the old rows'
+     * record literals have too few or too many fields). A differential loads the full's rows into its own schema before it applies
      * the changes: when these changed since the full, old rows may be refused, so the table is
      * stored whole.
      */
@@ -136,7 +137,9 @@ final class Catalog {
                 (SELECT pg_get_partition_constraintdef(rel.oid) FROM rel),
                 (SELECT string_agg(format('%s %s [%s] [%s]', format_type(t.oid, NULL), t.typnotnull,
                      (SELECT string_agg(quote_literal(e.enumlabel), ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid),
-                     (SELECT string_agg(pg_get_constraintdef(d.oid), ',' ORDER BY d.conname) FROM pg_constraint d WHERE d.contypid = t.oid)),
+                     (SELECT string_agg(pg_get_constraintdef(d.oid), ',' ORDER BY d.conname) FROM pg_constraint d WHERE d.contypid = t.oid))
+                     || CASE WHEN t.typrelid <> 0 THEN format(' (%s)', (SELECT string_agg(format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum)
+                         FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)) ELSE '' END,
                      ',' ORDER BY format_type(t.oid, NULL)) FROM types JOIN pg_type t ON t.oid = types.oid)))""";
 
     private static List<Column> columns(Connection c, long oid) throws SQLException {
