@@ -115,7 +115,10 @@ final class Catalog {
      * bounds and its ancestors'), and for every type its columns
      * use (through domains, arrays, ranges and composite types) the enum labels, the domain
      * constraints and a composite's attribute types (one added or dropped since, the old rows'
-     * record literals have too few or too many fields). A differential loads the full's rows into its own schema before it applies
+     * record literals have too few or too many fields). And a column's collation where it is not
+     * its type's: the differential deletes its keys with the key's "=", and a key that became
+     * case-insensitive since (a nondeterministic collation) would take the full's other rows
+     * that differ from it in case only with it. A differential loads the full's rows into its own schema before it applies
      * the changes: when these changed since the full, old rows may be refused, so the table is
      * stored whole.
      */
@@ -130,8 +133,11 @@ final class Catalog {
                     UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid) s(x)
                 WHERE s.x <> 0)
             SELECT md5(concat_ws(' ; ',
-                (SELECT string_agg(format('%s %s', quote_ident(a.attname), a.attnotnull), ',' ORDER BY a.attnum) FROM pg_attribute a
-                 JOIN rel ON a.attrelid = rel.oid WHERE a.attnum > 0 AND NOT a.attisdropped),
+                (SELECT string_agg(format('%s %s', quote_ident(a.attname), a.attnotnull)
+                     || CASE WHEN a.attcollation <> ty.typcollation THEN (SELECT format(' COLLATE %I.%I', cn.nspname, co.collname)
+                         FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) ELSE '' END,
+                     ',' ORDER BY a.attnum) FROM pg_attribute a
+                 JOIN rel ON a.attrelid = rel.oid JOIN pg_type ty ON ty.oid = a.atttypid WHERE a.attnum > 0 AND NOT a.attisdropped),
                 (SELECT string_agg(pg_get_constraintdef(co.oid), ',' ORDER BY co.conname, pg_get_constraintdef(co.oid)) FROM pg_constraint co
                  JOIN rel ON co.conrelid = rel.oid WHERE co.contype = 'c'),
                 (SELECT pg_get_partition_constraintdef(rel.oid) FROM rel),

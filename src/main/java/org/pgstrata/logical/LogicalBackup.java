@@ -630,7 +630,7 @@ public final class LogicalBackup {
                 } else if (before.get().rowRules() != null && !before.get().rowRules().equals(t.rowRules())) {
                     // the full's rows are loaded into this backup's schema before the changes apply: rules that
                     // changed (NOT NULL, CHECK, enum labels, domain constraints) could refuse the rows changed since
-                    why = "its NOT NULL, CHECK or partition constraints or its column types' definitions changed since the full";
+                    why = "its NOT NULL, CHECK or partition constraints, its columns' collations or its column types' definitions changed since the full";
                 }
             }
             String base = "table-" + t.oid();
