@@ -118,7 +118,9 @@ final class Catalog {
      * record literals have too few or too many fields). And a column's collation where it is not
      * its type's: the differential deletes its keys with the key's "=", and a key that became
      * case-insensitive since (a nondeterministic collation) would take the full's other rows
-     * that differ from it in case only with it. A differential loads the full's rows into its own schema before it applies
+     * that differ from it in case only with it. And the functions those CHECK constraints call
+     * (as pg_depend records them, the built-in ones aside): one replaced by a stricter body since
+     * reads the same in pg_get_constraintdef and refuses the old rows. A differential loads the full's rows into its own schema before it applies
      * the changes: when these changed since the full, old rows may be refused, so the table is
      * stored whole.
      */
@@ -131,7 +133,16 @@ final class Catalog {
                     SELECT t.typbasetype UNION ALL SELECT t.typelem
                     UNION ALL SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
                     UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid) s(x)
-                WHERE s.x <> 0)
+                WHERE s.x <> 0),
+            checks(oid) AS (
+                SELECT co.oid FROM pg_constraint co JOIN rel ON co.conrelid = rel.oid WHERE co.contype = 'c'
+                UNION SELECT d.oid FROM pg_constraint d JOIN types ON d.contypid = types.oid),
+            funcs(oid) AS (
+                SELECT dep.refobjid FROM pg_depend dep JOIN checks ON dep.objid = checks.oid
+                WHERE dep.classid = 'pg_constraint'::regclass AND dep.refclassid = 'pg_proc'::regclass
+                UNION
+                SELECT dep.refobjid FROM funcs JOIN pg_depend dep ON dep.objid = funcs.oid
+                WHERE dep.classid = 'pg_proc'::regclass AND dep.refclassid = 'pg_proc'::regclass)
             SELECT md5(concat_ws(' ; ',
                 (SELECT string_agg(format('%s %s', quote_ident(a.attname), a.attnotnull)
                      || CASE WHEN a.attcollation <> ty.typcollation THEN (SELECT format(' COLLATE %I.%I', cn.nspname, co.collname)
@@ -146,7 +157,8 @@ final class Catalog {
                      (SELECT string_agg(pg_get_constraintdef(d.oid), ',' ORDER BY d.conname) FROM pg_constraint d WHERE d.contypid = t.oid))
                      || CASE WHEN t.typrelid <> 0 THEN format(' (%s)', (SELECT string_agg(format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum)
                          FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)) ELSE '' END,
-                     ',' ORDER BY format_type(t.oid, NULL)) FROM types JOIN pg_type t ON t.oid = types.oid)))""";
+                     ',' ORDER BY format_type(t.oid, NULL)) FROM types JOIN pg_type t ON t.oid = types.oid),
+                (SELECT string_agg(md5(p::text), ',' ORDER BY md5(p::text)) FROM funcs JOIN pg_proc p ON p.oid = funcs.oid)))""";
 
     private static List<Column> columns(Connection c, long oid) throws SQLException {
         List<Column> cols = new ArrayList<>();
