@@ -777,6 +777,7 @@ public final class LogicalRestore {
                     }
                     script(out, schemaDump, "post-data", tableList(schemaDump, "table-post"));
                 }
+                attachToParent(out, m.differential() ? schemaDump : fullDump);
             }
             progress.step("restoring table " + only.qualified() + " of " + String.join(" + ", m.differential() ? List.of(full.id(), m.id()) : List.of(m.id()))
                     + " into " + req.toDb() + " in one transaction");
@@ -807,6 +808,46 @@ public final class LogicalRestore {
                 throw new PgstrataException(ErrorCode.DUMP_FAILED, "psql failed to " + what + " (exit " + p.exitValue() + "): "
                         + firstError(err).replaceFirst("^psql:.*?:\\d+: ", "") + leftState(), "see the message above");
             }
+        }
+
+        /**
+         * A partition's ATTACH PARTITION (pg_dump's entry of its own, which {@link #tableList} leaves
+         * out), last, once the table has its rows and its indexes (the parent's indexes take them
+         * over rather than building new ones), and only where the target has the parent: restored
+         * with --clean over a partition in place, the table would otherwise come back detached, its
+         * rows gone from the parent's. A database without the parent gets the table on its own, as
+         * before. The parent's name is read from pg_restore's statement, in its bytes and its encoding.
+         */
+        private void attachToParent(OutputStream out, Path archive) throws IOException {
+            List<TocEntry> entries = toc(archive);
+            java.util.Set<Long> table = tableEntries(entries);
+            String prefix = "TABLE ATTACH " + listed(only.schema()) + " " + listed(only.name()) + " ";
+            Path list = work.resolve("attach-" + archive.getFileName() + ".list");
+            StringBuilder lines = new StringBuilder();
+            for (TocEntry e : entries) {
+                if (e.desc().startsWith(prefix) && e.dependsOn().stream().anyMatch(table::contains)) {
+                    lines.append(e.line()).append('\n');
+                }
+            }
+            if (lines.isEmpty()) {
+                return;
+            }
+            Files.writeString(list, lines.toString());
+            java.io.ByteArrayOutputStream part = new java.io.ByteArrayOutputStream();
+            script(part, archive, null, list);
+            String text = part.toString(java.nio.charset.StandardCharsets.ISO_8859_1); // byte for byte, whatever the dump's encoding
+            java.util.regex.Matcher alter = java.util.regex.Pattern.compile("(?ms)^ALTER TABLE ONLY (.+?) ATTACH PARTITION ").matcher(text);
+            if (!alter.find()) {
+                throw new PgstrataException(ErrorCode.INTERNAL, "pg_restore wrote no ALTER TABLE ... ATTACH PARTITION for partition " + only.qualified()
+                        + "; nothing was restored", null);
+            }
+            // outside the part: pg_restore's script runs \\restrict, under which psql refuses \\gset and \\if
+            java.util.regex.Matcher encoding = java.util.regex.Pattern.compile("(?m)^SET client_encoding = '[^']*';$").matcher(text);
+            out.write(((encoding.find() ? encoding.group() + "\n" : "")
+                    + "SELECT pg_catalog.to_regclass(" + literal(alter.group(1)) + ") IS NOT NULL AS pgstrata_has_parent \\gset\n"
+                    + "\\if :pgstrata_has_parent\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            part.writeTo(out);
+            sql(out, "\\endif");
         }
 
         /** Appends pg_restore's SQL for {@code section} (null: all) of the entries {@code list} names. */
@@ -1097,11 +1138,11 @@ public final class LogicalRestore {
         private Path tableList(Path archive, String name) throws IOException {
             // by name, "TABLE public a ..." also begins "TABLE public a b ...": the table is found by its oid, and
             // its data, constraints, defaults and indexes by their dependency on it
-            java.util.Set<Long> table = new java.util.HashSet<>();
+            List<TocEntry> entries = toc(archive);
+            java.util.Set<Long> table = tableEntries(entries);
             java.util.Set<Long> schema = new java.util.HashSet<>();
-            for (TocEntry e : toc(archive)) {
-                if (e.desc().startsWith("TABLE " + listed(only.schema()) + " " + listed(only.name()) + " ") && (only.oid() == null || only.oid() == e.oid())) {
-                    table.add(e.dumpId());
+            for (TocEntry e : entries) {
+                if (table.contains(e.dumpId())) {
                     schema.addAll(e.dependsOn());
                 }
             }
@@ -1112,6 +1153,17 @@ public final class LogicalRestore {
             }
             // a schema the target lacks comes with the table (its definition: owner and all), as the table needs it
             return tocList(archive, e -> ofTable(e, table) || schemaMissing && e.desc().startsWith("SCHEMA ") && schema.contains(e.dumpId()), name);
+        }
+
+        /** The dump ids of the entries that define the one table restored (by its oid where the manifest has it). */
+        private java.util.Set<Long> tableEntries(List<TocEntry> entries) {
+            java.util.Set<Long> table = new java.util.HashSet<>();
+            for (TocEntry e : entries) {
+                if (e.desc().startsWith("TABLE " + listed(only.schema()) + " " + listed(only.name()) + " ") && (only.oid() == null || only.oid() == e.oid())) {
+                    table.add(e.dumpId());
+                }
+            }
+            return table;
         }
 
         /** TOC entries (as pg_restore -l describes them, after the OIDs) that belong to the one table restored. */
