@@ -13,8 +13,6 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.Pgstrata;
 import org.pgstrata.api.BackupRequest;
@@ -24,10 +22,8 @@ import org.pgstrata.api.Compression;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.cli.CliRun;
-import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.demo.ContentChecksum;
-import org.pgstrata.postgres.Lsn;
 
 /**
  * Backups of a standby that followed its primary's promotion onto a new timeline. Primary A is
@@ -62,16 +58,16 @@ class CascadedStandbyAcrossPromotionTest extends PgTest {
         String i1 = CliBackups.backupId(repo, a, "incr");
 
         LocalCluster b = StandbyBackupTest.standbyOf(pg, a, dir.resolve("b"));
-        awaitReplay(b, a);
+        Replication.awaitReplay(b, a);
         LocalCluster s = cascadingStandbyOf(b, dir.resolve("s"));
         // The background writer writes out no page S replays: its minimum recovery point moves only at a restartpoint.
         PgSupport.sql(s, "ALTER SYSTEM SET bgwriter_lru_maxpages = 0", "SELECT pg_reload_conf()");
         PgSupport.sql(a, "CHECKPOINT");
-        awaitReplay(s, a);
+        Replication.awaitReplay(s, a);
         PgSupport.sql(s, "CHECKPOINT"); // S's restartpoint on timeline 1, every page it replayed written out
         if (dirtyAtPromotion > 0) {
             PgSupport.sql(a, "CREATE TABLE big AS SELECT g, md5(g::text) m FROM generate_series(1, " + dirtyAtPromotion + ") g");
-            awaitReplay(s, a);
+            Replication.awaitReplay(s, a);
         }
 
         PgSupport.sql(b, "SELECT pg_promote(true)");
@@ -98,7 +94,7 @@ class CascadedStandbyAcrossPromotionTest extends PgTest {
         String f1 = fork.f1();
         String i1 = fork.i1();
         PgSupport.sql(b, "CHECKPOINT");
-        awaitReplay(s, b);
+        Replication.awaitReplay(s, b);
         assertThat(PgSupport.queryString(s, "SELECT received_tli::text FROM pg_stat_wal_receiver")).as("S follows B on timeline 2").isEqualTo("2");
         assertThat(PgSupport.queryString(s, "SELECT timeline_id::text FROM pg_control_checkpoint()")).as("S's last restartpoint").isEqualTo("1");
         assertThat(PgSupport.queryString(s, "SELECT min_recovery_end_timeline::text FROM pg_control_recovery()"))
@@ -111,7 +107,7 @@ class CascadedStandbyAcrossPromotionTest extends PgTest {
         assertThat(ClusterContent.of(a)).as("A's writes after the fork are not S's").isNotEqualTo(atS);
 
         List<String> steps = new CopyOnWriteArrayList<>();
-        BackupResult incr = whilePrimaryTicks(b, () -> backup(repo, s, BackupType.INCR, steps));
+        BackupResult incr = Replication.whilePrimaryTicks(b, () -> backup(repo, s, BackupType.INCR, steps));
         String id = incr.id();
         assertThat(steps).as("what the backup said").contains("the backup starts on timeline 2, not 1: building on " + i1 + " instead of " + i2)
                 .anyMatch(step -> step.startsWith("starting incr backup " + id + " on " + i2 + " "));
@@ -157,27 +153,27 @@ class CascadedStandbyAcrossPromotionTest extends PgTest {
         assertThat(PgSupport.queryString(b, "SELECT timeline_id::text FROM pg_control_checkpoint()"))
                 .as("B's promotion's checkpoint is still under way").isEqualTo("1");
         PgSupport.sql(b, "UPDATE t SET v = 'B after the fork' WHERE id BETWEEN 1 AND 300");
-        awaitReplay(s, b);
+        Replication.awaitReplay(s, b);
         PgSupport.sql(fork.a(), "UPDATE t SET v = 'A after the fork' WHERE id % 7 = 0", "CHECKPOINT");
         String i2 = CliBackups.backupId(repo, fork.a(), "incr");
         String refusal = "the standby follows timeline 2 (its primary was promoted or replaced) but has replayed no checkpoint on it yet: "
                 + "its backup would start at its last restartpoint ";
 
-        CliRun full = whilePrimaryTicks(b, () -> CliRun.run("backup", "-q", "--repo", repo.toString(), "--pgdata", s.pgdata().toString(),
+        CliRun full = Replication.whilePrimaryTicks(b, () -> CliRun.run("backup", "-q", "--repo", repo.toString(), "--pgdata", s.pgdata().toString(),
                 "--port", CliBackups.port(s), "--type", "full"));
         assertThat(full.exitCode()).as(full.err()).isEqualTo(ErrorCode.SERVER.exitCode());
         assertThat(full.err()).contains(refusal).contains("nothing was copied").contains("run CHECKPOINT on the new primary");
         List<String> steps = new CopyOnWriteArrayList<>();
-        assertThatThrownBy(() -> whilePrimaryTicks(b, () -> backup(repo, s, BackupType.INCR, steps))).isInstanceOf(PgstrataException.class)
+        assertThatThrownBy(() -> Replication.whilePrimaryTicks(b, () -> backup(repo, s, BackupType.INCR, steps))).isInstanceOf(PgstrataException.class)
                 .hasMessageContaining(refusal);
         assertThat(steps).as("what the incr said").anyMatch(step -> step.startsWith("starting incr backup ") && step.contains(" on " + fork.i1() + " "))
                 .noneMatch(step -> step.contains(i2) || step.startsWith("copying "));
 
         PgSupport.sql(b, "CHECKPOINT");
-        awaitReplay(s, b);
+        Replication.awaitReplay(s, b);
         Map<String, ContentChecksum.Result> atS = ClusterContent.of(s);
         assertThat(ClusterContent.of(fork.a())).as("A's writes after the fork are not S's").isNotEqualTo(atS);
-        BackupResult incr = whilePrimaryTicks(b, () -> backup(repo, s, BackupType.INCR, new CopyOnWriteArrayList<>()));
+        BackupResult incr = Replication.whilePrimaryTicks(b, () -> backup(repo, s, BackupType.INCR, new CopyOnWriteArrayList<>()));
         assertThat(incr.reference()).as("%s", incr).isEqualTo(fork.i1());
         assertThat(CliBackups.run("list", "--json", "--repo", repo.toString())).as("no other backup was kept").hasSize(4);
         fork.a().stop();
@@ -205,42 +201,5 @@ class CascadedStandbyAcrossPromotionTest extends PgTest {
         LocalCluster s = pg.track(new LocalCluster(target, b.binaries()));
         s.start(LocalCluster.freePort());
         return s;
-    }
-
-    /** Runs {@code work} (a backup of a standby of {@code primary}) while the primary writes WAL that changes no table. */
-    private static <T> T whilePrimaryTicks(LocalCluster primary, java.util.concurrent.Callable<T> work) throws Exception {
-        AtomicBoolean done = new AtomicBoolean();
-        AtomicReference<Exception> failed = new AtomicReference<>();
-        Thread ticker = new Thread(() -> {
-            try (java.sql.Connection c = PgSupport.connect(primary)) {
-                while (!done.get()) {
-                    Db.execute(c, "SELECT pg_logical_emit_message(false, 'pgstrata-test', 'tick')");
-                    Db.execute(c, "SELECT pg_switch_wal()");
-                    Thread.sleep(200);
-                }
-            } catch (Exception e) {
-                failed.set(e);
-            }
-        }, "primary-ticker");
-        ticker.start();
-        try {
-            return work.call();
-        } finally {
-            done.set(true);
-            ticker.join();
-            if (failed.get() != null) {
-                throw failed.get();
-            }
-        }
-    }
-
-    /** Waits until {@code standby} has replayed all that {@code primary} wrote so far. */
-    private static void awaitReplay(LocalCluster standby, LocalCluster primary) throws Exception {
-        Lsn target = Lsn.parse(PgSupport.queryString(primary, "SELECT pg_current_wal_insert_lsn()::text"));
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (Lsn.parse(PgSupport.queryString(standby, "SELECT pg_last_wal_replay_lsn()::text")).isBefore(target)) {
-            assertThat(System.nanoTime()).as("%s replays up to %s within 30 s", standby.pgdata(), target).isLessThan(deadline);
-            Thread.sleep(20);
-        }
     }
 }

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
-import org.pgstrata.demo.ContentChecksum;
 
 /**
  * A differential loads the full's rows into its own schema before it applies the changes. A
@@ -27,18 +26,11 @@ class LogicalCheckFunctionChangedTest extends PgTest {
                 "CREATE TABLE item (id int PRIMARY KEY, c code)", "INSERT INTO item SELECT g, 'ab' FROM generate_series(1, 20) g",
                 "CREATE TABLE note (id int PRIMARY KEY, v text CHECK (valid_code(v)))", "INSERT INTO note SELECT g, 'xy' FROM generate_series(1, 20) g",
                 "CREATE TABLE plain (id int PRIMARY KEY, v text CHECK (length(v) > 0))", "INSERT INTO plain SELECT g, 'v' FROM generate_series(1, 20) g");
-        String full = CliBackups.logicalBackup(repo, server, "postgres", "full").get("id").asText();
+        CliBackups.logicalBackup(repo, server, "postgres", "full");
         PgSupport.sql(server, "UPDATE item SET c = 'abc' WHERE id <= 10", "DELETE FROM item WHERE id > 10",
                 "UPDATE note SET v = 'xyz' WHERE id <= 10", "DELETE FROM note WHERE id > 10", "UPDATE plain SET v = 'w' WHERE id = 3",
                 "CREATE OR REPLACE FUNCTION valid_code(text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT public.long_enough($1, 3) $$");
-        CliRun diff = CliRun.run("backup", "--logical", "--repo", repo.toString(), "--type", "diff", "--port", CliBackups.port(server),
-                "-d", "postgres");
-        assertThat(diff.exitCode()).as(diff.err()).isZero();
-        ContentChecksum.Result atDiff = LogicalSupport.proof(server, "postgres");
-
-        CliRun r = CliRun.run("restore", "-q", "--logical", "--repo", repo.toString(), "--port", CliBackups.port(server), "--to-db", "restored");
-        assertThat(r.exitCode()).as("restore of the differential over %s said: %s", full, r.err().strip()).isZero();
-        assertThat(LogicalSupport.proof(server, "restored")).isEqualTo(atDiff);
+        CliRun diff = LogicalSupport.differentialRestored(server, repo);
         assertThat(diff.out()).contains("stored whole: public.item: ", "stored whole: public.note: ", "(1 as changes: 1 rows changed, 0 deleted; 2 whole");
     }
 }

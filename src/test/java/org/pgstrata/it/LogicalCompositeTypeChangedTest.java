@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.cli.CliRun;
 import org.pgstrata.db.LocalCluster;
-import org.pgstrata.demo.ContentChecksum;
 
 /**
  * A differential loads the full's rows into its own schema before it applies the changes. A
@@ -30,18 +29,11 @@ class LogicalCompositeTypeChangedTest extends PgTest {
                 "CREATE TABLE nested (id int PRIMARY KEY, i item)",
                 "INSERT INTO nested SELECT g, ROW(g, 'z')::item FROM generate_series(1, 50) g",
                 "CREATE TABLE plain (id int PRIMARY KEY, v text)", "INSERT INTO plain SELECT g, 'v' FROM generate_series(1, 50) g");
-        String full = CliBackups.logicalBackup(repo, server, "postgres", "full").get("id").asText();
+        CliBackups.logicalBackup(repo, server, "postgres", "full");
         PgSupport.sql(server, "ALTER TYPE pair DROP ATTRIBUTE b", "ALTER TYPE tri ADD ATTRIBUTE c int", "ALTER TABLE item ADD COLUMN w int",
                 "UPDATE shrunk SET p = ROW(0)::pair WHERE id = 3", "DELETE FROM grown WHERE id = 4", "UPDATE nested SET id = 100 WHERE id = 5",
                 "UPDATE plain SET v = 'w' WHERE id = 6");
-        CliRun diff = CliRun.run("backup", "--logical", "--repo", repo.toString(), "--type", "diff", "--port", CliBackups.port(server),
-                "-d", "postgres");
-        assertThat(diff.exitCode()).as(diff.err()).isZero();
-        ContentChecksum.Result atDiff = LogicalSupport.proof(server, "postgres");
-
-        CliRun r = CliRun.run("restore", "-q", "--logical", "--repo", repo.toString(), "--port", CliBackups.port(server), "--to-db", "restored");
-        assertThat(r.exitCode()).as("restore of the differential over %s said: %s", full, r.err().strip()).isZero();
-        assertThat(LogicalSupport.proof(server, "restored")).isEqualTo(atDiff);
+        CliRun diff = LogicalSupport.differentialRestored(server, repo);
         assertThat(diff.out()).contains("stored whole: public.shrunk: ", "stored whole: public.grown: ", "stored whole: public.nested: ", "(1 as changes: 1 rows changed, 0 deleted; 4 whole");
     }
 }

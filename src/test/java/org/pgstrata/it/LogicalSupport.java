@@ -76,6 +76,22 @@ public final class LogicalSupport {
                 .containsExactlyElementsOf(atDiff.tables().stream().filter(t -> t.table().equals("public." + table)).toList());
     }
 
+    /**
+     * A logical differential of database postgres, which must succeed, then its restore into a new
+     * database "restored", proven by content against the source at the differential; returns what
+     * the differential said.
+     */
+    static CliRun differentialRestored(LocalCluster server, Path repo) throws Exception {
+        CliRun diff = CliRun.run("backup", "--logical", "--repo", repo.toString(), "--type", "diff", "--port", CliBackups.port(server),
+                "-d", "postgres");
+        assertThat(diff.exitCode()).as(diff.err().strip()).isZero();
+        ContentChecksum.Result atDiff = proof(server, "postgres");
+        CliRun r = CliRun.run("restore", "-q", "--logical", "--repo", repo.toString(), "--port", CliBackups.port(server), "--to-db", "restored");
+        assertThat(r.exitCode()).as("restore of the differential said: %s", r.err().strip()).isZero();
+        assertThat(proof(server, "restored")).as("rows restored from the differential").isEqualTo(atDiff);
+        return diff;
+    }
+
     public static ConnectionSettings conn(LocalCluster c, String db) {
         return PgSupport.conn(c).withDbname(db);
     }

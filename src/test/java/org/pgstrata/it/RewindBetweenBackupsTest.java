@@ -8,16 +8,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.pgstrata.api.Advice;
 import org.pgstrata.api.AdviseRequest;
-import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 import org.pgstrata.db.PgBinaries;
 import org.pgstrata.demo.ContentChecksum;
-import org.pgstrata.postgres.Lsn;
 
 /**
  * pg_rewind between backups. Primary A is backed up (full, incr), a streaming standby B is
@@ -73,7 +69,7 @@ class RewindBetweenBackupsTest extends PgTest {
         String i1 = CliBackups.backupId(repo, a, "incr");
 
         LocalCluster b = StandbyBackupTest.standbyOf(pg, a, dir.resolve("b"));
-        awaitReplay(b, a);
+        Replication.awaitReplay(b, a);
         PgSupport.sql(b, "SELECT pg_promote(true)");
         PgSupport.awaitReadWrite(b, 30);
 
@@ -95,7 +91,7 @@ class RewindBetweenBackupsTest extends PgTest {
 
         rewind(a, b);
         a.start(LocalCluster.freePort());
-        awaitReplay(a, b);
+        Replication.awaitReplay(a, b);
         Map<String, ContentChecksum.Result> atRewind = ClusterContent.of(b);
         assertThat(ClusterContent.of(a)).as("A rewound onto B and caught up").isEqualTo(atRewind);
         return new Fork(repo, a, b, f1, atF1, f2, d2, atD2, ib.get("id").asText(), atRewind);
@@ -146,8 +142,8 @@ class RewindBetweenBackupsTest extends PgTest {
         Path repo = fork.repo();
         assertThat(PgSupport.queryString(fork.a(), "SELECT timeline_id::text FROM pg_control_checkpoint()"))
                 .as("the rewound standby's last restartpoint, before the fork").isEqualTo("1");
-        JsonNode incr = whilePrimaryTicks(fork.b(), () -> CliBackups.backup(repo, fork.a(), "incr"));
-        JsonNode diff = whilePrimaryTicks(fork.b(), () -> CliBackups.backup(repo, fork.a(), "diff"));
+        JsonNode incr = Replication.whilePrimaryTicks(fork.b(), () -> CliBackups.backup(repo, fork.a(), "incr"));
+        JsonNode diff = Replication.whilePrimaryTicks(fork.b(), () -> CliBackups.backup(repo, fork.a(), "diff"));
         assertThat(incr.get("reference").asText()).as("%s", incr).isEqualTo(fork.ib());
         assertThat(diff.get("reference").asText()).as("%s (%s is of the abandoned timeline)", diff, fork.f2()).isEqualTo(fork.f1());
         fork.a().stop();
@@ -170,7 +166,7 @@ class RewindBetweenBackupsTest extends PgTest {
         Advice unchecked = advise(repo, fork.a(), false);
         assertThat(restartpointTimeline(fork.a())).as("advise --no-checkpoint made no restartpoint").isEqualTo("1");
         Advice checkpointed = advise(repo, fork.a(), true);
-        JsonNode incr = whilePrimaryTicks(fork.b(), () -> CliBackups.backup(repo, fork.a(), "incr"));
+        JsonNode incr = Replication.whilePrimaryTicks(fork.b(), () -> CliBackups.backup(repo, fork.a(), "incr"));
         fork.a().stop();
         fork.b().stop();
 
@@ -188,52 +184,12 @@ class RewindBetweenBackupsTest extends PgTest {
         return PgSupport.queryString(standby, "SELECT timeline_id::text FROM pg_control_checkpoint()");
     }
 
-    /**
-     * Runs {@code work} (a backup of a standby of {@code primary}) while the primary writes WAL that
-     * changes no table: a standby's backup ends once the primary writes past its stop.
-     */
-    private static <T> T whilePrimaryTicks(LocalCluster primary, java.util.concurrent.Callable<T> work) throws Exception {
-        AtomicBoolean done = new AtomicBoolean();
-        AtomicReference<Exception> failed = new AtomicReference<>();
-        Thread ticker = new Thread(() -> {
-            try (java.sql.Connection c = PgSupport.connect(primary)) {
-                while (!done.get()) {
-                    Db.execute(c, "SELECT pg_logical_emit_message(false, 'pgstrata-test', 'tick')");
-                    Db.execute(c, "SELECT pg_switch_wal()");
-                    Thread.sleep(200);
-                }
-            } catch (Exception e) {
-                failed.set(e);
-            }
-        }, "primary-ticker");
-        ticker.start();
-        try {
-            return work.call();
-        } finally {
-            done.set(true);
-            ticker.join();
-            if (failed.get() != null) {
-                throw failed.get();
-            }
-        }
-    }
-
     /** Restores each backup and proves its content (amcheck too) equal to the one given for it. */
     private void provesEach(Path repo, Map<String, Map<String, ContentChecksum.Result>> contents) throws Exception {
         for (Map.Entry<String, Map<String, ContentChecksum.Result>> e : new java.util.TreeMap<>(contents).entrySet()) {
             CliBackups.Restored r = CliBackups.restore(pg, repo, dir.resolve("r-" + e.getKey()), MAJOR, "--backup", e.getKey());
             assertThat(ClusterContent.proof(r.cluster())).as("restore of %s", e.getKey()).isEqualTo(e.getValue());
             r.cluster().stop();
-        }
-    }
-
-    /** Waits until {@code standby} has replayed all that {@code primary} wrote so far. */
-    private static void awaitReplay(LocalCluster standby, LocalCluster primary) throws Exception {
-        Lsn target = Lsn.parse(PgSupport.queryString(primary, "SELECT pg_current_wal_insert_lsn()::text"));
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (Lsn.parse(PgSupport.queryString(standby, "SELECT pg_last_wal_replay_lsn()::text")).isBefore(target)) {
-            assertThat(System.nanoTime()).as("%s replays up to %s within 30 s", standby.pgdata(), target).isLessThan(deadline);
-            Thread.sleep(20);
         }
     }
 
