@@ -110,7 +110,8 @@ public final class Expire {
         if (req.physical()) {
             // Refuses before anything is removed when a manifest is damaged: nobody can tell what it needs.
             repo.referencedKeys();
-            Plan plan = Plan.of(repo.backups(), req.retainFull(), req.retainDays(), Instant.now(clock), timelinePaths(repo), ownWalProblem(repo));
+            Plan plan = Plan.of(repo.backups(), req.retainFull(), req.retainDays(), Instant.now(clock), timelinePaths(repo), ownWalProblem(repo),
+                    newestTransaction(repo));
             for (var u : plan.uncounted().entrySet()) {
                 String w = "full backup " + u.getKey() + " is kept but not counted toward --retain-full: it does not restore from what the"
                         + " repository holds (" + u.getValue() + "); run 'pgstrata verify --repo " + repo.describe() + "'";
@@ -201,12 +202,15 @@ public final class Expire {
                 Map<String, String> uncounted) {
 
         /**
-         * @param ownWalProblem why a backup does not reach its consistency point from what the repository holds (a segment of its
-         *                      own WAL missing from the archive, or damaged), null when it does; asked of the newest fulls only,
-         *                      until --retain-full of them are counted
+         * @param ownWalProblem     why a backup does not reach its consistency point from what the repository holds (a segment of
+         *                          its own WAL missing from the archive, or damaged), null when it does; asked of the newest fulls
+         *                          only, until --retain-full of them are counted
+         * @param newestTransaction the time of the newest archived commit or abort on a timeline's way, read back no further than
+         *                          the given backup's start; null when none is found there
          */
         static Plan of(List<Manifest> backups, Integer retainFull, Integer retainDays, Instant now, List<TimelineHistory> paths,
-                       java.util.function.Function<Manifest, String> ownWalProblem) {
+                       java.util.function.Function<Manifest, String> ownWalProblem,
+                       java.util.function.BiFunction<TimelineHistory, Manifest, Instant> newestTransaction) {
             List<Manifest> ordered = oldestFirst(backups, paths);
             Map<String, Manifest> byId = new HashMap<>();
             Map<String, Set<String>> refs = new HashMap<>();
@@ -276,7 +280,10 @@ public final class Expire {
                             onWay = m;
                         }
                     }
-                    if (onWay != null) {
+                    // A timeline whose newest transaction came before the window (one left long ago) has no moment in it: kept
+                    // for it, its backup, and the WAL from there on, would stay for ever. Unknown (none found): kept.
+                    Instant last = onWay == null || keep.containsKey(onWay.id()) ? null : newestTransaction.apply(path, onWay);
+                    if (onWay != null && (last == null || !last.isBefore(cutoff))) {
                         keep.putIfAbsent(onWay.id(), "the newest backup before " + window + " on the way to timeline " + path.timeline()
                                 + ", from which its moments restore");
                     }
@@ -419,6 +426,24 @@ public final class Expire {
                 }
                 return org.pgstrata.manifest.OwnWal.check(archive, m, segmentSize[0]).map(p -> "segment " + p.segment() + " of its own WAL, "
                         + m.startLsn() + " to " + m.stopLsn() + ", " + p.describe()).orElse(null);
+            } catch (IOException e) {
+                throw repo.io("read the WAL archive", e);
+            }
+        };
+    }
+
+    /** {@link ArchiveTimelines#newestTransactionTime} on a timeline's way, back to the start of backup {@code from} at most. */
+    private static java.util.function.BiFunction<TimelineHistory, Manifest, Instant> newestTransaction(Repository repo) {
+        WalArchive archive = new WalArchive(repo.storage());
+        ArchiveTimelines[] tl = {null};
+        return (path, from) -> {
+            try {
+                if (tl[0] == null) {
+                    tl[0] = new ArchiveTimelines(archive);
+                }
+                return tl[0].newestTransactionTime(path, Lsn.parse(from.startLsn()).segmentNumber(tl[0].segmentSize()));
+            } catch (org.pgstrata.storage.CorruptObjectException e) {
+                return null; // cannot tell: the backup stays
             } catch (IOException e) {
                 throw repo.io("read the WAL archive", e);
             }
