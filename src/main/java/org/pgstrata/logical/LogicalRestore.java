@@ -1151,8 +1151,26 @@ public final class LogicalRestore {
                 throw new PgstrataException(ErrorCode.CORRUPT, "the archive of backup " + m.id() + " has no definition of table " + only.qualified()
                         + ", which its manifest lists; nothing was restored", "run 'pgstrata verify', and restore the whole database instead");
             }
+            // its GRANTs and comments (and its columns' and owned sequences') are entries of their own, which depend on
+            // the definition they belong to (a column's GRANT on the table's too): left out, a table restored with --clean
+            // lost its privileges
+            java.util.Set<Long> kept = new java.util.HashSet<>();
+            for (TocEntry e : entries) {
+                if (ofTable(e, table)) {
+                    kept.add(e.dumpId());
+                }
+            }
+            for (int before = -1; before != kept.size(); ) {
+                before = kept.size();
+                for (TocEntry e : entries) {
+                    if (describes(e, kept)) {
+                        kept.add(e.dumpId());
+                    }
+                }
+            }
             // a schema the target lacks comes with the table (its definition: owner and all), as the table needs it
-            return tocList(archive, e -> ofTable(e, table) || schemaMissing && e.desc().startsWith("SCHEMA ") && schema.contains(e.dumpId()), name);
+            return tocList(archive, e -> kept.contains(e.dumpId())
+                    || schemaMissing && e.desc().startsWith("SCHEMA ") && schema.contains(e.dumpId()), name);
         }
 
         /** The dump ids of the entries that define the one table restored (by its oid where the manifest has it). */
@@ -1192,6 +1210,13 @@ public final class LogicalRestore {
                 }
             }
             return false;
+        }
+
+        /** A GRANT/REVOKE, comment or security label of one of the entries {@code kept}. */
+        private static boolean describes(TocEntry e, java.util.Set<Long> kept) {
+            String desc = e.desc();
+            return (desc.startsWith("ACL ") || desc.startsWith("COMMENT ") || desc.startsWith("SECURITY LABEL ")) && !e.dependsOn().isEmpty()
+                    && kept.containsAll(e.dependsOn());
         }
 
         /** A name as pg_restore --list prints it: a line break in it becomes a space. */
