@@ -31,7 +31,7 @@ public final class WalReader {
 
     /** One decoded record: where it starts and ends, and what pgstrata cares about in it. */
     public record Record(Lsn lsn, Lsn end, Lsn prev, int rmid, int info, long xid, Kind kind, Instant time, String restorePointName,
-                         Tablespace tablespace) {
+                         Tablespace tablespace, long[] subxacts) {
         /**
          * The end as PostgreSQL reports it (pg_create_restore_point, where recovery to the record
          * stops): the record's end rounded up to 8 bytes, as the server reserves its space.
@@ -296,6 +296,7 @@ public final class WalReader {
         Instant time = null;
         String name = null;
         Tablespace tablespace = null;
+        long[] subxacts = NO_XIDS;
         if (rmid == RM_XLOG && (info & 0xF0) == XLOG_SWITCH) {
             kind = Kind.SWITCH;
         } else if (rmid == RM_TBLSPC && (info & 0xF0) == XLOG_TBLSPC_CREATE) {
@@ -332,6 +333,9 @@ public final class WalReader {
                     } else {
                         time = null;
                     }
+                    if (kind != Kind.OTHER) {
+                        subxacts = subxacts(rec, mainStart + 8, info);
+                    }
                     if (op == 0x30 || op == 0x40) {
                         // COMMIT PREPARED and ROLLBACK PREPARED run in a session of their own: the header names that
                         // session's xid (none), the prepared transaction's is in the record, where recovery looks for it.
@@ -343,7 +347,38 @@ public final class WalReader {
                 }
             }
         }
-        return new Record(lsn, end, new Lsn(u32(rec, 8) | (u32(rec, 12) << 32)), rmid, info, xid, kind, time, name, tablespace);
+        return new Record(lsn, end, new Lsn(u32(rec, 8) | (u32(rec, 12) << 32)), rmid, info, xid, kind, time, name, tablespace, subxacts);
+    }
+
+    private static final long[] NO_XIDS = new long[0];
+
+    /**
+     * The subtransactions a commit or abort record lists (after the time, xinfo, then the database
+     * part if flagged, then the count and the xids): what ended with the transaction but is not
+     * the xid recovery compares a target with.
+     */
+    private static long[] subxacts(byte[] rec, int off, int info) {
+        if ((info & 0x80) == 0 || off + 4 > rec.length) {
+            return NO_XIDS;
+        }
+        long xinfo = u32(rec, off);
+        off += 4;
+        if ((xinfo & 1) != 0) {
+            off += 8;
+        }
+        if ((xinfo & 2) == 0 || off + 4 > rec.length) {
+            return NO_XIDS;
+        }
+        long n = u32(rec, off);
+        off += 4;
+        if (n > (rec.length - off) / 4) {
+            return NO_XIDS;
+        }
+        long[] xids = new long[(int) n];
+        for (int i = 0; i < n; i++) {
+            xids[i] = u32(rec, off + 4 * i);
+        }
+        return xids;
     }
 
     /**

@@ -324,15 +324,40 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             }
             case XID -> {
                 long xid = Long.parseUnsignedLong(target.value()) & 0xFFFFFFFFL;
-                position = findRecord(tl, path, searched, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
-                        && r.xid() == xid);
+                AtomicReference<WalReader.Record> ended = new AtomicReference<>();
+                position = findRecord(tl, path, searched, r -> {
+                    boolean match = (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT) && r.xid() == xid;
+                    if (match) {
+                        ended.set(r);
+                    }
+                    return match;
+                });
                 if (position == null) {
                     checkContinuous(repo, tl, path, oldest, null, target);
+                    // A row's xmin written inside a SAVEPOINT is a subtransaction's: its commit is the top-level transaction's
+                    // record, which lists it, and PostgreSQL compares a target only with the xid that record belongs to.
+                    AtomicReference<WalReader.Record> parent = new AtomicReference<>();
+                    findRecord(tl, path, searched, r -> {
+                        boolean match = (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
+                                && java.util.Arrays.stream(r.subxacts()).anyMatch(x -> x == xid);
+                        if (match) {
+                            parent.set(r);
+                        }
+                        return match;
+                    });
+                    if (parent.get() != null) {
+                        WalReader.Record p = parent.get();
+                        throw unreachable(target, "a subtransaction of transaction " + p.xid() + ", which "
+                                + (p.kind() == WalReader.Kind.COMMIT ? "committed" : "aborted") + " at " + p.lsn()
+                                + "; recovery stops only at a top-level transaction's end",
+                                "use --target-xid " + p.xid());
+                    }
                     throw unreachable(target, "not in the archived WAL (no commit or abort of it after the oldest backup)",
                             "check the transaction id (SELECT pg_current_xact_id() in that transaction)");
                 }
                 s.put("recovery_target_xid", Long.toString(xid));
-                targetWord = "transaction " + target.value() + " (commit record at " + position + ")";
+                targetWord = "transaction " + target.value() + " (" + (ended.get().kind() == WalReader.Kind.COMMIT ? "commit" : "abort")
+                        + " record at " + position + ")";
             }
             case NAME -> {
                 // the record's end: what pg_create_restore_point (and 'pgstrata restore-point') report, and where recovery stops
