@@ -805,8 +805,9 @@ public final class LogicalRestore {
             if (p.exitValue() != 0) {
                 String what = "restore table " + only.qualified();
                 missingRole(Files.readString(err), what);
-                throw new PgstrataException(ErrorCode.DUMP_FAILED, "psql failed to " + what + " (exit " + p.exitValue() + "): "
-                        + firstError(err).replaceFirst("^psql:.*?:\\d+: ", "") + leftState(), "see the message above");
+                String first = firstError(err).replaceFirst("^psql:.*?:\\d+: ", "");
+                throw new PgstrataException(ErrorCode.DUMP_FAILED, "psql failed to " + what + " (exit " + p.exitValue() + "): " + first
+                        + leftState(), hintFor(first));
             }
         }
 
@@ -1352,11 +1353,25 @@ public final class LogicalRestore {
             new String(Files.readAllBytes(err), java.nio.charset.StandardCharsets.UTF_8).lines().forEach(warnings::line);
             if (p.exitValue() != 0) {
                 missingRole(Files.readString(err), what);
-                throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_restore failed to " + what + " (exit " + p.exitValue() + "): "
-                        + firstError(err)
-                        + leftState(), "see the message above");
+                String first = firstError(err);
+                throw new PgstrataException(ErrorCode.DUMP_FAILED, "pg_restore failed to " + what + " (exit " + p.exitValue() + "): " + first
+                        + leftState(), hintFor(first));
             }
             return Files.readString(out);
+        }
+
+        /**
+         * What to do after pg_restore or psql stopped at {@code firstError}: one table restored alone
+         * needs the rest of its definition's world in the target (a parent it inherits from, a type, a
+         * collation, a function its defaults or checks call), which "does not exist" there.
+         */
+        private String hintFor(String firstError) {
+            if (only == null || !firstError.contains(" does not exist")) {
+                return "see the message above";
+            }
+            return "the table's definition uses what the " + (req.create() ? "new database " : "database ") + req.toDb() + " lacks (a parent"
+                    + " table, a type, a collation or a function of the backup's database): " + (req.create() ? "restore into an existing"
+                    + " database that has it (without --create)" : "create it there first") + ", or restore the whole database (without --table)";
         }
     }
 
