@@ -167,7 +167,9 @@ class CascadedStandbyAcrossPromotionTest extends PgTest {
         assertThatThrownBy(() -> Replication.whilePrimaryTicks(b, () -> backup(repo, s, BackupType.INCR, steps))).isInstanceOf(PgstrataException.class)
                 .hasMessageContaining(refusal);
         assertThat(steps).as("what the incr said").anyMatch(step -> step.startsWith("starting incr backup ") && step.contains(" on " + fork.i1() + " "))
-                .noneMatch(step -> step.contains(i2) || step.startsWith("copying "));
+                // I2 as a whole id: a backup started in I2's second is named after it with a suffix (I2's id and "_2")
+                .noneMatch(step -> java.util.regex.Pattern.compile("(?<![\\w-])" + java.util.regex.Pattern.quote(i2) + "(?!\\w)").matcher(step).find()
+                        || step.startsWith("copying "));
 
         PgSupport.sql(b, "CHECKPOINT");
         Replication.awaitReplay(s, b);
