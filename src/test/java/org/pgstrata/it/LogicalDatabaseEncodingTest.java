@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -38,11 +39,5 @@ class LogicalDatabaseEncodingTest extends PgTest {
                 "--create", "--table", "t");
         assertThat(PgSupport.queryString(server, String.format(SHAPE, "one"))).isEqualTo(expected);
         assertThat(query(server, "one", rows)).isEqualTo(atDiff);
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
-        }
     }
 }

@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,11 +59,5 @@ class LogicalExtensionConfigTableTest extends PgTest {
         assertThat(query(server, "from_diff", rows)).as("from the differential").isEqualTo(atDiff);
         assertThat(query(server, "from_diff", "SELECT last_value::text FROM ext_counter")).isEqualTo("42");
         assertThat(query(server, "from_diff", "SELECT count(*)::text FROM t")).isEqualTo("6");
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
-        }
     }
 }

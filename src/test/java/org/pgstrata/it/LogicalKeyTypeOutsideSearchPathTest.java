@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -40,11 +41,5 @@ class LogicalKeyTypeOutsideSearchPathTest extends PgTest {
                 "--to-db", "one", "--table", "paths");
         assertThat(r.exitCode()).as("restore of table paths of %s said: %s", diff, r.err().strip()).isZero();
         assertThat(query(server, "one", rows)).isEqualTo(expected);
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
-        }
     }
 }

@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -53,11 +54,5 @@ class LogicalMoneyLocaleTest extends PgTest {
         // The column's default came back as the same amount
         LogicalSupport.sql(plain, "from_diff", "INSERT INTO m (id, note) VALUES (1000, 'default')");
         assertThat(query(plain, "from_diff", "SELECT v::numeric::text FROM m WHERE id = 1000")).isEqualTo("9.99");
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
-        }
     }
 }

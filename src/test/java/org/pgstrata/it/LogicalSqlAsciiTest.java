@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -54,11 +55,5 @@ class LogicalSqlAsciiTest extends PgTest {
                 "--to-db", "other", "--table", "t\u00ebxt");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(query(server, "other", TEXT)).isEqualTo(query(server, "legacy", TEXT));
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
-        }
     }
 }

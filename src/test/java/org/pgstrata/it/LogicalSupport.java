@@ -115,6 +115,13 @@ public final class LogicalSupport {
         return out;
     }
 
+    /** The first column of the first row of {@code sql} run in database {@code db}. */
+    public static String query(LocalCluster c, String db, String sql) throws SQLException {
+        try (Connection conn = Db.connect(conn(c, db))) {
+            return Db.queryString(conn, sql);
+        }
+    }
+
     public static void sql(LocalCluster c, String db, String... statements) throws SQLException {
         try (Connection conn = Db.connect(conn(c, db))) {
             for (String s : statements) {

@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -40,11 +41,5 @@ class LogicalTableDottedNameTest extends PgTest {
                 "--to-db", "quoted", "--create", "--table", "\"public\".\"Mixed \"\"Q\"\"\"");
         assertThat(r.exitCode()).as("restore --table of a quoted name said: %s", r.err().strip()).isZero();
         assertThat(query(server, "quoted", "SELECT string_agg(t::text, '|') FROM \"Mixed \"\"Q\"\"\" t")).isEqualTo("(1,q)");
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
-        }
     }
 }

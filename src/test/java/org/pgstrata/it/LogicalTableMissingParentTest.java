@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -49,11 +50,5 @@ class LogicalTableMissingParentTest extends PgTest {
         assertThat(ok.exitCode()).as(ok.err()).isZero();
         assertThat(query(server, "with_parent", "SELECT string_agg(t::text, '|' ORDER BY id) FROM inh_c t"))
                 .isEqualTo(query(server, "postgres", "SELECT string_agg(t::text, '|' ORDER BY id) FROM inh_c t"));
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
-        }
     }
 }

@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -33,11 +34,5 @@ class LogicalTableNamePrefixTest extends PgTest {
                     .as("relations restored from %s", id).isEqualTo("a,a_pkey");
         }
         assertThat(query(server, "one_1", "SELECT string_agg(a::text, '|' ORDER BY id) FROM a")).isEqualTo(expected);
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
-        }
     }
 }

@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -39,12 +40,6 @@ class LogicalTableNewlineNameTest extends PgTest {
             assertThat(query(server, c[1], rows)).as("rows from %s", c[0]).isEqualTo(c[2]);
             assertThat(query(server, c[1], "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relkind IN ('i', 'S') "
                     + "AND relnamespace = 'public'::regnamespace")).isEqualTo("by\nv,new\nline_id_seq,new\nline_pkey");
-        }
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
         }
     }
 }

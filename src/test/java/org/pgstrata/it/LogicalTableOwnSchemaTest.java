@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -36,11 +37,5 @@ class LogicalTableOwnSchemaTest extends PgTest {
                     .isEqualTo(c[2]);
         }
         assertThat(query(server, "new_diff", "SELECT last_value::text FROM sales.orders_id_seq")).isEqualTo("31");
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
-        }
     }
 }

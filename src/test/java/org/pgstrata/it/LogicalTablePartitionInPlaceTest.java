@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -60,12 +61,6 @@ class LogicalTablePartitionInPlaceTest extends PgTest {
             assertThat(r.exitCode()).as(r.err()).isZero();
             assertThat(LogicalSupport.proof(server, alone).tables())
                     .containsExactlyElementsOf(((ContentChecksum.Result) point[1]).tables().stream().filter(t -> t.table().equals("public.orders_eu")).toList());
-        }
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -59,11 +60,5 @@ class LogicalTablePrivilegesTest extends PgTest {
                 "--to-db", "bare", "--create", "--table", "items", "--no-privileges");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(query(server, "bare", "SELECT coalesce(relacl::text, '-') FROM pg_class WHERE oid = 'items'::regclass")).isEqualTo("-");
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
-        }
     }
 }

@@ -1,6 +1,7 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -45,12 +46,6 @@ class NamesShownOnOneLineTest extends PgTest {
 
     private static void assertOneLineEach(String out) {
         assertThat(out).as("what pgstrata printed:%n%s", out).doesNotContain("\u001b").doesNotContain("\nx").doesNotContain("\n20991231");
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = org.pgstrata.db.Db.connect(LogicalSupport.conn(c, db))) {
-            return org.pgstrata.db.Db.queryString(conn, sql);
-        }
     }
 
     private static String quoted(String name) {

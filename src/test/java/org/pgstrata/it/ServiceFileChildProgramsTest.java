@@ -1,13 +1,13 @@
 package org.pgstrata.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.pgstrata.it.LogicalSupport.query;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.pgstrata.db.Db;
 import org.pgstrata.db.LocalCluster;
 
 /**
@@ -41,11 +41,5 @@ class ServiceFileChildProgramsTest extends PgTest {
         assertThat(r.exitCode()).as(r.output()).isZero();
         assertThat(query(prod, "shop", "SELECT count(*) FROM pg_class WHERE relname = 't'")).as("tables named t on prod").isEqualTo("0");
         assertThat(query(scratch, "shop", "SELECT string_agg(t::text, '|' ORDER BY id) FROM t")).isEqualTo(atBackup);
-    }
-
-    private static String query(LocalCluster c, String db, String sql) throws Exception {
-        try (java.sql.Connection conn = Db.connect(LogicalSupport.conn(c, db))) {
-            return Db.queryString(conn, sql);
-        }
     }
 }
