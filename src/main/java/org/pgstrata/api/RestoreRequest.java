@@ -7,7 +7,7 @@ import java.nio.file.Path;
  *
  * @param backupId null for the newest backup
  * @param pgBin    binaries to start the restored server with (null: PGSTRATA_PG_BIN or bundled)
- * @param recoveryTarget where recovery stops; {@link RecoveryTarget#IMMEDIATE} for the backup's own point
+ * @param recoveryTarget where recovery stops; {@link RecoveryTarget#IMMEDIATE} (or null) for the backup's own point
  * @param startStall with {@code start}: how long the server's start and recovery may show no progress before the
  *                   restore gives up (zero: as long as the server lives); null for the default (300 s)
  * @param delta    restore into an existing data directory of the same cluster (server stopped), writing only what differs
@@ -27,6 +27,7 @@ public record RestoreRequest(String repo, Path target, String backupId, boolean 
                              java.util.List<String> walArguments, Path sandbox, java.util.List<String> tablespaceMap) {
 
     public RestoreRequest {
+        recoveryTarget = recoveryTarget == null ? RecoveryTarget.IMMEDIATE : recoveryTarget;
         walArguments = walArguments == null ? java.util.List.of() : java.util.List.copyOf(walArguments);
         tablespaceMap = tablespaceMap == null ? java.util.List.of() : java.util.List.copyOf(tablespaceMap);
     }
