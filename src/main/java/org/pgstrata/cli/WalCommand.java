@@ -47,7 +47,14 @@ final class WalCommand implements Runnable {
         @Override
         int execute() {
             WalPush.Result r = facade().walPush(repo.location(), path, !noBatch, Compression.parse(compress));
-            out().println(r.name() + ": " + (r.outcome() == org.pgstrata.manifest.WalArchive.PutOutcome.STORED ? "archived" : "already archived")
+            for (String w : r.warnings()) {
+                spec.commandLine().getErr().println("pgstrata: warning: " + w);
+            }
+            out().println(r.name() + ": " + (switch (r.outcome()) {
+                case STORED -> "archived";
+                case STORED_AGAIN -> "archived again over a damaged copy";
+                case ALREADY_ARCHIVED -> "already archived";
+            })
                     + (r.alsoPushed().isEmpty() ? "" : "; also archived " + String.join(", ", r.alsoPushed())));
             return 0;
         }

@@ -193,8 +193,12 @@ public final class WalArchive {
         }
     }
 
-    /** What {@link #put} did. */
-    public enum PutOutcome { STORED, ALREADY_ARCHIVED }
+    /**
+     * What {@link #put} did. {@code STORED_AGAIN}: the archived copy was damaged, and the content
+     * offered is its original (the checksum and size the damaged copy's header records): it took
+     * the damaged copy's place.
+     */
+    public enum PutOutcome { STORED, ALREADY_ARCHIVED, STORED_AGAIN }
 
     /**
      * Archives {@code content} under {@code name}: durable before it returns. The same content
@@ -218,9 +222,9 @@ public final class WalArchive {
     /** {@link #put(String, byte[], Compression)}, made visible only when {@code turn} (if any) allows. */
     public PutOutcome put(String name, byte[] content, Compression compression, Turn turn) throws IOException {
         String sum = Checksum.ofLean(content);
-        Optional<PutOutcome> known = againstArchived(name, sum);
-        if (known.isPresent()) {
-            return known.get();
+        PutOutcome known = againstArchived(name, sum, content.length);
+        if (known == PutOutcome.ALREADY_ARCHIVED) {
+            return known;
         }
         try (Storage.ObjectWriter w = storage.create(keyOf(name))) {
             OutputStream out = w.stream();
@@ -234,7 +238,7 @@ public final class WalArchive {
                 }
                 case NONE -> out.write(content);
             }
-            return commit(w, name, sum, turn);
+            return commit(w, name, sum, turn, known == PutOutcome.STORED_AGAIN);
         }
     }
 
@@ -245,11 +249,11 @@ public final class WalArchive {
      */
     public PutOutcome put(String name, ByteBuffer content, int zstdWorkers, Turn turn) throws IOException {
         String sum = Checksum.of(content);
-        Optional<PutOutcome> known = againstArchived(name, sum);
-        if (known.isPresent()) {
-            return known.get();
-        }
         int length = content.remaining();
+        PutOutcome known = againstArchived(name, sum, length);
+        if (known == PutOutcome.ALREADY_ARCHIVED) {
+            return known;
+        }
         ByteBuffer out = ByteBuffer.allocateDirect((int) Zstd.compressBound(length));
         int written;
         try (com.github.luben.zstd.ZstdCompressCtx ctx = new com.github.luben.zstd.ZstdCompressCtx()) {
@@ -266,26 +270,67 @@ public final class WalArchive {
             while (out.hasRemaining()) {
                 ch.write(out);
             }
-            return commit(w, name, sum, turn);
+            return commit(w, name, sum, turn, known == PutOutcome.STORED_AGAIN);
         }
     }
 
     /**
      * Before writing: a copy of {@code name} that is already archived (an earlier version's
      * object, which the create-if-absent below would not see) decides. Reading it checks it.
+     * Null when there is none; {@link PutOutcome#STORED_AGAIN} when it is damaged and the content
+     * offered ({@code sum}, {@code length} bytes) is proven its original ({@link #damagedOriginalOf}).
      */
-    private Optional<PutOutcome> againstArchived(String name, String sum) throws IOException {
+    private PutOutcome againstArchived(String name, String sum, long length) throws IOException {
         Optional<Entry> existing = find(name);
         if (existing.isEmpty()) {
-            return Optional.empty();
+            return null;
         }
-        return Optional.of(compare(existing.get(), sum));
+        try {
+            return compare(existing.get(), sum);
+        } catch (DuplicateException e) {
+            throw e;
+        } catch (CorruptObjectException e) {
+            if (damagedOriginalOf(existing.get(), sum, length)) {
+                return PutOutcome.STORED_AGAIN;
+            }
+            throw e;
+        }
     }
 
-    /** Creates the object if the name is free; otherwise the archived copy (whole, since it won) decides. */
-    private PutOutcome commit(Storage.ObjectWriter w, String name, String sum, Turn turn) throws IOException {
+    /**
+     * Whether damaged archived copy {@code e} (one object, in this version's form) is a copy of
+     * the content whose checksum is {@code sum} and size {@code length}: its header is whole and
+     * records both. The content is then the same that was archived, and storing it again loses
+     * nothing; without this, PostgreSQL's retries of the push failed for ever. A header that is
+     * itself damaged, or an encrypted object (whose damage hides it), proves nothing: refused.
+     */
+    private boolean damagedOriginalOf(Entry e, String sum, long length) throws IOException {
+        if (e.keys().size() != 1 || !e.key().equals(keyOf(e.name()))) {
+            return false;
+        }
+        byte[] stored;
+        try {
+            stored = storage.getBytes(e.key());
+        } catch (CorruptObjectException | ObjectNotFoundException ex) {
+            return false;
+        }
+        ByteBuffer h = ByteBuffer.wrap(stored).order(ByteOrder.LITTLE_ENDIAN);
+        return stored.length >= HEADER_LENGTH && h.getInt(0) == HEADER_MAGIC && h.getInt(4) == HEADER_LENGTH - 8
+                && java.util.Arrays.equals(stored, 8, 12, TAG, 0, 4) && stored[12] == HEADER_VERSION
+                && h.getLong(16) == length && String.format("%016x", h.getLong(24)).equals(sum);
+    }
+
+    /**
+     * Creates the object if the name is free; otherwise the archived copy (whole, since it won)
+     * decides. {@code again}: the name holds a damaged copy of this content, which this one replaces.
+     */
+    private PutOutcome commit(Storage.ObjectWriter w, String name, String sum, Turn turn, boolean again) throws IOException {
         if (turn != null && !turn.mayCommit()) {
             throw new HeldBackException(name); // the writer's close discards what was written
+        }
+        if (again) {
+            w.commit();
+            return PutOutcome.STORED_AGAIN;
         }
         if (w.commitIfAbsent()) {
             return PutOutcome.STORED;

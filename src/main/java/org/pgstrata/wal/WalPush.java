@@ -68,7 +68,9 @@ public final class WalPush {
             List<String> warnings = java.util.Collections.synchronizedList(new ArrayList<>());
             List<Path> ready = batch ? readyFiles(file, name) : List.of();
             if (ready.isEmpty()) {
-                return new Result(name, pushOne(archive, file, sysid, compression, THREADS, null), also, warnings);
+                WalArchive.PutOutcome o = pushOne(archive, file, sysid, compression, THREADS, null);
+                noteStoredAgain(o, name, storage, warnings);
+                return new Result(name, o, also, warnings);
             }
             // Several files: one per thread, the requested one first. Each becomes visible only after
             // the one before it, and none after one that failed: PostgreSQL archives in order and
@@ -84,6 +86,7 @@ public final class WalPush {
                 try {
                     WalArchive.PutOutcome o = pushOne(archive, file, sysid, compression, 1, null);
                     archived.get(0).complete(true);
+                    noteStoredAgain(o, name, storage, warnings);
                     return o;
                 } finally {
                     archived.get(0).complete(false); // no effect once it is true
@@ -96,9 +99,11 @@ public final class WalPush {
                 tasks.add(() -> {
                     try {
                         String identity = identity(r);
-                        if (pushOne(archive, r, sysid, compression, 1, () -> archivedBefore(before)) == WalArchive.PutOutcome.STORED) {
+                        WalArchive.PutOutcome o = pushOne(archive, r, sysid, compression, 1, () -> archivedBefore(before));
+                        if (o != WalArchive.PutOutcome.ALREADY_ARCHIVED) {
                             also.add(r.getFileName().toString());
                         }
+                        noteStoredAgain(o, r.getFileName().toString(), storage, warnings);
                         mine.complete(true);
                         markPushed(spool, r.getFileName().toString(), identity);
                     } catch (WalArchive.HeldBackException e) {
@@ -125,6 +130,13 @@ public final class WalPush {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot archive " + name + " into " + S3Location.describe(repo) + ": " + e.getMessage(),
                     "check that the repository is reachable and writable; PostgreSQL retries the push", e);
+        }
+    }
+
+    private static void noteStoredAgain(WalArchive.PutOutcome o, String name, Storage storage, List<String> warnings) {
+        if (o == WalArchive.PutOutcome.STORED_AGAIN) {
+            warnings.add("the archived copy of " + name + " in " + storage.describe() + " was damaged; this file is its original (the "
+                    + "checksum and size its header records) and is stored again in its place");
         }
     }
 

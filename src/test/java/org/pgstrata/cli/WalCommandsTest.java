@@ -351,6 +351,69 @@ class WalCommandsTest {
     }
 
     /**
+     * An archived copy damaged in the store (a flipped bit in its body) while the server still has
+     * the segment (it pushes it again after a crash that lost the archive status): the push proves
+     * the offered file is the original, whose checksum and size the damaged copy's header records,
+     * and stores it again. It exited 15 on every try, and PostgreSQL kept the WAL and retried for
+     * ever, with no command to get out (in an encrypted repository not even a name to look for).
+     */
+    @Test
+    void pushOfTheOriginalOverADamagedArchivedCopy_storesItAgain_andGetReturnsIt() throws Exception {
+        Path repo = newRepo("repo-mended");
+        String seg = segments.get(2);
+        assertThat(lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(seg).toString()).code()).isZero();
+        Path object = archivedObject(repo, seg);
+        byte[] stored = Files.readAllBytes(object);
+        stored[stored.length / 2] ^= 0x01;
+        Files.write(object, stored);
+        assertThat(lean("wal", "get", "--repo", repo.toString(), seg, dir.resolve("mended-before").toString()).code())
+                .as("the damage is seen").isEqualTo(LeanWal.GET_DAMAGED);
+
+        Run r = lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(seg).toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("warning: ").contains(seg).contains("damaged").contains("stored again");
+        Path out = dir.resolve("mended-" + seg);
+        assertThat(lean("wal", "get", "--repo", repo.toString(), seg, out.toString()).code()).isZero();
+        assertThat(Files.readAllBytes(out)).isEqualTo(Files.readAllBytes(walDir.resolve(seg)));
+    }
+
+    /**
+     * What cannot be proven the original is not stored over a damaged copy: other content under
+     * its name, or any content when the header (which records the checksum) is what is damaged.
+     */
+    @Test
+    void pushOverADamagedArchivedCopy_thatCannotBeProvenTheOriginal_isRefused_andTheCopyKept() throws Exception {
+        Path repo = newRepo("repo-unproven");
+        String seg = segments.get(1);
+        assertThat(lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(seg).toString()).code()).isZero();
+        Path object = archivedObject(repo, seg);
+        byte[] body = Files.readAllBytes(object);
+        body[body.length / 2] ^= 0x01;
+        Files.write(object, body);
+        Path other = Files.createDirectories(dir.resolve("unproven/pg_wal")).resolve(seg);
+        byte[] bytes = Files.readAllBytes(walDir.resolve(seg));
+        bytes[bytes.length / 2] ^= 0x55;
+        Files.write(other, bytes);
+        Run r = lean("wal", "push", "--repo", repo.toString(), "--no-batch", other.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(Files.readAllBytes(object)).as("the damaged copy is left as it was").isEqualTo(body);
+
+        byte[] header = Files.readAllBytes(object);
+        header[body.length / 2] ^= 0x01; // the body whole again
+        header[24] ^= 0x01; // and the recorded checksum damaged
+        Files.write(object, header);
+        r = lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(seg).toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(ErrorCode.CORRUPT.exitCode());
+        assertThat(Files.readAllBytes(object)).isEqualTo(header);
+    }
+
+    private static Path archivedObject(Path repo, String name) throws Exception {
+        try (Stream<Path> s = Files.walk(repo.resolve("archive"))) {
+            return s.filter(p -> p.getFileName().toString().equals(name)).findFirst().orElseThrow();
+        }
+    }
+
+    /**
      * An archived object replaced by another segment's object (copied or renamed in the store)
      * passes its own checksum; PostgreSQL would take the wrong page address for the end of the
      * WAL. wal get refuses it as damaged, and verify names it.
