@@ -296,25 +296,38 @@ public final class Self {
      */
     static String shortCommand(int limit) {
         String full = shellCommand();
+        String installed = System.getProperty(COMMAND_PROPERTY);
+        // The installed launcher gives its JVM a UTF-8 character type itself; java run directly needs the shell to.
+        String ctype = installed != null && !installed.isBlank() ? "" : UTF8_CTYPE;
         if (full.length() <= limit) {
-            return full;
+            return ctype + full;
         }
+        String text = "#!/bin/sh\n# written by pgstrata: archive_command and restore_command run this\n" + ctype + "\nexec " + full + " \"$@\"\n";
         try {
+            // Named by its whole text: a script written before it set the character type is not taken for this one.
             String name = "pgstrata-" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(full.getBytes(java.nio.charset.StandardCharsets.UTF_8)), 0, 8) + ".sh";
+                    .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)), 0, 8) + ".sh";
             Path cache = cacheDirectory();
             Path script = cache.resolve("bin").resolve(name);
             if (!java.nio.file.Files.isExecutable(script)) {
                 java.nio.file.Files.createDirectories(script.getParent());
                 Path temp = script.resolveSibling(name + "." + ProcessHandle.current().pid() + ".tmp");
-                java.nio.file.Files.writeString(temp, "#!/bin/sh\n# written by pgstrata: archive_command and restore_command run this\nexec " + full
-                        + " \"$@\"\n");
+                java.nio.file.Files.writeString(temp, text);
                 java.nio.file.Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
                 java.nio.file.Files.move(temp, script, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
             return quote(script.toString());
         } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
-            return full; // PostgreSQL 16 and later take it whole
+            return ctype + full; // PostgreSQL 16 and later take it whole
         }
     }
+
+    /**
+     * Shell text that gives java a UTF-8 character type when the environment's is C or POSIX (or
+     * none), as both launchers do: a server's environment often names no locale (systemd without
+     * /etc/locale.conf, a container without LANG), and there Java 17 reads its arguments and file
+     * names as ASCII, so that a repository named with any other character could never be pushed
+     * into or fetched from. Another character set is left as it is. Ends with "; " to go before a command.
+     */
+    static final String UTF8_CTYPE = "case ${LC_ALL:-${LC_CTYPE:-$LANG}} in ''|C|POSIX) export LC_CTYPE=C.UTF-8 ${LC_ALL:+LC_ALL=C.UTF-8};; esac; ";
 }

@@ -215,7 +215,7 @@ final class LeanWal {
             }
             return get(p.repo(), p.positional().get(0), Path.of(p.positional().get(1)), p.replayBound(), p.replayTarget());
         } catch (RuntimeException e) {
-            PgstrataException denied = org.pgstrata.api.PermissionDenied.find(e);
+            PgstrataException denied = refused(e);
             if (denied != null || e instanceof PgstrataException) {
                 PgstrataException error = denied != null ? denied : (PgstrataException) e;
                 System.err.println("pgstrata: error: " + error.oneLine());
@@ -236,7 +236,7 @@ final class LeanWal {
             return NOT_IN_ARCHIVE;
         } catch (RuntimeException e) {
             // A permission problem is said as such, but still exits above 125: recovery must stop, not end.
-            PgstrataException denied = org.pgstrata.api.PermissionDenied.find(e);
+            PgstrataException denied = refused(e);
             if (denied != null || e instanceof PgstrataException) {
                 PgstrataException p = denied != null ? denied : (PgstrataException) e;
                 System.err.println("pgstrata: error: " + p.oneLine());
@@ -245,5 +245,14 @@ final class LeanWal {
             System.err.println("pgstrata: internal error: " + e);
             return GET_FAILED;
         }
+    }
+
+    /**
+     * A refused file (said with its owner and mode), or a path this JVM's locale cannot encode
+     * (said with the locale to use), found anywhere below {@code e}; null for anything else.
+     */
+    private static PgstrataException refused(RuntimeException e) {
+        PgstrataException denied = org.pgstrata.api.PermissionDenied.find(e);
+        return denied != null ? denied : PgstrataException.unencodablePath(e);
     }
 }
