@@ -60,6 +60,13 @@ public final class PhysicalBackup {
     /** Files smaller than this share bundle objects instead of having one each. */
     static final long BUNDLE_FILE_LIMIT = 256 * 1024;
     /** Paths whose object name is the path itself with '+' for '/': no '+' of their own, nothing a key refuses, short. */
+    /**
+     * The longest path named after itself: with the longest compression suffix (".zst") it is one name component, which an
+     * encrypted repository takes up to {@link org.pgstrata.storage.crypt.RepositoryCipher#MAX_COMPONENT} bytes of (the
+     * pattern below is ASCII). It was 200, and every backup into an encrypted repository of a data directory holding a file
+     * of 256 KiB or more with a path of 141 to 200 characters failed: "too long for an encrypted repository".
+     */
+    static final int PLAIN_PATH_MAX = org.pgstrata.storage.crypt.RepositoryCipher.MAX_COMPONENT - ".zst".length();
     private static final java.util.regex.Pattern PLAIN_PATH = java.util.regex.Pattern.compile("[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*");
 
     /**
@@ -69,7 +76,7 @@ public final class PhysicalBackup {
      * any other character) is named by the SHA-256 of the path, after a '~' that no ordinary path holds.
      */
     static String objectName(String path) {
-        if (path.length() <= 200 && PLAIN_PATH.matcher(path).matches()) {
+        if (path.length() <= PLAIN_PATH_MAX && PLAIN_PATH.matcher(path).matches()) {
             return path.replace('/', '+');
         }
         try {

@@ -46,4 +46,34 @@ class LargeFileObjectNameTest extends PgTest {
             assertThat(restored.pgdata().resolve(data.relativize(f.getKey()))).as(data.relativize(f.getKey()).toString()).hasBinaryContent(f.getValue());
         }
     }
+
+    /**
+     * In an encrypted repository each name component is at most 144 bytes (RepositoryCipher): a file of 256 KiB or more whose
+     * path has 141 to 200 characters was named after its path all the same, and every backup of that data directory failed
+     * ("the name 'notes+nnn...n.zst' is too long for an encrypted repository (160 bytes; at most 144)"), where a repository in
+     * the clear took it.
+     */
+    @Test
+    void aLargeFileWithAPathOf150Characters_backsUpIntoAnEncryptedRepository_andRestores() throws Exception {
+        LocalCluster source = pg.start("source", 17);
+        PgSupport.sql(source, "CREATE TABLE t (id int primary key, v text)",
+                "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g");
+        var expected = ClusterContent.of(source);
+        Path data = source.pgdata();
+        Path file = data.resolve("notes/" + "n".repeat(144)); // "notes+nnn...n.zst": 154 bytes
+        Files.createDirectories(file.getParent());
+        byte[] bytes = random(5);
+        Files.write(file, bytes);
+        org.pgstrata.api.CipherPass.use(new org.pgstrata.api.CipherPass.Source("test", "a passphrase".toCharArray()), true);
+        try {
+            BackupResult b = PgSupport.fullBackup(dir.resolve("repo"), source);
+            LocalCluster restored = pg.restoreAndStart(dir.resolve("repo"), b.id(), "restored", 17);
+            assertThat(ClusterContent.of(restored)).isEqualTo(expected);
+            assertThat(ClusterContent.amcheck(restored)).isEmpty();
+            assertThat(restored.pgdata().resolve(data.relativize(file))).hasBinaryContent(bytes);
+        } finally {
+            org.pgstrata.api.CipherPass.clear();
+        }
+        assertThat(Files.readString(dir.resolve("repo/repo.json"))).as("the repository is encrypted").contains("\"encryption\"");
+    }
 }

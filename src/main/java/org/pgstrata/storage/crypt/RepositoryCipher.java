@@ -35,7 +35,7 @@ public final class RepositoryCipher {
      * A file system name is at most 255 bytes, and FileStorage's temporary file adds up to 41 to the
      * stored name (".PID.COUNTER.pgstrata-tmp"): base64url of a component plus SIV's 16 bytes in 214.
      */
-    static final int MAX_COMPONENT = 144;
+    public static final int MAX_COMPONENT = 144;
 
     private static final byte[] CONTENT_INFO = "pgstrata repository content v1".getBytes(StandardCharsets.UTF_8);
     private static final byte[] NAMES_INFO = "pgstrata repository names v1".getBytes(StandardCharsets.UTF_8);
