@@ -127,6 +127,15 @@ public final class CipherPass {
             throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "the passphrase file " + file + " is not UTF-8 text (an ISO-8859 "
                     + "or other encoding?), so its passphrase cannot be told", "write it in UTF-8 (iconv -f LATIN1 -t UTF-8), the "
                     + "encoding PGSTRATA_CIPHER_PASS and the stanza's cipher-pass are read in");
+        } catch (java.nio.file.NoSuchFileException e) {
+            // Java's message is the path again: "cannot read the passphrase file F: F" said nothing of what was wrong.
+            throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "the passphrase file " + file + " does not exist",
+                    "--cipher-pass-file names a file holding the repository's passphrase on its first line");
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "cannot read the passphrase file " + file + ": permission denied for user "
+                    + System.getProperty("user.name", "?") + ownerAndMode(file),
+                    "make it readable by the user that runs pgstrata (for archive_command and restore_command: the server's user), "
+                            + "owner-only (600) or for its group (640)");
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "cannot read the passphrase file " + file + ": " + e.getMessage(),
                     "--cipher-pass-file names a file holding the repository's passphrase on its first line");
@@ -138,6 +147,17 @@ public final class CipherPass {
         }
         current = new Source("--cipher-pass-file " + file, line.toCharArray());
         set = true;
+    }
+
+    /** " (owned by U:G, mode 0640)" of {@code file}, or nothing when that cannot be told. */
+    private static String ownerAndMode(Path file) {
+        try {
+            java.nio.file.attribute.PosixFileAttributes a = Files.readAttributes(file, java.nio.file.attribute.PosixFileAttributes.class);
+            return " (owned by " + a.owner().getName() + ":" + a.group().getName() + ", mode "
+                    + java.nio.file.attribute.PosixFilePermissions.toString(a.permissions()) + ")";
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return "";
+        }
     }
 
     /**

@@ -45,4 +45,18 @@ class CipherPassFileModeTest {
         assertThat(open.errLines()).hasSize(1);
         assertThat(open.err()).contains("the passphrase file " + pass + " is not UTF-8 text").doesNotContain("Input length");
     }
+
+    /**
+     * A passphrase file that is not there was "cannot read the passphrase file F: F" (Java's message is the path again), which
+     * does not say what is wrong with it; an archive_command run as postgres with a file only root may read was no clearer.
+     */
+    @Test
+    void aMissingPassphraseFile_isSaidToBeMissing() throws Exception {
+        Path repo = Files.createDirectory(dir.resolve("repo"));
+        Path pass = dir.resolve("no-such-pass");
+        CliRun open = CliRun.run("list", "--repo", repo.toString(), "--cipher-pass-file", pass.toString());
+        assertThat(open.exitCode()).as(open.err()).isEqualTo(org.pgstrata.api.ErrorCode.CIPHER_PASS_MISSING.exitCode());
+        assertThat(open.errLines()).hasSize(1);
+        assertThat(open.err()).contains("the passphrase file " + pass + " does not exist").doesNotContain(pass + ": " + pass);
+    }
 }
