@@ -159,6 +159,12 @@ public final class WalGet {
                     "recovery cannot go past this point; find out which copy this cluster wrote, remove the other, and run "
                             + "'pgstrata verify --repo " + S3Location.describe(repo) + "'");
         } catch (CorruptObjectException e) {
+            if (org.pgstrata.manifest.Repository.INFO_KEY.equals(e.key())) {
+                // Not this segment's damage: every fetch fails alike, an earlier target too.
+                throw new PgstrataException(ErrorCode.CORRUPT, "repository " + S3Location.describe(repo) + " is damaged, so whether it archived "
+                        + name + " cannot be told; recovery stops here: " + e.getMessage(),
+                        "restore repo.json from a copy, then start the server again");
+            }
             throw new PgstrataException(ErrorCode.CORRUPT, "archived WAL " + name + " is damaged: " + e.getMessage(),
                     "recovery cannot go past this point; restore to an earlier target, or repair the archive from a copy");
         } catch (IOException e) {

@@ -331,6 +331,25 @@ class WalCommandsTest {
         assertThat(Files.readAllBytes(out)).isEqualTo(Files.readAllBytes(walDir.resolve(seg)));
     }
 
+    /**
+     * A damaged repo.json stops every fetch, but wal get said "archived WAL SEG is damaged: object repo.json ...", with the hint
+     * to restore to an earlier target, which fails the same way: the segment is intact, repo.json is what to put back.
+     */
+    @Test
+    void getFromARepositoryWhoseRepoJsonIsDamaged_blamesRepoJson_notTheSegment() throws Exception {
+        Path repo = newRepo("repo-info-damaged");
+        String seg = segments.get(2);
+        assertThat(lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(seg).toString()).code()).isZero();
+        byte[] info = Files.readAllBytes(repo.resolve("repo.json"));
+        info[info.length / 2] ^= 0x01;
+        Files.write(repo.resolve("repo.json"), info);
+        Run r = lean("wal", "get", "--repo", repo.toString(), seg, dir.resolve("info-damaged-out").toString());
+        assertThat(r.code()).isEqualTo(LeanWal.GET_DAMAGED);
+        assertThat(r.err().strip().lines()).hasSize(1);
+        assertThat(r.err()).contains("repo.json").doesNotContain("archived WAL " + seg + " is damaged").doesNotContain("earlier target");
+        assertThat(dir.resolve("info-damaged-out")).doesNotExist();
+    }
+
     @Test
     void getOfACorruptArchivedSegment_failsNamingTheObject() throws Exception {
         Path repo = newRepo("repo-corrupt");
