@@ -59,7 +59,6 @@ public final class PhysicalBackup {
     private static final int CHUNK = 128 * Page.SIZE;
     /** Files smaller than this share bundle objects instead of having one each. */
     static final long BUNDLE_FILE_LIMIT = 256 * 1024;
-    /** Paths whose object name is the path itself with '+' for '/': no '+' of their own, nothing a key refuses, short. */
     /**
      * The longest path named after itself: with the longest compression suffix (".zst") it is one name component, which an
      * encrypted repository takes up to {@link org.pgstrata.storage.crypt.RepositoryCipher#MAX_COMPONENT} bytes of (the
@@ -67,6 +66,7 @@ public final class PhysicalBackup {
      * of 256 KiB or more with a path of 141 to 200 characters failed: "too long for an encrypted repository".
      */
     static final int PLAIN_PATH_MAX = org.pgstrata.storage.crypt.RepositoryCipher.MAX_COMPONENT - ".zst".length();
+    /** Paths whose object name is the path itself with '+' for '/': no '+' of their own, nothing a key refuses, short. */
     private static final java.util.regex.Pattern PLAIN_PATH = java.util.regex.Pattern.compile("[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*");
 
     /**
