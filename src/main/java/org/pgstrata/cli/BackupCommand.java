@@ -87,7 +87,7 @@ final class BackupCommand extends BaseCommand {
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
-    @Option(names = "--archive-timeout", defaultValue = "60", paramLabel = "SECONDS",
+    @Option(names = "--archive-timeout", defaultValue = "60", paramLabel = "SECONDS", converter = WaitSeconds.class,
             description = "With a WAL archive: how long to wait for the next of the backup's WAL segments to reach the archive; "
                     + "each segment that arrives starts the wait again (default: ${DEFAULT-VALUE}).")
     int archiveTimeout;

@@ -105,7 +105,7 @@ final class ClusterCommand implements Runnable {
 
     @Command(name = "start", description = "Start the cluster (postgres itself, no shell) and wait until it accepts connections.")
     static final class Start extends ExistingCluster {
-        @Option(names = {"-p", "--port"}, paramLabel = "PORT", description = "Listen on this port instead of the configured one.")
+        @Option(names = {"-p", "--port"}, paramLabel = "PORT", converter = Port.class, description = "Listen on this port instead of the configured one (1 to 65535).")
         Integer port;
 
         @Option(names = "--start-timeout", defaultValue = "300", paramLabel = "SECONDS",

@@ -107,7 +107,7 @@ final class RestoreCommand extends BaseCommand {
                     + "(default: ${DEFAULT-VALUE}).")
     int startTimeout;
 
-    @Option(names = {"-p", "--port"}, paramLabel = "PORT",
+    @Option(names = {"-p", "--port"}, paramLabel = "PORT", converter = Port.class,
             description = "Port for the restored server (with --start; default: the source's). With --logical: the server's port (default: PGPORT, else 5432).")
     Integer port;
 
