@@ -95,6 +95,29 @@ class RunAsOtherUserTest extends PgTest {
         }
     }
 
+    /**
+     * A configuration file the user may not read (root's, 600: the usual mistake before chgrp postgres) is permission denied,
+     * exit 45 with its owner and mode, as every other file is: it was exit 22, an I/O error, without either.
+     */
+    @Test
+    void configurationFileTheUserMayNotRead_isPermissionDenied() throws Exception {
+        try (OtherUser user = OtherUser.ensure()) {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path jar = copyOfTheBuild();
+            Path conf = dir.resolve("pgstrata.conf");
+            Files.writeString(conf, "[main]\nrepo = \"" + dir.resolve("repo") + "\"\n");
+            Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rw-------"));
+            OtherUser.Result r = user.run(dir, java(jar, "--config", conf.toString(), "--stanza", "main", "list"));
+            assertThat(r.exit()).as(r.output()).isEqualTo(ErrorCode.PERMISSION_DENIED.exitCode());
+            assertThat(r.output().strip()).startsWith("pgstrata: error: permission denied: user " + OtherUser.NAME + " cannot read configuration file "
+                    + conf).contains("owned by root:root, mode 0600").contains("hint: ").contains("chmod 640").doesNotContain("\n");
+            // restore_command still stops recovery on it.
+            OtherUser.Result get = user.run(dir, java(jar, "wal", "get", "--config", conf.toString(), "--stanza", "main", "000000010000000000000001",
+                    dir.resolve("x").toString()));
+            assertThat(get.exit()).as(get.output()).isEqualTo(128);
+        }
+    }
+
     /** target/pgstrata.jar and target/lib, copied where the other user can read them (the checkout may be under /root). */
     private Path copyOfTheBuild() throws Exception {
         Path target = Path.of("target");
