@@ -122,6 +122,15 @@ final class ConfigFile {
             throw new PgstrataException(ErrorCode.USAGE, "invalid --stanza '" + stanza + "'", "name a cluster's section of " + path
                     + " ([global] holds what all stanzas share)");
         }
+        if (configOption != null && configOption.isEmpty()) {
+            // Path.of("") is the working directory: a script's unset variable ("--config $CONF") read as a directory.
+            throw new PgstrataException(ErrorCode.USAGE, "--config names no file (it is empty)", "give the configuration file's path, "
+                    + "or leave --config out to use PGSTRATA_CONFIG, else " + defaultPath);
+        }
+        if (Files.isDirectory(path)) {
+            throw new PgstrataException(ErrorCode.USAGE, "configuration file " + path + " is a directory", "name the file itself ("
+                    + (configOption != null ? "--config" : named ? "PGSTRATA_CONFIG" : "the default") + ", such as " + DEFAULT + ")");
+        }
         String text;
         try {
             text = Files.readString(path, StandardCharsets.UTF_8);

@@ -187,6 +187,23 @@ class ConfigFileTest {
         assertThat(e.getMessage()).isEqualTo("--stanza main needs a configuration file, and /nonexistent/pgstrata.conf does not exist");
     }
 
+    /**
+     * --config naming a directory (or "", a script's unset variable, read as the working directory) is a mistake in the
+     * command, exit 2 with a hint: it was exit 22, an I/O error, "cannot read configuration file : Is a directory" without one.
+     */
+    @Test
+    void namedDirectoryOrEmptyName_isAUsageError() {
+        for (String named : new String[] {dir.toString(), ""}) {
+            CliRun r = CliRun.withEnv(Map.of(), "--config", named, "list", "--repo", dir.resolve("repo").toString());
+            assertThat(r.exitCode()).as("--config '%s': %s", named, r.err()).isEqualTo(ErrorCode.USAGE.exitCode());
+            assertThat(r.errLines()).hasSize(1);
+            assertThat(r.errLines().get(0)).startsWith("pgstrata: error: ").contains("--config").contains("hint: ");
+        }
+        CliRun r = CliRun.withEnv(Map.of("PGSTRATA_CONFIG", dir.toString()), "list", "--repo", dir.resolve("repo").toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(ErrorCode.USAGE.exitCode());
+        assertThat(r.errLines().get(0)).contains(dir + " is a directory").contains("PGSTRATA_CONFIG");
+    }
+
     @Test
     void credentials_refusedInAWorldReadableFile() throws IOException {
         Path f = write("[global]\nrepo = \"s3://bucket/p\"\ns3-key = \"AKIAEXAMPLE\"\ns3-key-secret = \"sekrit\"\n");
