@@ -301,6 +301,14 @@ public final class Cli {
         } else {
             SUBCOMMANDS.forEach((name, make) -> cl.addSubcommand(name, make.get()));
         }
+        // An empty path is the working directory to Path.of: "--to $TARGET" with TARGET unset restored into wherever the
+        // command ran. Every path option (and a stanza's pgdata = "") refuses it; '.' still names the working directory.
+        cl.registerConverter(java.nio.file.Path.class, value -> {
+            if (value.isEmpty()) {
+                throw new CommandLine.TypeConversionException("the path is empty (an unset variable?): give a path, or '.' for the working directory");
+            }
+            return java.nio.file.Path.of(value);
+        });
         cl.setUsageHelpWidth(100);
         reflow(cl);
         cl.setDefaultValueProvider(new ConfigDefaults(config, env));
