@@ -22,7 +22,8 @@ import picocli.CommandLine.Command;
             "40 archive_command not archiving into the repository, 41 archive_command failing (both: check),",
             "45 permission denied, 46 out of memory,",
             "47 no passphrase for an encrypted repository, 48 wrong passphrase, 49 drill failed,",
-            "70 internal error. status exits 0, 1, 2 or 3 (Nagios: ok, warning, critical, unknown)."})
+            "70 internal error, 130 or 143 interrupted (Ctrl-C or SIGTERM). status exits 0, 1, 2 or 3 (Nagios: ok,",
+            "warning, critical, unknown); wal get (restore_command): 1 not in the archive, 126 damaged, 128 any other failure."})
 public final class RootCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -133,5 +133,9 @@ class HelpTextTest {
         for (org.pgstrata.api.ErrorCode code : org.pgstrata.api.ErrorCode.values()) {
             assertThat(joined).as(code.name()).containsPattern("(: |, )" + code.exitCode() + " [a-zA-Z]");
         }
+        // docs/errors.md says every exit code is listed here: those that no ErrorCode holds too (an interrupted
+        // command; wal get's answers to restore_command).
+        assertThat(joined).containsPattern("130 or 143 interrupted").contains("1 not in the archive").contains("126 damaged")
+                .contains("128 any other failure");
     }
 }
