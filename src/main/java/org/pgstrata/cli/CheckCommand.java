@@ -31,7 +31,7 @@ final class CheckCommand extends BaseCommand {
     @Option(names = {"-D", "--pgdata"}, paramLabel = "DIR", description = "Data directory of the cluster (default: PGDATA): its socket and port come from its postmaster.pid when --host and --port are not given.")
     Path pgdata;
 
-    @Option(names = "--check-timeout", defaultValue = "60", paramLabel = "SECONDS",
+    @Option(names = "--check-timeout", defaultValue = "60", paramLabel = "SECONDS", converter = WaitSeconds.class,
             description = "How long the switched segment may take to reach the repository while the archiver archives nothing "
                     + "(default: ${DEFAULT-VALUE}).")
     int timeout;

@@ -4,7 +4,8 @@ import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * A wait in whole seconds, at least 1, checked while the command line is read: backup's
+ * A wait in whole seconds, at least 1, checked while the command line is read (so that a stanza's value is refused
+ * naming the file, as picocli's handler does): backup's
  * --archive-timeout of 0 or less gave up on the backup's WAL at once, after the whole data
  * directory had been copied.
  */

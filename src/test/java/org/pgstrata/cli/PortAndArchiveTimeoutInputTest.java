@@ -57,4 +57,14 @@ class PortAndArchiveTimeoutInputTest {
                     "--archive-timeout", t);
         }
     }
+    /** docs/configuration.md: a value an option refuses names the key, the file and the stanza; check-timeout = 0 named only --check-timeout. */
+    @Test
+    void checkTimeoutBelowOneInTheStanza_namesTheFile() throws Exception {
+        Path conf = dir.resolve("check.conf");
+        Files.writeString(conf, "[main]\nrepo = \"" + dir.resolve("no-repo") + "\"\npgdata = \"" + dir.resolve("pgdata") + "\"\ncheck-timeout = 0\n");
+        CliRun r = CliRun.withEnv(Map.of(), "--config", conf.toString(), "--stanza", "main", "check");
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(ErrorCode.USAGE.exitCode());
+        assertThat(r.errLines()).hasSize(1);
+        assertThat(r.errLines().get(0)).contains("--check-timeout").contains("at least 1").contains("check-timeout from " + conf + " [main]");
+    }
 }
