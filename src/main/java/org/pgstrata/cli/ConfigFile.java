@@ -153,6 +153,9 @@ final class ConfigFile {
             throw new PgstrataException(ErrorCode.IO, "cannot read configuration file " + path + ": " + e.getMessage(), null);
         }
         refuseWorldWritable(path);
+        if (text.startsWith("\uFEFF")) {
+            text = text.substring(1); // a byte order mark (a Windows editor's): not content, and the TOML parser calls it an unknown token
+        }
         JsonNode root;
         try {
             root = new TomlMapper().readTree(text);

@@ -204,6 +204,16 @@ class ConfigFileTest {
         assertThat(r.errLines().get(0)).contains(dir + " is a directory").contains("PGSTRATA_CONFIG");
     }
 
+    /** A file saved by a Windows editor starts with a byte order mark: it was "FILE:1: not valid TOML: Unknown token". */
+    @Test
+    void byteOrderMark_isNotContent() throws IOException {
+        Path f = write("\uFEFF[main]\nrepo = \"/srv/bom\"\nretain-ful = 1\n");
+        PgstrataException e = error(f, "main", Map.of());
+        assertThat(e.getMessage()).isEqualTo(f + ":3: unknown key 'retain-ful' in [main] (did you mean 'retain-full'?)");
+        write("\uFEFF[main]\nrepo = \"/srv/bom\"\n");
+        assertThat(ConfigFile.load(f.toString(), "main", Map.of(), dir.resolve("absent.conf")).value("repo")).isEqualTo("/srv/bom");
+    }
+
     @Test
     void credentials_refusedInAWorldReadableFile() throws IOException {
         Path f = write("[global]\nrepo = \"s3://bucket/p\"\ns3-key = \"AKIAEXAMPLE\"\ns3-key-secret = \"sekrit\"\n");
