@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.Optional;
 import org.pgstrata.postgres.Lsn;
 import org.pgstrata.postgres.WalFileName;
+import org.pgstrata.postgres.WalSegmentHeader;
 import org.pgstrata.storage.CorruptObjectException;
 
 /**
@@ -67,12 +68,34 @@ public final class OwnWal {
                 return Optional.of(mark.isPresent() && mark.get().covers(name) ? new Problem(Fault.EXPIRED, name, mark.get().before().toString())
                         : new Problem(Fault.MISSING, name, null));
             }
+            byte[] content;
             try {
-                archive.read(e.get());
+                content = archive.read(e.get());
             } catch (CorruptObjectException damaged) {
                 return Optional.of(new Problem(Fault.DAMAGED, name, damaged.getMessage()));
             }
+            // Another segment's content under this name (or another cluster's) keeps a valid checksum; wal get refuses it
+            // once recovery asks for it, after every file is written.
+            String wrong = wrongHeader(content, name, m.systemIdentifier());
+            if (wrong != null) {
+                return Optional.of(new Problem(Fault.DAMAGED, name, "object " + e.get().key() + " " + wrong));
+            }
         }
         return Optional.empty();
+    }
+
+    /** What is wrong with a segment's long page header for the file {@code name} of the cluster {@code system}; null when nothing is. */
+    private static String wrongHeader(byte[] content, String name, String system) {
+        WalSegmentHeader h = WalSegmentHeader.parse(content);
+        if (h == null) {
+            return "does not start with a WAL segment header";
+        }
+        if (!h.systemIdentifierText().equals(system)) {
+            return "belongs to the cluster with system identifier " + h.systemIdentifierText() + ", not " + system;
+        }
+        if (!h.startsSegment(name)) {
+            return "holds the WAL that starts at " + h.pageAddressText() + ", not the start of " + name + " (another segment's content under this name)";
+        }
+        return null;
     }
 }
