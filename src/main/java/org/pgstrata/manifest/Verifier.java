@@ -166,8 +166,8 @@ public final class Verifier {
                 problems.add("cannot list unfinished writes: " + e.getMessage());
             }
         }
-        checkOwnWal(repo, manifests, problems, rejected);
-        long[] archived = checkArchive(repo, manifests, problems);
+        checkOwnWal(repo, manifests, problems, rejected, stats.unreadable);
+        long[] archived = checkArchive(repo, manifests, problems, stats.unreadable);
         checkDrillRecords(repo, backupId, manifests, logical, rejected, problems);
         double seconds = (System.nanoTime() - t0) / 1e9;
         return new VerifyResult(manifests.size() + logical.size(), stats.objects.size() + archived[0], stats.bytes.get() + archived[1],
@@ -416,7 +416,7 @@ public final class Verifier {
      * verify said "0 problems" for a backup whose restore then stopped at once (exit 25). One or
      * two segments a backup, read again after the archive's own check.
      */
-    private void checkOwnWal(Repository repo, List<Manifest> manifests, List<String> problems, Set<String> rejected) {
+    private void checkOwnWal(Repository repo, List<Manifest> manifests, List<String> problems, Set<String> rejected, List<String> unreadable) {
         List<Manifest> inArchive = manifests.stream().filter(Manifest::walInArchive).toList();
         if (inArchive.isEmpty()) {
             return;
@@ -426,7 +426,11 @@ public final class Verifier {
         try {
             segmentSize = new ArchiveTimelines(archive).segmentSize();
         } catch (IOException e) {
-            problems.add("the backups' own WAL was not checked: the WAL archive could not be read: " + e.getMessage());
+            if (isVerdict(e)) {
+                problems.add("the backups' own WAL was not checked: the WAL archive could not be read: " + e.getMessage());
+            } else {
+                unreadable.add("the backups' own WAL was not checked: the store failed to deliver the WAL archive (" + e.getMessage() + ")");
+            }
             return;
         }
         for (Manifest m : inArchive) {
@@ -434,7 +438,11 @@ public final class Verifier {
             try {
                 p = OwnWal.check(archive, m, segmentSize);
             } catch (IOException e) {
-                problems.add("backup " + m.id() + " was not checked: its own WAL could not be read from the archive: " + e.getMessage());
+                if (isVerdict(e)) {
+                    problems.add("backup " + m.id() + " was not checked: its own WAL could not be read from the archive: " + e.getMessage());
+                } else {
+                    unreadable.add("backup " + m.id() + ": its own WAL was not checked: the store failed to deliver it (" + e.getMessage() + ")");
+                }
                 continue;
             }
             if (p.isPresent()) {
@@ -452,9 +460,10 @@ public final class Verifier {
      * archive is continuous from each backup's start (or stop, when the backup holds its own WAL)
      * to the newest segment on the newest timeline that descends from it. Also checks that the
      * store refuses a second write of one key, which keeps one content per WAL name. Returns
-     * {files, stored bytes}.
+     * {files, stored bytes}. A segment the store fails to deliver (its retries and resumes spent)
+     * is not checked, as a backup's object is: no verdict on it, and the others are still read.
      */
-    private long[] checkArchive(Repository repo, List<Manifest> manifests, List<String> problems) {
+    private long[] checkArchive(Repository repo, List<Manifest> manifests, List<String> problems, List<String> unreadable) {
         try {
             repo.storage().checkConditionalWrites();
         } catch (IOException e) {
@@ -490,6 +499,12 @@ public final class Verifier {
                 } catch (CorruptObjectException ex) {
                     problems.add("archived WAL " + e.name() + ": " + ex.getMessage());
                     damagedArchive.add(ex.getMessage()); // the timeline check below may read it again
+                } catch (IOException ex) {
+                    if (isVerdict(ex)) {
+                        throw ex;
+                    }
+                    unreadable.add("archived WAL " + e.name() + " was not checked: the store failed to deliver it (" + ex.getMessage() + ")");
+                    continue;
                 }
                 files++;
             }
@@ -528,7 +543,9 @@ public final class Verifier {
                 }
             }
         } catch (IOException e) {
-            if (!(e instanceof CorruptObjectException) || !damagedArchive.contains(e.getMessage())) {
+            if (!isVerdict(e)) {
+                unreadable.add("the WAL archive was not checked: the store failed to deliver it (" + e.getMessage() + ")");
+            } else if (!(e instanceof CorruptObjectException) || !damagedArchive.contains(e.getMessage())) {
                 problems.add("cannot read the WAL archive: " + e.getMessage());
             }
         }

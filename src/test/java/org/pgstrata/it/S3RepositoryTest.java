@@ -234,6 +234,38 @@ class S3RepositoryTest {
         assertThat(target).doesNotExist();
     }
 
+    /**
+     * The same failure on an archived WAL segment: verify said the repository was damaged (exit 15,
+     * "problem: cannot read the WAL archive", "do not rely on the damaged backups; take a new full
+     * backup") and checked no segment after it. It now says the segment was not checked and
+     * exits 22, as for a backup's object.
+     */
+    @Test
+    void anArchivedSegmentTheStoreKeepsFailing_isNotChecked_notCalledDamaged() throws Exception {
+        String location = s3.location(BUCKET, "clusters/wal-cut-for-good");
+        LocalCluster c = pg.track(PgSupport.facade().clusterInit(dir.resolve("wal-cut-source"), LocalCluster.freePort(), 17, null, location));
+        c.start(null, S3Server.environment());
+        try (Connection conn = PgSupport.connect(c)) {
+            Books.init(conn);
+            Books.populate(conn, 10_000, 5_000, 13, Progress.NONE);
+        }
+        backup(location, c, BackupType.FULL);
+        PitrTest.waitForArchive(c);
+        c.stop();
+        assertThat(PgSupport.facade().verify(location, null).problems()).isEmpty();
+        // The first archived segment's object (about 2 MB) is cut at 100 kB, then every attempt to read its rest fails
+        long[] cuts = new long[1 + 8];
+        cuts[0] = 100_000;
+        s3.cutReadsOf("wal-cut-for-good/archive/", cuts);
+        Object[] v = cli(args(location, "verify"));
+        s3.cutNextRead(-1);
+        assertThat((int) v[0]).as(String.valueOf(v[1])).isEqualTo(22);
+        assertThat((String) v[1]).contains("not checked: archived WAL ").contains("the store failed to deliver it")
+                .contains("this says nothing about those backups").doesNotContain("problem:").doesNotContain("take a new full backup");
+        Object[] again = cli(args(location, "verify"));
+        assertThat((int) again[0]).as(String.valueOf(again[1])).isZero();
+    }
+
     @Test
     void aReverseDeltaSeries_onS3_restoresItsNewestAndItsOldestPoint() throws Exception {
         String location = s3.location(BUCKET, "clusters/reverse");
