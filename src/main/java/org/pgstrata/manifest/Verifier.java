@@ -466,8 +466,12 @@ public final class Verifier {
     private long[] checkArchive(Repository repo, List<Manifest> manifests, List<String> problems, List<String> unreadable) {
         try {
             repo.storage().checkConditionalWrites();
-        } catch (IOException e) {
+        } catch (org.pgstrata.storage.NoConditionalWritesException e) {
             problems.add("the store cannot be shown to refuse a second write of one key, which archiving relies on: " + e.getMessage());
+        } catch (IOException e) {
+            // The probe itself was refused (credentials that may only read, a failing store): no verdict on the store, nor on any backup.
+            unreadable.add("whether the store refuses a second write of one key, which archiving relies on, was not checked: its probe "
+                    + "could not be written (" + e.getMessage() + ")");
         }
         WalArchive archive = new WalArchive(repo.storage());
         long files = 0;

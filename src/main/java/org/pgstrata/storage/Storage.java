@@ -257,9 +257,15 @@ public interface Storage extends AutoCloseable {
             if (putBytesIfAbsent(key, new byte[] {2})) {
                 throw new NoConditionalWritesException(describe());
             }
-        } finally {
-            delete(key);
+        } catch (IOException | RuntimeException e) {
+            try {
+                delete(key);
+            } catch (IOException | RuntimeException removal) {
+                e.addSuppressed(removal); // a store that refused the write likely refuses the removal too: say why the write failed
+            }
+            throw e;
         }
+        delete(key);
     }
 
     /** Where {@link #checkConditionalWrites()} puts its short-lived probe objects. */

@@ -266,6 +266,26 @@ class S3RepositoryTest {
         assertThat((int) again[0]).as(String.valueOf(again[1])).isZero();
     }
 
+    /**
+     * verify writes a probe object to show that the store refuses a second write of one key. A
+     * store that refuses the probe itself (credentials that may only read, a failing store) made
+     * verify report a problem over intact backups (exit 15, "do not rely on the damaged backups;
+     * take a new full backup"), and the error of the probe's removal hid why the write failed.
+     */
+    @Test
+    void aProbeWriteTheStoreRefuses_isNotChecked_notCalledDamaged() throws Exception {
+        s3.refusePutsContaining("clusters/main/probe/");
+        VerifyResult v;
+        try {
+            v = PgSupport.facade().verify(repo, null);
+        } finally {
+            s3.refusePutsContaining(null);
+        }
+        assertThat(v.problems()).isEmpty();
+        assertThat(v.rejected()).isEmpty();
+        assertThat(v.unreadable()).anyMatch(u -> u.contains("second write") && u.contains("writing s3://" + BUCKET + "/clusters/main/probe/"));
+    }
+
     @Test
     void aReverseDeltaSeries_onS3_restoresItsNewestAndItsOldestPoint() throws Exception {
         String location = s3.location(BUCKET, "clusters/reverse");

@@ -36,9 +36,10 @@ public final class S3Server implements AutoCloseable {
     private final java.util.Deque<Long> cuts = new java.util.ArrayDeque<>();
     /**
      * The part of a key that a GET must contain to be cut (null: any), then the end of the keys
-     * whose PUTs fail ({@link #refusePutsOf}, null: none); guarded by {@link #cuts}.
+     * whose PUTs fail ({@link #refusePutsOf}, null: none), then a part of the keys whose PUTs fail
+     * ({@link #refusePutsContaining}, null: none); guarded by {@link #cuts}.
      */
-    private final String[] cutOnly = new String[2];
+    private final String[] cutOnly = new String[3];
 
     private S3Server(Path directory, int port) {
         this(directory, port, true);
@@ -152,6 +153,13 @@ public final class S3Server implements AutoCloseable {
         }
     }
 
+    /** As {@link #refusePutsOf}, for every key that contains {@code keyPart} (null: none). */
+    public void refusePutsContaining(String keyPart) {
+        synchronized (cuts) {
+            cutOnly[2] = keyPart;
+        }
+    }
+
     /** Whether a cut {@link #cutReads} armed has not happened yet. */
     public boolean readCutPending() {
         synchronized (cuts) {
@@ -224,6 +232,9 @@ public final class S3Server implements AutoCloseable {
             synchronized (cuts) {
                 if (only[1] != null && blob.getMetadata().name().endsWith(only[1])) {
                     throw new IllegalStateException("the test refuses writes of *" + only[1]);
+                }
+                if (only[2] != null && blob.getMetadata().name().contains(only[2])) {
+                    throw new IllegalStateException("the test refuses writes of *" + only[2] + "*");
                 }
             }
             return super.putBlob(container, blob, options);
