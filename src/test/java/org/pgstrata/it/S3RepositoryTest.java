@@ -267,6 +267,28 @@ class S3RepositoryTest {
     }
 
     /**
+     * A backup's block map that the store fails to deliver (every attempt answered 500) was a
+     * problem ("its block map cannot be read", exit 15, "take a new full backup"); it is not
+     * checked, exit 22, as the backup's other objects.
+     */
+    @Test
+    void aBlockMapTheStoreKeepsFailing_isNotChecked_notCalledDamaged() throws Exception {
+        String location = s3.location(BUCKET, "clusters/bm-cut");
+        LocalCluster c = booksCluster("bm-cut-source", 5_000, 14);
+        String id = backup(location, c, BackupType.FULL).id();
+        c.stop();
+        long[] cuts = new long[1 + 8]; // each of the SDK's 8 attempts fails at its first byte: the store answers 500
+        s3.cutReadsOf("bm-cut/backup/" + id + "/blockmap", cuts);
+        Object[] v = cli(args(location, "verify"));
+        s3.cutNextRead(-1);
+        assertThat((int) v[0]).as(String.valueOf(v[1])).isEqualTo(22);
+        assertThat((String) v[1]).contains("not checked: backup " + id + ": its block map was not checked: the store failed to deliver it")
+                .doesNotContain("problem:").doesNotContain("take a new full backup");
+        Object[] again = cli(args(location, "verify"));
+        assertThat((int) again[0]).as(String.valueOf(again[1])).isZero();
+    }
+
+    /**
      * verify writes a probe object to show that the store refuses a second write of one key. A
      * store that refuses the probe itself (credentials that may only read, a failing store) made
      * verify report a problem over intact backups (exit 15, "do not rely on the damaged backups;
