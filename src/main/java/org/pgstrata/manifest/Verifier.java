@@ -475,7 +475,7 @@ public final class Verifier {
         } catch (IOException e) {
             // The probe itself was refused (credentials that may only read, a failing store): no verdict on the store, nor on any backup.
             unreadable.add("whether the store refuses a second write of one key, which archiving relies on, was not checked: its probe "
-                    + "could not be written (" + e.getMessage() + ")");
+                    + "failed (" + e.getMessage() + ")");
         }
         WalArchive archive = new WalArchive(repo.storage());
         long files = 0;
