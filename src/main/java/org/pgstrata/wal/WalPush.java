@@ -60,7 +60,7 @@ public final class WalPush {
             String sysid = opened.systemIdentifier();
             if (sysid == null) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "no pgstrata repository at " + storage.describe() + " to archive " + name + " into",
-                        "create it with 'pgstrata repo init --repo " + storage.describe() + " --pgdata DIR'");
+                        noRepositoryHint(storage.describe(), "archive_command"));
             }
             WalArchive archive = new WalArchive(storage);
             dropNote(repo, file, name);
@@ -138,6 +138,17 @@ public final class WalPush {
             warnings.add("the archived copy of " + name + " in " + storage.describe() + " was damaged; this file is its original (the "
                     + "checksum and size its header records) and is stored again in its place");
         }
+    }
+
+    /**
+     * The hint where a repository's location holds no repo.json: most often a file system that is
+     * not mounted (its empty mount point is there), where a new repository would hide, once the
+     * real one is mounted again, what was archived into the new one meanwhile. {@code names}: the
+     * setting that names the location.
+     */
+    public static String noRepositoryHint(String location, String names) {
+        return "mount or restore the repository that " + names + " names (a file system not mounted?); only if there is none yet, "
+                + "create it with 'pgstrata repo init --repo " + Self.quote(location) + " --pgdata DIR'";
     }
 
     /**

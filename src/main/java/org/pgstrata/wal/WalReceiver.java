@@ -60,7 +60,7 @@ public final class WalReceiver {
             String sysid = opened.systemIdentifier();
             if (sysid == null) {
                 throw new PgstrataException(ErrorCode.NOT_FOUND, "no pgstrata repository at " + storage.describe(),
-                        "create it with 'pgstrata repo init --repo " + storage.describe() + " --pgdata DIR'");
+                        WalPush.noRepositoryHint(storage.describe(), "--repo"));
             }
             WalArchive archive = new WalArchive(storage);
             int segments = 0;

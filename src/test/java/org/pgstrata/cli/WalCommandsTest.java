@@ -426,6 +426,25 @@ class WalCommandsTest {
         assertThat(Files.readAllBytes(object)).isEqualTo(header);
     }
 
+    /**
+     * A repository's directory without repo.json is most often a file system that is not mounted
+     * (the empty mount point is there). "Create it with repo init" made a second repository there,
+     * which hid what was archived meanwhile once the real one was mounted again: the hint says to
+     * mount or restore it first.
+     */
+    @Test
+    void pushIntoADirectoryWithoutARepository_hintsAtTheMountFirst() throws Exception {
+        Path mountPoint = Files.createDirectories(dir.resolve("not mounted"));
+        Run r = lean("wal", "push", "--repo", mountPoint.toString(), "--no-batch", walDir.resolve(segments.get(0)).toString());
+        assertThat(r.code()).isEqualTo(ErrorCode.NOT_FOUND.exitCode());
+        assertThat(r.err().strip().lines()).hasSize(1);
+        assertThat(r.err()).contains("no pgstrata repository at " + mountPoint).contains("hint: mount or restore the repository")
+                .contains("--repo '" + mountPoint + "' --pgdata DIR"); // a word the shell takes whole
+        try (Stream<Path> s = Files.list(mountPoint)) {
+            assertThat(s).as("nothing written into the mount point").isEmpty();
+        }
+    }
+
     private static Path archivedObject(Path repo, String name) throws Exception {
         try (Stream<Path> s = Files.walk(repo.resolve("archive"))) {
             return s.filter(p -> p.getFileName().toString().equals(name)).findFirst().orElseThrow();
