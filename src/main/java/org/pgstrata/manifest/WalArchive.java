@@ -201,6 +201,18 @@ public final class WalArchive {
     public enum PutOutcome { STORED, ALREADY_ARCHIVED, STORED_AGAIN }
 
     /**
+     * The warning for {@link PutOutcome#STORED_AGAIN}, in the words of every command that archives
+     * ({@code offered}: what the command offered, such as "this file"); empty for other outcomes.
+     */
+    public Optional<String> storedAgainWarning(PutOutcome outcome, String name, String offered) {
+        if (outcome != PutOutcome.STORED_AGAIN) {
+            return Optional.empty();
+        }
+        return Optional.of("the archived copy of " + name + " in " + storage.describe() + " was damaged; " + offered
+                + " is its original (the checksum and size its header records) and is stored again in its place");
+    }
+
+    /**
      * Archives {@code content} under {@code name}: durable before it returns. The same content
      * under the same name again is {@link PutOutcome#ALREADY_ARCHIVED}; different content throws
      * {@link ConflictException} and leaves the first copy alone. A copy that an earlier version

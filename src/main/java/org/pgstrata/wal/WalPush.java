@@ -69,7 +69,7 @@ public final class WalPush {
             List<Path> ready = batch ? readyFiles(file, name) : List.of();
             if (ready.isEmpty()) {
                 WalArchive.PutOutcome o = pushOne(archive, file, sysid, compression, THREADS, null);
-                noteStoredAgain(o, name, storage, warnings);
+                archive.storedAgainWarning(o, name, "this file").ifPresent(warnings::add);
                 return new Result(name, o, also, warnings);
             }
             // Several files: one per thread, the requested one first. Each becomes visible only after
@@ -86,7 +86,7 @@ public final class WalPush {
                 try {
                     WalArchive.PutOutcome o = pushOne(archive, file, sysid, compression, 1, null);
                     archived.get(0).complete(true);
-                    noteStoredAgain(o, name, storage, warnings);
+                    archive.storedAgainWarning(o, name, "this file").ifPresent(warnings::add);
                     return o;
                 } finally {
                     archived.get(0).complete(false); // no effect once it is true
@@ -103,7 +103,7 @@ public final class WalPush {
                         if (o != WalArchive.PutOutcome.ALREADY_ARCHIVED) {
                             also.add(r.getFileName().toString());
                         }
-                        noteStoredAgain(o, r.getFileName().toString(), storage, warnings);
+                        archive.storedAgainWarning(o, r.getFileName().toString(), "this file").ifPresent(warnings::add);
                         mine.complete(true);
                         markPushed(spool, r.getFileName().toString(), identity);
                     } catch (WalArchive.HeldBackException e) {
@@ -130,13 +130,6 @@ public final class WalPush {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot archive " + name + " into " + S3Location.describe(repo) + ": " + e.getMessage(),
                     "check that the repository is reachable and writable; PostgreSQL retries the push", e);
-        }
-    }
-
-    private static void noteStoredAgain(WalArchive.PutOutcome o, String name, Storage storage, List<String> warnings) {
-        if (o == WalArchive.PutOutcome.STORED_AGAIN) {
-            warnings.add("the archived copy of " + name + " in " + storage.describe() + " was damaged; this file is its original (the "
-                    + "checksum and size its header records) and is stored again in its place");
         }
     }
 

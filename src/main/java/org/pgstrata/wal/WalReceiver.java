@@ -151,7 +151,7 @@ public final class WalReceiver {
                 // Archive the history of the current timeline, and start on it at its first segment we lack.
                 String[] hist = timelineHistory(repl, tli);
                 byte[] content = hist[1].getBytes(StandardCharsets.UTF_8);
-                warnIfStoredAgain(archive.put(hist[0], content, o.compression()), hist[0]);
+                archive.storedAgainWarning(archive.put(hist[0], content, o.compression()), hist[0], "the streamed file").ifPresent(progress::warn);
                 TimelineHistory h = TimelineHistory.parse(tli, hist[1]);
                 Lsn switchPoint = h.begin();
                 int holding = h.timelineAt(start);
@@ -234,7 +234,7 @@ public final class WalReceiver {
                         filled = Math.max(filled, inSeg + n);
                         if (filled == segSize) {
                             String name = WalFileName.segment(streamTli, segStart / segSize, segSize);
-                            warnIfStoredAgain(archive.put(name, segment, o.compression()), name);
+                            archive.storedAgainWarning(archive.put(name, segment, o.compression()), name, "the streamed file").ifPresent(progress::warn);
                             pass.segments++;
                             pass.bytes += segSize;
                             segStart += segSize;
@@ -354,13 +354,6 @@ public final class WalReceiver {
     }
 
     /** Creates the slot (reserving WAL now) if needed; returns where streaming resumes. */
-    private void warnIfStoredAgain(WalArchive.PutOutcome outcome, String name) {
-        if (outcome == WalArchive.PutOutcome.STORED_AGAIN) {
-            progress.warn("the archived copy of " + name + " was damaged; the streamed file is its original (the checksum and size its "
-                    + "header records) and is stored again in its place");
-        }
-    }
-
     private static Lsn slotStart(Connection c, String slot, Progress progress) throws SQLException {
         boolean exists = false;
         try (PreparedStatement ps = c.prepareStatement(
