@@ -288,7 +288,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 // Where PostgreSQL stops: before the first transaction that ended after the target (at or after it, exclusive),
                 // by the commit times in the WAL. A backup's stop time is the wall clock of the machine that took it, which can
                 // lag the server's (or was set back since): a backup that "stopped before" the target may hold later commits.
-                Lsn stop = findRecord(tl, path, searched, r -> (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
+                Lsn stop = findRecord(tl, path, searched, r -> endsTransaction(r)
                         && r.time() != null && (inclusive ? r.time().isAfter(at) : !r.time().isBefore(at)));
                 if (stop == null) {
                     Instant lastCommit = lastCommitTime(tl, path, searched);
@@ -324,29 +324,15 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             }
             case XID -> {
                 long xid = Long.parseUnsignedLong(target.value()) & 0xFFFFFFFFL;
-                AtomicReference<WalReader.Record> ended = new AtomicReference<>();
-                position = findRecord(tl, path, searched, r -> {
-                    boolean match = (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT) && r.xid() == xid;
-                    if (match) {
-                        ended.set(r);
-                    }
-                    return match;
-                });
+                WalReader.Record ended = firstRecord(tl, path, searched, r -> endsTransaction(r) && r.xid() == xid);
+                position = ended == null ? null : ended.lsn();
                 if (position == null) {
                     checkContinuous(repo, tl, path, oldest, null, target);
                     // A row's xmin written inside a SAVEPOINT is a subtransaction's: its commit is the top-level transaction's
                     // record, which lists it, and PostgreSQL compares a target only with the xid that record belongs to.
-                    AtomicReference<WalReader.Record> parent = new AtomicReference<>();
-                    findRecord(tl, path, searched, r -> {
-                        boolean match = (r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT)
-                                && java.util.Arrays.stream(r.subxacts()).anyMatch(x -> x == xid);
-                        if (match) {
-                            parent.set(r);
-                        }
-                        return match;
-                    });
-                    if (parent.get() != null) {
-                        WalReader.Record p = parent.get();
+                    WalReader.Record p = firstRecord(tl, path, searched,
+                            r -> endsTransaction(r) && java.util.Arrays.stream(r.subxacts()).anyMatch(x -> x == xid));
+                    if (p != null) {
                         throw unreachable(target, "a subtransaction of transaction " + p.xid() + ", which "
                                 + (p.kind() == WalReader.Kind.COMMIT ? "committed" : "aborted") + " at " + p.lsn()
                                 + "; recovery stops only at a top-level transaction's end",
@@ -356,7 +342,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                             "check the transaction id (SELECT pg_current_xact_id() in that transaction)");
                 }
                 s.put("recovery_target_xid", Long.toString(xid));
-                targetWord = "transaction " + target.value() + " (" + (ended.get().kind() == WalReader.Kind.COMMIT ? "commit" : "abort")
+                targetWord = "transaction " + target.value() + " (" + (ended.kind() == WalReader.Kind.COMMIT ? "commit" : "abort")
                         + " record at " + position + ")";
             }
             case NAME -> {
@@ -507,7 +493,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
     private static Instant lastCommitTime(ArchiveTimelines tl, TimelineHistory path, List<Manifest> from) throws IOException {
         AtomicReference<Instant> last = new AtomicReference<>();
         tl.scanFrom(path, from, r -> {
-            if ((r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT) && r.time() != null) {
+            if (endsTransaction(r) && r.time() != null) {
                 last.set(r.time());
             }
             return true;
@@ -539,14 +525,26 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
      */
     private static Lsn findRecord(ArchiveTimelines tl, TimelineHistory path, List<Manifest> from,
                                   java.util.function.Predicate<WalReader.Record> match, boolean end) throws IOException {
-        AtomicReference<Lsn> found = new AtomicReference<>();
+        WalReader.Record r = firstRecord(tl, path, from, match);
+        return r == null ? null : end ? r.reportedEnd() : r.lsn();
+    }
+
+    /** The first record that matches, read from the first of {@code from} (backups on the path, oldest first) on; null for none. */
+    private static WalReader.Record firstRecord(ArchiveTimelines tl, TimelineHistory path, List<Manifest> from,
+                                                java.util.function.Predicate<WalReader.Record> match) throws IOException {
+        AtomicReference<WalReader.Record> found = new AtomicReference<>();
         tl.scanFrom(path, from, r -> {
             if (match.test(r)) {
-                found.set(end ? r.reportedEnd() : r.lsn());
+                found.set(r);
                 return false;
             }
             return true;
         });
         return found.get();
+    }
+
+    /** A commit or abort record: the end of a transaction, where an xid or time target can stop. */
+    private static boolean endsTransaction(WalReader.Record r) {
+        return r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT;
     }
 }
