@@ -380,11 +380,7 @@ class WalCommandsTest {
     void pushOfTheOriginalOverADamagedArchivedCopy_storesItAgain_andGetReturnsIt() throws Exception {
         Path repo = newRepo("repo-mended");
         String seg = segments.get(2);
-        assertThat(lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(seg).toString()).code()).isZero();
-        Path object = archivedObject(repo, seg);
-        byte[] stored = Files.readAllBytes(object);
-        stored[stored.length / 2] ^= 0x01;
-        Files.write(object, stored);
+        pushAndDamageTheBody(repo, seg);
         assertThat(lean("wal", "get", "--repo", repo.toString(), seg, dir.resolve("mended-before").toString()).code())
                 .as("the damage is seen").isEqualTo(LeanWal.GET_DAMAGED);
 
@@ -404,11 +400,8 @@ class WalCommandsTest {
     void pushOverADamagedArchivedCopy_thatCannotBeProvenTheOriginal_isRefused_andTheCopyKept() throws Exception {
         Path repo = newRepo("repo-unproven");
         String seg = segments.get(1);
-        assertThat(lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(seg).toString()).code()).isZero();
-        Path object = archivedObject(repo, seg);
+        Path object = pushAndDamageTheBody(repo, seg);
         byte[] body = Files.readAllBytes(object);
-        body[body.length / 2] ^= 0x01;
-        Files.write(object, body);
         Path other = Files.createDirectories(dir.resolve("unproven/pg_wal")).resolve(seg);
         byte[] bytes = Files.readAllBytes(walDir.resolve(seg));
         bytes[bytes.length / 2] ^= 0x55;
@@ -443,6 +436,16 @@ class WalCommandsTest {
         try (Stream<Path> s = Files.list(mountPoint)) {
             assertThat(s).as("nothing written into the mount point").isEmpty();
         }
+    }
+
+    /** Pushes segment {@code seg} into {@code repo} and flips a bit in the middle of its archived object; returns the object. */
+    private static Path pushAndDamageTheBody(Path repo, String seg) throws Exception {
+        assertThat(lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(seg).toString()).code()).isZero();
+        Path object = archivedObject(repo, seg);
+        byte[] body = Files.readAllBytes(object);
+        body[body.length / 2] ^= 0x01;
+        Files.write(object, body);
+        return object;
     }
 
     private static Path archivedObject(Path repo, String name) throws Exception {

@@ -24,27 +24,12 @@ class LargeFileObjectNameTest extends PgTest {
 
     @Test
     void largeFilesWithOddPaths_eachRestoreWithTheirOwnBytes() throws Exception {
-        LocalCluster source = pg.start("source", 17);
-        PgSupport.sql(source, "CREATE TABLE t (id int primary key, v text)",
-                "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g");
-        var expected = ClusterContent.of(source);
+        LocalCluster source = sourceWithATable();
         Path data = source.pgdata();
         Path deep = data.resolve("notes/" + "d".repeat(100) + "/" + "e".repeat(100) + "/" + "f".repeat(100));
         Files.createDirectories(deep);
-        Map<Path, byte[]> files = Map.of(data.resolve("notes/big"), random(1), data.resolve("notes+big"), random(2),
-                data.resolve("notes/back\\slash"), random(3), deep.resolve("big"), random(4));
-        for (var f : files.entrySet()) {
-            Files.write(f.getKey(), f.getValue());
-        }
-
-        BackupResult b = PgSupport.fullBackup(dir.resolve("repo"), source);
-
-        LocalCluster restored = pg.restoreAndStart(dir.resolve("repo"), b.id(), "restored", 17);
-        assertThat(ClusterContent.of(restored)).isEqualTo(expected);
-        assertThat(ClusterContent.amcheck(restored)).isEmpty();
-        for (var f : files.entrySet()) {
-            assertThat(restored.pgdata().resolve(data.relativize(f.getKey()))).as(data.relativize(f.getKey()).toString()).hasBinaryContent(f.getValue());
-        }
+        backUpAndRestore(source, Map.of(data.resolve("notes/big"), random(1), data.resolve("notes+big"), random(2),
+                data.resolve("notes/back\\slash"), random(3), deep.resolve("big"), random(4)));
     }
 
     /**
@@ -55,25 +40,38 @@ class LargeFileObjectNameTest extends PgTest {
      */
     @Test
     void aLargeFileWithAPathOf150Characters_backsUpIntoAnEncryptedRepository_andRestores() throws Exception {
-        LocalCluster source = pg.start("source", 17);
-        PgSupport.sql(source, "CREATE TABLE t (id int primary key, v text)",
-                "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g");
-        var expected = ClusterContent.of(source);
-        Path data = source.pgdata();
-        Path file = data.resolve("notes/" + "n".repeat(144)); // "notes+nnn...n.zst": 154 bytes
+        LocalCluster source = sourceWithATable();
+        Path file = source.pgdata().resolve("notes/" + "n".repeat(144)); // "notes+nnn...n.zst": 154 bytes
         Files.createDirectories(file.getParent());
-        byte[] bytes = random(5);
-        Files.write(file, bytes);
         org.pgstrata.api.CipherPass.use(new org.pgstrata.api.CipherPass.Source("test", "a passphrase".toCharArray()), true);
         try {
-            BackupResult b = PgSupport.fullBackup(dir.resolve("repo"), source);
-            LocalCluster restored = pg.restoreAndStart(dir.resolve("repo"), b.id(), "restored", 17);
-            assertThat(ClusterContent.of(restored)).isEqualTo(expected);
-            assertThat(ClusterContent.amcheck(restored)).isEmpty();
-            assertThat(restored.pgdata().resolve(data.relativize(file))).hasBinaryContent(bytes);
+            backUpAndRestore(source, Map.of(file, random(5)));
         } finally {
             org.pgstrata.api.CipherPass.clear();
         }
         assertThat(Files.readString(dir.resolve("repo/repo.json"))).as("the repository is encrypted").contains("\"encryption\"");
+    }
+
+    private LocalCluster sourceWithATable() throws Exception {
+        LocalCluster source = pg.start("source", 17);
+        PgSupport.sql(source, "CREATE TABLE t (id int primary key, v text)",
+                "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g");
+        return source;
+    }
+
+    /** Writes {@code files} into the source, takes a full backup into dir/repo and restores it: the content, amcheck, and each file's own bytes. */
+    private void backUpAndRestore(LocalCluster source, Map<Path, byte[]> files) throws Exception {
+        var expected = ClusterContent.of(source);
+        for (var f : files.entrySet()) {
+            Files.write(f.getKey(), f.getValue());
+        }
+        BackupResult b = PgSupport.fullBackup(dir.resolve("repo"), source);
+        LocalCluster restored = pg.restoreAndStart(dir.resolve("repo"), b.id(), "restored", 17);
+        assertThat(ClusterContent.of(restored)).isEqualTo(expected);
+        assertThat(ClusterContent.amcheck(restored)).isEmpty();
+        Path data = source.pgdata();
+        for (var f : files.entrySet()) {
+            assertThat(restored.pgdata().resolve(data.relativize(f.getKey()))).as(data.relativize(f.getKey()).toString()).hasBinaryContent(f.getValue());
+        }
     }
 }
