@@ -229,10 +229,13 @@ final class LeanWal {
     /** wal get, with restore_command's exit codes: 0 found, 1 absent, 126 damaged, 128 failed. */
     static int get(String repo, String name, Path target, TablespaceCreations.Bound replayBound, String replayTarget) {
         try {
-            if (WalGet.get(repo, name, target, replayBound, replayTarget)) {
+            WalGet.Fetched f = WalGet.fetch(repo, name, target, replayBound, replayTarget);
+            if (f == WalGet.Fetched.WRITTEN) {
                 return 0;
             }
-            System.err.println("pgstrata: " + name + " is not in the archive at " + S3Location.describe(repo));
+            System.err.println(f == WalGet.Fetched.NOT_ARCHIVED ? "pgstrata: " + name + " is not in the archive at " + S3Location.describe(repo)
+                    : "pgstrata: warning: archived WAL " + name + " in " + S3Location.describe(repo) + " is damaged; this recovery stops before it"
+                    + " (at " + replayBound.lsn() + "), so it is answered as not archived (run 'pgstrata verify')");
             return NOT_IN_ARCHIVE;
         } catch (RuntimeException e) {
             // A permission problem is said as such, but still exits above 125: recovery must stop, not end.

@@ -81,6 +81,21 @@ public final class WalGet {
      * again; restore_command, unchanged, would then carry a bound that recovery passes.
      */
     public static boolean get(String repo, String name, Path target, TablespaceCreations.Bound bound, String replayTarget) {
+        return fetch(repo, name, target, bound, replayTarget) == Fetched.WRITTEN;
+    }
+
+    /** What {@link #fetch} did: wrote the file; found none; or found it damaged where the recovery that asks stops before it. */
+    public enum Fetched { WRITTEN, NOT_ARCHIVED, DAMAGED_PAST_THE_BOUND }
+
+    /**
+     * As {@link #get(String, String, Path, TablespaceCreations.Bound, String)}, saying why nothing
+     * was written. A damaged segment that lies wholly after the bound of a restore to a backup's
+     * consistency point (recovery_target = immediate, still set) is no reason to stop that recovery:
+     * PostgreSQL reads ahead past the segment switch that ends a backup and asks for the next
+     * segment, which it never replays. It is answered as not archived, which ends the read-ahead
+     * there ({@link Fetched#DAMAGED_PAST_THE_BOUND}).
+     */
+    public static Fetched fetch(String repo, String name, Path target, TablespaceCreations.Bound bound, String replayTarget) {
         try (RepoIdentity.Opened opened = RepoIdentity.open(repo)) {
             Storage storage = opened.storage();
             WalArchive archive = new WalArchive(storage);
@@ -97,9 +112,17 @@ public final class WalGet {
                             "mount or restore the repository that restore_command names, then start the server again");
                 }
                 refuseExpired(storage, repo, name, dataDir);
-                return false;
+                return Fetched.NOT_ARCHIVED;
             }
-            byte[] content = archive.read(e.get());
+            byte[] content;
+            try {
+                content = archive.read(e.get());
+            } catch (CorruptObjectException damaged) {
+                if (pastAConsistencyBound(archive, name, dataDir, bound, replayTarget)) {
+                    return Fetched.DAMAGED_PAST_THE_BOUND;
+                }
+                throw damaged;
+            }
             java.util.concurrent.FutureTask<PgstrataException> guard = null;
             if (WalFileName.isSegment(name) || name.endsWith(".partial")) {
                 WalSegmentHeader h = checkSystem(storage, name, e.get().key(), content);
@@ -153,7 +176,7 @@ public final class WalGet {
                 throw new PgstrataException(ErrorCode.IO, "cannot write " + name + " to " + target + ": " + ex.getMessage()
                         + "; nothing was left there", "free space in " + dir + "; recovery asks for the file again", ex);
             }
-            return true;
+            return Fetched.WRITTEN;
         } catch (WalArchive.DuplicateException e) {
             throw new PgstrataException(ErrorCode.CORRUPT, "archived WAL " + name + " is ambiguous: " + e.getMessage(),
                     "recovery cannot go past this point; find out which copy this cluster wrote, remove the other, and run "
@@ -170,6 +193,26 @@ public final class WalGet {
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot fetch " + name + " from " + S3Location.describe(repo) + " to " + target + ": " + e.getMessage(),
                     "check that the repository is reachable", e);
+        }
+    }
+
+    /**
+     * Whether segment {@code name} begins after the segment where a restore to a backup's
+     * consistency point stops ({@code bound}, from recovery_target = immediate, which the data
+     * directory must still set: a copy whose target was taken out recovers further and needs it).
+     */
+    private static boolean pastAConsistencyBound(WalArchive archive, String name, Path dataDir, TablespaceCreations.Bound bound,
+                                                 String replayTarget) {
+        if (bound == null || dataDir == null || replayTarget == null || !replayTarget.startsWith("recovery_target=")
+                || !WalFileName.isSegment(name) || !targetStillSet(dataDir, replayTarget)) {
+            return false;
+        }
+        try {
+            // The damaged object cannot say its size; the archive's newest intact segment does (only on this rare path).
+            long segSize = new org.pgstrata.manifest.ArchiveTimelines(archive).segmentSize();
+            return WalFileName.segmentNumber(name, segSize) > bound.lsn().segmentNumber(segSize);
+        } catch (IOException | RuntimeException e) {
+            return false; // unsure: the damage stops recovery, as for any other segment
         }
     }
 
