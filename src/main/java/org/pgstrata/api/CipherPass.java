@@ -132,8 +132,9 @@ public final class CipherPass {
             throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "the passphrase file " + file + " does not exist",
                     "--cipher-pass-file names a file holding the repository's passphrase on its first line");
         } catch (java.nio.file.AccessDeniedException e) {
-            throw new PgstrataException(ErrorCode.CIPHER_PASS_MISSING, "cannot read the passphrase file " + file + ": permission denied for user "
-                    + System.getProperty("user.name", "?") + ownerAndMode(file),
+            // Exit 45 with the owner and mode, as for every other file: a file that was given is no missing passphrase (47).
+            throw new PgstrataException(ErrorCode.PERMISSION_DENIED, "permission denied: user " + System.getProperty("user.name", "?")
+                    + " cannot read the passphrase file " + file + PermissionDenied.ownerAndMode(file),
                     "make it readable by the user that runs pgstrata (for archive_command and restore_command: the server's user), "
                             + "owner-only (600) or for its group (640)");
         } catch (IOException e) {
@@ -150,16 +151,6 @@ public final class CipherPass {
     }
 
     /** " (owned by U:G, mode 0640)" of {@code file}, or nothing when that cannot be told. */
-    private static String ownerAndMode(Path file) {
-        try {
-            java.nio.file.attribute.PosixFileAttributes a = Files.readAttributes(file, java.nio.file.attribute.PosixFileAttributes.class);
-            return " (owned by " + a.owner().getName() + ":" + a.group().getName() + ", mode "
-                    + java.nio.file.attribute.PosixFilePermissions.toString(a.permissions()) + ")";
-        } catch (IOException | UnsupportedOperationException | SecurityException e) {
-            return "";
-        }
-    }
-
     /**
      * Refuses a passphrase file that every user may read, as a configuration file that holds
      * secrets is refused: whoever reads it reads every backup. A pipe ({@code <(pass show db)})

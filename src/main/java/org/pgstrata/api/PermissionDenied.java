@@ -7,6 +7,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.List;
 
 /**
  * A file operation the operating system refused (EACCES), as one line a user can act on: the
@@ -39,28 +40,56 @@ public final class PermissionDenied {
                     "run pgstrata as the user that owns the repository", e);
         }
         Path path = Path.of(e.getFile()).toAbsolutePath();
-        // The path itself, or else the nearest directory above it that this user can see: the one that bars the way.
-        Path shown = path;
-        PosixFileAttributes attributes = null;
-        while (shown != null && attributes == null) {
-            try {
-                attributes = Files.readAttributes(shown, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            } catch (IOException | UnsupportedOperationException | SecurityException x) {
-                shown = shown.getParent();
-            }
-        }
+        Path shown = visible(path);
         String message = "permission denied: user " + user + " cannot access " + path;
-        if (attributes == null) {
+        if (shown == null) {
             return new PgstrataException(ErrorCode.PERMISSION_DENIED, message, "run pgstrata as the user that owns it", e);
         }
-        String owner = attributes.owner().getName();
-        message += " (" + (shown.equals(path) ? "" : shown + " is ") + "owned by " + owner + ":" + attributes.group().getName() + ", mode "
-                + octal(attributes) + ")";
+        String owner = attributes(shown).owner().getName();
+        message += ownerAndMode(path);
         String hint = owner.equals(user)
                 ? "give its owner access again: chmod u+rwX " + Self.quote(shown.toString())
                 : "run the command as " + owner + ", the owner; or, for " + user + " to use it, make " + user
                         + " the owner of the whole repository (chown -R " + user + ": REPOSITORY)";
         return new PgstrataException(ErrorCode.PERMISSION_DENIED, message, hint, e);
+    }
+
+    /**
+     * " (owned by USER:GROUP, mode 0640)" for {@code path}, or, when this user cannot see it, for
+     * the nearest directory above it that it can (" (/a/b is owned by ...)": the one that bars the
+     * way); empty when none can be told.
+     */
+    public static String ownerAndMode(Path path) {
+        Path absolute = path.toAbsolutePath();
+        Path shown = visible(absolute);
+        if (shown == null) {
+            return "";
+        }
+        PosixFileAttributes a = attributes(shown);
+        return " (" + (shown.equals(absolute) ? "" : shown + " is ") + "owned by " + a.owner().getName() + ":" + a.group().getName()
+                + ", mode " + octal(a) + ")";
+    }
+
+    /** {@code path}, or the nearest directory above it whose attributes this user can read; null for none. */
+    private static Path visible(Path path) {
+        for (Path p = path; p != null; p = p.getParent()) {
+            if (attributes(p) != null) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /** The attributes of what {@code p} leads to (its modes are what access needs), else of a link that leads nowhere; null for none. */
+    private static PosixFileAttributes attributes(Path p) {
+        for (LinkOption[] options : List.of(new LinkOption[0], new LinkOption[] {LinkOption.NOFOLLOW_LINKS})) {
+            try {
+                return Files.readAttributes(p, PosixFileAttributes.class, options);
+            } catch (IOException | UnsupportedOperationException | SecurityException x) {
+                // next, or none
+            }
+        }
+        return null;
     }
 
     private static String octal(PosixFileAttributes a) {

@@ -147,7 +147,7 @@ final class ConfigFile {
         } catch (AccessDeniedException e) {
             // Exit 45 with the owner and mode, as for every other file: "permission denied" as an I/O error (22) named neither.
             throw new PgstrataException(ErrorCode.PERMISSION_DENIED, "permission denied: user " + System.getProperty("user.name", "?")
-                    + " cannot read configuration file " + path + ownerAndMode(path), "make it readable by the user that runs pgstrata "
+                    + " cannot read configuration file " + path + org.pgstrata.api.PermissionDenied.ownerAndMode(path), "make it readable by the user that runs pgstrata "
                     + "(for example chgrp postgres and chmod 640)", e);
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read configuration file " + path + ": " + e.getMessage(), null);
@@ -325,23 +325,6 @@ final class ConfigFile {
     }
 
     /** " (owned by USER:GROUP, mode 0640)" of {@code path}, or of the nearest directory above it that bars the way; empty when none can be read. */
-    private static String ownerAndMode(Path path) {
-        for (Path p = path.toAbsolutePath(); p != null; p = p.getParent()) {
-            try {
-                java.nio.file.attribute.PosixFileAttributes a = Files.readAttributes(p, java.nio.file.attribute.PosixFileAttributes.class);
-                int mode = 0;
-                for (PosixFilePermission x : a.permissions()) {
-                    mode |= 1 << (8 - x.ordinal()); // OWNER_READ is ordinal 0, the top bit of 0777
-                }
-                return " (" + (p.equals(path.toAbsolutePath()) ? "" : p + " is ") + "owned by " + a.owner().getName() + ":" + a.group().getName()
-                        + ", mode " + String.format("%04o", mode) + ")";
-            } catch (IOException | UnsupportedOperationException | SecurityException e) {
-                // Not visible to this user: the directory above may be what bars the way.
-            }
-        }
-        return "";
-    }
-
     private static String where(Path path, int line) {
         return line > 0 ? path + ":" + line : path.toString();
     }

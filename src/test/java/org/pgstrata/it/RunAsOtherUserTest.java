@@ -118,6 +118,26 @@ class RunAsOtherUserTest extends PgTest {
         }
     }
 
+    /**
+     * A passphrase file the user may not read (root's, 600) is permission denied, exit 45 with its owner and mode, as a
+     * configuration file is: it was exit 47, "no passphrase was given", for a file that was given.
+     */
+    @Test
+    void passphraseFileTheUserMayNotRead_isPermissionDenied() throws Exception {
+        try (OtherUser user = OtherUser.ensure()) {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path jar = copyOfTheBuild();
+            Path pass = dir.resolve("pass");
+            Files.writeString(pass, "a passphrase\n");
+            Files.setPosixFilePermissions(pass, PosixFilePermissions.fromString("rw-------"));
+            Path repo = dir.resolve("repo");
+            OtherUser.Result r = user.run(dir, java(jar, "list", "--repo", repo.toString(), "--cipher-pass-file", pass.toString()));
+            assertThat(r.exit()).as(r.output()).isEqualTo(ErrorCode.PERMISSION_DENIED.exitCode());
+            assertThat(r.output().strip()).startsWith("pgstrata: error: permission denied: user " + OtherUser.NAME
+                    + " cannot read the passphrase file " + pass).contains("owned by root:root, mode 0600").contains("hint: ").doesNotContain("\n");
+        }
+    }
+
     /** target/pgstrata.jar and target/lib, copied where the other user can read them (the checkout may be under /root). */
     private Path copyOfTheBuild() throws Exception {
         Path target = Path.of("target");
