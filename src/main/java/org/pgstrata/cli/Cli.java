@@ -1,6 +1,7 @@
 package org.pgstrata.cli;
 
 import org.pgstrata.api.PgstrataException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine;
@@ -356,6 +357,16 @@ public final class Cli {
                     guess = "did you mean " + String.join(" or ", near.stream().map(n -> "'" + n + "'").toList()) + "? ";
                 }
             }
+            List<String> targets = recoveryTargets(args);
+            if ((ex instanceof CommandLine.MutuallyExclusiveArgsException || ex instanceof CommandLine.MaxValuesExceededException)
+                    && targets.size() > 1) {
+                // picocli's words for its argument group ("Error: ... are mutually exclusive", or "expected only one
+                // match but got [--target-time=TIME | ...]={...} and [...]") name its syntax, not what was typed.
+                c.getErr().println("pgstrata: error: " + c.getCommandName() + " takes one recovery target, and was given "
+                        + String.join(", ", targets) + "; hint: give one of --target-time, --target-lsn, --target-xid, --target-name"
+                        + " or --target latest, once");
+                return org.pgstrata.api.ErrorCode.USAGE.exitCode();
+            }
             String from = fromFile(ex, args, config);
             if (!from.isEmpty() && c.getCommandSpec().userObject() instanceof StatusCommand) {
                 // A bad value in the file, not on the command line: the monitor's UNKNOWN (see runCommand).
@@ -368,6 +379,29 @@ public final class Cli {
             return org.pgstrata.api.ErrorCode.USAGE.exitCode();
         });
         return cl;
+    }
+
+    private static final List<String> TARGET_OPTIONS = List.of("--target-time", "--target-lsn", "--target-xid", "--target-name", "--target");
+
+    /** The recovery targets on the command line, in order, each as "OPTION VALUE" (for a refusal of more than one). */
+    static List<String> recoveryTargets(String[] args) {
+        List<String> found = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if ("--".equals(args[i])) {
+                break;
+            }
+            for (String name : TARGET_OPTIONS) {
+                if (args[i].equals(name)) {
+                    found.add(i + 1 < args.length ? name + " " + args[++i] : name);
+                    break;
+                }
+                if (args[i].startsWith(name + "=")) {
+                    found.add(name + " " + args[i].substring(name.length() + 1));
+                    break;
+                }
+            }
+        }
+        return found;
     }
 
     /**
