@@ -24,9 +24,13 @@ final class ConnectionOptions {
     @Option(names = {"-d", "--dbname"}, paramLabel = "DB", description = "Database (default: PGDATABASE, else postgres).")
     String dbname;
 
-    /** The settings for a server whose data directory is not known. */
+    /**
+     * The settings for a command that takes no --pgdata: the data directory is PGDATA's, when set,
+     * as for the commands that take one (its postmaster.pid gives the socket and port, as --help
+     * says), else not known.
+     */
     ConnectionSettings resolve(Map<String, String> env) {
-        return resolve(env, null);
+        return resolve(env, DataDirectory.orEnv(null, env));
     }
 
     /** The settings for the server of {@code pgdata} (null: not known): its socket and port come from its postmaster.pid. */

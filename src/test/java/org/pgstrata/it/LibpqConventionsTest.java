@@ -150,6 +150,25 @@ class LibpqConventionsTest {
         assertThat(logged).contains("connection received: host=[local]").doesNotContain("connection received: host=127.0.0.1");
     }
 
+    /**
+     * Commands that take no --pgdata (restore-point, the demo commands, wal receive) say in --help
+     * that host and port default to "the running server's socket (or address) from postmaster.pid
+     * of the data directory", and docs/physical.md that a command knows it from -D, else PGDATA:
+     * they ignored PGDATA and went to localhost:5432, another cluster's or none (a restore point
+     * made on the wrong server is one that --target-name never finds).
+     */
+    @Test
+    void commandsWithoutDashD_takeTheServerOfPGDATA_fromItsPostmasterPid() throws IOException {
+        Path log = cluster.pgdata().resolve(LocalCluster.LOG_FILE);
+        for (List<String> command : List.of(List.of("restore-point", "libpq_pgdata_point", "--no-switch"), List.of("demo", "checksum"))) {
+            int before = Files.readString(log).length();
+            Result r = run(Map.of("PGPASSWORD", PASSWORD, "PGDATA", cluster.pgdata().toString()), command.toArray(String[]::new));
+            assertThat(r.exit).as("%s with PGDATA and no host or port: %s", command, r.err).isZero();
+            assertThat(Files.readString(log).substring(before)).as("%s reached the server of PGDATA over its socket", command)
+                    .contains("connection received: host=[local]");
+        }
+    }
+
     @Test
     void pgdataFromDashDOrPGDATA_andNeitherIsAUsageError() {
         Result d = run(Map.of("PGPASSWORD", PASSWORD), "backup", "-q", "--repo", dir.resolve("repo-d").toString(),
