@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
     "duplicate segments), the logical backups and the drill records. Files that backups of a chain hold alike are",
     "rebuilt once, reading each object once: verifying a chain costs about as much reading as",
     "restoring its newest backup, and no writing. Names every backup a restore would reject, and",
-    "the orphans of failed runs. --backup or --since limit it. Exit code 15 when anything is wrong."})
+    "the orphans of failed runs. --backup or --since limit it. Exit code 15 when anything is wrong; 22 when the store failed to deliver an object (it is listed as not checked) and nothing else is wrong."})
 final class VerifyCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
