@@ -801,11 +801,23 @@ public final class PhysicalRestore {
     }
 
 
+    /**
+     * The mode of the data directory itself, which the manifest does not list: 0750 for a cluster with group access
+     * (initdb -g), else 0700, the only two PostgreSQL runs. The server gives everything it creates the mode that follows from
+     * this one, and initdb gives global the data directory's, so the backup's global tells which. Always 0700 took group
+     * access away: the copy (and a cluster brought back in place) ran with data_directory_mode 0700, and the group's members
+     * (a backup user, a monitoring agent) could no longer enter it.
+     */
+    static String dataDirectoryMode(Manifest m) {
+        boolean group = m.directories().stream().anyMatch(d -> d.path().equals("global") && d.mode().equals("rwxr-x---"));
+        return group ? "rwxr-x---" : "rwx------";
+    }
+
     private long writeFiles(Repository repo, Chain chain, Path target, int jobs, Integer port, RecoveryPlan plan, Delta delta)
             throws IOException {
         Manifest m = chain.target();
         Files.createDirectories(target);
-        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString(dataDirectoryMode(m)));
         for (DirectoryEntry d : m.directories()) {
             if (delta != null && DeltaTarget.foreign(d.path(), m.pgMajor())) {
                 continue; // another cluster's, listed by a backup of an earlier version: left as it is
