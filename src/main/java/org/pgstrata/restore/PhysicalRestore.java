@@ -1199,7 +1199,9 @@ public final class PhysicalRestore {
         // archive_cleanup_command (pg_archivecleanup of the source's archive) at each restartpoint, recovery_end_command at
         // promotion. Nor wait as a delayed standby does: recovery_min_apply_delay holds back every commit younger than it in
         // archive recovery too, so a copy of a recent point waited hours (a restore or drill called it stalled).
-        StringBuilder extra = new StringBuilder(inPlace ? "" : "\n# Added by pgstrata restore of backup " + m.id()
+        // On a line of its own in place too: the backup's file may end without a line break (edited by hand, or by a template
+        // that drops it), and "work_mem = '8MB'port = 5433" kept the server from starting.
+        StringBuilder extra = new StringBuilder(inPlace ? "\n" : "\n# Added by pgstrata restore of backup " + m.id()
                 + ": a restored copy must not archive into the source's archive, nor clean it up, nor delay its replay.\n"
                 + "archive_mode = 'off'\narchive_cleanup_command = ''\nrecovery_end_command = ''\nrecovery_min_apply_delay = 0\n");
         if (port != null) {
