@@ -241,6 +241,18 @@ public final class LocalCluster {
     /** Refuses to touch a directory that holds anything. */
     public static void requireEmptyOrAbsent(Path dir, String purpose) {
         if (!Files.exists(dir)) {
+            if (Files.isSymbolicLink(dir)) {
+                // Creating it fails with the bare path as the reason, and a failed command's cleaning up removed the user's link
+                String to;
+                try {
+                    to = Files.readSymbolicLink(dir).toString();
+                } catch (IOException e) {
+                    to = "a path that cannot be read";
+                }
+                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot " + purpose + ": " + dir + " is a symbolic link to " + to
+                        + ", which does not exist; nothing was written", "create the directory it leads to (mount its file system), or"
+                        + " choose another path");
+            }
             return;
         }
         if (!Files.isDirectory(dir)) {
