@@ -260,12 +260,25 @@ public final class LocalCluster {
                     "choose a path that does not exist or is an empty directory");
         }
         try {
+            if (onlyLostAndFound(dir)) {
+                // Not "empty this one first": lost+found is where fsck puts what it recovers
+                throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot " + purpose + ": " + dir + " holds lost+found, so it is the"
+                        + " root of a file system (a mount point), which PostgreSQL advises against as a data directory",
+                        "use a directory under it, such as " + dir.resolve("pgdata"));
+            }
             if (!FileTrees.isEmpty(dir)) {
                 throw new PgstrataException(ErrorCode.TARGET_NOT_EMPTY, "cannot " + purpose + ": " + dir + " is not empty",
                         "choose an empty or new directory, or empty this one first");
             }
         } catch (IOException e) {
             throw new PgstrataException(ErrorCode.IO, "cannot read " + dir + ": " + e.getMessage(), "check permissions");
+        }
+    }
+
+    private static boolean onlyLostAndFound(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            List<String> names = s.map(p -> p.getFileName().toString()).limit(2).toList();
+            return names.equals(List.of("lost+found"));
         }
     }
 
