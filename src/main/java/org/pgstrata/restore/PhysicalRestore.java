@@ -813,6 +813,11 @@ public final class PhysicalRestore {
         return group ? "rwxr-x---" : "rwx------";
     }
 
+    /** The mode of a file the restore writes itself (the WAL, backup_label, recovery.signal), as the server would make it. */
+    static String fileMode(Manifest m) {
+        return dataDirectoryMode(m).equals("rwxr-x---") ? "rw-r-----" : "rw-------";
+    }
+
     private long writeFiles(Repository repo, Chain chain, Path target, int jobs, Integer port, RecoveryPlan plan, Delta delta)
             throws IOException {
         Manifest m = chain.target();
@@ -932,8 +937,8 @@ public final class PhysicalRestore {
         for (WalEntry w : walFiles) {
             tasks.add(Map.entry(w.size(), () -> {
                 Path out = target.resolve("pg_wal").resolve(w.name());
-                if (!keep(out, w.size(), w.checksum(), "rw-------", delta)) {
-                    writeFile(() -> repo.objects().open(w.object()), w.object(), out, "pg_wal/" + w.name(), w.size(), w.checksum(), "rw-------",
+                if (!keep(out, w.size(), w.checksum(), fileMode(m), delta)) {
+                    writeFile(() -> repo.objects().open(w.object()), w.object(), out, "pg_wal/" + w.name(), w.size(), w.checksum(), fileMode(m),
                             delta, writes);
                 }
                 // Marked as archived, so that enabling archiving later does not archive them again; another backup's timeline
@@ -942,7 +947,9 @@ public final class PhysicalRestore {
                 Files.createDirectories(status);
                 boolean ready = unarchivedHistories.contains(w.name()) && otherHistories.contains(w);
                 Files.deleteIfExists(status.resolve(w.name() + (ready ? ".done" : ".ready")));
-                Files.writeString(status.resolve(w.name() + (ready ? ".ready" : ".done")), "");
+                Path mark = status.resolve(w.name() + (ready ? ".ready" : ".done"));
+                Files.writeString(mark, "");
+                Files.setPosixFilePermissions(mark, PosixFilePermissions.fromString(fileMode(m)));
                 progress.advance(done.addAndGet(w.size()), total);
                 return null;
             }));
@@ -1191,7 +1198,7 @@ public final class PhysicalRestore {
         org.pgstrata.postgres.Lineage.writeNew(target, m.id(), java.time.Instant.now().toString());
         Path label = target.resolve("backup_label");
         Files.writeString(label, m.backupLabel(), StandardCharsets.UTF_8);
-        Files.setPosixFilePermissions(label, PosixFilePermissions.fromString("rw-------"));
+        Files.setPosixFilePermissions(label, PosixFilePermissions.fromString(fileMode(m)));
         Path auto = target.resolve("postgresql.auto.conf");
         // A copy must not archive into the source's archive; a delta restore brings the cluster itself back,
         // which goes on archiving (on its new timeline) as it did.
@@ -1228,7 +1235,7 @@ public final class PhysicalRestore {
             }
             Path signal = target.resolve("recovery.signal");
             Files.writeString(signal, "");
-            Files.setPosixFilePermissions(signal, PosixFilePermissions.fromString("rw-------"));
+            Files.setPosixFilePermissions(signal, PosixFilePermissions.fromString(fileMode(m)));
         }
         Files.writeString(auto, extra.toString(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         try (FileChannel ch = FileChannel.open(auto, StandardOpenOption.WRITE)) {

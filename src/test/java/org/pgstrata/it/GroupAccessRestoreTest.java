@@ -17,7 +17,8 @@ import org.pgstrata.demo.ContentChecksum;
  * directory back with the group's bits except the data directory itself, which restore made 0700:
  * PostgreSQL takes the mode of everything it creates from that directory's, so the copy ran
  * without group access (data_directory_mode 0700) and the group could no longer enter it; a delta
- * restore in place took group access away from the cluster itself in the same way.
+ * restore in place took group access away from the cluster itself in the same way. The WAL it put into pg_wal was
+ * 0600 too, and PostgreSQL recycles a segment under a new name with its mode: the group could not read those.
  */
 class GroupAccessRestoreTest extends PgTest {
 
@@ -47,6 +48,17 @@ class GroupAccessRestoreTest extends PgTest {
         assertThat(mode(copy)).isEqualTo("rwxr-x---");
         assertThat(PgSupport.queryString(restored, "SHOW data_directory_mode")).isEqualTo("0750");
         restored.stop();
+
+        // Every file the restore writes has the group's read bit, as the server's own would: the WAL in pg_wal, which the
+        // server recycles under new names with their mode, backup_label and recovery.signal
+        Path stopped = dir.resolve("stopped");
+        r = ChildCli.run(Map.of(), java.util.List.of(), 180, "restore", "-q", "--repo", repo.toString(), "--to", stopped.toString());
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        try (Stream<Path> all = Files.walk(stopped)) {
+            for (Path p : all.toList()) {
+                assertThat(mode(p)).as(p.toString()).isEqualTo(Files.isDirectory(p) ? "rwxr-x---" : "rw-r-----");
+            }
+        }
 
         PgSupport.sql(src, "UPDATE t SET v = 'changed' WHERE id % 2 = 0");
         src.stop();
