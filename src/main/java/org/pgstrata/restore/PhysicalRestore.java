@@ -184,6 +184,8 @@ public final class PhysicalRestore {
             }
             progress.step(plan.reason());
             boolean existed = Files.exists(target);
+            // An empty directory given gets its mode back if the restore fails (the data's mode is set on it before the files)
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> given = existed ? givenMode(target) : null;
             long t0 = System.nanoTime();
             long bytes;
             // A delta restore's tablespace links before it removes those the backup lacks: in place, a location that
@@ -215,7 +217,7 @@ public final class PhysicalRestore {
                 // The buffers that filled the heap are garbage now: enough to remove what was written.
                 if (delta == null) {
                     Tablespaces.cleanUp(mapped);
-                    cleanUp(target, existed);
+                    cleanUp(target, existed, given);
                 }
                 PgstrataException p = PgstrataException.outOfMemory(e);
                 throw new PgstrataException(p.code(), p.getMessage() + (delta == null ? "; nothing was left in " + target
@@ -231,7 +233,7 @@ public final class PhysicalRestore {
                     throw changed != null ? changedWhileRestoring(changed, m, repo, state) : deltaFailed(e, target, m, repo);
                 }
                 Tablespaces.cleanUp(mapped);
-                cleanUp(target, existed);
+                cleanUp(target, existed, given);
                 if (changed != null) {
                     throw changedWhileRestoring(changed, m, repo, "; nothing was left in " + target);
                 }
@@ -1314,11 +1316,22 @@ public final class PhysicalRestore {
         }
     }
 
-    private static void cleanUp(Path target, boolean existed) {
+    private static java.util.Set<java.nio.file.attribute.PosixFilePermission> givenMode(Path dir) {
+        try {
+            return Files.getPosixFilePermissions(dir);
+        } catch (IOException e) {
+            return null; // left as the restore leaves it
+        }
+    }
+
+    private static void cleanUp(Path target, boolean existed, java.util.Set<java.nio.file.attribute.PosixFilePermission> given) {
         try {
             if (existed) {
                 for (Path child : children(target)) {
                     deleteTree(child);
+                }
+                if (given != null) {
+                    Files.setPosixFilePermissions(target, given);
                 }
             } else {
                 deleteTree(target);
