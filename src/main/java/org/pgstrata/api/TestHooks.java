@@ -32,7 +32,7 @@ import java.util.Optional;
  *       copy is restored and running, its checks not begun; restore-start: a physical restore with --start has written
  *       every file and not yet started the server; restore-checked: a physical restore has checked its backup's chain and
  *       not yet written a file; verify-checked: verify has read the manifests and chains of the backups it checks and
- *       not yet read an object), so that a test can kill it, or change the repository under it
+ *       not yet read an object; verify-archive-listed: verify has listed the WAL archive and not yet read a segment of it), so that a test can kill it, or change the repository under it
  *       and let it go on by creating {@code PGSTRATA_TEST_RESUME_FILE}.</li>
  *   <li>{@code PGSTRATA_TEST_ORDERED_MERGE}: a logical differential compares every table by the
  *       ordered merge that big tables take, however small.</li>
