@@ -848,7 +848,7 @@ public final class S3Storage implements Storage {
      * ETag): a 412 means another writer wrote the lock object, a 404 that someone removed it, and
      * either way the lease is lost. A lease is stale, and is taken over, when it was not renewed
      * for its time to live by the server's clock, or when its holder was a process on this host
-     * that has ended; a killed writer therefore blocks another host for at most that long.
+     * that has ended (or whose pid a process that started at another time has now); a killed writer therefore blocks another host for at most that long.
      *
      * <p>The fence ({@link RepositoryLock#check()}): the holder trusts its lease only until the
      * start of its last successful renewal request plus three quarters of the time to live, by
@@ -939,7 +939,8 @@ public final class S3Storage implements Storage {
         }
 
         byte[] record() {
-            return ("holder=" + holder + "\nhost=" + host + "\npid=" + pid + "\nspace=" + PROCESS_SPACE + "\ntoken=" + token + "\nrenewal="
+            return ("holder=" + holder + "\nhost=" + host + "\npid=" + pid + "\nspace=" + PROCESS_SPACE + "\nstarted=" + PROCESS_STARTED
+                    + "\ntoken=" + token + "\nrenewal="
                     + renewals + "\n").getBytes(StandardCharsets.UTF_8);
         }
 
@@ -1084,8 +1085,10 @@ public final class S3Storage implements Storage {
 
     /**
      * @param space the holder's {@link #PROCESS_SPACE}; null in a record of a pgstrata that did not write one
+     * @param started when the holder's process started (epoch ms); -1 when the record does not say
      */
-    record LockRecord(String holder, String host, long pid, String token, String space, Instant written, Instant serverNow, String etag) {
+    record LockRecord(String holder, String host, long pid, String token, String space, long started, Instant written, Instant serverNow,
+                      String etag) {
         boolean stale(String myHost, Duration ttl) {
             if (Duration.between(written, serverNow).compareTo(ttl) > 0) {
                 return true;
@@ -1097,11 +1100,24 @@ public final class S3Storage implements Storage {
                 if (pid == ProcessHandle.current().pid()) {
                     return !LIVE_TOKENS.contains(token);
                 }
-                return ProcessHandle.of(pid).isEmpty();
+                java.util.Optional<ProcessHandle> now = ProcessHandle.of(pid);
+                if (now.isEmpty()) {
+                    return true;
+                }
+                // The holder was killed and another process has its pid now (pids wrap around): that one is no holder.
+                // A little slack: the start is boot time plus ticks, and the kernel's boot time may move by a second.
+                java.util.Optional<Instant> nowStarted = now.get().info().startInstant();
+                return started >= 0 && nowStarted.isPresent() && Math.abs(nowStarted.get().toEpochMilli() - started) > START_SLACK_MS;
             }
             return false;
         }
     }
+
+    /** How far the start of a process may seem to move between two looks at it (see {@link LockRecord#stale}). */
+    private static final long START_SLACK_MS = 2000;
+
+    /** When this process started (epoch ms), for {@link LockRecord#stale} on this host; -1 where it cannot be told. */
+    static final long PROCESS_STARTED = ProcessHandle.current().info().startInstant().map(Instant::toEpochMilli).orElse(-1L);
 
     private LockRecord readLock() throws IOException {
         String k = key(LOCK_KEY);
@@ -1115,6 +1131,7 @@ public final class S3Storage implements Storage {
             long pid = -1;
             String token = "";
             String space = null;
+            long started = -1;
             for (String line : text.split("\n")) {
                 int eq = line.indexOf('=');
                 if (eq < 0) {
@@ -1127,10 +1144,11 @@ public final class S3Storage implements Storage {
                     case "pid" -> pid = parseLong(v);
                     case "token" -> token = v;
                     case "space" -> space = v;
+                    case "started" -> started = parseLong(v);
                     default -> { }
                 }
             }
-            return new LockRecord(holder, host, pid, token, space, meta.lastModified(), now, meta.eTag());
+            return new LockRecord(holder, host, pid, token, space, started, meta.lastModified(), now, meta.eTag());
         } catch (NoSuchKeyException e) {
             return null;
         } catch (SdkException e) {

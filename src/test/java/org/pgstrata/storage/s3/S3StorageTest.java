@@ -209,6 +209,37 @@ class S3StorageTest extends StorageContract {
         }
     }
 
+    /**
+     * A holder on this host that was killed, and whose pid another process now has (pids wrap
+     * around): the lock was taken for live until its lease ran out (a minute), and the refusal
+     * said to wait for a command that no longer runs. The record names when its process started;
+     * a process of that pid that started at another time is not the holder.
+     */
+    @Test
+    void aLockOfAKilledProcessWhosePidWasReused_isTakenOverAtOnce() throws Exception {
+        String host = java.net.InetAddress.getLocalHost().getHostName();
+        Process other = new ProcessBuilder("sleep", "60").start();
+        try {
+            long pid = other.pid();
+            java.time.Instant reallyStarted = other.info().startInstant().orElseThrow();
+            // The killed holder started an hour before the process that has its pid now.
+            storage.putBytes("lock", ("holder=pgstrata backup (pid " + pid + " on " + host + ")\nhost=" + host + "\npid=" + pid + "\nspace="
+                    + S3Storage.PROCESS_SPACE + "\nstarted=" + reallyStarted.minusSeconds(3600).toEpochMilli() + "\ntoken=t1\n").getBytes());
+            try (Storage.RepositoryLock l = storage.lock("pgstrata backup (pid 5)")) {
+                assertThat(new String(storage.getBytes("lock"))).contains("pid 5")
+                        .contains("started=" + ProcessHandle.current().info().startInstant().orElseThrow().toEpochMilli());
+            }
+            // The live process that has the pid is the holder: refused.
+            storage.putBytes("lock", ("holder=pgstrata backup (pid " + pid + " on " + host + ")\nhost=" + host + "\npid=" + pid + "\nspace="
+                    + S3Storage.PROCESS_SPACE + "\nstarted=" + reallyStarted.toEpochMilli() + "\ntoken=t2\n").getBytes());
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> storage.lock("pgstrata expire (pid 6)"))
+                    .isInstanceOf(org.pgstrata.storage.LockedException.class).hasMessageContaining("pid " + pid);
+            storage.delete("lock");
+        } finally {
+            other.destroyForcibly();
+        }
+    }
+
     @Test
     void aServerThatIsAwayForAMoment_isRetriedWithBackoff_andVerboseOutputSaysSo() throws Exception {
         java.util.List<String> said = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
