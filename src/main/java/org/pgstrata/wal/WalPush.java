@@ -201,6 +201,13 @@ public final class WalPush {
                     + h.systemIdentifierText() + ", but the repository " + archive.storage().describe() + " serves " + sysid,
                     "point archive_command at this cluster's own repository");
         }
+        // pg_wal holds recycled files: old segments renamed ahead for reuse, their old content still in them. Archived under
+        // the new name, one would make the real segment's push a conflict for good.
+        if (!h.startsSegment(name)) {
+            throw new PgstrataException(ErrorCode.CORRUPT, name + " holds the WAL that starts at " + h.pageAddressText() + ", not the start of "
+                    + name + " (a recycled or renamed file); nothing was archived",
+                    "push only the files PostgreSQL names (%p): pg_wal keeps old segments under new names for reuse");
+        }
     }
 
     /** Threads for compressing: a segment alone gets them all; a batch gets one file per thread. */

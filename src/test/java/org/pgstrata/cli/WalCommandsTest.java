@@ -94,6 +94,26 @@ class WalCommandsTest {
     }
 
     /**
+     * pg_wal holds recycled segment files: an old segment renamed ahead for reuse, its old content
+     * still in it. One pushed by hand (a catch-up loop over pg_wal) was archived under the new
+     * name; the real segment's push was then refused as a conflict (exit 23) at every retry, and
+     * archiving stopped. A file whose header starts another segment is refused, and nothing is
+     * archived under its name.
+     */
+    @Test
+    void push_ofAFileWhoseHeaderStartsAnotherSegment_isRefused_andTheRealOneArchivesLater() throws Exception {
+        Path repo = newRepo("repo-recycled");
+        String real = segments.get(2);
+        Path recycled = Files.createDirectories(dir.resolve("recycled/pg_wal")).resolve(real);
+        Files.copy(walDir.resolve(segments.get(0)), recycled); // segment 0's content under segment 2's name
+        Run r = lean("wal", "push", "--repo", repo.toString(), "--no-batch", recycled.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(15);
+        assertThat(r.err()).contains(real).contains("not the start of").hasLineCount(1);
+        Run ok = lean("wal", "push", "--repo", repo.toString(), "--no-batch", walDir.resolve(real).toString());
+        assertThat(ok.code()).as(ok.err()).isZero();
+    }
+
+    /**
      * A get killed while it wrote left its temporary copy beside the target; a get for the same
      * target reuses that name, but one that recovery never asks for again (a history file, a
      * recovery given up) stayed in pg_wal for good. The next get into that directory removes the
