@@ -380,11 +380,6 @@ public final class Verifier {
     }
 
     /**
-     * Whether a failed read says something about the backup: an object that is damaged or not
-     * there. Any other error is the store's failure to deliver it (a connection that failed again
-     * and again, after the store's own retries and resumes), as a restore reports it too (exit 22).
-     */
-    /**
      * Whether no object of archived file {@code e}, listed a moment ago, is there any more: what a
      * read found missing was then removed since the listing (WAL pushes never remove; expire
      * does), not lost. A store that fails to answer leaves it a problem.
@@ -402,6 +397,11 @@ public final class Verifier {
         }
     }
 
+    /**
+     * Whether a failed read says something about the backup: an object that is damaged or not
+     * there. Any other error is the store's failure to deliver it (a connection that failed again
+     * and again, after the store's own retries and resumes), as a restore reports it too (exit 22).
+     */
     private static boolean isVerdict(IOException e) {
         return e instanceof CorruptObjectException || e instanceof ObjectNotFoundException;
     }
