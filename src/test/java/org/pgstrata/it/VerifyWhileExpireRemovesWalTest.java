@@ -21,19 +21,14 @@ class VerifyWhileExpireRemovesWalTest extends PgTest {
     @Test
     void walExpiredWhileVerifyReadsTheArchive_isLeftOut_notCalledMissing() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster source = pg.archiving("source", repo);
-        PgSupport.sql(source, "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g");
-        String first = CliBackups.backupId(repo, source, "full");
-        for (int i = 0; i < 3; i++) {
-            PgSupport.sql(source, "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g", "SELECT pg_switch_wal()");
-        }
-        String second = CliBackups.backupId(repo, source, "full");
+        String[] fulls = twoFullsWithWalBetween(repo);
+        String first = fulls[0];
+        String second = fulls[1];
         CliRun deleted = CliRun.run("delete", "--repo", repo.toString(), "--backup", first, "-q");
         assertThat(deleted.exitCode()).as(deleted.err()).isZero();
 
         // Once verify has listed the archive, expire removes the WAL from before the kept backup.
-        ChildCli.Resumed<CliRun> verify = ChildCli.pausedAt("verify-archive-listed", dir.resolve("verify.log"),
-                () -> CliRun.run("expire", "--repo", repo.toString(), "--retain-full", "1"), 120, "verify", "--repo", repo.toString());
+        ChildCli.Resumed<CliRun> verify = verifyWhileExpireRuns(repo);
         CliRun expire = verify.meanwhile();
         assertThat(expire.exitCode()).as(expire.err()).isZero();
         assertThat(expire.out()).contains("WAL segment");
@@ -45,6 +40,7 @@ class VerifyWhileExpireRemovesWalTest extends PgTest {
         assertThat(again.ok()).as("%s", again).isTrue();
         assertThat(PgSupport.facade().list(repo.toString())).extracting(b -> b.id()).containsExactly(second);
     }
+
     /**
      * The same when the expire removes a backup verify has just rebuilt, with its WAL: verify
      * then found an "archive gap" from that backup's start (exit 15, "find why archiving lost
@@ -53,16 +49,11 @@ class VerifyWhileExpireRemovesWalTest extends PgTest {
     @Test
     void backupAndItsWalExpiredWhileVerifyReadsTheArchive_isVerifiedAgain_notCalledAGap() throws Exception {
         Path repo = dir.resolve("repo");
-        LocalCluster source = pg.archiving("source", repo);
-        PgSupport.sql(source, "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g");
-        String first = CliBackups.backupId(repo, source, "full");
-        for (int i = 0; i < 3; i++) {
-            PgSupport.sql(source, "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g", "SELECT pg_switch_wal()");
-        }
-        String second = CliBackups.backupId(repo, source, "full");
+        String[] fulls = twoFullsWithWalBetween(repo);
+        String first = fulls[0];
+        String second = fulls[1];
 
-        ChildCli.Resumed<CliRun> verify = ChildCli.pausedAt("verify-archive-listed", dir.resolve("verify.log"),
-                () -> CliRun.run("expire", "--repo", repo.toString(), "--retain-full", "1"), 120, "verify", "--repo", repo.toString());
+        ChildCli.Resumed<CliRun> verify = verifyWhileExpireRuns(repo);
         CliRun expire = verify.meanwhile();
         assertThat(expire.exitCode()).as(expire.err()).isZero();
         assertThat(expire.out()).contains("removed 1 backup");
@@ -70,5 +61,22 @@ class VerifyWhileExpireRemovesWalTest extends PgTest {
         assertThat(verify.exitCode()).as(out).isZero();
         assertThat(out).contains("backup " + first + " changed while verify read it").doesNotContain("archive gap").doesNotContain("FAILED");
         assertThat(PgSupport.facade().list(repo.toString())).extracting(b -> b.id()).containsExactly(second);
+    }
+
+    /** Two full backups of an archiving cluster with three switched segments of WAL between them: their ids. */
+    private String[] twoFullsWithWalBetween(Path repo) throws Exception {
+        LocalCluster source = pg.archiving("source", repo);
+        PgSupport.sql(source, "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g");
+        String first = CliBackups.backupId(repo, source, "full");
+        for (int i = 0; i < 3; i++) {
+            PgSupport.sql(source, "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g", "SELECT pg_switch_wal()");
+        }
+        return new String[] {first, CliBackups.backupId(repo, source, "full")};
+    }
+
+    /** verify, paused once it has listed the archive, while expire --retain-full 1 runs; then let go. */
+    private ChildCli.Resumed<CliRun> verifyWhileExpireRuns(Path repo) throws Exception {
+        return ChildCli.pausedAt("verify-archive-listed", dir.resolve("verify.log"),
+                () -> CliRun.run("expire", "--repo", repo.toString(), "--retain-full", "1"), 120, "verify", "--repo", repo.toString());
     }
 }
