@@ -31,16 +31,42 @@ public final class DatabaseLocales {
         return false;
     }
 
-    /** Every database that takes connections, by name, with its locale in words ("LC_COLLATE 'x', LC_CTYPE 'y'"). */
+    /**
+     * Every database that takes connections, by name, with its locale in words ("LC_COLLATE 'x', LC_CTYPE 'y'"); without
+     * those whose name no connection can give ({@link #unnamable}).
+     */
     public static Map<String, String> of(Connection c) throws SQLException {
         Map<String, String> locales = new LinkedHashMap<>();
         try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT datname, datcollate, datctype FROM pg_database WHERE datallowconn AND datconnlimit <> -2 ORDER BY datname")) {
+             ResultSet rs = st.executeQuery("SELECT datname::text::bytea, datcollate, datctype FROM pg_database WHERE datallowconn AND datconnlimit <> -2"
+                     + " ORDER BY datname")) {
             while (rs.next()) {
-                locales.put(rs.getString(1), "LC_COLLATE '" + rs.getString(2) + "', LC_CTYPE '" + rs.getString(3) + "'");
+                String name = Db.utf8(rs.getBytes(1));
+                if (name != null) {
+                    locales.put(name, "LC_COLLATE '" + rs.getString(2) + "', LC_CTYPE '" + rs.getString(3) + "'");
+                }
             }
         }
         return locales;
+    }
+
+    /**
+     * The databases that take connections but whose name is not UTF-8, shown with their other bytes as \xHH: the shared
+     * catalogue keeps a name as the session that created it sent it, in its database's encoding (a LATIN1 database's session
+     * stores Latin-1), and pgjdbc sends a database name in UTF-8 alone, so no connection of pgstrata's reaches such a one.
+     */
+    public static java.util.List<String> unnamable(Connection c) throws SQLException {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT datname::text::bytea FROM pg_database WHERE datallowconn AND datconnlimit <> -2 ORDER BY datname")) {
+            while (rs.next()) {
+                byte[] name = rs.getBytes(1);
+                if (Db.utf8(name) == null) {
+                    names.add(Db.shown(name));
+                }
+            }
+        }
+        return names;
     }
 
     /**

@@ -69,6 +69,36 @@ public final class Db {
     public static final String SQL_ASCII = "SQL_ASCII";
 
     /**
+     * {@code bytes} (a name read as bytea, as the server keeps it) as UTF-8, or null when they are not UTF-8: a SQL_ASCII
+     * database keeps whatever its clients sent (Latin-1 among them), which the server refuses to send a UTF8 client as text,
+     * and which pgjdbc could not send back to name the object.
+     */
+    public static String utf8(byte[] bytes) {
+        try {
+            return java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    /** {@code bytes} for a message: as UTF-8 where they are, every other byte as \xHH. */
+    public static String shown(byte[] bytes) {
+        String s = utf8(bytes);
+        if (s != null) {
+            return s;
+        }
+        StringBuilder b = new StringBuilder();
+        for (byte x : bytes) {
+            if (x >= 0x20 && x < 0x7f) {
+                b.append((char) x);
+            } else {
+                b.append(String.format("\\x%02X", x & 0xff));
+            }
+        }
+        return b.toString();
+    }
+
+    /**
      * {@link #connect(ConnectionSettings, String)}, in a session whose client_encoding may be set
      * to {@link #SQL_ASCII} for a COPY (pgjdbc refuses a change of it otherwise).
      */

@@ -62,8 +62,10 @@ final class DrillChecks {
     static void run(ConnectionSettings at, Progress progress, List<String> checks, List<String> findings, Counts counts) throws SQLException {
         java.util.Map<String, String> locales;
         List<String[]> prepared = new ArrayList<>();
+        List<String> unnamable;
         try (Connection c = Db.connect(anyDatabase(at), "pgstrata drill")) {
             locales = DatabaseLocales.of(c);
+            unnamable = DatabaseLocales.unnamable(c);
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
                     "SELECT gid, quote_literal(gid), database FROM pg_prepared_xacts ORDER BY prepared, gid")) {
                 while (rs.next()) {
@@ -71,9 +73,16 @@ final class DrillChecks {
                 }
             }
         }
+        for (String db : unnamable) {
+            // Not a fault of the backup: the server keeps the name in another encoding than any connection of ours can send
+            checks.add("database " + db + ": skipped, none of these checks ran: its name is not UTF-8 (a session of a database in another"
+                    + " encoding, such as LATIN1, made it), and pgjdbc names a database in UTF-8 alone; check it with psql under that"
+                    + " encoding (PGCLIENTENCODING=LATIN1, say)");
+        }
         rollBackPrepared(at, prepared, checks);
         for (String db : locales.keySet()) {
-            try (Connection c = Db.connect(withDatabase(at, db), "pgstrata drill")) {
+            // a session that may read a SQL_ASCII database's rows as the bytes they are
+            try (Connection c = Db.connectForCopy(withDatabase(at, db), "pgstrata drill")) {
                 checkDatabase(c, db, progress, checks, findings, counts);
             } catch (PgstrataException e) {
                 if (DatabaseLocales.refusedFor(e)) {
@@ -120,14 +129,24 @@ final class DrillChecks {
         }
     }
 
-    private record Rel(long oid, String name, String kind) {
+    /** @param usable whether {@code name} may be sent back to name the relation (false: shown with \\xHH for bytes not UTF-8) */
+    private record Rel(long oid, String name, String kind, boolean usable) {
     }
 
-    private static List<Rel> relations(Connection c, String sql) throws SQLException {
+    /**
+     * The relations {@code sql} lists (oid, name, kind). In a SQL_ASCII database the name is read as bytea: the server refuses
+     * to send a UTF8 client, as text, a name made by a Latin-1 client, and the whole list failed with it.
+     */
+    private static List<Rel> relations(Connection c, String sql, boolean sqlAscii) throws SQLException {
         List<Rel> out = new ArrayList<>();
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             while (rs.next()) {
-                out.add(new Rel(rs.getLong(1), rs.getString(2), rs.getString(3)));
+                if (sqlAscii) {
+                    byte[] name = rs.getBytes(2);
+                    out.add(new Rel(rs.getLong(1), Db.shown(name), rs.getString(3), Db.utf8(name) != null));
+                } else {
+                    out.add(new Rel(rs.getLong(1), rs.getString(2), rs.getString(3), true));
+                }
             }
         }
         return out;
@@ -155,20 +174,23 @@ final class DrillChecks {
         }
         String amcheck = schema + ".";
         int major = Integer.parseInt(Db.queryString(c, "SELECT current_setting('server_version_num')")) / 10000;
+        boolean sqlAscii = Db.SQL_ASCII.equals(Db.queryString(c, "SELECT current_setting('server_encoding')"));
+        String asName = sqlAscii ? "::bytea" : "";
         boolean gin = Db.queryString(c, "SELECT to_regproc(quote_ident(n.nspname) || '.gin_index_check') FROM pg_extension e"
                 + " JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'") != null;
         List<Rel> heaps = relations(c, """
-                SELECT cl.oid, cl.oid::regclass::text, cl.relkind::text FROM pg_class cl
-                WHERE cl.relkind IN ('r', 'm', 't') AND cl.relpersistence <> 't' ORDER BY cl.oid""");
+                SELECT cl.oid, cl.oid::regclass::text%s, cl.relkind::text FROM pg_class cl
+                WHERE cl.relkind IN ('r', 'm', 't') AND cl.relpersistence <> 't' ORDER BY cl.oid""".formatted(asName), sqlAscii);
         List<Rel> indexes = relations(c, """
-                SELECT ci.oid, ci.oid::regclass::text, am.amname::text || CASE WHEN i.indisunique THEN '+unique' ELSE '' END
+                SELECT ci.oid, ci.oid::regclass::text%s, am.amname::text || CASE WHEN i.indisunique THEN '+unique' ELSE '' END
                 FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid JOIN pg_am am ON am.oid = ci.relam
                 WHERE am.amname IN ('btree', 'gin') AND ci.relkind = 'i' AND ci.relpersistence <> 't' AND i.indisvalid AND i.indisready
-                ORDER BY ci.oid""");
+                ORDER BY ci.oid""".formatted(asName), sqlAscii);
         List<Rel> tables = relations(c, """
-                SELECT cl.oid, quote_ident(n.nspname) || '.' || quote_ident(cl.relname), cl.relkind::text
+                SELECT cl.oid, (quote_ident(n.nspname) || '.' || quote_ident(cl.relname))%s, cl.relkind::text
                 FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
-                WHERE (cl.relkind = 'r' OR (cl.relkind = 'm' AND cl.relispopulated)) AND cl.relpersistence <> 't' ORDER BY cl.oid""");
+                WHERE (cl.relkind = 'r' OR (cl.relkind = 'm' AND cl.relispopulated)) AND cl.relpersistence <> 't' ORDER BY cl.oid"""
+                .formatted(asName), sqlAscii);
         int before = findings.size();
         String in = "database " + db + ": ";
         int n = 0;
@@ -229,10 +251,23 @@ final class DrillChecks {
         };
         n = 0;
         progress.status("drill: " + in + "reading " + tables.size() + " tables to the last row");
+        if (sqlAscii) {
+            // rows as the bytes they are: under UTF8 the server refuses a Latin-1 byte (pgjdbc does not decode COPY's rows)
+            Db.execute(c, "SET client_encoding = '" + Db.SQL_ASCII + "'");
+        }
         for (Rel t : tables) {
             progress.advance(++n, tables.size());
             try {
-                rows += copy.copyOut("COPY (SELECT * FROM ONLY " + t.name() + ") TO STDOUT", counter);
+                if (t.usable()) {
+                    rows += copy.copyOut("COPY (SELECT * FROM ONLY " + t.name() + ") TO STDOUT", counter);
+                } else {
+                    // a name that cannot be sent back: named by the server itself, from the oid, in a view of the scratch copy's session
+                    try (Statement st = c.createStatement()) {
+                        st.execute("DO $$BEGIN EXECUTE 'DROP VIEW IF EXISTS pg_temp.pgstrata_drill_rows'; EXECUTE format("
+                                + "'CREATE TEMP VIEW pgstrata_drill_rows AS SELECT * FROM ONLY %s', " + t.oid() + "::regclass); END$$");
+                    }
+                    rows += copy.copyOut("COPY (SELECT * FROM pg_temp.pgstrata_drill_rows) TO STDOUT", counter);
+                }
             } catch (SQLException e) {
                 lackedLibrary(e, in + "table " + t.name());
                 findings.add(in + "table " + t.name() + " (read to the last row): " + firstLine(e));
