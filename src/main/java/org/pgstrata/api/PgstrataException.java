@@ -109,12 +109,21 @@ public class PgstrataException extends RuntimeException {
      * an internal error, with the heap's size and how to raise it. Null otherwise.
      */
     public static PgstrataException outOfMemory(Throwable t) {
+        return outOfMemory(t, Runtime.getRuntime().maxMemory());
+    }
+
+    /**
+     * {@link #outOfMemory(Throwable)} for a heap of {@code heapBytes}. The hint names a heap twice that, in whole GiB, 2 GiB at
+     * least: a fixed -Xmx2g told a command that ran out under -Xmx2g to run again with the heap it had.
+     */
+    static PgstrataException outOfMemory(Throwable t, long heapBytes) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof OutOfMemoryError) {
-                long max = Runtime.getRuntime().maxMemory() >> 20;
+                long max = heapBytes >> 20;
+                long suggestedGib = Math.max(2, (2 * heapBytes + (1L << 30) - 1) >> 30);
                 return new PgstrataException(ErrorCode.OUT_OF_MEMORY, "out of memory: the JVM's heap of " + max
                         + " MiB is too small for this command (" + c.getMessage() + ")",
-                        "run it again with a larger heap, e.g. PGSTRATA_JAVA_OPTS=-Xmx2g");
+                        "run it again with a larger heap, e.g. PGSTRATA_JAVA_OPTS=-Xmx" + suggestedGib + "g");
             }
         }
         return null;
