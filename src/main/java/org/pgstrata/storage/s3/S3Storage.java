@@ -939,7 +939,7 @@ public final class S3Storage implements Storage {
         }
 
         byte[] record() {
-            return ("holder=" + holder + "\nhost=" + host + "\npid=" + pid + "\nspace=" + PROCESS_SPACE + "\nstarted=" + PROCESS_STARTED
+            return ("holder=" + holder + "\nhost=" + host + "\npid=" + pid + "\nspace=" + PROCESS_SPACE + "\nstart-ticks=" + PROCESS_START_TICKS
                     + "\ntoken=" + token + "\nrenewal="
                     + renewals + "\n").getBytes(StandardCharsets.UTF_8);
         }
@@ -1085,9 +1085,10 @@ public final class S3Storage implements Storage {
 
     /**
      * @param space the holder's {@link #PROCESS_SPACE}; null in a record of a pgstrata that did not write one
-     * @param started when the holder's process started (epoch ms); -1 when the record does not say
+     * @param startTicks when the holder's process started, in clock ticks after the boot ({@link #startTicks}); -1 when the
+     *                   record does not say
      */
-    record LockRecord(String holder, String host, long pid, String token, String space, long started, Instant written, Instant serverNow,
+    record LockRecord(String holder, String host, long pid, String token, String space, long startTicks, Instant written, Instant serverNow,
                       String etag) {
         boolean stale(String myHost, Duration ttl) {
             if (Duration.between(written, serverNow).compareTo(ttl) > 0) {
@@ -1104,20 +1105,32 @@ public final class S3Storage implements Storage {
                 if (now.isEmpty()) {
                     return true;
                 }
-                // The holder was killed and another process has its pid now (pids wrap around): that one is no holder.
-                // A little slack: the start is boot time plus ticks, and the kernel's boot time may move by a second.
-                java.util.Optional<Instant> nowStarted = now.get().info().startInstant();
-                return started >= 0 && nowStarted.isPresent() && Math.abs(nowStarted.get().toEpochMilli() - started) > START_SLACK_MS;
+                // The holder was killed and another process has its pid now (pids wrap around): that one is no holder. Told by
+                // the kernel's start time in ticks after the boot, which the space pins: exact, and blind to the wall clock (a
+                // start time as an instant is the boot time by the wall clock plus those ticks, and moves when the clock is set).
+                long ticks = S3Storage.startTicks(Long.toString(pid));
+                return startTicks >= 0 && ticks >= 0 && ticks != startTicks;
             }
             return false;
         }
     }
 
-    /** How far the start of a process may seem to move between two looks at it (see {@link LockRecord#stale}). */
-    private static final long START_SLACK_MS = 2000;
+    /** When this process started ({@link #startTicks}), for {@link LockRecord#stale} on this host; -1 where it cannot be told. */
+    static final long PROCESS_START_TICKS = startTicks("self");
 
-    /** When this process started (epoch ms), for {@link LockRecord#stale} on this host; -1 where it cannot be told. */
-    static final long PROCESS_STARTED = ProcessHandle.current().info().startInstant().map(Instant::toEpochMilli).orElse(-1L);
+    /**
+     * When process {@code pid} ("self" for this one) started, in clock ticks after the boot: field 22 of /proc/PID/stat,
+     * read after the command name's closing parenthesis (a name may hold spaces and parentheses); -1 where it cannot be read.
+     */
+    static long startTicks(String pid) {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", pid, "stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+            return Long.parseLong(fields[22 - 3]); // fields[0] is field 3 (the state)
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
 
     private LockRecord readLock() throws IOException {
         String k = key(LOCK_KEY);
@@ -1131,7 +1144,7 @@ public final class S3Storage implements Storage {
             long pid = -1;
             String token = "";
             String space = null;
-            long started = -1;
+            long startTicks = -1;
             for (String line : text.split("\n")) {
                 int eq = line.indexOf('=');
                 if (eq < 0) {
@@ -1144,11 +1157,11 @@ public final class S3Storage implements Storage {
                     case "pid" -> pid = parseLong(v);
                     case "token" -> token = v;
                     case "space" -> space = v;
-                    case "started" -> started = parseLong(v);
+                    case "start-ticks" -> startTicks = parseLong(v);
                     default -> { }
                 }
             }
-            return new LockRecord(holder, host, pid, token, space, started, meta.lastModified(), now, meta.eTag());
+            return new LockRecord(holder, host, pid, token, space, startTicks, meta.lastModified(), now, meta.eTag());
         } catch (NoSuchKeyException e) {
             return null;
         } catch (SdkException e) {

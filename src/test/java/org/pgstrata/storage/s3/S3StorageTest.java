@@ -221,17 +221,18 @@ class S3StorageTest extends StorageContract {
         Process other = new ProcessBuilder("sleep", "60").start();
         try {
             long pid = other.pid();
-            java.time.Instant reallyStarted = other.info().startInstant().orElseThrow();
-            // The killed holder started an hour before the process that has its pid now.
+            long reallyStarted = S3Storage.startTicks(Long.toString(pid));
+            assertThat(reallyStarted).isPositive();
+            // The killed holder started an hour before the process that has its pid now (at 100 ticks a second).
             storage.putBytes("lock", ("holder=pgstrata backup (pid " + pid + " on " + host + ")\nhost=" + host + "\npid=" + pid + "\nspace="
-                    + S3Storage.PROCESS_SPACE + "\nstarted=" + reallyStarted.minusSeconds(3600).toEpochMilli() + "\ntoken=t1\n").getBytes());
+                    + S3Storage.PROCESS_SPACE + "\nstart-ticks=" + Math.max(0, reallyStarted - 360_000) + "\ntoken=t1\n").getBytes());
             try (Storage.RepositoryLock l = storage.lock("pgstrata backup (pid 5)")) {
                 assertThat(new String(storage.getBytes("lock"))).contains("pid 5")
-                        .contains("started=" + ProcessHandle.current().info().startInstant().orElseThrow().toEpochMilli());
+                        .contains("start-ticks=" + S3Storage.startTicks("self"));
             }
             // The live process that has the pid is the holder: refused.
             storage.putBytes("lock", ("holder=pgstrata backup (pid " + pid + " on " + host + ")\nhost=" + host + "\npid=" + pid + "\nspace="
-                    + S3Storage.PROCESS_SPACE + "\nstarted=" + reallyStarted.toEpochMilli() + "\ntoken=t2\n").getBytes());
+                    + S3Storage.PROCESS_SPACE + "\nstart-ticks=" + reallyStarted + "\ntoken=t2\n").getBytes());
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> storage.lock("pgstrata expire (pid 6)"))
                     .isInstanceOf(org.pgstrata.storage.LockedException.class).hasMessageContaining("pid " + pid);
             storage.delete("lock");
