@@ -150,7 +150,6 @@ public final class CipherPass {
         set = true;
     }
 
-    /** " (owned by U:G, mode 0640)" of {@code file}, or nothing when that cannot be told. */
     /**
      * Refuses a passphrase file that every user may read, as a configuration file that holds
      * secrets is refused: whoever reads it reads every backup. A pipe ({@code <(pass show db)})

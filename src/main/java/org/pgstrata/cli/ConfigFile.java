@@ -324,7 +324,6 @@ final class ConfigFile {
         }
     }
 
-    /** " (owned by USER:GROUP, mode 0640)" of {@code path}, or of the nearest directory above it that bars the way; empty when none can be read. */
     private static String where(Path path, int line) {
         return line > 0 ? path + ":" + line : path.toString();
     }

@@ -38,7 +38,7 @@ public final class DatabaseLocales {
     public static Map<String, String> of(Connection c) throws SQLException {
         Map<String, String> locales = new LinkedHashMap<>();
         try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT datname::text::bytea, datcollate, datctype FROM pg_database WHERE datallowconn AND datconnlimit <> -2"
+             ResultSet rs = st.executeQuery("SELECT " + Db.bytesOf("datname::text") + ", datcollate, datctype FROM pg_database WHERE datallowconn AND datconnlimit <> -2"
                      + " ORDER BY datname")) {
             while (rs.next()) {
                 String name = Db.utf8(rs.getBytes(1));
@@ -58,7 +58,7 @@ public final class DatabaseLocales {
     public static java.util.List<String> unnamable(Connection c) throws SQLException {
         java.util.List<String> names = new java.util.ArrayList<>();
         try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT datname::text::bytea FROM pg_database WHERE datallowconn AND datconnlimit <> -2 ORDER BY datname")) {
+             ResultSet rs = st.executeQuery("SELECT " + Db.bytesOf("datname::text") + " FROM pg_database WHERE datallowconn AND datconnlimit <> -2 ORDER BY datname")) {
             while (rs.next()) {
                 byte[] name = rs.getBytes(1);
                 if (Db.utf8(name) == null) {

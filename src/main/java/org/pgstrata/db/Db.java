@@ -69,6 +69,15 @@ public final class Db {
     public static final String SQL_ASCII = "SQL_ASCII";
 
     /**
+     * SQL for the bytes of text expression {@code text} as the server keeps them, as bytea. Not textsend(), which converts to
+     * the client's encoding (and so refuses a Latin-1 byte of a SQL_ASCII database, as text output does); and not a plain
+     * cast, which parses the text as bytea input, where a backslash is an escape: doubled first, each stands for itself.
+     */
+    public static String bytesOf(String text) {
+        return "replace(" + text + ", E'\\\\', E'\\\\\\\\')::bytea"; // E'': whatever standard_conforming_strings says
+    }
+
+    /**
      * {@code bytes} (a name read as bytea, as the server keeps it) as UTF-8, or null when they are not UTF-8: a SQL_ASCII
      * database keeps whatever its clients sent (Latin-1 among them), which the server refuses to send a UTF8 client as text,
      * and which pgjdbc could not send back to name the object.

@@ -115,8 +115,9 @@ final class DrillChecks {
             try (Connection c = Db.connect(withDatabase(at, p[2]), "pgstrata drill")) {
                 Db.execute(c, "ROLLBACK PREPARED " + p[1]);
                 gids.add(p[0] + " (database " + p[2] + ")");
-            } catch (PgstrataException e) {
-                // a database that no longer takes connections (datallowconn turned off since): its checks are skipped too
+            } catch (PgstrataException | SQLException e) {
+                // a database that no longer takes connections (datallowconn turned off since): its checks are skipped too; or a
+                // role that may not finish another's transaction (not its owner, nor a superuser): the checks then say what it holds
                 left.add(p[0] + " (database " + p[2] + ": " + e.getMessage() + ")");
             }
         }
@@ -175,22 +176,22 @@ final class DrillChecks {
         String amcheck = schema + ".";
         int major = Integer.parseInt(Db.queryString(c, "SELECT current_setting('server_version_num')")) / 10000;
         boolean sqlAscii = Db.SQL_ASCII.equals(Db.queryString(c, "SELECT current_setting('server_encoding')"));
-        String asName = sqlAscii ? "::bytea" : "";
+        java.util.function.UnaryOperator<String> asName = sqlAscii ? Db::bytesOf : name -> name;
         boolean gin = Db.queryString(c, "SELECT to_regproc(quote_ident(n.nspname) || '.gin_index_check') FROM pg_extension e"
                 + " JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'") != null;
         List<Rel> heaps = relations(c, """
-                SELECT cl.oid, cl.oid::regclass::text%s, cl.relkind::text FROM pg_class cl
-                WHERE cl.relkind IN ('r', 'm', 't') AND cl.relpersistence <> 't' ORDER BY cl.oid""".formatted(asName), sqlAscii);
+                SELECT cl.oid, %s, cl.relkind::text FROM pg_class cl
+                WHERE cl.relkind IN ('r', 'm', 't') AND cl.relpersistence <> 't' ORDER BY cl.oid""".formatted(asName.apply("cl.oid::regclass::text")), sqlAscii);
         List<Rel> indexes = relations(c, """
-                SELECT ci.oid, ci.oid::regclass::text%s, am.amname::text || CASE WHEN i.indisunique THEN '+unique' ELSE '' END
+                SELECT ci.oid, %s, am.amname::text || CASE WHEN i.indisunique THEN '+unique' ELSE '' END
                 FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid JOIN pg_am am ON am.oid = ci.relam
                 WHERE am.amname IN ('btree', 'gin') AND ci.relkind = 'i' AND ci.relpersistence <> 't' AND i.indisvalid AND i.indisready
-                ORDER BY ci.oid""".formatted(asName), sqlAscii);
+                ORDER BY ci.oid""".formatted(asName.apply("ci.oid::regclass::text")), sqlAscii);
         List<Rel> tables = relations(c, """
-                SELECT cl.oid, (quote_ident(n.nspname) || '.' || quote_ident(cl.relname))%s, cl.relkind::text
+                SELECT cl.oid, %s, cl.relkind::text
                 FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
                 WHERE (cl.relkind = 'r' OR (cl.relkind = 'm' AND cl.relispopulated)) AND cl.relpersistence <> 't' ORDER BY cl.oid"""
-                .formatted(asName), sqlAscii);
+                .formatted(asName.apply("quote_ident(n.nspname) || '.' || quote_ident(cl.relname)")), sqlAscii);
         int before = findings.size();
         String in = "database " + db + ": ";
         int n = 0;

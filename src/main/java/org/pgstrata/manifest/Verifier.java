@@ -544,8 +544,8 @@ public final class Verifier {
                 files++;
             }
             if (removed > 0) {
-                progress.step(removed + " archived WAL file" + (removed == 1 ? " was" : "s were") + " removed (by expire) after verify listed the "
-                        + "archive: left out");
+                progress.step(removed + " archived WAL file" + (removed == 1 ? " was" : "s were") + " removed after verify listed the archive"
+                        + " (expire removes WAL): left out");
             }
             ArchiveTimelines tl = new ArchiveTimelines(archive);
             java.util.Set<String> reported = new java.util.HashSet<>();

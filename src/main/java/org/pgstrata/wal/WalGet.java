@@ -93,7 +93,10 @@ public final class WalGet {
      * consistency point (recovery_target = immediate, still set) is no reason to stop that recovery:
      * PostgreSQL reads ahead past the segment switch that ends a backup and asks for the next
      * segment, which it never replays. It is answered as not archived, which ends the read-ahead
-     * there ({@link Fetched#DAMAGED_PAST_THE_BOUND}).
+     * there ({@link Fetched#DAMAGED_PAST_THE_BOUND}). Answered before consistency, recovery fails
+     * ("WAL ends before consistent recovery point") rather than promoting. The target is read from
+     * postgresql.auto.conf alone, as for the tablespace bound: a server started with the target
+     * overridden on its command line (-c recovery_target=) is not seen to have changed it.
      */
     public static Fetched fetch(String repo, String name, Path target, TablespaceCreations.Bound bound, String replayTarget) {
         try (RepoIdentity.Opened opened = RepoIdentity.open(repo)) {
