@@ -102,11 +102,8 @@ class RunAsOtherUserTest extends PgTest {
     @Test
     void configurationFileTheUserMayNotRead_isPermissionDenied() throws Exception {
         try (OtherUser user = OtherUser.ensure()) {
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
             Path jar = copyOfTheBuild();
-            Path conf = dir.resolve("pgstrata.conf");
-            Files.writeString(conf, "[main]\nrepo = \"" + dir.resolve("repo") + "\"\n");
-            Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rw-------"));
+            Path conf = rootsOnly("pgstrata.conf", "[main]\nrepo = \"" + dir.resolve("repo") + "\"\n");
             OtherUser.Result r = user.run(dir, java(jar, "--config", conf.toString(), "--stanza", "main", "list"));
             assertThat(r.exit()).as(r.output()).isEqualTo(ErrorCode.PERMISSION_DENIED.exitCode());
             assertThat(r.output().strip()).startsWith("pgstrata: error: permission denied: user " + OtherUser.NAME + " cannot read configuration file "
@@ -125,17 +122,26 @@ class RunAsOtherUserTest extends PgTest {
     @Test
     void passphraseFileTheUserMayNotRead_isPermissionDenied() throws Exception {
         try (OtherUser user = OtherUser.ensure()) {
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
             Path jar = copyOfTheBuild();
-            Path pass = dir.resolve("pass");
-            Files.writeString(pass, "a passphrase\n");
-            Files.setPosixFilePermissions(pass, PosixFilePermissions.fromString("rw-------"));
+            Path pass = rootsOnly("pass", "a passphrase\n");
             Path repo = dir.resolve("repo");
             OtherUser.Result r = user.run(dir, java(jar, "list", "--repo", repo.toString(), "--cipher-pass-file", pass.toString()));
             assertThat(r.exit()).as(r.output()).isEqualTo(ErrorCode.PERMISSION_DENIED.exitCode());
             assertThat(r.output().strip()).startsWith("pgstrata: error: permission denied: user " + OtherUser.NAME
                     + " cannot read the passphrase file " + pass).contains("owned by root:root, mode 0600").contains("hint: ").doesNotContain("\n");
         }
+    }
+
+    /**
+     * A file of root's, mode 600, named {@code name} in the test's directory (made 755 first, so that the other user may
+     * look into it, and so that what bars the way is the file's own mode).
+     */
+    private Path rootsOnly(String name, String content) throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path file = dir.resolve(name);
+        Files.writeString(file, content);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        return file;
     }
 
     /** target/pgstrata.jar and target/lib, copied where the other user can read them (the checkout may be under /root). */
