@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -15,6 +14,8 @@ import org.pgstrata.api.Progress;
 import org.pgstrata.api.Self;
 import org.pgstrata.manifest.ExternalConfig;
 import org.pgstrata.manifest.Manifest;
+import org.pgstrata.postgres.AutoConf;
+import org.pgstrata.postgres.ConfValue;
 import org.pgstrata.postgres.ConfigText;
 
 /**
@@ -91,7 +92,7 @@ final class ExternalConfigRestore {
             placed.add(e.path() + " -> " + dest);
             switch (e.setting()) {
                 case "config_file" -> restoredConf = dest;
-                case "hba_file", "ident_file" -> auto.add(e.setting() + " = " + org.pgstrata.postgres.ConfValue.quote(dest.toString()));
+                case "hba_file", "ident_file" -> auto.add(ConfValue.line(e.setting(), dest.toString()));
                 default -> {
                 }
             }
@@ -144,19 +145,18 @@ final class ExternalConfigRestore {
             if (dataDir || dir != null) {
                 String adjusted = ConfigText.commentOut(text, "data_directory", "pgstrata restore: the data is in " + target);
                 if (dir != null) {
-                    adjusted += "\n# Added by pgstrata restore of backup " + m.id() + "\ndata_directory = " + org.pgstrata.postgres.ConfValue.quote(target.toString())
+                    adjusted += "\n# Added by pgstrata restore of backup " + m.id() + "\ndata_directory = " + ConfValue.quote(target.toString())
                             + "\n";
                 }
                 Files.writeString(restoredConf, adjusted, StandardCharsets.UTF_8);
             }
             if (pidFile) {
-                auto.add("external_pid_file = ''");
+                auto.add(ConfValue.line("external_pid_file", ""));
             }
         }
         if (!auto.isEmpty()) {
-            Files.writeString(target.resolve("postgresql.auto.conf"), "\n# Added by pgstrata restore of backup " + m.id()
-                    + ": the configuration files restored from outside the data directory\n" + String.join("\n", auto) + "\n",
-                    StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            AutoConf.append(target, "Added by pgstrata restore of backup " + m.id() + ": the configuration files restored from outside the"
+                    + " data directory", String.join("", auto));
         }
         progress.step("restored " + placed.size() + " configuration file(s) from outside the source's data directory: " + String.join(", ", placed));
     }

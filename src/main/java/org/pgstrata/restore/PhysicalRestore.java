@@ -50,6 +50,7 @@ import org.pgstrata.manifest.ObjectRef;
 import org.pgstrata.manifest.Rebuild;
 import org.pgstrata.manifest.Repository;
 import org.pgstrata.manifest.WalEntry;
+import org.pgstrata.postgres.AutoConf;
 import org.pgstrata.postgres.ConfValue;
 import org.pgstrata.storage.CorruptObjectException;
 import org.pgstrata.storage.StoreReadException;
@@ -679,12 +680,12 @@ public final class PhysicalRestore {
     private void raise(LocalCluster cluster, LowerSetting lower) {
         progress.warn("the copy's " + lower.name() + " = " + lower.copy() + " is lower than the " + lower.source() + " the source had when it"
                 + " wrote the WAL: raised to " + lower.source() + " in this copy, which starts again");
-        Path auto = cluster.pgdata().resolve("postgresql.auto.conf");
         try {
-            Files.writeString(auto, "\n" + ConfValue.comment("Added by pgstrata for a restore drill: the source's value when it wrote the WAL replayed")
-                    + ConfValue.line(lower.name(), Long.toString(lower.source())), StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+            AutoConf.append(cluster.pgdata(), "Added by pgstrata for a restore drill: the source's value when it wrote the WAL replayed",
+                    ConfValue.line(lower.name(), Long.toString(lower.source())));
         } catch (IOException e) {
-            throw new PgstrataException(ErrorCode.IO, "cannot write " + auto + ": " + e.getMessage(), "check the room and permissions there");
+            throw new PgstrataException(ErrorCode.IO, "cannot write " + AutoConf.of(cluster.pgdata()) + ": " + e.getMessage(),
+                    "check the room and permissions there");
         }
     }
 
@@ -1201,18 +1202,14 @@ public final class PhysicalRestore {
         Path label = target.resolve("backup_label");
         Files.writeString(label, m.backupLabel(), StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(label, PosixFilePermissions.fromString(fileMode(m)));
-        Path auto = target.resolve("postgresql.auto.conf");
         // A copy must not archive into the source's archive; a delta restore brings the cluster itself back,
         // which goes on archiving (on its new timeline) as it did.
         // Nor run the commands a former standby keeps for its archive (a primary ignores them, a recovering copy runs them):
         // archive_cleanup_command (pg_archivecleanup of the source's archive) at each restartpoint, recovery_end_command at
         // promotion. Nor wait as a delayed standby does: recovery_min_apply_delay holds back every commit younger than it in
         // archive recovery too, so a copy of a recent point waited hours (a restore or drill called it stalled).
-        // On a line of its own in place too: the backup's file may end without a line break (edited by hand, or by a template
-        // that drops it), and "work_mem = '8MB'port = 5433" kept the server from starting.
-        StringBuilder extra = new StringBuilder(inPlace ? "\n" : "\n# Added by pgstrata restore of backup " + m.id()
-                + ": a restored copy must not archive into the source's archive, nor clean it up, nor delay its replay.\n"
-                + "archive_mode = 'off'\narchive_cleanup_command = ''\nrecovery_end_command = ''\nrecovery_min_apply_delay = 0\n");
+        StringBuilder extra = new StringBuilder(inPlace ? "" : ConfValue.line("archive_mode", "off") + ConfValue.line("archive_cleanup_command", "")
+                + ConfValue.line("recovery_end_command", "") + ConfValue.line("recovery_min_apply_delay", "0"));
         if (port != null) {
             extra.append("port = ").append(port).append('\n');
         }
@@ -1222,7 +1219,7 @@ public final class PhysicalRestore {
             extra.append("allow_in_place_tablespaces = on\n");
         }
         if (plan.archiveRecovery()) {
-            extra.append("# Recovery: ").append(plan.reason()).append('\n');
+            extra.append(ConfValue.comment("Recovery: " + plan.reason()));
             // A cluster restored to a target keeps that target in its configuration after promotion (PostgreSQL leaves it), and
             // its backups carry it: with this recovery's own target it made two ("multiple recovery targets specified"), and
             // without one (the end of the archive) the old one was still the target. PostgreSQL applies only the last line of a
@@ -1239,10 +1236,8 @@ public final class PhysicalRestore {
             Files.writeString(signal, "");
             Files.setPosixFilePermissions(signal, PosixFilePermissions.fromString(fileMode(m)));
         }
-        Files.writeString(auto, extra.toString(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        try (FileChannel ch = FileChannel.open(auto, StandardOpenOption.WRITE)) {
-            ch.force(true);
-        }
+        AutoConf.append(target, inPlace ? null : "Added by pgstrata restore of backup " + m.id() + ": a restored copy must not archive into"
+                + " the source's archive, nor clean it up, nor delay its replay.", extra.toString());
         try (FileChannel ch = FileChannel.open(label, StandardOpenOption.WRITE)) {
             ch.force(true);
         }
@@ -1258,8 +1253,7 @@ public final class PhysicalRestore {
         Files.writeString(hba, "# Written by pgstrata for a restore drill: this copy is reached only through its own socket.\n"
                 + "local all all trust\n", StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(hba, PosixFilePermissions.fromString("rw-------"));
-        String lines = "\n" + ConfValue.comment("Added by pgstrata for a restore drill: reachable only through a socket in " + socketDir)
-                + ConfValue.line("listen_addresses", "")
+        String lines = ConfValue.line("listen_addresses", "")
                 + ConfValue.line("unix_socket_directories", ConfValue.listElement(socketDir.toString()))
                 // The source's socket group may not exist on this host (the socket could not be made); its directory is private anyway.
                 + ConfValue.line("unix_socket_group", "")
@@ -1282,7 +1276,7 @@ public final class PhysicalRestore {
                 // Nor the source's log directory: an absolute one this host lacks kept the collector from opening its file (the
                 // copy exited, the backup was recorded as failed), and on the source's host the copy wrote into its log files.
                 + ConfValue.line("log_directory", "log");
-        Files.writeString(target.resolve("postgresql.auto.conf"), lines, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        AutoConf.append(target, "Added by pgstrata for a restore drill: reachable only through a socket in " + socketDir, lines);
     }
 
     private static void syncDirectories(Path target) throws IOException {

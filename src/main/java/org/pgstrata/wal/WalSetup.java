@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
@@ -13,6 +12,7 @@ import org.pgstrata.api.ConnectionSettings;
 import org.pgstrata.api.ErrorCode;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.db.Db;
+import org.pgstrata.postgres.AutoConf;
 import org.pgstrata.postgres.ConfValue;
 import org.postgresql.PGConnection;
 
@@ -113,14 +113,12 @@ public final class WalSetup {
         }
         String summaries = org.pgstrata.db.LocalCluster.majorOf(pgdata) >= 17 ? ConfValue.line("summarize_wal", "on") : "";
         try {
-            Files.writeString(pgdata.resolve("postgresql.auto.conf"),
-                    "\n" + ConfValue.comment("Added by pgstrata wal setup: archive into " + repo) + lines(wanted) + summaries,
-                    StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            AutoConf.append(pgdata, "Added by pgstrata wal setup: archive into " + repo, lines(wanted) + summaries);
         } catch (IOException e) {
-            throw new PgstrataException(ErrorCode.IO, "cannot write " + pgdata.resolve("postgresql.auto.conf") + ": " + e.getMessage(), null);
+            throw new PgstrataException(ErrorCode.IO, "cannot write " + AutoConf.of(pgdata) + ": " + e.getMessage(), null);
         }
         archiveHistoryFiles(repo, pgdata);
-        return new Applied("appended to " + pgdata.resolve("postgresql.auto.conf") + "; start the cluster to use them" + replaced
+        return new Applied("appended to " + AutoConf.of(pgdata) + "; start the cluster to use them" + replaced
                 + (now == null ? " (its configuration files could not be read with postgres -C: archive_mode, wal_level and archive_command"
                         + " were written without looking at what they set)" : ""), false);
     }
