@@ -249,9 +249,35 @@ public final class BackupSession implements AutoCloseable {
         }
     }
 
-    /** True when the server archives WAL with a command that names {@code repoPath}. */
+    /**
+     * True when the server archives WAL with a command that names {@code repoPath} as a word of
+     * its own: {@code /backup/pg} is not named by a command that archives into
+     * {@code /backup/pg-archive} or {@code /backup/pg/old}.
+     */
     public boolean archivesInto(String repoPath) {
-        return archiveCommand != null && archiveCommand.contains(repoPath);
+        return archiveCommand != null && namesAsWord(archiveCommand, repoPath);
+    }
+
+    /**
+     * Whether {@code word} occurs in {@code command} after a start (or a space, quote or =) and
+     * before an end (or a space, quote, ;, &amp;, | or closing parenthesis), a slash allowed between.
+     */
+    static boolean namesAsWord(String command, String word) {
+        if (word.isEmpty()) {
+            return false;
+        }
+        for (int i = command.indexOf(word); i >= 0; i = command.indexOf(word, i + 1)) {
+            int end = i + word.length();
+            boolean startsWord = i == 0 || " \t\n'\"=".indexOf(command.charAt(i - 1)) >= 0;
+            if (end < command.length() && command.charAt(end) == '/') {
+                end++; // a trailing slash names the same directory
+            }
+            boolean endsWord = end == command.length() || " \t\n'\";&|)".indexOf(command.charAt(end)) >= 0;
+            if (startsWord && endsWord) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
