@@ -87,7 +87,8 @@ public final class Advisor {
                 IncrementalDryRun.Result dry = new IncrementalDryRun(clock, progress)
                         .measure(repo.objects(), base, pgdata, systemIdentifier, timeline, now, compression, req.jobs());
                 dataBytes = dry.dataBytes();
-                boolean archived = !new WalArchive(repo.storage()).isEmpty() || session.archivesInto(repo.describe());
+                // A standby's backups copy their WAL from its pg_wal, archive or not (the standby cannot be asked to archive it)
+                boolean archived = !session.standby() && (!new WalArchive(repo.storage()).isEmpty() || session.archivesInto(repo.describe()));
                 backupWal = archived ? 0 : storedWal(base);
                 restoredWal = archived ? 0 : base.wal() == null ? 0 : base.wal().stream().mapToLong(WalEntry::size).sum();
                 double hours = Duration.between(Instant.parse(base.startTime()), Instant.now(clock)).toNanos() / 3.6e12;

@@ -9,7 +9,8 @@ import java.util.List;
  *
  * @param dataBytes           today's size of the files a backup copies
  * @param fullRatio           the newest full's stored bytes over its data bytes (its objects, without WAL)
- * @param backupWalBytes      WAL each backup stores with itself (0 when the repository has a WAL archive)
+ * @param backupWalBytes      WAL each backup stores with itself (0 when the repository has a WAL archive, except on a standby:
+ *                           its backups copy their WAL from its pg_wal)
  * @param blockMapBytes       the block map each physical backup stores beside its objects (8 bytes per 8 KiB of data)
  * @param predictedFullBytes  a full taken today: dataBytes at fullRatio, plus backupWalBytes and blockMapBytes
  * @param assumptions         what the predictions take for granted, in words, with the numbers
