@@ -83,12 +83,14 @@ final class WalRateProbe {
         double hours = Duration.between(first.time(), last.time()).toNanos() / 3.6e12;
         long walBytes = last.lsn().value() - first.lsn().value();
         if (points.size() < 2 || hours <= 0 || walBytes < 0) {
+            // With an archive, the WAL after the backup is on its way: the server archives a segment once it is full (or at archive_timeout)
             String why = !segments.isEmpty()
                     ? "the WAL archive holds no transaction after backup " + newest.id() + " to time the WAL by, and the repository has one"
-                            + " backup"
-                    : "the repository holds one backup and no WAL archive: there are no two WAL positions with their times to measure between";
-            return new Advice.Wal("unknown", null, null, ratio, null, "unknown: " + why
-                    + "; take another backup later, or archive WAL into the repository (pgstrata wal setup)");
+                            + " backup; take another backup later, or measure again once the server has archived the segment it writes now"
+                            + " (when it is full, or after archive_timeout)"
+                    : "the repository holds one backup and no WAL archive: there are no two WAL positions with their times to measure between;"
+                            + " take another backup later, or archive WAL into the repository (pgstrata wal setup)";
+            return new Advice.Wal("unknown", null, null, ratio, null, "unknown: " + why);
         }
         String source = first.archived() || last.archived() ? "archive" : "backups";
         double perHour = walBytes / hours;
