@@ -253,7 +253,10 @@ public final class Self {
      * archive_command for a repository named by {@code repoArguments} ("--repo", DIR or
      * "--repo", "s3://..", "--s3-endpoint", ..). A push also archives the other files that are
      * ready and notes them in {@code spoolDir} (a shell word); PostgreSQL's later call for such a
-     * file is answered by the shell, which removes the note, instead of by a new JVM.
+     * file is answered by the shell, which removes the note, instead of by a new JVM. The check
+     * names the spool directory three times: where the command would not fit PostgreSQL 15's
+     * 1023 bytes with it (a repository path of some 170 bytes), the command is the push alone,
+     * which answers such a call itself (the file is archived already) and drops the note.
      */
     public static String archiveCommand(java.util.List<String> repoArguments, String spoolDir) {
         String note = percent(spoolDir) + "/%f";
@@ -261,7 +264,12 @@ public final class Self {
         String check = "if [ -f " + note + " ] && [ \"$(cat " + note + ")\" = \"$(stat -c '%%i %%s %%Y' %p)\" ]; then rm -f " + note
                 + "; else ";
         String command = check + percent(shortCommand(600)) + " wal push " + words(repoArguments) + " %p; fi";
-        return fitsOldServers(command) ? command : check + percent(shortCommand(0)) + " wal push " + words(repoArguments) + " %p; fi";
+        if (fitsOldServers(command)) {
+            return command;
+        }
+        command = check + percent(shortCommand(0)) + " wal push " + words(repoArguments) + " %p; fi";
+        // Cut, the command would be a shell syntax error: nothing archived, ever.
+        return fitsOldServers(command) ? command : percent(shortCommand(0)) + " wal push " + words(repoArguments) + " %p";
     }
 
     /** restore_command for a repository named by {@code repoArguments}. */

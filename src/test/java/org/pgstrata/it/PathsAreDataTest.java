@@ -170,6 +170,32 @@ class PathsAreDataTest extends PgTest {
         }
     }
 
+    /**
+     * PostgreSQL 15 cuts archive_command at 1023 bytes, and the command names the repository four
+     * times (the spool check's three and the push): a repository path of 200 bytes, well under
+     * PATH_MAX, made a command that the server cut into a shell syntax error, so that nothing was
+     * ever archived while wal setup said all was set.
+     */
+    @Test
+    void walSetupApply_withALongRepositoryPath_onPostgres15_archives() throws Exception {
+        LocalCluster c = pg.start("long15", 15);
+        int port = PgSupport.conn(c).port();
+        Path repo = dir.resolve("r".repeat(200)).resolve("it's a repo");
+        CliBackups.ok("wal", "setup", "-q", "--apply", "--repo", repo.toString(), "--pgdata", c.pgdata().toString(), "--port",
+                Integer.toString(port));
+        c.stop(); // archive_mode needs a restart
+        c.start();
+        String command = PgSupport.queryString(c, "SHOW archive_command");
+        assertThat(command).isEqualTo(WalPush.archiveCommand(repo.toString()));
+        assertThat(command.replace("%%", "%").replace("%p", "pg_wal/" + "0".repeat(40)).replace("%f", "0".repeat(40)).getBytes(
+                java.nio.charset.StandardCharsets.UTF_8).length).as("archive_command as PostgreSQL 15 expands it: %s", command).isLessThan(1024);
+        PgSupport.sql(c, "CREATE TABLE t AS SELECT generate_series(1, 1000) AS i", "SELECT pg_switch_wal()");
+        waitUntilArchived(c);
+        try (var archived = Files.walk(repo.resolve("archive"))) {
+            assertThat(archived.filter(Files::isRegularFile).count()).isPositive();
+        }
+    }
+
     /** Until nothing waits to be archived; fails when the archiver reports a failure and has archived nothing since. */
     static void waitUntilArchived(LocalCluster c) throws Exception {
         long give = System.nanoTime() + 300_000_000_000L;
