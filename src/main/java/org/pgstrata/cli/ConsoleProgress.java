@@ -30,7 +30,8 @@ final class ConsoleProgress implements Progress {
             return;
         }
         clearBar();
-        err.println("pgstrata: " + trace() + description);
+        // Each step is one line, whatever the paths and names in it hold (a tablespace location may hold a line break).
+        err.println("pgstrata: " + trace() + Output.line(description));
     }
 
     /** With PGSTRATA_TRACE set, each line says how long after the process started it was printed. */
@@ -51,6 +52,7 @@ final class ConsoleProgress implements Progress {
             step(description);
             return;
         }
+        description = Output.line(description);
         statusText = description.length() > 100 ? description.substring(0, 97) + "..." : description;
         statusSince = System.nanoTime();
         drawStatus();
@@ -108,7 +110,7 @@ final class ConsoleProgress implements Progress {
     @Override
     public synchronized void warn(String message) {
         clearBar();
-        err.println("pgstrata: warning: " + message);
+        err.println("pgstrata: warning: " + Output.line(message));
     }
 
     private void clearBar() {

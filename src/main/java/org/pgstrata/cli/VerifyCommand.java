@@ -61,7 +61,7 @@ final class VerifyCommand extends BaseCommand {
                     + " perhaps a temporary database pgstrata_restore_*); the next logical restore on this host removes them");
         }
         for (String left : facade().cleanDrillLeftovers()) {
-            spec.commandLine().getErr().println("pgstrata: warning: " + left);
+            spec.commandLine().getErr().println("pgstrata: warning: " + Output.line(left));
         }
         if (json) {
             Output.json(out(), r);
