@@ -416,6 +416,11 @@ public final class Pgstrata {
         if (name == null || name.isEmpty() || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63) {
             throw new PgstrataException(ErrorCode.USAGE, "invalid restore point name '" + name + "'", "use 1 to 63 bytes (UTF-8)");
         }
+        if (name.indexOf('\n') >= 0 || name.indexOf('\r') >= 0) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid restore point name '" + name + "': it holds a line break, and PostgreSQL cannot"
+                    + " end a recovery at such a point (the new timeline's history file, which quotes the name, would not read back)",
+                    "use a name without line breaks");
+        }
         try (Connection c = Db.connect(s, "pgstrata restore-point")) {
             String lsn;
             try (var ps = c.prepareStatement("SELECT pg_create_restore_point(?)::text")) {

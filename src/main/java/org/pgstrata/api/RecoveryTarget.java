@@ -40,6 +40,13 @@ public record RecoveryTarget(Type type, String value, boolean inclusive, String 
             throw new PgstrataException(ErrorCode.USAGE, "invalid --target-name '" + value + "'",
                     "give the name of a restore point (1 to 63 bytes in UTF-8)");
         }
+        // PostgreSQL writes the name into the new timeline's history file at promotion, and then cannot read that file back
+        // ("syntax error in history file", "Expected a numeric timeline ID"): the restored server stops instead of starting.
+        if (type == Type.NAME && (value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0)) {
+            throw new PgstrataException(ErrorCode.USAGE, "invalid --target-name '" + value + "': it holds a line break, and PostgreSQL cannot end"
+                    + " a recovery at such a restore point (the new timeline's history file, which quotes the name, would not read back)",
+                    "restore to the point's LSN with --target-lsn (pg_create_restore_point returned it) or to a time with --target-time");
+        }
         if (type == Type.TIME && !hasZone(value)) {
             // PostgreSQL reads such a time in the restored server's timezone setting, which pgstrata cannot know
             // for sure (postgresql.conf, the backup's, or an include), and pgstrata picks the backup by the same time:

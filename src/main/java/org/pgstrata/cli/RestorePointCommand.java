@@ -8,7 +8,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "restore-point", description = {"Create a named restore point, to restore to later with --target-name.",
     "Switches to a new WAL segment afterwards (unless --no-switch) so that the point is archived now."})
 final class RestorePointCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "NAME", description = "The restore point's name (up to 63 bytes in UTF-8).")
+    @Parameters(index = "0", paramLabel = "NAME", description = "The restore point's name (up to 63 bytes in UTF-8, no line break).")
     String name;
 
     @Option(names = "--no-switch", description = "Do not switch WAL segments afterwards.")

@@ -1219,6 +1219,7 @@ public final class PhysicalRestore {
             extra.append("allow_in_place_tablespaces = on\n");
         }
         if (plan.archiveRecovery()) {
+            // The reason quotes the target (a restore point's name may hold a line break): a comment line however it reads.
             extra.append(ConfValue.comment("Recovery: " + plan.reason()));
             // A cluster restored to a target keeps that target in its configuration after promotion (PostgreSQL leaves it), and
             // its backups carry it: with this recovery's own target it made two ("multiple recovery targets specified"), and
