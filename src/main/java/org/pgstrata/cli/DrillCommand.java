@@ -140,11 +140,12 @@ final class DrillCommand extends BaseCommand {
     }
 
     private void print(DrillRecord r) {
+        // One line each: the checks and findings name databases and tables, whose names may hold a line break.
         for (String c : r.checks()) {
-            out().println("checked: " + c);
+            out().println("checked: " + Output.line(c));
         }
         for (String f : r.findings()) {
-            out().println("finding: " + f);
+            out().println("finding: " + Output.line(f));
         }
         out().printf("drill of backup %s %s in %.1f s: %d databases, %d relations checked, %d rows (%s) read; recorded in %s%n", r.backupId(),
                 r.passed() ? "PASSED" : "FAILED", r.seconds(), r.databases(), r.relations(), r.rows(), Output.bytes(r.bytesRead()), repo.describe());

@@ -41,4 +41,18 @@ class ProgressLinesTest extends PgTest {
         assertThat(progress).as("progress of the restore").contains("tablespace " + oid + " at " + dir + "/ts\\npgstrata: error: forged");
         assertThat(progress.lines().filter(l -> l.startsWith("pgstrata: error"))).as("progress of the restore:%n%s", progress).isEmpty();
     }
+
+    /** The drill's result lines name each database it checked: a name with a line break (or a direction override) stays on its line. */
+    @Test
+    void aDatabaseNameWithALineBreak_staysOnTheDrillsCheckedLine() throws Exception {
+        LocalCluster source = pg.start("drilled", 17);
+        PgSupport.sql(source, "CREATE DATABASE \"d\nfinding: forged \u202e\"");
+        Path repo = dir.resolve("drill-repo");
+        CliBackups.backupId(repo, source, "full");
+        CliRun drill = CliRun.run("drill", "-q", "--repo", repo.toString(), "--scratch-dir", dir.resolve("scratch").toString());
+        assertThat(drill.exitCode()).as("%s%s", drill.out(), drill.err()).isZero();
+        assertThat(drill.out()).as("what drill printed").contains("checked: database d\\nfinding: forged \\u202e: verify_heapam");
+        assertThat(drill.out().lines().filter(l -> l.startsWith("finding"))).as("what drill printed:%n%s", drill.out()).isEmpty();
+        assertThat(drill.out()).doesNotContain("\u202e");
+    }
 }
