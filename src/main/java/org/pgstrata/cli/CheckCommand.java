@@ -54,7 +54,7 @@ final class CheckCommand extends BaseCommand {
         for (CheckResult.Item i : r.checks()) {
             if (i.ok()) {
                 if (!json) {
-                    out().println("ok: " + i.name() + ": " + i.message());
+                    out().println("ok: " + i.name() + ": " + Output.line(i.message())); // one line, whatever the repository's path holds
                 }
             } else {
                 spec.commandLine().getErr().println(PgstrataException.joinLines("pgstrata: error: " + i.name() + ": " + i.message()

@@ -168,6 +168,9 @@ class PathsAreDataTest extends PgTest {
         try (var archived = Files.walk(repo.resolve("archive"))) {
             assertThat(archived.filter(Files::isRegularFile).count()).isPositive();
         }
+        // check names the repository in its lines: each stays one line
+        CliRun check = CliBackups.ok("check", "--repo", repo.toString(), "--port", Integer.toString(port));
+        assertThat(check.out().lines().filter(l -> !l.startsWith("ok: "))).as("what check printed:%n%s", check.out()).isEmpty();
     }
 
     /**
