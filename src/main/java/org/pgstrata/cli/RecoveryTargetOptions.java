@@ -18,7 +18,8 @@ final class RecoveryTargetOptions {
         @Option(names = "--target-lsn", paramLabel = "LSN", description = "Stop at this WAL position.")
         String lsn;
 
-        @Option(names = "--target-xid", paramLabel = "XID", description = "Stop at the commit of this transaction.")
+        @Option(names = "--target-xid", paramLabel = "XID", description = "Stop at the commit of this transaction, on the target "
+                + "timeline (after a fork, an id the other timeline used too is warned of).")
         String xid;
 
         @Option(names = "--target-name", paramLabel = "NAME", description = "Stop at this named restore point.")

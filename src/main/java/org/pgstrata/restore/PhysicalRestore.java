@@ -184,6 +184,9 @@ public final class PhysicalRestore {
                 }
             }
             progress.step(plan.reason());
+            if (plan.warning() != null) {
+                progress.warn(plan.warning());
+            }
             boolean existed = Files.exists(target);
             // An empty directory given gets its mode back if the restore fails (the data's mode is set on it before the files)
             java.util.Set<java.nio.file.attribute.PosixFilePermission> given = existed ? givenMode(target) : null;

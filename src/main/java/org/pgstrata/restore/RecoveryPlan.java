@@ -31,10 +31,10 @@ import org.pgstrata.postgres.WalReader;
  * targets are checked against the archive's end before anything is written.
  */
 record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings, boolean archiveRecovery, Lsn targetLsn,
-                    List<String> likelyChain, List<WalEntry> otherHistories, java.util.Set<String> unarchivedHistories) {
+                    List<String> likelyChain, List<WalEntry> otherHistories, java.util.Set<String> unarchivedHistories, String warning) {
 
     RecoveryPlan(Manifest backup, String reason, Map<String, String> settings, boolean archiveRecovery, Lsn targetLsn) {
-        this(backup, reason, settings, archiveRecovery, targetLsn, List.of(), List.of(), java.util.Set.of());
+        this(backup, reason, settings, archiveRecovery, targetLsn, List.of(), List.of(), java.util.Set.of(), null);
     }
 
     /** This plan with a restore_command that names the repository by {@code walArguments} (a stanza) instead of its location. */
@@ -44,7 +44,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         }
         Map<String, String> s = new java.util.LinkedHashMap<>(settings);
         s.put("restore_command", restoreCommand(walArguments));
-        return new RecoveryPlan(backup, reason, s, archiveRecovery, targetLsn, likelyChain, otherHistories, unarchivedHistories);
+        return new RecoveryPlan(backup, reason, s, archiveRecovery, targetLsn, likelyChain, otherHistories, unarchivedHistories, warning);
     }
 
     /**
@@ -135,7 +135,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             throw repo.io("read the WAL archive", e);
         }
         plan = new RecoveryPlan(plan.backup, plan.reason, plan.settings, plan.archiveRecovery, plan.targetLsn,
-                likelyChain(catalogue.backups(), plan.backup), others, java.util.Set.copyOf(unarchived));
+                likelyChain(catalogue.backups(), plan.backup), others, java.util.Set.copyOf(unarchived), plan.warning);
         if (plan.replayBound() != null && !"false".equals(plan.settings.get("restore_command"))) {
             plan.settings.put("restore_command", plan.restoreCommand(org.pgstrata.storage.StorageFactory.arguments(repo.location())));
         }
@@ -257,6 +257,7 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         Map<String, String> s = baseSettings(repo, target.timeline().equals("current") ? Integer.toString(targetTli) : target.timeline(),
                 target.action());
         String targetWord;
+        String warning = null;
         Lsn position;
         switch (target.type()) {
             case LATEST -> {
@@ -343,7 +344,8 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 }
                 s.put("recovery_target_xid", Long.toString(xid));
                 targetWord = "transaction " + target.value() + " (" + (ended.kind() == WalReader.Kind.COMMIT ? "commit" : "abort")
-                        + " record at " + position + ")";
+                        + " record at " + position + (tl.timelines().size() > 1 ? " on timeline " + path.timelineAt(position) : "") + ")";
+                warning = endedOffPath(tl, path, searched, xid, position, target);
             }
             case NAME -> {
                 // the record's end: what pg_create_restore_point (and 'pgstrata restore-point') report, and where recovery stops
@@ -385,7 +387,64 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
             checkRecordReaches(tl, path, position, target);
         }
         return new RecoveryPlan(m, "restoring backup " + m.id() + ": the newest whose consistency point (" + m.stopLsn() + ") precedes "
-                + targetWord, s, true, position);
+                + targetWord, s, true, position, List.of(), List.of(), java.util.Set.of(), warning);
+    }
+
+    /**
+     * PostgreSQL hands out again, on a timeline that a point-in-time restore began, the
+     * transaction ids the abandoned timeline used after the fork: the same id names two
+     * transactions, and recovery along {@code path} stops at this timeline's. What to warn of when
+     * transaction {@code xid} also ended on another timeline of the archive after it left
+     * {@code path}; null when it did not.
+     */
+    private static String endedOffPath(ArchiveTimelines tl, TimelineHistory path, List<Manifest> searched, long xid, Lsn ended,
+                                       RecoveryTarget target)
+            throws IOException {
+        if (tl.timelines().size() < 2) {
+            return null;
+        }
+        for (int other : tl.timelines()) {
+            if (other == path.timeline() || (other > 1 && tl.path(other).ancestors().isEmpty())) {
+                continue; // this one, or one whose way back is unknown (its history file is missing)
+            }
+            TimelineHistory otherPath = tl.path(other);
+            Lsn fork = divergence(path, otherPath);
+            if (fork == null) {
+                continue;
+            }
+            Lsn from = Lsn.parse(searched.get(0).startLsn());
+            AtomicReference<WalReader.Record> found = new AtomicReference<>();
+            tl.scan(otherPath, (fork.isBefore(from) ? from : fork).segmentNumber(tl.segmentSize()), r -> {
+                if (!r.lsn().isBefore(fork) && endsTransaction(r) && r.xid() == xid) {
+                    found.set(r);
+                    return false;
+                }
+                return true;
+            });
+            if (found.get() != null) {
+                WalReader.Record r = found.get();
+                return "transaction " + target.value() + " also " + (r.kind() == WalReader.Kind.COMMIT ? "committed" : "aborted") + " on timeline "
+                        + otherPath.timelineAt(r.lsn()) + " (at " + r.lsn() + ", after timeline " + path.timeline() + " parted from it at " + fork
+                        + "): PostgreSQL gave the id again after the fork, and this restore stops at timeline " + path.timelineAt(ended)
+                        + "'s (at " + ended + "); for timeline " + other + "'s, pass --target-timeline " + other;
+            }
+        }
+        return null;
+    }
+
+    /** The first WAL position where {@code a} and {@code b} lie on different timelines; null when they are the same way. */
+    private static Lsn divergence(TimelineHistory a, TimelineHistory b) {
+        List<TimelineHistory.Entry> x = a.ancestors();
+        List<TimelineHistory.Entry> y = b.ancestors();
+        int i = 0;
+        while (i < x.size() && i < y.size() && x.get(i).equals(y.get(i))) {
+            i++;
+        }
+        Lsn d = i < x.size() ? x.get(i).switchPoint() : null;
+        if (i < y.size() && (d == null || y.get(i).switchPoint().isBefore(d))) {
+            d = y.get(i).switchPoint();
+        }
+        return d;
     }
 
     /**
@@ -548,3 +607,4 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
         return r.kind() == WalReader.Kind.COMMIT || r.kind() == WalReader.Kind.ABORT;
     }
 }
+
