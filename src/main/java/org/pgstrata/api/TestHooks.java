@@ -19,7 +19,8 @@ import java.util.Optional;
  *       test reach the bound with a short chain.</li>
  *   <li>{@code PGSTRATA_TEST_HALT_AT=STEP}: the process stops dead at that step of a backup
  *       (full-objects, full-manifest, pages-read, reverse-middle, reverse-swapped) or a restore
- *       (restore-files-written: before backup_label, the recovery settings and pg_control) or a delete
+ *       (restore-control-aside: a restore into a new directory has set the backup's pg_control aside and written no
+ *       other file; restore-files-written: before backup_label, the recovery settings and pg_control) or a delete
  *       (delete-dependant-removed: after each backup removed with --with-dependants), as kill -9
  *       would: no clean-up, no shutdown hooks.</li>
  *   <li>{@code PGSTRATA_TEST_PAUSE_AFTER_FILES=N}: a physical backup sleeps after copying N

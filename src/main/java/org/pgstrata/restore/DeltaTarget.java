@@ -75,7 +75,10 @@ final class DeltaTarget {
                     "name the data directory of the stopped cluster, or leave out --delta to restore into a new directory");
         }
         Path control = Files.isRegularFile(dir.resolve(CONTROL)) ? dir.resolve(CONTROL) : dir.resolve(CONTROL_ASIDE);
-        if (!Files.isRegularFile(dir.resolve("PG_VERSION")) || !Files.isRegularFile(control)) {
+        // A restore into a new directory killed while it wrote the files holds the backup's pg_control set aside and not yet
+        // PG_VERSION (written among the last, smallest first): that is the unfinished restore which a delta restore finishes.
+        boolean unfinished = control.endsWith(CONTROL_ASIDE) && !Files.exists(dir.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS);
+        if (!(Files.isRegularFile(dir.resolve("PG_VERSION")) || unfinished) || !Files.isRegularFile(control)) {
             throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot delta-restore into " + dir
                     + ": it is not a PostgreSQL data directory (no PG_VERSION or global/pg_control); nothing was changed",
                     "name the cluster's data directory, or restore without --delta into an empty or new directory");
@@ -89,7 +92,7 @@ final class DeltaTarget {
         String major;
         try {
             sysid = ControlFile.parse(Files.readAllBytes(control)).systemIdentifierText();
-            major = Files.readString(dir.resolve("PG_VERSION")).trim();
+            major = unfinished ? Integer.toString(m.pgMajor()) : Files.readString(dir.resolve("PG_VERSION")).trim();
         } catch (IOException | IllegalArgumentException e) {
             throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, "cannot delta-restore into " + dir + ": cannot read " + control + " ("
                     + e.getMessage() + "); nothing was changed", "restore without --delta into an empty or new directory");

@@ -845,6 +845,7 @@ public final class PhysicalRestore {
             // from here on starts no server, and 'restore --delta' finishes it (it finds the system identifier there).
             restoreFile(repo, chain, target, control, null, null);
             Files.move(target.resolve(DeltaTarget.CONTROL), target.resolve(DeltaTarget.CONTROL_ASIDE), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            org.pgstrata.api.TestHooks.haltAt("restore-control-aside");
         }
         if (delta != null) {
             try {

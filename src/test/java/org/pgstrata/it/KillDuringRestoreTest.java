@@ -22,7 +22,9 @@ import org.pgstrata.demo.ContentChecksum;
  * missing, would have started too. Now pg_control is written last, and such a directory does not
  * start. Until then the backup's pg_control waits under the name a delta restore sets the old one
  * aside with: running the restore again with --delta finishes the directory (without it, the
- * restore said "add --delta", and --delta said it was not a data directory).
+ * restore said "add --delta", and --delta said it was not a data directory). Killed earlier, while
+ * the files were being written, PG_VERSION was not there yet, and the same two refusals sent the
+ * user to each other again.
  */
 class KillDuringRestoreTest extends PgTest {
 
@@ -55,6 +57,25 @@ class KillDuringRestoreTest extends PgTest {
         assertThat(target.resolve("global/pg_control.pgstrata-delta")).doesNotExist();
         assertThat(ClusterContent.of(finished.cluster())).isEqualTo(atFull);
         finished.cluster().stop();
+
+        // Killed earlier, while it wrote the files: the backup's pg_control is set aside and PG_VERSION (among the last
+        // written) is not there yet. Without --delta the restore said "add --delta", and --delta said it was not a data
+        // directory ("no PG_VERSION or global/pg_control", exit 12): each sent the user to the other.
+        Path early = dir.resolve("killed-early");
+        env.put("PGSTRATA_TEST_HALT_AT", "restore-control-aside");
+        ChildCli.Finished killedEarly = ChildCli.run(env, List.of(), 300, "restore", "-q", "--repo", repo.toString(), "--backup", full,
+                "--to", early.toString());
+        assertThat(killedEarly.exitCode()).as(killedEarly.output()).isEqualTo(137);
+        assertThat(early.resolve("global/pg_control.pgstrata-delta")).isRegularFile();
+        assertThat(early.resolve("PG_VERSION")).doesNotExist();
+        CliRun refusedEarly = CliRun.run("restore", "-q", "--repo", repo.toString(), "--backup", full, "--to", early.toString());
+        assertThat(refusedEarly.exitCode()).as(refusedEarly.err()).isEqualTo(10);
+        assertThat(refusedEarly.errLines()).singleElement().asString().contains("holds a restore that did not finish").contains("add --delta");
+        CliBackups.Restored finishedEarly = CliBackups.restore(pg, repo, early, 17, "--backup", full, "--delta");
+        assertThat(early.resolve("global/pg_control.pgstrata-delta")).doesNotExist();
+        assertThat(ClusterContent.of(finishedEarly.cluster())).isEqualTo(atFull);
+        assertThat(ClusterContent.amcheck(finishedEarly.cluster())).isEmpty();
+        finishedEarly.cluster().stop();
 
         // Run again into a new directory, the restore is whole
         CliBackups.Restored again = CliBackups.restore(pg, repo, dir.resolve("again"), 17, "--backup", full);
