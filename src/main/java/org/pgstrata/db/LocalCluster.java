@@ -282,8 +282,19 @@ public final class LocalCluster {
         }
     }
 
+    /**
+     * Where a restore keeps pg_control until it has finished (restore's {@code DeltaTarget.CONTROL_ASIDE}): a directory
+     * holding it and no pg_control is a restore that did not finish, which {@code restore --delta} finishes.
+     */
+    public static final String UNFINISHED_RESTORE_CONTROL = "global/pg_control.pgstrata-delta";
+
     /** Throws unless {@code dir} looks like a PostgreSQL data directory. */
     public static void requireDataDirectory(Path dir) {
+        if (!Files.isRegularFile(dir.resolve("global").resolve("pg_control")) && Files.isRegularFile(dir.resolve(UNFINISHED_RESTORE_CONTROL))) {
+            throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, dir + " holds a restore that did not finish (its pg_control is set aside as "
+                    + UNFINISHED_RESTORE_CONTROL + "), which no server starts", "finish it with 'pgstrata restore --delta --to "
+                    + org.pgstrata.api.Self.quote(dir.toString()) + "' (the same backup or another), or restore into an empty directory");
+        }
         if (!Files.isRegularFile(dir.resolve("PG_VERSION")) || !Files.isRegularFile(dir.resolve("global").resolve("pg_control"))) {
             throw new PgstrataException(ErrorCode.NOT_A_DATA_DIR, dir + " is not a PostgreSQL data directory (no PG_VERSION or global/pg_control)",
                     "pass --pgdata the directory the server runs on (SHOW data_directory)");

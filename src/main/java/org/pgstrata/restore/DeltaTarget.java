@@ -56,7 +56,7 @@ final class DeltaTarget {
      * directory writes the backup's there first); its presence means "unfinished", and a delta
      * restore finishes such a directory.
      */
-    static final String CONTROL_ASIDE = "global/pg_control.pgstrata-delta";
+    static final String CONTROL_ASIDE = org.pgstrata.db.LocalCluster.UNFINISHED_RESTORE_CONTROL;
     static final String CONTROL = "global/pg_control";
     /** The only links followed: tablespaces and a pg_wal kept on another disk, as PostgreSQL itself follows them. */
     private static final Pattern FOLLOWED_LINK = Pattern.compile("pg_wal|pg_tblspc/\\d+");

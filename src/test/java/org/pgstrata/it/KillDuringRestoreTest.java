@@ -68,6 +68,11 @@ class KillDuringRestoreTest extends PgTest {
         assertThat(killedEarly.exitCode()).as(killedEarly.output()).isEqualTo(137);
         assertThat(early.resolve("global/pg_control.pgstrata-delta")).isRegularFile();
         assertThat(early.resolve("PG_VERSION")).doesNotExist();
+        // Started as it is, it is refused with the way to finish it (it said "not a PostgreSQL data directory; pass --pgdata
+        // the directory the server runs on").
+        CliRun notStarted = CliRun.run("cluster", "start", "-D", early.toString(), "-p", Integer.toString(LocalCluster.freePort()));
+        assertThat(notStarted.exitCode()).as(notStarted.err()).isEqualTo(12);
+        assertThat(notStarted.errLines()).singleElement().asString().contains("holds a restore that did not finish").contains("restore --delta");
         CliRun refusedEarly = CliRun.run("restore", "-q", "--repo", repo.toString(), "--backup", full, "--to", early.toString());
         assertThat(refusedEarly.exitCode()).as(refusedEarly.err()).isEqualTo(10);
         assertThat(refusedEarly.errLines()).singleElement().asString().contains("holds a restore that did not finish").contains("add --delta");
