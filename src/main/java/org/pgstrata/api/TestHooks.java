@@ -21,7 +21,8 @@ import java.util.Optional;
  *       (full-objects, full-manifest, pages-read, reverse-middle, reverse-swapped) or a restore
  *       (restore-control-aside: a restore into a new directory has set the backup's pg_control aside and written no
  *       other file; restore-files-written: before backup_label, the recovery settings and pg_control) or a delete
- *       (delete-dependant-removed: after each backup removed with --with-dependants), as kill -9
+ *       (delete-dependant-removed: after each backup removed with --with-dependants) or {@code wal get} run as
+ *       restore_command (wal-get: before it reads anything), as kill -9
  *       would: no clean-up, no shutdown hooks.</li>
  *   <li>{@code PGSTRATA_TEST_PAUSE_AFTER_FILES=N}: a physical backup sleeps after copying N
  *       files, so that a test can kill it or change the cluster under it; with

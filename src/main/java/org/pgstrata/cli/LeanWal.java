@@ -228,6 +228,7 @@ final class LeanWal {
 
     /** wal get, with restore_command's exit codes: 0 found, 1 absent, 126 damaged, 128 failed. */
     static int get(String repo, String name, Path target, TablespaceCreations.Bound replayBound, String replayTarget) {
+        org.pgstrata.api.TestHooks.haltAt("wal-get");
         try {
             WalGet.Fetched f = WalGet.fetch(repo, name, target, replayBound, replayTarget);
             if (f == WalGet.Fetched.WRITTEN) {

@@ -621,6 +621,24 @@ public final class PhysicalRestore {
     private static final String WAL_GET_ERROR = "pgstrata: error: ";
 
     /**
+     * restore_command (wal get) was killed (kill -9, the out-of-memory killer), so the server stopped recovery: as after
+     * any failed fetch, the restored files are intact and the copy goes on from where recovery stopped; the start's usual
+     * causes (a port in use, a damaged data directory) are not. Null when the server's log does not say so.
+     */
+    private static PgstrataException walGetKilled(LocalCluster cluster) {
+        String line = cluster.serverLogLine("from archive: child process was terminated by signal");
+        if (line == null) {
+            line = cluster.serverLogLine("from archive: child process exited with exit code 137"); // a shell that ran it: 128 + SIGKILL
+        }
+        if (line == null) {
+            return null;
+        }
+        return new PgstrataException(ErrorCode.SERVER, "the restored server in " + cluster.pgdata() + " stopped recovery: restore_command "
+                + "(pgstrata wal get) was killed: " + line.strip(), "the restored files are intact: 'pgstrata cluster start -D " + cluster.pgdata()
+                + "' goes on with recovery from where it stopped (if the system's out-of-memory killer ended it, free memory first)");
+    }
+
+    /**
      * Whether the server stops at this target: a shutdown target, and a pause target under
      * hot_standby = off (which PostgreSQL documents to act as shutdown). A pause target's server
      * that stops otherwise still fails: {@link #shutdownStop} checks pg_control.
@@ -754,6 +772,10 @@ public final class PhysicalRestore {
         PgstrataException walGet = walGetFailed(cluster, log);
         if (walGet != null) {
             return walGet;
+        }
+        PgstrataException killedGet = walGetKilled(cluster);
+        if (killedGet != null) {
+            return killedGet;
         }
         if (log.contains("could not locate required checkpoint") || log.contains("requested WAL segment")
                 || log.contains("could not find")) {

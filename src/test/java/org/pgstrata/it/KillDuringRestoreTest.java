@@ -86,4 +86,41 @@ class KillDuringRestoreTest extends PgTest {
         CliBackups.Restored again = CliBackups.restore(pg, repo, dir.resolve("again"), 17, "--backup", full);
         assertThat(ClusterContent.of(again.cluster())).isEqualTo(atFull);
     }
+
+    @Test
+    void restoreCommandKilledWhileTheCopyRecovers_saysTheFilesAreIntact_andStartingTheCopyGoesOn() throws Exception {
+        // restore_command killed while the copy recovers (kill -9, the out-of-memory killer): the server stops, and the
+        // restore said only that it failed to start ("a port in use, a configuration error or a damaged data directory are
+        // the usual causes"). The files are intact, and starting the copy goes on with recovery.
+        Path repo = dir.resolve("archive-repo");
+        LocalCluster source = pg.archiving("archiving-source", repo);
+        PgSupport.sql(source, "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g");
+        String full = CliBackups.backupId(repo, source, "full");
+        Map<String, ContentChecksum.Result> atFull = ClusterContent.of(source);
+        Path recovering = dir.resolve("wal-get-killed");
+        Map<String, String> env = new HashMap<>(PgSupport.env());
+        env.put("PGSTRATA_TEST_HALT_AT", "wal-get"); // the restored server runs restore_command with the restore's environment
+        ChildCli.Finished getKilled = ChildCli.run(env, List.of(), 300, "restore", "-q", "--repo", repo.toString(), "--backup", full, "--to",
+                recovering.toString(), "--start", "--port", Integer.toString(LocalCluster.freePort()));
+        assertThat(getKilled.exitCode()).as(getKilled.output()).isEqualTo(19);
+        assertThat(getKilled.output()).contains("restore_command (pgstrata wal get) was killed")
+                .contains("pgstrata cluster start -D " + recovering);
+        LocalCluster resumed = pg.trackRestored(recovering, 17);
+        resumed.start(LocalCluster.freePort());
+        try (java.sql.Connection c = PgSupport.connect(resumed); java.sql.Statement st = c.createStatement()) {
+            for (int i = 0; i < 600; i++) { // recovery ends, then amcheck can install its extension
+                try (java.sql.ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        break;
+                    }
+                }
+                Thread.sleep(100);
+            }
+        }
+        assertThat(ClusterContent.of(resumed)).isEqualTo(atFull);
+        assertThat(ClusterContent.amcheck(resumed)).isEmpty();
+        resumed.stop();
+
+    }
 }
