@@ -60,6 +60,14 @@ final class SmallDisk implements AutoCloseable {
         }
     }
 
+    /** Makes the file system read-only ({@code true}) or writable again, in place. */
+    void readOnly(boolean ro) throws IOException, InterruptedException {
+        String out = run("mount", "-o", ro ? "remount,ro" : "remount,rw", mountPoint.toString());
+        if (out != null) {
+            throw new AssertionError("cannot remount the tmpfs on " + mountPoint + (ro ? " read-only: " : " writable: ") + out);
+        }
+    }
+
     /** Fills the disk with a hidden file until about {@code bytes} are left (0: not one block). */
     void leave(long bytes) throws IOException {
         free();

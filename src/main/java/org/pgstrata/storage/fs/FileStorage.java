@@ -575,6 +575,15 @@ public final class FileStorage implements Storage {
         }
     }
 
+    /**
+     * Nothing to probe: {@code commitIfAbsent} is link(2), which the kernel refuses when the name
+     * exists, on every file system (one without hard links fails the write instead). A probe would
+     * only write into the repository, and fail verify on one that is full or read-only.
+     */
+    @Override
+    public void checkConditionalWrites() {
+    }
+
     @Override
     public String describe() {
         return root.toString();

@@ -1,0 +1,59 @@
+package org.pgstrata.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.pgstrata.cli.CliRun;
+import org.pgstrata.db.Db;
+import org.pgstrata.db.LocalCluster;
+import org.pgstrata.demo.ContentChecksum;
+
+/**
+ * A repository that may only be read: on a file system with no block left, then remounted
+ * read-only (a mirror, a snapshot, a backup host's export). The commands that only read work
+ * there: verify proves every backup (it wrote a probe into the repository and called the
+ * repository unreadable when the probe failed), and a restore recovers through the archive with
+ * wal get, proven by content.
+ */
+class ReadOnlyRepositoryTest extends PgTest {
+
+    @Test
+    void fullOrReadOnlyRepository_verifiesAndRestores() throws Exception {
+        try (SmallDisk disk = SmallDisk.mount(dir.resolve("repodisk"), 200)) {
+            Path repo = disk.path().resolve("repo");
+            LocalCluster source = pg.archiving("source", repo);
+            PgSupport.sql(source, "CREATE TABLE t (id int primary key, v text)",
+                    "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g", "CHECKPOINT");
+            String full = CliBackups.backupId(repo, source, "full");
+            PgSupport.sql(source, "UPDATE t SET v = md5(v) WHERE id % 3 = 0");
+            Map<String, ContentChecksum.Result> atEnd = ClusterContent.of(source);
+            try (Connection c = PgSupport.connect(source)) {
+                Db.execute(c, "SELECT pg_switch_wal()");
+            }
+            PitrTest.waitForArchive(source);
+            pg.close(); // nothing writes into the repository from here
+
+            disk.leave(0);
+            CliRun full0 = CliRun.run("verify", "--repo", repo.toString());
+            assertThat(full0.exitCode()).as("verify of a repository with no room left: %s", full0.err()).isZero();
+            disk.free();
+
+            disk.readOnly(true);
+            try {
+                CliRun verify = CliRun.run("verify", "--repo", repo.toString());
+                assertThat(verify.exitCode()).as("verify of a read-only repository: %s", verify.err()).isZero();
+                assertThat(verify.err()).doesNotContain("not checked");
+                CliBackups.ok("list", "--repo", repo.toString());
+                CliBackups.ok("info", "--repo", repo.toString());
+                CliBackups.Restored r = CliBackups.restore(pg, repo, dir.resolve("restored"), 17, "--backup", full, "--target", "latest");
+                assertThat(ClusterContent.proof(r.cluster())).isEqualTo(atEnd);
+                pg.close();
+            } finally {
+                disk.readOnly(false);
+            }
+        }
+    }
+}
