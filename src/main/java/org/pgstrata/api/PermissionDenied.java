@@ -18,6 +18,14 @@ public final class PermissionDenied {
     private PermissionDenied() {
     }
 
+    /** The directories of the repositories this process opened (a refusal inside one is the repository's owner's). */
+    private static final java.util.Set<Path> REPOSITORIES = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Notes that {@code root} is a repository's directory: a refusal inside it says to give the user the whole repository. */
+    public static void repository(Path root) {
+        REPOSITORIES.add(root.toAbsolutePath().normalize());
+    }
+
     /** The first {@link AccessDeniedException} among {@code t} and its causes, as an error; null when there is none. */
     public static PgstrataException find(Throwable t) {
         int depth = 0;
@@ -47,10 +55,18 @@ public final class PermissionDenied {
         }
         String owner = attributes(shown).owner().getName();
         message += ownerAndMode(path);
-        String hint = owner.equals(user)
-                ? "give its owner access again: chmod u+rwX " + Self.quote(shown.toString())
-                : "run the command as " + owner + ", the owner; or, for " + user + " to use it, make " + user
-                        + " the owner of the whole repository (chown -R " + user + ": REPOSITORY)";
+        Path repository = REPOSITORIES.stream().filter(path.normalize()::startsWith).findFirst().orElse(null);
+        String hint;
+        if (owner.equals(user)) {
+            hint = "give its owner access again: chmod u+rwX " + Self.quote(shown.toString());
+        } else if (repository != null) {
+            hint = "run the command as " + owner + ", the owner; or, for " + user + " to use it, make " + user
+                    + " the owner of the whole repository (chown -R " + user + ": " + Self.quote(repository.toString()) + ")";
+        } else {
+            // not the repository (a restore target, a data directory, a scratch directory): chown -R of the repository would not help
+            hint = "run the command as " + owner + ", the owner; or, for " + user + " to use it, choose a directory " + user
+                    + " may write, or make " + user + " the owner of " + shown + " (chown " + user + ": " + Self.quote(shown.toString()) + ")";
+        }
         return new PgstrataException(ErrorCode.PERMISSION_DENIED, message, hint, e);
     }
 

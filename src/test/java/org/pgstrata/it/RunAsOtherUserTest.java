@@ -78,6 +78,41 @@ class RunAsOtherUserTest extends PgTest {
         }
     }
 
+    /**
+     * A repository the user may read but not write (root's, opened to others): verify passes, as it writes nothing (it
+     * wrote a probe and said "not checked", exit 22); a restore into a directory the user may not write is permission
+     * denied naming that directory, and its hint speaks of that directory (it told the user to chown the repository);
+     * into the user's own directory the restore works.
+     */
+    @Test
+    void readableRepository_verifiesAndRestores_andADeniedTargetIsNamedAsSuch() throws Exception {
+        try (OtherUser user = OtherUser.ensure()) {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path jar = copyOfTheBuild();
+            LocalCluster source = pg.start("source", 15);
+            Path repo = dir.resolve("root-repo");
+            CliBackups.backup(repo, source, "full");
+            source.stop();
+            assertThat(OtherUser.exec(List.of("chmod", "-R", "o+rX", repo.toString())).exit()).isZero();
+
+            expectOk(user, java(jar, "verify", "--repo", repo.toString()));
+
+            Path roots = dir.resolve("roots");
+            Files.createDirectories(roots); // root's, 755: the user may look but not create
+            OtherUser.Result r = user.run(dir, java(jar, "restore", "-q", "--repo", repo.toString(), "--to", roots.resolve("copy").toString()));
+            assertThat(r.exit()).as(r.output()).isEqualTo(ErrorCode.PERMISSION_DENIED.exitCode());
+            assertThat(r.output().strip()).startsWith("pgstrata: error: permission denied: user " + OtherUser.NAME + " cannot access "
+                    + roots.resolve("copy")).contains(roots + " is owned by root:root").contains("hint: ").contains(roots.toString())
+                    .doesNotContain("REPOSITORY").doesNotContain("\n");
+
+            Path own = dir.resolve("own");
+            Files.createDirectory(own);
+            user.own(own);
+            expectOk(user, java(jar, "restore", "-q", "--repo", repo.toString(), "--to", own.resolve("copy").toString()));
+            assertThat(own.resolve("copy").resolve("PG_VERSION")).isRegularFile();
+        }
+    }
+
     /** cluster init where the user may not create the data directory: exit 45 naming the directory, its owner and the user, as every command says it. */
     @Test
     void clusterInit_whereTheUserMayNotCreate_isPermissionDenied() throws Exception {

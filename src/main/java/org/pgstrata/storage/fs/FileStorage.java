@@ -55,6 +55,7 @@ public final class FileStorage implements Storage {
 
     public FileStorage(Path root) {
         this.root = root.toAbsolutePath().normalize();
+        org.pgstrata.api.PermissionDenied.repository(this.root);
     }
 
     public Path root() {
