@@ -177,7 +177,8 @@ public final class WalGet {
                     throw denied;
                 }
                 throw new PgstrataException(ErrorCode.IO, "cannot write " + name + " to " + target + ": " + ex.getMessage()
-                        + "; nothing was left there", "free space in " + dir + "; recovery asks for the file again", ex);
+                        + "; nothing was left there", (org.pgstrata.storage.fs.FileStorage.noRoom(ex) ? "free space in " + dir
+                                : "make " + dir + " writable (a file system mounted read-only, a failing disk)") + "; recovery asks for the file again", ex);
             }
             return Fetched.WRITTEN;
         } catch (WalArchive.DuplicateException e) {

@@ -16,7 +16,7 @@ import org.pgstrata.demo.ContentChecksum;
  * read-only (a mirror, a snapshot, a backup host's export). The commands that only read work
  * there: verify proves every backup (it wrote a probe into the repository and called the
  * repository unreadable when the probe failed), and a restore recovers through the archive with
- * wal get, proven by content.
+ * wal get, proven by content. A wal get into a read-only pg_wal says so, not "free space".
  */
 class ReadOnlyRepositoryTest extends PgTest {
 
@@ -34,6 +34,7 @@ class ReadOnlyRepositoryTest extends PgTest {
                 Db.execute(c, "SELECT pg_switch_wal()");
             }
             PitrTest.waitForArchive(source);
+            String archived = PgSupport.queryString(source, "SELECT last_archived_wal FROM pg_stat_archiver");
             pg.close(); // nothing writes into the repository from here
 
             disk.leave(0);
@@ -53,6 +54,17 @@ class ReadOnlyRepositoryTest extends PgTest {
                 pg.close();
             } finally {
                 disk.readOnly(false);
+            }
+
+            // wal get into a read-only pg_wal: restore_command fails (above 125) in one line, and its hint speaks of the
+            // file system, not of free space (it said "free space in" the directory whatever the cause)
+            try (SmallDisk walDisk = SmallDisk.mount(dir.resolve("waldisk"), 20)) {
+                walDisk.readOnly(true);
+                ChildCli.Finished get = ChildCli.run(Map.of(), java.util.List.of(), 120, "wal", "get", "--repo", repo.toString(), archived,
+                        walDisk.path().resolve("RECOVERYXLOG").toString());
+                assertThat(get.exitCode()).as(get.output()).isEqualTo(128);
+                assertThat(get.output().strip().lines()).as(get.output()).singleElement().asString().startsWith("pgstrata: error: ")
+                        .contains("Read-only file system").contains("; hint: ").doesNotContain("free space");
             }
         }
     }
