@@ -195,6 +195,7 @@ public final class PhysicalRestore {
             // A delta restore's tablespace links before it removes those the backup lacks: in place, a location that
             // pg_tblspc/OID linked to is the cluster's own, and its replayed CREATE TABLESPACE may take it again
             Map<Long, Path> priorLinks = delta == null ? Map.of() : tablespaceLinks(target);
+            boolean writing = false; // from here a delta restore has changed the target even with its pg_control in place
             try {
                 if (delta != null) {
                     Map<Path, Path> fileLinks = DeltaTarget.fileLinks(target, m);
@@ -206,6 +207,7 @@ public final class PhysicalRestore {
                 }
                 Tablespaces.link(mapped, target);
                 describeTablespaces(m, mapped, delta != null);
+                writing = true;
                 bytes = writeFiles(repo, chain, target, req.jobs(), req.port(), plan, delta);
                 refuseForeignTablespaces(m, target, plan, priorLinks, delta != null);
                 if (req.sandbox() != null) {
@@ -232,9 +234,13 @@ public final class PhysicalRestore {
                 boolean missing = e instanceof CorruptObjectException || StoreReadException.isIn(e);
                 Repository.Meanwhile changed = missing ? changedMeanwhile(repo, chain) : null;
                 if (delta != null) {
-                    String state = "; " + target + " is half restored and will not start (its pg_control is set aside as "
-                            + DeltaTarget.CONTROL_ASIDE + ")";
-                    throw changed != null ? changedWhileRestoring(changed, m, repo, state) : deltaFailed(e, target, m, repo);
+                    // Setting pg_control aside is what a delta restore changes first: when that failed (a read-only file system),
+                    // the directory is as it was, and saying it is half restored would send its owner to a restore it does not need
+                    boolean untouched = !writing && Files.isRegularFile(target.resolve(DeltaTarget.CONTROL), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                            && !Files.exists(target.resolve(DeltaTarget.CONTROL_ASIDE), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    String state = untouched ? "; nothing in " + target + " was changed"
+                            : "; " + target + " is half restored and will not start (its pg_control is set aside as " + DeltaTarget.CONTROL_ASIDE + ")";
+                    throw changed != null ? changedWhileRestoring(changed, m, repo, state) : deltaFailed(e, target, m, repo, state);
                 }
                 Tablespaces.cleanUp(mapped);
                 cleanUp(target, existed, given);
@@ -421,9 +427,8 @@ public final class PhysicalRestore {
                 "run the same restore again: backup " + m.id() + " is kept, and now restores through " + changed.now().reference());
     }
 
-    /** A delta restore cannot put back what it overwrote: it says so, and that the directory will not start until a rerun. */
-    private static PgstrataException deltaFailed(Exception e, Path target, Manifest m, Repository repo) {
-        String state = "; " + target + " is half restored and will not start (its pg_control is set aside as " + DeltaTarget.CONTROL_ASIDE + ")";
+    /** A delta restore cannot put back what it overwrote: {@code state} says so, and that the directory will not start until a rerun (or that nothing was changed). */
+    private static PgstrataException deltaFailed(Exception e, Path target, Manifest m, Repository repo, String state) {
         if (e instanceof CorruptObjectException c) {
             return new PgstrataException(ErrorCode.CORRUPT, "backup " + m.id() + " is damaged: " + c.getMessage() + state,
                     "run 'pgstrata verify --repo " + repo.describe() + "' and restore another backup with --delta");

@@ -16,7 +16,8 @@ import org.pgstrata.demo.ContentChecksum;
  * read-only (a mirror, a snapshot, a backup host's export). The commands that only read work
  * there: verify proves every backup (it wrote a probe into the repository and called the
  * repository unreadable when the probe failed), and a restore recovers through the archive with
- * wal get, proven by content. A wal get into a read-only pg_wal says so, not "free space".
+ * wal get, proven by content. A wal get into a read-only pg_wal says so, not "free space"; a delta restore onto a
+ * read-only directory says it changed nothing.
  */
 class ReadOnlyRepositoryTest extends PgTest {
 
@@ -58,8 +59,16 @@ class ReadOnlyRepositoryTest extends PgTest {
 
             // wal get into a read-only pg_wal: restore_command fails (above 125) in one line, and its hint speaks of the
             // file system, not of free space (it said "free space in" the directory whatever the cause)
-            try (SmallDisk walDisk = SmallDisk.mount(dir.resolve("waldisk"), 20)) {
+            // restore --delta onto a read-only directory: nothing changed, and the error says so (it said "half restored and
+            // will not start", of a directory it had not touched)
+            try (SmallDisk walDisk = SmallDisk.mount(dir.resolve("waldisk"), 150)) {
+                Path copy = walDisk.path().resolve("copy");
+                CliBackups.ok("restore", "-q", "--repo", repo.toString(), "--to", copy.toString(), "--backup", full);
                 walDisk.readOnly(true);
+                CliRun delta = CliRun.run("restore", "-q", "--repo", repo.toString(), "--to", copy.toString(), "--delta", "--backup", full);
+                assertThat(delta.exitCode()).as(delta.err()).isEqualTo(22);
+                assertThat(delta.errLines()).as(delta.err()).singleElement().asString().contains("Read-only file system")
+                        .contains("nothing in " + copy + " was changed").doesNotContain("half restored");
                 ChildCli.Finished get = ChildCli.run(Map.of(), java.util.List.of(), 120, "wal", "get", "--repo", repo.toString(), archived,
                         walDisk.path().resolve("RECOVERYXLOG").toString());
                 assertThat(get.exitCode()).as(get.output()).isEqualTo(128);
