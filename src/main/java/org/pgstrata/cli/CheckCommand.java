@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
     "It checks that the server answers; with --pgdata (or a stanza's pgdata), that it is the",
     "server's data directory; the repository serves this cluster; data checksums are on;",
     "archive_mode is on and archive_command runs pgstrata wal push into this repository (with",
-    "--stanza, through the configuration file), with no archive_library beside it; then, when all of these pass, it writes a restore point, switches WAL and",
+    "--stanza, through the configuration file), with no archive_library beside it; then it writes a restore point, switches WAL and",
     "waits until that segment is in the repository. It fails at once when the archiver counts a",
     "new failure, and after --check-timeout seconds in which the archiver archived nothing. Exit 0",
     "only when every check passes; each failure is one line on stderr, and the exit code is the",

@@ -22,8 +22,7 @@ import org.pgstrata.storage.s3.S3Location;
 /**
  * pgstrata check, as pgBackRest's: the server answers, its data checksums are on, it archives
  * into this repository, and a WAL segment it switches to now arrives there. Each check that
- * cannot pass says so in its own item; the switch runs only when archiving is set up, on the
- * stanza's own server (its --pgdata, when given, is this server's data directory).
+ * cannot pass says so in its own item; the switch runs only when archiving is set up.
  */
 public final class ArchiveCheck {
     private static final long POLL_MILLIS = 100;
@@ -41,9 +40,9 @@ public final class ArchiveCheck {
             }
             String sysid = Db.queryString(c, "SELECT system_identifier::text FROM pg_control_system()");
             int major = Db.serverVersionNum(c) / 10000;
-            // A data directory that is not this server's means the connection reached another cluster than the stanza's: no
-            // restore point is written to it, nor its WAL switched.
-            boolean pgdataOk = req.pgdata() == null || check(items, "pgdata", () -> pgdata(c, req, sysid));
+            if (req.pgdata() != null) {
+                check(items, "pgdata", () -> pgdata(c, req, sysid));
+            }
             boolean repoOk = check(items, "repository", () -> repository(req.repo(), sysid, major));
             check(items, "checksums", () -> {
                 if (!"on".equals(Db.queryString(c, "SHOW data_checksums"))) {
@@ -53,7 +52,7 @@ public final class ArchiveCheck {
                 return "data checksums are on";
             });
             boolean archiveOk = check(items, "archive_command", () -> archiveCommand(c, req));
-            if (pgdataOk && repoOk && archiveOk) {
+            if (repoOk && archiveOk) {
                 if ("t".equals(Db.queryString(c, "SELECT pg_is_in_recovery()"))) {
                     items.add(Item.passed("archiving", "skipped: the server is a standby, which cannot switch WAL"));
                 } else {
