@@ -339,13 +339,23 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                                 + "; recovery stops only at a top-level transaction's end",
                                 "use --target-xid " + p.xid());
                     }
+                    OffPath elsewhere = tl.timelines().size() > 1 ? endedOffPath(tl, path, searched, xid, null) : null;
+                    if (elsewhere != null) {
+                        throw unreachable(target, "not on timeline " + path.timeline() + "'s way through the archived WAL: it "
+                                + elsewhere.ended(), "pass --target-timeline " + elsewhere.timeline());
+                    }
                     throw unreachable(target, "not in the archived WAL (no commit or abort of it after the oldest backup)",
                             "check the transaction id (SELECT pg_current_xact_id() in that transaction)");
                 }
                 s.put("recovery_target_xid", Long.toString(xid));
                 targetWord = "transaction " + target.value() + " (" + (ended.kind() == WalReader.Kind.COMMIT ? "commit" : "abort")
                         + " record at " + position + (tl.timelines().size() > 1 ? " on timeline " + path.timelineAt(position) : "") + ")";
-                warning = endedOffPath(tl, path, searched, xid, position, target);
+                OffPath elsewhere = tl.timelines().size() > 1 ? endedOffPath(tl, path, searched, xid, position) : null;
+                if (elsewhere != null) {
+                    warning = "transaction " + target.value() + " also " + elsewhere.ended() + ": PostgreSQL gave the id again after the fork,"
+                            + " and this restore stops at timeline " + path.timelineAt(position) + "'s (at " + position + "); for timeline "
+                            + elsewhere.timeline() + "'s, pass --target-timeline " + elsewhere.timeline();
+                }
             }
             case NAME -> {
                 // the record's end: what pg_create_restore_point (and 'pgstrata restore-point') report, and where recovery stops
@@ -390,43 +400,48 @@ record RecoveryPlan(Manifest backup, String reason, Map<String, String> settings
                 + targetWord, s, true, position, List.of(), List.of(), java.util.Set.of(), warning);
     }
 
+    /** Transaction {@code xid}'s end on another timeline of the archive, after that timeline parted from the restore's path at {@code fork}. */
+    private record OffPath(int timeline, WalReader.Record record, Lsn fork) {
+        String ended() {
+            return (record.kind() == WalReader.Kind.COMMIT ? "committed" : "aborted") + " on timeline " + timeline + " (at " + record.lsn()
+                    + ", after it parted from the restore's timeline at " + fork + ")";
+        }
+    }
+
     /**
      * PostgreSQL hands out again, on a timeline that a point-in-time restore began, the
      * transaction ids the abandoned timeline used after the fork: the same id names two
-     * transactions, and recovery along {@code path} stops at this timeline's. What to warn of when
-     * transaction {@code xid} also ended on another timeline of the archive after it left
-     * {@code path}; null when it did not.
+     * transactions, and recovery along {@code path} stops at this timeline's (or finds none). Where
+     * transaction {@code xid} ended on another timeline of the archive after it left {@code path};
+     * null when it did not, or when that WAL cannot be read (this is advice: the restore itself
+     * never replays it). {@code endedOnPath} is its end on the path, or null: an end before the
+     * fork is a transaction no timeline ends again.
      */
-    private static String endedOffPath(ArchiveTimelines tl, TimelineHistory path, List<Manifest> searched, long xid, Lsn ended,
-                                       RecoveryTarget target)
-            throws IOException {
-        if (tl.timelines().size() < 2) {
-            return null;
-        }
+    private static OffPath endedOffPath(ArchiveTimelines tl, TimelineHistory path, List<Manifest> searched, long xid, Lsn endedOnPath) {
+        Lsn from = Lsn.parse(searched.get(0).startLsn());
         for (int other : tl.timelines()) {
-            if (other == path.timeline() || (other > 1 && tl.path(other).ancestors().isEmpty())) {
-                continue; // this one, or one whose way back is unknown (its history file is missing)
-            }
-            TimelineHistory otherPath = tl.path(other);
-            Lsn fork = divergence(path, otherPath);
-            if (fork == null) {
-                continue;
-            }
-            Lsn from = Lsn.parse(searched.get(0).startLsn());
-            AtomicReference<WalReader.Record> found = new AtomicReference<>();
-            tl.scan(otherPath, (fork.isBefore(from) ? from : fork).segmentNumber(tl.segmentSize()), r -> {
-                if (!r.lsn().isBefore(fork) && endsTransaction(r) && r.xid() == xid) {
-                    found.set(r);
-                    return false;
+            try {
+                if (other == path.timeline() || (other > 1 && tl.path(other).ancestors().isEmpty())) {
+                    continue; // this one, or one whose way back is unknown (its history file is missing)
                 }
-                return true;
-            });
-            if (found.get() != null) {
-                WalReader.Record r = found.get();
-                return "transaction " + target.value() + " also " + (r.kind() == WalReader.Kind.COMMIT ? "committed" : "aborted") + " on timeline "
-                        + otherPath.timelineAt(r.lsn()) + " (at " + r.lsn() + ", after timeline " + path.timeline() + " parted from it at " + fork
-                        + "): PostgreSQL gave the id again after the fork, and this restore stops at timeline " + path.timelineAt(ended)
-                        + "'s (at " + ended + "); for timeline " + other + "'s, pass --target-timeline " + other;
+                TimelineHistory otherPath = tl.path(other);
+                Lsn fork = divergence(path, otherPath);
+                if (fork == null || (endedOnPath != null && endedOnPath.isBefore(fork))) {
+                    continue;
+                }
+                AtomicReference<WalReader.Record> found = new AtomicReference<>();
+                tl.scan(otherPath, (fork.isBefore(from) ? from : fork).segmentNumber(tl.segmentSize()), r -> {
+                    if (!r.lsn().isBefore(fork) && endsTransaction(r) && r.xid() == xid) {
+                        found.set(r);
+                        return false;
+                    }
+                    return true;
+                });
+                if (found.get() != null) {
+                    return new OffPath(otherPath.timelineAt(found.get().lsn()), found.get(), fork);
+                }
+            } catch (IOException | RuntimeException e) {
+                // a damaged or unreadable segment or history file of a timeline this restore does not replay
             }
         }
         return null;

@@ -50,6 +50,10 @@ class ForkedClusterBackupsTest extends PgTest {
         String tl1 = commit(a, "INSERT INTO t SELECT g, 'after the fork, timeline 1' FROM generate_series(5001, 9000) g");
         Map<String, ContentChecksum.Result> atTl1 = ClusterContent.of(a);
         commit(a, "UPDATE t SET v = 'later on timeline 1' WHERE id <= 300");
+        String onlyOnTl1 = null;
+        for (int i = 0; i < 20; i++) { // more transactions than timeline 2 runs: the last id is never handed out there
+            onlyOnTl1 = commit(a, "SELECT 1");
+        }
         CliBackups.backupId(repo, a, "full"); // on timeline 1 after the fork: the diff of timeline 2 must not build on it
         PitrTest.waitForArchive(a);
         a.stop();
@@ -98,5 +102,14 @@ class ForkedClusterBackupsTest extends PgTest {
                 .contains("transaction " + tl1 + " also committed on timeline 1").contains("pass --target-timeline 1");
         assertThat(ClusterContent.proof(x)).isEqualTo(atDiff).isNotEqualTo(atTl1);
         x.stop();
+
+        // A transaction that ended only on timeline 1 after the fork is in the archive, off the latest timeline's way: refused
+        // before anything is written, naming where it is and the --target-timeline that reaches it (not "check the id").
+        org.pgstrata.cli.CliRun off = org.pgstrata.cli.CliRun.run("restore", "-q", "--to", dir.resolve("ry").toString(), "--repo",
+                repo.toString(), "--target-xid", onlyOnTl1);
+        assertThat(off.exitCode()).as(off.err()).isEqualTo(org.pgstrata.api.ErrorCode.TARGET_UNREACHABLE.exitCode());
+        assertThat(off.errLines()).as(off.err()).singleElement().asString()
+                .contains("transaction " + onlyOnTl1).contains("committed on timeline 1").endsWith("hint: pass --target-timeline 1");
+        assertThat(dir.resolve("ry")).doesNotExist();
     }
 }
