@@ -63,9 +63,10 @@ public final class PermissionDenied {
             hint = "run the command as " + owner + ", the owner; or, for " + user + " to use it, make " + user
                     + " the owner of the whole repository (chown -R " + user + ": " + Self.quote(repository.toString()) + ")";
         } else {
-            // not the repository (a restore target, a data directory, a scratch directory): chown -R of the repository would not help
-            hint = "run the command as " + owner + ", the owner; or, for " + user + " to use it, choose a directory " + user
-                    + " may write, or make " + user + " the owner of " + shown + " (chown " + user + ": " + Self.quote(shown.toString()) + ")";
+            // not the repository (a restore target, a data directory, a scratch directory): chown -R of the repository would not
+            // help, and no chown is offered: the directory may be a system one (/srv, /var/lib/postgresql), or a data directory
+            // that PostgreSQL refuses once another user owns it
+            hint = "run the command as " + owner + ", the owner of " + shown + "; or choose a directory " + user + " may write";
         }
         return new PgstrataException(ErrorCode.PERMISSION_DENIED, message, hint, e);
     }
