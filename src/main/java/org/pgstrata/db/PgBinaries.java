@@ -309,7 +309,7 @@ public final class PgBinaries {
 
     /**
      * Removes the temporary directories of unpacks killed on their way ({@code TARGET.tmp-PID} of
-     * a process that no longer runs, untouched for ten minutes, as a live unpack in another PID
+     * a process that no longer runs, nothing in it written for ten minutes, as a live unpack in another PID
      * namespace sharing the cache is not): each a PostgreSQL installation that nothing else removes.
      */
     private static void removeKilledUnpacks(Path target) {
@@ -318,12 +318,24 @@ public final class PgBinaries {
             for (Path p : siblings.toList()) {
                 String pid = p.getFileName().toString().startsWith(prefix) ? p.getFileName().toString().substring(prefix.length()) : "";
                 if (pid.matches("\\d{1,18}") && ProcessHandle.of(Long.parseLong(pid)).isEmpty()
-                        && Files.getLastModifiedTime(p).toInstant().isBefore(java.time.Instant.now().minus(java.time.Duration.ofMinutes(10)))) {
+                        && lastWritten(p).isBefore(java.time.Instant.now().minus(java.time.Duration.ofMinutes(10)))) {
                     org.pgstrata.api.FileTrees.delete(p);
                 }
             }
         } catch (IOException | RuntimeException e) {
             // best effort: a leftover costs room, never a command
+        }
+    }
+
+    /** The newest modification time in the tree under {@code dir}: an unpack writes deep in it long after its top entries exist. */
+    private static java.time.Instant lastWritten(Path dir) throws IOException {
+        try (Stream<Path> all = Files.walk(dir)) {
+            java.time.Instant newest = java.time.Instant.EPOCH;
+            for (Path p : (Iterable<Path>) all::iterator) {
+                java.time.Instant t = Files.getLastModifiedTime(p, java.nio.file.LinkOption.NOFOLLOW_LINKS).toInstant();
+                newest = t.isAfter(newest) ? t : newest;
+            }
+            return newest;
         }
     }
 

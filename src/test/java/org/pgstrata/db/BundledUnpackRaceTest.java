@@ -17,8 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
  * FileSystemException, not the DirectoryNotEmptyException the code caught: the command failed
  * (exit 18, "cannot unpack ...: Directory not empty") and left its whole unpacked copy in the
  * cache. So did an unpack killed on its way (kill -9), for good: nothing looked at another
- * process's temporary directory again; one of a process gone, untouched for ten minutes, is
- * removed by the next unpack.
+ * process's temporary directory again; one of a process gone, nothing in it written for ten
+ * minutes, is removed by the next unpack.
  */
 class BundledUnpackRaceTest {
 
@@ -38,14 +38,25 @@ class BundledUnpackRaceTest {
         Path killed = target.resolveSibling(target.getFileName() + ".tmp-" + gone.pid());
         Files.createDirectories(killed.resolve("bin"));
         Files.writeString(killed.resolve("bin/postgres"), "half written");
-        Files.setLastModifiedTime(killed, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600)));
+        for (Path p : new Path[] {killed.resolve("bin/postgres"), killed.resolve("bin"), killed}) {
+            Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600)));
+        }
+        // One whose top directory has not changed for an hour, but which wrote deep inside it just now: an unpack still
+        // running (in another PID namespace sharing the cache, where its PID means nothing here) is not taken for a dead one.
+        Process alsoGone = new ProcessBuilder("true").start();
+        alsoGone.waitFor();
+        Path running = target.resolveSibling(target.getFileName() + ".tmp-" + alsoGone.pid());
+        Files.createDirectories(running.resolve("share/timezone"));
+        Files.writeString(running.resolve("share/timezone/UTC"), "just written");
+        Files.setLastModifiedTime(running, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600)));
 
         // The loser of the race: its copy is complete when the winner's is already in place.
         PgBinaries.extract(PgBinaries.findBundle(15, env), target);
 
         assertThat(target.resolve("bin/postgres")).isExecutable();
         try (Stream<Path> left = Files.list(cache)) {
-            assertThat(left.map(p -> p.getFileName().toString())).containsExactly(target.getFileName().toString());
+            assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(target.getFileName().toString(),
+                    running.getFileName().toString());
         }
     }
 }
