@@ -40,12 +40,12 @@ public final class Verbose {
     /** A line for verbose output only. */
     public static void log(String line) {
         if (enabled) {
-            sink.accept("pgstrata: " + line);
+            sink.accept("pgstrata: " + OneLine.of(line));
         }
     }
 
     /** A warning that is always said. */
     public static void warn(String line) {
-        sink.accept("pgstrata: warning: " + line);
+        sink.accept("pgstrata: warning: " + OneLine.of(line));
     }
 }

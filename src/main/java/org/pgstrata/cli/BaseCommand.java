@@ -54,6 +54,11 @@ abstract class BaseCommand implements Callable<Integer> {
         return config().selfArguments();
     }
 
+    /** A warning on standard error, one line however the names and paths in it read (they may hold a line break). */
+    void warn(String text) {
+        spec.commandLine().getErr().println("pgstrata: warning: " + Output.line(text));
+    }
+
     PrintWriter out() {
         return spec.commandLine().getOut();
     }

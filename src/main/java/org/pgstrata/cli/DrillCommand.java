@@ -106,7 +106,7 @@ final class DrillCommand extends BaseCommand {
                     throw e;
                 }
                 removed.add(id);
-                spec.commandLine().getErr().println("pgstrata: warning: backup " + id
+                warn("backup " + id
                         + " was removed (by delete or expire) before its drill could be recorded; skipped");
                 continue;
             }

@@ -42,7 +42,7 @@ final class ExpireCommand extends BaseCommand {
     int execute() {
         ExpireResult r = facade().expire(new ExpireRequest(repo.location(), retainFull, retainDays, retainLogical, dryRun));
         for (String w : r.warnings()) {
-            spec.commandLine().getErr().println("pgstrata: warning: " + Output.line(w));
+            warn(w);
         }
         if (json) {
             Output.json(out(), r);

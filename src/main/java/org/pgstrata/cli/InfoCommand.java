@@ -27,7 +27,7 @@ final class InfoCommand extends BaseCommand {
         List<RecoveryWindow> windows = info.windows();
         if (!info.damaged().isEmpty()) {
             // Said on stderr, as list says it: the windows leave these out, and a restore to a target in them refuses until they go.
-            spec.commandLine().getErr().println("pgstrata: warning: " + info.damaged().size() + " backup(s) in " + repo.describe()
+            warn(info.damaged().size() + " backup(s) in " + repo.describe()
                     + " cannot be read (" + String.join(", ", info.damaged()) + "): left out of the windows, and restores that would"
                     + " choose among the backups refuse until they are deleted (see 'pgstrata list')");
         }
@@ -41,7 +41,7 @@ final class InfoCommand extends BaseCommand {
         }
         if (!unrestorable.isEmpty()) {
             // The window begins after them: a restore of one of them refuses, as it cannot reach its consistency point.
-            spec.commandLine().getErr().println("pgstrata: warning: backup(s) " + String.join(", ", unrestorable) + " in " + repo.describe()
+            warn("backup(s) " + String.join(", ", unrestorable) + " in " + repo.describe()
                     + " cannot restore to any point: the windows hold only the backups that can (run 'pgstrata verify --repo "
                     + repo.describe() + "' to see the damage)");
         }
@@ -50,7 +50,7 @@ final class InfoCommand extends BaseCommand {
         damagedWal.removeAll(named); // said above, with the backup it stops
         if (!damagedWal.isEmpty()) {
             // As for a damaged manifest: said on stderr, and the rest shown; verify is the command that judges damage (exit 15).
-            spec.commandLine().getErr().println("pgstrata: warning: archived WAL segment(s) " + String.join(", ", damagedWal) + " in "
+            warn("archived WAL segment(s) " + String.join(", ", damagedWal) + " in "
                     + repo.describe() + " are damaged: recovery cannot pass them, and the windows end before them as at a gap (run"
                     + " 'pgstrata verify --repo " + repo.describe() + "' to see the damage)");
         }

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.pgstrata.api.Compression;
+import org.pgstrata.api.OneLine;
 import org.pgstrata.api.PgstrataException;
 import org.pgstrata.postgres.TablespaceCreations;
 import org.pgstrata.wal.WalPush;
@@ -205,7 +206,7 @@ final class LeanWal {
             if (p.verb().equals("push")) {
                 WalPush.Result r = WalPush.push(p.repo(), Path.of(p.positional().get(0)), p.batch(), p.compression());
                 for (String w : r.warnings()) {
-                    System.err.println("pgstrata: warning: " + w);
+                    System.err.println("pgstrata: warning: " + OneLine.of(w));
                 }
                 if (!r.alsoPushed().isEmpty()) {
                     System.err.println("pgstrata: archived " + r.name() + " and " + r.alsoPushed().size() + " more ready file(s), up to "
@@ -234,9 +235,9 @@ final class LeanWal {
             if (f == WalGet.Fetched.WRITTEN) {
                 return 0;
             }
-            System.err.println(f == WalGet.Fetched.NOT_ARCHIVED ? "pgstrata: " + name + " is not in the archive at " + S3Location.describe(repo)
-                    : "pgstrata: warning: archived WAL " + name + " in " + S3Location.describe(repo) + " is damaged; this recovery stops before it"
-                    + " (at " + replayBound.lsn() + "), so it is answered as not archived (run 'pgstrata verify')");
+            System.err.println(OneLine.of(f == WalGet.Fetched.NOT_ARCHIVED ? "pgstrata: " + name + " is not in the archive at "
+                    + S3Location.describe(repo) : "pgstrata: warning: archived WAL " + name + " in " + S3Location.describe(repo) + " is damaged;"
+                    + " this recovery stops before it (at " + replayBound.lsn() + "), so it is answered as not archived (run 'pgstrata verify')"));
             return NOT_IN_ARCHIVE;
         } catch (RuntimeException e) {
             // A permission problem is said as such, but still exits above 125: recovery must stop, not end.

@@ -118,7 +118,7 @@ final class ListCommand extends BaseCommand {
         long damaged = backups.stream().filter(BackupInfo::isDamaged).count();
         if (damaged > 0) {
             // Said on stderr too, so that a script reading the table is not the only one to know.
-            spec.commandLine().getErr().println("pgstrata: warning: " + damaged + " backup(s) in " + repo.describe()
+            warn(damaged + " backup(s) in " + repo.describe()
                     + " cannot be read (DAMAGED above): restores that would choose among the backups refuse until they are deleted");
         }
         return 0;

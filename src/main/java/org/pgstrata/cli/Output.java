@@ -64,41 +64,15 @@ final class Output {
      * as in JSON. Such a name then stays on its line and cannot drive the terminal.
      */
     static String name(String name) {
-        if (name == null || name.chars().noneMatch(c -> c == '"' || c == '\\' || invisible(c))) {
+        if (name == null || name.chars().noneMatch(c -> c == '"' || c == '\\' || org.pgstrata.api.OneLine.invisible(c))) {
             return name;
         }
-        return '"' + escaped(name, true) + '"';
+        return '"' + org.pgstrata.api.OneLine.escaped(name, true) + '"';
     }
 
     /** A line of text that holds names (a warning, a table and why it was stored whole): its invisible characters escaped, so it stays one line. */
     static String line(String text) {
-        return text == null || text.chars().noneMatch(Output::invisible) ? text : escaped(text, false);
-    }
-
-    private static String escaped(String text, boolean quotes) {
-        StringBuilder sb = new StringBuilder(text.length() + 8);
-        text.chars().forEach(c -> {
-            if (quotes && (c == '"' || c == '\\')) {
-                sb.append('\\').append((char) c);
-            } else if (c == '\n') {
-                sb.append("\\n");
-            } else if (c == '\r') {
-                sb.append("\\r");
-            } else if (c == '\t') {
-                sb.append("\\t");
-            } else if (invisible(c)) {
-                sb.append(String.format("\\u%04x", c));
-            } else {
-                sb.append((char) c);
-            }
-        });
-        return sb.toString();
-    }
-
-    /** A control character, or one that changes how the text around it shows (a line separator, a direction override). */
-    private static boolean invisible(int c) {
-        int type = Character.getType(c);
-        return Character.isISOControl(c) || type == Character.FORMAT || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR;
+        return org.pgstrata.api.OneLine.of(text);
     }
 
     static String bytes(long b) {

@@ -40,8 +40,8 @@ final class RepoOptions {
         return s3.location(r);
     }
 
-    /** The repository as messages name it (no options). */
+    /** The repository as messages name it (no options), on one line however its path reads (Output.line). */
     String describe() {
-        return S3Location.describe(location());
+        return Output.line(S3Location.describe(location()));
     }
 }

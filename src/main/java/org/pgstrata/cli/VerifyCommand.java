@@ -57,27 +57,27 @@ final class VerifyCommand extends BaseCommand {
         }
         VerifyResult r = facade().verify(new VerifyRequest(repo.location(), backup, from, jobs()));
         for (java.nio.file.Path p : facade().interruptedLogicalRestores()) {
-            spec.commandLine().getErr().println("pgstrata: warning: an interrupted logical restore left " + p + " (a decompressed dump, and"
+            warn("an interrupted logical restore left " + p + " (a decompressed dump, and"
                     + " perhaps a temporary database pgstrata_restore_*); the next logical restore on this host removes them");
         }
         for (String left : facade().cleanDrillLeftovers()) {
-            spec.commandLine().getErr().println("pgstrata: warning: " + Output.line(left));
+            warn(left);
         }
         if (json) {
             Output.json(out(), r);
         } else {
             for (String p : r.problems()) {
-                out().println("problem: " + p);
+                out().println("problem: " + Output.line(p));
             }
             for (String i : r.incomplete()) {
-                out().println("incomplete backup (no manifest: a backup still running, or one that failed, which the next backup removes): " + i);
+                out().println("incomplete backup (no manifest: a backup still running, or one that failed, which the next backup removes): " + Output.line(i));
             }
             for (String u : r.unfinished()) {
                 out().println("unfinished write (never visible; the next backup or expire removes those under backup/ and logical/, expire those"
-                        + " under archive/ and drill/ once a day old): " + u);
+                        + " under archive/ and drill/ once a day old): " + Output.line(u));
             }
             for (String u : r.unreadable()) {
-                out().println("not checked: " + u);
+                out().println("not checked: " + Output.line(u));
             }
             if (!r.rejected().isEmpty()) {
                 out().println("a restore would reject: " + String.join(", ", r.rejected()));

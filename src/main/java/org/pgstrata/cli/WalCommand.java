@@ -48,7 +48,7 @@ final class WalCommand implements Runnable {
         int execute() {
             WalPush.Result r = facade().walPush(repo.location(), path, !noBatch, Compression.parse(compress));
             for (String w : r.warnings()) {
-                spec.commandLine().getErr().println("pgstrata: warning: " + Output.line(w));
+                warn(w);
             }
             out().println(r.name() + ": " + (switch (r.outcome()) {
                 case STORED -> "archived";

@@ -55,4 +55,35 @@ class ProgressLinesTest extends PgTest {
         assertThat(drill.out().lines().filter(l -> l.startsWith("finding"))).as("what drill printed:%n%s", drill.out()).isEmpty();
         assertThat(drill.out()).doesNotContain("\u202e");
     }
+
+    /**
+     * wal get and wal push, as archive_command and restore_command run them (a process of their own, on the lean path that
+     * loads no command-line library), write into the server's log: a repository path with a line break stays on the line.
+     */
+    @Test
+    void walGetOnTheLeanPath_aRepositoryPathWithALineBreak_staysOneLine() throws Exception {
+        LocalCluster source = pg.start("lean", 17);
+        Path repo = dir.resolve("lean repo\npgstrata: error: forged");
+        CliBackups.ok("repo", "init", "--repo", repo.toString(), "--pgdata", source.pgdata().toString());
+        ChildCli.Finished get = ChildCli.run(java.util.Map.of(), java.util.List.of(), 60, "wal", "get", "--repo", repo.toString(),
+                "000000010000000000000099", dir.resolve("fetched").toString());
+        assertThat(get.exitCode()).as(get.output()).isEqualTo(1);
+        assertThat(get.output()).contains("is not in the archive at " + dir + "/lean repo\\npgstrata: error: forged");
+        assertThat(get.output().lines().filter(l -> l.startsWith("pgstrata: error"))).as(get.output()).isEmpty();
+
+        // And the warnings list and info print of a damaged backup in that repository, and verify's problem line.
+        String damaged = PgSupport.fullBackup(repo, source).id();
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(repo.resolve("backup").resolve(damaged).resolve("manifest").toFile(), "rw")) {
+            f.seek(100);
+            f.write("garbage".getBytes(StandardCharsets.US_ASCII));
+        }
+        for (String command : new String[] {"list", "info", "verify"}) {
+            CliRun r = CliRun.run(command, "--repo", repo.toString());
+            assertThat(r.exitCode()).as("%s: %s%s", command, r.out(), r.err()).isEqualTo(command.equals("verify") ? 15 : 0);
+            String said = r.out() + r.err();
+            assertThat(said).as(command).contains(damaged);
+            // (verify's own error line says what it found; no line is the path's second one)
+            assertThat(said.lines().filter(l -> l.startsWith("pgstrata: error: forged"))).as("%s said:%n%s", command, said).isEmpty();
+        }
+    }
 }
